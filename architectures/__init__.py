@@ -1,0 +1,29 @@
+"""Pose networks of the suite, in one registry.
+
+GCPM (Osokin 2019) with its context modules, the stacked hourglass (Newell et al. 2016), the FPD
+student hourglass (Zhang et al. 2019) and the original CPM (Wei et al. 2016). Importing the family
+modules registers their variants.
+"""
+
+from .registry import (
+    ModelInfo,
+    PaperFigures,
+    ReferenceCounts,
+    create_model,
+    list_models,
+    model_info,
+    register_model,
+    unregister_model,
+)
+from . import cpm, gcpm, hourglass  # noqa: F401  (registers the variants)
+
+__all__ = [
+    "ModelInfo",
+    "PaperFigures",
+    "ReferenceCounts",
+    "create_model",
+    "list_models",
+    "model_info",
+    "register_model",
+    "unregister_model",
+]

@@ -1,0 +1,129 @@
+"""Model registry: every network of the suite, and any user model, is a named builder.
+
+A builder is registered with :func:`register_model` together with its :class:`ModelInfo`, the
+facts the tables read (input size, output stride, heatmaps, the paper row it reproduces and that
+row's reported figures). Nothing re-types these facts elsewhere.
+
+Forward contract of every registered model: a float NCHW image batch in, a ``list`` of heatmap
+tensors out, one per stage / stack, the last one being the prediction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Callable, Optional
+
+from torch import nn
+
+
+@dataclass(frozen=True)
+class PaperFigures:
+    """Figures a paper reports for one row; ``None`` where it gives none.
+
+    ``gflops`` follows the GCPM paper's convention (one multiply-add = one FLOP, as fvcore counts).
+    """
+
+    source: str
+    params_m: Optional[float] = None
+    gflops: Optional[float] = None
+    pckh: Optional[float] = None
+    hip: Optional[float] = None
+    auc: Optional[float] = None
+    time_ms: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class ReferenceCounts:
+    """Params / GMACs of the public reference implementation this model reproduces."""
+
+    source: str
+    params_m: float
+    gmacs: float
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Facts of one registered variant; tables and the harness read these, never re-type them."""
+
+    name: str
+    family: str
+    dataset: str  # "lip" or "mpii": the keypoint layout and the protocol the row belongs to
+    input_size: tuple[int, int]  # (height, width)
+    output_stride: int
+    num_heatmaps: int
+    num_keypoints: int = 16
+    in_channels: int = 3
+    description: str = ""
+    paper: Optional[PaperFigures] = None
+    reference: Optional[ReferenceCounts] = None
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def heatmap_size(self) -> tuple[int, int]:
+        return (self.input_size[0] // self.output_stride, self.input_size[1] // self.output_stride)
+
+    @property
+    def has_background(self) -> bool:
+        return self.num_heatmaps > self.num_keypoints
+
+
+@dataclass(frozen=True)
+class _Entry:
+    info: ModelInfo
+    builder: Callable[..., nn.Module]
+
+
+_REGISTRY: dict[str, _Entry] = {}
+
+
+def register_model(info: ModelInfo) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    """Decorator: register ``builder(**overrides) -> nn.Module`` under ``info.name``."""
+
+    def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        if info.name in _REGISTRY:
+            raise ValueError(f"model name {info.name!r} is already registered")
+        _REGISTRY[info.name] = _Entry(info, builder)
+        return builder
+
+    return decorate
+
+
+def unregister_model(name: str) -> None:
+    """Remove a model (for tests and interactive sessions that re-register)."""
+    _entry(name)
+    del _REGISTRY[name]
+
+
+def _entry(name: str) -> _Entry:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise KeyError(f"unknown model {name!r}; known models: {known}") from None
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    """Registered names, sorted; ``pattern`` is a shell-style wildcard (``"gcpm-*"``)."""
+    from fnmatch import fnmatch
+
+    return sorted(name for name in _REGISTRY if fnmatch(name, pattern))
+
+
+def model_info(name: str) -> ModelInfo:
+    return _entry(name).info
+
+
+def create_model(name: str, **overrides) -> nn.Module:
+    """Build a registered model; ``overrides`` go to its builder (e.g. ``num_heatmaps=16``).
+
+    The returned module carries its facts as ``model.info``; overrides that change a fact
+    (``num_heatmaps``, ``input_size``) are reflected there.
+    """
+    entry = _entry(name)
+    model = entry.builder(**overrides)
+    fact_overrides = {k: v for k, v in overrides.items() if k in _OVERRIDABLE_FACTS}
+    model.info = replace(entry.info, **fact_overrides)
+    return model
+
+
+_OVERRIDABLE_FACTS = {"num_heatmaps", "input_size", "num_keypoints"}
