@@ -1,0 +1,35 @@
+# Set-up is part of every target: a fresh clone needs only `make tables` or `make test`.
+# The venv sees system site-packages so that a preinstalled torch (e.g. a CUDA build on a GPU box)
+# is reused instead of downloaded again.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup tables test bench regression regression-update clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv --system-site-packages $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+tables: $(STAMP)
+	$(PY) -m bench.tables $(ARGS)
+
+test: $(STAMP)
+	$(PY) -m pytest $(ARGS)
+
+bench: $(STAMP)
+	$(PY) -m pytest bench --benchmark-only $(ARGS)
+
+regression: $(STAMP)
+	$(PY) -m bench.regression check $(ARGS)
+
+regression-update: $(STAMP)
+	$(PY) -m bench.regression update $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .benchmarks
