@@ -1,0 +1,114 @@
+"""torch.distributed plumbing for multi-GPU training (DDP started with ``torchrun``).
+
+``torchrun`` sets RANK / WORLD_SIZE / LOCAL_RANK; without them the run is a single process. The
+backend follows the device: NCCL for CUDA, gloo for CPU. Parameters of DDP replicas are equal after
+every optimiser step by construction; :func:`parameters_in_sync` checks that claim at the end of a run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+
+@dataclass(frozen=True)
+class DistEnv:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def env_from_environ() -> DistEnv:
+    """Read the variables ``torchrun`` sets; defaults describe a single process."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    return DistEnv(
+        rank=int(os.environ.get("RANK", "0")),
+        world_size=world,
+        local_rank=int(os.environ.get("LOCAL_RANK", "0")),
+    )
+
+
+def resolve_device(requested: str, env: DistEnv) -> torch.device:
+    """``auto``: this rank's GPU when CUDA is present, else the CPU."""
+    if requested == "auto":
+        requested = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(requested)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RuntimeError(f"device {requested!r} requested but CUDA is not available")
+        if device.index is None:
+            device = torch.device("cuda", env.local_rank)
+        torch.cuda.set_device(device)
+    return device
+
+
+def backend_for(device: torch.device) -> str:
+    return "nccl" if device.type == "cuda" else "gloo"
+
+
+def init_distributed(env: DistEnv, device: torch.device) -> None:
+    if env.enabled and not dist.is_initialized():
+        dist.init_process_group(backend=backend_for(device), rank=env.rank, world_size=env.world_size)
+
+
+def shutdown_distributed() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def broadcast_float(value: float, device: torch.device) -> float:
+    """Rank 0's value on every rank (e.g. the validation PCKh that drives the scheduler)."""
+    if not dist.is_initialized():
+        return value
+    tensor = torch.tensor([value], dtype=torch.float64, device=device)
+    dist.broadcast(tensor, src=0)
+    return float(tensor.item())
+
+
+def mean_across_ranks(value: float, device: torch.device) -> float:
+    if not dist.is_initialized():
+        return value
+    tensor = torch.tensor([value], dtype=torch.float64, device=device)
+    dist.all_reduce(tensor)
+    return float(tensor.item()) / dist.get_world_size()
+
+
+def barrier() -> None:
+    if dist.is_initialized():
+        dist.barrier()
+
+
+def parameter_digest(model: nn.Module) -> str:
+    """SHA-256 of every parameter and buffer, bit-exact, in state_dict order."""
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def gather_digests(model: nn.Module) -> list[str]:
+    """Every rank's :func:`parameter_digest`, in rank order (one entry without distributed)."""
+    mine = parameter_digest(model)
+    if not dist.is_initialized():
+        return [mine]
+    digests: list[str] = [""] * dist.get_world_size()
+    dist.all_gather_object(digests, mine)
+    return digests
+
+
+def parameters_in_sync(model: nn.Module) -> bool:
+    return len(set(gather_digests(model))) == 1
