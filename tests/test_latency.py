@@ -1,0 +1,128 @@
+"""The batch-1 latency timer, its statistics, modes and the environment record (bench.latency)."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+import torch
+from torch import nn
+
+from bench.environment import GpuState, decode_throttle_reasons, environment_record, gpu_state
+from bench.latency import (
+    LatencyStats,
+    TimingConfig,
+    measure_latency,
+    time_callable,
+)
+
+CPU = torch.device("cpu")
+FAST = TimingConfig(warmup=1, iters=5)
+
+
+class Sleeper(nn.Module):
+    """Known cost: ``n`` sleeps of 2 ms per forward."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n = n
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        for _ in range(self.n):
+            time.sleep(0.002)
+        return [x]
+
+
+class Recorder(nn.Module):
+    """Counts calls and remembers which input tensors it saw."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+        self.calls = 0
+        self.inputs: set[int] = set()
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        self.calls += 1
+        self.inputs.add(x.data_ptr())
+        return [self.conv(x)]
+
+
+class RefusesAutocast(nn.Module):
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        if torch.is_autocast_enabled("cpu"):
+            raise RuntimeError("no kernel for this dtype\nsecond line")
+        return [x]
+
+
+def test_four_times_the_sleeps_measures_two_to_eight_times_longer():
+    one = measure_latency(Sleeper(1), (1, 3, 8, 8), CPU, config=FAST).stats.median_ms
+    four = measure_latency(Sleeper(4), (1, 3, 8, 8), CPU, config=FAST).stats.median_ms
+    assert 2.0 < four / one < 8.0
+
+
+def test_input_is_created_once_and_every_timed_call_counted():
+    model = Recorder()
+    result = measure_latency(model, (1, 3, 8, 8), CPU, config=TimingConfig(warmup=2, iters=7))
+    assert result.stats.iters == 7
+    assert model.calls == 2 + 7 + 1  # warm-up, timed, and the one probing call
+    assert len(model.inputs) == 1
+
+
+def test_time_callable_stops_at_max_time_after_three_samples():
+    calls = []
+    samples = time_callable(lambda: calls.append(1), CPU,
+                            TimingConfig(warmup=0, iters=1000, max_time_s=0.0))
+    assert len(samples) == 3 == len(calls)
+
+
+def test_stats_of_known_samples():
+    stats = LatencyStats.from_samples([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert stats.median_ms == 3.0 and stats.mean_ms == 3.0 and stats.iters == 5
+    assert stats.iqr_ms == pytest.approx(2.0)
+    assert stats.p10_ms == pytest.approx(1.4) and stats.p90_ms == pytest.approx(4.6)
+    assert stats.std_ms == pytest.approx(math.sqrt(2.5))
+    assert stats.cv == pytest.approx(math.sqrt(2.5) / 3.0)
+
+
+def test_unsupported_mode_reports_nan_with_reason():
+    result = measure_latency(RefusesAutocast(), (1, 3, 4, 4), CPU, "bf16", FAST)
+    assert math.isnan(result.stats.median_ms) and result.stats.iters == 0
+    assert "RuntimeError: no kernel for this dtype" == result.reason
+    assert result.as_row()["reason"] == result.reason
+
+
+def test_unknown_mode_names_the_mode():
+    with pytest.raises(ValueError, match="'int3'"):
+        measure_latency(Recorder(), (1, 3, 4, 4), CPU, "int3", FAST)
+
+
+@pytest.mark.parametrize("mode", ["fp32", "channels_last", "bf16"])
+def test_modes_time_a_conv_net_on_cpu(mode):
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU())
+    result = measure_latency(model, (1, 3, 16, 16), CPU, mode, FAST)
+    assert result.reason == "" and result.stats.median_ms > 0
+    # channels_last converts a copy: the caller's weights keep their layout
+    assert model[0].weight.is_contiguous()
+
+
+def test_row_has_spread_and_environment_columns():
+    row = measure_latency(Recorder(), (1, 3, 8, 8), CPU, config=FAST, name="rec").as_row()
+    for column in ("median_ms", "mean_ms", "p10_ms", "p90_ms", "iqr_ms", "std_ms", "cv", "iters",
+                   "threads", "throttled", "input"):
+        assert column in row
+    assert row["model"] == "rec" and row["input"] == "8x8" and row["throttled"] is False
+
+
+def test_throttle_reasons_decoded_and_flagged():
+    assert decode_throttle_reasons(0x1 | 0x4) == ["gpu_idle", "sw_power_cap"]
+    assert GpuState(throttle_reasons=["sw_power_cap"]).throttled
+    assert not GpuState(throttle_reasons=["gpu_idle"]).throttled
+
+
+def test_environment_record_without_gpu_says_so():
+    record = environment_record(CPU)
+    assert record["torch"] == torch.__version__ and record["torch_threads"] >= 1
+    assert record["gpu"]["available"] is False and record["gpu"]["reason"]
+    assert gpu_state(CPU).error
