@@ -1,0 +1,40 @@
+"""Data and metric layer of the suite: LIP and MPII readers, the GCPM augmentations (Osokin 2019,
+Sec. 3.2.2), Gaussian heatmap encode/decode, PCKh and AUC per the official protocols, the
+multi-scale + flip test-time protocol of Table 4, and generated data in the official layouts.
+"""
+
+from .augment import Augmented, AugmentConfig, augment, fit
+from .heatmaps import cell_centres, decode, encode
+from .layouts import LAYOUTS, LIP_LAYOUT, MPII_LAYOUT, KeypointLayout, get_layout
+from .lip import LipReader
+from .metrics import (
+    AUC_THRESHOLDS,
+    PCKhResult,
+    lip_head_size,
+    mpii_head_size,
+    paper_columns,
+    pckh,
+    pckh_auc,
+    pckh_curve,
+)
+from .mpii import MpiiReader
+from .sample import AnnotationError, Sample
+from .testtime import predict_heatmaps
+from .torch_dataset import PoseDataset, normalize_image, to_original
+
+__all__ = [
+    "AUC_THRESHOLDS", "AnnotationError", "AugmentConfig", "Augmented", "KeypointLayout", "LAYOUTS",
+    "LIP_LAYOUT", "LipReader", "MPII_LAYOUT", "MpiiReader", "PCKhResult", "PoseDataset", "Sample",
+    "augment", "cell_centres", "decode", "encode", "fit", "get_layout", "lip_head_size",
+    "mpii_head_size", "normalize_image", "open_reader", "paper_columns", "pckh", "pckh_auc",
+    "pckh_curve", "predict_heatmaps", "to_original",
+]
+
+
+def open_reader(dataset: str, root, split: str = "val"):
+    """``LipReader`` or ``MpiiReader`` by dataset name ("lip" / "mpii")."""
+    if dataset == "lip":
+        return LipReader(root, split)
+    if dataset == "mpii":
+        return MpiiReader(root, split)
+    raise KeyError(f"unknown dataset {dataset!r}; known: lip, mpii")

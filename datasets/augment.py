@@ -1,0 +1,104 @@
+"""Training pre-processing and augmentation of Osokin 2019, Sec. 3.2.2, switchable per Table 1.
+
+One call, :func:`augment`, fits the person into the input (bigger side, centred on colour 128),
+draws a random scale in [0.75, 1.25], rotation in +-40 degrees (+-30 for MPII) and a horizontal
+flip, composes them into one matrix and warps once; then random channel permutation and the
+optional body / keypoint masking act on the input-sized image. Randomness comes only from the
+passed ``numpy.random.Generator``, so a seed reproduces a sample exactly. Masking runs after the
+warp so that the 30 % limit is relative to the input size, as the paper states it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import transforms as T
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Switches and ranges; the defaults are the paper's LIP baseline row of Table 1."""
+
+    scale_range: tuple[float, float] = (0.75, 1.25)
+    max_rotation: float = 40.0  # degrees; 30 for MPII
+    flip_prob: float = 0.5
+    channel_permutation_prob: float = 0.5
+    body_masking_prob: float = 0.0  # 0.5 for the paper's "+ body masking" row
+    body_mask_max_side: float = 0.3  # of the input size
+    keypoint_masking_prob: float = 0.0  # 0.5 for the "+ keypoints masking" row
+    keypoints_masked: tuple[int, int] = (1, 3)  # how many joints one masking covers, inclusive
+    keypoint_patch: float = 0.1  # patch side, fraction of the input width
+    fill: int = T.FILL
+
+    @classmethod
+    def paper(cls, dataset: str = "lip", masking: str = "none") -> "AugmentConfig":
+        """Table 1 rows: ``masking`` in {"none", "body", "keypoints"}; MPII rotates +-30."""
+        if masking not in ("none", "body", "keypoints"):
+            raise ValueError(f"masking must be 'none', 'body' or 'keypoints', got {masking!r}")
+        if dataset not in ("lip", "mpii"):
+            raise ValueError(f"dataset must be 'lip' or 'mpii', got {dataset!r}")
+        return cls(max_rotation=30.0 if dataset == "mpii" else 40.0,
+                   body_masking_prob=0.5 if masking == "body" else 0.0,
+                   keypoint_masking_prob=0.5 if masking == "keypoints" else 0.0)
+
+
+@dataclass
+class Augmented:
+    """An input-sized image with its keypoints; ``matrix`` maps original -> input pixels."""
+
+    image: np.ndarray
+    keypoints: np.ndarray
+    visible: np.ndarray
+    matrix: np.ndarray
+    flipped: bool
+
+
+def random_matrix(config: AugmentConfig, input_size: tuple[int, int],
+                  rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+    """Scale-rotate-flip about the input centre, as one matrix in input coordinates."""
+    scale = rng.uniform(*config.scale_range)
+    degrees = rng.uniform(-config.max_rotation, config.max_rotation)
+    matrix = T.scale_rotate_matrix(scale, degrees, input_size)
+    flipped = bool(rng.random() < config.flip_prob)
+    if flipped:
+        matrix = T.hflip_matrix(input_size) @ matrix
+    return matrix, flipped
+
+
+def augment(image: np.ndarray, keypoints: np.ndarray, visible: np.ndarray, box: tuple[float, ...],
+            input_size: tuple[int, int], config: AugmentConfig, rng: np.random.Generator,
+            flip_pairs: tuple[tuple[int, int], ...]) -> Augmented:
+    """Fit ``box`` of the image to the input and apply the random augmentation of ``config``."""
+    random, flipped = random_matrix(config, input_size, rng)
+    matrix = random @ T.fit_matrix(box, input_size)
+    out, points = T.warp(image, keypoints, matrix, input_size, config.fill)
+    if flipped:
+        points, visible = T.swap_left_right(points, flip_pairs), T.swap_left_right(visible, flip_pairs)
+    if rng.random() < config.channel_permutation_prob:
+        out = T.permute_channels(out, rng)
+    if rng.random() < config.body_masking_prob:
+        out, _ = T.body_mask(out, rng, config.body_mask_max_side, config.fill)
+    if rng.random() < config.keypoint_masking_prob:
+        out = _mask_keypoints(out, points, config, rng)
+    return Augmented(out, points, visible, matrix, flipped)
+
+
+def _mask_keypoints(image: np.ndarray, points: np.ndarray, config: AugmentConfig,
+                    rng: np.random.Generator) -> np.ndarray:
+    present = np.flatnonzero(np.isfinite(points).all(axis=1))
+    if present.size == 0:
+        return image
+    count = min(present.size, int(rng.integers(config.keypoints_masked[0], config.keypoints_masked[1] + 1)))
+    chosen = rng.choice(present, size=count, replace=False)
+    patch = max(1, int(round(config.keypoint_patch * image.shape[1])))
+    return T.keypoint_mask(image, points, chosen, patch, config.fill)
+
+
+def fit(image: np.ndarray, keypoints: np.ndarray, visible: np.ndarray, box: tuple[float, ...],
+        input_size: tuple[int, int], fill: int = T.FILL) -> Augmented:
+    """Evaluation pre-processing: the fit only, no randomness."""
+    matrix = T.fit_matrix(box, input_size)
+    out, points = T.warp(image, keypoints, matrix, input_size, fill)
+    return Augmented(out, points, visible.copy(), matrix, False)

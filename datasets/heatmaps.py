@@ -1,0 +1,85 @@
+"""Gaussian heatmap targets and their decoding: one pure encode / decode pair.
+
+Pixel-centre convention: input pixel x has its centre at x (0-based); heatmap cell i covers input
+pixels [i * stride, (i + 1) * stride) and its centre sits at input x = i * stride + (stride - 1) / 2
+(3.5 for stride 8, as the GCPM code evaluates its Gaussians). Encoding follows the GCPM code
+(reference facts 4.2): a Gaussian with ``sigma`` in *input* pixels evaluated at cell centres, set
+to 0 where below 0.01 (exponent > 4.6052), clipped to 1, and an optional background map
+``1 - max over keypoint maps``. Decoding takes the arg-max cell and moves it a quarter cell toward
+the higher neighbour (Newell et al.), so a keypoint between the outermost cell centres comes back
+within a quarter cell; in the outermost cells there is no outer neighbour to compare,
+so no shift is made there (error up to half a cell).
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+import numpy as np
+import torch
+
+Size = Union[int, tuple[int, int]]
+_CUTOFF = 4.6052  # exp(-4.6052) = 0.01: the GCPM target is zero below 1 %
+
+
+def _hw(size: Size) -> tuple[int, int]:
+    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+
+def cell_centres(input_size: Size, heatmap_size: Size) -> tuple[np.ndarray, np.ndarray]:
+    """Input-pixel x and y of the heatmap cell centres."""
+    (in_h, in_w), (hm_h, hm_w) = _hw(input_size), _hw(heatmap_size)
+    sx, sy = in_w / hm_w, in_h / hm_h
+    return np.arange(hm_w) * sx + (sx - 1) / 2, np.arange(hm_h) * sy + (sy - 1) / 2
+
+
+def encode(keypoints: np.ndarray, valid: np.ndarray, input_size: Size, heatmap_size: Size,
+           sigma: float, background: bool) -> np.ndarray:
+    """(K, 2) input-pixel keypoints -> float32 (K [+1], h, w) targets; invalid joints get zeros."""
+    xs, ys = cell_centres(input_size, heatmap_size)
+    num = keypoints.shape[0]
+    maps = np.zeros((num + int(background), ys.size, xs.size), dtype=np.float32)
+    for k in range(num):
+        if not valid[k] or not np.isfinite(keypoints[k]).all():
+            continue
+        exponent = ((xs[None, :] - keypoints[k, 0]) ** 2 + (ys[:, None] - keypoints[k, 1]) ** 2) / (2 * sigma**2)
+        maps[k] = np.where(exponent > _CUTOFF, 0.0, np.minimum(np.exp(-exponent), 1.0))
+    if background:
+        maps[num] = 1.0 - maps[:num].max(axis=0, initial=0.0)
+    return maps
+
+
+def decode(heatmaps: Union[np.ndarray, torch.Tensor], input_size: Size) -> tuple[np.ndarray, np.ndarray]:
+    """(N, K, h, w) maps -> ((N, K, 2) input-pixel coordinates, (N, K) maximum values).
+
+    Decodes every channel given; slice off a background channel first if it is not wanted.
+    """
+    maps = heatmaps.detach().float().cpu().numpy() if torch.is_tensor(heatmaps) else np.asarray(heatmaps, dtype=np.float64)
+    if maps.ndim != 4:
+        raise ValueError(f"decode expects heatmaps of shape (N, K, h, w), got {maps.shape}")
+    n, k, h, w = maps.shape
+    flat = maps.reshape(n, k, h * w)
+    index = flat.argmax(axis=2)
+    maxvals = np.take_along_axis(flat, index[..., None], axis=2)[..., 0]
+    iy, ix = np.divmod(index, w)
+    fx = ix + 0.25 * _neighbour_sign(maps, iy, ix, axis=1)
+    fy = iy + 0.25 * _neighbour_sign(maps, iy, ix, axis=0)
+    xs, ys = cell_centres(input_size, (h, w))
+    stride_x, stride_y = xs[1] - xs[0] if w > 1 else 1.0, ys[1] - ys[0] if h > 1 else 1.0
+    coords = np.stack([fx * stride_x + xs[0], fy * stride_y + ys[0]], axis=-1)
+    return coords, maxvals
+
+
+def _neighbour_sign(maps: np.ndarray, iy: np.ndarray, ix: np.ndarray, axis: int) -> np.ndarray:
+    """+1 / -1 / 0: which neighbour of the arg-max (along x if axis=1, y if 0) is higher."""
+    n, k, h, w = maps.shape
+    limit = w if axis == 1 else h
+    pos = ix if axis == 1 else iy
+    nn, kk = np.meshgrid(np.arange(n), np.arange(k), indexing="ij")
+    after, before = np.minimum(pos + 1, limit - 1), np.maximum(pos - 1, 0)
+    if axis == 1:
+        diff = maps[nn, kk, iy, after] - maps[nn, kk, iy, before]
+    else:
+        diff = maps[nn, kk, after, ix] - maps[nn, kk, before, ix]
+    inner = (pos > 0) & (pos < limit - 1)
+    return np.where(inner, np.sign(diff), 0.0)

@@ -1,0 +1,98 @@
+"""Keypoint layouts of LIP and MPII as data: joint names, left/right pairs, PCKh table columns.
+
+Both datasets use the same 16-joint order (reference facts, sections 5 and 6): LIP's B_Spine,
+B_Neck and B_Head play the roles of MPII's thorax, upper_neck and head_top. The paper's table
+columns (Osokin 2019, Tables 2 and 4) average the left and right joint of each column; the total
+pools the 14 joints the official protocols score (pelvis and thorax/spine left out).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class KeypointLayout:
+    """Joint order and protocol facts of one dataset."""
+
+    name: str
+    joint_names: tuple[str, ...]
+    flip_pairs: tuple[tuple[int, int], ...]
+    # Paper table columns: each is averaged over its joints (left/right mean, as the official code).
+    columns: tuple[tuple[str, tuple[int, ...]], ...]
+    # Joints pooled (joint-count-weighted) into the total PCKh column.
+    total_joints: tuple[int, ...]
+    head_joint: int
+    neck_joint: int
+    head_size_rule: str  # "head-neck" (LIP) or "headbox" (MPII, 0.6 x head box diagonal)
+
+    @property
+    def num_keypoints(self) -> int:
+        return len(self.joint_names)
+
+    def flip_permutation(self) -> np.ndarray:
+        """Index array p such that ``flipped[:, j] = original[:, p[j]]`` swaps left and right."""
+        perm = np.arange(self.num_keypoints)
+        for left, right in self.flip_pairs:
+            perm[left], perm[right] = right, left
+        return perm
+
+    def index(self, joint_name: str) -> int:
+        try:
+            return self.joint_names.index(joint_name)
+        except ValueError:
+            raise KeyError(f"layout {self.name!r} has no joint {joint_name!r}; "
+                           f"joints: {', '.join(self.joint_names)}") from None
+
+
+_FLIP_PAIRS = ((0, 5), (1, 4), (2, 3), (10, 15), (11, 14), (12, 13))
+_COLUMNS = (
+    ("Head", (8, 9)),
+    ("Sho.", (12, 13)),
+    ("Elb.", (11, 14)),
+    ("Wri.", (10, 15)),
+    ("Hip", (2, 3)),
+    ("Knee", (1, 4)),
+    ("Ank.", (0, 5)),
+)
+_TOTAL = (0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15)
+
+LIP_LAYOUT = KeypointLayout(
+    name="lip",
+    joint_names=(
+        "R_Ankle", "R_Knee", "R_Hip", "L_Hip", "L_Knee", "L_Ankle", "B_Pelvis", "B_Spine",
+        "B_Neck", "B_Head", "R_Wrist", "R_Elbow", "R_Shoulder", "L_Shoulder", "L_Elbow", "L_Wrist",
+    ),
+    flip_pairs=_FLIP_PAIRS,
+    columns=_COLUMNS,
+    total_joints=_TOTAL,
+    head_joint=9,
+    neck_joint=8,
+    head_size_rule="head-neck",
+)
+
+MPII_LAYOUT = KeypointLayout(
+    name="mpii",
+    joint_names=(
+        "r_ankle", "r_knee", "r_hip", "l_hip", "l_knee", "l_ankle", "pelvis", "thorax",
+        "upper_neck", "head_top", "r_wrist", "r_elbow", "r_shoulder", "l_shoulder", "l_elbow",
+        "l_wrist",
+    ),
+    flip_pairs=_FLIP_PAIRS,
+    columns=_COLUMNS,
+    total_joints=_TOTAL,
+    head_joint=9,
+    neck_joint=8,
+    head_size_rule="headbox",
+)
+
+LAYOUTS: dict[str, KeypointLayout] = {"lip": LIP_LAYOUT, "mpii": MPII_LAYOUT}
+
+
+def get_layout(name: str) -> KeypointLayout:
+    try:
+        return LAYOUTS[name]
+    except KeyError:
+        raise KeyError(f"unknown keypoint layout {name!r}; known: {', '.join(LAYOUTS)}") from None

@@ -1,0 +1,103 @@
+"""Reader for the LIP single-person pose annotations (Gong et al. 2017, as used by Osokin 2019).
+
+Official layout under ``root``::
+
+    TrainVal_images/{train,val}_images/<ImageID_PersonId>.jpg
+    TrainVal_pose_annotations/lip_{train,val}_set.csv
+
+CSV rows have no header: ``name.jpg, x1,y1,v1, ..., x16,y16,v16``; a missing joint has all three
+fields ``nan``. **v = 1 means occluded** (every public loader reads it so, despite the README). Head
+size is the head-to-neck distance (LIP protocol, reference facts 4.3); 0.0 when either is missing,
+which the metric turns into an excluded image with a count.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from .layouts import LIP_LAYOUT, KeypointLayout
+from .metrics import lip_head_size
+from .sample import AnnotationError, Sample
+
+SPLITS = ("train", "val")
+
+
+class LipReader(Sequence[Sample]):
+    """All annotated persons of one LIP split, parsed eagerly, images loaded lazily."""
+
+    layout: KeypointLayout = LIP_LAYOUT
+
+    def __init__(self, root: str | Path, split: str = "val") -> None:
+        if split not in SPLITS:
+            raise ValueError(f"unknown LIP split {split!r}; expected one of {SPLITS}")
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"LIP root {self.root} is not a directory")
+        self.split = split
+        self.csv_path = self.root / "TrainVal_pose_annotations" / f"lip_{split}_set.csv"
+        self.image_dir = self.root / "TrainVal_images" / f"{split}_images"
+        if not self.csv_path.is_file():
+            raise FileNotFoundError(f"LIP annotation file {self.csv_path} does not exist")
+        self.samples = read_lip_csv(self.csv_path, self.image_dir)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self.samples[index]
+
+    def __iter__(self) -> Iterator[Sample]:
+        return iter(self.samples)
+
+
+def read_lip_csv(csv_path: Path, image_dir: Path, layout: KeypointLayout = LIP_LAYOUT) -> list[Sample]:
+    with open(csv_path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    samples = []
+    for row_number, row in enumerate(rows, start=1):
+        if not row or all(not field.strip() for field in row):
+            continue  # blank lines carry nothing
+        samples.append(parse_lip_row(row, f"{csv_path}:{row_number}", image_dir, layout))
+    return samples
+
+
+def parse_lip_row(row: list[str], source: str, image_dir: Path, layout: KeypointLayout) -> Sample:
+    num = layout.num_keypoints
+    if len(row) != 1 + 3 * num:
+        raise AnnotationError(f"{source}: expected {1 + 3 * num} fields "
+                              f"(name + x,y,v for {num} joints), got {len(row)}")
+    name = row[0].strip()
+    if not name:
+        raise AnnotationError(f"{source}: empty image name")
+    keypoints = np.full((num, 2), np.nan)
+    visible = np.zeros(num, dtype=bool)
+    for joint in range(num):
+        x, y, v = (_number(field, source, joint) for field in row[1 + 3 * joint: 4 + 3 * joint])
+        if math.isnan(x) and math.isnan(y) and math.isnan(v):
+            continue
+        if math.isnan(x) or math.isnan(y) or v not in (0.0, 1.0):
+            raise AnnotationError(f"{source}: joint {joint} ({layout.joint_names[joint]}) has "
+                                  f"x={x}, y={y}, v={v}; expected all nan or numbers with v in {{0, 1}}")
+        if x < 0 or y < 0:
+            raise AnnotationError(f"{source}: joint {joint} ({layout.joint_names[joint]}) has a "
+                                  f"negative coordinate ({x:g}, {y:g})")
+        keypoints[joint] = (x, y)
+        visible[joint] = v == 0.0  # v = 1 marks an occluded joint
+    return Sample(id=Path(name).stem, image_path=image_dir / name, keypoints=keypoints,
+                  visible=visible, head_size=lip_head_size(keypoints, layout), source=source)
+
+
+def _number(field: str, source: str, joint: int) -> float:
+    try:
+        value = float(field.strip())
+    except ValueError:
+        raise AnnotationError(f"{source}: joint {joint}: {field.strip()!r} is not a number "
+                              f"or nan") from None
+    if math.isinf(value):
+        raise AnnotationError(f"{source}: joint {joint}: infinite value {field.strip()!r}")
+    return value

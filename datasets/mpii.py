@@ -1,0 +1,138 @@
+"""Reader for MPII Human Pose (Andriluka et al. 2014) in the widely used mmpose JSON layout.
+
+Local layout under ``root`` (as mmpose documents it)::
+
+    images/<name>.jpg
+    annotations/mpii_{train,val}.json     list of {image, center, scale, joints, joints_vis}
+    annotations/mpii_gt_{split}.mat       optional; official head boxes, key ``headboxes_src``
+                                          (2 x 2 x N: row 0 = (x1, y1), row 1 = (x2, y2)), one
+                                          column per JSON record in file order. The official
+                                          ``detections_our_format.mat`` has the same key and may
+                                          be passed as ``headboxes=``.
+
+The JSON holds MATLAB 1-based coordinates; the reader subtracts 1 so that samples use the 0-based
+pixel-centre convention of :mod:`datasets.sample`. ``joints_vis = 0`` marks an unannotated joint
+(NaN here). Head size = 0.6 x head-box diagonal (``util_get_head_size.m``); without head boxes
+(the train split) it is NaN and the metric refuses to score such samples.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Iterator, Optional, Sequence
+
+import numpy as np
+
+from .layouts import MPII_LAYOUT, KeypointLayout
+from .metrics import mpii_head_size
+from .sample import AnnotationError, Sample
+
+
+class MpiiReader(Sequence[Sample]):
+    """All persons of one MPII split; images are loaded lazily."""
+
+    layout: KeypointLayout = MPII_LAYOUT
+
+    def __init__(self, root: str | Path, split: str = "val",
+                 headboxes: Optional[str | Path] = None) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"MPII root {self.root} is not a directory")
+        self.split = split
+        self.json_path = self.root / "annotations" / f"mpii_{split}.json"
+        if not self.json_path.is_file():
+            raise FileNotFoundError(f"MPII annotation file {self.json_path} does not exist")
+        records = _load_json_list(self.json_path)
+        default_mat = self.root / "annotations" / f"mpii_gt_{split}.mat"
+        self.headbox_path = Path(headboxes) if headboxes is not None else (
+            default_mat if default_mat.is_file() else None)
+        sizes = (read_head_sizes(self.headbox_path, len(records))
+                 if self.headbox_path is not None else np.full(len(records), np.nan))
+        image_dir = self.root / "images"
+        self.samples = [parse_mpii_record(record, i, self.json_path, image_dir, float(sizes[i]))
+                        for i, record in enumerate(records)]
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self.samples[index]
+
+    def __iter__(self) -> Iterator[Sample]:
+        return iter(self.samples)
+
+
+def _load_json_list(path: Path) -> list:
+    try:
+        records = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise AnnotationError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(records, list):
+        raise AnnotationError(f"{path}: expected a JSON list of records, got {type(records).__name__}")
+    return records
+
+
+def parse_mpii_record(record: object, index: int, json_path: Path, image_dir: Path,
+                      head_size: float, layout: KeypointLayout = MPII_LAYOUT) -> Sample:
+    source = f"{json_path}:record {index}"
+    if not isinstance(record, dict):
+        raise AnnotationError(f"{source}: expected an object, got {type(record).__name__}")
+    missing = [key for key in ("image", "center", "scale", "joints", "joints_vis") if key not in record]
+    if missing:
+        raise AnnotationError(f"{source}: missing field(s) {', '.join(missing)}")
+    name = record["image"]
+    if not isinstance(name, str) or not name:
+        raise AnnotationError(f"{source}: field 'image' must be a file name, got {name!r}")
+    source = f"{source} ({name})"
+    num = layout.num_keypoints
+    joints = _array(record["joints"], (num, 2), "joints", source)
+    vis = _array(record["joints_vis"], (num,), "joints_vis", source)
+    center = _array(record["center"], (2,), "center", source)
+    scale = float(_array(record["scale"], (), "scale", source))
+    if not set(np.unique(vis)) <= {0.0, 1.0}:
+        raise AnnotationError(f"{source}: joints_vis must hold 0/1 values, got {vis.tolist()}")
+    if scale <= 0:
+        raise AnnotationError(f"{source}: scale must be positive, got {scale}")
+    annotated = vis > 0
+    if not np.isfinite(joints[annotated]).all():
+        raise AnnotationError(f"{source}: an annotated joint has a NaN/inf coordinate")
+    keypoints = np.where(annotated[:, None], joints - 1.0, np.nan)  # MATLAB 1-based -> 0-based
+    return Sample(id=f"{Path(name).stem}#{index}",
+                  image_path=image_dir / name, keypoints=keypoints, visible=annotated,
+                  head_size=head_size, source=source, center=center - 1.0, scale=scale)
+
+
+def _array(value: object, shape: tuple[int, ...], field: str, source: str) -> np.ndarray:
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise AnnotationError(f"{source}: field {field!r} is not numeric: {value!r}") from None
+    if array.shape != shape:
+        raise AnnotationError(f"{source}: field {field!r} has shape {array.shape}, expected {shape}")
+    if not np.isfinite(array).all() and field != "joints":
+        raise AnnotationError(f"{source}: field {field!r} has a NaN/inf value")
+    return array
+
+
+def read_head_sizes(path: Path, num_records: int) -> np.ndarray:
+    """0.6 x head-box diagonal per record, from ``headboxes_src`` (2 x 2 x N) of a .mat file."""
+    from scipy.io import loadmat  # scipy is needed only when head boxes are read
+
+    if not path.is_file():
+        raise FileNotFoundError(f"MPII head box file {path} does not exist")
+    content = loadmat(str(path))
+    if "headboxes_src" not in content:
+        raise AnnotationError(f"{path}: no 'headboxes_src' array (keys: "
+                              f"{', '.join(k for k in content if not k.startswith('__'))})")
+    boxes = np.asarray(content["headboxes_src"], dtype=np.float64)
+    if boxes.ndim != 3 or boxes.shape[:2] != (2, 2) or boxes.shape[2] != num_records:
+        raise AnnotationError(f"{path}: headboxes_src has shape {boxes.shape}, expected "
+                              f"(2, 2, {num_records}) to match the JSON records")
+    sizes = mpii_head_size(np.moveaxis(boxes, 2, 0))
+    bad = np.flatnonzero(~(sizes > 0))
+    if bad.size:
+        raise AnnotationError(f"{path}: head box of record {int(bad[0])} has zero or NaN size "
+                              f"({bad.size} such records)")
+    return sizes

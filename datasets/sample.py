@@ -1,0 +1,81 @@
+"""The sample type both readers yield, and the error raised for bad annotations.
+
+Coordinates are 0-based pixel-centre coordinates: the centre of the top-left pixel is (0, 0) and
+the image spans [-0.5, W - 0.5] x [-0.5, H - 0.5]. Missing joints are NaN. ``visible`` is the
+dataset's visibility flag; ``valid`` (annotated) is what PCKh counts, per both protocols.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import cv2
+import numpy as np
+
+# Joints this far outside the image border (pixels) are reported as bad input, not rounding noise.
+OUT_OF_IMAGE_TOLERANCE = 1.0
+
+
+class AnnotationError(ValueError):
+    """Bad input in a dataset file; the message names the file and the row / record."""
+
+
+@dataclass(frozen=True, eq=False)
+class Sample:
+    """One annotated person. The image is read lazily by :meth:`load_image` (BGR uint8)."""
+
+    id: str
+    image_path: Path
+    keypoints: np.ndarray  # (K, 2) float64, NaN where missing
+    visible: np.ndarray  # (K,) bool, the dataset's visibility flag
+    head_size: float  # PCKh normaliser in original pixels; 0.0 where the protocol has none
+    source: str  # "file:row" or "file:record N", for error messages
+    center: Optional[np.ndarray] = None  # MPII person centre (0-based pixels)
+    scale: Optional[float] = None  # MPII person scale: height / 200 px
+
+    @property
+    def valid(self) -> np.ndarray:
+        """(K,) bool: the joint is annotated (occluded joints included)."""
+        return np.isfinite(self.keypoints).all(axis=1)
+
+    @property
+    def num_keypoints(self) -> int:
+        return self.keypoints.shape[0]
+
+    def load_image(self) -> np.ndarray:
+        """Read the image and check the keypoints lie on it; raises naming file and row."""
+        if not self.image_path.is_file():
+            raise FileNotFoundError(f"{self.source}: image file {self.image_path} does not exist")
+        image = cv2.imread(str(self.image_path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise AnnotationError(f"{self.source}: cannot decode image {self.image_path}")
+        self.check_inside(image.shape[:2])
+        return image
+
+    def check_inside(self, image_hw: tuple[int, int]) -> None:
+        height, width = image_hw
+        pts = self.keypoints[self.valid]
+        lo = -0.5 - OUT_OF_IMAGE_TOLERANCE
+        outside = (pts[:, 0] < lo) | (pts[:, 1] < lo) | (pts[:, 0] > width - 0.5 + OUT_OF_IMAGE_TOLERANCE) \
+            | (pts[:, 1] > height - 0.5 + OUT_OF_IMAGE_TOLERANCE)
+        if outside.any():
+            joint = int(np.flatnonzero(self.valid)[np.argmax(outside)])
+            x, y = self.keypoints[joint]
+            raise AnnotationError(f"{self.source}: joint {joint} at ({x:g}, {y:g}) lies outside "
+                                  f"the {width}x{height} image {self.image_path.name}")
+
+    def person_box(self, image_hw: tuple[int, int], box_scale: float = 1.25) -> tuple[float, ...]:
+        """(x_min, y_min, width, height) of the region the network sees, pixel-edge coordinates.
+
+        With centre/scale (MPII) it is the usual square of side ``box_scale * scale * 200`` around
+        the centre moved down by ``15 * scale`` (Newell's and mmpose's convention); otherwise the
+        whole image (LIP images are person crops).
+        """
+        if self.center is None or self.scale is None:
+            height, width = image_hw
+            return (-0.5, -0.5, float(width), float(height))
+        side = box_scale * self.scale * 200.0
+        cx, cy = float(self.center[0]), float(self.center[1]) + 15.0 * self.scale
+        return (cx - side / 2, cy - side / 2, side, side)

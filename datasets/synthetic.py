@@ -1,0 +1,199 @@
+"""Generated pose data in the official LIP and MPII layouts, read back by the real readers.
+
+``python -m datasets.synthetic --format {lip,mpii} --out DIR --num-images N [--seed S]`` draws
+front-facing stick figures (see :mod:`datasets.figures`) with varied pose, scale, rotation,
+backgrounds and occluders, and writes:
+
+* LIP: ``TrainVal_images/{train,val}_images/*.jpg`` and ``TrainVal_pose_annotations/
+  lip_{train,val}_set.csv`` (integer pixels, ``nan`` for joints cut off by the crop, v = 1 for
+  joints under an occluder);
+* MPII: ``images/*.jpg``, ``annotations/mpii_{train,val}.json`` (1-based coordinates, centre,
+  scale = height / 200) and ``annotations/mpii_gt_val.mat`` with the head boxes
+  (``headboxes_src``), ``pos_gt_src`` and ``jnt_missing`` as the official file has them.
+
+The same seed gives the same files. A quarter of the images (at least one) go to ``val``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from . import figures
+
+FORMATS = ("lip", "mpii")
+
+
+@dataclass(frozen=True)
+class SyntheticConfig:
+    format: str
+    out: Path
+    num_images: int
+    seed: int = 0
+    val_fraction: float = 0.25
+    min_size: int = 128
+    max_size: int = 256
+    occluder_prob: float = 0.3
+    truncate_prob: float = 0.15  # LIP: crop so the lower joints fall outside (missing)
+
+
+@dataclass
+class Drawn:
+    image: np.ndarray
+    joints: np.ndarray  # (16, 2) 0-based pixels
+    occluded: np.ndarray  # (16,) bool
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write via a temporary file in the same folder and ``os.replace`` (no half-written files)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def write_jpeg(path: Path, image: np.ndarray) -> None:
+    ok, buffer = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    if not ok:
+        raise RuntimeError(f"could not encode {path}")
+    atomic_write(path, buffer.tobytes())
+
+
+def draw_person(rng: np.random.Generator, height: int, width: int, person_height: float,
+                centre: np.ndarray, occluder_prob: float) -> Drawn:
+    image = figures.background(rng, height, width)
+    joints = figures.place(figures.random_pose(rng), rng, person_height, centre)
+    figures.draw_figure(image, joints, rng)
+    occluded = np.zeros(16, dtype=bool)
+    if rng.random() < occluder_prob:
+        occluded = figures.add_occluder(image, joints, rng)
+    return Drawn(image, joints, occluded)
+
+
+def split_names(config: SyntheticConfig) -> list[str]:
+    num_val = max(1, round(config.num_images * config.val_fraction)) if config.num_images > 1 else 0
+    return ["train"] * (config.num_images - num_val) + ["val"] * num_val
+
+
+def _size(rng: np.random.Generator, config: SyntheticConfig) -> tuple[int, int]:
+    return tuple(int(v) for v in rng.integers(config.min_size, config.max_size + 1, size=2))
+
+
+def lip_person(rng: np.random.Generator, config: SyntheticConfig) -> Drawn:
+    """A person crop: the figure fills the image; sometimes the bottom is cut off."""
+    height, width = _size(rng, config)
+    person = rng.uniform(0.7, 0.92) * height
+    centre = np.array([width / 2, height / 2]) + rng.uniform(-0.05, 0.05, size=2) * (width, height)
+    if rng.random() < config.truncate_prob:
+        centre[1] += rng.uniform(0.15, 0.3) * height
+    return draw_person(rng, height, width, person, centre, config.occluder_prob)
+
+
+def lip_row(name: str, drawn: Drawn) -> str:
+    height, width = drawn.image.shape[:2]
+    fields = [name]
+    for (x, y), occluded in zip(np.round(drawn.joints), drawn.occluded):
+        inside = 0 <= x <= width - 1 and 0 <= y <= height - 1
+        fields += [f"{int(x)}", f"{int(y)}", "1" if occluded else "0"] if inside else ["nan"] * 3
+    return ",".join(fields)
+
+
+def write_lip(config: SyntheticConfig) -> None:
+    rng = np.random.default_rng(config.seed)
+    rows: dict[str, list[str]] = {"train": [], "val": []}
+    for index, split in enumerate(split_names(config)):
+        drawn, name = lip_person(rng, config), f"{index}_{100000 + index}.jpg"
+        write_jpeg(config.out / "TrainVal_images" / f"{split}_images" / name, drawn.image)
+        rows[split].append(lip_row(name, drawn))
+    for split, lines in rows.items():
+        text = "".join(line + "\n" for line in lines)
+        atomic_write(config.out / "TrainVal_pose_annotations" / f"lip_{split}_set.csv", text.encode())
+
+
+def mpii_person(rng: np.random.Generator, config: SyntheticConfig) -> Drawn:
+    """A scene image with the whole person somewhere inside."""
+    height, width = _size(rng, config)
+    person = rng.uniform(0.45, 0.7) * min(height, width)
+    margin = person * 0.6
+    centre = np.array([rng.uniform(margin, width - margin) if width > 2 * margin else width / 2,
+                       rng.uniform(margin, height - margin) if height > 2 * margin else height / 2])
+    return draw_person(rng, height, width, person, centre, config.occluder_prob)
+
+
+def mpii_record(name: str, drawn: Drawn) -> tuple[dict, np.ndarray]:
+    """The mmpose JSON record (1-based) and the 1-based head box [[x1, y1], [x2, y2]]."""
+    joints = drawn.joints
+    low, high = joints.min(axis=0), joints.max(axis=0)
+    scale = 1.15 * (high[1] - low[1]) / 200.0
+    centre = (low + high) / 2 - np.array([0.0, 15.0 * scale])  # readers move it down by 15 * scale
+    head_mid = (joints[figures.HEAD_TOP] + joints[figures.NECK]) / 2
+    half = 0.5 * np.linalg.norm(joints[figures.HEAD_TOP] - joints[figures.NECK])
+    headbox = np.array([head_mid - half, head_mid + half]) + 1.0
+    record = {"image": name, "center": (centre + 1.0).round(2).tolist(), "scale": round(float(scale), 4),
+              "joints": (joints + 1.0).round(2).tolist(), "joints_vis": [1] * 16}
+    return record, headbox
+
+
+def write_mpii(config: SyntheticConfig) -> None:
+    from scipy.io import savemat  # only the MPII head boxes need scipy
+
+    rng = np.random.default_rng(config.seed)
+    records: dict[str, list] = {"train": [], "val": []}
+    boxes: list[np.ndarray] = []
+    for index, split in enumerate(split_names(config)):
+        drawn, name = mpii_person(rng, config), f"{index:09d}.jpg"
+        write_jpeg(config.out / "images" / name, drawn.image)
+        record, headbox = mpii_record(name, drawn)
+        records[split].append(record)
+        if split == "val":
+            boxes.append(headbox)
+    for split, items in records.items():
+        atomic_write(config.out / "annotations" / f"mpii_{split}.json", json.dumps(items).encode())
+    _write_val_mat(config.out / "annotations" / "mpii_gt_val.mat", records["val"], boxes, savemat)
+
+
+def _write_val_mat(path: Path, records: list[dict], boxes: list[np.ndarray], savemat) -> None:
+    joints = np.array([r["joints"] for r in records]).reshape(-1, 16, 2)
+    content = {"headboxes_src": np.array(boxes).reshape(-1, 2, 2).transpose(1, 2, 0),
+               "pos_gt_src": joints.transpose(1, 2, 0),
+               "jnt_missing": np.zeros((16, len(records)), dtype=np.uint8)}
+    tmp = path.with_name(f".{path.name}.tmp")
+    savemat(str(tmp), content)
+    os.replace(tmp, path)
+
+
+def generate(config: SyntheticConfig) -> None:
+    if config.format not in FORMATS:
+        raise ValueError(f"unknown format {config.format!r}; expected one of {FORMATS}")
+    if config.num_images < 1:
+        raise ValueError(f"num_images must be at least 1, got {config.num_images}")
+    (write_lip if config.format == "lip" else write_mpii)(config)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--format", required=True, choices=FORMATS)
+    parser.add_argument("--out", required=True, type=Path, help="dataset root to create")
+    parser.add_argument("--num-images", required=True, type=int)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--val-fraction", type=float, default=0.25)
+    args = parser.parse_args(argv)
+    generate(SyntheticConfig(format=args.format, out=args.out, num_images=args.num_images,
+                             seed=args.seed, val_fraction=args.val_fraction))
+    print(f"wrote {args.num_images} {args.format} images to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""Test-time protocol of Osokin 2019, Table 4: heatmaps averaged over input scales and a flip.
+
+The batch is resized to each scale (sizes rounded to ``size_divisor`` so every network's strides
+divide them), each output is resized back to the heatmap size of the unscaled input (bilinear,
+``align_corners=False``, which keeps pixel centres aligned) and averaged. The flipped pass mirrors
+the input, mirrors its heatmaps back and swaps the left/right channels; channels not named in
+``flip_pairs`` (the background map) stay in place. Models follow the suite's contract: float NCHW
+in, a list of heatmap tensors out, the last is the prediction.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def scaled_size(size: tuple[int, int], scale: float, size_divisor: int) -> tuple[int, int]:
+    """(h, w) times ``scale``, rounded to a positive multiple of ``size_divisor``."""
+    return tuple(max(size_divisor, int(round(s * scale / size_divisor)) * size_divisor) for s in size)
+
+
+def channel_flip_index(num_channels: int, flip_pairs: Sequence[tuple[int, int]]) -> list[int]:
+    index = list(range(num_channels))
+    for left, right in flip_pairs:
+        index[left], index[right] = right, left
+    return index
+
+
+def _forward(model: nn.Module, images: torch.Tensor, size: tuple[int, int], mirrored: bool,
+             flip_pairs: Sequence[tuple[int, int]]) -> torch.Tensor:
+    x = images if tuple(images.shape[-2:]) == size else F.interpolate(
+        images, size=size, mode="bilinear", align_corners=False)
+    if mirrored:
+        x = torch.flip(x, dims=[3])
+    maps = model(x)[-1]
+    if mirrored:
+        maps = torch.flip(maps, dims=[3])[:, channel_flip_index(maps.shape[1], flip_pairs)]
+    return maps
+
+
+@torch.no_grad()
+def predict_heatmaps(model: nn.Module, images: torch.Tensor,
+                     scales: Sequence[float] = (0.75, 1.0, 1.25), flip: bool = True,
+                     flip_pairs: Sequence[tuple[int, int]] = (), size_divisor: int = 64) -> torch.Tensor:
+    """Average heatmaps (N, C, h, w) at the heatmap size of the unscaled input.
+
+    ``scales=(1.0,), flip=False`` is plain single-scale inference. ``flip=True`` needs the
+    dataset's ``flip_pairs`` (e.g. ``LIP_LAYOUT.flip_pairs``); an empty tuple is refused.
+    """
+    if images.ndim != 4:
+        raise ValueError(f"images must be a float NCHW batch, got shape {tuple(images.shape)}")
+    if not scales:
+        raise ValueError("scales must name at least one input scale")
+    if flip and not flip_pairs:
+        raise ValueError("flip=True needs flip_pairs (left/right channel pairs) to swap channels")
+    height, width = images.shape[-2:]
+    total, base = None, None
+    for scale in scales:
+        size = scaled_size((height, width), scale, size_divisor)
+        for mirrored in (False, True) if flip else (False,):
+            maps = _forward(model, images, size, mirrored, flip_pairs)
+            if base is None:  # the heatmap size the unscaled input would give
+                base = (round(height * maps.shape[2] / size[0]), round(width * maps.shape[3] / size[1]))
+            if tuple(maps.shape[-2:]) != base:
+                maps = F.interpolate(maps, size=base, mode="bilinear", align_corners=False)
+            total = maps if total is None else total + maps
+    return total / (len(scales) * (2 if flip else 1))

@@ -1,0 +1,101 @@
+"""Torch ``Dataset`` over reader samples: pre-processing, augmentation and heatmap targets.
+
+Usage (training and evaluation share it)::
+
+    reader = LipReader(root, "train")          # or MpiiReader, or any Sequence[Sample]
+    data = PoseDataset(reader, input_size=(256, 256), heatmap_size=(32, 32), sigma=7.0,
+                       background=True, augment=AugmentConfig.paper("lip"), seed=0)
+    item = data[0]
+
+Each item is a dict:
+
+* ``image``: float32 (3, H, W), **BGR as OpenCV loads it, normalised as ``(pixel - 128) / 256``**
+  (the GCPM code's convention, range [-0.5, 0.5)); models contain no normalisation. Use
+  :func:`normalize_image` for any other image fed to a model;
+* ``heatmaps``: float32 (K [+1], h, w) targets from :func:`datasets.heatmaps.encode`;
+* ``keypoints``: float32 (K, 2) in input pixels (NaN where missing);
+* ``valid``: bool (K,) annotated and inside the input after the transform (what targets show);
+* ``visible``: bool (K,) the dataset's visibility flag (left/right swapped with a flip);
+* ``head_size``: float, the PCKh head size in input pixels (0 or NaN where the protocol has none);
+* ``matrix``: float64 (3, 3) original -> input pixels; :func:`to_original` applies its inverse;
+* ``index``: int, position in the source; ``id``: str, the sample id.
+
+Evaluation scores in original pixels: decode the heatmaps, map them with :func:`to_original`, and
+compare with ``source[index].keypoints``, ``.valid`` and ``.head_size``. With ``augment=None`` the
+transform is the plain fit (bigger side to the input, centred on colour 128). Randomness is
+``numpy.random.default_rng((seed, epoch, index))``: reproducible and independent of worker count;
+call :meth:`PoseDataset.set_epoch` to draw new augmentations per epoch.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .augment import AugmentConfig, augment, fit
+from .heatmaps import Size, _hw, encode
+from .layouts import KeypointLayout
+from .sample import Sample
+from .transforms import apply_matrix, matrix_scale
+
+
+def normalize_image(image: np.ndarray) -> torch.Tensor:
+    """HxWx3 uint8 BGR -> float32 (3, H, W) ``(pixel - 128) / 256``, the suite's input convention."""
+    return torch.from_numpy((image.astype(np.float32) - 128.0) / 256.0).permute(2, 0, 1).contiguous()
+
+
+def to_original(keypoints: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Map (..., 2) input-pixel coordinates back to original-image pixels."""
+    return apply_matrix(np.asarray(keypoints, dtype=np.float64), np.linalg.inv(matrix))
+
+
+class PoseDataset(Dataset):
+    """Samples -> network-ready dicts (see the module docstring)."""
+
+    def __init__(self, source: Sequence[Sample], input_size: Size, heatmap_size: Size,
+                 sigma: float = 7.0, background: bool = True,
+                 augment: Optional[AugmentConfig] = None, seed: int = 0,
+                 layout: Optional[KeypointLayout] = None, box_scale: float = 1.25) -> None:
+        self.layout = layout if layout is not None else getattr(source, "layout", None)
+        if augment is not None and self.layout is None:
+            raise ValueError("augmentation flips need flip pairs: pass layout= or a reader with .layout")
+        if sigma <= 0:
+            raise ValueError(f"sigma must be positive (input pixels), got {sigma}")
+        self.source, self.augment, self.seed, self.epoch = source, augment, seed, 0
+        self.input_size, self.heatmap_size = _hw(input_size), _hw(heatmap_size)
+        self.sigma, self.background, self.box_scale = sigma, background, box_scale
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __getitem__(self, index: int) -> dict:
+        sample = self.source[index]
+        image = sample.load_image()
+        box = sample.person_box(image.shape[:2], self.box_scale)
+        if self.augment is None:
+            out = fit(image, sample.keypoints, sample.visible, box, self.input_size)
+        else:
+            rng = np.random.default_rng((self.seed, self.epoch, index))
+            out = augment(image, sample.keypoints, sample.visible, box, self.input_size,
+                          self.augment, rng, self.layout.flip_pairs)
+        valid = self._inside(out.keypoints)
+        targets = encode(out.keypoints, valid, self.input_size, self.heatmap_size, self.sigma,
+                         self.background)
+        return {"image": normalize_image(out.image), "heatmaps": torch.from_numpy(targets),
+                "keypoints": torch.from_numpy(out.keypoints.astype(np.float32)),
+                "valid": torch.from_numpy(valid), "visible": torch.from_numpy(out.visible.copy()),
+                "head_size": float(sample.head_size * matrix_scale(out.matrix)),
+                "matrix": torch.from_numpy(out.matrix), "index": index, "id": sample.id}
+
+    def _inside(self, keypoints: np.ndarray) -> np.ndarray:
+        height, width = self.input_size
+        with np.errstate(invalid="ignore"):
+            return (np.isfinite(keypoints).all(axis=1) & (keypoints[:, 0] >= -0.5)
+                    & (keypoints[:, 1] >= -0.5) & (keypoints[:, 0] <= width - 0.5)
+                    & (keypoints[:, 1] <= height - 0.5))
