@@ -57,10 +57,20 @@ class ModelInfo:
     paper: Optional[PaperFigures] = None
     reference: Optional[ReferenceCounts] = None
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # A network can stand behind rows of several tables (GCPM Table 2 and 4; hourglass-8 is
+    # Newell's Table 5 row and the backbone of Nie et al.'s Table 4 row). ``paper`` is the
+    # primary row; the others go here, each ``source`` naming its table and row.
+    extra_paper_rows: tuple[PaperFigures, ...] = field(default_factory=tuple)
 
     @property
     def heatmap_size(self) -> tuple[int, int]:
         return (self.input_size[0] // self.output_stride, self.input_size[1] // self.output_stride)
+
+    @property
+    def paper_rows(self) -> tuple[PaperFigures, ...]:
+        """Every paper row this model stands behind, the primary one first."""
+        primary = () if self.paper is None else (self.paper,)
+        return primary + self.extra_paper_rows
 
     @property
     def has_background(self) -> bool:

@@ -1,0 +1,117 @@
+"""Original Convolutional Pose Machine (Wei et al., CVPR'16), the released MPII model.
+
+Layer list of ``convolutional-pose-machines-release`` ``model/_trained_MPI/pose_deploy_resize.prototxt``:
+stage 1 is VGG-19 conv1_1 .. conv4_2 (three 2x2 max-pools, output stride 8), conv4_3..4_7_CPM
+(3x3: 256, 256, 256, 256, 128), conv5_1_CPM (1x1, 512) and conv5_2_CPM (1x1, maps). Stages 2-6
+read cat(previous maps, conv4_7_CPM features, centre map pooled 9x9/8) = 15 + 128 + 1 = 144
+channels: five 7x7 convs (128), 1x1 (128), 1x1 (maps). ReLU after every conv but the last of a
+stage; no norm. 15 maps = 14 joints + background; 368x368 in, 46x46 out.
+
+The released model takes a 4th input channel, a Gaussian centre map marking the person. To keep
+the suite's contract (an RGB image in) the prior is built here: a fixed Gaussian at the image
+centre (sigma 21 px at 368, the release's value, scaled with the input size), held as a buffer.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .layers import ActFactory, conv_norm_act
+from .registry import ModelInfo, PaperFigures, ReferenceCounts, register_model
+
+# VGG-19 up to conv4_2 then the CPM convs: an int is a 3x3 conv width, "M" a 2x2 max-pool.
+STAGE1_TRUNK: tuple[int | str, ...] = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",
+                                       512, 512, 256, 256, 256, 256, 128)
+CENTRE_SIGMA_AT_368 = 21.0
+
+
+class CPM(nn.Module):
+    """Convolutional pose machine with an internal centre-map prior.
+
+    Args:
+        input_size: (height, width) the centre map is built for; multiples of 8.
+        num_stages: 6 in the release.
+        num_heatmaps: joints + background.
+        stage_channels: width of the stage 2+ convs; ``kernel_size`` their spatial size.
+    """
+
+    def __init__(
+        self,
+        input_size: tuple[int, int] = (368, 368),
+        num_stages: int = 6,
+        num_heatmaps: int = 15,
+        stage_channels: int = 128,
+        kernel_size: int = 7,
+        act: ActFactory = nn.ReLU,
+    ) -> None:
+        super().__init__()
+        if input_size[0] % 8 or input_size[1] % 8:
+            raise ValueError(f"CPM input_size must be multiples of 8, got {input_size}")
+        self.input_size = tuple(input_size)
+        self.register_buffer("centre_map", centre_gaussian(input_size), persistent=False)
+        self.features = _vgg_trunk(act)
+        features = STAGE1_TRUNK[-1]
+        self.stage1 = nn.Sequential(conv_norm_act(features, 512, 1, norm=None, act=act),
+                                    nn.Conv2d(512, num_heatmaps, 1))
+        self.stages = nn.ModuleList(
+            _later_stage(num_heatmaps + features + 1, stage_channels, kernel_size, num_heatmaps, act)
+            for _ in range(num_stages - 1)
+        )
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        if tuple(x.shape[-2:]) != self.input_size:
+            raise ValueError(f"CPM built for input {self.input_size}, got image of shape {tuple(x.shape)}; "
+                             "create it with input_size=... to match")
+        features = self.features(x)
+        # Caffe pools with ceil mode: 368 -> 46 with a 9x9/8 window.
+        centre = F.avg_pool2d(self.centre_map, 9, stride=8, ceil_mode=True).expand(x.shape[0], -1, -1, -1)
+        outputs = [self.stage1(features)]
+        for stage in self.stages:
+            outputs.append(stage(torch.cat([outputs[-1], features, centre], dim=1)))
+        return outputs
+
+
+def centre_gaussian(input_size: tuple[int, int], sigma_at_368: float = CENTRE_SIGMA_AT_368) -> Tensor:
+    """(1, 1, H, W) Gaussian peaked (value 1) at the image centre."""
+    height, width = input_size
+    sigma = sigma_at_368 * height / 368.0
+    ys = torch.arange(height, dtype=torch.float32) - (height - 1) / 2
+    xs = torch.arange(width, dtype=torch.float32) - (width - 1) / 2
+    sq = ys[:, None] ** 2 + xs[None, :] ** 2
+    return torch.exp(-sq / (2 * sigma**2))[None, None]
+
+
+def _vgg_trunk(act: ActFactory) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    in_channels = 3
+    for spec in STAGE1_TRUNK:
+        if spec == "M":
+            layers.append(nn.MaxPool2d(2, ceil_mode=True))
+            continue
+        layers.append(conv_norm_act(in_channels, int(spec), 3, norm=None, act=act))
+        in_channels = int(spec)
+    return nn.Sequential(*layers)
+
+
+def _later_stage(in_channels: int, channels: int, kernel_size: int, num_heatmaps: int,
+                 act: ActFactory) -> nn.Sequential:
+    convs = [conv_norm_act(in_channels if i == 0 else channels, channels, kernel_size, norm=None, act=act)
+             for i in range(5)]
+    return nn.Sequential(*convs, conv_norm_act(channels, channels, 1, norm=None, act=act),
+                         nn.Conv2d(channels, num_heatmaps, 1))
+
+
+@register_model(ModelInfo(
+    name="cpm-original", family="cpm", dataset="mpii", input_size=(368, 368), output_stride=8,
+    num_heatmaps=15, num_keypoints=14,
+    description="Wei et al. CPM, released MPII model: 6 stages, VGG-19 front, centre-map prior",
+    paper=PaperFigures(source="GCPM Table 5 (MPII test), row 'Wei et al., CVPR'16 (original CPM)'",
+                       pckh=87.9, time_ms=31.0),
+    reference=ReferenceCounts("convolutional-pose-machines-release MPI prototxt, counted layer by layer",
+                              29.85, 88.4),
+))
+def cpm_original(**overrides) -> CPM:
+    kwargs = {k: v for k, v in overrides.items() if k != "num_keypoints"}
+    return CPM(**kwargs)

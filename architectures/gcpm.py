@@ -1,0 +1,261 @@
+"""GCPM: CPM-style pose network with global context (Osokin 2019, arXiv 1906.04104).
+
+One class, :class:`GCPM`; the variants of the paper are arguments. Layout as in the author's
+release (gccpm ``single_person_pose_with_mobilenet.py``): MobileNet v1 cut at conv5_5 with the
+stride of conv4_2 removed and dilation 2 after it (output stride 8), a CPM adapter to 128
+channels, an initial stage and refinement stages (three residual blocks and a 1x1 head each).
+Heatmaps are keypoints + background (16 + 1 = 17 on LIP and MPII).
+
+Forward: float NCHW image -> list of heatmaps, one per stage; the last is the prediction.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Callable, Literal, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .context import ASPP, PyramidPooling, UShapedContext
+from .layers import ActFactory, NormFactory, conv_norm_act, depthwise_separable
+from .registry import ModelInfo, PaperFigures, ReferenceCounts, register_model
+
+ContextFactory = Callable[[int], nn.Module]
+
+# MobileNet v1 depthwise-separable blocks up to conv5_5: (out channels, stride, dilation).
+# conv4_2 (the 7th block) has its stride removed; the next block is dilated to keep the field of view.
+MOBILENET_V1_CONV5_5: tuple[tuple[int, int, int], ...] = (
+    (64, 1, 1), (128, 2, 1), (128, 1, 1), (256, 2, 1), (256, 1, 1),
+    (512, 1, 1), (512, 1, 2), (512, 1, 1), (512, 1, 1), (512, 1, 1), (512, 1, 1),
+)
+
+
+class RefinementStageBlock(nn.Module):
+    """1x1 projection (act, no norm) plus a trunk of 3x3 and dilated 3x3 convs, summed."""
+
+    def __init__(self, in_channels: int, out_channels: int, norm: NormFactory, act: ActFactory) -> None:
+        super().__init__()
+        self.initial = conv_norm_act(in_channels, out_channels, 1, norm=None, act=act)
+        self.trunk = nn.Sequential(
+            conv_norm_act(out_channels, out_channels, 3, norm=norm, act=act),
+            conv_norm_act(out_channels, out_channels, 3, dilation=2, norm=norm, act=act),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.initial(x)
+        return x + self.trunk(x)
+
+
+class RefinementStage(nn.Module):
+    """Optional context module at the stage input, three refinement blocks, 1x1 heatmap head."""
+
+    def __init__(self, in_channels: int, channels: int, num_heatmaps: int,
+                 context: Optional[nn.Module], norm: NormFactory, act: ActFactory) -> None:
+        super().__init__()
+        self.context = context if context is not None else nn.Identity()
+        width = _out_channels(context, in_channels)
+        self.trunk = nn.Sequential(
+            RefinementStageBlock(width, channels, norm, act),
+            RefinementStageBlock(channels, channels, norm, act),
+            RefinementStageBlock(channels, channels, norm, act),
+        )
+        self.head = _heatmap_head(channels, channels, num_heatmaps, act)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.trunk(self.context(x)))
+
+
+class LearnedUpsampling(nn.Module):
+    """x2 learned upsampling of the last stage (our MPII 64x64 construction, see ``GCPM``)."""
+
+    def __init__(self, in_channels: int, channels: int, num_heatmaps: int,
+                 norm: NormFactory, act: ActFactory) -> None:
+        super().__init__()
+        self.up = nn.Sequential(nn.ConvTranspose2d(in_channels, channels, 4, stride=2, padding=1),
+                                norm(channels), act())
+        self.refine = conv_norm_act(channels, channels, 3, norm=norm, act=act)
+        self.head = nn.Conv2d(channels, num_heatmaps, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.refine(self.up(x)))
+
+
+class GCPM(nn.Module):
+    """GCPM network; the paper's variants are constructor arguments.
+
+    Args:
+        num_refinement_stages: 5 for the full model, 1 for "Ours 2-stage".
+        num_heatmaps: keypoints + background.
+        context: ``factory(in_channels) -> module`` exposing ``out_channels`` (or keeping the
+            width), e.g. ``UShapedContext``; ``None`` is the baseline.
+        context_position: ``"stage"`` (input of every refinement stage, the paper's choice) or
+            ``"backbone"`` (once, after the CPM adapter).
+        upsample: 1, or 2 for the MPII variant: a learned x2 upsampling on
+            cat(features, last heatmaps) gives the prediction at stride 4; earlier stages are
+            upsampled bilinearly so every output has the same size (intermediate supervision).
+    """
+
+    def __init__(
+        self,
+        num_refinement_stages: int = 5,
+        num_heatmaps: int = 17,
+        channels: int = 128,
+        context: Optional[ContextFactory] = None,
+        context_position: Literal["stage", "backbone"] = "stage",
+        upsample: int = 1,
+        norm: NormFactory = nn.BatchNorm2d,
+        act: ActFactory = nn.ReLU,
+    ) -> None:
+        super().__init__()
+        if context_position not in ("stage", "backbone"):
+            raise ValueError(f"context_position must be 'stage' or 'backbone', got {context_position!r}")
+        if upsample not in (1, 2):
+            raise ValueError(f"upsample must be 1 or 2, got {upsample!r}")
+        self.backbone = _mobilenet_trunk(norm, act)
+        self.cpm = nn.Sequential(conv_norm_act(512, 256, 3, norm=norm, act=act),
+                                 conv_norm_act(256, channels, 3, norm=norm, act=act))
+        at_backbone = context is not None and context_position == "backbone"
+        self.context = context(channels) if at_backbone else nn.Identity()
+        features = _out_channels(self.context if at_backbone else None, channels)
+        self.initial_stage = _initial_stage(features, channels, num_heatmaps, norm, act)
+        stage_in = features + num_heatmaps
+        self.refinement_stages = nn.ModuleList(
+            RefinementStage(stage_in, channels, num_heatmaps,
+                            context(stage_in) if context is not None and not at_backbone else None,
+                            norm, act)
+            for _ in range(num_refinement_stages)
+        )
+        self.upsample_head = (LearnedUpsampling(stage_in, channels, num_heatmaps, norm, act)
+                              if upsample == 2 else None)
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        features = self.context(self.cpm(self.backbone(x)))
+        outputs = [self.initial_stage(features)]
+        for stage in self.refinement_stages:
+            outputs.append(stage(torch.cat([features, outputs[-1]], dim=1)))
+        if self.upsample_head is None:
+            return outputs
+        last = self.upsample_head(torch.cat([features, outputs[-1]], dim=1))
+        size = last.shape[-2:]
+        return [F.interpolate(o, size=size, mode="bilinear", align_corners=False) for o in outputs] + [last]
+
+
+def _mobilenet_trunk(norm: NormFactory, act: ActFactory) -> nn.Sequential:
+    layers: list[nn.Module] = [conv_norm_act(3, 32, 3, stride=2, norm=norm, act=act, bias=False)]
+    in_channels = 32
+    for out_channels, stride, dilation in MOBILENET_V1_CONV5_5:
+        layers.append(depthwise_separable(in_channels, out_channels, stride=stride,
+                                          dilation=dilation, norm=norm, act=act))
+        in_channels = out_channels
+    return nn.Sequential(*layers)
+
+
+def _initial_stage(in_channels: int, channels: int, num_heatmaps: int,
+                   norm: NormFactory, act: ActFactory) -> nn.Sequential:
+    trunk = [conv_norm_act(in_channels if i == 0 else channels, channels, 3, norm=norm, act=act)
+             for i in range(3)]
+    return nn.Sequential(*trunk, _heatmap_head(channels, 512, num_heatmaps, act))
+
+
+def _heatmap_head(in_channels: int, mid_channels: int, num_heatmaps: int, act: ActFactory) -> nn.Sequential:
+    # The author's heads have no norm, and no activation on the heatmaps themselves.
+    return nn.Sequential(conv_norm_act(in_channels, mid_channels, 1, norm=None, act=act),
+                         nn.Conv2d(mid_channels, num_heatmaps, 1))
+
+
+def _out_channels(module: Optional[nn.Module], default: int) -> int:
+    if module is None:
+        return default
+    return int(getattr(module, "out_channels", default))
+
+
+# ---- registered variants -------------------------------------------------------------------
+
+_FACT_ONLY = ("input_size", "num_keypoints")  # facts of ModelInfo that are not constructor args
+_REFERENCE = "gccpm SinglePersonPoseEstimationWithMobileNet, fvcore (reference-facts sec. 7)"
+
+
+def _build(overrides: dict, **defaults) -> GCPM:
+    kwargs = {**defaults, **{k: v for k, v in overrides.items() if k not in _FACT_ONLY}}
+    return GCPM(**kwargs)
+
+
+def _aspp(num_heatmaps: int) -> ContextFactory:
+    # 145 -> num_heatmaps, DeepLab-v2 style; the derivation is in the context module docstring.
+    return partial(ASPP, out_channels=num_heatmaps)
+
+
+def _lip_info(name: str, description: str, paper: PaperFigures, **facts) -> ModelInfo:
+    defaults = dict(family="gcpm", dataset="lip", input_size=(256, 256), output_stride=8,
+                    num_heatmaps=17, num_keypoints=16)
+    return ModelInfo(name=name, description=description, paper=paper, **{**defaults, **facts})
+
+
+def _table2(row: str, pckh: float, hip: float) -> PaperFigures:
+    return PaperFigures(source=f"GCPM Table 2 (LIP val), row '{row}'", pckh=pckh, hip=hip)
+
+
+@register_model(_lip_info(
+    "gcpm-baseline", "GCPM without context module, 5 refinement stages",
+    _table2("Baseline", 82.4, 70.6),
+    reference=ReferenceCounts(_REFERENCE + ", U-blocks removed", 8.39, 8.7),
+))
+def gcpm_baseline(**overrides) -> GCPM:
+    return _build(overrides)
+
+
+@register_model(_lip_info(
+    "gcpm-aspp", "GCPM + ASPP (145 -> 17, rates 3/6/9/12) at every refinement stage input",
+    _table2("Baseline + ASPP", 83.5, 72.6),
+))
+def gcpm_aspp(**overrides) -> GCPM:
+    return _build(overrides, context=_aspp(overrides.get("num_heatmaps", 17)))
+
+
+@register_model(_lip_info(
+    "gcpm-ppm", "GCPM + pyramid pooling (bins 2/4/8/16, 32-ch 3x3 branches) at every stage input",
+    _table2("Baseline + pyramid pooling", 83.2, 71.9),
+))
+def gcpm_ppm(**overrides) -> GCPM:
+    return _build(overrides, context=PyramidPooling)
+
+
+@register_model(_lip_info(
+    "gcpm-ushaped", "GCPM, U-shaped context at every refinement stage input (the paper's model)",
+    PaperFigures(source="GCPM Table 4 (LIP test), row 'Ours'; GFLOPs from Sec. 1",
+                 gflops=21.3, pckh=87.9, hip=78.0, time_ms=18.0),
+    extra_paper_rows=(_table2("Baseline + U-shaped", 84.0, 73.4),),
+    reference=ReferenceCounts(_REFERENCE + ", num_refinement_stages=5", 40.595281, 21.335),
+))
+def gcpm_ushaped(**overrides) -> GCPM:
+    return _build(overrides, context=UShapedContext)
+
+
+@register_model(_lip_info(
+    "gcpm-ushaped-2stage", "GCPM, initial + 1 refinement stage with U-shaped context",
+    PaperFigures(source="GCPM Table 4 (LIP test), row 'Ours 2-stage'", pckh=85.0, hip=74.1, time_ms=6.0),
+    reference=ReferenceCounts(_REFERENCE + ", num_refinement_stages=1", 11.004753, 7.330),
+))
+def gcpm_ushaped_2stage(**overrides) -> GCPM:
+    return _build(overrides, context=UShapedContext, num_refinement_stages=1)
+
+
+@register_model(_lip_info(
+    "gcpm-ushaped-mpii",
+    "GCPM U-shaped with 64x64 heatmaps for MPII (Sec. 5.5): our learned x2 upsampling head",
+    PaperFigures(source="GCPM Table 5 (MPII test), row 'Ours'", auc=64.2, pckh=90.9, time_ms=24.5),
+    dataset="mpii", output_stride=4,
+))
+def gcpm_ushaped_mpii(**overrides) -> GCPM:
+    """MPII variant with 64x64 heatmaps from a 256x256 input.
+
+    The paper does not say how it got 64x64 maps. Removing a backbone stride (output stride 4)
+    would cost ~84.8 GMAC, 4x the LIP model, which does not fit 24.5 ms (MPII) against 18 ms
+    (LIP). We keep the stride-8 network and add ``LearnedUpsampling`` on cat(features, last
+    heatmaps): ConvTranspose 4x4/2 (145 -> 128) + BN + ReLU, 3x3 conv 128 + BN + ReLU, 1x1 -> 17.
+    Counts (fvcore, 256x256): 41,040,418 params, 22.262 GMAC, i.e. +1.1 % params and +4.3 %
+    GMAC over ``gcpm-ushaped``; the regression test pins them.
+    """
+    return _build(overrides, context=UShapedContext, upsample=2)

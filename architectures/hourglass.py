@@ -1,0 +1,157 @@
+"""Stacked hourglass networks (Newell et al., ECCV'16) and the FPD student (Zhang et al., CVPR'19).
+
+One class, :class:`StackedHourglass`; stacks, widths and the stem are arguments:
+
+* Newell's original layout (``pose-hg-train`` ``hg.lua``): 7x7/2 conv 64 + BN + ReLU,
+  Residual(64 -> 128), max-pool, Residual(128 -> 128), Residual(128 -> 256): stem widths
+  ``(64, 128, 128)`` and 256 channels.
+* The FPD student as the official FPD code builds it (a bearpaw-derived hourglass with
+  ``NUM_FEATURES=128``): the bearpaw stem ``(64, 128, 256)`` with every width halved, so stem
+  ``(32, 64, 128)`` and 128 channels, 4 stacks.
+
+Every hourglass has 4 downsamplings (64 -> 4 at 256 input) with one residual per branch, and
+each stack ends with a residual, a 1x1 conv + BN + ReLU and a 1x1 heatmap conv; all but the last
+stack merge features and heatmaps back into the trunk (intermediate supervision).
+
+Forward: float NCHW image -> list of heatmaps (one per stack, stride 4); the last is the prediction.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Callable
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .layers import ActFactory, NormFactory, PreActBottleneck, conv_norm_act
+from .registry import ModelInfo, PaperFigures, ReferenceCounts, register_model
+
+BlockFactory = Callable[[int, int], nn.Module]
+
+
+class Hourglass(nn.Module):
+    """Recursive hourglass of ``depth`` downsamplings; nearest-neighbour upsampling, as Newell."""
+
+    def __init__(self, depth: int, channels: int, block: BlockFactory) -> None:
+        super().__init__()
+        self.up1 = block(channels, channels)
+        self.low1 = nn.Sequential(nn.MaxPool2d(2), block(channels, channels))
+        self.low2 = Hourglass(depth - 1, channels, block) if depth > 1 else block(channels, channels)
+        self.low3 = block(channels, channels)
+
+    def forward(self, x: Tensor) -> Tensor:
+        low = self.low3(self.low2(self.low1(x)))
+        return self.up1(x) + F.interpolate(low, scale_factor=2, mode="nearest")
+
+
+class StackedHourglass(nn.Module):
+    """Stacked hourglass network with intermediate supervision.
+
+    Args:
+        num_stacks: hourglasses in sequence (8 for Newell, 4 for the FPD student).
+        channels: hourglass width (256 Newell, 128 FPD student); residual mid width is half.
+        stem_widths: (7x7 conv, residual before the pool, residual after it); a last residual
+            maps to ``channels``.
+        num_heatmaps: output maps (16 MPII joints).
+        depth: downsamplings per hourglass.
+    """
+
+    def __init__(
+        self,
+        num_stacks: int = 8,
+        channels: int = 256,
+        stem_widths: tuple[int, int, int] = (64, 128, 128),
+        num_heatmaps: int = 16,
+        depth: int = 4,
+        norm: NormFactory = nn.BatchNorm2d,
+        act: ActFactory = nn.ReLU,
+    ) -> None:
+        super().__init__()
+        block: BlockFactory = partial(PreActBottleneck, norm=norm, act=act)
+        conv_w, res1_w, res2_w = stem_widths
+        self.stem = nn.Sequential(
+            conv_norm_act(3, conv_w, 7, stride=2, norm=norm, act=act),
+            block(conv_w, res1_w), nn.MaxPool2d(2), block(res1_w, res2_w), block(res2_w, channels),
+        )
+        self.stacks = nn.ModuleList(
+            nn.Sequential(Hourglass(depth, channels, block), block(channels, channels),
+                          conv_norm_act(channels, channels, 1, norm=norm, act=act))
+            for _ in range(num_stacks)
+        )
+        self.heads = nn.ModuleList(nn.Conv2d(channels, num_heatmaps, 1) for _ in range(num_stacks))
+        # Only stacks that feed a next one get merge convs: unused modules would inflate counts.
+        self.merge_features = nn.ModuleList(nn.Conv2d(channels, channels, 1) for _ in range(num_stacks - 1))
+        self.merge_heatmaps = nn.ModuleList(nn.Conv2d(num_heatmaps, channels, 1) for _ in range(num_stacks - 1))
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        x = self.stem(x)
+        outputs = []
+        for i, (stack, head) in enumerate(zip(self.stacks, self.heads)):
+            features = stack(x)
+            outputs.append(head(features))
+            if i < len(self.merge_features):
+                x = x + self.merge_features[i](features) + self.merge_heatmaps[i](outputs[-1])
+        return outputs
+
+
+# ---- registered variants -------------------------------------------------------------------
+
+_NEWELL_REF = "pytorch_stacked_hourglass PoseNet(nstack={n}, inp_dim=256), used modules, fvcore"
+
+
+def _build(overrides: dict, **defaults) -> StackedHourglass:
+    kwargs = {**defaults, **{k: v for k, v in overrides.items() if k not in ("input_size", "num_keypoints")}}
+    return StackedHourglass(**kwargs)
+
+
+def _info(name: str, description: str, **facts) -> ModelInfo:
+    defaults = dict(family="hourglass", dataset="mpii", input_size=(256, 256), output_stride=4,
+                    num_heatmaps=16, num_keypoints=16)
+    return ModelInfo(name=name, description=description, **{**defaults, **facts})
+
+
+@register_model(_info(
+    "hourglass-8stack", "Newell et al. stacked hourglass, 8 stacks, 256 channels, original stem",
+    paper=PaperFigures(source="GCPM Table 5 (MPII test), row 'Newell et al., ECCV'16'",
+                       auc=62.9, pckh=90.9, time_ms=64.0),
+    extra_paper_rows=(PaperFigures(
+        source="GCPM Table 4 (LIP test), row 'Nie et al., CVPR'18': this network is its pose "
+               "backbone; the row's method adds a parsing-induced learner",
+        pckh=87.5, hip=75.9, time_ms=60.0),),
+    reference=ReferenceCounts(_NEWELL_REF.format(n=8), 25.434112, 27.582),
+))
+def hourglass_8stack(**overrides) -> StackedHourglass:
+    return _build(overrides, num_stacks=8)
+
+
+@register_model(_info(
+    "hourglass-4stack", "stacked hourglass, 4 stacks, 256 channels, original stem",
+    dataset="lip",
+    paper=PaperFigures(source="GCPM Table 4 (LIP test), row 'Chou et al., CVPR'17' "
+                              "(a 4-stack hourglass trained adversarially)",
+                       pckh=87.4, hip=75.7, time_ms=33.0),
+    reference=ReferenceCounts(_NEWELL_REF.format(n=4), 12.858304, 14.781),
+))
+def hourglass_4stack(**overrides) -> StackedHourglass:
+    return _build(overrides, num_stacks=4)
+
+
+@register_model(_info(
+    "hourglass-2stack", "stacked hourglass, 2 stacks, 256 channels, original stem",
+    reference=ReferenceCounts(_NEWELL_REF.format(n=2), 6.5704, 8.380),
+))
+def hourglass_2stack(**overrides) -> StackedHourglass:
+    return _build(overrides, num_stacks=2)
+
+
+@register_model(_info(
+    "fpd-4stack", "FPD student: 4 stacks, 128 channels, halved bearpaw stem (official FPD code)",
+    family="fpd",
+    paper=PaperFigures(source="GCPM Table 5 (MPII test), row 'Zhang et al., CVPR'19'",
+                       auc=63.5, pckh=91.1, time_ms=33.0),
+    reference=ReferenceCounts("fast-human-pose-estimation.pytorch get_pose_net(NUM_FEATURES=128, "
+                              "NUM_STACKS=4), fvcore", 3.287936, 3.947),
+))
+def fpd_4stack(**overrides) -> StackedHourglass:
+    return _build(overrides, num_stacks=4, channels=128, stem_widths=(32, 64, 128))

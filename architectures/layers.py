@@ -1,0 +1,94 @@
+"""Building blocks shared by the model families.
+
+* ``conv_norm_act``: convolution, optional norm, optional activation (torchvision's
+  ``Conv2dNormActivation``); GCPM's ``conv`` helper in the author's code.
+* ``depthwise_separable``: MobileNet v1 block (Howard et al. 2017), as GCPM's ``conv_dw``.
+* ``PreActBottleneck``: the pre-activation residual module of Newell et al. (ECCV'16, ``Residual.lua``).
+
+Norm and activation are callables (``norm(channels)``, ``act()``) so a variant can swap them.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from torch import Tensor, nn
+from torchvision.ops import Conv2dNormActivation
+
+NormFactory = Callable[[int], nn.Module]
+ActFactory = Callable[[], nn.Module]
+
+
+def conv_norm_act(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: int = 3,
+    *,
+    stride: int = 1,
+    dilation: int = 1,
+    groups: int = 1,
+    norm: Optional[NormFactory] = nn.BatchNorm2d,
+    act: Optional[ActFactory] = nn.ReLU,
+    bias: bool = True,
+) -> nn.Sequential:
+    """Conv ("same" padding for odd kernels) -> norm -> activation.
+
+    ``bias`` defaults to True even with a norm layer because the GCPM and hourglass reference
+    code keep it, and the pinned parameter counts depend on it.
+    """
+    return Conv2dNormActivation(
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride,
+        groups=groups,
+        norm_layer=norm,
+        activation_layer=act,
+        dilation=dilation,
+        inplace=None,  # call act() with no arguments, so any activation factory fits
+        bias=bias,
+    )
+
+
+def depthwise_separable(
+    in_channels: int,
+    out_channels: int,
+    *,
+    stride: int = 1,
+    dilation: int = 1,
+    norm: NormFactory = nn.BatchNorm2d,
+    act: ActFactory = nn.ReLU,
+) -> nn.Sequential:
+    """Depthwise 3x3 -> norm -> act -> pointwise 1x1 -> norm -> act, both convs without bias."""
+    return nn.Sequential(
+        conv_norm_act(in_channels, in_channels, 3, stride=stride, dilation=dilation,
+                      groups=in_channels, norm=norm, act=act, bias=False),
+        conv_norm_act(in_channels, out_channels, 1, norm=norm, act=act, bias=False),
+    )
+
+
+class PreActBottleneck(nn.Module):
+    """Newell's residual module: (norm-act-conv) x3 with widths in -> out/2 -> out/2 -> out.
+
+    The skip is the identity when the widths match and a 1x1 convolution otherwise; no skip
+    convolution is built when it would never be called (it would inflate the parameter count).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        norm: NormFactory = nn.BatchNorm2d,
+        act: ActFactory = nn.ReLU,
+    ) -> None:
+        super().__init__()
+        mid = out_channels // 2
+        self.body = nn.Sequential(
+            norm(in_channels), act(), nn.Conv2d(in_channels, mid, 1),
+            norm(mid), act(), nn.Conv2d(mid, mid, 3, padding=1),
+            norm(mid), act(), nn.Conv2d(mid, out_channels, 1),
+        )
+        self.skip = nn.Identity() if in_channels == out_channels else nn.Conv2d(in_channels, out_channels, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.body(x) + self.skip(x)

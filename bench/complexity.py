@@ -1,0 +1,185 @@
+"""Parameter and FLOP counts of the model zoo, as the GCPM paper reports them (Tables 3-5).
+
+FLOPs are counted with fvcore, which counts one multiply-add as one FLOP; the GCPM paper uses the
+same convention (its 21.3 "GFLOPs" for the full network is fvcore's 21.335 G), so every column
+that holds such a count says "1 MAC = 1 FLOP". Ops fvcore cannot count (adds, pooling, ...) and
+modules never called in forward are returned with the count, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator, Optional, Sequence
+
+import pandas as pd
+import torch
+from torch import nn
+
+from architectures import create_model, list_models, model_info
+from architectures.registry import ModelInfo
+
+GFLOPS_COLUMN = "GFLOPs (1 MAC = 1 FLOP)"
+
+
+@dataclass(frozen=True)
+class FlopReport:
+    """fvcore's count for one module at one input shape, with what it could not count."""
+
+    total: int  # 1 multiply-add = 1 FLOP
+    input_shape: tuple[int, ...]
+    by_operator: dict[str, int]
+    skipped_ops: dict[str, int]  # op name -> occurrences fvcore skipped (not counted)
+    uncalled_modules: tuple[str, ...]  # as fvcore sees them: parameter-free ones (Identity) included
+    uncalled_params: int  # parameters owned by never-called modules: "used" params = total - this
+    messages: tuple[str, ...]  # warnings and fvcore log records raised while tracing
+
+    @property
+    def gflops(self) -> float:
+        return self.total / 1e9
+
+
+def count_params(module: nn.Module, recurse: bool = True) -> int:
+    """Number of parameter elements (every parameter, trainable or not)."""
+    return sum(p.numel() for p in module.parameters(recurse=recurse))
+
+
+def count_flops(module: nn.Module, input_shape: Sequence[int], submodule: Optional[str] = None) -> FlopReport:
+    """fvcore FLOPs of ``module`` (or of its ``submodule``, by qualified name) on a zero input."""
+    names = dict(module.named_modules())
+    if submodule is not None and submodule not in names:
+        raise KeyError(f"{type(module).__name__} has no submodule {submodule!r}")
+    x = torch.zeros(tuple(input_shape), device=_device(module))
+    with _eval_mode(module), _captured_messages() as messages, torch.no_grad():
+        from fvcore.nn import FlopCountAnalysis  # lazily, and captured: fvcore warns at import
+
+        analysis = FlopCountAnalysis(module, x).unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        total = analysis.total() if submodule is None else analysis.total(submodule)
+        by_operator = analysis.by_operator() if submodule is None else analysis.by_module_and_operator()[submodule]
+        skipped = analysis.unsupported_ops() if submodule is None else analysis.unsupported_ops(submodule)
+        uncalled = tuple(sorted(analysis.uncalled_modules()))
+    unused = sum(count_params(names[n], recurse=False) for n in uncalled)
+    return FlopReport(int(total), tuple(input_shape), dict(by_operator), dict(Counter(skipped)),
+                      uncalled, unused, tuple(messages))
+
+
+def input_shape(info: ModelInfo, batch: int = 1) -> tuple[int, int, int, int]:
+    """The NCHW shape a registered model is counted at: its own input size."""
+    return (batch, info.in_channels, *info.input_size)
+
+
+def deviation_pct(measured: Optional[float], reference: Optional[float]) -> Optional[float]:
+    """Signed deviation of ``measured`` from ``reference`` in percent; None if either is missing."""
+    if measured is None or reference is None:
+        return None
+    return 100.0 * (measured - reference) / reference
+
+
+def complexity_row(name: str) -> dict[str, object]:
+    """One row of :func:`complexity_table`: measured counts beside reference and paper figures."""
+    info = model_info(name)
+    model = create_model(name)
+    params_m = count_params(model) / 1e6
+    flops = count_flops(model, input_shape(info))
+    return {
+        "model": name,
+        "family": info.family,
+        "dataset": info.dataset,
+        "input (HxW)": _size(info.input_size),
+        "heatmaps (HxW)": _size(info.heatmap_size),
+        "num heatmaps": info.num_heatmaps,
+        "params (M)": round(params_m, 3),
+        GFLOPS_COLUMN: round(flops.gflops, 3),
+        **_reference_columns(info, params_m, flops.gflops),
+        **_paper_columns(info, params_m, flops.gflops),
+        "fvcore skipped ops": format_skipped(flops.skipped_ops),
+        "params in never-called modules": flops.uncalled_params,
+    }
+
+
+def complexity_table(names: Optional[Sequence[str]] = None) -> pd.DataFrame:
+    """Params and GFLOPs of every registered model (or ``names``), counted now, at batch 1."""
+    names = list_models() if names is None else list(names)
+    return pd.DataFrame([complexity_row(name) for name in names])
+
+
+def format_skipped(skipped: dict[str, int]) -> str:
+    """``"aten::add x12, aten::max_pool2d x4"``: fvcore's uncounted ops, most frequent first."""
+    return ", ".join(f"{op} x{n}" for op, n in sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _reference_columns(info: ModelInfo, params_m: float, gflops: float) -> dict[str, object]:
+    ref = info.reference
+    return {
+        "ref. params (M)": None if ref is None else ref.params_m,
+        "params vs ref. (%)": _rounded(deviation_pct(params_m, ref and ref.params_m)),
+        "ref. " + GFLOPS_COLUMN: None if ref is None else ref.gmacs,
+        "GFLOPs vs ref. (%)": _rounded(deviation_pct(gflops, ref and ref.gmacs)),
+        "ref. source": "" if ref is None else ref.source,
+    }
+
+
+def _paper_columns(info: ModelInfo, params_m: float, gflops: float) -> dict[str, object]:
+    # The first paper row that reports a complexity figure; accuracy rows live in other tables.
+    row = next((r for r in info.paper_rows if r.params_m is not None or r.gflops is not None), None)
+    return {
+        "paper params (M)": None if row is None else row.params_m,
+        "params vs paper (%)": _rounded(deviation_pct(params_m, row and row.params_m)),
+        "paper GFLOPs (as reported)": None if row is None else row.gflops,
+        "GFLOPs vs paper (%)": _rounded(deviation_pct(gflops, row and row.gflops)),
+        "paper source": "" if row is None else row.source,
+    }
+
+
+def _rounded(value: Optional[float]) -> Optional[float]:
+    return None if value is None else round(value, 2) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def _size(hw: tuple[int, int]) -> str:
+    return f"{hw[0]}x{hw[1]}"
+
+
+def _device(module: nn.Module) -> torch.device:
+    param = next(module.parameters(), None)
+    return torch.device("cpu") if param is None else param.device
+
+
+@contextmanager
+def _eval_mode(module: nn.Module) -> Iterator[None]:
+    # fvcore counts BatchNorm differently in training mode; the references were counted in eval.
+    was_training = module.training
+    module.eval()
+    try:
+        yield
+    finally:
+        module.train(was_training)
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self, sink: list[str]) -> None:
+        super().__init__(logging.DEBUG)
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.sink.append(f"{record.name}: {record.getMessage()}")
+
+
+@contextmanager
+def _captured_messages() -> Iterator[list[str]]:
+    """Collect Python warnings and fvcore log records instead of letting them print."""
+    messages: list[str] = []
+    logger = logging.getLogger("fvcore")
+    handler, propagate = _ListHandler(messages), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield messages
+        messages.extend(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
