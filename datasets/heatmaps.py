@@ -6,9 +6,9 @@ pixels [i * stride, (i + 1) * stride) and its centre sits at input x = i * strid
 (reference facts 4.2): a Gaussian with ``sigma`` in *input* pixels evaluated at cell centres, set
 to 0 where below 0.01 (exponent > 4.6052), clipped to 1, and an optional background map
 ``1 - max over keypoint maps``. Decoding takes the arg-max cell and moves it a quarter cell toward
-the higher neighbour (Newell et al.), so a keypoint between the outermost cell centres comes back
-within a quarter cell; in the outermost cells there is no outer neighbour to compare,
-so no shift is made there (error up to half a cell).
+the higher neighbour (Newell et al.), so a keypoint whose arg-max is not a border cell (it lies at
+least half a cell inside the outermost cell centres) comes back within a quarter cell; a border
+cell has no outer neighbour to compare, so no shift is made there (error up to half a cell).
 """
 
 from __future__ import annotations
@@ -35,7 +35,11 @@ def cell_centres(input_size: Size, heatmap_size: Size) -> tuple[np.ndarray, np.n
 
 def encode(keypoints: np.ndarray, valid: np.ndarray, input_size: Size, heatmap_size: Size,
            sigma: float, background: bool) -> np.ndarray:
-    """(K, 2) input-pixel keypoints -> float32 (K [+1], h, w) targets; invalid joints get zeros."""
+    """(K, 2) input-pixel keypoints -> float32 (K [+1], h, w) targets; invalid joints get zeros.
+
+    ``sigma`` is in input pixels (GCPM: 7); a sigma given in heatmap cells (hourglass / HRNet: 2 at
+    stride 4) is ``cells * stride``.
+    """
     xs, ys = cell_centres(input_size, heatmap_size)
     num = keypoints.shape[0]
     maps = np.zeros((num + int(background), ys.size, xs.size), dtype=np.float32)

@@ -19,6 +19,7 @@ pixel-centre convention of :mod:`datasets.sample`. ``joints_vis = 0`` marks an u
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import math
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
@@ -45,14 +46,16 @@ class MpiiReader(Sequence[Sample]):
         if not self.json_path.is_file():
             raise FileNotFoundError(f"MPII annotation file {self.json_path} does not exist")
         records = _load_json_list(self.json_path)
+        image_dir = self.root / "images"
+        samples = [parse_mpii_record(record, i, self.json_path, image_dir, float("nan"))
+                   for i, record in enumerate(records)]
         default_mat = self.root / "annotations" / f"mpii_gt_{split}.mat"
         self.headbox_path = Path(headboxes) if headboxes is not None else (
             default_mat if default_mat.is_file() else None)
-        sizes = (read_head_sizes(self.headbox_path, len(records))
-                 if self.headbox_path is not None else np.full(len(records), np.nan))
-        image_dir = self.root / "images"
-        self.samples = [parse_mpii_record(record, i, self.json_path, image_dir, float(sizes[i]))
-                        for i, record in enumerate(records)]
+        if self.headbox_path is not None:
+            sizes = read_head_sizes(self.headbox_path, len(samples))
+            samples = [replace(s, head_size=float(size)) for s, size in zip(samples, sizes)]
+        self.samples = samples
 
     def __len__(self) -> int:
         return len(self.samples)

@@ -51,6 +51,9 @@ class Drawn:
     occluded: np.ndarray  # (16,) bool
 
 
+Written = dict[str, list[tuple[str, Drawn]]]  # split -> (image name, what was drawn)
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write via a temporary file in the same folder and ``os.replace`` (no half-written files)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,14 +75,28 @@ def write_jpeg(path: Path, image: np.ndarray) -> None:
 
 
 def draw_person(rng: np.random.Generator, height: int, width: int, person_height: float,
-                centre: np.ndarray, occluder_prob: float) -> Drawn:
+                centre: np.ndarray, occluder_prob: float, keep_inside: bool = False) -> Drawn:
     image = figures.background(rng, height, width)
     joints = figures.place(figures.random_pose(rng), rng, person_height, centre)
+    if keep_inside:
+        joints = _fit_inside(joints, height, width, margin=0.1 * person_height)
     figures.draw_figure(image, joints, rng)
     occluded = np.zeros(16, dtype=bool)
     if rng.random() < occluder_prob:
         occluded = figures.add_occluder(image, joints, rng)
     return Drawn(image, joints, occluded)
+
+
+def _fit_inside(joints: np.ndarray, height: int, width: int, margin: float) -> np.ndarray:
+    """Shrink about the centre and shift so that every joint is ``margin`` inside the image."""
+    low, high = joints.min(axis=0), joints.max(axis=0)
+    room = np.array([width, height]) - 1 - 2 * margin
+    shrink = min(1.0, float(np.min(room / np.maximum(high - low, 1e-6))))
+    mid = (low + high) / 2
+    joints = mid + (joints - mid) * shrink
+    low, high = joints.min(axis=0), joints.max(axis=0)
+    shift = np.maximum(margin - low, 0) - np.maximum(high - (np.array([width, height]) - 1 - margin), 0)
+    return joints + shift
 
 
 def split_names(config: SyntheticConfig) -> list[str]:
@@ -110,16 +127,19 @@ def lip_row(name: str, drawn: Drawn) -> str:
     return ",".join(fields)
 
 
-def write_lip(config: SyntheticConfig) -> None:
+def write_lip(config: SyntheticConfig) -> Written:
     rng = np.random.default_rng(config.seed)
     rows: dict[str, list[str]] = {"train": [], "val": []}
+    written: Written = {"train": [], "val": []}
     for index, split in enumerate(split_names(config)):
         drawn, name = lip_person(rng, config), f"{index}_{100000 + index}.jpg"
         write_jpeg(config.out / "TrainVal_images" / f"{split}_images" / name, drawn.image)
         rows[split].append(lip_row(name, drawn))
+        written[split].append((name, drawn))
     for split, lines in rows.items():
         text = "".join(line + "\n" for line in lines)
         atomic_write(config.out / "TrainVal_pose_annotations" / f"lip_{split}_set.csv", text.encode())
+    return written
 
 
 def mpii_person(rng: np.random.Generator, config: SyntheticConfig) -> Drawn:
@@ -129,7 +149,7 @@ def mpii_person(rng: np.random.Generator, config: SyntheticConfig) -> Drawn:
     margin = person * 0.6
     centre = np.array([rng.uniform(margin, width - margin) if width > 2 * margin else width / 2,
                        rng.uniform(margin, height - margin) if height > 2 * margin else height / 2])
-    return draw_person(rng, height, width, person, centre, config.occluder_prob)
+    return draw_person(rng, height, width, person, centre, config.occluder_prob, keep_inside=True)
 
 
 def mpii_record(name: str, drawn: Drawn) -> tuple[dict, np.ndarray]:
@@ -146,22 +166,25 @@ def mpii_record(name: str, drawn: Drawn) -> tuple[dict, np.ndarray]:
     return record, headbox
 
 
-def write_mpii(config: SyntheticConfig) -> None:
+def write_mpii(config: SyntheticConfig) -> Written:
     from scipy.io import savemat  # only the MPII head boxes need scipy
 
     rng = np.random.default_rng(config.seed)
     records: dict[str, list] = {"train": [], "val": []}
     boxes: list[np.ndarray] = []
+    written: Written = {"train": [], "val": []}
     for index, split in enumerate(split_names(config)):
         drawn, name = mpii_person(rng, config), f"{index:09d}.jpg"
         write_jpeg(config.out / "images" / name, drawn.image)
         record, headbox = mpii_record(name, drawn)
         records[split].append(record)
+        written[split].append((name, drawn))
         if split == "val":
             boxes.append(headbox)
     for split, items in records.items():
         atomic_write(config.out / "annotations" / f"mpii_{split}.json", json.dumps(items).encode())
     _write_val_mat(config.out / "annotations" / "mpii_gt_val.mat", records["val"], boxes, savemat)
+    return written
 
 
 def _write_val_mat(path: Path, records: list[dict], boxes: list[np.ndarray], savemat) -> None:
@@ -174,12 +197,13 @@ def _write_val_mat(path: Path, records: list[dict], boxes: list[np.ndarray], sav
     os.replace(tmp, path)
 
 
-def generate(config: SyntheticConfig) -> None:
+def generate(config: SyntheticConfig) -> Written:
+    """Write the data set; returns per split the image names and the drawn figures (0-based)."""
     if config.format not in FORMATS:
         raise ValueError(f"unknown format {config.format!r}; expected one of {FORMATS}")
     if config.num_images < 1:
         raise ValueError(f"num_images must be at least 1, got {config.num_images}")
-    (write_lip if config.format == "lip" else write_mpii)(config)
+    return (write_lip if config.format == "lip" else write_mpii)(config)
 
 
 def main(argv: list[str] | None = None) -> None:

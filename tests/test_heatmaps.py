@@ -1,0 +1,81 @@
+"""Heatmap encode/decode: pixel-centre convention, background map, quarter-cell recovery."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from datasets import cell_centres, decode, encode
+
+
+def test_cell_centres_follow_the_gcpm_convention():
+    xs, ys = cell_centres(256, 32)
+    assert xs[0] == 3.5 and xs[1] == 11.5 and ys[-1] == 31 * 8 + 3.5
+    xs, ys = cell_centres((64, 32), (16, 8))  # (h, w): stride 4 in both
+    assert xs.size == 8 and ys.size == 16 and xs[0] == 1.5
+
+
+@pytest.mark.parametrize("input_size, heatmap_size, sigma", [
+    (256, 32, 7.0),  # GCPM LIP: stride 8, sigma 7 input px
+    (256, 64, 8.0),  # hourglass / FPD: stride 4, sigma 2 cells
+    ((192, 128), (24, 16), 7.0),  # non-square
+])
+def test_encode_then_decode_within_a_quarter_cell(input_size, heatmap_size, sigma):
+    rng = np.random.default_rng(0)
+    (in_h, in_w) = (input_size, input_size) if isinstance(input_size, int) else input_size
+    (hm_h, hm_w) = (heatmap_size, heatmap_size) if isinstance(heatmap_size, int) else heatmap_size
+    stride = np.array([in_w / hm_w, in_h / hm_h])
+    xs, ys = cell_centres(input_size, heatmap_size)
+    # Half a cell inside the outermost cell centres: the arg-max cell has two neighbours.
+    points = rng.uniform((xs[0], ys[0]) + stride / 2, (xs[-1], ys[-1]) - stride / 2, size=(64, 2))
+    maps = encode(points, np.ones(64, bool), input_size, heatmap_size, sigma, background=False)
+    coords, maxvals = decode(maps[None], input_size)
+    error = np.abs(coords[0] - points) / stride
+    assert error.max() <= 0.25 + 1e-9
+    assert (maxvals > 0.5).all()
+
+
+def test_border_keypoints_within_half_a_cell():
+    points = np.array([[0.0, 0.0], [255.0, 255.0], [-0.5, 128.0], [255.4, 3.0]])
+    maps = encode(points, np.ones(4, bool), 256, 32, 7.0, background=False)
+    coords, _ = decode(maps[None], 256)
+    assert (np.abs(coords[0] - points) / 8).max() <= 0.5
+
+
+def test_target_values_background_and_invalid_joints():
+    points = np.array([[3.5, 3.5], [100.0, 60.0], [np.nan, np.nan], [50.0, 50.0]])
+    valid = np.array([True, True, False, False])
+    maps = encode(points, valid, 256, 32, 7.0, background=True)
+    assert maps.shape == (5, 32, 32) and maps.dtype == np.float32
+    assert maps[0, 0, 0] == 1.0  # the keypoint sits exactly on the first cell centre
+    assert (maps[2] == 0).all() and (maps[3] == 0).all()  # not valid -> empty target
+    positive = maps[:2][maps[:2] > 0]
+    assert positive.min() >= 0.01 and positive.max() <= 1.0  # below 1 % is cut to zero
+    np.testing.assert_allclose(maps[4], 1.0 - maps[:4].max(axis=0))
+    # sigma is in input pixels: one cell (8 px) from the peak the value is exp(-64 / 98).
+    assert maps[0, 0, 1] == pytest.approx(np.exp(-64 / (2 * 49)), rel=1e-6)
+
+
+def test_decode_accepts_tensors_and_reports_max_values():
+    maps = np.zeros((2, 3, 8, 8), np.float32)
+    maps[0, 0, 2, 5] = 0.9
+    maps[1, 2, 7, 0] = 0.4
+    coords, maxvals = decode(torch.from_numpy(maps), (32, 32))
+    assert coords.shape == (2, 3, 2) and maxvals.shape == (2, 3)
+    np.testing.assert_allclose(coords[0, 0], [5 * 4 + 1.5, 2 * 4 + 1.5])
+    np.testing.assert_allclose(coords[1, 2], [0 * 4 + 1.5, 7 * 4 + 1.5])
+    assert maxvals[0, 0] == pytest.approx(0.9) and maxvals[1, 2] == pytest.approx(0.4)
+
+
+def test_decode_quarter_shift_toward_higher_neighbour():
+    maps = np.zeros((1, 1, 5, 5))
+    maps[0, 0, 2, 2], maps[0, 0, 2, 1], maps[0, 0, 2, 3] = 1.0, 0.2, 0.5  # right is higher
+    maps[0, 0, 1, 2], maps[0, 0, 3, 2] = 0.3, 0.1  # up is higher
+    coords, _ = decode(maps, 5)  # stride 1
+    np.testing.assert_allclose(coords[0, 0], [2.25, 1.75])
+
+
+def test_decode_rejects_wrong_rank():
+    with pytest.raises(ValueError, match=r"\(N, K, h, w\)"):
+        decode(np.zeros((3, 8, 8)), 32)

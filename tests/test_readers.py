@@ -1,0 +1,202 @@
+"""LIP and MPII readers: round trip on generated data, and bad input naming file and row."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from datasets import AnnotationError, LipReader, MpiiReader, open_reader
+from datasets.synthetic import SyntheticConfig, generate
+
+
+@pytest.fixture(scope="module")
+def lip_data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lip")
+    return root, generate(SyntheticConfig("lip", root, num_images=12, seed=3, occluder_prob=0.6,
+                                          truncate_prob=0.5))
+
+
+@pytest.fixture(scope="module")
+def mpii_data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mpii")
+    return root, generate(SyntheticConfig("mpii", root, num_images=8, seed=4))
+
+
+def _copy(root: Path, tmp_path: Path) -> Path:
+    shutil.copytree(root, tmp_path / "copy")
+    return tmp_path / "copy"
+
+
+@pytest.mark.parametrize("split", ["train", "val"])
+def test_lip_round_trip(lip_data, split):
+    root, written = lip_data
+    reader = LipReader(root, split)
+    assert [s.id for s in reader] == [Path(name).stem for name, _ in written[split]]
+    for sample, (_, drawn) in zip(reader, written[split]):
+        h, w = drawn.image.shape[:2]
+        pixels = np.round(drawn.joints)  # LIP stores integer pixels; joints cut off are nan
+        inside = (pixels >= 0).all(1) & (pixels[:, 0] <= w - 1) & (pixels[:, 1] <= h - 1)
+        np.testing.assert_array_equal(sample.valid, inside)
+        np.testing.assert_allclose(sample.keypoints[inside], pixels[inside])
+        np.testing.assert_array_equal(sample.visible, inside & ~drawn.occluded)
+        assert sample.load_image().shape == drawn.image.shape
+
+
+def test_lip_flags_and_head_size(lip_data):
+    root, _ = lip_data
+    samples = list(LipReader(root, "train")) + list(LipReader(root, "val"))
+    assert any((s.valid & ~s.visible).any() for s in samples), "occluded joints must be read"
+    assert any((~s.valid).any() for s in samples), "missing (nan) joints must be read"
+    for s in samples:
+        expected = np.linalg.norm(s.keypoints[9] - s.keypoints[8])
+        assert s.head_size == (expected if np.isfinite(expected) else 0.0)
+
+
+def test_lip_image_content_at_keypoints(lip_data):
+    """A copy read right puts each visible joint on the dark joint disc of the drawn figure."""
+    root, _ = lip_data
+    hits = total = 0
+    for sample in LipReader(root, "val"):
+        image = sample.load_image()
+        for j in np.flatnonzero(sample.visible):
+            if j == 9:  # the head top sits on the head outline, not on a joint disc
+                continue
+            x, y = sample.keypoints[j].astype(int)
+            hits += image[y, x].max() < 90
+            total += 1
+    assert hits >= 0.8 * total
+
+
+def test_mpii_round_trip(mpii_data):
+    root, written = mpii_data
+    reader = MpiiReader(root, "val")
+    assert len(reader) == len(written["val"]) and reader.headbox_path is not None
+    for i, (sample, (name, drawn)) in enumerate(zip(reader, written["val"])):
+        assert sample.id == f"{Path(name).stem}#{i}"
+        np.testing.assert_allclose(sample.keypoints, drawn.joints, atol=0.006)  # 1-based -> 0-based
+        head = np.linalg.norm(drawn.joints[9] - drawn.joints[8])
+        assert sample.head_size == pytest.approx(0.6 * np.sqrt(2) * head, rel=1e-3)
+        x0, y0, side, _ = sample.person_box(drawn.image.shape[:2])
+        assert (drawn.joints >= (x0, y0)).all() and (drawn.joints <= (x0 + side, y0 + side)).all()
+        assert sample.load_image().shape == drawn.image.shape
+    train = MpiiReader(root, "train")
+    assert len(train) == len(written["train"]) and np.isnan(train[0].head_size)
+
+
+def test_open_reader_dispatch(lip_data, mpii_data):
+    assert isinstance(open_reader("lip", lip_data[0]), LipReader)
+    assert isinstance(open_reader("mpii", mpii_data[0]), MpiiReader)
+    with pytest.raises(KeyError, match="coco"):
+        open_reader("coco", lip_data[0])
+
+
+def test_missing_root_and_files(tmp_path, lip_data):
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        LipReader(tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="lip_val_set.csv"):
+        LipReader(tmp_path)
+    with pytest.raises(FileNotFoundError, match="mpii_val.json"):
+        MpiiReader(tmp_path)
+    with pytest.raises(ValueError, match="test"):
+        LipReader(lip_data[0], "test")
+
+
+def _lip_with_row(tmp_path: Path, root: Path, row: str) -> Path:
+    copy = _copy(root, tmp_path)
+    csv = copy / "TrainVal_pose_annotations" / "lip_val_set.csv"
+    lines = csv.read_text().splitlines()
+    lines[1] = row
+    csv.write_text("\n".join(lines) + "\n")
+    return csv
+
+
+GOOD = "a.jpg," + ",".join(["10,20,0"] * 16)
+
+
+@pytest.mark.parametrize("row, message", [
+    ("a.jpg,1,2,0", "expected 49 fields"),
+    (GOOD.replace("10,20,0", "10,abc,0", 1), "'abc' is not a number"),
+    (GOOD.replace("10,20,0", "nan,20,0", 1), "joint 0 .*expected all nan"),
+    (GOOD.replace("10,20,0", "10,20,2", 1), "v in"),
+    (GOOD.replace("10,20,0", "-3,20,0", 1), "negative coordinate"),
+    (GOOD.replace("10,20,0", "10,inf,0", 1), "infinite"),
+    ("," + GOOD[6:], "empty image name"),
+])
+def test_lip_bad_rows_name_file_and_row(tmp_path, lip_data, row, message):
+    csv = _lip_with_row(tmp_path, lip_data[0], row)
+    with pytest.raises(AnnotationError, match=message) as error:
+        LipReader(csv.parents[1], "val")
+    assert f"{csv}:2" in str(error.value)
+
+
+def test_lip_missing_image_and_out_of_image(tmp_path, lip_data):
+    root, written = lip_data
+    copy = _copy(root, tmp_path)
+    name = written["val"][0][0]
+    (copy / "TrainVal_images" / "val_images" / name).unlink()
+    csv = copy / "TrainVal_pose_annotations" / "lip_val_set.csv"
+    with pytest.raises(FileNotFoundError, match=f"{csv}:1.*{name}"):
+        LipReader(copy, "val")[0].load_image()
+    lines = csv.read_text().splitlines()
+    lines[1] = ",".join([lines[1].split(",")[0], "5000", "10", "0"] + lines[1].split(",")[4:])
+    csv.write_text("\n".join(lines) + "\n")
+    with pytest.raises(AnnotationError, match=f"{csv}:2: joint 0 at \\(5000, 10\\) lies outside"):
+        LipReader(copy, "val")[1].load_image()
+
+
+def _mpii_with(tmp_path: Path, root: Path, edit) -> Path:
+    copy = _copy(root, tmp_path)
+    path = copy / "annotations" / "mpii_val.json"
+    records = json.loads(path.read_text())
+    path.write_text(json.dumps(edit(records)))
+    return copy
+
+
+def _set(index: int, key: str, value):
+    def edit(records):
+        if value is None:
+            del records[index][key]
+        else:
+            records[index][key] = value
+        return records
+    return edit
+
+
+@pytest.mark.parametrize("edit, message", [
+    (_set(1, "joints", [[1, 2]] * 15), "record 1\\b.*'joints' has shape \\(15, 2\\)"),
+    (_set(1, "joints_vis", [2] * 16), "record 1\\b.*joints_vis must hold 0/1"),
+    (_set(1, "scale", 0), "record 1\\b.*scale must be positive"),
+    (_set(1, "center", None), "record 1\\b.*missing field\\(s\\) center"),
+    (_set(1, "center", ["a", "b"]), "record 1\\b.*'center' is not numeric"),
+    (lambda records: {"not": "a list"}, "expected a JSON list"),
+    (lambda records: records + [7], "record 2: expected an object"),
+])
+def test_mpii_bad_records_name_file_and_record(tmp_path, mpii_data, edit, message):
+    copy = _mpii_with(tmp_path, mpii_data[0], edit)
+    with pytest.raises(AnnotationError, match=message) as error:
+        MpiiReader(copy, "val")
+    assert "mpii_val.json" in str(error.value)
+
+
+def test_mpii_nan_joint_and_headbox_mismatch(tmp_path, mpii_data):
+    def nan_joint(records):
+        records[0]["joints"][3] = [float("nan"), 5.0]
+        return records
+    with pytest.raises(AnnotationError, match="record 0\\b.*NaN"):
+        MpiiReader(_mpii_with(tmp_path / "a", mpii_data[0], nan_joint), "val")
+    copy = _mpii_with(tmp_path / "b", mpii_data[0], lambda records: records[:-1])
+    with pytest.raises(AnnotationError, match="mpii_gt_val.mat.*expected \\(2, 2, 1\\)"):
+        MpiiReader(copy, "val")
+
+
+def test_mpii_unannotated_joint_is_missing(tmp_path, mpii_data):
+    def hide(records):
+        records[0]["joints_vis"][4] = 0
+        records[0]["joints"][4] = [-1.0, -1.0]
+        return records
+    sample = MpiiReader(_mpii_with(tmp_path, mpii_data[0], hide), "val")[0]
+    assert not sample.valid[4] and np.isnan(sample.keypoints[4]).all() and sample.valid.sum() == 15
