@@ -18,6 +18,8 @@ Each item is a dict:
 * ``visible``: bool (K,) the dataset's visibility flag (left/right swapped with a flip);
 * ``head_size``: float, the PCKh head size in input pixels (0 or NaN where the protocol has none);
 * ``matrix``: float64 (3, 3) original -> input pixels; :func:`to_original` applies its inverse;
+* ``flipped``: bool, whether a flip swapped left and right (joint j of the item is then joint
+  ``layout.flip_permutation()[j]`` of the sample);
 * ``index``: int, position in the source; ``id``: str, the sample id.
 
 Evaluation scores in original pixels: decode the heatmaps, map them with :func:`to_original`, and
@@ -91,7 +93,8 @@ class PoseDataset(Dataset):
                 "keypoints": torch.from_numpy(out.keypoints.astype(np.float32)),
                 "valid": torch.from_numpy(valid), "visible": torch.from_numpy(out.visible.copy()),
                 "head_size": float(sample.head_size * matrix_scale(out.matrix)),
-                "matrix": torch.from_numpy(out.matrix), "index": index, "id": sample.id}
+                "matrix": torch.from_numpy(out.matrix), "flipped": out.flipped, "index": index,
+                "id": sample.id}
 
     def _inside(self, keypoints: np.ndarray) -> np.ndarray:
         height, width = self.input_size

@@ -1,0 +1,122 @@
+"""PCKh, AUC and the paper's table columns against hand-computed cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from datasets import LIP_LAYOUT, MPII_LAYOUT, lip_head_size, mpii_head_size, paper_columns, pckh, pckh_auc
+from datasets.metrics import pckh_curve
+
+K = 16
+
+
+def setup(n: int = 2, head: float = 10.0):
+    rng = np.random.default_rng(0)
+    gt = rng.integers(0, 100, size=(n, K, 2)).astype(np.float64)  # exact distances
+    return gt, gt.copy(), np.ones((n, K), bool), np.full(n, head)
+
+
+def test_perfect_and_all_wrong():
+    gt, pred, valid, head = setup()
+    result = pckh(pred, gt, valid, head)
+    assert (result.per_joint == 100).all() and result.excluded == 0
+    assert pckh_auc(pred, gt, valid, head, MPII_LAYOUT) == pytest.approx(100.0)
+    assert (pckh(pred + 50, gt, valid, head).per_joint == 0).all()
+    assert pckh_auc(pred + 50, gt, valid, head, MPII_LAYOUT) == 0.0
+
+
+def test_half_right():
+    gt, pred, valid, head = setup()
+    pred[1] += 6.0  # distance 8.5 > 0.5 * 10
+    result = pckh(pred, gt, valid, head)
+    assert (result.per_joint == 50).all() and (result.counted == 2).all()
+    assert paper_columns(result, LIP_LAYOUT)["PCKh"] == 50.0
+
+
+def test_invalid_joints_never_count():
+    gt, pred, valid, head = setup()
+    pred[1] += 50.0
+    valid[1] = False
+    gt[1, 3] = np.nan  # a missing joint may carry NaN when it is not valid
+    result = pckh(pred, gt, valid, head)
+    assert (result.per_joint == 100).all() and (result.counted == 1).all()
+
+
+@pytest.mark.parametrize("offset, threshold, correct", [
+    ((3.0, 4.0), 0.5, True),  # distance 5 = 0.5 * head 10: counts (<= as computePCK.m)
+    ((3.0, 4.0), 0.49, False),
+    ((3.0, 4.0 + 1e-9), 0.5, False),
+    ((0.0, 0.0), 0.0, True),  # threshold 0 of the AUC range: exact hits count
+])
+def test_threshold_edges(offset, threshold, correct):
+    gt, pred, valid, head = setup(n=1)
+    pred[0, 0] += offset
+    assert pckh(pred, gt, valid, head, threshold).per_joint[0] == (100.0 if correct else 0.0)
+
+
+def test_zero_or_nan_head_size_excludes_image_with_count():
+    gt, pred, valid, head = setup(n=3)
+    pred[1:] += 50.0
+    head[1], head[2] = 0.0, np.nan
+    result = pckh(pred, gt, valid, head)
+    assert result.excluded == 2 and (result.per_joint == 100).all() and (result.counted == 1).all()
+    with pytest.raises(ValueError, match="3 of 3 images excluded"):
+        pckh(pred, gt, valid, np.zeros(3))
+
+
+def test_nan_ground_truth_marked_valid_is_an_error_and_nan_prediction_is_a_miss():
+    gt, pred, valid, head = setup()
+    gt[1, 4] = np.nan
+    with pytest.raises(ValueError, match="image 1, joint 4"):
+        pckh(pred, gt, valid, head)
+    gt, pred, valid, head = setup()
+    pred[0, 2] = np.nan
+    result = pckh(pred, gt, valid, head)
+    assert result.per_joint[2] == 50.0 and result.counted[2] == 2
+
+
+def test_shape_errors_name_the_argument():
+    gt, pred, valid, head = setup()
+    with pytest.raises(ValueError, match="pred has shape"):
+        pckh(pred[:, :15], gt, valid, head)
+    with pytest.raises(ValueError, match="valid must have shape"):
+        pckh(pred, gt, valid[:, :3], head)
+    with pytest.raises(ValueError, match="head_size must have shape"):
+        pckh(pred, gt, valid, head[:1])
+
+
+def test_paper_columns_pool_the_total_by_joint_count():
+    gt, pred, valid, head = setup()
+    pred[0, [6, 7]] += 50.0  # pelvis and thorax/spine are wrong but left out of every column
+    valid[1] = False
+    valid[1, 0] = True
+    pred[1, 0] += 50.0  # image 1: only the right ankle counts, and it is wrong
+    valid[1, 9] = True
+    pred[1, 9] += 50.0  # ... and the head top, also wrong
+    columns = paper_columns(pckh(pred, gt, valid, head), MPII_LAYOUT)
+    assert list(columns) == ["Head", "Sho.", "Elb.", "Wri.", "Hip", "Knee", "Ank.", "PCKh"]
+    assert columns["Ank."] == 75.0  # mean of r_ankle 50 % and l_ankle 100 %
+    assert columns["Head"] == 75.0  # mean of upper_neck 100 % and head_top 50 %
+    assert columns["Sho."] == columns["Knee"] == 100.0
+    assert columns["PCKh"] == pytest.approx(100 * 14 / 16)  # pooled: 14 of 16 counted joints
+    # an unweighted mean of the 14 per-joint values would give 100 * (12 + 0.5 + 0.5) / 14
+
+
+def test_auc_trapezoid_over_0_to_0_5():
+    gt, pred, valid, head = setup(n=1)
+    pred[0, :, 0] += 2.5  # every joint at normalised distance 0.25
+    curve = pckh_curve(pred, gt, valid, head, MPII_LAYOUT)
+    assert curve.size == 51 and (curve[:25] == 0).all() and (curve[25:] == 100).all()
+    # One rising segment (0 -> 100, width 1/50) and 25 segments at 100, each of width 1/50.
+    assert pckh_auc(pred, gt, valid, head, MPII_LAYOUT) == pytest.approx((50 + 25 * 100) / 50)
+
+
+def test_head_sizes_of_both_protocols():
+    keypoints = np.full((16, 2), np.nan)
+    keypoints[8], keypoints[9] = (10.0, 20.0), (13.0, 24.0)
+    assert lip_head_size(keypoints, LIP_LAYOUT) == 5.0
+    keypoints[9] = np.nan
+    assert lip_head_size(keypoints, LIP_LAYOUT) == 0.0  # LIP: image excluded, not a NaN
+    boxes = np.array([[[0.0, 0.0], [30.0, 40.0]], [[5.0, 5.0], [5.0, 5.0]]])
+    np.testing.assert_allclose(mpii_head_size(boxes), [0.6 * 50.0, 0.0])
