@@ -113,9 +113,11 @@ def lip_person(rng: np.random.Generator, config: SyntheticConfig) -> Drawn:
     height, width = _size(rng, config)
     person = rng.uniform(0.7, 0.92) * height
     centre = np.array([width / 2, height / 2]) + rng.uniform(-0.05, 0.05, size=2) * (width, height)
-    if rng.random() < config.truncate_prob:
+    truncated = rng.random() < config.truncate_prob
+    if truncated:
         centre[1] += rng.uniform(0.15, 0.3) * height
-    return draw_person(rng, height, width, person, centre, config.occluder_prob)
+    return draw_person(rng, height, width, person, centre, config.occluder_prob,
+                       keep_inside=not truncated)
 
 
 def lip_row(name: str, drawn: Drawn) -> str:
