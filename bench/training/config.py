@@ -48,6 +48,7 @@ class TrainConfig:
     train_split: str = "train"
     val_split: str = "val"
     max_val_samples: Optional[int] = None
+    synthetic_images: int = 400  # generated when --dataset synthetic finds no data at --root
     backbone_weights: Optional[Path] = None
     resume: Optional[Path] = None  # None: resume from out/last.pt when it exists
     auto_resume: bool = True

@@ -58,6 +58,8 @@ def make_loader(dataset: Dataset, cfg: TrainConfig, env: dist_utils.DistEnv, epo
     sampler = DistributedSampler(dataset, num_replicas=env.world_size, rank=env.rank,
                                  shuffle=True, seed=cfg.seed, drop_last=False)
     sampler.set_epoch(epoch)
+    if hasattr(dataset, "set_epoch"):  # PoseDataset draws augmentations from (seed, epoch, index)
+        dataset.set_epoch(epoch)
     return DataLoader(dataset, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.workers,
                       generator=epoch_generator(cfg.seed, epoch, env.rank), drop_last=False,
                       pin_memory=False, persistent_workers=False)
@@ -110,20 +112,28 @@ def resume_path(cfg: TrainConfig) -> Optional[Path]:
     return last if cfg.auto_resume and last.is_file() else None
 
 
-def restore(path: Path, cfg: TrainConfig, env: dist_utils.DistEnv, model: nn.Module,
-            optimizer, scheduler) -> RunState:
-    state = ckpt.load_checkpoint(path)
+def load_resume_state(cfg: TrainConfig) -> tuple[Optional[Path], Optional[dict[str, Any]]]:
+    """The checkpoint to continue from, checked against ``cfg.model`` before anything is built."""
+    source = resume_path(cfg)
+    if source is None:
+        return None, None
+    state = ckpt.load_checkpoint(source)
     if state.get("model_name") != cfg.model:
-        raise ValueError(f"checkpoint {path} is for model {state.get('model_name')!r}, "
+        raise ValueError(f"checkpoint {source} is for model {state.get('model_name')!r}, "
                          f"not {cfg.model!r}")
-    model.load_state_dict(ckpt.model_state_from(state, path))
+    return source, state
+
+
+def restore(state: dict[str, Any], source: Path, cfg: TrainConfig, env: dist_utils.DistEnv,
+            model: nn.Module, optimizer, scheduler) -> RunState:
+    model.load_state_dict(ckpt.model_state_from(state, source))
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
     rng = state["rng"]
     if len(rng) == env.world_size:
         ckpt.restore_rng_state(rng[env.rank])
-    else:  # another world size: the data order stays exact, augmentation streams restart
-        seed_everything(cfg.seed + len(state["run"]["history"]))
+    else:  # another world size: data order and augmentation stay exact, other RNG streams restart
+        seed_everything(cfg.seed + 7919 * env.rank + len(state["run"]["history"]))
     return RunState(**state["run"])
 
 
@@ -147,15 +157,15 @@ def _fit(cfg: TrainConfig, env: dist_utils.DistEnv, device: torch.device,
          on_epoch_end: Optional[EpochCallback]) -> RunState:
     from bench.training.data import build_model, build_datasets, validate_pckh
 
+    source, state = load_resume_state(cfg)
     seed_everything(cfg.seed)  # the same initial weights on every rank
     model = build_model(cfg, log=env.is_main).to(device)
     train_set, val_set = build_datasets(cfg, model.info)
     optimizer = build_optimizer(model.parameters(), cfg.lr)
     scheduler = build_scheduler(optimizer, cfg.lr, cfg.schedule)
     run = RunState()
-    source = resume_path(cfg)
-    if source is not None:
-        run = restore(source, cfg, env, model, optimizer, scheduler)
+    if state is not None:
+        run = restore(state, source, cfg, env, model, optimizer, scheduler)
         if env.is_main:
             print(f"resumed from {source} at epoch {run.next_epoch}")
     else:
