@@ -46,7 +46,9 @@ from .transforms import apply_matrix, matrix_scale
 
 def normalize_image(image: np.ndarray) -> torch.Tensor:
     """HxWx3 uint8 BGR -> float32 (3, H, W) ``(pixel - 128) / 256``, the suite's input convention."""
-    return torch.from_numpy((image.astype(np.float32) - 128.0) / 256.0).permute(2, 0, 1).contiguous()
+    # Transposed in numpy: torch's strided CPU copy of the permuted view is ~10x slower here.
+    chw = np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32)
+    return torch.from_numpy((chw - 128.0) / 256.0)
 
 
 def to_original(keypoints: np.ndarray, matrix: np.ndarray) -> np.ndarray:
