@@ -12,8 +12,9 @@ Local layout under ``root`` (as mmpose documents it)::
 
 The JSON holds MATLAB 1-based coordinates; the reader subtracts 1 so that samples use the 0-based
 pixel-centre convention of :mod:`datasets.sample`. ``joints_vis = 0`` marks an unannotated joint
-(NaN here). Head size = 0.6 x head-box diagonal (``util_get_head_size.m``); without head boxes
-(the train split) it is NaN and the metric refuses to score such samples.
+(NaN here); the JSON has no occlusion flag, so ``visible`` equals annotated. Head size = 0.6 x
+head-box diagonal (``util_get_head_size.m``); without head boxes (the train split) it is NaN, and
+PCKh leaves such samples out and reports how many (``PCKhResult.excluded``).
 """
 
 from __future__ import annotations
@@ -79,16 +80,8 @@ def _load_json_list(path: Path) -> list:
 
 def parse_mpii_record(record: object, index: int, json_path: Path, image_dir: Path,
                       head_size: float, layout: KeypointLayout = MPII_LAYOUT) -> Sample:
-    source = f"{json_path}:record {index}"
-    if not isinstance(record, dict):
-        raise AnnotationError(f"{source}: expected an object, got {type(record).__name__}")
-    missing = [key for key in ("image", "center", "scale", "joints", "joints_vis") if key not in record]
-    if missing:
-        raise AnnotationError(f"{source}: missing field(s) {', '.join(missing)}")
-    name = record["image"]
-    if not isinstance(name, str) or not name:
-        raise AnnotationError(f"{source}: field 'image' must be a file name, got {name!r}")
-    source = f"{source} ({name})"
+    name = _check_record(record, f"{json_path}:record {index}")
+    source = f"{json_path}:record {index} ({name})"
     num = layout.num_keypoints
     joints = _array(record["joints"], (num, 2), "joints", source)
     vis = _array(record["joints_vis"], (num,), "joints_vis", source)
@@ -102,9 +95,22 @@ def parse_mpii_record(record: object, index: int, json_path: Path, image_dir: Pa
     if not np.isfinite(joints[annotated]).all():
         raise AnnotationError(f"{source}: an annotated joint has a NaN/inf coordinate")
     keypoints = np.where(annotated[:, None], joints - 1.0, np.nan)  # MATLAB 1-based -> 0-based
-    return Sample(id=f"{Path(name).stem}#{index}",
-                  image_path=image_dir / name, keypoints=keypoints, visible=annotated,
-                  head_size=head_size, source=source, center=center - 1.0, scale=scale)
+    return Sample(id=f"{Path(name).stem}#{index}", image_path=image_dir / name,
+                  keypoints=keypoints, visible=annotated, head_size=head_size, source=source,
+                  center=center - 1.0, scale=scale)
+
+
+def _check_record(record: object, source: str) -> str:
+    """The record is an object with every field; returns its image name."""
+    if not isinstance(record, dict):
+        raise AnnotationError(f"{source}: expected an object, got {type(record).__name__}")
+    missing = [key for key in ("image", "center", "scale", "joints", "joints_vis") if key not in record]
+    if missing:
+        raise AnnotationError(f"{source}: missing field(s) {', '.join(missing)}")
+    name = record["image"]
+    if not isinstance(name, str) or not name:
+        raise AnnotationError(f"{source}: field 'image' must be a file name, got {name!r}")
+    return name
 
 
 def _array(value: object, shape: tuple[int, ...], field: str, source: str) -> np.ndarray:

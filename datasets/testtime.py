@@ -1,7 +1,7 @@
 """Test-time protocol of Osokin 2019, Table 4: heatmaps averaged over input scales and a flip.
 
-The batch is resized to each scale (sizes rounded to ``size_divisor`` so every network's strides
-divide them), each output is resized back to the heatmap size of the unscaled input (bilinear,
+The batch is resized to each scale (sizes other than the unscaled one rounded to ``size_divisor``,
+64 by default, so every network's strides divide them), each output is resized back to the heatmap size of the unscaled input (bilinear,
 ``align_corners=False``, which keeps pixel centres aligned) and averaged. The flipped pass mirrors
 the input, mirrors its heatmaps back and swaps the left/right channels; channels not named in
 ``flip_pairs`` (the background map) stay in place. Models follow the suite's contract: float NCHW
@@ -18,7 +18,10 @@ from torch import nn
 
 
 def scaled_size(size: tuple[int, int], scale: float, size_divisor: int) -> tuple[int, int]:
-    """(h, w) times ``scale``, rounded to a positive multiple of ``size_divisor``."""
+    """(h, w) times ``scale``, rounded to a positive multiple of ``size_divisor``; scale 1 keeps
+    the size as it is (e.g. CPM's 368, not a multiple of 64)."""
+    if scale == 1.0:
+        return (int(size[0]), int(size[1]))
     return tuple(max(size_divisor, int(round(s * scale / size_divisor)) * size_divisor) for s in size)
 
 
@@ -48,7 +51,8 @@ def predict_heatmaps(model: nn.Module, images: torch.Tensor,
     """Average heatmaps (N, C, h, w) at the heatmap size of the unscaled input.
 
     ``scales=(1.0,), flip=False`` is plain single-scale inference. ``flip=True`` needs the
-    dataset's ``flip_pairs`` (e.g. ``LIP_LAYOUT.flip_pairs``); an empty tuple is refused.
+    dataset's ``flip_pairs`` (e.g. ``LIP_LAYOUT.flip_pairs``); an empty tuple is refused. The
+    model is used as given: put it in ``eval()`` mode first.
     """
     if images.ndim != 4:
         raise ValueError(f"images must be a float NCHW batch, got shape {tuple(images.shape)}")

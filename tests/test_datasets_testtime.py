@@ -63,6 +63,18 @@ def test_scales_resize_back_to_the_unscaled_heatmap_size():
     assert predict_heatmaps(PoolNet(), x, scales=(0.5,), flip=False).shape == (2, 3, 32, 32)
 
 
+def test_unscaled_pass_keeps_the_exact_input_size():
+    seen = []
+
+    class Recorder(PoolNet):
+        def forward(self, x):
+            seen.append(tuple(x.shape[-2:]))
+            return super().forward(x)
+
+    out = predict_heatmaps(Recorder(), torch.zeros(1, 3, 368, 368), scales=(0.75, 1.0), flip=False)
+    assert seen == [(256, 256), (368, 368)] and out.shape == (1, 3, 92, 92)
+
+
 def test_multi_scale_keeps_the_peak_in_place():
     x = torch.zeros(1, 3, 128, 128)
     x[0, 0, 60:68, 28:36] = 1.0
