@@ -89,7 +89,8 @@ class GCPM(nn.Module):
         num_refinement_stages: 5 for the full model, 1 for "Ours 2-stage".
         num_heatmaps: keypoints + background.
         context: ``factory(in_channels) -> module`` exposing ``out_channels`` (or keeping the
-            width), e.g. ``UShapedContext``; ``None`` is the baseline.
+            width), e.g. ``UShapedContext``; ``None`` is the baseline. It gets only the width:
+            give it another norm with ``functools.partial(UShapedContext, norm=...)``.
         context_position: ``"stage"`` (input of every refinement stage, the paper's choice) or
             ``"backbone"`` (once, after the CPM adapter).
         upsample: 1, or 2 for the MPII variant: a learned x2 upsampling on
@@ -255,7 +256,7 @@ def gcpm_ushaped_mpii(**overrides) -> GCPM:
     would cost ~84.8 GMAC, 4x the LIP model, which does not fit 24.5 ms (MPII) against 18 ms
     (LIP). We keep the stride-8 network and add ``LearnedUpsampling`` on cat(features, last
     heatmaps): ConvTranspose 4x4/2 (145 -> 128) + BN + ReLU, 3x3 conv 128 + BN + ReLU, 1x1 -> 17.
-    Counts (fvcore, 256x256): 41,040,418 params, 22.262 GMAC, i.e. +1.1 % params and +4.3 %
+    Counts (fvcore, 256x256): 41,042,658 params, 22.255 GMAC, i.e. +1.1 % params and +4.3 %
     GMAC over ``gcpm-ushaped``; the regression test pins them.
     """
     return _build(overrides, context=UShapedContext, upsample=2)

@@ -23,6 +23,7 @@ from architectures import create_model, list_models, model_info
 from architectures.registry import ModelInfo
 
 GFLOPS_COLUMN = "GFLOPs (1 MAC = 1 FLOP)"
+FLOPS_COLUMN = "FLOPs (1 MAC = 1 FLOP)"
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,8 @@ def complexity_row(name: str) -> dict[str, object]:
         "input (HxW)": _size(info.input_size),
         "heatmaps (HxW)": _size(info.heatmap_size),
         "num heatmaps": info.num_heatmaps,
+        "params": count_params(model),
+        FLOPS_COLUMN: flops.total,
         "params (M)": round(params_m, 3),
         GFLOPS_COLUMN: round(flops.gflops, 3),
         **_reference_columns(info, params_m, flops.gflops),

@@ -1,0 +1,151 @@
+"""Complexity counts: exact regression pins and the paper / reference targets (issue 2).
+
+Counts are deterministic, so every model's params and fvcore FLOPs are pinned exactly; the
+targets (GCPM Table 3, the 21.3 GFLOPs of the full network, the reference implementations) are
+checked with the tolerances the issue sets. Each model is traced once per session.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+import architectures as zoo
+from architectures.registry import ModelInfo, PaperFigures
+from bench.complexity import FLOPS_COLUMN, GFLOPS_COLUMN, count_flops, count_params, complexity_table
+from bench.table3 import table3
+
+# name -> (params, fvcore FLOPs with 1 MAC = 1 FLOP) at the model's own input size, batch 1.
+PINNED = {
+    "cpm-original": (29_852_058, 88_419_683_840),
+    "fpd-4stack": (3_287_936, 3_947_233_280),
+    "gcpm-aspp": (56_399_866, 57_839_845_376),
+    "gcpm-baseline": (8_394_406, 8_724_545_536),
+    "gcpm-ppm": (9_431_626, 9_005_397_376),
+    "gcpm-ushaped": (40_595_281, 21_334_580_736),
+    "gcpm-ushaped-2stage": (11_004_753, 7_330_121_216),
+    "gcpm-ushaped-mpii": (41_042_658, 22_255_328_768),
+    "hourglass-2stack": (6_570_400, 8_380_350_464),
+    "hourglass-4stack": (12_858_304, 14_780_989_440),
+    "hourglass-8stack": (25_434_112, 27_582_267_392),
+}
+USER_MODEL = "test-user-complexity"
+
+
+class _UserNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3, stride=4, padding=1)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return [self.conv(x)]
+
+
+@pytest.fixture(scope="module")
+def zoo_table() -> pd.DataFrame:
+    """complexity_table() over the whole registry, with one user model registered: traced once."""
+    info = ModelInfo(name=USER_MODEL, family="user", dataset="mpii", input_size=(64, 64), output_stride=4,
+                     num_heatmaps=16, paper=PaperFigures("made up for the test", gflops=0.001))
+    zoo.register_model(info)(lambda **overrides: _UserNet())
+    try:
+        return complexity_table().set_index("model")
+    finally:
+        zoo.unregister_model(USER_MODEL)
+
+
+@pytest.fixture(scope="module")
+def table3_df() -> pd.DataFrame:
+    return table3().set_index("module")
+
+
+def test_every_registered_model_is_pinned(zoo_table: pd.DataFrame) -> None:
+    assert set(zoo_table.index) == set(PINNED) | {USER_MODEL}
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_counts_are_pinned_exactly(zoo_table: pd.DataFrame, name: str) -> None:
+    row = zoo_table.loc[name]
+    assert (row["params"], row[FLOPS_COLUMN]) == PINNED[name]
+    assert row["params in never-called modules"] == 0, "no phantom parameters"
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(PINNED) if zoo.model_info(n).reference is not None])
+def test_within_2_percent_of_the_reference_implementation(zoo_table: pd.DataFrame, name: str) -> None:
+    row = zoo_table.loc[name]
+    assert abs(row["params vs ref. (%)"]) <= 2.0
+    assert abs(row["GFLOPs vs ref. (%)"]) <= 2.0
+
+
+def test_full_network_matches_the_papers_21_3_gflops(zoo_table: pd.DataFrame) -> None:
+    row = zoo_table.loc["gcpm-ushaped"]
+    assert row["paper GFLOPs (as reported)"] == 21.3
+    assert abs(row["GFLOPs vs paper (%)"]) <= 2.0
+    assert row["params"] == 40_595_281  # the author's released network, to the parameter
+
+
+def test_mpii_variant_costs_far_less_than_a_stride_4_network(zoo_table: pd.DataFrame) -> None:
+    lip, mpii = zoo_table.loc["gcpm-ushaped"], zoo_table.loc["gcpm-ushaped-mpii"]
+    assert mpii["heatmaps (HxW)"] == "64x64" and lip["heatmaps (HxW)"] == "32x32"
+    assert mpii[FLOPS_COLUMN] < 1.1 * lip[FLOPS_COLUMN]  # a stride-4 backbone would be ~4x
+
+
+def test_user_model_joins_the_complexity_table(zoo_table: pd.DataFrame) -> None:
+    row = zoo_table.loc[USER_MODEL]
+    assert row["params"] == 3 * 16 * 9 + 16
+    assert row[FLOPS_COLUMN] == 3 * 16 * 9 * 16 * 16  # one MAC per weight per output pixel
+    assert row["paper GFLOPs (as reported)"] == 0.001
+    assert math.isnan(row["params vs ref. (%)"]) or row["params vs ref. (%)"] is None
+
+
+def test_table3_figures(table3_df: pd.DataFrame) -> None:
+    ushaped, aspp, ppm = (table3_df.loc[m] for m in ("U-shaped", "ASPP", "Pyramid pooling"))
+    assert abs(ushaped["params vs paper (%)"]) <= 1.0 and abs(ushaped["GFLOPs vs paper (%)"]) <= 1.0
+    assert abs(aspp["params vs paper (%)"]) <= 2.0 and abs(aspp["GFLOPs vs paper (%)"]) <= 2.0
+    assert round(ppm["params (M)"], 1) == 0.2
+    # No design faithful to the text reaches 0.07 G (see architectures/context.py); pin ours.
+    assert ppm[GFLOPS_COLUMN] == 0.056
+    assert set(table3_df["input shape"]) == {"1x145x32x32"}
+
+
+def test_table3_layout_is_flat_and_labelled() -> None:
+    columns = list(table3().columns)
+    assert all(isinstance(c, str) for c in columns)
+    assert GFLOPS_COLUMN in columns and "paper GFLOPs" in columns
+
+
+def test_submodule_count_equals_the_module_alone() -> None:
+    model = zoo.create_model("gcpm-ushaped-2stage")
+    inside = count_flops(model, (1, 3, 256, 256), submodule="refinement_stages.0.context")
+    alone = count_flops(model.refinement_stages[0].context, (1, 145, 32, 32))
+    assert inside.total == alone.total == 2_522_007_040
+
+
+def test_skipped_ops_and_unused_params_are_reported_not_hidden() -> None:
+    class Unused(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.used, self.unused = nn.Conv2d(3, 4, 1), nn.Linear(10, 10)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.nn.functional.max_pool2d(self.used(x), 2) + 1
+
+    report = count_flops(Unused(), (1, 3, 8, 8))
+    assert report.total == 3 * 4 * 64
+    assert "aten::max_pool2d" in report.skipped_ops and "aten::add" in report.skipped_ops
+    assert report.uncalled_modules == ("unused",) and report.uncalled_params == 110
+
+
+def test_unknown_submodule_is_named() -> None:
+    with pytest.raises(KeyError, match="no_such_block"):
+        count_flops(nn.Conv2d(3, 3, 1), (1, 3, 4, 4), submodule="no_such_block")
+
+
+def test_count_params_and_flops_leave_the_module_as_found() -> None:
+    module = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8)).train()
+    assert count_params(module) == 3 * 8 * 9 + 8 + 16
+    count_flops(module, (1, 3, 8, 8))
+    assert module.training
