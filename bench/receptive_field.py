@@ -15,10 +15,10 @@ is compared with the heatmap of the clean image. Two measures of the change (``R
 A pixel's value in the map is the mean change of the windows that cover it. The paper renders this
 map as green over the image, saturation proportional to the change.
 
-One number per model and keypoint makes maps comparable in a table:
-``area_90``, the smallest fraction of the image's pixels that holds 90 % of the total change (a local
-field gives a small number, a global one a large number), and ``spread_px``, the change-weighted
-RMS distance of those pixels from the keypoint's predicted location.
+One number per model and keypoint makes maps comparable in a table: ``area_90``, the smallest
+fraction of window positions (tiles of the image) that holds 90 % of the total change (a local field
+gives a small number, a global one a large number), and ``spread_px``, the change-weighted RMS
+distance of the window centres from the keypoint's predicted location.
 
 CLI: ``python -m bench.receptive_field --model NAME [--checkpoint PATH] --image PATH
 [--keypoint NAME ...] [--out DIR]``; untrained models are built after ``torch.manual_seed(seed)`` so
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -45,7 +45,7 @@ MEASURES = ("peak", "l1")
 @dataclass(frozen=True)
 class RFConfig:
     window: int = 11
-    stride: int = 8
+    stride: int = 11  # = window: the windows tile the image, every pixel perturbed once
     batch_size: int = 16
     seed: int = 0
     mass: float = 0.9  # the share of the total change that ``area`` measures
@@ -58,9 +58,29 @@ class RFConfig:
 
 @dataclass(frozen=True)
 class RFResult:
-    change_map: np.ndarray  # (H, W) float64, mean change of the windows covering each pixel
+    """One keypoint's map: the change at every window position, and where the keypoint is."""
+
+    changes: np.ndarray  # (ny, nx) change per window position
+    rows: tuple[int, ...]  # top offsets of the windows (ny)
+    cols: tuple[int, ...]  # left offsets of the windows (nx)
+    window: int
+    image_hw: tuple[int, int]
     peak_xy: tuple[float, float]  # predicted keypoint in input pixels (x, y)
-    base_heatmap: np.ndarray  # (h, w) the keypoint's clean heatmap
+
+    def pixel_map(self) -> np.ndarray:
+        """(H, W): mean change of the windows covering each pixel; 0 where none does."""
+        total = np.zeros(self.image_hw)
+        cover = np.zeros(self.image_hw)
+        for i, y in enumerate(self.rows):
+            for j, x in enumerate(self.cols):
+                total[y:y + self.window, x:x + self.window] += self.changes[i, j]
+                cover[y:y + self.window, x:x + self.window] += 1
+        return np.divide(total, cover, out=np.zeros_like(total), where=cover > 0)
+
+    def window_centres(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ny, nx) x and y of the window centres in input pixels."""
+        half = (self.window - 1) / 2
+        return np.meshgrid(np.array(self.cols) + half, np.array(self.rows) + half)
 
 
 def window_positions(size: int, window: int, stride: int) -> list[int]:
@@ -76,12 +96,9 @@ def window_positions(size: int, window: int, stride: int) -> list[int]:
 
 
 def _perturbed_batches(
-    image: torch.Tensor, cfg: RFConfig, fill_range: tuple[float, float]
-) -> Iterator[tuple[list[tuple[int, int]], torch.Tensor]]:
-    _, height, width = image.shape
+    image: torch.Tensor, grid: list[tuple[int, int]], cfg: RFConfig, fill_range: tuple[float, float]
+) -> Iterator[torch.Tensor]:
     generator = torch.Generator().manual_seed(cfg.seed)
-    grid = [(y, x) for y in window_positions(height, cfg.window, cfg.stride)
-            for x in window_positions(width, cfg.window, cfg.stride)]
     low, high = fill_range
     for start in range(0, len(grid), cfg.batch_size):
         chunk = grid[start:start + cfg.batch_size]
@@ -90,7 +107,7 @@ def _perturbed_batches(
         noise = low + (high - low) * noise
         for i, (y, x) in enumerate(chunk):
             batch[i, :, y:y + cfg.window, x:x + cfg.window] = noise[i]
-        yield chunk, batch
+        yield batch
 
 
 def _last_stage(model: nn.Module, batch: torch.Tensor) -> torch.Tensor:
@@ -120,15 +137,16 @@ def _changes(heat: torch.Tensor, base: torch.Tensor, measure: str) -> np.ndarray
 
 
 @torch.inference_mode()
-def receptive_field_map(
+def receptive_field_maps(
     model: nn.Module,
     image: torch.Tensor,
-    keypoint: int,
+    keypoints: Sequence[int],
     cfg: RFConfig = RFConfig(),
     fill_range: tuple[float, float] = (0.0, 1.0),
-) -> RFResult:
-    """Slide the random window over ``image`` (C, H, W, already normalised like the model's input).
+) -> dict[int, RFResult]:
+    """Slide the random window over ``image`` (C, H, W, normalised like the model's input).
 
+    One sweep serves every keypoint: each perturbed image's heatmaps hold all channels.
     ``fill_range`` is the value range of the random window, i.e. the normalised range of pixels.
     """
     if image.ndim != 3:
@@ -136,25 +154,32 @@ def receptive_field_map(
     model.eval()
     device = next(model.parameters()).device
     base = _last_stage(model, image.unsqueeze(0).to(device))[0]
-    if not 0 <= keypoint < base.shape[0]:
-        raise ValueError(f"keypoint index {keypoint} out of range for {base.shape[0]} heatmaps")
-    base_k = base[keypoint]
-    total = np.zeros(image.shape[1:], dtype=np.float64)
-    cover = np.zeros(image.shape[1:], dtype=np.float64)
-    for positions, batch in _perturbed_batches(image, cfg, fill_range):
-        heat = _last_stage(model, batch.to(device))[:, keypoint]
-        changes = _changes(heat, base_k, cfg.measure)
-        for (y, x), change in zip(positions, changes):
-            total[y:y + cfg.window, x:x + cfg.window] += change
-            cover[y:y + cfg.window, x:x + cfg.window] += 1
-    change_map = np.divide(total, cover, out=np.zeros_like(total), where=cover > 0)
-    peak = _peak_xy(base_k, (image.shape[1], image.shape[2]))
-    return RFResult(change_map, peak, base_k.cpu().numpy())
+    for k in keypoints:
+        if not 0 <= k < base.shape[0]:
+            raise ValueError(f"keypoint index {k} out of range for {base.shape[0]} heatmaps")
+    hw = (image.shape[1], image.shape[2])
+    rows = window_positions(hw[0], cfg.window, cfg.stride)
+    cols = window_positions(hw[1], cfg.window, cfg.stride)
+    grid = [(y, x) for y in rows for x in cols]
+    found: dict[int, list[np.ndarray]] = {k: [] for k in keypoints}
+    for batch in _perturbed_batches(image, grid, cfg, fill_range):
+        heat = _last_stage(model, batch.to(device))
+        for k in keypoints:
+            found[k].append(_changes(heat[:, k], base[k], cfg.measure))
+    return {k: RFResult(np.concatenate(found[k]).reshape(len(rows), len(cols)), tuple(rows),
+                        tuple(cols), cfg.window, hw, _peak_xy(base[k], hw)) for k in keypoints}
 
 
-def area_fraction(change_map: np.ndarray, mass: float = 0.9) -> float:
-    """Smallest fraction of pixels whose change adds up to ``mass`` of the total (0 if no change)."""
-    values = np.sort(change_map.ravel())[::-1]
+def receptive_field_map(model: nn.Module, image: torch.Tensor, keypoint: int,
+                        cfg: RFConfig = RFConfig(),
+                        fill_range: tuple[float, float] = (0.0, 1.0)) -> RFResult:
+    """:func:`receptive_field_maps` for one keypoint."""
+    return receptive_field_maps(model, image, [keypoint], cfg, fill_range)[keypoint]
+
+
+def area_fraction(changes: np.ndarray, mass: float = 0.9) -> float:
+    """Smallest fraction of cells whose change adds up to ``mass`` of the total (0 if no change)."""
+    values = np.sort(changes.ravel())[::-1]
     total = values.sum()
     if total <= 0:
         return 0.0
@@ -162,26 +187,28 @@ def area_fraction(change_map: np.ndarray, mass: float = 0.9) -> float:
     return min(needed, values.size) / values.size
 
 
-def weighted_spread(change_map: np.ndarray, centre_xy: tuple[float, float]) -> float:
-    """Change-weighted RMS distance (pixels) from ``centre_xy``; NaN if nothing changed."""
-    total = change_map.sum()
+def weighted_spread(changes: np.ndarray, xs: np.ndarray, ys: np.ndarray,
+                    centre_xy: tuple[float, float]) -> float:
+    """Change-weighted RMS distance of the cells at (xs, ys) from ``centre_xy``; NaN if no change."""
+    total = changes.sum()
     if total <= 0:
         return float("nan")
-    ys, xs = np.indices(change_map.shape)
     dist2 = (xs - centre_xy[0]) ** 2 + (ys - centre_xy[1]) ** 2
-    return float(np.sqrt((change_map * dist2).sum() / total))
+    return float(np.sqrt((changes * dist2).sum() / total))
 
 
 def summarize(result: RFResult, mass: float = 0.9) -> dict[str, float]:
-    height, width = result.change_map.shape
-    spread = weighted_spread(result.change_map, result.peak_xy)
+    """``area_90``: fraction of window positions (the image tiled by the grid) holding 90 % of the
+    change; ``spread_px``: change-weighted RMS distance of the window centres from the keypoint."""
+    xs, ys = result.window_centres()
+    spread = weighted_spread(result.changes, xs, ys, result.peak_xy)
     return {
-        f"area_{round(mass * 100)}": area_fraction(result.change_map, mass),
+        f"area_{round(mass * 100)}": area_fraction(result.changes, mass),
         "spread_px": spread,
-        "spread_rel": spread / float(np.hypot(height, width)),
+        "spread_rel": spread / float(np.hypot(*result.image_hw)),
         "peak_x": result.peak_xy[0],
         "peak_y": result.peak_xy[1],
-        "total_change": float(result.change_map.sum()),
+        "total_change": float(result.changes.sum()),
     }
 
 
@@ -203,3 +230,113 @@ def render_overlay(
         centre = (int(round(peak_xy[0])), int(round(peak_xy[1])))
         cv2.circle(out, centre, 4, (255, 0, 0), thickness=-1)
     return out
+
+
+def load_input(image_path: Path, input_size: tuple[int, int]) -> tuple[torch.Tensor, np.ndarray, tuple]:
+    """The image fitted to the model input as evaluation does: (normalised tensor, RGB uint8, fill range)."""
+    import cv2
+
+    from datasets import fit, normalize_image
+
+    bgr = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise FileNotFoundError(f"cannot read image {image_path}")
+    height, width = bgr.shape[:2]
+    fitted = fit(bgr, np.zeros((0, 2)), np.zeros(0, dtype=bool), (-0.5, -0.5, width, height),
+                 input_size).image
+    extremes = normalize_image(np.array([[[0, 0, 0], [255, 255, 255]]], dtype=np.uint8))
+    fill = (float(extremes.min()), float(extremes.max()))
+    return normalize_image(fitted), cv2.cvtColor(fitted, cv2.COLOR_BGR2RGB), fill
+
+
+def keypoint_indices(dataset: str, names: Sequence[str]) -> dict[str, int]:
+    from datasets import get_layout
+
+    layout = get_layout(dataset)
+    return {name: layout.index(name) for name in names}
+
+
+def measure_model(model_name: str, checkpoint: Optional[Path], image_path: Path,
+                  keypoints: Sequence[str], cfg: RFConfig, device: str = "auto",
+                  out: Optional[Path] = None) -> pd.DataFrame:
+    """Receptive-field numbers of one model, one row per keypoint; PNG maps into ``out``."""
+    from bench.evaluate import load_model
+    from bench.training.distributed import DistEnv, resolve_device
+
+    dev = resolve_device(device, DistEnv())
+    model = load_model(model_name, checkpoint, dev, seed=cfg.seed)
+    image, rgb, fill = load_input(image_path, model.info.input_size)
+    indices = keypoint_indices(model.info.dataset, keypoints)
+    results = receptive_field_maps(model, image, list(indices.values()), cfg, fill)
+    rows = []
+    for name, index in indices.items():
+        result = results[index]
+        if out is not None:
+            _write_png(out / f"{model_name}_{name}.png", render_overlay(rgb, result.pixel_map(), result.peak_xy))
+        rows.append({"model": model_name, "keypoint": name, "weights": str(checkpoint or "untrained"),
+                     **summarize(result, cfg.mass)})
+    frame = pd.DataFrame(rows)
+    for key, value in asdict(cfg).items():
+        frame[key] = value
+    frame["image"] = str(image_path)
+    return frame
+
+
+def _write_png(path: Path, rgb: np.ndarray) -> None:
+    import cv2
+
+    from bench.io import atomic_write
+
+    ok, encoded = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise RuntimeError(f"cannot encode PNG for {path}")
+    atomic_write(path, lambda handle: handle.write(encoded.tobytes()), binary=True)
+
+
+def write_table(frame: pd.DataFrame, out: Path, name: str = "receptive_field") -> None:
+    from bench.io import write_csv, write_markdown
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(frame, out / f"{name}.csv")
+    shown = frame[["model", "keypoint", "weights", "area_90", "spread_px", "spread_rel", "peak_x", "peak_y"]]
+    write_markdown(shown, out / f"{name}.md", title="Empirical receptive field (GCPM Sec. 3.3)",
+                   notes=_TABLE_NOTE.format(**frame.iloc[0].to_dict()))
+
+
+_TABLE_NOTE = """Measured by `python -m bench.receptive_field` in this run: a {window}x{window} window of
+uniform random pixels slides over `{image}` with stride {stride}; change measure `{measure}` (see the
+module docstring), seed {seed}. `area_90`: fraction of window positions holding 90 % of the total
+change; `spread_px`: change-weighted RMS distance (input pixels) of the window centres from the
+keypoint's predicted location (`peak_x`, `peak_y`); `spread_rel` divides it by the input diagonal."""
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.receptive_field",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--model", required=True, nargs="+", help="one or more registered models")
+    parser.add_argument("--checkpoint", type=Path, default=None, help="weights (one model only)")
+    parser.add_argument("--image", required=True, type=Path)
+    parser.add_argument("--keypoint", nargs="+", default=["R_Hip"],
+                        help="joint names of the model's layout (LIP: R_Hip, L_Elbow, ...)")
+    parser.add_argument("--out", type=Path, default=Path("results/receptive_field"))
+    parser.add_argument("--window", type=int, default=RFConfig.window)
+    parser.add_argument("--stride", type=int, default=RFConfig.stride)
+    parser.add_argument("--batch-size", type=int, default=RFConfig.batch_size)
+    parser.add_argument("--measure", choices=MEASURES, default=RFConfig.measure)
+    parser.add_argument("--seed", type=int, default=0, help="weights of untrained models and the noise")
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args(argv)
+    if args.checkpoint is not None and len(args.model) > 1:
+        parser.error("--checkpoint applies to a single --model")
+    cfg = RFConfig(window=args.window, stride=args.stride, batch_size=args.batch_size,
+                   seed=args.seed, measure=args.measure)
+    frames = [measure_model(name, args.checkpoint, args.image, args.keypoint, cfg, args.device, args.out)
+              for name in args.model]
+    table = pd.concat(frames, ignore_index=True)
+    write_table(table, args.out)
+    print(table[["model", "keypoint", "area_90", "spread_px", "spread_rel"]].to_markdown(index=False))
+    print(f"wrote maps and receptive_field.csv/.md to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -58,7 +58,8 @@ def test_area_fraction_hand_cases() -> None:
 def test_weighted_spread_hand_case() -> None:
     change = np.zeros((5, 5))
     change[2, 4] = 1.0
-    assert weighted_spread(change, (2.0, 2.0)) == pytest.approx(2.0)
+    ys, xs = np.indices(change.shape)
+    assert weighted_spread(change, xs, ys, (2.0, 2.0)) == pytest.approx(2.0)
 
 
 def test_global_context_widens_the_field() -> None:
@@ -76,8 +77,8 @@ def test_map_is_reproducible_and_seed_dependent() -> None:
     torch.manual_seed(2)
     net = _LocalNet(global_context=True)
     first, again, other = _run(net, 0), _run(net, 0), _run(net, 1)
-    np.testing.assert_array_equal(first.change_map, again.change_map)
-    assert not np.array_equal(first.change_map, other.change_map)
+    np.testing.assert_array_equal(first.changes, again.changes)
+    assert not np.array_equal(first.changes, other.changes)
 
 
 def test_render_overlay_is_green_where_the_change_is() -> None:

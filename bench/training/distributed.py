@@ -92,9 +92,13 @@ def barrier() -> None:
 
 
 def parameter_digest(model: nn.Module) -> str:
-    """SHA-256 of every parameter and buffer, bit-exact, in state_dict order."""
+    """SHA-256 of every parameter, bit-exact, in registration order.
+
+    Buffers are left out on purpose: DDP broadcasts them from rank 0 at the start of each forward,
+    so after the last step each rank's BatchNorm running statistics reflect its own shard.
+    """
     digest = hashlib.sha256()
-    for name, tensor in model.state_dict().items():
+    for name, tensor in model.named_parameters():
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()

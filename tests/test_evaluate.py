@@ -1,0 +1,133 @@
+"""bench.evaluate: predictions mapped back to original pixels and scored in the paper's columns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from architectures import ModelInfo, list_models, register_model
+from bench.evaluate import collect_predictions, evaluate_checkpoint, evaluate_model, main, score
+from bench.training.data import eval_dataset
+
+TINY = "test-tiny-eval"
+COLUMNS = ["Head", "Sho.", "Elb.", "Wri.", "Hip", "Knee", "Ank.", "PCKh"]
+
+
+class _TinyPose(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 8, 3, stride=4, padding=1), nn.ReLU(),
+                                  nn.Conv2d(8, 17, 3, stride=2, padding=1))
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return [self.body(x)]
+
+
+if TINY not in list_models():
+    register_model(ModelInfo(name=TINY, family="test", dataset="lip", input_size=(64, 64),
+                             output_stride=8, num_heatmaps=17))(lambda **overrides: _TinyPose())
+
+
+class _Oracle(nn.Module):
+    """Returns each known input image's target heatmaps: a perfect model for the given data set."""
+
+    def __init__(self, dataset) -> None:
+        super().__init__()
+        items = [dataset[i] for i in range(len(dataset))]
+        self.images = [item["image"] for item in items]
+        self.maps = [item["heatmaps"] for item in items]
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        found = [next(m for img, m in zip(self.images, self.maps) if torch.equal(img, image)) for image in x]
+        return [torch.stack(found)]
+
+
+def _generate(tmp_path_factory: pytest.TempPathFactory, fmt: str) -> Path:
+    from datasets.synthetic import SyntheticConfig, generate
+
+    root = tmp_path_factory.mktemp(fmt)
+    generate(SyntheticConfig(format=fmt, out=root, num_images=16, seed=11))
+    return root
+
+
+@pytest.fixture(scope="module")
+def lip_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _generate(tmp_path_factory, "lip")
+
+
+@pytest.fixture(scope="module")
+def mpii_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _generate(tmp_path_factory, "mpii")
+
+
+def _oracle_dataset(root: Path, dataset: str):
+    info = ModelInfo(name="oracle", family="test", dataset=dataset, input_size=(128, 128),
+                     output_stride=4, num_heatmaps=17)
+    return eval_dataset(info, dataset, root, "val")
+
+
+@pytest.mark.parametrize("dataset", ["lip", "mpii"])
+def test_perfect_heatmaps_score_100_in_original_pixels(dataset: str, lip_root: Path,
+                                                      mpii_root: Path) -> None:
+    data = _oracle_dataset(lip_root if dataset == "lip" else mpii_root, dataset)
+    row = evaluate_model(_Oracle(data), data, batch_size=3)
+    assert list(row)[:8] == COLUMNS
+    assert row["PCKh"] == pytest.approx(100.0)
+    assert row["persons"] == len(data)
+    if dataset == "mpii":
+        assert 50.0 < row["AUC"] < 100.0  # threshold 0 only counts exact hits
+    else:
+        assert "AUC" not in row
+
+
+def test_predictions_are_in_original_pixels(lip_root: Path) -> None:
+    data = _oracle_dataset(lip_root, "lip")
+    found = collect_predictions(_Oracle(data), data, batch_size=4)
+    error = (found.pred - found.gt)[found.valid]
+    # decoding is exact to half a 4-pixel cell of the 128 input; images are at most 256 px (x2)
+    assert abs(error).max() <= 0.5 * 4 * 2
+
+
+def test_checkpoint_round_trip_and_untrained_default(lip_root: Path, tmp_path: Path) -> None:
+    torch.manual_seed(42)
+    trained = _TinyPose()
+    path = tmp_path / "weights.pt"
+    torch.save({"model": trained.state_dict()}, path)
+    row = evaluate_checkpoint(TINY, path, "lip", lip_root, device="cpu")
+    direct = evaluate_model(trained.eval(), eval_dataset(_info(), "lip", lip_root))
+    assert {k: row[k] for k in COLUMNS} == {k: direct[k] for k in COLUMNS}
+    assert row["checkpoint"] == str(path) and row["protocol"] == "single scale"
+    untrained = [evaluate_checkpoint(TINY, None, "lip", lip_root, device="cpu") for _ in range(2)]
+    assert untrained[0] == untrained[1] and untrained[0]["checkpoint"] == "untrained"
+
+
+def _info() -> ModelInfo:
+    from architectures import model_info
+
+    return model_info(TINY)
+
+
+def test_wrong_checkpoint_names_model_and_file(lip_root: Path, tmp_path: Path) -> None:
+    path = tmp_path / "other.pt"
+    torch.save({"model": {"conv.weight": torch.zeros(1)}}, path)
+    with pytest.raises(ValueError, match=f"other.pt does not fit model '{TINY}'"):
+        evaluate_checkpoint(TINY, path, "lip", lip_root, device="cpu")
+
+
+def test_flip_and_scales_protocol_runs_and_is_named(lip_root: Path) -> None:
+    row = evaluate_checkpoint(TINY, None, "lip", lip_root, scales=(0.75, 1.0, 1.25), flip=True,
+                              device="cpu", max_samples=2)
+    assert row["protocol"] == "scales 0.75/1/1.25 + flip" and row["persons"] == 2
+    assert all(0.0 <= row[c] <= 100.0 for c in COLUMNS if row[c] == row[c])
+
+
+def test_cli_writes_csv_and_markdown(lip_root: Path, tmp_path: Path, capsys) -> None:
+    main(["--model", TINY, "--dataset", "lip", "--root", str(lip_root), "--device", "cpu",
+          "--out", str(tmp_path)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"eval_{TINY}.csv", f"eval_{TINY}.md"]
+    header = (tmp_path / f"eval_{TINY}.csv").read_text().splitlines()[0].split(",")
+    assert header[5:13] == COLUMNS
+    assert "PCKh" in capsys.readouterr().out
