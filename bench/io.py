@@ -45,17 +45,35 @@ def write_csv(df: pd.DataFrame, path: PathLike) -> Path:
     return atomic_write(path, lambda f: df.to_csv(f, index=False, lineterminator="\n"))
 
 
-def to_markdown(df: pd.DataFrame, title: str = "", notes: str = "", floatfmt: str = ".3g") -> str:
+def format_number(value: object) -> object:
+    """Readable precision: 3 significant digits, but never scientific notation below 1e6."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "n/a"
+    if not isinstance(value, float):
+        return value
+    magnitude = abs(value)
+    if magnitude >= 100 or magnitude == 0:
+        return f"{value:.0f}" if magnitude < 1e6 else f"{value:.3g}"
+    return f"{value:.1f}" if magnitude >= 10 else f"{value:.3g}"
+
+
+def to_markdown(df: pd.DataFrame, title: str = "", notes: str = "",
+                empty: str = "(no rows)") -> str:
     """A Markdown document: optional ``# title``, the table, optional notes below it."""
     parts = [f"# {title}\n"] if title else []
-    parts.append(df.to_markdown(index=False, floatfmt=floatfmt, missingval="n/a"))
+    if df.empty:
+        parts.append(empty)
+    else:
+        shown = df.astype(object).map(format_number)
+        parts.append(shown.to_markdown(index=False, disable_numparse=True))
     if notes:
         parts.append("\n" + notes.strip())
     return "\n".join(parts) + "\n"
 
 
-def write_markdown(df: pd.DataFrame, path: PathLike, title: str = "", notes: str = "") -> Path:
-    return write_text(path, to_markdown(df, title, notes))
+def write_markdown(df: pd.DataFrame, path: PathLike, title: str = "", notes: str = "",
+                   empty: str = "(no rows)") -> Path:
+    return write_text(path, to_markdown(df, title, notes, empty))
 
 
 def write_json(obj: Any, path: PathLike) -> Path:

@@ -1,0 +1,417 @@
+"""``python -m bench.tables``: the GCPM paper's Tables 3-5 beside latency measured on this machine.
+
+Osokin 2019 (arXiv 1906.04104), Sec. 5: Table 3 (context-module complexity), Table 4 (LIP test:
+GCPM vs the hourglass networks of Chou et al. and Nie et al.) and Table 5 (MPII test: Newell's
+8-stack hourglass, Zhang et al.'s FPD, Wei et al.'s CPM, GCPM). Every latency, parameter and FLOP
+figure is measured in this run; accuracy and 1080 Ti times are the paper's, labelled "(paper)".
+Speed-ups are relative to the reference model (``hourglass-8stack``) measured in the same run,
+with the paper's own speed-up beside them.
+
+Everything is computed first and written at the end, each file atomically, so an interrupted or
+failing run leaves the previous results intact.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import pandas as pd
+import torch
+
+from . import io, plots
+from .environment import environment_record
+from .latency import MODES, TimingConfig, benchmark_models
+from .layer_profile import ProfileConfig, profile_models
+
+REFERENCE = "hourglass-8stack"
+PAPER_METRICS: dict[int, tuple[str, ...]] = {4: ("pckh", "hip"), 5: ("auc", "pckh")}
+METRIC_LABELS = {"pckh": "PCKh", "hip": "Hip", "auc": "AUC"}
+TABLE_TITLES = {
+    4: "Table 4 (LIP): our batch-1 latency and complexity beside the paper's figures",
+    5: "Table 5 (MPII): our batch-1 latency and complexity beside the paper's figures",
+}
+PAPER_DEVICE = "GTX 1080 Ti, PyTorch 1.0, batch 1"
+
+
+class UsageError(ValueError):
+    """A bad option or model name: reported by ``main`` as a usage error, not a traceback."""
+
+
+@dataclass(frozen=True)
+class Presets:
+    """Timing for the fp32 column, the other modes, and the layer profile."""
+
+    fp32: TimingConfig
+    modes: TimingConfig
+    profile: ProfileConfig
+    mode_names: tuple[str, ...] = MODES
+
+
+# bf16 / fp16 autocast ran 13-15x slower than fp32 on the 2-core AMD EPYC CPU this suite was
+# built on (no native bf16/fp16 units), so a quick run leaves them out unless --modes names them.
+# The probing forward of every mode doubles as a warm-up, hence warmup=0 for the other modes.
+QUICK = Presets(TimingConfig(warmup=1, iters=5, max_time_s=3.0),
+                TimingConfig(warmup=0, iters=3, max_time_s=1.0), ProfileConfig(warmup=1, iters=1),
+                ("fp32", "channels_last"))
+FULL = Presets(TimingConfig(warmup=20, iters=200, min_time_s=2.0),
+               TimingConfig(warmup=10, iters=100), ProfileConfig(warmup=5, iters=20))
+
+
+@dataclass(frozen=True)
+class TablesConfig:
+    device: str = "auto"
+    models: tuple[str, ...] = ()  # empty: every model with a Table 4 or Table 5 row
+    reference: str = REFERENCE
+    out: Path = Path("results")
+    speed: str = "auto"  # "quick", "full", or "auto": full on a GPU, quick on a CPU
+    iters: Optional[int] = None
+    modes: tuple[str, ...] = ()  # empty: the preset's (quick on a CPU skips bf16 / fp16)
+    profile: bool = True
+    checkpoints: tuple[tuple[str, Path], ...] = ()
+    data_root: Optional[Path] = None
+    progress: bool = True
+
+
+@dataclass
+class Measurements:
+    env: dict
+    latency: pd.DataFrame
+    counts: pd.DataFrame
+    complexity: pd.DataFrame
+    table3: pd.DataFrame
+    layers: Optional[pd.DataFrame] = None
+    accuracy: Optional[pd.DataFrame] = None
+    notes: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- paper rows (registry facts)
+
+def paper_rows(name: str) -> tuple:
+    from architectures import model_info
+
+    info = model_info(name)
+    return tuple(getattr(info, "paper_rows", (info.paper,) if info.paper else ()))
+
+
+def paper_row(name: str, table: int):
+    """The model's PaperFigures for GCPM Table ``table``, or ``None``."""
+    pattern = re.compile(rf"\bTable {table}\b")
+    return next((fig for fig in paper_rows(name) if pattern.search(fig.source)), None)
+
+
+def row_label(figures) -> str:
+    # Labels contain apostrophes (CVPR'18): the closing quote is the one followed by a separator.
+    match = re.search(r"row '(.*?)'(?=[\s:;,.]|$)", figures.source)
+    return match.group(1) if match else figures.source
+
+
+def default_models() -> list[str]:
+    from architectures import list_models
+
+    return [n for n in list_models() if paper_row(n, 4) or paper_row(n, 5)]
+
+
+def resolve_models(requested: Sequence[str], reference: str) -> list[str]:
+    """Validated model list with the speed-up reference first; unknown names list the known ones."""
+    from architectures import list_models
+
+    known = list_models()
+    names = list(requested) or default_models()
+    unknown = [n for n in [*names, reference] if n not in known]
+    if unknown:
+        raise UsageError(f"unknown model(s) {', '.join(map(repr, unknown))}; "
+                         f"known models: {', '.join(known)}")
+    return [reference] + [n for n in dict.fromkeys(names) if n != reference]
+
+
+# ---------------------------------------------------------------- measuring
+
+def resolve_device(spec: str) -> torch.device:
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(spec)
+    except RuntimeError as exc:
+        raise UsageError(f"--device {spec!r}: {exc}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError(f"--device {spec}: CUDA is not available on this machine")
+    return device
+
+
+def presets_for(config: TablesConfig, device: torch.device) -> Presets:
+    quick = config.speed == "quick" or (config.speed == "auto" and device.type != "cuda")
+    base = QUICK if quick else FULL
+    modes = tuple(dict.fromkeys(("fp32", *config.modes))) if config.modes else base.mode_names
+    fp32 = base.fp32
+    if config.iters is not None:  # exactly that many fp32 samples: no time cap
+        fp32 = TimingConfig(base.fp32.warmup, config.iters)
+    return Presets(fp32, base.modes, base.profile, modes)
+
+
+def model_counts(names: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(model, params_m, gmacs) from bench.complexity, and its full complexity table."""
+    from .complexity import GFLOPS_COLUMN, complexity_table
+
+    table = complexity_table(list(names))
+    counts = pd.DataFrame({"model": table["model"], "params_m": table["params (M)"],
+                           "gmacs": table[GFLOPS_COLUMN]})
+    return counts, table
+
+
+ACCURACY_COLUMNS = ("PCKh", "Hip", "AUC")
+
+
+def measured_accuracy(checkpoints: Sequence[tuple[str, Path]], data_root: Optional[Path],
+                      device: torch.device) -> pd.DataFrame:
+    """PCKh / Hip / AUC of trained checkpoints on the val split, via ``bench.evaluate``.
+
+    The paper's figures are on the test split (LIP and MPII test labels are not public), so
+    these columns are labelled "(ours, val)" and are not a like-for-like deviation.
+    """
+    from architectures import model_info
+
+    from .evaluate import evaluate_checkpoint
+
+    rows = []
+    for name, path in checkpoints:
+        result = evaluate_checkpoint(name, path, model_info(name).dataset, data_root,
+                                     split="val", device=str(device))
+        rows.append({"model": name, **{f"{c} (ours, val)": result[c]
+                                       for c in ACCURACY_COLUMNS if c in result}})
+    return pd.DataFrame(rows)
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="bench.tables", unit="step", disable=not enabled, file=sys.stderr)
+
+
+def measure(config: TablesConfig, names: Sequence[str], device: torch.device) -> Measurements:
+    """Run every measurement; nothing is written here."""
+    from .table3 import table3
+
+    presets = presets_for(config, device)
+    extra = [m for m in presets.mode_names if m != "fp32"]
+    env = environment_record(device)
+    steps = len(names) * (1 + len(extra)) + (len(names) if config.profile else 0) + 1
+    with _progress(steps, config.progress) as bar:
+        def step(*label: str) -> None:
+            bar.set_postfix_str(" ".join(label))
+            bar.update()
+
+        fp32 = benchmark_models(names, device, ["fp32"], presets.fp32, on_step=step)
+        others = benchmark_models(names, device, extra, presets.modes, on_step=step) if extra else None
+        layers = profile_models(names, device, presets.profile, on_step=step) if config.profile else None
+        counts, complexity = model_counts(names)
+        step("complexity")
+    latency = pd.concat([fp32, others], ignore_index=True) if others is not None else fp32
+    accuracy = (measured_accuracy(config.checkpoints, config.data_root, device)
+                if config.checkpoints else None)
+    env["timing"] = {"fp32": vars(presets.fp32), "other_modes": vars(presets.modes),
+                     "profile": vars(presets.profile), "modes": presets.mode_names}
+    return Measurements(env, latency, counts, complexity, table3(), layers, accuracy)
+
+
+# ---------------------------------------------------------------- assembling tables
+
+def _latency_columns(latency: pd.DataFrame, name: str) -> dict:
+    rows = latency[latency.model == name].set_index("mode")
+    fp32 = rows.loc["fp32"]
+    out = {"input": fp32["input"], "latency median (ms)": fp32.median_ms,
+           "p10 (ms)": fp32.p10_ms, "p90 (ms)": fp32.p90_ms, "CV (%)": 100 * fp32.cv,
+           "iters": int(fp32.iters)}
+    for mode in rows.index.drop("fp32"):
+        out[f"{mode} median (ms)"] = rows.loc[mode].median_ms
+    out["throttled"] = bool(rows.throttled.any())
+    return out
+
+
+def _paper_columns(figures, metrics: Sequence[str], reference_figures) -> dict:
+    out = {f"{METRIC_LABELS[m]} (paper)": getattr(figures, m) for m in metrics}
+    out["time (ms, paper)"] = figures.time_ms
+    ref_time = reference_figures.time_ms if reference_figures is not None else None
+    out["speed-up (paper)"] = (ref_time / figures.time_ms
+                               if ref_time and figures.time_ms else math.nan)
+    out["GFLOPs (paper)"] = figures.gflops
+    return out
+
+
+def paper_table(table: int, m: Measurements, names: Sequence[str], reference: str) -> pd.DataFrame:
+    """One row per measured model that stands behind a row of GCPM Table ``table``."""
+    fp32 = m.latency[m.latency["mode"] == "fp32"].set_index("model")
+    ref_ms = fp32.median_ms.get(reference, math.nan)
+    ref_fig = paper_row(reference, table)
+    counts = m.counts.set_index("model")
+    rows = []
+    for name in names:
+        figures = paper_row(name, table)
+        if figures is None:
+            continue
+        lat = _latency_columns(m.latency, name)
+        gmacs = float(counts.gmacs.get(name, math.nan))
+        rows.append({
+            "method (paper row)": row_label(figures), "model": name, **lat,
+            f"speed-up vs {reference}": ref_ms / lat["latency median (ms)"],
+            "params (M)": float(counts.params_m.get(name, math.nan)),
+            "GFLOPs (1 MAC = 1 FLOP)": gmacs,
+            **_paper_columns(figures, PAPER_METRICS[table], ref_fig),
+        })
+    df = pd.DataFrame(rows)
+    if not df.empty:
+        paper_g = df["GFLOPs (paper)"].astype(float)
+        df["GFLOPs dev. vs paper (%)"] = 100 * (df["GFLOPs (1 MAC = 1 FLOP)"] / paper_g - 1)
+        df = _with_accuracy(df, m.accuracy)
+    return df
+
+
+def _with_accuracy(df: pd.DataFrame, accuracy: Optional[pd.DataFrame]) -> pd.DataFrame:
+    if accuracy is None or accuracy.empty:
+        return df
+    return df.merge(accuracy, on="model", how="left")
+
+
+def layer_share_table(layers: pd.DataFrame) -> pd.DataFrame:
+    """Wide view: one row per layer type, time and FLOP shares (%) per model side by side."""
+    time_pct = layers.pivot(index="layer_type", columns="model", values="time_share_pct")
+    flop_pct = layers.pivot(index="layer_type", columns="model", values="flops_share_pct")
+    wide = pd.concat({"time %": time_pct, "FLOPs %": flop_pct}, axis=1).swaplevel(axis=1)
+    order = list(dict.fromkeys(layers.layer_type))
+    wide = wide.reindex(order).sort_index(axis=1, level=0, sort_remaining=False)
+    wide.columns = [f"{model} {what}" for model, what in wide.columns]
+    return wide.reset_index()
+
+
+def _notes(m: Measurements, reference: str) -> str:
+    env = m.env
+    gpu = env["gpu"].get("name") or "no GPU"
+    return (f"Measured on {env['device']} ({gpu}; CPU {env['cpu_model']}, {env['torch_threads']} "
+            f"threads), torch {env['torch']}, batch 1, fp32 eager unless the column names a mode "
+            f"(modes measured: {', '.join(env['timing']['modes'])}). "
+            f"Speed-up = latency of {reference} / latency of the row, both measured in this run. "
+            f"Columns marked (paper) are copied from the GCPM paper ({PAPER_DEVICE}). "
+            f"GFLOPs follow the paper's convention (fvcore: one multiply-add = one FLOP). "
+            f"'throttled' marks a GPU that reported power or thermal clock limits during timing.")
+
+
+def outputs(m: Measurements, names: Sequence[str], reference: str) -> dict[str, Callable[[Path], Path]]:
+    """File name -> writer; every frame and figure is built before anything is written."""
+    notes = _notes(m, reference)
+    files: dict[str, Callable[[Path], Path]] = {}
+
+    def frame(stem: str, df: pd.DataFrame, title: str, text: str = notes) -> None:
+        files[f"{stem}.csv"] = lambda p, df=df: io.write_csv(df, p)
+        files[f"{stem}.md"] = lambda p, df=df: io.write_markdown(
+            df, p, title, text, "(no measured model stands behind a row of this table)")
+
+    for table in (4, 5):
+        frame(f"table{table}", paper_table(table, m, names, reference), TABLE_TITLES[table])
+    frame("table3", m.table3, "Table 3: complexity of the context modules", "")
+    frame("complexity", m.complexity, "Parameters and GFLOPs (1 MAC = 1 FLOP) at batch 1", "")
+    frame("latency", m.latency, "Batch-1 latency, every model and mode", notes)
+    fig = plots.latency_vs_gflops(m.latency, m.counts)
+    files["latency_vs_gflops.png"] = lambda p: io.write_figure(fig, p)
+    if m.layers is not None:
+        files["layer_profile.csv"] = lambda p: io.write_csv(m.layers, p)
+        share = layer_share_table(m.layers)
+        files["layer_profile.md"] = lambda p: io.write_markdown(
+            share, p, "Runtime by layer type (share of profiled op time) beside share of FLOPs",
+            notes + " Shares add up to 100 % per model (time over profiled op time).")
+        bars = plots.layer_shares(m.layers)
+        files["layer_profile.png"] = lambda p: io.write_figure(bars, p)
+    files["env.json"] = lambda p: io.write_json(m.env, p)
+    return files
+
+
+# ---------------------------------------------------------------- command line
+
+def _checkpoint(text: str) -> tuple[str, Path]:
+    name, sep, path = text.partition("=")
+    if not sep or not name or not path:
+        raise argparse.ArgumentTypeError(f"--checkpoint wants NAME=PATH, got {text!r}")
+    return name, Path(path)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench.tables", description=__doc__.split("\n\n")[0])
+    p.add_argument("--device", default="auto", help="cuda, cuda:1, cpu; auto = cuda if available")
+    p.add_argument("--models", nargs="+", default=[],
+                   help="registered models to measure (default: every Table 4/5 model)")
+    p.add_argument("--reference", default=REFERENCE, help="speed-up reference, measured too")
+    p.add_argument("--iters", type=int, help="timed fp32 iterations per model (no time cap)")
+    p.add_argument("--out", type=Path, default=Path("results"), help="output folder")
+    speed = p.add_mutually_exclusive_group()
+    speed.add_argument("--quick", dest="speed", action="store_const", const="quick",
+                       help="short run (default without a GPU): a few minutes on 2 CPU cores")
+    speed.add_argument("--full", dest="speed", action="store_const", const="full",
+                       help="long run (default on a GPU): 200 fp32 iterations, 2 s minimum")
+    p.add_argument("--modes", nargs="+", default=[], choices=MODES,
+                   help="latency modes; fp32 (the paper's) is always measured. Default: all, "
+                        "but only fp32 and channels_last in a quick CPU run")
+    p.add_argument("--no-profile", dest="profile", action="store_false",
+                   help="skip the runtime-by-layer-type profile")
+    p.add_argument("--checkpoint", type=_checkpoint, action="append", default=[],
+                   metavar="NAME=PATH", help="trained weights whose PCKh to show beside the paper's")
+    p.add_argument("--data-root", type=Path, help="dataset root for --checkpoint evaluation")
+    p.add_argument("--no-progress", dest="progress", action="store_false")
+    p.set_defaults(speed="auto")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> TablesConfig:
+    return TablesConfig(
+        device=args.device, models=tuple(args.models), reference=args.reference, out=args.out,
+        speed=args.speed, iters=args.iters, modes=tuple(args.modes),
+        profile=args.profile, checkpoints=tuple(args.checkpoint), data_root=args.data_root,
+        progress=args.progress)
+
+
+def check_checkpoints(config: TablesConfig, names: Sequence[str]) -> None:
+    """Fail before the long measurements, not after them."""
+    if config.checkpoints and config.data_root is None:
+        raise UsageError("--checkpoint needs --data-root (the dataset to evaluate on)")
+    for name, path in config.checkpoints:
+        if name not in names:
+            raise UsageError(f"--checkpoint {name}={path}: {name!r} is not among the measured "
+                             f"models ({', '.join(names)})")
+        if not path.is_file():
+            raise UsageError(f"--checkpoint {name}={path}: no such file")
+
+
+def run(config: TablesConfig) -> dict[str, Path]:
+    """Measure, then write every output into ``config.out``; returns the written paths."""
+    device = resolve_device(config.device)
+    names = resolve_models(config.models, config.reference)
+    check_checkpoints(config, names)
+    started = time.time()
+    m = measure(config, names, device)
+    m.env["models"] = names
+    m.env["wall_time_s"] = round(time.time() - started, 1)
+    files = outputs(m, names, config.reference)
+    return {name: write(config.out / name) for name, write in files.items()}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.iters is not None and args.iters < 1:
+        parser.error(f"--iters must be >= 1, got {args.iters}")
+    try:
+        written = run(config_from_args(args))
+    except UsageError as exc:
+        parser.error(str(exc))
+    print(f"wrote {len(written)} files to {args.out}:")
+    for path in written.values():
+        print(f"  {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""`python -m bench.tables` on a tiny registered model: every file, atomic and honest output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+import bench.table3
+import bench.tables as tables
+from architectures import ModelInfo, PaperFigures, register_model, unregister_model
+from bench import io
+
+TINY = "tiny-test-net"
+FILES = {f"{stem}.{ext}" for stem in ("table3", "table4", "table5", "complexity", "latency",
+                                       "layer_profile") for ext in ("csv", "md")}
+FILES |= {"latency_vs_gflops.png", "layer_profile.png", "env.json"}
+
+
+class Tiny(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                                  nn.Conv2d(8, 4, 1))
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return [self.body(x)]
+
+
+@pytest.fixture
+def tiny():
+    info = ModelInfo(
+        name=TINY, family="test", dataset="lip", input_size=(32, 32), output_stride=1,
+        num_heatmaps=4,
+        paper=PaperFigures(source="GCPM Table 4 (LIP test), row 'Tiny et al., CVPR'18': a note",
+                           pckh=50.0, hip=40.0, time_ms=2.0),
+        extra_paper_rows=(PaperFigures(source="GCPM Table 5 (MPII test), row 'Tiny'",
+                                       auc=10.0, pckh=60.0, time_ms=4.0),))
+    register_model(info)(lambda **kw: Tiny())
+    yield TINY
+    unregister_model(TINY)
+
+
+@pytest.fixture
+def fast_table3(monkeypatch):
+    """Table 3 counts the real context modules (seconds); its content is another module's test."""
+    monkeypatch.setattr(bench.table3, "table3", lambda: pd.DataFrame({"module": ["stub"]}))
+
+
+def _args(out: Path, *extra: str) -> list[str]:
+    return ["--models", TINY, "--reference", TINY, "--quick", "--no-progress", "--out", str(out),
+            *extra]
+
+
+def test_quick_run_writes_every_file(tiny, tmp_path):
+    assert tables.main(_args(tmp_path)) == 0
+    assert FILES <= {p.name for p in tmp_path.iterdir()}
+    t4 = pd.read_csv(tmp_path / "table4.csv")
+    assert list(t4["method (paper row)"]) == ["Tiny et al., CVPR'18"]
+    assert t4[f"speed-up vs {TINY}"].iloc[0] == pytest.approx(1.0)
+    assert t4["PCKh (paper)"].iloc[0] == 50.0 and t4["Hip (paper)"].iloc[0] == 40.0
+    assert t4["latency median (ms)"].iloc[0] > 0 and t4["iters"].iloc[0] >= 3
+    t5 = pd.read_csv(tmp_path / "table5.csv")
+    assert t5["AUC (paper)"].iloc[0] == 10.0 and t5["speed-up (paper)"].iloc[0] == 1.0
+    layers = pd.read_csv(tmp_path / "layer_profile.csv")
+    assert layers.time_share_pct.sum() == pytest.approx(100.0)
+    env = json.loads((tmp_path / "env.json").read_text())
+    assert env["gpu"]["available"] is False and env["models"] == [TINY]
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def _previous_run(out: Path) -> dict[str, bytes]:
+    out.mkdir(exist_ok=True)
+    for name in FILES:
+        (out / name).write_bytes(f"previous {name}".encode())
+    return {name: (out / name).read_bytes() for name in FILES}
+
+
+def test_failure_while_measuring_leaves_previous_files_intact(tiny, fast_table3, tmp_path,
+                                                               monkeypatch):
+    before = _previous_run(tmp_path)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tables, "profile_models", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        tables.main(_args(tmp_path))
+    assert {n: (tmp_path / n).read_bytes() for n in FILES} == before
+
+
+def test_failure_while_writing_leaves_no_partial_file(tiny, fast_table3, tmp_path, monkeypatch):
+    before = _previous_run(tmp_path)
+
+    def broken_savefig(fig, path, dpi=120):
+        def write(handle):
+            handle.write(b"half a png")
+            raise OSError("disk full")
+        return io.atomic_write(path, write, binary=True)
+
+    monkeypatch.setattr(io, "write_figure", broken_savefig)
+    with pytest.raises(OSError, match="disk full"):
+        tables.main(_args(tmp_path))
+    assert (tmp_path / "latency_vs_gflops.png").read_bytes() == before["latency_vs_gflops.png"]
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_unknown_model_lists_the_known_ones(tiny, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        tables.main(["--models", "no-such-net", "--out", str(tmp_path), "--no-progress"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "'no-such-net'" in err and "known models:" in err and TINY in err
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--checkpoint", "nonsense"], "NAME=PATH"),
+    (["--checkpoint", f"{TINY}=/no/such.pth", "--data-root", "/tmp"], "no such file"),
+    (["--checkpoint", f"{TINY}=/no/such.pth"], "--data-root"),
+    (["--device", "tpu:7"], "--device"),
+])
+def test_bad_options_are_usage_errors(tiny, tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        tables.main(["--models", TINY, "--reference", TINY, "--out", str(tmp_path), *argv])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_row_label_keeps_apostrophes():
+    fig = PaperFigures(source="GCPM Table 4 (LIP test), row 'Nie et al., CVPR'18': backbone; the row's")
+    assert tables.row_label(fig) == "Nie et al., CVPR'18"
+    assert tables.row_label(PaperFigures(source="GCPM Table 4, row 'Ours'; GFLOPs")) == "Ours"
