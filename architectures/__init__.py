@@ -5,6 +5,11 @@ student hourglass (Zhang et al. 2019) and the original CPM (Wei et al. 2016). Im
 modules registers their variants.
 """
 
+from . import cpm, gcpm, hourglass  # noqa: F401  (registers the variants)
+from .context import ASPP, PyramidPooling, UShapedContext
+from .cpm import CPM
+from .gcpm import GCPM
+from .hourglass import StackedHourglass
 from .registry import (
     ModelInfo,
     PaperFigures,
@@ -15,12 +20,17 @@ from .registry import (
     register_model,
     unregister_model,
 )
-from . import cpm, gcpm, hourglass  # noqa: F401  (registers the variants)
 
 __all__ = [
+    "ASPP",
+    "CPM",
+    "GCPM",
     "ModelInfo",
     "PaperFigures",
+    "PyramidPooling",
     "ReferenceCounts",
+    "StackedHourglass",
+    "UShapedContext",
     "create_model",
     "list_models",
     "model_info",

@@ -45,7 +45,7 @@ closest on GFLOPs among the designs that round to 0.2 M (-20 % against +36 % for
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -112,7 +112,7 @@ class PyramidPooling(nn.Module):
     def __init__(
         self,
         in_channels: int,
-        out_channels: Optional[int] = None,
+        out_channels: int | None = None,
         branch_channels: int = 32,
         bins: Sequence[int] = (2, 4, 8, 16),
         branch_kernel: int = 3,

@@ -11,8 +11,9 @@ Forward: float NCHW image -> list of heatmaps, one per stage; the last is the pr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Callable, Literal, Optional
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -52,7 +53,7 @@ class RefinementStage(nn.Module):
     """Optional context module at the stage input, three refinement blocks, 1x1 heatmap head."""
 
     def __init__(self, in_channels: int, channels: int, num_heatmaps: int,
-                 context: Optional[nn.Module], norm: NormFactory, act: ActFactory) -> None:
+                 context: nn.Module | None, norm: NormFactory, act: ActFactory) -> None:
         super().__init__()
         self.context = context if context is not None else nn.Identity()
         width = _out_channels(context, in_channels)
@@ -103,7 +104,7 @@ class GCPM(nn.Module):
         num_refinement_stages: int = 5,
         num_heatmaps: int = 17,
         channels: int = 128,
-        context: Optional[ContextFactory] = None,
+        context: ContextFactory | None = None,
         context_position: Literal["stage", "backbone"] = "stage",
         upsample: int = 1,
         norm: NormFactory = nn.BatchNorm2d,
@@ -166,7 +167,7 @@ def _heatmap_head(in_channels: int, mid_channels: int, num_heatmaps: int, act: A
                          nn.Conv2d(mid_channels, num_heatmaps, 1))
 
 
-def _out_channels(module: Optional[nn.Module], default: int) -> int:
+def _out_channels(module: nn.Module | None, default: int) -> int:
     if module is None:
         return default
     return int(getattr(module, "out_channels", default))
@@ -189,8 +190,8 @@ def _aspp(num_heatmaps: int) -> ContextFactory:
 
 
 def _lip_info(name: str, description: str, paper: PaperFigures, **facts) -> ModelInfo:
-    defaults = dict(family="gcpm", dataset="lip", input_size=(256, 256), output_stride=8,
-                    num_heatmaps=17, num_keypoints=16)
+    defaults = {"family": "gcpm", "dataset": "lip", "input_size": (256, 256), "output_stride": 8,
+                "num_heatmaps": 17, "num_keypoints": 16}
     return ModelInfo(name=name, description=description, paper=paper, **{**defaults, **facts})
 
 
@@ -201,7 +202,9 @@ def _table2(row: str, pckh: float, hip: float) -> PaperFigures:
 @register_model(_lip_info(
     "gcpm-baseline", "GCPM without context module, 5 refinement stages",
     _table2("Baseline", 82.4, 70.6),
-    reference=ReferenceCounts(_REFERENCE + ", U-blocks removed", 8.39, 8.7),
+    # reference-facts sec. 7: the full model less five U-blocks (40.595281 - 5 x 6.440175 M,
+    # 21.335 - 5 x 2.522 G); no released code builds this network on its own.
+    reference=ReferenceCounts(_REFERENCE + ", less its 5 U-shaped blocks", 8.394406, 8.725),
 ))
 def gcpm_baseline(**overrides) -> GCPM:
     return _build(overrides)

@@ -18,8 +18,8 @@ Forward: float NCHW image -> list of heatmaps (one per stack, stride 4); the las
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Callable
 
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -106,8 +106,8 @@ def _build(overrides: dict, **defaults) -> StackedHourglass:
 
 
 def _info(name: str, description: str, **facts) -> ModelInfo:
-    defaults = dict(family="hourglass", dataset="mpii", input_size=(256, 256), output_stride=4,
-                    num_heatmaps=16, num_keypoints=16)
+    defaults = {"family": "hourglass", "dataset": "mpii", "input_size": (256, 256),
+                "output_stride": 4, "num_heatmaps": 16, "num_keypoints": 16}
     return ModelInfo(name=name, description=description, **{**defaults, **facts})
 
 

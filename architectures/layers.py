@@ -10,7 +10,7 @@ Norm and activation are callables (``norm(channels)``, ``act()``) so a variant c
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from torch import Tensor, nn
 from torchvision.ops import Conv2dNormActivation
@@ -27,8 +27,8 @@ def conv_norm_act(
     stride: int = 1,
     dilation: int = 1,
     groups: int = 1,
-    norm: Optional[NormFactory] = nn.BatchNorm2d,
-    act: Optional[ActFactory] = nn.ReLU,
+    norm: NormFactory | None = nn.BatchNorm2d,
+    act: ActFactory | None = nn.ReLU,
     bias: bool = True,
 ) -> nn.Sequential:
     """Conv ("same" padding for odd kernels) -> norm -> activation.

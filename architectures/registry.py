@@ -10,8 +10,8 @@ tensors out, one per stage / stack, the last one being the prediction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable, Optional
 
 from torch import nn
 
@@ -24,12 +24,12 @@ class PaperFigures:
     """
 
     source: str
-    params_m: Optional[float] = None
-    gflops: Optional[float] = None
-    pckh: Optional[float] = None
-    hip: Optional[float] = None
-    auc: Optional[float] = None
-    time_ms: Optional[float] = None
+    params_m: float | None = None
+    gflops: float | None = None
+    pckh: float | None = None
+    hip: float | None = None
+    auc: float | None = None
+    time_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,8 @@ class ModelInfo:
     num_keypoints: int = 16
     in_channels: int = 3
     description: str = ""
-    paper: Optional[PaperFigures] = None
-    reference: Optional[ReferenceCounts] = None
+    paper: PaperFigures | None = None
+    reference: ReferenceCounts | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
     # A network can stand behind rows of several tables (GCPM Table 2 and 4; hourglass-8 is
     # Newell's Table 5 row and the backbone of Nie et al.'s Table 4 row). ``paper`` is the

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import warnings
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Optional, Sequence
 
 import pandas as pd
 import torch
@@ -48,7 +48,7 @@ def count_params(module: nn.Module, recurse: bool = True) -> int:
     return sum(p.numel() for p in module.parameters(recurse=recurse))
 
 
-def count_flops(module: nn.Module, input_shape: Sequence[int], submodule: Optional[str] = None) -> FlopReport:
+def count_flops(module: nn.Module, input_shape: Sequence[int], submodule: str | None = None) -> FlopReport:
     """fvcore FLOPs of ``module`` (or of its ``submodule``, by qualified name) on a zero input."""
     names = dict(module.named_modules())
     if submodule is not None and submodule not in names:
@@ -72,7 +72,7 @@ def input_shape(info: ModelInfo, batch: int = 1) -> tuple[int, int, int, int]:
     return (batch, info.in_channels, *info.input_size)
 
 
-def deviation_pct(measured: Optional[float], reference: Optional[float]) -> Optional[float]:
+def deviation_pct(measured: float | None, reference: float | None) -> float | None:
     """Signed deviation of ``measured`` from ``reference`` in percent; None if either is missing."""
     if measured is None or reference is None:
         return None
@@ -103,7 +103,7 @@ def complexity_row(name: str) -> dict[str, object]:
     }
 
 
-def complexity_table(names: Optional[Sequence[str]] = None) -> pd.DataFrame:
+def complexity_table(names: Sequence[str] | None = None) -> pd.DataFrame:
     """Params and GFLOPs of every registered model (or ``names``), counted now, at batch 1."""
     names = list_models() if names is None else list(names)
     return pd.DataFrame([complexity_row(name) for name in names])
@@ -137,7 +137,7 @@ def _paper_columns(info: ModelInfo, params_m: float, gflops: float) -> dict[str,
     }
 
 
-def _rounded(value: Optional[float]) -> Optional[float]:
+def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 2) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 

@@ -14,6 +14,8 @@ from architectures.cpm import CPM
 from architectures.gcpm import GCPM
 from architectures.registry import ModelInfo
 
+pytestmark = pytest.mark.usefixtures("torch_single_thread")
+
 # 64 is a multiple of every model's stride chain (hourglass 64, GCPM U-block 32, CPM 8), so
 # output shapes still scale with the input while the test stays fast on 2 CPU cores. Batch 2:
 # training-mode BatchNorm needs more than one value per channel at the hourglass' 1x1 bottom.
