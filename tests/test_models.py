@@ -21,6 +21,10 @@ pytestmark = pytest.mark.usefixtures("torch_single_thread")
 # training-mode BatchNorm needs more than one value per channel at the hourglass' 1x1 bottom.
 SMOKE_SIZE = (64, 64)
 SMOKE_BATCH = 2
+# One output per stage / stack; the MPII variant adds its upsampled prediction after the stages.
+NUM_OUTPUTS = {"gcpm-baseline": 6, "gcpm-aspp": 6, "gcpm-ppm": 6, "gcpm-ushaped": 6,
+               "gcpm-ushaped-2stage": 2, "gcpm-ushaped-mpii": 7, "hourglass-8stack": 8,
+               "hourglass-4stack": 4, "hourglass-2stack": 2, "fpd-4stack": 4, "cpm-original": 6}
 
 
 @pytest.mark.parametrize("name", zoo.list_models())
@@ -31,6 +35,8 @@ def test_forward_contract_and_backward(name: str) -> None:
     outputs = model(torch.randn(SMOKE_BATCH, info.in_channels, *SMOKE_SIZE))
     assert isinstance(outputs, list) and all(isinstance(o, torch.Tensor) for o in outputs)
     assert outputs[-1].shape == (SMOKE_BATCH, info.num_heatmaps, *info.heatmap_size)
+    if name in NUM_OUTPUTS:  # models registered later by users have no expectation here
+        assert len(outputs) == NUM_OUTPUTS[name]
     assert all(torch.isfinite(o).all() for o in outputs)
     sum(o.square().mean() for o in outputs).backward()
     grads = [p.grad for p in model.parameters()]
