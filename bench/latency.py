@@ -151,7 +151,7 @@ def time_callable(fn: Callable[[], object], device: torch.device, config: Timing
 
 
 @contextlib.contextmanager
-def _cudnn_benchmark(device: torch.device) -> Iterator[None]:
+def cudnn_benchmark(device: torch.device) -> Iterator[None]:
     """cudnn autotuning for the timed run only; the caller's setting is restored afterwards."""
     previous = torch.backends.cudnn.benchmark
     torch.backends.cudnn.benchmark = device.type == "cuda" or previous
@@ -215,7 +215,7 @@ def measure_latency(model: nn.Module, input_shape: Sequence[int], device: torch.
     """Time ``model`` on a random batch of ``input_shape`` (N, C, H, W) in ``mode``."""
     model, x = prepare(model, input_shape, device, mode)
     before = gpu_state(device) if device.type == "cuda" else GpuState()
-    with torch.inference_mode(), _cudnn_benchmark(device), _mode_context(mode, device):
+    with torch.inference_mode(), cudnn_benchmark(device), _mode_context(mode, device):
         reason = _unsupported_reason(model, x, mode)
         samples = [] if reason else time_callable(lambda: model(x), device, config)
     after = gpu_state(device) if device.type == "cuda" else GpuState()
