@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     masking.add_argument("--body-masking", action="store_true", help="Table 1: + body masking")
     masking.add_argument("--keypoint-masking", action="store_true", help="Table 1: + keypoints masking")
     parser.add_argument("--max-val-samples", type=int, default=None)
+    parser.add_argument("--validate-every", type=int, default=1, help="epochs between validations")
     parser.add_argument("--synthetic-images", type=int, default=400,
                         help="how many images --dataset synthetic generates when --root is empty")
     parser.add_argument("--no-progress", action="store_true")
@@ -54,7 +55,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         model=args.model, dataset=args.dataset, root=args.root, out=args.out, epochs=args.epochs,
         batch_size=args.batch_size, lr=args.lr, workers=args.workers, seed=args.seed,
         device=args.device, input_size=tuple(args.input_size) if args.input_size else None,
-        max_val_samples=args.max_val_samples, synthetic_images=args.synthetic_images,
+        max_val_samples=args.max_val_samples, validate_every=args.validate_every,
+        synthetic_images=args.synthetic_images,
         backbone_weights=args.backbone_weights, resume=args.resume,
         auto_resume=not args.no_auto_resume,
         augment=AugmentSwitches(enabled=not args.no_augment, body_masking=args.body_masking,
@@ -71,7 +73,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     if run.history:
         last = run.history[-1]
         print(f"done: epoch {last['epoch']}, loss {last['train_loss']:.4g}, "
-              f"val PCKh {last['val_pckh']:.2f}, best {run.best_pckh:.2f}; checkpoints in {cfg.out}")
+              f"val PCKh {last['val_pckh']}, best {run.best_pckh:.2f}; checkpoints in {cfg.out}")
 
 
 if __name__ == "__main__":

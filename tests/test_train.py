@@ -84,3 +84,30 @@ def test_backbone_match_prefers_names_and_stops_at_a_shape_mismatch() -> None:
     mapped, report = match_state(target, source)
     assert list(mapped) == ["b.weight"] and report.missing == ("a.weight",)
     assert report.unexpected == ("x",)
+
+
+@pytest.mark.slow
+def test_short_training_lifts_pckh_far_above_the_untrained_model(tmp_path: Path) -> None:
+    """The CPU demonstration in small: gcpm-ushaped-2stage at 64x64 fits 9 generated images."""
+    from bench.evaluate import evaluate_checkpoint
+    from bench.training.config import AugmentSwitches
+    from bench.training.loop import fit
+    from datasets.synthetic import SyntheticConfig, generate
+
+    root = tmp_path / "lip"
+    generate(SyntheticConfig(format="lip", out=root, num_images=12, seed=1))
+    cfg = TrainConfig(model="gcpm-ushaped-2stage", dataset="lip", root=root, out=tmp_path / "run",
+                      epochs=6, batch_size=3, lr=2e-3, workers=0, seed=0, device="cpu",
+                      input_size=(64, 64), val_split="train", validate_every=6,
+                      augment=AugmentSwitches(enabled=False), progress=False)
+    # the same seed gives fit() the same initial weights: this is the run's starting point
+    before = evaluate_checkpoint(cfg.model, None, "lip", root, split="train", input_size=(64, 64),
+                                 device="cpu")["PCKh"]
+    run = fit(cfg)
+    after = run.history[-1]["val_pckh"]
+    assert [r["val_pckh"] is None for r in run.history] == [True] * 5 + [False]
+    assert run.history[-1]["train_loss"] < 0.5 * run.history[0]["train_loss"]
+    assert after >= before + 10.0, (before, after)
+    trained = evaluate_checkpoint(cfg.model, cfg.out / "last.pt", "lip", root, split="train",
+                                  input_size=(64, 64), device="cpu")["PCKh"]
+    assert trained == pytest.approx(after)  # the checkpoint holds what was validated

@@ -48,6 +48,7 @@ class TrainConfig:
     train_split: str = "train"
     val_split: str = "val"
     max_val_samples: Optional[int] = None
+    validate_every: int = 1  # epochs; the last epoch is always validated (the plateau counts these)
     synthetic_images: int = 400  # generated when --dataset synthetic finds no data at --root
     backbone_weights: Optional[Path] = None
     resume: Optional[Path] = None  # None: resume from out/last.pt when it exists
@@ -59,7 +60,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.dataset not in DATASETS:
             raise ValueError(f"dataset must be one of {DATASETS}, got {self.dataset!r}")
-        for name in ("epochs", "batch_size"):
+        for name in ("epochs", "batch_size", "validate_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.lr <= 0:

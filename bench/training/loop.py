@@ -155,7 +155,7 @@ def fit(cfg: TrainConfig, on_epoch_end: Optional[EpochCallback] = None) -> RunSt
 
 def _fit(cfg: TrainConfig, env: dist_utils.DistEnv, device: torch.device,
          on_epoch_end: Optional[EpochCallback]) -> RunState:
-    from bench.training.data import build_model, build_datasets, validate_pckh
+    from bench.training.data import build_datasets, build_model
 
     source, state = load_resume_state(cfg)
     seed_everything(cfg.seed)  # the same initial weights on every rank
@@ -178,21 +178,32 @@ def _fit(cfg: TrainConfig, env: dist_utils.DistEnv, device: torch.device,
         loss = train_one_epoch(net, loader, optimizer, device, cfg.progress and env.is_main,
                                f"epoch {epoch + 1}/{cfg.epochs}")
         loss = dist_utils.mean_across_ranks(loss, device)
-        pckh = validate_pckh(model, val_set, cfg, device) if env.is_main else 0.0
-        pckh = dist_utils.broadcast_float(pckh, device)
-        scheduler.step(pckh)
+        pckh = _validate(model, val_set, cfg, env, device, epoch)
+        if pckh is not None:
+            scheduler.step(pckh)
         record = {"epoch": epoch + 1, "train_loss": loss, "val_pckh": pckh,
                   "lr": current_lr(optimizer), "seconds": time.perf_counter() - started,
                   "world_size": env.world_size, "train_samples_per_rank": len(loader.sampler)}
         run.history.append(record)
         run.next_epoch = epoch + 1
-        improved = pckh > run.best_pckh
-        run.best_pckh = max(run.best_pckh, pckh)
+        improved = pckh is not None and pckh > run.best_pckh
+        run.best_pckh = max(run.best_pckh, pckh) if pckh is not None else run.best_pckh
         _save(cfg, env, model, optimizer, scheduler, run, improved, record)
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, record)
     _report_sync(model, env, cfg)
     return run
+
+
+def _validate(model: nn.Module, val_set, cfg: TrainConfig, env: dist_utils.DistEnv,
+              device: torch.device, epoch: int) -> Optional[float]:
+    """Rank 0 scores the unwrapped model; every rank gets its PCKh (the scheduler needs it)."""
+    from bench.training.data import validate_pckh
+
+    if (epoch + 1) % cfg.validate_every and epoch + 1 != cfg.epochs:
+        return None
+    pckh = validate_pckh(model, val_set, cfg, device) if env.is_main else 0.0
+    return dist_utils.broadcast_float(pckh, device)
 
 
 def _save(cfg: TrainConfig, env: dist_utils.DistEnv, model: nn.Module, optimizer, scheduler,
