@@ -8,6 +8,7 @@ when the model predicts one (GCPM's 17th channel).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ def data_format(dataset: str, info: ModelInfo) -> str:
     """The annotation layout to read: LIP or MPII (synthetic data follows the model's)."""
     if dataset != "synthetic":
         if dataset != info.dataset:
-            print(f"note: {info.name} is registered for {info.dataset}, training on {dataset}")
+            warnings.warn(f"{info.name} is registered for {info.dataset}, used here on {dataset}")
         return dataset
     return info.dataset
 
@@ -56,6 +57,12 @@ def ensure_synthetic(root: Path, fmt: str, num_images: int, seed: int) -> None:
 
     print(f"generating {num_images} synthetic {fmt} images in {root}")
     generate(SyntheticConfig(format=fmt, out=root, num_images=num_images, seed=seed))
+
+
+def prepare_data(cfg: TrainConfig, info: ModelInfo) -> None:
+    """Generate synthetic data if asked and missing; call on one rank, then synchronise."""
+    if cfg.dataset == "synthetic":
+        ensure_synthetic(Path(cfg.root), data_format(cfg.dataset, info), cfg.synthetic_images, cfg.seed)
 
 
 def open_split(dataset: str, root: Path, info: ModelInfo, split: str,

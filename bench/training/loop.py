@@ -3,12 +3,15 @@
 One epoch = one pass over the training split in a seeded order (``DistributedSampler`` with
 ``set_epoch``, also for a single process, so the order is a function of (seed, epoch) only); then
 validation PCKh on rank 0, the plateau scheduler step, a JSONL log line and an atomic checkpoint.
-Under ``torchrun`` the model is wrapped in DDP and every rank sees its shard of each epoch.
+Checkpoints are taken at epoch ends: a run killed mid-epoch repeats that epoch from its start, which
+reproduces it exactly. Under ``torchrun`` the model is wrapped in DDP and every rank sees its shard
+of each epoch; BatchNorm statistics stay per rank (no SyncBN), as in the paper's single-GPU setting.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -17,6 +20,7 @@ from typing import Any, Optional
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
@@ -25,6 +29,7 @@ from tqdm import tqdm
 from bench.training import checkpoint as ckpt
 from bench.training import distributed as dist_utils
 from bench.training.config import TrainConfig
+from bench.training.data import build_datasets, build_model, prepare_data, split_batch, validate_pckh
 from bench.training.loss import multi_stage_loss
 from bench.training.schedule import build_optimizer, build_scheduler, current_lr
 
@@ -42,8 +47,6 @@ class RunState:
 
 
 def seed_everything(seed: int) -> None:
-    import random
-
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -68,8 +71,6 @@ def make_loader(dataset: Dataset, cfg: TrainConfig, env: dist_utils.DistEnv, epo
 def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
                     device: torch.device, show: bool, desc: str) -> float:
     """Mean of the per-batch losses (sum over stages) of this rank."""
-    from bench.training.data import split_batch
-
     model.train()
     losses = []
     bar = tqdm(loader, desc=desc, disable=not show, leave=False, dynamic_ncols=True)
@@ -95,8 +96,6 @@ def _checkpoint_state(model: nn.Module, optimizer, scheduler, run: RunState, cfg
 
 def _gather_rng_states() -> list[dict[str, Any]]:
     """Every rank's RNG state (rank order), so each rank resumes its own stream."""
-    import torch.distributed as dist
-
     mine = ckpt.capture_rng_state()
     if not dist.is_initialized():
         return [mine]
@@ -137,9 +136,11 @@ def restore(state: dict[str, Any], source: Path, cfg: TrainConfig, env: dist_uti
     return RunState(**state["run"])
 
 
-def _log(out: Path, record: dict[str, Any]) -> None:
-    with open(out / LOG_NAME, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record) + "\n")
+def _write_log(out: Path, records: list[dict[str, Any]]) -> None:
+    """The whole log, rewritten atomically from the run's history: it always matches last.pt."""
+    from bench.io import write_text
+
+    write_text(out / LOG_NAME, "".join(json.dumps(record) + "\n" for record in records))
 
 
 def fit(cfg: TrainConfig, on_epoch_end: Optional[EpochCallback] = None) -> RunState:
@@ -155,11 +156,12 @@ def fit(cfg: TrainConfig, on_epoch_end: Optional[EpochCallback] = None) -> RunSt
 
 def _fit(cfg: TrainConfig, env: dist_utils.DistEnv, device: torch.device,
          on_epoch_end: Optional[EpochCallback]) -> RunState:
-    from bench.training.data import build_datasets, build_model
-
     source, state = load_resume_state(cfg)
     seed_everything(cfg.seed)  # the same initial weights on every rank
     model = build_model(cfg, log=env.is_main).to(device)
+    if env.is_main:  # generated data is written once, not by every rank at the same time
+        prepare_data(cfg, model.info)
+    dist_utils.barrier()
     train_set, val_set = build_datasets(cfg, model.info)
     optimizer = build_optimizer(model.parameters(), cfg.lr)
     scheduler = build_scheduler(optimizer, cfg.lr, cfg.schedule)
@@ -191,15 +193,13 @@ def _fit(cfg: TrainConfig, env: dist_utils.DistEnv, device: torch.device,
         _save(cfg, env, model, optimizer, scheduler, run, improved, record)
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, record)
-    _report_sync(model, env, cfg)
+    _report_sync(model, env, cfg, run)
     return run
 
 
 def _validate(model: nn.Module, val_set, cfg: TrainConfig, env: dist_utils.DistEnv,
               device: torch.device, epoch: int) -> Optional[float]:
     """Rank 0 scores the unwrapped model; every rank gets its PCKh (the scheduler needs it)."""
-    from bench.training.data import validate_pckh
-
     if (epoch + 1) % cfg.validate_every and epoch + 1 != cfg.epochs:
         return None
     pckh = validate_pckh(model, val_set, cfg, device) if env.is_main else 0.0
@@ -217,15 +217,16 @@ def _save(cfg: TrainConfig, env: dist_utils.DistEnv, model: nn.Module, optimizer
             ckpt.atomic_torch_save({"model": state["model"], "model_name": cfg.model,
                                     "epoch": record["epoch"], "val_pckh": record["val_pckh"]},
                                    out / ckpt.BEST)
-        _log(out, record)
+        _write_log(out, run.history)
         print(json.dumps(record))
     dist_utils.barrier()
 
 
-def _report_sync(model: nn.Module, env: dist_utils.DistEnv, cfg: TrainConfig) -> None:
+def _report_sync(model: nn.Module, env: dist_utils.DistEnv, cfg: TrainConfig, run: RunState) -> None:
     """Record every rank's parameter digest: DDP's claim that replicas stay equal, checked."""
     digests = dist_utils.gather_digests(model)
     if env.is_main:
-        _log(Path(cfg.out), {"param_digests": digests, "in_sync": len(set(digests)) == 1})
+        sync = {"param_digests": digests, "in_sync": len(set(digests)) == 1}
+        _write_log(Path(cfg.out), run.history + [sync])
         if len(set(digests)) != 1:
             raise RuntimeError(f"DDP replicas diverged: parameter digests {digests}")
