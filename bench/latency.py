@@ -126,15 +126,22 @@ def _cuda_sample(fn: Callable[[], object], device: torch.device) -> float:
     return start.elapsed_time(end)
 
 
-def _cpu_sample(fn: Callable[[], object], device: torch.device) -> float:
-    t0 = time.perf_counter_ns()
-    fn()
-    return (time.perf_counter_ns() - t0) / 1e6
+def _clock_sample(clock: Callable[[], int]) -> Callable[[Callable[[], object], torch.device], float]:
+    def sample(fn: Callable[[], object], device: torch.device) -> float:
+        t0 = clock()
+        fn()
+        return (clock() - t0) / 1e6
+    return sample
 
 
-def time_callable(fn: Callable[[], object], device: torch.device, config: TimingConfig) -> list[float]:
-    """Per-call latencies of ``fn`` in ms: ``config.warmup`` untimed calls, then the timed ones."""
-    sample = _cuda_sample if device.type == "cuda" else _cpu_sample
+def time_callable(fn: Callable[[], object], device: torch.device, config: TimingConfig,
+                  cpu_clock: Callable[[], int] = time.perf_counter_ns) -> list[float]:
+    """Per-call latencies of ``fn`` in ms: ``config.warmup`` untimed calls, then the timed ones.
+
+    On CPU, ``cpu_clock`` (ns) may be ``time.process_time_ns`` to count only this process's CPU
+    time, which other processes on a shared machine disturb far less than wall time.
+    """
+    sample = _cuda_sample if device.type == "cuda" else _clock_sample(cpu_clock)
     for _ in range(config.warmup):
         fn()
     _synchronize(device)

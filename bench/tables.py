@@ -301,6 +301,13 @@ def _notes(m: Measurements, reference: str) -> str:
             f"'throttled' marks a GPU that reported power or thermal clock limits during timing.")
 
 
+def _row_sources(table: int, names: Sequence[str]) -> str:
+    """The registry's full source text of each paper row (it says e.g. what a row adds)."""
+    lines = [f"- {name}: {fig.source}" for name in names
+             if (fig := paper_row(name, table)) is not None]
+    return "\n\nPaper rows, as the registry records them:\n" + "\n".join(lines) if lines else ""
+
+
 def outputs(m: Measurements, names: Sequence[str], reference: str) -> dict[str, Callable[[Path], Path]]:
     """File name -> writer; every frame and figure is built before anything is written."""
     notes = _notes(m, reference)
@@ -312,7 +319,8 @@ def outputs(m: Measurements, names: Sequence[str], reference: str) -> dict[str, 
             df, p, title, text, "(no measured model stands behind a row of this table)")
 
     for table in (4, 5):
-        frame(f"table{table}", paper_table(table, m, names, reference), TABLE_TITLES[table])
+        frame(f"table{table}", paper_table(table, m, names, reference), TABLE_TITLES[table],
+              notes + _row_sources(table, names))
     frame("table3", m.table3, "Table 3: complexity of the context modules", "")
     frame("complexity", m.complexity, "Parameters and GFLOPs (1 MAC = 1 FLOP) at batch 1", "")
     frame("latency", m.latency, "Batch-1 latency, every model and mode", notes)

@@ -100,9 +100,11 @@ def test_flops_of_hand_made_model():
 
 
 def test_heavy_1x1_dominates_light_3x3_time():
-    model = nn.Sequential(nn.Conv2d(256, 256, 1), nn.Conv2d(256, 1, 3, padding=1),
-                          nn.Conv2d(1, 1, 3, padding=1))
-    df = layer_profile(model, torch.randn(1, 256, 64, 64), "heavy", ProfileConfig(1, 2))
+    # 1.1 GMAC of 1x1 convolutions against 9.4 MMAC of 3x3 (115x), all with common channel
+    # counts so that no slow fallback kernel turns the ordering around
+    model = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1), nn.Conv2d(16, 512, 1),
+                          nn.Conv2d(512, 512, 1))
+    df = layer_profile(model, torch.randn(1, 16, 64, 64), "heavy", ProfileConfig(1, 2))
     share = df.set_index("layer_type").time_share_pct
     assert share["1x1 conv"] > share["3x3 conv"]
 
