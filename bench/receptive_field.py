@@ -5,8 +5,8 @@ image; each perturbed image goes through the network and the chosen keypoint's h
 is compared with the heatmap of the clean image. Two measures of the change (``RFConfig.measure``):
 
 - ``peak`` (default): the absolute change of the heatmap value at the clean prediction's arg-max.
-  This is Zhou et al.'s discrepancy of one unit, here the unit that predicts the keypoint, so the map
-  is that unit's empirical receptive field, meaningful for untrained networks too.
+  This is Zhou et al.'s discrepancy of one unit, here the unit that predicts the keypoint, so the
+  map is that unit's empirical receptive field, meaningful for untrained networks too.
 - ``l1``: the L1 norm of the difference over the keypoint's whole channel. For a trained network,
   whose channel is near zero away from the keypoint, it also counts windows that create a second
   peak; for an untrained one it is dominated by the local response at every window, so it is not
@@ -37,7 +37,6 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-
 
 MEASURES = ("peak", "l1")
 
@@ -73,8 +72,8 @@ class RFResult:
         cover = np.zeros(self.image_hw)
         for i, y in enumerate(self.rows):
             for j, x in enumerate(self.cols):
-                total[y:y + self.window, x:x + self.window] += self.changes[i, j]
-                cover[y:y + self.window, x:x + self.window] += 1
+                total[y : y + self.window, x : x + self.window] += self.changes[i, j]
+                cover[y : y + self.window, x : x + self.window] += 1
         return np.divide(total, cover, out=np.zeros_like(total), where=cover > 0)
 
     def window_centres(self) -> tuple[np.ndarray, np.ndarray]:
@@ -101,12 +100,14 @@ def _perturbed_batches(
     generator = torch.Generator().manual_seed(cfg.seed)
     low, high = fill_range
     for start in range(0, len(grid), cfg.batch_size):
-        chunk = grid[start:start + cfg.batch_size]
+        chunk = grid[start : start + cfg.batch_size]
         batch = image.unsqueeze(0).repeat(len(chunk), 1, 1, 1)
-        noise = torch.rand((len(chunk), image.shape[0], cfg.window, cfg.window), generator=generator)
+        noise = torch.rand(
+            (len(chunk), image.shape[0], cfg.window, cfg.window), generator=generator
+        )
         noise = low + (high - low) * noise
         for i, (y, x) in enumerate(chunk):
-            batch[i, :, y:y + cfg.window, x:x + cfg.window] = noise[i]
+            batch[i, :, y : y + cfg.window, x : x + cfg.window] = noise[i]
         yield batch
 
 
@@ -166,13 +167,26 @@ def receptive_field_maps(
         heat = _last_stage(model, batch.to(device))
         for k in keypoints:
             found[k].append(_changes(heat[:, k], base[k], cfg.measure))
-    return {k: RFResult(np.concatenate(found[k]).reshape(len(rows), len(cols)), tuple(rows),
-                        tuple(cols), cfg.window, hw, _peak_xy(base[k], hw)) for k in keypoints}
+    return {
+        k: RFResult(
+            np.concatenate(found[k]).reshape(len(rows), len(cols)),
+            tuple(rows),
+            tuple(cols),
+            cfg.window,
+            hw,
+            _peak_xy(base[k], hw),
+        )
+        for k in keypoints
+    }
 
 
-def receptive_field_map(model: nn.Module, image: torch.Tensor, keypoint: int,
-                        cfg: RFConfig = RFConfig(),
-                        fill_range: tuple[float, float] = (0.0, 1.0)) -> RFResult:
+def receptive_field_map(
+    model: nn.Module,
+    image: torch.Tensor,
+    keypoint: int,
+    cfg: RFConfig = RFConfig(),
+    fill_range: tuple[float, float] = (0.0, 1.0),
+) -> RFResult:
     """:func:`receptive_field_maps` for one keypoint."""
     return receptive_field_maps(model, image, [keypoint], cfg, fill_range)[keypoint]
 
@@ -187,9 +201,10 @@ def area_fraction(changes: np.ndarray, mass: float = 0.9) -> float:
     return min(needed, values.size) / values.size
 
 
-def weighted_spread(changes: np.ndarray, xs: np.ndarray, ys: np.ndarray,
-                    centre_xy: tuple[float, float]) -> float:
-    """Change-weighted RMS distance of the cells at (xs, ys) from ``centre_xy``; NaN if no change."""
+def weighted_spread(
+    changes: np.ndarray, xs: np.ndarray, ys: np.ndarray, centre_xy: tuple[float, float]
+) -> float:
+    """Change-weighted RMS distance of cells at (xs, ys) from ``centre_xy``; NaN if no change."""
     total = changes.sum()
     if total <= 0:
         return float("nan")
@@ -232,8 +247,10 @@ def render_overlay(
     return out
 
 
-def load_input(image_path: Path, input_size: tuple[int, int]) -> tuple[torch.Tensor, np.ndarray, tuple]:
-    """The image fitted to the model input as evaluation does: (normalised tensor, RGB uint8, fill range)."""
+def load_input(
+    image_path: Path, input_size: tuple[int, int]
+) -> tuple[torch.Tensor, np.ndarray, tuple]:
+    """Image fitted to the input as in evaluation: (normalised tensor, RGB uint8, noise range)."""
     import cv2
 
     from datasets import fit, normalize_image
@@ -242,8 +259,9 @@ def load_input(image_path: Path, input_size: tuple[int, int]) -> tuple[torch.Ten
     if bgr is None:
         raise FileNotFoundError(f"cannot read image {image_path}")
     height, width = bgr.shape[:2]
-    fitted = fit(bgr, np.zeros((0, 2)), np.zeros(0, dtype=bool), (-0.5, -0.5, width, height),
-                 input_size).image
+    fitted = fit(
+        bgr, np.zeros((0, 2)), np.zeros(0, dtype=bool), (-0.5, -0.5, width, height), input_size
+    ).image
     extremes = normalize_image(np.array([[[0, 0, 0], [255, 255, 255]]], dtype=np.uint8))
     fill = (float(extremes.min()), float(extremes.max()))
     return normalize_image(fitted), cv2.cvtColor(fitted, cv2.COLOR_BGR2RGB), fill
@@ -256,9 +274,15 @@ def keypoint_indices(dataset: str, names: Sequence[str]) -> dict[str, int]:
     return {name: layout.index(name) for name in names}
 
 
-def measure_model(model_name: str, checkpoint: Optional[Path], image_path: Path,
-                  keypoints: Sequence[str], cfg: RFConfig, device: str = "auto",
-                  out: Optional[Path] = None) -> pd.DataFrame:
+def measure_model(
+    model_name: str,
+    checkpoint: Optional[Path],
+    image_path: Path,
+    keypoints: Sequence[str],
+    cfg: RFConfig,
+    device: str = "auto",
+    out: Optional[Path] = None,
+) -> pd.DataFrame:
     """Receptive-field numbers of one model, one row per keypoint; PNG maps into ``out``."""
     from bench.evaluate import load_model
     from bench.training.distributed import DistEnv, resolve_device
@@ -272,9 +296,18 @@ def measure_model(model_name: str, checkpoint: Optional[Path], image_path: Path,
     for name, index in indices.items():
         result = results[index]
         if out is not None:
-            _write_png(out / f"{model_name}_{name}.png", render_overlay(rgb, result.pixel_map(), result.peak_xy))
-        rows.append({"model": model_name, "keypoint": name, "weights": str(checkpoint or "untrained"),
-                     **summarize(result, cfg.mass)})
+            _write_png(
+                out / f"{model_name}_{name}.png",
+                render_overlay(rgb, result.pixel_map(), result.peak_xy),
+            )
+        rows.append(
+            {
+                "model": model_name,
+                "keypoint": name,
+                "weights": str(checkpoint or "untrained"),
+                **summarize(result, cfg.mass),
+            }
+        )
     frame = pd.DataFrame(rows)
     for key, value in asdict(cfg).items():
         frame[key] = value
@@ -298,43 +331,66 @@ def write_table(frame: pd.DataFrame, out: Path, name: str = "receptive_field") -
 
     out.mkdir(parents=True, exist_ok=True)
     write_csv(frame, out / f"{name}.csv")
-    shown = frame[["model", "keypoint", "weights", "area_90", "spread_px", "spread_rel", "peak_x", "peak_y"]]
-    write_markdown(shown, out / f"{name}.md", title="Empirical receptive field (GCPM Sec. 3.3)",
-                   notes=_TABLE_NOTE.format(**frame.iloc[0].to_dict()))
+    shown = frame[
+        ["model", "keypoint", "weights", "area_90", "spread_px", "spread_rel", "peak_x", "peak_y"]
+    ]
+    write_markdown(
+        shown,
+        out / f"{name}.md",
+        title="Empirical receptive field (GCPM Sec. 3.3)",
+        notes=_TABLE_NOTE.format(**frame.iloc[0].to_dict()),
+    )
 
 
-_TABLE_NOTE = """Measured by `python -m bench.receptive_field` in this run: a {window}x{window} window of
-uniform random pixels slides over `{image}` with stride {stride}; change measure `{measure}` (see the
-module docstring), seed {seed}. `area_90`: fraction of window positions holding 90 % of the total
-change; `spread_px`: change-weighted RMS distance (input pixels) of the window centres from the
-keypoint's predicted location (`peak_x`, `peak_y`); `spread_rel` divides it by the input diagonal."""
+_TABLE_NOTE = """Measured by `python -m bench.receptive_field` in this run: a {window}x{window}
+window of uniform random pixels slides over `{image}` with stride {stride}; change measure
+`{measure}` (see the module docstring), seed {seed}. `area_90`: fraction of window positions holding
+90 % of the total change; `spread_px`: change-weighted RMS distance (input pixels) of the window
+centres from the keypoint's predicted location (`peak_x`, `peak_y`); `spread_rel` divides it by the
+input diagonal."""
 
 
 def main(argv: Optional[list[str]] = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.receptive_field",
-                                     description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.receptive_field", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--model", required=True, nargs="+", help="one or more registered models")
     parser.add_argument("--checkpoint", type=Path, default=None, help="weights (one model only)")
     parser.add_argument("--image", required=True, type=Path)
-    parser.add_argument("--keypoint", nargs="+", default=["R_Hip"],
-                        help="joint names of the model's layout (LIP: R_Hip, L_Elbow, ...)")
+    parser.add_argument(
+        "--keypoint",
+        nargs="+",
+        default=["R_Hip"],
+        help="joint names of the model's layout (LIP: R_Hip, L_Elbow, ...)",
+    )
     parser.add_argument("--out", type=Path, default=Path("results/receptive_field"))
     parser.add_argument("--window", type=int, default=RFConfig.window)
     parser.add_argument("--stride", type=int, default=RFConfig.stride)
     parser.add_argument("--batch-size", type=int, default=RFConfig.batch_size)
     parser.add_argument("--measure", choices=MEASURES, default=RFConfig.measure)
-    parser.add_argument("--seed", type=int, default=0, help="weights of untrained models and the noise")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="weights of untrained models and the noise"
+    )
     parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
     if args.checkpoint is not None and len(args.model) > 1:
         parser.error("--checkpoint applies to a single --model")
-    cfg = RFConfig(window=args.window, stride=args.stride, batch_size=args.batch_size,
-                   seed=args.seed, measure=args.measure)
-    frames = [measure_model(name, args.checkpoint, args.image, args.keypoint, cfg, args.device, args.out)
-              for name in args.model]
+    cfg = RFConfig(
+        window=args.window,
+        stride=args.stride,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        measure=args.measure,
+    )
+    frames = [
+        measure_model(name, args.checkpoint, args.image, args.keypoint, cfg, args.device, args.out)
+        for name in args.model
+    ]
     table = pd.concat(frames, ignore_index=True)
     write_table(table, args.out)
-    print(table[["model", "keypoint", "area_90", "spread_px", "spread_rel"]].to_markdown(index=False))
+    print(
+        table[["model", "keypoint", "area_90", "spread_px", "spread_rel"]].to_markdown(index=False)
+    )
     print(f"wrote maps and receptive_field.csv/.md to {args.out}")
 
 

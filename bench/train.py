@@ -20,48 +20,84 @@ from bench.training.config import DATASETS, AugmentSwitches, ScheduleConfig, Tra
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bench.train", description=__doc__.split("\n")[0])
-    parser.add_argument("--model", required=True, help="registered model name (bench.tables lists them)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.train", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--model", required=True, help="registered model name (bench.tables lists them)"
+    )
     parser.add_argument("--dataset", required=True, choices=DATASETS)
     parser.add_argument("--root", required=True, type=Path, help="dataset root (official layout)")
     parser.add_argument("--out", required=True, type=Path, help="checkpoints and log go here")
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=16, help="per process")
     parser.add_argument("--lr", type=float, default=4e-5, help="initial Adam learning rate")
-    parser.add_argument("--patience", type=int, default=5, help="epochs without PCKh gain before lr/10")
+    parser.add_argument(
+        "--patience", type=int, default=5, help="epochs without PCKh gain before lr/10"
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
-    parser.add_argument("--input-size", type=int, nargs=2, default=None, metavar=("H", "W"),
-                        help="override the model's input size (e.g. 128 128 for quick runs)")
-    parser.add_argument("--backbone-weights", type=Path, default=None,
-                        help="local ImageNet MobileNet-v1 weights for the feature extractor")
+    parser.add_argument(
+        "--input-size",
+        type=int,
+        nargs=2,
+        default=None,
+        metavar=("H", "W"),
+        help="override the model's input size (e.g. 128 128 for quick runs)",
+    )
+    parser.add_argument(
+        "--backbone-weights",
+        type=Path,
+        default=None,
+        help="local ImageNet MobileNet-v1 weights for the feature extractor",
+    )
     parser.add_argument("--resume", type=Path, default=None, help="checkpoint to resume from")
     parser.add_argument("--no-auto-resume", action="store_true", help="ignore --out/last.pt")
     parser.add_argument("--no-augment", action="store_true", help="train on the plain fit only")
     masking = parser.add_mutually_exclusive_group()
     masking.add_argument("--body-masking", action="store_true", help="Table 1: + body masking")
-    masking.add_argument("--keypoint-masking", action="store_true", help="Table 1: + keypoints masking")
+    masking.add_argument(
+        "--keypoint-masking", action="store_true", help="Table 1: + keypoints masking"
+    )
     parser.add_argument("--max-val-samples", type=int, default=None)
     parser.add_argument("--validate-every", type=int, default=1, help="epochs between validations")
-    parser.add_argument("--synthetic-images", type=int, default=400,
-                        help="how many images --dataset synthetic generates when --root is empty")
+    parser.add_argument(
+        "--synthetic-images",
+        type=int,
+        default=400,
+        help="how many images --dataset synthetic generates when --root is empty",
+    )
     parser.add_argument("--no-progress", action="store_true")
     return parser
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
-        model=args.model, dataset=args.dataset, root=args.root, out=args.out, epochs=args.epochs,
-        batch_size=args.batch_size, lr=args.lr, workers=args.workers, seed=args.seed,
-        device=args.device, input_size=tuple(args.input_size) if args.input_size else None,
-        max_val_samples=args.max_val_samples, validate_every=args.validate_every,
+        model=args.model,
+        dataset=args.dataset,
+        root=args.root,
+        out=args.out,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        workers=args.workers,
+        seed=args.seed,
+        device=args.device,
+        input_size=tuple(args.input_size) if args.input_size else None,
+        max_val_samples=args.max_val_samples,
+        validate_every=args.validate_every,
         synthetic_images=args.synthetic_images,
-        backbone_weights=args.backbone_weights, resume=args.resume,
+        backbone_weights=args.backbone_weights,
+        resume=args.resume,
         auto_resume=not args.no_auto_resume,
-        augment=AugmentSwitches(enabled=not args.no_augment, body_masking=args.body_masking,
-                                keypoint_masking=args.keypoint_masking),
-        schedule=ScheduleConfig(patience=args.patience), progress=not args.no_progress,
+        augment=AugmentSwitches(
+            enabled=not args.no_augment,
+            body_masking=args.body_masking,
+            keypoint_masking=args.keypoint_masking,
+        ),
+        schedule=ScheduleConfig(patience=args.patience),
+        progress=not args.no_progress,
     )
 
 
@@ -72,8 +108,10 @@ def main(argv: Optional[list[str]] = None) -> None:
     run = fit(cfg)
     if run.history:
         last = run.history[-1]
-        print(f"done: epoch {last['epoch']}, loss {last['train_loss']:.4g}, "
-              f"val PCKh {last['val_pckh']}, best {run.best_pckh:.2f}; checkpoints in {cfg.out}")
+        print(
+            f"done: epoch {last['epoch']}, loss {last['train_loss']:.4g}, "
+            f"val PCKh {last['val_pckh']}, best {run.best_pckh:.2f}; checkpoints in {cfg.out}"
+        )
 
 
 if __name__ == "__main__":

@@ -25,8 +25,13 @@ TINY = "test-tiny-ddp"
 class _TinyPose(nn.Module):
     def __init__(self) -> None:
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, stride=4, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
-                                  nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU())
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, 8, 3, stride=4, padding=1),
+            nn.BatchNorm2d(8),
+            nn.ReLU(),
+            nn.Conv2d(8, 16, 3, stride=2, padding=1),
+            nn.ReLU(),
+        )
         self.head = nn.Conv2d(16, 17, 1)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -35,8 +40,16 @@ class _TinyPose(nn.Module):
 
 # spawned workers import this module again, so the registration must run at import
 if TINY not in list_models():
-    register_model(ModelInfo(name=TINY, family="test", dataset="lip", input_size=(64, 64),
-                             output_stride=8, num_heatmaps=17))(lambda **overrides: _TinyPose())
+    register_model(
+        ModelInfo(
+            name=TINY,
+            family="test",
+            dataset="lip",
+            input_size=(64, 64),
+            output_stride=8,
+            num_heatmaps=17,
+        )
+    )(lambda **overrides: _TinyPose())
 
 
 def _free_port() -> int:
@@ -46,8 +59,13 @@ def _free_port() -> int:
 
 
 def _set_env(rank: int, world: int, port: int) -> None:
-    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank),
-                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    os.environ.update(
+        RANK=str(rank),
+        WORLD_SIZE=str(world),
+        LOCAL_RANK=str(rank),
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+    )
 
 
 def _worker(rank: int, world: int, ports: tuple[int, int], root: str, out: str) -> None:
@@ -55,8 +73,21 @@ def _worker(rank: int, world: int, ports: tuple[int, int], root: str, out: str) 
     torch.set_num_threads(1)
     _sync_check(rank, world, ports[0], out)
     _set_env(rank, world, ports[1])
-    fit(TrainConfig(model=TINY, dataset="lip", root=Path(root), out=Path(out, "run"), epochs=2,
-                    batch_size=2, lr=1e-2, workers=0, seed=1, device="cpu", progress=False))
+    fit(
+        TrainConfig(
+            model=TINY,
+            dataset="lip",
+            root=Path(root),
+            out=Path(out, "run"),
+            epochs=2,
+            batch_size=2,
+            lr=1e-2,
+            workers=0,
+            seed=1,
+            device="cpu",
+            progress=False,
+        )
+    )
 
 
 def _sync_check(rank: int, world: int, port: int, out: str) -> None:
@@ -92,8 +123,12 @@ def lip_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def ddp_out(lip_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("ddp")
-    mp.spawn(_worker, args=(2, (_free_port(), _free_port()), str(lip_root), str(out)), nprocs=2,
-             join=True)
+    mp.spawn(
+        _worker,
+        args=(2, (_free_port(), _free_port()), str(lip_root), str(out)),
+        nprocs=2,
+        join=True,
+    )
     return out
 
 

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from architectures import ModelInfo, list_models, register_model
-from bench.evaluate import collect_predictions, evaluate_checkpoint, evaluate_model, main, score
+from bench.evaluate import collect_predictions, evaluate_checkpoint, evaluate_model, main
 from bench.training.data import eval_dataset
 
 TINY = "test-tiny-eval"
@@ -19,16 +19,27 @@ COLUMNS = ["Head", "Sho.", "Elb.", "Wri.", "Hip", "Knee", "Ank.", "PCKh"]
 class _TinyPose(nn.Module):
     def __init__(self) -> None:
         super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(3, 8, 3, stride=4, padding=1), nn.ReLU(),
-                                  nn.Conv2d(8, 17, 3, stride=2, padding=1))
+        self.body = nn.Sequential(
+            nn.Conv2d(3, 8, 3, stride=4, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(8, 17, 3, stride=2, padding=1),
+        )
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         return [self.body(x)]
 
 
 if TINY not in list_models():
-    register_model(ModelInfo(name=TINY, family="test", dataset="lip", input_size=(64, 64),
-                             output_stride=8, num_heatmaps=17))(lambda **overrides: _TinyPose())
+    register_model(
+        ModelInfo(
+            name=TINY,
+            family="test",
+            dataset="lip",
+            input_size=(64, 64),
+            output_stride=8,
+            num_heatmaps=17,
+        )
+    )(lambda **overrides: _TinyPose())
 
 
 class _Oracle(nn.Module):
@@ -41,7 +52,10 @@ class _Oracle(nn.Module):
         self.maps = [item["heatmaps"] for item in items]
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        found = [next(m for img, m in zip(self.images, self.maps) if torch.equal(img, image)) for image in x]
+        found = [
+            next(m for img, m in zip(self.images, self.maps) if torch.equal(img, image))
+            for image in x
+        ]
         return [torch.stack(found)]
 
 
@@ -64,14 +78,21 @@ def mpii_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _oracle_dataset(root: Path, dataset: str):
-    info = ModelInfo(name="oracle", family="test", dataset=dataset, input_size=(128, 128),
-                     output_stride=4, num_heatmaps=17)
+    info = ModelInfo(
+        name="oracle",
+        family="test",
+        dataset=dataset,
+        input_size=(128, 128),
+        output_stride=4,
+        num_heatmaps=17,
+    )
     return eval_dataset(info, dataset, root, "val")
 
 
 @pytest.mark.parametrize("dataset", ["lip", "mpii"])
-def test_perfect_heatmaps_score_100_in_original_pixels(dataset: str, lip_root: Path,
-                                                      mpii_root: Path) -> None:
+def test_perfect_heatmaps_score_100_in_original_pixels(
+    dataset: str, lip_root: Path, mpii_root: Path
+) -> None:
     data = _oracle_dataset(lip_root if dataset == "lip" else mpii_root, dataset)
     row = evaluate_model(_Oracle(data), data, batch_size=3)
     assert list(row)[:8] == COLUMNS
@@ -118,15 +139,35 @@ def test_wrong_checkpoint_names_model_and_file(lip_root: Path, tmp_path: Path) -
 
 
 def test_flip_and_scales_protocol_runs_and_is_named(lip_root: Path) -> None:
-    row = evaluate_checkpoint(TINY, None, "lip", lip_root, scales=(0.75, 1.0, 1.25), flip=True,
-                              device="cpu", max_samples=2)
+    row = evaluate_checkpoint(
+        TINY,
+        None,
+        "lip",
+        lip_root,
+        scales=(0.75, 1.0, 1.25),
+        flip=True,
+        device="cpu",
+        max_samples=2,
+    )
     assert row["protocol"] == "scales 0.75/1/1.25 + flip" and row["persons"] == 2
     assert all(0.0 <= row[c] <= 100.0 for c in COLUMNS if row[c] == row[c])
 
 
 def test_cli_writes_csv_and_markdown(lip_root: Path, tmp_path: Path, capsys) -> None:
-    main(["--model", TINY, "--dataset", "lip", "--root", str(lip_root), "--device", "cpu",
-          "--out", str(tmp_path)])
+    main(
+        [
+            "--model",
+            TINY,
+            "--dataset",
+            "lip",
+            "--root",
+            str(lip_root),
+            "--device",
+            "cpu",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"eval_{TINY}.csv", f"eval_{TINY}.md"]
     header = (tmp_path / f"eval_{TINY}.csv").read_text().splitlines()[0].split(",")
     assert header[5:13] == COLUMNS

@@ -103,7 +103,9 @@ def test_bad_keypoint_and_shape_are_named() -> None:
 
 def test_pixel_map_tiles_the_image_when_stride_equals_window() -> None:
     torch.manual_seed(3)
-    result = receptive_field_map(_LocalNet(True), torch.rand(3, 33, 33), 0, RFConfig(window=11, stride=11))
+    result = receptive_field_map(
+        _LocalNet(True), torch.rand(3, 33, 33), 0, RFConfig(window=11, stride=11)
+    )
     assert result.changes.shape == (3, 3)
     pixels = result.pixel_map()
     assert pixels[0, 0] == pytest.approx(result.changes[0, 0])
@@ -118,21 +120,60 @@ def test_cli_writes_maps_and_table_for_an_untrained_model(tmp_path) -> None:
 
     name = "test-tiny-rf"
     if name not in list_models():
-        register_model(ModelInfo(name=name, family="test", dataset="lip", input_size=(48, 48),
-                                 output_stride=4, num_heatmaps=17))(lambda **o: _Tiny17())
+        register_model(
+            ModelInfo(
+                name=name,
+                family="test",
+                dataset="lip",
+                input_size=(48, 48),
+                output_stride=4,
+                num_heatmaps=17,
+            )
+        )(lambda **o: _Tiny17())
     image = np.random.default_rng(0).integers(0, 255, (60, 40, 3), dtype=np.uint8)
     cv2.imwrite(str(tmp_path / "person.png"), image)
     out = tmp_path / "rf"
-    main(["--model", name, "--image", str(tmp_path / "person.png"), "--keypoint", "R_Hip", "L_Elbow",
-          "--out", str(out), "--device", "cpu", "--stride", "8"])
+    main(
+        [
+            "--model",
+            name,
+            "--image",
+            str(tmp_path / "person.png"),
+            "--keypoint",
+            "R_Hip",
+            "L_Elbow",
+            "--out",
+            str(out),
+            "--device",
+            "cpu",
+            "--stride",
+            "8",
+        ]
+    )
     assert sorted(p.name for p in out.iterdir()) == [
-        "receptive_field.csv", "receptive_field.md", f"{name}_L_Elbow.png", f"{name}_R_Hip.png"]
+        "receptive_field.csv",
+        "receptive_field.md",
+        f"{name}_L_Elbow.png",
+        f"{name}_R_Hip.png",
+    ]
     assert cv2.imread(str(out / f"{name}_R_Hip.png")).shape == (48, 48, 3)
     table = (out / "receptive_field.csv").read_text()
     assert "R_Hip" in table and "untrained" in table
     with pytest.raises(KeyError, match="no joint 'Nose'"):
-        main(["--model", name, "--image", str(tmp_path / "person.png"), "--keypoint", "Nose",
-              "--out", str(out), "--device", "cpu"])
+        main(
+            [
+                "--model",
+                name,
+                "--image",
+                str(tmp_path / "person.png"),
+                "--keypoint",
+                "Nose",
+                "--out",
+                str(out),
+                "--device",
+                "cpu",
+            ]
+        )
 
 
 class _Tiny17(nn.Module):

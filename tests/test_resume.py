@@ -1,4 +1,4 @@
-"""Resume: an interrupted run continued from its checkpoint equals an uninterrupted run bit for bit."""
+"""Resume: an interrupted run continued from its checkpoint equals an uninterrupted one exactly."""
 
 from __future__ import annotations
 
@@ -23,9 +23,15 @@ class _TinyPose(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.stem = nn.Sequential(
-            nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
-            nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
-            nn.Conv2d(16, 16, 3, stride=2, padding=1), nn.ReLU())
+            nn.Conv2d(3, 8, 3, stride=2, padding=1),
+            nn.BatchNorm2d(8),
+            nn.ReLU(),
+            nn.Conv2d(8, 16, 3, stride=2, padding=1),
+            nn.BatchNorm2d(16),
+            nn.ReLU(),
+            nn.Conv2d(16, 16, 3, stride=2, padding=1),
+            nn.ReLU(),
+        )
         self.stage1 = nn.Conv2d(16, 17, 1)
         self.stage2 = nn.Conv2d(16 + 17, 17, 3, padding=1)
 
@@ -36,8 +42,16 @@ class _TinyPose(nn.Module):
 
 
 if TINY not in list_models():
-    register_model(ModelInfo(name=TINY, family="test", dataset="lip", input_size=(64, 64),
-                             output_stride=8, num_heatmaps=17))(lambda **overrides: _TinyPose())
+    register_model(
+        ModelInfo(
+            name=TINY,
+            family="test",
+            dataset="lip",
+            input_size=(64, 64),
+            output_stride=8,
+            num_heatmaps=17,
+        )
+    )(lambda **overrides: _TinyPose())
 
 
 class _Interrupt(Exception):
@@ -54,8 +68,19 @@ def lip_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _config(root: Path, out: Path, **changes) -> TrainConfig:
-    base = TrainConfig(model=TINY, dataset="lip", root=root, out=out, epochs=3, batch_size=4,
-                       lr=1e-3, workers=0, seed=5, device="cpu", progress=False)
+    base = TrainConfig(
+        model=TINY,
+        dataset="lip",
+        root=root,
+        out=out,
+        epochs=3,
+        batch_size=4,
+        lr=1e-3,
+        workers=0,
+        seed=5,
+        device="cpu",
+        progress=False,
+    )
     return replace(base, **changes)
 
 
@@ -63,6 +88,7 @@ def _stop_after(epoch: int):
     def callback(done: int, record: dict) -> None:
         if done == epoch:
             raise _Interrupt(f"simulated crash after epoch {done}")
+
     return callback
 
 
@@ -96,8 +122,9 @@ def test_training_changes_weights_and_leaves_no_temp_files(lip_root: Path, tmp_p
     assert run.next_epoch == 1
 
 
-def test_finished_run_resumes_to_nothing_and_explicit_resume_checks_model(lip_root: Path,
-                                                                           tmp_path: Path) -> None:
+def test_finished_run_resumes_to_nothing_and_explicit_resume_checks_model(
+    lip_root: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "run"
     fit(_config(lip_root, out, epochs=1))
     again = fit(_config(lip_root, out, epochs=1))

@@ -1,4 +1,4 @@
-"""Training recipe of GCPM (Osokin 2019, Sec. 3.2): loss, schedule, weights loading, and a short run."""
+"""GCPM training recipe (Osokin 2019, Sec. 3.2): loss, schedule, weights loading, a short run."""
 
 from __future__ import annotations
 
@@ -67,7 +67,9 @@ class _Net(nn.Module):
 
 
 def test_backbone_weights_match_by_order_and_report(tmp_path: Path) -> None:
-    source_net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Conv2d(4, 8, 1), nn.Linear(8, 10))
+    source_net = nn.Sequential(
+        nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Conv2d(4, 8, 1), nn.Linear(8, 10)
+    )
     state = {f"module.model.{k}": v for k, v in source_net.state_dict().items()}
     torch.save({"state_dict": state}, tmp_path / "mobilenet.pth")
     net = _Net()
@@ -96,18 +98,39 @@ def test_short_training_lifts_pckh_far_above_the_untrained_model(tmp_path: Path)
 
     root = tmp_path / "lip"
     generate(SyntheticConfig(format="lip", out=root, num_images=12, seed=1))
-    cfg = TrainConfig(model="gcpm-ushaped-2stage", dataset="lip", root=root, out=tmp_path / "run",
-                      epochs=6, batch_size=3, lr=2e-3, workers=0, seed=0, device="cpu",
-                      input_size=(64, 64), val_split="train", validate_every=6,
-                      augment=AugmentSwitches(enabled=False), progress=False)
+    cfg = TrainConfig(
+        model="gcpm-ushaped-2stage",
+        dataset="lip",
+        root=root,
+        out=tmp_path / "run",
+        epochs=6,
+        batch_size=3,
+        lr=2e-3,
+        workers=0,
+        seed=0,
+        device="cpu",
+        input_size=(64, 64),
+        val_split="train",
+        validate_every=6,
+        augment=AugmentSwitches(enabled=False),
+        progress=False,
+    )
     # the same seed gives fit() the same initial weights: this is the run's starting point
-    before = evaluate_checkpoint(cfg.model, None, "lip", root, split="train", input_size=(64, 64),
-                                 device="cpu")["PCKh"]
+    before = evaluate_checkpoint(
+        cfg.model, None, "lip", root, split="train", input_size=(64, 64), device="cpu"
+    )["PCKh"]
     run = fit(cfg)
     after = run.history[-1]["val_pckh"]
     assert [r["val_pckh"] is None for r in run.history] == [True] * 5 + [False]
     assert run.history[-1]["train_loss"] < 0.5 * run.history[0]["train_loss"]
     assert after >= before + 10.0, (before, after)
-    trained = evaluate_checkpoint(cfg.model, cfg.out / "last.pt", "lip", root, split="train",
-                                  input_size=(64, 64), device="cpu")["PCKh"]
+    trained = evaluate_checkpoint(
+        cfg.model,
+        cfg.out / "last.pt",
+        "lip",
+        root,
+        split="train",
+        input_size=(64, 64),
+        device="cpu",
+    )["PCKh"]
     assert trained == pytest.approx(after)  # the checkpoint holds what was validated

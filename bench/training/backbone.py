@@ -1,10 +1,11 @@
-"""Initialise a model's MobileNet feature extractor from ImageNet weights in a local file (GCPM Sec. 3.1).
+"""Initialise a model's MobileNet feature extractor from local ImageNet weights (GCPM Sec. 3.1).
 
 Public MobileNet-v1 checkpoints name their layers in many ways (``model.0.0.weight``,
-``features.1.conv.3.weight``, a ``module.`` prefix from DataParallel, a ``state_dict`` wrapper). Keys
-are matched first by name after stripping wrappers, then the remaining tensors in order by shape, the
-way the layers of the same network line up whatever they are called. The report lists what was loaded,
-what the backbone still lacks and what the file had in excess, so nothing is silently skipped.
+``features.1.conv.3.weight``, a ``module.`` prefix from DataParallel, a ``state_dict`` wrapper).
+Keys are matched first by name after stripping wrappers, then the remaining tensors in order by
+shape, the way the layers of the same network line up whatever they are called. The report lists
+what was loaded, what the backbone still lacks and what the file had in excess: nothing is skipped
+silently.
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ class LoadReport:
     unexpected: tuple[str, ...]  # file tensors that matched nothing
 
     def summary(self) -> str:
-        return (f"backbone weights: {len(self.loaded)} tensors loaded, {len(self.missing)} missing "
-                f"({', '.join(self.missing[:5])}{' ...' if len(self.missing) > 5 else ''}), "
-                f"{len(self.unexpected)} unexpected "
-                f"({', '.join(self.unexpected[:5])}{' ...' if len(self.unexpected) > 5 else ''})")
+        return (
+            f"backbone weights: {len(self.loaded)} tensors loaded, {len(self.missing)} missing "
+            f"({', '.join(self.missing[:5])}{' ...' if len(self.missing) > 5 else ''}), "
+            f"{len(self.unexpected)} unexpected "
+            f"({', '.join(self.unexpected[:5])}{' ...' if len(self.unexpected) > 5 else ''})"
+        )
 
 
 def find_backbone(model: nn.Module) -> nn.Module:
@@ -38,7 +41,9 @@ def find_backbone(model: nn.Module) -> nn.Module:
         module = getattr(model, name, None)
         if isinstance(module, nn.Module):
             return module
-    raise ValueError(f"{type(model).__name__} has no backbone attribute (looked for {BACKBONE_ATTRIBUTES})")
+    raise ValueError(
+        f"{type(model).__name__} has no backbone attribute (looked for {BACKBONE_ATTRIBUTES})"
+    )
 
 
 def _strip(key: str) -> str:
@@ -52,7 +57,9 @@ def _counted(key: str) -> bool:
     return not key.endswith("num_batches_tracked")
 
 
-def match_state(target: dict[str, torch.Tensor], source: dict[str, torch.Tensor]) -> tuple[dict, LoadReport]:
+def match_state(
+    target: dict[str, torch.Tensor], source: dict[str, torch.Tensor]
+) -> tuple[dict, LoadReport]:
     """Map ``source`` tensors onto ``target`` keys: by stripped name, then in order by shape."""
     target = {k: v for k, v in target.items() if _counted(k)}
     source = {k: v for k, v in source.items() if _counted(k)}
@@ -70,8 +77,11 @@ def match_state(target: dict[str, torch.Tensor], source: dict[str, torch.Tensor]
             break
         pairs[dst] = src
     used = set(pairs.values())
-    report = LoadReport(tuple(pairs), tuple(k for k in target if k not in pairs),
-                        tuple(k for k in source if k not in used))
+    report = LoadReport(
+        tuple(pairs),
+        tuple(k for k in target if k not in pairs),
+        tuple(k for k in source if k not in used),
+    )
     return {dst: source[src] for dst, src in pairs.items()}, report
 
 
@@ -81,7 +91,9 @@ def load_backbone_weights(model: nn.Module, path: Path) -> LoadReport:
     source = model_state_from(load_checkpoint(path), path)
     mapped, report = match_state(backbone.state_dict(), source)
     if not mapped:
-        raise ValueError(f"{path}: no tensor matches the backbone of {type(model).__name__} "
-                         f"(first file keys: {list(source)[:5]})")
+        raise ValueError(
+            f"{path}: no tensor matches the backbone of {type(model).__name__} "
+            f"(first file keys: {list(source)[:5]})"
+        )
     backbone.load_state_dict(mapped, strict=False)
     return report

@@ -70,12 +70,16 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     return state
 
 
-def model_state_from(checkpoint: dict[str, Any], path: Path | str = "<checkpoint>") -> dict[str, torch.Tensor]:
+def model_state_from(
+    checkpoint: dict[str, Any], path: Path | str = "<checkpoint>"
+) -> dict[str, torch.Tensor]:
     """The model weights of a training checkpoint or of a bare state_dict file."""
     state = checkpoint.get("model", checkpoint)
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(f"checkpoint {path} has no model state_dict (keys: {sorted(checkpoint)[:8]})")
+        raise ValueError(
+            f"checkpoint {path} has no model state_dict (keys: {sorted(checkpoint)[:8]})"
+        )
     # weights saved from a DDP-wrapped model carry a 'module.' prefix
     return {k.removeprefix("module."): v for k, v in state.items()}

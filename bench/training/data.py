@@ -1,9 +1,9 @@
 """Model and data set-up of a training run, on top of ``architectures`` and ``datasets``.
 
-``--dataset synthetic`` means the generated data of ``python -m datasets.synthetic`` in the layout of
-the model's own dataset (LIP or MPII); when ``--root`` holds no annotations yet, it is generated there
-first. Heatmap targets follow the model's facts: its input and heatmap size, and a background map
-when the model predicts one (GCPM's 17th channel).
+``--dataset synthetic`` means the generated data of ``python -m datasets.synthetic`` in the layout
+of the model's own dataset (LIP or MPII); when ``--root`` holds no annotations yet, it is generated
+there first. Heatmap targets follow the model's facts: its input and heatmap size, and a background
+map when the model predicts one (GCPM's 17th channel).
 """
 
 from __future__ import annotations
@@ -62,11 +62,19 @@ def ensure_synthetic(root: Path, fmt: str, num_images: int, seed: int) -> None:
 def prepare_data(cfg: TrainConfig, info: ModelInfo) -> None:
     """Generate synthetic data if asked and missing; call on one rank, then synchronise."""
     if cfg.dataset == "synthetic":
-        ensure_synthetic(Path(cfg.root), data_format(cfg.dataset, info), cfg.synthetic_images, cfg.seed)
+        ensure_synthetic(
+            Path(cfg.root), data_format(cfg.dataset, info), cfg.synthetic_images, cfg.seed
+        )
 
 
-def open_split(dataset: str, root: Path, info: ModelInfo, split: str,
-               synthetic_images: int = 400, seed: int = 0):
+def open_split(
+    dataset: str,
+    root: Path,
+    info: ModelInfo,
+    split: str,
+    synthetic_images: int = 400,
+    seed: int = 0,
+):
     from datasets import open_reader
 
     fmt = data_format(dataset, info)
@@ -78,8 +86,15 @@ def open_split(dataset: str, root: Path, info: ModelInfo, split: str,
 def pose_dataset(source, info: ModelInfo, augment=None, seed: int = 0):
     from datasets import PoseDataset
 
-    return PoseDataset(source, input_size=info.input_size, heatmap_size=info.heatmap_size,
-                       sigma=SIGMA, background=info.has_background, augment=augment, seed=seed)
+    return PoseDataset(
+        source,
+        input_size=info.input_size,
+        heatmap_size=info.heatmap_size,
+        sigma=SIGMA,
+        background=info.has_background,
+        augment=augment,
+        seed=seed,
+    )
 
 
 def augment_config(cfg: TrainConfig, info: ModelInfo):
@@ -89,23 +104,36 @@ def augment_config(cfg: TrainConfig, info: ModelInfo):
         return None
     if cfg.augment.body_masking and cfg.augment.keypoint_masking:
         raise ValueError("Table 1 has no row with both body and keypoint masking; choose one")
-    masking = ("body" if cfg.augment.body_masking
-               else "keypoints" if cfg.augment.keypoint_masking else "none")
+    masking = (
+        "body"
+        if cfg.augment.body_masking
+        else "keypoints"
+        if cfg.augment.keypoint_masking
+        else "none"
+    )
     return AugmentConfig.paper(data_format(cfg.dataset, info), masking)
 
 
 def build_datasets(cfg: TrainConfig, info: ModelInfo):
     """(train, val) ``PoseDataset``s; validation is the plain fit, no augmentation."""
+
     def split(name: str):
         return open_split(cfg.dataset, cfg.root, info, name, cfg.synthetic_images, cfg.seed)
 
     train = pose_dataset(split(cfg.train_split), info, augment_config(cfg, info), cfg.seed)
-    return train, eval_dataset(info, cfg.dataset, cfg.root, cfg.val_split, cfg.max_val_samples,
-                               source=split(cfg.val_split))
+    return train, eval_dataset(
+        info, cfg.dataset, cfg.root, cfg.val_split, cfg.max_val_samples, source=split(cfg.val_split)
+    )
 
 
-def eval_dataset(info: ModelInfo, dataset: str, root: Path, split: str = "val",
-                 max_samples: int | None = None, source=None):
+def eval_dataset(
+    info: ModelInfo,
+    dataset: str,
+    root: Path,
+    split: str = "val",
+    max_samples: int | None = None,
+    source=None,
+):
     """The evaluation ``PoseDataset`` (plain fit) of one split, optionally its first samples."""
     source = source if source is not None else open_split(dataset, root, info, split)
     if max_samples is not None:
@@ -130,12 +158,15 @@ class _Head:
 
 def split_batch(batch: dict, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """Images and heatmap targets of a collated ``PoseDataset`` batch, on ``device``."""
-    return batch["image"].to(device, non_blocking=True), batch["heatmaps"].to(device, non_blocking=True)
+    return batch["image"].to(device, non_blocking=True), batch["heatmaps"].to(
+        device, non_blocking=True
+    )
 
 
 def validate_pckh(model: nn.Module, val_set, cfg: TrainConfig, device: torch.device) -> float:
     """Single-scale PCKh (%, the paper's total column) of ``model`` on ``val_set``."""
     from bench.evaluate import evaluate_model
 
-    return evaluate_model(model, val_set, device=device, batch_size=cfg.batch_size,
-                          workers=cfg.workers)["PCKh"]
+    return evaluate_model(
+        model, val_set, device=device, batch_size=cfg.batch_size, workers=cfg.workers
+    )["PCKh"]

@@ -2,7 +2,8 @@
 
 ``torchrun`` sets RANK / WORLD_SIZE / LOCAL_RANK; without them the run is a single process. The
 backend follows the device: NCCL for CUDA, gloo for CPU. Parameters of DDP replicas are equal after
-every optimiser step by construction; :func:`parameters_in_sync` checks that claim at the end of a run.
+every optimiser step by construction; :func:`parameters_in_sync` checks that claim at the end of
+a run.
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ def backend_for(device: torch.device) -> str:
 
 def init_distributed(env: DistEnv, device: torch.device) -> None:
     if env.enabled and not dist.is_initialized():
-        dist.init_process_group(backend=backend_for(device), rank=env.rank, world_size=env.world_size)
+        dist.init_process_group(
+            backend=backend_for(device), rank=env.rank, world_size=env.world_size
+        )
 
 
 def shutdown_distributed() -> None:
@@ -100,7 +103,9 @@ def parameter_digest(model: nn.Module) -> str:
     digest = hashlib.sha256()
     for name, tensor in model.named_parameters():
         digest.update(name.encode())
-        digest.update(tensor.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes())
+        digest.update(
+            tensor.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes()
+        )
     return digest.hexdigest()
 
 

@@ -1,4 +1,4 @@
-"""The training run of ``python -m bench.train``: GCPM's recipe (Osokin 2019, Sec. 3.2) for any model.
+"""The run behind ``python -m bench.train``: GCPM's recipe (Osokin 2019, Sec. 3.2) for any model.
 
 One epoch = one pass over the training split in a seeded order (``DistributedSampler`` with
 ``set_epoch``, also for a single process, so the order is a function of (seed, epoch) only); then
@@ -29,7 +29,13 @@ from tqdm import tqdm
 from bench.training import checkpoint as ckpt
 from bench.training import distributed as dist_utils
 from bench.training.config import TrainConfig
-from bench.training.data import build_datasets, build_model, prepare_data, split_batch, validate_pckh
+from bench.training.data import (
+    build_datasets,
+    build_model,
+    prepare_data,
+    split_batch,
+    validate_pckh,
+)
 from bench.training.loss import multi_stage_loss
 from bench.training.schedule import build_optimizer, build_scheduler, current_lr
 
@@ -57,19 +63,40 @@ def epoch_generator(seed: int, epoch: int, rank: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1_000_003 + epoch * 1009 + rank)
 
 
-def make_loader(dataset: Dataset, cfg: TrainConfig, env: dist_utils.DistEnv, epoch: int) -> DataLoader:
-    sampler = DistributedSampler(dataset, num_replicas=env.world_size, rank=env.rank,
-                                 shuffle=True, seed=cfg.seed, drop_last=False)
+def make_loader(
+    dataset: Dataset, cfg: TrainConfig, env: dist_utils.DistEnv, epoch: int
+) -> DataLoader:
+    sampler = DistributedSampler(
+        dataset,
+        num_replicas=env.world_size,
+        rank=env.rank,
+        shuffle=True,
+        seed=cfg.seed,
+        drop_last=False,
+    )
     sampler.set_epoch(epoch)
     if hasattr(dataset, "set_epoch"):  # PoseDataset draws augmentations from (seed, epoch, index)
         dataset.set_epoch(epoch)
-    return DataLoader(dataset, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.workers,
-                      generator=epoch_generator(cfg.seed, epoch, env.rank), drop_last=False,
-                      pin_memory=False, persistent_workers=False)
+    return DataLoader(
+        dataset,
+        batch_size=cfg.batch_size,
+        sampler=sampler,
+        num_workers=cfg.workers,
+        generator=epoch_generator(cfg.seed, epoch, env.rank),
+        drop_last=False,
+        pin_memory=False,
+        persistent_workers=False,
+    )
 
 
-def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
-                    device: torch.device, show: bool, desc: str) -> float:
+def train_one_epoch(
+    model: nn.Module,
+    loader: DataLoader,
+    optimizer: torch.optim.Optimizer,
+    device: torch.device,
+    show: bool,
+    desc: str,
+) -> float:
     """Mean of the per-batch losses (sum over stages) of this rank."""
     model.train()
     losses = []
@@ -87,11 +114,23 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
     return float(np.mean(losses)) if losses else float("nan")
 
 
-def _checkpoint_state(model: nn.Module, optimizer, scheduler, run: RunState, cfg: TrainConfig,
-                      rng_states: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(), "run": asdict(run), "rng": rng_states,
-            "model_name": cfg.model, "config": {k: str(v) for k, v in asdict(cfg).items()}}
+def _checkpoint_state(
+    model: nn.Module,
+    optimizer,
+    scheduler,
+    run: RunState,
+    cfg: TrainConfig,
+    rng_states: list[dict[str, Any]],
+) -> dict[str, Any]:
+    return {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "run": asdict(run),
+        "rng": rng_states,
+        "model_name": cfg.model,
+        "config": {k: str(v) for k, v in asdict(cfg).items()},
+    }
 
 
 def _gather_rng_states() -> list[dict[str, Any]]:
@@ -118,13 +157,21 @@ def load_resume_state(cfg: TrainConfig) -> tuple[Optional[Path], Optional[dict[s
         return None, None
     state = ckpt.load_checkpoint(source)
     if state.get("model_name") != cfg.model:
-        raise ValueError(f"checkpoint {source} is for model {state.get('model_name')!r}, "
-                         f"not {cfg.model!r}")
+        raise ValueError(
+            f"checkpoint {source} is for model {state.get('model_name')!r}, not {cfg.model!r}"
+        )
     return source, state
 
 
-def restore(state: dict[str, Any], source: Path, cfg: TrainConfig, env: dist_utils.DistEnv,
-            model: nn.Module, optimizer, scheduler) -> RunState:
+def restore(
+    state: dict[str, Any],
+    source: Path,
+    cfg: TrainConfig,
+    env: dist_utils.DistEnv,
+    model: nn.Module,
+    optimizer,
+    scheduler,
+) -> RunState:
     model.load_state_dict(ckpt.model_state_from(state, source))
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
@@ -144,7 +191,7 @@ def _write_log(out: Path, records: list[dict[str, Any]]) -> None:
 
 
 def fit(cfg: TrainConfig, on_epoch_end: Optional[EpochCallback] = None) -> RunState:
-    """Train ``cfg.model`` on ``cfg.dataset``; returns the run's state (history of epoch records)."""
+    """Train ``cfg.model`` on ``cfg.dataset``; returns the run's state (its epoch records)."""
     env = dist_utils.env_from_environ()
     device = dist_utils.resolve_device(cfg.device, env)
     dist_utils.init_distributed(env, device)
@@ -154,8 +201,12 @@ def fit(cfg: TrainConfig, on_epoch_end: Optional[EpochCallback] = None) -> RunSt
         dist_utils.shutdown_distributed()
 
 
-def _fit(cfg: TrainConfig, env: dist_utils.DistEnv, device: torch.device,
-         on_epoch_end: Optional[EpochCallback]) -> RunState:
+def _fit(
+    cfg: TrainConfig,
+    env: dist_utils.DistEnv,
+    device: torch.device,
+    on_epoch_end: Optional[EpochCallback],
+) -> RunState:
     source, state = load_resume_state(cfg)
     seed_everything(cfg.seed)  # the same initial weights on every rank
     model = build_model(cfg, log=env.is_main).to(device)
@@ -177,15 +228,27 @@ def _fit(cfg: TrainConfig, env: dist_utils.DistEnv, device: torch.device,
     for epoch in range(run.next_epoch, cfg.epochs):
         started = time.perf_counter()
         loader = make_loader(train_set, cfg, env, epoch)
-        loss = train_one_epoch(net, loader, optimizer, device, cfg.progress and env.is_main,
-                               f"epoch {epoch + 1}/{cfg.epochs}")
+        loss = train_one_epoch(
+            net,
+            loader,
+            optimizer,
+            device,
+            cfg.progress and env.is_main,
+            f"epoch {epoch + 1}/{cfg.epochs}",
+        )
         loss = dist_utils.mean_across_ranks(loss, device)
         pckh = _validate(model, val_set, cfg, env, device, epoch)
         if pckh is not None:
             scheduler.step(pckh)
-        record = {"epoch": epoch + 1, "train_loss": loss, "val_pckh": pckh,
-                  "lr": current_lr(optimizer), "seconds": time.perf_counter() - started,
-                  "world_size": env.world_size, "train_samples_per_rank": len(loader.sampler)}
+        record = {
+            "epoch": epoch + 1,
+            "train_loss": loss,
+            "val_pckh": pckh,
+            "lr": current_lr(optimizer),
+            "seconds": time.perf_counter() - started,
+            "world_size": env.world_size,
+            "train_samples_per_rank": len(loader.sampler),
+        }
         run.history.append(record)
         run.next_epoch = epoch + 1
         improved = pckh is not None and pckh > run.best_pckh
@@ -197,8 +260,14 @@ def _fit(cfg: TrainConfig, env: dist_utils.DistEnv, device: torch.device,
     return run
 
 
-def _validate(model: nn.Module, val_set, cfg: TrainConfig, env: dist_utils.DistEnv,
-              device: torch.device, epoch: int) -> Optional[float]:
+def _validate(
+    model: nn.Module,
+    val_set,
+    cfg: TrainConfig,
+    env: dist_utils.DistEnv,
+    device: torch.device,
+    epoch: int,
+) -> Optional[float]:
     """Rank 0 scores the unwrapped model; every rank gets its PCKh (the scheduler needs it)."""
     if (epoch + 1) % cfg.validate_every and epoch + 1 != cfg.epochs:
         return None
@@ -206,23 +275,39 @@ def _validate(model: nn.Module, val_set, cfg: TrainConfig, env: dist_utils.DistE
     return dist_utils.broadcast_float(pckh, device)
 
 
-def _save(cfg: TrainConfig, env: dist_utils.DistEnv, model: nn.Module, optimizer, scheduler,
-          run: RunState, improved: bool, record: dict[str, Any]) -> None:
+def _save(
+    cfg: TrainConfig,
+    env: dist_utils.DistEnv,
+    model: nn.Module,
+    optimizer,
+    scheduler,
+    run: RunState,
+    improved: bool,
+    record: dict[str, Any],
+) -> None:
     rng_states = _gather_rng_states()  # collective: every rank takes part
     if env.is_main:
         state = _checkpoint_state(model, optimizer, scheduler, run, cfg, rng_states)
         out = Path(cfg.out)
         ckpt.atomic_torch_save(state, out / ckpt.LAST)
         if improved:
-            ckpt.atomic_torch_save({"model": state["model"], "model_name": cfg.model,
-                                    "epoch": record["epoch"], "val_pckh": record["val_pckh"]},
-                                   out / ckpt.BEST)
+            ckpt.atomic_torch_save(
+                {
+                    "model": state["model"],
+                    "model_name": cfg.model,
+                    "epoch": record["epoch"],
+                    "val_pckh": record["val_pckh"],
+                },
+                out / ckpt.BEST,
+            )
         _write_log(out, run.history)
         print(json.dumps(record))
     dist_utils.barrier()
 
 
-def _report_sync(model: nn.Module, env: dist_utils.DistEnv, cfg: TrainConfig, run: RunState) -> None:
+def _report_sync(
+    model: nn.Module, env: dist_utils.DistEnv, cfg: TrainConfig, run: RunState
+) -> None:
     """Record every rank's parameter digest: DDP's claim that replicas stay equal, checked."""
     digests = dist_utils.gather_digests(model)
     if env.is_main:

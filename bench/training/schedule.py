@@ -1,8 +1,8 @@
 """Learning-rate schedule of GCPM (Osokin 2019, Sec. 3.2): divide by 10 twice on plateaus.
 
 The plateau is read on validation PCKh (higher is better). Limiting the number of reductions is done
-with ``min_lr = lr * factor ** max_reductions``: once there, a further reduction changes nothing, and
-the state stays a plain ``ReduceLROnPlateau`` state_dict that checkpoints can store.
+with ``min_lr = lr * factor ** max_reductions``: once there, a further reduction changes nothing,
+and the state stays a plain ``ReduceLROnPlateau`` state_dict that checkpoints can store.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ def build_optimizer(params, lr: float) -> torch.optim.Adam:
     return torch.optim.Adam(params, lr=lr)
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, lr: float, cfg: ScheduleConfig) -> ReduceLROnPlateau:
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, lr: float, cfg: ScheduleConfig
+) -> ReduceLROnPlateau:
     min_lr = lr * cfg.factor**cfg.max_reductions
     # eps below the last step keeps float rounding at min_lr from counting as a third reduction
     return ReduceLROnPlateau(
