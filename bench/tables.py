@@ -289,10 +289,24 @@ def layer_share_table(layers: pd.DataFrame) -> pd.DataFrame:
     return wide.reset_index()
 
 
+NOISY_CV = 0.2  # above this, the median of a short run says little; the notes warn
+
+
+def _noise_warning(latency: pd.DataFrame) -> str:
+    fp32 = latency[latency["mode"] == "fp32"]
+    noisy = fp32[fp32.cv > NOISY_CV]
+    if noisy.empty:
+        return ""
+    listed = ", ".join(f"{r.model} ({100 * r.cv:.0f} %)" for r in noisy.itertuples())
+    return (f"**Noisy measurement:** fp32 CV above {100 * NOISY_CV:.0f} % for {listed}. The "
+            f"machine was probably busy; speed-ups from these rows are unreliable. Rerun on an "
+            f"idle machine or with more --iters.\n\n")
+
+
 def _notes(m: Measurements, reference: str) -> str:
     env = m.env
     gpu = env["gpu"].get("name") or "no GPU"
-    return (f"Measured on {env['device']} ({gpu}; CPU {env['cpu_model']}, {env['torch_threads']} "
+    return _noise_warning(m.latency) + (f"Measured on {env['device']} ({gpu}; CPU {env['cpu_model']}, {env['torch_threads']} "
             f"threads), torch {env['torch']}, batch 1, fp32 eager unless the column names a mode "
             f"(modes measured: {', '.join(env['timing']['modes'])}). "
             f"Speed-up = latency of {reference} / latency of the row, both measured in this run. "

@@ -134,3 +134,40 @@ def test_row_label_keeps_apostrophes():
     fig = PaperFigures(source="GCPM Table 4 (LIP test), row 'Nie et al., CVPR'18': backbone; the row's")
     assert tables.row_label(fig) == "Nie et al., CVPR'18"
     assert tables.row_label(PaperFigures(source="GCPM Table 4, row 'Ours'; GFLOPs")) == "Ours"
+
+
+def _latency_rows(rows: dict[str, tuple[float, float]]) -> pd.DataFrame:
+    return pd.DataFrame([{"model": n, "mode": "fp32", "input": "32x32", "median_ms": ms,
+                          "p10_ms": ms, "p90_ms": ms, "cv": cv, "iters": 5, "throttled": False}
+                         for n, (ms, cv) in rows.items()])
+
+
+@pytest.fixture
+def tiny_reference(tiny):
+    info = ModelInfo(name="tiny-ref", family="test", dataset="mpii", input_size=(32, 32),
+                     output_stride=1, num_heatmaps=4,
+                     paper=PaperFigures(source="GCPM Table 5 (MPII test), row 'Ref'", time_ms=8.0))
+    register_model(info)(lambda **kw: Tiny())
+    yield "tiny-ref"
+    unregister_model("tiny-ref")
+
+
+def test_speed_up_is_reference_over_row_in_the_same_run(tiny, tiny_reference):
+    measurements = tables.Measurements(
+        env={}, latency=_latency_rows({tiny_reference: (100.0, 0.01), TINY: (25.0, 0.01)}),
+        counts=pd.DataFrame({"model": [tiny_reference, TINY], "params_m": [1.0, 1.0],
+                             "gmacs": [3.0, 2.0]}),
+        complexity=pd.DataFrame(), table3=pd.DataFrame())
+    t5 = tables.paper_table(5, measurements, [tiny_reference, TINY], tiny_reference).set_index("model")
+    assert t5.loc[TINY, "speed-up vs tiny-ref"] == 4.0
+    assert t5.loc[TINY, "speed-up (paper)"] == 2.0  # 8 ms / 4 ms
+    assert t5.loc[TINY, "GFLOPs (1 MAC = 1 FLOP)"] == 2.0 and t5.loc[TINY, "PCKh (paper)"] == 60.0
+    t4 = tables.paper_table(4, measurements, [tiny_reference, TINY], tiny_reference)
+    assert list(t4.model) == [TINY]  # the reference has no Table 4 row
+    assert t4["speed-up (paper)"].isna().all()  # nor a Table 4 time to compare with
+
+
+def test_noisy_rows_are_called_out():
+    warning = tables._noise_warning(_latency_rows({"calm": (10.0, 0.05), "busy": (10.0, 0.5)}))
+    assert "busy (50 %)" in warning and "calm" not in warning
+    assert tables._noise_warning(_latency_rows({"calm": (10.0, 0.05)})) == ""
