@@ -240,6 +240,22 @@ def input_shape_of(model: nn.Module, input_size: Optional[tuple[int, int]] = Non
     return (1, info.in_channels if info is not None else 3, h, w)
 
 
+def build_at_size(name: str, input_size: Optional[tuple[int, int]] = None) -> nn.Module:
+    """A registered model, rebuilt for ``input_size`` where its builder takes that override.
+
+    Builders that fix sizes inside the network (CPM's centre-map prior) need the override; one
+    that does not accept it gets the plain model and its ``info`` keeps the registered size.
+    """
+    from architectures import create_model
+
+    if input_size is None:
+        return create_model(name)
+    try:
+        return create_model(name, input_size=tuple(input_size))
+    except TypeError:
+        return create_model(name)
+
+
 def benchmark_models(names: Sequence[str], device: torch.device, modes: Sequence[str] = ("fp32",),
                      config: TimingConfig = TimingConfig(),
                      input_size: Optional[tuple[int, int]] = None,

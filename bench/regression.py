@@ -34,7 +34,7 @@ from torch import nn
 
 from . import io
 from .environment import environment_record
-from .latency import TimingConfig, input_shape_of, prepare, time_callable
+from .latency import TimingConfig, build_at_size, input_shape_of, prepare, time_callable
 
 BASELINE = Path("results/regression_baseline.json")
 _CLOCKS = {"process": time.process_time_ns, "wall": time.perf_counter_ns}
@@ -143,16 +143,15 @@ def _time_rounds(models: dict[str, nn.Module], shapes: dict[str, tuple], config:
 
 def run_pass(config: PassConfig, slowdowns: Optional[dict[str, int]] = None) -> PassResult:
     """Counts and interleaved latency ratios; ``slowdowns`` injects extra layers (demo only)."""
-    from architectures import create_model, list_models
+    from architectures import list_models
 
     names = resolve_names(config, list_models())
     device = torch.device("cpu")
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(config.threads)
     try:
-        # input_size is a registry fact override: builders that fix sizes (CPM) follow it
-        models = {n: create_model(n, input_size=config.input_size).eval() for n in names}
-        shapes = {n: input_shape_of(m) for n, m in models.items()}
+        models = {n: build_at_size(n, config.input_size).eval() for n in names}
+        shapes = {n: input_shape_of(m, config.input_size) for n, m in models.items()}
         counts = {n: _counts(models[n], shapes[n]) for n in names}
         for name, layers in (slowdowns or {}).items():
             # counts stay those of the real model: this simulates a runtime-only regression

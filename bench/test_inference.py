@@ -7,9 +7,9 @@ from typing import Optional
 import pytest
 import torch
 
-from architectures import create_model, list_models
+from architectures import list_models
 from bench.complexity import count_flops, count_params
-from bench.latency import cudnn_benchmark, input_shape_of
+from bench.latency import build_at_size, cudnn_benchmark, input_shape_of
 
 
 def _synchronize(device: torch.device) -> None:
@@ -20,9 +20,8 @@ def _synchronize(device: torch.device) -> None:
 @pytest.mark.parametrize("name", list_models(), ids=str)
 def test_inference(benchmark, name: str, device: torch.device,
                    bench_size: Optional[tuple[int, int]]) -> None:
-    overrides = {"input_size": bench_size} if bench_size else {}
-    model = create_model(name, **overrides).eval().to(device)
-    shape = input_shape_of(model)
+    model = build_at_size(name, bench_size).eval().to(device)
+    shape = input_shape_of(model, bench_size)
     x = torch.randn(shape, device=device)  # created once, outside the timed function
     benchmark.group = f"batch-1 fp32 inference, {device.type}, {shape[2]}x{shape[3]}"
     benchmark.extra_info.update(
