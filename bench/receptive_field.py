@@ -22,7 +22,9 @@ distance of the window centres from the keypoint's predicted location.
 
 CLI: ``python -m bench.receptive_field --model NAME [--checkpoint PATH] --image PATH
 [--keypoint NAME ...] [--out DIR]``; untrained models are built after ``torch.manual_seed(seed)`` so
-their maps (the architecture's own reach) are reproducible.
+their maps (the architecture's own reach) are reproducible, and their BatchNorm statistics are set
+from the image first (:func:`calibrate_batchnorm`), without which their output hardly depends on
+the input at all.
 """
 
 from __future__ import annotations
@@ -96,19 +98,19 @@ def window_positions(size: int, window: int, stride: int) -> list[int]:
 
 def _perturbed_batches(
     image: torch.Tensor, grid: list[tuple[int, int]], cfg: RFConfig, fill_range: tuple[float, float]
-) -> Iterator[torch.Tensor]:
+) -> Iterator[tuple[int, torch.Tensor]]:
+    """(count, batch): every batch has ``cfg.batch_size`` images, the last padded with clean
+    copies, so that the clean reference goes through the same kernels as the perturbed images."""
     generator = torch.Generator().manual_seed(cfg.seed)
     low, high = fill_range
     for start in range(0, len(grid), cfg.batch_size):
         chunk = grid[start : start + cfg.batch_size]
-        batch = image.unsqueeze(0).repeat(len(chunk), 1, 1, 1)
-        noise = torch.rand(
-            (len(chunk), image.shape[0], cfg.window, cfg.window), generator=generator
-        )
-        noise = low + (high - low) * noise
+        batch = image.unsqueeze(0).repeat(cfg.batch_size, 1, 1, 1)
+        shape = (len(chunk), image.shape[0], cfg.window, cfg.window)
+        noise = low + (high - low) * torch.rand(shape, generator=generator)
         for i, (y, x) in enumerate(chunk):
             batch[i, :, y : y + cfg.window, x : x + cfg.window] = noise[i]
-        yield batch
+        yield len(chunk), batch
 
 
 def _last_stage(model: nn.Module, batch: torch.Tensor) -> torch.Tensor:
@@ -154,7 +156,8 @@ def receptive_field_maps(
         raise ValueError(f"image must be (C, H, W), got shape {tuple(image.shape)}")
     model.eval()
     device = next(model.parameters()).device
-    base = _last_stage(model, image.unsqueeze(0).to(device))[0]
+    clean = image.unsqueeze(0).repeat(cfg.batch_size, 1, 1, 1)
+    base = _last_stage(model, clean.to(device))[0]
     for k in keypoints:
         if not 0 <= k < base.shape[0]:
             raise ValueError(f"keypoint index {k} out of range for {base.shape[0]} heatmaps")
@@ -163,8 +166,8 @@ def receptive_field_maps(
     cols = window_positions(hw[1], cfg.window, cfg.stride)
     grid = [(y, x) for y in rows for x in cols]
     found: dict[int, list[np.ndarray]] = {k: [] for k in keypoints}
-    for batch in _perturbed_batches(image, grid, cfg, fill_range):
-        heat = _last_stage(model, batch.to(device))
+    for count, batch in _perturbed_batches(image, grid, cfg, fill_range):
+        heat = _last_stage(model, batch.to(device))[:count]
         for k in keypoints:
             found[k].append(_changes(heat[:, k], base[k], cfg.measure))
     return {
@@ -189,6 +192,26 @@ def receptive_field_map(
 ) -> RFResult:
     """:func:`receptive_field_maps` for one keypoint."""
     return receptive_field_maps(model, image, [keypoint], cfg, fill_range)[keypoint]
+
+
+@torch.no_grad()
+def calibrate_batchnorm(model: nn.Module, image: torch.Tensor) -> int:
+    """Set every BatchNorm's running statistics from one train-mode pass over ``image``.
+
+    An untrained network's BN layers hold running statistics (0, 1) that do not match its
+    activations, so in eval mode the signal fades through the depth and the output hardly depends
+    on the input (changes near float rounding). Statistics of the image itself are what a trained
+    network's BN provides for its data; only the statistics change, no weight. Returns the number
+    of BN layers set.
+    """
+    layers = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for layer in layers:
+        layer.reset_running_stats()
+        layer.momentum = None  # cumulative average: exactly this pass's statistics
+    model.train()
+    model(image.unsqueeze(0).to(next(model.parameters()).device))
+    model.eval()
+    return len(layers)
 
 
 def area_fraction(changes: np.ndarray, mass: float = 0.9) -> float:
@@ -282,8 +305,13 @@ def measure_model(
     cfg: RFConfig,
     device: str = "auto",
     out: Optional[Path] = None,
+    calibrate_bn: bool = True,
 ) -> pd.DataFrame:
-    """Receptive-field numbers of one model, one row per keypoint; PNG maps into ``out``."""
+    """Receptive-field numbers of one model, one row per keypoint; PNG maps into ``out``.
+
+    Without a checkpoint the seeded untrained model is measured, its BatchNorm statistics set
+    from the image first (:func:`calibrate_batchnorm`) unless ``calibrate_bn`` is false.
+    """
     from bench.evaluate import load_model
     from bench.training.distributed import DistEnv, resolve_device
 
@@ -291,6 +319,8 @@ def measure_model(
     model = load_model(model_name, checkpoint, dev, seed=cfg.seed)
     image, rgb, fill = load_input(image_path, model.info.input_size)
     indices = keypoint_indices(model.info.dataset, keypoints)
+    if checkpoint is None and calibrate_bn:
+        calibrate_batchnorm(model, image)
     results = receptive_field_maps(model, image, list(indices.values()), cfg, fill)
     rows = []
     for name, index in indices.items():
@@ -305,6 +335,7 @@ def measure_model(
                 "model": model_name,
                 "keypoint": name,
                 "weights": str(checkpoint or "untrained"),
+                "bn_calibrated": checkpoint is None and calibrate_bn,
                 **summarize(result, cfg.mass),
             }
         )
@@ -332,7 +363,8 @@ def write_table(frame: pd.DataFrame, out: Path, name: str = "receptive_field") -
     out.mkdir(parents=True, exist_ok=True)
     write_csv(frame, out / f"{name}.csv")
     shown = frame[
-        ["model", "keypoint", "weights", "area_90", "spread_px", "spread_rel", "peak_x", "peak_y"]
+        ["model", "keypoint", "weights", "bn_calibrated", "area_90", "spread_px", "spread_rel"]
+        + ["peak_x", "peak_y"]
     ]
     write_markdown(
         shown,
@@ -347,7 +379,8 @@ window of uniform random pixels slides over `{image}` with stride {stride}; chan
 `{measure}` (see the module docstring), seed {seed}. `area_90`: fraction of window positions holding
 90 % of the total change; `spread_px`: change-weighted RMS distance (input pixels) of the window
 centres from the keypoint's predicted location (`peak_x`, `peak_y`); `spread_rel` divides it by the
-input diagonal."""
+input diagonal. `bn_calibrated`: an untrained model's BatchNorm statistics were set from the image
+(`calibrate_batchnorm`)."""
 
 
 def main(argv: Optional[list[str]] = None) -> None:
@@ -372,6 +405,11 @@ def main(argv: Optional[list[str]] = None) -> None:
         "--seed", type=int, default=0, help="weights of untrained models and the noise"
     )
     parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--no-bn-calibration",
+        action="store_true",
+        help="untrained models: keep BatchNorm's initial statistics (see calibrate_batchnorm)",
+    )
     args = parser.parse_args(argv)
     if args.checkpoint is not None and len(args.model) > 1:
         parser.error("--checkpoint applies to a single --model")
@@ -383,7 +421,16 @@ def main(argv: Optional[list[str]] = None) -> None:
         measure=args.measure,
     )
     frames = [
-        measure_model(name, args.checkpoint, args.image, args.keypoint, cfg, args.device, args.out)
+        measure_model(
+            name,
+            args.checkpoint,
+            args.image,
+            args.keypoint,
+            cfg,
+            args.device,
+            args.out,
+            calibrate_bn=not args.no_bn_calibration,
+        )
         for name in args.model
     ]
     table = pd.concat(frames, ignore_index=True)

@@ -183,3 +183,17 @@ class _Tiny17(nn.Module):
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         return [self.conv(x)]
+
+
+def test_batchnorm_calibration_sets_the_image_statistics() -> None:
+    from bench.receptive_field import calibrate_batchnorm
+
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))
+    image = torch.rand(3, 16, 16) * 5 + 2
+    assert calibrate_batchnorm(net, image) == 1
+    features = net[0](image.unsqueeze(0))
+    expected = features.mean(dim=(0, 2, 3))
+    assert torch.allclose(net[1].running_mean, expected, atol=1e-5)
+    assert not net.training
+    out = net(image.unsqueeze(0))
+    assert out.mean().abs() < 1e-4  # normalised by the image's own statistics
