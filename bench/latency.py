@@ -6,6 +6,9 @@ synchronize, so each sample is the latency of one request (launch overhead inclu
 of the harness; on CPU the same loop uses ``time.perf_counter_ns``. The input is created once,
 outside the timed region, and the whole loop runs under ``torch.inference_mode``.
 
+Several models are timed in interleaved rounds, so that a change in machine load during a run
+spreads over all of them instead of distorting one model's figure (and every speed-up with it).
+
 Modes: ``fp32`` (the paper's), ``channels_last``, ``bf16`` and ``fp16`` autocast. A mode the device
 cannot run is reported as NaN with the reason, never raised.
 """
@@ -153,7 +156,7 @@ def time_callable(fn: Callable[[], object], device: torch.device, config: Timing
         if len(samples) >= config.iters and elapsed >= config.min_time_s:
             return samples
         if config.max_time_s is not None and elapsed >= config.max_time_s \
-                and len(samples) >= _MIN_SAMPLES:
+                and len(samples) >= min(_MIN_SAMPLES, config.iters):
             return samples
 
 
@@ -256,20 +259,82 @@ def build_at_size(name: str, input_size: Optional[tuple[int, int]] = None) -> nn
         return create_model(name)
 
 
+@dataclass
+class _Job:
+    """One (model, mode) of an interleaved benchmark, with its samples so far."""
+
+    name: str
+    mode: str
+    model: nn.Module
+    x: torch.Tensor
+    reason: str = ""
+    samples: list[float] = field(default_factory=list)
+    gpu_before: GpuState = field(default_factory=GpuState)
+    gpu_after: GpuState = field(default_factory=GpuState)
+
+    def run(self, fn: Callable[[nn.Module, torch.Tensor], object], device: torch.device):
+        with _mode_context(self.mode, device):
+            return fn(self.model, self.x)
+
+    def result(self, device: torch.device) -> LatencyResult:
+        return LatencyResult(self.name, self.mode, str(device), tuple(self.x.shape[-2:]),
+                             torch.get_num_threads(), LatencyStats.from_samples(self.samples),
+                             self.reason, self.gpu_before, self.gpu_after)
+
+
+def _per_round(config: TimingConfig, rounds: int) -> TimingConfig:
+    return TimingConfig(0, max(1, math.ceil(config.iters / rounds)), config.min_time_s / rounds,
+                        None if config.max_time_s is None else config.max_time_s / rounds)
+
+
+def _jobs(names: Sequence[str], device: torch.device, modes: Sequence[str],
+          input_size: Optional[tuple[int, int]]) -> list[_Job]:
+    jobs = []
+    for name in names:
+        model = build_at_size(name, input_size).eval().to(device)
+        shape = input_shape_of(model, input_size)
+        jobs += [_Job(name, mode, *prepare(model, shape, device, mode)) for mode in modes]
+    return jobs
+
+
 def benchmark_models(names: Sequence[str], device: torch.device, modes: Sequence[str] = ("fp32",),
                      config: TimingConfig = TimingConfig(),
                      input_size: Optional[tuple[int, int]] = None,
-                     on_step: Optional[Callable[[str, str], None]] = None) -> pd.DataFrame:
-    """Latency of registered models, one row per (model, mode); ``on_step`` drives a progress bar."""
-    from architectures import create_model
+                     on_step: Optional[Callable[[str, str], None]] = None,
+                     rounds: int = 1) -> pd.DataFrame:
+    """Latency of registered models, one row per (model, mode).
 
-    rows = []
-    for name in names:
-        model = create_model(name).eval().to(device)
-        shape = input_shape_of(model, input_size)
-        for mode in modes:
-            rows.append(measure_latency(model, shape, device, mode, config, name).as_row())
-            if on_step is not None:
-                on_step(name, mode)
-        del model
-    return pd.DataFrame(rows)
+    With ``rounds`` > 1 the samples of every (model, mode) are taken in interleaved rounds, so
+    a change in machine load during the run spreads over all models instead of hitting one.
+    ``on_step(name, mode)`` is called once per (model, mode) and round (a progress bar).
+    """
+    jobs = _jobs(names, device, modes, input_size)
+    per_round = _per_round(config, rounds)
+    with torch.inference_mode(), cudnn_benchmark(device):
+        for job in jobs:
+            _probe_and_warm_up(job, device, config.warmup)
+        for r in range(rounds):
+            for job in jobs:
+                if not job.reason:
+                    _time_round(job, device, per_round, first=r == 0, last=r == rounds - 1)
+                if on_step is not None:
+                    on_step(job.name, job.mode)
+    return pd.DataFrame([job.result(device).as_row() for job in jobs])
+
+
+def _probe_and_warm_up(job: _Job, device: torch.device, warmup: int) -> None:
+    job.reason = job.run(lambda m, x: _unsupported_reason(m, x, job.mode), device)
+    if not job.reason:
+        for _ in range(warmup):
+            job.run(lambda m, x: m(x), device)
+
+
+def _time_round(job: _Job, device: torch.device, config: TimingConfig, first: bool,
+                last: bool) -> None:
+    """One round of samples; GPU state is read before the first and after the last round."""
+    on_cuda = device.type == "cuda"
+    if first and on_cuda:
+        job.gpu_before = gpu_state(device)
+    job.samples += job.run(lambda m, x: time_callable(lambda: m(x), device, config), device)
+    if last and on_cuda:
+        job.gpu_after = gpu_state(device)

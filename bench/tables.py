@@ -52,16 +52,17 @@ class Presets:
     modes: TimingConfig
     profile: ProfileConfig
     mode_names: tuple[str, ...] = MODES
+    rounds: int = 3  # models interleaved: a change in machine load hits them all alike
 
 
 # bf16 / fp16 autocast ran 13-15x slower than fp32 on the 2-core AMD EPYC CPU this suite was
 # built on (no native bf16/fp16 units), so a quick run leaves them out unless --modes names them.
 # The probing forward of every mode doubles as a warm-up, hence warmup=0 for the other modes.
-QUICK = Presets(TimingConfig(warmup=1, iters=5, max_time_s=3.0),
-                TimingConfig(warmup=0, iters=3, max_time_s=1.0), ProfileConfig(warmup=1, iters=1),
-                ("fp32", "channels_last"))
+QUICK = Presets(TimingConfig(warmup=1, iters=6, max_time_s=4.0),
+                TimingConfig(warmup=0, iters=3, max_time_s=1.5), ProfileConfig(warmup=1, iters=1),
+                ("fp32", "channels_last"), rounds=3)
 FULL = Presets(TimingConfig(warmup=20, iters=200, min_time_s=2.0),
-               TimingConfig(warmup=10, iters=100), ProfileConfig(warmup=5, iters=20))
+               TimingConfig(warmup=10, iters=100), ProfileConfig(warmup=5, iters=20), rounds=5)
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ def presets_for(config: TablesConfig, device: torch.device) -> Presets:
     fp32 = base.fp32
     if config.iters is not None:  # exactly that many fp32 samples: no time cap
         fp32 = TimingConfig(base.fp32.warmup, config.iters)
-    return Presets(fp32, base.modes, base.profile, modes)
+    return Presets(fp32, base.modes, base.profile, modes, base.rounds)
 
 
 def model_counts(names: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -201,14 +202,17 @@ def measure(config: TablesConfig, names: Sequence[str], device: torch.device) ->
     presets = presets_for(config, device)
     extra = [m for m in presets.mode_names if m != "fp32"]
     env = environment_record(device)
-    steps = len(names) * (1 + len(extra)) + (len(names) if config.profile else 0) + 1
+    timed = len(names) * (1 + len(extra)) * presets.rounds
+    steps = timed + (len(names) if config.profile else 0) + 1
     with _progress(steps, config.progress) as bar:
         def step(*label: str) -> None:
             bar.set_postfix_str(" ".join(label))
             bar.update()
 
-        fp32 = benchmark_models(names, device, ["fp32"], presets.fp32, on_step=step)
-        others = benchmark_models(names, device, extra, presets.modes, on_step=step) if extra else None
+        fp32 = benchmark_models(names, device, ["fp32"], presets.fp32, on_step=step,
+                                rounds=presets.rounds)
+        others = (benchmark_models(names, device, extra, presets.modes, on_step=step,
+                                   rounds=presets.rounds) if extra else None)
         layers = profile_models(names, device, presets.profile, on_step=step) if config.profile else None
         counts, complexity = model_counts(names)
         step("complexity")
@@ -216,7 +220,8 @@ def measure(config: TablesConfig, names: Sequence[str], device: torch.device) ->
     accuracy = (measured_accuracy(config.checkpoints, config.data_root, device)
                 if config.checkpoints else None)
     env["timing"] = {"fp32": vars(presets.fp32), "other_modes": vars(presets.modes),
-                     "profile": vars(presets.profile), "modes": presets.mode_names}
+                     "profile": vars(presets.profile), "modes": presets.mode_names,
+                     "interleaved_rounds": presets.rounds}
     return Measurements(env, latency, counts, complexity, table3(), layers, accuracy)
 
 
@@ -367,7 +372,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--models", nargs="+", default=[],
                    help="registered models to measure (default: every Table 4/5 model)")
     p.add_argument("--reference", default=REFERENCE, help="speed-up reference, measured too")
-    p.add_argument("--iters", type=int, help="timed fp32 iterations per model (no time cap)")
+    p.add_argument("--iters", type=int, help="timed fp32 iterations per model (at least; no time cap)")
     p.add_argument("--out", type=Path, default=Path("results"), help="output folder")
     speed = p.add_mutually_exclusive_group()
     speed.add_argument("--quick", dest="speed", action="store_const", const="quick",

@@ -12,6 +12,7 @@ from torch import nn
 from bench.environment import GpuState, decode_throttle_reasons, environment_record, gpu_state
 from bench.latency import (
     LatencyStats,
+    benchmark_models,
     TimingConfig,
     measure_latency,
     time_callable,
@@ -126,3 +127,29 @@ def test_environment_record_without_gpu_says_so():
     assert record["torch"] == torch.__version__ and record["torch_threads"] >= 1
     assert record["gpu"]["available"] is False and record["gpu"]["reason"]
     assert gpu_state(CPU).error
+
+
+@pytest.fixture
+def two_registered():
+    from architectures import ModelInfo, register_model, unregister_model
+
+    names = ("tiny-latency-a", "tiny-latency-b")
+    for name in names:
+        info = ModelInfo(name=name, family="test", dataset="lip", input_size=(16, 16),
+                         output_stride=1, num_heatmaps=3)
+        register_model(info)(lambda **kw: nn.Sequential(nn.Conv2d(3, 3, 1)))
+    yield names
+    for name in names:
+        unregister_model(name)
+
+
+def test_benchmark_models_interleaves_rounds(two_registered):
+    steps = []
+    df = benchmark_models(two_registered, CPU, ("fp32", "channels_last"),
+                          TimingConfig(warmup=1, iters=6), on_step=lambda *s: steps.append(s),
+                          rounds=3)
+    assert list(df.model) == [two_registered[0]] * 2 + [two_registered[1]] * 2
+    assert set(df.iters) == {6} and (df.median_ms > 0).all()
+    # round by round: every (model, mode) once per round, in the same order
+    assert steps == [(n, m) for _ in range(3) for n in two_registered
+                     for m in ("fp32", "channels_last")]
