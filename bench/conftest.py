@@ -23,7 +23,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("gcpm-bench")
     group.addoption("--bench-device", default="auto", help="auto (cuda if available), cpu, cuda:N")
     group.addoption("--bench-size", type=int, default=None,
-                    help=f"input H=W; 0 = each model's own; default: own on CUDA, {CPU_SIZE} on CPU")
+                    help=f"input H=W; 0 = each model's own; "
+                         f"default: own on CUDA, {CPU_SIZE} on CPU")
 
 
 def _device(config: pytest.Config) -> torch.device:

@@ -94,9 +94,9 @@ def _optional(fn, *args):
 
 
 def _reasons(nvml, handle) -> list[str]:
-    query = getattr(nvml, "nvmlDeviceGetCurrentClocksEventReasons", None) or getattr(
-        nvml, "nvmlDeviceGetCurrentClocksThrottleReasons"
-    )
+    # the "ClocksEvent" name replaced "ClocksThrottle" in newer nvidia-ml-py releases
+    query = (getattr(nvml, "nvmlDeviceGetCurrentClocksEventReasons", None)
+             or nvml.nvmlDeviceGetCurrentClocksThrottleReasons)
     mask = _optional(query, handle)
     return decode_throttle_reasons(mask) if mask is not None else ["unknown"]
 

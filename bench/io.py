@@ -25,7 +25,8 @@ def atomic_write(path: PathLike, write: Callable[[Any], None], binary: bool = Fa
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as f:
+        mode, encoding = ("wb", None) if binary else ("w", "utf-8")
+        with os.fdopen(fd, mode, encoding=encoding) as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())

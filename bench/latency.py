@@ -101,7 +101,8 @@ class LatencyResult:
         return self.gpu_before.throttled or self.gpu_after.throttled
 
     def as_row(self) -> dict:
-        reasons = sorted(set(self.gpu_before.throttle_reasons) | set(self.gpu_after.throttle_reasons))
+        reasons = sorted(set(self.gpu_before.throttle_reasons)
+                         | set(self.gpu_after.throttle_reasons))
         return {
             "model": self.model, "mode": self.mode, "device": self.device,
             "input": f"{self.input_size[0]}x{self.input_size[1]}", "threads": self.threads,
@@ -129,7 +130,10 @@ def _cuda_sample(fn: Callable[[], object], device: torch.device) -> float:
     return start.elapsed_time(end)
 
 
-def _clock_sample(clock: Callable[[], int]) -> Callable[[Callable[[], object], torch.device], float]:
+Sampler = Callable[[Callable[[], object], torch.device], float]
+
+
+def _clock_sample(clock: Callable[[], int]) -> Sampler:
     def sample(fn: Callable[[], object], device: torch.device) -> float:
         t0 = clock()
         fn()
@@ -234,7 +238,8 @@ def measure_latency(model: nn.Module, input_shape: Sequence[int], device: torch.
                          LatencyStats.from_samples(samples), reason, before, after)
 
 
-def input_shape_of(model: nn.Module, input_size: Optional[tuple[int, int]] = None) -> tuple[int, ...]:
+def input_shape_of(model: nn.Module,
+                   input_size: Optional[tuple[int, int]] = None) -> tuple[int, ...]:
     """Batch-1 NCHW shape from ``model.info`` (registry facts); ``input_size`` overrides H, W."""
     info = getattr(model, "info", None)
     if info is None and input_size is None:

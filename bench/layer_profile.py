@@ -51,8 +51,9 @@ _OP_RULES: tuple[tuple[str, re.Pattern], ...] = tuple(
         ("batch norm", r"batch_norm|group_norm|layer_norm|instance_norm"),
         ("upsampling", r"upsample|_upsample|interpolate|grid_sampler|pixel_shuffle"),
         ("pooling", r"pool|max_pool|avg_pool|adaptive_\w*pool"),
-        ("activation", r"(?:relu|relu6|leaky_relu|prelu|elu|selu|celu|gelu|silu|mish|sigmoid|tanh|hardtanh"
-                       r"|hardswish|hardsigmoid|softmax|log_softmax|clamp|clamp_min)(?:_|$)"),
+        ("activation", r"(?:relu|relu6|leaky_relu|prelu|elu|selu|celu|gelu|silu|mish|sigmoid"
+                       r"|tanh|hardtanh|hardswish|hardsigmoid|softmax|log_softmax|clamp"
+                       r"|clamp_min)(?:_|$)"),
         ("concat/add", r"(?:cat|concat|add|stack)(?:_|$)"),
     )
 )
@@ -234,7 +235,8 @@ def layer_profile(model: nn.Module, x: torch.Tensor, name: str = "",
     return pd.DataFrame({
         "model": name or type(model).__name__, "device": str(x.device),
         "input": f"{x.shape[-2]}x{x.shape[-1]}", "layer_type": list(LAYER_TYPES),
-        "time_ms": [times[t] for t in LAYER_TYPES], "time_share_pct": [time_pct[t] for t in LAYER_TYPES],
+        "time_ms": [times[t] for t in LAYER_TYPES],
+        "time_share_pct": [time_pct[t] for t in LAYER_TYPES],
         "gmacs": [macs[t] / 1e9 for t in LAYER_TYPES],
         "flops_share_pct": [flop_pct[t] for t in LAYER_TYPES],
     })

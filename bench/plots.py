@@ -44,7 +44,8 @@ def layer_shares(layers: pd.DataFrame) -> Figure:
     ax = fig.add_subplot()
     colors = [colormaps["tab20"](i % 20) for i in range(len(types))]
     width = 0.38
-    for offset, column, hatch in ((-width / 2, "time_share_pct", ""), (width / 2, "flops_share_pct", "//")):
+    bars = ((-width / 2, "time_share_pct", ""), (width / 2, "flops_share_pct", "//"))
+    for offset, column, hatch in bars:
         bottom = [0.0] * len(models)
         for t, color in zip(types, colors):
             values = [float(layers[(layers.model == m) & (layers.layer_type == t)][column].sum())

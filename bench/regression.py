@@ -25,6 +25,7 @@ import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -67,7 +68,7 @@ class ModelRecord:
     ratio: float  # fastest latency / fastest reference latency (median of passes in a baseline)
     min_ms: float  # informative only: absolute times are not gated
     ratio_spread: float  # (max - min) / median of the per-round ratios: noise within a pass
-    pass_noise: Optional[float] = None  # baseline only: largest relative deviation of a pass's ratio
+    pass_noise: Optional[float] = None  # baseline only: largest deviation of a pass's ratio
 
 
 @dataclass
@@ -133,11 +134,11 @@ def _time_rounds(models: dict[str, nn.Module], shapes: dict[str, tuple], config:
     timing = TimingConfig(warmup=0, iters=config.iters_per_round)
     times: dict[str, list[float]] = {n: [] for n in models}
     with torch.inference_mode():
-        for name, (model, x) in prepared.items():
-            time_callable(lambda: model(x), device, TimingConfig(config.warmup, 1), clock)
+        for model, x in prepared.values():
+            time_callable(partial(model, x), device, TimingConfig(config.warmup, 1), clock)
         for _ in range(config.rounds):
             for name, (model, x) in prepared.items():
-                times[name].append(min(time_callable(lambda: model(x), device, timing, clock)))
+                times[name].append(min(time_callable(partial(model, x), device, timing, clock)))
     return times
 
 
@@ -251,11 +252,13 @@ def _slowdown(text: str) -> tuple[str, int]:
     try:
         return name, int(layers or 1)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--inject-slowdown wants NAME[=LAYERS], got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"--inject-slowdown wants NAME[=LAYERS], got {text!r}") from None
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m bench.regression", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m bench.regression",
+                                description=__doc__.split("\n\n")[0])
     p.add_argument("command", choices=("check", "update"))
     p.add_argument("--baseline", type=Path, default=BASELINE)
     p.add_argument("--models", nargs="+", default=[], help="default: every registered model")

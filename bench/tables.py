@@ -213,7 +213,8 @@ def measure(config: TablesConfig, names: Sequence[str], device: torch.device) ->
                                 rounds=presets.rounds)
         others = (benchmark_models(names, device, extra, presets.modes, on_step=step,
                                    rounds=presets.rounds) if extra else None)
-        layers = profile_models(names, device, presets.profile, on_step=step) if config.profile else None
+        layers = (profile_models(names, device, presets.profile, on_step=step)
+                  if config.profile else None)
         counts, complexity = model_counts(names)
         step("complexity")
     latency = pd.concat([fp32, others], ignore_index=True) if others is not None else fp32
@@ -311,7 +312,8 @@ def _noise_warning(latency: pd.DataFrame) -> str:
 def _notes(m: Measurements, reference: str) -> str:
     env = m.env
     gpu = env["gpu"].get("name") or "no GPU"
-    return _noise_warning(m.latency) + (f"Measured on {env['device']} ({gpu}; CPU {env['cpu_model']}, {env['torch_threads']} "
+    return _noise_warning(m.latency) + (
+            f"Measured on {env['device']} ({gpu}; CPU {env['cpu_model']}, {env['torch_threads']} "
             f"threads), torch {env['torch']}, batch 1, fp32 eager unless the column names a mode "
             f"(modes measured: {', '.join(env['timing']['modes'])}). "
             f"Speed-up = latency of {reference} / latency of the row, both measured in this run. "
@@ -327,10 +329,13 @@ def _row_sources(table: int, names: Sequence[str]) -> str:
     return "\n\nPaper rows, as the registry records them:\n" + "\n".join(lines) if lines else ""
 
 
-def outputs(m: Measurements, names: Sequence[str], reference: str) -> dict[str, Callable[[Path], Path]]:
+Writer = Callable[[Path], Path]
+
+
+def outputs(m: Measurements, names: Sequence[str], reference: str) -> dict[str, Writer]:
     """File name -> writer; every frame and figure is built before anything is written."""
     notes = _notes(m, reference)
-    files: dict[str, Callable[[Path], Path]] = {}
+    files: dict[str, Writer] = {}
 
     def frame(stem: str, df: pd.DataFrame, title: str, text: str = notes) -> None:
         files[f"{stem}.csv"] = lambda p, df=df: io.write_csv(df, p)
@@ -372,7 +377,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--models", nargs="+", default=[],
                    help="registered models to measure (default: every Table 4/5 model)")
     p.add_argument("--reference", default=REFERENCE, help="speed-up reference, measured too")
-    p.add_argument("--iters", type=int, help="timed fp32 iterations per model (at least; no time cap)")
+    p.add_argument("--iters", type=int,
+                   help="timed fp32 iterations per model (at least; no time cap)")
     p.add_argument("--out", type=Path, default=Path("results"), help="output folder")
     speed = p.add_mutually_exclusive_group()
     speed.add_argument("--quick", dest="speed", action="store_const", const="quick",
@@ -385,7 +391,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-profile", dest="profile", action="store_false",
                    help="skip the runtime-by-layer-type profile")
     p.add_argument("--checkpoint", type=_checkpoint, action="append", default=[],
-                   metavar="NAME=PATH", help="trained weights whose PCKh to show beside the paper's")
+                   metavar="NAME=PATH",
+                   help="trained weights whose val PCKh to show beside the paper's")
     p.add_argument("--data-root", type=Path, help="dataset root for --checkpoint evaluation")
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.set_defaults(speed="auto")

@@ -1,4 +1,4 @@
-"""Batch-1 inference benchmarks, one per registered model (run: ``pytest bench --benchmark-only``)."""
+"""Batch-1 inference benchmarks, one per registered model: ``pytest bench --benchmark-only``."""
 
 from __future__ import annotations
 

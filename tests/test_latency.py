@@ -12,8 +12,8 @@ from torch import nn
 from bench.environment import GpuState, decode_throttle_reasons, environment_record, gpu_state
 from bench.latency import (
     LatencyStats,
-    benchmark_models,
     TimingConfig,
+    benchmark_models,
     measure_latency,
     time_callable,
 )

@@ -26,7 +26,8 @@ from bench.regression import (
 def _pass(ratios: dict[str, float], params: int = 1000, flops: int = 5000,
           tolerance: float = 0.15) -> PassResult:
     models = {n: ModelRecord(params, flops, r, 10.0 * r, 0.01) for n, r in ratios.items()}
-    return PassResult(PassConfig(models=tuple(ratios), reference="ref", tolerance=tolerance), models)
+    config = PassConfig(models=tuple(ratios), reference="ref", tolerance=tolerance)
+    return PassResult(config, models)
 
 
 BASE = _pass({"ref": 1.0, "a": 0.5, "b": 2.0})

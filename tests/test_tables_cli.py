@@ -11,9 +11,8 @@ import torch
 from torch import nn
 
 import bench.table3
-import bench.tables as tables
 from architectures import ModelInfo, PaperFigures, register_model, unregister_model
-from bench import io
+from bench import io, tables
 
 TINY = "tiny-test-net"
 FILES = {f"{stem}.{ext}" for stem in ("table3", "table4", "table5", "complexity", "latency",
@@ -131,7 +130,8 @@ def test_bad_options_are_usage_errors(tiny, tmp_path, capsys, argv, message):
 
 
 def test_row_label_keeps_apostrophes():
-    fig = PaperFigures(source="GCPM Table 4 (LIP test), row 'Nie et al., CVPR'18': backbone; the row's")
+    fig = PaperFigures(source="GCPM Table 4 (LIP test), row 'Nie et al., CVPR'18': backbone; "
+                              "the row's method adds a learner")
     assert tables.row_label(fig) == "Nie et al., CVPR'18"
     assert tables.row_label(PaperFigures(source="GCPM Table 4, row 'Ours'; GFLOPs")) == "Ours"
 
@@ -158,7 +158,8 @@ def test_speed_up_is_reference_over_row_in_the_same_run(tiny, tiny_reference):
         counts=pd.DataFrame({"model": [tiny_reference, TINY], "params_m": [1.0, 1.0],
                              "gmacs": [3.0, 2.0]}),
         complexity=pd.DataFrame(), table3=pd.DataFrame())
-    t5 = tables.paper_table(5, measurements, [tiny_reference, TINY], tiny_reference).set_index("model")
+    names = [tiny_reference, TINY]
+    t5 = tables.paper_table(5, measurements, names, tiny_reference).set_index("model")
     assert t5.loc[TINY, "speed-up vs tiny-ref"] == 4.0
     assert t5.loc[TINY, "speed-up (paper)"] == 2.0  # 8 ms / 4 ms
     assert t5.loc[TINY, "GFLOPs (1 MAC = 1 FLOP)"] == 2.0 and t5.loc[TINY, "PCKh (paper)"] == 60.0
