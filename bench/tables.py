@@ -309,10 +309,12 @@ def _noise_warning(latency: pd.DataFrame) -> str:
             f"idle machine or with more --iters.\n\n")
 
 
-def _notes(m: Measurements, reference: str) -> str:
+def _notes(m: Measurements, reference: str, models: Optional[Sequence[str]] = None) -> str:
+    """Notes under a table; the noise warning covers ``models`` (default: every model)."""
     env = m.env
     gpu = env["gpu"].get("name") or "no GPU"
-    return _noise_warning(m.latency) + (
+    latency = m.latency if models is None else m.latency[m.latency.model.isin(list(models))]
+    return _noise_warning(latency) + (
             f"Measured on {env['device']} ({gpu}; CPU {env['cpu_model']}, {env['torch_threads']} "
             f"threads), torch {env['torch']}, batch 1, fp32 eager unless the column names a mode "
             f"(modes measured: {', '.join(env['timing']['modes'])}). "
@@ -343,8 +345,10 @@ def outputs(m: Measurements, names: Sequence[str], reference: str) -> dict[str, 
             df, p, title, text, "(no measured model stands behind a row of this table)")
 
     for table in (4, 5):
-        frame(f"table{table}", paper_table(table, m, names, reference), TABLE_TITLES[table],
-              notes + _row_sources(table, names))
+        df = paper_table(table, m, names, reference)
+        models = [reference, *df.model] if not df.empty else [reference]
+        frame(f"table{table}", df, TABLE_TITLES[table],
+              _notes(m, reference, models) + _row_sources(table, names))
     frame("table3", m.table3, "Table 3: complexity of the context modules", "")
     frame("complexity", m.complexity, "Parameters and GFLOPs (1 MAC = 1 FLOP) at batch 1", "")
     frame("latency", m.latency, "Batch-1 latency, every model and mode", notes)
