@@ -4,12 +4,12 @@ CI machines are noisy and differ from each other, so the gate compares only what
 
 * exact parameter and FLOP counts (fvcore, one multiply-add = one FLOP, at the pass's input size);
 * each model's latency *relative to a reference model timed in the same run* (default
-  ``hourglass-8stack``, the speed-up reference of the GCPM paper's Tables 4-5). Models are timed
-  in interleaved rounds (every model once per round), so drift in clock speed hits all models
-  alike. The pass runs on one thread and, by default, measures this process's CPU time
+  ``hourglass-8stack``, the speed-up reference of the GCPM paper's Tables 4-5). In every round
+  each model is timed right after a reference sample, and the gated figure is the median over
+  rounds of these paired ratios, so load that changes during the pass hits both sides of a
+  ratio alike. The pass runs on one thread and, by default, measures this process's CPU time
   (``time.process_time_ns``) rather than wall time: on a shared 2-core box under load, wall-time
-  ratios of unchanged passes moved by up to 85 %, CPU-time ratios by about 5 %. The ratio is
-  taken between the *fastest* samples, as background load only ever adds time.
+  ratios of unchanged passes moved by up to 85 %, CPU-time ratios much less (see the README).
 
 A ratio that grew by more than the tolerance fails the gate. ``update`` runs several unchanged
 passes, stores their median ratios as the baseline (results/regression_baseline.json) and derives
@@ -65,7 +65,7 @@ class PassConfig:
 class ModelRecord:
     params: int
     flops: int
-    ratio: float  # fastest latency / fastest reference latency (median of passes in a baseline)
+    ratio: float  # median over rounds of latency / paired reference latency
     min_ms: float  # informative only: absolute times are not gated
     ratio_spread: float  # (max - min) / median of the per-round ratios: noise within a pass
     pass_noise: Optional[float] = None  # baseline only: largest deviation of a pass's ratio
@@ -119,27 +119,32 @@ def _counts(model: nn.Module, shape: Sequence[int]) -> tuple[int, int]:
     return count_params(model), count_flops(model, shape).total
 
 
-def _ratios(times: dict[str, list[float]], reference: str) -> dict[str, list[float]]:
-    ref = times[reference]
-    return {n: [t / r for t, r in zip(ts, ref)] for n, ts in times.items()}
-
-
 def _time_rounds(models: dict[str, nn.Module], shapes: dict[str, tuple], config: PassConfig,
-                 device: torch.device) -> dict[str, list[float]]:
-    """Per-round median latency of every model, models interleaved within each round."""
+                 device: torch.device) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Per-round times and ratios; each model is timed right after its own reference sample.
+
+    Pairing each model with a reference sample taken just before it cancels load changes that
+    are slower than one pair (seconds), which interleaving whole rounds did not.
+    """
     if config.clock not in _CLOCKS:
         raise GateError(f"unknown clock {config.clock!r}; known: {', '.join(_CLOCKS)}")
     clock = _CLOCKS[config.clock]
-    prepared = {n: prepare(m, shapes[n], device, "fp32") for n, m in models.items()}
+    prepared = {n: partial(*prepare(m, shapes[n], device, "fp32")) for n, m in models.items()}
+    reference = prepared[config.reference]
     timing = TimingConfig(warmup=0, iters=config.iters_per_round)
     times: dict[str, list[float]] = {n: [] for n in models}
+    ratios: dict[str, list[float]] = {n: [] for n in models}
     with torch.inference_mode():
-        for model, x in prepared.values():
-            time_callable(partial(model, x), device, TimingConfig(config.warmup, 1), clock)
+        for forward in prepared.values():
+            time_callable(forward, device, TimingConfig(config.warmup, 1), clock)
         for _ in range(config.rounds):
-            for name, (model, x) in prepared.items():
-                times[name].append(min(time_callable(partial(model, x), device, timing, clock)))
-    return times
+            for name, forward in prepared.items():
+                t_ref = min(time_callable(reference, device, timing, clock))
+                t = t_ref if name == config.reference else min(
+                    time_callable(forward, device, timing, clock))
+                times[name].append(t)
+                ratios[name].append(t / t_ref)
+    return times, ratios
 
 
 def run_pass(config: PassConfig, slowdowns: Optional[dict[str, int]] = None) -> PassResult:
@@ -157,12 +162,10 @@ def run_pass(config: PassConfig, slowdowns: Optional[dict[str, int]] = None) -> 
         for name, layers in (slowdowns or {}).items():
             # counts stay those of the real model: this simulates a runtime-only regression
             models[name] = _ExtraLayer(models[name], layers, shapes[name][1])
-        times = _time_rounds(models, shapes, config, device)
+        times, ratios = _time_rounds(models, shapes, config, device)
     finally:
         torch.set_num_threads(previous_threads)
-    ratios = _ratios(times, config.reference)
-    ref_min = min(times[config.reference])
-    records = {n: ModelRecord(counts[n][0], counts[n][1], min(times[n]) / ref_min,
+    records = {n: ModelRecord(counts[n][0], counts[n][1], statistics.median(ratios[n]),
                               min(times[n]), _spread(ratios[n])) for n in names}
     env = environment_record(device)
     env["threads_used"] = config.threads
