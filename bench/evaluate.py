@@ -26,6 +26,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from bench.cli import user_errors_exit
+
 PAPER_SCALES = (0.75, 1.0, 1.25)
 
 
@@ -218,7 +220,15 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args(argv)
-    row = evaluate_checkpoint(
+    with user_errors_exit(parser):
+        row = _evaluate_from_args(args)
+    print(pd.DataFrame([row]).to_markdown(index=False, floatfmt=".2f"))
+    for path in write_row(row, args.out):
+        print(f"wrote {path}")
+
+
+def _evaluate_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    return evaluate_checkpoint(
         args.model,
         args.checkpoint,
         args.dataset,
@@ -232,9 +242,6 @@ def main(argv: Optional[list[str]] = None) -> None:
         args.max_samples,
         args.workers,
     )
-    print(pd.DataFrame([row]).to_markdown(index=False, floatfmt=".2f"))
-    for path in write_row(row, args.out):
-        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

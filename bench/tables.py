@@ -58,8 +58,10 @@ class Presets:
 # bf16 / fp16 autocast ran 13-15x slower than fp32 on the 2-core AMD EPYC CPU this suite was
 # built on (no native bf16/fp16 units), so a quick run leaves them out unless --modes names them.
 # The probing forward of every mode doubles as a warm-up, hence warmup=0 for the other modes.
-QUICK = Presets(TimingConfig(warmup=1, iters=6, max_time_s=4.0),
-                TimingConfig(warmup=0, iters=3, max_time_s=1.5), ProfileConfig(warmup=1, iters=1),
+# Quick: about 2-3 minutes on an idle 2-core CPU; ~20 fp32 samples per model over the rounds, fewer
+# (9 on that CPU) for the 368x368 CPM, whose rounds hit the time cap first.
+QUICK = Presets(TimingConfig(warmup=2, iters=20, max_time_s=10.0),
+                TimingConfig(warmup=0, iters=4, max_time_s=3.0), ProfileConfig(warmup=1, iters=1),
                 ("fp32", "channels_last"), rounds=3)
 FULL = Presets(TimingConfig(warmup=20, iters=200, min_time_s=2.0),
                TimingConfig(warmup=10, iters=100), ProfileConfig(warmup=5, iters=20), rounds=5)

@@ -16,6 +16,7 @@ import argparse
 from pathlib import Path
 from typing import Optional
 
+from bench.cli import user_errors_exit
 from bench.training.config import DATASETS, AugmentSwitches, ScheduleConfig, TrainConfig
 
 
@@ -104,8 +105,10 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def main(argv: Optional[list[str]] = None) -> None:
     from bench.training.loop import fit
 
-    cfg = config_from_args(build_parser().parse_args(argv))
-    run = fit(cfg)
+    parser = build_parser()
+    cfg = config_from_args(parser.parse_args(argv))
+    with user_errors_exit(parser):
+        run = fit(cfg)
     if run.history:
         last = run.history[-1]
         print(

@@ -11,10 +11,9 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from torch import nn
+from tiny_models import TinyPose, register_tiny
 from torch.nn.parallel import DistributedDataParallel
 
-from architectures import ModelInfo, list_models, register_model
 from bench.training import distributed as dist_utils
 from bench.training.config import TrainConfig
 from bench.training.loop import LOG_NAME, fit
@@ -22,34 +21,7 @@ from bench.training.loop import LOG_NAME, fit
 TINY = "test-tiny-ddp"
 
 
-class _TinyPose(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.stem = nn.Sequential(
-            nn.Conv2d(3, 8, 3, stride=4, padding=1),
-            nn.BatchNorm2d(8),
-            nn.ReLU(),
-            nn.Conv2d(8, 16, 3, stride=2, padding=1),
-            nn.ReLU(),
-        )
-        self.head = nn.Conv2d(16, 17, 1)
-
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        return [self.head(self.stem(x))]
-
-
-# spawned workers import this module again, so the registration must run at import
-if TINY not in list_models():
-    register_model(
-        ModelInfo(
-            name=TINY,
-            family="test",
-            dataset="lip",
-            input_size=(64, 64),
-            output_stride=8,
-            num_heatmaps=17,
-        )
-    )(lambda **overrides: _TinyPose())
+register_tiny(TINY)
 
 
 def _free_port() -> int:
@@ -95,17 +67,17 @@ def _sync_check(rank: int, world: int, port: int, out: str) -> None:
     _set_env(rank, world, port)
     dist.init_process_group("gloo", rank=rank, world_size=world)
     torch.manual_seed(rank)  # different initial weights: DDP must broadcast rank 0's
-    model = DistributedDataParallel(_TinyPose())
+    model = DistributedDataParallel(TinyPose())
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     for _ in range(3):
-        loss = model(torch.randn(2, 3, 64, 64))[0].pow(2).mean()
+        loss = sum(out.pow(2).mean() for out in model(torch.randn(2, 3, 64, 64)))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
     synced = dist_utils.parameters_in_sync(model.module)
     if rank == 1:
         with torch.no_grad():
-            model.module.head.bias[0] += 1e-6
+            model.module.stage2.bias[0] += 1e-6
     diverged = not dist_utils.parameters_in_sync(model.module)
     Path(out, f"sync{rank}.json").write_text(json.dumps({"synced": synced, "diverged": diverged}))
     dist.destroy_process_group()

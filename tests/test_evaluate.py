@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from tiny_models import TinyPose, register_tiny
 from torch import nn
 
-from architectures import ModelInfo, list_models, register_model
+from architectures import ModelInfo
 from bench.evaluate import collect_predictions, evaluate_checkpoint, evaluate_model, main
 from bench.training.data import eval_dataset
 
@@ -16,30 +17,7 @@ TINY = "test-tiny-eval"
 COLUMNS = ["Head", "Sho.", "Elb.", "Wri.", "Hip", "Knee", "Ank.", "PCKh"]
 
 
-class _TinyPose(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.body = nn.Sequential(
-            nn.Conv2d(3, 8, 3, stride=4, padding=1),
-            nn.ReLU(),
-            nn.Conv2d(8, 17, 3, stride=2, padding=1),
-        )
-
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        return [self.body(x)]
-
-
-if TINY not in list_models():
-    register_model(
-        ModelInfo(
-            name=TINY,
-            family="test",
-            dataset="lip",
-            input_size=(64, 64),
-            output_stride=8,
-            num_heatmaps=17,
-        )
-    )(lambda **overrides: _TinyPose())
+register_tiny(TINY)
 
 
 class _Oracle(nn.Module):
@@ -114,7 +92,7 @@ def test_predictions_are_in_original_pixels(lip_root: Path) -> None:
 
 def test_checkpoint_round_trip_and_untrained_default(lip_root: Path, tmp_path: Path) -> None:
     torch.manual_seed(42)
-    trained = _TinyPose()
+    trained = TinyPose()
     path = tmp_path / "weights.pt"
     torch.save({"model": trained.state_dict()}, path)
     row = evaluate_checkpoint(TINY, path, "lip", lip_root, device="cpu")

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch import nn
+from tiny_models import TinyPose, register_tiny
 
-from architectures import ModelInfo, list_models, register_model
 from bench.training import checkpoint as ckpt
 from bench.training.config import TrainConfig
 from bench.training.loop import fit
@@ -17,41 +16,7 @@ from bench.training.loop import fit
 TINY = "test-tiny-resume"
 
 
-class _TinyPose(nn.Module):
-    """Output stride 8, 17 maps, two supervised stages: the contract at a few thousand params."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stem = nn.Sequential(
-            nn.Conv2d(3, 8, 3, stride=2, padding=1),
-            nn.BatchNorm2d(8),
-            nn.ReLU(),
-            nn.Conv2d(8, 16, 3, stride=2, padding=1),
-            nn.BatchNorm2d(16),
-            nn.ReLU(),
-            nn.Conv2d(16, 16, 3, stride=2, padding=1),
-            nn.ReLU(),
-        )
-        self.stage1 = nn.Conv2d(16, 17, 1)
-        self.stage2 = nn.Conv2d(16 + 17, 17, 3, padding=1)
-
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        features = self.stem(x)
-        first = self.stage1(features)
-        return [first, self.stage2(torch.cat([features, first], dim=1))]
-
-
-if TINY not in list_models():
-    register_model(
-        ModelInfo(
-            name=TINY,
-            family="test",
-            dataset="lip",
-            input_size=(64, 64),
-            output_stride=8,
-            num_heatmaps=17,
-        )
-    )(lambda **overrides: _TinyPose())
+register_tiny(TINY)
 
 
 class _Interrupt(Exception):
@@ -114,7 +79,7 @@ def test_interrupted_run_resumes_to_identical_weights(lip_root: Path, tmp_path: 
 def test_training_changes_weights_and_leaves_no_temp_files(lip_root: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     torch.manual_seed(5)
-    initial = _TinyPose().state_dict()
+    initial = TinyPose().state_dict()
     run = fit(_config(lip_root, out, epochs=1))
     trained = ckpt.load_checkpoint(out / ckpt.LAST)["model"]
     assert not torch.equal(initial["stage2.weight"], trained["stage2.weight"])
