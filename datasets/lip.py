@@ -16,18 +16,17 @@ from __future__ import annotations
 import csv
 import math
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
 from .layouts import LIP_LAYOUT, KeypointLayout
 from .metrics import lip_head_size
-from .sample import AnnotationError, Sample
+from .sample import AnnotationError, Sample, SampleList
 
 SPLITS = ("train", "val")
 
 
-class LipReader(Sequence[Sample]):
+class LipReader(SampleList):
     """All annotated persons of one LIP split, parsed eagerly, images loaded lazily."""
 
     layout: KeypointLayout = LIP_LAYOUT
@@ -44,15 +43,6 @@ class LipReader(Sequence[Sample]):
         if not self.csv_path.is_file():
             raise FileNotFoundError(f"LIP annotation file {self.csv_path} does not exist")
         self.samples = read_lip_csv(self.csv_path, self.image_dir)
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    def __getitem__(self, index):  # type: ignore[override]
-        return self.samples[index]
-
-    def __iter__(self) -> Iterator[Sample]:
-        return iter(self.samples)
 
 
 def read_lip_csv(csv_path: Path, image_dir: Path, layout: KeypointLayout = LIP_LAYOUT) -> list[Sample]:

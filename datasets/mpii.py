@@ -21,24 +21,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-import math
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
 
 import numpy as np
 
 from .layouts import MPII_LAYOUT, KeypointLayout
 from .metrics import mpii_head_size
-from .sample import AnnotationError, Sample
+from .sample import AnnotationError, Sample, SampleList
 
 
-class MpiiReader(Sequence[Sample]):
+class MpiiReader(SampleList):
     """All persons of one MPII split; images are loaded lazily."""
 
     layout: KeypointLayout = MPII_LAYOUT
 
     def __init__(self, root: str | Path, split: str = "val",
-                 headboxes: Optional[str | Path] = None) -> None:
+                 headboxes: str | Path | None = None) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
             raise FileNotFoundError(f"MPII root {self.root} is not a directory")
@@ -57,15 +55,6 @@ class MpiiReader(Sequence[Sample]):
             sizes = read_head_sizes(self.headbox_path, len(samples))
             samples = [replace(s, head_size=float(size)) for s, size in zip(samples, sizes)]
         self.samples = samples
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    def __getitem__(self, index):  # type: ignore[override]
-        return self.samples[index]
-
-    def __iter__(self) -> Iterator[Sample]:
-        return iter(self.samples)
 
 
 def _load_json_list(path: Path) -> list:

@@ -7,9 +7,9 @@ dataset's visibility flag; ``valid`` (annotated) is what PCKh counts, per both p
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import cv2
 import numpy as np
@@ -32,8 +32,8 @@ class Sample:
     visible: np.ndarray  # (K,) bool, the dataset's visibility flag
     head_size: float  # PCKh normaliser in original pixels; 0.0 where the protocol has none
     source: str  # "file:row" or "file:record N", for error messages
-    center: Optional[np.ndarray] = None  # MPII person centre (0-based pixels)
-    scale: Optional[float] = None  # MPII person scale: height / 200 px
+    center: np.ndarray | None = None  # MPII person centre (0-based pixels)
+    scale: float | None = None  # MPII person scale: height / 200 px
 
     @property
     def valid(self) -> np.ndarray:
@@ -79,3 +79,18 @@ class Sample:
         side = box_scale * self.scale * 200.0
         cx, cy = float(self.center[0]), float(self.center[1]) + 15.0 * self.scale
         return (cx - side / 2, cy - side / 2, side, side)
+
+
+class SampleList(Sequence[Sample]):
+    """An annotation file once read: a sequence of samples; readers fill ``self.samples``."""
+
+    samples: list[Sample]
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self.samples[index]
+
+    def __iter__(self) -> Iterator[Sample]:
+        return iter(self.samples)
