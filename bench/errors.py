@@ -22,7 +22,11 @@ class InputFileError(UserError, ValueError):
 
 class OutputError(UserError, OSError):
     """An output location that cannot be created or written (a file where a folder should be,
-    no permission, read-only file system, full disk)."""
+    no permission, read-only file system, full disk). ``OutputError(errno, message)`` keeps the
+    errno for callers and prints as the message alone."""
+
+    def __str__(self) -> str:
+        return self.strerror if self.strerror else super().__str__()
 
 
 class DeviceError(UserError, RuntimeError):

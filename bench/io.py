@@ -1,12 +1,15 @@
-"""Atomic writers for the harness outputs (CSV, Markdown, JSON, PNG).
+"""Atomic writers for every file the project writes (CSV, Markdown, JSON, PNG, bytes, checkpoints).
 
 Every file is written to a temporary file in the destination folder and moved into place with
-``os.replace``, so a reader (or an interrupted run) never sees a half-written table: either the
-previous file stays intact or the new one is complete.
+``os.replace``, so a reader (or an interrupted run) never sees a half-written file: either the
+previous file stays intact or the new one is complete. Files get the mode the umask gives a new
+file (``mkstemp`` alone would leave them 0600, unreadable to other users). Temporary files are
+named ``.<name>.<random>.tmp``; :func:`prepare_output` removes ones a killed run left behind.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -16,15 +19,26 @@ from typing import Any, Callable, Union
 import pandas as pd
 from matplotlib.figure import Figure
 
+from bench.errors import OutputError
+
 PathLike = Union[str, os.PathLike]
+TMP_SUFFIX = ".tmp"
+
+
+def file_mode() -> int:
+    """The mode ``open()`` would give a new file under the current umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def atomic_write(path: PathLike, write: Callable[[Any], None], binary: bool = False) -> Path:
     """Call ``write(handle)`` on a temp file beside ``path``, then ``os.replace`` it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
     try:
+        os.fchmod(fd, file_mode())
         mode, encoding = ("wb", None) if binary else ("w", "utf-8")
         with os.fdopen(fd, mode, encoding=encoding) as f:
             write(f)
@@ -40,6 +54,49 @@ def atomic_write(path: PathLike, write: Callable[[Any], None], binary: bool = Fa
 
 def write_text(path: PathLike, text: str) -> Path:
     return atomic_write(path, lambda f: f.write(text))
+
+
+def write_bytes(path: PathLike, data: bytes) -> Path:
+    return atomic_write(path, lambda f: f.write(data), binary=True)
+
+
+def torch_save(obj: Any, path: PathLike) -> Path:
+    """``torch.save`` atomically (checkpoints)."""
+    import torch
+
+    return atomic_write(path, lambda f: torch.save(obj, f), binary=True)
+
+
+def prepare_output(folder: PathLike, option: str = "--out") -> Path:
+    """Create ``folder`` if needed and prove a file can be written there, before any work.
+
+    Raises :class:`~bench.errors.OutputError` naming ``option`` and the folder: a file in the
+    way, no permission, a read-only file system. Temporary files of a killed earlier run
+    (``.<name>.<random>.tmp``) are removed.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(errno.ENOTDIR, f"{option} {folder}: exists and is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-probe.", suffix=TMP_SUFFIX)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise OutputError(exc.errno, f"{option} {folder}: cannot write there ({reason})") from None
+    remove_stale_temporaries(folder)
+    return folder
+
+
+def remove_stale_temporaries(folder: PathLike) -> list[Path]:
+    """Delete ``.<name>.<random>.tmp`` files that a killed run left in ``folder``."""
+    removed = []
+    for path in Path(folder).glob(f".*{TMP_SUFFIX}"):
+        if path.is_file() and path.name.count(".") >= 3:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def write_csv(df: pd.DataFrame, path: PathLike) -> Path:

@@ -7,8 +7,10 @@ figure is measured in this run; accuracy and 1080 Ti times are the paper's, labe
 Speed-ups are relative to the reference model (``hourglass-8stack``) measured in the same run,
 with the paper's own speed-up beside them.
 
-Everything is computed first and written at the end, each file atomically, so an interrupted or
-failing run leaves the previous results intact.
+Every option, the output folder, device, checkpoints and data root are checked before anything is
+measured. Everything is computed first, then written as one set (:mod:`bench.result_set`): staged,
+swapped in together, ``manifest.json`` last, so an interrupted or failing run leaves the previous
+results intact and outputs an earlier run wrote but this one does not are removed.
 """
 
 from __future__ import annotations
@@ -25,8 +27,11 @@ from typing import Callable, Optional, Sequence
 import pandas as pd
 import torch
 
-from . import io, plots
+from . import io, plots, result_set
+from .cli import ArgumentParser, check_range, error_boundary
+from .devices import resolve_device as _resolve_device
 from .environment import environment_record
+from .errors import InputFileError, UsageError
 from .latency import MODES, TimingConfig, benchmark_models
 from .layer_profile import ProfileConfig, profile_models
 
@@ -38,10 +43,6 @@ TABLE_TITLES = {
     5: "Table 5 (MPII): our batch-1 latency and complexity beside the paper's figures",
 }
 PAPER_DEVICE = "GTX 1080 Ti, PyTorch 1.0, batch 1"
-
-
-class UsageError(ValueError):
-    """A bad option or model name: reported by ``main`` as a usage error, not a traceback."""
 
 
 @dataclass(frozen=True)
@@ -137,15 +138,8 @@ def resolve_models(requested: Sequence[str], reference: str) -> list[str]:
 # ---------------------------------------------------------------- measuring
 
 def resolve_device(spec: str) -> torch.device:
-    if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(spec)
-    except RuntimeError as exc:
-        raise UsageError(f"--device {spec!r}: {exc}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"--device {spec}: CUDA is not available on this machine")
-    return device
+    """See :func:`bench.devices.resolve_device`: ``meta``, garbage or absent CUDA are refused."""
+    return _resolve_device(spec, "--device")
 
 
 def presets_for(config: TablesConfig, device: torch.device) -> Presets:
@@ -378,7 +372,7 @@ def _checkpoint(text: str) -> tuple[str, Path]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m bench.tables", description=__doc__.split("\n\n")[0])
+    p = ArgumentParser(prog="python -m bench.tables", description=__doc__.split("\n\n")[0])
     p.add_argument("--device", default="auto", help="cuda, cuda:1, cpu; auto = cuda if available")
     p.add_argument("--models", nargs="+", default=[],
                    help="registered models to measure (default: every Table 4/5 model)")
@@ -413,40 +407,87 @@ def config_from_args(args: argparse.Namespace) -> TablesConfig:
         progress=args.progress)
 
 
+def _readable(path: Path, what: str) -> None:
+    """A file that opens and is not empty, else an :class:`InputFileError` naming it."""
+    if not path.is_file():
+        raise InputFileError(f"{what}: no such file")
+    try:
+        with open(path, "rb") as handle:
+            if not handle.read(1):
+                raise InputFileError(f"{what}: the file is empty")
+    except OSError as exc:
+        raise InputFileError(f"{what}: cannot read ({exc.strerror or exc})") from None
+
+
 def check_checkpoints(config: TablesConfig, names: Sequence[str]) -> None:
-    """Fail before the long measurements, not after them."""
+    """Fail before the long measurements, not after them: each checkpoint readable, each model's
+    data set found under ``--data-root``."""
+    from architectures import model_info
+
     if config.checkpoints and config.data_root is None:
         raise UsageError("--checkpoint needs --data-root (the dataset to evaluate on)")
     for name, path in config.checkpoints:
         if name not in names:
             raise UsageError(f"--checkpoint {name}={path}: {name!r} is not among the measured "
                              f"models ({', '.join(names)})")
-        if not path.is_file():
-            raise UsageError(f"--checkpoint {name}={path}: no such file")
+        _readable(path, f"--checkpoint {name}={path}")
+    for dataset in dict.fromkeys(model_info(name).dataset for name, _ in config.checkpoints):
+        check_data_root(dataset, config.data_root)
 
 
-def run(config: TablesConfig) -> dict[str, Path]:
-    """Measure, then write every output into ``config.out``; returns the written paths."""
+def check_data_root(dataset: str, root: Path) -> None:
+    """The val annotations of ``dataset`` under ``root`` open (files named on failure)."""
+    from datasets import AnnotationError, open_reader
+
+    if not root.is_dir():
+        raise InputFileError(f"--data-root {root}: no such folder")
+    try:
+        open_reader(dataset, root, "val")
+    except (OSError, AnnotationError, KeyError, ValueError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        raise InputFileError(f"--data-root {root} ({dataset} val): {message}") from None
+
+
+# Every name run() has written (with or without a manifest): a file of this list that the current
+# run does not produce is an earlier run's and leaves with the previous set.
+OUTPUT_NAMES = tuple(f"{stem}.{ext}" for stem in ("table3", "table4", "table5", "complexity",
+                                                  "latency", "layer_profile")
+                     for ext in ("csv", "md")) + (
+    "latency_vs_gflops.png", "layer_profile.png", "env.json")
+
+
+def check_config(config: TablesConfig) -> tuple[torch.device, list[str]]:
+    """Every check that can fail, before anything slow: numbers, device, models, checkpoints,
+    data root, output folder (created and probed; stale temporary files removed)."""
+    check_range("--iters", config.iters, low=1)
     device = resolve_device(config.device)
     names = resolve_models(config.models, config.reference)
     check_checkpoints(config, names)
+    io.prepare_output(config.out, "--out")
+    result_set.recover(config.out)
+    return device, names
+
+
+def run(config: TablesConfig) -> dict[str, Path]:
+    """Check, measure, then publish every output into ``config.out`` as one set (manifest
+    last); returns the written paths."""
+    device, names = check_config(config)
+    run_id = result_set.new_run_id()
     started = time.time()
     m = measure(config, names, device)
     m.env["models"] = names
+    m.env["run_id"] = run_id
     m.env["wall_time_s"] = round(time.time() - started, 1)
     files = outputs(m, names, config.reference)
-    return {name: write(config.out / name) for name, write in files.items()}
+    return result_set.publish(config.out, files, owned=OUTPUT_NAMES, producer="bench.tables",
+                              run_id=run_id)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.iters is not None and args.iters < 1:
-        parser.error(f"--iters must be >= 1, got {args.iters}")
-    try:
+    with error_boundary(parser):
         written = run(config_from_args(args))
-    except UsageError as exc:
-        parser.error(str(exc))
     print(f"wrote {len(written)} files to {args.out}:")
     for path in written.values():
         print(f"  {path}")
