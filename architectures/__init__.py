@@ -11,6 +11,7 @@ from .cpm import CPM
 from .gcpm import GCPM
 from .hourglass import StackedHourglass
 from .registry import (
+    InputSizeError,
     ModelInfo,
     PaperFigures,
     ReferenceCounts,
@@ -25,6 +26,7 @@ __all__ = [
     "ASPP",
     "CPM",
     "GCPM",
+    "InputSizeError",
     "ModelInfo",
     "PaperFigures",
     "PyramidPooling",

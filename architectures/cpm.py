@@ -105,6 +105,7 @@ def _later_stage(in_channels: int, channels: int, kernel_size: int, num_heatmaps
 
 @register_model(ModelInfo(
     name="cpm-original", family="cpm", dataset="mpii", input_size=(368, 368), output_stride=8,
+    size_multiple=8,
     num_heatmaps=15, num_keypoints=14,
     description="Wei et al. CPM, released MPII model: 6 stages, VGG-19 front, centre-map prior",
     paper=PaperFigures(source="GCPM Table 5 (MPII test), row 'Wei et al., CVPR'16 (original CPM)'",

@@ -191,7 +191,8 @@ def _aspp(num_heatmaps: int) -> ContextFactory:
 
 def _lip_info(name: str, description: str, paper: PaperFigures, **facts) -> ModelInfo:
     defaults = {"family": "gcpm", "dataset": "lip", "input_size": (256, 256), "output_stride": 8,
-                "num_heatmaps": 17, "num_keypoints": 16}
+                "num_heatmaps": 17, "num_keypoints": 16,
+                "size_multiple": 8}  # the backbone's stride: 136 x 136 works, 132 does not
     return ModelInfo(name=name, description=description, paper=paper, **{**defaults, **facts})
 
 

@@ -107,7 +107,9 @@ def _build(overrides: dict, **defaults) -> StackedHourglass:
 
 def _info(name: str, description: str, **facts) -> ModelInfo:
     defaults = {"family": "hourglass", "dataset": "mpii", "input_size": (256, 256),
-                "output_stride": 4, "num_heatmaps": 16, "num_keypoints": 16}
+                "output_stride": 4, "num_heatmaps": 16, "num_keypoints": 16,
+                # stem stride 4 x four halvings in each hourglass: 192 works, 160 does not
+                "size_multiple": 64}
     return ModelInfo(name=name, description=description, **{**defaults, **facts})
 
 

@@ -53,6 +53,9 @@ class ModelInfo:
     num_heatmaps: int
     num_keypoints: int = 16
     in_channels: int = 3
+    # Input height and width must be multiples of this (the network's total downsampling): other
+    # sizes break its skip additions or give heatmaps that do not line up with their targets.
+    size_multiple: int = 1
     description: str = ""
     paper: PaperFigures | None = None
     reference: ReferenceCounts | None = None
@@ -130,10 +133,26 @@ def create_model(name: str, **overrides) -> nn.Module:
     (``num_heatmaps``, ``input_size``) are reflected there.
     """
     entry = _entry(name)
+    check_input_size(entry.info, overrides.get("input_size", entry.info.input_size))
     model = entry.builder(**overrides)
     fact_overrides = {k: v for k, v in overrides.items() if k in _OVERRIDABLE_FACTS}
     model.info = replace(entry.info, **fact_overrides)
     return model
+
+
+class InputSizeError(ValueError):
+    """An input size the model cannot take; the message names the model and the multiple."""
+
+
+def check_input_size(info: ModelInfo, size: tuple[int, int]) -> None:
+    """Raise :class:`InputSizeError` unless ``size`` (H, W) fits ``info.size_multiple``."""
+    size = tuple(size)
+    multiple = info.size_multiple
+    if len(size) != 2 or any(not isinstance(s, int) or s < multiple or s % multiple for s in size):
+        raise InputSizeError(
+            f"model {info.name!r} needs an input size whose height and width are positive "
+            f"multiples of {multiple}, got {' x '.join(map(str, size))}"
+        )
 
 
 _OVERRIDABLE_FACTS = {"num_heatmaps", "input_size", "num_keypoints"}
