@@ -89,6 +89,24 @@ def prepare_output(folder: PathLike, option: str = "--out") -> Path:
     return folder
 
 
+def readable_file(path: PathLike, what: str) -> Path:
+    """``path`` if it is a file that opens and is not empty, else an
+    :class:`~bench.errors.InputFileError` whose message starts with ``what``."""
+    from bench.errors import InputFileError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{what}: {'is a folder' if path.is_dir() else 'no such file'}")
+    try:
+        with open(path, "rb") as handle:
+            empty = not handle.read(1)
+    except OSError as exc:
+        raise InputFileError(f"{what}: cannot read ({exc.strerror or exc})") from None
+    if empty:
+        raise InputFileError(f"{what}: the file is empty")
+    return path
+
+
 def remove_stale_temporaries(folder: PathLike) -> list[Path]:
     """Delete ``.<name>.<random>.tmp`` files that a killed run left in ``folder``."""
     removed = []

@@ -21,7 +21,9 @@ gives a small number, a global one a large number), and ``spread_px``, the chang
 distance of the window centres from the keypoint's predicted location.
 
 CLI: ``python -m bench.receptive_field --model NAME [--checkpoint PATH] --image PATH
-[--keypoint NAME ...] [--out DIR]``; untrained models are built after ``torch.manual_seed(seed)`` so
+[--keypoint NAME ...] --out DIR``; every argument is checked before a model runs, ``--out`` has no
+default (the committed ``results/receptive_field`` is rewritten only when named), and the maps and
+table are published as one set (:mod:`bench.result_set`). Untrained models are built after ``torch.manual_seed(seed)`` so
 their maps (the architecture's own reach) are reproducible, and their BatchNorm statistics are set
 from the image first (:func:`calibrate_batchnorm`), without which their output hardly depends on
 the input at all.
@@ -33,7 +35,7 @@ import argparse
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
 import numpy as np
 import pandas as pd
@@ -297,26 +299,39 @@ def keypoint_indices(dataset: str, names: Sequence[str]) -> dict[str, int]:
     return {name: layout.index(name) for name in names}
 
 
+def _load(model_name: str, checkpoint: Optional[Path], device: torch.device, seed: int) -> nn.Module:
+    from bench.errors import CheckpointError
+    from bench.evaluate import load_model
+
+    if checkpoint is None:
+        return load_model(model_name, None, device, seed=seed)
+    try:
+        return load_model(model_name, checkpoint, device, seed=seed)
+    except (ValueError, OSError) as exc:  # unreadable, foreign, or made for another model
+        raise CheckpointError(f"--checkpoint {checkpoint}: {exc}") from exc
+
+
 def measure_model(
     model_name: str,
     checkpoint: Optional[Path],
     image_path: Path,
     keypoints: Sequence[str],
     cfg: RFConfig,
-    device: str = "auto",
+    device: Union[str, torch.device] = "auto",
     out: Optional[Path] = None,
     calibrate_bn: bool = True,
+    overlays: Optional[dict[str, np.ndarray]] = None,
 ) -> pd.DataFrame:
-    """Receptive-field numbers of one model, one row per keypoint; PNG maps into ``out``.
+    """Receptive-field numbers of one model, one row per keypoint; PNG maps into ``out`` and/or
+    ``overlays`` (file name -> RGB image, for the caller to publish).
 
     Without a checkpoint the seeded untrained model is measured, its BatchNorm statistics set
     from the image first (:func:`calibrate_batchnorm`) unless ``calibrate_bn`` is false.
     """
-    from bench.evaluate import load_model
-    from bench.training.distributed import DistEnv, resolve_device
+    from bench.devices import resolve_device
 
-    dev = resolve_device(device, DistEnv())
-    model = load_model(model_name, checkpoint, dev, seed=cfg.seed)
+    dev = device if isinstance(device, torch.device) else resolve_device(device)
+    model = _load(model_name, checkpoint, dev, cfg.seed)
     image, rgb, fill = load_input(image_path, model.info.input_size)
     indices = keypoint_indices(model.info.dataset, keypoints)
     if checkpoint is None and calibrate_bn:
@@ -325,11 +340,11 @@ def measure_model(
     rows = []
     for name, index in indices.items():
         result = results[index]
+        overlay = render_overlay(rgb, result.pixel_map(), result.peak_xy)
         if out is not None:
-            _write_png(
-                out / f"{model_name}_{name}.png",
-                render_overlay(rgb, result.pixel_map(), result.peak_xy),
-            )
+            _write_png(out / f"{model_name}_{name}.png", overlay)
+        if overlays is not None:
+            overlays[f"{model_name}_{name}.png"] = overlay
         rows.append(
             {
                 "model": model_name,
@@ -346,32 +361,37 @@ def measure_model(
     return frame
 
 
-def _write_png(path: Path, rgb: np.ndarray) -> None:
+def _write_png(path: Path, rgb: np.ndarray) -> Path:
     import cv2
 
-    from bench.io import atomic_write
+    from bench.io import write_bytes
 
     ok, encoded = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     if not ok:
         raise RuntimeError(f"cannot encode PNG for {path}")
-    atomic_write(path, lambda handle: handle.write(encoded.tobytes()), binary=True)
+    return write_bytes(path, encoded.tobytes())
 
 
-def write_table(frame: pd.DataFrame, out: Path, name: str = "receptive_field") -> None:
+def table_writers(frame: pd.DataFrame, name: str = "receptive_field") -> dict:
+    """File name -> writer(path) for the CSV and Markdown table."""
     from bench.io import write_csv, write_markdown
 
-    out.mkdir(parents=True, exist_ok=True)
-    write_csv(frame, out / f"{name}.csv")
     shown = frame[
         ["model", "keypoint", "weights", "bn_calibrated", "area_90", "spread_px", "spread_rel"]
         + ["peak_x", "peak_y"]
     ]
-    write_markdown(
-        shown,
-        out / f"{name}.md",
-        title="Empirical receptive field (GCPM Sec. 3.3)",
-        notes=_TABLE_NOTE.format(**frame.iloc[0].to_dict()),
-    )
+    notes = _TABLE_NOTE.format(**frame.iloc[0].to_dict())
+    title = "Empirical receptive field (GCPM Sec. 3.3)"
+    return {
+        f"{name}.csv": lambda path: write_csv(frame, path),
+        f"{name}.md": lambda path: write_markdown(shown, path, title=title, notes=notes),
+    }
+
+
+def write_table(frame: pd.DataFrame, out: Path, name: str = "receptive_field") -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for file_name, write in table_writers(frame, name).items():
+        write(out / file_name)
 
 
 _TABLE_NOTE = """Measured by `python -m bench.receptive_field` in this run: a {window}x{window}
@@ -383,8 +403,10 @@ input diagonal. `bn_calibrated`: an untrained model's BatchNorm statistics were 
 (`calibrate_batchnorm`)."""
 
 
-def main(argv: Optional[list[str]] = None) -> None:
-    parser = argparse.ArgumentParser(
+def _parser() -> argparse.ArgumentParser:
+    from bench.cli import ArgumentParser
+
+    parser = ArgumentParser(
         prog="python -m bench.receptive_field", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--model", required=True, nargs="+", help="one or more registered models")
@@ -396,7 +418,12 @@ def main(argv: Optional[list[str]] = None) -> None:
         default=["R_Hip"],
         help="joint names of the model's layout (LIP: R_Hip, L_Elbow, ...)",
     )
-    parser.add_argument("--out", type=Path, default=Path("results/receptive_field"))
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="folder for the maps and table (the committed ones: results/receptive_field)",
+    )
     parser.add_argument("--window", type=int, default=RFConfig.window)
     parser.add_argument("--stride", type=int, default=RFConfig.stride)
     parser.add_argument("--batch-size", type=int, default=RFConfig.batch_size)
@@ -404,15 +431,61 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument(
         "--seed", type=int, default=0, help="weights of untrained models and the noise"
     )
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     parser.add_argument(
         "--no-bn-calibration",
         action="store_true",
         help="untrained models: keep BatchNorm's initial statistics (see calibrate_batchnorm)",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def check_args(args: argparse.Namespace) -> torch.device:
+    """Every check before a model runs: numbers, models, keypoints, image, checkpoint, device,
+    output folder (created and probed). Raises the :mod:`bench.errors` types."""
+    import cv2
+
+    from architectures import list_models, model_info
+    from bench.cli import check_range
+    from bench.devices import resolve_device
+    from bench.errors import InputFileError, UsageError
+    from bench.io import prepare_output, readable_file
+    from datasets import get_layout
+
     if args.checkpoint is not None and len(args.model) > 1:
-        parser.error("--checkpoint applies to a single --model")
+        raise UsageError("--checkpoint applies to a single --model")
+    for option in ("window", "stride", "batch_size"):
+        check_range(f"--{option.replace('_', '-')}", getattr(args, option), low=1)
+    unknown = [name for name in args.model if name not in list_models()]
+    if unknown:
+        raise UsageError(f"--model: unknown model(s) {', '.join(map(repr, unknown))}; "
+                         f"known models: {', '.join(list_models())}")
+    for name in args.model:
+        info = model_info(name)
+        joints = get_layout(info.dataset).joint_names
+        missing = [k for k in args.keypoint if k not in joints]
+        if missing:
+            raise UsageError(f"--keypoint {' '.join(missing)}: not a joint of {name} "
+                             f"({info.dataset}); joints: {', '.join(joints)}")
+        if args.window > min(info.input_size):
+            raise UsageError(f"--window {args.window} is larger than the input of {name} "
+                             f"({info.input_size[0]}x{info.input_size[1]})")
+    readable_file(args.image, f"--image {args.image}")
+    if cv2.imread(str(args.image), cv2.IMREAD_COLOR) is None:
+        raise InputFileError(f"--image {args.image}: not an image OpenCV can decode")
+    if args.checkpoint is not None:
+        readable_file(args.checkpoint, f"--checkpoint {args.checkpoint}")
+    device = resolve_device(args.device)
+    prepare_output(args.out, "--out")
+    return device
+
+
+def run(args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, Path]]:
+    """Check, measure every model, publish maps and table into ``args.out`` as one set."""
+    from bench import result_set
+
+    device = check_args(args)
+    result_set.recover(args.out)
     cfg = RFConfig(
         window=args.window,
         stride=args.stride,
@@ -420,6 +493,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         seed=args.seed,
         measure=args.measure,
     )
+    overlays: dict[str, np.ndarray] = {}
     frames = [
         measure_model(
             name,
@@ -427,19 +501,37 @@ def main(argv: Optional[list[str]] = None) -> None:
             args.image,
             args.keypoint,
             cfg,
-            args.device,
-            args.out,
+            device,
             calibrate_bn=not args.no_bn_calibration,
+            overlays=overlays,
         )
         for name in args.model
     ]
     table = pd.concat(frames, ignore_index=True)
-    write_table(table, args.out)
+    writers = {name: (lambda path, rgb=rgb: _write_png(path, rgb)) for name, rgb in overlays.items()}
+    writers.update(table_writers(table))
+    written = result_set.publish(
+        args.out,
+        writers,
+        owned=("receptive_field.csv", "receptive_field.md"),
+        producer="bench.receptive_field",
+    )
+    return table, written
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    from bench.cli import error_boundary
+
+    parser = _parser()
+    args = parser.parse_args(argv)
+    with error_boundary(parser):
+        table, written = run(args)
     print(
         table[["model", "keypoint", "area_90", "spread_px", "spread_rel"]].to_markdown(index=False)
     )
-    print(f"wrote maps and receptive_field.csv/.md to {args.out}")
+    print(f"wrote {len(written)} files (maps, receptive_field.csv/.md, manifest.json) to {args.out}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

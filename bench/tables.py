@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -27,7 +26,9 @@ from typing import Callable, Optional, Sequence
 import pandas as pd
 import torch
 
-from . import io, plots, result_set
+from architectures import PaperFigures, list_models, model_info
+
+from . import headline, io, plots, report_html, result_set
 from .cli import ArgumentParser, check_range, error_boundary
 from .devices import resolve_device as _resolve_device
 from .environment import environment_record
@@ -97,29 +98,38 @@ class Measurements:
 
 # ---------------------------------------------------------------- paper rows (registry facts)
 
-def paper_rows(name: str) -> tuple:
-    from architectures import model_info
-
-    info = model_info(name)
-    return tuple(getattr(info, "paper_rows", (info.paper,) if info.paper else ()))
+TABLE_DATASETS = {4: "lip", 5: "mpii"}  # a model without a row joins the table of its dataset
+USER_ROW = "user's model"  # method label of a model registered outside this package
+SUITE_ROW = "(suite model, no paper row)"  # one of ours the paper's table does not list
 
 
-def paper_row(name: str, table: int):
-    """The model's PaperFigures for GCPM Table ``table``, or ``None``."""
-    pattern = re.compile(rf"\bTable {table}\b")
-    return next((fig for fig in paper_rows(name) if pattern.search(fig.source)), None)
+def paper_row(name: str, table: int) -> Optional[PaperFigures]:
+    """The model's row of GCPM Table ``table``, or ``None``."""
+    return model_info(name).paper_row(table)
 
 
-def row_label(figures) -> str:
-    # Labels contain apostrophes (CVPR'18): the closing quote is the one followed by a separator.
-    match = re.search(r"row '(.*?)'(?=[\s:;,.]|$)", figures.source)
-    return match.group(1) if match else figures.source
+def user_models() -> list[str]:
+    """Models registered outside this package (a user's own), in name order."""
+    own = set(list_models(module="architectures"))
+    return [n for n in list_models() if n not in own]
+
+
+def joins_table(name: str, table: int) -> bool:
+    """A row of the table, or a model of the table's dataset (labelled, paper columns empty)."""
+    return paper_row(name, table) is not None or model_info(name).dataset == TABLE_DATASETS[table]
+
+
+def method_label(name: str, table: int) -> str:
+    figures = paper_row(name, table)
+    if figures is not None:
+        return figures.row
+    return SUITE_ROW if name in list_models(module="architectures") else USER_ROW
 
 
 def default_models() -> list[str]:
-    from architectures import list_models
-
-    return [n for n in list_models() if paper_row(n, 4) or paper_row(n, 5)]
+    """Every model behind a row of Table 4 or 5, then every user model."""
+    rows = [n for n in list_models() if paper_row(n, 4) or paper_row(n, 5)]
+    return rows + [n for n in user_models() if n not in rows]
 
 
 def resolve_models(requested: Sequence[str], reference: str) -> list[str]:
@@ -236,35 +246,38 @@ def _latency_columns(latency: pd.DataFrame, name: str) -> dict:
     return out
 
 
-def _paper_columns(figures, metrics: Sequence[str], reference_figures) -> dict:
-    out = {f"{METRIC_LABELS[m]} (paper)": getattr(figures, m) for m in metrics}
-    out["time (ms, paper)"] = figures.time_ms
+def _paper_columns(figures: Optional[PaperFigures], metrics: Sequence[str],
+                   reference_figures: Optional[PaperFigures]) -> dict:
+    """The paper's figures of the row; NaN throughout for a model the paper does not list."""
+    value = (lambda attr: math.nan if figures is None or getattr(figures, attr) is None
+             else getattr(figures, attr))
+    out = {f"{METRIC_LABELS[m]} (paper)": value(m) for m in metrics}
+    out["time (ms, paper)"] = value("time_ms")
     ref_time = reference_figures.time_ms if reference_figures is not None else None
-    out["speed-up (paper)"] = (ref_time / figures.time_ms
-                               if ref_time and figures.time_ms else math.nan)
-    out["GFLOPs (paper)"] = figures.gflops
+    time_ms = out["time (ms, paper)"]
+    out["speed-up (paper)"] = ref_time / time_ms if ref_time and time_ms == time_ms else math.nan
+    out["GFLOPs (paper)"] = value("gflops")
     return out
 
 
 def paper_table(table: int, m: Measurements, names: Sequence[str], reference: str) -> pd.DataFrame:
-    """One row per measured model that stands behind a row of GCPM Table ``table``."""
+    """Every measured model of GCPM Table ``table``: its rows, then the measured models of the
+    table's dataset that the paper does not list (a user's own; paper columns NaN)."""
     fp32 = m.latency[m.latency["mode"] == "fp32"].set_index("model")
     ref_ms = fp32.median_ms.get(reference, math.nan)
     ref_fig = paper_row(reference, table)
     counts = m.counts.set_index("model")
+    listed = [n for n in names if paper_row(n, table) is not None]
+    joined = [n for n in names if n not in listed and joins_table(n, table)]
     rows = []
-    for name in names:
-        figures = paper_row(name, table)
-        if figures is None:
-            continue
+    for name in listed + joined:
         lat = _latency_columns(m.latency, name)
-        gmacs = float(counts.gmacs.get(name, math.nan))
         rows.append({
-            "method (paper row)": row_label(figures), "model": name, **lat,
+            "method (paper row)": method_label(name, table), "model": name, **lat,
             f"speed-up vs {reference}": ref_ms / lat["latency median (ms)"],
             "params (M)": float(counts.params_m.get(name, math.nan)),
-            "GFLOPs (1 MAC = 1 FLOP)": gmacs,
-            **_paper_columns(figures, PAPER_METRICS[table], ref_fig),
+            "GFLOPs (1 MAC = 1 FLOP)": float(counts.gmacs.get(name, math.nan)),
+            **_paper_columns(paper_row(name, table), PAPER_METRICS[table], ref_fig),
         })
     df = pd.DataFrame(rows)
     if not df.empty:
@@ -291,6 +304,14 @@ def layer_share_table(layers: pd.DataFrame) -> pd.DataFrame:
     return wide.reset_index()
 
 
+def speedup_rows(tables: dict[int, pd.DataFrame], reference: str) -> pd.DataFrame:
+    """(label, model, ours, paper) of every Table 4 / 5 row but the reference's own."""
+    rows = [{"label": f"T{table}: {r['method (paper row)']}", "model": r["model"],
+             "ours": r[f"speed-up vs {reference}"], "paper": r["speed-up (paper)"]}
+            for table, df in tables.items() for _, r in df.iterrows() if r["model"] != reference]
+    return pd.DataFrame(rows, columns=["label", "model", "ours", "paper"])
+
+
 NOISY_CV = 0.2  # above this, the median of a short run says little; the notes warn
 
 
@@ -300,9 +321,9 @@ def _noise_warning(latency: pd.DataFrame) -> str:
     if noisy.empty:
         return ""
     listed = ", ".join(f"{r.model} ({100 * r.cv:.0f} %)" for r in noisy.itertuples())
-    return (f"**Noisy measurement:** fp32 CV above {100 * NOISY_CV:.0f} % for {listed}. The "
-            f"machine was probably busy; speed-ups from these rows are unreliable. Rerun on an "
-            f"idle machine or with more --iters.\n\n")
+    return (f"**Noisy measurement:** fp32 CV above {100 * NOISY_CV:.0f} % for {listed} "
+            f"(marked {headline.NOISY_MARK}). The machine was probably busy; speed-ups from "
+            f"these rows are unreliable. Rerun on an idle machine or with more --iters.\n\n")
 
 
 def _notes(m: Measurements, reference: str, models: Optional[Sequence[str]] = None) -> str:
@@ -313,52 +334,84 @@ def _notes(m: Measurements, reference: str, models: Optional[Sequence[str]] = No
     return _noise_warning(latency) + (
             f"Measured on {env['device']} ({gpu}; CPU {env['cpu_model']}, {env['torch_threads']} "
             f"threads), torch {env['torch']}, batch 1, fp32 eager unless the column names a mode "
-            f"(modes measured: {', '.join(env['timing']['modes'])}). "
+            f"(modes measured: {', '.join(env['timing']['modes'])}). Latency: median of the "
+            f"timed samples, p10-p90 in brackets; {headline.NOISY_MARK} marks a CV above "
+            f"{100 * NOISY_CV:.0f} % or a GPU that reported power or thermal clock limits. "
             f"Speed-up = latency of {reference} / latency of the row, both measured in this run. "
-            f"Columns marked (paper) are copied from the GCPM paper ({PAPER_DEVICE}). "
-            f"GFLOPs follow the paper's convention (fvcore: one multiply-add = one FLOP). "
-            f"'throttled' marks a GPU that reported power or thermal clock limits during timing.")
+            f"Columns marked (paper) are copied from the GCPM paper ({PAPER_DEVICE}); compare "
+            f"speed-ups, not milliseconds, across machines. GFLOPs follow the paper's convention "
+            f"(fvcore: one multiply-add = one FLOP).")
 
 
 def _row_sources(table: int, names: Sequence[str]) -> str:
-    """The registry's full source text of each paper row (it says e.g. what a row adds)."""
+    """Each row's source as the registry renders it (it says e.g. what a row adds), and what
+    the rows the paper does not list are."""
     lines = [f"- {name}: {fig.source}" for name in names
              if (fig := paper_row(name, table)) is not None]
-    return "\n\nPaper rows, as the registry records them:\n" + "\n".join(lines) if lines else ""
+    lines += [f"- {name}: {method_label(name, table)} ({model_info(name).dataset}); the paper "
+              f"has no figures for it" for name in names
+              if paper_row(name, table) is None and joins_table(name, table)]
+    return "\n\nRows, as the registry records them:\n" + "\n".join(lines) if lines else ""
 
 
 Writer = Callable[[Path], Path]
+EMPTY_TABLE = "(no measured model stands behind a row of this table)"
 
 
 def outputs(m: Measurements, names: Sequence[str], reference: str) -> dict[str, Writer]:
-    """File name -> writer; every frame and figure is built before anything is written."""
+    """File name -> writer; every frame and figure is built before anything is written.
+
+    A table with a headline view writes the view to ``<stem>.md`` and every column to
+    ``<stem>.csv`` and ``<stem>_full.md``. ``index.html`` comes last: it embeds the PNGs
+    written before it into the same folder and links every other file.
+    """
     notes = _notes(m, reference)
     files: dict[str, Writer] = {}
+    sections: list[report_html.Section] = []
 
-    def frame(stem: str, df: pd.DataFrame, title: str, text: str = notes) -> None:
+    def frame(stem: str, df: pd.DataFrame, title: str, text: str = notes,
+              view: Optional[pd.DataFrame] = None) -> None:
         files[f"{stem}.csv"] = lambda p, df=df: io.write_csv(df, p)
-        files[f"{stem}.md"] = lambda p, df=df: io.write_markdown(
-            df, p, title, text, "(no measured model stands behind a row of this table)")
+        shown = df if view is None else view
+        files[f"{stem}.md"] = lambda p, df=shown: io.write_markdown(df, p, title, text,
+                                                                    EMPTY_TABLE)
+        if view is not None:
+            files[f"{stem}_full.md"] = lambda p, df=df: io.write_markdown(
+                df, p, f"{title} (every column)", text, EMPTY_TABLE)
+        sections.append(report_html.Section(stem, title, shown, text))
 
-    for table in (4, 5):
-        df = paper_table(table, m, names, reference)
+    paper_tables = {table: paper_table(table, m, names, reference) for table in (4, 5)}
+    for table, df in paper_tables.items():
         models = [reference, *df.model] if not df.empty else [reference]
+        labels = [METRIC_LABELS[k] for k in PAPER_METRICS[table]]
         frame(f"table{table}", df, TABLE_TITLES[table],
-              _notes(m, reference, models) + _row_sources(table, names))
-    frame("table3", m.table3, "Table 3: complexity of the context modules", "")
-    frame("complexity", m.complexity, "Parameters and GFLOPs (1 MAC = 1 FLOP) at batch 1", "")
-    frame("latency", m.latency, "Batch-1 latency, every model and mode", notes)
-    fig = plots.latency_vs_gflops(m.latency, m.counts)
+              _notes(m, reference, models) + _row_sources(table, names),
+              headline.paper_table_view(df, reference, labels, 100 * NOISY_CV))
+    frame("table3", m.table3, "Table 3: complexity of the context modules", "",
+          headline.formatted(m.table3, headline.TABLE3_VIEW))
+    frame("complexity", m.complexity, "Parameters and GFLOPs (1 MAC = 1 FLOP) at batch 1", "",
+          headline.formatted(m.complexity, headline.COMPLEXITY_VIEW))
+    frame("latency", m.latency, "Batch-1 latency, every model and mode", notes,
+          headline.latency_view(m.latency, NOISY_CV))
+    colors = plots.model_colors(names)
+    fig = plots.latency_vs_gflops(m.latency, m.counts, colors)
     files["latency_vs_gflops.png"] = lambda p: io.write_figure(fig, p)
+    speeds = speedup_rows(paper_tables, reference)
+    if not speeds.empty:
+        speed_fig = plots.speedups(speeds, reference, colors)
+        files["speedups.png"] = lambda p: io.write_figure(speed_fig, p)
     if m.layers is not None:
         files["layer_profile.csv"] = lambda p: io.write_csv(m.layers, p)
         share = layer_share_table(m.layers)
         files["layer_profile.md"] = lambda p: io.write_markdown(
             share, p, "Runtime by layer type (share of profiled op time) beside share of FLOPs",
             notes + " Shares add up to 100 % per model (time over profiled op time).")
-        bars = plots.layer_shares(m.layers)
+        bars = plots.layer_shares(m.layers, colors)
         files["layer_profile.png"] = lambda p: io.write_figure(bars, p)
     files["env.json"] = lambda p: io.write_json(m.env, p)
+    # Last, and reading ``files`` when it writes: it embeds every PNG written before it.
+    files["index.html"] = lambda p: report_html.write_index(
+        p, m.env, sections, [n for n in files if n != "index.html"])
     return files
 
 
@@ -407,18 +460,6 @@ def config_from_args(args: argparse.Namespace) -> TablesConfig:
         progress=args.progress)
 
 
-def _readable(path: Path, what: str) -> None:
-    """A file that opens and is not empty, else an :class:`InputFileError` naming it."""
-    if not path.is_file():
-        raise InputFileError(f"{what}: no such file")
-    try:
-        with open(path, "rb") as handle:
-            if not handle.read(1):
-                raise InputFileError(f"{what}: the file is empty")
-    except OSError as exc:
-        raise InputFileError(f"{what}: cannot read ({exc.strerror or exc})") from None
-
-
 def check_checkpoints(config: TablesConfig, names: Sequence[str]) -> None:
     """Fail before the long measurements, not after them: each checkpoint readable, each model's
     data set found under ``--data-root``."""
@@ -430,7 +471,7 @@ def check_checkpoints(config: TablesConfig, names: Sequence[str]) -> None:
         if name not in names:
             raise UsageError(f"--checkpoint {name}={path}: {name!r} is not among the measured "
                              f"models ({', '.join(names)})")
-        _readable(path, f"--checkpoint {name}={path}")
+        io.readable_file(path, f"--checkpoint {name}={path}")
     for dataset in dict.fromkeys(model_info(name).dataset for name, _ in config.checkpoints):
         check_data_root(dataset, config.data_root)
 

@@ -112,7 +112,7 @@ def test_pixel_map_tiles_the_image_when_stride_equals_window() -> None:
     assert pixels[32, 32] == pytest.approx(result.changes[2, 2])
 
 
-def test_cli_writes_maps_and_table_for_an_untrained_model(tmp_path) -> None:
+def test_cli_writes_maps_and_table_for_an_untrained_model(tmp_path, capsys) -> None:
     import cv2
 
     from architectures import ModelInfo, list_models, register_model
@@ -133,7 +133,7 @@ def test_cli_writes_maps_and_table_for_an_untrained_model(tmp_path) -> None:
     image = np.random.default_rng(0).integers(0, 255, (60, 40, 3), dtype=np.uint8)
     cv2.imwrite(str(tmp_path / "person.png"), image)
     out = tmp_path / "rf"
-    main(
+    assert main(
         [
             "--model",
             name,
@@ -149,8 +149,9 @@ def test_cli_writes_maps_and_table_for_an_untrained_model(tmp_path) -> None:
             "--stride",
             "8",
         ]
-    )
+    ) == 0
     assert sorted(p.name for p in out.iterdir()) == [
+        "manifest.json",
         "receptive_field.csv",
         "receptive_field.md",
         f"{name}_L_Elbow.png",
@@ -159,7 +160,10 @@ def test_cli_writes_maps_and_table_for_an_untrained_model(tmp_path) -> None:
     assert cv2.imread(str(out / f"{name}_R_Hip.png")).shape == (48, 48, 3)
     table = (out / "receptive_field.csv").read_text()
     assert "R_Hip" in table and "untrained" in table
-    with pytest.raises(KeyError, match="no joint 'Nose'"):
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
+    # a joint the layout lacks: exit 2, one line naming it and the layout's joints; nothing ran
+    with pytest.raises(SystemExit) as exit_info:
         main(
             [
                 "--model",
@@ -174,6 +178,10 @@ def test_cli_writes_maps_and_table_for_an_untrained_model(tmp_path) -> None:
                 "cpu",
             ]
         )
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--keypoint Nose" in err[0] and "R_Hip" in err[0]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
 class _Tiny17(nn.Module):
