@@ -56,7 +56,9 @@ def encode(keypoints: np.ndarray, valid: np.ndarray, input_size: Size, heatmap_s
 def decode(heatmaps: Union[np.ndarray, torch.Tensor], input_size: Size) -> tuple[np.ndarray, np.ndarray]:
     """(N, K, h, w) maps -> ((N, K, 2) input-pixel coordinates, (N, K) maximum values).
 
-    Decodes every channel given; slice off a background channel first if it is not wanted.
+    Decodes every channel given; slice off a background channel first if it is not wanted. A
+    channel without a finite peak (a NaN anywhere in it, an infinite or all -inf map) gives a
+    missing joint: NaN coordinates and a NaN maximum, which PCKh counts as a miss.
     """
     maps = heatmaps.detach().float().cpu().numpy() if torch.is_tensor(heatmaps) else np.asarray(heatmaps, dtype=np.float64)
     if maps.ndim != 4:
@@ -65,13 +67,15 @@ def decode(heatmaps: Union[np.ndarray, torch.Tensor], input_size: Size) -> tuple
     flat = maps.reshape(n, k, h * w)
     index = flat.argmax(axis=2)
     maxvals = np.take_along_axis(flat, index[..., None], axis=2)[..., 0]
+    no_peak = ~np.isfinite(flat.max(axis=2))  # max is NaN when any cell is NaN
     iy, ix = np.divmod(index, w)
     fx = ix + 0.25 * _neighbour_sign(maps, iy, ix, axis=1)
     fy = iy + 0.25 * _neighbour_sign(maps, iy, ix, axis=0)
     xs, ys = cell_centres(input_size, (h, w))
     stride_x, stride_y = xs[1] - xs[0] if w > 1 else 1.0, ys[1] - ys[0] if h > 1 else 1.0
     coords = np.stack([fx * stride_x + xs[0], fy * stride_y + ys[0]], axis=-1)
-    return coords, maxvals
+    coords[no_peak] = np.nan
+    return coords, np.where(no_peak, np.nan, maxvals)
 
 
 def _neighbour_sign(maps: np.ndarray, iy: np.ndarray, ix: np.ndarray, axis: int) -> np.ndarray:
@@ -81,9 +85,10 @@ def _neighbour_sign(maps: np.ndarray, iy: np.ndarray, ix: np.ndarray, axis: int)
     pos = ix if axis == 1 else iy
     nn, kk = np.meshgrid(np.arange(n), np.arange(k), indexing="ij")
     after, before = np.minimum(pos + 1, limit - 1), np.maximum(pos - 1, 0)
-    if axis == 1:
-        diff = maps[nn, kk, iy, after] - maps[nn, kk, iy, before]
-    else:
-        diff = maps[nn, kk, after, ix] - maps[nn, kk, before, ix]
+    with np.errstate(invalid="ignore"):  # inf - inf in a map without a finite peak (NaN later)
+        if axis == 1:
+            diff = maps[nn, kk, iy, after] - maps[nn, kk, iy, before]
+        else:
+            diff = maps[nn, kk, after, ix] - maps[nn, kk, before, ix]
     inner = (pos > 0) & (pos < limit - 1)
     return np.where(inner, np.sign(diff), 0.0)

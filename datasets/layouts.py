@@ -4,10 +4,14 @@ Both datasets use the same 16-joint order (reference facts, sections 5 and 6): L
 B_Neck and B_Head play the roles of MPII's thorax, upper_neck and head_top. The paper's table
 columns (Osokin 2019, Tables 2 and 4) average the left and right joint of each column; the total
 pools the 14 joints the official protocols score (pelvis and thorax/spine left out).
+
+:func:`flip_index` is the one left/right swap helper (arrays, visibility flags and heatmap
+channels all use it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,10 +38,7 @@ class KeypointLayout:
 
     def flip_permutation(self) -> np.ndarray:
         """Index array p such that ``flipped[:, j] = original[:, p[j]]`` swaps left and right."""
-        perm = np.arange(self.num_keypoints)
-        for left, right in self.flip_pairs:
-            perm[left], perm[right] = right, left
-        return perm
+        return np.array(flip_index(self.num_keypoints, self.flip_pairs))
 
     def index(self, joint_name: str) -> int:
         try:
@@ -45,6 +46,15 @@ class KeypointLayout:
         except ValueError:
             raise KeyError(f"layout {self.name!r} has no joint {joint_name!r}; "
                            f"joints: {', '.join(self.joint_names)}") from None
+
+
+def flip_index(size: int, flip_pairs: Sequence[tuple[int, int]]) -> list[int]:
+    """``index[j]`` is the entry that lands at ``j`` after a mirror: left and right swapped, every
+    entry not named in ``flip_pairs`` (pelvis, a background map) in place."""
+    index = list(range(size))
+    for left, right in flip_pairs:
+        index[left], index[right] = right, left
+    return index
 
 
 _FLIP_PAIRS = ((0, 5), (1, 4), (2, 3), (10, 15), (11, 14), (12, 13))

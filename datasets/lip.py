@@ -8,7 +8,9 @@ Official layout under ``root``::
 CSV rows have no header: ``name.jpg, x1,y1,v1, ..., x16,y16,v16``; a missing joint has all three
 fields ``nan``. **v = 1 means occluded** (every public loader reads it so, despite the README). Head
 size is the head-to-neck distance (LIP protocol, reference facts 4.3); 0.0 when either is missing,
-which the metric turns into an excluded image with a count.
+which the metric turns into an excluded image with a count. A joint outside the image is read
+as it is; one with a negative coordinate is kept for training but, as LIP's ``calc_pckh`` does,
+not scored (``Sample.scored``).
 """
 
 from __future__ import annotations
@@ -73,13 +75,13 @@ def parse_lip_row(row: list[str], source: str, image_dir: Path, layout: Keypoint
         if math.isnan(x) or math.isnan(y) or v not in (0.0, 1.0):
             raise AnnotationError(f"{source}: joint {joint} ({layout.joint_names[joint]}) has "
                                   f"x={x}, y={y}, v={v}; expected all nan or numbers with v in {{0, 1}}")
-        if x < 0 or y < 0:
-            raise AnnotationError(f"{source}: joint {joint} ({layout.joint_names[joint]}) has a "
-                                  f"negative coordinate ({x:g}, {y:g})")
         keypoints[joint] = (x, y)
         visible[joint] = v == 0.0  # v = 1 marks an occluded joint
+    with np.errstate(invalid="ignore"):
+        scored = (keypoints >= 0).all(axis=1)  # calc_pckh skips a joint with x < 0 or y < 0
     return Sample(id=Path(name).stem, image_path=image_dir / name, keypoints=keypoints,
-                  visible=visible, head_size=lip_head_size(keypoints, layout), source=source)
+                  visible=visible, head_size=lip_head_size(keypoints, layout), source=source,
+                  scored_mask=scored)
 
 
 def _number(field: str, source: str, joint: int) -> float:

@@ -77,15 +77,24 @@ def _check_shapes(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, head_size
 
 
 def pckh(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, head_size: np.ndarray,
-         threshold: float = 0.5) -> PCKhResult:
-    """PCKh counts per joint at ``threshold``; ``.per_joint`` gives percentages."""
+         threshold: float = 0.5, strict: bool = False) -> PCKhResult:
+    """PCKh counts per joint at ``threshold``; ``.per_joint`` gives percentages.
+
+    ``strict=True`` counts ``distance < threshold`` as bearpaw's and mmpose's ports do; the
+    official code (and the default) counts ``<=``.
+    """
     dist, counts, excluded = normalized_distances(pred, gt, valid, head_size)
     if not counts.any():
         raise ValueError(f"no joint counts: every joint is invalid or every image has a zero/NaN "
                          f"head size ({excluded} of {len(counts)} images excluded)")
-    correct = (counts & (dist <= threshold)).sum(axis=0)
+    correct = (counts & within(dist, threshold, strict)).sum(axis=0)
     return PCKhResult(correct=correct, counted=counts.sum(axis=0), excluded=excluded,
                       threshold=float(threshold))
+
+
+def within(dist: np.ndarray, threshold: float, strict: bool = False) -> np.ndarray:
+    """The correctness test: ``dist <= threshold`` (official), ``<`` when ``strict``."""
+    return dist < threshold if strict else dist <= threshold
 
 
 def pckh_curve(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, head_size: np.ndarray,

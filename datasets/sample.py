@@ -1,8 +1,12 @@
-"""The sample type both readers yield, and the error raised for bad annotations.
+"""The sample type every reader yields, and the error raised for bad annotations.
 
 Coordinates are 0-based pixel-centre coordinates: the centre of the top-left pixel is (0, 0) and
 the image spans [-0.5, W - 0.5] x [-0.5, H - 0.5]. Missing joints are NaN. ``visible`` is the
-dataset's visibility flag; ``valid`` (annotated) is what PCKh counts, per both protocols.
+dataset's visibility flag; ``valid`` (annotated) is what PCKh counts, per both protocols, except
+where a protocol leaves more out (``scored``: LIP skips joints with a negative coordinate).
+
+Real annotations hold joints outside the image (MPII head tops above the frame, up to 93 px):
+they are kept, augmented and scored like any other; :meth:`Sample.outside_image` reports them.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-# Joints this far outside the image border (pixels) are reported as bad input, not rounding noise.
+# Joints this far outside the image border (pixels) are reported, not taken for rounding noise.
 OUT_OF_IMAGE_TOLERANCE = 1.0
 
 
@@ -27,13 +31,15 @@ class Sample:
     """One annotated person. The image is read lazily by :meth:`load_image` (BGR uint8)."""
 
     id: str
-    image_path: Path
+    image_path: Path | None  # None where the source names no image (a gt_valid.mat record)
     keypoints: np.ndarray  # (K, 2) float64, NaN where missing
     visible: np.ndarray  # (K,) bool, the dataset's visibility flag
     head_size: float  # PCKh normaliser in original pixels; 0.0 where the protocol has none
     source: str  # "file:row" or "file:record N", for error messages
     center: np.ndarray | None = None  # MPII person centre (0-based pixels)
     scale: float | None = None  # MPII person scale: height / 200 px
+    # Protocol's own exclusions on top of ``valid`` (None: every annotated joint is scored).
+    scored_mask: np.ndarray | None = None
 
     @property
     def valid(self) -> np.ndarray:
@@ -41,30 +47,35 @@ class Sample:
         return np.isfinite(self.keypoints).all(axis=1)
 
     @property
+    def scored(self) -> np.ndarray:
+        """(K,) bool: the joint counts in PCKh under the dataset's protocol."""
+        return self.valid if self.scored_mask is None else self.valid & self.scored_mask
+
+    @property
     def num_keypoints(self) -> int:
         return self.keypoints.shape[0]
 
     def load_image(self) -> np.ndarray:
-        """Read the image and check the keypoints lie on it; raises naming file and row."""
+        """Read the image (BGR uint8); raises naming the file and the annotation row."""
+        if self.image_path is None:
+            raise FileNotFoundError(f"{self.source}: the annotation names no image file")
         if not self.image_path.is_file():
             raise FileNotFoundError(f"{self.source}: image file {self.image_path} does not exist")
         image = cv2.imread(str(self.image_path), cv2.IMREAD_COLOR)
         if image is None:
             raise AnnotationError(f"{self.source}: cannot decode image {self.image_path}")
-        self.check_inside(image.shape[:2])
         return image
 
-    def check_inside(self, image_hw: tuple[int, int]) -> None:
+    def outside_image(self, image_hw: tuple[int, int],
+                      tolerance: float = OUT_OF_IMAGE_TOLERANCE) -> np.ndarray:
+        """(K,) bool: annotated joints more than ``tolerance`` px outside the image (kept, not
+        errors: real annotations have them)."""
         height, width = image_hw
-        pts = self.keypoints[self.valid]
-        lo = -0.5 - OUT_OF_IMAGE_TOLERANCE
-        outside = (pts[:, 0] < lo) | (pts[:, 1] < lo) | (pts[:, 0] > width - 0.5 + OUT_OF_IMAGE_TOLERANCE) \
-            | (pts[:, 1] > height - 0.5 + OUT_OF_IMAGE_TOLERANCE)
-        if outside.any():
-            joint = int(np.flatnonzero(self.valid)[np.argmax(outside)])
-            x, y = self.keypoints[joint]
-            raise AnnotationError(f"{self.source}: joint {joint} at ({x:g}, {y:g}) lies outside "
-                                  f"the {width}x{height} image {self.image_path.name}")
+        with np.errstate(invalid="ignore"):
+            x, y = self.keypoints[:, 0], self.keypoints[:, 1]
+            out = (x < -0.5 - tolerance) | (y < -0.5 - tolerance) \
+                | (x > width - 0.5 + tolerance) | (y > height - 0.5 + tolerance)
+        return out & self.valid
 
     def person_box(self, image_hw: tuple[int, int], box_scale: float = 1.25) -> tuple[float, ...]:
         """(x_min, y_min, width, height) of the region the network sees, pixel-edge coordinates.

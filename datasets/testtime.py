@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .layouts import flip_index
+
 
 def scaled_size(size: tuple[int, int], scale: float, size_divisor: int) -> tuple[int, int]:
     """(h, w) times ``scale``, rounded to a positive multiple of ``size_divisor``; scale 1 keeps
@@ -23,13 +25,6 @@ def scaled_size(size: tuple[int, int], scale: float, size_divisor: int) -> tuple
     if scale == 1.0:
         return (int(size[0]), int(size[1]))
     return tuple(max(size_divisor, int(round(s * scale / size_divisor)) * size_divisor) for s in size)
-
-
-def channel_flip_index(num_channels: int, flip_pairs: Sequence[tuple[int, int]]) -> list[int]:
-    index = list(range(num_channels))
-    for left, right in flip_pairs:
-        index[left], index[right] = right, left
-    return index
 
 
 def _forward(model: nn.Module, images: torch.Tensor, size: tuple[int, int], mirrored: bool,
@@ -40,7 +35,7 @@ def _forward(model: nn.Module, images: torch.Tensor, size: tuple[int, int], mirr
         x = torch.flip(x, dims=[3])
     maps = model(x)[-1]
     if mirrored:
-        maps = torch.flip(maps, dims=[3])[:, channel_flip_index(maps.shape[1], flip_pairs)]
+        maps = torch.flip(maps, dims=[3])[:, flip_index(maps.shape[1], flip_pairs)]
     return maps
 
 

@@ -13,6 +13,8 @@ import math
 import cv2
 import numpy as np
 
+from .layouts import flip_index
+
 FILL = 128  # the fixed padding / masking colour of the GCPM code
 
 
@@ -59,11 +61,8 @@ def warp(image: np.ndarray, keypoints: np.ndarray, matrix: np.ndarray,
 
 
 def swap_left_right(array: np.ndarray, flip_pairs: tuple[tuple[int, int], ...]) -> np.ndarray:
-    """Swap left/right joints along axis 0 (keypoints, visibility) after a mirror."""
-    out = array.copy()
-    for left, right in flip_pairs:
-        out[left], out[right] = array[right], array[left]
-    return out
+    """Swap left/right joints along axis 0 (keypoints, visibility) after a mirror (a copy)."""
+    return array[flip_index(len(array), flip_pairs)]
 
 
 def permute_channels(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -122,7 +122,6 @@ GOOD = "a.jpg," + ",".join(["10,20,0"] * 16)
     (GOOD.replace("10,20,0", "10,abc,0", 1), "'abc' is not a number"),
     (GOOD.replace("10,20,0", "nan,20,0", 1), "joint 0 .*expected all nan"),
     (GOOD.replace("10,20,0", "10,20,2", 1), "v in"),
-    (GOOD.replace("10,20,0", "-3,20,0", 1), "negative coordinate"),
     (GOOD.replace("10,20,0", "10,inf,0", 1), "infinite"),
     ("," + GOOD[6:], "empty image name"),
 ])
@@ -133,7 +132,7 @@ def test_lip_bad_rows_name_file_and_row(tmp_path, lip_data, row, message):
     assert f"{csv}:2" in str(error.value)
 
 
-def test_lip_missing_image_and_out_of_image(tmp_path, lip_data):
+def test_lip_missing_image_and_joint_outside_the_image(tmp_path, lip_data):
     root, written = lip_data
     copy = _copy(root, tmp_path)
     name = written["val"][0][0]
@@ -143,9 +142,15 @@ def test_lip_missing_image_and_out_of_image(tmp_path, lip_data):
         LipReader(copy, "val")[0].load_image()
     lines = csv.read_text().splitlines()
     lines[1] = ",".join([lines[1].split(",")[0], "5000", "10", "0"] + lines[1].split(",")[4:])
+    lines[2] = ",".join([lines[2].split(",")[0], "-3", "10", "0"] + lines[2].split(",")[4:])
     csv.write_text("\n".join(lines) + "\n")
-    with pytest.raises(AnnotationError, match=f"{csv}:2: joint 0 at \\(5000, 10\\) lies outside"):
-        LipReader(copy, "val")[1].load_image()
+    reader = LipReader(copy, "val")
+    outside, negative = reader[1], reader[2]  # real data has both: read, kept, reported
+    image = outside.load_image()
+    assert outside.outside_image(image.shape[:2]).tolist() == [True] + [False] * 15
+    assert outside.valid[0] and outside.scored[0]
+    assert negative.valid[0] and not negative.scored[0]  # calc_pckh skips x < 0 or y < 0
+    assert negative.outside_image(negative.load_image().shape[:2])[0]
 
 
 def _mpii_with(tmp_path: Path, root: Path, edit) -> Path:

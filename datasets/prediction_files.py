@@ -1,0 +1,189 @@
+"""Prediction files as people publish them, read into one (N, K, 2) array.
+
+Accepted: ``.mat`` (``preds`` (N, K, 2), or ``pos_pred_src`` (K, 2, N) as in gt_valid.mat /
+detections_our_format.mat; MATLAB v7.3 files through h5py), ``.h5`` / ``.hdf5`` (dataset
+``preds``), ``.npy``, ``.npz`` (``preds``), ``.json`` (a nested list, or an object with ``preds``)
+and LIP's prediction CSV (``name,x0,y0,...,x15,y15``, optionally ``,v`` after each pair; ``nan``
+for a missing joint). A file with one array needs no key. An array of shape (2, K, N) (an
+(N, K, 2) array written column-major, as Torch7 and MATLAB HDF5 writers do) is transposed.
+
+Pixel convention: a file may say whether its coordinates are 0- or 1-based with a
+``coordinate_base`` entry (0 or 1; JSON also ``"coordinates": "zero-based" / "one-based"``).
+LIP's CSV is in LIP's own pixels (those of its annotation CSV). Otherwise the file does not say,
+and :attr:`PredictionFile.base` is None: the caller must be told, never guess.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from .sample import AnnotationError
+
+SUFFIXES = (".mat", ".h5", ".hdf5", ".npy", ".npz", ".json", ".csv")
+_BASE_WORDS = {"zero-based": 0, "one-based": 1}
+
+
+@dataclass(frozen=True)
+class PredictionFile:
+    """What one file holds: coordinates as stored, the base it states, names (CSV only)."""
+
+    path: Path
+    coords: np.ndarray  # (N, K, 2) float64, NaN where a joint is not predicted
+    base: int | None  # 0 / 1 when the file states it, else None
+    names: tuple[str, ...] | None = None  # image name per row (LIP CSV)
+
+
+def load_predictions(path: str | Path) -> PredictionFile:
+    """Read ``path`` (see the module docstring); raises :class:`AnnotationError` naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"prediction file {path} does not exist")
+    if path.stat().st_size == 0:
+        raise AnnotationError(f"{path}: prediction file is empty")
+    readers = {".mat": _read_mat, ".h5": _read_h5, ".hdf5": _read_h5, ".npy": _read_npy,
+               ".npz": _read_npz, ".json": _read_json, ".csv": _read_lip_csv}
+    reader = readers.get(path.suffix.lower())
+    if reader is None:
+        raise AnnotationError(f"{path}: unknown prediction file type {path.suffix!r}; "
+                              f"expected one of {', '.join(SUFFIXES)}")
+    result = reader(path)
+    coords = result.coords
+    if coords.ndim == 3 and coords.shape[0] == 2 and coords.shape[2] != 2:
+        # (2, K, N): an (N, K, 2) array stored column-major (Torch7 / MATLAB hdf5 writers)
+        result = replace(result, coords=coords.transpose(2, 1, 0))
+    _check_array(result.coords, path)
+    return result
+
+
+def _check_array(coords: np.ndarray, path: Path) -> None:
+    if coords.ndim != 3 or coords.shape[2] != 2:
+        raise AnnotationError(f"{path}: predictions have shape {coords.shape}; expected (N, K, 2)"
+                              f" (persons, joints, x/y)")
+    if np.isinf(coords).any():
+        raise AnnotationError(f"{path}: predictions hold an infinite coordinate")
+
+
+def _pick(arrays: dict[str, np.ndarray], path: Path) -> tuple[np.ndarray, int | None]:
+    """The prediction array among a file's named arrays, and its stated coordinate base."""
+    base = _stated_base(arrays.pop("coordinate_base", None), path)
+    if "preds" in arrays:
+        return _numeric(arrays["preds"], path), base
+    if "pos_pred_src" in arrays:  # gt_valid.mat layout: (K, 2, N)
+        return np.moveaxis(_numeric(arrays["pos_pred_src"], path), 2, 0), base
+    if len(arrays) == 1:
+        return _numeric(next(iter(arrays.values())), path), base
+    raise AnnotationError(f"{path}: no 'preds' array and more than one to choose from "
+                          f"({', '.join(sorted(arrays))})")
+
+
+def _numeric(value: object, path: Path) -> np.ndarray:
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise AnnotationError(f"{path}: the prediction array is not numeric") from None
+
+
+def _stated_base(value: object, path: Path) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value in _BASE_WORDS:
+        return _BASE_WORDS[value]
+    number = np.asarray(value).ravel()
+    if number.size == 1 and number.dtype.kind in "iuf" and float(number[0]) in (0.0, 1.0):
+        return int(number[0])
+    raise AnnotationError(f"{path}: coordinate_base must be 0 or 1, got {value!r}")
+
+
+def _read_mat(path: Path) -> PredictionFile:
+    from scipy.io import loadmat  # only .mat files need scipy
+
+    try:
+        content = loadmat(str(path))
+    except NotImplementedError:  # MATLAB v7.3 is HDF5; h5py gives MATLAB arrays transposed
+        arrays = _h5_arrays(path)
+        return _pick_file(path, {k: np.asarray(v).T for k, v in arrays.items()})
+    except (ValueError, TypeError, OSError) as error:
+        raise AnnotationError(f"{path}: not a readable MATLAB file ({error})") from None
+    return _pick_file(path, {k: v for k, v in content.items() if not k.startswith("__")})
+
+
+def _pick_file(path: Path, arrays: dict[str, np.ndarray]) -> PredictionFile:
+    coords, base = _pick(arrays, path)
+    return PredictionFile(path, coords, base)
+
+
+def _h5_arrays(path: Path) -> dict[str, np.ndarray]:
+    import h5py  # only HDF5 files need h5py
+
+    try:
+        with h5py.File(path, "r") as handle:
+            return {k: handle[k][()] for k in handle if isinstance(handle[k], h5py.Dataset)}
+    except OSError as error:
+        raise AnnotationError(f"{path}: not a readable HDF5 file ({error})") from None
+
+
+def _read_h5(path: Path) -> PredictionFile:
+    return _pick_file(path, _h5_arrays(path))
+
+
+def _read_npy(path: Path) -> PredictionFile:
+    try:
+        return PredictionFile(path, _numeric(np.load(path, allow_pickle=False), path), None)
+    except ValueError as error:
+        raise AnnotationError(f"{path}: not a readable .npy array ({error})") from None
+
+
+def _read_npz(path: Path) -> PredictionFile:
+    try:
+        with np.load(path, allow_pickle=False) as content:
+            return _pick_file(path, {k: content[k] for k in content.files})
+    except (ValueError, OSError) as error:
+        raise AnnotationError(f"{path}: not a readable .npz file ({error})") from None
+
+
+def _read_json(path: Path) -> PredictionFile:
+    try:
+        content = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise AnnotationError(f"{path}: not valid JSON ({error})") from None
+    if isinstance(content, dict):
+        base = content.get("coordinate_base", content.get("coordinates"))
+        arrays = {k: v for k, v in content.items() if k not in ("coordinates", "coordinate_base")}
+        if "preds" not in arrays:
+            raise AnnotationError(f"{path}: a JSON object needs a 'preds' field "
+                                  f"(keys: {', '.join(content)})")
+        return PredictionFile(path, _numeric(arrays["preds"], path), _stated_base(base, path))
+    return PredictionFile(path, _numeric(content, path), None)
+
+
+def _read_lip_csv(path: Path, num_joints: int = 16) -> PredictionFile:
+    names, rows = [], []
+    with open(path, newline="") as handle:
+        for number, row in enumerate(csv.reader(handle), start=1):
+            if not row or all(not field.strip() for field in row):
+                continue
+            names.append(row[0].strip())
+            rows.append(_lip_csv_row(row[1:], f"{path}:{number}", num_joints))
+    if not rows:
+        raise AnnotationError(f"{path}: no prediction rows")
+    return PredictionFile(path, np.stack(rows), 0, tuple(names))
+
+
+def _lip_csv_row(fields: list[str], source: str, num_joints: int) -> np.ndarray:
+    per_joint = {2 * num_joints: 2, 3 * num_joints: 3}.get(len(fields))
+    if per_joint is None:
+        raise AnnotationError(f"{source}: expected a name and {2 * num_joints} (x, y) or "
+                              f"{3 * num_joints} (x, y, v) fields, got {len(fields)}")
+    try:
+        values = [float(f) for f in fields]
+    except ValueError:
+        raise AnnotationError(f"{source}: a field is not a number or nan") from None
+    if any(math.isinf(v) for v in values):
+        raise AnnotationError(f"{source}: an infinite coordinate")
+    return np.array(values).reshape(num_joints, per_joint)[:, :2]
