@@ -1,8 +1,10 @@
 """Learning-rate schedule of GCPM (Osokin 2019, Sec. 3.2): divide by 10 twice on plateaus.
 
-The plateau is read on validation PCKh (higher is better). Limiting the number of reductions is done
-with ``min_lr = lr * factor ** max_reductions``: once there, a further reduction changes nothing,
-and the state stays a plain ``ReduceLROnPlateau`` state_dict that checkpoints can store.
+The plateau is read on validation PCKh in percent (higher is better), and ``threshold`` is in the
+same units: an epoch improves on the best only by more than ``threshold`` points (absolute mode),
+so with the default 0.1 a gain of 0.05 points is a plateau epoch and 0.2 points is not. Limiting
+the number of reductions is done with ``min_lr = lr * factor ** max_reductions``: once there, a
+further reduction changes nothing, and the state stays a plain ``ReduceLROnPlateau`` state_dict that checkpoints can store.
 """
 
 from __future__ import annotations

@@ -1,0 +1,35 @@
+"""The plateau threshold is in the units of the validation PCKh the scheduler reads (percent)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from bench.training.config import ScheduleConfig
+from bench.training.schedule import build_optimizer, build_scheduler, current_lr
+
+
+def _scheduler(patience: int = 2):
+    optimizer = build_optimizer([torch.nn.Parameter(torch.zeros(1))], lr=4e-5)
+    return optimizer, build_scheduler(optimizer, 4e-5, ScheduleConfig(patience=patience))
+
+
+@pytest.mark.parametrize("gain, resets", [(0.05, False), (0.2, True)])
+def test_gain_in_points_resets_patience_only_above_the_threshold(gain, resets):
+    _, scheduler = _scheduler()
+    scheduler.step(80.0)  # validation PCKh in %, as bench.evaluate returns it
+    scheduler.step(80.0)  # one plateau epoch
+    assert scheduler.num_bad_epochs == 1
+    scheduler.step(80.0 + gain)
+    assert scheduler.num_bad_epochs == (0 if resets else 2)
+
+
+def test_small_gains_still_divide_the_rate_after_patience_epochs():
+    optimizer, scheduler = _scheduler(patience=2)
+    for pckh in (80.0, 80.05, 80.08, 80.09):  # creeping up, never 0.1 point above the best
+        scheduler.step(pckh)
+    assert current_lr(optimizer) == pytest.approx(4e-6)
+
+
+def test_default_threshold_is_a_tenth_of_a_point():
+    assert ScheduleConfig().threshold == pytest.approx(0.1)
