@@ -82,7 +82,7 @@ def _prog(prog: Prog) -> str:
 
 def one_line(err: BaseException) -> str:
     """The message of ``err`` on one line (KeyError's repr quotes are dropped)."""
-    if isinstance(err, KeyError) and err.args:
+    if isinstance(err, KeyError) and err.args and type(err).__str__ is KeyError.__str__:
         text = str(err.args[0])
     elif isinstance(err, OSError) and err.strerror and not isinstance(err, UserError):
         names = [str(n) for n in (err.filename, err.filename2) if n is not None]
