@@ -2,9 +2,17 @@
 
 A latency figure means little without the machine it was taken on. The GCPM paper (Osokin 2019,
 Sec. 5.1) reports a GTX 1080 Ti with PyTorch 1.0 / CUDA 10.1 / cuDNN 7.5; we record the same facts
-plus what changes a GPU's speed during a run (SM / memory clocks, temperature, power and the NVML
-clock-event "throttle" reasons), sampled before and after each model's timing. Every query is
-guarded: no GPU, no driver or no ``nvidia-ml-py`` is written into the record, never raised.
+plus what changes a GPU's speed during a run: SM / memory clocks, temperature, power and the NVML
+clock-event "throttle" reasons sampled before and after each model's timing, persistence mode and
+application clocks, and two cumulative NVML counters read at the edges of every timing window
+(:class:`GpuCounters`): the time each performance policy (power, thermal, ...) held the clocks
+down, and the total energy, from which a window's throttled share and energy per inference
+follow. Every query is guarded: no GPU, no driver or no ``nvidia-ml-py`` is written into the
+record, never raised.
+
+The record splits into stable facts (versions, hardware, settings: what a comparison of two runs
+must match) and volatile state (clocks, temperature, power now): ``environment_record(device,
+volatile=False)`` leaves the latter out.
 """
 
 from __future__ import annotations
@@ -12,10 +20,13 @@ from __future__ import annotations
 import os
 import platform
 import sys
+import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import torch
+
+from .numerics import flags_during_timing, numerics_flags
 
 # NVML clock-event reason bits (nvml.h, nvmlClocksEventReason*); names are what the record shows.
 _REASON_BITS: dict[str, int] = {
@@ -126,6 +137,122 @@ def gpu_state(device: torch.device) -> GpuState:
     )
 
 
+# NVML performance policies (nvmlPerfPolicyType_t) whose cumulative violation time is read.
+_POLICIES: dict[str, int] = {
+    "power": 0, "thermal": 1, "sync_boost": 2, "board_limit": 3, "low_utilization": 4,
+    "reliability": 5,
+}
+# Policies that hold the clocks below what a running benchmark asks for.
+THROTTLING_POLICIES: tuple[str, ...] = ("power", "thermal", "board_limit", "reliability")
+MIN_ENERGY_WINDOW_S = 1.0  # the energy counter is coarse in time: shorter windows mislead
+
+
+@dataclass(frozen=True)
+class GpuCounters:
+    """NVML's cumulative counters at one instant: violation time per policy (ns), energy (mJ).
+
+    ``time_s`` is the host clock (``time.perf_counter``) when they were read.
+    """
+
+    time_s: float
+    violation_ns: Mapping[str, int] = field(default_factory=dict)
+    energy_mj: Optional[int] = None
+    error: str = ""
+
+
+def read_counters(device: torch.device,
+                  clock: Callable[[], float] = time.perf_counter) -> GpuCounters:
+    """The counters of ``device`` now; on a CPU or without NVML only the time, and why."""
+    if device.type != "cuda":
+        return GpuCounters(clock(), error=f"device {device} is not a CUDA device")
+    nvml = _nvml()
+    if isinstance(nvml, str):
+        return GpuCounters(clock(), error=nvml)
+    try:
+        h = _nvml_handle(nvml, device)
+    except Exception as exc:
+        return GpuCounters(clock(), error=f"no NVML handle for {device}: {exc}")
+    return counters_from(nvml, h, clock)
+
+
+def counters_from(nvml, handle, clock: Callable[[], float] = time.perf_counter) -> GpuCounters:
+    """Read the counters through ``nvml`` (the pynvml module, or a fake one in tests)."""
+    violations = {}
+    for name, policy in _POLICIES.items():
+        status = _optional(nvml.nvmlDeviceGetViolationStatus, handle, policy)
+        if status is not None:
+            violations[name] = int(status.violationTime)
+    energy = _optional(nvml.nvmlDeviceGetTotalEnergyConsumption, handle)
+    missing = [] if violations else ["violation status"]
+    missing += [] if energy is not None else ["total energy"]
+    error = f"NVML gave no {' or '.join(missing)}" if missing else ""
+    return GpuCounters(clock(), violations, None if energy is None else int(energy), error)
+
+
+@dataclass
+class WindowTotals:
+    """Counter deltas summed over the timing windows of one (model, mode) row.
+
+    Only the timed loops are inside a window: rounds of other models in between are not.
+    """
+
+    duration_s: float = 0.0
+    windows: int = 0
+    inferences: int = 0
+    violation_s: dict[str, float] = field(default_factory=dict)
+    energy_mj: Optional[float] = 0.0  # None once a window lacked the energy counter
+    error: str = ""
+
+    def add(self, before: GpuCounters, after: GpuCounters, inferences: int) -> None:
+        self.duration_s += max(after.time_s - before.time_s, 0.0)
+        self.windows += 1
+        self.inferences += inferences
+        for name in set(before.violation_ns) & set(after.violation_ns):
+            delta = (after.violation_ns[name] - before.violation_ns[name]) / 1e9
+            self.violation_s[name] = self.violation_s.get(name, 0.0) + max(delta, 0.0)
+        if self.energy_mj is not None and before.energy_mj is not None \
+                and after.energy_mj is not None:
+            self.energy_mj += after.energy_mj - before.energy_mj
+        else:
+            self.energy_mj = None
+        self.error = self.error or after.error or before.error
+
+    def violation_pct(self) -> dict[str, float]:
+        """Share of the windows' wall time each policy held the clocks down, in %."""
+        if self.duration_s <= 0:
+            return {}
+        return {name: 100.0 * s / self.duration_s for name, s in sorted(self.violation_s.items())}
+
+    def throttled_pct(self) -> float:
+        """The largest share among the throttling policies (they overlap, so no sum)."""
+        shares = self.violation_pct()
+        values = [shares[p] for p in THROTTLING_POLICIES if p in shares]
+        return max(values) if values else float("nan")
+
+    def energy_per_inference_mj(self,
+                                min_window_s: float = MIN_ENERGY_WINDOW_S) -> tuple[float, str]:
+        """(mJ per inference, "") or (NaN, why not)."""
+        nan = float("nan")
+        if self.energy_mj is None or self.windows == 0:
+            return nan, self.error or "no energy counter"
+        if self.duration_s < min_window_s:
+            return nan, f"timing windows {self.duration_s:.2f} s < {min_window_s:g} s"
+        if self.inferences == 0:
+            return nan, "no inferences timed"
+        return self.energy_mj / self.inferences, ""
+
+    def as_columns(self) -> dict[str, object]:
+        energy, why = self.energy_per_inference_mj()
+        shares = self.violation_pct()
+        return {
+            "throttled_pct": self.throttled_pct(),
+            "violation_pct": ", ".join(f"{k} {v:.1f}" for k, v in shares.items() if v > 0),
+            "energy_per_inference_mj": energy,
+            "energy_window_s": self.duration_s,
+            "energy_note": why,
+        }
+
+
 def _cpu_model() -> str:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
@@ -137,7 +264,24 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _gpu_record(device: torch.device) -> dict[str, Any]:
+def _settings(nvml, handle) -> dict[str, Any]:
+    """Settings that change a GPU's speed and stay put during a run (``nvidia-smi -pm / -ac``)."""
+    persistence = _optional(nvml.nvmlDeviceGetPersistenceMode, handle)
+    clocks = {}
+    for key, kind in (("sm", nvml.NVML_CLOCK_SM), ("mem", nvml.NVML_CLOCK_MEM)):
+        clocks[f"application_{key}_clock_mhz"] = _optional(
+            nvml.nvmlDeviceGetApplicationsClock, handle, kind)
+        clocks[f"default_application_{key}_clock_mhz"] = _optional(
+            nvml.nvmlDeviceGetDefaultApplicationsClock, handle, kind)
+    limit_mw = _optional(nvml.nvmlDeviceGetEnforcedPowerLimit, handle)
+    return {
+        "persistence_mode": None if persistence is None else bool(persistence),
+        **clocks,
+        "power_limit_w": limit_mw / 1000.0 if limit_mw is not None else None,
+    }
+
+
+def _gpu_record(device: torch.device, volatile: bool) -> dict[str, Any]:
     if device.type != "cuda":
         return {"available": False, "reason": f"timed on {device.type}; no GPU used"}
     index = device.index if device.index is not None else torch.cuda.current_device()
@@ -154,12 +298,23 @@ def _gpu_record(device: torch.device) -> dict[str, Any]:
         record["nvml"] = nvml
         return record
     record["driver"] = _optional(nvml.nvmlSystemGetDriverVersion)
-    record["state_at_start"] = asdict(gpu_state(device))
+    try:
+        record["settings"] = _settings(nvml, _nvml_handle(nvml, device))
+    except Exception as exc:
+        record["settings"] = {"error": f"no NVML handle for {device}: {exc}"}
+    if volatile:
+        record["state_at_start"] = asdict(gpu_state(device))
     return record
 
 
-def environment_record(device: torch.device) -> dict[str, Any]:
-    """Versions, CPU and GPU facts of this run, JSON-serialisable."""
+def environment_record(device: torch.device, volatile: bool = True) -> dict[str, Any]:
+    """Versions, CPU and GPU facts of this run, JSON-serialisable.
+
+    ``numerics`` holds the flags as they stand outside any timing, ``numerics_during_timing``
+    those the timer and the layer profile set (each latency row records its own as well). ``volatile=False`` leaves out the GPU's momentary state
+    (clocks, temperature, power), e.g. for pytest-benchmark's ``machine_info``, which
+    ``--benchmark-compare`` expects to match between runs on one machine.
+    """
     cudnn = torch.backends.cudnn
     return {
         "python": sys.version.split()[0],
@@ -173,5 +328,7 @@ def environment_record(device: torch.device) -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "torch_interop_threads": torch.get_num_interop_threads(),
-        "gpu": _gpu_record(device),
+        "numerics": numerics_flags(),
+        "numerics_during_timing": flags_during_timing(device),
+        "gpu": _gpu_record(device, volatile),
     }

@@ -4,32 +4,48 @@ Protocol of the GCPM paper (Osokin 2019, Sec. 5.1): batch size 1, one image at a
 PyTorch. On CUDA, ``cudnn.benchmark`` is on, every iteration is bracketed by CUDA events after a
 synchronize, so each sample is the latency of one request (launch overhead included) and nothing
 of the harness; on CPU the same loop uses ``time.perf_counter_ns``. The input is created once,
-outside the timed region, and the whole loop runs under ``torch.inference_mode``.
+outside the timed region, and the whole loop runs under ``torch.inference_mode``. ``fp32`` is
+strict IEEE fp32 (TF32 off, :mod:`bench.numerics`); every row records the flags it ran with.
+
+Each timing window (one model's timed loop in one round) is bracketed by NVML's cumulative
+counters, so a row carries the share of its windows that power or thermal limits held the clocks
+down and, over windows adding up to at least 1 s, its energy per inference. A row's percentiles
+are marked invalid, in the manner of MLPerf's run rules, when it has fewer than 64 samples or
+less than 1 s of timed wall time (:class:`ValidityRule`).
 
 Several models are timed in interleaved rounds, so that a change in machine load during a run
 spreads over all of them instead of distorting one model's figure (and every speed-up with it).
 
-Modes: ``fp32`` (the paper's), ``channels_last``, ``bf16`` and ``fp16`` autocast. A mode the device
-cannot run is reported as NaN with the reason, never raised.
+Modes: ``fp32`` (the paper's), ``tf32`` (TF32 tensor-core convolutions and matmuls, CUDA >= 8.0),
+``channels_last``, ``bf16`` and ``fp16`` autocast. A mode the device cannot run is reported as NaN
+with the reason, never raised.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import inspect
 import math
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Callable, Iterator, Optional, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
-from .environment import GpuState, gpu_state
+from .environment import GpuState, WindowTotals, gpu_state, read_counters
+from .numerics import (
+    TF32_MODES,
+    cudnn_benchmark,
+    numerics_flags,
+    precision,
+    tf32_unsupported,
+)
 
-MODES: tuple[str, ...] = ("fp32", "channels_last", "bf16", "fp16")
+MODES: tuple[str, ...] = ("fp32", "tf32", "channels_last", "bf16", "fp16")
 _AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 _MIN_SAMPLES = 3  # fewer samples make percentiles and CV meaningless
 
@@ -50,6 +66,32 @@ class TimingConfig:
     def __post_init__(self) -> None:
         if self.warmup < 0 or self.iters < 1:
             raise ValueError(f"TimingConfig needs warmup >= 0 and iters >= 1, got {self}")
+
+
+@dataclass(frozen=True)
+class ValidityRule:
+    """When a row's percentiles mean something, in the manner of MLPerf's run rules.
+
+    MLPerf inference asks each single-stream run for a minimum number of queries and a minimum
+    duration before its 90th percentile counts. The same two conditions, scaled to a short GPU
+    loan: a p90 from fewer than 64 samples rests on 6 or fewer of them, and a window under a
+    second sees neither clock boost settling nor the energy counter move.
+    """
+
+    min_samples: int = 64
+    min_duration_s: float = 1.0
+
+    def check(self, samples: int, duration_s: float) -> str:
+        """Empty when valid, else why not (every condition missed)."""
+        why = []
+        if samples < self.min_samples:
+            why.append(f"{samples} samples < {self.min_samples}")
+        if duration_s < self.min_duration_s:
+            why.append(f"{duration_s:.2f} s timed < {self.min_duration_s:g} s")
+        return "; ".join(why)
+
+
+VALIDITY = ValidityRule()
 
 
 @dataclass(frozen=True)
@@ -95,10 +137,21 @@ class LatencyResult:
     reason: str = ""  # why the stats are NaN (mode unsupported on this device)
     gpu_before: GpuState = field(default_factory=GpuState)
     gpu_after: GpuState = field(default_factory=GpuState)
+    flags: dict = field(default_factory=dict)  # numerics flags the timing ran with
+    window: WindowTotals = field(default_factory=WindowTotals)
 
     @property
     def throttled(self) -> bool:
-        return self.gpu_before.throttled or self.gpu_after.throttled
+        """Throttling seen in a snapshot before or after, or as violation time in a window."""
+        in_window = self.window.throttled_pct()
+        return (self.gpu_before.throttled or self.gpu_after.throttled
+                or (not math.isnan(in_window) and in_window > 0))
+
+    @property
+    def validity(self) -> str:
+        if self.reason:
+            return "not measured"
+        return VALIDITY.check(self.stats.iters, self.window.duration_s)
 
     def as_row(self) -> dict:
         reasons = sorted(set(self.gpu_before.throttle_reasons)
@@ -106,15 +159,20 @@ class LatencyResult:
         return {
             "model": self.model, "mode": self.mode, "device": self.device,
             "input": f"{self.input_size[0]}x{self.input_size[1]}", "threads": self.threads,
-            **asdict(self.stats), "reason": self.reason, "throttled": self.throttled,
-            "throttle_reasons": ",".join(reasons),
+            **asdict(self.stats), "reason": self.reason,
+            "timed_s": self.window.duration_s,
+            "valid": not self.validity, "validity": self.validity or "ok",
+            "throttled": self.throttled, "throttle_reasons": ",".join(reasons),
+            **self.window.as_columns(),
             "sm_clock_before_mhz": self.gpu_before.sm_clock_mhz,
             "sm_clock_after_mhz": self.gpu_after.sm_clock_mhz,
             "temperature_after_c": self.gpu_after.temperature_c,
+            **self.flags,
         }
 
 
-def _synchronize(device: torch.device) -> None:
+def synchronize(device: torch.device) -> None:
+    """Wait for ``device`` to finish what is queued (a no-op on a CPU)."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
@@ -151,7 +209,7 @@ def time_callable(fn: Callable[[], object], device: torch.device, config: Timing
     sample = _cuda_sample if device.type == "cuda" else _clock_sample(cpu_clock)
     for _ in range(config.warmup):
         fn()
-    _synchronize(device)
+    synchronize(device)
     samples: list[float] = []
     start = time.perf_counter()
     while True:
@@ -165,20 +223,14 @@ def time_callable(fn: Callable[[], object], device: torch.device, config: Timing
 
 
 @contextlib.contextmanager
-def cudnn_benchmark(device: torch.device) -> Iterator[None]:
-    """cudnn autotuning for the timed run only; the caller's setting is restored afterwards."""
-    previous = torch.backends.cudnn.benchmark
-    torch.backends.cudnn.benchmark = device.type == "cuda" or previous
-    try:
+def _mode_context(mode: str, device: torch.device):
+    """The mode's TF32 policy, and autocast for bf16 / fp16."""
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(precision(mode))
+        if mode in _AUTOCAST_DTYPES:
+            stack.enter_context(torch.autocast(device_type=device.type,
+                                               dtype=_AUTOCAST_DTYPES[mode]))
         yield
-    finally:
-        torch.backends.cudnn.benchmark = previous
-
-
-def _mode_context(mode: str, device: torch.device) -> contextlib.AbstractContextManager:
-    if mode in _AUTOCAST_DTYPES:
-        return torch.autocast(device_type=device.type, dtype=_AUTOCAST_DTYPES[mode])
-    return contextlib.nullcontext()
 
 
 def prepare(model: nn.Module, input_shape: Sequence[int], device: torch.device,
@@ -212,6 +264,8 @@ def _autocast_inactive(mode: str, device: torch.device) -> str:
 
 def _unsupported_reason(model: nn.Module, x: torch.Tensor, mode: str) -> str:
     """Run once; an exception means the mode is unsupported here, reported as its reason."""
+    if mode in TF32_MODES and tf32_unsupported(x.device):
+        return tf32_unsupported(x.device)
     inactive = _autocast_inactive(mode, x.device)
     if inactive:
         return inactive
@@ -227,15 +281,12 @@ def measure_latency(model: nn.Module, input_shape: Sequence[int], device: torch.
                     mode: str = "fp32", config: TimingConfig = TimingConfig(),
                     name: str = "") -> LatencyResult:
     """Time ``model`` on a random batch of ``input_shape`` (N, C, H, W) in ``mode``."""
-    model, x = prepare(model, input_shape, device, mode)
-    before = gpu_state(device) if device.type == "cuda" else GpuState()
-    with torch.inference_mode(), cudnn_benchmark(device), _mode_context(mode, device):
-        reason = _unsupported_reason(model, x, mode)
-        samples = [] if reason else time_callable(lambda: model(x), device, config)
-    after = gpu_state(device) if device.type == "cuda" else GpuState()
-    return LatencyResult(name or type(model).__name__, mode, str(device),
-                         (int(input_shape[-2]), int(input_shape[-1])), torch.get_num_threads(),
-                         LatencyStats.from_samples(samples), reason, before, after)
+    job = _Job(name or type(model).__name__, mode, *prepare(model, input_shape, device, mode))
+    with torch.inference_mode(), cudnn_benchmark(device):
+        _probe_and_warm_up(job, device, config.warmup)
+        if not job.reason:
+            _time_round(job, device, replace(config, warmup=0), first=True, last=True)
+    return job.result(device)
 
 
 def input_shape_of(model: nn.Module,
@@ -248,20 +299,25 @@ def input_shape_of(model: nn.Module,
     return (1, info.in_channels if info is not None else 3, h, w)
 
 
-def build_at_size(name: str, input_size: Optional[tuple[int, int]] = None) -> nn.Module:
-    """A registered model, rebuilt for ``input_size`` where its builder takes that override.
+def takes_input_size(model: nn.Module) -> bool:
+    """Whether the class of ``model`` is built for an input size (an ``input_size`` argument)."""
+    return "input_size" in inspect.signature(type(model)).parameters
 
-    Builders that fix sizes inside the network (CPM's centre-map prior) need the override; one
-    that does not accept it gets the plain model and its ``info`` keeps the registered size.
+
+def build_at_size(name: str, input_size: Optional[tuple[int, int]] = None) -> nn.Module:
+    """A registered model, rebuilt for ``input_size`` where its class takes that argument.
+
+    Networks that fix sizes inside (CPM's centre-map prior) need it; the others run at any
+    size as built, and their ``info`` keeps the registered size. Asking the class, rather than
+    catching a ``TypeError`` from the builder, keeps a builder's own errors visible.
     """
     from architectures import create_model
 
-    if input_size is None:
-        return create_model(name)
-    try:
-        return create_model(name, input_size=tuple(input_size))
-    except TypeError:
-        return create_model(name)
+    model = create_model(name)
+    if input_size is None or tuple(input_size) == tuple(model.info.input_size) \
+            or not takes_input_size(model):
+        return model
+    return create_model(name, input_size=tuple(input_size))
 
 
 @dataclass
@@ -276,15 +332,19 @@ class _Job:
     samples: list[float] = field(default_factory=list)
     gpu_before: GpuState = field(default_factory=GpuState)
     gpu_after: GpuState = field(default_factory=GpuState)
+    flags: dict = field(default_factory=dict)
+    window: WindowTotals = field(default_factory=WindowTotals)
 
     def run(self, fn: Callable[[nn.Module, torch.Tensor], object], device: torch.device):
         with _mode_context(self.mode, device):
+            self.flags = numerics_flags()  # what this mode really ran with
             return fn(self.model, self.x)
 
     def result(self, device: torch.device) -> LatencyResult:
         return LatencyResult(self.name, self.mode, str(device), tuple(self.x.shape[-2:]),
                              torch.get_num_threads(), LatencyStats.from_samples(self.samples),
-                             self.reason, self.gpu_before, self.gpu_after)
+                             self.reason, self.gpu_before, self.gpu_after, self.flags,
+                             self.window)
 
 
 def _per_round(config: TimingConfig, rounds: int) -> TimingConfig:
@@ -336,10 +396,17 @@ def _probe_and_warm_up(job: _Job, device: torch.device, warmup: int) -> None:
 
 def _time_round(job: _Job, device: torch.device, config: TimingConfig, first: bool,
                 last: bool) -> None:
-    """One round of samples; GPU state is read before the first and after the last round."""
+    """One timing window; GPU state is read before the first and after the last round.
+
+    The NVML counters bracket the timed loop alone, so the window's violation time and energy
+    belong to this (model, mode) and not to the rounds of other models in between.
+    """
     on_cuda = device.type == "cuda"
     if first and on_cuda:
         job.gpu_before = gpu_state(device)
-    job.samples += job.run(lambda m, x: time_callable(lambda: m(x), device, config), device)
+    before = read_counters(device)
+    samples = job.run(lambda m, x: time_callable(lambda: m(x), device, config), device)
+    job.window.add(before, read_counters(device), len(samples))
+    job.samples += samples
     if last and on_cuda:
         job.gpu_after = gpu_state(device)

@@ -153,3 +153,116 @@ def test_benchmark_models_interleaves_rounds(two_registered):
     # round by round: every (model, mode) once per round, in the same order
     assert steps == [(n, m) for _ in range(3) for n in two_registered
                      for m in ("fp32", "channels_last")]
+
+
+# ---------------------------------------------------------------- numerics, validity, CUDA timer
+
+def test_every_row_records_the_numerics_it_ran_with():
+    fp32 = measure_latency(Recorder(), (1, 3, 8, 8), CPU, "fp32", FAST).as_row()
+    assert fp32["tf32_conv"] is False and fp32["tf32_matmul"] is False
+    assert "cudnn_benchmark" in fp32 and "deterministic_algorithms" in fp32
+
+
+def test_fp32_is_strict_inside_and_restored_after():
+    from bench.numerics import numerics_flags
+
+    before = numerics_flags()
+    seen = []
+
+    class Probe(nn.Module):
+        def forward(self, x):
+            seen.append(numerics_flags())
+            return [x]
+
+    measure_latency(Probe(), (1, 3, 4, 4), CPU, "fp32", FAST)
+    assert all(not f["tf32_conv"] and not f["tf32_matmul"] for f in seen)
+    assert numerics_flags() == before
+
+
+def test_tf32_on_a_cpu_is_reported_not_timed():
+    result = measure_latency(Recorder(), (1, 3, 8, 8), CPU, "tf32", FAST)
+    assert result.stats.iters == 0 and "CUDA" in result.reason
+    assert result.as_row()["valid"] is False
+
+
+@pytest.mark.parametrize("samples, seconds, valid", [(64, 1.0, True), (63, 5.0, False),
+                                                     (500, 0.99, False), (3, 0.1, False)])
+def test_validity_needs_64_samples_and_one_second(samples, seconds, valid):
+    from bench.latency import VALIDITY
+
+    why = VALIDITY.check(samples, seconds)
+    assert (why == "") is valid
+    if samples < 64:
+        assert f"{samples} samples < 64" in why
+
+
+def test_short_rows_are_marked_invalid():
+    row = measure_latency(Recorder(), (1, 3, 8, 8), CPU, config=FAST).as_row()
+    assert row["valid"] is False and "5 samples < 64" in row["validity"]
+    assert row["timed_s"] > 0
+
+
+def test_build_at_size_rebuilds_only_models_whose_class_takes_a_size(two_registered):
+    from bench.latency import build_at_size
+
+    cpm = build_at_size("cpm-original", (64, 64))
+    assert tuple(cpm.info.input_size) == (64, 64)
+    plain = build_at_size(two_registered[0], (32, 32))
+    assert tuple(plain.info.input_size) == (16, 16)  # runs at any size; registered facts kept
+
+
+def test_build_at_size_lets_a_builders_own_type_error_through():
+    from architectures import ModelInfo, register_model, unregister_model
+    from bench.latency import build_at_size
+
+    info = ModelInfo(name="tiny-broken", family="test", dataset="lip", input_size=(16, 16),
+                     output_stride=1, num_heatmaps=3)
+
+    def broken(**overrides):
+        raise TypeError("bug inside the builder")
+
+    register_model(info)(broken)
+    try:
+        with pytest.raises(TypeError, match="bug inside the builder"):
+            build_at_size("tiny-broken", (32, 32))
+    finally:
+        unregister_model("tiny-broken")
+
+
+class _FakeEvent:
+    def __init__(self, log: list, enable_timing: bool = False) -> None:
+        self.log = log
+
+    def record(self) -> None:
+        self.log.append("record")
+
+    def synchronize(self) -> None:
+        self.log.append("event.synchronize")
+
+    def elapsed_time(self, other: "_FakeEvent") -> float:
+        return 1.5
+
+
+def test_cuda_sample_synchronizes_before_the_start_event(monkeypatch):
+    """No GPU needed: fake events and synchronize record the order of calls."""
+    from bench import latency
+
+    log: list[str] = []
+    monkeypatch.setattr(torch.cuda, "Event", lambda enable_timing=False: _FakeEvent(log))
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: log.append("synchronize"))
+    ms = latency._cuda_sample(lambda: log.append("fn"), torch.device("cuda"))
+    assert ms == 1.5
+    assert log == ["synchronize", "record", "fn", "record", "event.synchronize"]
+
+
+def test_time_callable_on_a_fake_cuda_device_uses_events(monkeypatch):
+    log: list[str] = []
+    monkeypatch.setattr(torch.cuda, "Event", lambda enable_timing=False: _FakeEvent(log))
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: log.append("synchronize"))
+    samples = time_callable(lambda: log.append("fn"), torch.device("cuda"),
+                            TimingConfig(warmup=2, iters=3))
+    assert samples == [1.5] * 3
+    # warm-up calls, one synchronize after them, then per sample: synchronize before the start
+    assert log[:3] == ["fn", "fn", "synchronize"]
+    assert log[3:].count("synchronize") == 3 and log[3:8] == [
+        "synchronize", "record", "fn", "record", "event.synchronize"]

@@ -13,10 +13,13 @@ from bench.layer_profile import (
     LAYER_TYPES,
     ProfileConfig,
     attribute_events,
+    bytes_by_type,
     classify_module,
     classify_op,
+    count_flops_by_type,
     flops_by_type,
     layer_profile,
+    leaf_types,
 )
 
 CPU_EVENT = torch.autograd.DeviceType.CPU
@@ -127,3 +130,76 @@ def test_attribution_uses_nearest_range_then_outermost_op():
         "1x1 conv": 3.0, "concat/add": 12.0, "other": 16.0}
     assert attribute_events(events, on_cuda=True) == {
         "1x1 conv": 30.0, "concat/add": 5.0, "other": 7.0}
+
+
+@pytest.mark.parametrize("in_channels, out_channels", [(64, 128), (128, 256), (256, 256),
+                                                       (256, 512), (512, 256), (1024, 17)])
+def test_real_sized_1x1_convs_count_as_1x1(in_channels, out_channels):
+    # the hourglass residual and GCPM head widths: a rule that looked at channel counts would
+    # misfile exactly the layers the paper's Sec. 5.5 claim is about
+    assert classify_module(nn.Conv2d(in_channels, out_channels, 1)) == "1x1 conv"
+    assert classify_module(nn.Conv2d(in_channels, out_channels, 3, padding=1)) == "3x3 conv"
+    assert classify_module(nn.Conv2d(in_channels, in_channels, 3, padding=1,
+                                     groups=in_channels)) == "depthwise conv"
+
+
+def test_every_1x1_conv_of_a_real_hourglass_is_filed_as_1x1():
+    from architectures import create_model
+
+    model = create_model("hourglass-2stack")
+    types = leaf_types(model)
+    convs = {name: m for name, m in model.named_modules() if isinstance(m, nn.Conv2d)}
+    ones = [n for n, m in convs.items() if m.kernel_size == (1, 1) and m.groups == 1]
+    assert len(ones) > 20 and any(convs[n].in_channels >= 256 for n in ones)
+    assert all(types[n] == "1x1 conv" for n in ones)
+
+
+def test_bytes_read_and_written_follow_tensor_shapes():
+    model = nn.Sequential(nn.Conv2d(8, 16, 1, bias=False), nn.ReLU()).eval()
+    moved = bytes_by_type(model, torch.randn(1, 8, 32, 32))
+    hw = 32 * 32
+    # conv: input and weight read, output written; ReLU: its input read, its output written
+    assert moved["1x1 conv"] == ((8 * hw + 16 * 8) * 4, 16 * hw * 4)
+    assert moved["activation"] == (16 * hw * 4, 16 * hw * 4)
+    assert moved["3x3 conv"] == (0, 0)
+
+
+def test_functional_ops_outside_modules_are_classified_by_name():
+    moved = bytes_by_type(Zoo().eval(), torch.randn(1, 8, 32, 32))
+    assert moved["concat/add"][1] > 0 and moved["upsampling"][1] > 0
+
+
+def test_types_fvcore_does_not_count_are_marked():
+    counts = count_flops_by_type(Zoo().eval(), torch.randn(1, 8, 32, 32))
+    assert counts.counted("1x1 conv") == "yes"
+    assert counts.counted("activation") == "no" and "relu" in str(counts.uncounted["activation"])
+    assert counts.counted("pooling") == "no"
+    assert counts.counted("concat/add") == "no"
+    assert counts.counted("other") == "n/a"
+
+
+def test_profile_has_coverage_bytes_and_flop_marks():
+    df = layer_profile(Zoo(), torch.randn(1, 8, 32, 32), "zoo", ProfileConfig(warmup=1, iters=3))
+    assert df.latency_ms.nunique() == 1 and df.latency_ms.iloc[0] > 0
+    profiled = df.time_ms.sum()
+    assert df.coverage_pct.iloc[0] == pytest.approx(100 * profiled / df.latency_ms.iloc[0])
+    rows = df.set_index("layer_type")
+    assert rows.loc["activation", "flops_counted"] == "no"
+    assert rows.loc["1x1 conv", "macs_per_byte"] == pytest.approx(
+        rows.loc["1x1 conv", "gmacs"] * 1e9
+        / (1e6 * (rows.loc["1x1 conv", "mb_read"] + rows.loc["1x1 conv", "mb_written"])))
+
+
+def test_profile_runs_with_the_timers_numerics(monkeypatch):
+    import bench.layer_profile as lp
+
+    seen = []
+    original = lp.timing_numerics
+
+    def recording(mode, device):
+        seen.append(mode)
+        return original(mode, device)
+
+    monkeypatch.setattr(lp, "timing_numerics", recording)
+    lp.layer_times(nn.Conv2d(3, 3, 1), torch.randn(1, 3, 8, 8), ProfileConfig(1, 1))
+    assert seen == ["fp32"]
