@@ -1,8 +1,11 @@
 """Check that a local LIP or MPII copy is read right: counts, bad records, a left/right sanity test.
 
 ``python -m datasets.check --dataset lip --root DIR [--split val] [--draw 8 --out DIR]`` reads
-every annotation and image and prints what it found; it exits non-zero when any image is missing
-or unreadable or any joint lies outside its image. ``--draw`` writes overlays (right side blue,
+every annotation and decodes every image in full, and prints what it found. Problems (exit status
+1): an image that is missing, empty, truncated (e.g. a JPEG cut short) or undecodable, a record
+without a single annotated joint, an annotation file without records. Joints outside their image
+are counted and listed but are no problem: real annotations have them (MPII head tops above the
+frame). ``--draw`` writes overlays (right side blue,
 left side red, BGR) to look at. For front-facing people the right shoulder appears on the image's
 left, so on LIP and MPII well over half of the persons should show ``R_Shoulder x < L_Shoulder x``;
 a figure near 0 % means the joint order is mirrored.
@@ -27,7 +30,8 @@ from .sample import AnnotationError, Sample
 class CheckReport:
     samples: int = 0
     images_checked: int = 0
-    problems: list[str] = field(default_factory=list)  # one line per bad image / joint
+    problems: list[str] = field(default_factory=list)  # one line per bad image / record
+    outside: list[str] = field(default_factory=list)  # one line per person with a joint outside
     zero_head_size: int = 0  # excluded from PCKh (LIP: head or neck missing)
     annotated: np.ndarray = field(default_factory=lambda: np.zeros(16, int))
     occluded: np.ndarray = field(default_factory=lambda: np.zeros(16, int))
@@ -36,19 +40,57 @@ class CheckReport:
 
 def check_samples(samples: Sequence[Sample], load_images: bool = True) -> CheckReport:
     report = CheckReport(samples=len(samples))
+    if not samples:
+        report.problems.append("the annotation file holds no records")
+        return report
     report.annotated = np.sum([s.valid for s in samples], axis=0, dtype=int)
     report.occluded = np.sum([s.valid & ~s.visible for s in samples], axis=0, dtype=int)
     report.zero_head_size = sum(not (s.head_size > 0) for s in samples)
     both = [s for s in samples if s.valid[12] and s.valid[13]]
     if both:
         report.right_shoulder_left = 100.0 * np.mean([s.keypoints[12, 0] < s.keypoints[13, 0] for s in both])
+    report.problems += [f"{s.source}: no annotated joint (every coordinate missing)"
+                        for s in samples if not s.valid.any()]
     for sample in samples if load_images else ():
-        try:
-            sample.load_image()
-            report.images_checked += 1
-        except (FileNotFoundError, AnnotationError) as error:
-            report.problems.append(str(error))
+        _check_image(sample, report)
     return report
+
+
+def _check_image(sample: Sample, report: CheckReport) -> None:
+    try:
+        height, width = decode_fully(sample)
+    except (FileNotFoundError, AnnotationError) as error:
+        report.problems.append(str(error))
+        return
+    report.images_checked += 1
+    outside = sample.outside_image((height, width))
+    for joint in np.flatnonzero(outside):
+        x, y = sample.keypoints[joint]
+        report.outside.append(f"{sample.source}: joint {joint} at ({x:.1f}, {y:.1f}) outside the "
+                              f"{width}x{height} image")
+
+
+def decode_fully(sample: Sample) -> tuple[int, int]:
+    """(height, width) after decoding every byte of the image; raises naming file and record.
+
+    OpenCV decodes a truncated JPEG without an error (grey rows at the bottom); Pillow's full
+    ``load`` refuses it, which is what a check needs.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = sample.image_path
+    if path is None or not path.is_file():
+        raise FileNotFoundError(f"{sample.source}: image file {path} does not exist")
+    if path.stat().st_size == 0:
+        raise AnnotationError(f"{sample.source}: image file {path} is empty (0 bytes)")
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image.height, image.width
+    except UnidentifiedImageError:
+        raise AnnotationError(f"{sample.source}: {path} is not an image") from None
+    except (OSError, SyntaxError, ValueError) as error:  # truncated or corrupt data
+        raise AnnotationError(f"{sample.source}: cannot decode {path} in full ({error})") from None
 
 
 def draw_overlay(sample: Sample) -> np.ndarray:
@@ -71,6 +113,11 @@ def format_report(report: CheckReport, joint_names: Sequence[str]) -> str:
              f"R_Shoulder left of L_Shoulder: {report.right_shoulder_left:.1f} % of persons",
              "joint: annotated / occluded"]
     lines += [f"  {name}: {a} / {o}" for name, a, o in zip(joint_names, report.annotated, report.occluded)]
+    lines.append(f"joints outside their image (kept and scored, not a problem): "
+                 f"{len(report.outside)}")
+    lines += [f"  {line}" for line in report.outside[:10]]
+    if len(report.outside) > 10:
+        lines.append(f"  ... and {len(report.outside) - 10} more")
     lines += [f"PROBLEM {line}" for line in report.problems[:20]]
     if len(report.problems) > 20:
         lines.append(f"... and {len(report.problems) - 20} more problems")
@@ -78,7 +125,8 @@ def format_report(report: CheckReport, joint_names: Sequence[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m datasets.check",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", required=True, choices=("lip", "mpii"))
     parser.add_argument("--root", required=True, type=Path)
     parser.add_argument("--split", default="val")
@@ -86,19 +134,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--draw", type=int, default=0, help="write this many overlays to --out")
     parser.add_argument("--out", type=Path, default=Path("check_overlays"))
     args = parser.parse_args(argv)
+    if args.draw < 0:
+        parser.error(f"--draw must be >= 0, got {args.draw}")
     try:
         reader = open_reader(args.dataset, args.root, args.split)
     except (FileNotFoundError, AnnotationError, ValueError) as error:
-        print(f"error: {error}")
-        return 2
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
     report = check_samples(reader, load_images=not args.no_images)
     print(format_report(report, reader.layout.joint_names))
     if args.draw:
-        args.out.mkdir(parents=True, exist_ok=True)
-        for sample in list(reader)[: args.draw]:
-            cv2.imwrite(str(args.out / f"{sample.id.replace('#', '_')}.jpg"), draw_overlay(sample))
-        print(f"wrote {min(args.draw, len(reader))} overlays to {args.out}")
+        try:
+            print(_draw(list(reader)[: args.draw], args.out))
+        except OSError as error:
+            parser.exit(2, f"{parser.prog}: error: cannot write overlays to {args.out}: {error}\n")
     return 1 if report.problems else 0
+
+
+def _draw(samples: Sequence[Sample], out: Path) -> str:
+    out.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for sample in samples:
+        try:
+            overlay = draw_overlay(sample)
+        except (FileNotFoundError, AnnotationError):
+            continue  # already listed as a problem
+        path = out / f"{sample.id.replace('#', '_')}.jpg"
+        if not cv2.imwrite(str(path), overlay):
+            raise OSError(f"cv2.imwrite failed for {path}")
+        written += 1
+    return f"wrote {written} overlays to {out}"
 
 
 if __name__ == "__main__":
