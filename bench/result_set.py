@@ -125,6 +125,7 @@ def publish(folder: Path, writers: Mapping[str, Writer], owned: Iterable[str] = 
     """
     folder = Path(folder)
     run_id = run_id or new_run_id()
+    folder.mkdir(parents=True, exist_ok=True)
     recover(folder)
     staging = folder / f"{STAGING}{run_id}"
     staging.mkdir()

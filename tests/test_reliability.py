@@ -1,0 +1,383 @@
+"""Issue 12 replayed: bad arguments, interruption, full disk, unwritable output, reruns, mixed sets.
+
+Every case asserts the exit status (2 usage, 3 bug, 130 Ctrl-C), the one line on stderr naming
+what is wrong, and that the results of an earlier run are byte-identical afterwards. A tables run
+here is the tiny model, quick preset, 2 fp32 iterations, no layer profile, Table 3 stubbed.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import bench.table3
+from bench import io, receptive_field, result_set, tables
+from tests.tiny_models import register_tiny
+
+TINY = "tiny-reliability"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _stub_table3(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Table 3 counts the real context modules (seconds); its content is another module's test.
+    monkeypatch.setattr(bench.table3, "table3", lambda: pd.DataFrame({"module": ["stub"]}))
+
+
+@pytest.fixture
+def tiny(monkeypatch) -> str:
+    _stub_table3(monkeypatch)
+    return register_tiny(TINY, (32, 32))
+
+
+def _tables(out: Path, *extra: str) -> list[str]:
+    return ["--models", TINY, "--reference", TINY, "--quick", "--iters", "2", "--modes", "fp32",
+            "--no-progress", "--out", str(out), *extra]
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (hidden ones too) -> its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def _exit(main, argv: list[str], capsys) -> tuple[int, list[str]]:
+    """(exit status, stderr lines) of ``main(argv)``."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    return info.value.code, capsys.readouterr().err.strip().splitlines()
+
+
+@pytest.fixture(scope="module")
+def _previous_run(tmp_path_factory) -> Path:
+    """One earlier tables run (with the layer profile) and files other commands committed."""
+    out = tmp_path_factory.mktemp("previous") / "results"
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _stub_table3(monkeypatch)
+        register_tiny(TINY, (32, 32))
+        assert tables.main(_tables(out)) == 0
+    (out / "receptive_field").mkdir()
+    (out / "receptive_field" / "receptive_field.csv").write_text("committed by another command\n")
+    (out / "regression_baseline.json").write_text("{}\n")
+    return out
+
+
+@pytest.fixture
+def previous(_previous_run, tiny, tmp_path) -> Path:
+    """A copy of the earlier run for this test to damage."""
+    return Path(shutil.copytree(_previous_run, tmp_path / "results"))
+
+
+def _no_measuring(monkeypatch) -> None:
+    def measured(*args, **kwargs):
+        raise AssertionError("measured before the checks passed")
+
+    monkeypatch.setattr(tables, "measure", measured)
+
+
+# ---------------------------------------------------------------- bad arguments: exit 2, one line
+
+
+def _bad_tables_args(tmp: Path) -> list[tuple[list[str], str]]:
+    a_file = tmp / "a_file.txt"
+    a_file.write_text("not a folder")
+    empty = tmp / "empty.pt"
+    empty.write_bytes(b"")
+    cases = [
+        (["--iters", "0"], "--iters"),
+        (["--iters", "two"], "--iters"),
+        (["--device", "meta"], "'meta'"),
+        (["--device", "garbage"], "'garbage'"),
+        (["--device", "cuda:7"], "'cuda:7'"),
+        (["--models", "no-such-net"], "no-such-net"),
+        (["--modes", "fp64"], "fp64"),
+        (["--out", str(a_file)], str(a_file)),
+        (["--out", str(a_file / "sub")], str(a_file / "sub")),
+        (["--checkpoint", f"{TINY}=/no/such.pt", "--data-root", str(tmp)], "/no/such.pt"),
+        (["--checkpoint", f"{TINY}={empty}", "--data-root", str(tmp)], "empty"),
+        (["--checkpoint", f"{TINY}={a_file}", "--data-root", "/no/such/root"], "/no/such/root"),
+        (["--checkpoint", f"{TINY}={a_file}", "--data-root", str(tmp)], str(tmp)),
+        (["--checkpoint", f"{TINY}={a_file}"], "--data-root"),
+    ]
+    if not torch.cuda.is_available():
+        cases.append((["--device", "cuda"], "CUDA is not available"))
+    return cases
+
+
+def test_tables_bad_arguments_exit_2_naming_the_culprit_before_measuring(
+    previous, tmp_path, monkeypatch, capsys
+):
+    before = _snapshot(previous)
+    _no_measuring(monkeypatch)
+    for extra, named in _bad_tables_args(tmp_path):
+        argv = [*_tables(previous)[:-2], *extra] if "--out" in extra else _tables(previous, *extra)
+        code, err = _exit(tables.main, argv, capsys)
+        assert (code, len(err)) == (2, 1), (extra, err)
+        assert named in err[0] and err[0].startswith("python -m bench.tables: error:"), (extra, err)
+    assert _snapshot(previous) == before
+
+
+@pytest.fixture
+def rf_image(tmp_path) -> Path:
+    import cv2
+
+    path = tmp_path / "person.png"
+    cv2.imwrite(str(path), np.random.default_rng(0).integers(0, 255, (40, 30, 3), dtype=np.uint8))
+    return path
+
+
+def test_receptive_field_bad_arguments_exit_2_before_any_model_runs(
+    tiny, rf_image, tmp_path, monkeypatch, capsys
+):
+    def ran(*args, **kwargs):
+        raise AssertionError("a model ran before the checks passed")
+
+    monkeypatch.setattr(receptive_field, "receptive_field_maps", ran)
+    not_image = tmp_path / "notes.txt"
+    not_image.write_text("hello")
+    out = tmp_path / "rf"
+    base = ["--model", TINY, "--image", str(rf_image), "--device", "cpu"]
+    cases = [
+        ([*base], "--out"),  # no default any more: results/ is written only when asked
+        ([*base, "--out", str(out), "--keypoint", "Nose"], "Nose"),
+        ([*base, "--out", str(out), "--window", "0"], "--window"),
+        ([*base, "--out", str(out), "--window", "99"], "--window 99"),
+        ([*base, "--out", str(out), "--stride", "-1"], "--stride"),
+        ([*base, "--out", str(out), "--batch-size", "0"], "--batch-size"),
+        ([*base, "--out", str(out), "--device", "meta"], "'meta'"),
+        ([*base, "--out", str(out), "--measure", "l2"], "l2"),
+        ([*base, "--out", str(out), "--checkpoint", "/no/such.pt"], "/no/such.pt"),
+        (["--model", "no-such-net", "--image", str(rf_image), "--out", str(out)], "no-such-net"),
+        (["--model", TINY, "--image", "/no/such.png", "--out", str(out)], "/no/such.png"),
+        (["--model", TINY, "--image", str(not_image), "--out", str(out)], str(not_image)),
+        ([*base, "--out", str(not_image)], str(not_image)),
+        ([*base, "--out", str(out), "--model", TINY, TINY, "--checkpoint", str(not_image)],
+         "--checkpoint"),
+    ]
+    for argv, named in cases:
+        code, err = _exit(receptive_field.main, argv, capsys)
+        assert (code, len(err)) == (2, 1), (argv, err)
+        assert named in err[0], (argv, err)
+    assert not out.exists()
+
+
+def test_help_exits_0(capsys):
+    for main in (tables.main, receptive_field.main, result_set.main):
+        with pytest.raises(SystemExit) as info:
+            main(["--help"])
+        assert info.value.code == 0
+
+
+# ---------------------------------------------------------------- interruption, full disk, bugs
+
+
+def test_ctrl_c_between_two_files_leaves_the_previous_set(previous, monkeypatch, capsys):
+    before = _snapshot(previous)
+    real_write_csv = io.write_csv
+    calls = []
+
+    def interrupted_on_second(df, path):
+        calls.append(path)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # Ctrl-C after one file of the new set is written
+        return real_write_csv(df, path)
+
+    monkeypatch.setattr(io, "write_csv", interrupted_on_second)
+    code, err = _exit(tables.main, _tables(previous), capsys)
+    assert code == 130 and len(err) == 1 and "interrupted" in err[0]
+    assert _snapshot(previous) == before  # no staging folder, no temp file, nothing replaced
+
+
+@pytest.mark.parametrize("fault_at", [1, 3, 6])
+def test_fault_while_swapping_puts_the_previous_set_back(previous, monkeypatch, capsys, fault_at):
+    before = _snapshot(previous)
+    real_move = result_set._move
+    moves = []
+
+    def full_disk(source, target):
+        moves.append(target)
+        if len(moves) == fault_at:
+            raise OSError(errno.ENOSPC, "No space left on device", str(target))
+        real_move(source, target)
+
+    monkeypatch.setattr(result_set, "_move", full_disk)
+    code, err = _exit(tables.main, _tables(previous, "--no-profile"), capsys)
+    assert code == 2 and len(err) == 1 and "No space left on device" in err[0]
+    assert _snapshot(previous) == before
+
+
+def test_full_disk_while_writing_is_one_line_and_keeps_the_previous_set(
+    previous, monkeypatch, capsys
+):
+    before = _snapshot(previous)
+
+    def no_space(fig, path, dpi=120):
+        def write(handle):
+            handle.write(b"half a png")
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        return io.atomic_write(path, write, binary=True)
+
+    monkeypatch.setattr(io, "write_figure", no_space)
+    code, err = _exit(tables.main, _tables(previous), capsys)
+    assert code == 2 and err == ["python -m bench.tables: error: No space left on device"]
+    assert _snapshot(previous) == before
+
+
+def test_a_bug_exits_3_with_its_traceback_and_keeps_the_previous_set(
+    previous, monkeypatch, capsys
+):
+    before = _snapshot(previous)
+
+    def bug(*args, **kwargs):
+        raise ZeroDivisionError("injected")
+
+    monkeypatch.setattr(tables, "measure", bug)
+    code, err = _exit(tables.main, _tables(previous), capsys)
+    assert code == 3 and err[0] == "Traceback (most recent call last):"
+    assert "internal error" in err[-1] and "ZeroDivisionError: injected" in err[-1]
+    assert _snapshot(previous) == before
+
+
+def test_killed_mid_swap_is_undone_at_the_next_start(tmp_path):
+    """A process killed between two renames of the swap (no Python cleanup runs)."""
+    folder = tmp_path / "set"
+    script = textwrap.dedent(f"""
+        import os
+        from pathlib import Path
+        from bench import io, result_set
+        folder = Path({str(folder)!r})
+        old = {{n: (lambda p, n=n: io.write_text(p, "old " + n)) for n in ("a.csv", "b.md")}}
+        result_set.publish(folder, old)
+        moves = []
+        real = result_set._move
+        def killed(source, target):
+            moves.append(target)
+            if len(moves) == 3:
+                os._exit(137)
+            real(source, target)
+        result_set._move = killed
+        new = {{n: (lambda p, n=n: io.write_text(p, "new " + n)) for n in ("a.csv", "c.png")}}
+        result_set.publish(folder, new)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          check=False)
+    assert done.returncode == 137, done.stderr.decode()
+    assert result_set.verify(folder)  # half swapped: not one consistent set
+    assert result_set.recover(folder)
+    assert _snapshot(folder) == {"a.csv": b"old a.csv", "b.md": b"old b.md",
+                                 "manifest.json": (folder / "manifest.json").read_bytes()}
+    assert result_set.verify(folder) == []
+
+
+# ---------------------------------------------------------------- unwritable output
+
+
+def test_unwritable_output_fails_before_measuring(tiny, tmp_path, monkeypatch, capsys):
+    _no_measuring(monkeypatch)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where a folder should be")
+    code, err = _exit(tables.main, _tables(blocker / "results"), capsys)
+    assert code == 2 and len(err) == 1 and str(blocker / "results") in err[0]
+    assert "cannot write" in err[0]
+
+    def no_permission(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(io.tempfile, "mkstemp", no_permission)  # root ignores chmod: fake it
+    code, err = _exit(tables.main, _tables(tmp_path / "locked"), capsys)
+    expected = (f"python -m bench.tables: error: --out {tmp_path / 'locked'}: "
+                "cannot write there (Permission denied)")
+    assert code == 2 and err == [expected]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_read_only_output_folder_fails_before_measuring(tiny, tmp_path, monkeypatch, capsys):
+    _no_measuring(monkeypatch)
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    code, err = _exit(tables.main, _tables(locked), capsys)
+    assert code == 2 and len(err) == 1 and str(locked) in err[0]
+
+
+# ---------------------------------------------------------------- reruns and mixed sets
+
+
+def test_second_run_replaces_the_set_and_nothing_else(previous, capsys):
+    others = {k: v for k, v in _snapshot(previous).items()
+              if k.startswith(("receptive_field", "regression"))}
+    first = result_set.read_manifest(previous)
+    assert "layer_profile.csv" in first["files"] and result_set.verify(previous) == []
+    (previous / ".latency.csv.x1y2z3.tmp").write_text("left by a killed run")
+    (previous / ".staging-20000101T000000Z-abcdef").mkdir()
+    assert tables.main(_tables(previous, "--no-profile")) == 0
+    second = result_set.read_manifest(previous)
+    assert second["run_id"] != first["run_id"]
+    assert not list(previous.glob("layer_profile.*"))  # the first run's, not produced now
+    assert not list(previous.glob(".*"))  # stale temp file and staging folder gone
+    assert result_set.verify(previous, tables.OUTPUT_NAMES) == []
+    listed = set(second["files"]) | {"manifest.json"}
+    assert {p.name for p in previous.iterdir() if p.is_file()} == listed | {
+        "regression_baseline.json"}
+    assert {k: v for k, v in _snapshot(previous).items() if k in others} == others
+    env = (previous / "env.json").read_text()
+    assert second["run_id"] in env  # every set says which run it is
+
+
+def test_mixed_set_is_detected(previous, capsys):
+    assert result_set.main([str(previous)]) == 0
+    (previous / "latency.md").write_text("an older latency table")
+    manifest = result_set.read_manifest(previous)
+    del manifest["files"]["table3.csv"]
+    io.write_json(manifest, previous / "manifest.json")
+    problems = result_set.verify(previous, tables.OUTPUT_NAMES)
+    assert any("latency.md" in p and "changed" in p for p in problems)
+    assert any("table3.csv" in p and "not written by run" in p for p in problems)
+    capsys.readouterr()
+    assert result_set.main([str(previous)]) == 1
+    code, err = _exit(result_set.main, [str(previous / "nowhere")], capsys)
+    assert code == 2 and len(err) == 1 and "nowhere" in err[0]
+
+
+def test_legacy_folder_without_manifest_loses_stale_outputs(tiny, tmp_path):
+    out = tmp_path / "old"
+    out.mkdir()
+    for name in ("layer_profile.csv", "layer_profile.png", "latency.md", "notes_of_mine.txt"):
+        (out / name).write_text("from a run before manifests")
+    assert tables.main(_tables(out, "--no-profile")) == 0
+    assert not (out / "layer_profile.csv").exists() and not (out / "layer_profile.png").exists()
+    assert (out / "notes_of_mine.txt").read_text() == "from a run before manifests"
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_file_modes_follow_the_umask(tmp_path, umask, mode):
+    old = os.umask(umask)
+    try:
+        written = io.write_text(tmp_path / "t.md", "x")
+        published = result_set.publish(tmp_path / "set", {"a.csv": lambda p: io.write_text(p, "a")})
+    finally:
+        os.umask(old)
+    assert written.stat().st_mode & 0o777 == mode
+    assert all(p.stat().st_mode & 0o777 == mode for p in published.values())
+
+
+def test_receptive_field_second_run_is_one_set(tiny, rf_image, tmp_path):
+    out = tmp_path / "rf"
+    argv = ["--model", TINY, "--image", str(rf_image), "--device", "cpu", "--out", str(out),
+            "--stride", "11", "--batch-size", "4"]
+    assert receptive_field.main([*argv, "--keypoint", "R_Hip", "L_Elbow"]) == 0
+    assert (out / f"{TINY}_L_Elbow.png").is_file()
+    shutil.copy(rf_image, out / "input.png")  # a file the tool did not write stays
+    assert receptive_field.main([*argv, "--keypoint", "R_Hip"]) == 0
+    assert not (out / f"{TINY}_L_Elbow.png").exists() and (out / "input.png").is_file()
+    assert result_set.verify(out) == []
