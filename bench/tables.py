@@ -82,6 +82,7 @@ class TablesConfig:
     checkpoints: tuple[tuple[str, Path], ...] = ()
     data_root: Optional[Path] = None
     progress: bool = True
+    runtimes: tuple[str, ...] = ()  # bench.runtimes specs; empty: every one available; ("none",)
 
 
 @dataclass
@@ -94,6 +95,7 @@ class Measurements:
     layers: Optional[pd.DataFrame] = None
     accuracy: Optional[pd.DataFrame] = None
     notes: dict = field(default_factory=dict)
+    runtimes: Optional[object] = None  # bench.runtimes.measure.RuntimeMeasurements
 
 
 # ---------------------------------------------------------------- paper rows (registry facts)
@@ -221,6 +223,7 @@ def measure(config: TablesConfig, names: Sequence[str], device: torch.device) ->
                                    rounds=presets.rounds) if extra else None)
         layers = (profile_models(names, device, presets.profile, on_step=step)
                   if config.profile else None)
+        runtimes = for_tables(config.runtimes, config.speed, names, device, on_step=step)
         counts, complexity = model_counts(names)
         step("complexity")
     latency = pd.concat([fp32, others], ignore_index=True) if others is not None else fp32
@@ -229,7 +232,8 @@ def measure(config: TablesConfig, names: Sequence[str], device: torch.device) ->
     env["timing"] = {"fp32": vars(presets.fp32), "other_modes": vars(presets.modes),
                      "profile": vars(presets.profile), "modes": presets.mode_names,
                      "interleaved_rounds": presets.rounds}
-    return Measurements(env, latency, counts, complexity, table3(), layers, accuracy)
+    return Measurements(env, latency, counts, complexity, table3(), layers, accuracy,
+                        runtimes=runtimes)
 
 
 # ---------------------------------------------------------------- assembling tables
@@ -306,7 +310,7 @@ def layer_share_table(layers: pd.DataFrame) -> pd.DataFrame:
 
 def speedup_rows(tables: dict[int, pd.DataFrame], reference: str) -> pd.DataFrame:
     """(label, model, ours, paper) of every Table 4 / 5 row but the reference's own."""
-    rows = [{"label": f"T{table}: {r['method (paper row)']}", "model": r["model"],
+    rows = [{"label": f"Table {table}: {r['method (paper row)']}", "model": r["model"],
              "ours": r[f"speed-up vs {reference}"], "paper": r["speed-up (paper)"]}
             for table, df in tables.items() for _, r in df.iterrows() if r["model"] != reference]
     return pd.DataFrame(rows, columns=["label", "model", "ours", "paper"])
@@ -394,6 +398,8 @@ def outputs(m: Measurements, names: Sequence[str], reference: str) -> dict[str, 
     frame("latency", m.latency, "Batch-1 latency, every model and mode", notes,
           headline.latency_view(m.latency, NOISY_CV))
     colors = plots.model_colors(names)
+    if m.runtimes is not None:
+        files.update(runtime_outputs(m.runtimes, m.counts, m.env, reference, colors))
     fig = plots.latency_vs_gflops(m.latency, m.counts, colors)
     files["latency_vs_gflops.png"] = lambda p: io.write_figure(fig, p)
     speeds = speedup_rows(paper_tables, reference)
@@ -447,6 +453,11 @@ def _parser() -> argparse.ArgumentParser:
                    metavar="NAME=PATH",
                    help="trained weights whose val PCKh to show beside the paper's")
     p.add_argument("--data-root", type=Path, help="dataset root for --checkpoint evaluation")
+    p.add_argument("--runtimes", nargs="+", default=[], type=runtime_spec,
+                   metavar="NAME[:PRECISION]",
+                   help=f"deployment runtimes for runtimes.* and cpu_realtime.md ({', '.join(
+                       list_runtimes())}; 'none' skips them). Default: every one available "
+                        "on the device; a quick run leaves out compile")
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.set_defaults(speed="auto")
     return p
@@ -457,7 +468,7 @@ def config_from_args(args: argparse.Namespace) -> TablesConfig:
         device=args.device, models=tuple(args.models), reference=args.reference, out=args.out,
         speed=args.speed, iters=args.iters, modes=tuple(args.modes),
         profile=args.profile, checkpoints=tuple(args.checkpoint), data_root=args.data_root,
-        progress=args.progress)
+        progress=args.progress, runtimes=tuple(args.runtimes))
 
 
 def check_checkpoints(config: TablesConfig, names: Sequence[str]) -> None:
@@ -491,10 +502,10 @@ def check_data_root(dataset: str, root: Path) -> None:
 
 # Every name run() has written (with or without a manifest): a file of this list that the current
 # run does not produce is an earlier run's and leaves with the previous set.
-OUTPUT_NAMES = tuple(f"{stem}.{ext}" for stem in ("table3", "table4", "table5", "complexity",
-                                                  "latency", "layer_profile")
-                     for ext in ("csv", "md")) + (
-    "latency_vs_gflops.png", "layer_profile.png", "env.json")
+OUTPUT_NAMES = tuple(f"{stem}{ext}" for stem in ("table3", "table4", "table5", "complexity",
+                                                 "latency", "layer_profile")
+                     for ext in (".csv", ".md", "_full.md")) + (
+    "latency_vs_gflops.png", "speedups.png", "layer_profile.png", "env.json", "index.html")
 
 
 def check_config(config: TablesConfig) -> tuple[torch.device, list[str]]:
