@@ -26,3 +26,97 @@ def test_user_errors_exit_2_naming_the_culprit(main, argv, named, capsys, tmp_pa
     assert named in err and "Traceback" not in err
     if "no-such-net" in argv:
         assert "gcpm-ushaped" in err  # the known names are listed
+
+
+# ---------------------------------------------------------------- the shared boundary (bench.cli)
+
+
+def _boundary_exit(raised: BaseException, capsys) -> tuple[int, list[str]]:
+    from bench.cli import error_boundary
+
+    with pytest.raises(SystemExit) as exit_info, error_boundary("prog"):
+        raise raised
+    return exit_info.value.code, capsys.readouterr().err.strip().splitlines()
+
+
+@pytest.mark.parametrize(
+    ("raised", "line"),
+    [
+        ("usage", "prog: error: --iters must be >= 1, got 0"),
+        ("device", "prog: error: --device 'meta': no"),
+        ("nospace", "prog: error: /out/t.csv: No space left on device"),
+        ("denied", "prog: error: /out: Permission denied"),
+    ],
+)
+def test_user_errors_exit_2_in_one_line(raised, line, capsys) -> None:
+    import errno
+
+    from bench.errors import DeviceError, UsageError
+
+    errors = {
+        "usage": UsageError("--iters must be >= 1, got 0"),
+        "device": DeviceError("--device 'meta': no"),
+        "nospace": OSError(errno.ENOSPC, "No space left on device", "/out/t.csv"),
+        "denied": PermissionError(errno.EACCES, "Permission denied", "/out"),
+    }
+    assert _boundary_exit(errors[raised], capsys) == (2, [line])
+
+
+def test_a_bug_exits_3_and_keeps_its_traceback(capsys) -> None:
+    code, err = _boundary_exit(KeyError("internal"), capsys)  # KeyError is a bug by default
+    assert code == 3 and err[0] == "Traceback (most recent call last):"
+    assert err[-1] == ("prog: error: internal error (a bug, please report it with the traceback "
+                       "above): KeyError: internal")
+
+
+def test_ctrl_c_exits_130_in_one_line(capsys) -> None:
+    code, err = _boundary_exit(KeyboardInterrupt(), capsys)
+    assert code == 130 and len(err) == 1 and "interrupted" in err[0]
+
+
+def test_system_exit_passes_through(capsys) -> None:
+    assert _boundary_exit(SystemExit(1), capsys) == (1, [])
+
+
+def test_argparse_errors_are_one_line(capsys) -> None:
+    from bench.cli import ArgumentParser
+
+    parser = ArgumentParser(prog="prog")
+    parser.add_argument("--n", type=int)
+    with pytest.raises(SystemExit) as exit_info:
+        parser.parse_args(["--n", "x"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "prog: error: argument --n: invalid int value: 'x' (see --help)"]
+
+
+def test_check_range_names_the_option() -> None:
+    from bench.cli import check_range
+    from bench.errors import UsageError
+
+    check_range("--iters", 1, low=1)
+    check_range("--iters", None, low=1)
+    for value in (0, float("nan")):
+        with pytest.raises(UsageError, match="--iters must be >= 1"):
+            check_range("--iters", value, low=1)
+    with pytest.raises(UsageError, match="--fraction must be between 0 and 1, got 2"):
+        check_range("--fraction", 2, 0, 1)
+
+
+@pytest.mark.parametrize("spec", ["meta", "garbage", "", "tpu:7", "cuda:99"])
+def test_devices_that_cannot_run_are_refused_by_name(spec) -> None:
+    from bench.devices import resolve_device
+    from bench.errors import DeviceError
+
+    with pytest.raises(DeviceError, match=f"--device {spec!r}"):
+        resolve_device(spec)
+
+
+def test_auto_and_cpu_resolve() -> None:
+    import torch
+
+    from bench.devices import resolve_device
+
+    assert resolve_device("cpu") == torch.device("cpu")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
