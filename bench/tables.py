@@ -35,6 +35,10 @@ from .environment import environment_record
 from .errors import InputFileError, UsageError
 from .latency import MODES, TimingConfig, benchmark_models
 from .layer_profile import ProfileConfig, profile_models
+from .runtimes import list_runtimes
+from .runtimes.measure import for_tables, runtime_spec
+from .runtimes.report import OUTPUT_NAMES as RUNTIME_OUTPUTS
+from .runtimes.report import runtime_outputs
 
 REFERENCE = "hourglass-8stack"
 PAPER_METRICS: dict[int, tuple[str, ...]] = {4: ("pckh", "hip"), 5: ("auc", "pckh")}
@@ -455,9 +459,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", type=Path, help="dataset root for --checkpoint evaluation")
     p.add_argument("--runtimes", nargs="+", default=[], type=runtime_spec,
                    metavar="NAME[:PRECISION]",
-                   help=f"deployment runtimes for runtimes.* and cpu_realtime.md ({', '.join(
-                       list_runtimes())}; 'none' skips them). Default: every one available "
-                        "on the device; a quick run leaves out compile")
+                   help="deployment runtimes for runtimes.* and cpu_realtime.md ({}; 'none' "
+                        "skips them). Default: every one available on the device; a quick run "
+                        "leaves out compile".format(", ".join(list_runtimes())))
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.set_defaults(speed="auto")
     return p
@@ -505,7 +509,8 @@ def check_data_root(dataset: str, root: Path) -> None:
 OUTPUT_NAMES = tuple(f"{stem}{ext}" for stem in ("table3", "table4", "table5", "complexity",
                                                  "latency", "layer_profile")
                      for ext in (".csv", ".md", "_full.md")) + (
-    "latency_vs_gflops.png", "speedups.png", "layer_profile.png", "env.json", "index.html")
+    "latency_vs_gflops.png", "speedups.png", "layer_profile.png", "env.json",
+    "index.html") + RUNTIME_OUTPUTS
 
 
 def check_config(config: TablesConfig) -> tuple[torch.device, list[str]]:

@@ -1,0 +1,35 @@
+"""The device's matmul peak per precision, measured in the same run as the latencies.
+
+A large square matmul (2048^3 by default) timed with the harness's timer. Its FLOP rate counts
+two FLOPs per multiply-add (the usual convention for peaks), unlike the paper's GFLOPs columns
+(one multiply-add = one FLOP); efficiency compares like with like (``table.py``).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from bench.latency import LatencyStats, TimingConfig, time_callable
+
+from .base import TORCH_DTYPES
+
+PEAK_SIZE = 2048
+PEAK_TIMING = TimingConfig(warmup=2, iters=5)
+
+
+def matmul_peak(device: torch.device, precision: str, threads: int,
+                config: TimingConfig = PEAK_TIMING,
+                size: int = PEAK_SIZE) -> float:
+    """GFLOP/s (2 FLOPs per multiply-add) of a ``size``^3 matmul; the median sample counts."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        dtype = TORCH_DTYPES[precision]
+        a = torch.randn(size, size, device=device).to(dtype)
+        b = torch.randn(size, size, device=device).to(dtype)
+        with torch.inference_mode():
+            samples = time_callable(lambda: torch.mm(a, b), device, config)
+    finally:
+        torch.set_num_threads(previous)
+    median_s = LatencyStats.from_samples(samples).median_ms / 1e3
+    return 2 * size**3 / median_s / 1e9

@@ -1,0 +1,89 @@
+"""Figures of the runtimes table: latency per model per runtime, and the Pareto view.
+
+The Pareto view puts the paper's accuracy (PCKh, Tables 4 and 5) against our latency in each
+runtime: the trade-off a user picks a network from. Models keep the colours of every other
+figure of the run (``bench.plots.model_colors``); runtimes get markers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from bench.plots import Color, log_if_wide, model_colors
+
+_MARKERS = "osD^v<>Xph*"
+
+
+def _figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _measured(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows with a latency at the run's largest thread count on its main device."""
+    rows = df[df.median_ms.notna()]
+    return rows[rows.threads == rows.threads.max()] if not rows.empty else rows
+
+
+def _label(row) -> str:
+    return f"{row.runtime} {row.precision}"
+
+
+def latency_by_runtime(df: pd.DataFrame, colors: Mapping[str, Color] | None = None) -> Figure:
+    """Grouped bars: median latency (p10-p90 whiskers) of each model in each runtime."""
+    rows = _measured(df)
+    models = list(dict.fromkeys(rows.model))
+    setups = list(dict.fromkeys(_label(r) for r in rows.itertuples()))
+    colors = colors or model_colors(models)
+    fig = _figure(max(6.5, 1.2 * len(setups) + 3), 4.8)
+    ax = fig.add_subplot()
+    width = 0.8 / max(1, len(models))
+    for i, model in enumerate(models):
+        mine = rows[rows.model == model]
+        xs = [setups.index(_label(r)) + (i - (len(models) - 1) / 2) * width
+              for r in mine.itertuples()]
+        err = [mine.median_ms - mine.p10_ms, mine.p90_ms - mine.median_ms]
+        ax.bar(xs, mine.median_ms, width, yerr=err, capsize=2, color=colors[model], label=model)
+    ax.set_xticks(range(len(setups)), setups, rotation=20, ha="right")
+    log_if_wide(ax, "y", rows.median_ms)
+    threads = int(rows.threads.max()) if not rows.empty else 0
+    ax.set(ylabel="batch-1 latency, median (ms)",
+           title=f"Latency per runtime ({threads} threads; whiskers p10-p90)")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return fig
+
+
+def pareto(df: pd.DataFrame, accuracy: Callable[[str, int], float | None],
+           colors: Mapping[str, Color] | None = None) -> Figure:
+    """The paper's PCKh (LIP: Table 4, MPII: Table 5) against our latency, per runtime.
+
+    ``accuracy(model, table)`` gives the paper's PCKh or ``None`` (no row in that table).
+    """
+    rows = _measured(df)
+    setups = list(dict.fromkeys(_label(r) for r in rows.itertuples()))
+    colors = colors or model_colors(rows.model)
+    fig = _figure(11.0, 4.8)
+    for k, (table, dataset) in enumerate(((4, "LIP"), (5, "MPII"))):
+        ax = fig.add_subplot(1, 2, k + 1)
+        for row in rows.itertuples():
+            pckh = accuracy(row.model, table)
+            if pckh is None:
+                continue
+            marker = _MARKERS[setups.index(_label(row)) % len(_MARKERS)]
+            ax.scatter(row.median_ms, pckh, color=colors[row.model], marker=marker, s=40)
+        log_if_wide(ax, "x", rows.median_ms)
+        ax.set(xlabel="our batch-1 latency, median (ms)", ylabel=f"PCKh (paper, {dataset} test)",
+               title=f"GCPM Table {table} models: paper accuracy vs our latency")
+        ax.grid(alpha=0.3)
+    handles = [ax.scatter([], [], color="0.3", marker=_MARKERS[i % len(_MARKERS)], label=s)
+               for i, s in enumerate(setups)]
+    handles += [ax.scatter([], [], color=c, marker="s", label=m) for m, c in colors.items()
+                if m in set(rows.model)]
+    fig.legend(handles=handles, fontsize=7, loc="outside right center")
+    return fig
