@@ -14,6 +14,7 @@ a figure near 0 % means the joint order is mirrored.
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -139,14 +140,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         reader = open_reader(args.dataset, args.root, args.split)
     except (FileNotFoundError, AnnotationError, ValueError) as error:
-        parser.exit(2, f"{parser.prog}: error: {error}\n")
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 2
     report = check_samples(reader, load_images=not args.no_images)
     print(format_report(report, reader.layout.joint_names))
     if args.draw:
         try:
             print(_draw(list(reader)[: args.draw], args.out))
         except OSError as error:
-            parser.exit(2, f"{parser.prog}: error: cannot write overlays to {args.out}: {error}\n")
+            print(f"{parser.prog}: error: cannot write overlays to {args.out}: {error}",
+                  file=sys.stderr)
+            return 2
     return 1 if report.problems else 0
 
 

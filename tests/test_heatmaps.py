@@ -79,3 +79,27 @@ def test_decode_quarter_shift_toward_higher_neighbour():
 def test_decode_rejects_wrong_rank():
     with pytest.raises(ValueError, match=r"\(N, K, h, w\)"):
         decode(np.zeros((3, 8, 8)), 32)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_map_without_a_finite_peak_is_a_missing_joint(bad):
+    maps = np.zeros((1, 3, 8, 8), np.float32)
+    maps[0, 0, 3, 4] = 1.0  # a normal peak beside the broken maps
+    maps[0, 1, 5, 5] = 1.0
+    maps[0, 1, 0, 0] = np.nan  # one NaN cell makes the whole map untrustworthy
+    maps[0, 2] = bad if bad != np.inf else 0.0
+    if bad == np.inf:
+        maps[0, 2, 1, 1] = np.inf
+    coords, maxvals = decode(torch.from_numpy(maps), (64, 64))
+    assert np.isfinite(coords[0, 0]).all() and maxvals[0, 0] == pytest.approx(1.0)
+    assert np.isnan(coords[0, 1:]).all() and np.isnan(maxvals[0, 1:]).all()
+
+
+def test_a_missing_joint_from_decode_is_a_miss_in_pckh():
+    from datasets import pckh
+
+    maps = np.full((1, 2, 8, 8), np.nan)
+    coords, _ = decode(maps, 64)
+    gt = np.zeros((1, 2, 2))
+    result = pckh(coords, gt, np.ones((1, 2), bool), np.array([1.0]))
+    assert result.correct.tolist() == [0, 0] and result.counted.tolist() == [1, 1]

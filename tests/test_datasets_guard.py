@@ -1,0 +1,31 @@
+"""``import datasets`` resolving to another package (Hugging Face's) stops in one line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_a_shadowing_datasets_package_is_named_with_the_fix(tmp_path):
+    fake = tmp_path / "datasets"
+    fake.mkdir()
+    (fake / "__init__.py").write_text('"""stands in for Hugging Face datasets"""\n')
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{REPO}"}
+    run = subprocess.run([sys.executable, "-m", "bench.score", "p.npy", "--ground-truth", "g.mat"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert str(fake) in lines[0] and str(REPO / "datasets") in lines[0]
+    assert "pip uninstall datasets" in lines[0] and "PYTHONPATH" in lines[0]
+
+
+def test_our_own_package_passes(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    run = subprocess.run([sys.executable, "-c", "import bench, datasets; print(datasets.__file__)"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and run.stdout.strip() == str(REPO / "datasets" / "__init__.py")
