@@ -2,11 +2,13 @@
 
 Batch-1 fp32 inference of every registered model (GCPM paper protocol, Osokin 2019, Sec. 5.1).
 On CUDA each model runs at its own input size; on a CPU at a reduced size (default 128x128) so
-the whole suite stays short. The device, the size and the counts go into each benchmark's
-``extra_info``; the environment record goes into ``machine_info``.
+the whole suite stays short. The device, the size, the counts, the numerics flags and the GPU's
+momentary state (clocks, temperature, throttling during the benchmark) go into each benchmark's
+``extra_info``; ``machine_info`` holds only what stays put on one machine (versions, hardware,
+settings), so ``--benchmark-compare`` between two runs there does not warn about clocks.
 
-Options: ``--bench-device`` (auto / cpu / cuda[:N]) and ``--bench-size`` (H = W; 0 means each
-model's own size).
+Options: ``--bench-device`` (auto / cpu / cuda[:N]; checked once at start, a device this machine
+lacks ends the run with one line) and ``--bench-size`` (H = W; 0 means each model's own size).
 """
 
 from __future__ import annotations
@@ -28,13 +30,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _device(config: pytest.Config) -> torch.device:
-    spec = config.getoption("--bench-device")
-    if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(spec)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise pytest.UsageError(f"--bench-device {spec}: CUDA is not available")
-    return device
+    from bench.devices import resolve_device
+    from bench.errors import DeviceError
+
+    try:
+        return resolve_device(config.getoption("--bench-device"), option="--bench-device")
+    except DeviceError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Checked once, before collection: a missing GPU is one usage error, not one per model.
+    _device(config)
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +58,16 @@ def bench_size(pytestconfig: pytest.Config, device: torch.device) -> Optional[tu
     return (size, size) if size else None
 
 
+# pytest-benchmark's own CPU record (py-cpuinfo) includes the momentary clock: it moves between
+# runs on one machine and would make every --benchmark-compare warn.
+_VOLATILE_CPU_KEYS = ("hz_actual", "hz_actual_friendly")
+
+
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
     from bench.environment import environment_record
 
-    machine_info["gcpm_bench"] = environment_record(_device(config))
+    cpu = machine_info.get("cpu")
+    if isinstance(cpu, dict):
+        for key in _VOLATILE_CPU_KEYS:
+            cpu.pop(key, None)
+    machine_info["gcpm_bench"] = environment_record(_device(config), volatile=False)

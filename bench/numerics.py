@@ -40,6 +40,17 @@ def _set_tf32(conv: bool, matmul_precision: str) -> None:
     torch.set_float32_matmul_precision(matmul_precision)
 
 
+def _matmul_backends() -> dict[object, str]:
+    """Per-backend matmul settings of torch >= 2.9 (empty before), to restore them exactly."""
+    found = {}
+    for backend in (torch.backends.cuda.matmul,
+                    getattr(getattr(torch.backends, "mkldnn", None), "matmul", None)):
+        value = getattr(backend, "fp32_precision", None)
+        if value is not None:
+            found[backend] = value
+    return found
+
+
 @contextlib.contextmanager
 def precision(mode: str) -> Iterator[None]:
     """TF32 on for ``tf32`` mode, off (strict fp32) for every other mode; restored on exit.
@@ -47,12 +58,15 @@ def precision(mode: str) -> Iterator[None]:
     Autocast modes (bf16, fp16) are strict too: what they leave in fp32 stays IEEE fp32.
     """
     previous = _tf32_conv(), torch.get_float32_matmul_precision()
+    backends = _matmul_backends()
     tf32 = mode in TF32_MODES
     _set_tf32(tf32, "high" if tf32 else "highest")
     try:
         yield
     finally:
         _set_tf32(*previous)
+        for backend, value in backends.items():  # exactly as before ("none" stays "none")
+            backend.fp32_precision = value
 
 
 @contextlib.contextmanager

@@ -9,12 +9,9 @@ import torch
 
 from architectures import list_models
 from bench.complexity import count_flops, count_params
-from bench.latency import build_at_size, cudnn_benchmark, input_shape_of
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+from bench.environment import WindowTotals, gpu_state, read_counters
+from bench.latency import build_at_size, input_shape_of, synchronize
+from bench.numerics import numerics_flags, timing_numerics
 
 
 @pytest.mark.parametrize("name", list_models(), ids=str)
@@ -33,8 +30,26 @@ def test_inference(benchmark, name: str, device: torch.device,
 
     def forward() -> None:
         model(x)
-        _synchronize(device)  # the timed call ends when the device is done, not when queued
+        synchronize(device)  # the timed call ends when the device is done, not when queued
 
-    with torch.inference_mode(), cudnn_benchmark(device):
+    with torch.inference_mode(), timing_numerics("fp32", device):  # the latency timer's settings
         forward()  # warm-up: cudnn autotuning and allocator growth stay out of the samples
+        _volatile_info(benchmark.extra_info, device, "before")
+        counters = read_counters(device)
         benchmark(forward)
+        window = WindowTotals()
+        window.add(counters, read_counters(device), 0)
+        benchmark.extra_info.update(numerics=numerics_flags(), timed_s=window.duration_s,
+                                    throttled_pct=window.throttled_pct(),
+                                    violation_pct=window.violation_pct())
+        _volatile_info(benchmark.extra_info, device, "after")
+
+
+def _volatile_info(extra_info: dict, device: torch.device, when: str) -> None:
+    """The GPU's momentary state: in each benchmark's extra_info, never in machine_info."""
+    if device.type == "cuda":
+        state = gpu_state(device)
+        extra_info.update({f"sm_clock_{when}_mhz": state.sm_clock_mhz,
+                           f"temperature_{when}_c": state.temperature_c,
+                           f"power_{when}_w": state.power_w,
+                           f"throttle_reasons_{when}": ",".join(state.throttle_reasons)})

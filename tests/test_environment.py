@@ -144,3 +144,55 @@ def test_stable_record_leaves_out_volatile_state_and_keeps_flags():
     assert stable["numerics_during_timing"]["strict modes"]["tf32_conv"] is False
     assert stable["numerics_during_timing"]["tf32"]["tf32_conv"] is True
     assert environment_record(CPU, volatile=False) == stable  # nothing momentary in it
+
+
+def test_precision_restores_every_backend_exactly():
+    from bench.numerics import numerics_flags, precision
+
+    matmul = torch.backends.cuda.matmul
+    if hasattr(matmul, "fp32_precision"):  # torch >= 2.9: start from the untouched "none"
+        matmul.fp32_precision = "none"
+        torch.backends.mkldnn.matmul.fp32_precision = "none"
+    before = numerics_flags()
+    for mode in ("tf32", "fp32", "bf16"):
+        with precision(mode):
+            assert numerics_flags()["tf32_conv"] is (mode == "tf32")
+        assert numerics_flags() == before
+
+
+class _Config:
+    def getoption(self, name: str) -> str:
+        assert name == "--bench-device"
+        return "cpu"
+
+
+def test_benchmark_machine_info_is_stable_between_runs():
+    from bench.conftest import pytest_benchmark_update_machine_info
+    from bench.numerics import precision
+
+    def machine_info() -> dict:
+        info = {"cpu": {"brand_raw": "x", "hz_actual": [1, 0], "hz_actual_friendly": "1 GHz"}}
+        pytest_benchmark_update_machine_info(_Config(), info)
+        return info
+
+    first = machine_info()
+    with precision("tf32"):
+        pass  # a benchmark ran in between
+    assert machine_info() == first
+    assert "hz_actual" not in first["cpu"] and first["cpu"]["brand_raw"] == "x"
+    assert "state_at_start" not in first["gcpm_bench"]["gpu"]
+
+
+def test_bench_suite_on_a_missing_gpu_ends_in_one_line():
+    import subprocess
+    import sys
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    result = subprocess.run([sys.executable, "-m", "pytest", "bench", "--benchmark-only",
+                             "--bench-device", "cuda", "-q", "-p", "no:cacheprovider"],
+                            capture_output=True, text=True, timeout=300)
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert result.returncode == 4  # pytest's usage error
+    assert len(lines) == 1 and lines[0].startswith("ERROR: --bench-device 'cuda'")
+    assert "CUDA is not available" in lines[0]
