@@ -52,8 +52,9 @@ def fast_table3(monkeypatch):
 
 
 def _args(out: Path, *extra: str) -> list[str]:
-    return ["--models", TINY, "--reference", TINY, "--quick", "--no-progress", "--out", str(out),
-            *extra]
+    # --device cpu: the suite must pass on a machine with CUDA too (auto would pick the GPU)
+    return ["--models", TINY, "--reference", TINY, "--quick", "--no-progress", "--device", "cpu",
+            "--out", str(out), *extra]
 
 
 def test_quick_run_writes_every_file(tiny, tmp_path):
@@ -113,7 +114,8 @@ def test_failure_while_writing_leaves_no_partial_file(tiny, fast_table3, tmp_pat
 
 def test_unknown_model_lists_the_known_ones(tiny, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        tables.main(["--models", "no-such-net", "--out", str(tmp_path), "--no-progress"])
+        tables.main(["--models", "no-such-net", "--out", str(tmp_path), "--no-progress",
+                     "--device", "cpu"])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "'no-such-net'" in err and "known models:" in err and TINY in err
@@ -128,7 +130,8 @@ def test_unknown_model_lists_the_known_ones(tiny, tmp_path, capsys):
 ])
 def test_bad_options_are_usage_errors(tiny, tmp_path, capsys, argv, message):
     with pytest.raises(SystemExit) as exit_info:
-        tables.main(["--models", TINY, "--reference", TINY, "--out", str(tmp_path), *argv])
+        tables.main(["--models", TINY, "--reference", TINY, "--out", str(tmp_path),
+                     "--device", "cpu", *argv])
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
 
 
