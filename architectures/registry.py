@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from fnmatch import fnmatch
+from types import ModuleType
 
 from torch import nn
 
@@ -89,6 +91,21 @@ class _Entry:
 _REGISTRY: dict[str, _Entry] = {}
 
 
+class UnknownModelError(KeyError):
+    """A model name that is not registered; the message lists the known ones.
+
+    A ``KeyError`` so that callers catching that keep working.
+    """
+
+    def __init__(self, name: str, known: tuple[str, ...]) -> None:
+        super().__init__(name, known)  # both in args: the error survives pickling (DDP workers)
+        self.name = name
+        self.known = known
+
+    def __str__(self) -> str:  # KeyError's own __str__ would quote the whole message
+        return f"unknown model {self.name!r}; known models: {', '.join(self.known)}"
+
+
 def register_model(info: ModelInfo) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Decorator: register ``builder(**overrides) -> nn.Module`` under ``info.name``."""
 
@@ -111,15 +128,27 @@ def _entry(name: str) -> _Entry:
     try:
         return _REGISTRY[name]
     except KeyError:
-        known = ", ".join(sorted(_REGISTRY))
-        raise KeyError(f"unknown model {name!r}; known models: {known}") from None
+        raise UnknownModelError(name, tuple(sorted(_REGISTRY))) from None
 
 
-def list_models(pattern: str = "*") -> list[str]:
-    """Registered names, sorted; ``pattern`` is a shell-style wildcard (``"gcpm-*"``)."""
-    from fnmatch import fnmatch
+def list_models(pattern: str = "*", module: ModuleType | str | None = None) -> list[str]:
+    """Registered names, sorted; ``pattern`` is a shell-style wildcard (``"gcpm-*"``).
 
-    return sorted(name for name in _REGISTRY if fnmatch(name, pattern))
+    ``module`` keeps the models whose builder is defined in that module or package (``module=
+    architectures`` or ``"architectures"``: the suite's own models, as torchvision's
+    ``list_models(module=...)``), leaving out models that tests or users registered.
+    """
+    prefix = module if isinstance(module, str) or module is None else module.__name__
+    return sorted(
+        name
+        for name, entry in _REGISTRY.items()
+        if fnmatch(name, pattern) and (prefix is None or _defined_in(entry.builder, prefix))
+    )
+
+
+def _defined_in(builder: Callable[..., nn.Module], prefix: str) -> bool:
+    where = builder.__module__ or ""
+    return where == prefix or where.startswith(prefix + ".")
 
 
 def model_info(name: str) -> ModelInfo:

@@ -21,9 +21,6 @@ from bench.training.loop import LOG_NAME, fit
 TINY = "test-tiny-ddp"
 
 
-register_tiny(TINY)
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -43,6 +40,7 @@ def _set_env(rank: int, world: int, port: int) -> None:
 def _worker(rank: int, world: int, ports: tuple[int, int], root: str, out: str) -> None:
     """One spawn for both checks: process start-up dominates the cost of this test."""
     torch.set_num_threads(1)
+    register_tiny(TINY)  # a spawned process starts with the package's models only
     _sync_check(rank, world, ports[0], out)
     _set_env(rank, world, ports[1])
     fit(

@@ -16,7 +16,9 @@ from bench.training.loop import fit
 TINY = "test-tiny-resume"
 
 
-register_tiny(TINY)
+@pytest.fixture(scope="module", autouse=True)
+def _tiny_model() -> str:
+    return register_tiny(TINY)  # conftest's registry snapshot removes it after this module
 
 
 class _Interrupt(Exception):

@@ -1,7 +1,8 @@
 """A pose network of a few thousand parameters that keeps the model contract, for fast tests.
 
-Output stride 8, 17 maps (16 LIP keypoints + background), two supervised stages. Registered by
-name on demand; spawned DDP workers import their test module again, so registration is idempotent.
+Output stride 8, 17 maps (16 LIP keypoints + background), two supervised stages. Register it from
+a fixture (or, in a spawned worker process, from the worker), never at import: ``conftest.py``
+restores the registry after every test and module.
 """
 
 from __future__ import annotations
@@ -35,9 +36,18 @@ class TinyPose(nn.Module):
 
 
 def register_tiny(name: str, input_size: tuple[int, int] = (64, 64)) -> str:
-    """Register ``TinyPose`` under ``name`` unless it is there already; returns the name."""
+    """Register ``TinyPose`` under ``name`` unless it is there already; returns the name.
+
+    Idempotent because a module-scoped fixture and a test may both ask for the same model.
+    """
     if name not in list_models():
-        info = ModelInfo(name=name, family="test", dataset="lip", input_size=input_size,
-                         output_stride=8, num_heatmaps=17)
+        info = ModelInfo(
+            name=name,
+            family="test",
+            dataset="lip",
+            input_size=input_size,
+            output_stride=8,
+            num_heatmaps=17,
+        )
         register_model(info)(lambda **overrides: TinyPose())
     return name
