@@ -108,8 +108,8 @@ def _later_stage(in_channels: int, channels: int, kernel_size: int, num_heatmaps
     size_multiple=8,
     num_heatmaps=15, num_keypoints=14,
     description="Wei et al. CPM, released MPII model: 6 stages, VGG-19 front, centre-map prior",
-    paper=PaperFigures(source="GCPM Table 5 (MPII test), row 'Wei et al., CVPR'16 (original CPM)'",
-                       pckh=87.9, time_ms=31.0),
+    paper=PaperFigures(5, "Wei et al., CVPR'16 (original CPM)", "MPII test", pckh=87.9,
+                       time_ms=31.0),
     reference=ReferenceCounts("convolutional-pose-machines-release MPI prototxt, counted layer by layer",
                               29.85, 88.4),
 ))

@@ -197,7 +197,7 @@ def _lip_info(name: str, description: str, paper: PaperFigures, **facts) -> Mode
 
 
 def _table2(row: str, pckh: float, hip: float) -> PaperFigures:
-    return PaperFigures(source=f"GCPM Table 2 (LIP val), row '{row}'", pckh=pckh, hip=hip)
+    return PaperFigures(2, row, "LIP val", pckh=pckh, hip=hip)
 
 
 @register_model(_lip_info(
@@ -229,8 +229,8 @@ def gcpm_ppm(**overrides) -> GCPM:
 
 @register_model(_lip_info(
     "gcpm-ushaped", "GCPM, U-shaped context at every refinement stage input (the paper's model)",
-    PaperFigures(source="GCPM Table 4 (LIP test), row 'Ours'; GFLOPs from Sec. 1",
-                 gflops=21.3, pckh=87.9, hip=78.0, time_ms=18.0),
+    PaperFigures(4, "Ours", "LIP test", gflops=21.3, pckh=87.9, hip=78.0, time_ms=18.0,
+                 note="GFLOPs from Sec. 1"),
     extra_paper_rows=(_table2("Baseline + U-shaped", 84.0, 73.4),),
     reference=ReferenceCounts(_REFERENCE + ", num_refinement_stages=5", 40.595281, 21.335),
 ))
@@ -240,7 +240,7 @@ def gcpm_ushaped(**overrides) -> GCPM:
 
 @register_model(_lip_info(
     "gcpm-ushaped-2stage", "GCPM, initial + 1 refinement stage with U-shaped context",
-    PaperFigures(source="GCPM Table 4 (LIP test), row 'Ours 2-stage'", pckh=85.0, hip=74.1, time_ms=6.0),
+    PaperFigures(4, "Ours 2-stage", "LIP test", pckh=85.0, hip=74.1, time_ms=6.0),
     reference=ReferenceCounts(_REFERENCE + ", num_refinement_stages=1", 11.004753, 7.330),
 ))
 def gcpm_ushaped_2stage(**overrides) -> GCPM:
@@ -250,7 +250,7 @@ def gcpm_ushaped_2stage(**overrides) -> GCPM:
 @register_model(_lip_info(
     "gcpm-ushaped-mpii",
     "GCPM U-shaped with 64x64 heatmaps for MPII (Sec. 5.5): our learned x2 upsampling head",
-    PaperFigures(source="GCPM Table 5 (MPII test), row 'Ours'", auc=64.2, pckh=90.9, time_ms=24.5),
+    PaperFigures(5, "Ours", "MPII test", auc=64.2, pckh=90.9, time_ms=24.5),
     dataset="mpii", output_stride=4,
 ))
 def gcpm_ushaped_mpii(**overrides) -> GCPM:

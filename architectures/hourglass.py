@@ -115,12 +115,12 @@ def _info(name: str, description: str, **facts) -> ModelInfo:
 
 @register_model(_info(
     "hourglass-8stack", "Newell et al. stacked hourglass, 8 stacks, 256 channels, original stem",
-    paper=PaperFigures(source="GCPM Table 5 (MPII test), row 'Newell et al., ECCV'16'",
-                       auc=62.9, pckh=90.9, time_ms=64.0),
+    paper=PaperFigures(5, "Newell et al., ECCV'16", "MPII test", auc=62.9, pckh=90.9,
+                       time_ms=64.0),
     extra_paper_rows=(PaperFigures(
-        source="GCPM Table 4 (LIP test), row 'Nie et al., CVPR'18': this network is its pose "
-               "backbone; the row's method adds a parsing-induced learner",
-        pckh=87.5, hip=75.9, time_ms=60.0),),
+        4, "Nie et al., CVPR'18", "LIP test", pckh=87.5, hip=75.9, time_ms=60.0,
+        note="this network is its pose backbone; the row's method adds a parsing-induced "
+             "learner"),),
     reference=ReferenceCounts(_NEWELL_REF.format(n=8), 25.434112, 27.582),
 ))
 def hourglass_8stack(**overrides) -> StackedHourglass:
@@ -130,9 +130,8 @@ def hourglass_8stack(**overrides) -> StackedHourglass:
 @register_model(_info(
     "hourglass-4stack", "stacked hourglass, 4 stacks, 256 channels, original stem",
     dataset="lip",
-    paper=PaperFigures(source="GCPM Table 4 (LIP test), row 'Chou et al., CVPR'17' "
-                              "(a 4-stack hourglass trained adversarially)",
-                       pckh=87.4, hip=75.7, time_ms=33.0),
+    paper=PaperFigures(4, "Chou et al., CVPR'17", "LIP test", pckh=87.4, hip=75.7, time_ms=33.0,
+                       note="a 4-stack hourglass trained adversarially"),
     reference=ReferenceCounts(_NEWELL_REF.format(n=4), 12.858304, 14.781),
 ))
 def hourglass_4stack(**overrides) -> StackedHourglass:
@@ -150,8 +149,8 @@ def hourglass_2stack(**overrides) -> StackedHourglass:
 @register_model(_info(
     "fpd-4stack", "FPD student: 4 stacks, 128 channels, halved bearpaw stem (official FPD code)",
     family="fpd",
-    paper=PaperFigures(source="GCPM Table 5 (MPII test), row 'Zhang et al., CVPR'19'",
-                       auc=63.5, pckh=91.1, time_ms=33.0),
+    paper=PaperFigures(5, "Zhang et al., CVPR'19", "MPII test", auc=63.5, pckh=91.1,
+                       time_ms=33.0),
     reference=ReferenceCounts("fast-human-pose-estimation.pytorch get_pose_net(NUM_FEATURES=128, "
                               "NUM_STACKS=4), fvcore", 3.287936, 3.947),
 ))

@@ -20,18 +20,33 @@ from torch import nn
 
 @dataclass(frozen=True)
 class PaperFigures:
-    """Figures a paper reports for one row; ``None`` where it gives none.
+    """One row of a paper's table as structured fields; metrics are ``None`` where it gives none.
 
-    ``gflops`` follows the GCPM paper's convention (one multiply-add = one FLOP, as fvcore counts).
+    ``table`` and ``row`` locate the row (``row`` is the label exactly as the paper prints it),
+    ``split`` the data it was evaluated on (``"LIP test"``; empty for complexity-only tables),
+    ``note`` what a reader should know about the row. :attr:`source` renders them as prose; code
+    reads the fields, never the prose. ``gflops`` follows the GCPM paper's convention (one
+    multiply-add = one FLOP, as fvcore counts).
     """
 
-    source: str
+    table: int
+    row: str
+    split: str = ""
     params_m: float | None = None
     gflops: float | None = None
     pckh: float | None = None
     hip: float | None = None
     auc: float | None = None
     time_ms: float | None = None
+    note: str = ""
+    paper: str = "GCPM"
+
+    @property
+    def source(self) -> str:
+        """``GCPM Table 4 (LIP test), row 'Ours': note`` for notes, logs and tables."""
+        split = f" ({self.split})" if self.split else ""
+        text = f"{self.paper} Table {self.table}{split}, row '{self.row}'"
+        return f"{text}: {self.note}" if self.note else text
 
 
 @dataclass(frozen=True)
@@ -64,7 +79,7 @@ class ModelInfo:
     tags: tuple[str, ...] = field(default_factory=tuple)
     # A network can stand behind rows of several tables (GCPM Table 2 and 4; hourglass-8 is
     # Newell's Table 5 row and the backbone of Nie et al.'s Table 4 row). ``paper`` is the
-    # primary row; the others go here, each ``source`` naming its table and row.
+    # primary row; the others go here, each naming its own table and row.
     extra_paper_rows: tuple[PaperFigures, ...] = field(default_factory=tuple)
 
     @property
@@ -76,6 +91,10 @@ class ModelInfo:
         """Every paper row this model stands behind, the primary one first."""
         primary = () if self.paper is None else (self.paper,)
         return primary + self.extra_paper_rows
+
+    def paper_row(self, table: int, paper: str = "GCPM") -> PaperFigures | None:
+        """The row this model stands behind in ``paper``'s Table ``table``, or ``None``."""
+        return next((r for r in self.paper_rows if r.table == table and r.paper == paper), None)
 
     @property
     def has_background(self) -> bool:

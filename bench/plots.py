@@ -1,16 +1,33 @@
-"""Figures of the harness: latency vs GFLOPs, and runtime / FLOP shares by layer type.
+"""Figures of the harness: latency vs GFLOPs, our speed-ups beside the paper's, layer-type shares.
 
-The second figure shows the GCPM paper's Sec. 5.5 claim at a glance: for hourglass networks the
-1x1 convolutions take a larger share of the time than of the FLOPs. Figures are built on the Agg
-canvas directly (no pyplot, so no global backend state and nothing happens at import).
+The layer-share figure shows the GCPM paper's Sec. 5.5 claim at a glance: for hourglass networks
+the 1x1 convolutions take a larger share of the time than of the FLOPs. Every figure colours a
+model the same way (:func:`model_colors`), puts an axis on a log scale when its values span more
+than :data:`LOG_RANGE` (CPM's 88 GFLOPs beside FPD's 4), and places point labels where they
+overlap neither each other nor a point (:func:`place_labels`). Figures are built on the Agg canvas
+directly (no pyplot, so no global backend state and nothing happens at import).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
+
 import pandas as pd
 from matplotlib import colormaps
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Annotation
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.transforms import Bbox
+
+Color = tuple[float, float, float, float]
+LOG_RANGE = 10.0  # max / min above this: log axis, else small values crowd one corner
+# Label offsets from the point, in points: right, left, above, below, then the diagonals, at
+# growing distance. The first that fits wins, so labels sit as close to their point as they can.
+_DIRECTIONS = ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, 1), (1, -1), (-1, -1))
+_OFFSETS = tuple((dx * r, dy * r) for r in (6, 14, 24) for dx, dy in _DIRECTIONS)
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -19,42 +36,195 @@ def _figure(width: float, height: float) -> Figure:
     return fig
 
 
-def latency_vs_gflops(latency: pd.DataFrame, counts: pd.DataFrame) -> Figure:
+def model_colors(names: Sequence[str]) -> dict[str, Color]:
+    """One colour per model for every figure of a run: tab10 (tab20 past ten) in name order."""
+    ordered = sorted(dict.fromkeys(names))
+    cmap = colormaps["tab10" if len(ordered) <= 10 else "tab20"]
+    return {name: cmap(i % cmap.N) for i, name in enumerate(ordered)}
+
+
+def log_if_wide(ax: Axes, axis: str, values: Sequence[float]) -> bool:
+    """Log scale on ``axis`` ("x" or "y") when the positive values span more than LOG_RANGE."""
+    positive = [float(v) for v in values if not math.isnan(float(v)) and float(v) > 0]
+    if len(positive) < 2 or max(positive) / min(positive) <= LOG_RANGE:
+        return False
+    getattr(ax, f"set_{axis}scale")("log")
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    # Labels at 1-2-5 steps, written 20, 50, 100 rather than 2x10^1; unlabelled minor ticks.
+    target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    target.set_minor_formatter(NullFormatter())
+    return True
+
+
+def _overlap(a: Bbox, b: Bbox) -> float:
+    width = min(a.x1, b.x1) - max(a.x0, b.x0)
+    height = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return max(width, 0.0) * max(height, 0.0)
+
+
+def place_labels(
+    ax: Axes, points: Sequence[tuple[float, float, str, Color]], fontsize: float = 8
+) -> list[Annotation]:
+    """Label each (x, y) point where the label overlaps no other label, no point and stays
+    inside the axes: the first free offset of :data:`_OFFSETS`, else the least crowded one.
+
+    A greedy placement is enough for the dozen points of a run and, unlike iterative repulsion,
+    its result is checkable: a test asserts that no two labels overlap.
+    """
+    fig = ax.figure
+    fig.canvas.draw()  # the layout engine fixes the axes' position first; offsets use it
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    pad = 4.0 * fig.dpi / 72  # half a marker, in pixels
+    taken = [
+        Bbox.from_extents(px - pad, py - pad, px + pad, py + pad)
+        for px, py in ax.transData.transform([(x, y) for x, y, _, _ in points])
+    ]
+    labels = []
+    for x, y, text, color in points:
+        best, best_cost = None, math.inf
+        for dx, dy in _OFFSETS:
+            label = ax.annotate(
+                text,
+                (x, y),
+                xytext=(dx, dy),
+                textcoords="offset points",
+                fontsize=fontsize,
+                color=color,
+                ha="left" if dx > 0 else "right" if dx < 0 else "center",
+                va="bottom" if dy > 0 else "top" if dy < 0 else "center",
+            )
+            box = label.get_window_extent(renderer)
+            outside = box.width * box.height - _overlap(box, frame)
+            cost = sum(_overlap(box, other) for other in taken) + outside
+            if cost < best_cost:
+                if best is not None:
+                    best.remove()
+                best, best_cost, best_box = label, cost, box
+            else:
+                label.remove()
+            if cost == 0:
+                break
+        best.set_in_layout(False)  # the layout engine must not move the axes after placement
+        taken.append(best_box)
+        labels.append(best)
+    return labels
+
+
+def latency_vs_gflops(
+    latency: pd.DataFrame, counts: pd.DataFrame, colors: Mapping[str, Color] | None = None
+) -> Figure:
     """fp32 median latency (p10-p90 bars) against GFLOPs (1 MAC = 1 FLOP), one point per model."""
     fp32 = latency[latency["mode"] == "fp32"].merge(counts, on="model")
-    fig = _figure(6.5, 4.5)
+    colors = colors or model_colors(fp32.model)
+    fig = _figure(7.0, 4.8)
     ax = fig.add_subplot()
-    err = [fp32.median_ms - fp32.p10_ms, fp32.p90_ms - fp32.median_ms]
-    ax.errorbar(fp32.gmacs, fp32.median_ms, yerr=err, fmt="o", capsize=3)
     for row in fp32.itertuples():
-        ax.annotate(row.model, (row.gmacs, row.median_ms), textcoords="offset points",
-                    xytext=(4, 4), fontsize=8)
+        err = [[row.median_ms - row.p10_ms], [row.p90_ms - row.median_ms]]
+        ax.errorbar(
+            [row.gmacs], [row.median_ms], yerr=err, fmt="o", capsize=3, color=colors[row.model]
+        )
+    log_x = log_if_wide(ax, "x", fp32.gmacs)
+    log_y = log_if_wide(ax, "y", list(fp32.p10_ms) + list(fp32.p90_ms))
     device = fp32.device.iloc[0] if len(fp32) else "?"
-    ax.set(xlabel="GFLOPs (1 MAC = 1 FLOP)", ylabel="batch-1 latency, median (ms)",
-           title=f"Latency vs complexity on {device} (bars: p10-p90)")
-    ax.grid(alpha=0.3)
+    scale = {(True, True): " (log-log)", (True, False): " (log x)", (False, True): " (log y)"}
+    ax.set(
+        xlabel="GFLOPs (1 MAC = 1 FLOP)",
+        ylabel="batch-1 latency, median (ms)",
+        title=f"Latency vs complexity on {device}{scale.get((log_x, log_y), '')}; bars: p10-p90",
+    )
+    ax.margins(0.12)
+    ax.grid(alpha=0.3, which="both")
+    place_labels(ax, [(r.gmacs, r.median_ms, r.model, colors[r.model]) for r in fp32.itertuples()])
     return fig
 
 
-def layer_shares(layers: pd.DataFrame) -> Figure:
+def speedups(
+    rows: pd.DataFrame, reference: str, colors: Mapping[str, Color] | None = None
+) -> Figure:
+    """Our speed-up over ``reference`` (solid) beside the paper's (hatched), one pair per row.
+
+    ``rows``: columns ``label`` (e.g. "Table 4: Ours"), ``model``, ``ours`` and ``paper``
+    (NaN where the paper gives no time: the bar is left out and the label says so).
+    """
+    colors = colors or model_colors(rows.model)
+    fig = _figure(8.0, 0.55 * len(rows) + 1.6)
+    ax = fig.add_subplot()
+    height = 0.38
+    for i, row in enumerate(rows.itertuples()):
+        color = colors[row.model]
+        ax.barh(
+            i - height / 2,
+            row.ours,
+            height,
+            color=color,
+            label="ours (this machine)" if i == 0 else None,
+        )
+        if not math.isnan(row.paper):
+            ax.barh(
+                i + height / 2,
+                row.paper,
+                height,
+                color=color,
+                alpha=0.45,
+                hatch="//",
+                edgecolor="white",
+                label="paper (GTX 1080 Ti)" if i == 0 else None,
+            )
+    ax.set_yticks(
+        range(len(rows)), [f"{r.label}\n{r.model}" for r in rows.itertuples()], fontsize=8
+    )
+    for tick, model in zip(ax.get_yticklabels(), rows.model):
+        tick.set_color(colors[model])
+    ax.invert_yaxis()
+    ax.axvline(1.0, color="0.4", lw=0.8)
+    log_if_wide(ax, "x", list(rows.ours) + list(rows.paper))
+    ax.set(
+        xlabel=f"speed-up = latency of {reference} / latency of the row (line: 1)",
+        title="Speed-ups: ours (solid) beside the paper's (hatched)",
+    )
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3, axis="x", which="both")
+    return fig
+
+
+def layer_shares(layers: pd.DataFrame, colors: Mapping[str, Color] | None = None) -> Figure:
     """Stacked bars per model: share of profiled time and of FLOPs for each layer type."""
     types = list(dict.fromkeys(layers.layer_type))
     models = list(dict.fromkeys(layers.model))
+    colors = colors or model_colors(models)
     fig = _figure(max(6.0, 1.4 * len(models) + 3), 5.0)
     ax = fig.add_subplot()
-    colors = [colormaps["tab20"](i % 20) for i in range(len(types))]
+    # Set3's pastels for layer types, so they are not mistaken for the models' tab10 colours.
+    type_colors = [colormaps["Set3"](i % 12) for i in range(len(types))]
     width = 0.38
     bars = ((-width / 2, "time_share_pct", ""), (width / 2, "flops_share_pct", "//"))
     for offset, column, hatch in bars:
         bottom = [0.0] * len(models)
-        for t, color in zip(types, colors):
-            values = [float(layers[(layers.model == m) & (layers.layer_type == t)][column].sum())
-                      for m in models]
-            ax.bar([i + offset for i in range(len(models))], values, width, bottom=bottom,
-                   color=color, hatch=hatch, edgecolor="white", label=t if not hatch else None)
+        for t, color in zip(types, type_colors):
+            values = [
+                float(layers[(layers.model == m) & (layers.layer_type == t)][column].sum())
+                for m in models
+            ]
+            ax.bar(
+                [i + offset for i in range(len(models))],
+                values,
+                width,
+                bottom=bottom,
+                color=color,
+                hatch=hatch,
+                edgecolor="white",
+                label=t if not hatch else None,
+            )
             bottom = [b + v for b, v in zip(bottom, values)]
     ax.set_xticks(range(len(models)), models, rotation=20, ha="right")
-    ax.set(ylabel="share (%)", ylim=(0, 100),
-           title="Runtime share (left bar) vs FLOP share (right, hatched) by layer type")
+    for tick, model in zip(ax.get_xticklabels(), models):
+        tick.set_color(colors[model])
+    ax.set(
+        ylabel="share (%)",
+        ylim=(0, 100),
+        title="Runtime share (left bar) vs FLOP share (right, hatched) by layer type",
+    )
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     return fig

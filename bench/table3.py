@@ -25,11 +25,11 @@ class Table3Row:
     paper: PaperFigures
 
 
-_SOURCE = "GCPM Table 3"
-TABLE3_ROWS: tuple[Table3Row, ...] = (
-    Table3Row("ASPP", "gcpm-aspp", PaperFigures(_SOURCE, params_m=9.52, gflops=9.75)),
-    Table3Row("Pyramid pooling", "gcpm-ppm", PaperFigures(_SOURCE, params_m=0.2, gflops=0.07)),
-    Table3Row("U-shaped", "gcpm-ushaped", PaperFigures(_SOURCE, params_m=6.44, gflops=2.53)),
+TABLE3_ROWS: tuple[Table3Row, ...] = tuple(
+    Table3Row(label, model, PaperFigures(3, label, params_m=params_m, gflops=gflops))
+    for label, model, params_m, gflops in (("ASPP", "gcpm-aspp", 9.52, 9.75),
+                                           ("Pyramid pooling", "gcpm-ppm", 0.2, 0.07),
+                                           ("U-shaped", "gcpm-ushaped", 6.44, 2.53))
 )
 
 

@@ -36,10 +36,10 @@ def tiny():
     info = ModelInfo(
         name=TINY, family="test", dataset="lip", input_size=(32, 32), output_stride=1,
         num_heatmaps=4,
-        paper=PaperFigures(source="GCPM Table 4 (LIP test), row 'Tiny et al., CVPR'18': a note",
-                           pckh=50.0, hip=40.0, time_ms=2.0),
-        extra_paper_rows=(PaperFigures(source="GCPM Table 5 (MPII test), row 'Tiny'",
-                                       auc=10.0, pckh=60.0, time_ms=4.0),))
+        paper=PaperFigures(4, "Tiny et al., CVPR'18", "LIP test", pckh=50.0, hip=40.0,
+                           time_ms=2.0, note="a note"),
+        extra_paper_rows=(PaperFigures(5, "Tiny", "MPII test", auc=10.0, pckh=60.0,
+                                       time_ms=4.0),))
     register_model(info)(lambda **kw: Tiny())
     yield TINY
     unregister_model(TINY)
@@ -135,13 +135,6 @@ def test_bad_options_are_usage_errors(tiny, tmp_path, capsys, argv, message):
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
 
 
-def test_row_label_keeps_apostrophes():
-    fig = PaperFigures(source="GCPM Table 4 (LIP test), row 'Nie et al., CVPR'18': backbone; "
-                              "the row's method adds a learner")
-    assert tables.row_label(fig) == "Nie et al., CVPR'18"
-    assert tables.row_label(PaperFigures(source="GCPM Table 4, row 'Ours'; GFLOPs")) == "Ours"
-
-
 def _latency_rows(rows: dict[str, tuple[float, float]]) -> pd.DataFrame:
     return pd.DataFrame([{"model": n, "mode": "fp32", "input": "32x32", "median_ms": ms,
                           "p10_ms": ms, "p90_ms": ms, "cv": cv, "iters": 5, "throttled": False}
@@ -152,7 +145,7 @@ def _latency_rows(rows: dict[str, tuple[float, float]]) -> pd.DataFrame:
 def tiny_reference(tiny):
     info = ModelInfo(name="tiny-ref", family="test", dataset="mpii", input_size=(32, 32),
                      output_stride=1, num_heatmaps=4,
-                     paper=PaperFigures(source="GCPM Table 5 (MPII test), row 'Ref'", time_ms=8.0))
+                     paper=PaperFigures(5, "Ref", "MPII test", time_ms=8.0))
     register_model(info)(lambda **kw: Tiny())
     yield "tiny-ref"
     unregister_model("tiny-ref")

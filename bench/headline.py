@@ -1,0 +1,147 @@
+"""Compact headline views of the result tables: the few columns a reader compares, one format each.
+
+The full frames (every statistic, every mode, every paper figure) go to the CSV files and to the
+``*_full.md`` files; the views here keep what answers "how fast is it here, and how does that
+compare with the GCPM paper": our median latency with its p10-p90 spread, our speed-up beside
+the paper's, params, GFLOPs and accuracy. Every cell is a string formatted once per column (the
+same decimals in every row), so Markdown and HTML show the same figures.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import pandas as pd
+
+NOISY_MARK = "*"  # a latency cell whose fp32 CV is above the noise threshold, or throttled
+MISSING = "–"  # a figure the source does not give (the paper's CPM AUC, a user model's time)
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def decimals_for(values: Sequence[float]) -> int:
+    """Decimals that show the smallest finite value with about three significant digits."""
+    finite = [abs(float(v)) for v in values if not _missing(v) and float(v) != 0.0]
+    if not finite:
+        return 1
+    smallest = min(finite)
+    return 0 if smallest >= 100 else 1 if smallest >= 10 else 2 if smallest >= 1 else 3
+
+
+def number(value: object, decimals: int) -> str:
+    return MISSING if _missing(value) else f"{float(value):.{decimals}f}"
+
+
+def joined(values: Sequence[object], decimals: int, sep: str = " / ") -> str:
+    """``"87.9 / 78.0"``; empty when every value is missing (a row the paper has no figures for)."""
+    if all(_missing(v) for v in values):
+        return ""
+    return sep.join(number(v, decimals) for v in values)
+
+
+def latency_cells(
+    median: pd.Series, p10: pd.Series, p90: pd.Series, flagged: pd.Series
+) -> list[str]:
+    """``"425 (392–448)"``: median with its p10-p90 spread, one decimals setting per column."""
+    places = decimals_for(list(median))
+    return [
+        f"{number(m, places)} ({number(lo, places)}–{number(hi, places)})"
+        + (NOISY_MARK if flag else "")
+        for m, lo, hi, flag in zip(median, p10, p90, flagged)
+    ]
+
+
+def paper_table_view(
+    full: pd.DataFrame, reference: str, metrics: Sequence[str], noisy_cv_pct: float
+) -> pd.DataFrame:
+    """The headline view of a Table 4 / 5 frame from :func:`bench.tables.paper_table`.
+
+    ``metrics`` are the accuracy labels of the table (``("PCKh", "Hip")``); measured accuracy
+    columns ``"<metric> (ours, val)"`` present in ``full`` get one column of their own.
+    """
+    if full.empty:
+        return full
+    flagged = (full["CV (%)"] > noisy_cv_pct) | full["throttled"].astype(bool)
+    view = pd.DataFrame(
+        {
+            "method": full["method (paper row)"],
+            "model": full["model"],
+            "input": full["input"],
+            "latency, ms: median (p10–p90)": latency_cells(
+                full["latency median (ms)"], full["p10 (ms)"], full["p90 (ms)"], flagged
+            ),
+            f"speed-up vs {reference}": [number(v, 2) for v in full[f"speed-up vs {reference}"]],
+            "speed-up (paper)": [
+                number(v, 2) if not _missing(v) else "" for v in full["speed-up (paper)"]
+            ],
+            "params (M)": [number(v, 2) for v in full["params (M)"]],
+            "GFLOPs": [number(v, 2) for v in full["GFLOPs (1 MAC = 1 FLOP)"]],
+        }
+    )
+    label = " / ".join(metrics)
+    paper = [f"{m} (paper)" for m in metrics]
+    view[f"{label} (paper)"] = [joined(row, 1) for row in full[paper].itertuples(index=False)]
+    ours = [f"{m} (ours, val)" for m in metrics]
+    if any(c in full for c in ours):
+        columns = full.reindex(columns=ours)
+        view[f"{label} (ours, val)"] = [joined(row, 1) for row in columns.itertuples(index=False)]
+    return view
+
+
+def formatted(df: pd.DataFrame, columns: dict[str, tuple[str, str]]) -> pd.DataFrame:
+    """Selected columns as text: header -> (column of ``df``, format spec; "" keeps the text).
+
+    Columns ``df`` lacks are left out; missing values show as :data:`MISSING`.
+    """
+    view = {}
+    for header, (column, spec) in columns.items():
+        if column in df:
+            view[header] = [
+                MISSING if _missing(v) else format(v, spec) if spec else str(v) for v in df[column]
+            ]
+    return pd.DataFrame(view)
+
+
+def latency_view(latency: pd.DataFrame, noisy_cv: float) -> pd.DataFrame:
+    """Every model and mode: median (p10-p90), CV, samples, and why a mode has no figure."""
+    if latency.empty:
+        return latency
+    flagged = (latency["cv"] > noisy_cv) | latency["throttled"].astype(bool)
+    view = formatted(
+        latency, {"model": ("model", ""), "mode": ("mode", ""), "input": ("input", "")}
+    )
+    view["latency, ms: median (p10–p90)"] = latency_cells(
+        latency["median_ms"], latency["p10_ms"], latency["p90_ms"], flagged
+    )
+    view["CV (%)"] = [number(100 * v, 1) for v in latency["cv"]]
+    view["samples"] = [str(int(v)) for v in latency["iters"]]
+    if "reason" in latency:
+        view["not measured because"] = [r if isinstance(r, str) else "" for r in latency.reason]
+    return view
+
+
+COMPLEXITY_VIEW = {
+    "model": ("model", ""),
+    "family": ("family", ""),
+    "dataset": ("dataset", ""),
+    "input": ("input (HxW)", ""),
+    "params (M)": ("params (M)", ".2f"),
+    "GFLOPs": ("GFLOPs (1 MAC = 1 FLOP)", ".2f"),
+    "params vs ref. (%)": ("params vs ref. (%)", "+.1f"),
+    "GFLOPs vs ref. (%)": ("GFLOPs vs ref. (%)", "+.1f"),
+    "GFLOPs vs paper (%)": ("GFLOPs vs paper (%)", "+.1f"),
+}
+TABLE3_VIEW = {
+    "module": ("module", ""),
+    "model": ("model", ""),
+    "input": ("input shape", ""),
+    "params (M)": ("params (M)", ".2f"),
+    "params (M, paper)": ("paper params (M)", ".2f"),
+    "params vs paper (%)": ("params vs paper (%)", "+.1f"),
+    "GFLOPs": ("GFLOPs (1 MAC = 1 FLOP)", ".3f"),
+    "GFLOPs (paper)": ("paper GFLOPs", ".3f"),
+    "GFLOPs vs paper (%)": ("GFLOPs vs paper (%)", "+.1f"),
+}
