@@ -101,6 +101,49 @@ MPII_LAYOUT = KeypointLayout(
 LAYOUTS: dict[str, KeypointLayout] = {"lip": LIP_LAYOUT, "mpii": MPII_LAYOUT}
 
 
+@dataclass(frozen=True)
+class JointMap:
+    """A model whose heatmaps hold other joints, or the same in another order, than the data:
+    model channel ``j`` is joint ``index[j]`` of the 16-joint LIP / MPII order."""
+
+    name: str
+    index: tuple[int, ...]
+    flip_pairs: tuple[tuple[int, int], ...]  # left/right pairs in channel order
+
+    def to_model(self, array: np.ndarray) -> np.ndarray:
+        """(..., 16, ...) per-joint data (keypoints, flags) -> (..., M, ...) in channel order."""
+        return np.asarray(array)[list(self.index)]
+
+    def to_data(self, coords: np.ndarray, num_joints: int) -> np.ndarray:
+        """(N, M, 2) coordinates in channel order -> (N, num_joints, 2), NaN for joints the model
+        does not predict (they count as misses where a protocol scores them)."""
+        out = np.full((coords.shape[0], num_joints, 2), np.nan)
+        out[:, list(self.index)] = coords
+        return out
+
+
+# Wei et al.'s released MPII CPM (convolutional-pose-machines-release, testing/config.m,
+# part_str): head, neck, Rsho, Relb, Rwri, Lsho, Lelb, Lwri, Rhip, Rkne, Rank, Lhip, Lkne, Lank
+# (then the background map). Pelvis and thorax have no channel; PCKh never scores them.
+CPM_JOINT_MAP = JointMap(
+    name="Wei et al. CPM (14 joints)",
+    index=(9, 8, 12, 11, 10, 13, 14, 15, 2, 1, 0, 3, 4, 5),
+    flip_pairs=((2, 5), (3, 6), (4, 7), (8, 11), (9, 12), (10, 13)),
+)
+
+
+def joint_map_for(num_model_keypoints: int, layout: KeypointLayout) -> JointMap | None:
+    """How a model with ``num_model_keypoints`` joint maps reads ``layout``: None when it predicts
+    the layout's own joints in its order, :data:`CPM_JOINT_MAP` for 14."""
+    if num_model_keypoints == layout.num_keypoints:
+        return None
+    if num_model_keypoints == len(CPM_JOINT_MAP.index) and layout.num_keypoints == 16:
+        return CPM_JOINT_MAP
+    raise KeyError(f"no joint map from the {layout.num_keypoints} {layout.name} joints onto a "
+                   f"model with {num_model_keypoints} joint maps; known: "
+                   f"{layout.num_keypoints} (as is), 14 ({CPM_JOINT_MAP.name})")
+
+
 def get_layout(name: str) -> KeypointLayout:
     try:
         return LAYOUTS[name]

@@ -12,7 +12,10 @@ Each item is a dict:
 * ``image``: float32 (3, H, W), **BGR as OpenCV loads it, normalised as ``(pixel - 128) / 256``**
   (the GCPM code's convention, range [-0.5, 0.5)); models contain no normalisation. Use
   :func:`normalize_image` for any other image fed to a model;
-* ``heatmaps``: float32 (K [+1], h, w) targets from :func:`datasets.heatmaps.encode`;
+* ``heatmaps``: float32 (K [+1], h, w) targets from :func:`datasets.heatmaps.encode`, one per
+  annotated joint wherever it lies: a joint off the map leaves at most its Gaussian's tail, no
+  peak. With a ``joint_map`` (a model that predicts other joints, e.g. Wei et al.'s CPM) the
+  channels follow the model's order; everything else stays in the data's layout;
 * ``keypoints``: float32 (K, 2) in input pixels (NaN where missing);
 * ``valid``: bool (K,) annotated and inside the input after the transform (what targets show);
 * ``visible``: bool (K,) the dataset's visibility flag (left/right swapped with a flip);
@@ -22,8 +25,9 @@ Each item is a dict:
   ``layout.flip_permutation()[j]`` of the sample);
 * ``index``: int, position in the source; ``id``: str, the sample id.
 
-Evaluation scores in original pixels: decode the heatmaps, map them with :func:`to_original`, and
-compare with ``source[index].keypoints``, ``.valid`` and ``.head_size``. With ``augment=None`` the
+Evaluation scores in original pixels: decode the heatmaps with :meth:`PoseDataset.decode` (the
+data's joint order, whatever the channels), map them with :func:`to_original`, and compare with
+``source[index].keypoints``, ``.scored`` and ``.head_size``. With ``augment=None`` the
 transform is the plain fit (bigger side to the input, centred on colour 128). Randomness is
 ``numpy.random.default_rng((seed, epoch, index))``: reproducible and independent of worker count;
 call :meth:`PoseDataset.set_epoch` to draw new augmentations per epoch.
@@ -38,8 +42,8 @@ import torch
 from torch.utils.data import Dataset
 
 from .augment import AugmentConfig, augment, fit
-from .heatmaps import Size, _hw, encode
-from .layouts import KeypointLayout
+from .heatmaps import Size, _hw, decode, encode
+from .layouts import JointMap, KeypointLayout
 from .sample import Sample
 from .transforms import apply_matrix, matrix_scale
 
@@ -62,7 +66,8 @@ class PoseDataset(Dataset):
     def __init__(self, source: Sequence[Sample], input_size: Size, heatmap_size: Size,
                  sigma: float = 7.0, background: bool = True,
                  augment: Optional[AugmentConfig] = None, seed: int = 0,
-                 layout: Optional[KeypointLayout] = None, box_scale: float = 1.25) -> None:
+                 layout: Optional[KeypointLayout] = None, box_scale: float = 1.25,
+                 joint_map: Optional[JointMap] = None) -> None:
         self.layout = layout if layout is not None else getattr(source, "layout", None)
         if augment is not None and self.layout is None:
             raise ValueError("augmentation flips need flip pairs: pass layout= or a reader with .layout")
@@ -71,6 +76,7 @@ class PoseDataset(Dataset):
         self.source, self.augment, self.seed, self.epoch = source, augment, seed, 0
         self.input_size, self.heatmap_size = _hw(input_size), _hw(heatmap_size)
         self.sigma, self.background, self.box_scale = sigma, background, box_scale
+        self.joint_map = joint_map
 
     def __len__(self) -> int:
         return len(self.source)
@@ -89,14 +95,29 @@ class PoseDataset(Dataset):
             out = augment(image, sample.keypoints, sample.visible, box, self.input_size,
                           self.augment, rng, self.layout.flip_pairs)
         valid = self._inside(out.keypoints)
-        targets = encode(out.keypoints, valid, self.input_size, self.heatmap_size, self.sigma,
-                         self.background)
+        points = out.keypoints if self.joint_map is None else self.joint_map.to_model(out.keypoints)
+        targets = encode(points, np.isfinite(points).all(axis=1), self.input_size,
+                         self.heatmap_size, self.sigma, self.background)
         return {"image": normalize_image(out.image), "heatmaps": torch.from_numpy(targets),
                 "keypoints": torch.from_numpy(out.keypoints.astype(np.float32)),
                 "valid": torch.from_numpy(valid), "visible": torch.from_numpy(out.visible.copy()),
                 "head_size": float(sample.head_size * matrix_scale(out.matrix)),
                 "matrix": torch.from_numpy(out.matrix), "flipped": out.flipped, "index": index,
                 "id": sample.id}
+
+    @property
+    def channel_flip_pairs(self) -> tuple[tuple[int, int], ...]:
+        """Left/right pairs of the heatmap channels (for the flipped test-time pass)."""
+        return self.layout.flip_pairs if self.joint_map is None else self.joint_map.flip_pairs
+
+    def decode(self, heatmaps: torch.Tensor | np.ndarray) -> np.ndarray:
+        """(N, C, h, w) model heatmaps -> (N, K, 2) input-pixel coordinates in the data's joint
+        order (NaN for a joint the model has no map of, or a map without a finite peak)."""
+        num = self.layout.num_keypoints if self.layout is not None else len(self.source[0].keypoints)
+        if self.joint_map is None:
+            return decode(heatmaps[:, :num], self.input_size)[0]
+        coords, _ = decode(heatmaps[:, : len(self.joint_map.index)], self.input_size)
+        return self.joint_map.to_data(coords, num)
 
     def _inside(self, keypoints: np.ndarray) -> np.ndarray:
         height, width = self.input_size

@@ -96,3 +96,37 @@ def test_augmenting_without_flip_pairs_is_refused(lip_root):
     samples = list(LipReader(lip_root, "train"))
     with pytest.raises(ValueError, match="flip pairs"):
         PoseDataset(samples, 128, 16, augment=AugmentConfig())
+
+
+@pytest.mark.parametrize("augment", [False, True])
+def test_cpm_joint_map_targets_decode_back_in_the_data_order(mpii_root, augment):
+    """Wei et al.'s CPM predicts 14 joints in its own order plus background: targets follow the
+    model's channels, decoding returns the data's 16-joint order (pelvis, thorax: NaN)."""
+    from datasets.layouts import CPM_JOINT_MAP, MPII_LAYOUT, joint_map_for
+
+    reader = MpiiReader(mpii_root, "train")
+    assert joint_map_for(14, reader.layout) is CPM_JOINT_MAP
+    assert joint_map_for(16, reader.layout) is None
+    with pytest.raises(KeyError, match="no joint map .* 15 joint maps; known: 16 .*, 14"):
+        joint_map_for(15, reader.layout)
+    data = PoseDataset(reader, input_size=256, heatmap_size=32, sigma=7.0, background=True,
+                       augment=AugmentConfig.paper("mpii") if augment else None,
+                       joint_map=CPM_JOINT_MAP)
+    names = [MPII_LAYOUT.joint_names[j] for j in CPM_JOINT_MAP.index]
+    assert names[:3] == ["head_top", "upper_neck", "r_shoulder"] and names[-1] == "l_ankle"
+    for pair in CPM_JOINT_MAP.flip_pairs:  # channel pairs are the layout's pairs, renumbered
+        assert tuple(sorted(CPM_JOINT_MAP.index[c] for c in pair)) in {
+            tuple(sorted(p)) for p in MPII_LAYOUT.flip_pairs}
+    for index in range(3):
+        item = data[index]
+        assert item["heatmaps"].shape == (15, 32, 32)
+        coords = data.decode(item["heatmaps"][None])
+        assert coords.shape == (1, 16, 2) and np.isnan(coords[0, [6, 7]]).all()
+        sample = reader[index]
+        perm = reader.layout.flip_permutation() if item["flipped"] else np.arange(16)
+        back = to_original(coords[0], item["matrix"].numpy())
+        mapped = list(CPM_JOINT_MAP.index)
+        truth = sample.keypoints[perm][mapped]
+        inside = item["valid"].numpy()[mapped]
+        scale = np.sqrt(abs(np.linalg.det(item["matrix"].numpy()[:2, :2])))
+        assert np.abs(back[mapped][inside] - truth[inside]).max() <= 8 / scale

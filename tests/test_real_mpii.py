@@ -114,10 +114,13 @@ def test_pipeline_takes_joints_outside_the_image(tmp_path, records, everyone, au
         assert np.isfinite(item["heatmaps"].numpy()).all()
         points = item["keypoints"].numpy()
         off_map = ~item["valid"].numpy() & np.isfinite(points).all(axis=1)
-        # a joint off the input has no peak on its map; one on it peaks near 1
-        peaks = item["heatmaps"].numpy().reshape(16, -1).max(axis=1)
-        assert (peaks[item["valid"].numpy()] > 0.6).all()
-        assert (peaks[off_map] < 0.6).all()
+        # a joint on the input peaks near 1 inside its map; one off it has no peak: its map is
+        # empty or holds a Gaussian's tail that is highest on the border
+        maps = item["heatmaps"].numpy()
+        assert (maps.reshape(16, -1).max(axis=1)[item["valid"].numpy()] > 0.6).all()
+        for joint in np.flatnonzero(off_map):
+            row, col = np.unravel_index(maps[joint].argmax(), maps[joint].shape)
+            assert maps[joint].max() == 0 or row in (0, 63) or col in (0, 63)
 
 
 def test_pckh_counts_joints_outside_the_image(val_sources):
