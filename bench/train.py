@@ -3,7 +3,10 @@
 Defaults are the paper's: Adam, lr 4e-5 divided by 10 twice on plateaus of the validation PCKh, MSE
 on the heatmaps of every stage, the Sec. 3.2.2 augmentations (``--body-masking`` /
 ``--keypoint-masking`` give Table 1's other rows). Checkpoints go to ``--out/last.pt`` (resumed
-automatically) and ``--out/best.pt``; per-epoch loss and PCKh to ``--out/log.jsonl``.
+automatically when it was made by the same model and recipe; ``--restart`` starts afresh) and
+``--out/best.pt``; per-epoch loss and PCKh to ``--out/log.jsonl``. One run at a time per ``--out``.
+Bad arguments, an unusable ``--out``, device or checkpoint stop the command before any work with
+one line and exit status 2 (see ``bench.cli``).
 
 Single process: ``python -m bench.train --model NAME --dataset {lip,mpii,synthetic} --root DIR
 --out DIR``. Several GPUs (or CPU processes): ``torchrun --nproc-per-node N -m bench.train ...``;
@@ -14,16 +17,19 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Optional
 
-from bench.cli import user_errors_exit
+from architectures import InputSizeError, UnknownModelError
+from bench.cli import ArgumentParser, error_boundary
 from bench.training.config import DATASETS, AugmentSwitches, ScheduleConfig, TrainConfig
+from bench.training.loop import fit
+from datasets import AnnotationError
+
+# Errors of the lower layers that are a user's to fix (they cannot derive from bench.errors).
+USER_ERRORS = (UnknownModelError, InputSizeError, AnnotationError)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.train", description=__doc__.split("\n")[0]
-    )
+    parser = ArgumentParser(prog="python -m bench.train", description=__doc__.split("\n")[0])
     parser.add_argument(
         "--model", required=True, help="registered model name (bench.tables lists them)"
     )
@@ -45,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
         nargs=2,
         default=None,
         metavar=("H", "W"),
-        help="override the model's input size (e.g. 128 128 for quick runs)",
+        help="override the model's input size (e.g. 128 128 for quick runs); a multiple of the "
+        "model's size_multiple",
     )
     parser.add_argument(
         "--backbone-weights",
@@ -54,7 +61,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="local ImageNet MobileNet-v1 weights for the feature extractor",
     )
     parser.add_argument("--resume", type=Path, default=None, help="checkpoint to resume from")
-    parser.add_argument("--no-auto-resume", action="store_true", help="ignore --out/last.pt")
+    parser.add_argument(
+        "--restart",
+        "--no-auto-resume",
+        dest="restart",
+        action="store_true",
+        help="start afresh: ignore and replace --out's last.pt, best.pt and log.jsonl",
+    )
+    parser.add_argument(
+        "--trust-checkpoint",
+        action="store_true",
+        help="load --resume / last.pt / --backbone-weights with full unpickling, which can run "
+        "code stored in the file: only for files from a source you trust (e.g. written by an "
+        "older bench.train)",
+    )
     parser.add_argument("--no-augment", action="store_true", help="train on the plain fit only")
     masking = parser.add_mutually_exclusive_group()
     masking.add_argument("--body-masking", action="store_true", help="Table 1: + body masking")
@@ -91,7 +111,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         synthetic_images=args.synthetic_images,
         backbone_weights=args.backbone_weights,
         resume=args.resume,
-        auto_resume=not args.no_auto_resume,
+        auto_resume=not args.restart,
+        trust_checkpoint=args.trust_checkpoint,
         augment=AugmentSwitches(
             enabled=not args.no_augment,
             body_masking=args.body_masking,
@@ -102,12 +123,11 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     )
 
 
-def main(argv: Optional[list[str]] = None) -> None:
-    from bench.training.loop import fit
-
+def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
-    cfg = config_from_args(parser.parse_args(argv))
-    with user_errors_exit(parser):
+    args = parser.parse_args(argv)
+    with error_boundary(parser, USER_ERRORS):
+        cfg = config_from_args(args)
         run = fit(cfg)
     if run.history:
         last = run.history[-1]

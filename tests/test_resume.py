@@ -9,6 +9,7 @@ import pytest
 import torch
 from tiny_models import TinyPose, register_tiny
 
+from bench.errors import CheckpointError
 from bench.training import checkpoint as ckpt
 from bench.training.config import TrainConfig
 from bench.training.loop import fit
@@ -97,14 +98,14 @@ def test_finished_run_resumes_to_nothing_and_explicit_resume_checks_model(
     again = fit(_config(lip_root, out, epochs=1))
     assert len(again.history) == 1  # restored, nothing re-trained
     wrong = _config(lip_root, tmp_path / "other", model="gcpm-baseline", resume=out / ckpt.LAST)
-    with pytest.raises(ValueError, match=f"for model '{TINY}', not 'gcpm-baseline'"):
+    with pytest.raises(CheckpointError, match=f"trained as model '{TINY}', not 'gcpm-baseline'"):
         fit(wrong)
 
 
 def test_corrupt_checkpoint_is_named(tmp_path: Path) -> None:
     bad = tmp_path / "last.pt"
     bad.write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="cannot read checkpoint .*last.pt"):
+    with pytest.raises(CheckpointError, match="last.pt: not a PyTorch checkpoint"):
         ckpt.load_checkpoint(bad)
-    with pytest.raises(FileNotFoundError, match="missing.pt"):
+    with pytest.raises(CheckpointError, match="missing.pt: no such file"):
         ckpt.load_checkpoint(tmp_path / "missing.pt")

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from bench.errors import CheckpointError, UsageError
 from bench.training.checkpoint import load_checkpoint, model_state_from
 
 BACKBONE_ATTRIBUTES = ("backbone", "features", "feature_extractor", "model")
@@ -41,8 +42,8 @@ def find_backbone(model: nn.Module) -> nn.Module:
         module = getattr(model, name, None)
         if isinstance(module, nn.Module):
             return module
-    raise ValueError(
-        f"{type(model).__name__} has no backbone attribute (looked for {BACKBONE_ATTRIBUTES})"
+    raise UsageError(
+        f"--backbone-weights: {type(model).__name__} has no backbone attribute (looked for {BACKBONE_ATTRIBUTES})"
     )
 
 
@@ -85,14 +86,17 @@ def match_state(
     return {dst: source[src] for dst, src in pairs.items()}, report
 
 
-def load_backbone_weights(model: nn.Module, path: Path) -> LoadReport:
-    """Copy ImageNet weights from ``path`` into the model's backbone; returns what was matched."""
+def load_backbone_weights(model: nn.Module, path: Path, trust: bool = False) -> LoadReport:
+    """Copy ImageNet weights from ``path`` into the model's backbone; returns what was matched.
+
+    ``trust``: unpickle the file fully (only for a file from a trusted source).
+    """
     backbone = find_backbone(model)
-    source = model_state_from(load_checkpoint(path), path)
+    source = model_state_from(load_checkpoint(path, trust=trust), path)
     mapped, report = match_state(backbone.state_dict(), source)
     if not mapped:
-        raise ValueError(
-            f"{path}: no tensor matches the backbone of {type(model).__name__} "
+        raise CheckpointError(
+            f"--backbone-weights {path}: no tensor matches the backbone of {type(model).__name__} "
             f"(first file keys: {list(source)[:5]})"
         )
     backbone.load_state_dict(mapped, strict=False)

@@ -1,4 +1,4 @@
-"""Model and data set-up of a training run, on top of ``architectures`` and ``datasets``.
+"""Data set-up of a training or evaluation run, on top of ``datasets``.
 
 ``--dataset synthetic`` means the generated data of ``python -m datasets.synthetic`` in the layout
 of the model's own dataset (LIP or MPII); when ``--root`` holds no annotations yet, it is generated
@@ -10,33 +10,18 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any
 
 import torch
-from torch import nn
 
-from architectures import ModelInfo, create_model
-from bench.training.backbone import load_backbone_weights
+from architectures import ModelInfo
+from bench.errors import InputFileError, UsageError
 from bench.training.config import TrainConfig
+from datasets import AugmentConfig, PoseDataset, open_reader
+from datasets.layouts import joint_map_for
+from datasets.synthetic import SyntheticConfig, generate
 
 SIGMA = 7.0  # Gaussian sigma in input pixels, the GCPM code's value (datasets.PoseDataset default)
-
-
-def model_overrides(input_size: tuple[int, int] | None) -> dict[str, Any]:
-    return {} if input_size is None else {"input_size": tuple(input_size)}
-
-
-def build_model_plain(name: str, input_size: tuple[int, int] | None = None) -> nn.Module:
-    return create_model(name, **model_overrides(input_size))
-
-
-def build_model(cfg: TrainConfig, log: bool = True) -> nn.Module:
-    model = build_model_plain(cfg.model, cfg.input_size)
-    if cfg.backbone_weights is not None:
-        report = load_backbone_weights(model, Path(cfg.backbone_weights))
-        if log:
-            print(report.summary())
-    return model
+LABELLED_SPLITS = ("train", "val")  # LIP's and MPII's test labels are not public
 
 
 def data_format(dataset: str, info: ModelInfo) -> str:
@@ -48,13 +33,23 @@ def data_format(dataset: str, info: ModelInfo) -> str:
     return info.dataset
 
 
+def check_split(dataset: str, split: str) -> None:
+    """Only splits with ground truth can be scored or trained on."""
+    if split not in LABELLED_SPLITS:
+        reason = "has no public labels" if split == "test" else "is not a split of this suite"
+        raise UsageError(
+            f"--split {split}: the {dataset} {split!r} split {reason}; PCKh needs one of "
+            f"{', '.join(LABELLED_SPLITS)}"
+        )
+
+
 def ensure_synthetic(root: Path, fmt: str, num_images: int, seed: int) -> None:
     """Generate data into ``root`` unless it already holds annotations of ``fmt``."""
     marker = root / ("TrainVal_pose_annotations" if fmt == "lip" else "annotations")
     if marker.is_dir():
         return
-    from datasets.synthetic import SyntheticConfig, generate
-
+    if root.exists() and not root.is_dir():
+        raise InputFileError(f"--root {root}: exists and is not a folder")
     print(f"generating {num_images} synthetic {fmt} images in {root}")
     generate(SyntheticConfig(format=fmt, out=root, num_images=num_images, seed=seed))
 
@@ -75,17 +70,17 @@ def open_split(
     synthetic_images: int = 400,
     seed: int = 0,
 ):
-    from datasets import open_reader
-
+    """The reader of one split; a missing root or annotation file is named with ``--root``."""
     fmt = data_format(dataset, info)
     if dataset == "synthetic":
         ensure_synthetic(Path(root), fmt, synthetic_images, seed)
-    return open_reader(fmt, root, split)
+    try:
+        return open_reader(fmt, root, split)
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        raise InputFileError(f"--root {root}: {exc}") from None
 
 
-def pose_dataset(source, info: ModelInfo, augment=None, seed: int = 0):
-    from datasets import PoseDataset
-
+def pose_dataset(source, info: ModelInfo, augment=None, seed: int = 0) -> PoseDataset:
     return PoseDataset(
         source,
         input_size=info.input_size,
@@ -94,16 +89,13 @@ def pose_dataset(source, info: ModelInfo, augment=None, seed: int = 0):
         background=info.has_background,
         augment=augment,
         seed=seed,
+        joint_map=joint_map_for(info.num_keypoints, source.layout),  # cpm-original: 14 joints
     )
 
 
-def augment_config(cfg: TrainConfig, info: ModelInfo):
-    from datasets import AugmentConfig
-
+def augment_config(cfg: TrainConfig, info: ModelInfo) -> AugmentConfig | None:
     if not cfg.augment.enabled:
         return None
-    if cfg.augment.body_masking and cfg.augment.keypoint_masking:
-        raise ValueError("Table 1 has no row with both body and keypoint masking; choose one")
     masking = (
         "body"
         if cfg.augment.body_masking
@@ -114,7 +106,7 @@ def augment_config(cfg: TrainConfig, info: ModelInfo):
     return AugmentConfig.paper(data_format(cfg.dataset, info), masking)
 
 
-def build_datasets(cfg: TrainConfig, info: ModelInfo):
+def build_datasets(cfg: TrainConfig, info: ModelInfo) -> tuple[PoseDataset, PoseDataset]:
     """(train, val) ``PoseDataset``s; validation is the plain fit, no augmentation."""
 
     def split(name: str):
@@ -133,9 +125,11 @@ def eval_dataset(
     split: str = "val",
     max_samples: int | None = None,
     source=None,
-):
+) -> PoseDataset:
     """The evaluation ``PoseDataset`` (plain fit) of one split, optionally its first samples."""
     source = source if source is not None else open_split(dataset, root, info, split)
+    if len(source) == 0:
+        raise InputFileError(f"--root {root}: the {dataset} {split!r} split has no persons")
     if max_samples is not None:
         source = _Head(source, max_samples)
     return pose_dataset(source, info)
@@ -161,12 +155,3 @@ def split_batch(batch: dict, device: torch.device) -> tuple[torch.Tensor, torch.
     return batch["image"].to(device, non_blocking=True), batch["heatmaps"].to(
         device, non_blocking=True
     )
-
-
-def validate_pckh(model: nn.Module, val_set, cfg: TrainConfig, device: torch.device) -> float:
-    """Single-scale PCKh (%, the paper's total column) of ``model`` on ``val_set``."""
-    from bench.evaluate import evaluate_model
-
-    return evaluate_model(
-        model, val_set, device=device, batch_size=cfg.batch_size, workers=cfg.workers
-    )["PCKh"]

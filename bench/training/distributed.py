@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -42,26 +43,14 @@ def env_from_environ() -> DistEnv:
     )
 
 
-def resolve_device(requested: str, env: DistEnv) -> torch.device:
-    """``auto``: this rank's GPU when CUDA is present, else the CPU."""
-    if requested == "auto":
-        requested = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(requested)
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise RuntimeError(f"device {requested!r} requested but CUDA is not available")
-        if device.index is None:
-            device = torch.device("cuda", env.local_rank)
-        torch.cuda.set_device(device)
-    return device
-
-
 def backend_for(device: torch.device) -> str:
     return "nccl" if device.type == "cuda" else "gloo"
 
 
 def init_distributed(env: DistEnv, device: torch.device) -> None:
     if env.enabled and not dist.is_initialized():
+        if device.type == "cuda":
+            torch.cuda.set_device(device)  # NCCL uses the current device of each rank
         dist.init_process_group(
             backend=backend_for(device), rank=env.rank, world_size=env.world_size
         )
@@ -79,6 +68,15 @@ def broadcast_float(value: float, device: torch.device) -> float:
     tensor = torch.tensor([value], dtype=torch.float64, device=device)
     dist.broadcast(tensor, src=0)
     return float(tensor.item())
+
+
+def broadcast_object(value: Any) -> Any:
+    """Rank 0's (picklable) ``value`` on every rank; the value itself without distributed."""
+    if not dist.is_initialized():
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
 
 
 def mean_across_ranks(value: float, device: torch.device) -> float:

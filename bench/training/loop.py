@@ -11,12 +11,11 @@ of each epoch; BatchNorm statistics stay per rank (no SyncBN), as in the paper's
 from __future__ import annotations
 
 import json
-import random
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,36 +25,33 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm import tqdm
 
+from architectures import model_info
+from architectures.registry import check_input_size
+from bench.devices import resolve_device
+from bench.errors import InputFileError, UserError
+from bench.io import prepare_output, write_text
 from bench.training import checkpoint as ckpt
 from bench.training import distributed as dist_utils
+from bench.training.backbone import load_backbone_weights
 from bench.training.config import TrainConfig
-from bench.training.data import (
-    build_datasets,
-    build_model,
-    prepare_data,
-    split_batch,
-    validate_pckh,
-)
+from bench.training.data import build_datasets, prepare_data, split_batch
+from bench.training.evaluation import evaluate_model
+from bench.training.lock import output_lock
 from bench.training.loss import multi_stage_loss
+from bench.training.model import build_model
+from bench.training.resume import (
+    RunState,
+    identification,
+    load_resume_state,
+    restore,
+    seed_everything,
+    training_state,
+)
 from bench.training.schedule import build_optimizer, build_scheduler, current_lr
 
 EpochCallback = Callable[[int, dict[str, Any]], None]
 LOG_NAME = "log.jsonl"
-
-
-@dataclass
-class RunState:
-    """What a checkpoint restores besides the RNG: progress and the per-epoch history."""
-
-    next_epoch: int = 0
-    best_pckh: float = float("-inf")
-    history: list[dict[str, Any]] = field(default_factory=list)
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+RUN_FILES = (ckpt.LAST, ckpt.BEST, LOG_NAME)  # what a run writes into --out
 
 
 def epoch_generator(seed: int, epoch: int, rank: int) -> torch.Generator:
@@ -114,25 +110,6 @@ def train_one_epoch(
     return float(np.mean(losses)) if losses else float("nan")
 
 
-def _checkpoint_state(
-    model: nn.Module,
-    optimizer,
-    scheduler,
-    run: RunState,
-    cfg: TrainConfig,
-    rng_states: list[dict[str, Any]],
-) -> dict[str, Any]:
-    return {
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(),
-        "run": asdict(run),
-        "rng": rng_states,
-        "model_name": cfg.model,
-        "config": {k: str(v) for k, v in asdict(cfg).items()},
-    }
-
-
 def _gather_rng_states() -> list[dict[str, Any]]:
     """Every rank's RNG state (rank order), so each rank resumes its own stream."""
     mine = ckpt.capture_rng_state()
@@ -143,76 +120,92 @@ def _gather_rng_states() -> list[dict[str, Any]]:
     return states
 
 
-def resume_path(cfg: TrainConfig) -> Optional[Path]:
-    if cfg.resume is not None:
-        return Path(cfg.resume)
-    last = Path(cfg.out) / ckpt.LAST
-    return last if cfg.auto_resume and last.is_file() else None
-
-
-def load_resume_state(cfg: TrainConfig) -> tuple[Optional[Path], Optional[dict[str, Any]]]:
-    """The checkpoint to continue from, checked against ``cfg.model`` before anything is built."""
-    source = resume_path(cfg)
-    if source is None:
-        return None, None
-    state = ckpt.load_checkpoint(source)
-    if state.get("model_name") != cfg.model:
-        raise ValueError(
-            f"checkpoint {source} is for model {state.get('model_name')!r}, not {cfg.model!r}"
-        )
-    return source, state
-
-
-def restore(
-    state: dict[str, Any],
-    source: Path,
-    cfg: TrainConfig,
-    env: dist_utils.DistEnv,
-    model: nn.Module,
-    optimizer,
-    scheduler,
-) -> RunState:
-    model.load_state_dict(ckpt.model_state_from(state, source))
-    optimizer.load_state_dict(state["optimizer"])
-    scheduler.load_state_dict(state["scheduler"])
-    rng = state["rng"]
-    if len(rng) == env.world_size:
-        ckpt.restore_rng_state(rng[env.rank])
-    else:  # another world size: data order and augmentation stay exact, other RNG streams restart
-        seed_everything(cfg.seed + 7919 * env.rank + len(state["run"]["history"]))
-    return RunState(**state["run"])
-
-
 def _write_log(out: Path, records: list[dict[str, Any]]) -> None:
     """The whole log, rewritten atomically from the run's history: it always matches last.pt."""
-    from bench.io import write_text
-
     write_text(out / LOG_NAME, "".join(json.dumps(record) + "\n" for record in records))
 
 
-def fit(cfg: TrainConfig, on_epoch_end: Optional[EpochCallback] = None) -> RunState:
-    """Train ``cfg.model`` on ``cfg.dataset``; returns the run's state (its epoch records)."""
+@contextmanager
+def claim_output(cfg: TrainConfig) -> Iterator[Path]:
+    """``--out`` created, locked for this run and proved writable, before any work.
+
+    Stale temporary files are removed only once the lock is held (they could be another live
+    run's); ``--restart`` removes the previous run's checkpoints and log so none outlives it.
+    """
+    out = Path(cfg.out)
+    if not out.is_dir():  # a new folder holds no stale file: create and probe it before locking
+        prepare_output(out)
+    with output_lock(out):
+        prepare_output(out)
+        if not cfg.auto_resume and cfg.resume is None:
+            for name in RUN_FILES:
+                (out / name).unlink(missing_ok=True)
+        yield out
+
+
+def _on_main(env: dist_utils.DistEnv, action: Callable[[], Any]) -> None:
+    """Run ``action`` on rank 0; a user error there is raised on every rank (none waits forever)."""
+    error = None
+    if env.is_main:
+        try:
+            action()
+        except UserError as exc:
+            error = exc
+    error = dist_utils.broadcast_object(error)
+    if error is not None:
+        raise error
+
+
+def preflight(cfg: TrainConfig) -> None:
+    """The checks that need no lock: the model takes the input size, the input paths exist."""
+    info = model_info(cfg.model)
+    check_input_size(info, cfg.input_size or info.input_size)
+    root = Path(cfg.root)
+    if cfg.dataset != "synthetic" and not root.is_dir():
+        raise InputFileError(f"--root {root}: no such folder")
+    if cfg.backbone_weights is not None and not Path(cfg.backbone_weights).is_file():
+        raise InputFileError(f"--backbone-weights {cfg.backbone_weights}: no such file")
+    if cfg.resume is not None and not Path(cfg.resume).is_file():
+        raise InputFileError(f"--resume {cfg.resume}: no such file")
+
+
+def fit(cfg: TrainConfig, on_epoch_end: EpochCallback | None = None) -> RunState:
+    """Train ``cfg.model`` on ``cfg.dataset``; returns the run's state (its epoch records).
+
+    Before any work: the device is present, ``--out`` is writable and not in use by another run
+    (locked until the end), and a checkpoint to continue from fits the model and the recipe.
+    """
+    preflight(cfg)
     env = dist_utils.env_from_environ()
-    device = dist_utils.resolve_device(cfg.device, env)
+    device = resolve_device(cfg.device, local_rank=env.local_rank)
     dist_utils.init_distributed(env, device)
     try:
-        return _fit(cfg, env, device, on_epoch_end)
+        with ExitStack() as stack:
+            _on_main(env, lambda: stack.enter_context(claim_output(cfg)))
+            return _fit(cfg, env, device, on_epoch_end)
     finally:
         dist_utils.shutdown_distributed()
+
+
+def _build(cfg: TrainConfig, env: dist_utils.DistEnv) -> nn.Module:
+    seed_everything(cfg.seed)  # the same initial weights on every rank
+    model = build_model(cfg.model, cfg.input_size)
+    if cfg.backbone_weights is not None:
+        report = load_backbone_weights(model, Path(cfg.backbone_weights), cfg.trust_checkpoint)
+        if env.is_main:
+            print(report.summary())
+    return model
 
 
 def _fit(
     cfg: TrainConfig,
     env: dist_utils.DistEnv,
     device: torch.device,
-    on_epoch_end: Optional[EpochCallback],
+    on_epoch_end: EpochCallback | None,
 ) -> RunState:
     source, state = load_resume_state(cfg)
-    seed_everything(cfg.seed)  # the same initial weights on every rank
-    model = build_model(cfg, log=env.is_main).to(device)
-    if env.is_main:  # generated data is written once, not by every rank at the same time
-        prepare_data(cfg, model.info)
-    dist_utils.barrier()
+    model = _build(cfg, env).to(device)
+    _on_main(env, lambda: prepare_data(cfg, model.info))  # generated data is written once
     train_set, val_set = build_datasets(cfg, model.info)
     optimizer = build_optimizer(model.parameters(), cfg.lr)
     scheduler = build_scheduler(optimizer, cfg.lr, cfg.schedule)
@@ -223,7 +216,6 @@ def _fit(
             print(f"resumed from {source} at epoch {run.next_epoch}")
     else:
         seed_everything(cfg.seed + 7919 * env.rank)  # per-rank augmentation streams
-    Path(cfg.out).mkdir(parents=True, exist_ok=True)
     net = DistributedDataParallel(model) if env.enabled else model
     for epoch in range(run.next_epoch, cfg.epochs):
         started = time.perf_counter()
@@ -267,11 +259,16 @@ def _validate(
     env: dist_utils.DistEnv,
     device: torch.device,
     epoch: int,
-) -> Optional[float]:
+) -> float | None:
     """Rank 0 scores the unwrapped model; every rank gets its PCKh (the scheduler needs it)."""
     if (epoch + 1) % cfg.validate_every and epoch + 1 != cfg.epochs:
         return None
-    pckh = validate_pckh(model, val_set, cfg, device) if env.is_main else 0.0
+    pckh = 0.0
+    if env.is_main:
+        row = evaluate_model(
+            model, val_set, device=device, batch_size=cfg.batch_size, workers=cfg.workers
+        )
+        pckh = row["PCKh"]
     return dist_utils.broadcast_float(pckh, device)
 
 
@@ -279,27 +276,24 @@ def _save(
     cfg: TrainConfig,
     env: dist_utils.DistEnv,
     model: nn.Module,
-    optimizer,
-    scheduler,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
     run: RunState,
     improved: bool,
     record: dict[str, Any],
 ) -> None:
     rng_states = _gather_rng_states()  # collective: every rank takes part
     if env.is_main:
-        state = _checkpoint_state(model, optimizer, scheduler, run, cfg, rng_states)
+        state = training_state(cfg, model, optimizer, scheduler, run, rng_states)
         out = Path(cfg.out)
-        ckpt.atomic_torch_save(state, out / ckpt.LAST)
+        ckpt.save_checkpoint(state, out / ckpt.LAST)
         if improved:
-            ckpt.atomic_torch_save(
-                {
-                    "model": state["model"],
-                    "model_name": cfg.model,
-                    "epoch": record["epoch"],
-                    "val_pckh": record["val_pckh"],
-                },
-                out / ckpt.BEST,
-            )
+            best = {
+                "model": state["model"],
+                "epoch": record["epoch"],
+                "val_pckh": record["val_pckh"],
+            }
+            ckpt.save_checkpoint({**identification(cfg, model), **best}, out / ckpt.BEST)
         _write_log(out, run.history)
         print(json.dumps(record))
     dist_utils.barrier()

@@ -1,0 +1,200 @@
+"""bench.train and bench.evaluate check before they work (issue 12): bad arguments, a folder in use,
+a resume with another recipe or from a weights-only file end in one line, exit status 2, with
+nothing written; ``--restart`` starts afresh."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from tiny_models import register_tiny
+
+from bench import evaluate, train
+from bench.errors import OutputError
+from bench.training import checkpoint as ckpt
+from bench.training.lock import LOCK_NAME, output_lock
+
+TINY = "test-tiny-guards"
+NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _tiny_model() -> str:
+    return register_tiny(TINY)
+
+
+@pytest.fixture(scope="module")
+def lip_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from datasets.synthetic import SyntheticConfig, generate
+
+    root = tmp_path_factory.mktemp("lip")
+    generate(SyntheticConfig(format="lip", out=root, num_images=10, seed=2))
+    return root
+
+
+def _train_argv(root: Path, out: Path, *extra: str) -> list[str]:
+    return [
+        "--model",
+        TINY,
+        "--dataset",
+        "lip",
+        "--root",
+        str(root),
+        "--out",
+        str(out),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+        "--lr",
+        "1e-3",
+        "--workers",
+        "0",
+        "--device",
+        "cpu",
+        "--max-val-samples",
+        "4",
+        "--no-progress",
+        *extra,
+    ]
+
+
+def _one_line_exit_2(main, argv: list[str], capsys) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2, err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        (["--epochs", "0"], "--epochs must be >= 1, got 0"),
+        (["--batch-size", "-3"], "--batch-size must be >= 1"),
+        (["--lr", "0"], "--lr must be a finite number > 0"),
+        (["--lr", "nan"], "--lr must be a finite number > 0"),
+        (["--workers", "-1"], "--workers must be >= 0"),
+        (["--patience", "-1"], "--patience must be >= 0"),
+        (["--validate-every", "0"], "--validate-every must be >= 1"),
+        (["--seed", "-1"], "--seed must be between 0"),
+        (["--device", "meta"], "'meta'"),
+        (["--device", "gpu0"], "'gpu0': not a device"),
+        pytest.param(["--device", "cuda"], "CUDA is not available", marks=NO_CUDA),
+        (["--model", "gcpm-baseline", "--input-size", "60", "60"], "multiples of 8, got 60 x 60"),
+        (["--model", "no-such-net"], "unknown model 'no-such-net'"),
+        (["--resume", "/no/such/last.pt"], "--resume /no/such/last.pt: no such file"),
+    ],
+)
+def test_train_refuses_bad_arguments_before_any_work(
+    extra: list[str], named: str, lip_root: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "run"
+    err = _one_line_exit_2(train.main, _train_argv(lip_root, out, *extra), capsys)
+    assert named in err
+    assert not out.exists()  # refused before --out was even created
+
+
+def test_train_refuses_missing_root_and_unusable_out(
+    lip_root: Path, tmp_path: Path, capsys
+) -> None:
+    err = _one_line_exit_2(train.main, _train_argv(tmp_path / "nowhere", tmp_path / "r"), capsys)
+    assert "--root" in err and "nowhere" in err
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for out in (blocker, blocker / "sub"):
+        err = _one_line_exit_2(train.main, _train_argv(lip_root, out), capsys)
+        assert "--out" in err and str(blocker) in err
+
+
+def test_a_second_run_into_a_folder_in_use_is_refused(
+    lip_root: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    with output_lock(out):
+        err = _one_line_exit_2(train.main, _train_argv(lip_root, out), capsys)
+        assert f"in use by another training run (pid {os.getpid()}" in err
+        with pytest.raises(OutputError, match="in use"), output_lock(out):
+            pass
+    assert sorted(p.name for p in out.iterdir()) == []  # nothing written, lock file removed
+
+
+def test_a_lock_file_left_by_a_killed_run_does_not_block(tmp_path: Path) -> None:
+    (tmp_path / LOCK_NAME).write_text("999999999 some-host\n")  # no process holds it
+    with output_lock(tmp_path) as lock:
+        assert lock.read_text().split()[0] == str(os.getpid())
+    assert not lock.exists()
+
+
+def test_resume_with_other_settings_is_refused_naming_them_and_restart_starts_afresh(
+    lip_root: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "run"
+    train.main(_train_argv(lip_root, out))
+    first = (out / ckpt.LAST).read_bytes()
+    capsys.readouterr()
+    err = _one_line_exit_2(
+        train.main, _train_argv(lip_root, out, "--lr", "2e-3", "--input-size", "128", "128"), capsys
+    )
+    assert "--lr 0.002 (saved: 0.001)" in err and "--input-size 128 128 (saved: None)" in err
+    assert "--restart" in err and (out / ckpt.LAST).read_bytes() == first
+    # a longer run is a continuation, not another recipe
+    train.main(_train_argv(lip_root, out, "--epochs", "2"))
+    assert "resumed from" in capsys.readouterr().out
+    train.main(_train_argv(lip_root, out, "--lr", "2e-3", "--restart"))
+    output = capsys.readouterr().out
+    assert "resumed" not in output and "done: epoch 1" in output
+    state = torch.load(out / ckpt.LAST, weights_only=True)  # our own files need no unpickling
+    assert state["config"]["lr"] == 2e-3 and state["model_name"] == TINY
+    assert state["input_size"] == [64, 64]
+
+
+def test_resume_from_a_weights_only_file_says_so(lip_root: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    train.main(_train_argv(lip_root, out))
+    capsys.readouterr()
+    argv = _train_argv(lip_root, tmp_path / "next", "--resume", str(out / ckpt.BEST))
+    err = _one_line_exit_2(train.main, argv, capsys)
+    assert "best.pt holds model weights only" in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        (["--scales", "0"], "--scales must be numbers in (0, 4], got 0.0"),
+        (["--scales", "1", "-0.5"], "--scales must be numbers in (0, 4]"),
+        (["--split", "test"], "'test' split has no public labels"),
+        (["--batch-size", "0"], "--batch-size must be >= 1"),
+        (["--max-samples", "0"], "--max-samples must be >= 1"),
+        (["--device", "meta"], "'meta'"),
+        (
+            ["--model", "gcpm-baseline", "--input-size", "100", "100"],
+            "multiples of 8, got 100 x 100",
+        ),
+        (["--checkpoint", "/no/such.pt"], "/no/such.pt: no such file"),
+    ],
+)
+def test_evaluate_refuses_bad_arguments(
+    extra: list[str], named: str, lip_root: Path, tmp_path: Path, capsys
+) -> None:
+    argv = ["--model", TINY, "--dataset", "lip", "--root", str(lip_root), "--device", "cpu"]
+    err = _one_line_exit_2(evaluate.main, [*argv, "--out", str(tmp_path / "o"), *extra], capsys)
+    assert named in err
+
+
+def test_evaluate_refuses_missing_root_and_unusable_out(
+    lip_root: Path, tmp_path: Path, capsys
+) -> None:
+    argv = ["--model", TINY, "--dataset", "lip", "--device", "cpu"]
+    err = _one_line_exit_2(evaluate.main, [*argv, "--root", str(tmp_path / "none")], capsys)
+    assert "--root" in err and "none" in err
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    err = _one_line_exit_2(
+        evaluate.main, [*argv, "--root", str(lip_root), "--out", str(blocker)], capsys
+    )
+    assert "--out" in err and "a-file" in err
