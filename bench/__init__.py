@@ -13,10 +13,13 @@ def _require_own_datasets() -> None:
     spec = importlib.util.find_spec("datasets")
     found = Path(spec.origin).resolve().parent if spec is not None and spec.origin else None
     if found != ours:
-        print(f"error: `import datasets` gives {found or 'nothing'}, not gcpm-bench's {ours} "
-              f"(another package named datasets, e.g. Hugging Face's, comes first on sys.path); "
-              f"run from {ours.parent}, or put it first on PYTHONPATH, or use an environment "
-              f"without the other package (pip uninstall datasets)", file=sys.stderr)
+        print(
+            f"error: `import datasets` gives {found or 'nothing'}, not gcpm-bench's {ours} "
+            f"(another package named datasets, e.g. Hugging Face's, comes first on sys.path); "
+            f"run from {ours.parent}, or put it first on PYTHONPATH, or use an environment "
+            f"without the other package (pip uninstall datasets)",
+            file=sys.stderr,
+        )
         raise SystemExit(2)
 
 

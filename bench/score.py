@@ -57,8 +57,9 @@ class _LipCsv(SampleList):
         self.samples = read_lip_csv(path, path.parent)
 
 
-def read_ground_truth(path: str | Path, headboxes: str | Path | None = None,
-                      split: str = "val") -> SampleList:
+def read_ground_truth(
+    path: str | Path, headboxes: str | Path | None = None, split: str = "val"
+) -> SampleList:
     """Ground truth from a file or a dataset root; ``.layout`` says MPII or LIP."""
     path = Path(path)
     if path.is_dir():
@@ -72,10 +73,15 @@ def read_ground_truth(path: str | Path, headboxes: str | Path | None = None,
     return read_mpii_ground_truth(path, headboxes, split)
 
 
-def score_predictions(predictions: str | Path, ground_truth: str | Path,
-                      base: int | None = None, convention: str = "official",
-                      headboxes: str | Path | None = None, split: str = "val",
-                      threshold: float = 0.5) -> Score:
+def score_predictions(
+    predictions: str | Path,
+    ground_truth: str | Path,
+    base: int | None = None,
+    convention: str = "official",
+    headboxes: str | Path | None = None,
+    split: str = "val",
+    threshold: float = 0.5,
+) -> Score:
     """Score a predictions file against a ground truth (see the module docstring).
 
     ``base`` is the predictions' pixel convention (0 or 1); None is accepted only when the file
@@ -90,35 +96,52 @@ def score_predictions(predictions: str | Path, ground_truth: str | Path,
     head = np.array([s.head_size for s in samples], dtype=np.float64)
     usable = np.isfinite(head) & (head > 0)
     if not usable.any():
-        raise UsageError(f"ground truth {ground_truth} has no head sizes; pass --headboxes with a "
-                         f"gt_valid.mat / detections_our_format.mat of the same persons")
+        raise UsageError(
+            f"ground truth {ground_truth} has no head sizes; pass --headboxes with a "
+            f"gt_valid.mat / detections_our_format.mat of the same persons"
+        )
     keypoints = np.stack([s.keypoints for s in samples])
     scored = np.stack([s.scored for s in samples])
-    row = table_row(pred, keypoints, scored, head, gt.layout, rules, threshold,
-                    auc=gt.layout.head_size_rule == "headbox")
+    row = table_row(
+        pred,
+        keypoints,
+        scored,
+        head,
+        gt.layout,
+        rules,
+        threshold,
+        auc=gt.layout.head_size_rule == "headbox",
+    )
     return Score(gt.layout.name, rules.name, len(samples), int((~usable).sum()), row)
 
 
-def aligned_predictions(found: PredictionFile, samples: Sequence[Sample], layout: KeypointLayout,
-                        base: int | None) -> np.ndarray:
+def aligned_predictions(
+    found: PredictionFile, samples: Sequence[Sample], layout: KeypointLayout, base: int | None
+) -> np.ndarray:
     """(N, K, 2) predictions in the samples' order and 0-based pixels."""
     coords = _by_name(found, samples) if found.names is not None else found.coords
     expected = (len(samples), layout.num_keypoints, 2)
     if coords.shape != expected:
-        raise AnnotationError(f"{found.path}: predictions have shape {coords.shape} but the "
-                              f"ground truth has {len(samples)} persons of "
-                              f"{layout.num_keypoints} joints: expected {expected}")
+        raise AnnotationError(
+            f"{found.path}: predictions have shape {coords.shape} but the "
+            f"ground truth has {len(samples)} persons of "
+            f"{layout.num_keypoints} joints: expected {expected}"
+        )
     return coords - _base(found, base)
 
 
 def _base(found: PredictionFile, base: int | None) -> int:
     if found.base is None and base is None:
-        raise UsageError(f"{found.path} does not say whether its pixel coordinates are 0- or "
-                         f"1-based: pass --one-based (MATLAB files, e.g. the MPII .mat "
-                         f"predictions) or --zero-based")
+        raise UsageError(
+            f"{found.path} does not say whether its pixel coordinates are 0- or "
+            f"1-based: pass --one-based (MATLAB files, e.g. the MPII .mat "
+            f"predictions) or --zero-based"
+        )
     if found.base is not None and base is not None and found.base != base:
-        raise UsageError(f"{found.path} states {found.base}-based coordinates but "
-                         f"{'--one-based' if base else '--zero-based'} was given")
+        raise UsageError(
+            f"{found.path} states {found.base}-based coordinates but "
+            f"{'--one-based' if base else '--zero-based'} was given"
+        )
     return found.base if found.base is not None else int(base)
 
 
@@ -127,8 +150,11 @@ def _by_name(found: PredictionFile, samples: Sequence[Sample]) -> np.ndarray:
     names = [s.image_path.name if s.image_path is not None else s.id for s in samples]
     missing = [n for n in names if n not in rows]
     if missing or len(rows) != len(found.names):
-        what = (f"no row for {len(missing)} ground-truth image(s), e.g. {missing[0]}" if missing
-                else "an image name occurs twice")
+        what = (
+            f"no row for {len(missing)} ground-truth image(s), e.g. {missing[0]}"
+            if missing
+            else "an image name occurs twice"
+        )
         raise AnnotationError(f"{found.path}: {what}")
     extra = len(rows) - len(set(names))
     if extra:
@@ -139,10 +165,12 @@ def _by_name(found: PredictionFile, samples: Sequence[Sample]) -> np.ndarray:
 def format_score(score: Score, predictions: Path) -> str:
     rules = CONVENTIONS[score.convention]
     frame = pd.DataFrame([score.columns])
-    lines = [f"{score.dataset.upper()} PCKh of {predictions}",
-             f"convention {rules.describe()}",
-             f"persons: {score.persons} ({score.excluded} without a head size, left out)",
-             frame.to_markdown(index=False, floatfmt=".2f")]
+    lines = [
+        f"{score.dataset.upper()} PCKh of {predictions}",
+        f"convention {rules.describe()}",
+        f"persons: {score.persons} ({score.excluded} without a head size, left out)",
+        frame.to_markdown(index=False, floatfmt=".2f"),
+    ]
     if score.dataset == "mpii":
         lines.append("AUC: area under the total PCKh curve at thresholds 0:0.01:0.5, in %")
     return "\n".join(lines)
@@ -151,19 +179,41 @@ def format_score(score: Score, predictions: Path) -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="python -m bench.score", description=__doc__.split("\n\n")[0])
     parser.add_argument("predictions", type=Path, help="predictions file (N, 16, 2)")
-    parser.add_argument("--ground-truth", required=True, type=Path,
-                        help="gt_valid.mat / detections_our_format.mat, mpii_annotations.json(.gz),"
-                             " mmpose JSON, an MPII or LIP root, or lip_val_set.csv")
-    parser.add_argument("--headboxes", type=Path, default=None,
-                        help="head boxes (.mat with headboxes_src) for a JSON ground truth")
+    parser.add_argument(
+        "--ground-truth",
+        required=True,
+        type=Path,
+        help="gt_valid.mat / detections_our_format.mat, mpii_annotations.json(.gz),"
+        " mmpose JSON, an MPII or LIP root, or lip_val_set.csv",
+    )
+    parser.add_argument(
+        "--headboxes",
+        type=Path,
+        default=None,
+        help="head boxes (.mat with headboxes_src) for a JSON ground truth",
+    )
     parser.add_argument("--split", default="val", help="split of a root or bearpaw JSON")
     base = parser.add_mutually_exclusive_group()
-    base.add_argument("--one-based", dest="base", action="store_const", const=1,
-                      help="prediction pixels are MATLAB 1-based")
-    base.add_argument("--zero-based", dest="base", action="store_const", const=0,
-                      help="prediction pixels are 0-based (pixel centre of the top-left = 0)")
-    parser.add_argument("--convention", default="official", choices=tuple(CONVENTIONS),
-                        help="official (default); or the table of bearpaw, HRNet or mmpose")
+    base.add_argument(
+        "--one-based",
+        dest="base",
+        action="store_const",
+        const=1,
+        help="prediction pixels are MATLAB 1-based",
+    )
+    base.add_argument(
+        "--zero-based",
+        dest="base",
+        action="store_const",
+        const=0,
+        help="prediction pixels are 0-based (pixel centre of the top-left = 0)",
+    )
+    parser.add_argument(
+        "--convention",
+        default="official",
+        choices=tuple(CONVENTIONS),
+        help="official (default); or the table of bearpaw, HRNet or mmpose",
+    )
     parser.add_argument("--threshold", type=float, default=0.5, help="PCKh threshold")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     return parser
@@ -173,8 +223,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     with error_boundary(parser, (AnnotationError, FileNotFoundError, NotADirectoryError)):
-        score = score_predictions(args.predictions, args.ground_truth, args.base, args.convention,
-                                  args.headboxes, args.split, args.threshold)
+        score = score_predictions(
+            args.predictions,
+            args.ground_truth,
+            args.base,
+            args.convention,
+            args.headboxes,
+            args.split,
+            args.threshold,
+        )
     print(json.dumps(score.as_json()) if args.json else format_score(score, args.predictions))
     return 0
 

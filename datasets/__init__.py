@@ -3,7 +3,7 @@ Sec. 3.2.2), Gaussian heatmap encode/decode, PCKh and AUC per the official proto
 multi-scale + flip test-time protocol of Table 4, and generated data in the official layouts.
 """
 
-from .augment import Augmented, AugmentConfig, augment, fit
+from .augment import AugmentConfig, Augmented, augment, fit
 from .heatmaps import cell_centres, decode, encode
 from .layouts import LAYOUTS, LIP_LAYOUT, MPII_LAYOUT, KeypointLayout, get_layout
 from .lip import LipReader
@@ -23,11 +23,35 @@ from .testtime import predict_heatmaps
 from .torch_dataset import PoseDataset, normalize_image, to_original
 
 __all__ = [
-    "AUC_THRESHOLDS", "AnnotationError", "AugmentConfig", "Augmented", "KeypointLayout", "LAYOUTS",
-    "LIP_LAYOUT", "LipReader", "MPII_LAYOUT", "MpiiReader", "PCKhResult", "PoseDataset", "Sample",
-    "augment", "cell_centres", "decode", "encode", "fit", "get_layout", "lip_head_size",
-    "mpii_head_size", "normalize_image", "open_reader", "paper_columns", "pckh", "pckh_auc",
-    "pckh_curve", "predict_heatmaps", "to_original",
+    "AUC_THRESHOLDS",
+    "LAYOUTS",
+    "LIP_LAYOUT",
+    "MPII_LAYOUT",
+    "AnnotationError",
+    "AugmentConfig",
+    "Augmented",
+    "KeypointLayout",
+    "LipReader",
+    "MpiiReader",
+    "PCKhResult",
+    "PoseDataset",
+    "Sample",
+    "augment",
+    "cell_centres",
+    "decode",
+    "encode",
+    "fit",
+    "get_layout",
+    "lip_head_size",
+    "mpii_head_size",
+    "normalize_image",
+    "open_reader",
+    "paper_columns",
+    "pckh",
+    "pckh_auc",
+    "pckh_curve",
+    "predict_heatmaps",
+    "to_original",
 ]
 
 

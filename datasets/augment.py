@@ -37,15 +37,17 @@ class AugmentConfig:
     fill: int = T.FILL
 
     @classmethod
-    def paper(cls, dataset: str = "lip", masking: str = "none") -> "AugmentConfig":
+    def paper(cls, dataset: str = "lip", masking: str = "none") -> AugmentConfig:
         """Table 1 rows: ``masking`` in {"none", "body", "keypoints"}; MPII rotates +-30."""
         if masking not in ("none", "body", "keypoints"):
             raise ValueError(f"masking must be 'none', 'body' or 'keypoints', got {masking!r}")
         if dataset not in ("lip", "mpii"):
             raise ValueError(f"dataset must be 'lip' or 'mpii', got {dataset!r}")
-        return cls(max_rotation=30.0 if dataset == "mpii" else 40.0,
-                   body_masking_prob=0.5 if masking == "body" else 0.0,
-                   keypoint_masking_prob=0.5 if masking == "keypoints" else 0.0)
+        return cls(
+            max_rotation=30.0 if dataset == "mpii" else 40.0,
+            body_masking_prob=0.5 if masking == "body" else 0.0,
+            keypoint_masking_prob=0.5 if masking == "keypoints" else 0.0,
+        )
 
 
 @dataclass
@@ -59,8 +61,9 @@ class Augmented:
     flipped: bool
 
 
-def random_matrix(config: AugmentConfig, input_size: tuple[int, int],
-                  rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+def random_matrix(
+    config: AugmentConfig, input_size: tuple[int, int], rng: np.random.Generator
+) -> tuple[np.ndarray, bool]:
     """Scale-rotate-flip about the input centre, as one matrix in input coordinates."""
     scale = rng.uniform(*config.scale_range)
     degrees = rng.uniform(-config.max_rotation, config.max_rotation)
@@ -71,15 +74,25 @@ def random_matrix(config: AugmentConfig, input_size: tuple[int, int],
     return matrix, flipped
 
 
-def augment(image: np.ndarray, keypoints: np.ndarray, visible: np.ndarray, box: tuple[float, ...],
-            input_size: tuple[int, int], config: AugmentConfig, rng: np.random.Generator,
-            flip_pairs: tuple[tuple[int, int], ...]) -> Augmented:
+def augment(
+    image: np.ndarray,
+    keypoints: np.ndarray,
+    visible: np.ndarray,
+    box: tuple[float, ...],
+    input_size: tuple[int, int],
+    config: AugmentConfig,
+    rng: np.random.Generator,
+    flip_pairs: tuple[tuple[int, int], ...],
+) -> Augmented:
     """Fit ``box`` of the image to the input and apply the random augmentation of ``config``."""
     random, flipped = random_matrix(config, input_size, rng)
     matrix = random @ T.fit_matrix(box, input_size)
     out, points = T.warp(image, keypoints, matrix, input_size, config.fill)
     if flipped:
-        points, visible = T.swap_left_right(points, flip_pairs), T.swap_left_right(visible, flip_pairs)
+        points, visible = (
+            T.swap_left_right(points, flip_pairs),
+            T.swap_left_right(visible, flip_pairs),
+        )
     if rng.random() < config.channel_permutation_prob:
         out = T.permute_channels(out, rng)
     if rng.random() < config.body_masking_prob:
@@ -89,19 +102,28 @@ def augment(image: np.ndarray, keypoints: np.ndarray, visible: np.ndarray, box: 
     return Augmented(out, points, visible, matrix, flipped)
 
 
-def _mask_keypoints(image: np.ndarray, points: np.ndarray, config: AugmentConfig,
-                    rng: np.random.Generator) -> np.ndarray:
+def _mask_keypoints(
+    image: np.ndarray, points: np.ndarray, config: AugmentConfig, rng: np.random.Generator
+) -> np.ndarray:
     present = np.flatnonzero(np.isfinite(points).all(axis=1))
     if present.size == 0:
         return image
-    count = min(present.size, int(rng.integers(config.keypoints_masked[0], config.keypoints_masked[1] + 1)))
+    count = min(
+        present.size, int(rng.integers(config.keypoints_masked[0], config.keypoints_masked[1] + 1))
+    )
     chosen = rng.choice(present, size=count, replace=False)
-    patch = max(1, int(round(config.keypoint_patch * image.shape[1])))
+    patch = max(1, round(config.keypoint_patch * image.shape[1]))
     return T.keypoint_mask(image, points, chosen, patch, config.fill)
 
 
-def fit(image: np.ndarray, keypoints: np.ndarray, visible: np.ndarray, box: tuple[float, ...],
-        input_size: tuple[int, int], fill: int = T.FILL) -> Augmented:
+def fit(
+    image: np.ndarray,
+    keypoints: np.ndarray,
+    visible: np.ndarray,
+    box: tuple[float, ...],
+    input_size: tuple[int, int],
+    fill: int = T.FILL,
+) -> Augmented:
     """Evaluation pre-processing: the fit only, no randomness."""
     matrix = T.fit_matrix(box, input_size)
     out, points = T.warp(image, keypoints, matrix, input_size, fill)

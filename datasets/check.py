@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import cv2
 import numpy as np
@@ -49,9 +49,14 @@ def check_samples(samples: Sequence[Sample], load_images: bool = True) -> CheckR
     report.zero_head_size = sum(not (s.head_size > 0) for s in samples)
     both = [s for s in samples if s.valid[12] and s.valid[13]]
     if both:
-        report.right_shoulder_left = 100.0 * np.mean([s.keypoints[12, 0] < s.keypoints[13, 0] for s in both])
-    report.problems += [f"{s.source}: no annotated joint (every coordinate missing)"
-                        for s in samples if not s.valid.any()]
+        report.right_shoulder_left = 100.0 * np.mean(
+            [s.keypoints[12, 0] < s.keypoints[13, 0] for s in both]
+        )
+    report.problems += [
+        f"{s.source}: no annotated joint (every coordinate missing)"
+        for s in samples
+        if not s.valid.any()
+    ]
     for sample in samples if load_images else ():
         _check_image(sample, report)
     return report
@@ -67,8 +72,10 @@ def _check_image(sample: Sample, report: CheckReport) -> None:
     outside = sample.outside_image((height, width))
     for joint in np.flatnonzero(outside):
         x, y = sample.keypoints[joint]
-        report.outside.append(f"{sample.source}: joint {joint} at ({x:.1f}, {y:.1f}) outside the "
-                              f"{width}x{height} image")
+        report.outside.append(
+            f"{sample.source}: joint {joint} at ({x:.1f}, {y:.1f}) outside the "
+            f"{width}x{height} image"
+        )
 
 
 def decode_fully(sample: Sample) -> tuple[int, int]:
@@ -108,14 +115,21 @@ def draw_overlay(sample: Sample) -> np.ndarray:
 
 
 def format_report(report: CheckReport, joint_names: Sequence[str]) -> str:
-    lines = [f"samples: {report.samples}, images read: {report.images_checked}, "
-             f"problems: {len(report.problems)}",
-             f"zero / missing head size (excluded from PCKh): {report.zero_head_size}",
-             f"R_Shoulder left of L_Shoulder: {report.right_shoulder_left:.1f} % of persons",
-             "joint: annotated / occluded"]
-    lines += [f"  {name}: {a} / {o}" for name, a, o in zip(joint_names, report.annotated, report.occluded)]
-    lines.append(f"joints outside their image (kept and scored, not a problem): "
-                 f"{len(report.outside)}")
+    lines = [
+        (
+            f"samples: {report.samples}, images read: {report.images_checked}, "
+            f"problems: {len(report.problems)}"
+        ),
+        f"zero / missing head size (excluded from PCKh): {report.zero_head_size}",
+        f"R_Shoulder left of L_Shoulder: {report.right_shoulder_left:.1f} % of persons",
+        "joint: annotated / occluded",
+    ]
+    lines += [
+        f"  {name}: {a} / {o}" for name, a, o in zip(joint_names, report.annotated, report.occluded)
+    ]
+    lines.append(
+        f"joints outside their image (kept and scored, not a problem): {len(report.outside)}"
+    )
     lines += [f"  {line}" for line in report.outside[:10]]
     if len(report.outside) > 10:
         lines.append(f"  ... and {len(report.outside) - 10} more")
@@ -126,8 +140,9 @@ def format_report(report: CheckReport, joint_names: Sequence[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m datasets.check",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m datasets.check", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--dataset", required=True, choices=("lip", "mpii"))
     parser.add_argument("--root", required=True, type=Path)
     parser.add_argument("--split", default="val")
@@ -148,8 +163,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print(_draw(list(reader)[: args.draw], args.out))
         except OSError as error:
-            print(f"{parser.prog}: error: cannot write overlays to {args.out}: {error}",
-                  file=sys.stderr)
+            print(
+                f"{parser.prog}: error: cannot write overlays to {args.out}: {error}",
+                file=sys.stderr,
+            )
             return 2
     return 1 if report.problems else 0
 

@@ -41,12 +41,15 @@ class Convention:
     def describe(self) -> str:
         head = "head top" if self.head_top_only else "mean(upper neck, head top)"
         total = "unweighted mean of 14 joints" if self.unweighted_total else "pooled over 14 joints"
-        return (f"{self.name}: Head = {head}, correct if distance {'<' if self.strict else '<='} "
-                f"threshold x head size, PCKh = {total} ({self.source})")
+        return (
+            f"{self.name}: Head = {head}, correct if distance {'<' if self.strict else '<='} "
+            f"threshold x head size, PCKh = {total} ({self.source})"
+        )
 
 
 CONVENTIONS: dict[str, Convention] = {
-    c.name: c for c in (
+    c.name: c
+    for c in (
         Convention("official", False, False, False, "MPII evaluatePCKh.m / genTablePCK.m"),
         Convention("bearpaw", True, True, True, "bearpaw/pytorch-pose evaluation/eval_PCKh.py"),
         Convention("hrnet", True, False, False, "HRNet lib/dataset/mpii.py"),
@@ -59,12 +62,21 @@ def get_convention(name: str) -> Convention:
     try:
         return CONVENTIONS[name]
     except KeyError:
-        raise KeyError(f"unknown PCKh convention {name!r}; known: {', '.join(CONVENTIONS)}") from None
+        raise KeyError(
+            f"unknown PCKh convention {name!r}; known: {', '.join(CONVENTIONS)}"
+        ) from None
 
 
-def table_row(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, head_size: np.ndarray,
-              layout: KeypointLayout, convention: Convention, threshold: float = 0.5,
-              auc: bool = True) -> dict[str, float]:
+def table_row(
+    pred: np.ndarray,
+    gt: np.ndarray,
+    valid: np.ndarray,
+    head_size: np.ndarray,
+    layout: KeypointLayout,
+    convention: Convention,
+    threshold: float = 0.5,
+    auc: bool = True,
+) -> dict[str, float]:
     """Head, Sho., Elb., Wri., Hip, Knee, Ank., PCKh (the total) and, if ``auc``, AUC, in %.
 
     Arrays as :func:`datasets.pckh`: pred, gt (N, K, 2) in one pixel convention, valid (N, K)
@@ -72,8 +84,9 @@ def table_row(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, head_size: np
     """
     dist, counts, _ = normalized_distances(pred, gt, valid, head_size)
     if not counts[:, list(layout.total_joints)].any():
-        raise ValueError("no joint counts: every joint is unlabelled or every person lacks a "
-                         "head size")
+        raise ValueError(
+            "no joint counts: every joint is unlabelled or every person lacks a head size"
+        )
     per_joint = _per_joint(dist, counts, threshold, convention.strict)
     row = {name: float(np.mean(per_joint[list(joints)])) for name, joints in layout.columns}
     if convention.head_top_only:
@@ -98,8 +111,13 @@ def _per_joint(dist: np.ndarray, counts: np.ndarray, threshold: float, strict: b
         return 100.0 * correct / np.where(counted > 0, counted, np.nan)
 
 
-def _total(dist: np.ndarray, counts: np.ndarray, threshold: float, convention: Convention,
-           layout: KeypointLayout) -> float:
+def _total(
+    dist: np.ndarray,
+    counts: np.ndarray,
+    threshold: float,
+    convention: Convention,
+    layout: KeypointLayout,
+) -> float:
     joints = list(layout.total_joints)
     if convention.unweighted_total:
         return float(np.mean(_per_joint(dist, counts, threshold, convention.strict)[joints]))

@@ -16,9 +16,20 @@ import numpy as np
 
 # (parent, child, side): side -1 = right, +1 = left, 0 = centre line.
 LIMBS = (
-    (2, 1, -1), (1, 0, -1), (12, 11, -1), (11, 10, -1), (6, 2, -1), (7, 12, -1),
-    (3, 4, 1), (4, 5, 1), (13, 14, 1), (14, 15, 1), (6, 3, 1), (7, 13, 1),
-    (6, 7, 0), (7, 8, 0),
+    (2, 1, -1),
+    (1, 0, -1),
+    (12, 11, -1),
+    (11, 10, -1),
+    (6, 2, -1),
+    (7, 12, -1),
+    (3, 4, 1),
+    (4, 5, 1),
+    (13, 14, 1),
+    (14, 15, 1),
+    (6, 3, 1),
+    (7, 13, 1),
+    (6, 7, 0),
+    (7, 8, 0),
 )
 HEAD_TOP, NECK = 9, 8
 
@@ -28,8 +39,9 @@ def _rot(vector: np.ndarray, degrees: float) -> np.ndarray:
     return np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]) @ vector
 
 
-def _chain(start: np.ndarray, lengths: tuple[float, float], first: float, bend: float,
-           side: int) -> tuple[np.ndarray, np.ndarray]:
+def _chain(
+    start: np.ndarray, lengths: tuple[float, float], first: float, bend: float, side: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Two segments hanging down from ``start``; angles in degrees, positive = away from body."""
     down = np.array([0.0, 1.0])
     middle = start + lengths[0] * _rot(down, -side * first)  # +angle turns x negative
@@ -50,10 +62,12 @@ def random_pose(rng: np.random.Generator) -> np.ndarray:
     for side, hip, knee, ankle, shoulder, elbow, wrist in _SIDES:
         joints[hip] = (side * 0.2, 0.05)
         joints[shoulder] = (side * 0.33, -0.9)
-        joints[elbow], joints[wrist] = _chain(joints[shoulder], (0.5, 0.45), rng.uniform(-20, 170),
-                                              rng.uniform(-140, 140), side)
-        joints[knee], joints[ankle] = _chain(joints[hip], (0.65, 0.6), rng.uniform(-15, 55),
-                                             rng.uniform(-100, 100), side)
+        joints[elbow], joints[wrist] = _chain(
+            joints[shoulder], (0.5, 0.45), rng.uniform(-20, 170), rng.uniform(-140, 140), side
+        )
+        joints[knee], joints[ankle] = _chain(
+            joints[hip], (0.65, 0.6), rng.uniform(-15, 55), rng.uniform(-100, 100), side
+        )
     return joints
 
 
@@ -68,7 +82,7 @@ def _side_colours(rng: np.random.Generator) -> dict[int, tuple[int, int, int]]:
 def draw_figure(image: np.ndarray, joints: np.ndarray, rng: np.random.Generator) -> None:
     """Draw torso, limbs, joints and a face in place; ``joints`` are pixel coordinates."""
     head_len = float(np.linalg.norm(joints[HEAD_TOP] - joints[NECK]))
-    width = max(2, int(round(0.28 * head_len)))
+    width = max(2, round(0.28 * head_len))
     colours = _side_colours(rng)
     torso = np.round(joints[[12, 13, 3, 2]]).astype(np.int32)
     cv2.fillConvexPoly(image, torso, colours[0], lineType=cv2.LINE_AA)
@@ -78,20 +92,30 @@ def draw_figure(image: np.ndarray, joints: np.ndarray, rng: np.random.Generator)
     for joint in range(16):
         if joint != HEAD_TOP:
             centre = tuple(int(v) for v in np.round(joints[joint]))
-            cv2.circle(image, centre, max(1, width // 2 + 1), (30, 30, 30), -1, lineType=cv2.LINE_AA)
+            cv2.circle(
+                image, centre, max(1, width // 2 + 1), (30, 30, 30), -1, lineType=cv2.LINE_AA
+            )
     _draw_head(image, joints, head_len)
 
 
 def _draw_head(image: np.ndarray, joints: np.ndarray, head_len: float) -> None:
     centre = (joints[HEAD_TOP] + joints[NECK]) / 2
-    radius = max(2, int(round(head_len / 2)))
-    cv2.circle(image, tuple(int(v) for v in np.round(centre)), radius, (150, 190, 230), -1,
-               lineType=cv2.LINE_AA)
+    radius = max(2, round(head_len / 2))
+    cv2.circle(
+        image,
+        tuple(int(v) for v in np.round(centre)),
+        radius,
+        (150, 190, 230),
+        -1,
+        lineType=cv2.LINE_AA,
+    )
     up = (joints[HEAD_TOP] - joints[NECK]) / max(head_len, 1e-6)
     across = np.array([-up[1], up[0]])
     for sign in (-1, 1):  # two eyes: the figure faces the camera
         eye = centre + 0.15 * head_len * up + sign * 0.2 * head_len * across
-        cv2.circle(image, tuple(int(v) for v in np.round(eye)), max(1, radius // 5), (20, 20, 20), -1)
+        cv2.circle(
+            image, tuple(int(v) for v in np.round(eye)), max(1, radius // 5), (20, 20, 20), -1
+        )
 
 
 def background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
@@ -119,10 +143,13 @@ def add_occluder(image: np.ndarray, joints: np.ndarray, rng: np.random.Generator
     return ((joints >= p0) & (joints <= p1)).all(axis=1)
 
 
-def place(pose: np.ndarray, rng: np.random.Generator, height_px: float,
-          centre: np.ndarray) -> np.ndarray:
+def place(
+    pose: np.ndarray, rng: np.random.Generator, height_px: float, centre: np.ndarray
+) -> np.ndarray:
     """Rotate (+-25 degrees), scale so the figure is ``height_px`` tall, centre it."""
     joints = pose @ _rot(np.eye(2), rng.uniform(-25, 25)).T
     extent = joints.max(axis=0) - joints.min(axis=0)
-    joints = (joints - (joints.max(axis=0) + joints.min(axis=0)) / 2) * height_px / max(extent[1], 1e-6)
+    joints = (
+        (joints - (joints.max(axis=0) + joints.min(axis=0)) / 2) * height_px / max(extent[1], 1e-6)
+    )
     return joints + centre

@@ -13,12 +13,10 @@ cell has no outer neighbour to compare, so no shift is made there (error up to h
 
 from __future__ import annotations
 
-from typing import Union
-
 import numpy as np
 import torch
 
-Size = Union[int, tuple[int, int]]
+Size = int | tuple[int, int]
 _CUTOFF = 4.6052  # exp(-4.6052) = 0.01: the GCPM target is zero below 1 %
 
 
@@ -33,8 +31,14 @@ def cell_centres(input_size: Size, heatmap_size: Size) -> tuple[np.ndarray, np.n
     return np.arange(hm_w) * sx + (sx - 1) / 2, np.arange(hm_h) * sy + (sy - 1) / 2
 
 
-def encode(keypoints: np.ndarray, valid: np.ndarray, input_size: Size, heatmap_size: Size,
-           sigma: float, background: bool) -> np.ndarray:
+def encode(
+    keypoints: np.ndarray,
+    valid: np.ndarray,
+    input_size: Size,
+    heatmap_size: Size,
+    sigma: float,
+    background: bool,
+) -> np.ndarray:
     """(K, 2) input-pixel keypoints -> float32 (K [+1], h, w) targets; invalid joints get zeros.
 
     ``sigma`` is in input pixels (GCPM: 7); a sigma given in heatmap cells (hourglass / HRNet: 2 at
@@ -46,21 +50,27 @@ def encode(keypoints: np.ndarray, valid: np.ndarray, input_size: Size, heatmap_s
     for k in range(num):
         if not valid[k] or not np.isfinite(keypoints[k]).all():
             continue
-        exponent = ((xs[None, :] - keypoints[k, 0]) ** 2 + (ys[:, None] - keypoints[k, 1]) ** 2) / (2 * sigma**2)
+        exponent = ((xs[None, :] - keypoints[k, 0]) ** 2 + (ys[:, None] - keypoints[k, 1]) ** 2) / (
+            2 * sigma**2
+        )
         maps[k] = np.where(exponent > _CUTOFF, 0.0, np.minimum(np.exp(-exponent), 1.0))
     if background:
         maps[num] = 1.0 - maps[:num].max(axis=0, initial=0.0)
     return maps
 
 
-def decode(heatmaps: Union[np.ndarray, torch.Tensor], input_size: Size) -> tuple[np.ndarray, np.ndarray]:
+def decode(heatmaps: np.ndarray | torch.Tensor, input_size: Size) -> tuple[np.ndarray, np.ndarray]:
     """(N, K, h, w) maps -> ((N, K, 2) input-pixel coordinates, (N, K) maximum values).
 
     Decodes every channel given; slice off a background channel first if it is not wanted. A
     channel without a finite peak (a NaN anywhere in it, an infinite or all -inf map) gives a
     missing joint: NaN coordinates and a NaN maximum, which PCKh counts as a miss.
     """
-    maps = heatmaps.detach().float().cpu().numpy() if torch.is_tensor(heatmaps) else np.asarray(heatmaps, dtype=np.float64)
+    maps = (
+        heatmaps.detach().float().cpu().numpy()
+        if torch.is_tensor(heatmaps)
+        else np.asarray(heatmaps, dtype=np.float64)
+    )
     if maps.ndim != 4:
         raise ValueError(f"decode expects heatmaps of shape (N, K, h, w), got {maps.shape}")
     n, k, h, w = maps.shape

@@ -44,8 +44,10 @@ class KeypointLayout:
         try:
             return self.joint_names.index(joint_name)
         except ValueError:
-            raise KeyError(f"layout {self.name!r} has no joint {joint_name!r}; "
-                           f"joints: {', '.join(self.joint_names)}") from None
+            raise KeyError(
+                f"layout {self.name!r} has no joint {joint_name!r}; "
+                f"joints: {', '.join(self.joint_names)}"
+            ) from None
 
 
 def flip_index(size: int, flip_pairs: Sequence[tuple[int, int]]) -> list[int]:
@@ -72,8 +74,22 @@ _TOTAL = (0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15)
 LIP_LAYOUT = KeypointLayout(
     name="lip",
     joint_names=(
-        "R_Ankle", "R_Knee", "R_Hip", "L_Hip", "L_Knee", "L_Ankle", "B_Pelvis", "B_Spine",
-        "B_Neck", "B_Head", "R_Wrist", "R_Elbow", "R_Shoulder", "L_Shoulder", "L_Elbow", "L_Wrist",
+        "R_Ankle",
+        "R_Knee",
+        "R_Hip",
+        "L_Hip",
+        "L_Knee",
+        "L_Ankle",
+        "B_Pelvis",
+        "B_Spine",
+        "B_Neck",
+        "B_Head",
+        "R_Wrist",
+        "R_Elbow",
+        "R_Shoulder",
+        "L_Shoulder",
+        "L_Elbow",
+        "L_Wrist",
     ),
     flip_pairs=_FLIP_PAIRS,
     columns=_COLUMNS,
@@ -86,8 +102,21 @@ LIP_LAYOUT = KeypointLayout(
 MPII_LAYOUT = KeypointLayout(
     name="mpii",
     joint_names=(
-        "r_ankle", "r_knee", "r_hip", "l_hip", "l_knee", "l_ankle", "pelvis", "thorax",
-        "upper_neck", "head_top", "r_wrist", "r_elbow", "r_shoulder", "l_shoulder", "l_elbow",
+        "r_ankle",
+        "r_knee",
+        "r_hip",
+        "l_hip",
+        "l_knee",
+        "l_ankle",
+        "pelvis",
+        "thorax",
+        "upper_neck",
+        "head_top",
+        "r_wrist",
+        "r_elbow",
+        "r_shoulder",
+        "l_shoulder",
+        "l_elbow",
         "l_wrist",
     ),
     flip_pairs=_FLIP_PAIRS,
@@ -139,9 +168,11 @@ def joint_map_for(num_model_keypoints: int, layout: KeypointLayout) -> JointMap 
         return None
     if num_model_keypoints == len(CPM_JOINT_MAP.index) and layout.num_keypoints == 16:
         return CPM_JOINT_MAP
-    raise KeyError(f"no joint map from the {layout.num_keypoints} {layout.name} joints onto a "
-                   f"model with {num_model_keypoints} joint maps; known: "
-                   f"{layout.num_keypoints} (as is), 14 ({CPM_JOINT_MAP.name})")
+    raise KeyError(
+        f"no joint map from the {layout.num_keypoints} {layout.name} joints onto a "
+        f"model with {num_model_keypoints} joint maps; known: "
+        f"{layout.num_keypoints} (as is), 14 ({CPM_JOINT_MAP.name})"
+    )
 
 
 def get_layout(name: str) -> KeypointLayout:

@@ -47,7 +47,9 @@ class LipReader(SampleList):
         self.samples = read_lip_csv(self.csv_path, self.image_dir)
 
 
-def read_lip_csv(csv_path: Path, image_dir: Path, layout: KeypointLayout = LIP_LAYOUT) -> list[Sample]:
+def read_lip_csv(
+    csv_path: Path, image_dir: Path, layout: KeypointLayout = LIP_LAYOUT
+) -> list[Sample]:
     with open(csv_path, newline="") as handle:
         rows = list(csv.reader(handle))
     samples = []
@@ -61,35 +63,46 @@ def read_lip_csv(csv_path: Path, image_dir: Path, layout: KeypointLayout = LIP_L
 def parse_lip_row(row: list[str], source: str, image_dir: Path, layout: KeypointLayout) -> Sample:
     num = layout.num_keypoints
     if len(row) != 1 + 3 * num:
-        raise AnnotationError(f"{source}: expected {1 + 3 * num} fields "
-                              f"(name + x,y,v for {num} joints), got {len(row)}")
+        raise AnnotationError(
+            f"{source}: expected {1 + 3 * num} fields "
+            f"(name + x,y,v for {num} joints), got {len(row)}"
+        )
     name = row[0].strip()
     if not name:
         raise AnnotationError(f"{source}: empty image name")
     keypoints = np.full((num, 2), np.nan)
     visible = np.zeros(num, dtype=bool)
     for joint in range(num):
-        x, y, v = (_number(field, source, joint) for field in row[1 + 3 * joint: 4 + 3 * joint])
+        x, y, v = (_number(field, source, joint) for field in row[1 + 3 * joint : 4 + 3 * joint])
         if math.isnan(x) and math.isnan(y) and math.isnan(v):
             continue
         if math.isnan(x) or math.isnan(y) or v not in (0.0, 1.0):
-            raise AnnotationError(f"{source}: joint {joint} ({layout.joint_names[joint]}) has "
-                                  f"x={x}, y={y}, v={v}; expected all nan or numbers with v in {{0, 1}}")
+            raise AnnotationError(
+                f"{source}: joint {joint} ({layout.joint_names[joint]}) has "
+                f"x={x}, y={y}, v={v}; expected all nan or numbers with v in {{0, 1}}"
+            )
         keypoints[joint] = (x, y)
         visible[joint] = v == 0.0  # v = 1 marks an occluded joint
     with np.errstate(invalid="ignore"):
         scored = (keypoints >= 0).all(axis=1)  # calc_pckh skips a joint with x < 0 or y < 0
-    return Sample(id=Path(name).stem, image_path=image_dir / name, keypoints=keypoints,
-                  visible=visible, head_size=lip_head_size(keypoints, layout), source=source,
-                  scored_mask=scored)
+    return Sample(
+        id=Path(name).stem,
+        image_path=image_dir / name,
+        keypoints=keypoints,
+        visible=visible,
+        head_size=lip_head_size(keypoints, layout),
+        source=source,
+        scored_mask=scored,
+    )
 
 
 def _number(field: str, source: str, joint: int) -> float:
     try:
         value = float(field.strip())
     except ValueError:
-        raise AnnotationError(f"{source}: joint {joint}: {field.strip()!r} is not a number "
-                              f"or nan") from None
+        raise AnnotationError(
+            f"{source}: joint {joint}: {field.strip()!r} is not a number or nan"
+        ) from None
     if math.isinf(value):
         raise AnnotationError(f"{source}: joint {joint}: infinite value {field.strip()!r}")
     return value

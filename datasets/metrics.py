@@ -46,8 +46,9 @@ class PCKhResult:
         return 100.0 * int(self.correct[idx].sum()) / counted if counted else float("nan")
 
 
-def normalized_distances(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray,
-                         head_size: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+def normalized_distances(
+    pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, head_size: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int]:
     """(N, K) distance / head size, the (N, K) mask of joints that count, and the excluded count."""
     pred, gt = np.asarray(pred, dtype=np.float64), np.asarray(gt, dtype=np.float64)
     valid, head_size = np.asarray(valid, dtype=bool), np.asarray(head_size, dtype=np.float64)
@@ -57,15 +58,19 @@ def normalized_distances(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray,
     bad = counts & ~np.isfinite(gt).all(axis=2)
     if bad.any():
         n, k = np.argwhere(bad)[0]
-        raise ValueError(f"ground truth of image {n}, joint {k} is NaN but marked valid "
-                         f"({int(bad.sum())} such joints)")
+        raise ValueError(
+            f"ground truth of image {n}, joint {k} is NaN but marked valid "
+            f"({int(bad.sum())} such joints)"
+        )
     with np.errstate(invalid="ignore", divide="ignore"):
         dist = np.linalg.norm(pred - gt, axis=2) / np.where(usable, head_size, np.nan)[:, None]
     dist = np.where(np.isnan(dist) & counts, np.inf, dist)  # a NaN prediction is a miss
     return dist, counts, int((~usable).sum())
 
 
-def _check_shapes(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, head_size: np.ndarray) -> None:
+def _check_shapes(
+    pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, head_size: np.ndarray
+) -> None:
     if gt.ndim != 3 or gt.shape[2] != 2:
         raise ValueError(f"gt must have shape (N, K, 2), got {gt.shape}")
     if pred.shape != gt.shape:
@@ -76,8 +81,14 @@ def _check_shapes(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, head_size
         raise ValueError(f"head_size must have shape ({gt.shape[0]},), got {head_size.shape}")
 
 
-def pckh(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, head_size: np.ndarray,
-         threshold: float = 0.5, strict: bool = False) -> PCKhResult:
+def pckh(
+    pred: np.ndarray,
+    gt: np.ndarray,
+    valid: np.ndarray,
+    head_size: np.ndarray,
+    threshold: float = 0.5,
+    strict: bool = False,
+) -> PCKhResult:
     """PCKh counts per joint at ``threshold``; ``.per_joint`` gives percentages.
 
     ``strict=True`` counts ``distance < threshold`` as bearpaw's and mmpose's ports do; the
@@ -85,11 +96,14 @@ def pckh(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, head_size: np.ndar
     """
     dist, counts, excluded = normalized_distances(pred, gt, valid, head_size)
     if not counts.any():
-        raise ValueError(f"no joint counts: every joint is invalid or every image has a zero/NaN "
-                         f"head size ({excluded} of {len(counts)} images excluded)")
+        raise ValueError(
+            f"no joint counts: every joint is invalid or every image has a zero/NaN "
+            f"head size ({excluded} of {len(counts)} images excluded)"
+        )
     correct = (counts & within(dist, threshold, strict)).sum(axis=0)
-    return PCKhResult(correct=correct, counted=counts.sum(axis=0), excluded=excluded,
-                      threshold=float(threshold))
+    return PCKhResult(
+        correct=correct, counted=counts.sum(axis=0), excluded=excluded, threshold=float(threshold)
+    )
 
 
 def within(dist: np.ndarray, threshold: float, strict: bool = False) -> np.ndarray:
@@ -97,8 +111,14 @@ def within(dist: np.ndarray, threshold: float, strict: bool = False) -> np.ndarr
     return dist < threshold if strict else dist <= threshold
 
 
-def pckh_curve(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, head_size: np.ndarray,
-               layout: KeypointLayout, thresholds: np.ndarray = AUC_THRESHOLDS) -> np.ndarray:
+def pckh_curve(
+    pred: np.ndarray,
+    gt: np.ndarray,
+    valid: np.ndarray,
+    head_size: np.ndarray,
+    layout: KeypointLayout,
+    thresholds: np.ndarray = AUC_THRESHOLDS,
+) -> np.ndarray:
     """Total (pooled) PCKh in % at each threshold."""
     dist, counts, _ = normalized_distances(pred, gt, valid, head_size)
     scored = counts[:, list(layout.total_joints)]
@@ -108,8 +128,14 @@ def pckh_curve(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, head_size: n
     return np.array([100.0 * (scored & (near <= t)).sum() / scored.sum() for t in thresholds])
 
 
-def pckh_auc(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, head_size: np.ndarray,
-             layout: KeypointLayout, thresholds: np.ndarray = AUC_THRESHOLDS) -> float:
+def pckh_auc(
+    pred: np.ndarray,
+    gt: np.ndarray,
+    valid: np.ndarray,
+    head_size: np.ndarray,
+    layout: KeypointLayout,
+    thresholds: np.ndarray = AUC_THRESHOLDS,
+) -> float:
     """Area under the total PCKh curve in %, thresholds rescaled to [0, 1] (official MPII AUC)."""
     curve = pckh_curve(pred, gt, valid, head_size, layout, thresholds)
     x = (thresholds - thresholds[0]) / (thresholds[-1] - thresholds[0])

@@ -35,8 +35,9 @@ class MpiiReader(SampleList):
 
     layout: KeypointLayout = MPII_LAYOUT
 
-    def __init__(self, root: str | Path, split: str = "val",
-                 headboxes: str | Path | None = None) -> None:
+    def __init__(
+        self, root: str | Path, split: str = "val", headboxes: str | Path | None = None
+    ) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
             raise FileNotFoundError(f"MPII root {self.root} is not a directory")
@@ -46,11 +47,16 @@ class MpiiReader(SampleList):
             raise FileNotFoundError(f"MPII annotation file {self.json_path} does not exist")
         records = _load_json_list(self.json_path)
         image_dir = self.root / "images"
-        samples = [parse_mpii_record(record, i, self.json_path, image_dir, float("nan"))
-                   for i, record in enumerate(records)]
+        samples = [
+            parse_mpii_record(record, i, self.json_path, image_dir, float("nan"))
+            for i, record in enumerate(records)
+        ]
         default_mat = self.root / "annotations" / f"mpii_gt_{split}.mat"
-        self.headbox_path = Path(headboxes) if headboxes is not None else (
-            default_mat if default_mat.is_file() else None)
+        self.headbox_path = (
+            Path(headboxes)
+            if headboxes is not None
+            else (default_mat if default_mat.is_file() else None)
+        )
         if self.headbox_path is not None:
             sizes = read_head_sizes(self.headbox_path, len(samples))
             samples = [replace(s, head_size=float(size)) for s, size in zip(samples, sizes)]
@@ -63,12 +69,20 @@ def _load_json_list(path: Path) -> list:
     except json.JSONDecodeError as error:
         raise AnnotationError(f"{path}: not valid JSON ({error})") from None
     if not isinstance(records, list):
-        raise AnnotationError(f"{path}: expected a JSON list of records, got {type(records).__name__}")
+        raise AnnotationError(
+            f"{path}: expected a JSON list of records, got {type(records).__name__}"
+        )
     return records
 
 
-def parse_mpii_record(record: object, index: int, json_path: Path, image_dir: Path,
-                      head_size: float, layout: KeypointLayout = MPII_LAYOUT) -> Sample:
+def parse_mpii_record(
+    record: object,
+    index: int,
+    json_path: Path,
+    image_dir: Path,
+    head_size: float,
+    layout: KeypointLayout = MPII_LAYOUT,
+) -> Sample:
     name = _check_record(record, f"{json_path}:record {index}")
     source = f"{json_path}:record {index} ({name})"
     num = layout.num_keypoints
@@ -84,16 +98,25 @@ def parse_mpii_record(record: object, index: int, json_path: Path, image_dir: Pa
     if not np.isfinite(joints[annotated]).all():
         raise AnnotationError(f"{source}: an annotated joint has a NaN/inf coordinate")
     keypoints = np.where(annotated[:, None], joints - 1.0, np.nan)  # MATLAB 1-based -> 0-based
-    return Sample(id=f"{Path(name).stem}#{index}", image_path=image_dir / name,
-                  keypoints=keypoints, visible=annotated, head_size=head_size, source=source,
-                  center=center - 1.0, scale=scale)
+    return Sample(
+        id=f"{Path(name).stem}#{index}",
+        image_path=image_dir / name,
+        keypoints=keypoints,
+        visible=annotated,
+        head_size=head_size,
+        source=source,
+        center=center - 1.0,
+        scale=scale,
+    )
 
 
 def _check_record(record: object, source: str) -> str:
     """The record is an object with every field; returns its image name."""
     if not isinstance(record, dict):
         raise AnnotationError(f"{source}: expected an object, got {type(record).__name__}")
-    missing = [key for key in ("image", "center", "scale", "joints", "joints_vis") if key not in record]
+    missing = [
+        key for key in ("image", "center", "scale", "joints", "joints_vis") if key not in record
+    ]
     if missing:
         raise AnnotationError(f"{source}: missing field(s) {', '.join(missing)}")
     name = record["image"]
@@ -108,7 +131,9 @@ def _array(value: object, shape: tuple[int, ...], field: str, source: str) -> np
     except (TypeError, ValueError):
         raise AnnotationError(f"{source}: field {field!r} is not numeric: {value!r}") from None
     if array.shape != shape:
-        raise AnnotationError(f"{source}: field {field!r} has shape {array.shape}, expected {shape}")
+        raise AnnotationError(
+            f"{source}: field {field!r} has shape {array.shape}, expected {shape}"
+        )
     if not np.isfinite(array).all() and field != "joints":
         raise AnnotationError(f"{source}: field {field!r} has a NaN/inf value")
     return array
@@ -122,15 +147,21 @@ def read_head_sizes(path: Path, num_records: int) -> np.ndarray:
         raise FileNotFoundError(f"MPII head box file {path} does not exist")
     content = loadmat(str(path))
     if "headboxes_src" not in content:
-        raise AnnotationError(f"{path}: no 'headboxes_src' array (keys: "
-                              f"{', '.join(k for k in content if not k.startswith('__'))})")
+        raise AnnotationError(
+            f"{path}: no 'headboxes_src' array (keys: "
+            f"{', '.join(k for k in content if not k.startswith('__'))})"
+        )
     boxes = np.asarray(content["headboxes_src"], dtype=np.float64)
     if boxes.ndim != 3 or boxes.shape[:2] != (2, 2) or boxes.shape[2] != num_records:
-        raise AnnotationError(f"{path}: headboxes_src has shape {boxes.shape}, expected "
-                              f"(2, 2, {num_records}) to match the JSON records")
+        raise AnnotationError(
+            f"{path}: headboxes_src has shape {boxes.shape}, expected "
+            f"(2, 2, {num_records}) to match the JSON records"
+        )
     sizes = mpii_head_size(np.moveaxis(boxes, 2, 0))
     bad = np.flatnonzero(~(sizes > 0))
     if bad.size:
-        raise AnnotationError(f"{path}: head box of record {int(bad[0])} has zero or NaN size "
-                              f"({bad.size} such records)")
+        raise AnnotationError(
+            f"{path}: head box of record {int(bad[0])} has zero or NaN size "
+            f"({bad.size} such records)"
+        )
     return sizes

@@ -30,8 +30,24 @@ from .mpii import parse_mpii_record, read_head_sizes
 from .sample import AnnotationError, Sample, SampleList
 
 # ``dataset_joints`` of gt_valid.mat, in MPII_LAYOUT order.
-MAT_JOINT_NAMES = ("rank", "rkne", "rhip", "lhip", "lkne", "lank", "pelv", "thor", "neck", "head",
-                   "rwri", "relb", "rsho", "lsho", "lelb", "lwri")
+MAT_JOINT_NAMES = (
+    "rank",
+    "rkne",
+    "rhip",
+    "lhip",
+    "lkne",
+    "lank",
+    "pelv",
+    "thor",
+    "neck",
+    "head",
+    "rwri",
+    "relb",
+    "rsho",
+    "lsho",
+    "lelb",
+    "lwri",
+)
 BEARPAW_SPLITS = ("train", "val", "all")
 
 
@@ -44,8 +60,9 @@ class MpiiGroundTruth(SampleList):
         self.path, self.samples, self.kind = path, samples, kind
 
 
-def read_mpii_ground_truth(path: str | Path, headboxes: str | Path | None = None,
-                           split: str = "val") -> MpiiGroundTruth:
+def read_mpii_ground_truth(
+    path: str | Path, headboxes: str | Path | None = None, split: str = "val"
+) -> MpiiGroundTruth:
     """Read ``path`` by its content: a gt_valid-style ``.mat``, bearpaw's JSON (``.json`` or
     ``.json.gz``, records with ``joint_self``) or the mmpose JSON (records with ``joints``).
 
@@ -57,16 +74,19 @@ def read_mpii_ground_truth(path: str | Path, headboxes: str | Path | None = None
         raise FileNotFoundError(f"MPII ground-truth file {path} does not exist")
     if path.suffix == ".mat":
         if headboxes is not None:
-            raise AnnotationError(f"{path}: a .mat ground truth carries its own head boxes; "
-                                  f"drop the separate head-box file {headboxes}")
+            raise AnnotationError(
+                f"{path}: a .mat ground truth carries its own head boxes; "
+                f"drop the separate head-box file {headboxes}"
+            )
         return MpiiGroundTruth(path, read_gt_mat(path), "gt_valid.mat")
     records = load_json_records(path)
     if records and isinstance(records[0], dict) and "joint_self" in records[0]:
         samples, kind = read_bearpaw_records(records, path, split), "bearpaw json"
     else:
         image_dir = path.parent.parent / "images"
-        samples = [parse_mpii_record(r, i, path, image_dir, float("nan"))
-                   for i, r in enumerate(records)]
+        samples = [
+            parse_mpii_record(r, i, path, image_dir, float("nan")) for i, r in enumerate(records)
+        ]
         kind = "mmpose json"
     if headboxes is not None:
         sizes = read_head_sizes(Path(headboxes), len(samples))
@@ -82,8 +102,9 @@ def load_json_records(path: Path) -> list:
     except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise AnnotationError(f"{path}: not a readable JSON file ({error})") from None
     if not isinstance(records, list):
-        raise AnnotationError(f"{path}: expected a JSON list of records, "
-                              f"got {type(records).__name__}")
+        raise AnnotationError(
+            f"{path}: expected a JSON list of records, got {type(records).__name__}"
+        )
     return records
 
 
@@ -96,8 +117,10 @@ def read_gt_mat(path: Path) -> list[Sample]:
     count = gt.shape[2]
     missing = _mat_array(content, "jnt_missing", path, 2)
     if missing.shape != (16, count):
-        raise AnnotationError(f"{path}: jnt_missing has shape {missing.shape}, "
-                              f"expected (16, {count}) to match pos_gt_src")
+        raise AnnotationError(
+            f"{path}: jnt_missing has shape {missing.shape}, "
+            f"expected (16, {count}) to match pos_gt_src"
+        )
     _check_joint_names(content, path)
     sizes = read_head_sizes(path, count)
     labelled = missing.T == 0
@@ -105,9 +128,17 @@ def read_gt_mat(path: Path) -> list[Sample]:
     if not np.isfinite(keypoints[labelled]).all():
         n = int(np.argwhere(labelled & ~np.isfinite(keypoints).all(axis=2))[0, 0])
         raise AnnotationError(f"{path}: record {n} has a labelled joint with a NaN coordinate")
-    return [Sample(id=f"{path.stem}#{n}", image_path=None, keypoints=keypoints[n],
-                   visible=labelled[n], head_size=float(sizes[n]), source=f"{path}:record {n}")
-            for n in range(count)]
+    return [
+        Sample(
+            id=f"{path.stem}#{n}",
+            image_path=None,
+            keypoints=keypoints[n],
+            visible=labelled[n],
+            head_size=float(sizes[n]),
+            source=f"{path}:record {n}",
+        )
+        for n in range(count)
+    ]
 
 
 def read_bearpaw_records(records: list, path: Path, split: str = "val") -> list[Sample]:
@@ -137,10 +168,16 @@ def parse_bearpaw_record(record: dict, index: int, path: Path) -> Sample:
         raise AnnotationError(f"{source} ({name}): scale_provided must be positive, got {scale}")
     labelled = ~((joints[:, 0] == 0) & (joints[:, 1] == 0))  # unlabelled = [0, 0, 0]
     keypoints = np.where(labelled[:, None], joints[:, :2] - 1.0, np.nan)
-    return Sample(id=f"{Path(name).stem}#{index}", image_path=path.parent / "images" / name,
-                  keypoints=keypoints, visible=labelled & (joints[:, 2] > 0),
-                  head_size=float("nan"), source=f"{source} ({name})", center=centre - 1.0,
-                  scale=scale)
+    return Sample(
+        id=f"{Path(name).stem}#{index}",
+        image_path=path.parent / "images" / name,
+        keypoints=keypoints,
+        visible=labelled & (joints[:, 2] > 0),
+        head_size=float("nan"),
+        source=f"{source} ({name})",
+        center=centre - 1.0,
+        scale=scale,
+    )
 
 
 def _field(record: dict, key: str, shape: tuple[int, ...], source: str) -> np.ndarray:
@@ -151,8 +188,10 @@ def _field(record: dict, key: str, shape: tuple[int, ...], source: str) -> np.nd
     except (TypeError, ValueError):
         raise AnnotationError(f"{source}: field {key!r} is not numeric") from None
     if value.shape != shape or not np.isfinite(value).all():
-        raise AnnotationError(f"{source}: field {key!r} has shape {value.shape} or a NaN/inf "
-                              f"value; expected finite numbers of shape {shape}")
+        raise AnnotationError(
+            f"{source}: field {key!r} has shape {value.shape} or a NaN/inf "
+            f"value; expected finite numbers of shape {shape}"
+        )
     return value
 
 
@@ -178,7 +217,11 @@ def _mat_array(content: dict, key: str, path: Path, ndim: int) -> np.ndarray:
 def _check_joint_names(content: dict, path: Path) -> None:
     if "dataset_joints" not in content:
         return
-    names = tuple(str(np.asarray(n).ravel()[0]) for n in np.asarray(content["dataset_joints"]).ravel())
+    names = tuple(
+        str(np.asarray(n).ravel()[0]) for n in np.asarray(content["dataset_joints"]).ravel()
+    )
     if names != MAT_JOINT_NAMES:
-        raise AnnotationError(f"{path}: dataset_joints is {' '.join(names)}; this reader expects "
-                              f"the MPII order {' '.join(MAT_JOINT_NAMES)}")
+        raise AnnotationError(
+            f"{path}: dataset_joints is {' '.join(names)}; this reader expects "
+            f"the MPII order {' '.join(MAT_JOINT_NAMES)}"
+        )

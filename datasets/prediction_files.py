@@ -46,12 +46,21 @@ def load_predictions(path: str | Path) -> PredictionFile:
         raise FileNotFoundError(f"prediction file {path} does not exist")
     if path.stat().st_size == 0:
         raise AnnotationError(f"{path}: prediction file is empty")
-    readers = {".mat": _read_mat, ".h5": _read_h5, ".hdf5": _read_h5, ".npy": _read_npy,
-               ".npz": _read_npz, ".json": _read_json, ".csv": _read_lip_csv}
+    readers = {
+        ".mat": _read_mat,
+        ".h5": _read_h5,
+        ".hdf5": _read_h5,
+        ".npy": _read_npy,
+        ".npz": _read_npz,
+        ".json": _read_json,
+        ".csv": _read_lip_csv,
+    }
     reader = readers.get(path.suffix.lower())
     if reader is None:
-        raise AnnotationError(f"{path}: unknown prediction file type {path.suffix!r}; "
-                              f"expected one of {', '.join(SUFFIXES)}")
+        raise AnnotationError(
+            f"{path}: unknown prediction file type {path.suffix!r}; "
+            f"expected one of {', '.join(SUFFIXES)}"
+        )
     result = reader(path)
     coords = result.coords
     if coords.ndim == 3 and coords.shape[0] == 2 and coords.shape[2] != 2:
@@ -63,8 +72,10 @@ def load_predictions(path: str | Path) -> PredictionFile:
 
 def _check_array(coords: np.ndarray, path: Path) -> None:
     if coords.ndim != 3 or coords.shape[2] != 2:
-        raise AnnotationError(f"{path}: predictions have shape {coords.shape}; expected (N, K, 2)"
-                              f" (persons, joints, x/y)")
+        raise AnnotationError(
+            f"{path}: predictions have shape {coords.shape}; expected (N, K, 2)"
+            f" (persons, joints, x/y)"
+        )
     if np.isinf(coords).any():
         raise AnnotationError(f"{path}: predictions hold an infinite coordinate")
 
@@ -78,8 +89,9 @@ def _pick(arrays: dict[str, np.ndarray], path: Path) -> tuple[np.ndarray, int | 
         return np.moveaxis(_numeric(arrays["pos_pred_src"], path), 2, 0), base
     if len(arrays) == 1:
         return _numeric(next(iter(arrays.values())), path), base
-    raise AnnotationError(f"{path}: no 'preds' array and more than one to choose from "
-                          f"({', '.join(sorted(arrays))})")
+    raise AnnotationError(
+        f"{path}: no 'preds' array and more than one to choose from ({', '.join(sorted(arrays))})"
+    )
 
 
 def _numeric(value: object, path: Path) -> np.ndarray:
@@ -156,8 +168,9 @@ def _read_json(path: Path) -> PredictionFile:
         base = content.get("coordinate_base", content.get("coordinates"))
         arrays = {k: v for k, v in content.items() if k not in ("coordinates", "coordinate_base")}
         if "preds" not in arrays:
-            raise AnnotationError(f"{path}: a JSON object needs a 'preds' field "
-                                  f"(keys: {', '.join(content)})")
+            raise AnnotationError(
+                f"{path}: a JSON object needs a 'preds' field (keys: {', '.join(content)})"
+            )
         return PredictionFile(path, _numeric(arrays["preds"], path), _stated_base(base, path))
     return PredictionFile(path, _numeric(content, path), None)
 
@@ -178,8 +191,10 @@ def _read_lip_csv(path: Path, num_joints: int = 16) -> PredictionFile:
 def _lip_csv_row(fields: list[str], source: str, num_joints: int) -> np.ndarray:
     per_joint = {2 * num_joints: 2, 3 * num_joints: 3}.get(len(fields))
     if per_joint is None:
-        raise AnnotationError(f"{source}: expected a name and {2 * num_joints} (x, y) or "
-                              f"{3 * num_joints} (x, y, v) fields, got {len(fields)}")
+        raise AnnotationError(
+            f"{source}: expected a name and {2 * num_joints} (x, y) or "
+            f"{3 * num_joints} (x, y, v) fields, got {len(fields)}"
+        )
     try:
         values = [float(f) for f in fields]
     except ValueError:

@@ -66,15 +66,20 @@ class Sample:
             raise AnnotationError(f"{self.source}: cannot decode image {self.image_path}")
         return image
 
-    def outside_image(self, image_hw: tuple[int, int],
-                      tolerance: float = OUT_OF_IMAGE_TOLERANCE) -> np.ndarray:
+    def outside_image(
+        self, image_hw: tuple[int, int], tolerance: float = OUT_OF_IMAGE_TOLERANCE
+    ) -> np.ndarray:
         """(K,) bool: annotated joints more than ``tolerance`` px outside the image (kept, not
         errors: real annotations have them)."""
         height, width = image_hw
         with np.errstate(invalid="ignore"):
             x, y = self.keypoints[:, 0], self.keypoints[:, 1]
-            out = (x < -0.5 - tolerance) | (y < -0.5 - tolerance) \
-                | (x > width - 0.5 + tolerance) | (y > height - 0.5 + tolerance)
+            out = (
+                (x < -0.5 - tolerance)
+                | (y < -0.5 - tolerance)
+                | (x > width - 0.5 + tolerance)
+                | (y > height - 0.5 + tolerance)
+            )
         return out & self.valid
 
     def person_box(self, image_hw: tuple[int, int], box_scale: float = 1.25) -> tuple[float, ...]:

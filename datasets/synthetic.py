@@ -74,8 +74,15 @@ def write_jpeg(path: Path, image: np.ndarray) -> None:
     atomic_write(path, buffer.tobytes())
 
 
-def draw_person(rng: np.random.Generator, height: int, width: int, person_height: float,
-                centre: np.ndarray, occluder_prob: float, keep_inside: bool = False) -> Drawn:
+def draw_person(
+    rng: np.random.Generator,
+    height: int,
+    width: int,
+    person_height: float,
+    centre: np.ndarray,
+    occluder_prob: float,
+    keep_inside: bool = False,
+) -> Drawn:
     image = figures.background(rng, height, width)
     joints = figures.place(figures.random_pose(rng), rng, person_height, centre)
     if keep_inside:
@@ -95,7 +102,9 @@ def _fit_inside(joints: np.ndarray, height: int, width: int, margin: float) -> n
     mid = (low + high) / 2
     joints = mid + (joints - mid) * shrink
     low, high = joints.min(axis=0), joints.max(axis=0)
-    shift = np.maximum(margin - low, 0) - np.maximum(high - (np.array([width, height]) - 1 - margin), 0)
+    shift = np.maximum(margin - low, 0) - np.maximum(
+        high - (np.array([width, height]) - 1 - margin), 0
+    )
     return joints + shift
 
 
@@ -116,8 +125,9 @@ def lip_person(rng: np.random.Generator, config: SyntheticConfig) -> Drawn:
     truncated = rng.random() < config.truncate_prob
     if truncated:
         centre[1] += rng.uniform(0.15, 0.3) * height
-    return draw_person(rng, height, width, person, centre, config.occluder_prob,
-                       keep_inside=not truncated)
+    return draw_person(
+        rng, height, width, person, centre, config.occluder_prob, keep_inside=not truncated
+    )
 
 
 def lip_row(name: str, drawn: Drawn) -> str:
@@ -140,7 +150,9 @@ def write_lip(config: SyntheticConfig) -> Written:
         written[split].append((name, drawn))
     for split, lines in rows.items():
         text = "".join(line + "\n" for line in lines)
-        atomic_write(config.out / "TrainVal_pose_annotations" / f"lip_{split}_set.csv", text.encode())
+        atomic_write(
+            config.out / "TrainVal_pose_annotations" / f"lip_{split}_set.csv", text.encode()
+        )
     return written
 
 
@@ -149,8 +161,12 @@ def mpii_person(rng: np.random.Generator, config: SyntheticConfig) -> Drawn:
     height, width = _size(rng, config)
     person = rng.uniform(0.45, 0.7) * min(height, width)
     margin = person * 0.6
-    centre = np.array([rng.uniform(margin, width - margin) if width > 2 * margin else width / 2,
-                       rng.uniform(margin, height - margin) if height > 2 * margin else height / 2])
+    centre = np.array(
+        [
+            rng.uniform(margin, width - margin) if width > 2 * margin else width / 2,
+            rng.uniform(margin, height - margin) if height > 2 * margin else height / 2,
+        ]
+    )
     return draw_person(rng, height, width, person, centre, config.occluder_prob, keep_inside=True)
 
 
@@ -163,8 +179,13 @@ def mpii_record(name: str, drawn: Drawn) -> tuple[dict, np.ndarray]:
     head_mid = (joints[figures.HEAD_TOP] + joints[figures.NECK]) / 2
     half = 0.5 * np.linalg.norm(joints[figures.HEAD_TOP] - joints[figures.NECK])
     headbox = np.array([head_mid - half, head_mid + half]) + 1.0
-    record = {"image": name, "center": (centre + 1.0).round(2).tolist(), "scale": round(float(scale), 4),
-              "joints": (joints + 1.0).round(2).tolist(), "joints_vis": [1] * 16}
+    record = {
+        "image": name,
+        "center": (centre + 1.0).round(2).tolist(),
+        "scale": round(float(scale), 4),
+        "joints": (joints + 1.0).round(2).tolist(),
+        "joints_vis": [1] * 16,
+    }
     return record, headbox
 
 
@@ -191,9 +212,11 @@ def write_mpii(config: SyntheticConfig) -> Written:
 
 def _write_val_mat(path: Path, records: list[dict], boxes: list[np.ndarray], savemat) -> None:
     joints = np.array([r["joints"] for r in records]).reshape(-1, 16, 2)
-    content = {"headboxes_src": np.array(boxes).reshape(-1, 2, 2).transpose(1, 2, 0),
-               "pos_gt_src": joints.transpose(1, 2, 0),
-               "jnt_missing": np.zeros((16, len(records)), dtype=np.uint8)}
+    content = {
+        "headboxes_src": np.array(boxes).reshape(-1, 2, 2).transpose(1, 2, 0),
+        "pos_gt_src": joints.transpose(1, 2, 0),
+        "jnt_missing": np.zeros((16, len(records)), dtype=np.uint8),
+    }
     tmp = path.with_name(f".{path.name}.tmp")
     savemat(str(tmp), content)
     os.replace(tmp, path)
@@ -216,8 +239,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--val-fraction", type=float, default=0.25)
     args = parser.parse_args(argv)
-    generate(SyntheticConfig(format=args.format, out=args.out, num_images=args.num_images,
-                             seed=args.seed, val_fraction=args.val_fraction))
+    generate(
+        SyntheticConfig(
+            format=args.format,
+            out=args.out,
+            num_images=args.num_images,
+            seed=args.seed,
+            val_fraction=args.val_fraction,
+        )
+    )
     print(f"wrote {args.num_images} {args.format} images to {args.out}")
 
 

@@ -1,8 +1,9 @@
 """Test-time protocol of Osokin 2019, Table 4: heatmaps averaged over input scales and a flip.
 
 The batch is resized to each scale (sizes other than the unscaled one rounded to ``size_divisor``,
-64 by default, so every network's strides divide them), each output is resized back to the heatmap size of the unscaled input (bilinear,
-``align_corners=False``, which keeps pixel centres aligned) and averaged. The flipped pass mirrors
+64 by default, so every network's strides divide them), each output is resized back to the heatmap
+size of the unscaled input (bilinear, ``align_corners=False``, which keeps pixel centres aligned)
+and averaged. The flipped pass mirrors
 the input, mirrors its heatmaps back and swaps the left/right channels; channels not named in
 ``flip_pairs`` (the background map) stay in place. Models follow the suite's contract: float NCHW
 in, a list of heatmap tensors out, the last is the prediction.
@@ -10,7 +11,7 @@ in, a list of heatmap tensors out, the last is the prediction.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -24,13 +25,21 @@ def scaled_size(size: tuple[int, int], scale: float, size_divisor: int) -> tuple
     the size as it is (e.g. CPM's 368, not a multiple of 64)."""
     if scale == 1.0:
         return (int(size[0]), int(size[1]))
-    return tuple(max(size_divisor, int(round(s * scale / size_divisor)) * size_divisor) for s in size)
+    return tuple(max(size_divisor, round(s * scale / size_divisor) * size_divisor) for s in size)
 
 
-def _forward(model: nn.Module, images: torch.Tensor, size: tuple[int, int], mirrored: bool,
-             flip_pairs: Sequence[tuple[int, int]]) -> torch.Tensor:
-    x = images if tuple(images.shape[-2:]) == size else F.interpolate(
-        images, size=size, mode="bilinear", align_corners=False)
+def _forward(
+    model: nn.Module,
+    images: torch.Tensor,
+    size: tuple[int, int],
+    mirrored: bool,
+    flip_pairs: Sequence[tuple[int, int]],
+) -> torch.Tensor:
+    x = (
+        images
+        if tuple(images.shape[-2:]) == size
+        else F.interpolate(images, size=size, mode="bilinear", align_corners=False)
+    )
     if mirrored:
         x = torch.flip(x, dims=[3])
     maps = model(x)[-1]
@@ -40,9 +49,14 @@ def _forward(model: nn.Module, images: torch.Tensor, size: tuple[int, int], mirr
 
 
 @torch.no_grad()
-def predict_heatmaps(model: nn.Module, images: torch.Tensor,
-                     scales: Sequence[float] = (0.75, 1.0, 1.25), flip: bool = True,
-                     flip_pairs: Sequence[tuple[int, int]] = (), size_divisor: int = 64) -> torch.Tensor:
+def predict_heatmaps(
+    model: nn.Module,
+    images: torch.Tensor,
+    scales: Sequence[float] = (0.75, 1.0, 1.25),
+    flip: bool = True,
+    flip_pairs: Sequence[tuple[int, int]] = (),
+    size_divisor: int = 64,
+) -> torch.Tensor:
     """Average heatmaps (N, C, h, w) at the heatmap size of the unscaled input.
 
     ``scales=(1.0,), flip=False`` is plain single-scale inference. ``flip=True`` needs the
@@ -62,7 +76,10 @@ def predict_heatmaps(model: nn.Module, images: torch.Tensor,
         for mirrored in (False, True) if flip else (False,):
             maps = _forward(model, images, size, mirrored, flip_pairs)
             if base is None:  # the heatmap size the unscaled input would give
-                base = (round(height * maps.shape[2] / size[0]), round(width * maps.shape[3] / size[1]))
+                base = (
+                    round(height * maps.shape[2] / size[0]),
+                    round(width * maps.shape[3] / size[1]),
+                )
             if tuple(maps.shape[-2:]) != base:
                 maps = F.interpolate(maps, size=base, mode="bilinear", align_corners=False)
             total = maps if total is None else total + maps

@@ -35,7 +35,7 @@ call :meth:`PoseDataset.set_epoch` to draw new augmentations per epoch.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -49,7 +49,7 @@ from .transforms import apply_matrix, matrix_scale
 
 
 def normalize_image(image: np.ndarray) -> torch.Tensor:
-    """HxWx3 uint8 BGR -> float32 (3, H, W) ``(pixel - 128) / 256``, the suite's input convention."""
+    """HxWx3 uint8 BGR -> float32 (3, H, W) ``(pixel - 128) / 256``, the suite's convention."""
     # Transposed in numpy: torch's strided CPU copy of the permuted view is ~10x slower here.
     chw = np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32)
     return torch.from_numpy((chw - 128.0) / 256.0)
@@ -63,14 +63,24 @@ def to_original(keypoints: np.ndarray, matrix: np.ndarray) -> np.ndarray:
 class PoseDataset(Dataset):
     """Samples -> network-ready dicts (see the module docstring)."""
 
-    def __init__(self, source: Sequence[Sample], input_size: Size, heatmap_size: Size,
-                 sigma: float = 7.0, background: bool = True,
-                 augment: Optional[AugmentConfig] = None, seed: int = 0,
-                 layout: Optional[KeypointLayout] = None, box_scale: float = 1.25,
-                 joint_map: Optional[JointMap] = None) -> None:
+    def __init__(
+        self,
+        source: Sequence[Sample],
+        input_size: Size,
+        heatmap_size: Size,
+        sigma: float = 7.0,
+        background: bool = True,
+        augment: AugmentConfig | None = None,
+        seed: int = 0,
+        layout: KeypointLayout | None = None,
+        box_scale: float = 1.25,
+        joint_map: JointMap | None = None,
+    ) -> None:
         self.layout = layout if layout is not None else getattr(source, "layout", None)
         if augment is not None and self.layout is None:
-            raise ValueError("augmentation flips need flip pairs: pass layout= or a reader with .layout")
+            raise ValueError(
+                "augmentation flips need flip pairs: pass layout= or a reader with .layout"
+            )
         if sigma <= 0:
             raise ValueError(f"sigma must be positive (input pixels), got {sigma}")
         self.source, self.augment, self.seed, self.epoch = source, augment, seed, 0
@@ -92,18 +102,38 @@ class PoseDataset(Dataset):
             out = fit(image, sample.keypoints, sample.visible, box, self.input_size)
         else:
             rng = np.random.default_rng((self.seed, self.epoch, index))
-            out = augment(image, sample.keypoints, sample.visible, box, self.input_size,
-                          self.augment, rng, self.layout.flip_pairs)
+            out = augment(
+                image,
+                sample.keypoints,
+                sample.visible,
+                box,
+                self.input_size,
+                self.augment,
+                rng,
+                self.layout.flip_pairs,
+            )
         valid = self._inside(out.keypoints)
         points = out.keypoints if self.joint_map is None else self.joint_map.to_model(out.keypoints)
-        targets = encode(points, np.isfinite(points).all(axis=1), self.input_size,
-                         self.heatmap_size, self.sigma, self.background)
-        return {"image": normalize_image(out.image), "heatmaps": torch.from_numpy(targets),
-                "keypoints": torch.from_numpy(out.keypoints.astype(np.float32)),
-                "valid": torch.from_numpy(valid), "visible": torch.from_numpy(out.visible.copy()),
-                "head_size": float(sample.head_size * matrix_scale(out.matrix)),
-                "matrix": torch.from_numpy(out.matrix), "flipped": out.flipped, "index": index,
-                "id": sample.id}
+        targets = encode(
+            points,
+            np.isfinite(points).all(axis=1),
+            self.input_size,
+            self.heatmap_size,
+            self.sigma,
+            self.background,
+        )
+        return {
+            "image": normalize_image(out.image),
+            "heatmaps": torch.from_numpy(targets),
+            "keypoints": torch.from_numpy(out.keypoints.astype(np.float32)),
+            "valid": torch.from_numpy(valid),
+            "visible": torch.from_numpy(out.visible.copy()),
+            "head_size": float(sample.head_size * matrix_scale(out.matrix)),
+            "matrix": torch.from_numpy(out.matrix),
+            "flipped": out.flipped,
+            "index": index,
+            "id": sample.id,
+        }
 
     @property
     def channel_flip_pairs(self) -> tuple[tuple[int, int], ...]:
@@ -113,7 +143,9 @@ class PoseDataset(Dataset):
     def decode(self, heatmaps: torch.Tensor | np.ndarray) -> np.ndarray:
         """(N, C, h, w) model heatmaps -> (N, K, 2) input-pixel coordinates in the data's joint
         order (NaN for a joint the model has no map of, or a map without a finite peak)."""
-        num = self.layout.num_keypoints if self.layout is not None else len(self.source[0].keypoints)
+        num = (
+            self.layout.num_keypoints if self.layout is not None else len(self.source[0].keypoints)
+        )
         if self.joint_map is None:
             return decode(heatmaps[:, :num], self.input_size)[0]
         coords, _ = decode(heatmaps[:, : len(self.joint_map.index)], self.input_size)
@@ -122,6 +154,10 @@ class PoseDataset(Dataset):
     def _inside(self, keypoints: np.ndarray) -> np.ndarray:
         height, width = self.input_size
         with np.errstate(invalid="ignore"):
-            return (np.isfinite(keypoints).all(axis=1) & (keypoints[:, 0] >= -0.5)
-                    & (keypoints[:, 1] >= -0.5) & (keypoints[:, 0] <= width - 0.5)
-                    & (keypoints[:, 1] <= height - 0.5))
+            return (
+                np.isfinite(keypoints).all(axis=1)
+                & (keypoints[:, 0] >= -0.5)
+                & (keypoints[:, 1] >= -0.5)
+                & (keypoints[:, 0] <= width - 0.5)
+                & (keypoints[:, 1] <= height - 0.5)
+            )

@@ -52,11 +52,22 @@ def matrix_scale(matrix: np.ndarray) -> float:
     return math.sqrt(abs(np.linalg.det(matrix[:2, :2])))
 
 
-def warp(image: np.ndarray, keypoints: np.ndarray, matrix: np.ndarray,
-         input_size: tuple[int, int], fill: int = FILL) -> tuple[np.ndarray, np.ndarray]:
+def warp(
+    image: np.ndarray,
+    keypoints: np.ndarray,
+    matrix: np.ndarray,
+    input_size: tuple[int, int],
+    fill: int = FILL,
+) -> tuple[np.ndarray, np.ndarray]:
     """Warp image and keypoints with one matrix to an input of (height, width)."""
-    out = cv2.warpAffine(image, matrix[:2], (input_size[1], input_size[0]), flags=cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_CONSTANT, borderValue=(fill, fill, fill))
+    out = cv2.warpAffine(
+        image,
+        matrix[:2],
+        (input_size[1], input_size[0]),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(fill, fill, fill),
+    )
     return out, apply_matrix(keypoints, matrix)
 
 
@@ -69,8 +80,9 @@ def permute_channels(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.ascontiguousarray(image[..., rng.permutation(image.shape[2])])
 
 
-def body_mask(image: np.ndarray, rng: np.random.Generator, max_side: float = 0.3,
-              fill: int = FILL) -> tuple[np.ndarray, np.ndarray]:
+def body_mask(
+    image: np.ndarray, rng: np.random.Generator, max_side: float = 0.3, fill: int = FILL
+) -> tuple[np.ndarray, np.ndarray]:
     """Draw a uniform quadrangle near the centre (GCPM body masking); returns (image, corners).
 
     The centre falls in the middle third; each corner lies in its own quadrant around it at most
@@ -85,15 +97,16 @@ def body_mask(image: np.ndarray, rng: np.random.Generator, max_side: float = 0.3
     return out, corners
 
 
-def keypoint_mask(image: np.ndarray, keypoints: np.ndarray, joints: np.ndarray, patch: int,
-                  fill: int = FILL) -> np.ndarray:
+def keypoint_mask(
+    image: np.ndarray, keypoints: np.ndarray, joints: np.ndarray, patch: int, fill: int = FILL
+) -> np.ndarray:
     """Cover the chosen ``joints`` with square fixed-colour patches of side ``patch`` pixels
     (keypoint masking of Ke et al. 2018, with a fixed colour instead of background patches)."""
     out = image.copy()
     half = patch / 2
     for x, y in keypoints[joints]:
         if np.isfinite(x) and np.isfinite(y):
-            p0 = (int(round(x - half)), int(round(y - half)))
-            p1 = (int(round(x + half)), int(round(y + half)))
+            p0 = (int(np.rint(x - half)), int(np.rint(y - half)))
+            p1 = (int(np.rint(x + half)), int(np.rint(y + half)))
             cv2.rectangle(out, p0, p1, (fill, fill, fill), thickness=-1)
     return out

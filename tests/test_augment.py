@@ -26,7 +26,7 @@ def find_dot(image: np.ndarray) -> np.ndarray:
     """Intensity centroid of the bright blob (pixel-centre coordinates)."""
     grey = image.max(axis=2).astype(np.float64)
     grey = np.clip(grey - 150, 0, None)  # ignore the padding colour (128) and the dark background
-    ys, xs = np.mgrid[0:grey.shape[0], 0:grey.shape[1]]
+    ys, xs = np.mgrid[0 : grey.shape[0], 0 : grey.shape[1]]
     return np.array([(xs * grey).sum(), (ys * grey).sum()]) / grey.sum()
 
 
@@ -46,7 +46,9 @@ def test_geometry_keeps_dot_under_keypoint(seed):
     point = rng.uniform(0.3, 0.7, size=2) * (width, height)
     image = dot_image(height, width, point)
     box = (-0.5, -0.5, float(width), float(height))
-    out = augment(image, keypoints_with(point), np.ones(16, bool), box, INPUT, GEOMETRY_ONLY, rng, PAIRS)
+    out = augment(
+        image, keypoints_with(point), np.ones(16, bool), box, INPUT, GEOMETRY_ONLY, rng, PAIRS
+    )
     assert out.image.shape == (*INPUT, 3)
     np.testing.assert_allclose(find_dot(out.image), out.keypoints[0], atol=0.75)
     assert np.isnan(out.keypoints[1:]).all()
@@ -59,8 +61,12 @@ def test_flip_swaps_left_and_right(seed):
     image = dot_image(80, 100, point)
     visible = np.zeros(16, bool)
     visible[0] = True
-    config = dataclasses.replace(GEOMETRY_ONLY, flip_prob=1.0, max_rotation=0.0, scale_range=(1.0, 1.0))
-    out = augment(image, keypoints_with(point), visible, (-0.5, -0.5, 100.0, 80.0), INPUT, config, rng, PAIRS)
+    config = dataclasses.replace(
+        GEOMETRY_ONLY, flip_prob=1.0, max_rotation=0.0, scale_range=(1.0, 1.0)
+    )
+    out = augment(
+        image, keypoints_with(point), visible, (-0.5, -0.5, 100.0, 80.0), INPUT, config, rng, PAIRS
+    )
     assert out.flipped
     assert np.isnan(out.keypoints[0]).all() and visible[0] and out.visible[5] and not out.visible[0]
     found = find_dot(out.image)
@@ -70,8 +76,13 @@ def test_flip_swaps_left_and_right(seed):
 
 def test_fit_centres_biggest_side_on_fill_colour():
     image = np.full((50, 200, 3), 255, np.uint8)  # wide: width fits, height is padded
-    out = fit(image, keypoints_with(np.array([0.0, 0.0])), np.ones(16, bool),
-              (-0.5, -0.5, 200.0, 50.0), (128, 128))
+    out = fit(
+        image,
+        keypoints_with(np.array([0.0, 0.0])),
+        np.ones(16, bool),
+        (-0.5, -0.5, 200.0, 50.0),
+        (128, 128),
+    )
     assert out.image.shape == (128, 128, 3)
     assert (out.image[:40] == T.FILL).all() and (out.image[-40:] == T.FILL).all()
     assert (out.image[56:72] == 255).all()
@@ -97,7 +108,9 @@ def test_body_mask_is_a_bounded_quadrangle_near_the_centre(seed):
     assert masked.any() and (out[~masked] == 0).all()
     assert xs.max() - xs.min() <= 0.3 * 150 + 1 and ys.max() - ys.min() <= 0.3 * 100 + 1
     centre = corners.mean(axis=0)
-    assert 150 / 3 - 23 <= centre[0] <= 2 * 150 / 3 + 23 and 100 / 3 - 16 <= centre[1] <= 200 / 3 + 16
+    assert (
+        150 / 3 - 23 <= centre[0] <= 2 * 150 / 3 + 23 and 100 / 3 - 16 <= centre[1] <= 200 / 3 + 16
+    )
 
 
 def test_keypoint_mask_covers_chosen_joints_only():
@@ -113,13 +126,32 @@ def test_masking_rows_leave_keypoints_unchanged(masking):
     point = np.array([64.0, 48.0])
     image = dot_image(96, 128, point)
     base = dataclasses.replace(GEOMETRY_ONLY, max_rotation=0.0, scale_range=(1.0, 1.0))
-    config = dataclasses.replace(base, body_masking_prob=1.0 * (masking == "body"),
-                                 keypoint_masking_prob=1.0 * (masking == "keypoints"))
+    config = dataclasses.replace(
+        base,
+        body_masking_prob=1.0 * (masking == "body"),
+        keypoint_masking_prob=1.0 * (masking == "keypoints"),
+    )
     box = (-0.5, -0.5, 128.0, 96.0)
-    plain = augment(image, keypoints_with(point), np.ones(16, bool), box, INPUT, base,
-                    np.random.default_rng(1), PAIRS)
-    masked = augment(image, keypoints_with(point), np.ones(16, bool), box, INPUT, config,
-                     np.random.default_rng(1), PAIRS)
+    plain = augment(
+        image,
+        keypoints_with(point),
+        np.ones(16, bool),
+        box,
+        INPUT,
+        base,
+        np.random.default_rng(1),
+        PAIRS,
+    )
+    masked = augment(
+        image,
+        keypoints_with(point),
+        np.ones(16, bool),
+        box,
+        INPUT,
+        config,
+        np.random.default_rng(1),
+        PAIRS,
+    )
     np.testing.assert_array_equal(plain.keypoints, masked.keypoints)
     changed = (plain.image != masked.image).any(axis=2)
     assert changed.any() and (masked.image[changed] == T.FILL).all()
@@ -131,22 +163,42 @@ def test_same_seed_same_sample_and_paper_rows():
     image = np.random.default_rng(0).integers(0, 255, (70, 90, 3), dtype=np.uint8)
     kp = keypoints_with(np.array([40.0, 30.0]))
     config = AugmentConfig.paper("lip", "body")
-    runs = [augment(image, kp, np.ones(16, bool), (-0.5, -0.5, 90.0, 70.0), INPUT, config,
-                    np.random.default_rng(7), PAIRS) for _ in range(2)]
+    runs = [
+        augment(
+            image,
+            kp,
+            np.ones(16, bool),
+            (-0.5, -0.5, 90.0, 70.0),
+            INPUT,
+            config,
+            np.random.default_rng(7),
+            PAIRS,
+        )
+        for _ in range(2)
+    ]
     np.testing.assert_array_equal(runs[0].image, runs[1].image)
     np.testing.assert_array_equal(runs[0].matrix, runs[1].matrix)
-    assert AugmentConfig.paper("mpii").max_rotation == 30.0 and AugmentConfig.paper().max_rotation == 40.0
+    assert (
+        AugmentConfig.paper("mpii").max_rotation == 30.0
+        and AugmentConfig.paper().max_rotation == 40.0
+    )
     assert AugmentConfig.paper("lip", "keypoints").keypoint_masking_prob > 0
-    assert AugmentConfig.paper().body_masking_prob == 0 == AugmentConfig.paper().keypoint_masking_prob
+    assert (
+        AugmentConfig.paper().body_masking_prob == 0 == AugmentConfig.paper().keypoint_masking_prob
+    )
     with pytest.raises(ValueError, match="masking"):
         AugmentConfig.paper("lip", "everything")
 
 
 def test_rotation_direction_and_scale_about_centre():
     matrix = T.scale_rotate_matrix(2.0, 90.0, (101, 101))
-    # The centre is fixed; a point right of centre goes up (counter-clockwise on screen), twice as far.
-    np.testing.assert_allclose(T.apply_matrix(np.array([[50.0, 50.0], [60.0, 50.0]]), matrix),
-                               [[50.0, 50.0], [50.0, 30.0]], atol=1e-9)
+    # The centre is fixed; a point right of centre goes up (counter-clockwise on screen),
+    # twice as far.
+    np.testing.assert_allclose(
+        T.apply_matrix(np.array([[50.0, 50.0], [60.0, 50.0]]), matrix),
+        [[50.0, 50.0], [50.0, 30.0]],
+        atol=1e-9,
+    )
     assert T.matrix_scale(matrix) == pytest.approx(2.0)
     image = cv2.circle(np.zeros((101, 101, 3), np.uint8), (60, 50), 2, (255, 255, 255), -1)
     out, _ = T.warp(image, np.zeros((0, 2)), matrix, (101, 101))
@@ -158,6 +210,16 @@ def test_full_paper_pipeline_keeps_dot_under_its_joint(seed):
     rng = np.random.default_rng(100 + seed)
     point = np.array([40.0, 25.0])
     image = dot_image(70, 90, point)
-    out = augment(image, keypoints_with(point), np.ones(16, bool), (-0.5, -0.5, 90.0, 70.0), INPUT,
-                  AugmentConfig.paper("lip"), rng, PAIRS)
-    np.testing.assert_allclose(find_dot(out.image), out.keypoints[5 if out.flipped else 0], atol=0.75)
+    out = augment(
+        image,
+        keypoints_with(point),
+        np.ones(16, bool),
+        (-0.5, -0.5, 90.0, 70.0),
+        INPUT,
+        AugmentConfig.paper("lip"),
+        rng,
+        PAIRS,
+    )
+    np.testing.assert_allclose(
+        find_dot(out.image), out.keypoints[5 if out.flipped else 0], atol=0.75
+    )

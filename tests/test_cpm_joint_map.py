@@ -34,6 +34,11 @@ def test_cpm_original_trains_and_evaluates_on_16_joint_data(mpii_root, torch_sin
     loss = multi_stage_loss(model(batch["image"]), batch["heatmaps"])
     loss.backward()
     assert math.isfinite(loss.item())
-    row = evaluate_model(model, pose_dataset(MpiiReader(mpii_root, "val"), info), flip=True,
-                         scales=(1.0,), batch_size=1)
+    row = evaluate_model(
+        model,
+        pose_dataset(MpiiReader(mpii_root, "val"), info),
+        flip=True,
+        scales=(1.0,),
+        batch_size=1,
+    )
     assert row["persons"] == 1 and 0.0 <= row["PCKh"] <= 100.0

@@ -15,8 +15,15 @@ def test_a_shadowing_datasets_package_is_named_with_the_fix(tmp_path):
     fake.mkdir()
     (fake / "__init__.py").write_text('"""stands in for Hugging Face datasets"""\n')
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{REPO}"}
-    run = subprocess.run([sys.executable, "-m", "bench.score", "p.npy", "--ground-truth", "g.mat"],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.score", "p.npy", "--ground-truth", "g.mat"],
+        check=False,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 2
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1
@@ -26,6 +33,13 @@ def test_a_shadowing_datasets_package_is_named_with_the_fix(tmp_path):
 
 def test_our_own_package_passes(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    run = subprocess.run([sys.executable, "-c", "import bench, datasets; print(datasets.__file__)"],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-c", "import bench, datasets; print(datasets.__file__)"],
+        check=False,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0 and run.stdout.strip() == str(REPO / "datasets" / "__init__.py")

@@ -5,16 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from datasets import LipReader, MpiiReader
-from datasets import check, synthetic
+from datasets import LipReader, MpiiReader, check, synthetic
 
 
 def test_cli_writes_official_layouts_reproducibly(tmp_path, capsys):
     for run in ("a", "b"):
-        synthetic.main(["--format", "lip", "--out", str(tmp_path / run), "--num-images", "5", "--seed", "9"])
+        synthetic.main(
+            ["--format", "lip", "--out", str(tmp_path / run), "--num-images", "5", "--seed", "9"]
+        )
     csv = "TrainVal_pose_annotations/lip_train_set.csv"
     assert (tmp_path / "a" / csv).read_text() == (tmp_path / "b" / csv).read_text()
-    assert len(LipReader(tmp_path / "a", "train")) == 4 and len(LipReader(tmp_path / "a", "val")) == 1
+    assert (
+        len(LipReader(tmp_path / "a", "train")) == 4 and len(LipReader(tmp_path / "a", "val")) == 1
+    )
     synthetic.main(["--format", "mpii", "--out", str(tmp_path / "m"), "--num-images", "4"])
     assert (tmp_path / "m" / "annotations" / "mpii_gt_val.mat").is_file()
     assert len(MpiiReader(tmp_path / "m", "train")) == 3
@@ -38,14 +41,36 @@ def test_generate_rejects_bad_config(tmp_path):
 
 def test_check_reports_counts_and_problems(tmp_path, capsys):
     written = synthetic.generate(synthetic.SyntheticConfig("lip", tmp_path, num_images=8, seed=2))
-    assert check.main(["--dataset", "lip", "--root", str(tmp_path), "--split", "train",
-                       "--draw", "2", "--out", str(tmp_path / "overlays")]) == 0
+    assert (
+        check.main(
+            [
+                "--dataset",
+                "lip",
+                "--root",
+                str(tmp_path),
+                "--split",
+                "train",
+                "--draw",
+                "2",
+                "--out",
+                str(tmp_path / "overlays"),
+            ]
+        )
+        == 0
+    )
     output = capsys.readouterr().out
-    assert "samples: 6, images read: 6, problems: 0" in output and "R_Shoulder left of L_Shoulder: 100.0 %" in output
+    assert (
+        "samples: 6, images read: 6, problems: 0" in output
+        and "R_Shoulder left of L_Shoulder: 100.0 %" in output
+    )
     assert len(list((tmp_path / "overlays").glob("*.jpg"))) == 2
     (tmp_path / "TrainVal_images" / "train_images" / written["train"][0][0]).unlink()
     report = check.check_samples(LipReader(tmp_path, "train"))
-    assert report.images_checked == 5 and len(report.problems) == 1 and "does not exist" in report.problems[0]
+    assert (
+        report.images_checked == 5
+        and len(report.problems) == 1
+        and "does not exist" in report.problems[0]
+    )
     assert check.main(["--dataset", "mpii", "--root", str(tmp_path / "none")]) == 2
 
 

@@ -7,8 +7,15 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from datasets import (AugmentConfig, LipReader, MpiiReader, PoseDataset, decode, normalize_image,
-                      to_original)
+from datasets import (
+    AugmentConfig,
+    LipReader,
+    MpiiReader,
+    PoseDataset,
+    decode,
+    normalize_image,
+    to_original,
+)
 from datasets.synthetic import SyntheticConfig, generate
 
 
@@ -73,12 +80,16 @@ def test_mpii_item_and_normalisation(mpii_root):
     stride_in_original = 4.0 / np.sqrt(np.linalg.det(item["matrix"].numpy()[:2, :2]))
     assert np.abs(decoded - reader[0].keypoints).max() <= stride_in_original / 2 + 1e-6
     image = reader[0].load_image()
-    assert normalize_image(image)[:, 0, 0].tolist() == pytest.approx(((image[0, 0] - 128.0) / 256).tolist())
+    assert normalize_image(image)[:, 0, 0].tolist() == pytest.approx(
+        ((image[0, 0] - 128.0) / 256).tolist()
+    )
 
 
 def test_seeded_epochs_are_reproducible_and_differ(lip_root):
     reader = LipReader(lip_root, "train")
-    make = lambda: PoseDataset(reader, 128, 16, sigma=7.0, augment=AugmentConfig.paper("lip"), seed=3)
+    make = lambda: PoseDataset(
+        reader, 128, 16, sigma=7.0, augment=AugmentConfig.paper("lip"), seed=3
+    )
     a, b = make(), make()
     torch.testing.assert_close(a[1]["image"], b[1]["image"])
     b.set_epoch(1)
@@ -109,14 +120,21 @@ def test_cpm_joint_map_targets_decode_back_in_the_data_order(mpii_root, augment)
     assert joint_map_for(16, reader.layout) is None
     with pytest.raises(KeyError, match="no joint map .* 15 joint maps; known: 16 .*, 14"):
         joint_map_for(15, reader.layout)
-    data = PoseDataset(reader, input_size=256, heatmap_size=32, sigma=7.0, background=True,
-                       augment=AugmentConfig.paper("mpii") if augment else None,
-                       joint_map=CPM_JOINT_MAP)
+    data = PoseDataset(
+        reader,
+        input_size=256,
+        heatmap_size=32,
+        sigma=7.0,
+        background=True,
+        augment=AugmentConfig.paper("mpii") if augment else None,
+        joint_map=CPM_JOINT_MAP,
+    )
     names = [MPII_LAYOUT.joint_names[j] for j in CPM_JOINT_MAP.index]
     assert names[:3] == ["head_top", "upper_neck", "r_shoulder"] and names[-1] == "l_ankle"
     for pair in CPM_JOINT_MAP.flip_pairs:  # channel pairs are the layout's pairs, renumbered
         assert tuple(sorted(CPM_JOINT_MAP.index[c] for c in pair)) in {
-            tuple(sorted(p)) for p in MPII_LAYOUT.flip_pairs}
+            tuple(sorted(p)) for p in MPII_LAYOUT.flip_pairs
+        }
     for index in range(3):
         item = data[index]
         assert item["heatmaps"].shape == (15, 32, 32)

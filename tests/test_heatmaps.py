@@ -16,11 +16,14 @@ def test_cell_centres_follow_the_gcpm_convention():
     assert xs.size == 8 and ys.size == 16 and xs[0] == 1.5
 
 
-@pytest.mark.parametrize("input_size, heatmap_size, sigma", [
-    (256, 32, 7.0),  # GCPM LIP: stride 8, sigma 7 input px
-    (256, 64, 8.0),  # hourglass / FPD: stride 4, sigma 2 cells
-    ((192, 128), (24, 16), 7.0),  # non-square
-])
+@pytest.mark.parametrize(
+    "input_size, heatmap_size, sigma",
+    [
+        (256, 32, 7.0),  # GCPM LIP: stride 8, sigma 7 input px
+        (256, 64, 8.0),  # hourglass / FPD: stride 4, sigma 2 cells
+        ((192, 128), (24, 16), 7.0),  # non-square
+    ],
+)
 def test_encode_then_decode_within_a_quarter_cell(input_size, heatmap_size, sigma):
     rng = np.random.default_rng(0)
     (in_h, in_w) = (input_size, input_size) if isinstance(input_size, int) else input_size

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from datasets import LIP_LAYOUT, MPII_LAYOUT, lip_head_size, mpii_head_size, paper_columns, pckh, pckh_auc
+from datasets import (
+    LIP_LAYOUT,
+    MPII_LAYOUT,
+    lip_head_size,
+    mpii_head_size,
+    paper_columns,
+    pckh,
+    pckh_auc,
+)
 from datasets.metrics import pckh_curve
 
 K = 16
@@ -43,12 +51,15 @@ def test_invalid_joints_never_count():
     assert (result.per_joint == 100).all() and (result.counted == 1).all()
 
 
-@pytest.mark.parametrize("offset, threshold, correct", [
-    ((3.0, 4.0), 0.5, True),  # distance 5 = 0.5 * head 10: counts (<= as computePCK.m)
-    ((3.0, 4.0), 0.49, False),
-    ((3.0, 4.0 + 1e-9), 0.5, False),
-    ((0.0, 0.0), 0.0, True),  # threshold 0 of the AUC range: exact hits count
-])
+@pytest.mark.parametrize(
+    "offset, threshold, correct",
+    [
+        ((3.0, 4.0), 0.5, True),  # distance 5 = 0.5 * head 10: counts (<= as computePCK.m)
+        ((3.0, 4.0), 0.49, False),
+        ((3.0, 4.0 + 1e-9), 0.5, False),
+        ((0.0, 0.0), 0.0, True),  # threshold 0 of the AUC range: exact hits count
+    ],
+)
 def test_threshold_edges(offset, threshold, correct):
     gt, pred, valid, head = setup(n=1)
     pred[0, 0] += offset

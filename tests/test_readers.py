@@ -16,8 +16,9 @@ from datasets.synthetic import SyntheticConfig, generate
 @pytest.fixture(scope="module")
 def lip_data(tmp_path_factory):
     root = tmp_path_factory.mktemp("lip")
-    return root, generate(SyntheticConfig("lip", root, num_images=12, seed=3, occluder_prob=0.6,
-                                          truncate_prob=0.5))
+    return root, generate(
+        SyntheticConfig("lip", root, num_images=12, seed=3, occluder_prob=0.6, truncate_prob=0.5)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -117,14 +118,17 @@ def _lip_with_row(tmp_path: Path, root: Path, row: str) -> Path:
 GOOD = "a.jpg," + ",".join(["10,20,0"] * 16)
 
 
-@pytest.mark.parametrize("row, message", [
-    ("a.jpg,1,2,0", "expected 49 fields"),
-    (GOOD.replace("10,20,0", "10,abc,0", 1), "'abc' is not a number"),
-    (GOOD.replace("10,20,0", "nan,20,0", 1), "joint 0 .*expected all nan"),
-    (GOOD.replace("10,20,0", "10,20,2", 1), "v in"),
-    (GOOD.replace("10,20,0", "10,inf,0", 1), "infinite"),
-    ("," + GOOD[6:], "empty image name"),
-])
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ("a.jpg,1,2,0", "expected 49 fields"),
+        (GOOD.replace("10,20,0", "10,abc,0", 1), "'abc' is not a number"),
+        (GOOD.replace("10,20,0", "nan,20,0", 1), "joint 0 .*expected all nan"),
+        (GOOD.replace("10,20,0", "10,20,2", 1), "v in"),
+        (GOOD.replace("10,20,0", "10,inf,0", 1), "infinite"),
+        ("," + GOOD[6:], "empty image name"),
+    ],
+)
 def test_lip_bad_rows_name_file_and_row(tmp_path, lip_data, row, message):
     csv = _lip_with_row(tmp_path, lip_data[0], row)
     with pytest.raises(AnnotationError, match=message) as error:
@@ -168,18 +172,22 @@ def _set(index: int, key: str, value):
         else:
             records[index][key] = value
         return records
+
     return edit
 
 
-@pytest.mark.parametrize("edit, message", [
-    (_set(1, "joints", [[1, 2]] * 15), "record 1\\b.*'joints' has shape \\(15, 2\\)"),
-    (_set(1, "joints_vis", [2] * 16), "record 1\\b.*joints_vis must hold 0/1"),
-    (_set(1, "scale", 0), "record 1\\b.*scale must be positive"),
-    (_set(1, "center", None), "record 1\\b.*missing field\\(s\\) center"),
-    (_set(1, "center", ["a", "b"]), "record 1\\b.*'center' is not numeric"),
-    (lambda records: {"not": "a list"}, "expected a JSON list"),
-    (lambda records: records + [7], "record 2: expected an object"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (_set(1, "joints", [[1, 2]] * 15), "record 1\\b.*'joints' has shape \\(15, 2\\)"),
+        (_set(1, "joints_vis", [2] * 16), "record 1\\b.*joints_vis must hold 0/1"),
+        (_set(1, "scale", 0), "record 1\\b.*scale must be positive"),
+        (_set(1, "center", None), "record 1\\b.*missing field\\(s\\) center"),
+        (_set(1, "center", ["a", "b"]), "record 1\\b.*'center' is not numeric"),
+        (lambda records: {"not": "a list"}, "expected a JSON list"),
+        (lambda records: records + [7], "record 2: expected an object"),
+    ],
+)
 def test_mpii_bad_records_name_file_and_record(tmp_path, mpii_data, edit, message):
     copy = _mpii_with(tmp_path, mpii_data[0], edit)
     with pytest.raises(AnnotationError, match=message) as error:
@@ -191,6 +199,7 @@ def test_mpii_nan_joint_and_headbox_mismatch(tmp_path, mpii_data):
     def nan_joint(records):
         records[0]["joints"][3] = [float("nan"), 5.0]
         return records
+
     with pytest.raises(AnnotationError, match="record 0\\b.*NaN"):
         MpiiReader(_mpii_with(tmp_path / "a", mpii_data[0], nan_joint), "val")
     copy = _mpii_with(tmp_path / "b", mpii_data[0], lambda records: records[:-1])
@@ -203,5 +212,6 @@ def test_mpii_unannotated_joint_is_missing(tmp_path, mpii_data):
         records[0]["joints_vis"][4] = 0
         records[0]["joints"][4] = [-1.0, -1.0]
         return records
+
     sample = MpiiReader(_mpii_with(tmp_path, mpii_data[0], hide), "val")[0]
     assert not sample.valid[4] and np.isnan(sample.keypoints[4]).all() and sample.valid.sum() == 15

@@ -22,7 +22,8 @@ from datasets.mpii_formats import load_json_records, read_bearpaw_records, read_
 MPII = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mpii"
 pytestmark = pytest.mark.skipif(
     not (MPII / "detections_our_format.mat").is_file(),
-    reason=f"real MPII files not found at {MPII} (only on machines that hold ../shared/data/mpii)")
+    reason=f"real MPII files not found at {MPII} (only on machines that hold ../shared/data/mpii)",
+)
 
 GT_MAT = MPII / "detections_our_format.mat"
 BEARPAW = MPII / "mpii_annotations.json.gz"
@@ -80,8 +81,10 @@ def test_the_three_validation_layouts_agree(val_sources):
 
 
 def test_joints_outside_the_image_are_read_not_refused(records, everyone):
-    outside = [s.outside_image((int(r["img_height"]), int(r["img_width"])))
-               for r, s in zip(records, everyone)]
+    outside = [
+        s.outside_image((int(r["img_height"]), int(r["img_width"])))
+        for r, s in zip(records, everyone)
+    ]
     assert sum(o.any() for o in outside) == 398  # as the data README counts them
     assert all(s.valid[o].all() for s, o in zip(everyone, outside))
 
@@ -106,9 +109,15 @@ def test_pipeline_takes_joints_outside_the_image(tmp_path, records, everyone, au
         path = tmp_path / sample.image_path.name
         cv2.imwrite(str(path), np.full((h, w, 3), 90, np.uint8))
         samples.append(replace(sample, image_path=path))
-    data = PoseDataset(samples, input_size=256, heatmap_size=64, sigma=8.0, background=False,
-                       augment=AugmentConfig.paper("mpii") if augment else None,
-                       layout=MPII_LAYOUT)
+    data = PoseDataset(
+        samples,
+        input_size=256,
+        heatmap_size=64,
+        sigma=8.0,
+        background=False,
+        augment=AugmentConfig.paper("mpii") if augment else None,
+        layout=MPII_LAYOUT,
+    )
     for index in range(len(data)):
         item = data[index]
         assert np.isfinite(item["heatmaps"].numpy()).all()
@@ -152,8 +161,14 @@ def test_bench_score_reproduces_the_published_bearpaw_rows(stacks):
 
 def test_every_ground_truth_layout_gives_the_same_score():
     preds = MPII / "preds" / "bearpaw-hg_s8_b1.mat"
-    scores = [score_predictions(preds, gt, base=1, headboxes=hb).columns for gt, hb in (
-        (GT_MAT, None), (BEARPAW, GT_MAT), (MPII / "annotations" / "mpii_val.json", GT_MAT))]
+    scores = [
+        score_predictions(preds, gt, base=1, headboxes=hb).columns
+        for gt, hb in (
+            (GT_MAT, None),
+            (BEARPAW, GT_MAT),
+            (MPII / "annotations" / "mpii_val.json", GT_MAT),
+        )
+    ]
     # bearpaw's and mmpose's JSON lack the .mat's 13 zero quirks: totals differ by a hair
     assert scores[1] == scores[2]
     assert abs(scores[0]["PCKh"] - scores[1]["PCKh"]) < 0.05
@@ -161,8 +176,20 @@ def test_every_ground_truth_layout_gives_the_same_score():
 
 def test_cli_json_and_coordinate_base(capsys):
     preds = str(MPII / "preds" / "bearpaw-hg_s2_b1.mat")
-    assert score_cli.main([preds, "--ground-truth", str(GT_MAT), "--one-based", "--json",
-                           "--convention", "bearpaw"]) == 0
+    assert (
+        score_cli.main(
+            [
+                preds,
+                "--ground-truth",
+                str(GT_MAT),
+                "--one-based",
+                "--json",
+                "--convention",
+                "bearpaw",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"convention", "persons", "columns"}
     assert out["convention"] == "bearpaw" and out["persons"] == 2958

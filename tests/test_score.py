@@ -14,7 +14,7 @@ from scipy.io import savemat
 from bench import score as score_cli
 from bench.score import score_predictions
 from datasets.conventions import CONVENTIONS, get_convention, table_row
-from datasets.layouts import LIP_LAYOUT, MPII_LAYOUT
+from datasets.layouts import MPII_LAYOUT
 
 N = 6
 HEAD = 10.0  # 0.6 x head-box diagonal
@@ -32,8 +32,10 @@ def mpii_gt(tmp_path_factory) -> tuple[Path, np.ndarray]:
     boxes = np.zeros((2, 2, N))
     boxes[1] = side
     path = tmp_path_factory.mktemp("gt") / "gt_valid.mat"
-    savemat(path, {"pos_gt_src": np.moveaxis(gt + 1.0, 0, 2), "jnt_missing": missing,
-                   "headboxes_src": boxes})
+    savemat(
+        path,
+        {"pos_gt_src": np.moveaxis(gt + 1.0, 0, 2), "jnt_missing": missing, "headboxes_src": boxes},
+    )
     return path, gt
 
 
@@ -88,8 +90,9 @@ def test_conventions_differ_where_they_say(mpii_gt):
     head = np.full(N, HEAD)
     # upper neck wrong everywhere; right wrist exactly at the threshold
     pred = _off(gt, {8: 0.9, 10: 0.5})
-    rows = {name: table_row(pred, gt, valid, head, MPII_LAYOUT, c)
-            for name, c in CONVENTIONS.items()}
+    rows = {
+        name: table_row(pred, gt, valid, head, MPII_LAYOUT, c) for name, c in CONVENTIONS.items()
+    }
     assert rows["official"]["Head"] == pytest.approx(50.0)  # mean(neck, head top)
     assert rows["hrnet"]["Head"] == rows["bearpaw"]["Head"] == pytest.approx(100.0)
     assert rows["official"]["Wri."] == rows["hrnet"]["Wri."] == pytest.approx(100.0)  # <=
@@ -115,8 +118,9 @@ def test_unweighted_and_pooled_totals_differ_with_unequal_counts(mpii_gt):
 def test_auc_is_the_mean_of_the_total_curve(mpii_gt):
     _, gt = mpii_gt
     pred = _off(gt, dict.fromkeys(range(16), 0.255))  # right from threshold 0.26 on
-    row = table_row(pred, gt, np.ones((N, 16), bool), np.full(N, HEAD), MPII_LAYOUT,
-                    get_convention("official"))
+    row = table_row(
+        pred, gt, np.ones((N, 16), bool), np.full(N, HEAD), MPII_LAYOUT, get_convention("official")
+    )
     # curve: 0 for 0..0.25 (26 points), 100 for 0.26..0.5 (25 points): trapezoid = 49 % of 100
     assert row["AUC"] == pytest.approx(49.0)
 
@@ -127,8 +131,10 @@ def test_lip_csv_ground_truth_and_predictions_matched_by_name(tmp_path):
     gt = rng.uniform(5, 90, size=(4, 16, 2)).round()
     gt[0, 3] = np.nan  # a missing joint
     gt[1, 4] = (-2.0, 30.0)  # outside the image: read, not scored (calc_pckh)
-    rows = [",".join([n] + [f"{x:g},{y:g},0" if np.isfinite(x) else "nan,nan,nan"
-                           for x, y in joints]) for n, joints in zip(names, gt)]
+    rows = [
+        ",".join([n] + [f"{x:g},{y:g},0" if np.isfinite(x) else "nan,nan,nan" for x, y in joints])
+        for n, joints in zip(names, gt)
+    ]
     gt_csv = tmp_path / "lip_val_set.csv"
     gt_csv.write_text("\n".join(rows) + "\n")
     pred = np.nan_to_num(gt)
@@ -167,25 +173,31 @@ def test_one_line_errors(tmp_path, mpii_gt, capsys):
     code, err = _run(capsys, str(ok), "--ground-truth", str(tmp_path / "nope.mat"), "--zero-based")
     assert code == 2 and "nope.mat" in err
     (tmp_path / "empty.npy").write_bytes(b"")
-    code, err = _run(capsys, str(tmp_path / "empty.npy"), "--ground-truth", str(gt_path),
-                     "--zero-based")
+    code, err = _run(
+        capsys, str(tmp_path / "empty.npy"), "--ground-truth", str(gt_path), "--zero-based"
+    )
     assert code == 2 and "empty" in err
     (tmp_path / "p.txt").write_text("1 2")
-    code, err = _run(capsys, str(tmp_path / "p.txt"), "--ground-truth", str(gt_path),
-                     "--zero-based")
+    code, err = _run(
+        capsys, str(tmp_path / "p.txt"), "--ground-truth", str(gt_path), "--zero-based"
+    )
     assert code == 2 and "unknown prediction file type '.txt'" in err
-    code, err = _run(capsys, str(ok), "--ground-truth", str(gt_path), "--one-based",
-                     "--zero-based")
+    code, err = _run(capsys, str(ok), "--ground-truth", str(gt_path), "--one-based", "--zero-based")
     assert code == 2 and "not allowed with" in err
-    code, err = _run(capsys, str(ok), "--ground-truth", str(gt_path), "--zero-based",
-                     "--convention", "coco")
+    code, err = _run(
+        capsys, str(ok), "--ground-truth", str(gt_path), "--zero-based", "--convention", "coco"
+    )
     assert code == 2 and "coco" in err
 
 
 def test_text_output_names_the_convention(tmp_path, mpii_gt, capsys):
     gt_path, gt = mpii_gt
     ok = _write(tmp_path / "ok.npy", gt)
-    assert score_cli.main([str(ok), "--ground-truth", str(gt_path), "--zero-based",
-                           "--convention", "hrnet"]) == 0
+    assert (
+        score_cli.main(
+            [str(ok), "--ground-truth", str(gt_path), "--zero-based", "--convention", "hrnet"]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "hrnet: Head = head top" in out and "|   Head |" in out and "100.00" in out
