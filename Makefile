@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup tables test bench regression regression-update clean
+.PHONY: setup tables test bench regression regression-update clean wheelhouse gpu
 
 setup: $(STAMP)
 
@@ -30,6 +30,17 @@ regression: $(STAMP)
 
 regression-update: $(STAMP)
 	$(PY) -m bench.regression update $(ARGS)
+
+# A lent GPU machine (README: "Running on a lent GPU"): `make wheelhouse` here, where pip has
+# internet; carry .wheelhouse; `make gpu` there (python3 with torch; no set-up, no internet).
+WHEELHOUSE ?= .wheelhouse
+GPU_PY := $(if $(wildcard $(PY)),$(PY),$(PYTHON))
+
+wheelhouse: $(STAMP)
+	$(PY) -m bench.gpu_run --build-wheelhouse --wheelhouse $(WHEELHOUSE)
+
+gpu:
+	$(GPU_PY) -m bench.gpu_run --wheelhouse $(WHEELHOUSE) $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .benchmarks
