@@ -1,11 +1,22 @@
-"""Data and metric layer of the suite: LIP and MPII readers, the GCPM augmentations (Osokin 2019,
-Sec. 3.2.2), Gaussian heatmap encode/decode, PCKh and AUC per the official protocols, the
+"""Data and metric layer of the suite: LIP and MPII readers (every MPII ground-truth layout), the
+GCPM augmentations (Osokin 2019, Sec. 3.2.2), Gaussian heatmap encode/decode, PCKh and AUC per the
+official protocols (and the conventions of common ports, :mod:`datasets.conventions`), the
 multi-scale + flip test-time protocol of Table 4, and generated data in the official layouts.
 """
 
 from .augment import AugmentConfig, Augmented, augment, fit
 from .heatmaps import cell_centres, decode, encode
-from .layouts import LAYOUTS, LIP_LAYOUT, MPII_LAYOUT, KeypointLayout, get_layout
+from .layouts import (
+    CPM_JOINT_MAP,
+    LAYOUTS,
+    LIP_LAYOUT,
+    MPII_LAYOUT,
+    JointMap,
+    KeypointLayout,
+    flip_index,
+    get_layout,
+    joint_map_for,
+)
 from .lip import LipReader
 from .metrics import (
     AUC_THRESHOLDS,
@@ -18,18 +29,21 @@ from .metrics import (
     pckh_curve,
 )
 from .mpii import MpiiReader
+from .mpii_formats import read_mpii_ground_truth
 from .sample import AnnotationError, Sample
 from .testtime import predict_heatmaps
 from .torch_dataset import PoseDataset, normalize_image, to_original
 
 __all__ = [
     "AUC_THRESHOLDS",
+    "CPM_JOINT_MAP",
     "LAYOUTS",
     "LIP_LAYOUT",
     "MPII_LAYOUT",
     "AnnotationError",
     "AugmentConfig",
     "Augmented",
+    "JointMap",
     "KeypointLayout",
     "LipReader",
     "MpiiReader",
@@ -41,7 +55,9 @@ __all__ = [
     "decode",
     "encode",
     "fit",
+    "flip_index",
     "get_layout",
+    "joint_map_for",
     "lip_head_size",
     "mpii_head_size",
     "normalize_image",
@@ -51,6 +67,7 @@ __all__ = [
     "pckh_auc",
     "pckh_curve",
     "predict_heatmaps",
+    "read_mpii_ground_truth",
     "to_original",
 ]
 

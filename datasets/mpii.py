@@ -19,6 +19,7 @@ PCKh leaves such samples out and reports how many (``PCKhResult.excluded``).
 
 from __future__ import annotations
 
+import gzip
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -45,7 +46,7 @@ class MpiiReader(SampleList):
         self.json_path = self.root / "annotations" / f"mpii_{split}.json"
         if not self.json_path.is_file():
             raise FileNotFoundError(f"MPII annotation file {self.json_path} does not exist")
-        records = _load_json_list(self.json_path)
+        records = load_json_records(self.json_path)
         image_dir = self.root / "images"
         samples = [
             parse_mpii_record(record, i, self.json_path, image_dir, float("nan"))
@@ -63,11 +64,13 @@ class MpiiReader(SampleList):
         self.samples = samples
 
 
-def _load_json_list(path: Path) -> list:
+def load_json_records(path: Path) -> list:
+    """The JSON list of ``path`` (gzip-compressed when it ends in ``.gz``)."""
     try:
-        records = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise AnnotationError(f"{path}: not valid JSON ({error})") from None
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        records = json.loads(raw)
+    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise AnnotationError(f"{path}: not a readable JSON file ({error})") from None
     if not isinstance(records, list):
         raise AnnotationError(
             f"{path}: expected a JSON list of records, got {type(records).__name__}"

@@ -18,15 +18,13 @@ Every source stores MATLAB 1-based pixels; samples are 0-based (:mod:`datasets.s
 
 from __future__ import annotations
 
-import gzip
-import json
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from .layouts import MPII_LAYOUT, KeypointLayout
-from .mpii import parse_mpii_record, read_head_sizes
+from .mpii import load_json_records, parse_mpii_record, read_head_sizes
 from .sample import AnnotationError, Sample, SampleList
 
 # ``dataset_joints`` of gt_valid.mat, in MPII_LAYOUT order.
@@ -79,6 +77,11 @@ def read_mpii_ground_truth(
                 f"drop the separate head-box file {headboxes}"
             )
         return MpiiGroundTruth(path, read_gt_mat(path), "gt_valid.mat")
+    if not path.name.lower().endswith((".json", ".json.gz")):
+        raise AnnotationError(
+            f"{path}: unknown ground-truth file type; expected a gt_valid-style .mat, the mmpose "
+            f"or bearpaw .json / .json.gz, LIP's .csv, or a dataset root"
+        )
     records = load_json_records(path)
     if records and isinstance(records[0], dict) and "joint_self" in records[0]:
         samples, kind = read_bearpaw_records(records, path, split), "bearpaw json"
@@ -92,20 +95,6 @@ def read_mpii_ground_truth(
         sizes = read_head_sizes(Path(headboxes), len(samples))
         samples = [replace(s, head_size=float(size)) for s, size in zip(samples, sizes)]
     return MpiiGroundTruth(path, samples, kind)
-
-
-def load_json_records(path: Path) -> list:
-    """The JSON list of ``path`` (gzip-compressed when it ends in ``.gz``)."""
-    try:
-        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-        records = json.loads(raw)
-    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise AnnotationError(f"{path}: not a readable JSON file ({error})") from None
-    if not isinstance(records, list):
-        raise AnnotationError(
-            f"{path}: expected a JSON list of records, got {type(records).__name__}"
-        )
-    return records
 
 
 def read_gt_mat(path: Path) -> list[Sample]:

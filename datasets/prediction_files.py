@@ -42,6 +42,8 @@ class PredictionFile:
 def load_predictions(path: str | Path) -> PredictionFile:
     """Read ``path`` (see the module docstring); raises :class:`AnnotationError` naming it."""
     path = Path(path)
+    if path.is_dir():
+        raise AnnotationError(f"{path} is a folder; expected a prediction file")
     if not path.is_file():
         raise FileNotFoundError(f"prediction file {path} does not exist")
     if path.stat().st_size == 0:
