@@ -42,6 +42,8 @@ td:first-child, td:nth-child(2), th:first-child, th:nth-child(2) { text-align: l
 .notes { color: #444; font-size: 12.5px; max-width: 1100px; }
 figure { margin: 1em 0; } img { max-width: 100%; border: 1px solid #eee; }
 .env td { text-align: left; } nav a { margin-right: 1em; }
+pre { font-size: 12px; overflow-x: auto; background: #fafafa; padding: .5em; }
+details { margin: .4em 0; }
 """
 
 
@@ -132,6 +134,18 @@ def image_html(folder: Path, name: str) -> str:
     )
 
 
+def text_html(folder: Path, name: str) -> str:
+    """A Markdown file of the set that has no section of its own, shown as written, folded."""
+    path = folder / name
+    if not path.is_file():
+        return ""
+    body = html.escape(path.read_text(encoding="utf-8"))
+    return (
+        f'<details id="{html.escape(name)}"><summary><a href="{html.escape(name)}">'
+        f"{html.escape(name)}</a></summary><pre>{body}</pre></details>"
+    )
+
+
 def render(
     folder: Path,
     env: Mapping,
@@ -141,6 +155,14 @@ def render(
 ) -> str:
     """The page for the set whose other files (``files``) are in, or going to, ``folder``."""
     images = [n for n in files if n.endswith(".png")]
+    stems = {s.stem for s in sections}
+    texts = [
+        n
+        for n in files
+        if n.endswith(".md")
+        and n.removesuffix(".md") not in stems
+        and n.removesuffix("_full.md") not in stems
+    ]
     others = [n for n in files if n != "index.html"]
     nav = "".join(f'<a href="#{html.escape(s.stem)}">{html.escape(s.stem)}</a>' for s in sections)
     file_list = "".join(f'<li><a href="{html.escape(n)}">{html.escape(n)}</a></li>' for n in others)
@@ -156,6 +178,8 @@ def render(
                 f'<a href="#environment">environment</a></nav>'
             ),
             *(table_html(s, files) for s in sections),
+            '<h2 id="more">More tables</h2>' if texts else "",
+            *(text_html(folder, n) for n in texts),
             '<h2 id="figures">Figures</h2>',
             *(image_html(folder, n) for n in images),
             f'<h2 id="files">Every file of this result set</h2><ul>{file_list}</ul>',
