@@ -22,9 +22,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from . import open_reader
+from . import MpiiReader, open_reader
 from .figures import LIMBS
-from .sample import AnnotationError, Sample
+from .sample import AnnotationError, Sample, SampleList
 
 
 @dataclass
@@ -149,14 +149,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-images", action="store_true", help="annotations only (fast)")
     parser.add_argument("--draw", type=int, default=0, help="write this many overlays to --out")
     parser.add_argument("--out", type=Path, default=Path("check_overlays"))
+    parser.add_argument(
+        "--headboxes",
+        type=Path,
+        default=None,
+        help="MPII: head boxes (.mat with headboxes_src) for the split's records",
+    )
     args = parser.parse_args(argv)
     if args.draw < 0:
         parser.error(f"--draw must be >= 0, got {args.draw}")
     try:
-        reader = open_reader(args.dataset, args.root, args.split)
+        reader = _open_reader(args.dataset, args.root, args.split, args.headboxes)
     except (FileNotFoundError, AnnotationError, ValueError) as error:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return 2
+    if args.draw:  # before the long read, so that a bad --out does not waste it
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            print(f"{parser.prog}: error: --out {args.out}: {error.strerror}", file=sys.stderr)
+            return 2
     report = check_samples(reader, load_images=not args.no_images)
     print(format_report(report, reader.layout.joint_names))
     if args.draw:
@@ -169,6 +181,14 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 2
     return 1 if report.problems else 0
+
+
+def _open_reader(dataset: str, root: Path, split: str, headboxes: Path | None) -> SampleList:
+    if headboxes is None:
+        return open_reader(dataset, root, split)
+    if dataset != "mpii":
+        raise ValueError("--headboxes is for MPII; LIP's head size comes from its joints")
+    return MpiiReader(root, split, headboxes=headboxes)
 
 
 def _draw(samples: Sequence[Sample], out: Path) -> str:

@@ -203,3 +203,14 @@ def test_cli_json_and_coordinate_base(capsys):
     # the flag matters: read as 0-based the same file scores 87.50, not the published 87.30
     zero = score_predictions(preds, GT_MAT, base=0).columns["PCKh"]
     assert round(zero, 2) != round(score_predictions(preds, GT_MAT, base=1).columns["PCKh"], 2)
+
+
+def test_datasets_check_reads_the_real_validation_annotations(capsys):
+    from datasets import check
+
+    argv = ["--dataset", "mpii", "--root", str(MPII), "--no-images", "--headboxes", str(GT_MAT)]
+    assert check.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "samples: 2958, images read: 0, problems: 0" in out
+    assert "zero / missing head size (excluded from PCKh): 0" in out
+    assert "R_Shoulder left of L_Shoulder: 72.5 % of persons" in out  # not mirrored
