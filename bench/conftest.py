@@ -8,7 +8,8 @@ momentary state (clocks, temperature, throttling during the benchmark) go into e
 settings), so ``--benchmark-compare`` between two runs there does not warn about clocks.
 
 Options: ``--bench-device`` (auto / cpu / cuda[:N]; checked once at start, a device this machine
-lacks ends the run with one line) and ``--bench-size`` (H = W; 0 means each model's own size).
+lacks ends the run with one line), ``--bench-size`` (H = W; 0 means each model's own size) and
+``--bench-runtime`` (a ``bench.runtimes`` adapter, e.g. ``openvino:bf16``; default eager).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--bench-size", type=int, default=None,
                     help=f"input H=W; 0 = each model's own; "
                          f"default: own on CUDA, {CPU_SIZE} on CPU")
+    group.addoption("--bench-runtime", default="eager", metavar="NAME[:PRECISION]",
+                    help="deployment runtime of bench.runtimes (eager, onnxruntime, openvino, "
+                         "openvino:bf16, compile, ...); default eager fp32")
 
 
 def _device(config: pytest.Config) -> torch.device:
@@ -42,6 +46,23 @@ def _device(config: pytest.Config) -> torch.device:
 def pytest_configure(config: pytest.Config) -> None:
     # Checked once, before collection: a missing GPU is one usage error, not one per model.
     _device(config)
+    _runtime(config)
+
+
+def _runtime(config: pytest.Config) -> tuple[str, str]:
+    """``--bench-runtime`` as (runtime, precision); an unknown name is one usage error."""
+    from bench.runtimes import get_runtime, parse_spec
+
+    try:
+        name, precision = parse_spec(config.getoption("--bench-runtime"))
+    except KeyError as exc:
+        raise pytest.UsageError(f"--bench-runtime: {exc.args[0]}") from None
+    return name, precision or get_runtime(name).precisions(_device(config))[0]
+
+
+@pytest.fixture(scope="session")
+def bench_runtime(pytestconfig: pytest.Config) -> tuple[str, str]:
+    return _runtime(pytestconfig)
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,10 @@
-"""Batch-1 inference benchmarks, one per registered model: ``pytest bench --benchmark-only``."""
+"""Batch-1 inference benchmarks, one per registered model: ``pytest bench --benchmark-only``.
+
+``--bench-runtime NAME[:PRECISION]`` times the model as a ``bench.runtimes`` adapter prepares it
+(ONNX Runtime, OpenVINO, torch.compile, ...); preparation happens before the timed function.
+"""
 
 from __future__ import annotations
-
-from typing import Optional
 
 import pytest
 import torch
@@ -12,27 +14,41 @@ from bench.complexity import count_flops, count_params
 from bench.environment import WindowTotals, gpu_state, read_counters
 from bench.latency import build_at_size, input_shape_of, synchronize
 from bench.numerics import numerics_flags, timing_numerics
+from bench.runtimes import get_runtime
+from bench.runtimes.base import first_line
 
 
 @pytest.mark.parametrize("name", list_models(), ids=str)
 def test_inference(benchmark, name: str, device: torch.device,
-                   bench_size: Optional[tuple[int, int]]) -> None:
+                   bench_size: tuple[int, int] | None, bench_runtime: tuple[str, str]) -> None:
+    runtime, precision = bench_runtime
+    reason = get_runtime(runtime).unavailable_reason(device, precision)
+    if reason:
+        pytest.skip(f"{runtime} {precision}: {reason}")
     model = build_at_size(name, bench_size).eval().to(device)
     shape = input_shape_of(model, bench_size)
     x = torch.randn(shape, device=device)  # created once, outside the timed function
-    benchmark.group = f"batch-1 fp32 inference, {device.type}, {shape[2]}x{shape[3]}"
+    size = f"{shape[2]}x{shape[3]}"
+    benchmark.group = f"batch-1 {runtime} {precision} inference, {device.type}, {size}"
     benchmark.extra_info.update(
-        model=name, device=str(device), input=f"{shape[2]}x{shape[3]}",
-        reduced_input=bool(bench_size), threads=torch.get_num_threads(),
+        model=name, device=str(device), input=size,
+        reduced_input=bool(bench_size), threads=torch.get_num_threads(), runtime=runtime,
+        precision=precision,
         params_m=round(count_params(model) / 1e6, 3),
         gflops_1mac_1flop=round(count_flops(model, shape).gflops, 3),
     )
 
-    def forward() -> None:
-        model(x)
-        synchronize(device)  # the timed call ends when the device is done, not when queued
-
     with torch.inference_mode(), timing_numerics("fp32", device):  # the latency timer's settings
+        try:
+            prepared = get_runtime(runtime).prepare(model, x, precision, torch.get_num_threads())
+        except Exception as exc:  # noqa: BLE001 - an export / compile error is this case's reason
+            pytest.skip(f"{runtime} {precision} prepare failed: {first_line(exc)}")
+        benchmark.extra_info.update(prepare_s=prepared.prepare_s)
+
+        def forward() -> None:
+            prepared.run()
+            synchronize(device)  # the timed call ends when the device is done, not when queued
+
         forward()  # warm-up: cudnn autotuning and allocator growth stay out of the samples
         _volatile_info(benchmark.extra_info, device, "before")
         counters = read_counters(device)

@@ -22,7 +22,8 @@ _WARM_CALLS = 3  # the first call compiles; the next ones must hit the cache
 class Compiled:
     name: str = "compile"
     gpu_only: bool = False
-    mode: str = "default"  # torch.compile mode, e.g. "max-autotune"
+    mode: str | None = None  # torch.compile mode, e.g. "max-autotune"
+    backend: str = "inductor"  # "eager" captures graphs without code generation (tests)
 
     def precisions(self, device: torch.device) -> tuple[str, ...]:
         return ("fp32",)
@@ -40,7 +41,7 @@ class Compiled:
 
         # One compiled callable per (model, precision): models of a family share a forward code
         # object, and each gets its own guarded cache entry there.
-        compiled = torch.compile(model, mode=self.mode)
+        compiled = torch.compile(model, mode=self.mode, backend=self.backend)
         started = time.perf_counter()
         with autocast(example.device, precision):
             for _ in range(_WARM_CALLS):

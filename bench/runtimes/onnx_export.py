@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+import warnings
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +44,10 @@ def export_onnx(model: nn.Module, example: torch.Tensor) -> Exported:
     path = Path(folder.name) / "model.onnx"
     started = time.perf_counter()
     # The exporter traces with autograd state of its own; inference tensors cannot take part.
-    with torch.inference_mode(False), torch.no_grad():
+    # dynamo=False is deprecated in favour of the dynamo exporter; it is chosen on purpose (see
+    # above), so its deprecation warnings would only be noise in every run's output.
+    with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning, UserWarning))
         torch.onnx.export(FinalHeatmaps(model).eval(), (example.clone(),), str(path),
                           opset_version=OPSET, dynamo=False, input_names=[INPUT_NAME],
                           output_names=[OUTPUT_NAME])

@@ -12,7 +12,7 @@ import pandas as pd
 PAPER_FPS = 19.5
 PAPER_SETUP = ("paper (GCPM Sec. 5.4): OpenVINO on an Intel Core i7-6850K, 6 cores; "
                "threads and precision not stated")
-COLUMNS = ["source", "runtime", "precision", "threads", "fps", "median_ms", "p10_ms", "p90_ms",
+COLUMNS = ["source", "runtime", "precision", "threads", "input", "fps", "median_ms", "p10_ms", "p90_ms",
            "cv", "samples", "validation", "reason"]
 
 
@@ -32,7 +32,8 @@ def realtime_notes(table: pd.DataFrame, model: str) -> str:
         return (f"{model} was not measured on the CPU in this run (it is measured when it is "
                 f"among --models and a CPU runtime is selected).")
     best = ours.loc[ours.fps.idxmax()]
-    return (f"{model}, batch 1, 256x256, frames per second = 1000 / median latency, measured in "
+    size = table.input.dropna().iloc[0] if table.input.notna().any() else "?"
+    return (f"{model}, batch 1, {size}, frames per second = 1000 / median latency, measured in "
             f"this run (interleaved with the runtimes table). Fastest here: {best.runtime} "
             f"{best.precision} at {int(best.threads)} thread(s), {best.fps:.1f} fps, "
             f"{best.fps / PAPER_FPS:.2f}x the paper's {PAPER_FPS} fps. The last row is the "

@@ -49,6 +49,7 @@ def runtimes_table(m: RuntimeMeasurements, counts: pd.DataFrame, reference: str)
     peaks = m.peaks[["device", "precision", "threads", "peak_gflops_per_s"]].rename(
         columns={"peak_gflops_per_s": PEAK})
     df = df.merge(peaks, on=["device", "precision", "threads"], how="left")
+    df.loc[df.median_ms.isna(), PEAK] = float("nan")  # a row not timed has no peak to compare
     df[RATE], df["efficiency"] = efficiency(df[GMACS], df.median_ms, df[PEAK])
     return df[COLUMNS]
 
@@ -97,6 +98,10 @@ def _reference_speedups(df: pd.DataFrame, reference: str, threads: int,
 NOISY_CV = 0.2
 
 
+def _bullets(title: str, lines: Sequence[str]) -> str:
+    return title + "\n" + "\n".join(f"- {line}" for line in lines) if lines else ""
+
+
 def runtimes_notes(df: pd.DataFrame, m: RuntimeMeasurements, env: dict, reference: str) -> str:
     """Markdown notes: conditions, preset, best runtime per model, rankings, flags."""
     measured = df[df.model != ALL_MODELS]
@@ -123,14 +128,13 @@ def runtimes_notes(df: pd.DataFrame, m: RuntimeMeasurements, env: dict, referenc
         "FLOPs per multiply-add (the GFLOPs column is the paper's 1 MAC = 1 FLOP count). The "
         "bf16 peak is torch's bf16 matmul; a runtime with better kernels can come close to it "
         "or pass it."),
-        "Best validated runtime per model (all cores):\n" + "\n".join(
-            f"- {line}" for line in _best_rows(df)),
-        f"Ranking, fastest first, at {threads} threads:\n" + "\n".join(
-            f"- {line}" for line in _rankings(df, threads)),
-        "Speed-up of GCPM over the reference by runtime:\n" + "\n".join(
-            f"- {line}" for line in _reference_speedups(df, reference, threads, gcpm)),
+        _bullets("Best validated runtime per model (all cores):", _best_rows(df)),
+        _bullets(f"Ranking, fastest first, at {threads} threads:", _rankings(df, threads)),
+        _bullets(f"Speed-up over {reference} by runtime:",
+                 _reference_speedups(df, reference, threads, gcpm)),
         "Rows with model '(all models)' are runtimes not measured at all, with the reason.",
     ]
+    parts = [p for p in parts if p]
     if not noisy.empty:
         listed = ", ".join(f"{r.model} {r.runtime} {r.precision} {r.threads}t "
                            f"({100 * r.cv:.0f} %)" for r in noisy.itertuples())

@@ -1,0 +1,253 @@
+"""bench.runtimes: adapters, validation against eager fp32, reason rows, table arithmetic.
+
+Tiny models only; torch.compile is exercised with its "eager" backend (graph capture and
+recompile guards without inductor's C++ build, which takes minutes on 2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+import onnx
+import onnxruntime
+import pandas as pd
+import pytest
+import torch
+from tiny_models import TinyPose, register_tiny
+
+from bench.latency import TimingConfig
+from bench.runtimes import base, get_runtime
+from bench.runtimes.compiled import Compiled
+from bench.runtimes.measure import (
+    ALL_MODELS,
+    QUICK,
+    RuntimeMeasurements,
+    RuntimePreset,
+    for_tables,
+    measure_runtimes,
+    runtime_spec,
+    selected,
+)
+from bench.runtimes.onnx_export import INPUT_NAME, OUTPUT_NAME, export_onnx
+from bench.runtimes.realtime import PAPER_FPS, realtime_table
+from bench.runtimes.table import GMACS, PEAK, RATE, efficiency, runtimes_table
+from bench.runtimes.validate import keypoint_agreement, validate
+
+CPU = torch.device("cpu")
+FAST = RuntimePreset(TimingConfig(warmup=0, iters=2), rounds=2, peak=TimingConfig(warmup=0, iters=1),
+                     description="test preset")
+
+
+def _model_and_input() -> tuple[torch.nn.Module, torch.Tensor, np.ndarray]:
+    torch.manual_seed(0)
+    model = TinyPose().eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.inference_mode():
+        reference = model(x)[-1].numpy()
+    return model, x, reference
+
+
+def _prepare_and_run(runtime: str, precision: str, model, x) -> np.ndarray:
+    reason = get_runtime(runtime).unavailable_reason(CPU, precision)
+    if reason:
+        pytest.skip(reason)
+    with torch.inference_mode():
+        prepared = get_runtime(runtime).prepare(model, x, precision, 1)
+        return prepared.heatmaps(prepared.run())
+
+
+@pytest.mark.parametrize(("runtime", "precision", "max_diff"), [
+    ("eager", "fp32", 0.0), ("onnxruntime", "fp32", 1e-4), ("openvino", "fp32", 1e-4)])
+def test_cpu_runtime_matches_eager_fp32(runtime, precision, max_diff):
+    model, x, reference = _model_and_input()
+    out = _prepare_and_run(runtime, precision, model, x)
+    v = validate(reference, out, precision)
+    assert out.shape == reference.shape == (1, 17, 8, 8)
+    assert v.passed and v.flag == ""
+    assert v.max_abs_diff <= max_diff and v.keypoint_agreement == 1.0
+
+
+def test_openvino_native_low_precision_is_close_but_not_identical():
+    from bench.runtimes.openvino_cpu import native_precision
+
+    native = native_precision()
+    if native == "fp32":
+        pytest.skip("this CPU has no native low precision in OpenVINO")
+    model, x, reference = _model_and_input()
+    v = validate(reference, _prepare_and_run("openvino", native, model, x), native)
+    assert v.passed
+    assert 0 < v.max_abs_diff  # it really ran in low precision, not silently fp32
+
+
+def test_compile_adapter_runs_and_a_recompile_while_timing_is_an_error():
+    model, x, reference = _model_and_input()
+    with torch.inference_mode():
+        prepared = Compiled(backend="eager").prepare(model, x, "fp32", 1)
+        out = prepared.heatmaps(prepared.run())
+        assert validate(reference, out, "fp32").passed and prepared.prepare_s > 0
+        model.train()  # changes what the compiled graph was guarded on: forces a recompile
+        with pytest.raises(Exception, match="(?i)recompil"):
+            prepared.run()
+
+
+def test_gpu_only_runtimes_give_a_reason_on_the_cpu():
+    for name in ("cuda-graphs", "tensorrt", "onnxruntime-cuda", "onnxruntime-tensorrt"):
+        assert "CUDA" in get_runtime(name).unavailable_reason(CPU, "fp32"), name
+
+
+@pytest.mark.parametrize("module", ["openvino", "onnxruntime"])
+def test_missing_runtime_gives_its_reason_row(monkeypatch, module):
+    monkeypatch.setitem(sys.modules, module, None)  # import now raises ImportError
+    reason = get_runtime(module).unavailable_reason(CPU, "fp32")
+    assert reason.startswith(f"{module} is not installed (pip install")
+    name = register_tiny("tiny-runtimes")
+    m = measure_runtimes([name], CPU, [f"{module}:fp32", "eager"], FAST, realtime_model="")
+    rows = m.frame.set_index("runtime")
+    assert rows.loc[module, "model"] == ALL_MODELS and rows.loc[module, "reason"] == reason
+    assert math.isnan(rows.loc[module, "median_ms"])
+    assert rows.loc["eager", "median_ms"] > 0 and rows.loc["eager", "validation"] == "ok"
+
+
+@dataclass(frozen=True)
+class BrokenOnnx:
+    """ONNX Runtime on an export whose first convolution weight was negated: a bad conversion."""
+
+    name: str = "broken-onnx"
+    gpu_only: bool = False
+
+    def precisions(self, device):
+        return ("fp32",)
+
+    def unavailable_reason(self, device, precision):
+        return ""
+
+    def prepare(self, model, example, precision, threads):
+        graph = onnx.load(str(export_onnx(model, example).path))
+        first = graph.graph.initializer[0]
+        array = onnx.numpy_helper.to_array(first)
+        first.CopyFrom(onnx.numpy_helper.from_array(-array, first.name))
+        session = onnxruntime.InferenceSession(graph.SerializeToString(),
+                                               providers=["CPUExecutionProvider"])
+        x = example.numpy()
+        return base.Prepared(lambda: session.run([OUTPUT_NAME], {INPUT_NAME: x})[0],
+                             base.as_numpy, 0.0)
+
+
+def test_broken_conversion_is_flagged_and_kept(monkeypatch):
+    monkeypatch.setitem(base._RUNTIMES, "broken-onnx", BrokenOnnx())
+    name = register_tiny("tiny-runtimes")
+    m = measure_runtimes([name], CPU, ["broken-onnx", "onnxruntime"], FAST, realtime_model="")
+    rows = m.frame.set_index("runtime")
+    assert rows.loc["broken-onnx", "validation"].startswith("FAILED")
+    assert rows.loc["broken-onnx", "median_ms"] > 0  # still timed and shown, never dropped
+    assert rows.loc["onnxruntime", "validation"] == "ok"
+    assert rows.loc["broken-onnx", "rel_diff"] > 100 * rows.loc["onnxruntime", "rel_diff"]
+
+
+@dataclass(frozen=True)
+class FailsLater:
+    name: str = "fails-later"
+    gpu_only: bool = False
+
+    def precisions(self, device):
+        return ("fp32",)
+
+    def unavailable_reason(self, device, precision):
+        return ""
+
+    def prepare(self, model, example, precision, threads):
+        calls = []
+
+        def run():
+            calls.append(1)
+            if len(calls) > 1:
+                raise RuntimeError("engine lost\nsecond line")
+            return model(example)[-1]
+
+        return base.Prepared(run, base.as_numpy, 0.0)
+
+
+def test_failures_become_reasons_not_crashes(monkeypatch):
+    monkeypatch.setitem(base._RUNTIMES, "fails-later", FailsLater())
+    name = register_tiny("tiny-runtimes")
+    m = measure_runtimes([name], CPU, ["fails-later"], FAST, realtime_model="")
+    row = m.frame.iloc[0]
+    assert row.reason == "failed while timing: RuntimeError: engine lost"
+    assert math.isnan(row.median_ms) and row.samples == 0
+
+
+def test_keypoint_agreement_counts_keypoints_within_one_cell():
+    maps = np.zeros((1, 4, 16, 16))
+    for k in range(4):
+        maps[0, k, 4 + k, 4] = 1.0
+    moved = maps.copy()
+    moved[0, 0] = 0.0
+    moved[0, 0, 4, 5] = 1.0  # one cell away: agrees
+    moved[0, 1] = 0.0
+    moved[0, 1, 5, 9] = 1.0  # five cells away: does not
+    assert keypoint_agreement(maps, moved) == 0.75
+    v = validate(maps, moved, "fp32")
+    assert not v.passed and "keypoint agreement 0.75" in v.flag and v.max_abs_diff == 1.0
+
+
+def test_efficiency_counts_two_flops_per_multiply_add():
+    rate, share = efficiency(gmacs=10.0, median_ms=100.0, peak_gflops_per_s=400.0)
+    assert rate == pytest.approx(200.0) and share == pytest.approx(0.5)
+
+
+def _fabricated() -> RuntimeMeasurements:
+    rows = [("ref", "eager", "fp32", 2, 100.0), ("net", "eager", "fp32", 2, 50.0),
+            ("ref", "openvino", "bf16", 2, 20.0), ("net", "openvino", "bf16", 2, 16.0),
+            ("net", "openvino", "bf16", 1, 32.0)]
+    frame = pd.DataFrame([{"model": m, "runtime": r, "precision": p, "threads": t,
+                           "device": "cpu", "input": "64x64", "median_ms": ms, "p10_ms": ms,
+                           "p90_ms": ms, "cv": 0.0, "samples": 3, "prepare_s": 0.0,
+                           "max_abs_diff": 0.0, "rel_diff": 0.0, "keypoint_agreement": 1.0,
+                           "validation": "ok", "reason": ""} for m, r, p, t, ms in rows])
+    peaks = pd.DataFrame({"device": "cpu", "precision": ["fp32", "bf16", "bf16"],
+                          "threads": [2, 2, 1], "peak_gflops_per_s": [100.0, 800.0, 400.0]})
+    return RuntimeMeasurements(frame, peaks, FAST, realtime_model="net")
+
+
+def test_speedups_are_within_one_runtime_precision_and_thread_count():
+    counts = pd.DataFrame({"model": ["ref", "net"], "params_m": [1.0, 1.0], "gmacs": [2.0, 1.0]})
+    t = runtimes_table(_fabricated(), counts, reference="ref").set_index(
+        ["model", "runtime", "precision", "threads"])
+    assert t.loc[("net", "eager", "fp32", 2), "speedup"] == pytest.approx(2.0)
+    assert t.loc[("net", "openvino", "bf16", 2), "speedup"] == pytest.approx(1.25)
+    assert math.isnan(t.loc[("net", "openvino", "bf16", 1), "speedup"])  # no 1-thread reference
+    assert t.loc[("net", "openvino", "bf16", 2), "vs_eager_fp32"] == pytest.approx(50 / 16)
+    row = t.loc[("net", "openvino", "bf16", 1)]
+    assert row[RATE] == pytest.approx(2 * 1.0 / 0.032) and row[PEAK] == 400.0
+    assert row["efficiency"] == pytest.approx(row[RATE] / 400.0) and row[GMACS] == 1.0
+    assert t.loc[("ref", "eager", "fp32", 2), "efficiency"] == pytest.approx(2 * 2 / 0.1 / 100)
+
+
+def test_cpu_realtime_puts_the_papers_figure_last_and_labelled():
+    counts = pd.DataFrame({"model": ["ref", "net"], "params_m": [1.0, 1.0], "gmacs": [2.0, 1.0]})
+    t = runtimes_table(_fabricated(), counts, reference="ref")
+    rt = realtime_table(t, "net", "Test CPU")
+    assert list(rt.threads) == [1, 2, 2, 6] and rt.fps.iloc[0] == pytest.approx(1000 / 32)
+    assert rt.source.iloc[-1].startswith("paper") and rt.fps.iloc[-1] == PAPER_FPS
+    assert set(rt.source.iloc[:-1]) == {"ours (Test CPU)"}
+
+
+def test_default_quick_run_leaves_compile_out_with_a_reason_but_naming_it_runs_it():
+    pairs, skipped = selected((), CPU, QUICK)
+    assert ("compile", "fp32") in skipped and ("compile", "fp32") not in pairs
+    assert ("eager", "fp32") in pairs and ("onnxruntime", "fp32") in pairs
+    pairs, skipped = selected(("compile",), CPU, QUICK)
+    assert pairs == [("compile", "fp32")] and not skipped
+    assert for_tables(("none",), "auto", ["x"], CPU) is None
+
+
+def test_runtime_specs_are_checked_with_the_known_names():
+    assert runtime_spec("openvino:bf16") == "openvino:bf16"
+    with pytest.raises(argparse.ArgumentTypeError, match="known runtimes: .*onnxruntime"):
+        runtime_spec("onnx-runtime")
+    with pytest.raises(argparse.ArgumentTypeError, match="unknown precision 'int8'"):
+        runtime_spec("openvino:int8")
