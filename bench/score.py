@@ -167,7 +167,7 @@ def format_score(score: Score, predictions: Path) -> str:
     frame = pd.DataFrame([score.columns])
     lines = [
         f"{score.dataset.upper()} PCKh of {predictions}",
-        f"convention {rules.describe()}",
+        f"convention {rules.describe(score.dataset)}",
         f"persons: {score.persons} ({score.excluded} without a head size, left out)",
         frame.to_markdown(index=False, floatfmt=".2f"),
     ]

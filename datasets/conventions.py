@@ -38,12 +38,14 @@ class Convention:
     unweighted_total: bool  # total = mean of per-joint PCKh (else pooled by joint count)
     source: str  # the file that defines it
 
-    def describe(self) -> str:
-        head = "head top" if self.head_top_only else "mean(upper neck, head top)"
+    def describe(self, dataset: str = "mpii") -> str:
+        """One line naming the three decisions; ``official`` on LIP is LIP's ``calc_pckh``."""
+        head = "head top" if self.head_top_only else "mean(neck, head top)"
         total = "unweighted mean of 14 joints" if self.unweighted_total else "pooled over 14 joints"
+        source = "LIP calc_pckh" if dataset == "lip" and self.name == "official" else self.source
         return (
             f"{self.name}: Head = {head}, correct if distance {'<' if self.strict else '<='} "
-            f"threshold x head size, PCKh = {total} ({self.source})"
+            f"threshold x head size, PCKh = {total} ({source})"
         )
 
 
