@@ -251,3 +251,16 @@ def test_runtime_specs_are_checked_with_the_known_names():
         runtime_spec("onnx-runtime")
     with pytest.raises(argparse.ArgumentTypeError, match="unknown precision 'int8'"):
         runtime_spec("openvino:int8")
+
+
+def test_notes_name_the_best_runtime_and_how_the_ranking_moves():
+    from bench.runtimes.table import runtimes_notes
+
+    m = _fabricated()
+    m.frame.loc[(m.frame.runtime == "openvino") & (m.frame.model == "ref"), "median_ms"] = 10.0
+    counts = pd.DataFrame({"model": ["ref", "net"], "params_m": [1.0, 1.0], "gmacs": [2.0, 1.0]})
+    t = runtimes_table(m, counts, reference="ref")
+    notes = runtimes_notes(t, m, {"device": "cpu", "cpu_model": "Test CPU"}, "ref")
+    assert "- ref: openvino bf16 10.0 ms (10.0x eager fp32)" in notes
+    assert "- eager fp32: net < ref" in notes
+    assert "- openvino bf16: ref < net (order differs from eager fp32)" in notes

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.metadata
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -100,6 +101,8 @@ class RuntimeMeasurements:
     peaks: pd.DataFrame  # device, precision, threads, peak_gflops_per_s
     preset: RuntimePreset
     realtime_model: str = REALTIME_MODEL
+    device: str = "cpu"  # the run's device; cpu_realtime rows may add CPU rows beside it
+    versions: dict = field(default_factory=dict)  # runtime libraries, "not installed" if absent
 
 
 def selected(specs: Sequence[str], device: torch.device,
@@ -246,7 +249,19 @@ def measure_runtimes(names: Sequence[str], device: torch.device, specs: Sequence
              for (rt, p), why in {**unavailable, **skipped}.items()]
     frame = pd.DataFrame(rows)
     frame.attrs["prepare_wall_s"] = round(prepare_s, 1)
-    return RuntimeMeasurements(frame, peaks, preset, realtime_model)
+    return RuntimeMeasurements(frame, peaks, preset, realtime_model, str(device),
+                               library_versions())
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of the runtime libraries (distribution names)."""
+    out = {}
+    for dist in ("onnx", "onnxruntime", "onnxruntime-gpu", "openvino", "torch-tensorrt"):
+        try:
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
 
 
 def for_tables(specs: Sequence[str], speed: str, names: Sequence[str], device: torch.device,

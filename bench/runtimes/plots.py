@@ -15,6 +15,8 @@ from matplotlib.figure import Figure
 
 from bench.plots import Color, log_if_wide, model_colors
 
+from .table import main_rows
+
 _MARKERS = "osD^v<>Xph*"
 
 
@@ -24,19 +26,13 @@ def _figure(width: float, height: float) -> Figure:
     return fig
 
 
-def _measured(df: pd.DataFrame) -> pd.DataFrame:
-    """Rows with a latency at the run's largest thread count on its main device."""
-    rows = df[df.median_ms.notna()]
-    return rows[rows.threads == rows.threads.max()] if not rows.empty else rows
-
-
 def _label(row) -> str:
     return f"{row.runtime} {row.precision}"
 
 
-def latency_by_runtime(df: pd.DataFrame, colors: Mapping[str, Color] | None = None) -> Figure:
+def latency_by_runtime(df: pd.DataFrame, device: str, colors: Mapping[str, Color] | None = None) -> Figure:
     """Grouped bars: median latency (p10-p90 whiskers) of each model in each runtime."""
-    rows = _measured(df)
+    rows = main_rows(df, device)
     models = list(dict.fromkeys(rows.model))
     setups = list(dict.fromkeys(_label(r) for r in rows.itertuples()))
     colors = colors or model_colors(models)
@@ -53,19 +49,19 @@ def latency_by_runtime(df: pd.DataFrame, colors: Mapping[str, Color] | None = No
     log_if_wide(ax, "y", rows.median_ms)
     threads = int(rows.threads.max()) if not rows.empty else 0
     ax.set(ylabel="batch-1 latency, median (ms)",
-           title=f"Latency per runtime ({threads} threads; whiskers p10-p90)")
+           title=f"Latency per runtime on {device} ({threads} threads; whiskers p10-p90)")
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     return fig
 
 
-def pareto(df: pd.DataFrame, accuracy: Callable[[str, int], float | None],
+def pareto(df: pd.DataFrame, device: str, accuracy: Callable[[str, int], float | None],
            colors: Mapping[str, Color] | None = None) -> Figure:
     """The paper's PCKh (LIP: Table 4, MPII: Table 5) against our latency, per runtime.
 
     ``accuracy(model, table)`` gives the paper's PCKh or ``None`` (no row in that table).
     """
-    rows = _measured(df)
+    rows = main_rows(df, device)
     setups = list(dict.fromkeys(_label(r) for r in rows.itertuples()))
     colors = colors or model_colors(rows.model)
     fig = _figure(11.0, 4.8)

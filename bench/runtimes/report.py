@@ -37,8 +37,8 @@ def runtime_outputs(m: RuntimeMeasurements, counts: pd.DataFrame, env: dict, ref
     table = runtimes_table(m, counts, reference)
     notes = runtimes_notes(table, m, env, reference)
     realtime = realtime_table(table, m.realtime_model, env.get("cpu_model", "this CPU"))
-    bars = latency_by_runtime(table, colors)
-    front = pareto(table, _paper_pckh, colors)
+    bars = latency_by_runtime(table, m.device, colors)
+    front = pareto(table, m.device, _paper_pckh, colors)
     title = "Deployment runtimes: batch-1 latency, validation against eager fp32, efficiency"
     rt_title = f"{m.realtime_model} frames per second on this CPU beside the paper's (Sec. 5.4)"
     return {

@@ -54,10 +54,15 @@ def runtimes_table(m: RuntimeMeasurements, counts: pd.DataFrame, reference: str)
     return df[COLUMNS]
 
 
+def main_rows(df: pd.DataFrame, device: str) -> pd.DataFrame:
+    """Timed rows on the run's device at its largest thread count (not the 1-thread extras)."""
+    rows = df[(df.device == device) & df.median_ms.notna() & (df.model != ALL_MODELS)]
+    return rows[rows.threads == rows.threads.max()] if not rows.empty else rows
+
+
 def _best_rows(df: pd.DataFrame) -> list[str]:
-    """Per model, the fastest validated row at all cores on the main device."""
-    ok = df[(df.validation == "ok") & (df.model != ALL_MODELS) & df.median_ms.notna()]
-    ok = ok[ok.threads == ok.threads.max()] if not ok.empty else ok
+    """Per model, the fastest validated row."""
+    ok = df[df.validation == "ok"]
     lines = []
     for model, rows in ok.groupby("model", sort=False):
         best = rows.loc[rows.median_ms.idxmin()]
@@ -67,11 +72,10 @@ def _best_rows(df: pd.DataFrame) -> list[str]:
     return lines
 
 
-def _rankings(df: pd.DataFrame, threads: int) -> list[str]:
+def _rankings(df: pd.DataFrame) -> list[str]:
     """Models from fastest to slowest in each runtime and precision, against eager fp32's."""
-    rows = df[(df.threads == threads) & df.median_ms.notna() & (df.model != ALL_MODELS)]
     order = {key: list(g.sort_values("median_ms").model)
-             for key, g in rows.groupby(["runtime", "precision"], sort=False)}
+             for key, g in df.groupby(["runtime", "precision"], sort=False)}
     eager = order.get(("eager", "fp32"), [])
     lines = []
     for (runtime, precision), models in order.items():
@@ -85,9 +89,8 @@ def _rankings(df: pd.DataFrame, threads: int) -> list[str]:
     return lines
 
 
-def _reference_speedups(df: pd.DataFrame, reference: str, threads: int,
-                        models: Sequence[str]) -> list[str]:
-    rows = df[(df.threads == threads) & df.model.isin(models) & df.speedup.notna()]
+def _reference_speedups(df: pd.DataFrame, reference: str, models: Sequence[str]) -> list[str]:
+    rows = df[df.model.isin(models) & df.speedup.notna()]
     lines = []
     for model, g in rows.groupby("model", sort=False):
         parts = [f"{r.runtime} {r.precision} {r.speedup:.2f}" for r in g.itertuples()]
@@ -105,13 +108,15 @@ def _bullets(title: str, lines: Sequence[str]) -> str:
 def runtimes_notes(df: pd.DataFrame, m: RuntimeMeasurements, env: dict, reference: str) -> str:
     """Markdown notes: conditions, preset, best runtime per model, rankings, flags."""
     measured = df[df.model != ALL_MODELS]
-    threads = int(measured.threads.max()) if not measured.empty else 0
+    main = main_rows(df, m.device)
+    threads = int(main.threads.max()) if not main.empty else 0
+    versions = ", ".join(f"{k} {v}" for k, v in m.versions.items())
     failed = measured[measured.validation.str.startswith("FAILED")]
     noisy = measured[measured.cv > NOISY_CV]
     gcpm = [n for n in ("gcpm-ushaped", "gcpm-ushaped-2stage") if n in set(measured.model)]
     parts = [
         (f"Measured on {env.get('device', '?')} (CPU {env.get('cpu_model', '?')}), torch "
-        f"{env.get('torch', '?')}, batch 1, each model at its own input size; "
+        f"{env.get('torch', '?')} ({versions}), batch 1, each model at its own input size; "
         f"{m.preset.description}. Timing: the harness's timer, rows interleaved over "
         f"{m.preset.rounds} rounds; preparation (export, conversion, compilation: prepare_s) "
         f"and validation before the first round, outside the timed region."),
@@ -128,10 +133,11 @@ def runtimes_notes(df: pd.DataFrame, m: RuntimeMeasurements, env: dict, referenc
         "FLOPs per multiply-add (the GFLOPs column is the paper's 1 MAC = 1 FLOP count). The "
         "bf16 peak is torch's bf16 matmul; a runtime with better kernels can come close to it "
         "or pass it."),
-        _bullets("Best validated runtime per model (all cores):", _best_rows(df)),
-        _bullets(f"Ranking, fastest first, at {threads} threads:", _rankings(df, threads)),
+        _bullets(f"Best validated runtime per model ({m.device}, {threads} threads):",
+                 _best_rows(main)),
+        _bullets(f"Ranking, fastest first ({m.device}, {threads} threads):", _rankings(main)),
         _bullets(f"Speed-up over {reference} by runtime:",
-                 _reference_speedups(df, reference, threads, gcpm)),
+                 _reference_speedups(main, reference, gcpm)),
         "Rows with model '(all models)' are runtimes not measured at all, with the reason.",
     ]
     parts = [p for p in parts if p]
