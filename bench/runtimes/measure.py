@@ -266,11 +266,15 @@ def library_versions() -> dict[str, str]:
 
 def for_tables(specs: Sequence[str], speed: str, names: Sequence[str], device: torch.device,
                on_step: Callable[..., None] | None = None) -> RuntimeMeasurements | None:
-    """``bench.tables``' entry: its ``--runtimes`` and speed; ``("none",)`` measures nothing."""
-    if tuple(specs) == (NONE,):
+    """``bench.tables``' entry: its ``--runtimes`` and speed; ``("none",)`` measures nothing.
+
+    ``none`` beside runtime names means just those names.
+    """
+    named = [s for s in specs if s != NONE]
+    if specs and not named:
         return None
     quick = speed == "quick" or (speed == "auto" and device.type != "cuda")
-    return measure_runtimes(names, device, specs, QUICK if quick else FULL, on_step)
+    return measure_runtimes(names, device, named, QUICK if quick else FULL, on_step)
 
 
 def runtime_spec(text: str) -> str:
