@@ -311,9 +311,10 @@ def environment_record(device: torch.device, volatile: bool = True) -> dict[str,
     """Versions, CPU and GPU facts of this run, JSON-serialisable.
 
     ``numerics`` holds the flags as they stand outside any timing, ``numerics_during_timing``
-    those the timer and the layer profile set (each latency row records its own as well). ``volatile=False`` leaves out the GPU's momentary state
-    (clocks, temperature, power), e.g. for pytest-benchmark's ``machine_info``, which
-    ``--benchmark-compare`` expects to match between runs on one machine.
+    those the timer and the layer profile set (each latency row records its own as well).
+    ``volatile=False`` leaves out the GPU's momentary state (clocks, temperature, power), e.g.
+    for pytest-benchmark's ``machine_info``, which ``--benchmark-compare`` expects to match
+    between runs on one machine.
     """
     cudnn = torch.backends.cudnn
     return {

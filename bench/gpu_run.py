@@ -309,7 +309,9 @@ def summary(results: Sequence[StepResult]) -> str:
 def write_summary(config: GpuRunConfig, steps: Sequence[Step],
                   results: Sequence[StepResult]) -> Path:
     record = {"cap_s": config.cap_s, "device": config.device,
-              "steps": [{**asdict(r), "argv": list(s.argv)} for s, r in zip(steps, results)]}
+              # written after each step: results may still be shorter than steps
+              "steps": [{**asdict(r), "argv": list(s.argv)}
+                        for s, r in zip(steps, results, strict=False)]}
     return io.write_json(record, config.out / "gpu_run.json")
 
 

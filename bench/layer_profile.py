@@ -295,11 +295,12 @@ class FlopCounts:
     uncounted: dict[str, Counter]
 
     def counted(self, layer_type: str) -> str:
-        """``yes`` / ``partly`` / ``no`` (fvcore counts all / some / none of the type's ops)."""
+        """``yes`` / ``partly`` / ``no``: fvcore counts all / some / none of the type's ops;
+        ``no ops`` where the type has none."""
         has_macs, has_uncounted = self.macs[layer_type] > 0, bool(self.uncounted[layer_type])
         if has_macs:
             return "partly" if has_uncounted else "yes"
-        return "no" if has_uncounted else "n/a"
+        return "no" if has_uncounted else "no ops"
 
 
 def count_flops_by_type(model: nn.Module, x: torch.Tensor) -> FlopCounts:

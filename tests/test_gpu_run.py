@@ -46,7 +46,7 @@ def test_plan_without_a_runtimes_option_has_no_runtimes_step(tmp_path):
 def test_estimates_grow_with_the_models():
     small = gpu_run.plan(GpuRunConfig(), "", (2, 3), [])
     large = gpu_run.plan(GpuRunConfig(), "", (8, 12), [])
-    assert all(b.estimate_s > a.estimate_s for a, b in zip(small[2:], large[2:]))
+    assert all(b.estimate_s > a.estimate_s for a, b in zip(small[2:], large[2:], strict=True))
 
 
 def test_run_all_skips_what_the_cap_leaves_no_time_for(tmp_path):
