@@ -14,7 +14,7 @@ of value and under one overall time cap (default 8 minutes):
    ``runtimes/`` (torch.compile, CUDA graphs, ONNX Runtime, TensorRT where present).
 
 Each step writes its own files when it ends; a step still running when the cap is reached is
-stopped (its log stays), later steps are skipped, and ``gpu_run.json`` lists every step's status,
+stopped (its log, with the progress bar's last step, stays), later steps are skipped, and ``gpu_run.json`` lists every step's status,
 exit code, wall time and estimate. ``--archive FILE.tar.gz`` packs the output folder into one
 file at the end (the device tool brings back at most 8 files). ``--dry-run`` prints the plan
 with estimated times and runs nothing; it works on any machine.
@@ -191,8 +191,7 @@ def plan(config: GpuRunConfig, help_text: str, counts: tuple[int, int],
              Step("nvidia-smi", ("nvidia-smi", "-q"), 3, "driver, clocks, persistence, power",
                   stdout_to="nvidia-smi.txt"),
              Step("tables", (py, "-m", "bench.tables", "--full", "--device", dev, "--out",
-                             str(out), "--no-progress",
-                             *(("--runtimes", "none") if has_runtimes else ())),
+                             str(out), *(("--runtimes", "none") if has_runtimes else ())),
                   40 + 20 * table_models, f"Tables 3-5, latency, layer profile ({table_models} "
                                           f"models, every mode)"),
              Step("benchmark", (py, "-m", "pytest", "bench", "--benchmark-only",
@@ -201,8 +200,7 @@ def plan(config: GpuRunConfig, help_text: str, counts: tuple[int, int],
                   10 + 5 * all_models, f"pytest-benchmark, {all_models} models")]
     if has_runtimes:
         steps.append(Step("runtimes", (py, "-m", "bench.tables", "--full", "--device", dev,
-                                       "--out", str(out / "runtimes"), "--no-progress",
-                                       "--no-profile", "--modes", "fp32", "--models",
+                                       "--out", str(out / "runtimes"), "--no-profile", "--modes", "fp32", "--models",
                                        *RUNTIME_MODELS), 200,
                           f"runtimes for {', '.join(RUNTIME_MODELS)} and the reference "
                           f"(torch.compile dominates; gets what is left of the cap)"))
@@ -389,13 +387,14 @@ def _runnable(steps: Sequence[Step], wheels: Sequence[Path]) -> tuple[list[Step]
 
 def execute(config: GpuRunConfig, dry_run: bool) -> int:
     wheels = missing_wheels(config.wheelhouse) if config.wheelhouse.is_dir() else []
+    if not dry_run:
+        _check(config, wheels)  # before the plan's imports: a bad option costs no time
     planned = plan(config, tables_options(config.python), _count_models(), wheels)
     steps, notes = _runnable(planned, wheels)
     print(describe(steps, config), flush=True)
     print("\n".join(f"(left out) {n}" for n in notes), flush=True)
     if dry_run:
         return cli.EXIT_OK
-    _check(config, wheels)
     config.out.mkdir(parents=True, exist_ok=True)
     results = run_all(steps, config, on_result=lambda r: write_summary(config, steps, r))
     print(summary(results), flush=True)
