@@ -14,8 +14,8 @@ of value and under one overall time cap (default 8 minutes):
    ``runtimes/`` (torch.compile, CUDA graphs, ONNX Runtime, TensorRT where present).
 
 Each step writes its own files when it ends; a step still running when the cap is reached is
-stopped (its log, with the progress bar's last step, stays), later steps are skipped, and ``gpu_run.json`` lists every step's status,
-exit code, wall time and estimate. ``--archive FILE.tar.gz`` packs the output folder into one
+stopped (its log, with the progress bar's last step, stays), later steps are skipped, and
+``gpu_run.json`` lists every step's status, exit code, wall time and estimate. ``--archive FILE.tar.gz`` packs the output folder into one
 file at the end (the device tool brings back at most 8 files). ``--dry-run`` prints the plan
 with estimated times and runs nothing; it works on any machine.
 """
@@ -200,8 +200,8 @@ def plan(config: GpuRunConfig, help_text: str, counts: tuple[int, int],
                   10 + 5 * all_models, f"pytest-benchmark, {all_models} models")]
     if has_runtimes:
         steps.append(Step("runtimes", (py, "-m", "bench.tables", "--full", "--device", dev,
-                                       "--out", str(out / "runtimes"), "--no-profile", "--modes", "fp32", "--models",
-                                       *RUNTIME_MODELS), 200,
+                                       "--out", str(out / "runtimes"), "--no-profile",
+                                       "--modes", "fp32", "--models", *RUNTIME_MODELS), 200,
                           f"runtimes for {', '.join(RUNTIME_MODELS)} and the reference "
                           f"(torch.compile dominates; gets what is left of the cap)"))
     return [s for s in steps if s.name not in config.skip]
