@@ -15,9 +15,10 @@ of value and under one overall time cap (default 8 minutes):
 
 Each step writes its own files when it ends; a step still running when the cap is reached is
 stopped (its log, with the progress bar's last step, stays), later steps are skipped, and
-``gpu_run.json`` lists every step's status, exit code, wall time and estimate. ``--archive FILE.tar.gz`` packs the output folder into one
-file at the end (the device tool brings back at most 8 files). ``--dry-run`` prints the plan
-with estimated times and runs nothing; it works on any machine.
+``gpu_run.json`` lists every step's status, exit code, wall time and estimate.
+``--archive FILE.tar.gz`` packs the output folder into one file at the end (the device tool
+brings back at most 8 files). ``--dry-run`` prints the plan with estimated times and runs
+nothing; it works on any machine.
 """
 
 from __future__ import annotations
