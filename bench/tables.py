@@ -69,8 +69,10 @@ class Presets:
 QUICK = Presets(TimingConfig(warmup=2, iters=20, max_time_s=10.0),
                 TimingConfig(warmup=0, iters=4, max_time_s=3.0), ProfileConfig(warmup=1, iters=1),
                 ("fp32", "channels_last"), rounds=3)
+# Full: the other modes get 1 s too, the minimum for a valid row (bench.latency.ValidityRule).
 FULL = Presets(TimingConfig(warmup=20, iters=200, min_time_s=2.0),
-               TimingConfig(warmup=10, iters=100), ProfileConfig(warmup=5, iters=20), rounds=5)
+               TimingConfig(warmup=10, iters=100, min_time_s=1.0),
+               ProfileConfig(warmup=5, iters=20), rounds=5)
 
 
 @dataclass(frozen=True)
