@@ -145,3 +145,18 @@ TABLE3_VIEW = {
     "GFLOPs (paper)": ("paper GFLOPs", ".3f"),
     "GFLOPs vs paper (%)": ("GFLOPs vs paper (%)", "+.1f"),
 }
+
+
+def uniform(df: pd.DataFrame, places: int | None = None) -> pd.DataFrame:
+    """Every float column as text with one decimals setting per column: ``places``, or
+    :func:`decimals_for` the column.
+
+    For the ``*_full.md`` files: the paper's 60 ms and 6 ms read "60.00" and "6.00", not "60.0"
+    and "6". Other columns (text, integers, flags) are left as they are.
+    """
+    shown = df.copy()
+    for column in df.columns:
+        if pd.api.types.is_float_dtype(df[column]):
+            column_places = decimals_for(list(df[column])) if places is None else places
+            shown[column] = [number(v, column_places) for v in df[column]]
+    return shown

@@ -386,7 +386,7 @@ def outputs(m: Measurements, names: Sequence[str], reference: str) -> dict[str, 
         files[f"{stem}.md"] = lambda p, df=shown: io.write_markdown(df, p, title, text,
                                                                     EMPTY_TABLE)
         if view is not None:
-            files[f"{stem}_full.md"] = lambda p, df=df: io.write_markdown(
+            files[f"{stem}_full.md"] = lambda p, df=headline.uniform(df): io.write_markdown(
                 df, p, f"{title} (every column)", text, EMPTY_TABLE)
         sections.append(report_html.Section(stem, title, shown, text))
 
@@ -415,6 +415,7 @@ def outputs(m: Measurements, names: Sequence[str], reference: str) -> dict[str, 
     if m.layers is not None:
         files["layer_profile.csv"] = lambda p: io.write_csv(m.layers, p)
         share = layer_share_table(m.layers)
+        share = headline.uniform(share, places=1)  # shares: one decimal, every column
         files["layer_profile.md"] = lambda p: io.write_markdown(
             share, p, "Runtime by layer type (share of profiled op time) beside share of FLOPs",
             notes + " Shares add up to 100 % per model (time over profiled op time).")

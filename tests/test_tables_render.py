@@ -154,3 +154,17 @@ def test_formatted_views_keep_their_columns_and_mark_missing_values():
         "B": ["1.23", headline.MISSING],
         "C": ["+3.0", "-0.0"],
     }
+
+
+def test_full_tables_use_one_format_per_column():
+    df = pd.DataFrame(
+        {
+            "time (ms, paper)": [60.0, 6.0, float("nan")],
+            "iters": [17, 21, 3],
+            "model": ["a", "b", "c"],
+        }
+    )
+    shown = headline.uniform(df)
+    assert list(shown["time (ms, paper)"]) == ["60.00", "6.00", headline.MISSING]
+    assert list(shown["iters"]) == [17, 21, 3] and list(shown["model"]) == ["a", "b", "c"]
+    assert list(headline.uniform(df, places=1)["time (ms, paper)"])[:2] == ["60.0", "6.0"]
