@@ -37,7 +37,7 @@ RESUMABLE_CHANGES = frozenset(
 # Command-line spelling of the fields whose option is not simply ``--<field-with-dashes>``.
 _OPTIONS = {
     "schedule.patience": "--patience",
-    "augment.enabled": "--no-augment",
+    "augment.enabled": "augmentation (--no-augment)",
     "augment.body_masking": "--body-masking",
     "augment.keypoint_masking": "--keypoint-masking",
     "max_val_samples": "--max-val-samples",
@@ -169,4 +169,6 @@ def config_changes(saved: dict[str, Any], cfg: TrainConfig, legacy: bool = False
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
     return " ".join(map(str, value)) if isinstance(value, list) else str(value)
