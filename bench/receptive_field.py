@@ -300,13 +300,15 @@ def keypoint_indices(dataset: str, names: Sequence[str]) -> dict[str, int]:
 
 
 def _load(model_name: str, checkpoint: Optional[Path], device: torch.device, seed: int) -> nn.Module:
-    from bench.errors import CheckpointError
+    from bench.errors import CheckpointError, UserError
     from bench.evaluate import load_model
 
     if checkpoint is None:
         return load_model(model_name, None, device, seed=seed)
     try:
         return load_model(model_name, checkpoint, device, seed=seed)
+    except UserError:
+        raise
     except (ValueError, OSError) as exc:  # unreadable, foreign, or made for another model
         raise CheckpointError(f"--checkpoint {checkpoint}: {exc}") from exc
 

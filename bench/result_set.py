@@ -102,9 +102,11 @@ def recover(folder: Path) -> list[str]:
     for backup in sorted(folder.glob(f"{PREVIOUS}*")):
         run_id = backup.name[len(PREVIOUS):]
         if not (current and current.get("run_id") == run_id):  # the new manifest never arrived
-            staged = read_manifest(folder / f"{STAGING}{run_id}") or {"files": {}}
-            for name in staged["files"]:
-                (folder / name).unlink(missing_ok=True)
+            staging = folder / f"{STAGING}{run_id}"
+            staged = read_manifest(staging) or {"files": {}}
+            for name in staged["files"]:  # moved in: gone from staging; the rest is still there
+                if not (staging / name).exists():
+                    (folder / name).unlink(missing_ok=True)
             for path in backup.iterdir():
                 os.replace(path, folder / path.name)
             done.append(f"restored the previous set from {backup.name}")

@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -249,33 +248,38 @@ def test_a_bug_exits_3_with_its_traceback_and_keeps_the_previous_set(
     assert _snapshot(previous) == before
 
 
-def test_killed_mid_swap_is_undone_at_the_next_start(tmp_path):
+_KILLED_MID_SWAP = """
+import os, sys
+from pathlib import Path
+from bench import io, result_set
+folder, kill_at = Path(sys.argv[1]), int(sys.argv[2])
+old = {n: (lambda p, n=n: io.write_text(p, "old " + n)) for n in ("a.csv", "b.md", "d.md")}
+result_set.publish(folder, old)
+(folder / "other.txt").write_text("another command's file")
+moves = []
+real = result_set._move
+def killed(source, target):
+    moves.append(target)
+    if len(moves) == kill_at:
+        os._exit(137)
+    real(source, target)
+result_set._move = killed
+new = {n: (lambda p, n=n: io.write_text(p, "new " + n)) for n in ("d.md", "a.csv", "c.png")}
+result_set.publish(folder, new)
+"""
+
+
+@pytest.mark.parametrize("kill_at", [1, 3, 5, 8])  # of 4 moves out, 3 in, the manifest
+def test_killed_mid_swap_is_undone_at_the_next_start(tmp_path, kill_at):
     """A process killed between two renames of the swap (no Python cleanup runs)."""
     folder = tmp_path / "set"
-    script = textwrap.dedent(f"""
-        import os
-        from pathlib import Path
-        from bench import io, result_set
-        folder = Path({str(folder)!r})
-        old = {{n: (lambda p, n=n: io.write_text(p, "old " + n)) for n in ("a.csv", "b.md")}}
-        result_set.publish(folder, old)
-        moves = []
-        real = result_set._move
-        def killed(source, target):
-            moves.append(target)
-            if len(moves) == 3:
-                os._exit(137)
-            real(source, target)
-        result_set._move = killed
-        new = {{n: (lambda p, n=n: io.write_text(p, "new " + n)) for n in ("a.csv", "c.png")}}
-        result_set.publish(folder, new)
-    """)
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                          check=False)
+    done = subprocess.run([sys.executable, "-c", _KILLED_MID_SWAP, str(folder), str(kill_at)],
+                          cwd=ROOT, capture_output=True, check=False)
     assert done.returncode == 137, done.stderr.decode()
     assert result_set.verify(folder)  # half swapped: not one consistent set
     assert result_set.recover(folder)
-    assert _snapshot(folder) == {"a.csv": b"old a.csv", "b.md": b"old b.md",
+    assert _snapshot(folder) == {"a.csv": b"old a.csv", "b.md": b"old b.md", "d.md": b"old d.md",
+                                 "other.txt": b"another command's file",
                                  "manifest.json": (folder / "manifest.json").read_bytes()}
     assert result_set.verify(folder) == []
 
