@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup tables test bench regression regression-update clean wheelhouse gpu
+.PHONY: setup tables test bench regression regression-update mutation clean wheelhouse gpu
 
 setup: $(STAMP)
 
@@ -30,6 +30,12 @@ regression: $(STAMP)
 
 regression-update: $(STAMP)
 	$(PY) -m bench.regression update $(ARGS)
+
+# Mutation testing (mutmut, dev extra) of the files in mutation/targets.toml, each against its
+# focused tests in a scratch copy: `make mutation TARGETS=datasets/metrics.py ARGS="--timeout 900"`.
+mutation: $(STAMP)
+	$(PY) -c "import mutmut" 2>/dev/null || $(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) mutation/run.py $(TARGETS) $(ARGS)
 
 # A lent GPU machine (README: "Running on a lent GPU"): `make wheelhouse` here, where pip has
 # internet; carry .wheelhouse; `make gpu` there (python3 with torch; no set-up, no internet).
