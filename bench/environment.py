@@ -248,7 +248,6 @@ class WindowTotals:
             "throttled_pct": self.throttled_pct(),
             "violation_pct": ", ".join(f"{k} {v:.1f}" for k, v in shares.items() if v > 0),
             "energy_per_inference_mj": energy,
-            "energy_window_s": self.duration_s,
             "energy_note": why,
         }
 
