@@ -18,6 +18,7 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from matplotlib.text import Annotation
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from matplotlib.transforms import Bbox
@@ -146,7 +147,8 @@ def speedups(
     """Our speed-up over ``reference`` (solid) beside the paper's (hatched), one pair per row.
 
     ``rows``: columns ``label`` (e.g. "Table 4: Ours"), ``model``, ``ours`` and ``paper``
-    (NaN where the paper gives no time: the bar is left out and the label says so).
+    (NaN where the paper gives no time, e.g. a user's model: "no paper figure" stands there).
+    Each bar carries its value, so nobody reads a log axis to two decimals.
     """
     colors = colors or model_colors(rows.model)
     fig = _figure(8.0, 0.55 * len(rows) + 1.6)
@@ -154,24 +156,44 @@ def speedups(
     height = 0.38
     for i, row in enumerate(rows.itertuples()):
         color = colors[row.model]
+        ax.barh(i - height / 2, row.ours, height, color=color)
+        ax.annotate(
+            f"{row.ours:.2f}",
+            (row.ours, i - height / 2),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=7,
+        )
+        if math.isnan(row.paper):
+            ax.annotate(
+                "no paper figure",
+                (1.0, i + height / 2),
+                xytext=(3, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=7,
+                color="0.4",
+            )
+            continue
         ax.barh(
-            i - height / 2,
-            row.ours,
+            i + height / 2,
+            row.paper,
             height,
             color=color,
-            label="ours (this machine)" if i == 0 else None,
+            alpha=0.45,
+            hatch="//",
+            edgecolor="white",
         )
-        if not math.isnan(row.paper):
-            ax.barh(
-                i + height / 2,
-                row.paper,
-                height,
-                color=color,
-                alpha=0.45,
-                hatch="//",
-                edgecolor="white",
-                label="paper (GTX 1080 Ti)" if i == 0 else None,
-            )
+        ax.annotate(
+            f"{row.paper:.2f}",
+            (row.paper, i + height / 2),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=7,
+            color="0.35",
+        )
     ax.set_yticks(
         range(len(rows)), [f"{r.label}\n{r.model}" for r in rows.itertuples()], fontsize=8
     )
@@ -180,11 +202,26 @@ def speedups(
     ax.invert_yaxis()
     ax.axvline(1.0, color="0.4", lw=0.8)
     log_if_wide(ax, "x", list(rows.ours) + list(rows.paper))
+    ax.margins(x=0.12)
     ax.set(
         xlabel=f"speed-up = latency of {reference} / latency of the row (line: 1)",
         title="Speed-ups: ours (solid) beside the paper's (hatched)",
     )
-    ax.legend(fontsize=8, loc="lower right")
+    # Neutral legend swatches: the bars' colours stand for models, not for ours / paper.
+    ax.legend(
+        handles=[
+            Patch(color="0.35", label="ours (this machine)"),
+            Patch(
+                facecolor="0.35",
+                alpha=0.45,
+                hatch="//",
+                edgecolor="white",
+                label="paper (GTX 1080 Ti)",
+            ),
+        ],
+        fontsize=8,
+        loc="lower right",
+    )
     ax.grid(alpha=0.3, axis="x", which="both")
     return fig
 
