@@ -490,8 +490,20 @@ def check_checkpoints(config: TablesConfig, names: Sequence[str]) -> None:
             raise UsageError(f"--checkpoint {name}={path}: {name!r} is not among the measured "
                              f"models ({', '.join(names)})")
         io.readable_file(path, f"--checkpoint {name}={path}")
+        check_checkpoint_fits(name, path)
     for dataset in dict.fromkeys(model_info(name).dataset for name, _ in config.checkpoints):
         check_data_root(dataset, config.data_root)
+
+
+def check_checkpoint_fits(name: str, path: Path) -> None:
+    """The checkpoint loads safely (``weights_only``), records no other model, and every weight
+    fits ``name``; else a :class:`~bench.errors.CheckpointError` naming the file."""
+    from .training.checkpoint import load_checkpoint
+    from .training.model import build_model, check_made_for, load_weights
+
+    state = load_checkpoint(path)
+    check_made_for(state, name, path)
+    load_weights(build_model(name), state, path, name)
 
 
 def check_data_root(dataset: str, root: Path) -> None:
