@@ -36,6 +36,8 @@ import pandas as pd
 import torch
 from torch import nn
 
+from architectures import create_model
+
 from .environment import GpuState, WindowTotals, gpu_state, read_counters
 from .numerics import (
     TF32_MODES,
@@ -311,8 +313,6 @@ def build_at_size(name: str, input_size: Optional[tuple[int, int]] = None) -> nn
     size as built, and their ``info`` keeps the registered size. Asking the class, rather than
     catching a ``TypeError`` from the builder, keeps a builder's own errors visible.
     """
-    from architectures import create_model
-
     model = create_model(name)
     if input_size is None or tuple(input_size) == tuple(model.info.input_size) \
             or not takes_input_size(model):
