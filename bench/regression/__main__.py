@@ -1,0 +1,115 @@
+"""``python -m bench.regression check|update|record|history|bisect``; exit codes in the README.
+
+0 passed, 1 regressed, 2 usage error (one line), 3 internal error (traceback kept),
+4 no comparable baseline (another fingerprint or settings: the line says what to run),
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.cli import ArgumentParser, error_boundary, fail
+
+from . import commands
+from .history import HISTORY
+from .model import BASELINE, SIGNALS, NoComparableBaseline
+from .slowdown import parse_slowdown
+
+EXIT_NO_BASELINE = 4
+PROG = "python -m bench.regression"
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction in (0, 1), e.g. 0.05, got {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 1000, got {text}")
+    return value
+
+
+def _pass_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--signal", choices=SIGNALS, help="default: the baseline's (instructions)")
+    p.add_argument("--reference", help="default: the baseline's (hourglass-8stack)")
+    p.add_argument("--size", type=int, nargs=2, metavar=("H", "W"),
+                   help="input size, multiples of 64 (default: the baseline's, 64 64)")
+    p.add_argument("--repeats", type=_count,
+                   help="measured forwards per model (instructions) or rounds (time)")
+    p.add_argument("--floor", type=_fraction, help="smallest tolerance (default 0.03)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    p.add_argument("--baseline", type=Path, default=BASELINE)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+
+    c = sub.add_parser("check", help="measure and compare with the committed baseline")
+    c.add_argument("--models", nargs="+", default=[], help="default: every registered model")
+    c.add_argument("--repeats", type=_count, help="default: the baseline's")
+    c.add_argument("--tolerance", type=_fraction,
+                   help="one fixed tolerance for every model instead of each model's own")
+    c.add_argument("--inject-slowdown", type=parse_slowdown, action="append", default=[],
+                   metavar="NAME=+PCT%%|NAME=LAYERS", help="demo: CPU work added to one model")
+    c.add_argument("--other-machine", choices=("refuse", "remeasure"), default="refuse",
+                   help="baseline from another fingerprint: refuse (exit 4) or measure the "
+                        "baseline's commit here in a git worktree and compare with that")
+    c.add_argument("--report", type=Path, help="also write the comparison table (Markdown)")
+
+    u = sub.add_parser("update", help="measure unchanged passes and write the baseline")
+    _pass_options(u)
+    u.add_argument("--passes", type=_count, default=2, help="unchanged passes (default 2)")
+
+    r = sub.add_parser("record", help="append a pass to the history (one row per model)")
+    _pass_options(r)
+    r.add_argument("--models", nargs="+", default=[])
+    r.add_argument("--history", type=Path, default=HISTORY)
+    r.add_argument("--commits", nargs="+", default=[], metavar="REV",
+                   help="measure these commits (git worktrees, oldest first) instead of the "
+                        "working tree: backfills the history")
+
+    h = sub.add_parser("history", help="trend plot and change points of the history")
+    h.add_argument("--history", type=Path, default=HISTORY)
+    h.add_argument("--plot", type=Path, default=HISTORY.with_suffix(".png"))
+    h.add_argument("--models", nargs="+", default=[])
+    h.add_argument("--fingerprint", help="fingerprint id (default: the latest row's)")
+    h.add_argument("--floor", type=_fraction, default=0.03)
+
+    b = sub.add_parser("bisect", help="find the commit that changed a model's figure")
+    b.add_argument("good")
+    b.add_argument("bad")
+    b.add_argument("--model", required=True)
+    _pass_options(b)
+    return p
+
+
+_COMMANDS = {"check": commands.check, "update": commands.update, "record": commands.record,
+             "history": commands.show_history, "bisect": commands.run_bisect}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    with error_boundary(PROG):
+        try:
+            return _COMMANDS[args.command](args)
+        except NoComparableBaseline as exc:
+            fail(PROG, str(exc), EXIT_NO_BASELINE)
+    return 0  # not reached: error_boundary exits
+
+
+if __name__ == "__main__":
+    sys.exit(main())

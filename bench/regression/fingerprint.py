@@ -1,0 +1,65 @@
+"""Environment fingerprint: what makes two passes' figures comparable.
+
+Instruction counts depend on the kernels oneDNN picks (CPU model and ISA flags), on the torch
+and Python builds and on valgrind's CPU model; a baseline taken under another fingerprint is never
+compared silently (see ``check``).
+"""
+
+from __future__ import annotations
+
+import platform
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import torch
+
+# Flags that change which kernels run; the rest of /proc/cpuinfo's list does not matter here.
+_ISA = re.compile(r"^(avx\w*|amx\w*|fma|f16c|sse4_[12]|ssse3|bmi[12]|vnni\w*|asimd\w*|sve\w*)$")
+
+
+def _cpuinfo() -> tuple[str, list[str]]:
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return platform.processor() or platform.machine(), []
+    model = re.search(r"^model name\s*:\s*(.+)$", text, re.MULTILINE)
+    flags = re.search(r"^(?:flags|Features)\s*:\s*(.+)$", text, re.MULTILINE)
+    isa = sorted({f for f in (flags.group(1).split() if flags else []) if _ISA.match(f)})
+    return (model.group(1).strip() if model else platform.machine()), isa
+
+
+def valgrind_version() -> str:
+    exe = shutil.which("valgrind")
+    if exe is None:
+        return "missing"
+    out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False)
+    return out.stdout.strip() or "unknown"
+
+
+def fingerprint(signal: str, threads: int = 1) -> dict[str, object]:
+    """The facts a gated figure depends on, for ``signal`` ("instructions" or "time")."""
+    cpu, isa = _cpuinfo()
+    record: dict[str, object] = {
+        "cpu": cpu, "isa": isa, "machine": platform.machine(),
+        "torch": torch.__version__, "python": platform.python_version(), "threads": threads,
+    }
+    if signal == "instructions":
+        record["valgrind"] = valgrind_version()
+    return record
+
+
+def differences(baseline: dict, current: dict) -> list[str]:
+    """``key: baseline -> now`` for every fact that differs (ISA flags as added / missing)."""
+    out = []
+    for key in sorted(set(baseline) | set(current)):
+        b, c = baseline.get(key), current.get(key)
+        if b == c:
+            continue
+        if isinstance(b, list) and isinstance(c, list):
+            gone, new = sorted(set(b) - set(c)), sorted(set(c) - set(b))
+            out.append(f"{key}: missing {' '.join(gone) or '-'}, extra {' '.join(new) or '-'}")
+        else:
+            out.append(f"{key}: {b!r} -> {c!r}")
+    return out

@@ -1,0 +1,74 @@
+"""Git plumbing for ``bisect`` and for measuring a baseline's own commit: worktrees, commit lists."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .model import GateError
+
+# Only these paths change what the gate measures (results/, docs and tests do not).
+CODE_PATHS = ("architectures", "bench", "datasets", "pyproject.toml")
+
+
+class GitError(GateError):
+    """A git command failed on the user's input (unknown commit, not a repository)."""
+
+
+def git(root: Path, *args: str) -> str:
+    try:
+        out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                             check=False)
+    except FileNotFoundError:
+        raise GitError("git is not installed") from None
+    if out.returncode != 0:
+        message = (out.stderr.strip().splitlines() or ["failed"])[-1]
+        raise GitError(f"git {' '.join(args)}: {message}")
+    return out.stdout.strip()
+
+
+def head(root: Path) -> tuple[str, list[str]]:
+    """HEAD's commit id and the code paths with uncommitted changes ("" and [] outside git)."""
+    try:
+        commit = git(root, "rev-parse", "HEAD")
+        status = git(root, "status", "--porcelain", "--", *CODE_PATHS)
+    except GitError:
+        return "", []
+    return commit, sorted(line[3:] for line in status.splitlines() if line.strip())
+
+
+def resolve(root: Path, rev: str) -> str:
+    try:
+        return git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    except GitError:
+        raise GitError(f"{rev!r} is not a commit of the repository at {root}") from None
+
+
+def commits_between(root: Path, good: str, bad: str) -> list[str]:
+    """Commits after ``good`` up to ``bad``, oldest first, on the ancestry path."""
+    good, bad = resolve(root, good), resolve(root, bad)
+    if git(root, "merge-base", good, bad) != good:
+        raise GitError(f"{good[:10]} is not an ancestor of {bad[:10]}")
+    listed = git(root, "rev-list", "--reverse", "--ancestry-path", f"{good}..{bad}")
+    return listed.split()
+
+
+def subject(root: Path, commit: str) -> str:
+    return git(root, "log", "-1", "--format=%h %s", commit)
+
+
+@contextmanager
+def worktree(root: Path, commit: str) -> Iterator[Path]:
+    """A detached checkout of ``commit`` in a temporary folder, removed afterwards."""
+    commit = resolve(root, commit)
+    with tempfile.TemporaryDirectory(prefix="gate-worktree-") as tmp:
+        path = Path(tmp) / "tree"
+        git(root, "worktree", "add", "--detach", "--quiet", str(path), commit)
+        try:
+            yield path
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=root,
+                           capture_output=True, check=False)

@@ -1,0 +1,126 @@
+"""Latency history across commits: one row per model and recorded pass, trend plot, change points.
+
+Change points come from ``ruptures`` (PELT, least-squares cost) on each model's figure relative
+to its median: a mean shift of relative size d between segments of n1 and n2 points lowers the
+cost by n1 * n2 / (n1 + n2) * d^2, and a split is kept when that beats the penalty
+``(2 * floor)^2``, i.e. a lasting shift of at least twice the gate's floor.
+Apache Otava was our first choice, but its 0.8 release installs cloud clients (BigQuery, Slack,
+Postgres) and downgrades numpy/scipy; MongoDB's signal-processing-algorithms pins numpy < 2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import statistics
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from bench import io
+
+from .model import GateError, Pass
+
+HISTORY = Path("results/regression_history.csv")
+COLUMNS = ["recorded_at", "commit", "dirty", "fingerprint_id", "cpu", "torch", "signal",
+           "input", "model", "figure", "value", "samples", "params", "flops"]
+
+
+def fingerprint_id(fingerprint: dict) -> str:
+    return hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def rows_of(result: Pass) -> pd.DataFrame:
+    """One row per model of ``result``: the median of its gated figure."""
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    h, w = result.config.input_size
+    rows = [{"recorded_at": now, "commit": result.commit, "dirty": bool(result.dirty),
+             "fingerprint_id": fingerprint_id(result.fingerprint),
+             "cpu": result.fingerprint.get("cpu", ""), "torch": result.fingerprint.get("torch", ""),
+             "signal": result.config.signal, "input": f"{h}x{w}", "model": name,
+             "figure": result.figure_of(name), "value": statistics.median(m.samples),
+             "samples": len(m.samples), "params": m.params, "flops": m.flops}
+            for name, m in result.models.items()]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def read_history(path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(path)
+    except FileNotFoundError:
+        raise GateError(f"no history at {path}; add a pass with "
+                        f"`python -m bench.regression record`") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise GateError(f"{path}: not a regression history CSV ({exc})") from None
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise GateError(f"{path}: not a regression history (missing columns {missing})")
+    return frame
+
+
+def append(path: Path, rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` added to the history at ``path`` (created if absent), written atomically."""
+    frame = pd.concat([read_history(path), rows], ignore_index=True) if path.exists() else rows
+    io.write_csv(frame, path)
+    return frame
+
+
+def series(frame: pd.DataFrame, fingerprint: str | None = None) -> dict[str, pd.DataFrame]:
+    """Per model, the rows of one fingerprint and signal (default: the latest row's)."""
+    if frame.empty:
+        raise GateError("the history is empty")
+    last = frame.iloc[-1]
+    fp = fingerprint or last.fingerprint_id
+    keep = frame[(frame.fingerprint_id == fp) & (frame.signal == last.signal)
+                 & (frame.input == last.input)]
+    if keep.empty:
+        raise GateError(f"no history rows with fingerprint {fp!r}")
+    return {m: g.reset_index(drop=True) for m, g in keep.groupby("model", sort=True)}
+
+
+def change_points(values: list[float], floor: float = 0.03) -> list[int]:
+    """Indices where a new segment starts (a lasting shift of at least ~2 x ``floor``)."""
+    import numpy as np
+    import ruptures
+
+    if len(values) < 2:
+        return []
+    signal = np.asarray(values, dtype=float) / statistics.median(values)
+    ends = ruptures.Pelt(model="l2", min_size=1, jump=1).fit(signal).predict(pen=(2 * floor) ** 2)
+    return [e for e in ends if e < len(values)]
+
+
+def change_table(per_model: dict[str, pd.DataFrame], floor: float = 0.03) -> pd.DataFrame:
+    rows = []
+    for model, g in per_model.items():
+        values = g.value.tolist()
+        for start in change_points(values, floor):
+            before = statistics.median(values[:start])
+            after = statistics.median(values[start:])
+            rows.append({"model": model, "pass": start, "from commit": str(g.commit[start - 1])[:10],
+                         "to commit": str(g.commit[start])[:10], "before": before,
+                         "after": after, "change (%)": 100 * (after / before - 1)})
+    return pd.DataFrame(rows, columns=["model", "pass", "from commit", "to commit", "before", "after",
+                                       "change (%)"])
+
+
+def plot(per_model: dict[str, pd.DataFrame], changes: pd.DataFrame, path: Path) -> Path:
+    """Each model's figure relative to its first recorded value, pass by pass."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 5))
+    ax = fig.add_subplot()
+    for model, g in per_model.items():
+        ax.plot(range(len(g)), g.value / g.value.iloc[0], marker="o", label=model)
+        for start in changes[changes.model == model]["pass"]:
+            ax.axvline(start - 0.5, color="grey", linestyle=":")
+    longest = max(per_model.values(), key=len)
+    ax.set_xticks(range(len(longest)), [str(c)[:7] for c in longest.commit], rotation=60,
+                  fontsize=7)
+    ax.set_xlabel("recorded pass (commit)")
+    ax.set_ylabel("gated figure / first recorded value")
+    ax.set_title("Regression gate history (dotted: change points)")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return io.write_figure(fig, path)
