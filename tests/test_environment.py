@@ -54,6 +54,26 @@ class FakeNvml:
     def nvmlDeviceGetEnforcedPowerLimit(self, handle):
         return 700_000
 
+    # momentary state, for gpu_state()
+    NVML_TEMPERATURE_GPU = 0
+
+    def nvmlDeviceGetClockInfo(self, handle, kind):
+        return 1980
+
+    nvmlDeviceGetMaxClockInfo = nvmlDeviceGetClockInfo
+
+    def nvmlDeviceGetTemperature(self, handle, sensor):
+        return 41
+
+    def nvmlDeviceGetPowerUsage(self, handle):
+        return 123_000
+
+    def nvmlDeviceGetCurrentClocksEventReasons(self, handle):
+        return 0x4  # sw_power_cap
+
+    def nvmlSystemGetDriverVersion(self):
+        return "580.159.04"
+
 
 def _counters(t: float, power_ns: int, thermal_ns: int, energy: int | None) -> GpuCounters:
     return counters_from(FakeNvml({0: power_ns, 1: thermal_ns}, energy), "h", lambda: t)
@@ -196,3 +216,33 @@ def test_bench_suite_on_a_missing_gpu_ends_in_one_line():
     assert result.returncode == 4  # pytest's usage error
     assert len(lines) == 1 and lines[0].startswith("ERROR: --bench-device 'cuda'")
     assert "CUDA is not available" in lines[0]
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    """A CUDA device as NVML and torch describe it, on a machine without one."""
+    from bench import environment
+
+    props = SimpleNamespace(name="NVIDIA H100 80GB HBM3", major=9, minor=0,
+                            total_memory=80 * 2**30, multi_processor_count=132)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda index: props)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    nvml = FakeNvml({0: 2_000_000_000, 1: 0}, 9_000)
+    monkeypatch.setattr(environment, "_nvml", lambda: nvml)
+    monkeypatch.setattr(environment, "_nvml_handle", lambda nvml, device: "h")
+    return torch.device("cuda", 0)
+
+
+def test_gpu_record_keeps_settings_and_splits_off_the_momentary_state(fake_gpu):
+    from bench.environment import _gpu_record, gpu_state, read_counters
+
+    full = _gpu_record(fake_gpu, volatile=True)
+    stable = _gpu_record(fake_gpu, volatile=False)
+    assert full["name"] == "NVIDIA H100 80GB HBM3" and full["capability"] == "9.0"
+    assert full["settings"]["persistence_mode"] is True and full["driver"] == "580.159.04"
+    assert full["state_at_start"]["temperature_c"] == 41
+    assert stable == {k: v for k, v in full.items() if k != "state_at_start"}
+    state = gpu_state(fake_gpu)
+    assert state.throttled and state.power_w == 123.0
+    counters = read_counters(fake_gpu)
+    assert counters.violation_ns["power"] == 2_000_000_000 and counters.energy_mj == 9_000
