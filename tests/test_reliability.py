@@ -21,7 +21,7 @@ import torch
 
 import bench.table3
 from bench import io, receptive_field, result_set, tables
-from tests.tiny_models import register_tiny
+from tests.tiny_models import TinyPose, register_tiny
 
 TINY = "tiny-reliability"
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,6 +92,13 @@ def _bad_tables_args(tmp: Path) -> list[tuple[list[str], str]]:
     a_file.write_text("not a folder")
     empty = tmp / "empty.pt"
     empty.write_bytes(b"")
+    other_model = tmp / "other.pt"
+    torch.save({"model_name": "gcpm-baseline", "model": {"w": torch.zeros(1)}}, other_model)
+    fits = tmp / "fits.pt"
+    torch.save({"model": TinyPose().state_dict()}, fits)
+    misfit = tmp / "misfit.pt"
+    torch.save({"model": {"w": torch.zeros(1)}}, misfit)
+    (tmp / "TrainVal_pose_annotations").mkdir()
     cases = [
         (["--iters", "0"], "--iters"),
         (["--iters", "two"], "--iters"),
@@ -104,9 +111,12 @@ def _bad_tables_args(tmp: Path) -> list[tuple[list[str], str]]:
         (["--out", str(a_file / "sub")], str(a_file / "sub")),
         (["--checkpoint", f"{TINY}=/no/such.pt", "--data-root", str(tmp)], "/no/such.pt"),
         (["--checkpoint", f"{TINY}={empty}", "--data-root", str(tmp)], "empty"),
-        (["--checkpoint", f"{TINY}={a_file}", "--data-root", "/no/such/root"], "/no/such/root"),
-        (["--checkpoint", f"{TINY}={a_file}", "--data-root", str(tmp)], str(tmp)),
+        (["--checkpoint", f"{TINY}={fits}", "--data-root", "/no/such/root"], "/no/such/root"),
+        (["--checkpoint", f"{TINY}={fits}", "--data-root", str(tmp)], "lip_val_set.csv"),
         (["--checkpoint", f"{TINY}={a_file}"], "--data-root"),
+        (["--checkpoint", f"{TINY}={a_file}", "--data-root", str(tmp)], "not a PyTorch"),
+        (["--checkpoint", f"{TINY}={other_model}", "--data-root", str(tmp)], "'gcpm-baseline'"),
+        (["--checkpoint", f"{TINY}={misfit}", "--data-root", str(tmp)], "does not fit"),
     ]
     if not torch.cuda.is_available():
         cases.append((["--device", "cuda"], "CUDA is not available"))
