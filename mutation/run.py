@@ -178,14 +178,17 @@ def main(argv: list[str] | None = None) -> int:
         status, tail = run_target(where, args.max_children, args.timeout)
         failed += status != 0
         sections.append(report(target, tests, status, where) + f"\n```\n{tail}\n```\n")
-    summary = "\n".join(sections)
-    print(summary)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.out.with_suffix(".tmp")
-        tmp.write_text(summary, encoding="utf-8")
-        tmp.replace(args.out)
+        print(sections[-1], flush=True)
+        if args.out:  # after each target: a long run that is stopped keeps what it finished
+            write_atomically(args.out, "\n".join(sections))
     return 1 if failed else 0
+
+
+def write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
 
 
 if __name__ == "__main__":
