@@ -74,9 +74,10 @@ def load_predictions(path: str | Path) -> PredictionFile:
 
 def _check_array(coords: np.ndarray, path: Path) -> None:
     if coords.ndim != 3 or coords.shape[2] != 2:
+        hint = " (a third column of scores? keep x, y only)" if coords.shape[-1:] == (3,) else ""
         raise AnnotationError(
             f"{path}: predictions have shape {coords.shape}; expected (N, K, 2)"
-            f" (persons, joints, x/y)"
+            f" (persons, joints, x/y){hint}"
         )
     if np.isinf(coords).any():
         raise AnnotationError(f"{path}: predictions hold an infinite coordinate")
