@@ -106,3 +106,15 @@ def test_a_missing_joint_from_decode_is_a_miss_in_pckh():
     gt = np.zeros((1, 2, 2))
     result = pckh(coords, gt, np.ones((1, 2), bool), np.array([1.0]))
     assert result.correct.tolist() == [0, 0] and result.counted.tolist() == [1, 1]
+
+
+def test_a_joint_off_the_map_leaves_at_most_a_tail_without_a_peak():
+    """Real joints lie outside the image: the target keeps the part of the Gaussian that falls on
+    the map (highest on the border, below the peak value 1), and nothing when it is far off."""
+    points = np.array([[-6.0, 100.0], [-200.0, 100.0], [100.0, 100.0]])
+    maps = encode(points, np.ones(3, bool), 256, 32, sigma=7.0, background=True)
+    near, far, inside = maps[0], maps[1], maps[2]
+    assert 0 < near.max() < 0.7 and np.unravel_index(near.argmax(), near.shape)[1] == 0
+    assert far.max() == 0.0
+    assert inside.max() > 0.9
+    np.testing.assert_allclose(maps[3], 1.0 - maps[:3].max(axis=0))
