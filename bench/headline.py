@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 NOISY_MARK = "*"  # a latency cell whose fp32 CV is above the noise threshold, or throttled
+SHORT_MARK = "†"  # fewer samples or less time than a valid timing needs (latency ``validity``)
 MISSING = "–"  # a figure the source does not give (the paper's CPM AUC, a user model's time)
 
 
@@ -43,15 +44,30 @@ def joined(values: Sequence[object], decimals: int, sep: str = " / ") -> str:
 
 
 def latency_cells(
-    median: pd.Series, p10: pd.Series, p90: pd.Series, flagged: pd.Series
+    median: pd.Series,
+    p10: pd.Series,
+    p90: pd.Series,
+    flagged: pd.Series,
+    short: Sequence[bool] | None = None,
 ) -> list[str]:
-    """``"425 (392–448)"``: median with its p10-p90 spread, one decimals setting per column."""
+    """``"425 (392–448)"``: median with its p10-p90 spread, one decimals setting per column;
+    :data:`NOISY_MARK` where ``flagged``, :data:`SHORT_MARK` where ``short``."""
     places = decimals_for(list(median))
+    short = [False] * len(median) if short is None else list(short)
     return [
         f"{number(m, places)} ({number(lo, places)}–{number(hi, places)})"
         + (NOISY_MARK if flag else "")
-        for m, lo, hi, flag in zip(median, p10, p90, flagged)
+        + (SHORT_MARK if too_short else "")
+        for m, lo, hi, flag, too_short in zip(median, p10, p90, flagged, short)
     ]
+
+
+def invalid(df: pd.DataFrame) -> list[bool]:
+    """Rows the timer marked not valid (``valid`` False: too few samples or too short); rows
+    without that column, or with no figure at all, are not marked."""
+    if "valid" not in df:
+        return [False] * len(df)
+    return [v is False or v == False for v in df["valid"]]  # numpy bools too
 
 
 def paper_table_view(
@@ -71,7 +87,11 @@ def paper_table_view(
             "model": full["model"],
             "input": full["input"],
             "latency, ms: median (p10–p90)": latency_cells(
-                full["latency median (ms)"], full["p10 (ms)"], full["p90 (ms)"], flagged
+                full["latency median (ms)"],
+                full["p10 (ms)"],
+                full["p90 (ms)"],
+                flagged,
+                invalid(full),
             ),
             f"speed-up vs {reference}": [number(v, 2) for v in full[f"speed-up vs {reference}"]],
             "speed-up (paper)": [
@@ -114,13 +134,21 @@ def latency_view(latency: pd.DataFrame, noisy_cv: float) -> pd.DataFrame:
         latency, {"model": ("model", ""), "mode": ("mode", ""), "input": ("input", "")}
     )
     view["latency, ms: median (p10–p90)"] = latency_cells(
-        latency["median_ms"], latency["p10_ms"], latency["p90_ms"], flagged
+        latency["median_ms"], latency["p10_ms"], latency["p90_ms"], flagged, invalid(latency)
     )
     view["CV (%)"] = [number(100 * v, 1) for v in latency["cv"]]
     view["samples"] = [str(int(v)) for v in latency["iters"]]
-    if "reason" in latency:
-        view["not measured because"] = [r if isinstance(r, str) else "" for r in latency.reason]
+    view["note"] = [_note(row) for _, row in latency.iterrows()]
     return view
+
+
+def _note(row: pd.Series) -> str:
+    """Why a mode has no figure, else why its figure is not a valid timing, else nothing."""
+    for column in ("reason", "validity"):
+        text = row.get(column)
+        if isinstance(text, str) and text and text != "ok":
+            return text
+    return ""
 
 
 COMPLEXITY_VIEW = {

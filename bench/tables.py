@@ -253,6 +253,9 @@ def _latency_columns(latency: pd.DataFrame, name: str) -> dict:
     for mode in rows.index.drop("fp32"):
         out[f"{mode} median (ms)"] = rows.loc[mode].median_ms
     out["throttled"] = bool(rows.throttled.any())
+    for column in ("valid", "validity"):  # the timer's verdict on the fp32 timing, when it gives one
+        if column in fp32:
+            out[column] = fp32[column]
     return out
 
 
@@ -346,7 +349,9 @@ def _notes(m: Measurements, reference: str, models: Optional[Sequence[str]] = No
             f"threads), torch {env['torch']}, batch 1, fp32 eager unless the column names a mode "
             f"(modes measured: {', '.join(env['timing']['modes'])}). Latency: median of the "
             f"timed samples, p10-p90 in brackets; {headline.NOISY_MARK} marks a CV above "
-            f"{100 * NOISY_CV:.0f} % or a GPU that reported power or thermal clock limits. "
+            f"{100 * NOISY_CV:.0f} % or a GPU that reported power or thermal clock limits, "
+            f"{headline.SHORT_MARK} a timing with fewer samples or less time than a valid one "
+            f"needs (column 'validity' of latency.csv says which). "
             f"Speed-up = latency of {reference} / latency of the row, both measured in this run. "
             f"Columns marked (paper) are copied from the GCPM paper ({PAPER_DEVICE}); compare "
             f"speed-ups, not milliseconds, across machines. GFLOPs follow the paper's convention "

@@ -168,3 +168,27 @@ def test_full_tables_use_one_format_per_column():
     assert list(shown["time (ms, paper)"]) == ["60.00", "6.00", headline.MISSING]
     assert list(shown["iters"]) == [17, 21, 3] and list(shown["model"]) == ["a", "b", "c"]
     assert list(headline.uniform(df, places=1)["time (ms, paper)"])[:2] == ["60.0", "6.0"]
+
+
+def test_latency_view_marks_noisy_and_invalid_timings_and_says_why():
+    latency = pd.DataFrame(
+        {
+            "model": ["a", "b", "c"],
+            "mode": ["fp32", "fp32", "bf16"],
+            "input": ["8x8"] * 3,
+            "median_ms": [10.0, 20.0, float("nan")],
+            "p10_ms": [9.0, 18.0, float("nan")],
+            "p90_ms": [11.0, 30.0, float("nan")],
+            "cv": [0.05, 0.25, float("nan")],
+            "iters": [100, 3, 0],
+            "throttled": [False, False, False],
+            "valid": [True, False, False],
+            "validity": ["ok", "3 samples < 64", "no samples"],
+            "reason": [None, None, "bf16 autocast is not supported"],
+        }
+    )
+    view = headline.latency_view(latency, 0.2).set_index("model")
+    cells = view["latency, ms: median (p10–p90)"]
+    assert cells["a"] == "10.0 (9.0–11.0)"
+    assert cells["b"] == f"20.0 (18.0–30.0){headline.NOISY_MARK}{headline.SHORT_MARK}"
+    assert list(view["note"]) == ["", "3 samples < 64", "bf16 autocast is not supported"]
