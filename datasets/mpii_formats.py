@@ -28,8 +28,23 @@ from .mpii import load_json_records, parse_mpii_record, read_head_sizes
 from .sample import AnnotationError, Sample, SampleList
 
 # ``dataset_joints`` of gt_valid.mat, in MPII_LAYOUT order.
-MAT_JOINT_NAMES = tuple(
-    "rank rkne rhip lhip lkne lank pelv thor neck head rwri relb rsho lsho lelb lwri".split()
+MAT_JOINT_NAMES = (
+    "rank",
+    "rkne",
+    "rhip",
+    "lhip",
+    "lkne",
+    "lank",
+    "pelv",
+    "thor",
+    "neck",
+    "head",
+    "rwri",
+    "relb",
+    "rsho",
+    "lsho",
+    "lelb",
+    "lwri",
 )
 BEARPAW_SPLITS = ("train", "val", "all")
 
