@@ -99,7 +99,7 @@ def load_checkpoint(
     except PermissionError as exc:
         raise CheckpointError(f"checkpoint {path}: cannot read it ({exc.strerror})") from None
     except Exception as exc:  # noqa: BLE001 - torch reports damage as RuntimeError, KeyError ...
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        first = str(exc).split(". ")[0].splitlines()[0] if str(exc) else type(exc).__name__
         raise CheckpointError(
             f"checkpoint {path}: damaged or not a PyTorch file ({first})"
         ) from None
@@ -118,7 +118,7 @@ def _refusal(path: Path, message: str) -> str:
         return (
             f"checkpoint {path} was written by an older bench.train (it holds a numpy array, "
             f"{wanted}); loading it would unpickle arbitrary objects: {TRUST_HINT} (e.g. you "
-            f"wrote it), or start afresh with --restart"
+            f"wrote it)"
         )
     return (
         f"checkpoint {path} refused: loading it needs {wanted}, and unpickling arbitrary objects "

@@ -8,6 +8,7 @@ its own values when built (:class:`~bench.errors.UsageError` naming the command-
 
 from __future__ import annotations
 
+import ast
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,6 +39,9 @@ RESUMABLE_CHANGES = frozenset(
 _OPTIONS = {
     "schedule.patience": "--patience",
     "augment.enabled": "augmentation (--no-augment)",
+    "schedule.threshold": "plateau threshold (code default)",
+    "schedule.factor": "lr factor (code default)",
+    "schedule.max_reductions": "lr reductions (code default)",
     "augment.body_masking": "--body-masking",
     "augment.keypoint_masking": "--keypoint-masking",
     "max_val_samples": "--max-val-samples",
@@ -149,15 +153,13 @@ def config_changes(saved: dict[str, Any], cfg: TrainConfig, legacy: bool = False
 
     Only fields that shape the training count (not :data:`RESUMABLE_CHANGES`); a field the saved
     config lacks (a newer option) is taken to have been at its default. ``legacy``: ``saved`` is
-    an older checkpoint's config, every value written as ``str(value)``.
+    an older checkpoint's config, every value written as ``str(value)`` (read back literally).
     """
     plain = TrainConfig(model=cfg.model, dataset=cfg.dataset, root=cfg.root, out=cfg.out)
     if legacy:
-        now, before = {k: str(v) for k, v in asdict(cfg).items()}, saved
-        defaults = {k: str(v) for k, v in asdict(plain).items()}
-    else:
-        now, before = _flatten(config_record(cfg)), _flatten(saved)
-        defaults = _flatten(config_record(plain))
+        saved = _plain({key: _literal(value) for key, value in saved.items()})
+    now, before = _flatten(config_record(cfg)), _flatten(saved)
+    defaults = _flatten(config_record(plain))
     changes = []
     for name, value in now.items():
         if name.split(".")[0] in RESUMABLE_CHANGES:
@@ -166,6 +168,14 @@ def config_changes(saved: dict[str, Any], cfg: TrainConfig, legacy: bool = False
         if old != value:
             changes.append(f"{_option(name)} {_show(value)} (saved: {_show(old)})")
     return changes
+
+
+def _literal(text: str) -> Any:
+    """An older checkpoint's ``str(value)`` back as the value (a dict, tuple, number, None)."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text  # a plain string such as a path or a model name
 
 
 def _show(value: Any) -> str:

@@ -82,7 +82,12 @@ def load_resume_state(cfg: TrainConfig) -> tuple[Path | None, dict[str, Any] | N
     source = resume_path(cfg)
     if source is None:
         return None, None
-    state = ckpt.load_checkpoint(source, trust=cfg.trust_checkpoint)
+    try:
+        state = ckpt.load_checkpoint(source, trust=cfg.trust_checkpoint)
+    except CheckpointError as exc:
+        if cfg.resume is not None:
+            raise
+        raise CheckpointError(f"{exc}; or start afresh with --restart") from None
     missing = [key for key in TRAINING_STATE if key not in state]
     if missing:
         raise CheckpointError(
