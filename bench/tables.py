@@ -325,6 +325,25 @@ def speedup_rows(tables: dict[int, pd.DataFrame], reference: str) -> pd.DataFram
     return pd.DataFrame(rows, columns=["label", "model", "ours", "paper"])
 
 
+def _layer_notes(layers: pd.DataFrame) -> str:
+    """Profile coverage per model, and layer types whose FLOPs fvcore does not (fully) count."""
+    lines = []
+    if "coverage_pct" in layers:
+        coverage = layers.groupby("model", sort=False).coverage_pct.first()
+        lines.append("Profiled op time as a share of the latency timed just before the profile: "
+                     + ", ".join(f"{n} {v:.0f} %" for n, v in coverage.items()) + ".")
+    if "flops_counted" in layers:
+        partial = layers[layers.flops_counted.isin(["no", "partly"])]
+        every = set(layers.model)
+        groups = partial.groupby(["layer_type", "flops_counted"], sort=False).model
+        listed = "; ".join(
+            f"{kind} {status} ({'every model' if set(ms) == every else ', '.join(ms)})"
+            for (kind, status), ms in groups)
+        if listed:
+            lines.append(f"FLOPs fvcore counts not or only partly: {listed}.")
+    return (" " + " ".join(lines)) if lines else ""
+
+
 NOISY_CV = 0.2  # above this, the median of a short run says little; the notes warn
 
 
@@ -423,7 +442,8 @@ def outputs(m: Measurements, names: Sequence[str], reference: str) -> dict[str, 
         share = headline.uniform(share, places=1)  # shares: one decimal, every column
         files["layer_profile.md"] = lambda p: io.write_markdown(
             share, p, "Runtime by layer type (share of profiled op time) beside share of FLOPs",
-            notes + " Shares add up to 100 % per model (time over profiled op time).")
+            notes + " Shares add up to 100 % per model (time over profiled op time)."
+            + _layer_notes(m.layers))
         bars = plots.layer_shares(m.layers, colors)
         files["layer_profile.png"] = lambda p: io.write_figure(bars, p)
     files["env.json"] = lambda p: io.write_json(m.env, p)

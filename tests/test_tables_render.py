@@ -192,3 +192,17 @@ def test_latency_view_marks_noisy_and_invalid_timings_and_says_why():
     assert cells["a"] == "10.0 (9.0–11.0)"
     assert cells["b"] == f"20.0 (18.0–30.0){headline.NOISY_MARK}{headline.SHORT_MARK}"
     assert list(view["note"]) == ["", "3 samples < 64", "bf16 autocast is not supported"]
+
+
+def test_layer_notes_give_coverage_and_uncounted_flops():
+    layers = pd.DataFrame(
+        {
+            "model": ["a", "a", "b", "b"],
+            "layer_type": ["1x1 conv", "pooling", "pooling", "other"],
+            "coverage_pct": [91.2, 91.2, 80.0, 80.0],
+            "flops_counted": ["yes", "no", "no", "partly"],
+        }
+    )
+    notes = tables._layer_notes(layers)
+    assert "a 91 %, b 80 %" in notes
+    assert "pooling no (every model); other partly (b)" in notes and "1x1" not in notes
