@@ -128,10 +128,14 @@ def as_numpy(value: Any) -> np.ndarray:
 
 
 @contextlib.contextmanager
-def autocast(device: torch.device, precision: str) -> Iterator[None]:
-    """torch autocast for bf16 / fp16 (PyTorch's own mixed precision); nothing for fp32."""
+def autocast(device: torch.device, precision: str, cache: bool = True) -> Iterator[None]:
+    """torch autocast for bf16 / fp16 (PyTorch's own mixed precision); nothing for fp32.
+
+    ``cache=False`` for CUDA graph capture, which must not keep autocast's cast weights.
+    """
     if precision == "fp32":
         yield
         return
-    with torch.autocast(device_type=device.type, dtype=TORCH_DTYPES[precision]):
+    with torch.autocast(device_type=device.type, dtype=TORCH_DTYPES[precision],
+                        cache_enabled=cache):
         yield

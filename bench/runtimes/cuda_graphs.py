@@ -41,7 +41,7 @@ class CudaGraphs:
                 model(static_x)
         torch.cuda.current_stream(example.device).wait_stream(side)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph), autocast(example.device, precision):
+        with torch.cuda.graph(graph), autocast(example.device, precision, cache=False):
             static_out = model(static_x)[-1]
         torch.cuda.synchronize(example.device)
         prepare_s = time.perf_counter() - started

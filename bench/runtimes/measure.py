@@ -19,14 +19,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 import torch
 
-from bench.latency import (
-    LatencyStats,
-    TimingConfig,
-    build_at_size,
-    cudnn_benchmark,
-    input_shape_of,
-    time_callable,
-)
+from bench.latency import LatencyStats, TimingConfig, build_at_size, input_shape_of, time_callable
+from bench.numerics import timing_numerics
 
 from .base import Prepared, as_numpy, first_line, get_runtime, list_runtimes, parse_spec
 from .peak import matmul_peak
@@ -181,7 +175,8 @@ def _prepare_model(name: str, device: torch.device, states: Sequence[_State], wa
     shape = input_shape_of(model)
     generator = torch.Generator().manual_seed(SEED)
     example = torch.randn(shape, generator=generator).to(device)
-    with torch.inference_mode():
+    # The latency tables' numerics (strict fp32: no TF32; cudnn autotuning on CUDA) throughout.
+    with torch.inference_mode(), timing_numerics("fp32", device):
         reference = as_numpy(model(example)[-1])
         for state in states:
             with _threads(state.job.threads):
@@ -202,7 +197,8 @@ def _time_rounds(states: Sequence[_State], preset: RuntimePreset,
                 continue
             job = state.job
             try:
-                with _threads(job.threads), torch.inference_mode(), cudnn_benchmark(job.device):
+                with _threads(job.threads), torch.inference_mode(), \
+                        timing_numerics("fp32", job.device):
                     state.samples += time_callable(state.prepared.run, job.device, per_round)
             except Exception as exc:  # noqa: BLE001 - e.g. a recompile under torch.compile
                 state.reason = f"failed while timing: {first_line(exc)}"

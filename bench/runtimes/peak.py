@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 
 from bench.latency import LatencyStats, TimingConfig, time_callable
+from bench.numerics import timing_numerics
 
 from .base import TORCH_DTYPES
 
@@ -27,7 +28,7 @@ def matmul_peak(device: torch.device, precision: str, threads: int,
         dtype = TORCH_DTYPES[precision]
         a = torch.randn(size, size, device=device).to(dtype)
         b = torch.randn(size, size, device=device).to(dtype)
-        with torch.inference_mode():
+        with torch.inference_mode(), timing_numerics("fp32", device):  # fp32 = no TF32
             samples = time_callable(lambda: torch.mm(a, b), device, config)
     finally:
         torch.set_num_threads(previous)
