@@ -194,6 +194,19 @@ def test_keypoint_agreement_counts_keypoints_within_one_cell():
     assert not v.passed and "keypoint agreement 0.75" in v.flag and v.max_abs_diff == 1.0
 
 
+def test_a_moved_arg_max_on_a_near_flat_map_is_a_near_tie_not_a_failure():
+    maps = np.full((1, 2, 8, 8), 0.5)
+    maps[0, :, 1, 1] = 1.0  # keypoint 0: sharp peak; keypoint 1: two near-equal cells
+    maps[0, 1, 6, 6] = 0.99
+    converted = maps.copy()
+    converted[0, 1, 6, 6] = 1.01  # low-precision rounding picks the other cell
+    v = validate(maps, converted, "bf16")
+    assert (v.keypoint_agreement, v.near_ties, v.passed) == (0.5, 0.5, True)
+    converted[0, 0, 1, 1], converted[0, 0, 6, 1] = 0.5, 1.0  # the sharp peak moved: no tie
+    v = validate(maps, converted, "bf16")
+    assert not v.passed and "keypoint agreement 0.00 + near-ties 0.50 < 0.9" in v.flag
+
+
 def test_efficiency_counts_two_flops_per_multiply_add():
     rate, share = efficiency(gmacs=10.0, median_ms=100.0, peak_gflops_per_s=400.0)
     assert rate == pytest.approx(200.0) and share == pytest.approx(0.5)
@@ -207,6 +220,7 @@ def _fabricated() -> RuntimeMeasurements:
                            "device": "cpu", "input": "64x64", "median_ms": ms, "p10_ms": ms,
                            "p90_ms": ms, "cv": 0.0, "samples": 3, "prepare_s": 0.0,
                            "max_abs_diff": 0.0, "rel_diff": 0.0, "keypoint_agreement": 1.0,
+                           "near_ties": 0.0,
                            "validation": "ok", "reason": ""} for m, r, p, t, ms in rows])
     peaks = pd.DataFrame({"device": "cpu", "precision": ["fp32", "bf16", "bf16"],
                           "threads": [2, 2, 1], "peak_gflops_per_s": [100.0, 800.0, 400.0]})

@@ -84,7 +84,7 @@ class _State:
                 "cv": stats.cv, "samples": stats.iters,
                 "prepare_s": self.prepared.prepare_s if self.prepared else math.nan,
                 "max_abs_diff": v.max_abs_diff, "rel_diff": v.rel_diff,
-                "keypoint_agreement": v.keypoint_agreement,
+                "keypoint_agreement": v.keypoint_agreement, "near_ties": v.near_ties,
                 "validation": "" if self.reason else ("ok" if v.passed else v.flag),
                 "reason": self.reason}
 

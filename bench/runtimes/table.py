@@ -20,7 +20,7 @@ PEAK = "peak_gflops_per_s (1 MAC = 2 FLOP)"
 GMACS = "GFLOPs (1 MAC = 1 FLOP)"
 COLUMNS = ["model", "runtime", "precision", "threads", "device", "input", "median_ms", "p10_ms",
            "p90_ms", "cv", "samples", "fps", "speedup", "vs_eager_fp32", "max_abs_diff",
-           "rel_diff", "keypoint_agreement", "validation", GMACS, RATE, PEAK, "efficiency",
+           "rel_diff", "keypoint_agreement", "near_ties", "validation", GMACS, RATE, PEAK, "efficiency",
            "prepare_s", "reason"]
 _SAME = ["runtime", "precision", "threads", "device"]
 
@@ -122,8 +122,10 @@ def runtimes_notes(df: pd.DataFrame, m: RuntimeMeasurements, env: dict, referenc
         f"and validation before the first round, outside the timed region."),
         ("Validation: each converted network against eager fp32 on the same seeded random "
         "input: max_abs_diff of the final heatmaps, rel_diff (the same over the largest eager "
-        "heatmap value) and keypoint_agreement (share of keypoints whose decoded location, "
-        "datasets.heatmaps.decode, is within one heatmap cell); tolerances per precision in "
+        "heatmap value), keypoint_agreement (share of keypoints whose decoded location, "
+        "datasets.heatmaps.decode, is within one heatmap cell) and near_ties (share of the "
+        "others whose location is, in eager's own map, within the precision's tolerance of its "
+        "maximum: untrained networks' nearly flat maps); tolerances per precision in "
         "bench/runtimes/validate.py. Rows that fail stay here, marked FAILED in 'validation'. "
         f"Failed rows in this run: {len(failed)}."),
         (f"speedup = latency of {reference} / the row's, in the same runtime, precision, "

@@ -1,17 +1,20 @@
 """Validation of a converted network against eager fp32 on the same input (outside the timing).
 
-Two figures per row: the largest absolute difference of the final heatmaps, and the share of
-keypoints whose decoded location (``datasets.heatmaps.decode``, the project's arg-max plus
-quarter-cell shift) lies within one heatmap cell of the eager fp32 one along x and y. A row passes
-when both are within its precision's tolerance; a failing row stays in the table, flagged.
+Figures per row: the largest absolute difference of the final heatmaps (also relative to the
+largest eager value, so that tolerances do not depend on an untrained network's output scale),
+the share of keypoints whose decoded location (``datasets.heatmaps.decode``, the project's
+arg-max plus quarter-cell shift) lies within one heatmap cell of the eager fp32 one along x and y,
+and the share of the other keypoints that are near-ties: the converted network's location is,
+in eager fp32's own map, within the precision's tolerance of eager's maximum. An untrained
+network's heatmaps are nearly flat, so low-precision rounding moves their arg-max between
+near-equal cells (bf16 OpenVINO of untrained cpm-original: 27 % of keypoints within one cell
+while its heatmaps differed by 0.5 % of their range); a trained network's sharp peak leaves no
+such tie, and a broken conversion (wrong weights) misses both figures by far.
 
-The difference is judged relative to the largest eager heatmap value, so the tolerance does not
-depend on the scale of an untrained network's outputs. bf16 keeps 8 bits of mantissa (relative
-step 2^-8 = 0.4 %), and errors add up over tens of layers, hence its looser tolerance. The
-agreement tolerance in low precision is loose too: an untrained network's heatmaps are nearly
-flat, so a rounding difference moves their arg-max between near-equal cells (bf16 OpenVINO rows of
-the untrained zoo agreed on 59-69 % of the keypoints while their heatmaps differed by 0.5-1.4 % of
-the range). A broken conversion (wrong weights, permuted channels) misses both by far.
+A row passes when the relative difference is within its precision's tolerance and agreeing plus
+near-tie keypoints reach the agreement tolerance; a failing row stays in the table, flagged.
+bf16 keeps 8 bits of mantissa (relative step 2^-8 = 0.4 %) and errors add up over tens of
+layers, hence its looser tolerance.
 """
 
 from __future__ import annotations
@@ -26,12 +29,12 @@ from datasets.heatmaps import decode
 
 @dataclass(frozen=True)
 class Tolerance:
-    rel_diff: float  # max |converted - eager| / max |eager|
-    agreement: float  # share of keypoints within one cell
+    rel_diff: float  # max |converted - eager| / max |eager|; also the near-tie margin
+    agreement: float  # share of keypoints within one cell or near-ties
 
 
-TOLERANCES = {"fp32": Tolerance(1e-3, 0.99), "bf16": Tolerance(0.1, 0.5),
-              "fp16": Tolerance(0.02, 0.7)}
+TOLERANCES = {"fp32": Tolerance(1e-3, 0.99), "bf16": Tolerance(0.1, 0.9),
+              "fp16": Tolerance(0.02, 0.9)}
 
 
 @dataclass(frozen=True)
@@ -39,20 +42,33 @@ class Validation:
     max_abs_diff: float
     rel_diff: float
     keypoint_agreement: float
+    near_ties: float  # share of keypoints outside one cell whose location is a near-tie
     passed: bool
     flag: str  # empty when passed, else which figure missed its tolerance
 
     @classmethod
     def missing(cls, why: str) -> Validation:
-        return cls(math.nan, math.nan, math.nan, False, why)
+        return cls(math.nan, math.nan, math.nan, math.nan, False, why)
+
+
+def _agreeing_and_ties(reference: np.ndarray, converted: np.ndarray,
+                       margin: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per (image, keypoint): within one cell; else a near-tie in the reference map."""
+    size = reference.shape[-2:]  # decode in heatmap cells: one cell = 1.0
+    ref_xy, ref_max = decode(reference, size)
+    out_xy, _ = decode(converted, size)
+    close = np.abs(ref_xy - out_xy).max(axis=-1) <= 1.0
+    n, k, h, w = reference.shape
+    col = np.clip(np.rint(out_xy[..., 0]), 0, w - 1).astype(int)
+    row = np.clip(np.rint(out_xy[..., 1]), 0, h - 1).astype(int)
+    nn, kk = np.meshgrid(np.arange(n), np.arange(k), indexing="ij")
+    tie = ~close & (reference[nn, kk, row, col] >= ref_max - margin)
+    return close, tie
 
 
 def keypoint_agreement(reference: np.ndarray, converted: np.ndarray) -> float:
     """Share of (image, keypoint) pairs whose decoded cells are at most one cell apart."""
-    size = reference.shape[-2:]  # decode in heatmap cells: one cell = 1.0
-    ref_xy, _ = decode(reference, size)
-    out_xy, _ = decode(converted, size)
-    return float(np.mean(np.abs(ref_xy - out_xy).max(axis=-1) <= 1.0))
+    return float(np.mean(_agreeing_and_ties(reference, converted, 0.0)[0]))
 
 
 def validate(reference: np.ndarray, converted: np.ndarray, precision: str) -> Validation:
@@ -60,14 +76,16 @@ def validate(reference: np.ndarray, converted: np.ndarray, precision: str) -> Va
     if converted.shape != reference.shape:
         return Validation.missing(f"FAILED: output shape {converted.shape} != eager "
                                   f"{reference.shape}")
+    tol = TOLERANCES[precision]
     diff = float(np.max(np.abs(converted.astype(np.float64) - reference)))
     scale = float(np.max(np.abs(reference))) or 1.0
-    rel, agree = diff / scale, keypoint_agreement(reference, converted)
-    tol = TOLERANCES[precision]
+    close, tie = _agreeing_and_ties(reference, converted, tol.rel_diff * scale)
+    rel, agree, ties = diff / scale, float(np.mean(close)), float(np.mean(tie))
     failed = []
     if not rel <= tol.rel_diff:  # NaN fails too
         failed.append(f"max diff {rel:.2g} of the heatmap range > {tol.rel_diff:g}")
-    if not agree >= tol.agreement:
-        failed.append(f"keypoint agreement {agree:.2f} < {tol.agreement:g}")
+    if not agree + ties >= tol.agreement:
+        failed.append(f"keypoint agreement {agree:.2f} + near-ties {ties:.2f} "
+                      f"< {tol.agreement:g}")
     flag = "FAILED: " + "; ".join(failed) if failed else ""
-    return Validation(diff, rel, agree, not failed, flag)
+    return Validation(diff, rel, agree, ties, not failed, flag)
