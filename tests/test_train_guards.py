@@ -110,6 +110,15 @@ def test_train_refuses_missing_root_and_unusable_out(
         assert "--out" in err and str(blocker) in err
 
 
+def test_a_root_without_the_split_leaves_no_new_folder(
+    lip_root: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "run"
+    err = _one_line_exit_2(train.main, _train_argv(lip_root, out, "--dataset", "mpii"), capsys)
+    assert "mpii_train.json does not exist" in err.splitlines()[-1]
+    assert not out.exists()  # the folder this run created is gone again
+
+
 def test_a_second_run_into_a_folder_in_use_is_refused(
     lip_root: Path, tmp_path: Path, capsys
 ) -> None:

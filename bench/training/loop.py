@@ -130,17 +130,24 @@ def claim_output(cfg: TrainConfig) -> Iterator[Path]:
     """``--out`` created, locked for this run and proved writable, before any work.
 
     Stale temporary files are removed only once the lock is held (they could be another live
-    run's); ``--restart`` removes the previous run's checkpoints and log so none outlives it.
+    run's); ``--restart`` removes the previous run's checkpoints and log so none outlives it. A
+    folder this run created is removed again if the run fails before writing into it.
     """
     out = Path(cfg.out)
-    if not out.is_dir():  # a new folder holds no stale file: create and probe it before locking
+    created = not out.is_dir()
+    if created:  # a new folder holds no stale file: create and probe it before locking
         prepare_output(out)
-    with output_lock(out):
-        prepare_output(out)
-        if not cfg.auto_resume and cfg.resume is None:
-            for name in RUN_FILES:
-                (out / name).unlink(missing_ok=True)
-        yield out
+    try:
+        with output_lock(out):
+            prepare_output(out)
+            if not cfg.auto_resume and cfg.resume is None:
+                for name in RUN_FILES:
+                    (out / name).unlink(missing_ok=True)
+            yield out
+    except BaseException:
+        if created and not any(out.iterdir()):
+            out.rmdir()
+        raise
 
 
 def _on_main(env: dist_utils.DistEnv, action: Callable[[], Any]) -> None:
@@ -161,7 +168,9 @@ def preflight(cfg: TrainConfig) -> None:
     info = model_info(cfg.model)
     check_input_size(info, cfg.input_size or info.input_size)
     root = Path(cfg.root)
-    if cfg.dataset != "synthetic" and not root.is_dir():
+    if root.exists() and not root.is_dir():
+        raise InputFileError(f"--root {root}: exists and is not a folder")
+    if cfg.dataset != "synthetic" and not root.is_dir():  # synthetic data is generated there
         raise InputFileError(f"--root {root}: no such folder")
     if cfg.backbone_weights is not None and not Path(cfg.backbone_weights).is_file():
         raise InputFileError(f"--backbone-weights {cfg.backbone_weights}: no such file")
