@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.distributed as dist
 from torch import nn
+
+from bench.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -119,3 +122,16 @@ def gather_digests(model: nn.Module) -> list[str]:
 
 def parameters_in_sync(model: nn.Module) -> bool:
     return len(set(gather_digests(model))) == 1
+
+
+def on_main(env: DistEnv, action: Callable[[], Any]) -> None:
+    """Run ``action`` on rank 0; a user error there is raised on every rank (none waits forever)."""
+    error = None
+    if env.is_main:
+        try:
+            action()
+        except UserError as exc:
+            error = exc
+    error = broadcast_object(error)
+    if error is not None:
+        raise error

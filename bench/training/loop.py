@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +25,15 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm import tqdm
 
-from architectures import model_info
-from architectures.registry import check_input_size
 from bench.devices import resolve_device
-from bench.errors import InputFileError, UserError
-from bench.io import prepare_output, write_text
+from bench.io import write_text
 from bench.training import checkpoint as ckpt
 from bench.training import distributed as dist_utils
 from bench.training.backbone import load_backbone_weights
 from bench.training.config import TrainConfig
 from bench.training.data import build_datasets, prepare_data, split_batch
 from bench.training.evaluation import evaluate_model
-from bench.training.lock import output_lock
+from bench.training.guards import LOG_NAME, claim_output, preflight
 from bench.training.loss import multi_stage_loss
 from bench.training.model import build_model
 from bench.training.resume import (
@@ -50,8 +47,6 @@ from bench.training.resume import (
 from bench.training.schedule import build_optimizer, build_scheduler, current_lr
 
 EpochCallback = Callable[[int, dict[str, Any]], None]
-LOG_NAME = "log.jsonl"
-RUN_FILES = (ckpt.LAST, ckpt.BEST, LOG_NAME)  # what a run writes into --out
 
 
 def epoch_generator(seed: int, epoch: int, rank: int) -> torch.Generator:
@@ -125,59 +120,6 @@ def _write_log(out: Path, records: list[dict[str, Any]]) -> None:
     write_text(out / LOG_NAME, "".join(json.dumps(record) + "\n" for record in records))
 
 
-@contextmanager
-def claim_output(cfg: TrainConfig) -> Iterator[Path]:
-    """``--out`` created, locked for this run and proved writable, before any work.
-
-    Stale temporary files are removed only once the lock is held (they could be another live
-    run's); ``--restart`` removes the previous run's checkpoints and log so none outlives it. A
-    folder this run created is removed again if the run fails before writing into it.
-    """
-    out = Path(cfg.out)
-    created = not out.is_dir()
-    if created:  # a new folder holds no stale file: create and probe it before locking
-        prepare_output(out)
-    try:
-        with output_lock(out):
-            prepare_output(out)
-            if not cfg.auto_resume and cfg.resume is None:
-                for name in RUN_FILES:
-                    (out / name).unlink(missing_ok=True)
-            yield out
-    except BaseException:
-        if created and not any(out.iterdir()):
-            out.rmdir()
-        raise
-
-
-def _on_main(env: dist_utils.DistEnv, action: Callable[[], Any]) -> None:
-    """Run ``action`` on rank 0; a user error there is raised on every rank (none waits forever)."""
-    error = None
-    if env.is_main:
-        try:
-            action()
-        except UserError as exc:
-            error = exc
-    error = dist_utils.broadcast_object(error)
-    if error is not None:
-        raise error
-
-
-def preflight(cfg: TrainConfig) -> None:
-    """The checks that need no lock: the model takes the input size, the input paths exist."""
-    info = model_info(cfg.model)
-    check_input_size(info, cfg.input_size or info.input_size)
-    root = Path(cfg.root)
-    if root.exists() and not root.is_dir():
-        raise InputFileError(f"--root {root}: exists and is not a folder")
-    if cfg.dataset != "synthetic" and not root.is_dir():  # synthetic data is generated there
-        raise InputFileError(f"--root {root}: no such folder")
-    if cfg.backbone_weights is not None and not Path(cfg.backbone_weights).is_file():
-        raise InputFileError(f"--backbone-weights {cfg.backbone_weights}: no such file")
-    if cfg.resume is not None and not Path(cfg.resume).is_file():
-        raise InputFileError(f"--resume {cfg.resume}: no such file")
-
-
 def fit(cfg: TrainConfig, on_epoch_end: EpochCallback | None = None) -> RunState:
     """Train ``cfg.model`` on ``cfg.dataset``; returns the run's state (its epoch records).
 
@@ -190,7 +132,7 @@ def fit(cfg: TrainConfig, on_epoch_end: EpochCallback | None = None) -> RunState
     dist_utils.init_distributed(env, device)
     try:
         with ExitStack() as stack:
-            _on_main(env, lambda: stack.enter_context(claim_output(cfg)))
+            dist_utils.on_main(env, lambda: stack.enter_context(claim_output(cfg)))
             return _fit(cfg, env, device, on_epoch_end)
     finally:
         dist_utils.shutdown_distributed()
@@ -214,7 +156,7 @@ def _fit(
 ) -> RunState:
     source, state = load_resume_state(cfg)
     model = _build(cfg, env).to(device)
-    _on_main(env, lambda: prepare_data(cfg, model.info))  # generated data is written once
+    dist_utils.on_main(env, lambda: prepare_data(cfg, model.info))  # generated data is written once
     train_set, val_set = build_datasets(cfg, model.info)
     optimizer = build_optimizer(model.parameters(), cfg.lr)
     scheduler = build_scheduler(optimizer, cfg.lr, cfg.schedule)
