@@ -174,14 +174,15 @@ def render(
             f"<h1>{html.escape(title)}</h1>",
             summary_html(env),
             (
-                f'<nav>{nav}<a href="#figures">figures</a><a href="#files">files</a>'
-                f'<a href="#environment">environment</a></nav>'
+                f'<nav>{nav}<a href="#figures">figures</a>'
+                + ('<a href="#more">more tables</a>' if texts else "")
+                + '<a href="#files">files</a><a href="#environment">environment</a></nav>'
             ),
             *(table_html(s, files) for s in sections),
-            '<h2 id="more">More tables</h2>' if texts else "",
-            *(text_html(folder, n) for n in texts),
             '<h2 id="figures">Figures</h2>',
             *(image_html(folder, n) for n in images),
+            '<h2 id="more">More tables</h2>' if texts else "",
+            *(text_html(folder, n) for n in texts),
             f'<h2 id="files">Every file of this result set</h2><ul>{file_list}</ul>',
             f'<h2 id="environment">Environment</h2>{environment_html(env)}',
             "</body></html>",
