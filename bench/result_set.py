@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import io
+from bench.errors import OutputError
 
 MANIFEST = "manifest.json"
 STAGING = ".staging-"
@@ -117,6 +118,17 @@ def recover(folder: Path) -> list[str]:
     return done
 
 
+def _write(write: Writer, staged: Path, final: Path) -> None:
+    """``write(staged)``; an OSError (full disk, file too large) names the file it was writing."""
+    try:
+        write(staged)
+    except OSError as exc:
+        if exc.errno is None or isinstance(exc, OutputError):
+            raise
+        raise OutputError(exc.errno, f"{final}: {exc.strerror} (nothing was replaced: the "
+                                        f"previous results are unchanged)") from exc
+
+
 def publish(folder: Path, writers: Mapping[str, Writer], owned: Iterable[str] = (),
             producer: str = "", run_id: str | None = None) -> dict[str, Path]:
     """Write ``writers`` (file name -> ``writer(path)``) as the new set in ``folder``.
@@ -133,7 +145,7 @@ def publish(folder: Path, writers: Mapping[str, Writer], owned: Iterable[str] = 
     staging.mkdir()
     try:
         for name, write in writers.items():
-            write(staging / name)
+            _write(write, staging / name, folder / name)
         names = list(writers)
         files = {n: {"sha256": sha256(staging / n), "bytes": (staging / n).stat().st_size}
                  for n in names}

@@ -2,7 +2,7 @@
 
 Every case asserts the exit status (2 usage, 3 bug, 130 Ctrl-C), the one line on stderr naming
 what is wrong, and that the results of an earlier run are byte-identical afterwards. A tables run
-here is the tiny model, quick preset, 2 fp32 iterations, no layer profile, Table 3 stubbed.
+here is the tiny model, quick preset, 2 fp32 iterations, no deployment runtimes, Table 3 stubbed.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def tiny(monkeypatch) -> str:
 
 def _tables(out: Path, *extra: str) -> list[str]:
     return ["--models", TINY, "--reference", TINY, "--quick", "--iters", "2", "--modes", "fp32",
-            "--no-progress", "--out", str(out), *extra]
+            "--runtimes", "none", "--no-progress", "--out", str(out), *extra]
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
@@ -239,7 +239,9 @@ def test_full_disk_while_writing_is_one_line_and_keeps_the_previous_set(
 
     monkeypatch.setattr(io, "write_figure", no_space)
     code, err = _exit(tables.main, _tables(previous), capsys)
-    assert code == 2 and err == ["python -m bench.tables: error: No space left on device"]
+    expected = (f"python -m bench.tables: error: {previous}/latency_vs_gflops.png: No space left "
+                "on device (nothing was replaced: the previous results are unchanged)")
+    assert code == 2 and err == [expected]
     assert _snapshot(previous) == before
 
 
