@@ -14,6 +14,7 @@ whether a folder holds one consistent set: ``python -m bench.result_set FOLDER``
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -21,7 +22,8 @@ import secrets
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -95,9 +97,31 @@ def _swap(folder: Path, staging: Path, new: list[str], old: list[str], run_id: s
     shutil.rmtree(backup, ignore_errors=True)
 
 
+@contextmanager
+def _lock(path: Path, wait: bool = True) -> Iterator[bool]:
+    """``flock`` on the folder ``path`` itself (no lock file to leave behind); yields whether it
+    was taken. The kernel drops it when the process dies, so a killed run never blocks the next."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
 def recover(folder: Path) -> list[str]:
-    """Undo a swap a killed run left half done; delete stale staging folders. Returns what it did."""
-    folder = Path(folder)
+    """Undo a swap a killed run left half done; delete staging folders no live run holds.
+    Returns what it did. Runs writing into the same folder at the same time do not disturb
+    each other: each holds its staging folder, and swaps take turns."""
+    with _lock(Path(folder)):
+        return _recover(Path(folder))
+
+
+def _recover(folder: Path) -> list[str]:
     done = []
     current = read_manifest(folder)
     for backup in sorted(folder.glob(f"{PREVIOUS}*")):
@@ -113,8 +137,10 @@ def recover(folder: Path) -> list[str]:
             done.append(f"restored the previous set from {backup.name}")
         shutil.rmtree(backup, ignore_errors=True)
     for staging in folder.glob(f"{STAGING}*"):
-        shutil.rmtree(staging, ignore_errors=True)
-        done.append(f"removed {staging.name}")
+        with _lock(staging, wait=False) as stale:
+            if stale:  # else a live run is writing into it
+                shutil.rmtree(staging, ignore_errors=True)
+                done.append(f"removed {staging.name}")
     return done
 
 
@@ -140,23 +166,32 @@ def publish(folder: Path, writers: Mapping[str, Writer], owned: Iterable[str] = 
     folder = Path(folder)
     run_id = run_id or new_run_id()
     folder.mkdir(parents=True, exist_ok=True)
-    recover(folder)
     staging = folder / f"{STAGING}{run_id}"
     staging.mkdir()
     try:
-        for name, write in writers.items():
-            _write(write, staging / name, folder / name)
-        names = list(writers)
-        files = {n: {"sha256": sha256(staging / n), "bytes": (staging / n).stat().st_size}
-                 for n in names}
-        manifest = {"run_id": run_id, "producer": producer,
-                    "written_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    "files": files}
-        io.write_json(manifest, staging / MANIFEST)
-        _swap(folder, staging, names, _listed(folder, owned), run_id)
+        with _lock(staging):
+            recover(folder)  # skips our staging folder: we hold it
+            names = _stage(staging, folder, writers, run_id, producer)
+            with _lock(folder):
+                _swap(folder, staging, names, _listed(folder, owned), run_id)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return {name: folder / name for name in [*names, MANIFEST]}
+
+
+def _stage(staging: Path, folder: Path, writers: Mapping[str, Writer], run_id: str,
+           producer: str) -> list[str]:
+    """Every file, then the manifest (sha256 of each), into ``staging``; returns the names."""
+    for name, write in writers.items():
+        _write(write, staging / name, folder / name)
+    names = list(writers)
+    files = {n: {"sha256": sha256(staging / n), "bytes": (staging / n).stat().st_size}
+             for n in names}
+    manifest = {"run_id": run_id, "producer": producer,
+                "written_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "files": files}
+    io.write_json(manifest, staging / MANIFEST)
+    return names
 
 
 def verify(folder: Path, owned: Iterable[str] = ()) -> list[str]:

@@ -397,3 +397,22 @@ def test_receptive_field_second_run_is_one_set(tiny, rf_image, tmp_path):
     assert receptive_field.main([*argv, "--keypoint", "R_Hip"]) == 0
     assert not (out / f"{TINY}_L_Elbow.png").exists() and (out / "input.png").is_file()
     assert result_set.verify(out) == []
+
+
+def test_a_live_runs_staging_folder_survives_a_second_run(tmp_path):
+    """Two runs into one folder: the second does not delete what the first is still writing."""
+    import fcntl
+
+    folder = tmp_path / "set"
+    live = folder / f"{result_set.STAGING}20990101T000000Z-aaaaaa"
+    live.mkdir(parents=True)
+    (live / "half.csv").write_text("being written")
+    fd = os.open(live, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # what the first run's publish holds while it writes
+        result_set.publish(folder, {"a.csv": lambda p: io.write_text(p, "a")})
+        assert (live / "half.csv").read_text() == "being written"
+    finally:
+        os.close(fd)  # the first run ends (or dies): its folder is stale now
+    assert result_set.recover(folder) == [f"removed {live.name}"]
+    assert result_set.verify(folder) == []
