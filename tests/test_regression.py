@@ -16,7 +16,8 @@ from torch import nn
 
 from bench.regression import GateConfig, ModelFigures, Pass, commands, compare, decide
 from bench.regression.__main__ import main
-from bench.regression.fingerprint import differences, fingerprint
+from bench.regression.fingerprint import differences
+from bench.regression.measure import fingerprint_of
 from bench.regression.model import load_baseline, merge
 from bench.regression.signature import op_signature, signature_diff
 from bench.regression.stats import tolerance
@@ -100,7 +101,7 @@ def _pass(samples: dict[str, list[float]], fp: dict | None = None, commit: str =
           params: int = 1000) -> Pass:
     models = {n: ModelFigures(params, 5000, dict(SIG), list(s), list(s))
               for n, s in samples.items()}
-    return Pass(GateConfig(reference=REF), fp if fp is not None else fingerprint("instructions"),
+    return Pass(GateConfig(reference=REF), fp if fp is not None else fingerprint_of(GateConfig()),
                 commit, [], models)
 
 
@@ -154,7 +155,7 @@ def _no_pass(*args, **kwargs):
 
 
 def test_other_fingerprint_refuses_with_the_command(tmp_path, monkeypatch, capsys):
-    other = {**fingerprint("instructions"), "cpu": "AMD EPYC 9B14", "isa": ["avx2", "fma"]}
+    other = {**fingerprint_of(GateConfig()), "cpu": "AMD EPYC 9B14", "isa": ["avx2", "fma"]}
     path = _write(tmp_path / "b.json", _pass({REF: [1e9], NET: [0.5]}, fp=other))
     monkeypatch.setattr(commands, "run_pass", _no_pass)
     with pytest.raises(SystemExit) as exc:
@@ -172,7 +173,7 @@ def test_fingerprint_differences_are_named():
 
 
 def test_other_fingerprint_remeasures_the_baseline_commit(tmp_path, monkeypatch, capsys):
-    other = {**fingerprint("instructions"), "torch": "0.0-other"}
+    other = {**fingerprint_of(GateConfig()), "torch": "0.0-other"}
     path = _write(tmp_path / "b.json", _pass({REF: [7e9], NET: [9.0]}, fp=other,
                                             commit="abc123"))
     calls = []

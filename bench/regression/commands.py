@@ -15,10 +15,9 @@ from bench import io
 
 from . import history as hist
 from .bisecting import bisect, describe, figure_at
-from .fingerprint import fingerprint
 from .gate import comparable, compare, missing_models, require_comparable
 from .gitwalk import GitError, worktree
-from .measure import TOOL_ROOT, run_pass
+from .measure import TOOL_ROOT, fingerprint_of, run_pass
 from .model import GateConfig, GateError, NoComparableBaseline, Pass, load_baseline, merge
 from .stats import tolerance as tolerance_of
 
@@ -65,9 +64,10 @@ def check(args: argparse.Namespace) -> int:
     names = resolve_names(args.models, config.reference)
     if args.report is not None:
         io.prepare_output(args.report.parent, "--report")
-    reasons = comparable(baseline, config, fingerprint(config.signal))
+    here = fingerprint_of(config)
+    reasons = comparable(baseline, config, here)
     if reasons and args.other_machine == "refuse":
-        require_comparable(baseline, config, fingerprint(config.signal), str(args.baseline))
+        require_comparable(baseline, config, here, str(args.baseline))
     if reasons:
         print(f"note: {args.baseline} was measured under another fingerprint "
               f"({'; '.join(reasons)}); measuring its commit {baseline.commit[:10]} on this "

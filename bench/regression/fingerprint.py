@@ -38,7 +38,8 @@ def valgrind_version() -> str:
     return out.stdout.strip() or "unknown"
 
 
-def fingerprint(signal: str, threads: int = 1) -> dict[str, object]:
+def fingerprint(signal: str, threads: int = 1,
+                isa_cap: dict[str, str] | None = None) -> dict[str, object]:
     """The facts a gated figure depends on, for ``signal`` ("instructions" or "time")."""
     cpu, isa = _cpuinfo()
     record: dict[str, object] = {
@@ -47,6 +48,7 @@ def fingerprint(signal: str, threads: int = 1) -> dict[str, object]:
     }
     if signal == "instructions":
         record["valgrind"] = valgrind_version()
+        record["isa_cap"] = dict(sorted((isa_cap or {}).items()))
     return record
 
 

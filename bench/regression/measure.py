@@ -8,6 +8,7 @@ warm-up cost translation time but add nothing to the counts.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,14 @@ from .model import GateConfig, GateError, ModelFigures, Pass
 from .slowdown import Slowdown
 
 TOOL_ROOT = Path(__file__).resolve().parents[2]  # the tree whose measuring code runs
+
+# Valgrind runs FMA instructions through slow helpers (a warm forward of gcpm-ushaped-2stage at
+# 64x64 took ~17 s of CPU under valgrind, 0.02 s natively; 0.55 s with this cap), so the
+# instruction pass caps the kernels' ISA below FMA: oneDNN at AVX, MKL at SSE4.2 (its floor),
+# ATen's own kernels at their default. A side effect we want: an AMX Xeon and an AVX2 EPYC then
+# run the same kernel family.
+ISA_CAP = {"ONEDNN_MAX_CPU_ISA": "AVX", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
+           "ATEN_CPU_CAPABILITY": "default"}
 
 
 class MeasureError(RuntimeError):
@@ -64,9 +73,11 @@ def run_pass(config: GateConfig, names: Sequence[str], models_root: Path | None 
     slowdowns = slowdowns or {}
     with tempfile.TemporaryDirectory(prefix="gate-pass-") as tmp:
         outs = {s: Path(tmp) / f"{s}.json" for s in ("counts", config.signal)}
+        env = {**os.environ, **ISA_CAP}
         procs = {s: subprocess.Popen(_worker(s, names, config, out, models_root, slowdowns),
                                      cwd=TOOL_ROOT, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True)
+                                     stderr=subprocess.PIPE, text=True,
+                                     env=env if s == "instructions" else None)
                  for s, out in outs.items()}
         try:
             for signal, proc in procs.items():
@@ -79,7 +90,12 @@ def run_pass(config: GateConfig, names: Sequence[str], models_root: Path | None 
         signal = json.loads(outs[config.signal].read_text(encoding="utf-8"))
     commit, dirty = head(models_root or TOOL_ROOT)
     models = {n: _figures(n, config, counts[n], signal) for n in names}
-    return Pass(config, fingerprint(config.signal), commit, dirty, models)
+    return Pass(config, fingerprint_of(config), commit, dirty, models)
+
+
+def fingerprint_of(config: GateConfig) -> dict[str, object]:
+    """This machine's fingerprint for a pass under ``config``."""
+    return fingerprint(config.signal, isa_cap=ISA_CAP if config.signal == "instructions" else {})
 
 
 def _figures(name: str, config: GateConfig, counts: dict, signal: dict) -> ModelFigures:

@@ -72,7 +72,7 @@ def _inject(model: nn.Module, x: torch.Tensor, slowdown: Slowdown,
 def measure_models(names: Sequence[str], size: tuple[int, int], repeats: int,
                    measure: Callable[[Callable[[], object]], int],
                    slowdowns: dict[str, Slowdown], before: Callable[[], None] = lambda: None,
-                   warmup: int = 2) -> dict[str, list[int]]:
+                   warmup: int = 1) -> dict[str, list[int]]:
     """``repeats`` measurements of one forward per model; ``before`` runs after the warm-up."""
     built = {n: build(n, size) for n in names}
     with torch.inference_mode():
