@@ -66,9 +66,11 @@ def _best_rows(df: pd.DataFrame) -> list[str]:
     lines = []
     for model, rows in ok.groupby("model", sort=False):
         best = rows.loc[rows.median_ms.idxmin()]
-        lines.append(f"{model}: {best.runtime} {best.precision} {best.median_ms:.1f} ms "
-                     f"({best.vs_eager_fp32:.1f}x eager fp32), efficiency "
-                     f"{100 * best.efficiency:.1f} % of the {best.precision} matmul peak")
+        vs_eager = (f" ({best.vs_eager_fp32:.1f}x eager fp32)"
+                    if pd.notna(best.vs_eager_fp32) else "")
+        lines.append(f"{model}: {best.runtime} {best.precision} {best.median_ms:.1f} ms"
+                     f"{vs_eager}, efficiency {100 * best.efficiency:.1f} % of the "
+                     f"{best.precision} matmul peak")
     return lines
 
 
@@ -84,8 +86,9 @@ def _rankings(df: pd.DataFrame) -> list[str]:
             continue
         common = [n for n in eager if n in models]
         same = [n for n in models if n in common] == common
-        moved = "same order as eager fp32" if same else "order differs from eager fp32"
-        lines.append(f"{runtime} {precision}: {' < '.join(models)} ({moved})")
+        moved = ("" if len(common) < 2 else " (same order as eager fp32)" if same
+                 else " (order differs from eager fp32)")
+        lines.append(f"{runtime} {precision}: {' < '.join(models)}{moved}")
     return lines
 
 
