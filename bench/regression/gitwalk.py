@@ -10,8 +10,9 @@ from pathlib import Path
 
 from .model import GateError
 
-# Only these paths change what the gate measures (results/, docs and tests do not).
-CODE_PATHS = ("architectures", "bench", "datasets", "pyproject.toml")
+# The only path of a measured commit that the gate uses: its models. The measuring code is
+# always the running tree's (see worker.py), so other paths cannot change a figure.
+CODE_PATHS = ("architectures",)
 
 
 class GitError(GateError):
