@@ -31,7 +31,10 @@ from bench.io import torch_save
 LAST = "last.pt"
 BEST = "best.pt"
 FORMAT = 2  # the "format" entry; checkpoints of older bench.train versions have none
-TRUST_HINT = "pass --trust-checkpoint only if you trust where the file comes from"
+TRUST_HINT = (
+    "bench.train and bench.evaluate load it with --trust-checkpoint; use that only if you trust "
+    "where the file comes from"
+)
 
 
 def capture_rng_state() -> dict[str, Any]:
