@@ -458,6 +458,7 @@ def check_args(args: argparse.Namespace) -> torch.device:
         raise UsageError("--checkpoint applies to a single --model")
     for option in ("window", "stride", "batch_size"):
         check_range(f"--{option.replace('_', '-')}", getattr(args, option), low=1)
+    check_range("--seed", args.seed, 0, 2**63 - 1)  # torch's generator takes a 64-bit seed
     unknown = [name for name in args.model if name not in list_models()]
     if unknown:
         raise UsageError(f"--model: unknown model(s) {', '.join(map(repr, unknown))}; "

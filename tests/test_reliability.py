@@ -163,6 +163,7 @@ def test_receptive_field_bad_arguments_exit_2_before_any_model_runs(
         ([*base, "--out", str(out), "--window", "99"], "--window 99"),
         ([*base, "--out", str(out), "--stride", "-1"], "--stride"),
         ([*base, "--out", str(out), "--batch-size", "0"], "--batch-size"),
+        ([*base, "--out", str(out), "--seed", str(2**70)], "--seed"),
         ([*base, "--out", str(out), "--device", "meta"], "'meta'"),
         ([*base, "--out", str(out), "--measure", "l2"], "l2"),
         ([*base, "--out", str(out), "--checkpoint", "/no/such.pt"], "/no/such.pt"),
