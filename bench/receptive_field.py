@@ -35,7 +35,6 @@ import argparse
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional, Union
 
 import numpy as np
 import pandas as pd
@@ -253,7 +252,7 @@ def summarize(result: RFResult, mass: float = 0.9) -> dict[str, float]:
 
 
 def render_overlay(
-    image_rgb: np.ndarray, change_map: np.ndarray, peak_xy: Optional[tuple[float, float]] = None
+    image_rgb: np.ndarray, change_map: np.ndarray, peak_xy: tuple[float, float] | None = None
 ) -> np.ndarray:
     """RGB uint8 image with the map in green, saturation proportional to the change (Figs. 6-8)."""
     if image_rgb.shape[:2] != change_map.shape:
@@ -299,7 +298,7 @@ def keypoint_indices(dataset: str, names: Sequence[str]) -> dict[str, int]:
     return {name: layout.index(name) for name in names}
 
 
-def _load(model_name: str, checkpoint: Optional[Path], device: torch.device, seed: int) -> nn.Module:
+def _load(model_name: str, checkpoint: Path | None, device: torch.device, seed: int) -> nn.Module:
     from bench.errors import CheckpointError, UserError
     from bench.evaluate import load_model
 
@@ -315,14 +314,14 @@ def _load(model_name: str, checkpoint: Optional[Path], device: torch.device, see
 
 def measure_model(
     model_name: str,
-    checkpoint: Optional[Path],
+    checkpoint: Path | None,
     image_path: Path,
     keypoints: Sequence[str],
     cfg: RFConfig,
-    device: Union[str, torch.device] = "auto",
-    out: Optional[Path] = None,
+    device: str | torch.device = "auto",
+    out: Path | None = None,
     calibrate_bn: bool = True,
-    overlays: Optional[dict[str, np.ndarray]] = None,
+    overlays: dict[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Receptive-field numbers of one model, one row per keypoint; PNG maps into ``out`` and/or
     ``overlays`` (file name -> RGB image, for the caller to publish).
@@ -522,7 +521,7 @@ def run(args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, Path]]:
     return table, written
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     from bench.cli import error_boundary
 
     parser = _parser()
