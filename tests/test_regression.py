@@ -223,6 +223,8 @@ def test_exit_codes_pass_and_regressed(tmp_path, monkeypatch, capsys):
     (["check", "--repeats", "0"], "--repeats"),
     (["check", "--models", "no-such-net"], "no-such-net"),
     (["check", "--inject-slowdown", f"{NET}=+x%"], "--inject-slowdown"),
+    (["check", "--inject-slowdown", f"{NET}=+10"], "--inject-slowdown"),  # not 10 layers
+    (["check", "--models", NET, "--inject-slowdown", "gcpm-ppm=+10%"], "does not run"),
     (["frobnicate"], "frobnicate"),
 ])
 def test_usage_errors_exit_2_with_one_line(tmp_path, monkeypatch, capsys, argv, needle):

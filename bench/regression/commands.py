@@ -62,6 +62,10 @@ def check(args: argparse.Namespace) -> int:
     baseline = load_baseline(args.baseline)
     config = replace(baseline.config, repeats=args.repeats or baseline.config.repeats)
     names = resolve_names(args.models, config.reference)
+    not_run = [n for n, _ in args.inject_slowdown if n not in names]
+    if not_run:
+        raise GateError(f"--inject-slowdown names {', '.join(not_run)}, which this check does "
+                        f"not run (--models {' '.join(names[1:])})")
     if args.report is not None:
         io.prepare_output(args.report.parent, "--report")
     here = fingerprint_of(config)

@@ -34,6 +34,8 @@ def parse_slowdown(text: str) -> tuple[str, Slowdown]:
             if not 0 < percent <= 1000:
                 raise ValueError
             return name, Slowdown(percent=percent)
+        if amount and not amount.isdigit():  # "+10" without "%" is not 10 layers
+            raise ValueError
         layers = int(amount or 1)
         if layers < 1:
             raise ValueError
