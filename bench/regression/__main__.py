@@ -16,6 +16,7 @@ from bench.cli import ArgumentParser, error_boundary, fail
 
 from . import commands
 from .history import HISTORY
+from .measure import TOOL_ROOT
 from .model import BASELINE, SIGNALS, NoComparableBaseline
 from .slowdown import parse_slowdown
 
@@ -81,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--commits", nargs="+", default=[], metavar="REV",
                    help="measure these commits (git worktrees, oldest first) instead of the "
                         "working tree: backfills the history")
+    r.add_argument("--repo", type=Path, default=TOOL_ROOT, help="git repository of --commits")
 
     h = sub.add_parser("history", help="trend plot and change points of the history")
     h.add_argument("--history", type=Path, default=HISTORY)
@@ -93,6 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("good")
     b.add_argument("bad")
     b.add_argument("--model", required=True)
+    b.add_argument("--repo", type=Path, default=TOOL_ROOT,
+                   help="git repository to bisect (default: this one); its models are measured "
+                        "with this tree's code")
     _pass_options(b)
     return p
 

@@ -144,7 +144,7 @@ def record(args: argparse.Namespace) -> int:
     else:  # backfill: other commits' models, measured here by this tree's code
         passes = []
         for commit in args.commits:
-            with worktree(TOOL_ROOT, commit) as tree:
+            with worktree(args.repo, commit) as tree:
                 passes.append(hist.rows_of(run_pass(config, names, models_root=tree)))
         rows = pd.concat(passes, ignore_index=True)
     frame = hist.append(args.history, rows)
@@ -174,9 +174,9 @@ def show_history(args: argparse.Namespace) -> int:
 def run_bisect(args: argparse.Namespace) -> int:
     config = _config_for(args, _previous(args.baseline))
     resolve_names([args.model], config.reference)
-    result = bisect(TOOL_ROOT, args.good, args.bad, figure_at(TOOL_ROOT, config, args.model),
+    result = bisect(args.repo, args.good, args.bad, figure_at(args.repo, config, args.model),
                     config.floor)
     steps = pd.DataFrame([{"commit": c[:10], "figure": f} for c, f in result.steps])
     print(io.to_markdown(steps, f"Bisect of {args.model} ({config.signal})"))
-    print(describe(TOOL_ROOT, result))
+    print(describe(args.repo, result))
     return EXIT_PASS
