@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -29,9 +30,13 @@ COPIED = ("architectures", "datasets", "bench", "tests", "pyproject.toml", "READ
 PYTEST_ARGS = ["-p", "no:randomly", "-p", "no:cacheprovider", "-q"]
 
 
-def load_targets(path: Path) -> dict[str, list[str]]:
+def load_targets(path: Path) -> dict[str, dict]:
+    """Target file -> its entry: ``tests`` (globs) and optional ``mutants`` (mutmut name globs)."""
     table = tomllib.loads(path.read_text(encoding="utf-8"))["targets"]
-    return {name: entry["tests"] for name, entry in table.items()}
+    for name, entry in table.items():
+        if not isinstance(entry.get("tests"), list):
+            raise TypeError(f"target {name!r} has no tests = [...] list")
+    return table
 
 
 def focused_tests(patterns: list[str]) -> list[str]:
@@ -42,7 +47,8 @@ def focused_tests(patterns: list[str]) -> list[str]:
 def scratch_copy(work: Path, target: str, tests: list[str]) -> Path:
     """A copy of the source tree whose pyproject tells mutmut to mutate ``target`` only."""
     where = work / target.replace("/", "__").removesuffix(".py")
-    shutil.rmtree(where, ignore_errors=True)
+    if where.exists():
+        shutil.rmtree(where)
     where.mkdir(parents=True)
     skip = shutil.ignore_patterns("__pycache__", "*.egg-info", "mutants")
     for name in COPIED:
@@ -57,6 +63,9 @@ def scratch_copy(work: Path, target: str, tests: list[str]) -> Path:
         "pytest_add_cli_args_test_selection": tests,
         "also_copy": ["tests"],
         "pytest_add_cli_args": PYTEST_ARGS,
+        # Workers forked from a process that ran torch ops hang in OpenMP: fork them from a
+        # server that only imported the tests (mutmut's advice for torch).
+        "process_isolation": "forkserver",
     }
     lines = ["", "[tool.mutmut]"] + [
         f"{key} = {json.dumps(value)}" for key, value in section.items()
@@ -66,12 +75,16 @@ def scratch_copy(work: Path, target: str, tests: list[str]) -> Path:
     return where
 
 
-def run_target(where: Path, max_children: int, timeout: float) -> tuple[int, str]:
-    """Run mutmut in ``where``; returns its exit status (124 on timeout) and its output tail."""
-    cmd = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)]
+def run_target(
+    where: Path, max_children: int, timeout: float, mutants: list[str]
+) -> tuple[int, str]:
+    """Run mutmut in ``where`` (only ``mutants`` if given); returns its exit status (124 on
+    timeout) and its output tail."""
+    cmd = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *mutants]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # 2 shared cores
     try:
         done = subprocess.run(
-            cmd, cwd=where, capture_output=True, text=True, timeout=timeout, check=False
+            cmd, cwd=where, capture_output=True, text=True, timeout=timeout, check=False, env=env
         )
     except subprocess.TimeoutExpired as exc:
         tail = (exc.stdout or b"")[-2000:]
@@ -163,19 +176,20 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--max-children must be >= 1 and --timeout > 0")
     try:
         known = load_targets(args.config)
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, TypeError, ValueError) as exc:
         parser.error(f"cannot read the targets from {args.config}: {exc}")
     unknown = [t for t in args.targets if t not in known]
     if unknown:
         parser.error(f"not in {args.config}: {', '.join(unknown)}; known: {', '.join(known)}")
     sections, failed = [], 0
     for target in args.targets or list(known):
-        tests = focused_tests(known[target])
+        tests = focused_tests(known[target]["tests"])
+        mutants = known[target].get("mutants", [])
         if not (ROOT / target).is_file() or not tests:
             sections.append(f"## {target}\n\nskipped: the file or all its tests are missing\n")
             continue
         where = scratch_copy(args.work, target, tests)
-        status, tail = run_target(where, args.max_children, args.timeout)
+        status, tail = run_target(where, args.max_children, args.timeout, mutants)
         failed += status != 0
         sections.append(report(target, tests, status, where) + f"\n```\n{tail}\n```\n")
         print(sections[-1], flush=True)

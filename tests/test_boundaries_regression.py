@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from scipy.stats import mannwhitneyu
 
 from bench.regression.stats import FLOOR, decide, relative_noise, tolerance
 
@@ -67,7 +68,55 @@ def test_deterministic_figures_regress_on_complete_separation_alone() -> None:
 
 
 def test_empty_samples_are_refused() -> None:
-    with pytest.raises(ValueError, match="at least one baseline and one current sample"):
+    message = "^decide\\(\\) needs at least one baseline and one current sample$"
+    with pytest.raises(ValueError, match=message):
         decide([], [1.0])
-    with pytest.raises(ValueError, match="at least one baseline and one current sample"):
+    with pytest.raises(ValueError, match=message):
         decide([1.0], [])
+
+
+def test_the_floor_given_to_decide_sets_the_tolerance() -> None:
+    decision = decide([1.0] * 4, [1.1] * 4, floor=0.2)
+    assert decision.tolerance == 0.2 and not decision.regressed
+
+
+def test_p_is_one_sided_and_exact_only_for_strict_separation() -> None:
+    base, current = [1.0, 2.0, 3.0, 4.0, 5.0], [3.0, 4.0, 5.0, 6.0, 7.0]
+    one_sided = mannwhitneyu(current, base, alternative="greater").pvalue
+    assert decide(base, current).p_value == pytest.approx(one_sided)  # not the two-sided 2x
+    touching = decide([1.0, 2.0, 3.0], [3.0, 4.0, 5.0])  # min(current) == max(base): a tie
+    assert touching.p_value == pytest.approx(
+        mannwhitneyu([3.0, 4.0, 5.0], [1.0, 2.0, 3.0], alternative="greater").pvalue
+    )
+    assert touching.p_value != pytest.approx(1 / math.comb(6, 3))
+
+
+def test_p_equal_to_alpha_is_not_significant() -> None:
+    base, current = [1.0, 1.1, 1.2], [2.0, 2.1, 2.2]  # noisy, separated: p = 1/20 exactly
+    assert not decide(base, current, alpha=0.05).regressed
+    assert decide(base, current, alpha=0.0500001).regressed
+
+
+def test_separation_alone_needs_both_sides_deterministic() -> None:
+    deterministic, noisy = [1000.0, 1000.1], [1000.0, 1100.0]  # noise 0.01 % and 7 %
+    assert not decide(deterministic, [1200.0, 1300.0]).regressed  # current noisy: p = 1/6
+    assert not decide(noisy, [1200.0, 1200.1]).regressed  # baseline noisy
+    assert decide(deterministic, [1200.0, 1200.1]).regressed
+    # Current noise 0.296 %, between floor / 11 and floor / 10: still deterministic.
+    assert FLOOR / 11 < relative_noise([1100.0, 1104.4]) < FLOOR / 10
+    assert decide([1000.0, 1000.1], [1100.0, 1104.4]).regressed
+
+
+@pytest.mark.parametrize("side", ["baseline", "current"])
+def test_noise_exactly_a_tenth_of_the_floor_is_not_deterministic(side: str) -> None:
+    edge = [1.0, 1.0028] if side == "baseline" else [2.0, 2.0056]  # floor * 10 / 10 is exact
+    floor = 10 * relative_noise(edge)
+    assert floor / 10 == relative_noise(edge)
+    base, current = (edge, [1.5, 1.5]) if side == "baseline" else ([1.0, 1.0], edge)
+    assert not decide(base, current, floor=floor).regressed  # 2 + 2 samples: p = 1/6
+
+
+def test_separation_with_a_tie_is_not_enough_for_deterministic_figures() -> None:
+    base, current = [1000.0, 1000.0, 1000.5], [1000.5, 1100.0, 1100.0]  # both noise-free medians
+    assert relative_noise(base) < FLOOR / 10 and relative_noise(current) < FLOOR / 10
+    assert not decide(base, current).regressed
