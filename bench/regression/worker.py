@@ -44,11 +44,16 @@ def load_models_from(root: Path) -> None:
 
 
 def build(name: str, size: tuple[int, int]) -> tuple[nn.Module, torch.Tensor]:
-    from bench.latency import build_at_size, input_shape_of
+    """A model of the chosen tree at ``size``, and a fixed input for it."""
+    import architectures  # looked up now: --models-root may have replaced this tree's
 
-    model = build_at_size(name, size).eval()
+    try:
+        model = architectures.create_model(name, input_size=tuple(size))
+    except TypeError:  # a builder without an input size runs at any size as built
+        model = architectures.create_model(name)
+    channels = getattr(getattr(model, "info", None), "in_channels", 3)
     generator = torch.Generator().manual_seed(0)
-    return model, torch.randn(input_shape_of(model, size), generator=generator)
+    return model.eval(), torch.randn(1, channels, *size, generator=generator)
 
 
 def process_time_of(fn: Callable[[], object]) -> int:
@@ -155,8 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     torch.set_num_threads(1)
     if args.models_root is not None:
         # the measuring modules first, bound to this tree; only the models come from the other
-        import bench.complexity
-        import bench.latency  # noqa: F401
+        import bench.complexity  # noqa: F401
 
         load_models_from(args.models_root)
     size = tuple(args.size)
