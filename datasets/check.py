@@ -207,4 +207,8 @@ def _draw(samples: Sequence[Sample], out: Path) -> str:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # a bug exits 3 (not 1, "problems found"), Ctrl-C 130, through the project's one boundary
+    from bench.cli import error_boundary
+
+    with error_boundary("python -m datasets.check"):
+        raise SystemExit(main())

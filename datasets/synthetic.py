@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,16 +54,10 @@ Written = dict[str, list[tuple[str, Drawn]]]  # split -> (image name, what was d
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same folder and ``os.replace`` (no half-written files)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    """The project's one atomic writer (``bench.io``): no half-written files, mode from the umask."""
+    from bench.io import write_bytes
+
+    write_bytes(path, data)
 
 
 def write_jpeg(path: Path, image: np.ndarray) -> None:
@@ -252,4 +245,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from bench.cli import error_boundary  # a bad --num-images / --out: one line, exit 2
+
+    with error_boundary("python -m datasets.synthetic", (ValueError,)):
+        main()
