@@ -16,9 +16,10 @@ from bench.regression.bisecting import bisect
 from bench.regression.measure import run_pass
 from bench.regression.slowdown import parse_slowdown
 
-MODELS = textwrap.dedent('''
-    """Two tiny models with the registry API the gate uses (create_model, list_models)."""
-    import torch
+# The models live in a submodule named like one of this tree's (registry.py), so a worker that
+# imported this tree's package first must not hand the other tree this tree's submodule.
+REGISTRY = textwrap.dedent('''
+    """Three tiny models with the registry API the gate uses (create_model, list_models)."""
     from torch import nn
 
 
@@ -30,7 +31,7 @@ MODELS = textwrap.dedent('''
     class Net(nn.Module):
         def __init__(self, depth):
             super().__init__()
-            self.body = nn.Sequential(*[nn.Conv2d(3 if i == 0 else 8, 8, 3, padding=1)
+            self.body = nn.Sequential(*[nn.Conv2d(3 if i == 0 else 32, 32, 3, padding=1)
                                         for i in range(depth)])
             self.info = Info()
 
@@ -38,7 +39,8 @@ MODELS = textwrap.dedent('''
             return [self.body(x)]
 
 
-    _DEPTH = {"ref": 3, "net": 1, "twin": 1}
+    # ~117 M multiply-adds for net: the +10 % burn is then several calibration units
+    _DEPTH = {"ref": 5, "net": 4, "twin": 4}
 
 
     def create_model(name, **overrides):
@@ -53,7 +55,8 @@ MODELS = textwrap.dedent('''
 def write_tree(root: Path) -> Path:
     package = root / "architectures"
     package.mkdir(parents=True, exist_ok=True)
-    (package / "__init__.py").write_text(MODELS)
+    (package / "__init__.py").write_text("from .registry import create_model, list_models\n")
+    (package / "registry.py").write_text(REGISTRY)
     return root
 
 
@@ -64,8 +67,8 @@ def test_counts_and_paired_ratios_from_another_tree(tmp_path):
     plain = run_pass(CONFIG, ["ref", "net"], models_root=write_tree(tmp_path / "a"))
     assert plain.models["ref"].params > plain.models["net"].params > 0
     assert len(plain.models["net"].samples) == 3 and plain.models["net"].flops > 0
-    assert plain.models["net"].signature["conv2d"][0] == 1
-    assert plain.models["ref"].signature["conv2d"] == [3, 3 * 8 * 64 * 64 * 4]
+    assert plain.models["net"].signature["conv2d"][0] == 4
+    assert plain.models["ref"].signature["conv2d"] == [5, 5 * 32 * 64 * 64 * 4]
 
 
 @pytest.mark.slow
@@ -77,7 +80,7 @@ def test_instruction_counts_are_repeatable_and_see_an_injected_ten_percent(tmp_p
     ref, net, twin = (result.models[n].raw for n in ("ref", "net", "twin"))
     assert min(ref) > 0 and abs(ref[0] / ref[1] - 1) < 0.002 and abs(net[0] / net[1] - 1) < 0.002
     # twin is net plus work calibrated in instructions: close to +10 %
-    assert 0.08 < twin[0] / net[0] - 1 < 0.12
+    assert 0.07 < twin[0] / net[0] - 1 < 0.13
 
 
 # ---------------------------------------------------------------- history

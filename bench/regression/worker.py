@@ -36,6 +36,8 @@ def load_models_from(root: Path) -> None:
     init = root / "architectures" / "__init__.py"
     if not init.is_file():
         raise FileNotFoundError(f"{root}: no architectures/__init__.py")
+    for name in [m for m in sys.modules if m == "architectures" or m.startswith("architectures.")]:
+        del sys.modules[name]  # else the other tree's relative imports find this tree's modules
     spec = importlib.util.spec_from_file_location(
         "architectures", init, submodule_search_locations=[str(init.parent)])
     module = importlib.util.module_from_spec(spec)
