@@ -9,6 +9,7 @@ import math
 import pytest
 from scipy.stats import mannwhitneyu
 
+from bench.regression import GateConfig, ModelFigures, Pass, compare
 from bench.regression.stats import FLOOR, decide, relative_noise, tolerance
 
 BASE = [0.9, 1.0, 1.1]  # median 1.0, MAD 0.1
@@ -120,3 +121,19 @@ def test_separation_with_a_tie_is_not_enough_for_deterministic_figures() -> None
     base, current = [1000.0, 1000.0, 1000.5], [1000.5, 1100.0, 1100.0]  # both noise-free medians
     assert relative_noise(base) < FLOOR / 10 and relative_noise(current) < FLOOR / 10
     assert not decide(base, current).regressed
+
+
+def _gate_pass(samples: dict[str, list[float]]) -> Pass:
+    sig = {"conv2d": [3, 4096]}
+    models = {n: ModelFigures(1000, 5000, dict(sig), list(s), list(s)) for n, s in samples.items()}
+    return Pass(GateConfig(reference="ref"), {}, "c0ffee", [], models)
+
+
+def test_a_tolerance_given_to_the_gate_reaches_every_verdict() -> None:
+    base = _gate_pass({"net": [1.0, 1.0, 1.0]})
+    slower = _gate_pass({"net": [1.1, 1.1, 1.1]})  # +10 %: over the 3 % floor
+    assert compare(base, slower, ["net"]).iloc[0]["verdict"] == "FAIL: slower"
+    row = compare(base, slower, ["net"], tolerance=0.2).iloc[0]
+    assert row["verdict"] == "ok" and row["tolerance (%)"] == pytest.approx(20.0)
+    missing = compare(base, _gate_pass({}), ["net"]).iloc[0]
+    assert missing["verdict"] == "FAIL: missing"
