@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup tables test bench regression regression-update mutation clean wheelhouse gpu
+.PHONY: setup lint tables test bench regression regression-update mutation clean wheelhouse gpu
 
 setup: $(STAMP)
 
@@ -15,6 +15,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
+
+# Formatting and lint (ruff, pinned in the test extra); CI runs this before the tests.
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
 
 tables: $(STAMP)
 	$(PY) -m bench.tables $(ARGS)
@@ -31,11 +36,11 @@ regression: $(STAMP)
 regression-update: $(STAMP)
 	$(PY) -m bench.regression update $(ARGS)
 
-# Mutation testing (mutmut, dev extra) of the files in mutation/targets.toml, each against its
+# Mutation testing (mutmut, dev extra) of the files in tests/mutation/targets.toml, each against its
 # focused tests in a scratch copy: `make mutation TARGETS=datasets/metrics.py ARGS="--timeout 900"`.
 mutation: $(STAMP)
 	$(PY) -c "import mutmut" 2>/dev/null || $(PY) -m pip install --quiet -e ".[dev]"
-	$(PY) mutation/run.py $(TARGETS) $(ARGS)
+	$(PY) tests/mutation/run.py $(TARGETS) $(ARGS)
 
 # A lent GPU machine (README: "Running on a lent GPU"): `make wheelhouse` here, where pip has
 # internet; carry .wheelhouse; `make gpu` there (python3 with torch; no set-up, no internet).

@@ -57,7 +57,9 @@ from .layers import ActFactory, NormFactory, conv_norm_act
 class UShapedContext(nn.Module):
     """Encoder-decoder context block of GCPM (Fig. 9); ``in_channels`` in and out."""
 
-    def __init__(self, in_channels: int, norm: NormFactory = nn.BatchNorm2d, act: ActFactory = nn.ReLU) -> None:
+    def __init__(
+        self, in_channels: int, norm: NormFactory = nn.BatchNorm2d, act: ActFactory = nn.ReLU
+    ) -> None:
         super().__init__()
         c, w = in_channels, 2 * in_channels
         self.in_channels = self.out_channels = c

@@ -1,6 +1,7 @@
 """Original Convolutional Pose Machine (Wei et al., CVPR'16), the released MPII model.
 
-Layer list of ``convolutional-pose-machines-release`` ``model/_trained_MPI/pose_deploy_resize.prototxt``:
+Layer list of ``convolutional-pose-machines-release``
+``model/_trained_MPI/pose_deploy_resize.prototxt``:
 stage 1 is VGG-19 conv1_1 .. conv4_2 (three 2x2 max-pools, output stride 8), conv4_3..4_7_CPM
 (3x3: 256, 256, 256, 256, 128), conv5_1_CPM (1x1, 512) and conv5_2_CPM (1x1, maps). Stages 2-6
 read cat(previous maps, conv4_7_CPM features, centre map pooled 9x9/8) = 15 + 128 + 1 = 144
@@ -22,8 +23,26 @@ from .layers import ActFactory, conv_norm_act
 from .registry import ModelInfo, PaperFigures, ReferenceCounts, register_model
 
 # VGG-19 up to conv4_2 then the CPM convs: an int is a 3x3 conv width, "M" a 2x2 max-pool.
-STAGE1_TRUNK: tuple[int | str, ...] = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",
-                                       512, 512, 256, 256, 256, 256, 128)
+STAGE1_TRUNK: tuple[int | str, ...] = (
+    64,
+    64,
+    "M",
+    128,
+    128,
+    "M",
+    256,
+    256,
+    256,
+    256,
+    "M",
+    512,
+    512,
+    256,
+    256,
+    256,
+    256,
+    128,
+)
 CENTRE_SIGMA_AT_368 = 21.0
 
 
@@ -53,27 +72,36 @@ class CPM(nn.Module):
         self.register_buffer("centre_map", centre_gaussian(input_size), persistent=False)
         self.features = _vgg_trunk(act)
         features = STAGE1_TRUNK[-1]
-        self.stage1 = nn.Sequential(conv_norm_act(features, 512, 1, norm=None, act=act),
-                                    nn.Conv2d(512, num_heatmaps, 1))
+        self.stage1 = nn.Sequential(
+            conv_norm_act(features, 512, 1, norm=None, act=act), nn.Conv2d(512, num_heatmaps, 1)
+        )
         self.stages = nn.ModuleList(
-            _later_stage(num_heatmaps + features + 1, stage_channels, kernel_size, num_heatmaps, act)
+            _later_stage(
+                num_heatmaps + features + 1, stage_channels, kernel_size, num_heatmaps, act
+            )
             for _ in range(num_stages - 1)
         )
 
     def forward(self, x: Tensor) -> list[Tensor]:
         if tuple(x.shape[-2:]) != self.input_size:
-            raise ValueError(f"CPM built for input {self.input_size}, got image of shape {tuple(x.shape)}; "
-                             "create it with input_size=... to match")
+            raise ValueError(
+                f"CPM built for input {self.input_size}, got image of shape {tuple(x.shape)}; "
+                "create it with input_size=... to match"
+            )
         features = self.features(x)
         # Caffe pools with ceil mode: 368 -> 46 with a 9x9/8 window.
-        centre = F.avg_pool2d(self.centre_map, 9, stride=8, ceil_mode=True).expand(x.shape[0], -1, -1, -1)
+        centre = F.avg_pool2d(self.centre_map, 9, stride=8, ceil_mode=True).expand(
+            x.shape[0], -1, -1, -1
+        )
         outputs = [self.stage1(features)]
         for stage in self.stages:
             outputs.append(stage(torch.cat([outputs[-1], features, centre], dim=1)))
         return outputs
 
 
-def centre_gaussian(input_size: tuple[int, int], sigma_at_368: float = CENTRE_SIGMA_AT_368) -> Tensor:
+def centre_gaussian(
+    input_size: tuple[int, int], sigma_at_368: float = CENTRE_SIGMA_AT_368
+) -> Tensor:
     """(1, 1, H, W) Gaussian peaked (value 1) at the image centre."""
     height, width = input_size
     sigma = sigma_at_368 * height / 368.0
@@ -95,24 +123,41 @@ def _vgg_trunk(act: ActFactory) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def _later_stage(in_channels: int, channels: int, kernel_size: int, num_heatmaps: int,
-                 act: ActFactory) -> nn.Sequential:
-    convs = [conv_norm_act(in_channels if i == 0 else channels, channels, kernel_size, norm=None, act=act)
-             for i in range(5)]
-    return nn.Sequential(*convs, conv_norm_act(channels, channels, 1, norm=None, act=act),
-                         nn.Conv2d(channels, num_heatmaps, 1))
+def _later_stage(
+    in_channels: int, channels: int, kernel_size: int, num_heatmaps: int, act: ActFactory
+) -> nn.Sequential:
+    convs = [
+        conv_norm_act(
+            in_channels if i == 0 else channels, channels, kernel_size, norm=None, act=act
+        )
+        for i in range(5)
+    ]
+    return nn.Sequential(
+        *convs,
+        conv_norm_act(channels, channels, 1, norm=None, act=act),
+        nn.Conv2d(channels, num_heatmaps, 1),
+    )
 
 
-@register_model(ModelInfo(
-    name="cpm-original", family="cpm", dataset="mpii", input_size=(368, 368), output_stride=8,
-    size_multiple=8,
-    num_heatmaps=15, num_keypoints=14,
-    description="Wei et al. CPM, released MPII model: 6 stages, VGG-19 front, centre-map prior",
-    paper=PaperFigures(5, "Wei et al., CVPR'16 (original CPM)", "MPII test", pckh=87.9,
-                       time_ms=31.0),
-    reference=ReferenceCounts("convolutional-pose-machines-release MPI prototxt, counted layer by layer",
-                              29.85, 88.4),
-))
+@register_model(
+    ModelInfo(
+        name="cpm-original",
+        family="cpm",
+        dataset="mpii",
+        input_size=(368, 368),
+        output_stride=8,
+        size_multiple=8,
+        num_heatmaps=15,
+        num_keypoints=14,
+        description="Wei et al. CPM, released MPII model: 6 stages, VGG-19 front, centre-map prior",
+        paper=PaperFigures(
+            5, "Wei et al., CVPR'16 (original CPM)", "MPII test", pckh=87.9, time_ms=31.0
+        ),
+        reference=ReferenceCounts(
+            "convolutional-pose-machines-release MPI prototxt, counted layer by layer", 29.85, 88.4
+        ),
+    )
+)
 def cpm_original(**overrides) -> CPM:
     kwargs = {k: v for k, v in overrides.items() if k != "num_keypoints"}
     return CPM(**kwargs)

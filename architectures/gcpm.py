@@ -26,17 +26,29 @@ from .registry import ModelInfo, PaperFigures, ReferenceCounts, register_model
 ContextFactory = Callable[[int], nn.Module]
 
 # MobileNet v1 depthwise-separable blocks up to conv5_5: (out channels, stride, dilation).
-# conv4_2 (the 7th block) has its stride removed; the next block is dilated to keep the field of view.
+# conv4_2 (the 7th block) has its stride removed; the next block is dilated to keep the field
+# of view.
 MOBILENET_V1_CONV5_5: tuple[tuple[int, int, int], ...] = (
-    (64, 1, 1), (128, 2, 1), (128, 1, 1), (256, 2, 1), (256, 1, 1),
-    (512, 1, 1), (512, 1, 2), (512, 1, 1), (512, 1, 1), (512, 1, 1), (512, 1, 1),
+    (64, 1, 1),
+    (128, 2, 1),
+    (128, 1, 1),
+    (256, 2, 1),
+    (256, 1, 1),
+    (512, 1, 1),
+    (512, 1, 2),
+    (512, 1, 1),
+    (512, 1, 1),
+    (512, 1, 1),
+    (512, 1, 1),
 )
 
 
 class RefinementStageBlock(nn.Module):
     """1x1 projection (act, no norm) plus a trunk of 3x3 and dilated 3x3 convs, summed."""
 
-    def __init__(self, in_channels: int, out_channels: int, norm: NormFactory, act: ActFactory) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, norm: NormFactory, act: ActFactory
+    ) -> None:
         super().__init__()
         self.initial = conv_norm_act(in_channels, out_channels, 1, norm=None, act=act)
         self.trunk = nn.Sequential(
@@ -52,8 +64,15 @@ class RefinementStageBlock(nn.Module):
 class RefinementStage(nn.Module):
     """Optional context module at the stage input, three refinement blocks, 1x1 heatmap head."""
 
-    def __init__(self, in_channels: int, channels: int, num_heatmaps: int,
-                 context: nn.Module | None, norm: NormFactory, act: ActFactory) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        channels: int,
+        num_heatmaps: int,
+        context: nn.Module | None,
+        norm: NormFactory,
+        act: ActFactory,
+    ) -> None:
         super().__init__()
         self.context = context if context is not None else nn.Identity()
         width = _out_channels(context, in_channels)
@@ -71,11 +90,13 @@ class RefinementStage(nn.Module):
 class LearnedUpsampling(nn.Module):
     """x2 learned upsampling of the last stage (our MPII 64x64 construction, see ``GCPM``)."""
 
-    def __init__(self, in_channels: int, channels: int, num_heatmaps: int,
-                 norm: NormFactory, act: ActFactory) -> None:
+    def __init__(
+        self, in_channels: int, channels: int, num_heatmaps: int, norm: NormFactory, act: ActFactory
+    ) -> None:
         super().__init__()
-        self.up = nn.Sequential(nn.ConvTranspose2d(in_channels, channels, 4, stride=2, padding=1),
-                                norm(channels), act())
+        self.up = nn.Sequential(
+            nn.ConvTranspose2d(in_channels, channels, 4, stride=2, padding=1), norm(channels), act()
+        )
         self.refine = conv_norm_act(channels, channels, 3, norm=norm, act=act)
         self.head = nn.Conv2d(channels, num_heatmaps, 1)
 
@@ -112,25 +133,37 @@ class GCPM(nn.Module):
     ) -> None:
         super().__init__()
         if context_position not in ("stage", "backbone"):
-            raise ValueError(f"context_position must be 'stage' or 'backbone', got {context_position!r}")
+            raise ValueError(
+                f"context_position must be 'stage' or 'backbone', got {context_position!r}"
+            )
         if upsample not in (1, 2):
             raise ValueError(f"upsample must be 1 or 2, got {upsample!r}")
         self.backbone = _mobilenet_trunk(norm, act)
-        self.cpm = nn.Sequential(conv_norm_act(512, 256, 3, norm=norm, act=act),
-                                 conv_norm_act(256, channels, 3, norm=norm, act=act))
+        self.cpm = nn.Sequential(
+            conv_norm_act(512, 256, 3, norm=norm, act=act),
+            conv_norm_act(256, channels, 3, norm=norm, act=act),
+        )
         at_backbone = context is not None and context_position == "backbone"
         self.context = context(channels) if at_backbone else nn.Identity()
         features = _out_channels(self.context if at_backbone else None, channels)
         self.initial_stage = _initial_stage(features, channels, num_heatmaps, norm, act)
         stage_in = features + num_heatmaps
         self.refinement_stages = nn.ModuleList(
-            RefinementStage(stage_in, channels, num_heatmaps,
-                            context(stage_in) if context is not None and not at_backbone else None,
-                            norm, act)
+            RefinementStage(
+                stage_in,
+                channels,
+                num_heatmaps,
+                context(stage_in) if context is not None and not at_backbone else None,
+                norm,
+                act,
+            )
             for _ in range(num_refinement_stages)
         )
-        self.upsample_head = (LearnedUpsampling(stage_in, channels, num_heatmaps, norm, act)
-                              if upsample == 2 else None)
+        self.upsample_head = (
+            LearnedUpsampling(stage_in, channels, num_heatmaps, norm, act)
+            if upsample == 2
+            else None
+        )
 
     def forward(self, x: Tensor) -> list[Tensor]:
         features = self.context(self.cpm(self.backbone(x)))
@@ -141,30 +174,42 @@ class GCPM(nn.Module):
             return outputs
         last = self.upsample_head(torch.cat([features, outputs[-1]], dim=1))
         size = last.shape[-2:]
-        return [F.interpolate(o, size=size, mode="bilinear", align_corners=False) for o in outputs] + [last]
+        return [
+            F.interpolate(o, size=size, mode="bilinear", align_corners=False) for o in outputs
+        ] + [last]
 
 
 def _mobilenet_trunk(norm: NormFactory, act: ActFactory) -> nn.Sequential:
     layers: list[nn.Module] = [conv_norm_act(3, 32, 3, stride=2, norm=norm, act=act, bias=False)]
     in_channels = 32
     for out_channels, stride, dilation in MOBILENET_V1_CONV5_5:
-        layers.append(depthwise_separable(in_channels, out_channels, stride=stride,
-                                          dilation=dilation, norm=norm, act=act))
+        layers.append(
+            depthwise_separable(
+                in_channels, out_channels, stride=stride, dilation=dilation, norm=norm, act=act
+            )
+        )
         in_channels = out_channels
     return nn.Sequential(*layers)
 
 
-def _initial_stage(in_channels: int, channels: int, num_heatmaps: int,
-                   norm: NormFactory, act: ActFactory) -> nn.Sequential:
-    trunk = [conv_norm_act(in_channels if i == 0 else channels, channels, 3, norm=norm, act=act)
-             for i in range(3)]
+def _initial_stage(
+    in_channels: int, channels: int, num_heatmaps: int, norm: NormFactory, act: ActFactory
+) -> nn.Sequential:
+    trunk = [
+        conv_norm_act(in_channels if i == 0 else channels, channels, 3, norm=norm, act=act)
+        for i in range(3)
+    ]
     return nn.Sequential(*trunk, _heatmap_head(channels, 512, num_heatmaps, act))
 
 
-def _heatmap_head(in_channels: int, mid_channels: int, num_heatmaps: int, act: ActFactory) -> nn.Sequential:
+def _heatmap_head(
+    in_channels: int, mid_channels: int, num_heatmaps: int, act: ActFactory
+) -> nn.Sequential:
     # The author's heads have no norm, and no activation on the heatmaps themselves.
-    return nn.Sequential(conv_norm_act(in_channels, mid_channels, 1, norm=None, act=act),
-                         nn.Conv2d(mid_channels, num_heatmaps, 1))
+    return nn.Sequential(
+        conv_norm_act(in_channels, mid_channels, 1, norm=None, act=act),
+        nn.Conv2d(mid_channels, num_heatmaps, 1),
+    )
 
 
 def _out_channels(module: nn.Module | None, default: int) -> int:
@@ -190,9 +235,15 @@ def _aspp(num_heatmaps: int) -> ContextFactory:
 
 
 def _lip_info(name: str, description: str, paper: PaperFigures, **facts) -> ModelInfo:
-    defaults = {"family": "gcpm", "dataset": "lip", "input_size": (256, 256), "output_stride": 8,
-                "num_heatmaps": 17, "num_keypoints": 16,
-                "size_multiple": 8}  # the backbone's stride: 136 x 136 works, 132 does not
+    defaults = {
+        "family": "gcpm",
+        "dataset": "lip",
+        "input_size": (256, 256),
+        "output_stride": 8,
+        "num_heatmaps": 17,
+        "num_keypoints": 16,
+        "size_multiple": 8,
+    }  # the backbone's stride: 136 x 136 works, 132 does not
     return ModelInfo(name=name, description=description, paper=paper, **{**defaults, **facts})
 
 
@@ -200,59 +251,85 @@ def _table2(row: str, pckh: float, hip: float) -> PaperFigures:
     return PaperFigures(2, row, "LIP val", pckh=pckh, hip=hip)
 
 
-@register_model(_lip_info(
-    "gcpm-baseline", "GCPM without context module, 5 refinement stages",
-    _table2("Baseline", 82.4, 70.6),
-    # reference-facts sec. 7: the full model less five U-blocks (40.595281 - 5 x 6.440175 M,
-    # 21.335 - 5 x 2.522 G); no released code builds this network on its own.
-    reference=ReferenceCounts(_REFERENCE + ", less its 5 U-shaped blocks", 8.394406, 8.725),
-))
+@register_model(
+    _lip_info(
+        "gcpm-baseline",
+        "GCPM without context module, 5 refinement stages",
+        _table2("Baseline", 82.4, 70.6),
+        # reference-facts sec. 7: the full model less five U-blocks (40.595281 - 5 x 6.440175 M,
+        # 21.335 - 5 x 2.522 G); no released code builds this network on its own.
+        reference=ReferenceCounts(_REFERENCE + ", less its 5 U-shaped blocks", 8.394406, 8.725),
+    )
+)
 def gcpm_baseline(**overrides) -> GCPM:
     return _build(overrides)
 
 
-@register_model(_lip_info(
-    "gcpm-aspp", "GCPM + ASPP (145 -> 17, rates 3/6/9/12) at every refinement stage input",
-    _table2("Baseline + ASPP", 83.5, 72.6),
-))
+@register_model(
+    _lip_info(
+        "gcpm-aspp",
+        "GCPM + ASPP (145 -> 17, rates 3/6/9/12) at every refinement stage input",
+        _table2("Baseline + ASPP", 83.5, 72.6),
+    )
+)
 def gcpm_aspp(**overrides) -> GCPM:
     return _build(overrides, context=_aspp(overrides.get("num_heatmaps", 17)))
 
 
-@register_model(_lip_info(
-    "gcpm-ppm", "GCPM + pyramid pooling (bins 2/4/8/16, 32-ch 3x3 branches) at every stage input",
-    _table2("Baseline + pyramid pooling", 83.2, 71.9),
-))
+@register_model(
+    _lip_info(
+        "gcpm-ppm",
+        "GCPM + pyramid pooling (bins 2/4/8/16, 32-ch 3x3 branches) at every stage input",
+        _table2("Baseline + pyramid pooling", 83.2, 71.9),
+    )
+)
 def gcpm_ppm(**overrides) -> GCPM:
     return _build(overrides, context=PyramidPooling)
 
 
-@register_model(_lip_info(
-    "gcpm-ushaped", "GCPM, U-shaped context at every refinement stage input (the paper's model)",
-    PaperFigures(4, "Ours", "LIP test", gflops=21.3, pckh=87.9, hip=78.0, time_ms=18.0,
-                 note="GFLOPs from Sec. 1"),
-    extra_paper_rows=(_table2("Baseline + U-shaped", 84.0, 73.4),),
-    reference=ReferenceCounts(_REFERENCE + ", num_refinement_stages=5", 40.595281, 21.335),
-))
+@register_model(
+    _lip_info(
+        "gcpm-ushaped",
+        "GCPM, U-shaped context at every refinement stage input (the paper's model)",
+        PaperFigures(
+            4,
+            "Ours",
+            "LIP test",
+            gflops=21.3,
+            pckh=87.9,
+            hip=78.0,
+            time_ms=18.0,
+            note="GFLOPs from Sec. 1",
+        ),
+        extra_paper_rows=(_table2("Baseline + U-shaped", 84.0, 73.4),),
+        reference=ReferenceCounts(_REFERENCE + ", num_refinement_stages=5", 40.595281, 21.335),
+    )
+)
 def gcpm_ushaped(**overrides) -> GCPM:
     return _build(overrides, context=UShapedContext)
 
 
-@register_model(_lip_info(
-    "gcpm-ushaped-2stage", "GCPM, initial + 1 refinement stage with U-shaped context",
-    PaperFigures(4, "Ours 2-stage", "LIP test", pckh=85.0, hip=74.1, time_ms=6.0),
-    reference=ReferenceCounts(_REFERENCE + ", num_refinement_stages=1", 11.004753, 7.330),
-))
+@register_model(
+    _lip_info(
+        "gcpm-ushaped-2stage",
+        "GCPM, initial + 1 refinement stage with U-shaped context",
+        PaperFigures(4, "Ours 2-stage", "LIP test", pckh=85.0, hip=74.1, time_ms=6.0),
+        reference=ReferenceCounts(_REFERENCE + ", num_refinement_stages=1", 11.004753, 7.330),
+    )
+)
 def gcpm_ushaped_2stage(**overrides) -> GCPM:
     return _build(overrides, context=UShapedContext, num_refinement_stages=1)
 
 
-@register_model(_lip_info(
-    "gcpm-ushaped-mpii",
-    "GCPM U-shaped with 64x64 heatmaps for MPII (Sec. 5.5): our learned x2 upsampling head",
-    PaperFigures(5, "Ours", "MPII test", auc=64.2, pckh=90.9, time_ms=24.5),
-    dataset="mpii", output_stride=4,
-))
+@register_model(
+    _lip_info(
+        "gcpm-ushaped-mpii",
+        "GCPM U-shaped with 64x64 heatmaps for MPII (Sec. 5.5): our learned x2 upsampling head",
+        PaperFigures(5, "Ours", "MPII test", auc=64.2, pckh=90.9, time_ms=24.5),
+        dataset="mpii",
+        output_stride=4,
+    )
+)
 def gcpm_ushaped_mpii(**overrides) -> GCPM:
     """MPII variant with 64x64 heatmaps from a 256x256 input.
 

@@ -37,7 +37,9 @@ class Hourglass(nn.Module):
         super().__init__()
         self.up1 = block(channels, channels)
         self.low1 = nn.Sequential(nn.MaxPool2d(2), block(channels, channels))
-        self.low2 = Hourglass(depth - 1, channels, block) if depth > 1 else block(channels, channels)
+        self.low2 = (
+            Hourglass(depth - 1, channels, block) if depth > 1 else block(channels, channels)
+        )
         self.low3 = block(channels, channels)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -72,17 +74,27 @@ class StackedHourglass(nn.Module):
         conv_w, res1_w, res2_w = stem_widths
         self.stem = nn.Sequential(
             conv_norm_act(3, conv_w, 7, stride=2, norm=norm, act=act),
-            block(conv_w, res1_w), nn.MaxPool2d(2), block(res1_w, res2_w), block(res2_w, channels),
+            block(conv_w, res1_w),
+            nn.MaxPool2d(2),
+            block(res1_w, res2_w),
+            block(res2_w, channels),
         )
         self.stacks = nn.ModuleList(
-            nn.Sequential(Hourglass(depth, channels, block), block(channels, channels),
-                          conv_norm_act(channels, channels, 1, norm=norm, act=act))
+            nn.Sequential(
+                Hourglass(depth, channels, block),
+                block(channels, channels),
+                conv_norm_act(channels, channels, 1, norm=norm, act=act),
+            )
             for _ in range(num_stacks)
         )
         self.heads = nn.ModuleList(nn.Conv2d(channels, num_heatmaps, 1) for _ in range(num_stacks))
         # Only stacks that feed a next one get merge convs: unused modules would inflate counts.
-        self.merge_features = nn.ModuleList(nn.Conv2d(channels, channels, 1) for _ in range(num_stacks - 1))
-        self.merge_heatmaps = nn.ModuleList(nn.Conv2d(num_heatmaps, channels, 1) for _ in range(num_stacks - 1))
+        self.merge_features = nn.ModuleList(
+            nn.Conv2d(channels, channels, 1) for _ in range(num_stacks - 1)
+        )
+        self.merge_heatmaps = nn.ModuleList(
+            nn.Conv2d(num_heatmaps, channels, 1) for _ in range(num_stacks - 1)
+        )
 
     def forward(self, x: Tensor) -> list[Tensor]:
         x = self.stem(x)
@@ -101,58 +113,100 @@ _NEWELL_REF = "pytorch_stacked_hourglass PoseNet(nstack={n}, inp_dim=256), used 
 
 
 def _build(overrides: dict, **defaults) -> StackedHourglass:
-    kwargs = {**defaults, **{k: v for k, v in overrides.items() if k not in ("input_size", "num_keypoints")}}
+    kwargs = {
+        **defaults,
+        **{k: v for k, v in overrides.items() if k not in ("input_size", "num_keypoints")},
+    }
     return StackedHourglass(**kwargs)
 
 
 def _info(name: str, description: str, **facts) -> ModelInfo:
-    defaults = {"family": "hourglass", "dataset": "mpii", "input_size": (256, 256),
-                "output_stride": 4, "num_heatmaps": 16, "num_keypoints": 16,
-                # stem stride 4 x four halvings in each hourglass: 192 works, 160 does not
-                "size_multiple": 64}
+    defaults = {
+        "family": "hourglass",
+        "dataset": "mpii",
+        "input_size": (256, 256),
+        "output_stride": 4,
+        "num_heatmaps": 16,
+        "num_keypoints": 16,
+        # stem stride 4 x four halvings in each hourglass: 192 works, 160 does not
+        "size_multiple": 64,
+    }
     return ModelInfo(name=name, description=description, **{**defaults, **facts})
 
 
-@register_model(_info(
-    "hourglass-8stack", "Newell et al. stacked hourglass, 8 stacks, 256 channels, original stem",
-    paper=PaperFigures(5, "Newell et al., ECCV'16", "MPII test", auc=62.9, pckh=90.9,
-                       time_ms=64.0),
-    extra_paper_rows=(PaperFigures(
-        4, "Nie et al., CVPR'18", "LIP test", pckh=87.5, hip=75.9, time_ms=60.0,
-        note="this network is its pose backbone; the row's method adds a parsing-induced "
-             "learner"),),
-    reference=ReferenceCounts(_NEWELL_REF.format(n=8), 25.434112, 27.582),
-))
+@register_model(
+    _info(
+        "hourglass-8stack",
+        "Newell et al. stacked hourglass, 8 stacks, 256 channels, original stem",
+        paper=PaperFigures(
+            5, "Newell et al., ECCV'16", "MPII test", auc=62.9, pckh=90.9, time_ms=64.0
+        ),
+        extra_paper_rows=(
+            PaperFigures(
+                4,
+                "Nie et al., CVPR'18",
+                "LIP test",
+                pckh=87.5,
+                hip=75.9,
+                time_ms=60.0,
+                note="this network is its pose backbone; the row's method adds a parsing-induced "
+                "learner",
+            ),
+        ),
+        reference=ReferenceCounts(_NEWELL_REF.format(n=8), 25.434112, 27.582),
+    )
+)
 def hourglass_8stack(**overrides) -> StackedHourglass:
     return _build(overrides, num_stacks=8)
 
 
-@register_model(_info(
-    "hourglass-4stack", "stacked hourglass, 4 stacks, 256 channels, original stem",
-    dataset="lip",
-    paper=PaperFigures(4, "Chou et al., CVPR'17", "LIP test", pckh=87.4, hip=75.7, time_ms=33.0,
-                       note="a 4-stack hourglass trained adversarially"),
-    reference=ReferenceCounts(_NEWELL_REF.format(n=4), 12.858304, 14.781),
-))
+@register_model(
+    _info(
+        "hourglass-4stack",
+        "stacked hourglass, 4 stacks, 256 channels, original stem",
+        dataset="lip",
+        paper=PaperFigures(
+            4,
+            "Chou et al., CVPR'17",
+            "LIP test",
+            pckh=87.4,
+            hip=75.7,
+            time_ms=33.0,
+            note="a 4-stack hourglass trained adversarially",
+        ),
+        reference=ReferenceCounts(_NEWELL_REF.format(n=4), 12.858304, 14.781),
+    )
+)
 def hourglass_4stack(**overrides) -> StackedHourglass:
     return _build(overrides, num_stacks=4)
 
 
-@register_model(_info(
-    "hourglass-2stack", "stacked hourglass, 2 stacks, 256 channels, original stem",
-    reference=ReferenceCounts(_NEWELL_REF.format(n=2), 6.5704, 8.380),
-))
+@register_model(
+    _info(
+        "hourglass-2stack",
+        "stacked hourglass, 2 stacks, 256 channels, original stem",
+        reference=ReferenceCounts(_NEWELL_REF.format(n=2), 6.5704, 8.380),
+    )
+)
 def hourglass_2stack(**overrides) -> StackedHourglass:
     return _build(overrides, num_stacks=2)
 
 
-@register_model(_info(
-    "fpd-4stack", "FPD student: 4 stacks, 128 channels, halved bearpaw stem (official FPD code)",
-    family="fpd",
-    paper=PaperFigures(5, "Zhang et al., CVPR'19", "MPII test", auc=63.5, pckh=91.1,
-                       time_ms=33.0),
-    reference=ReferenceCounts("fast-human-pose-estimation.pytorch get_pose_net(NUM_FEATURES=128, "
-                              "NUM_STACKS=4), fvcore", 3.287936, 3.947),
-))
+@register_model(
+    _info(
+        "fpd-4stack",
+        "FPD student: 4 stacks, 128 channels, halved bearpaw stem (official FPD code)",
+        family="fpd",
+        paper=PaperFigures(
+            5, "Zhang et al., CVPR'19", "MPII test", auc=63.5, pckh=91.1, time_ms=33.0
+        ),
+        reference=ReferenceCounts(
+            "fast-human-pose-estimation.pytorch get_pose_net(NUM_FEATURES=128, "
+            "NUM_STACKS=4), fvcore",
+            3.287936,
+            3.947,
+        ),
+    )
+)
 def fpd_4stack(**overrides) -> StackedHourglass:
     return _build(overrides, num_stacks=4, channels=128, stem_widths=(32, 64, 128))

@@ -3,7 +3,8 @@
 * ``conv_norm_act``: convolution, optional norm, optional activation (torchvision's
   ``Conv2dNormActivation``); GCPM's ``conv`` helper in the author's code.
 * ``depthwise_separable``: MobileNet v1 block (Howard et al. 2017), as GCPM's ``conv_dw``.
-* ``PreActBottleneck``: the pre-activation residual module of Newell et al. (ECCV'16, ``Residual.lua``).
+* ``PreActBottleneck``: the pre-activation residual module of Newell et al. (ECCV'16,
+  ``Residual.lua``).
 
 Norm and activation are callables (``norm(channels)``, ``act()``) so a variant can swap them.
 """
@@ -61,8 +62,17 @@ def depthwise_separable(
 ) -> nn.Sequential:
     """Depthwise 3x3 -> norm -> act -> pointwise 1x1 -> norm -> act, both convs without bias."""
     return nn.Sequential(
-        conv_norm_act(in_channels, in_channels, 3, stride=stride, dilation=dilation,
-                      groups=in_channels, norm=norm, act=act, bias=False),
+        conv_norm_act(
+            in_channels,
+            in_channels,
+            3,
+            stride=stride,
+            dilation=dilation,
+            groups=in_channels,
+            norm=norm,
+            act=act,
+            bias=False,
+        ),
         conv_norm_act(in_channels, out_channels, 1, norm=norm, act=act, bias=False),
     )
 
@@ -84,11 +94,21 @@ class PreActBottleneck(nn.Module):
         super().__init__()
         mid = out_channels // 2
         self.body = nn.Sequential(
-            norm(in_channels), act(), nn.Conv2d(in_channels, mid, 1),
-            norm(mid), act(), nn.Conv2d(mid, mid, 3, padding=1),
-            norm(mid), act(), nn.Conv2d(mid, out_channels, 1),
+            norm(in_channels),
+            act(),
+            nn.Conv2d(in_channels, mid, 1),
+            norm(mid),
+            act(),
+            nn.Conv2d(mid, mid, 3, padding=1),
+            norm(mid),
+            act(),
+            nn.Conv2d(mid, out_channels, 1),
         )
-        self.skip = nn.Identity() if in_channels == out_channels else nn.Conv2d(in_channels, out_channels, 1)
+        self.skip = (
+            nn.Identity()
+            if in_channels == out_channels
+            else nn.Conv2d(in_channels, out_channels, 1)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return self.body(x) + self.skip(x)

@@ -125,7 +125,9 @@ class UnknownModelError(KeyError):
         return f"unknown model {self.name!r}; known models: {', '.join(self.known)}"
 
 
-def register_model(info: ModelInfo) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+def register_model(
+    info: ModelInfo,
+) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Decorator: register ``builder(**overrides) -> nn.Module`` under ``info.name``."""
 
     def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:

@@ -1,4 +1,5 @@
-"""The error boundary every entry point shares: one line for a user's mistake, a traceback for a bug.
+"""The error boundary every entry point shares: one line for a user's mistake, a traceback for
+a bug.
 
 Exit status (documented in the README):
 
@@ -61,9 +62,19 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
 
 # Operating-system errors a user causes or fixes (paths, permissions, space), reported in one line.
 # Any other OSError is treated as a bug.
-_USER_ERRNOS = {errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM,
-                errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EEXIST, errno.ENAMETOOLONG,
-                errno.EFBIG}
+_USER_ERRNOS = {
+    errno.ENOENT,
+    errno.ENOTDIR,
+    errno.EISDIR,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EROFS,
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EEXIST,
+    errno.ENAMETOOLONG,
+    errno.EFBIG,
+}
 
 
 def _legacy_user_errors() -> tuple[type[BaseException], ...]:
@@ -105,9 +116,7 @@ def fail(prog: Prog, message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 
 @contextmanager
-def error_boundary(
-    prog: Prog, user_errors: tuple[type[BaseException], ...] = ()
-) -> Iterator[None]:
+def error_boundary(prog: Prog, user_errors: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
     """Turn what escapes the block into an exit status and one line on stderr.
 
     :class:`UserError` (and ``user_errors``, and OSErrors about paths, permissions or space) exit
@@ -117,15 +126,21 @@ def error_boundary(
     try:
         yield
     except KeyboardInterrupt:
-        print(f"{_prog(prog)}: interrupted; results written before this run are unchanged",
-              file=sys.stderr)
+        print(
+            f"{_prog(prog)}: interrupted; results written before this run are unchanged",
+            file=sys.stderr,
+        )
         raise SystemExit(EXIT_INTERRUPTED) from None
     except Exception as err:  # noqa: BLE001 - this is the boundary
         if _is_user_error(err, user_errors):
             fail(prog, one_line(err))
         traceback.print_exc()
-        fail(prog, f"internal error (a bug, please report it with the traceback above): "
-                   f"{type(err).__name__}: {one_line(err)}", EXIT_INTERNAL)
+        fail(
+            prog,
+            f"internal error (a bug, please report it with the traceback above): "
+            f"{type(err).__name__}: {one_line(err)}",
+            EXIT_INTERNAL,
+        )
 
 
 @contextmanager
@@ -146,10 +161,22 @@ class ArgumentParser(argparse.ArgumentParser):
 def check_range(
     name: str, value: float | None, low: float | None = None, high: float | None = None
 ) -> None:
-    """Raise :class:`UsageError` naming ``name`` unless ``low <= value <= high`` (None: no bound)."""
+    """Raise :class:`UsageError` naming ``name`` unless ``low <= value <= high``.
+
+    ``None`` for a bound means no bound.
+    """
     if value is None:
         return
-    if math.isnan(value) or (low is not None and value < low) or (high is not None and value > high):
-        bounds = (f">= {low}" if high is None else f"<= {high}" if low is None
-                  else f"between {low} and {high}")
+    if (
+        math.isnan(value)
+        or (low is not None and value < low)
+        or (high is not None and value > high)
+    ):
+        bounds = (
+            f">= {low}"
+            if high is None
+            else f"<= {high}"
+            if low is None
+            else f"between {low} and {high}"
+        )
         raise UsageError(f"{name} must be {bounds}, got {value}")

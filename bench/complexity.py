@@ -34,7 +34,9 @@ class FlopReport:
     input_shape: tuple[int, ...]
     by_operator: dict[str, int]
     skipped_ops: dict[str, int]  # op name -> occurrences fvcore skipped (not counted)
-    uncalled_modules: tuple[str, ...]  # as fvcore sees them: parameter-free ones (Identity) included
+    uncalled_modules: tuple[
+        str, ...
+    ]  # as fvcore sees them: parameter-free ones (Identity) included
     uncalled_params: int  # parameters owned by never-called modules: "used" params = total - this
     messages: tuple[str, ...]  # warnings and fvcore log records raised while tracing
 
@@ -48,7 +50,9 @@ def count_params(module: nn.Module, recurse: bool = True) -> int:
     return sum(p.numel() for p in module.parameters(recurse=recurse))
 
 
-def count_flops(module: nn.Module, input_shape: Sequence[int], submodule: str | None = None) -> FlopReport:
+def count_flops(
+    module: nn.Module, input_shape: Sequence[int], submodule: str | None = None
+) -> FlopReport:
     """fvcore FLOPs of ``module`` (or of its ``submodule``, by qualified name) on a zero input."""
     names = dict(module.named_modules())
     if submodule is not None and submodule not in names:
@@ -57,14 +61,31 @@ def count_flops(module: nn.Module, input_shape: Sequence[int], submodule: str | 
     with _eval_mode(module), _captured_messages() as messages, torch.no_grad():
         from fvcore.nn import FlopCountAnalysis  # lazily, and captured: fvcore warns at import
 
-        analysis = FlopCountAnalysis(module, x).unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        analysis = (
+            FlopCountAnalysis(module, x)
+            .unsupported_ops_warnings(False)
+            .uncalled_modules_warnings(False)
+        )
         total = analysis.total() if submodule is None else analysis.total(submodule)
-        by_operator = analysis.by_operator() if submodule is None else analysis.by_module_and_operator()[submodule]
-        skipped = analysis.unsupported_ops() if submodule is None else analysis.unsupported_ops(submodule)
+        by_operator = (
+            analysis.by_operator()
+            if submodule is None
+            else analysis.by_module_and_operator()[submodule]
+        )
+        skipped = (
+            analysis.unsupported_ops() if submodule is None else analysis.unsupported_ops(submodule)
+        )
         uncalled = tuple(sorted(analysis.uncalled_modules()))
     unused = sum(count_params(names[n], recurse=False) for n in uncalled)
-    return FlopReport(int(total), tuple(input_shape), dict(by_operator), dict(Counter(skipped)),
-                      uncalled, unused, tuple(messages))
+    return FlopReport(
+        int(total),
+        tuple(input_shape),
+        dict(by_operator),
+        dict(Counter(skipped)),
+        uncalled,
+        unused,
+        tuple(messages),
+    )
 
 
 def input_shape(info: ModelInfo, batch: int = 1) -> tuple[int, int, int, int]:
@@ -111,7 +132,9 @@ def complexity_table(names: Sequence[str] | None = None) -> pd.DataFrame:
 
 def format_skipped(skipped: dict[str, int]) -> str:
     """``"aten::add x12, aten::max_pool2d x4"``: fvcore's uncounted ops, most frequent first."""
-    return ", ".join(f"{op} x{n}" for op, n in sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0])))
+    return ", ".join(
+        f"{op} x{n}" for op, n in sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
 
 
 def _reference_columns(info: ModelInfo, params_m: float, gflops: float) -> dict[str, object]:

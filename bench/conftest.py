@@ -14,8 +14,6 @@ lacks ends the run with one line), ``--bench-size`` (H = W; 0 means each model's
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pytest
 import torch
 
@@ -25,12 +23,19 @@ CPU_SIZE = 128  # hourglass needs a multiple of 64; 128 keeps ratios meaningful 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("gcpm-bench")
     group.addoption("--bench-device", default="auto", help="auto (cuda if available), cpu, cuda:N")
-    group.addoption("--bench-size", type=int, default=None,
-                    help=f"input H=W; 0 = each model's own; "
-                         f"default: own on CUDA, {CPU_SIZE} on CPU")
-    group.addoption("--bench-runtime", default="eager", metavar="NAME[:PRECISION]",
-                    help="deployment runtime of bench.runtimes (eager, onnxruntime, openvino, "
-                         "openvino:bf16, compile, ...); default eager fp32")
+    group.addoption(
+        "--bench-size",
+        type=int,
+        default=None,
+        help=f"input H=W; 0 = each model's own; default: own on CUDA, {CPU_SIZE} on CPU",
+    )
+    group.addoption(
+        "--bench-runtime",
+        default="eager",
+        metavar="NAME[:PRECISION]",
+        help="deployment runtime of bench.runtimes (eager, onnxruntime, openvino, "
+        "openvino:bf16, compile, ...); default eager fp32",
+    )
 
 
 def _device(config: pytest.Config) -> torch.device:
@@ -71,7 +76,7 @@ def device(pytestconfig: pytest.Config) -> torch.device:
 
 
 @pytest.fixture(scope="session")
-def bench_size(pytestconfig: pytest.Config, device: torch.device) -> Optional[tuple[int, int]]:
+def bench_size(pytestconfig: pytest.Config, device: torch.device) -> tuple[int, int] | None:
     """Input (H, W) override, or ``None`` for each model's own size."""
     size = pytestconfig.getoption("--bench-size")
     if size is None:

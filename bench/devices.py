@@ -23,7 +23,9 @@ def _count(kind: str) -> int:
     if kind == "cuda":
         return torch.cuda.device_count()
     module = getattr(torch, kind, None)
-    return int(module.device_count()) if module is not None and hasattr(module, "device_count") else 1
+    return (
+        int(module.device_count()) if module is not None and hasattr(module, "device_count") else 1
+    )
 
 
 def resolve_device(
@@ -41,16 +43,24 @@ def resolve_device(
     try:
         device = torch.device(text)
     except (RuntimeError, ValueError):
-        raise DeviceError(f"{option} {spec!r}: not a device; use auto, cpu, cuda or cuda:N") from None
+        raise DeviceError(
+            f"{option} {spec!r}: not a device; use auto, cpu, cuda or cuda:N"
+        ) from None
     if device.type not in _SUPPORTED:
-        raise DeviceError(f"{option} {spec!r}: cannot time or run models on a '{device.type}' "
-                          f"device; use auto, cpu, cuda or cuda:N")
+        raise DeviceError(
+            f"{option} {spec!r}: cannot time or run models on a '{device.type}' "
+            f"device; use auto, cpu, cuda or cuda:N"
+        )
     if not _available(device.type):
-        raise DeviceError(f"{option} {spec!r}: {device.type.upper()} is not available on this "
-                          f"machine (torch {torch.__version__})")
+        raise DeviceError(
+            f"{option} {spec!r}: {device.type.upper()} is not available on this "
+            f"machine (torch {torch.__version__})"
+        )
     if device.index is None and local_rank is not None and device.type != "cpu":
         device = torch.device(device.type, local_rank)
     if device.index is not None and device.type != "cpu" and device.index >= _count(device.type):
-        raise DeviceError(f"{option} {spec!r}: this machine has {_count(device.type)} "
-                          f"{device.type} device(s), numbered from 0")
+        raise DeviceError(
+            f"{option} {spec!r}: this machine has {_count(device.type)} "
+            f"{device.type} device(s), numbered from 0"
+        )
     return device

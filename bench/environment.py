@@ -21,8 +21,9 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Mapping, Optional
+from typing import Any
 
 import torch
 
@@ -43,8 +44,13 @@ _REASON_BITS: dict[str, int] = {
 # Reasons that lower the clocks below what the workload asked for. Idle, sync boost, application
 # clocks and display settings are not "throttling" of a running benchmark.
 THROTTLING_REASONS = frozenset(
-    {"sw_power_cap", "hw_slowdown", "sw_thermal_slowdown", "hw_thermal_slowdown",
-     "hw_power_brake_slowdown"}
+    {
+        "sw_power_cap",
+        "hw_slowdown",
+        "sw_thermal_slowdown",
+        "hw_thermal_slowdown",
+        "hw_power_brake_slowdown",
+    }
 )
 
 
@@ -52,13 +58,13 @@ THROTTLING_REASONS = frozenset(
 class GpuState:
     """One NVML sample of a GPU; ``error`` says why a sample is missing."""
 
-    sm_clock_mhz: Optional[int] = None
-    mem_clock_mhz: Optional[int] = None
-    sm_clock_max_mhz: Optional[int] = None
-    mem_clock_max_mhz: Optional[int] = None
-    temperature_c: Optional[int] = None
-    power_w: Optional[float] = None
-    power_limit_w: Optional[float] = None
+    sm_clock_mhz: int | None = None
+    mem_clock_mhz: int | None = None
+    sm_clock_max_mhz: int | None = None
+    mem_clock_max_mhz: int | None = None
+    temperature_c: int | None = None
+    power_w: float | None = None
+    power_limit_w: float | None = None
     throttle_reasons: list[str] = field(default_factory=list)
     error: str = ""
 
@@ -80,7 +86,7 @@ def _nvml():
         return "nvidia-ml-py (pynvml) is not installed"
     try:
         pynvml.nvmlInit()
-    except Exception as exc:  # NVMLError_* subclasses; the driver library may be missing entirely
+    except Exception as exc:  # noqa: BLE001 - NVMLError_*, or the driver library is missing
         return f"NVML unavailable: {exc}"
     return pynvml
 
@@ -92,7 +98,7 @@ def _nvml_handle(nvml, device: torch.device):
     if uuid is not None:
         try:
             return nvml.nvmlDeviceGetHandleByUUID(f"GPU-{uuid}")
-        except Exception:
+        except Exception:  # noqa: BLE001, S110 - no UUID lookup: fall back to the index
             pass
     return nvml.nvmlDeviceGetHandleByIndex(index)
 
@@ -100,14 +106,16 @@ def _nvml_handle(nvml, device: torch.device):
 def _optional(fn, *args):
     try:
         return fn(*args)
-    except Exception:  # a query unsupported on this board (e.g. power on some GPUs)
+    except Exception:  # noqa: BLE001 - a query unsupported on this board (e.g. power)
         return None
 
 
 def _reasons(nvml, handle) -> list[str]:
     # the "ClocksEvent" name replaced "ClocksThrottle" in newer nvidia-ml-py releases
-    query = (getattr(nvml, "nvmlDeviceGetCurrentClocksEventReasons", None)
-             or nvml.nvmlDeviceGetCurrentClocksThrottleReasons)
+    query = (
+        getattr(nvml, "nvmlDeviceGetCurrentClocksEventReasons", None)
+        or nvml.nvmlDeviceGetCurrentClocksThrottleReasons
+    )
     mask = _optional(query, handle)
     return decode_throttle_reasons(mask) if mask is not None else ["unknown"]
 
@@ -121,7 +129,7 @@ def gpu_state(device: torch.device) -> GpuState:
         return GpuState(error=nvml)
     try:
         h = _nvml_handle(nvml, device)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any NVML failure is recorded, not raised
         return GpuState(error=f"no NVML handle for {device}: {exc}")
     power_mw = _optional(nvml.nvmlDeviceGetPowerUsage, h)
     limit_mw = _optional(nvml.nvmlDeviceGetEnforcedPowerLimit, h)
@@ -139,7 +147,11 @@ def gpu_state(device: torch.device) -> GpuState:
 
 # NVML performance policies (nvmlPerfPolicyType_t) whose cumulative violation time is read.
 _POLICIES: dict[str, int] = {
-    "power": 0, "thermal": 1, "sync_boost": 2, "board_limit": 3, "low_utilization": 4,
+    "power": 0,
+    "thermal": 1,
+    "sync_boost": 2,
+    "board_limit": 3,
+    "low_utilization": 4,
     "reliability": 5,
 }
 # Policies that hold the clocks below what a running benchmark asks for.
@@ -156,12 +168,13 @@ class GpuCounters:
 
     time_s: float
     violation_ns: Mapping[str, int] = field(default_factory=dict)
-    energy_mj: Optional[int] = None
+    energy_mj: int | None = None
     error: str = ""
 
 
-def read_counters(device: torch.device,
-                  clock: Callable[[], float] = time.perf_counter) -> GpuCounters:
+def read_counters(
+    device: torch.device, clock: Callable[[], float] = time.perf_counter
+) -> GpuCounters:
     """The counters of ``device`` now; on a CPU or without NVML only the time, and why."""
     if device.type != "cuda":
         return GpuCounters(clock(), error=f"device {device} is not a CUDA device")
@@ -170,7 +183,7 @@ def read_counters(device: torch.device,
         return GpuCounters(clock(), error=nvml)
     try:
         h = _nvml_handle(nvml, device)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any NVML failure is recorded, not raised
         return GpuCounters(clock(), error=f"no NVML handle for {device}: {exc}")
     return counters_from(nvml, h, clock)
 
@@ -200,7 +213,7 @@ class WindowTotals:
     windows: int = 0
     inferences: int = 0
     violation_s: dict[str, float] = field(default_factory=dict)
-    energy_mj: Optional[float] = 0.0  # None once a window lacked the energy counter
+    energy_mj: float | None = 0.0  # None once a window lacked the energy counter
     error: str = ""
 
     def add(self, before: GpuCounters, after: GpuCounters, inferences: int) -> None:
@@ -210,8 +223,11 @@ class WindowTotals:
         for name in set(before.violation_ns) & set(after.violation_ns):
             delta = (after.violation_ns[name] - before.violation_ns[name]) / 1e9
             self.violation_s[name] = self.violation_s.get(name, 0.0) + max(delta, 0.0)
-        if self.energy_mj is not None and before.energy_mj is not None \
-                and after.energy_mj is not None:
+        if (
+            self.energy_mj is not None
+            and before.energy_mj is not None
+            and after.energy_mj is not None
+        ):
             self.energy_mj += after.energy_mj - before.energy_mj
         else:
             self.energy_mj = None
@@ -229,8 +245,9 @@ class WindowTotals:
         values = [shares[p] for p in THROTTLING_POLICIES if p in shares]
         return max(values) if values else float("nan")
 
-    def energy_per_inference_mj(self,
-                                min_window_s: float = MIN_ENERGY_WINDOW_S) -> tuple[float, str]:
+    def energy_per_inference_mj(
+        self, min_window_s: float = MIN_ENERGY_WINDOW_S
+    ) -> tuple[float, str]:
         """(mJ per inference, "") or (NaN, why not)."""
         nan = float("nan")
         if self.energy_mj is None or self.windows == 0:
@@ -269,9 +286,11 @@ def _settings(nvml, handle) -> dict[str, Any]:
     clocks = {}
     for key, kind in (("sm", nvml.NVML_CLOCK_SM), ("mem", nvml.NVML_CLOCK_MEM)):
         clocks[f"application_{key}_clock_mhz"] = _optional(
-            nvml.nvmlDeviceGetApplicationsClock, handle, kind)
+            nvml.nvmlDeviceGetApplicationsClock, handle, kind
+        )
         clocks[f"default_application_{key}_clock_mhz"] = _optional(
-            nvml.nvmlDeviceGetDefaultApplicationsClock, handle, kind)
+            nvml.nvmlDeviceGetDefaultApplicationsClock, handle, kind
+        )
     limit_mw = _optional(nvml.nvmlDeviceGetEnforcedPowerLimit, handle)
     return {
         "persistence_mode": None if persistence is None else bool(persistence),
@@ -299,7 +318,7 @@ def _gpu_record(device: torch.device, volatile: bool) -> dict[str, Any]:
     record["driver"] = _optional(nvml.nvmlSystemGetDriverVersion)
     try:
         record["settings"] = _settings(nvml, _nvml_handle(nvml, device))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any NVML failure is recorded, not raised
         record["settings"] = {"error": f"no NVML handle for {device}: {exc}"}
     if volatile:
         record["state_at_start"] = asdict(gpu_state(device))

@@ -53,12 +53,24 @@ RUNTIME_MODELS = ("gcpm-ushaped",)  # plus the reference: the paper's model agai
 SDIST_ONLY = ("fvcore", "iopath")  # no wheels on PyPI: built into py3 wheels here
 PURE_WHEELS = ("yacs", "termcolor", "portalocker", "tabulate")
 BINARY_WHEELS = ("openvino", "openvino-telemetry", "ruptures")  # CPython 3.12 manylinux x86_64
-FALLBACK_PINS = {"fvcore": "0.1.5.post20221221", "iopath": "0.1.10", "yacs": "0.1.8",
-                 "termcolor": "3.3.0", "portalocker": "3.2.0", "tabulate": "0.9.0",
-                 "openvino": "2025.4.1", "openvino-telemetry": "2025.2.0", "ruptures": "1.1.10"}
+FALLBACK_PINS = {
+    "fvcore": "0.1.5.post20221221",
+    "iopath": "0.1.10",
+    "yacs": "0.1.8",
+    "termcolor": "3.3.0",
+    "portalocker": "3.2.0",
+    "tabulate": "0.9.0",
+    "openvino": "2025.4.1",
+    "openvino-telemetry": "2025.2.0",
+    "ruptures": "1.1.10",
+}
 GPU_PYTHON = "3.12"
-GPU_PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_17_x86_64",
-                 "manylinux2014_x86_64")
+GPU_PLATFORMS = (
+    "manylinux_2_28_x86_64",
+    "manylinux_2_27_x86_64",
+    "manylinux_2_17_x86_64",
+    "manylinux2014_x86_64",
+)
 MAX_WHEELHOUSE_MIB = 60  # the device tool carries 64 MiB, the working tree included
 
 
@@ -110,10 +122,23 @@ def wheelhouse_commands(folder: Path, python: str = sys.executable) -> list[list
     CPython 3.12, and wheels built here from the sdist-only packages."""
     pip = [python, "-m", "pip"]
     platforms = [arg for p in GPU_PLATFORMS for arg in ("--platform", p)]
-    download = [*pip, "download", "--no-deps", "--only-binary=:all:", "--python-version",
-                GPU_PYTHON, "--implementation", "cp", *platforms, "-d", str(folder)]
-    return [[*download, *(_pin(d) for d in (*PURE_WHEELS, *BINARY_WHEELS))],
-            [*pip, "wheel", "--no-deps", "-w", str(folder), *(_pin(d) for d in SDIST_ONLY)]]
+    download = [
+        *pip,
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--python-version",
+        GPU_PYTHON,
+        "--implementation",
+        "cp",
+        *platforms,
+        "-d",
+        str(folder),
+    ]
+    return [
+        [*download, *(_pin(d) for d in (*PURE_WHEELS, *BINARY_WHEELS))],
+        [*pip, "wheel", "--no-deps", "-w", str(folder), *(_pin(d) for d in SDIST_ONLY)],
+    ]
 
 
 def wheel_dist(path: Path) -> str:
@@ -121,28 +146,33 @@ def wheel_dist(path: Path) -> str:
     return re.sub(r"[-_.]+", "-", path.name.split("-", 1)[0]).lower()
 
 
-def build_wheelhouse(folder: Path, python: str = sys.executable,
-                     run: Callable[..., object] = subprocess.run) -> list[Path]:
+def build_wheelhouse(
+    folder: Path, python: str = sys.executable, run: Callable[..., object] = subprocess.run
+) -> list[Path]:
     """Fill ``folder`` with the GPU machine's missing packages; refuse one over the carry limit."""
     folder.mkdir(parents=True, exist_ok=True)
     for command in wheelhouse_commands(folder, python):
         try:
             run(command, check=True)
         except subprocess.CalledProcessError as exc:
-            raise UsageError(f"building the wheelhouse in {folder}: `{' '.join(command[:4])} "
-                             f"...` exited {exc.returncode} (no internet? see pip's output "
-                             f"above)") from None
+            raise UsageError(
+                f"building the wheelhouse in {folder}: `{' '.join(command[:4])} "
+                f"...` exited {exc.returncode} (no internet? see pip's output "
+                f"above)"
+            ) from None
     wheels = sorted(folder.glob("*.whl"))
     mib = sum(w.stat().st_size for w in wheels) / 2**20
     if mib > MAX_WHEELHOUSE_MIB:
-        raise UsageError(f"wheelhouse {folder} holds {mib:.0f} MiB; the device tool carries at "
-                         f"most 64 MiB with the working tree: remove a wheel or an old version")
+        raise UsageError(
+            f"wheelhouse {folder} holds {mib:.0f} MiB; the device tool carries at "
+            f"most 64 MiB with the working tree: remove a wheel or an old version"
+        )
     return wheels
 
 
-def missing_wheels(folder: Path,
-                   installed: Callable[[str], bool] | None = None) -> list[Path]:
+def missing_wheels(folder: Path, installed: Callable[[str], bool] | None = None) -> list[Path]:
     """Wheels in ``folder`` whose distribution this Python lacks (the machine's own are kept)."""
+
     def _installed(dist: str) -> bool:
         try:
             importlib.metadata.version(dist)
@@ -165,8 +195,14 @@ def tables_options(python: str = sys.executable) -> str:
 
         return " ".join(o for a in tables_parser()._actions for o in a.option_strings)
     except (ImportError, AttributeError, TypeError):
-        result = subprocess.run([python, "-m", "bench.tables", "--help"], capture_output=True,
-                                text=True, cwd=ROOT, timeout=120, check=False)
+        result = subprocess.run(
+            [python, "-m", "bench.tables", "--help"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+            check=False,
+        )
         return result.stdout
 
 
@@ -178,48 +214,126 @@ def _count_models() -> tuple[int, int]:
     return len(default_models()), len(list_models())
 
 
-def plan(config: GpuRunConfig, help_text: str, counts: tuple[int, int],
-         to_install: Sequence[Path]) -> list[Step]:
+def plan(
+    config: GpuRunConfig, help_text: str, counts: tuple[int, int], to_install: Sequence[Path]
+) -> list[Step]:
     """The steps, with estimates from the number of models (rough, from CPU-side counts)."""
     py, out, dev = config.python, config.out, config.device
     table_models, all_models = counts
     has_runtimes = "--runtimes" in help_text
-    steps = [Step("install", (py, "-m", "pip", "install", "--no-index", "--no-deps",
-                              "--no-compile", "--no-cache-dir", "--upgrade", "--target",
-                              str(SITE), *map(str, to_install)), 5 + 3 * len(to_install),
-                  f"the {len(to_install)} wheel(s) of {config.wheelhouse} this Python lacks, "
-                  f"into {SITE}"),
-             Step("nvidia-smi", ("nvidia-smi", "-q"), 3, "driver, clocks, persistence, power",
-                  stdout_to="nvidia-smi.txt"),
-             Step("tables", (py, "-m", "bench.tables", "--full", "--device", dev, "--out",
-                             str(out), *(("--runtimes", "none") if has_runtimes else ())),
-                  40 + 20 * table_models, f"Tables 3-5, latency, layer profile ({table_models} "
-                                          f"models, every mode)"),
-             Step("benchmark", (py, "-m", "pytest", "bench", "--benchmark-only",
-                                "--bench-device", dev, "--benchmark-json",
-                                str(out / "benchmark.json"), "-q", "-p", "no:cacheprovider"),
-                  10 + 5 * all_models, f"pytest-benchmark, {all_models} models")]
+    steps = [
+        Step(
+            "install",
+            (
+                py,
+                "-m",
+                "pip",
+                "install",
+                "--no-index",
+                "--no-deps",
+                "--no-compile",
+                "--no-cache-dir",
+                "--upgrade",
+                "--target",
+                str(SITE),
+                *map(str, to_install),
+            ),
+            5 + 3 * len(to_install),
+            f"the {len(to_install)} wheel(s) of {config.wheelhouse} this Python lacks, into {SITE}",
+        ),
+        Step(
+            "nvidia-smi",
+            ("nvidia-smi", "-q"),
+            3,
+            "driver, clocks, persistence, power",
+            stdout_to="nvidia-smi.txt",
+        ),
+        Step(
+            "tables",
+            (
+                py,
+                "-m",
+                "bench.tables",
+                "--full",
+                "--device",
+                dev,
+                "--out",
+                str(out),
+                *(("--runtimes", "none") if has_runtimes else ()),
+            ),
+            40 + 20 * table_models,
+            f"Tables 3-5, latency, layer profile ({table_models} models, every mode)",
+        ),
+        Step(
+            "benchmark",
+            (
+                py,
+                "-m",
+                "pytest",
+                "bench",
+                "--benchmark-only",
+                "--bench-device",
+                dev,
+                "--benchmark-json",
+                str(out / "benchmark.json"),
+                "-q",
+                "-p",
+                "no:cacheprovider",
+            ),
+            10 + 5 * all_models,
+            f"pytest-benchmark, {all_models} models",
+        ),
+    ]
     if has_runtimes:
-        steps.append(Step("runtimes", (py, "-m", "bench.tables", "--full", "--device", dev,
-                                       "--out", str(out / "runtimes"), "--no-profile",
-                                       "--modes", "fp32", "--models", *RUNTIME_MODELS), 200,
-                          f"runtimes for {', '.join(RUNTIME_MODELS)} and the reference "
-                          f"(torch.compile dominates; gets what is left of the cap)"))
+        steps.append(
+            Step(
+                "runtimes",
+                (
+                    py,
+                    "-m",
+                    "bench.tables",
+                    "--full",
+                    "--device",
+                    dev,
+                    "--out",
+                    str(out / "runtimes"),
+                    "--no-profile",
+                    "--modes",
+                    "fp32",
+                    "--models",
+                    *RUNTIME_MODELS,
+                ),
+                200,
+                f"runtimes for {', '.join(RUNTIME_MODELS)} and the reference "
+                f"(torch.compile dominates; gets what is left of the cap)",
+            )
+        )
     return [s for s in steps if s.name not in config.skip]
 
 
 def describe(steps: Sequence[Step], config: GpuRunConfig) -> str:
-    lines = [f"bench.gpu_run plan (cap {config.cap_s:.0f} s; estimates are planning figures, "
-             f"not measurements):"]
+    lines = [
+        (
+            f"bench.gpu_run plan (cap {config.cap_s:.0f} s; estimates are planning figures, "
+            f"not measurements):"
+        )
+    ]
     total = 0.0
     for i, step in enumerate(steps, 1):
         total += step.estimate_s
         lines.append(f"{i}. {step.name:<11} ~{step.estimate_s:>4.0f} s  {step.what}")
-        lines.append(f"   $ {' '.join(step.argv)}"
-                     + (f" > {config.out / step.stdout_to}" if step.stdout_to else ""))
-    lines.append(f"total ~{total:.0f} s of a {config.cap_s:.0f} s cap"
-                 + ("; steps past the cap are stopped or skipped, finished ones stay written"
-                    if total > config.cap_s - ARCHIVE_RESERVE_S else ""))
+        lines.append(
+            f"   $ {' '.join(step.argv)}"
+            + (f" > {config.out / step.stdout_to}" if step.stdout_to else "")
+        )
+    lines.append(
+        f"total ~{total:.0f} s of a {config.cap_s:.0f} s cap"
+        + (
+            "; steps past the cap are stopped or skipped, finished ones stay written"
+            if total > config.cap_s - ARCHIVE_RESERVE_S
+            else ""
+        )
+    )
     if config.archive is not None:
         lines.append(f"then: {config.out} packed into {config.archive}")
     return "\n".join(lines)
@@ -230,8 +344,11 @@ def describe(steps: Sequence[Step], config: GpuRunConfig) -> str:
 
 def _child_env() -> dict[str, str]:
     paths = [str((ROOT / SITE).resolve()), str(ROOT), os.environ.get("PYTHONPATH", "")]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p),
-            "PYTHONUNBUFFERED": "1"}
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(p for p in paths if p),
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def run_step(step: Step, timeout_s: float, out: Path) -> StepResult:
@@ -241,13 +358,27 @@ def run_step(step: Step, timeout_s: float, out: Path) -> StepResult:
     log_path = logs / f"{step.name}.log"
     started = time.monotonic()
     with open(log_path, "w", encoding="utf-8") as log:
-        stdout = open(out / step.stdout_to, "w", encoding="utf-8") if step.stdout_to else log
+        # closed in the finally below, once the child holds its own copy
+        stdout = open(out / step.stdout_to, "w", encoding="utf-8") if step.stdout_to else log  # noqa: SIM115
         try:
-            proc = subprocess.Popen(step.argv, stdout=stdout, stderr=log, cwd=ROOT,
-                                    env=_child_env(), start_new_session=True)
+            proc = subprocess.Popen(
+                step.argv,
+                stdout=stdout,
+                stderr=log,
+                cwd=ROOT,
+                env=_child_env(),
+                start_new_session=True,
+            )
         except OSError as exc:
-            return StepResult(step.name, "failed", None, 0.0, step.estimate_s, str(log_path),
-                              f"could not start: {exc}")
+            return StepResult(
+                step.name,
+                "failed",
+                None,
+                0.0,
+                step.estimate_s,
+                str(log_path),
+                f"could not start: {exc}",
+            )
         finally:
             if stdout is not log:
                 stdout.close()
@@ -255,12 +386,19 @@ def run_step(step: Step, timeout_s: float, out: Path) -> StepResult:
             code = proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             _stop(proc)
-            return StepResult(step.name, "timed out", proc.returncode,
-                              time.monotonic() - started, step.estimate_s, str(log_path),
-                              f"stopped at the cap after {timeout_s:.0f} s")
+            return StepResult(
+                step.name,
+                "timed out",
+                proc.returncode,
+                time.monotonic() - started,
+                step.estimate_s,
+                str(log_path),
+                f"stopped at the cap after {timeout_s:.0f} s",
+            )
     status = "done" if code == 0 else "failed"
-    return StepResult(step.name, status, code, time.monotonic() - started, step.estimate_s,
-                      str(log_path))
+    return StepResult(
+        step.name, status, code, time.monotonic() - started, step.estimate_s, str(log_path)
+    )
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -278,18 +416,27 @@ def _stop(proc: subprocess.Popen) -> None:
 StepRunner = Callable[[Step, float, Path], StepResult]
 
 
-def run_all(steps: Sequence[Step], config: GpuRunConfig, runner: StepRunner = run_step,
-            clock: Callable[[], float] = time.monotonic,
-            on_result: Callable[[list[StepResult]], None] = lambda results: None
-            ) -> list[StepResult]:
+def run_all(
+    steps: Sequence[Step],
+    config: GpuRunConfig,
+    runner: StepRunner = run_step,
+    clock: Callable[[], float] = time.monotonic,
+    on_result: Callable[[list[StepResult]], None] = lambda results: None,
+) -> list[StepResult]:
     """Every step in order within the cap; ``on_result`` sees the list after each step."""
     deadline = clock() + config.cap_s - ARCHIVE_RESERVE_S
     results: list[StepResult] = []
     for step in steps:
         left = deadline - clock()
         if left < 5:
-            results.append(StepResult(step.name, "skipped", estimate_s=step.estimate_s,
-                                      note="cap reached before it could start"))
+            results.append(
+                StepResult(
+                    step.name,
+                    "skipped",
+                    estimate_s=step.estimate_s,
+                    note="cap reached before it could start",
+                )
+            )
         else:
             results.append(runner(step, left, config.out))
         on_result(results)
@@ -300,17 +447,23 @@ def summary(results: Sequence[StepResult]) -> str:
     lines = [f"{'step':<11} {'status':<10} {'exit':>4} {'wall s':>7} {'est. s':>7}  note"]
     for r in results:
         code = "" if r.returncode is None else str(r.returncode)
-        lines.append(f"{r.name:<11} {r.status:<10} {code:>4} {r.wall_s:>7.1f} "
-                     f"{r.estimate_s:>7.0f}  {r.note}")
+        lines.append(
+            f"{r.name:<11} {r.status:<10} {code:>4} {r.wall_s:>7.1f} {r.estimate_s:>7.0f}  {r.note}"
+        )
     return "\n".join(lines)
 
 
-def write_summary(config: GpuRunConfig, steps: Sequence[Step],
-                  results: Sequence[StepResult]) -> Path:
-    record = {"cap_s": config.cap_s, "device": config.device,
-              # written after each step: results may still be shorter than steps
-              "steps": [{**asdict(r), "argv": list(s.argv)}
-                        for s, r in zip(steps, results, strict=False)]}
+def write_summary(
+    config: GpuRunConfig, steps: Sequence[Step], results: Sequence[StepResult]
+) -> Path:
+    record = {
+        "cap_s": config.cap_s,
+        "device": config.device,
+        # written after each step: results may still be shorter than steps
+        "steps": [
+            {**asdict(r), "argv": list(s.argv)} for s, r in zip(steps, results, strict=False)
+        ],
+    }
     return io.write_json(record, config.out / "gpu_run.json")
 
 
@@ -330,34 +483,49 @@ def archive(folder: Path, target: Path) -> Path:
 def _parser() -> argparse.ArgumentParser:
     p = cli.ArgumentParser(prog="python -m bench.gpu_run", description=__doc__.split("\n\n")[0])
     p.add_argument("--dry-run", action="store_true", help="print the plan and estimates only")
-    p.add_argument("--build-wheelhouse", action="store_true",
-                   help="fill --wheelhouse with the GPU machine's missing packages (run here, "
-                        "with internet; `make wheelhouse`)")
+    p.add_argument(
+        "--build-wheelhouse",
+        action="store_true",
+        help="fill --wheelhouse with the GPU machine's missing packages (run here, "
+        "with internet; `make wheelhouse`)",
+    )
     p.add_argument("--out", type=Path, default=OUT, help=f"output folder (default {OUT})")
-    p.add_argument("--cap-s", type=float, default=CAP_S,
-                   help=f"overall time cap in seconds (default {CAP_S:.0f})")
+    p.add_argument(
+        "--cap-s",
+        type=float,
+        default=CAP_S,
+        help=f"overall time cap in seconds (default {CAP_S:.0f})",
+    )
     p.add_argument("--wheelhouse", type=Path, default=WHEELHOUSE)
     p.add_argument("--device", default="cuda", help="cuda or cuda:N (cpu tries the plumbing)")
     p.add_argument("--archive", type=Path, help="also pack the output folder into this .tar.gz")
-    p.add_argument("--skip", nargs="+", default=[], metavar="STEP",
-                   choices=("install", "nvidia-smi", "tables", "benchmark", "runtimes"))
+    p.add_argument(
+        "--skip",
+        nargs="+",
+        default=[],
+        metavar="STEP",
+        choices=("install", "nvidia-smi", "tables", "benchmark", "runtimes"),
+    )
     return p
 
 
 def _check(config: GpuRunConfig, to_install: Sequence[Path]) -> None:
     """Fail in one line before anything runs."""
     if not 60 <= config.cap_s <= 590:
-        raise UsageError(f"--cap-s {config.cap_s:g}: must be 60 to 590 s (one device command "
-                         f"may run 600 s)")
+        raise UsageError(
+            f"--cap-s {config.cap_s:g}: must be 60 to 590 s (one device command may run 600 s)"
+        )
     from bench.devices import resolve_device
 
     resolve_device(config.device, option="--device")  # DeviceError: not on this machine
     if "install" not in config.skip and not config.wheelhouse.is_dir():
         missing = [d for d in SDIST_ONLY if not _has(d)]
         if missing:
-            raise InputFileError(f"--wheelhouse {config.wheelhouse}: no such folder, and this "
-                                 f"Python lacks {', '.join(missing)}; build it with `make "
-                                 f"wheelhouse` where pip has internet, and carry it")
+            raise InputFileError(
+                f"--wheelhouse {config.wheelhouse}: no such folder, and this "
+                f"Python lacks {', '.join(missing)}; build it with `make "
+                f"wheelhouse` where pip has internet, and carry it"
+            )
     if config.out.exists() and not config.out.is_dir():
         raise UsageError(f"--out {config.out}: exists and is not a folder")
 
@@ -375,10 +543,11 @@ def _runnable(steps: Sequence[Step], wheels: Sequence[Path]) -> tuple[list[Step]
     keep, notes = [], []
     for step in steps:
         if step.name == "install" and not wheels:
-            notes.append("install: nothing to install (every wheelhouse package is here, or no "
-                         "wheelhouse); on the lent machine's image it installs "
-                         + ", ".join(dict.fromkeys((*SDIST_ONLY, *PURE_WHEELS[:2],
-                                                    *BINARY_WHEELS))))
+            notes.append(
+                "install: nothing to install (every wheelhouse package is here, or no "
+                "wheelhouse); on the lent machine's image it installs "
+                + ", ".join(dict.fromkeys((*SDIST_ONLY, *PURE_WHEELS[:2], *BINARY_WHEELS)))
+            )
         elif step.argv[0] == "nvidia-smi" and not shutil.which("nvidia-smi"):
             notes.append("nvidia-smi: not on this machine, left out")
         else:
@@ -406,8 +575,14 @@ def execute(config: GpuRunConfig, dry_run: bool) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    config = GpuRunConfig(out=args.out, cap_s=args.cap_s, wheelhouse=args.wheelhouse,
-                          device=args.device, archive=args.archive, skip=tuple(args.skip))
+    config = GpuRunConfig(
+        out=args.out,
+        cap_s=args.cap_s,
+        wheelhouse=args.wheelhouse,
+        device=args.device,
+        archive=args.archive,
+        skip=tuple(args.skip),
+    )
     with cli.error_boundary("python -m bench.gpu_run", (DeviceError,)):
         if args.build_wheelhouse:
             wheels = build_wheelhouse(args.wheelhouse)

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Union
+from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
 
 from bench.errors import OutputError
 
-PathLike = Union[str, os.PathLike]
+PathLike = str | os.PathLike
 TMP_SUFFIX = ".tmp"
 
 
@@ -123,7 +125,7 @@ def write_csv(df: pd.DataFrame, path: PathLike) -> Path:
 
 def format_number(value: object) -> object:
     """Readable precision: 3 significant digits, but never scientific notation below 1e6."""
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     if not isinstance(value, float):
         return value
@@ -133,8 +135,9 @@ def format_number(value: object) -> object:
     return f"{value:.1f}" if magnitude >= 10 else f"{value:.3g}"
 
 
-def to_markdown(df: pd.DataFrame, title: str = "", notes: str = "",
-                empty: str = "(no rows)") -> str:
+def to_markdown(
+    df: pd.DataFrame, title: str = "", notes: str = "", empty: str = "(no rows)"
+) -> str:
     """A Markdown document: optional ``# title``, the table, optional notes below it."""
     parts = [f"# {title}\n"] if title else []
     if df.empty:
@@ -147,8 +150,9 @@ def to_markdown(df: pd.DataFrame, title: str = "", notes: str = "",
     return "\n".join(parts) + "\n"
 
 
-def write_markdown(df: pd.DataFrame, path: PathLike, title: str = "", notes: str = "",
-                   empty: str = "(no rows)") -> Path:
+def write_markdown(
+    df: pd.DataFrame, path: PathLike, title: str = "", notes: str = "", empty: str = "(no rows)"
+) -> Path:
     return write_text(path, to_markdown(df, title, notes, empty))
 
 

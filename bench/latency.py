@@ -28,8 +28,8 @@ import copy
 import inspect
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Callable, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -63,7 +63,7 @@ class TimingConfig:
     warmup: int = 10
     iters: int = 100
     min_time_s: float = 0.0
-    max_time_s: Optional[float] = None
+    max_time_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.warmup < 0 or self.iters < 1:
@@ -110,18 +110,26 @@ class LatencyStats:
     iters: int
 
     @classmethod
-    def from_samples(cls, samples_ms: Sequence[float]) -> "LatencyStats":
+    def from_samples(cls, samples_ms: Sequence[float]) -> LatencyStats:
         a = np.asarray(samples_ms, dtype=float)
         if a.size == 0:
             return cls.missing()
         p10, q1, med, q3, p90 = np.percentile(a, [10, 25, 50, 75, 90])
         std = float(a.std(ddof=1)) if a.size > 1 else 0.0
         mean = float(a.mean())
-        return cls(float(med), mean, float(p10), float(p90), float(q3 - q1), std,
-                   std / mean if mean > 0 else math.nan, int(a.size))
+        return cls(
+            float(med),
+            mean,
+            float(p10),
+            float(p90),
+            float(q3 - q1),
+            std,
+            std / mean if mean > 0 else math.nan,
+            int(a.size),
+        )
 
     @classmethod
-    def missing(cls) -> "LatencyStats":
+    def missing(cls) -> LatencyStats:
         nan = math.nan
         return cls(nan, nan, nan, nan, nan, nan, nan, 0)
 
@@ -146,8 +154,11 @@ class LatencyResult:
     def throttled(self) -> bool:
         """Throttling seen in a snapshot before or after, or as violation time in a window."""
         in_window = self.window.throttled_pct()
-        return (self.gpu_before.throttled or self.gpu_after.throttled
-                or (not math.isnan(in_window) and in_window > 0))
+        return (
+            self.gpu_before.throttled
+            or self.gpu_after.throttled
+            or (not math.isnan(in_window) and in_window > 0)
+        )
 
     @property
     def validity(self) -> str:
@@ -156,15 +167,22 @@ class LatencyResult:
         return VALIDITY.check(self.stats.iters, self.window.duration_s)
 
     def as_row(self) -> dict:
-        reasons = sorted(set(self.gpu_before.throttle_reasons)
-                         | set(self.gpu_after.throttle_reasons))
+        reasons = sorted(
+            set(self.gpu_before.throttle_reasons) | set(self.gpu_after.throttle_reasons)
+        )
         return {
-            "model": self.model, "mode": self.mode, "device": self.device,
-            "input": f"{self.input_size[0]}x{self.input_size[1]}", "threads": self.threads,
-            **asdict(self.stats), "reason": self.reason,
+            "model": self.model,
+            "mode": self.mode,
+            "device": self.device,
+            "input": f"{self.input_size[0]}x{self.input_size[1]}",
+            "threads": self.threads,
+            **asdict(self.stats),
+            "reason": self.reason,
             "timed_s": self.window.duration_s,
-            "valid": not self.validity, "validity": self.validity or "ok",
-            "throttled": self.throttled, "throttle_reasons": ",".join(reasons),
+            "valid": not self.validity,
+            "validity": self.validity or "ok",
+            "throttled": self.throttled,
+            "throttle_reasons": ",".join(reasons),
             **self.window.as_columns(),
             "sm_clock_before_mhz": self.gpu_before.sm_clock_mhz,
             "sm_clock_after_mhz": self.gpu_after.sm_clock_mhz,
@@ -198,11 +216,16 @@ def _clock_sample(clock: Callable[[], int]) -> Sampler:
         t0 = clock()
         fn()
         return (clock() - t0) / 1e6
+
     return sample
 
 
-def time_callable(fn: Callable[[], object], device: torch.device, config: TimingConfig,
-                  cpu_clock: Callable[[], int] = time.perf_counter_ns) -> list[float]:
+def time_callable(
+    fn: Callable[[], object],
+    device: torch.device,
+    config: TimingConfig,
+    cpu_clock: Callable[[], int] = time.perf_counter_ns,
+) -> list[float]:
     """Per-call latencies of ``fn`` in ms: ``config.warmup`` untimed calls, then the timed ones.
 
     On CPU, ``cpu_clock`` (ns) may be ``time.process_time_ns`` to count only this process's CPU
@@ -219,8 +242,11 @@ def time_callable(fn: Callable[[], object], device: torch.device, config: Timing
         elapsed = time.perf_counter() - start
         if len(samples) >= config.iters and elapsed >= config.min_time_s:
             return samples
-        if config.max_time_s is not None and elapsed >= config.max_time_s \
-                and len(samples) >= min(_MIN_SAMPLES, config.iters):
+        if (
+            config.max_time_s is not None
+            and elapsed >= config.max_time_s
+            and len(samples) >= min(_MIN_SAMPLES, config.iters)
+        ):
             return samples
 
 
@@ -230,13 +256,15 @@ def _mode_context(mode: str, device: torch.device):
     with contextlib.ExitStack() as stack:
         stack.enter_context(precision(mode))
         if mode in _AUTOCAST_DTYPES:
-            stack.enter_context(torch.autocast(device_type=device.type,
-                                               dtype=_AUTOCAST_DTYPES[mode]))
+            stack.enter_context(
+                torch.autocast(device_type=device.type, dtype=_AUTOCAST_DTYPES[mode])
+            )
         yield
 
 
-def prepare(model: nn.Module, input_shape: Sequence[int], device: torch.device,
-            mode: str) -> tuple[nn.Module, torch.Tensor]:
+def prepare(
+    model: nn.Module, input_shape: Sequence[int], device: torch.device, mode: str
+) -> tuple[nn.Module, torch.Tensor]:
     """The model in eval mode on ``device`` and one input, laid out for ``mode``.
 
     ``channels_last`` converts a copy, so the caller's model keeps its memory format.
@@ -279,9 +307,14 @@ def _unsupported_reason(model: nn.Module, x: torch.Tensor, mode: str) -> str:
     return ""
 
 
-def measure_latency(model: nn.Module, input_shape: Sequence[int], device: torch.device,
-                    mode: str = "fp32", config: TimingConfig = TimingConfig(),
-                    name: str = "") -> LatencyResult:
+def measure_latency(
+    model: nn.Module,
+    input_shape: Sequence[int],
+    device: torch.device,
+    mode: str = "fp32",
+    config: TimingConfig = TimingConfig(),
+    name: str = "",
+) -> LatencyResult:
     """Time ``model`` on a random batch of ``input_shape`` (N, C, H, W) in ``mode``."""
     job = _Job(name or type(model).__name__, mode, *prepare(model, input_shape, device, mode))
     with torch.inference_mode(), cudnn_benchmark(device):
@@ -291,8 +324,7 @@ def measure_latency(model: nn.Module, input_shape: Sequence[int], device: torch.
     return job.result(device)
 
 
-def input_shape_of(model: nn.Module,
-                   input_size: Optional[tuple[int, int]] = None) -> tuple[int, ...]:
+def input_shape_of(model: nn.Module, input_size: tuple[int, int] | None = None) -> tuple[int, ...]:
     """Batch-1 NCHW shape from ``model.info`` (registry facts); ``input_size`` overrides H, W."""
     info = getattr(model, "info", None)
     if info is None and input_size is None:
@@ -306,7 +338,7 @@ def takes_input_size(model: nn.Module) -> bool:
     return "input_size" in inspect.signature(type(model)).parameters
 
 
-def build_at_size(name: str, input_size: Optional[tuple[int, int]] = None) -> nn.Module:
+def build_at_size(name: str, input_size: tuple[int, int] | None = None) -> nn.Module:
     """A registered model, rebuilt for ``input_size`` where its class takes that argument.
 
     Networks that fix sizes inside (CPM's centre-map prior) need it; the others run at any
@@ -314,8 +346,11 @@ def build_at_size(name: str, input_size: Optional[tuple[int, int]] = None) -> nn
     catching a ``TypeError`` from the builder, keeps a builder's own errors visible.
     """
     model = create_model(name)
-    if input_size is None or tuple(input_size) == tuple(model.info.input_size) \
-            or not takes_input_size(model):
+    if (
+        input_size is None
+        or tuple(input_size) == tuple(model.info.input_size)
+        or not takes_input_size(model)
+    ):
         return model
     return create_model(name, input_size=tuple(input_size))
 
@@ -341,19 +376,36 @@ class _Job:
             return fn(self.model, self.x)
 
     def result(self, device: torch.device) -> LatencyResult:
-        return LatencyResult(self.name, self.mode, str(device), tuple(self.x.shape[-2:]),
-                             torch.get_num_threads(), LatencyStats.from_samples(self.samples),
-                             self.reason, self.gpu_before, self.gpu_after, self.flags,
-                             self.window)
+        return LatencyResult(
+            self.name,
+            self.mode,
+            str(device),
+            tuple(self.x.shape[-2:]),
+            torch.get_num_threads(),
+            LatencyStats.from_samples(self.samples),
+            self.reason,
+            self.gpu_before,
+            self.gpu_after,
+            self.flags,
+            self.window,
+        )
 
 
 def _per_round(config: TimingConfig, rounds: int) -> TimingConfig:
-    return TimingConfig(0, max(1, math.ceil(config.iters / rounds)), config.min_time_s / rounds,
-                        None if config.max_time_s is None else config.max_time_s / rounds)
+    return TimingConfig(
+        0,
+        max(1, math.ceil(config.iters / rounds)),
+        config.min_time_s / rounds,
+        None if config.max_time_s is None else config.max_time_s / rounds,
+    )
 
 
-def _jobs(names: Sequence[str], device: torch.device, modes: Sequence[str],
-          input_size: Optional[tuple[int, int]]) -> list[_Job]:
+def _jobs(
+    names: Sequence[str],
+    device: torch.device,
+    modes: Sequence[str],
+    input_size: tuple[int, int] | None,
+) -> list[_Job]:
     jobs = []
     for name in names:
         model = build_at_size(name, input_size).eval().to(device)
@@ -362,11 +414,15 @@ def _jobs(names: Sequence[str], device: torch.device, modes: Sequence[str],
     return jobs
 
 
-def benchmark_models(names: Sequence[str], device: torch.device, modes: Sequence[str] = ("fp32",),
-                     config: TimingConfig = TimingConfig(),
-                     input_size: Optional[tuple[int, int]] = None,
-                     on_step: Optional[Callable[[str, str], None]] = None,
-                     rounds: int = 1) -> pd.DataFrame:
+def benchmark_models(
+    names: Sequence[str],
+    device: torch.device,
+    modes: Sequence[str] = ("fp32",),
+    config: TimingConfig = TimingConfig(),
+    input_size: tuple[int, int] | None = None,
+    on_step: Callable[[str, str], None] | None = None,
+    rounds: int = 1,
+) -> pd.DataFrame:
     """Latency of registered models, one row per (model, mode).
 
     With ``rounds`` > 1 the samples of every (model, mode) are taken in interleaved rounds, so
@@ -394,8 +450,9 @@ def _probe_and_warm_up(job: _Job, device: torch.device, warmup: int) -> None:
             job.run(lambda m, x: m(x), device)
 
 
-def _time_round(job: _Job, device: torch.device, config: TimingConfig, first: bool,
-                last: bool) -> None:
+def _time_round(
+    job: _Job, device: torch.device, config: TimingConfig, first: bool, last: bool
+) -> None:
     """One timing window; GPU state is read before the first and after the last round.
 
     The NVML counters bracket the timed loop alone, so the window's violation time and energy

@@ -32,8 +32,8 @@ import contextlib
 import re
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterator, Optional, Sequence
 
 import pandas as pd
 import torch
@@ -46,16 +46,40 @@ from .latency import TimingConfig, build_at_size, input_shape_of, synchronize, t
 from .numerics import timing_numerics
 
 LAYER_TYPES: tuple[str, ...] = (
-    "1x1 conv", "3x3 conv", "dilated 3x3 conv", "depthwise conv", "other conv", "batch norm",
-    "activation", "pooling", "upsampling", "concat/add", "other",
+    "1x1 conv",
+    "3x3 conv",
+    "dilated 3x3 conv",
+    "depthwise conv",
+    "other conv",
+    "batch norm",
+    "activation",
+    "pooling",
+    "upsampling",
+    "concat/add",
+    "other",
 )
 _RANGE_PREFIX = "layer_type::"
 
 _NORMS = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm, nn.LocalResponseNorm)
 _ACTIVATIONS = (
-    nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU,
-    nn.Mish, nn.Sigmoid, nn.Tanh, nn.Hardswish, nn.Hardsigmoid, nn.Hardtanh, nn.Softplus,
-    nn.Softmax, nn.LogSoftmax,
+    nn.ReLU,
+    nn.ReLU6,
+    nn.LeakyReLU,
+    nn.PReLU,
+    nn.ELU,
+    nn.SELU,
+    nn.CELU,
+    nn.GELU,
+    nn.SiLU,
+    nn.Mish,
+    nn.Sigmoid,
+    nn.Tanh,
+    nn.Hardswish,
+    nn.Hardsigmoid,
+    nn.Hardtanh,
+    nn.Softplus,
+    nn.Softmax,
+    nn.LogSoftmax,
 )
 _UPSAMPLING = (nn.Upsample, nn.PixelShuffle)
 
@@ -69,9 +93,14 @@ _OP_RULES: tuple[tuple[str, re.Pattern], ...] = tuple(
         ("batch norm", r"batch_norm|group_norm|layer_norm|instance_norm"),
         ("upsampling", r"upsample|_upsample|interpolate|grid_sampler|pixel_shuffle"),
         ("pooling", r"pool|max_pool|avg_pool|adaptive_\w*pool"),
-        ("activation", r"(?:relu|relu6|leaky_relu|prelu|elu|selu|celu|gelu|silu|mish|sigmoid"
-                       r"|tanh|hardtanh|hardswish|hardsigmoid|softmax|log_softmax|clamp"
-                       r"|clamp_min)(?:_|$)"),
+        (
+            "activation",
+            (
+                r"(?:relu|relu6|leaky_relu|prelu|elu|selu|celu|gelu|silu|mish|sigmoid"
+                r"|tanh|hardtanh|hardswish|hardsigmoid|softmax|log_softmax|clamp"
+                r"|clamp_min)(?:_|$)"
+            ),
+        ),
         ("concat/add", r"(?:cat|concat|add|stack)(?:_|$)"),
     )
 )
@@ -92,7 +121,7 @@ def classify_conv(conv: nn.modules.conv._ConvNd) -> str:
     return "other conv"
 
 
-def classify_module(module: nn.Module) -> Optional[str]:
+def classify_module(module: nn.Module) -> str | None:
     """Layer type of a leaf module, or ``None`` when its type says nothing (then ops decide)."""
     if isinstance(module, nn.modules.conv._ConvNd):
         return classify_conv(module)
@@ -128,12 +157,15 @@ def leaf_types(model: nn.Module) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def _leaf_hooks(model: nn.Module, enter: Callable[[str], None],
-                leave: Callable[[], None]) -> Iterator[None]:
+def _leaf_hooks(
+    model: nn.Module, enter: Callable[[str], None], leave: Callable[[], None]
+) -> Iterator[None]:
     """Call ``enter(layer_type)`` before and ``leave()`` after each classified leaf's forward."""
+
     def pre_hook(layer_type: str) -> Callable:
         def hook(module: nn.Module, args: tuple) -> None:
             enter(layer_type)
+
         return hook
 
     def post_hook(module: nn.Module, args: tuple, output: object) -> None:
@@ -192,8 +224,11 @@ class _ByteCounter(TorchDispatchMode):
         out = func(*args, **(kwargs or {}))
         if not getattr(func, "is_view", False):
             schema = getattr(func, "_schema", None)
-            layer_type = self.stack[-1] if self.stack else classify_op(
-                schema.name if schema is not None else str(func))
+            layer_type = (
+                self.stack[-1]
+                if self.stack
+                else classify_op(schema.name if schema is not None else str(func))
+            )
             inputs = {id(t): t for t in _tensors((args, kwargs or {}))}
             self.read[layer_type] += sum(t.numel() * t.element_size() for t in inputs.values())
             self.written[layer_type] += sum(t.numel() * t.element_size() for t in _tensors(out))
@@ -203,9 +238,9 @@ class _ByteCounter(TorchDispatchMode):
 def bytes_by_type(model: nn.Module, x: torch.Tensor) -> dict[str, tuple[int, int]]:
     """(bytes read, bytes written) per layer type in one forward, from tensor shapes."""
     counter = _ByteCounter()
-    with torch.inference_mode(), _leaf_hooks(model, counter.stack.append, counter.stack.pop):
-        with counter:
-            model(x)
+    hooks = _leaf_hooks(model, counter.stack.append, counter.stack.pop)
+    with torch.inference_mode(), hooks, counter:
+        model(x)
     return {t: (counter.read.get(t, 0), counter.written.get(t, 0)) for t in LAYER_TYPES}
 
 
@@ -226,7 +261,7 @@ def _event_type(event) -> str:
     node = event.cpu_parent
     while node is not None:
         if _is_range(node):
-            return node.name[len(_RANGE_PREFIX):]
+            return node.name[len(_RANGE_PREFIX) :]
         if not getattr(node, "is_user_annotation", False):
             outermost = node
         node = node.cpu_parent
@@ -253,8 +288,9 @@ class ProfileConfig:
     iters: int = 10
 
 
-def layer_times(model: nn.Module, x: torch.Tensor,
-                config: ProfileConfig = ProfileConfig()) -> dict[str, float]:
+def layer_times(
+    model: nn.Module, x: torch.Tensor, config: ProfileConfig = ProfileConfig()
+) -> dict[str, float]:
     """Milliseconds per forward spent in each layer type (all of ``LAYER_TYPES``).
 
     Runs with the latency timer's settings for ``fp32`` (strict fp32, cudnn autotuning on
@@ -282,9 +318,11 @@ def timed_latency_ms(model: nn.Module, x: torch.Tensor, config: ProfileConfig) -
 
 
 # Ops that only move or describe tensors; fvcore counts none and no FLOP share is missing.
-_BOOKKEEPING = re.compile(r"^(size|Int|ScalarImplicit|view|reshape|contiguous|detach|flatten|"
-                          r"expand|unsqueeze|squeeze|permute|transpose|t|select|slice|to|"
-                          r"numel|dropout|zeros|ones|empty|full|arange|clone|copy_)$")
+_BOOKKEEPING = re.compile(
+    r"^(size|Int|ScalarImplicit|view|reshape|contiguous|detach|flatten|"
+    r"expand|unsqueeze|squeeze|permute|transpose|t|select|slice|to|"
+    r"numel|dropout|zeros|ones|empty|full|arange|clone|copy_)$"
+)
 
 
 @dataclass(frozen=True)
@@ -347,8 +385,9 @@ def _ops_text(ops: Counter) -> str:
     return ", ".join(f"{op.split('::')[-1]} x{n}" for op, n in sorted(ops.items()))
 
 
-def layer_profile(model: nn.Module, x: torch.Tensor, name: str = "",
-                  config: ProfileConfig = ProfileConfig()) -> pd.DataFrame:
+def layer_profile(
+    model: nn.Module, x: torch.Tensor, name: str = "", config: ProfileConfig = ProfileConfig()
+) -> pd.DataFrame:
     """One row per layer type: time per forward (ms) and share, FLOPs, bytes and coverage."""
     model = model.eval()
     label = name or type(model).__name__
@@ -362,28 +401,36 @@ def layer_profile(model: nn.Module, x: torch.Tensor, name: str = "",
     macs = flops.macs
     time_pct, flop_pct = _percent(times), _percent(macs)
     traffic = {t: moved[t][0] + moved[t][1] for t in LAYER_TYPES}
-    return pd.DataFrame({
-        "model": label, "device": str(x.device),
-        "input": f"{x.shape[-2]}x{x.shape[-1]}", "layer_type": list(LAYER_TYPES),
-        "time_ms": [times[t] for t in LAYER_TYPES],
-        "time_share_pct": [time_pct[t] for t in LAYER_TYPES],
-        "gmacs": [macs[t] / 1e9 for t in LAYER_TYPES],
-        "flops_share_pct": [flop_pct[t] for t in LAYER_TYPES],
-        "flops_counted": [flops.counted(t) for t in LAYER_TYPES],
-        "flops_uncounted_ops": [_ops_text(flops.uncounted[t]) for t in LAYER_TYPES],
-        "mb_read": [moved[t][0] / 1e6 for t in LAYER_TYPES],
-        "mb_written": [moved[t][1] / 1e6 for t in LAYER_TYPES],
-        "macs_per_byte": [macs[t] / traffic[t] if traffic[t] else float("nan")
-                          for t in LAYER_TYPES],
-        "latency_ms": latency,
-        "coverage_pct": 100.0 * sum(times.values()) / latency if latency > 0 else float("nan"),
-    })
+    return pd.DataFrame(
+        {
+            "model": label,
+            "device": str(x.device),
+            "input": f"{x.shape[-2]}x{x.shape[-1]}",
+            "layer_type": list(LAYER_TYPES),
+            "time_ms": [times[t] for t in LAYER_TYPES],
+            "time_share_pct": [time_pct[t] for t in LAYER_TYPES],
+            "gmacs": [macs[t] / 1e9 for t in LAYER_TYPES],
+            "flops_share_pct": [flop_pct[t] for t in LAYER_TYPES],
+            "flops_counted": [flops.counted(t) for t in LAYER_TYPES],
+            "flops_uncounted_ops": [_ops_text(flops.uncounted[t]) for t in LAYER_TYPES],
+            "mb_read": [moved[t][0] / 1e6 for t in LAYER_TYPES],
+            "mb_written": [moved[t][1] / 1e6 for t in LAYER_TYPES],
+            "macs_per_byte": [
+                macs[t] / traffic[t] if traffic[t] else float("nan") for t in LAYER_TYPES
+            ],
+            "latency_ms": latency,
+            "coverage_pct": 100.0 * sum(times.values()) / latency if latency > 0 else float("nan"),
+        }
+    )
 
 
-def profile_models(names: Sequence[str], device: torch.device,
-                   config: ProfileConfig = ProfileConfig(),
-                   input_size: Optional[tuple[int, int]] = None,
-                   on_step: Optional[Callable[[str], None]] = None) -> pd.DataFrame:
+def profile_models(
+    names: Sequence[str],
+    device: torch.device,
+    config: ProfileConfig = ProfileConfig(),
+    input_size: tuple[int, int] | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
     """``layer_profile`` of registered models (at ``input_size`` or their own), stacked."""
     frames = []
     for name in names:

@@ -15,7 +15,7 @@ and the conv flag is read through the new API where it exists.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 
@@ -43,8 +43,10 @@ def _set_tf32(conv: bool, matmul_precision: str) -> None:
 def _matmul_backends() -> dict[object, str]:
     """Per-backend matmul settings of torch >= 2.9 (empty before), to restore them exactly."""
     found = {}
-    for backend in (torch.backends.cuda.matmul,
-                    getattr(getattr(torch.backends, "mkldnn", None), "matmul", None)):
+    for backend in (
+        torch.backends.cuda.matmul,
+        getattr(getattr(torch.backends, "mkldnn", None), "matmul", None),
+    ):
         value = getattr(backend, "fp32_precision", None)
         if value is not None:
             found[backend] = value

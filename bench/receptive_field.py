@@ -23,7 +23,8 @@ distance of the window centres from the keypoint's predicted location.
 CLI: ``python -m bench.receptive_field --model NAME [--checkpoint PATH] --image PATH
 [--keypoint NAME ...] --out DIR``; every argument is checked before a model runs, ``--out`` has no
 default (the committed ``results/receptive_field`` is rewritten only when named), and the maps and
-table are published as one set (:mod:`bench.result_set`). Untrained models are built after ``torch.manual_seed(seed)`` so
+table are published as one set (:mod:`bench.result_set`). Untrained models are built after
+``torch.manual_seed(seed)`` so
 their maps (the architecture's own reach) are reproducible, and their BatchNorm statistics are set
 from the image first (:func:`calibrate_batchnorm`), without which their output hardly depends on
 the input at all.
@@ -266,7 +267,7 @@ def render_overlay(
     if peak_xy is not None:
         import cv2
 
-        centre = (int(round(peak_xy[0])), int(round(peak_xy[1])))
+        centre = (round(peak_xy[0]), round(peak_xy[1]))
         cv2.circle(out, centre, 4, (255, 0, 0), thickness=-1)
     return out
 
@@ -460,18 +461,24 @@ def check_args(args: argparse.Namespace) -> torch.device:
     check_range("--seed", args.seed, 0, 2**63 - 1)  # torch's generator takes a 64-bit seed
     unknown = [name for name in args.model if name not in list_models()]
     if unknown:
-        raise UsageError(f"--model: unknown model(s) {', '.join(map(repr, unknown))}; "
-                         f"known models: {', '.join(list_models())}")
+        raise UsageError(
+            f"--model: unknown model(s) {', '.join(map(repr, unknown))}; "
+            f"known models: {', '.join(list_models())}"
+        )
     for name in args.model:
         info = model_info(name)
         joints = get_layout(info.dataset).joint_names
         missing = [k for k in args.keypoint if k not in joints]
         if missing:
-            raise UsageError(f"--keypoint {' '.join(missing)}: not a joint of {name} "
-                             f"({info.dataset}); joints: {', '.join(joints)}")
+            raise UsageError(
+                f"--keypoint {' '.join(missing)}: not a joint of {name} "
+                f"({info.dataset}); joints: {', '.join(joints)}"
+            )
         if args.window > min(info.input_size):
-            raise UsageError(f"--window {args.window} is larger than the input of {name} "
-                             f"({info.input_size[0]}x{info.input_size[1]})")
+            raise UsageError(
+                f"--window {args.window} is larger than the input of {name} "
+                f"({info.input_size[0]}x{info.input_size[1]})"
+            )
     readable_file(args.image, f"--image {args.image}")
     if cv2.imread(str(args.image), cv2.IMREAD_COLOR) is None:
         raise InputFileError(f"--image {args.image}: not an image OpenCV can decode")
@@ -510,7 +517,9 @@ def run(args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, Path]]:
         for name in args.model
     ]
     table = pd.concat(frames, ignore_index=True)
-    writers = {name: (lambda path, rgb=rgb: _write_png(path, rgb)) for name, rgb in overlays.items()}
+    writers = {
+        name: (lambda path, rgb=rgb: _write_png(path, rgb)) for name, rgb in overlays.items()
+    }
     writers.update(table_writers(table))
     written = result_set.publish(
         args.out,
@@ -531,7 +540,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         table[["model", "keypoint", "area_90", "spread_px", "spread_rel"]].to_markdown(index=False)
     )
-    print(f"wrote {len(written)} files (maps, receptive_field.csv/.md, manifest.json) to {args.out}")
+    print(
+        f"wrote {len(written)} files (maps, receptive_field.csv/.md, manifest.json) to {args.out}"
+    )
     return 0
 
 

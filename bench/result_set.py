@@ -56,7 +56,9 @@ def read_manifest(folder: Path) -> dict | None:
         manifest = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return manifest if isinstance(manifest, dict) and isinstance(manifest.get("files"), dict) else None
+    return (
+        manifest if isinstance(manifest, dict) and isinstance(manifest.get("files"), dict) else None
+    )
 
 
 def _listed(folder: Path, owned: Iterable[str]) -> list[str]:
@@ -125,7 +127,7 @@ def _recover(folder: Path) -> list[str]:
     done = []
     current = read_manifest(folder)
     for backup in sorted(folder.glob(f"{PREVIOUS}*")):
-        run_id = backup.name[len(PREVIOUS):]
+        run_id = backup.name[len(PREVIOUS) :]
         if not (current and current.get("run_id") == run_id):  # the new manifest never arrived
             staging = folder / f"{STAGING}{run_id}"
             staged = read_manifest(staging) or {"files": {}}
@@ -151,12 +153,19 @@ def _write(write: Writer, staged: Path, final: Path) -> None:
     except OSError as exc:
         if exc.errno is None or isinstance(exc, OutputError):
             raise
-        raise OutputError(exc.errno, f"{final}: {exc.strerror} (nothing was replaced: the "
-                                        f"previous results are unchanged)") from exc
+        raise OutputError(
+            exc.errno,
+            f"{final}: {exc.strerror} (nothing was replaced: the previous results are unchanged)",
+        ) from exc
 
 
-def publish(folder: Path, writers: Mapping[str, Writer], owned: Iterable[str] = (),
-            producer: str = "", run_id: str | None = None) -> dict[str, Path]:
+def publish(
+    folder: Path,
+    writers: Mapping[str, Writer],
+    owned: Iterable[str] = (),
+    producer: str = "",
+    run_id: str | None = None,
+) -> dict[str, Path]:
     """Write ``writers`` (file name -> ``writer(path)``) as the new set in ``folder``.
 
     ``owned``: names this producer may have written before manifests existed; with the previous
@@ -179,17 +188,22 @@ def publish(folder: Path, writers: Mapping[str, Writer], owned: Iterable[str] = 
     return {name: folder / name for name in [*names, MANIFEST]}
 
 
-def _stage(staging: Path, folder: Path, writers: Mapping[str, Writer], run_id: str,
-           producer: str) -> list[str]:
+def _stage(
+    staging: Path, folder: Path, writers: Mapping[str, Writer], run_id: str, producer: str
+) -> list[str]:
     """Every file, then the manifest (sha256 of each), into ``staging``; returns the names."""
     for name, write in writers.items():
         _write(write, staging / name, folder / name)
     names = list(writers)
-    files = {n: {"sha256": sha256(staging / n), "bytes": (staging / n).stat().st_size}
-             for n in names}
-    manifest = {"run_id": run_id, "producer": producer,
-                "written_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "files": files}
+    files = {
+        n: {"sha256": sha256(staging / n), "bytes": (staging / n).stat().st_size} for n in names
+    }
+    manifest = {
+        "run_id": run_id,
+        "producer": producer,
+        "written_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "files": files,
+    }
     io.write_json(manifest, staging / MANIFEST)
     return names
 
@@ -199,7 +213,9 @@ def verify(folder: Path, owned: Iterable[str] = ()) -> list[str]:
     folder = Path(folder)
     manifest = read_manifest(folder)
     if manifest is None:
-        return [f"{folder / MANIFEST}: missing or unreadable, the files are not known to be one set"]
+        return [
+            f"{folder / MANIFEST}: missing or unreadable, the files are not known to be one set"
+        ]
     problems = []
     for name, entry in manifest["files"].items():
         path = folder / name
@@ -207,18 +223,25 @@ def verify(folder: Path, owned: Iterable[str] = ()) -> list[str]:
             problems.append(f"{path}: listed in the manifest but missing")
         elif sha256(path) != entry.get("sha256"):
             problems.append(f"{path}: changed since run {manifest.get('run_id')} wrote it")
-    problems += [f"{folder / n}: not written by run {manifest.get('run_id')}"
-                 for n in owned if n not in manifest["files"] and (folder / n).is_file()]
-    problems += [f"{p}: left by an interrupted run (the next run removes it)"
-                 for p in sorted(folder.glob(f"{STAGING}*")) + sorted(folder.glob(f"{PREVIOUS}*"))]
+    problems += [
+        f"{folder / n}: not written by run {manifest.get('run_id')}"
+        for n in owned
+        if n not in manifest["files"] and (folder / n).is_file()
+    ]
+    problems += [
+        f"{p}: left by an interrupted run (the next run removes it)"
+        for p in sorted(folder.glob(f"{STAGING}*")) + sorted(folder.glob(f"{PREVIOUS}*"))
+    ]
     return problems
 
 
 def main(argv: list[str] | None = None) -> int:
     from bench.cli import EXIT_FAILED, ArgumentParser, error_boundary
 
-    parser = ArgumentParser(prog="python -m bench.result_set",
-                            description="Check that a results folder holds one consistent set.")
+    parser = ArgumentParser(
+        prog="python -m bench.result_set",
+        description="Check that a results folder holds one consistent set.",
+    )
     parser.add_argument("folder", type=Path)
     args = parser.parse_args(argv)
     with error_boundary(parser):
@@ -232,8 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     if problems:
         return EXIT_FAILED
     manifest = read_manifest(args.folder) or {}
-    print(f"{args.folder}: one consistent set, run {manifest.get('run_id')}, "
-          f"{len(manifest.get('files', {}))} files")
+    print(
+        f"{args.folder}: one consistent set, run {manifest.get('run_id')}, "
+        f"{len(manifest.get('files', {}))} files"
+    )
     return 0
 
 

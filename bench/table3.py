@@ -27,9 +27,11 @@ class Table3Row:
 
 TABLE3_ROWS: tuple[Table3Row, ...] = tuple(
     Table3Row(label, model, PaperFigures(3, label, params_m=params_m, gflops=gflops))
-    for label, model, params_m, gflops in (("ASPP", "gcpm-aspp", 9.52, 9.75),
-                                           ("Pyramid pooling", "gcpm-ppm", 0.2, 0.07),
-                                           ("U-shaped", "gcpm-ushaped", 6.44, 2.53))
+    for label, model, params_m, gflops in (
+        ("ASPP", "gcpm-aspp", 9.52, 9.75),
+        ("Pyramid pooling", "gcpm-ppm", 0.2, 0.07),
+        ("U-shaped", "gcpm-ushaped", 6.44, 2.53),
+    )
 )
 
 

@@ -19,9 +19,9 @@ import argparse
 import math
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional, Sequence
 
 import pandas as pd
 import torch
@@ -66,13 +66,20 @@ class Presets:
 # The probing forward of every mode doubles as a warm-up, hence warmup=0 for the other modes.
 # Quick: about 2-3 minutes on an idle 2-core CPU; ~20 fp32 samples per model over the rounds, fewer
 # (9 on that CPU) for the 368x368 CPM, whose rounds hit the time cap first.
-QUICK = Presets(TimingConfig(warmup=2, iters=20, max_time_s=10.0),
-                TimingConfig(warmup=0, iters=4, max_time_s=3.0), ProfileConfig(warmup=1, iters=1),
-                ("fp32", "channels_last"), rounds=3)
+QUICK = Presets(
+    TimingConfig(warmup=2, iters=20, max_time_s=10.0),
+    TimingConfig(warmup=0, iters=4, max_time_s=3.0),
+    ProfileConfig(warmup=1, iters=1),
+    ("fp32", "channels_last"),
+    rounds=3,
+)
 # Full: the other modes get 1 s too, the minimum for a valid row (bench.latency.ValidityRule).
-FULL = Presets(TimingConfig(warmup=20, iters=200, min_time_s=2.0),
-               TimingConfig(warmup=10, iters=100, min_time_s=1.0),
-               ProfileConfig(warmup=5, iters=20), rounds=5)
+FULL = Presets(
+    TimingConfig(warmup=20, iters=200, min_time_s=2.0),
+    TimingConfig(warmup=10, iters=100, min_time_s=1.0),
+    ProfileConfig(warmup=5, iters=20),
+    rounds=5,
+)
 
 
 @dataclass(frozen=True)
@@ -82,11 +89,11 @@ class TablesConfig:
     reference: str = REFERENCE
     out: Path = Path("results")
     speed: str = "auto"  # "quick", "full", or "auto": full on a GPU, quick on a CPU
-    iters: Optional[int] = None
+    iters: int | None = None
     modes: tuple[str, ...] = ()  # empty: the preset's (quick on a CPU skips bf16 / fp16)
     profile: bool = True
     checkpoints: tuple[tuple[str, Path], ...] = ()
-    data_root: Optional[Path] = None
+    data_root: Path | None = None
     progress: bool = True
     runtimes: tuple[str, ...] = ()  # bench.runtimes specs; empty: every one available; ("none",)
 
@@ -98,10 +105,10 @@ class Measurements:
     counts: pd.DataFrame
     complexity: pd.DataFrame
     table3: pd.DataFrame
-    layers: Optional[pd.DataFrame] = None
-    accuracy: Optional[pd.DataFrame] = None
+    layers: pd.DataFrame | None = None
+    accuracy: pd.DataFrame | None = None
     notes: dict = field(default_factory=dict)
-    runtimes: Optional[object] = None  # bench.runtimes.measure.RuntimeMeasurements
+    runtimes: object | None = None  # bench.runtimes.measure.RuntimeMeasurements
 
 
 # ---------------------------------------------------------------- paper rows (registry facts)
@@ -111,7 +118,7 @@ USER_ROW = "user's model"  # method label of a model registered outside this pac
 SUITE_ROW = "(suite model, no paper row)"  # one of ours the paper's table does not list
 
 
-def paper_row(name: str, table: int) -> Optional[PaperFigures]:
+def paper_row(name: str, table: int) -> PaperFigures | None:
     """The model's row of GCPM Table ``table``, or ``None``."""
     return model_info(name).paper_row(table)
 
@@ -148,12 +155,14 @@ def resolve_models(requested: Sequence[str], reference: str) -> list[str]:
     names = list(requested) or default_models()
     unknown = [n for n in [*names, reference] if n not in known]
     if unknown:
-        raise UsageError(f"unknown model(s) {', '.join(map(repr, unknown))}; "
-                         f"known models: {', '.join(known)}")
+        raise UsageError(
+            f"unknown model(s) {', '.join(map(repr, unknown))}; known models: {', '.join(known)}"
+        )
     return [reference] + [n for n in dict.fromkeys(names) if n != reference]
 
 
 # ---------------------------------------------------------------- measuring
+
 
 def resolve_device(spec: str) -> torch.device:
     """See :func:`bench.devices.resolve_device`: ``meta``, garbage or absent CUDA are refused."""
@@ -175,16 +184,18 @@ def model_counts(names: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     from .complexity import GFLOPS_COLUMN, complexity_table
 
     table = complexity_table(list(names))
-    counts = pd.DataFrame({"model": table["model"], "params_m": table["params (M)"],
-                           "gmacs": table[GFLOPS_COLUMN]})
+    counts = pd.DataFrame(
+        {"model": table["model"], "params_m": table["params (M)"], "gmacs": table[GFLOPS_COLUMN]}
+    )
     return counts, table
 
 
 ACCURACY_COLUMNS = ("PCKh", "Hip", "AUC")
 
 
-def measured_accuracy(checkpoints: Sequence[tuple[str, Path]], data_root: Optional[Path],
-                      device: torch.device) -> pd.DataFrame:
+def measured_accuracy(
+    checkpoints: Sequence[tuple[str, Path]], data_root: Path | None, device: torch.device
+) -> pd.DataFrame:
     """PCKh / Hip / AUC of trained checkpoints on the val split, via ``bench.evaluate``.
 
     The paper's figures are on the test split (LIP and MPII test labels are not public), so
@@ -196,10 +207,15 @@ def measured_accuracy(checkpoints: Sequence[tuple[str, Path]], data_root: Option
 
     rows = []
     for name, path in checkpoints:
-        result = evaluate_checkpoint(name, path, model_info(name).dataset, data_root,
-                                     split="val", device=str(device))
-        rows.append({"model": name, **{f"{c} (ours, val)": result[c]
-                                       for c in ACCURACY_COLUMNS if c in result}})
+        result = evaluate_checkpoint(
+            name, path, model_info(name).dataset, data_root, split="val", device=str(device)
+        )
+        rows.append(
+            {
+                "model": name,
+                **{f"{c} (ours, val)": result[c] for c in ACCURACY_COLUMNS if c in result},
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -219,56 +235,87 @@ def measure(config: TablesConfig, names: Sequence[str], device: torch.device) ->
     timed = len(names) * (1 + len(extra)) * presets.rounds
     steps = timed + (len(names) if config.profile else 0) + 1
     with _progress(steps, config.progress) as bar:
+
         def step(*label: str) -> None:
             bar.set_postfix_str(" ".join(label))
             bar.update()
 
-        fp32 = benchmark_models(names, device, ["fp32"], presets.fp32, on_step=step,
-                                rounds=presets.rounds)
-        others = (benchmark_models(names, device, extra, presets.modes, on_step=step,
-                                   rounds=presets.rounds) if extra else None)
-        layers = (profile_models(names, device, presets.profile, on_step=step)
-                  if config.profile else None)
+        fp32 = benchmark_models(
+            names, device, ["fp32"], presets.fp32, on_step=step, rounds=presets.rounds
+        )
+        others = (
+            benchmark_models(
+                names, device, extra, presets.modes, on_step=step, rounds=presets.rounds
+            )
+            if extra
+            else None
+        )
+        layers = (
+            profile_models(names, device, presets.profile, on_step=step) if config.profile else None
+        )
         runtimes = for_tables(config.runtimes, config.speed, names, device, on_step=step)
         counts, complexity = model_counts(names)
         step("complexity")
     latency = pd.concat([fp32, others], ignore_index=True) if others is not None else fp32
-    accuracy = (measured_accuracy(config.checkpoints, config.data_root, device)
-                if config.checkpoints else None)
-    env["timing"] = {"fp32": vars(presets.fp32), "other_modes": vars(presets.modes),
-                     "profile": vars(presets.profile), "modes": presets.mode_names,
-                     "interleaved_rounds": presets.rounds}
-    return Measurements(env, latency, counts, complexity, table3(), layers, accuracy,
-                        runtimes=runtimes)
+    accuracy = (
+        measured_accuracy(config.checkpoints, config.data_root, device)
+        if config.checkpoints
+        else None
+    )
+    env["timing"] = {
+        "fp32": vars(presets.fp32),
+        "other_modes": vars(presets.modes),
+        "profile": vars(presets.profile),
+        "modes": presets.mode_names,
+        "interleaved_rounds": presets.rounds,
+    }
+    return Measurements(
+        env, latency, counts, complexity, table3(), layers, accuracy, runtimes=runtimes
+    )
 
 
 # ---------------------------------------------------------------- assembling tables
 
+
 def _latency_columns(latency: pd.DataFrame, name: str) -> dict:
     rows = latency[latency.model == name].set_index("mode")
     fp32 = rows.loc["fp32"]
-    out = {"input": fp32["input"], "latency median (ms)": fp32.median_ms,
-           "p10 (ms)": fp32.p10_ms, "p90 (ms)": fp32.p90_ms, "CV (%)": 100 * fp32.cv,
-           "iters": int(fp32.iters)}
+    out = {
+        "input": fp32["input"],
+        "latency median (ms)": fp32.median_ms,
+        "p10 (ms)": fp32.p10_ms,
+        "p90 (ms)": fp32.p90_ms,
+        "CV (%)": 100 * fp32.cv,
+        "iters": int(fp32.iters),
+    }
     for mode in rows.index.drop("fp32"):
         out[f"{mode} median (ms)"] = rows.loc[mode].median_ms
     out["throttled"] = bool(rows.throttled.any())
-    for column in ("valid", "validity"):  # the timer's verdict on the fp32 timing, when it gives one
+    for column in (
+        "valid",
+        "validity",
+    ):  # the timer's verdict on the fp32 timing, when it gives one
         if column in fp32:
             out[column] = fp32[column]
     return out
 
 
-def _paper_columns(figures: Optional[PaperFigures], metrics: Sequence[str],
-                   reference_figures: Optional[PaperFigures]) -> dict:
+def _paper_columns(
+    figures: PaperFigures | None,
+    metrics: Sequence[str],
+    reference_figures: PaperFigures | None,
+) -> dict:
     """The paper's figures of the row; NaN throughout for a model the paper does not list."""
-    value = (lambda attr: math.nan if figures is None or getattr(figures, attr) is None
-             else getattr(figures, attr))
+    value = lambda attr: (
+        math.nan if figures is None or getattr(figures, attr) is None else getattr(figures, attr)
+    )
     out = {f"{METRIC_LABELS[m]} (paper)": value(m) for m in metrics}
     out["time (ms, paper)"] = value("time_ms")
     ref_time = reference_figures.time_ms if reference_figures is not None else None
     time_ms = out["time (ms, paper)"]
-    out["speed-up (paper)"] = ref_time / time_ms if ref_time and time_ms == time_ms else math.nan
+    out["speed-up (paper)"] = (
+        ref_time / time_ms if ref_time and not math.isnan(time_ms) else math.nan
+    )
     out["GFLOPs (paper)"] = value("gflops")
     return out
 
@@ -285,13 +332,17 @@ def paper_table(table: int, m: Measurements, names: Sequence[str], reference: st
     rows = []
     for name in listed + joined:
         lat = _latency_columns(m.latency, name)
-        rows.append({
-            "method (paper row)": method_label(name, table), "model": name, **lat,
-            f"speed-up vs {reference}": ref_ms / lat["latency median (ms)"],
-            "params (M)": float(counts.params_m.get(name, math.nan)),
-            "GFLOPs (1 MAC = 1 FLOP)": float(counts.gmacs.get(name, math.nan)),
-            **_paper_columns(paper_row(name, table), PAPER_METRICS[table], ref_fig),
-        })
+        rows.append(
+            {
+                "method (paper row)": method_label(name, table),
+                "model": name,
+                **lat,
+                f"speed-up vs {reference}": ref_ms / lat["latency median (ms)"],
+                "params (M)": float(counts.params_m.get(name, math.nan)),
+                "GFLOPs (1 MAC = 1 FLOP)": float(counts.gmacs.get(name, math.nan)),
+                **_paper_columns(paper_row(name, table), PAPER_METRICS[table], ref_fig),
+            }
+        )
     df = pd.DataFrame(rows)
     if not df.empty:
         paper_g = df["GFLOPs (paper)"].astype(float)
@@ -300,7 +351,7 @@ def paper_table(table: int, m: Measurements, names: Sequence[str], reference: st
     return df
 
 
-def _with_accuracy(df: pd.DataFrame, accuracy: Optional[pd.DataFrame]) -> pd.DataFrame:
+def _with_accuracy(df: pd.DataFrame, accuracy: pd.DataFrame | None) -> pd.DataFrame:
     if accuracy is None or accuracy.empty:
         return df
     return df.merge(accuracy, on="model", how="left")
@@ -319,9 +370,17 @@ def layer_share_table(layers: pd.DataFrame) -> pd.DataFrame:
 
 def speedup_rows(tables: dict[int, pd.DataFrame], reference: str) -> pd.DataFrame:
     """(label, model, ours, paper) of every Table 4 / 5 row but the reference's own."""
-    rows = [{"label": f"Table {table}: {r['method (paper row)']}", "model": r["model"],
-             "ours": r[f"speed-up vs {reference}"], "paper": r["speed-up (paper)"]}
-            for table, df in tables.items() for _, r in df.iterrows() if r["model"] != reference]
+    rows = [
+        {
+            "label": f"Table {table}: {r['method (paper row)']}",
+            "model": r["model"],
+            "ours": r[f"speed-up vs {reference}"],
+            "paper": r["speed-up (paper)"],
+        }
+        for table, df in tables.items()
+        for _, r in df.iterrows()
+        if r["model"] != reference
+    ]
     return pd.DataFrame(rows, columns=["label", "model", "ours", "paper"])
 
 
@@ -330,15 +389,19 @@ def _layer_notes(layers: pd.DataFrame) -> str:
     lines = []
     if "coverage_pct" in layers:
         coverage = layers.groupby("model", sort=False).coverage_pct.first()
-        lines.append("Profiled op time as a share of the latency timed just before the profile: "
-                     + ", ".join(f"{n} {v:.0f} %" for n, v in coverage.items()) + ".")
+        lines.append(
+            "Profiled op time as a share of the latency timed just before the profile: "
+            + ", ".join(f"{n} {v:.0f} %" for n, v in coverage.items())
+            + "."
+        )
     if "flops_counted" in layers:
         partial = layers[layers.flops_counted.isin(["no", "partly"])]
         every = set(layers.model)
         groups = partial.groupby(["layer_type", "flops_counted"], sort=False).model
         listed = "; ".join(
             f"{kind} {status} ({'every model' if set(ms) == every else ', '.join(ms)})"
-            for (kind, status), ms in groups)
+            for (kind, status), ms in groups
+        )
         if listed:
             lines.append(f"FLOPs fvcore counts not or only partly: {listed}.")
     return (" " + " ".join(lines)) if lines else ""
@@ -353,38 +416,45 @@ def _noise_warning(latency: pd.DataFrame) -> str:
     if noisy.empty:
         return ""
     listed = ", ".join(f"{r.model} ({100 * r.cv:.0f} %)" for r in noisy.itertuples())
-    return (f"**Noisy measurement:** fp32 CV above {100 * NOISY_CV:.0f} % for {listed} "
-            f"(marked {headline.NOISY_MARK}). The machine was probably busy; speed-ups from "
-            f"these rows are unreliable. Rerun on an idle machine or with more --iters.\n\n")
+    return (
+        f"**Noisy measurement:** fp32 CV above {100 * NOISY_CV:.0f} % for {listed} "
+        f"(marked {headline.NOISY_MARK}). The machine was probably busy; speed-ups from "
+        f"these rows are unreliable. Rerun on an idle machine or with more --iters.\n\n"
+    )
 
 
-def _notes(m: Measurements, reference: str, models: Optional[Sequence[str]] = None) -> str:
+def _notes(m: Measurements, reference: str, models: Sequence[str] | None = None) -> str:
     """Notes under a table; the noise warning covers ``models`` (default: every model)."""
     env = m.env
     gpu = env["gpu"].get("name") or "no GPU"
     latency = m.latency if models is None else m.latency[m.latency.model.isin(list(models))]
     return _noise_warning(latency) + (
-            f"Measured on {env['device']} ({gpu}; CPU {env['cpu_model']}, {env['torch_threads']} "
-            f"threads), torch {env['torch']}, batch 1, fp32 eager unless the column names a mode "
-            f"(modes measured: {', '.join(env['timing']['modes'])}). Latency: median of the "
-            f"timed samples, p10-p90 in brackets; {headline.NOISY_MARK} marks a CV above "
-            f"{100 * NOISY_CV:.0f} % or a GPU that reported power or thermal clock limits, "
-            f"{headline.SHORT_MARK} a timing with fewer samples or less time than a valid one "
-            f"needs (column 'validity' of latency.csv says which). "
-            f"Speed-up = latency of {reference} / latency of the row, both measured in this run. "
-            f"Columns marked (paper) are copied from the GCPM paper ({PAPER_DEVICE}); compare "
-            f"speed-ups, not milliseconds, across machines. GFLOPs follow the paper's convention "
-            f"(fvcore: one multiply-add = one FLOP).")
+        f"Measured on {env['device']} ({gpu}; CPU {env['cpu_model']}, {env['torch_threads']} "
+        f"threads), torch {env['torch']}, batch 1, fp32 eager unless the column names a mode "
+        f"(modes measured: {', '.join(env['timing']['modes'])}). Latency: median of the "
+        f"timed samples, p10-p90 in brackets; {headline.NOISY_MARK} marks a CV above "
+        f"{100 * NOISY_CV:.0f} % or a GPU that reported power or thermal clock limits, "
+        f"{headline.SHORT_MARK} a timing with fewer samples or less time than a valid one "
+        f"needs (column 'validity' of latency.csv says which). "
+        f"Speed-up = latency of {reference} / latency of the row, both measured in this run. "
+        f"Columns marked (paper) are copied from the GCPM paper ({PAPER_DEVICE}); compare "
+        f"speed-ups, not milliseconds, across machines. GFLOPs follow the paper's convention "
+        f"(fvcore: one multiply-add = one FLOP)."
+    )
 
 
 def _row_sources(table: int, names: Sequence[str]) -> str:
     """Each row's source as the registry renders it (it says e.g. what a row adds), and what
     the rows the paper does not list are."""
-    lines = [f"- {name}: {fig.source}" for name in names
-             if (fig := paper_row(name, table)) is not None]
-    lines += [f"- {name}: {method_label(name, table)} ({model_info(name).dataset}); the paper "
-              f"has no figures for it" for name in names
-              if paper_row(name, table) is None and joins_table(name, table)]
+    lines = [
+        f"- {name}: {fig.source}" for name in names if (fig := paper_row(name, table)) is not None
+    ]
+    lines += [
+        f"- {name}: {method_label(name, table)} ({model_info(name).dataset}); the paper "
+        f"has no figures for it"
+        for name in names
+        if paper_row(name, table) is None and joins_table(name, table)
+    ]
     return "\n\nRows, as the registry records them:\n" + "\n".join(lines) if lines else ""
 
 
@@ -403,30 +473,55 @@ def outputs(m: Measurements, names: Sequence[str], reference: str) -> dict[str, 
     files: dict[str, Writer] = {}
     sections: list[report_html.Section] = []
 
-    def frame(stem: str, df: pd.DataFrame, title: str, text: str = notes,
-              view: Optional[pd.DataFrame] = None) -> None:
+    def frame(
+        stem: str,
+        df: pd.DataFrame,
+        title: str,
+        text: str = notes,
+        view: pd.DataFrame | None = None,
+    ) -> None:
         files[f"{stem}.csv"] = lambda p, df=df: io.write_csv(df, p)
         shown = df if view is None else view
-        files[f"{stem}.md"] = lambda p, df=shown: io.write_markdown(df, p, title, text,
-                                                                    EMPTY_TABLE)
+        files[f"{stem}.md"] = lambda p, df=shown: io.write_markdown(df, p, title, text, EMPTY_TABLE)
         if view is not None:
-            files[f"{stem}_full.md"] = lambda p, df=headline.uniform(df): io.write_markdown(
-                df, p, f"{title} (every column)", text, EMPTY_TABLE)
+            full = headline.uniform(df)
+            files[f"{stem}_full.md"] = lambda p, df=full: io.write_markdown(
+                df, p, f"{title} (every column)", text, EMPTY_TABLE
+            )
         sections.append(report_html.Section(stem, title, shown, text))
 
     paper_tables = {table: paper_table(table, m, names, reference) for table in (4, 5)}
     for table, df in paper_tables.items():
         models = [reference, *df.model] if not df.empty else [reference]
         labels = [METRIC_LABELS[k] for k in PAPER_METRICS[table]]
-        frame(f"table{table}", df, TABLE_TITLES[table],
-              _notes(m, reference, models) + _row_sources(table, names),
-              headline.paper_table_view(df, reference, labels, 100 * NOISY_CV))
-    frame("table3", m.table3, "Table 3: complexity of the context modules", "",
-          headline.formatted(m.table3, headline.TABLE3_VIEW))
-    frame("complexity", m.complexity, "Parameters and GFLOPs (1 MAC = 1 FLOP) at batch 1", "",
-          headline.formatted(m.complexity, headline.COMPLEXITY_VIEW))
-    frame("latency", m.latency, "Batch-1 latency, every model and mode", notes,
-          headline.latency_view(m.latency, NOISY_CV))
+        frame(
+            f"table{table}",
+            df,
+            TABLE_TITLES[table],
+            _notes(m, reference, models) + _row_sources(table, names),
+            headline.paper_table_view(df, reference, labels, 100 * NOISY_CV),
+        )
+    frame(
+        "table3",
+        m.table3,
+        "Table 3: complexity of the context modules",
+        "",
+        headline.formatted(m.table3, headline.TABLE3_VIEW),
+    )
+    frame(
+        "complexity",
+        m.complexity,
+        "Parameters and GFLOPs (1 MAC = 1 FLOP) at batch 1",
+        "",
+        headline.formatted(m.complexity, headline.COMPLEXITY_VIEW),
+    )
+    frame(
+        "latency",
+        m.latency,
+        "Batch-1 latency, every model and mode",
+        notes,
+        headline.latency_view(m.latency, NOISY_CV),
+    )
     colors = plots.model_colors(names)
     if m.runtimes is not None:
         files.update(runtime_outputs(m.runtimes, m.counts, m.env, reference, colors))
@@ -441,19 +536,25 @@ def outputs(m: Measurements, names: Sequence[str], reference: str) -> dict[str, 
         share = layer_share_table(m.layers)
         share = headline.uniform(share, places=1)  # shares: one decimal, every column
         files["layer_profile.md"] = lambda p: io.write_markdown(
-            share, p, "Runtime by layer type (share of profiled op time) beside share of FLOPs",
-            notes + " Shares add up to 100 % per model (time over profiled op time)."
-            + _layer_notes(m.layers))
+            share,
+            p,
+            "Runtime by layer type (share of profiled op time) beside share of FLOPs",
+            notes
+            + " Shares add up to 100 % per model (time over profiled op time)."
+            + _layer_notes(m.layers),
+        )
         bars = plots.layer_shares(m.layers, colors)
         files["layer_profile.png"] = lambda p: io.write_figure(bars, p)
     files["env.json"] = lambda p: io.write_json(m.env, p)
     # Last, and reading ``files`` when it writes: it embeds every PNG written before it.
     files["index.html"] = lambda p: report_html.write_index(
-        p, m.env, sections, [n for n in files if n != "index.html"])
+        p, m.env, sections, [n for n in files if n != "index.html"]
+    )
     return files
 
 
 # ---------------------------------------------------------------- command line
+
 
 def _checkpoint(text: str) -> tuple[str, Path]:
     name, sep, path = text.partition("=")
@@ -465,31 +566,65 @@ def _checkpoint(text: str) -> tuple[str, Path]:
 def _parser() -> argparse.ArgumentParser:
     p = ArgumentParser(prog="python -m bench.tables", description=__doc__.split("\n\n")[0])
     p.add_argument("--device", default="auto", help="cuda, cuda:1, cpu; auto = cuda if available")
-    p.add_argument("--models", nargs="+", default=[],
-                   help="registered models to measure (default: every Table 4/5 model)")
+    p.add_argument(
+        "--models",
+        nargs="+",
+        default=[],
+        help="registered models to measure (default: every Table 4/5 model)",
+    )
     p.add_argument("--reference", default=REFERENCE, help="speed-up reference, measured too")
-    p.add_argument("--iters", type=int,
-                   help="timed fp32 iterations per model (at least; no time cap)")
+    p.add_argument(
+        "--iters", type=int, help="timed fp32 iterations per model (at least; no time cap)"
+    )
     p.add_argument("--out", type=Path, default=Path("results"), help="output folder")
     speed = p.add_mutually_exclusive_group()
-    speed.add_argument("--quick", dest="speed", action="store_const", const="quick",
-                       help="short run (default without a GPU): a few minutes on 2 CPU cores")
-    speed.add_argument("--full", dest="speed", action="store_const", const="full",
-                       help="long run (default on a GPU): 200 fp32 iterations, 2 s minimum")
-    p.add_argument("--modes", nargs="+", default=[], choices=MODES,
-                   help="latency modes; fp32 (the paper's) is always measured. Default: all, "
-                        "but only fp32 and channels_last in a quick CPU run")
-    p.add_argument("--no-profile", dest="profile", action="store_false",
-                   help="skip the runtime-by-layer-type profile")
-    p.add_argument("--checkpoint", type=_checkpoint, action="append", default=[],
-                   metavar="NAME=PATH",
-                   help="trained weights whose val PCKh to show beside the paper's")
+    speed.add_argument(
+        "--quick",
+        dest="speed",
+        action="store_const",
+        const="quick",
+        help="short run (default without a GPU): a few minutes on 2 CPU cores",
+    )
+    speed.add_argument(
+        "--full",
+        dest="speed",
+        action="store_const",
+        const="full",
+        help="long run (default on a GPU): 200 fp32 iterations, 2 s minimum",
+    )
+    p.add_argument(
+        "--modes",
+        nargs="+",
+        default=[],
+        choices=MODES,
+        help="latency modes; fp32 (the paper's) is always measured. Default: all, "
+        "but only fp32 and channels_last in a quick CPU run",
+    )
+    p.add_argument(
+        "--no-profile",
+        dest="profile",
+        action="store_false",
+        help="skip the runtime-by-layer-type profile",
+    )
+    p.add_argument(
+        "--checkpoint",
+        type=_checkpoint,
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="trained weights whose val PCKh to show beside the paper's",
+    )
     p.add_argument("--data-root", type=Path, help="dataset root for --checkpoint evaluation")
-    p.add_argument("--runtimes", nargs="+", default=[], type=runtime_spec,
-                   metavar="NAME[:PRECISION]",
-                   help="deployment runtimes for runtimes.* and cpu_realtime.md ({}; 'none' "
-                        "skips them). Default: every one available on the device; a quick run "
-                        "leaves out compile".format(", ".join(list_runtimes())))
+    p.add_argument(
+        "--runtimes",
+        nargs="+",
+        default=[],
+        type=runtime_spec,
+        metavar="NAME[:PRECISION]",
+        help="deployment runtimes for runtimes.* and cpu_realtime.md ({}; 'none' "
+        "skips them). Default: every one available on the device; a quick run "
+        "leaves out compile".format(", ".join(list_runtimes())),
+    )
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.set_defaults(speed="auto")
     return p
@@ -497,10 +632,19 @@ def _parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> TablesConfig:
     return TablesConfig(
-        device=args.device, models=tuple(args.models), reference=args.reference, out=args.out,
-        speed=args.speed, iters=args.iters, modes=tuple(args.modes),
-        profile=args.profile, checkpoints=tuple(args.checkpoint), data_root=args.data_root,
-        progress=args.progress, runtimes=tuple(args.runtimes))
+        device=args.device,
+        models=tuple(args.models),
+        reference=args.reference,
+        out=args.out,
+        speed=args.speed,
+        iters=args.iters,
+        modes=tuple(args.modes),
+        profile=args.profile,
+        checkpoints=tuple(args.checkpoint),
+        data_root=args.data_root,
+        progress=args.progress,
+        runtimes=tuple(args.runtimes),
+    )
 
 
 def check_checkpoints(config: TablesConfig, names: Sequence[str]) -> None:
@@ -512,8 +656,10 @@ def check_checkpoints(config: TablesConfig, names: Sequence[str]) -> None:
         raise UsageError("--checkpoint needs --data-root (the dataset to evaluate on)")
     for name, path in config.checkpoints:
         if name not in names:
-            raise UsageError(f"--checkpoint {name}={path}: {name!r} is not among the measured "
-                             f"models ({', '.join(names)})")
+            raise UsageError(
+                f"--checkpoint {name}={path}: {name!r} is not among the measured "
+                f"models ({', '.join(names)})"
+            )
         io.readable_file(path, f"--checkpoint {name}={path}")
         check_checkpoint_fits(name, path)
     for dataset in dict.fromkeys(model_info(name).dataset for name, _ in config.checkpoints):
@@ -546,11 +692,15 @@ def check_data_root(dataset: str, root: Path) -> None:
 
 # Every name run() has written (with or without a manifest): a file of this list that the current
 # run does not produce is an earlier run's and leaves with the previous set.
-OUTPUT_NAMES = tuple(f"{stem}{ext}" for stem in ("table3", "table4", "table5", "complexity",
-                                                 "latency", "layer_profile")
-                     for ext in (".csv", ".md", "_full.md")) + (
-    "latency_vs_gflops.png", "speedups.png", "layer_profile.png", "env.json",
-    "index.html") + RUNTIME_OUTPUTS
+OUTPUT_NAMES = (
+    tuple(
+        f"{stem}{ext}"
+        for stem in ("table3", "table4", "table5", "complexity", "latency", "layer_profile")
+        for ext in (".csv", ".md", "_full.md")
+    )
+    + ("latency_vs_gflops.png", "speedups.png", "layer_profile.png", "env.json", "index.html")
+    + RUNTIME_OUTPUTS
+)
 
 
 def check_config(config: TablesConfig) -> tuple[torch.device, list[str]]:
@@ -576,11 +726,12 @@ def run(config: TablesConfig) -> dict[str, Path]:
     m.env["run_id"] = run_id
     m.env["wall_time_s"] = round(time.time() - started, 1)
     files = outputs(m, names, config.reference)
-    return result_set.publish(config.out, files, owned=OUTPUT_NAMES, producer="bench.tables",
-                              run_id=run_id)
+    return result_set.publish(
+        config.out, files, owned=OUTPUT_NAMES, producer="bench.tables", run_id=run_id
+    )
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     with error_boundary(parser):

@@ -19,8 +19,13 @@ from bench.runtimes.base import first_line
 
 
 @pytest.mark.parametrize("name", list_models(), ids=str)
-def test_inference(benchmark, name: str, device: torch.device,
-                   bench_size: tuple[int, int] | None, bench_runtime: tuple[str, str]) -> None:
+def test_inference(
+    benchmark,
+    name: str,
+    device: torch.device,
+    bench_size: tuple[int, int] | None,
+    bench_runtime: tuple[str, str],
+) -> None:
     runtime, precision = bench_runtime
     reason = get_runtime(runtime).unavailable_reason(device, precision)
     if reason:
@@ -31,8 +36,12 @@ def test_inference(benchmark, name: str, device: torch.device,
     size = f"{shape[2]}x{shape[3]}"
     benchmark.group = f"batch-1 {runtime} {precision} inference, {device.type}, {size}"
     benchmark.extra_info.update(
-        model=name, device=str(device), input=size,
-        reduced_input=bool(bench_size), threads=torch.get_num_threads(), runtime=runtime,
+        model=name,
+        device=str(device),
+        input=size,
+        reduced_input=bool(bench_size),
+        threads=torch.get_num_threads(),
+        runtime=runtime,
         precision=precision,
         params_m=round(count_params(model) / 1e6, 3),
         gflops_1mac_1flop=round(count_flops(model, shape).gflops, 3),
@@ -55,9 +64,12 @@ def test_inference(benchmark, name: str, device: torch.device,
         benchmark(forward)
         window = WindowTotals()
         window.add(counters, read_counters(device), 0)
-        benchmark.extra_info.update(numerics=numerics_flags(), timed_s=window.duration_s,
-                                    throttled_pct=window.throttled_pct(),
-                                    violation_pct=window.violation_pct())
+        benchmark.extra_info.update(
+            numerics=numerics_flags(),
+            timed_s=window.duration_s,
+            throttled_pct=window.throttled_pct(),
+            violation_pct=window.violation_pct(),
+        )
         _volatile_info(benchmark.extra_info, device, "after")
 
 
@@ -65,7 +77,11 @@ def _volatile_info(extra_info: dict, device: torch.device, when: str) -> None:
     """The GPU's momentary state: in each benchmark's extra_info, never in machine_info."""
     if device.type == "cuda":
         state = gpu_state(device)
-        extra_info.update({f"sm_clock_{when}_mhz": state.sm_clock_mhz,
-                           f"temperature_{when}_c": state.temperature_c,
-                           f"power_{when}_w": state.power_w,
-                           f"throttle_reasons_{when}": ",".join(state.throttle_reasons)})
+        extra_info.update(
+            {
+                f"sm_clock_{when}_mhz": state.sm_clock_mhz,
+                f"temperature_{when}_c": state.temperature_c,
+                f"power_{when}_w": state.power_w,
+                f"throttle_reasons_{when}": ",".join(state.throttle_reasons),
+            }
+        )

@@ -54,7 +54,10 @@ Written = dict[str, list[tuple[str, Drawn]]]  # split -> (image name, what was d
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """The project's one atomic writer (``bench.io``): no half-written files, mode from the umask."""
+    """The project's one atomic writer (``bench.io``).
+
+    No half-written files; the mode follows the umask.
+    """
     from bench.io import write_bytes
 
     write_bytes(path, data)

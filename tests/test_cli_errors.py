@@ -1,4 +1,5 @@
-"""Bad input on the command line ends in one line naming what is wrong, exit status 2, no traceback."""
+"""Bad input on the command line ends in one line naming what is wrong, exit status 2, and no
+traceback."""
 
 from __future__ import annotations
 
@@ -10,14 +11,35 @@ from bench import evaluate, train
 @pytest.mark.parametrize(
     ("main", "argv", "named"),
     [
-        (evaluate.main, ["--model", "no-such-net", "--dataset", "lip", "--root", "."], "no-such-net"),
-        (train.main, ["--model", "no-such-net", "--dataset", "lip", "--root", ".", "--out", "x"],
-         "no-such-net"),
-        (train.main, ["--model", "gcpm-baseline", "--dataset", "lip", "--root", "/no/such/root",
-                      "--out", "x"], "/no/such/root"),
+        (
+            evaluate.main,
+            ["--model", "no-such-net", "--dataset", "lip", "--root", "."],
+            "no-such-net",
+        ),
+        (
+            train.main,
+            ["--model", "no-such-net", "--dataset", "lip", "--root", ".", "--out", "x"],
+            "no-such-net",
+        ),
+        (
+            train.main,
+            [
+                "--model",
+                "gcpm-baseline",
+                "--dataset",
+                "lip",
+                "--root",
+                "/no/such/root",
+                "--out",
+                "x",
+            ],
+            "/no/such/root",
+        ),
     ],
 )
-def test_user_errors_exit_2_naming_the_culprit(main, argv, named, capsys, tmp_path, monkeypatch) -> None:
+def test_user_errors_exit_2_naming_the_culprit(
+    main, argv, named, capsys, tmp_path, monkeypatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
@@ -65,8 +87,10 @@ def test_user_errors_exit_2_in_one_line(raised, line, capsys) -> None:
 def test_a_bug_exits_3_and_keeps_its_traceback(capsys) -> None:
     code, err = _boundary_exit(KeyError("internal"), capsys)  # KeyError is a bug by default
     assert code == 3 and err[0] == "Traceback (most recent call last):"
-    assert err[-1] == ("prog: error: internal error (a bug, please report it with the traceback "
-                       "above): KeyError: internal")
+    assert err[-1] == (
+        "prog: error: internal error (a bug, please report it with the traceback "
+        "above): KeyError: internal"
+    )
 
 
 def test_ctrl_c_exits_130_in_one_line(capsys) -> None:
@@ -87,7 +111,8 @@ def test_argparse_errors_are_one_line(capsys) -> None:
         parser.parse_args(["--n", "x"])
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.splitlines() == [
-        "prog: error: argument --n: invalid int value: 'x' (see --help)"]
+        "prog: error: argument --n: invalid int value: 'x' (see --help)"
+    ]
 
 
 def test_check_range_names_the_option() -> None:

@@ -90,10 +90,12 @@ def test_counters_read_policies_and_energy():
 def test_violation_share_is_the_delta_over_the_windows():
     totals = WindowTotals()
     # two windows of 2 s and 1 s; power held the clocks 0.3 s in the first, 0 s in the second
-    totals.add(_counters(10.0, 1_000_000_000, 0, 100_000), _counters(12.0, 1_300_000_000, 0,
-                                                                       100_600), 40)
-    totals.add(_counters(20.0, 1_300_000_000, 0, 200_000), _counters(21.0, 1_300_000_000, 0,
-                                                                       200_300), 20)
+    totals.add(
+        _counters(10.0, 1_000_000_000, 0, 100_000), _counters(12.0, 1_300_000_000, 0, 100_600), 40
+    )
+    totals.add(
+        _counters(20.0, 1_300_000_000, 0, 200_000), _counters(21.0, 1_300_000_000, 0, 200_300), 20
+    )
     assert totals.duration_s == pytest.approx(3.0) and totals.inferences == 60
     assert totals.violation_pct() == {"power": pytest.approx(10.0), "thermal": 0.0}
     assert totals.throttled_pct() == pytest.approx(10.0)
@@ -134,9 +136,11 @@ def test_timer_brackets_each_window_with_the_counters(monkeypatch):
         reads.append(i)
         window = i // 2  # reads come in (before, after) pairs
         end = i % 2
-        return GpuCounters(time_s=window * 10 + 0.5 * end,
-                           violation_ns={"power": window * 10**9 + end * 50_000_000},
-                           energy_mj=window * 1000 + end * 100)
+        return GpuCounters(
+            time_s=window * 10 + 0.5 * end,
+            violation_ns={"power": window * 10**9 + end * 50_000_000},
+            energy_mj=window * 1000 + end * 100,
+        )
 
     monkeypatch.setattr(latency, "read_counters", fake_read)
     model = nn.Conv2d(3, 3, 1)
@@ -152,8 +156,9 @@ def test_timer_brackets_each_window_with_the_counters(monkeypatch):
 
 
 def test_cpu_rows_say_why_there_is_no_energy():
-    row = measure_latency(nn.Conv2d(3, 3, 1), (1, 3, 8, 8), CPU,
-                          config=TimingConfig(warmup=0, iters=3)).as_row()
+    row = measure_latency(
+        nn.Conv2d(3, 3, 1), (1, 3, 8, 8), CPU, config=TimingConfig(warmup=0, iters=3)
+    ).as_row()
     assert math.isnan(row["energy_per_inference_mj"]) and "not a CUDA device" in row["energy_note"]
     assert math.isnan(row["throttled_pct"]) and row["throttled"] is False
 
@@ -209,9 +214,24 @@ def test_bench_suite_on_a_missing_gpu_ends_in_one_line():
 
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    result = subprocess.run([sys.executable, "-m", "pytest", "bench", "--benchmark-only",
-                             "--bench-device", "cuda", "-q", "-p", "no:cacheprovider"],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "bench",
+            "--benchmark-only",
+            "--bench-device",
+            "cuda",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     assert result.returncode == 4  # pytest's usage error
     assert len(lines) == 1 and lines[0].startswith("ERROR: --bench-device 'cuda'")
@@ -223,8 +243,13 @@ def fake_gpu(monkeypatch):
     """A CUDA device as NVML and torch describe it, on a machine without one."""
     from bench import environment
 
-    props = SimpleNamespace(name="NVIDIA H100 80GB HBM3", major=9, minor=0,
-                            total_memory=80 * 2**30, multi_processor_count=132)
+    props = SimpleNamespace(
+        name="NVIDIA H100 80GB HBM3",
+        major=9,
+        minor=0,
+        total_memory=80 * 2**30,
+        multi_processor_count=132,
+    )
     monkeypatch.setattr(torch.cuda, "get_device_properties", lambda index: props)
     monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
     nvml = FakeNvml({0: 2_000_000_000, 1: 0}, 9_000)

@@ -27,8 +27,7 @@ def _py(code: str) -> tuple[str, ...]:
 def test_plan_runs_tables_before_runtimes_and_keeps_the_runtime_rows_out_of_it(tmp_path):
     config = GpuRunConfig(out=tmp_path / "gpu")
     steps = gpu_run.plan(config, HELP_WITH_RUNTIMES, (7, 11), [Path("a.whl")])
-    assert [s.name for s in steps] == ["install", "nvidia-smi", "tables", "benchmark",
-                                       "runtimes"]
+    assert [s.name for s in steps] == ["install", "nvidia-smi", "tables", "benchmark", "runtimes"]
     tables = steps[2].argv
     assert tables[-2:] == ("--runtimes", "none") and "--full" in tables
     assert tables[tables.index("--device") + 1] == "cuda"
@@ -37,8 +36,9 @@ def test_plan_runs_tables_before_runtimes_and_keeps_the_runtime_rows_out_of_it(t
 
 
 def test_plan_without_a_runtimes_option_has_no_runtimes_step(tmp_path):
-    steps = gpu_run.plan(GpuRunConfig(out=tmp_path, skip=("nvidia-smi",)), "--device --out",
-                         (7, 11), [])
+    steps = gpu_run.plan(
+        GpuRunConfig(out=tmp_path, skip=("nvidia-smi",)), "--device --out", (7, 11), []
+    )
     assert [s.name for s in steps] == ["install", "tables", "benchmark"]
     assert "--runtimes" not in steps[1].argv
 
@@ -67,13 +67,15 @@ def test_run_all_skips_what_the_cap_leaves_no_time_for(tmp_path):
 
 def test_a_step_past_the_cap_is_stopped_and_the_rest_is_written(tmp_path):
     out = tmp_path / "gpu"
-    steps = [Step("quick", _py("print('hello')"), 1, "prints"),
-             Step("slow", _py("import time; print('started', flush=True); time.sleep(60)"),
-                  1, "sleeps"),
-             Step("after", _py("print('never')"), 1, "skipped")]
+    steps = [
+        Step("quick", _py("print('hello')"), 1, "prints"),
+        Step("slow", _py("import time; print('started', flush=True); time.sleep(60)"), 1, "sleeps"),
+        Step("after", _py("print('never')"), 1, "skipped"),
+    ]
     config = GpuRunConfig(out=out, cap_s=gpu_run.ARCHIVE_RESERVE_S + 8)
-    results = gpu_run.run_all(steps, config,
-                              on_result=lambda r: gpu_run.write_summary(config, steps, r))
+    results = gpu_run.run_all(
+        steps, config, on_result=lambda r: gpu_run.write_summary(config, steps, r)
+    )
     assert [r.status for r in results] == ["done", "timed out", "skipped"]
     assert (out / "logs" / "quick.log").read_text() == "hello\n"
     assert "started" in (out / "logs" / "slow.log").read_text()
@@ -88,8 +90,9 @@ def test_a_step_past_the_cap_is_stopped_and_the_rest_is_written(tmp_path):
 def test_failing_step_and_stdout_file(tmp_path):
     fails = gpu_run.run_step(Step("bad", _py("raise SystemExit(5)"), 1, ""), 30, tmp_path)
     assert fails.status == "failed" and fails.returncode == 5
-    smi = gpu_run.run_step(Step("smi", _py("print('GPU 0')"), 1, "", stdout_to="smi.txt"), 30,
-                           tmp_path)
+    smi = gpu_run.run_step(
+        Step("smi", _py("print('GPU 0')"), 1, "", stdout_to="smi.txt"), 30, tmp_path
+    )
     assert smi.status == "done" and (tmp_path / "smi.txt").read_text() == "GPU 0\n"
     missing = gpu_run.run_step(Step("none", ("no-such-program-h4",), 1, ""), 30, tmp_path)
     assert missing.status == "failed" and "could not start" in missing.note
@@ -106,32 +109,40 @@ def test_wheelhouse_targets_cpython_312_manylinux():
 
 
 def test_only_the_wheels_this_python_lacks_are_installed(tmp_path):
-    for name in ("fvcore-0.1.5-py3-none-any.whl", "openvino_telemetry-2025.2.0-py3-none-any.whl",
-                 "tabulate-0.10.0-py3-none-any.whl"):
+    for name in (
+        "fvcore-0.1.5-py3-none-any.whl",
+        "openvino_telemetry-2025.2.0-py3-none-any.whl",
+        "tabulate-0.10.0-py3-none-any.whl",
+    ):
         (tmp_path / name).write_bytes(b"")
-    assert gpu_run.wheel_dist(tmp_path / "openvino_telemetry-2025.2.0-py3-none-any.whl") \
+    assert (
+        gpu_run.wheel_dist(tmp_path / "openvino_telemetry-2025.2.0-py3-none-any.whl")
         == "openvino-telemetry"
+    )
     lacking = gpu_run.missing_wheels(tmp_path, installed=lambda dist: dist == "tabulate")
     assert [w.name.split("-")[0] for w in lacking] == ["fvcore", "openvino_telemetry"]
 
 
 def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path, capsys):
     out = tmp_path / "gpu"
-    assert gpu_run.main(["--dry-run", "--out", str(out), "--archive",
-                         str(tmp_path / "a.tar.gz")]) == 0
+    assert (
+        gpu_run.main(["--dry-run", "--out", str(out), "--archive", str(tmp_path / "a.tar.gz")]) == 0
+    )
     text = capsys.readouterr().out
     assert "1. tables" in text and "bench.tables --full --device cuda" in text
     assert "total ~" in text and "cap 480 s" in text and "a.tar.gz" in text
     assert not out.exists()
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--cap-s", "5"], "--cap-s 5"),
-    (["--device", "cuda:7"], "--device"),
-    (["--wheelhouse", "/no/such/wheelhouse", "--device", "cpu"], None),
-])
-def test_bad_input_is_one_line_before_anything_runs(tmp_path, capsys, argv, message,
-                                                    monkeypatch):
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--cap-s", "5"], "--cap-s 5"),
+        (["--device", "cuda:7"], "--device"),
+        (["--wheelhouse", "/no/such/wheelhouse", "--device", "cpu"], None),
+    ],
+)
+def test_bad_input_is_one_line_before_anything_runs(tmp_path, capsys, argv, message, monkeypatch):
     import torch
 
     if message == "--device" and torch.cuda.is_available():
@@ -149,11 +160,17 @@ def test_bad_input_is_one_line_before_anything_runs(tmp_path, capsys, argv, mess
 
 def _python312() -> str | None:
     """A working CPython 3.12 (a pyenv shim may exist without the version being selected)."""
-    candidates = [shutil.which("python3.12"),
-                  *map(str, sorted(Path.home().glob(".pyenv/versions/3.12*/bin/python3.12")))]
+    candidates = [
+        shutil.which("python3.12"),
+        *map(str, sorted(Path.home().glob(".pyenv/versions/3.12*/bin/python3.12"))),
+    ]
     for candidate in filter(None, candidates):
-        probe = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2])"],
-                               capture_output=True, text=True, check=False)
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print(sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if probe.returncode == 0 and probe.stdout.strip() == "(3, 12)":
             return candidate
     return None
@@ -180,6 +197,11 @@ def test_wheelhouse_installs_into_a_fresh_python312_venv_without_an_index(tmp_pa
     for dist in ("fvcore", "iopath", "openvino", "ruptures", "yacs"):
         assert list(site.glob(f"{dist}-*.dist-info")), dist
     code = "import yacs, termcolor, tabulate, portalocker; print('ok')  # pure, no deps"
-    done = subprocess.run([fresh, "-c", code], env={"PYTHONPATH": str(site)},
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [fresh, "-c", code],
+        env={"PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert done.stdout.strip() == "ok"

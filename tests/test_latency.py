@@ -73,8 +73,9 @@ def test_input_is_created_once_and_every_timed_call_counted():
 
 def test_time_callable_stops_at_max_time_after_three_samples():
     calls = []
-    samples = time_callable(lambda: calls.append(1), CPU,
-                            TimingConfig(warmup=0, iters=1000, max_time_s=0.0))
+    samples = time_callable(
+        lambda: calls.append(1), CPU, TimingConfig(warmup=0, iters=1000, max_time_s=0.0)
+    )
     assert len(samples) == 3 == len(calls)
 
 
@@ -110,8 +111,19 @@ def test_modes_time_a_conv_net_on_cpu(mode):
 
 def test_row_has_spread_and_environment_columns():
     row = measure_latency(Recorder(), (1, 3, 8, 8), CPU, config=FAST, name="rec").as_row()
-    for column in ("median_ms", "mean_ms", "p10_ms", "p90_ms", "iqr_ms", "std_ms", "cv", "iters",
-                   "threads", "throttled", "input"):
+    for column in (
+        "median_ms",
+        "mean_ms",
+        "p10_ms",
+        "p90_ms",
+        "iqr_ms",
+        "std_ms",
+        "cv",
+        "iters",
+        "threads",
+        "throttled",
+        "input",
+    ):
         assert column in row
     assert row["model"] == "rec" and row["input"] == "8x8" and row["throttled"] is False
 
@@ -135,8 +147,14 @@ def two_registered():
 
     names = ("tiny-latency-a", "tiny-latency-b")
     for name in names:
-        info = ModelInfo(name=name, family="test", dataset="lip", input_size=(16, 16),
-                         output_stride=1, num_heatmaps=3)
+        info = ModelInfo(
+            name=name,
+            family="test",
+            dataset="lip",
+            input_size=(16, 16),
+            output_stride=1,
+            num_heatmaps=3,
+        )
         register_model(info)(lambda **kw: nn.Sequential(nn.Conv2d(3, 3, 1)))
     yield names
     for name in names:
@@ -145,17 +163,24 @@ def two_registered():
 
 def test_benchmark_models_interleaves_rounds(two_registered):
     steps = []
-    df = benchmark_models(two_registered, CPU, ("fp32", "channels_last"),
-                          TimingConfig(warmup=1, iters=6), on_step=lambda *s: steps.append(s),
-                          rounds=3)
+    df = benchmark_models(
+        two_registered,
+        CPU,
+        ("fp32", "channels_last"),
+        TimingConfig(warmup=1, iters=6),
+        on_step=lambda *s: steps.append(s),
+        rounds=3,
+    )
     assert list(df.model) == [two_registered[0]] * 2 + [two_registered[1]] * 2
     assert set(df.iters) == {6} and (df.median_ms > 0).all()
     # round by round: every (model, mode) once per round, in the same order
-    assert steps == [(n, m) for _ in range(3) for n in two_registered
-                     for m in ("fp32", "channels_last")]
+    assert steps == [
+        (n, m) for _ in range(3) for n in two_registered for m in ("fp32", "channels_last")
+    ]
 
 
 # ---------------------------------------------------------------- numerics, validity, CUDA timer
+
 
 def test_every_row_records_the_numerics_it_ran_with():
     fp32 = measure_latency(Recorder(), (1, 3, 8, 8), CPU, "fp32", FAST).as_row()
@@ -185,8 +210,10 @@ def test_tf32_on_a_cpu_is_reported_not_timed():
     assert result.as_row()["valid"] is False
 
 
-@pytest.mark.parametrize("samples, seconds, valid", [(64, 1.0, True), (63, 5.0, False),
-                                                     (500, 0.99, False), (3, 0.1, False)])
+@pytest.mark.parametrize(
+    "samples, seconds, valid",
+    [(64, 1.0, True), (63, 5.0, False), (500, 0.99, False), (3, 0.1, False)],
+)
 def test_validity_needs_64_samples_and_one_second(samples, seconds, valid):
     from bench.latency import VALIDITY
 
@@ -215,8 +242,14 @@ def test_build_at_size_lets_a_builders_own_type_error_through():
     from architectures import ModelInfo, register_model, unregister_model
     from bench.latency import build_at_size
 
-    info = ModelInfo(name="tiny-broken", family="test", dataset="lip", input_size=(16, 16),
-                     output_stride=1, num_heatmaps=3)
+    info = ModelInfo(
+        name="tiny-broken",
+        family="test",
+        dataset="lip",
+        input_size=(16, 16),
+        output_stride=1,
+        num_heatmaps=3,
+    )
 
     def broken(**overrides):
         raise TypeError("bug inside the builder")
@@ -239,7 +272,7 @@ class _FakeEvent:
     def synchronize(self) -> None:
         self.log.append("event.synchronize")
 
-    def elapsed_time(self, other: "_FakeEvent") -> float:
+    def elapsed_time(self, other: _FakeEvent) -> float:
         return 1.5
 
 
@@ -259,10 +292,16 @@ def test_time_callable_on_a_fake_cuda_device_uses_events(monkeypatch):
     log: list[str] = []
     monkeypatch.setattr(torch.cuda, "Event", lambda enable_timing=False: _FakeEvent(log))
     monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: log.append("synchronize"))
-    samples = time_callable(lambda: log.append("fn"), torch.device("cuda"),
-                            TimingConfig(warmup=2, iters=3))
+    samples = time_callable(
+        lambda: log.append("fn"), torch.device("cuda"), TimingConfig(warmup=2, iters=3)
+    )
     assert samples == [1.5] * 3
     # warm-up calls, one synchronize after them, then per sample: synchronize before the start
     assert log[:3] == ["fn", "fn", "synchronize"]
     assert log[3:].count("synchronize") == 3 and log[3:8] == [
-        "synchronize", "record", "fn", "record", "event.synchronize"]
+        "synchronize",
+        "record",
+        "fn",
+        "record",
+        "event.synchronize",
+    ]

@@ -25,38 +25,57 @@ from bench.layer_profile import (
 CPU_EVENT = torch.autograd.DeviceType.CPU
 
 
-@pytest.mark.parametrize("conv, expected", [
-    (nn.Conv2d(8, 16, 1), "1x1 conv"),
-    (nn.Conv2d(8, 16, 3, padding=1), "3x3 conv"),
-    (nn.Conv2d(8, 16, 3, stride=2, padding=1), "3x3 conv"),
-    (nn.Conv2d(8, 16, 3, padding=2, dilation=2), "dilated 3x3 conv"),
-    (nn.Conv2d(8, 8, 3, padding=1, groups=8), "depthwise conv"),
-    (nn.Conv2d(8, 16, 3, padding=1, groups=8), "depthwise conv"),  # channel multiplier 2
-    (nn.Conv2d(8, 16, 3, padding=1, groups=2), "other conv"),
-    (nn.Conv2d(3, 64, 7, stride=2, padding=3), "other conv"),
-    (nn.ConvTranspose2d(8, 8, 4, stride=2), "other conv"),
-])
+@pytest.mark.parametrize(
+    "conv, expected",
+    [
+        (nn.Conv2d(8, 16, 1), "1x1 conv"),
+        (nn.Conv2d(8, 16, 3, padding=1), "3x3 conv"),
+        (nn.Conv2d(8, 16, 3, stride=2, padding=1), "3x3 conv"),
+        (nn.Conv2d(8, 16, 3, padding=2, dilation=2), "dilated 3x3 conv"),
+        (nn.Conv2d(8, 8, 3, padding=1, groups=8), "depthwise conv"),
+        (nn.Conv2d(8, 16, 3, padding=1, groups=8), "depthwise conv"),  # channel multiplier 2
+        (nn.Conv2d(8, 16, 3, padding=1, groups=2), "other conv"),
+        (nn.Conv2d(3, 64, 7, stride=2, padding=3), "other conv"),
+        (nn.ConvTranspose2d(8, 8, 4, stride=2), "other conv"),
+    ],
+)
 def test_conv_classifier(conv, expected):
     assert classify_module(conv) == expected
 
 
-@pytest.mark.parametrize("module, expected", [
-    (nn.BatchNorm2d(4), "batch norm"), (nn.ReLU(inplace=True), "activation"),
-    (nn.PReLU(), "activation"), (nn.MaxPool2d(2), "pooling"),
-    (nn.AdaptiveAvgPool2d(1), "pooling"), (nn.Upsample(scale_factor=2), "upsampling"),
-    (nn.Linear(2, 2), None), (nn.Identity(), None),
-])
+@pytest.mark.parametrize(
+    "module, expected",
+    [
+        (nn.BatchNorm2d(4), "batch norm"),
+        (nn.ReLU(inplace=True), "activation"),
+        (nn.PReLU(), "activation"),
+        (nn.MaxPool2d(2), "pooling"),
+        (nn.AdaptiveAvgPool2d(1), "pooling"),
+        (nn.Upsample(scale_factor=2), "upsampling"),
+        (nn.Linear(2, 2), None),
+        (nn.Identity(), None),
+    ],
+)
 def test_module_classifier(module, expected):
     assert classify_module(module) == expected
 
 
-@pytest.mark.parametrize("op, expected", [
-    ("aten::cat", "concat/add"), ("aten::add_", "concat/add"), ("aten::scatter", "other"),
-    ("aten::addmm", "other"), ("aten::upsample_bilinear2d", "upsampling"),
-    ("upsample_nearest2d", "upsampling"), ("aten::max_pool2d_with_indices", "pooling"),
-    ("aten::relu_", "activation"), ("aten::mkldnn_convolution", "other conv"),
-    ("batch_norm", "batch norm"), ("aten::copy_", "other"),
-])
+@pytest.mark.parametrize(
+    "op, expected",
+    [
+        ("aten::cat", "concat/add"),
+        ("aten::add_", "concat/add"),
+        ("aten::scatter", "other"),
+        ("aten::addmm", "other"),
+        ("aten::upsample_bilinear2d", "upsampling"),
+        ("upsample_nearest2d", "upsampling"),
+        ("aten::max_pool2d_with_indices", "pooling"),
+        ("aten::relu_", "activation"),
+        ("aten::mkldnn_convolution", "other conv"),
+        ("batch_norm", "batch norm"),
+        ("aten::copy_", "other"),
+    ],
+)
 def test_op_classifier(op, expected):
     assert classify_op(op) == expected
 
@@ -105,17 +124,23 @@ def test_flops_of_hand_made_model():
 def test_heavy_1x1_dominates_light_3x3_time():
     # 1.1 GMAC of 1x1 convolutions against 9.4 MMAC of 3x3 (115x), all with common channel
     # counts so that no slow fallback kernel turns the ordering around
-    model = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1), nn.Conv2d(16, 512, 1),
-                          nn.Conv2d(512, 512, 1))
+    model = nn.Sequential(
+        nn.Conv2d(16, 16, 3, padding=1), nn.Conv2d(16, 512, 1), nn.Conv2d(512, 512, 1)
+    )
     df = layer_profile(model, torch.randn(1, 16, 64, 64), "heavy", ProfileConfig(1, 2))
     share = df.set_index("layer_type").time_share_pct
     assert share["1x1 conv"] > share["3x3 conv"]
 
 
 def _event(name, parent=None, self_us=0.0, device_us=0.0, annotation=False):
-    return SimpleNamespace(name=name, cpu_parent=parent, device_type=CPU_EVENT,
-                           self_cpu_time_total=self_us, self_device_time_total=device_us,
-                           is_user_annotation=annotation)
+    return SimpleNamespace(
+        name=name,
+        cpu_parent=parent,
+        device_type=CPU_EVENT,
+        self_cpu_time_total=self_us,
+        self_device_time_total=device_us,
+        is_user_annotation=annotation,
+    )
 
 
 def test_attribution_uses_nearest_range_then_outermost_op():
@@ -127,20 +152,30 @@ def test_attribution_uses_nearest_range_then_outermost_op():
     loose = _event("aten::copy_", None, 16.0, 7.0)
     events = [rng, conv, kernel_op, cat, cat_child, loose]
     assert attribute_events(events, on_cuda=False) == {
-        "1x1 conv": 3.0, "concat/add": 12.0, "other": 16.0}
+        "1x1 conv": 3.0,
+        "concat/add": 12.0,
+        "other": 16.0,
+    }
     assert attribute_events(events, on_cuda=True) == {
-        "1x1 conv": 30.0, "concat/add": 5.0, "other": 7.0}
+        "1x1 conv": 30.0,
+        "concat/add": 5.0,
+        "other": 7.0,
+    }
 
 
-@pytest.mark.parametrize("in_channels, out_channels", [(64, 128), (128, 256), (256, 256),
-                                                       (256, 512), (512, 256), (1024, 17)])
+@pytest.mark.parametrize(
+    "in_channels, out_channels",
+    [(64, 128), (128, 256), (256, 256), (256, 512), (512, 256), (1024, 17)],
+)
 def test_real_sized_1x1_convs_count_as_1x1(in_channels, out_channels):
     # the hourglass residual and GCPM head widths: a rule that looked at channel counts would
     # misfile exactly the layers the paper's Sec. 5.5 claim is about
     assert classify_module(nn.Conv2d(in_channels, out_channels, 1)) == "1x1 conv"
     assert classify_module(nn.Conv2d(in_channels, out_channels, 3, padding=1)) == "3x3 conv"
-    assert classify_module(nn.Conv2d(in_channels, in_channels, 3, padding=1,
-                                     groups=in_channels)) == "depthwise conv"
+    assert (
+        classify_module(nn.Conv2d(in_channels, in_channels, 3, padding=1, groups=in_channels))
+        == "depthwise conv"
+    )
 
 
 def test_every_1x1_conv_of_a_real_hourglass_is_filed_as_1x1():
@@ -186,8 +221,10 @@ def test_profile_has_coverage_bytes_and_flop_marks():
     rows = df.set_index("layer_type")
     assert rows.loc["activation", "flops_counted"] == "no"
     assert rows.loc["1x1 conv", "macs_per_byte"] == pytest.approx(
-        rows.loc["1x1 conv", "gmacs"] * 1e9
-        / (1e6 * (rows.loc["1x1 conv", "mb_read"] + rows.loc["1x1 conv", "mb_written"])))
+        rows.loc["1x1 conv", "gmacs"]
+        * 1e9
+        / (1e6 * (rows.loc["1x1 conv", "mb_read"] + rows.loc["1x1 conv", "mb_written"]))
+    )
 
 
 def test_profile_runs_with_the_timers_numerics(monkeypatch):

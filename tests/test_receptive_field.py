@@ -133,23 +133,26 @@ def test_cli_writes_maps_and_table_for_an_untrained_model(tmp_path, capsys) -> N
     image = np.random.default_rng(0).integers(0, 255, (60, 40, 3), dtype=np.uint8)
     cv2.imwrite(str(tmp_path / "person.png"), image)
     out = tmp_path / "rf"
-    assert main(
-        [
-            "--model",
-            name,
-            "--image",
-            str(tmp_path / "person.png"),
-            "--keypoint",
-            "R_Hip",
-            "L_Elbow",
-            "--out",
-            str(out),
-            "--device",
-            "cpu",
-            "--stride",
-            "8",
-        ]
-    ) == 0
+    assert (
+        main(
+            [
+                "--model",
+                name,
+                "--image",
+                str(tmp_path / "person.png"),
+                "--keypoint",
+                "R_Hip",
+                "L_Elbow",
+                "--out",
+                str(out),
+                "--device",
+                "cpu",
+                "--stride",
+                "8",
+            ]
+        )
+        == 0
+    )
     assert sorted(p.name for p in out.iterdir()) == [
         "manifest.json",
         "receptive_field.csv",

@@ -28,6 +28,7 @@ SIG = {"conv2d": [3, 4096], "relu": [2, 2048]}
 
 # ---------------------------------------------------------------- statistics on fabricated samples
 
+
 def _noisy(median: float, rel_sigma: float, n: int, seed: int) -> list[float]:
     rng = np.random.default_rng(seed)
     return list(median * (1 + rel_sigma * rng.standard_normal(n)))
@@ -64,6 +65,7 @@ def test_fixed_tolerance_overrides():
 
 # ---------------------------------------------------------------- op signature
 
+
 class Net(nn.Module):
     def __init__(self, extra: str = "") -> None:
         super().__init__()
@@ -97,12 +99,23 @@ def test_flop_neutral_change_changes_the_signature(extra):
 
 # ---------------------------------------------------------------- comparing passes
 
-def _pass(samples: dict[str, list[float]], fp: dict | None = None, commit: str = "c0ffee",
-          params: int = 1000) -> Pass:
-    models = {n: ModelFigures(params, 5000, dict(SIG), list(s), list(s))
-              for n, s in samples.items()}
-    return Pass(GateConfig(reference=REF), fp if fp is not None else fingerprint_of(GateConfig()),
-                commit, [], models)
+
+def _pass(
+    samples: dict[str, list[float]],
+    fp: dict | None = None,
+    commit: str = "c0ffee",
+    params: int = 1000,
+) -> Pass:
+    models = {
+        n: ModelFigures(params, 5000, dict(SIG), list(s), list(s)) for n, s in samples.items()
+    }
+    return Pass(
+        GateConfig(reference=REF),
+        fp if fp is not None else fingerprint_of(GateConfig()),
+        commit,
+        [],
+        models,
+    )
 
 
 def _verdicts(base: Pass, cur: Pass, names=None, **kw) -> dict[str, str]:
@@ -115,9 +128,12 @@ BASE = _pass({REF: [1e9, 1e9, 1e9], NET: [0.5, 0.5, 0.5], "gcpm-ppm": [2.0, 2.0,
 
 def test_verdicts_for_slower_faster_counts_and_new_models():
     cur = _pass({REF: [1e9] * 3, NET: [0.56] * 3, "gcpm-ppm": [1.6] * 3, "gcpm-aspp": [1.0]})
-    assert _verdicts(BASE, cur) == {REF: "ok", NET: "FAIL: slower",
-                                    "gcpm-ppm": "ok (faster: consider update)",
-                                    "gcpm-aspp": "new (not gated)"}
+    assert _verdicts(BASE, cur) == {
+        REF: "ok",
+        NET: "FAIL: slower",
+        "gcpm-ppm": "ok (faster: consider update)",
+        "gcpm-aspp": "new (not gated)",
+    }
     cur = _pass({REF: [1.2e9] * 3, NET: [0.5] * 3}, params=1001)
     verdicts = _verdicts(BASE, cur)
     assert verdicts[NET] == "FAIL: params 1000 -> 1001"
@@ -144,6 +160,7 @@ def test_merge_keeps_every_repeat_and_json_round_trip(tmp_path):
 
 
 # ---------------------------------------------------------------- fingerprint and exit codes
+
 
 def _write(path: Path, result: Pass) -> Path:
     path.write_text(json.dumps(result.to_json()))
@@ -174,8 +191,7 @@ def test_fingerprint_differences_are_named():
 
 def test_other_fingerprint_remeasures_the_baseline_commit(tmp_path, monkeypatch, capsys):
     other = {**fingerprint_of(GateConfig()), "torch": "0.0-other"}
-    path = _write(tmp_path / "b.json", _pass({REF: [7e9], NET: [9.0]}, fp=other,
-                                            commit="abc123"))
+    path = _write(tmp_path / "b.json", _pass({REF: [7e9], NET: [9.0]}, fp=other, commit="abc123"))
     calls = []
 
     def fake_pass(config, names, models_root=None, slowdowns=None):
@@ -194,8 +210,7 @@ def test_other_fingerprint_remeasures_the_baseline_commit(tmp_path, monkeypatch,
 
     monkeypatch.setattr(commands, "run_pass", fake_pass)
     monkeypatch.setattr(commands, "worktree", FakeTree)
-    code = main(["--baseline", str(path), "check", "--models", NET,
-                 "--other-machine", "remeasure"])
+    code = main(["--baseline", str(path), "check", "--models", NET, "--other-machine", "remeasure"])
     out = capsys.readouterr().out
     assert code == 0 and "another fingerprint" in out
     assert calls[0] == ("worktree", "abc123") and calls[1][0] == tmp_path / "tree"
@@ -217,16 +232,19 @@ def test_exit_codes_pass_and_regressed(tmp_path, monkeypatch, capsys):
     assert "gcpm-ppm" not in out  # not run, not reported
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["check", "--tolerance", "-0.1"], "--tolerance"),
-    (["check", "--tolerance", "5"], "--tolerance"),
-    (["check", "--repeats", "0"], "--repeats"),
-    (["check", "--models", "no-such-net"], "no-such-net"),
-    (["check", "--inject-slowdown", f"{NET}=+x%"], "--inject-slowdown"),
-    (["check", "--inject-slowdown", f"{NET}=+10"], "--inject-slowdown"),  # not 10 layers
-    (["check", "--models", NET, "--inject-slowdown", "gcpm-ppm=+10%"], "does not run"),
-    (["frobnicate"], "frobnicate"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["check", "--tolerance", "-0.1"], "--tolerance"),
+        (["check", "--tolerance", "5"], "--tolerance"),
+        (["check", "--repeats", "0"], "--repeats"),
+        (["check", "--models", "no-such-net"], "no-such-net"),
+        (["check", "--inject-slowdown", f"{NET}=+x%"], "--inject-slowdown"),
+        (["check", "--inject-slowdown", f"{NET}=+10"], "--inject-slowdown"),  # not 10 layers
+        (["check", "--models", NET, "--inject-slowdown", "gcpm-ppm=+10%"], "does not run"),
+        (["frobnicate"], "frobnicate"),
+    ],
+)
 def test_usage_errors_exit_2_with_one_line(tmp_path, monkeypatch, capsys, argv, needle):
     path = _write(tmp_path / "b.json", BASE)
     monkeypatch.setattr(commands, "run_pass", _no_pass)

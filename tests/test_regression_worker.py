@@ -75,8 +75,12 @@ def test_counts_and_paired_ratios_from_another_tree(tmp_path):
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
 def test_instruction_counts_are_repeatable_and_see_an_injected_ten_percent(tmp_path):
     config = GateConfig(signal="instructions", reference="ref", repeats=2)
-    result = run_pass(config, ["ref", "net", "twin"], models_root=write_tree(tmp_path / "a"),
-                      slowdowns=dict([parse_slowdown("twin=+10%")]))
+    result = run_pass(
+        config,
+        ["ref", "net", "twin"],
+        models_root=write_tree(tmp_path / "a"),
+        slowdowns=dict([parse_slowdown("twin=+10%")]),
+    )
     ref, net, twin = (result.models[n].raw for n in ("ref", "net", "twin"))
     assert min(ref) > 0 and abs(ref[0] / ref[1] - 1) < 0.002 and abs(net[0] / net[1] - 1) < 0.002
     # twin is net plus work calibrated in instructions: close to +10 %
@@ -85,12 +89,30 @@ def test_instruction_counts_are_repeatable_and_see_an_injected_ten_percent(tmp_p
 
 # ---------------------------------------------------------------- history
 
+
 def _rows(values: list[float], start: int = 0, model: str = "net") -> pd.DataFrame:
-    return pd.DataFrame([{"recorded_at": "t", "commit": f"c{start + i:02d}", "dirty": False,
-                          "fingerprint_id": "fp", "cpu": "x", "torch": "t",
-                          "signal": "instructions", "input": "64x64", "model": model,
-                          "figure": "ratio", "value": v, "samples": 3, "params": 1, "flops": 1}
-                         for i, v in enumerate(values)], columns=hist.COLUMNS)
+    return pd.DataFrame(
+        [
+            {
+                "recorded_at": "t",
+                "commit": f"c{start + i:02d}",
+                "dirty": False,
+                "fingerprint_id": "fp",
+                "cpu": "x",
+                "torch": "t",
+                "signal": "instructions",
+                "input": "64x64",
+                "model": model,
+                "figure": "ratio",
+                "value": v,
+                "samples": 3,
+                "params": 1,
+                "flops": 1,
+            }
+            for i, v in enumerate(values)
+        ],
+        columns=hist.COLUMNS,
+    )
 
 
 def test_history_append_change_points_and_plot(tmp_path):
@@ -119,9 +141,11 @@ def test_malformed_history_is_refused(tmp_path):
 
 # ---------------------------------------------------------------- bisect on a tiny git repo
 
+
 def _git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True,
-                          text=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args], cwd=root, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 @pytest.fixture

@@ -39,14 +39,30 @@ def tiny(monkeypatch) -> str:
 
 
 def _tables(out: Path, *extra: str) -> list[str]:
-    return ["--models", TINY, "--reference", TINY, "--quick", "--iters", "2", "--modes", "fp32",
-            "--runtimes", "none", "--no-progress", "--out", str(out), *extra]
+    return [
+        "--models",
+        TINY,
+        "--reference",
+        TINY,
+        "--quick",
+        "--iters",
+        "2",
+        "--modes",
+        "fp32",
+        "--runtimes",
+        "none",
+        "--no-progress",
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` (hidden ones too) -> its bytes."""
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file()}
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 def _exit(main, argv: list[str], capsys) -> tuple[int, list[str]]:
@@ -171,8 +187,10 @@ def test_receptive_field_bad_arguments_exit_2_before_any_model_runs(
         (["--model", TINY, "--image", "/no/such.png", "--out", str(out)], "/no/such.png"),
         (["--model", TINY, "--image", str(not_image), "--out", str(out)], str(not_image)),
         ([*base, "--out", str(not_image)], str(not_image)),
-        ([*base, "--out", str(out), "--model", TINY, TINY, "--checkpoint", str(not_image)],
-         "--checkpoint"),
+        (
+            [*base, "--out", str(out), "--model", TINY, TINY, "--checkpoint", str(not_image)],
+            "--checkpoint",
+        ),
     ]
     for argv, named in cases:
         code, err = _exit(receptive_field.main, argv, capsys)
@@ -240,15 +258,15 @@ def test_full_disk_while_writing_is_one_line_and_keeps_the_previous_set(
 
     monkeypatch.setattr(io, "write_figure", no_space)
     code, err = _exit(tables.main, _tables(previous), capsys)
-    expected = (f"python -m bench.tables: error: {previous}/latency_vs_gflops.png: No space left "
-                "on device (nothing was replaced: the previous results are unchanged)")
+    expected = (
+        f"python -m bench.tables: error: {previous}/latency_vs_gflops.png: No space left "
+        "on device (nothing was replaced: the previous results are unchanged)"
+    )
     assert code == 2 and err == [expected]
     assert _snapshot(previous) == before
 
 
-def test_a_bug_exits_3_with_its_traceback_and_keeps_the_previous_set(
-    previous, monkeypatch, capsys
-):
+def test_a_bug_exits_3_with_its_traceback_and_keeps_the_previous_set(previous, monkeypatch, capsys):
     before = _snapshot(previous)
 
     def bug(*args, **kwargs):
@@ -286,14 +304,22 @@ result_set.publish(folder, new)
 def test_killed_mid_swap_is_undone_at_the_next_start(tmp_path, kill_at):
     """A process killed between two renames of the swap (no Python cleanup runs)."""
     folder = tmp_path / "set"
-    done = subprocess.run([sys.executable, "-c", _KILLED_MID_SWAP, str(folder), str(kill_at)],
-                          cwd=ROOT, capture_output=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", _KILLED_MID_SWAP, str(folder), str(kill_at)],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+    )
     assert done.returncode == 137, done.stderr.decode()
     assert result_set.verify(folder)  # half swapped: not one consistent set
     assert result_set.recover(folder)
-    assert _snapshot(folder) == {"a.csv": b"old a.csv", "b.md": b"old b.md", "d.md": b"old d.md",
-                                 "other.txt": b"another command's file",
-                                 "manifest.json": (folder / "manifest.json").read_bytes()}
+    assert _snapshot(folder) == {
+        "a.csv": b"old a.csv",
+        "b.md": b"old b.md",
+        "d.md": b"old d.md",
+        "other.txt": b"another command's file",
+        "manifest.json": (folder / "manifest.json").read_bytes(),
+    }
     assert result_set.verify(folder) == []
 
 
@@ -313,8 +339,10 @@ def test_unwritable_output_fails_before_measuring(tiny, tmp_path, monkeypatch, c
 
     monkeypatch.setattr(io.tempfile, "mkstemp", no_permission)  # root ignores chmod: fake it
     code, err = _exit(tables.main, _tables(tmp_path / "locked"), capsys)
-    expected = (f"python -m bench.tables: error: --out {tmp_path / 'locked'}: "
-                "cannot write there (Permission denied)")
+    expected = (
+        f"python -m bench.tables: error: --out {tmp_path / 'locked'}: "
+        "cannot write there (Permission denied)"
+    )
     assert code == 2 and err == [expected]
 
 
@@ -331,8 +359,11 @@ def test_read_only_output_folder_fails_before_measuring(tiny, tmp_path, monkeypa
 
 
 def test_second_run_replaces_the_set_and_nothing_else(previous, capsys):
-    others = {k: v for k, v in _snapshot(previous).items()
-              if k.startswith(("receptive_field", "regression"))}
+    others = {
+        k: v
+        for k, v in _snapshot(previous).items()
+        if k.startswith(("receptive_field", "regression"))
+    }
     first = result_set.read_manifest(previous)
     assert "layer_profile.csv" in first["files"] and result_set.verify(previous) == []
     (previous / ".latency.csv.x1y2z3.tmp").write_text("left by a killed run")
@@ -345,7 +376,8 @@ def test_second_run_replaces_the_set_and_nothing_else(previous, capsys):
     assert result_set.verify(previous, tables.OUTPUT_NAMES) == []
     listed = set(second["files"]) | {"manifest.json"}
     assert {p.name for p in previous.iterdir() if p.is_file()} == listed | {
-        "regression_baseline.json"}
+        "regression_baseline.json"
+    }
     assert {k: v for k, v in _snapshot(previous).items() if k in others} == others
     env = (previous / "env.json").read_text()
     assert second["run_id"] in env  # every set says which run it is
@@ -390,8 +422,20 @@ def test_file_modes_follow_the_umask(tmp_path, umask, mode):
 
 def test_receptive_field_second_run_is_one_set(tiny, rf_image, tmp_path):
     out = tmp_path / "rf"
-    argv = ["--model", TINY, "--image", str(rf_image), "--device", "cpu", "--out", str(out),
-            "--stride", "11", "--batch-size", "4"]
+    argv = [
+        "--model",
+        TINY,
+        "--image",
+        str(rf_image),
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+        "--stride",
+        "11",
+        "--batch-size",
+        "4",
+    ]
     assert receptive_field.main([*argv, "--keypoint", "R_Hip", "L_Elbow"]) == 0
     assert (out / f"{TINY}_L_Elbow.png").is_file()
     shutil.copy(rf_image, out / "input.png")  # a file the tool did not write stays

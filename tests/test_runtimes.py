@@ -38,8 +38,12 @@ from bench.runtimes.table import GMACS, PEAK, RATE, efficiency, runtimes_table
 from bench.runtimes.validate import keypoint_agreement, validate
 
 CPU = torch.device("cpu")
-FAST = RuntimePreset(TimingConfig(warmup=0, iters=2), rounds=2, peak=TimingConfig(warmup=0, iters=1),
-                     description="test preset")
+FAST = RuntimePreset(
+    TimingConfig(warmup=0, iters=2),
+    rounds=2,
+    peak=TimingConfig(warmup=0, iters=1),
+    description="test preset",
+)
 
 
 def _model_and_input() -> tuple[torch.nn.Module, torch.Tensor, np.ndarray]:
@@ -60,8 +64,10 @@ def _prepare_and_run(runtime: str, precision: str, model, x) -> np.ndarray:
         return prepared.heatmaps(prepared.run())
 
 
-@pytest.mark.parametrize(("runtime", "precision", "max_diff"), [
-    ("eager", "fp32", 0.0), ("onnxruntime", "fp32", 1e-4), ("openvino", "fp32", 1e-4)])
+@pytest.mark.parametrize(
+    ("runtime", "precision", "max_diff"),
+    [("eager", "fp32", 0.0), ("onnxruntime", "fp32", 1e-4), ("openvino", "fp32", 1e-4)],
+)
 def test_cpu_runtime_matches_eager_fp32(runtime, precision, max_diff):
     model, x, reference = _model_and_input()
     out = _prepare_and_run(runtime, precision, model, x)
@@ -130,11 +136,13 @@ class BrokenOnnx:
         first = graph.graph.initializer[0]
         array = onnx.numpy_helper.to_array(first)
         first.CopyFrom(onnx.numpy_helper.from_array(-array, first.name))
-        session = onnxruntime.InferenceSession(graph.SerializeToString(),
-                                               providers=["CPUExecutionProvider"])
+        session = onnxruntime.InferenceSession(
+            graph.SerializeToString(), providers=["CPUExecutionProvider"]
+        )
         x = example.numpy()
-        return base.Prepared(lambda: session.run([OUTPUT_NAME], {INPUT_NAME: x})[0],
-                             base.as_numpy, 0.0)
+        return base.Prepared(
+            lambda: session.run([OUTPUT_NAME], {INPUT_NAME: x})[0], base.as_numpy, 0.0
+        )
 
 
 def test_broken_conversion_is_flagged_and_kept(monkeypatch):
@@ -213,24 +221,54 @@ def test_efficiency_counts_two_flops_per_multiply_add():
 
 
 def _fabricated() -> RuntimeMeasurements:
-    rows = [("ref", "eager", "fp32", 2, 100.0), ("net", "eager", "fp32", 2, 50.0),
-            ("ref", "openvino", "bf16", 2, 20.0), ("net", "openvino", "bf16", 2, 16.0),
-            ("net", "openvino", "bf16", 1, 32.0)]
-    frame = pd.DataFrame([{"model": m, "runtime": r, "precision": p, "threads": t,
-                           "device": "cpu", "input": "64x64", "median_ms": ms, "p10_ms": ms,
-                           "p90_ms": ms, "cv": 0.0, "samples": 3, "prepare_s": 0.0,
-                           "max_abs_diff": 0.0, "rel_diff": 0.0, "keypoint_agreement": 1.0,
-                           "near_ties": 0.0,
-                           "validation": "ok", "reason": ""} for m, r, p, t, ms in rows])
-    peaks = pd.DataFrame({"device": "cpu", "precision": ["fp32", "bf16", "bf16"],
-                          "threads": [2, 2, 1], "peak_gflops_per_s": [100.0, 800.0, 400.0]})
+    rows = [
+        ("ref", "eager", "fp32", 2, 100.0),
+        ("net", "eager", "fp32", 2, 50.0),
+        ("ref", "openvino", "bf16", 2, 20.0),
+        ("net", "openvino", "bf16", 2, 16.0),
+        ("net", "openvino", "bf16", 1, 32.0),
+    ]
+    frame = pd.DataFrame(
+        [
+            {
+                "model": m,
+                "runtime": r,
+                "precision": p,
+                "threads": t,
+                "device": "cpu",
+                "input": "64x64",
+                "median_ms": ms,
+                "p10_ms": ms,
+                "p90_ms": ms,
+                "cv": 0.0,
+                "samples": 3,
+                "prepare_s": 0.0,
+                "max_abs_diff": 0.0,
+                "rel_diff": 0.0,
+                "keypoint_agreement": 1.0,
+                "near_ties": 0.0,
+                "validation": "ok",
+                "reason": "",
+            }
+            for m, r, p, t, ms in rows
+        ]
+    )
+    peaks = pd.DataFrame(
+        {
+            "device": "cpu",
+            "precision": ["fp32", "bf16", "bf16"],
+            "threads": [2, 2, 1],
+            "peak_gflops_per_s": [100.0, 800.0, 400.0],
+        }
+    )
     return RuntimeMeasurements(frame, peaks, FAST, realtime_model="net")
 
 
 def test_speedups_are_within_one_runtime_precision_and_thread_count():
     counts = pd.DataFrame({"model": ["ref", "net"], "params_m": [1.0, 1.0], "gmacs": [2.0, 1.0]})
     t = runtimes_table(_fabricated(), counts, reference="ref").set_index(
-        ["model", "runtime", "precision", "threads"])
+        ["model", "runtime", "precision", "threads"]
+    )
     assert t.loc[("net", "eager", "fp32", 2), "speedup"] == pytest.approx(2.0)
     assert t.loc[("net", "openvino", "bf16", 2), "speedup"] == pytest.approx(1.25)
     assert math.isnan(t.loc[("net", "openvino", "bf16", 1), "speedup"])  # no 1-thread reference

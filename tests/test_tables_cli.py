@@ -16,16 +16,20 @@ from architectures import ModelInfo, PaperFigures, register_model, unregister_mo
 from bench import io, tables
 
 TINY = "tiny-test-net"
-FILES = {f"{stem}.{ext}" for stem in ("table3", "table4", "table5", "complexity", "latency",
-                                       "layer_profile") for ext in ("csv", "md")}
+FILES = {
+    f"{stem}.{ext}"
+    for stem in ("table3", "table4", "table5", "complexity", "latency", "layer_profile")
+    for ext in ("csv", "md")
+}
 FILES |= {"latency_vs_gflops.png", "layer_profile.png", "env.json"}
 
 
 class Tiny(nn.Module):
     def __init__(self) -> None:
         super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
-                                  nn.Conv2d(8, 4, 1))
+        self.body = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.Conv2d(8, 4, 1)
+        )
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         return [self.body(x)]
@@ -34,12 +38,17 @@ class Tiny(nn.Module):
 @pytest.fixture
 def tiny():
     info = ModelInfo(
-        name=TINY, family="test", dataset="lip", input_size=(32, 32), output_stride=1,
+        name=TINY,
+        family="test",
+        dataset="lip",
+        input_size=(32, 32),
+        output_stride=1,
         num_heatmaps=4,
-        paper=PaperFigures(4, "Tiny et al., CVPR'18", "LIP test", pckh=50.0, hip=40.0,
-                           time_ms=2.0, note="a note"),
-        extra_paper_rows=(PaperFigures(5, "Tiny", "MPII test", auc=10.0, pckh=60.0,
-                                       time_ms=4.0),))
+        paper=PaperFigures(
+            4, "Tiny et al., CVPR'18", "LIP test", pckh=50.0, hip=40.0, time_ms=2.0, note="a note"
+        ),
+        extra_paper_rows=(PaperFigures(5, "Tiny", "MPII test", auc=10.0, pckh=60.0, time_ms=4.0),),
+    )
     register_model(info)(lambda **kw: Tiny())
     yield TINY
     unregister_model(TINY)
@@ -53,8 +62,19 @@ def fast_table3(monkeypatch):
 
 def _args(out: Path, *extra: str) -> list[str]:
     # --device cpu: the suite must pass on a machine with CUDA too (auto would pick the GPU)
-    return ["--models", TINY, "--reference", TINY, "--quick", "--no-progress", "--device", "cpu",
-            "--out", str(out), *extra]
+    return [
+        "--models",
+        TINY,
+        "--reference",
+        TINY,
+        "--quick",
+        "--no-progress",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 def test_quick_run_writes_every_file(tiny, tmp_path):
@@ -81,8 +101,9 @@ def _previous_run(out: Path) -> dict[str, bytes]:
     return {name: (out / name).read_bytes() for name in FILES}
 
 
-def test_failure_while_measuring_leaves_previous_files_intact(tiny, fast_table3, tmp_path,
-                                                               monkeypatch):
+def test_failure_while_measuring_leaves_previous_files_intact(
+    tiny, fast_table3, tmp_path, monkeypatch
+):
     before = _previous_run(tmp_path)
 
     def interrupted(*args, **kwargs):
@@ -102,6 +123,7 @@ def test_failure_while_writing_leaves_no_partial_file(tiny, fast_table3, tmp_pat
         def write(handle):
             handle.write(b"half a png")
             raise OSError(errno.ENOSPC, "No space left on device")
+
         return io.atomic_write(path, write, binary=True)
 
     monkeypatch.setattr(io, "write_figure", broken_savefig)
@@ -114,38 +136,72 @@ def test_failure_while_writing_leaves_no_partial_file(tiny, fast_table3, tmp_pat
 
 def test_unknown_model_lists_the_known_ones(tiny, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        tables.main(["--models", "no-such-net", "--out", str(tmp_path), "--no-progress",
-                     "--device", "cpu"])
+        tables.main(
+            ["--models", "no-such-net", "--out", str(tmp_path), "--no-progress", "--device", "cpu"]
+        )
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "'no-such-net'" in err and "known models:" in err and TINY in err
     assert not list(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--checkpoint", "nonsense"], "NAME=PATH"),
-    (["--checkpoint", f"{TINY}=/no/such.pth", "--data-root", "/tmp"], "no such file"),
-    (["--checkpoint", f"{TINY}=/no/such.pth"], "--data-root"),
-    (["--device", "tpu:7"], "--device"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--checkpoint", "nonsense"], "NAME=PATH"),
+        (["--checkpoint", f"{TINY}=/no/such.pth", "--data-root", "/tmp"], "no such file"),
+        (["--checkpoint", f"{TINY}=/no/such.pth"], "--data-root"),
+        (["--device", "tpu:7"], "--device"),
+    ],
+)
 def test_bad_options_are_usage_errors(tiny, tmp_path, capsys, argv, message):
     with pytest.raises(SystemExit) as exit_info:
-        tables.main(["--models", TINY, "--reference", TINY, "--out", str(tmp_path),
-                     "--device", "cpu", *argv])
+        tables.main(
+            [
+                "--models",
+                TINY,
+                "--reference",
+                TINY,
+                "--out",
+                str(tmp_path),
+                "--device",
+                "cpu",
+                *argv,
+            ]
+        )
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
 
 
 def _latency_rows(rows: dict[str, tuple[float, float]]) -> pd.DataFrame:
-    return pd.DataFrame([{"model": n, "mode": "fp32", "input": "32x32", "median_ms": ms,
-                          "p10_ms": ms, "p90_ms": ms, "cv": cv, "iters": 5, "throttled": False}
-                         for n, (ms, cv) in rows.items()])
+    return pd.DataFrame(
+        [
+            {
+                "model": n,
+                "mode": "fp32",
+                "input": "32x32",
+                "median_ms": ms,
+                "p10_ms": ms,
+                "p90_ms": ms,
+                "cv": cv,
+                "iters": 5,
+                "throttled": False,
+            }
+            for n, (ms, cv) in rows.items()
+        ]
+    )
 
 
 @pytest.fixture
 def tiny_reference(tiny):
-    info = ModelInfo(name="tiny-ref", family="test", dataset="mpii", input_size=(32, 32),
-                     output_stride=1, num_heatmaps=4,
-                     paper=PaperFigures(5, "Ref", "MPII test", time_ms=8.0))
+    info = ModelInfo(
+        name="tiny-ref",
+        family="test",
+        dataset="mpii",
+        input_size=(32, 32),
+        output_stride=1,
+        num_heatmaps=4,
+        paper=PaperFigures(5, "Ref", "MPII test", time_ms=8.0),
+    )
     register_model(info)(lambda **kw: Tiny())
     yield "tiny-ref"
     unregister_model("tiny-ref")
@@ -153,10 +209,14 @@ def tiny_reference(tiny):
 
 def test_speed_up_is_reference_over_row_in_the_same_run(tiny, tiny_reference):
     measurements = tables.Measurements(
-        env={}, latency=_latency_rows({tiny_reference: (100.0, 0.01), TINY: (25.0, 0.01)}),
-        counts=pd.DataFrame({"model": [tiny_reference, TINY], "params_m": [1.0, 1.0],
-                             "gmacs": [3.0, 2.0]}),
-        complexity=pd.DataFrame(), table3=pd.DataFrame())
+        env={},
+        latency=_latency_rows({tiny_reference: (100.0, 0.01), TINY: (25.0, 0.01)}),
+        counts=pd.DataFrame(
+            {"model": [tiny_reference, TINY], "params_m": [1.0, 1.0], "gmacs": [3.0, 2.0]}
+        ),
+        complexity=pd.DataFrame(),
+        table3=pd.DataFrame(),
+    )
     names = [tiny_reference, TINY]
     t5 = tables.paper_table(5, measurements, names, tiny_reference).set_index("model")
     assert t5.loc[TINY, "speed-up vs tiny-ref"] == 4.0

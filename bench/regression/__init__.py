@@ -21,5 +21,15 @@ from .gate import comparable, compare
 from .model import BASELINE, GateConfig, GateError, ModelFigures, NoComparableBaseline, Pass
 from .stats import Decision, decide
 
-__all__ = ["BASELINE", "Decision", "GateConfig", "GateError", "ModelFigures",
-           "NoComparableBaseline", "Pass", "comparable", "compare", "decide"]
+__all__ = [
+    "BASELINE",
+    "Decision",
+    "GateConfig",
+    "GateError",
+    "ModelFigures",
+    "NoComparableBaseline",
+    "Pass",
+    "comparable",
+    "compare",
+    "decide",
+]

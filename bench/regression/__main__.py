@@ -47,10 +47,16 @@ def _count(text: str) -> int:
 def _pass_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--signal", choices=SIGNALS, help="default: the baseline's (instructions)")
     p.add_argument("--reference", help="default: the baseline's (hourglass-8stack)")
-    p.add_argument("--size", type=int, nargs=2, metavar=("H", "W"),
-                   help="input size, multiples of 64 (default: the baseline's, 64 64)")
-    p.add_argument("--repeats", type=_count,
-                   help="measured forwards per model (instructions) or rounds (time)")
+    p.add_argument(
+        "--size",
+        type=int,
+        nargs=2,
+        metavar=("H", "W"),
+        help="input size, multiples of 64 (default: the baseline's, 64 64)",
+    )
+    p.add_argument(
+        "--repeats", type=_count, help="measured forwards per model (instructions) or rounds (time)"
+    )
     p.add_argument("--floor", type=_fraction, help="smallest tolerance (default 0.03)")
 
 
@@ -62,13 +68,26 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="measure and compare with the committed baseline")
     c.add_argument("--models", nargs="+", default=[], help="default: every registered model")
     c.add_argument("--repeats", type=_count, help="default: the baseline's")
-    c.add_argument("--tolerance", type=_fraction,
-                   help="one fixed tolerance for every model instead of each model's own")
-    c.add_argument("--inject-slowdown", type=parse_slowdown, action="append", default=[],
-                   metavar="NAME=+PCT%%|NAME=LAYERS", help="demo: CPU work added to one model")
-    c.add_argument("--other-machine", choices=("refuse", "remeasure"), default="refuse",
-                   help="baseline from another fingerprint: refuse (exit 4) or measure the "
-                        "baseline's commit here in a git worktree and compare with that")
+    c.add_argument(
+        "--tolerance",
+        type=_fraction,
+        help="one fixed tolerance for every model instead of each model's own",
+    )
+    c.add_argument(
+        "--inject-slowdown",
+        type=parse_slowdown,
+        action="append",
+        default=[],
+        metavar="NAME=+PCT%%|NAME=LAYERS",
+        help="demo: CPU work added to one model",
+    )
+    c.add_argument(
+        "--other-machine",
+        choices=("refuse", "remeasure"),
+        default="refuse",
+        help="baseline from another fingerprint: refuse (exit 4) or measure the "
+        "baseline's commit here in a git worktree and compare with that",
+    )
     c.add_argument("--report", type=Path, help="also write the comparison table (Markdown)")
 
     u = sub.add_parser("update", help="measure unchanged passes and write the baseline")
@@ -79,9 +98,14 @@ def _parser() -> argparse.ArgumentParser:
     _pass_options(r)
     r.add_argument("--models", nargs="+", default=[])
     r.add_argument("--history", type=Path, default=HISTORY)
-    r.add_argument("--commits", nargs="+", default=[], metavar="REV",
-                   help="measure these commits (git worktrees, oldest first) instead of the "
-                        "working tree: backfills the history")
+    r.add_argument(
+        "--commits",
+        nargs="+",
+        default=[],
+        metavar="REV",
+        help="measure these commits (git worktrees, oldest first) instead of the "
+        "working tree: backfills the history",
+    )
     r.add_argument("--repo", type=Path, default=TOOL_ROOT, help="git repository of --commits")
 
     h = sub.add_parser("history", help="trend plot and change points of the history")
@@ -95,15 +119,24 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("good")
     b.add_argument("bad")
     b.add_argument("--model", required=True)
-    b.add_argument("--repo", type=Path, default=TOOL_ROOT,
-                   help="git repository to bisect (default: this one); its models are measured "
-                        "with this tree's code")
+    b.add_argument(
+        "--repo",
+        type=Path,
+        default=TOOL_ROOT,
+        help="git repository to bisect (default: this one); its models are measured "
+        "with this tree's code",
+    )
     _pass_options(b)
     return p
 
 
-_COMMANDS = {"check": commands.check, "update": commands.update, "record": commands.record,
-             "history": commands.show_history, "bisect": commands.run_bisect}
+_COMMANDS = {
+    "check": commands.check,
+    "update": commands.update,
+    "record": commands.record,
+    "history": commands.show_history,
+    "bisect": commands.run_bisect,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

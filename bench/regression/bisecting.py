@@ -48,8 +48,10 @@ def bisect(root: Path, good: str, bad: str, measure: Measure, floor: float) -> B
     steps = [(resolve(root, good), measure(good)), (commits[-1], measure(bad))]
     f_good, f_bad = steps[0][1], steps[1][1]
     if abs(f_bad / f_good - 1) <= floor:
-        raise GateError(f"the figure hardly differs between {good} ({f_good:.6g}) and {bad} "
-                        f"({f_bad:.6g}): under the {100 * floor:.0f} % floor, nothing to bisect")
+        raise GateError(
+            f"the figure hardly differs between {good} ({f_good:.6g}) and {bad} "
+            f"({f_bad:.6g}): under the {100 * floor:.0f} % floor, nothing to bisect"
+        )
     lo, hi = -1, len(commits) - 1  # commits[lo] sides with good (-1: good itself), hi with bad
     while hi - lo > 1:
         mid = (lo + hi) // 2
@@ -64,5 +66,7 @@ def bisect(root: Path, good: str, bad: str, measure: Measure, floor: float) -> B
 
 def describe(root: Path, result: BisectResult) -> str:
     change = 100 * (result.bad / result.good - 1)
-    return (f"first commit with the change ({change:+.1f} % from good to bad): "
-            f"{subject(root, result.first_bad)}")
+    return (
+        f"first commit with the change ({change:+.1f} % from good to bad): "
+        f"{subject(root, result.first_bad)}"
+    )

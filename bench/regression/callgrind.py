@@ -34,8 +34,9 @@ class ClientRequests:
     def __init__(self) -> None:
         if not self.available:
             raise RuntimeError(f"client requests are not implemented on {platform.machine()}")
-        self._page = mmap.mmap(-1, mmap.PAGESIZE,
-                               prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+        self._page = mmap.mmap(
+            -1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC
+        )
         self._page.write(_AMD64_STUB)
         address = ctypes.addressof(ctypes.c_char.from_buffer(self._page))
         self._call = ctypes.CFUNCTYPE(ctypes.c_ulong, ctypes.c_void_p)(address)

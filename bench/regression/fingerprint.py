@@ -38,13 +38,18 @@ def valgrind_version() -> str:
     return out.stdout.strip() or "unknown"
 
 
-def fingerprint(signal: str, threads: int = 1,
-                isa_cap: dict[str, str] | None = None) -> dict[str, object]:
+def fingerprint(
+    signal: str, threads: int = 1, isa_cap: dict[str, str] | None = None
+) -> dict[str, object]:
     """The facts a gated figure depends on, for ``signal`` ("instructions" or "time")."""
     cpu, isa = _cpuinfo()
     record: dict[str, object] = {
-        "cpu": cpu, "isa": isa, "machine": platform.machine(),
-        "torch": torch.__version__, "python": platform.python_version(), "threads": threads,
+        "cpu": cpu,
+        "isa": isa,
+        "machine": platform.machine(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "threads": threads,
     }
     if signal == "instructions":
         record["valgrind"] = valgrind_version()

@@ -15,21 +15,27 @@ from .stats import decide
 
 def comparable(baseline: Pass, config: GateConfig, fingerprint: dict) -> list[str]:
     """Why ``baseline`` cannot be compared with a pass under ``config`` here ([] if it can)."""
-    reasons = [f"{k}: baseline {b!r}, now {c!r}" for k, b, c in
-               zip(("signal", "reference", "input size"), baseline.config.comparable_key(),
-                   config.comparable_key()) if b != c]
+    reasons = [
+        f"{k}: baseline {b!r}, now {c!r}"
+        for k, b, c in zip(
+            ("signal", "reference", "input size"),
+            baseline.config.comparable_key(),
+            config.comparable_key(),
+        )
+        if b != c
+    ]
     return reasons + differences(baseline.fingerprint, fingerprint)
 
 
-def require_comparable(baseline: Pass, config: GateConfig, fingerprint: dict,
-                       source: str) -> None:
+def require_comparable(baseline: Pass, config: GateConfig, fingerprint: dict, source: str) -> None:
     reasons = comparable(baseline, config, fingerprint)
     if reasons:
         raise NoComparableBaseline(
             f"{source} was measured under another fingerprint or settings "
             f"({'; '.join(reasons)}); re-baseline on this machine with `python -m "
             f"bench.regression update` and commit {source}, or compare with the baseline's "
-            f"commit measured here: `python -m bench.regression check --other-machine remeasure`")
+            f"commit measured here: `python -m bench.regression check --other-machine remeasure`"
+        )
 
 
 def _verdict(name: str, base: Pass, cur: Pass, tolerance: float | None) -> dict:
@@ -41,10 +47,13 @@ def _verdict(name: str, base: Pass, cur: Pass, tolerance: float | None) -> dict:
         return {**row, "verdict": "FAIL: missing"}
     gated = cur.figure_of(name) != "(not gated)"
     decision = decide(b.samples, c.samples, base.config.floor, base.config.alpha, tolerance)
-    row |= {"baseline": statistics.median(b.samples), "now": statistics.median(c.samples),
-            "change (%)": 100 * decision.change if gated else None,
-            "tolerance (%)": 100 * decision.tolerance if gated else None,
-            "p": decision.p_value if gated else None}
+    row |= {
+        "baseline": statistics.median(b.samples),
+        "now": statistics.median(c.samples),
+        "change (%)": 100 * decision.change if gated else None,
+        "tolerance (%)": 100 * decision.tolerance if gated else None,
+        "p": decision.p_value if gated else None,
+    }
     ops = signature_diff(b.signature, c.signature)
     if c.params != b.params:
         verdict = f"FAIL: params {b.params} -> {c.params}"
@@ -61,8 +70,9 @@ def _verdict(name: str, base: Pass, cur: Pass, tolerance: float | None) -> dict:
     return {**row, "verdict": verdict}
 
 
-def compare(baseline: Pass, current: Pass, names: Sequence[str],
-            tolerance: float | None = None) -> pd.DataFrame:
+def compare(
+    baseline: Pass, current: Pass, names: Sequence[str], tolerance: float | None = None
+) -> pd.DataFrame:
     """One row per model in ``names`` (the models this check ran); ``tolerance`` overrides all.
 
     A baselined model the check did not run is not reported, except when the check ran every

@@ -1,4 +1,7 @@
-"""Git plumbing for ``bisect`` and for measuring a baseline's own commit: worktrees, commit lists."""
+"""Git plumbing for ``bisect`` and for measuring a baseline's own commit.
+
+Worktrees and commit lists.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +24,7 @@ class GitError(GateError):
 
 def git(root: Path, *args: str) -> str:
     try:
-        out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                             check=False)
+        out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
     except FileNotFoundError:
         raise GitError("git is not installed") from None
     if out.returncode != 0:
@@ -71,5 +73,9 @@ def worktree(root: Path, commit: str) -> Iterator[Path]:
         try:
             yield path
         finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=root,
-                           capture_output=True, check=False)
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(path)],
+                cwd=root,
+                capture_output=True,
+                check=False,
+            )

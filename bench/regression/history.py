@@ -23,8 +23,22 @@ from bench import io
 from .model import GateError, Pass
 
 HISTORY = Path("results/regression_history.csv")
-COLUMNS = ["recorded_at", "commit", "dirty", "fingerprint_id", "cpu", "torch", "signal",
-           "input", "model", "figure", "value", "samples", "params", "flops"]
+COLUMNS = [
+    "recorded_at",
+    "commit",
+    "dirty",
+    "fingerprint_id",
+    "cpu",
+    "torch",
+    "signal",
+    "input",
+    "model",
+    "figure",
+    "value",
+    "samples",
+    "params",
+    "flops",
+]
 
 
 def fingerprint_id(fingerprint: dict) -> str:
@@ -35,13 +49,25 @@ def rows_of(result: Pass) -> pd.DataFrame:
     """One row per model of ``result``: the median of its gated figure."""
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     h, w = result.config.input_size
-    rows = [{"recorded_at": now, "commit": result.commit, "dirty": bool(result.dirty),
-             "fingerprint_id": fingerprint_id(result.fingerprint),
-             "cpu": result.fingerprint.get("cpu", ""), "torch": result.fingerprint.get("torch", ""),
-             "signal": result.config.signal, "input": f"{h}x{w}", "model": name,
-             "figure": result.figure_of(name), "value": statistics.median(m.samples),
-             "samples": len(m.samples), "params": m.params, "flops": m.flops}
-            for name, m in result.models.items()]
+    rows = [
+        {
+            "recorded_at": now,
+            "commit": result.commit,
+            "dirty": bool(result.dirty),
+            "fingerprint_id": fingerprint_id(result.fingerprint),
+            "cpu": result.fingerprint.get("cpu", ""),
+            "torch": result.fingerprint.get("torch", ""),
+            "signal": result.config.signal,
+            "input": f"{h}x{w}",
+            "model": name,
+            "figure": result.figure_of(name),
+            "value": statistics.median(m.samples),
+            "samples": len(m.samples),
+            "params": m.params,
+            "flops": m.flops,
+        }
+        for name, m in result.models.items()
+    ]
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -49,8 +75,9 @@ def read_history(path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path)
     except FileNotFoundError:
-        raise GateError(f"no history at {path}; add a pass with "
-                        f"`python -m bench.regression record`") from None
+        raise GateError(
+            f"no history at {path}; add a pass with `python -m bench.regression record`"
+        ) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise GateError(f"{path}: not a regression history CSV ({exc})") from None
     missing = [c for c in COLUMNS if c not in frame.columns]
@@ -72,8 +99,9 @@ def series(frame: pd.DataFrame, fingerprint: str | None = None) -> dict[str, pd.
         raise GateError("the history is empty")
     last = frame.iloc[-1]
     fp = fingerprint or last.fingerprint_id
-    keep = frame[(frame.fingerprint_id == fp) & (frame.signal == last.signal)
-                 & (frame.input == last.input)]
+    keep = frame[
+        (frame.fingerprint_id == fp) & (frame.signal == last.signal) & (frame.input == last.input)
+    ]
     if keep.empty:
         raise GateError(f"no history rows with fingerprint {fp!r}")
     return {m: g.reset_index(drop=True) for m, g in keep.groupby("model", sort=True)}
@@ -98,11 +126,20 @@ def change_table(per_model: dict[str, pd.DataFrame], floor: float = 0.03) -> pd.
         for start in change_points(values, floor):
             before = statistics.median(values[:start])
             after = statistics.median(values[start:])
-            rows.append({"model": model, "pass": start, "from commit": str(g.commit[start - 1])[:10],
-                         "to commit": str(g.commit[start])[:10], "before": before,
-                         "after": after, "change (%)": 100 * (after / before - 1)})
-    return pd.DataFrame(rows, columns=["model", "pass", "from commit", "to commit", "before", "after",
-                                       "change (%)"])
+            rows.append(
+                {
+                    "model": model,
+                    "pass": start,
+                    "from commit": str(g.commit[start - 1])[:10],
+                    "to commit": str(g.commit[start])[:10],
+                    "before": before,
+                    "after": after,
+                    "change (%)": 100 * (after / before - 1),
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["model", "pass", "from commit", "to commit", "before", "after", "change (%)"]
+    )
 
 
 def plot(per_model: dict[str, pd.DataFrame], changes: pd.DataFrame, path: Path) -> Path:
@@ -116,8 +153,9 @@ def plot(per_model: dict[str, pd.DataFrame], changes: pd.DataFrame, path: Path) 
         for start in changes[changes.model == model]["pass"]:
             ax.axvline(start - 0.5, color="grey", linestyle=":")
     longest = max(per_model.values(), key=len)
-    ax.set_xticks(range(len(longest)), [str(c)[:7] for c in longest.commit], rotation=60,
-                  fontsize=7)
+    ax.set_xticks(
+        range(len(longest)), [str(c)[:7] for c in longest.commit], rotation=60, fontsize=7
+    )
     ax.set_xlabel("recorded pass (commit)")
     ax.set_ylabel("gated figure / first recorded value")
     ax.set_title("Regression gate history (dotted: change points)")

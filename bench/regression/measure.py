@@ -29,19 +29,41 @@ TOOL_ROOT = Path(__file__).resolve().parents[2]  # the tree whose measuring code
 # instruction pass caps the kernels' ISA below FMA: oneDNN at AVX, MKL at SSE4.2 (its floor),
 # ATen's own kernels at their default. A side effect we want: an AMX Xeon and an AVX2 EPYC then
 # run the same kernel family.
-ISA_CAP = {"ONEDNN_MAX_CPU_ISA": "AVX", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
-           "ATEN_CPU_CAPABILITY": "default"}
+ISA_CAP = {
+    "ONEDNN_MAX_CPU_ISA": "AVX",
+    "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
+    "ATEN_CPU_CAPABILITY": "default",
+}
 
 
 class MeasureError(RuntimeError):
     """A measuring process crashed: an internal error, reported with its output."""
 
 
-def _worker(signal: str, names: Sequence[str], config: GateConfig, out: Path,
-            models_root: Path | None, slowdowns: dict[str, Slowdown]) -> list[str]:
-    cmd = [sys.executable, "-m", "bench.regression.worker", signal, "--models", *names,
-           "--reference", config.reference, "--size", *map(str, config.input_size),
-           "--repeats", str(config.repeats), "--out", str(out)]
+def _worker(
+    signal: str,
+    names: Sequence[str],
+    config: GateConfig,
+    out: Path,
+    models_root: Path | None,
+    slowdowns: dict[str, Slowdown],
+) -> list[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.regression.worker",
+        signal,
+        "--models",
+        *names,
+        "--reference",
+        config.reference,
+        "--size",
+        *map(str, config.input_size),
+        "--repeats",
+        str(config.repeats),
+        "--out",
+        str(out),
+    ]
     if models_root is not None:
         cmd += ["--models-root", str(models_root)]
     for name, slowdown in slowdowns.items():
@@ -50,14 +72,26 @@ def _worker(signal: str, names: Sequence[str], config: GateConfig, out: Path,
         return cmd
     valgrind = shutil.which("valgrind")
     if valgrind is None:
-        raise GateError("valgrind is not installed (needed by --signal instructions): "
-                        "apt-get install -y valgrind, or use --signal time")
+        raise GateError(
+            "valgrind is not installed (needed by --signal instructions): "
+            "apt-get install -y valgrind, or use --signal time"
+        )
     dump = out.with_suffix(".callgrind")
     late = ClientRequests.available  # start instrumenting after start-up and warm-up
-    return [valgrind, "--tool=callgrind", "--collect-atstart=no", "--dump-line=no",
-            "--dump-instr=no", f"--instr-atstart={'no' if late else 'yes'}",
-            f"--callgrind-out-file={dump}", "-q", *cmd, "--callgrind-out", str(dump),
-            *(["--late-instrumentation"] if late else [])]
+    return [
+        valgrind,
+        "--tool=callgrind",
+        "--collect-atstart=no",
+        "--dump-line=no",
+        "--dump-instr=no",
+        f"--instr-atstart={'no' if late else 'yes'}",
+        f"--callgrind-out-file={dump}",
+        "-q",
+        *cmd,
+        "--callgrind-out",
+        str(dump),
+        *(["--late-instrumentation"] if late else []),
+    ]
 
 
 def _finish(proc: subprocess.Popen, what: str) -> None:
@@ -67,18 +101,28 @@ def _finish(proc: subprocess.Popen, what: str) -> None:
         raise MeasureError(f"the {what} process exited with {proc.returncode}:\n{tail}")
 
 
-def run_pass(config: GateConfig, names: Sequence[str], models_root: Path | None = None,
-             slowdowns: dict[str, Slowdown] | None = None) -> Pass:
+def run_pass(
+    config: GateConfig,
+    names: Sequence[str],
+    models_root: Path | None = None,
+    slowdowns: dict[str, Slowdown] | None = None,
+) -> Pass:
     """Measure ``names`` (reference first) in the tree ``models_root`` (default: this one)."""
     slowdowns = slowdowns or {}
     with tempfile.TemporaryDirectory(prefix="gate-pass-") as tmp:
         outs = {s: Path(tmp) / f"{s}.json" for s in ("counts", config.signal)}
         env = {**os.environ, **ISA_CAP}
-        procs = {s: subprocess.Popen(_worker(s, names, config, out, models_root, slowdowns),
-                                     cwd=TOOL_ROOT, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True,
-                                     env=env if s == "instructions" else None)
-                 for s, out in outs.items()}
+        procs = {
+            s: subprocess.Popen(
+                _worker(s, names, config, out, models_root, slowdowns),
+                cwd=TOOL_ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env if s == "instructions" else None,
+            )
+            for s, out in outs.items()
+        }
         try:
             for signal, proc in procs.items():
                 _finish(proc, f"{signal} measuring")

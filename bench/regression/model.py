@@ -43,8 +43,9 @@ class GateConfig:
         if not 0 < self.alpha < 1:
             raise GateError(f"--alpha must be in (0, 1), got {self.alpha}")
         if any(s <= 0 or s % 64 for s in self.input_size):
-            raise GateError(f"input size must be positive multiples of 64 (hourglass), "
-                            f"got {self.input_size}")
+            raise GateError(
+                f"input size must be positive multiples of 64 (hourglass), got {self.input_size}"
+            )
 
     def comparable_key(self) -> tuple:
         return (self.signal, self.reference, tuple(self.input_size))
@@ -74,9 +75,14 @@ class Pass:
         return "instructions" if self.config.signal == "instructions" else "(not gated)"
 
     def to_json(self) -> dict:
-        return {"version": FORMAT_VERSION, "config": asdict(self.config),
-                "fingerprint": self.fingerprint, "commit": self.commit, "dirty": self.dirty,
-                "models": {n: asdict(m) for n, m in self.models.items()}}
+        return {
+            "version": FORMAT_VERSION,
+            "config": asdict(self.config),
+            "fingerprint": self.fingerprint,
+            "commit": self.commit,
+            "dirty": self.dirty,
+            "models": {n: asdict(m) for n, m in self.models.items()},
+        }
 
     @classmethod
     def from_json(cls, data: dict, source: str) -> Pass:
@@ -84,14 +90,17 @@ class Pass:
             version = data.get("version") if isinstance(data, dict) else None
             raise NoComparableBaseline(
                 f"{source}: format version {version!r}, expected {FORMAT_VERSION}; re-baseline "
-                f"with `python -m bench.regression update`")
+                f"with `python -m bench.regression update`"
+            )
         try:
             cfg = data["config"]
-            config = GateConfig(**{**cfg, "input_size": tuple(cfg["input_size"]),
-                                   "models": tuple(cfg["models"])})
+            config = GateConfig(
+                **{**cfg, "input_size": tuple(cfg["input_size"]), "models": tuple(cfg["models"])}
+            )
             models = {n: ModelFigures(**m) for n, m in data["models"].items()}
-            return cls(config, dict(data["fingerprint"]), str(data["commit"]),
-                       list(data["dirty"]), models)
+            return cls(
+                config, dict(data["fingerprint"]), str(data["commit"]), list(data["dirty"]), models
+            )
         except (KeyError, TypeError) as exc:
             raise GateError(f"{source}: malformed regression baseline ({exc!r})") from None
 
@@ -100,8 +109,9 @@ def load_baseline(path: Path) -> Pass:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise NoComparableBaseline(f"no regression baseline at {path}; create it with "
-                                   f"`python -m bench.regression update`") from None
+        raise NoComparableBaseline(
+            f"no regression baseline at {path}; create it with `python -m bench.regression update`"
+        ) from None
     except OSError as exc:
         raise GateError(f"{path}: cannot read ({exc.strerror})") from None
     try:
@@ -116,7 +126,11 @@ def merge(passes: list[Pass]) -> Pass:
     first = passes[0]
     models = {}
     for name, fig in first.models.items():
-        models[name] = ModelFigures(fig.params, fig.flops, fig.signature,
-                                    [s for p in passes for s in p.models[name].samples],
-                                    [r for p in passes for r in p.models[name].raw])
+        models[name] = ModelFigures(
+            fig.params,
+            fig.flops,
+            fig.signature,
+            [s for p in passes for s in p.models[name].samples],
+            [r for p in passes for r in p.models[name].raw],
+        )
     return Pass(first.config, first.fingerprint, first.commit, first.dirty, models)

@@ -26,8 +26,9 @@ class _Recorder(TorchDispatchMode):
         out = func(*args, **(kwargs or {}))
         name = str(func.overloadpacket.__name__)
         self.calls[name] += 1
-        self.bytes[name] += sum(t.numel() * t.element_size() for t in tree_leaves(out)
-                                if isinstance(t, torch.Tensor))
+        self.bytes[name] += sum(
+            t.numel() * t.element_size() for t in tree_leaves(out) if isinstance(t, torch.Tensor)
+        )
         return out
 
 

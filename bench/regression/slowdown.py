@@ -43,7 +43,8 @@ def parse_slowdown(text: str) -> tuple[str, Slowdown]:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"--inject-slowdown wants NAME=+PERCENT% (0 < PERCENT <= 1000) or NAME=LAYERS "
-            f"(LAYERS >= 1), got {text!r}") from None
+            f"(LAYERS >= 1), got {text!r}"
+        ) from None
 
 
 class Burn(nn.Module):

@@ -45,8 +45,13 @@ class Decision:
     faster: bool  # faster beyond the tolerance: the baseline is stale
 
 
-def decide(base: Sequence[float], current: Sequence[float], floor: float = FLOOR,
-           alpha: float = ALPHA, fixed_tolerance: float | None = None) -> Decision:
+def decide(
+    base: Sequence[float],
+    current: Sequence[float],
+    floor: float = FLOOR,
+    alpha: float = ALPHA,
+    fixed_tolerance: float | None = None,
+) -> Decision:
     """Compare two sample sets of one figure (larger = slower)."""
     if not base or not current:
         raise ValueError("decide() needs at least one baseline and one current sample")
@@ -61,8 +66,9 @@ def decide(base: Sequence[float], current: Sequence[float], floor: float = FLOOR
     # p < alpha would only demand more repeats of the same number. Noisy figures need the test.
     deterministic = relative_noise(base) < floor / 10 and relative_noise(current) < floor / 10
     significant = p < alpha or (deterministic and min(current) > max(base))
-    return Decision(float(change), float(tol), float(p), bool(change > tol and significant),
-                    bool(change < -tol))
+    return Decision(
+        float(change), float(tol), float(p), bool(change > tol and significant), bool(change < -tol)
+    )
 
 
 def _separated_p(n_base: int, n_current: int) -> float:

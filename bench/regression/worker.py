@@ -39,7 +39,8 @@ def load_models_from(root: Path) -> None:
     for name in [m for m in sys.modules if m == "architectures" or m.startswith("architectures.")]:
         del sys.modules[name]  # else the other tree's relative imports find this tree's modules
     spec = importlib.util.spec_from_file_location(
-        "architectures", init, submodule_search_locations=[str(init.parent)])
+        "architectures", init, submodule_search_locations=[str(init.parent)]
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules["architectures"] = module
     spec.loader.exec_module(module)
@@ -64,8 +65,12 @@ def process_time_of(fn: Callable[[], object]) -> int:
     return time.process_time_ns() - start
 
 
-def _inject(model: nn.Module, x: torch.Tensor, slowdown: Slowdown,
-            measure: Callable[[Callable[[], object]], int]) -> nn.Module:
+def _inject(
+    model: nn.Module,
+    x: torch.Tensor,
+    slowdown: Slowdown,
+    measure: Callable[[Callable[[], object]], int],
+) -> nn.Module:
     """``model`` with extra CPU work; a percentage is calibrated with the gate's own measure."""
     if slowdown.layers is not None:
         return ExtraLayers(model, slowdown.layers, x.shape[1]).eval()
@@ -76,10 +81,15 @@ def _inject(model: nn.Module, x: torch.Tensor, slowdown: Slowdown,
     return burn
 
 
-def measure_models(names: Sequence[str], size: tuple[int, int], repeats: int,
-                   measure: Callable[[Callable[[], object]], int],
-                   slowdowns: dict[str, Slowdown], before: Callable[[], None] = lambda: None,
-                   warmup: int = 1) -> dict[str, list[int]]:
+def measure_models(
+    names: Sequence[str],
+    size: tuple[int, int],
+    repeats: int,
+    measure: Callable[[Callable[[], object]], int],
+    slowdowns: dict[str, Slowdown],
+    before: Callable[[], None] = lambda: None,
+    warmup: int = 1,
+) -> dict[str, list[int]]:
     """``repeats`` measurements of one forward per model; ``before`` runs after the warm-up."""
     built = {n: build(n, size) for n in names}
     with torch.inference_mode():
@@ -96,8 +106,13 @@ def measure_models(names: Sequence[str], size: tuple[int, int], repeats: int,
     return samples
 
 
-def paired_times(names: Sequence[str], reference: str, size: tuple[int, int], rounds: int,
-                 slowdowns: dict[str, Slowdown]) -> dict[str, list[float]]:
+def paired_times(
+    names: Sequence[str],
+    reference: str,
+    size: tuple[int, int],
+    rounds: int,
+    slowdowns: dict[str, Slowdown],
+) -> dict[str, list[float]]:
     """Per-round ratios of CPU time to a reference sample taken just before each model."""
     built = {n: build(n, size) for n in dict.fromkeys([reference, *names])}
     calls = {}
@@ -106,7 +121,7 @@ def paired_times(names: Sequence[str], reference: str, size: tuple[int, int], ro
             model(x)
             if name in slowdowns:
                 model = _inject(model, x, slowdowns[name], process_time_of)
-            calls[name] = (lambda m=model, x=x: m(x))
+            calls[name] = lambda m=model, x=x: m(x)
         ratios: dict[str, list[float]] = {n: [] for n in names}
         for _ in range(rounds):
             for name in names:
@@ -124,9 +139,11 @@ def static_counts(names: Sequence[str], size: tuple[int, int]) -> dict[str, dict
     out = {}
     for name in names:
         model, x = build(name, size)
-        out[name] = {"params": sum(p.numel() for p in model.parameters()),
-                     "flops": int(count_flops(model, tuple(x.shape)).total),
-                     "signature": op_signature(model, x)}
+        out[name] = {
+            "params": sum(p.numel() for p in model.parameters()),
+            "flops": int(count_flops(model, tuple(x.shape)).total),
+            "signature": op_signature(model, x),
+        }
     return out
 
 
@@ -140,17 +157,22 @@ def _instrumentation_starter(late: bool) -> Callable[[], None]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m bench.regression.worker",
-                                description="one measuring process of the regression gate")
+    p = argparse.ArgumentParser(
+        prog="python -m bench.regression.worker",
+        description="one measuring process of the regression gate",
+    )
     p.add_argument("signal", choices=("counts", "instructions", "time"))
     p.add_argument("--models", nargs="+", required=True)
     p.add_argument("--reference", required=True)
     p.add_argument("--size", type=int, nargs=2, required=True)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--callgrind-out", type=Path, help="instructions: valgrind's out file")
-    p.add_argument("--late-instrumentation", action="store_true",
-                   help="instructions: valgrind runs with --instr-atstart=no; start it after "
-                        "the warm-up (x86-64 only)")
+    p.add_argument(
+        "--late-instrumentation",
+        action="store_true",
+        help="instructions: valgrind runs with --instr-atstart=no; start it after "
+        "the warm-up (x86-64 only)",
+    )
     p.add_argument("--models-root", type=Path, help="import architectures from this tree")
     p.add_argument("--slowdown", action="append", default=[], type=parse_slowdown)
     p.add_argument("--out", type=Path, required=True)
@@ -171,8 +193,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.signal == "counts":
         result = static_counts(names, size)
     elif args.signal == "instructions":
-        result = measure_models(names, size, args.repeats, CallgrindCounter(args.callgrind_out),
-                                slowdowns, _instrumentation_starter(args.late_instrumentation))
+        result = measure_models(
+            names,
+            size,
+            args.repeats,
+            CallgrindCounter(args.callgrind_out),
+            slowdowns,
+            _instrumentation_starter(args.late_instrumentation),
+        )
     else:
         result = paired_times(names, args.reference, size, args.repeats, slowdowns)
     args.out.write_text(json.dumps(result), encoding="utf-8")

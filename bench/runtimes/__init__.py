@@ -8,5 +8,4 @@ runtime libraries themselves are imported only when an adapter is asked about or
 from . import compiled, cuda_graphs, eager, onnxrt, openvino_cpu, tensorrt_gpu  # noqa: F401
 from .base import Prepared, Runtime, get_runtime, list_runtimes, parse_spec, register_runtime
 
-__all__ = ["Prepared", "Runtime", "get_runtime", "list_runtimes", "parse_spec",
-           "register_runtime"]
+__all__ = ["Prepared", "Runtime", "get_runtime", "list_runtimes", "parse_spec", "register_runtime"]

@@ -52,8 +52,9 @@ class Runtime(Protocol):
     def unavailable_reason(self, device: torch.device, precision: str) -> str:
         """Empty when the runtime can run ``precision`` on ``device``, else why not (one line)."""
 
-    def prepare(self, model: nn.Module, example: torch.Tensor, precision: str,
-                threads: int) -> Prepared:
+    def prepare(
+        self, model: nn.Module, example: torch.Tensor, precision: str, threads: int
+    ) -> Prepared:
         """Convert / compile ``model`` for ``example``; raises on failure (the row keeps why)."""
 
 
@@ -82,8 +83,10 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
     name, _, precision = spec.partition(":")
     get_runtime(name)
     if precision and precision not in PRECISIONS:
-        raise KeyError(f"runtime {spec!r}: unknown precision {precision!r}; "
-                       f"known precisions: {', '.join(PRECISIONS)}")
+        raise KeyError(
+            f"runtime {spec!r}: unknown precision {precision!r}; "
+            f"known precisions: {', '.join(PRECISIONS)}"
+        )
     return name, precision or None
 
 
@@ -136,6 +139,7 @@ def autocast(device: torch.device, precision: str, cache: bool = True) -> Iterat
     if precision == "fp32":
         yield
         return
-    with torch.autocast(device_type=device.type, dtype=TORCH_DTYPES[precision],
-                        cache_enabled=cache):
+    with torch.autocast(
+        device_type=device.type, dtype=TORCH_DTYPES[precision], cache_enabled=cache
+    ):
         yield

@@ -35,8 +35,9 @@ class Compiled:
             return f"torch.compile is unavailable in torch {torch.__version__}: {exc}"
         return ""
 
-    def prepare(self, model: nn.Module, example: torch.Tensor, precision: str,
-                threads: int) -> Prepared:
+    def prepare(
+        self, model: nn.Module, example: torch.Tensor, precision: str, threads: int
+    ) -> Prepared:
         import torch._dynamo
 
         # One compiled callable per (model, precision): models of a family share a forward code
@@ -49,8 +50,10 @@ class Compiled:
         compile_s = time.perf_counter() - started
 
         def run() -> torch.Tensor:
-            with torch._dynamo.config.patch(error_on_recompile=True), \
-                    autocast(example.device, precision):
+            with (
+                torch._dynamo.config.patch(error_on_recompile=True),
+                autocast(example.device, precision),
+            ):
                 return compiled(example)[-1]
 
         return Prepared(run, as_numpy, compile_s)

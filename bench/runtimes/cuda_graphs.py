@@ -30,8 +30,9 @@ class CudaGraphs:
             return f"bf16 is not supported on {torch.cuda.get_device_name(device)}"
         return needs_cuda(device)
 
-    def prepare(self, model: nn.Module, example: torch.Tensor, precision: str,
-                threads: int) -> Prepared:
+    def prepare(
+        self, model: nn.Module, example: torch.Tensor, precision: str, threads: int
+    ) -> Prepared:
         started = time.perf_counter()
         static_x = example.clone()
         side = torch.cuda.Stream(example.device)

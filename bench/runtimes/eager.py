@@ -21,8 +21,9 @@ class Eager:
     def unavailable_reason(self, device: torch.device, precision: str) -> str:
         return ""  # an unsupported autocast dtype fails in prepare's probe, with its message
 
-    def prepare(self, model: nn.Module, example: torch.Tensor, precision: str,
-                threads: int) -> Prepared:
+    def prepare(
+        self, model: nn.Module, example: torch.Tensor, precision: str, threads: int
+    ) -> Prepared:
         def run() -> torch.Tensor:
             with autocast(example.device, precision):
                 return model(example)[-1]

@@ -44,17 +44,29 @@ class RuntimePreset:
 
 
 QUICK = RuntimePreset(
-    TimingConfig(warmup=1, iters=6, max_time_s=4.0), rounds=3,
+    TimingConfig(warmup=1, iters=6, max_time_s=4.0),
+    rounds=3,
     peak=TimingConfig(warmup=1, iters=3),
-    left_out=(("compile", ("left out of the quick preset: inductor took 28-48 s per model "
-                          "to compile on 2 cores; run with --runtimes compile")),),
-    description="quick preset (the default on a CPU): every table model at all cores in each runtime available "
-                "on this CPU except torch.compile, plus gcpm-ushaped-2stage at 1 thread for "
-                "cpu_realtime.md; about 6 samples per row over 3 interleaved rounds")
-FULL = RuntimePreset(TimingConfig(warmup=10, iters=100, min_time_s=1.0), rounds=5,
-                     peak=TimingConfig(warmup=3, iters=10),
-                     description="full preset: every table model in every runtime available on "
-                                 "the device, about 100 samples per row over 5 interleaved rounds")
+    left_out=(
+        (
+            "compile",
+            (
+                "left out of the quick preset: inductor took 28-48 s per model "
+                "to compile on 2 cores; run with --runtimes compile"
+            ),
+        ),
+    ),
+    description="quick preset (the default on a CPU): every table model at all cores in each "
+    "runtime available on this CPU except torch.compile, plus gcpm-ushaped-2stage at 1 thread for "
+    "cpu_realtime.md; about 6 samples per row over 3 interleaved rounds",
+)
+FULL = RuntimePreset(
+    TimingConfig(warmup=10, iters=100, min_time_s=1.0),
+    rounds=5,
+    peak=TimingConfig(warmup=3, iters=10),
+    description="full preset: every table model in every runtime available on "
+    "the device, about 100 samples per row over 5 interleaved rounds",
+)
 
 
 @dataclass(frozen=True)
@@ -77,16 +89,26 @@ class _State:
     def row(self, input_size: str) -> dict:
         stats = LatencyStats.from_samples(self.samples)
         v = self.validation
-        return {"model": self.job.model, "runtime": self.job.runtime,
-                "precision": self.job.precision, "threads": self.job.threads,
-                "device": str(self.job.device), "input": input_size,
-                "median_ms": stats.median_ms, "p10_ms": stats.p10_ms, "p90_ms": stats.p90_ms,
-                "cv": stats.cv, "samples": stats.iters,
-                "prepare_s": self.prepared.prepare_s if self.prepared else math.nan,
-                "max_abs_diff": v.max_abs_diff, "rel_diff": v.rel_diff,
-                "keypoint_agreement": v.keypoint_agreement, "near_ties": v.near_ties,
-                "validation": "" if self.reason else ("ok" if v.passed else v.flag),
-                "reason": self.reason}
+        return {
+            "model": self.job.model,
+            "runtime": self.job.runtime,
+            "precision": self.job.precision,
+            "threads": self.job.threads,
+            "device": str(self.job.device),
+            "input": input_size,
+            "median_ms": stats.median_ms,
+            "p10_ms": stats.p10_ms,
+            "p90_ms": stats.p90_ms,
+            "cv": stats.cv,
+            "samples": stats.iters,
+            "prepare_s": self.prepared.prepare_s if self.prepared else math.nan,
+            "max_abs_diff": v.max_abs_diff,
+            "rel_diff": v.rel_diff,
+            "keypoint_agreement": v.keypoint_agreement,
+            "near_ties": v.near_ties,
+            "validation": "" if self.reason else ("ok" if v.passed else v.flag),
+            "reason": self.reason,
+        }
 
 
 @dataclass
@@ -99,8 +121,9 @@ class RuntimeMeasurements:
     versions: dict = field(default_factory=dict)  # runtime libraries, "not installed" if absent
 
 
-def selected(specs: Sequence[str], device: torch.device,
-             preset: RuntimePreset) -> tuple[list[tuple[str, str]], dict[tuple[str, str], str]]:
+def selected(
+    specs: Sequence[str], device: torch.device, preset: RuntimePreset
+) -> tuple[list[tuple[str, str]], dict[tuple[str, str], str]]:
     """(runtime, precision) pairs to run, and those left out of a default run with the reason."""
     left_out = dict(preset.left_out)
     names = [parse_spec(s) for s in specs] if specs else [(n, None) for n in list_runtimes()]
@@ -116,9 +139,13 @@ def selected(specs: Sequence[str], device: torch.device,
     return pairs, skipped
 
 
-def plan(names: Sequence[str], device: torch.device, pairs: Sequence[tuple[str, str]],
-         threads: int, realtime_model: str = REALTIME_MODEL
-         ) -> tuple[list[Job], dict[tuple[str, str], str]]:
+def plan(
+    names: Sequence[str],
+    device: torch.device,
+    pairs: Sequence[tuple[str, str]],
+    threads: int,
+    realtime_model: str = REALTIME_MODEL,
+) -> tuple[list[Job], dict[tuple[str, str], str]]:
     """Jobs, and (runtime, precision) -> reason for those that cannot run on ``device``.
 
     Every model at ``threads`` on ``device``; the realtime model also at 1 thread (and all
@@ -134,8 +161,12 @@ def plan(names: Sequence[str], device: torch.device, pairs: Sequence[tuple[str, 
         else:
             jobs.update({Job(n, runtime, precision, threads, device): None for n in names})
         if realtime_model in names and not get_runtime(runtime).unavailable_reason(cpu, precision):
-            jobs.update({Job(realtime_model, runtime, precision, t, cpu): None
-                         for t in dict.fromkeys((1, threads))})
+            jobs.update(
+                {
+                    Job(realtime_model, runtime, precision, t, cpu): None
+                    for t in dict.fromkeys((1, threads))
+                }
+            )
     return list(jobs), unavailable
 
 
@@ -149,13 +180,15 @@ def _threads(n: int) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def _prepare(state: _State, model: torch.nn.Module, example: torch.Tensor, reference,
-             warmup: int) -> None:
+def _prepare(
+    state: _State, model: torch.nn.Module, example: torch.Tensor, reference, warmup: int
+) -> None:
     """Prepare, validate against eager fp32, warm up; any failure becomes the row's reason."""
     job = state.job
     try:
-        state.prepared = get_runtime(job.runtime).prepare(model, example, job.precision,
-                                                          job.threads)
+        state.prepared = get_runtime(job.runtime).prepare(
+            model, example, job.precision, job.threads
+        )
     except Exception as exc:  # noqa: BLE001 - any exporter / compiler error is the row's reason
         state.reason = f"prepare failed: {first_line(exc)}"
         return
@@ -168,8 +201,13 @@ def _prepare(state: _State, model: torch.nn.Module, example: torch.Tensor, refer
         state.reason, state.prepared = f"run failed: {first_line(exc)}", None
 
 
-def _prepare_model(name: str, device: torch.device, states: Sequence[_State], warmup: int,
-                   on_step: Callable[..., None]) -> str:
+def _prepare_model(
+    name: str,
+    device: torch.device,
+    states: Sequence[_State],
+    warmup: int,
+    on_step: Callable[..., None],
+) -> str:
     """Build ``name`` once on ``device``, prepare every job of it; returns the input size."""
     model = build_at_size(name).eval().to(device)
     shape = input_shape_of(model)
@@ -185,20 +223,26 @@ def _prepare_model(name: str, device: torch.device, states: Sequence[_State], wa
     return f"{shape[-2]}x{shape[-1]}"
 
 
-def _time_rounds(states: Sequence[_State], preset: RuntimePreset,
-                 on_step: Callable[..., None]) -> None:
-    per_round = TimingConfig(0, max(1, math.ceil(preset.timing.iters / preset.rounds)),
-                             preset.timing.min_time_s / preset.rounds,
-                             None if preset.timing.max_time_s is None
-                             else preset.timing.max_time_s / preset.rounds)
+def _time_rounds(
+    states: Sequence[_State], preset: RuntimePreset, on_step: Callable[..., None]
+) -> None:
+    per_round = TimingConfig(
+        0,
+        max(1, math.ceil(preset.timing.iters / preset.rounds)),
+        preset.timing.min_time_s / preset.rounds,
+        None if preset.timing.max_time_s is None else preset.timing.max_time_s / preset.rounds,
+    )
     for _ in range(preset.rounds):
         for state in states:
             if state.prepared is None:
                 continue
             job = state.job
             try:
-                with _threads(job.threads), torch.inference_mode(), \
-                        timing_numerics("fp32", job.device):
+                with (
+                    _threads(job.threads),
+                    torch.inference_mode(),
+                    timing_numerics("fp32", job.device),
+                ):
                     state.samples += time_callable(state.prepared.run, job.device, per_round)
             except Exception as exc:  # noqa: BLE001 - e.g. a recompile under torch.compile
                 state.reason = f"failed while timing: {first_line(exc)}"
@@ -207,24 +251,37 @@ def _time_rounds(states: Sequence[_State], preset: RuntimePreset,
 
 
 def measure_peaks(states: Sequence[_State], config: TimingConfig) -> pd.DataFrame:
-    keys = dict.fromkeys((s.job.device, s.job.precision, s.job.threads) for s in states
-                         if s.prepared is not None)
+    keys = dict.fromkeys(
+        (s.job.device, s.job.precision, s.job.threads) for s in states if s.prepared is not None
+    )
     rows = []
     for device, precision, threads in keys:
         try:
             peak, reason = matmul_peak(device, precision, threads, config), ""
         except Exception as exc:  # noqa: BLE001 - a dtype without matmul support here
             peak, reason = math.nan, first_line(exc)
-        rows.append({"device": str(device), "precision": precision, "threads": threads,
-                     "peak_gflops_per_s": peak, "peak_reason": reason})
-    return pd.DataFrame(rows, columns=["device", "precision", "threads", "peak_gflops_per_s",
-                                       "peak_reason"])
+        rows.append(
+            {
+                "device": str(device),
+                "precision": precision,
+                "threads": threads,
+                "peak_gflops_per_s": peak,
+                "peak_reason": reason,
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["device", "precision", "threads", "peak_gflops_per_s", "peak_reason"]
+    )
 
 
-def measure_runtimes(names: Sequence[str], device: torch.device, specs: Sequence[str] = (),
-                     preset: RuntimePreset = QUICK,
-                     on_step: Callable[..., None] | None = None,
-                     realtime_model: str = REALTIME_MODEL) -> RuntimeMeasurements:
+def measure_runtimes(
+    names: Sequence[str],
+    device: torch.device,
+    specs: Sequence[str] = (),
+    preset: RuntimePreset = QUICK,
+    on_step: Callable[..., None] | None = None,
+    realtime_model: str = REALTIME_MODEL,
+) -> RuntimeMeasurements:
     """Prepare, validate and time every (model, runtime, precision, threads); nothing written."""
     step = on_step or (lambda *label: None)
     threads = torch.get_num_threads()
@@ -241,12 +298,15 @@ def measure_runtimes(names: Sequence[str], device: torch.device, specs: Sequence
     peaks = measure_peaks(states, preset.peak)
     _time_rounds(states, preset, step)
     rows = [s.row(inputs[s.job.model]) for s in states]
-    rows += [_reason_row(rt, p, threads, device, why)
-             for (rt, p), why in {**unavailable, **skipped}.items()]
+    rows += [
+        _reason_row(rt, p, threads, device, why)
+        for (rt, p), why in {**unavailable, **skipped}.items()
+    ]
     frame = pd.DataFrame(rows)
     frame.attrs["prepare_wall_s"] = round(prepare_s, 1)
-    return RuntimeMeasurements(frame, peaks, preset, realtime_model, str(device),
-                               library_versions())
+    return RuntimeMeasurements(
+        frame, peaks, preset, realtime_model, str(device), library_versions()
+    )
 
 
 def library_versions() -> dict[str, str]:
@@ -260,8 +320,13 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def for_tables(specs: Sequence[str], speed: str, names: Sequence[str], device: torch.device,
-               on_step: Callable[..., None] | None = None) -> RuntimeMeasurements | None:
+def for_tables(
+    specs: Sequence[str],
+    speed: str,
+    names: Sequence[str],
+    device: torch.device,
+    on_step: Callable[..., None] | None = None,
+) -> RuntimeMeasurements | None:
     """``bench.tables``' entry: its ``--runtimes`` and speed; ``("none",)`` measures nothing.
 
     ``none`` beside runtime names means just those names.
@@ -284,7 +349,8 @@ def runtime_spec(text: str) -> str:
     return text
 
 
-def _reason_row(runtime: str, precision: str, threads: int, device: torch.device,
-                reason: str) -> dict:
+def _reason_row(
+    runtime: str, precision: str, threads: int, device: torch.device, reason: str
+) -> dict:
     empty = _State(Job(ALL_MODELS, runtime, precision, threads, device), reason=reason)
     return empty.row("")

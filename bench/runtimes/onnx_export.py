@@ -48,9 +48,15 @@ def export_onnx(model: nn.Module, example: torch.Tensor) -> Exported:
     # above), so its deprecation warnings would only be noise in every run's output.
     with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning, UserWarning))
-        torch.onnx.export(FinalHeatmaps(model).eval(), (example.clone(),), str(path),
-                          opset_version=OPSET, dynamo=False, input_names=[INPUT_NAME],
-                          output_names=[OUTPUT_NAME])
+        torch.onnx.export(
+            FinalHeatmaps(model).eval(),
+            (example.clone(),),
+            str(path),
+            opset_version=OPSET,
+            dynamo=False,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+        )
     exported = Exported(path, time.perf_counter() - started, folder)
     _last = (weakref.ref(model), key, exported)
     return exported

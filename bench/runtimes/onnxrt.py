@@ -16,9 +16,11 @@ from torch import nn
 from .base import Prepared, as_numpy, missing_module, needs_cuda, register_runtime
 from .onnx_export import INPUT_NAME, OUTPUT_NAME, export_onnx
 
-_INSTALL = {"CPUExecutionProvider": "pip install onnxruntime",
-            "CUDAExecutionProvider": "pip install 'gcpm-bench[gpu]' (onnxruntime-gpu)",
-            "TensorrtExecutionProvider": "pip install 'gcpm-bench[gpu]' (onnxruntime-gpu)"}
+_INSTALL = {
+    "CPUExecutionProvider": "pip install onnxruntime",
+    "CUDAExecutionProvider": "pip install 'gcpm-bench[gpu]' (onnxruntime-gpu)",
+    "TensorrtExecutionProvider": "pip install 'gcpm-bench[gpu]' (onnxruntime-gpu)",
+}
 
 
 @dataclass(frozen=True)
@@ -34,8 +36,13 @@ class OnnxRuntime:
     def unavailable_reason(self, device: torch.device, precision: str) -> str:
         if precision not in self.precisions(device):
             return f"{self.name} runs {', '.join(self.precisions(device))} only"
-        where = needs_cuda(device) if self.gpu_only else (
-            "" if device.type == "cpu" else f"runs on the CPU (this run's device is {device})")
+        where = (
+            needs_cuda(device)
+            if self.gpu_only
+            else (
+                "" if device.type == "cpu" else f"runs on the CPU (this run's device is {device})"
+            )
+        )
         if where:
             return where
         missing = missing_module("onnxruntime", _INSTALL[self.provider])
@@ -44,8 +51,10 @@ class OnnxRuntime:
         import onnxruntime
 
         if self.provider not in onnxruntime.get_available_providers():
-            return (f"{self.provider} is not in this onnxruntime {onnxruntime.__version__} "
-                    f"({_INSTALL[self.provider]})")
+            return (
+                f"{self.provider} is not in this onnxruntime {onnxruntime.__version__} "
+                f"({_INSTALL[self.provider]})"
+            )
         return ""
 
     def _session(self, onnx: str, device: torch.device, precision: str, threads: int):
@@ -63,16 +72,18 @@ class OnnxRuntime:
             providers.append(("CUDAExecutionProvider", {"device_id": index}))
         return onnxruntime.InferenceSession(onnx, options, providers=providers)
 
-    def prepare(self, model: nn.Module, example: torch.Tensor, precision: str,
-                threads: int) -> Prepared:
+    def prepare(
+        self, model: nn.Module, example: torch.Tensor, precision: str, threads: int
+    ) -> Prepared:
         exported = export_onnx(model, example)
         started = time.perf_counter()
         session = self._session(str(exported.path), example.device, precision, threads)
         x = np.ascontiguousarray(example.detach().cpu().numpy())
         if not self.gpu_only:
             prepare_s = exported.export_s + time.perf_counter() - started
-            return Prepared(lambda: session.run([OUTPUT_NAME], {INPUT_NAME: x})[0], as_numpy,
-                            prepare_s)
+            return Prepared(
+                lambda: session.run([OUTPUT_NAME], {INPUT_NAME: x})[0], as_numpy, prepare_s
+            )
         import onnxruntime
 
         index = example.device.index or 0
@@ -92,5 +103,8 @@ class OnnxRuntime:
 
 register_runtime(OnnxRuntime("onnxruntime", "CPUExecutionProvider", gpu_only=False))
 register_runtime(OnnxRuntime("onnxruntime-cuda", "CUDAExecutionProvider", gpu_only=True))
-register_runtime(OnnxRuntime("onnxruntime-tensorrt", "TensorrtExecutionProvider", gpu_only=True,
-                             low_precision=("fp16",)))
+register_runtime(
+    OnnxRuntime(
+        "onnxruntime-tensorrt", "TensorrtExecutionProvider", gpu_only=True, low_precision=("fp16",)
+    )
+)

@@ -50,21 +50,29 @@ class OpenVino:
             return missing
         native = native_precision()
         if precision not in ("fp32", native):
-            return (f"{precision} is not native on this CPU (OpenVINO's default inference "
-                    f"precision here is {native})")
+            return (
+                f"{precision} is not native on this CPU (OpenVINO's default inference "
+                f"precision here is {native})"
+            )
         return ""
 
-    def prepare(self, model: nn.Module, example: torch.Tensor, precision: str,
-                threads: int) -> Prepared:
+    def prepare(
+        self, model: nn.Module, example: torch.Tensor, precision: str, threads: int
+    ) -> Prepared:
         import openvino
 
         exported = export_onnx(model, example)
         started = time.perf_counter()
         core = openvino.Core()
         compiled = core.compile_model(
-            core.read_model(str(exported.path)), "CPU",
-            {"INFERENCE_PRECISION_HINT": _OV_TYPES[precision], "INFERENCE_NUM_THREADS": threads,
-             "PERFORMANCE_HINT": "LATENCY"})
+            core.read_model(str(exported.path)),
+            "CPU",
+            {
+                "INFERENCE_PRECISION_HINT": _OV_TYPES[precision],
+                "INFERENCE_NUM_THREADS": threads,
+                "PERFORMANCE_HINT": "LATENCY",
+            },
+        )
         ran = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
         if ran != _OV_TYPES[precision]:
             raise ValueError(f"OpenVINO compiled {ran} when {_OV_TYPES[precision]} was asked for")

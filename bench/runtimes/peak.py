@@ -18,9 +18,13 @@ PEAK_SIZE = 2048
 PEAK_TIMING = TimingConfig(warmup=2, iters=5)
 
 
-def matmul_peak(device: torch.device, precision: str, threads: int,
-                config: TimingConfig = PEAK_TIMING,
-                size: int = PEAK_SIZE) -> float:
+def matmul_peak(
+    device: torch.device,
+    precision: str,
+    threads: int,
+    config: TimingConfig = PEAK_TIMING,
+    size: int = PEAK_SIZE,
+) -> float:
     """GFLOP/s (2 FLOPs per multiply-add) of a ``size``^3 matmul; the median sample counts."""
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)

@@ -30,7 +30,9 @@ def _label(row) -> str:
     return f"{row.runtime} {row.precision}"
 
 
-def latency_by_runtime(df: pd.DataFrame, device: str, colors: Mapping[str, Color] | None = None) -> Figure:
+def latency_by_runtime(
+    df: pd.DataFrame, device: str, colors: Mapping[str, Color] | None = None
+) -> Figure:
     """Grouped bars: median latency (p10-p90 whiskers) of each model in each runtime."""
     rows = main_rows(df, device)
     models = list(dict.fromkeys(rows.model))
@@ -41,22 +43,29 @@ def latency_by_runtime(df: pd.DataFrame, device: str, colors: Mapping[str, Color
     width = 0.8 / max(1, len(models))
     for i, model in enumerate(models):
         mine = rows[rows.model == model]
-        xs = [setups.index(_label(r)) + (i - (len(models) - 1) / 2) * width
-              for r in mine.itertuples()]
+        xs = [
+            setups.index(_label(r)) + (i - (len(models) - 1) / 2) * width for r in mine.itertuples()
+        ]
         err = [mine.median_ms - mine.p10_ms, mine.p90_ms - mine.median_ms]
         ax.bar(xs, mine.median_ms, width, yerr=err, capsize=2, color=colors[model], label=model)
     ax.set_xticks(range(len(setups)), setups, rotation=20, ha="right")
     log_if_wide(ax, "y", rows.median_ms)
     threads = int(rows.threads.max()) if not rows.empty else 0
-    ax.set(ylabel="batch-1 latency, median (ms)",
-           title=f"Latency per runtime on {device} ({threads} threads; whiskers p10-p90)")
+    ax.set(
+        ylabel="batch-1 latency, median (ms)",
+        title=f"Latency per runtime on {device} ({threads} threads; whiskers p10-p90)",
+    )
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     return fig
 
 
-def pareto(df: pd.DataFrame, device: str, accuracy: Callable[[str, int], float | None],
-           colors: Mapping[str, Color] | None = None) -> Figure:
+def pareto(
+    df: pd.DataFrame,
+    device: str,
+    accuracy: Callable[[str, int], float | None],
+    colors: Mapping[str, Color] | None = None,
+) -> Figure:
     """The paper's PCKh (LIP: Table 4, MPII: Table 5) against our latency, per runtime.
 
     ``accuracy(model, table)`` gives the paper's PCKh or ``None`` (no row in that table).
@@ -74,12 +83,20 @@ def pareto(df: pd.DataFrame, device: str, accuracy: Callable[[str, int], float |
             marker = _MARKERS[setups.index(_label(row)) % len(_MARKERS)]
             ax.scatter(row.median_ms, pckh, color=colors[row.model], marker=marker, s=40)
         log_if_wide(ax, "x", rows.median_ms)
-        ax.set(xlabel="our batch-1 latency, median (ms)", ylabel=f"PCKh (paper, {dataset} test)",
-               title=f"GCPM Table {table} models: paper accuracy vs our latency")
+        ax.set(
+            xlabel="our batch-1 latency, median (ms)",
+            ylabel=f"PCKh (paper, {dataset} test)",
+            title=f"GCPM Table {table} models: paper accuracy vs our latency",
+        )
         ax.grid(alpha=0.3)
-    handles = [ax.scatter([], [], color="0.3", marker=_MARKERS[i % len(_MARKERS)], label=s)
-               for i, s in enumerate(setups)]
-    handles += [ax.scatter([], [], color=c, marker="s", label=m) for m, c in colors.items()
-                if m in set(rows.model)]
+    handles = [
+        ax.scatter([], [], color="0.3", marker=_MARKERS[i % len(_MARKERS)], label=s)
+        for i, s in enumerate(setups)
+    ]
+    handles += [
+        ax.scatter([], [], color=c, marker="s", label=m)
+        for m, c in colors.items()
+        if m in set(rows.model)
+    ]
     fig.legend(handles=handles, fontsize=7, loc="outside right center")
     return fig

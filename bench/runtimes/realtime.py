@@ -10,10 +10,25 @@ from __future__ import annotations
 import pandas as pd
 
 PAPER_FPS = 19.5
-PAPER_SETUP = ("paper (GCPM Sec. 5.4): OpenVINO on an Intel Core i7-6850K, 6 cores; "
-               "threads and precision not stated")
-COLUMNS = ["source", "runtime", "precision", "threads", "input", "fps", "median_ms", "p10_ms", "p90_ms",
-           "cv", "samples", "validation", "reason"]
+PAPER_SETUP = (
+    "paper (GCPM Sec. 5.4): OpenVINO on an Intel Core i7-6850K, 6 cores; "
+    "threads and precision not stated"
+)
+COLUMNS = [
+    "source",
+    "runtime",
+    "precision",
+    "threads",
+    "input",
+    "fps",
+    "median_ms",
+    "p10_ms",
+    "p90_ms",
+    "cv",
+    "samples",
+    "validation",
+    "reason",
+]
 
 
 def realtime_table(runtimes: pd.DataFrame, model: str, cpu_model: str) -> pd.DataFrame:
@@ -21,22 +36,35 @@ def realtime_table(runtimes: pd.DataFrame, model: str, cpu_model: str) -> pd.Dat
     ours = runtimes[(runtimes.model == model) & (runtimes.device == "cpu")].copy()
     ours = ours.sort_values(["threads", "runtime", "precision"], kind="stable")
     ours.insert(0, "source", f"ours ({cpu_model})")
-    paper = pd.DataFrame([{"source": PAPER_SETUP, "runtime": "openvino", "precision": "",
-                           "threads": 6, "fps": PAPER_FPS}])
+    paper = pd.DataFrame(
+        [
+            {
+                "source": PAPER_SETUP,
+                "runtime": "openvino",
+                "precision": "",
+                "threads": 6,
+                "fps": PAPER_FPS,
+            }
+        ]
+    )
     return pd.concat([ours, paper], ignore_index=True).reindex(columns=COLUMNS)
 
 
 def realtime_notes(table: pd.DataFrame, model: str) -> str:
     ours = table[table.source.str.startswith("ours") & table.fps.notna()]
     if ours.empty:
-        return (f"{model} was not measured on the CPU in this run (it is measured when it is "
-                f"among --models and a CPU runtime is selected).")
+        return (
+            f"{model} was not measured on the CPU in this run (it is measured when it is "
+            f"among --models and a CPU runtime is selected)."
+        )
     best = ours.loc[ours.fps.idxmax()]
     size = table.input.dropna().iloc[0] if table.input.notna().any() else "?"
-    return (f"{model}, batch 1, {size}, frames per second = 1000 / median latency, measured in "
-            f"this run (interleaved with the runtimes table). Fastest here: {best.runtime} "
-            f"{best.precision} at {int(best.threads)} thread(s), {best.fps:.1f} fps, "
-            f"{best.fps / PAPER_FPS:.2f}x the paper's {PAPER_FPS} fps. The last row is the "
-            f"paper's, on another CPU: compare with care (6 cores there, the cores and precision "
-            f"of each of our rows are in its columns). 'validation' is the check against eager "
-            f"fp32 described in runtimes.md.")
+    return (
+        f"{model}, batch 1, {size}, frames per second = 1000 / median latency, measured in "
+        f"this run (interleaved with the runtimes table). Fastest here: {best.runtime} "
+        f"{best.precision} at {int(best.threads)} thread(s), {best.fps:.1f} fps, "
+        f"{best.fps / PAPER_FPS:.2f}x the paper's {PAPER_FPS} fps. The last row is the "
+        f"paper's, on another CPU: compare with care (6 cores there, the cores and precision "
+        f"of each of our rows are in its columns). 'validation' is the check against eager "
+        f"fp32 described in runtimes.md."
+    )

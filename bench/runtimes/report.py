@@ -20,8 +20,13 @@ from .realtime import realtime_notes, realtime_table
 from .table import runtimes_notes, runtimes_table
 
 Writer = Callable[[Path], Path]
-OUTPUT_NAMES = ("runtimes.csv", "runtimes.md", "cpu_realtime.md", "runtimes_latency.png",
-                "runtimes_pareto.png")
+OUTPUT_NAMES = (
+    "runtimes.csv",
+    "runtimes.md",
+    "cpu_realtime.md",
+    "runtimes_latency.png",
+    "runtimes_pareto.png",
+)
 
 
 def _paper_pckh(model: str, table: int) -> float | None:
@@ -31,8 +36,13 @@ def _paper_pckh(model: str, table: int) -> float | None:
     return getattr(figures, "pckh", None) if figures is not None else None
 
 
-def runtime_outputs(m: RuntimeMeasurements, counts: pd.DataFrame, env: dict, reference: str,
-                    colors: Mapping[str, Color] | None = None) -> dict[str, Writer]:
+def runtime_outputs(
+    m: RuntimeMeasurements,
+    counts: pd.DataFrame,
+    env: dict,
+    reference: str,
+    colors: Mapping[str, Color] | None = None,
+) -> dict[str, Writer]:
     """File name -> writer for every runtimes output of one run."""
     table = runtimes_table(m, counts, reference)
     notes = runtimes_notes(table, m, env, reference)
@@ -45,7 +55,8 @@ def runtime_outputs(m: RuntimeMeasurements, counts: pd.DataFrame, env: dict, ref
         "runtimes.csv": lambda p: io.write_csv(table, p),
         "runtimes.md": lambda p: io.write_markdown(table, p, title, notes),
         "cpu_realtime.md": lambda p: io.write_markdown(
-            realtime, p, rt_title, realtime_notes(realtime, m.realtime_model)),
+            realtime, p, rt_title, realtime_notes(realtime, m.realtime_model)
+        ),
         "runtimes_latency.png": lambda p: io.write_figure(bars, p),
         "runtimes_pareto.png": lambda p: io.write_figure(front, p),
     }

@@ -18,10 +18,33 @@ from .measure import ALL_MODELS, RuntimeMeasurements
 RATE = "gflops_per_s (1 MAC = 2 FLOP)"
 PEAK = "peak_gflops_per_s (1 MAC = 2 FLOP)"
 GMACS = "GFLOPs (1 MAC = 1 FLOP)"
-COLUMNS = ["model", "runtime", "precision", "threads", "device", "input", "median_ms", "p10_ms",
-           "p90_ms", "cv", "samples", "fps", "speedup", "vs_eager_fp32", "max_abs_diff",
-           "rel_diff", "keypoint_agreement", "near_ties", "validation", GMACS, RATE, PEAK, "efficiency",
-           "prepare_s", "reason"]
+COLUMNS = [
+    "model",
+    "runtime",
+    "precision",
+    "threads",
+    "device",
+    "input",
+    "median_ms",
+    "p10_ms",
+    "p90_ms",
+    "cv",
+    "samples",
+    "fps",
+    "speedup",
+    "vs_eager_fp32",
+    "max_abs_diff",
+    "rel_diff",
+    "keypoint_agreement",
+    "near_ties",
+    "validation",
+    GMACS,
+    RATE,
+    PEAK,
+    "efficiency",
+    "prepare_s",
+    "reason",
+]
 _SAME = ["runtime", "precision", "threads", "device"]
 
 
@@ -47,7 +70,8 @@ def runtimes_table(m: RuntimeMeasurements, counts: pd.DataFrame, reference: str)
     df["vs_eager_fp32"] = _ratio_to(df, eager, ["model", "threads", "device"])
     df[GMACS] = df.model.map(counts.set_index("model").gmacs).astype(float)
     peaks = m.peaks[["device", "precision", "threads", "peak_gflops_per_s"]].rename(
-        columns={"peak_gflops_per_s": PEAK})
+        columns={"peak_gflops_per_s": PEAK}
+    )
     df = df.merge(peaks, on=["device", "precision", "threads"], how="left")
     df.loc[df.median_ms.isna(), PEAK] = float("nan")  # a row not timed has no peak to compare
     df[RATE], df["efficiency"] = efficiency(df[GMACS], df.median_ms, df[PEAK])
@@ -66,18 +90,23 @@ def _best_rows(df: pd.DataFrame) -> list[str]:
     lines = []
     for model, rows in ok.groupby("model", sort=False):
         best = rows.loc[rows.median_ms.idxmin()]
-        vs_eager = (f" ({best.vs_eager_fp32:.1f}x eager fp32)"
-                    if pd.notna(best.vs_eager_fp32) else "")
-        lines.append(f"{model}: {best.runtime} {best.precision} {best.median_ms:.1f} ms"
-                     f"{vs_eager}, efficiency {100 * best.efficiency:.1f} % of the "
-                     f"{best.precision} matmul peak")
+        vs_eager = (
+            f" ({best.vs_eager_fp32:.1f}x eager fp32)" if pd.notna(best.vs_eager_fp32) else ""
+        )
+        lines.append(
+            f"{model}: {best.runtime} {best.precision} {best.median_ms:.1f} ms"
+            f"{vs_eager}, efficiency {100 * best.efficiency:.1f} % of the "
+            f"{best.precision} matmul peak"
+        )
     return lines
 
 
 def _rankings(df: pd.DataFrame) -> list[str]:
     """Models from fastest to slowest in each runtime and precision, against eager fp32's."""
-    order = {key: list(g.sort_values("median_ms").model)
-             for key, g in df.groupby(["runtime", "precision"], sort=False)}
+    order = {
+        key: list(g.sort_values("median_ms").model)
+        for key, g in df.groupby(["runtime", "precision"], sort=False)
+    }
     eager = order.get(("eager", "fp32"), [])
     lines = []
     for (runtime, precision), models in order.items():
@@ -86,8 +115,13 @@ def _rankings(df: pd.DataFrame) -> list[str]:
             continue
         common = [n for n in eager if n in models]
         same = [n for n in models if n in common] == common
-        moved = ("" if len(common) < 2 else " (same order as eager fp32)" if same
-                 else " (order differs from eager fp32)")
+        moved = (
+            ""
+            if len(common) < 2
+            else " (same order as eager fp32)"
+            if same
+            else " (order differs from eager fp32)"
+        )
         lines.append(f"{runtime} {precision}: {' < '.join(models)}{moved}")
     return lines
 
@@ -118,37 +152,50 @@ def runtimes_notes(df: pd.DataFrame, m: RuntimeMeasurements, env: dict, referenc
     noisy = measured[measured.cv > NOISY_CV]
     gcpm = [n for n in ("gcpm-ushaped", "gcpm-ushaped-2stage") if n in set(measured.model)]
     parts = [
-        (f"Measured on {env.get('device', '?')} (CPU {env.get('cpu_model', '?')}), torch "
-        f"{env.get('torch', '?')} ({versions}), batch 1, each model at its own input size; "
-        f"{m.preset.description}. Timing: the harness's timer, rows interleaved over "
-        f"{m.preset.rounds} rounds; preparation (export, conversion, compilation: prepare_s) "
-        f"and validation before the first round, outside the timed region."),
-        ("Validation: each converted network against eager fp32 on the same seeded random "
-        "input: max_abs_diff of the final heatmaps, rel_diff (the same over the largest eager "
-        "heatmap value), keypoint_agreement (share of keypoints whose decoded location, "
-        "datasets.heatmaps.decode, is within one heatmap cell) and near_ties (share of the "
-        "others whose location is, in eager's own map, within the precision's tolerance of its "
-        "maximum: untrained networks' nearly flat maps); tolerances per precision in "
-        "bench/runtimes/validate.py. Rows that fail stay here, marked FAILED in 'validation'. "
-        f"Failed rows in this run: {len(failed)}."),
-        (f"speedup = latency of {reference} / the row's, in the same runtime, precision, "
-        "threads and device (NaN where the reference was not measured that way); vs_eager_fp32 "
-        "= the same model's eager fp32 latency / the row's. Efficiency = achieved FLOP rate / "
-        "the matmul peak in the row's precision and threads measured in this run, both at 2 "
-        "FLOPs per multiply-add (the GFLOPs column is the paper's 1 MAC = 1 FLOP count). The "
-        "bf16 peak is torch's bf16 matmul; a runtime with better kernels can come close to it "
-        "or pass it."),
-        _bullets(f"Best validated runtime per model ({m.device}, {threads} threads):",
-                 _best_rows(main)),
+        (
+            f"Measured on {env.get('device', '?')} (CPU {env.get('cpu_model', '?')}), torch "
+            f"{env.get('torch', '?')} ({versions}), batch 1, each model at its own input size; "
+            f"{m.preset.description}. Timing: the harness's timer, rows interleaved over "
+            f"{m.preset.rounds} rounds; preparation (export, conversion, compilation: prepare_s) "
+            f"and validation before the first round, outside the timed region."
+        ),
+        (
+            "Validation: each converted network against eager fp32 on the same seeded random "
+            "input: max_abs_diff of the final heatmaps, rel_diff (the same over the largest eager "
+            "heatmap value), keypoint_agreement (share of keypoints whose decoded location, "
+            "datasets.heatmaps.decode, is within one heatmap cell) and near_ties (share of the "
+            "others whose location is, in eager's own map, within the precision's tolerance of its "
+            "maximum: untrained networks' nearly flat maps); tolerances per precision in "
+            "bench/runtimes/validate.py. Rows that fail stay here, marked FAILED in 'validation'. "
+            f"Failed rows in this run: {len(failed)}."
+        ),
+        (
+            f"speedup = latency of {reference} / the row's, in the same runtime, precision, "
+            "threads and device (NaN where the reference was not measured that way); vs_eager_fp32 "
+            "= the same model's eager fp32 latency / the row's. Efficiency = achieved FLOP rate / "
+            "the matmul peak in the row's precision and threads measured in this run, both at 2 "
+            "FLOPs per multiply-add (the GFLOPs column is the paper's 1 MAC = 1 FLOP count). The "
+            "bf16 peak is torch's bf16 matmul; a runtime with better kernels can come close to it "
+            "or pass it."
+        ),
+        _bullets(
+            f"Best validated runtime per model ({m.device}, {threads} threads):", _best_rows(main)
+        ),
         _bullets(f"Ranking, fastest first ({m.device}, {threads} threads):", _rankings(main)),
-        _bullets(f"Speed-up over {reference} by runtime:",
-                 _reference_speedups(main, reference, gcpm)),
+        _bullets(
+            f"Speed-up over {reference} by runtime:", _reference_speedups(main, reference, gcpm)
+        ),
         "Rows with model '(all models)' are runtimes not measured at all, with the reason.",
     ]
     parts = [p for p in parts if p]
     if not noisy.empty:
-        listed = ", ".join(f"{r.model} {r.runtime} {r.precision} {r.threads}t "
-                           f"({100 * r.cv:.0f} %)" for r in noisy.itertuples())
-        parts.insert(0, f"**Noisy measurement:** CV above {100 * NOISY_CV:.0f} % for {listed}; "
-                        f"the machine was probably busy.")
+        listed = ", ".join(
+            f"{r.model} {r.runtime} {r.precision} {r.threads}t ({100 * r.cv:.0f} %)"
+            for r in noisy.itertuples()
+        )
+        parts.insert(
+            0,
+            f"**Noisy measurement:** CV above {100 * NOISY_CV:.0f} % for {listed}; "
+            f"the machine was probably busy.",
+        )
     return "\n\n".join(parts)

@@ -34,15 +34,21 @@ class TensorRT:
         if precision not in self.precisions(device):
             return f"{self.name} builds fp32 and fp16 engines only"
         return needs_cuda(device) or missing_module(
-            "torch_tensorrt", "pip install 'gcpm-bench[gpu]' (torch-tensorrt)")
+            "torch_tensorrt", "pip install 'gcpm-bench[gpu]' (torch-tensorrt)"
+        )
 
-    def prepare(self, model: nn.Module, example: torch.Tensor, precision: str,
-                threads: int) -> Prepared:
+    def prepare(
+        self, model: nn.Module, example: torch.Tensor, precision: str, threads: int
+    ) -> Prepared:
         import torch_tensorrt
 
         started = time.perf_counter()
-        engine = torch_tensorrt.compile(FinalHeatmaps(model).eval(), ir="dynamo",
-                                        inputs=[example], enabled_precisions={TORCH_DTYPES[precision]})
+        engine = torch_tensorrt.compile(
+            FinalHeatmaps(model).eval(),
+            ir="dynamo",
+            inputs=[example],
+            enabled_precisions={TORCH_DTYPES[precision]},
+        )
         engine(example)
         torch.cuda.synchronize(example.device)
         return Prepared(lambda: engine(example), as_numpy, time.perf_counter() - started)

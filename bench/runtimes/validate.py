@@ -33,8 +33,11 @@ class Tolerance:
     agreement: float  # share of keypoints within one cell or near-ties
 
 
-TOLERANCES = {"fp32": Tolerance(1e-3, 0.99), "bf16": Tolerance(0.1, 0.9),
-              "fp16": Tolerance(0.02, 0.9)}
+TOLERANCES = {
+    "fp32": Tolerance(1e-3, 0.99),
+    "bf16": Tolerance(0.1, 0.9),
+    "fp16": Tolerance(0.02, 0.9),
+}
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,9 @@ class Validation:
         return cls(math.nan, math.nan, math.nan, math.nan, False, why)
 
 
-def _agreeing_and_ties(reference: np.ndarray, converted: np.ndarray,
-                       margin: float) -> tuple[np.ndarray, np.ndarray]:
+def _agreeing_and_ties(
+    reference: np.ndarray, converted: np.ndarray, margin: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Per (image, keypoint): within one cell; else a near-tie in the reference map."""
     size = reference.shape[-2:]  # decode in heatmap cells: one cell = 1.0
     ref_xy, ref_max = decode(reference, size)
@@ -74,8 +78,9 @@ def keypoint_agreement(reference: np.ndarray, converted: np.ndarray) -> float:
 def validate(reference: np.ndarray, converted: np.ndarray, precision: str) -> Validation:
     """Compare final heatmaps (N, K, h, w) of a converted network with eager fp32's."""
     if converted.shape != reference.shape:
-        return Validation.missing(f"FAILED: output shape {converted.shape} != eager "
-                                  f"{reference.shape}")
+        return Validation.missing(
+            f"FAILED: output shape {converted.shape} != eager {reference.shape}"
+        )
     tol = TOLERANCES[precision]
     diff = float(np.max(np.abs(converted.astype(np.float64) - reference)))
     scale = float(np.max(np.abs(reference))) or 1.0
@@ -85,7 +90,6 @@ def validate(reference: np.ndarray, converted: np.ndarray, precision: str) -> Va
     if not rel <= tol.rel_diff:  # NaN fails too
         failed.append(f"max diff {rel:.2g} of the heatmap range > {tol.rel_diff:g}")
     if not agree + ties >= tol.agreement:
-        failed.append(f"keypoint agreement {agree:.2f} + near-ties {ties:.2f} "
-                      f"< {tol.agreement:g}")
+        failed.append(f"keypoint agreement {agree:.2f} + near-ties {ties:.2f} < {tol.agreement:g}")
     flag = "FAILED: " + "; ".join(failed) if failed else ""
     return Validation(diff, rel, agree, ties, not failed, flag)

@@ -43,7 +43,8 @@ def find_backbone(model: nn.Module) -> nn.Module:
         if isinstance(module, nn.Module):
             return module
     raise UsageError(
-        f"--backbone-weights: {type(model).__name__} has no backbone attribute (looked for {BACKBONE_ATTRIBUTES})"
+        f"--backbone-weights: {type(model).__name__} has no backbone attribute "
+        f"(looked for {BACKBONE_ATTRIBUTES})"
     )
 
 

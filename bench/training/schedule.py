@@ -4,7 +4,8 @@ The plateau is read on validation PCKh in percent (higher is better), and ``thre
 same units: an epoch improves on the best only by more than ``threshold`` points (absolute mode),
 so with the default 0.1 a gain of 0.05 points is a plateau epoch and 0.2 points is not. Limiting
 the number of reductions is done with ``min_lr = lr * factor ** max_reductions``: once there, a
-further reduction changes nothing, and the state stays a plain ``ReduceLROnPlateau`` state_dict that checkpoints can store.
+further reduction changes nothing, and the state stays a plain ``ReduceLROnPlateau`` state_dict
+that checkpoints can store.
 """
 
 from __future__ import annotations

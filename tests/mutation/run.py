@@ -1,12 +1,12 @@
-"""Mutation testing of the files listed in ``mutation/targets.toml`` with mutmut (issue 14).
+"""Mutation testing of the files listed in ``tests/mutation/targets.toml`` with mutmut (issue 14).
 
 Each target runs in its own scratch copy of the source tree (mutmut writes a ``mutants/`` folder
 beside the code it mutates, and the working tree must stay untouched), with a ``[tool.mutmut]``
 section that names only that file and its focused tests. A summary with every surviving
 mutant's diff is printed and, with ``--out``, written to a Markdown file.
 
-    python mutation/run.py                          # every target
-    python mutation/run.py datasets/metrics.py --max-children 2 --timeout 900
+    python tests/mutation/run.py                          # every target
+    python tests/mutation/run.py datasets/metrics.py --max-children 2 --timeout 900
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10: mutmut depends on toml there, not on tomli
     import toml as tomllib
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COPIED = ("architectures", "datasets", "bench", "tests", "pyproject.toml", "README.md")
 PYTEST_ARGS = ["-p", "no:randomly", "-p", "no:cacheprovider", "-q"]
 
@@ -150,11 +150,13 @@ def report(target: str, tests: list[str], status: int, where: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("targets", nargs="*", help="files from mutation/targets.toml (default all)")
+    parser.add_argument(
+        "targets", nargs="*", help="files from tests/mutation/targets.toml (default all)"
+    )
     parser.add_argument(
         "--config",
         type=Path,
-        default=ROOT / "mutation" / "targets.toml",
+        default=ROOT / "tests" / "mutation" / "targets.toml",
         help='TOML with a [targets."<file>"] table per file (tests = [...])',
     )
     parser.add_argument("--max-children", type=int, default=2, help="parallel mutants (default 2)")
