@@ -31,7 +31,7 @@ CHROMIUM = next(
 def _readme_registration() -> tuple[str, str]:
     """The README's "your own model" code block, and the model name it registers."""
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
-    block = next(b for b in blocks if "@register_model(ModelInfo(" in b)
+    block = next(b for b in blocks if "@register_model(" in b)
     return block, re.search(r'name="([^"]+)"', block).group(1)
 
 
