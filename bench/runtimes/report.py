@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from architectures import model_info
 from bench import io
 from bench.plots import Color
 
@@ -30,9 +31,7 @@ OUTPUT_NAMES = (
 
 
 def _paper_pckh(model: str, table: int) -> float | None:
-    from bench.tables import paper_row
-
-    figures = paper_row(model, table)
+    figures = model_info(model).paper_row(table)
     return getattr(figures, "pckh", None) if figures is not None else None
 
 
