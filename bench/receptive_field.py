@@ -37,10 +37,20 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
+
+from architectures import list_models, model_info
+from bench import result_set
+from bench.cli import ArgumentParser, check_range, error_boundary
+from bench.devices import resolve_device
+from bench.errors import CheckpointError, InputFileError, UsageError, UserError
+from bench.evaluate import load_model
+from bench.io import prepare_output, readable_file, write_bytes, write_csv, write_markdown
+from datasets import fit, get_layout, normalize_image
 
 MEASURES = ("peak", "l1")
 
@@ -265,8 +275,6 @@ def render_overlay(
     grey = image_rgb.astype(np.float64).mean(axis=2, keepdims=True).repeat(3, axis=2) * 0.7
     out = (grey * (1 - alpha) + green * alpha).clip(0, 255).astype(np.uint8)
     if peak_xy is not None:
-        import cv2
-
         centre = (round(peak_xy[0]), round(peak_xy[1]))
         cv2.circle(out, centre, 4, (255, 0, 0), thickness=-1)
     return out
@@ -276,9 +284,6 @@ def load_input(
     image_path: Path, input_size: tuple[int, int]
 ) -> tuple[torch.Tensor, np.ndarray, tuple]:
     """Image fitted to the input as in evaluation: (normalised tensor, RGB uint8, noise range)."""
-    import cv2
-
-    from datasets import fit, normalize_image
 
     bgr = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
     if bgr is None:
@@ -293,15 +298,12 @@ def load_input(
 
 
 def keypoint_indices(dataset: str, names: Sequence[str]) -> dict[str, int]:
-    from datasets import get_layout
 
     layout = get_layout(dataset)
     return {name: layout.index(name) for name in names}
 
 
 def _load(model_name: str, checkpoint: Path | None, device: torch.device, seed: int) -> nn.Module:
-    from bench.errors import CheckpointError, UserError
-    from bench.evaluate import load_model
 
     if checkpoint is None:
         return load_model(model_name, None, device, seed=seed)
@@ -330,7 +332,6 @@ def measure_model(
     Without a checkpoint the seeded untrained model is measured, its BatchNorm statistics set
     from the image first (:func:`calibrate_batchnorm`) unless ``calibrate_bn`` is false.
     """
-    from bench.devices import resolve_device
 
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     model = _load(model_name, checkpoint, dev, cfg.seed)
@@ -364,9 +365,6 @@ def measure_model(
 
 
 def _write_png(path: Path, rgb: np.ndarray) -> Path:
-    import cv2
-
-    from bench.io import write_bytes
 
     ok, encoded = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     if not ok:
@@ -376,7 +374,6 @@ def _write_png(path: Path, rgb: np.ndarray) -> Path:
 
 def table_writers(frame: pd.DataFrame, name: str = "receptive_field") -> dict:
     """File name -> writer(path) for the CSV and Markdown table."""
-    from bench.io import write_csv, write_markdown
 
     shown = frame[
         ["model", "keypoint", "weights", "bn_calibrated", "area_90", "spread_px", "spread_rel"]
@@ -406,7 +403,6 @@ input diagonal. `bn_calibrated`: an untrained model's BatchNorm statistics were 
 
 
 def _parser() -> argparse.ArgumentParser:
-    from bench.cli import ArgumentParser
 
     parser = ArgumentParser(
         prog="python -m bench.receptive_field", description=__doc__.split("\n")[0]
@@ -445,14 +441,6 @@ def _parser() -> argparse.ArgumentParser:
 def check_args(args: argparse.Namespace) -> torch.device:
     """Every check before a model runs: numbers, models, keypoints, image, checkpoint, device,
     output folder (created and probed). Raises the :mod:`bench.errors` types."""
-    import cv2
-
-    from architectures import list_models, model_info
-    from bench.cli import check_range
-    from bench.devices import resolve_device
-    from bench.errors import InputFileError, UsageError
-    from bench.io import prepare_output, readable_file
-    from datasets import get_layout
 
     if args.checkpoint is not None and len(args.model) > 1:
         raise UsageError("--checkpoint applies to a single --model")
@@ -491,7 +479,6 @@ def check_args(args: argparse.Namespace) -> torch.device:
 
 def run(args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, Path]]:
     """Check, measure every model, publish maps and table into ``args.out`` as one set."""
-    from bench import result_set
 
     device = check_args(args)
     result_set.recover(args.out)
@@ -531,7 +518,6 @@ def run(args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, Path]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.cli import error_boundary
 
     parser = _parser()
     args = parser.parse_args(argv)
