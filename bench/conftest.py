@@ -17,6 +17,11 @@ from __future__ import annotations
 import pytest
 import torch
 
+from bench.devices import resolve_device
+from bench.environment import environment_record
+from bench.errors import DeviceError
+from bench.runtimes import get_runtime, parse_spec
+
 CPU_SIZE = 128  # hourglass needs a multiple of 64; 128 keeps ratios meaningful and the run short
 
 
@@ -39,8 +44,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _device(config: pytest.Config) -> torch.device:
-    from bench.devices import resolve_device
-    from bench.errors import DeviceError
 
     try:
         return resolve_device(config.getoption("--bench-device"), option="--bench-device")
@@ -56,7 +59,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _runtime(config: pytest.Config) -> tuple[str, str]:
     """``--bench-runtime`` as (runtime, precision); an unknown name is one usage error."""
-    from bench.runtimes import get_runtime, parse_spec
 
     try:
         name, precision = parse_spec(config.getoption("--bench-runtime"))
@@ -90,7 +92,6 @@ _VOLATILE_CPU_KEYS = ("hz_actual", "hz_actual_friendly")
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
-    from bench.environment import environment_record
 
     cpu = machine_info.get("cpu")
     if isinstance(cpu, dict):

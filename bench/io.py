@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from bench.errors import OutputError
+from bench.errors import InputFileError, OutputError
 
 PathLike = str | os.PathLike
 TMP_SUFFIX = ".tmp"
@@ -94,7 +94,6 @@ def prepare_output(folder: PathLike, option: str = "--out") -> Path:
 def readable_file(path: PathLike, what: str) -> Path:
     """``path`` if it is a file that opens and is not empty, else an
     :class:`~bench.errors.InputFileError` whose message starts with ``what``."""
-    from bench.errors import InputFileError
 
     path = Path(path)
     if not path.is_file():

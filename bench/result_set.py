@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import io
-from bench.errors import OutputError
+from bench.cli import EXIT_FAILED, ArgumentParser, error_boundary
+from bench.errors import InputFileError, OutputError
 
 MANIFEST = "manifest.json"
 STAGING = ".staging-"
@@ -236,7 +237,6 @@ def verify(folder: Path, owned: Iterable[str] = ()) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.cli import EXIT_FAILED, ArgumentParser, error_boundary
 
     parser = ArgumentParser(
         prog="python -m bench.result_set",
@@ -246,8 +246,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with error_boundary(parser):
         if not args.folder.is_dir():
-            from bench.errors import InputFileError
-
             raise InputFileError(f"{args.folder}: no such folder")
         problems = verify(args.folder)
     for line in problems:

@@ -27,6 +27,7 @@ import pandas as pd
 import torch
 
 from architectures import PaperFigures, list_models, model_info
+from datasets import AnnotationError, open_reader
 
 from . import headline, io, plots, report_html, result_set
 from .cli import ArgumentParser, check_range, error_boundary
@@ -149,7 +150,6 @@ def default_models() -> list[str]:
 
 def resolve_models(requested: Sequence[str], reference: str) -> list[str]:
     """Validated model list with the speed-up reference first; unknown names list the known ones."""
-    from architectures import list_models
 
     known = list_models()
     names = list(requested) or default_models()
@@ -201,7 +201,6 @@ def measured_accuracy(
     The paper's figures are on the test split (LIP and MPII test labels are not public), so
     these columns are labelled "(ours, val)" and are not a like-for-like deviation.
     """
-    from architectures import model_info
 
     from .evaluate import evaluate_checkpoint
 
@@ -650,7 +649,6 @@ def config_from_args(args: argparse.Namespace) -> TablesConfig:
 def check_checkpoints(config: TablesConfig, names: Sequence[str]) -> None:
     """Fail before the long measurements, not after them: each checkpoint readable, each model's
     data set found under ``--data-root``."""
-    from architectures import model_info
 
     if config.checkpoints and config.data_root is None:
         raise UsageError("--checkpoint needs --data-root (the dataset to evaluate on)")
@@ -679,7 +677,6 @@ def check_checkpoint_fits(name: str, path: Path) -> None:
 
 def check_data_root(dataset: str, root: Path) -> None:
     """The val annotations of ``dataset`` under ``root`` open (files named on failure)."""
-    from datasets import AnnotationError, open_reader
 
     if not root.is_dir():
         raise InputFileError(f"--data-root {root}: no such folder")
