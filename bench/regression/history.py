@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench import io
+from bench.plots import model_colors
 
 from .model import GateError, Pass
 
@@ -148,8 +149,11 @@ def plot(per_model: dict[str, pd.DataFrame], changes: pd.DataFrame, path: Path) 
 
     fig = Figure(figsize=(10, 5))
     ax = fig.add_subplot()
+    colors = model_colors(list(per_model))  # the tables' colours; distinct past ten models
     for model, g in per_model.items():
-        ax.plot(range(len(g)), g.value / g.value.iloc[0], marker="o", label=model)
+        ax.plot(
+            range(len(g)), g.value / g.value.iloc[0], marker="o", label=model, color=colors[model]
+        )
         for start in changes[changes.model == model]["pass"]:
             ax.axvline(start - 0.5, color="grey", linestyle=":")
     longest = max(per_model.values(), key=len)
