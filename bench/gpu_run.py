@@ -214,6 +214,11 @@ def _count_models() -> tuple[int, int]:
     return len(default_models()), len(list_models())
 
 
+def _tables_argv(python: str, device: str, out: Path, *options: str) -> tuple[str, ...]:
+    """``python -m bench.tables --full`` on ``device`` into ``out``: both table steps run it."""
+    return (python, "-m", "bench.tables", "--full", "--device", device, "--out", str(out), *options)
+
+
 def plan(
     config: GpuRunConfig, help_text: str, counts: tuple[int, int], to_install: Sequence[Path]
 ) -> list[Step]:
@@ -250,17 +255,7 @@ def plan(
         ),
         Step(
             "tables",
-            (
-                py,
-                "-m",
-                "bench.tables",
-                "--full",
-                "--device",
-                dev,
-                "--out",
-                str(out),
-                *(("--runtimes", "none") if has_runtimes else ()),
-            ),
+            _tables_argv(py, dev, out, *(("--runtimes", "none") if has_runtimes else ())),
             40 + 20 * table_models,
             f"Tables 3-5, latency, layer profile ({table_models} models, every mode)",
         ),
@@ -288,20 +283,11 @@ def plan(
         steps.append(
             Step(
                 "runtimes",
-                (
+                _tables_argv(
                     py,
-                    "-m",
-                    "bench.tables",
-                    "--full",
-                    "--device",
                     dev,
-                    "--out",
-                    str(out / "runtimes"),
-                    "--no-profile",
-                    "--modes",
-                    "fp32",
-                    "--models",
-                    *RUNTIME_MODELS,
+                    out / "runtimes",
+                    *("--no-profile", "--modes", "fp32", "--models", *RUNTIME_MODELS),
                 ),
                 200,
                 f"runtimes for {', '.join(RUNTIME_MODELS)} and the reference "
