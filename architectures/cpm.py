@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .layers import ActFactory, conv_norm_act
-from .registry import ModelInfo, PaperFigures, ReferenceCounts, register_model
+from .registry import ModelInfo, PaperFigures, ReferenceCounts, build_variant, register_model
 
 # VGG-19 up to conv4_2 then the CPM convs: an int is a 3x3 conv width, "M" a 2x2 max-pool.
 STAGE1_TRUNK: tuple[int | str, ...] = (
@@ -159,5 +159,5 @@ def _later_stage(
     )
 )
 def cpm_original(**overrides) -> CPM:
-    kwargs = {k: v for k, v in overrides.items() if k != "num_keypoints"}
-    return CPM(**kwargs)
+    # CPM takes input_size: its centre-map prior is drawn at the input's size.
+    return build_variant(CPM, overrides, fact_only=("num_keypoints",))

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from .context import ASPP, PyramidPooling, UShapedContext
 from .layers import ActFactory, NormFactory, conv_norm_act, depthwise_separable
-from .registry import ModelInfo, PaperFigures, ReferenceCounts, register_model
+from .registry import ModelInfo, PaperFigures, ReferenceCounts, build_variant, register_model
 
 ContextFactory = Callable[[int], nn.Module]
 
@@ -220,13 +220,7 @@ def _out_channels(module: nn.Module | None, default: int) -> int:
 
 # ---- registered variants -------------------------------------------------------------------
 
-_FACT_ONLY = ("input_size", "num_keypoints")  # facts of ModelInfo that are not constructor args
 _REFERENCE = "gccpm SinglePersonPoseEstimationWithMobileNet, fvcore (reference-facts sec. 7)"
-
-
-def _build(overrides: dict, **defaults) -> GCPM:
-    kwargs = {**defaults, **{k: v for k, v in overrides.items() if k not in _FACT_ONLY}}
-    return GCPM(**kwargs)
 
 
 def _aspp(num_heatmaps: int) -> ContextFactory:
@@ -262,7 +256,7 @@ def _table2(row: str, pckh: float, hip: float) -> PaperFigures:
     )
 )
 def gcpm_baseline(**overrides) -> GCPM:
-    return _build(overrides)
+    return build_variant(GCPM, overrides)
 
 
 @register_model(
@@ -273,7 +267,7 @@ def gcpm_baseline(**overrides) -> GCPM:
     )
 )
 def gcpm_aspp(**overrides) -> GCPM:
-    return _build(overrides, context=_aspp(overrides.get("num_heatmaps", 17)))
+    return build_variant(GCPM, overrides, context=_aspp(overrides.get("num_heatmaps", 17)))
 
 
 @register_model(
@@ -284,7 +278,7 @@ def gcpm_aspp(**overrides) -> GCPM:
     )
 )
 def gcpm_ppm(**overrides) -> GCPM:
-    return _build(overrides, context=PyramidPooling)
+    return build_variant(GCPM, overrides, context=PyramidPooling)
 
 
 @register_model(
@@ -306,7 +300,7 @@ def gcpm_ppm(**overrides) -> GCPM:
     )
 )
 def gcpm_ushaped(**overrides) -> GCPM:
-    return _build(overrides, context=UShapedContext)
+    return build_variant(GCPM, overrides, context=UShapedContext)
 
 
 @register_model(
@@ -318,7 +312,7 @@ def gcpm_ushaped(**overrides) -> GCPM:
     )
 )
 def gcpm_ushaped_2stage(**overrides) -> GCPM:
-    return _build(overrides, context=UShapedContext, num_refinement_stages=1)
+    return build_variant(GCPM, overrides, context=UShapedContext, num_refinement_stages=1)
 
 
 @register_model(
@@ -340,4 +334,4 @@ def gcpm_ushaped_mpii(**overrides) -> GCPM:
     Counts (fvcore, 256x256): 41,042,658 params, 22.255 GMAC, i.e. +1.1 % params and +4.3 %
     GMAC over ``gcpm-ushaped``; the regression test pins them.
     """
-    return _build(overrides, context=UShapedContext, upsample=2)
+    return build_variant(GCPM, overrides, context=UShapedContext, upsample=2)

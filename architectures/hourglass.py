@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .layers import ActFactory, NormFactory, PreActBottleneck, conv_norm_act
-from .registry import ModelInfo, PaperFigures, ReferenceCounts, register_model
+from .registry import ModelInfo, PaperFigures, ReferenceCounts, build_variant, register_model
 
 BlockFactory = Callable[[int, int], nn.Module]
 
@@ -112,14 +112,6 @@ class StackedHourglass(nn.Module):
 _NEWELL_REF = "pytorch_stacked_hourglass PoseNet(nstack={n}, inp_dim=256), used modules, fvcore"
 
 
-def _build(overrides: dict, **defaults) -> StackedHourglass:
-    kwargs = {
-        **defaults,
-        **{k: v for k, v in overrides.items() if k not in ("input_size", "num_keypoints")},
-    }
-    return StackedHourglass(**kwargs)
-
-
 def _info(name: str, description: str, **facts) -> ModelInfo:
     defaults = {
         "family": "hourglass",
@@ -157,7 +149,7 @@ def _info(name: str, description: str, **facts) -> ModelInfo:
     )
 )
 def hourglass_8stack(**overrides) -> StackedHourglass:
-    return _build(overrides, num_stacks=8)
+    return build_variant(StackedHourglass, overrides, num_stacks=8)
 
 
 @register_model(
@@ -178,7 +170,7 @@ def hourglass_8stack(**overrides) -> StackedHourglass:
     )
 )
 def hourglass_4stack(**overrides) -> StackedHourglass:
-    return _build(overrides, num_stacks=4)
+    return build_variant(StackedHourglass, overrides, num_stacks=4)
 
 
 @register_model(
@@ -189,7 +181,7 @@ def hourglass_4stack(**overrides) -> StackedHourglass:
     )
 )
 def hourglass_2stack(**overrides) -> StackedHourglass:
-    return _build(overrides, num_stacks=2)
+    return build_variant(StackedHourglass, overrides, num_stacks=2)
 
 
 @register_model(
@@ -209,4 +201,6 @@ def hourglass_2stack(**overrides) -> StackedHourglass:
     )
 )
 def fpd_4stack(**overrides) -> StackedHourglass:
-    return _build(overrides, num_stacks=4, channels=128, stem_widths=(32, 64, 128))
+    return build_variant(
+        StackedHourglass, overrides, num_stacks=4, channels=128, stem_widths=(32, 64, 128)
+    )

@@ -10,10 +10,11 @@ tensors out, one per stage / stack, the last one being the prediction.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
 from types import ModuleType
+from typing import Any, TypeVar
 
 from torch import nn
 
@@ -206,3 +207,24 @@ def check_input_size(info: ModelInfo, size: tuple[int, int]) -> None:
 
 
 _OVERRIDABLE_FACTS = {"num_heatmaps", "input_size", "num_keypoints"}
+
+# Facts ``create_model`` passes on to builders that most networks' constructors do not take: their
+# layers do not depend on the input size, and they output every heatmap whatever the joint count.
+FACT_ONLY_OVERRIDES = ("input_size", "num_keypoints")
+
+_Net = TypeVar("_Net", bound=nn.Module)
+
+
+def build_variant(
+    network: Callable[..., _Net],
+    overrides: Mapping[str, Any],
+    /,
+    fact_only: Collection[str] = FACT_ONLY_OVERRIDES,
+    **defaults: Any,
+) -> _Net:
+    """``network(**defaults)`` with a builder's ``overrides`` on top, less the ``fact_only`` ones.
+
+    What every registered builder does: its variant's constructor arguments, then the caller's.
+    """
+    kept = {k: v for k, v in overrides.items() if k not in fact_only}
+    return network(**{**defaults, **kept})
