@@ -170,17 +170,18 @@ def build_wheelhouse(
     return wheels
 
 
+def _has(dist: str) -> bool:
+    """Whether this Python has the distribution ``dist`` installed."""
+    try:
+        importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
 def missing_wheels(folder: Path, installed: Callable[[str], bool] | None = None) -> list[Path]:
     """Wheels in ``folder`` whose distribution this Python lacks (the machine's own are kept)."""
-
-    def _installed(dist: str) -> bool:
-        try:
-            importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            return False
-        return True
-
-    check = installed or _installed
+    check = installed or _has
     return [w for w in sorted(folder.glob("*.whl")) if not check(wheel_dist(w))]
 
 
@@ -514,14 +515,6 @@ def _check(config: GpuRunConfig, to_install: Sequence[Path]) -> None:
             )
     if config.out.exists() and not config.out.is_dir():
         raise UsageError(f"--out {config.out}: exists and is not a folder")
-
-
-def _has(dist: str) -> bool:
-    try:
-        importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return False
-    return True
 
 
 def _runnable(steps: Sequence[Step], wheels: Sequence[Path]) -> tuple[list[Step], list[str]]:
