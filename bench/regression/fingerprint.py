@@ -19,9 +19,10 @@ import torch
 _ISA = re.compile(r"^(avx\w*|amx\w*|fma|f16c|sse4_[12]|ssse3|bmi[12]|vnni\w*|asimd\w*|sve\w*)$")
 
 
-def _cpuinfo() -> tuple[str, list[str]]:
+def _cpuinfo(path: Path = Path("/proc/cpuinfo")) -> tuple[str, list[str]]:
+    """CPU model name and the kernel-relevant ISA flags of the first processor listed."""
     try:
-        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return platform.processor() or platform.machine(), []
     model = re.search(r"^model name\s*:\s*(.+)$", text, re.MULTILINE)
@@ -58,15 +59,17 @@ def fingerprint(
 
 
 def differences(baseline: dict, current: dict) -> list[str]:
-    """``key: baseline -> now`` for every fact that differs (ISA flags as added / missing)."""
+    """``key: baseline -> now`` for every fact that differs (ISA flags as added / missing).
+
+    A list is a set of flags: the same flags in another order (a hand-edited baseline) agree.
+    """
     out = []
     for key in sorted(set(baseline) | set(current)):
         b, c = baseline.get(key), current.get(key)
-        if b == c:
-            continue
         if isinstance(b, list) and isinstance(c, list):
             gone, new = sorted(set(b) - set(c)), sorted(set(c) - set(b))
-            out.append(f"{key}: missing {' '.join(gone) or '-'}, extra {' '.join(new) or '-'}")
-        else:
+            if gone or new:
+                out.append(f"{key}: missing {' '.join(gone) or '-'}, extra {' '.join(new) or '-'}")
+        elif b != c:
             out.append(f"{key}: {b!r} -> {c!r}")
     return out
