@@ -33,6 +33,7 @@ from bench.errors import (
     UsageError,
     UserError,
 )
+from datasets import AnnotationError
 
 __all__ = [
     "EXIT_FAILED",
@@ -78,8 +79,6 @@ _USER_ERRNOS = {
 
 
 def _legacy_user_errors() -> tuple[type[BaseException], ...]:
-    from datasets import AnnotationError
-
     # An unknown model / layout / joint raises KeyError listing the known names.
     return (KeyError, FileNotFoundError, NotADirectoryError, AnnotationError)
 

@@ -1,10 +1,10 @@
 """Atomic writers for every file the project writes (CSV, Markdown, JSON, PNG, bytes, checkpoints).
 
-Every file is written to a temporary file in the destination folder and moved into place with
-``os.replace``, so a reader (or an interrupted run) never sees a half-written file: either the
-previous file stays intact or the new one is complete. Files get the mode the umask gives a new
-file (``mkstemp`` alone would leave them 0600, unreadable to other users). Temporary files are
-named ``.<name>.<random>.tmp``; :func:`prepare_output` removes ones a killed run left behind.
+Every writer goes through :func:`datasets.atomic.atomic_write` (re-exported here with
+``write_text``, ``write_bytes`` and ``file_mode``): a temporary file in the destination folder
+moved into place with ``os.replace``, so a reader (or an interrupted run) never sees a
+half-written file, and files follow the umask. Temporary files are named
+``.<name>.<random>.tmp``; :func:`prepare_output` removes ones a killed run left behind.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,44 +21,26 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from bench.errors import InputFileError, OutputError
+from datasets.atomic import TMP_SUFFIX, PathLike, atomic_write, file_mode, write_bytes, write_text
 
-PathLike = str | os.PathLike
-TMP_SUFFIX = ".tmp"
-
-
-def file_mode() -> int:
-    """The mode ``open()`` would give a new file under the current umask."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def atomic_write(path: PathLike, write: Callable[[Any], None], binary: bool = False) -> Path:
-    """Call ``write(handle)`` on a temp file beside ``path``, then ``os.replace`` it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
-    try:
-        os.fchmod(fd, file_mode())
-        mode, encoding = ("wb", None) if binary else ("w", "utf-8")
-        with os.fdopen(fd, mode, encoding=encoding) as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        # BaseException too: a Ctrl-C mid-write must not leave a stray temp file behind.
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def write_text(path: PathLike, text: str) -> Path:
-    return atomic_write(path, lambda f: f.write(text))
-
-
-def write_bytes(path: PathLike, data: bytes) -> Path:
-    return atomic_write(path, lambda f: f.write(data), binary=True)
+__all__ = [
+    "TMP_SUFFIX",
+    "PathLike",
+    "atomic_write",
+    "file_mode",
+    "format_number",
+    "prepare_output",
+    "readable_file",
+    "remove_stale_temporaries",
+    "to_markdown",
+    "torch_save",
+    "write_bytes",
+    "write_csv",
+    "write_figure",
+    "write_json",
+    "write_markdown",
+    "write_text",
+]
 
 
 def torch_save(obj: Any, path: PathLike) -> Path:

@@ -9,6 +9,9 @@ frame). ``--draw`` writes overlays (right side blue,
 left side red, BGR) to look at. For front-facing people the right shoulder appears on the image's
 left, so on LIP and MPII well over half of the persons should show ``R_Shoulder x < L_Shoulder x``;
 a figure near 0 % means the joint order is mirrored.
+
+A command-line tool on top of the layers (it uses :mod:`bench.cli`'s error boundary); no library
+module imports it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+from bench.cli import error_boundary
 
 from . import MpiiReader, open_reader
 from .figures import LIMBS
@@ -208,7 +213,5 @@ def _draw(samples: Sequence[Sample], out: Path) -> str:
 
 if __name__ == "__main__":
     # a bug exits 3 (not 1, "problems found"), Ctrl-C 130, through the project's one boundary
-    from bench.cli import error_boundary
-
     with error_boundary("python -m datasets.check"):
         raise SystemExit(main())

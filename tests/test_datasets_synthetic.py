@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from datasets import LipReader, MpiiReader, check, synthetic
+from datasets.synthetic.__main__ import main as synthetic_main
 
 
 def test_cli_writes_official_layouts_reproducibly(tmp_path, capsys):
     for run in ("a", "b"):
-        synthetic.main(
+        synthetic_main(
             ["--format", "lip", "--out", str(tmp_path / run), "--num-images", "5", "--seed", "9"]
         )
     csv = "TrainVal_pose_annotations/lip_train_set.csv"
@@ -18,7 +19,7 @@ def test_cli_writes_official_layouts_reproducibly(tmp_path, capsys):
     assert (
         len(LipReader(tmp_path / "a", "train")) == 4 and len(LipReader(tmp_path / "a", "val")) == 1
     )
-    synthetic.main(["--format", "mpii", "--out", str(tmp_path / "m"), "--num-images", "4"])
+    synthetic_main(["--format", "mpii", "--out", str(tmp_path / "m"), "--num-images", "4"])
     assert (tmp_path / "m" / "annotations" / "mpii_gt_val.mat").is_file()
     assert len(MpiiReader(tmp_path / "m", "train")) == 3
     assert "wrote 4 mpii images" in capsys.readouterr().out
@@ -37,6 +38,10 @@ def test_generate_rejects_bad_config(tmp_path):
         synthetic.generate(synthetic.SyntheticConfig("coco", tmp_path, 3))
     with pytest.raises(ValueError, match="num_images"):
         synthetic.generate(synthetic.SyntheticConfig("lip", tmp_path, 0))
+    for fraction in (-0.5, 2.0):
+        with pytest.raises(ValueError, match="val_fraction must be between 0 and 1"):
+            synthetic.generate(synthetic.SyntheticConfig("lip", tmp_path, 3, val_fraction=fraction))
+    assert not list(tmp_path.iterdir())  # refused before anything is written
 
 
 def test_check_reports_counts_and_problems(tmp_path, capsys):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from architectures import list_models
 from bench import io
 
 from . import history as hist
@@ -26,8 +27,6 @@ EXIT_PASS, EXIT_REGRESSED = 0, 1
 
 def resolve_names(models: Sequence[str], reference: str) -> list[str]:
     """Reference first, then ``models`` (default: every registered model); unknown ones refused."""
-    from architectures import list_models
-
     known = list_models()
     names = list(models) or list(known)
     unknown = [n for n in [*names, reference] if n not in known]
@@ -91,8 +90,6 @@ def check(args: argparse.Namespace) -> int:
     current = run_pass(config, names, slowdowns=dict(args.inject_slowdown))
     table = compare(baseline, current, names, args.tolerance)
     if not args.models:
-        from architectures import list_models
-
         gone = missing_models(baseline, list_models())
         table = pd.concat(
             [table, pd.DataFrame([{"model": n, "verdict": "FAIL: missing"} for n in gone])],

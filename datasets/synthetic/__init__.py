@@ -12,20 +12,21 @@ backgrounds and occluders, and writes:
   (``headboxes_src``), ``pos_gt_src`` and ``jnt_missing`` as the official file has them.
 
 The same seed gives the same files. A quarter of the images (at least one) go to ``val``.
+This package is the library (:func:`generate`); the command line is ``__main__.py``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+from scipy.io import savemat
 
-from . import figures
+from .. import figures
+from ..atomic import atomic_write, write_bytes
 
 FORMATS = ("lip", "mpii")
 
@@ -53,21 +54,11 @@ class Drawn:
 Written = dict[str, list[tuple[str, Drawn]]]  # split -> (image name, what was drawn)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """The project's one atomic writer (``bench.io``).
-
-    No half-written files; the mode follows the umask.
-    """
-    from bench.io import write_bytes
-
-    write_bytes(path, data)
-
-
 def write_jpeg(path: Path, image: np.ndarray) -> None:
     ok, buffer = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])
     if not ok:
         raise RuntimeError(f"could not encode {path}")
-    atomic_write(path, buffer.tobytes())
+    write_bytes(path, buffer.tobytes())
 
 
 def draw_person(
@@ -146,7 +137,7 @@ def write_lip(config: SyntheticConfig) -> Written:
         written[split].append((name, drawn))
     for split, lines in rows.items():
         text = "".join(line + "\n" for line in lines)
-        atomic_write(
+        write_bytes(
             config.out / "TrainVal_pose_annotations" / f"lip_{split}_set.csv", text.encode()
         )
     return written
@@ -186,8 +177,6 @@ def mpii_record(name: str, drawn: Drawn) -> tuple[dict, np.ndarray]:
 
 
 def write_mpii(config: SyntheticConfig) -> Written:
-    from scipy.io import savemat  # only the MPII head boxes need scipy
-
     rng = np.random.default_rng(config.seed)
     records: dict[str, list] = {"train": [], "val": []}
     boxes: list[np.ndarray] = []
@@ -201,21 +190,19 @@ def write_mpii(config: SyntheticConfig) -> Written:
         if split == "val":
             boxes.append(headbox)
     for split, items in records.items():
-        atomic_write(config.out / "annotations" / f"mpii_{split}.json", json.dumps(items).encode())
-    _write_val_mat(config.out / "annotations" / "mpii_gt_val.mat", records["val"], boxes, savemat)
+        write_bytes(config.out / "annotations" / f"mpii_{split}.json", json.dumps(items).encode())
+    _write_val_mat(config.out / "annotations" / "mpii_gt_val.mat", records["val"], boxes)
     return written
 
 
-def _write_val_mat(path: Path, records: list[dict], boxes: list[np.ndarray], savemat) -> None:
+def _write_val_mat(path: Path, records: list[dict], boxes: list[np.ndarray]) -> None:
     joints = np.array([r["joints"] for r in records]).reshape(-1, 16, 2)
     content = {
         "headboxes_src": np.array(boxes).reshape(-1, 2, 2).transpose(1, 2, 0),
         "pos_gt_src": joints.transpose(1, 2, 0),
         "jnt_missing": np.zeros((16, len(records)), dtype=np.uint8),
     }
-    tmp = path.with_name(f".{path.name}.tmp")
-    savemat(str(tmp), content)
-    os.replace(tmp, path)
+    atomic_write(path, lambda handle: savemat(handle, content), binary=True)
 
 
 def generate(config: SyntheticConfig) -> Written:
@@ -224,31 +211,6 @@ def generate(config: SyntheticConfig) -> Written:
         raise ValueError(f"unknown format {config.format!r}; expected one of {FORMATS}")
     if config.num_images < 1:
         raise ValueError(f"num_images must be at least 1, got {config.num_images}")
+    if not 0 <= config.val_fraction <= 1:  # else more (or fewer) images than asked for
+        raise ValueError(f"val_fraction must be between 0 and 1, got {config.val_fraction}")
     return (write_lip if config.format == "lip" else write_mpii)(config)
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--format", required=True, choices=FORMATS)
-    parser.add_argument("--out", required=True, type=Path, help="dataset root to create")
-    parser.add_argument("--num-images", required=True, type=int)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--val-fraction", type=float, default=0.25)
-    args = parser.parse_args(argv)
-    generate(
-        SyntheticConfig(
-            format=args.format,
-            out=args.out,
-            num_images=args.num_images,
-            seed=args.seed,
-            val_fraction=args.val_fraction,
-        )
-    )
-    print(f"wrote {args.num_images} {args.format} images to {args.out}")
-
-
-if __name__ == "__main__":
-    from bench.cli import error_boundary  # a bad --num-images / --out: one line, exit 2
-
-    with error_boundary("python -m datasets.synthetic", (ValueError,)):
-        main()

@@ -1,0 +1,57 @@
+"""The project's one atomic file writer: a temporary file beside the target, then ``os.replace``.
+
+A reader (or an interrupted run) never sees a half-written file: either the previous file stays
+intact or the new one is complete. Files get the mode the umask gives a new file (``mkstemp``
+alone would leave them 0600, unreadable to other users). Temporary files are named
+``.<name>.<random>.tmp``; :func:`bench.io.prepare_output` removes ones a killed run left behind.
+
+It lives here, in the lowest layer that writes files (generated data sets), so that ``datasets``
+never imports ``bench``; :mod:`bench.io` builds its CSV, Markdown, JSON, PNG and checkpoint
+writers on it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+PathLike = str | os.PathLike
+TMP_SUFFIX = ".tmp"
+
+
+def file_mode() -> int:
+    """The mode ``open()`` would give a new file under the current umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def atomic_write(path: PathLike, write: Callable[[Any], None], binary: bool = False) -> Path:
+    """Call ``write(handle)`` on a temp file beside ``path``, then ``os.replace`` it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+    try:
+        os.fchmod(fd, file_mode())
+        mode, encoding = ("wb", None) if binary else ("w", "utf-8")
+        with os.fdopen(fd, mode, encoding=encoding) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        # BaseException too: a Ctrl-C mid-write must not leave a stray temp file behind.
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text(path: PathLike, text: str) -> Path:
+    return atomic_write(path, lambda f: f.write(text))
+
+
+def write_bytes(path: PathLike, data: bytes) -> Path:
+    return atomic_write(path, lambda f: f.write(data), binary=True)
