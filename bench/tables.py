@@ -39,7 +39,7 @@ from .layer_profile import ProfileConfig, profile_models
 from .runtimes import list_runtimes
 from .runtimes.measure import for_tables, runtime_spec
 from .runtimes.report import OUTPUT_NAMES as RUNTIME_OUTPUTS
-from .runtimes.report import runtime_outputs
+from .runtimes.report import runtime_outputs, runtimes_report
 
 REFERENCE = "hourglass-8stack"
 PAPER_METRICS: dict[int, tuple[str, ...]] = {4: ("pckh", "hip"), 5: ("auc", "pckh")}
@@ -524,6 +524,7 @@ def outputs(m: Measurements, names: Sequence[str], reference: str) -> dict[str, 
     colors = plots.model_colors(names)
     if m.runtimes is not None:
         files.update(runtime_outputs(m.runtimes, m.counts, m.env, reference, colors))
+        sections.append(runtimes_report(m.runtimes, m.counts, m.env, reference).section())
     fig = plots.latency_vs_gflops(m.latency, m.counts, colors)
     files["latency_vs_gflops.png"] = lambda p: io.write_figure(fig, p)
     speeds = speedup_rows(paper_tables, reference)

@@ -1,4 +1,5 @@
-"""bench.runtimes: adapters, validation against eager fp32, reason rows, table arithmetic.
+"""bench.runtimes: adapters, validation against eager fp32, reason rows (the table, its
+views and notes: test_runtimes_report.py).
 
 Tiny models only; torch.compile is exercised with its "eager" backend (graph capture and
 recompile guards without inductor's C++ build, which takes minutes on 2 cores).
@@ -25,7 +26,6 @@ from bench.runtimes.compiled import Compiled
 from bench.runtimes.measure import (
     ALL_MODELS,
     QUICK,
-    RuntimeMeasurements,
     RuntimePreset,
     for_tables,
     measure_runtimes,
@@ -33,8 +33,7 @@ from bench.runtimes.measure import (
     selected,
 )
 from bench.runtimes.onnx_export import INPUT_NAME, OUTPUT_NAME, export_onnx
-from bench.runtimes.realtime import PAPER_FPS, realtime_table
-from bench.runtimes.table import GMACS, PEAK, RATE, efficiency, runtimes_table
+from bench.runtimes.table import efficiency
 from bench.runtimes.validate import keypoint_agreement, validate
 
 CPU = torch.device("cpu")
@@ -119,10 +118,10 @@ def test_missing_runtime_gives_its_reason_row(monkeypatch, module):
 
 
 @dataclass(frozen=True)
-class BrokenOnnx:
-    """ONNX Runtime on an export whose first convolution weight was negated: a bad conversion."""
+class FakeRuntime:
+    """A CPU fp32 runtime adapter of the tests; each subclass gives its own ``prepare``."""
 
-    name: str = "broken-onnx"
+    name: str = "fake"
     gpu_only: bool = False
 
     def precisions(self, device):
@@ -130,6 +129,26 @@ class BrokenOnnx:
 
     def unavailable_reason(self, device, precision):
         return ""
+
+
+@pytest.fixture
+def measure_with(monkeypatch):
+    """``measure_with(runtime, *specs)``: ``runtime`` registered beside the real ones, the tiny
+    model measured in it and in ``specs`` (FAST preset, no cpu_realtime rows)."""
+
+    def measure(runtime: FakeRuntime, *specs: str) -> pd.DataFrame:
+        monkeypatch.setitem(base._RUNTIMES, runtime.name, runtime)
+        name = register_tiny("tiny-runtimes")
+        return measure_runtimes([name], CPU, [runtime.name, *specs], FAST, realtime_model="").frame
+
+    return measure
+
+
+@dataclass(frozen=True)
+class BrokenOnnx(FakeRuntime):
+    """ONNX Runtime on an export whose first convolution weight was negated: a bad conversion."""
+
+    name: str = "broken-onnx"
 
     def prepare(self, model, example, precision, threads):
         graph = onnx.load(str(export_onnx(model, example).path))
@@ -145,11 +164,8 @@ class BrokenOnnx:
         )
 
 
-def test_broken_conversion_is_flagged_and_kept(monkeypatch):
-    monkeypatch.setitem(base._RUNTIMES, "broken-onnx", BrokenOnnx())
-    name = register_tiny("tiny-runtimes")
-    m = measure_runtimes([name], CPU, ["broken-onnx", "onnxruntime"], FAST, realtime_model="")
-    rows = m.frame.set_index("runtime")
+def test_broken_conversion_is_flagged_and_kept(measure_with):
+    rows = measure_with(BrokenOnnx(), "onnxruntime").set_index("runtime")
     assert rows.loc["broken-onnx", "validation"].startswith("FAILED")
     assert rows.loc["broken-onnx", "median_ms"] > 0  # still timed and shown, never dropped
     assert rows.loc["onnxruntime", "validation"] == "ok"
@@ -157,15 +173,8 @@ def test_broken_conversion_is_flagged_and_kept(monkeypatch):
 
 
 @dataclass(frozen=True)
-class FailsLater:
+class FailsLater(FakeRuntime):
     name: str = "fails-later"
-    gpu_only: bool = False
-
-    def precisions(self, device):
-        return ("fp32",)
-
-    def unavailable_reason(self, device, precision):
-        return ""
 
     def prepare(self, model, example, precision, threads):
         calls = []
@@ -179,11 +188,8 @@ class FailsLater:
         return base.Prepared(run, base.as_numpy, 0.0)
 
 
-def test_failures_become_reasons_not_crashes(monkeypatch):
-    monkeypatch.setitem(base._RUNTIMES, "fails-later", FailsLater())
-    name = register_tiny("tiny-runtimes")
-    m = measure_runtimes([name], CPU, ["fails-later"], FAST, realtime_model="")
-    row = m.frame.iloc[0]
+def test_failures_become_reasons_not_crashes(measure_with):
+    row = measure_with(FailsLater()).iloc[0]
     assert row.reason == "failed while timing: RuntimeError: engine lost"
     assert math.isnan(row.median_ms) and row.samples == 0
 
@@ -220,74 +226,6 @@ def test_efficiency_counts_two_flops_per_multiply_add():
     assert rate == pytest.approx(200.0) and share == pytest.approx(0.5)
 
 
-def _fabricated() -> RuntimeMeasurements:
-    rows = [
-        ("ref", "eager", "fp32", 2, 100.0),
-        ("net", "eager", "fp32", 2, 50.0),
-        ("ref", "openvino", "bf16", 2, 20.0),
-        ("net", "openvino", "bf16", 2, 16.0),
-        ("net", "openvino", "bf16", 1, 32.0),
-    ]
-    frame = pd.DataFrame(
-        [
-            {
-                "model": m,
-                "runtime": r,
-                "precision": p,
-                "threads": t,
-                "device": "cpu",
-                "input": "64x64",
-                "median_ms": ms,
-                "p10_ms": ms,
-                "p90_ms": ms,
-                "cv": 0.0,
-                "samples": 3,
-                "prepare_s": 0.0,
-                "max_abs_diff": 0.0,
-                "rel_diff": 0.0,
-                "keypoint_agreement": 1.0,
-                "near_ties": 0.0,
-                "validation": "ok",
-                "reason": "",
-            }
-            for m, r, p, t, ms in rows
-        ]
-    )
-    peaks = pd.DataFrame(
-        {
-            "device": "cpu",
-            "precision": ["fp32", "bf16", "bf16"],
-            "threads": [2, 2, 1],
-            "peak_gflops_per_s": [100.0, 800.0, 400.0],
-        }
-    )
-    return RuntimeMeasurements(frame, peaks, FAST, realtime_model="net")
-
-
-def test_speedups_are_within_one_runtime_precision_and_thread_count():
-    counts = pd.DataFrame({"model": ["ref", "net"], "params_m": [1.0, 1.0], "gmacs": [2.0, 1.0]})
-    t = runtimes_table(_fabricated(), counts, reference="ref").set_index(
-        ["model", "runtime", "precision", "threads"]
-    )
-    assert t.loc[("net", "eager", "fp32", 2), "speedup"] == pytest.approx(2.0)
-    assert t.loc[("net", "openvino", "bf16", 2), "speedup"] == pytest.approx(1.25)
-    assert math.isnan(t.loc[("net", "openvino", "bf16", 1), "speedup"])  # no 1-thread reference
-    assert t.loc[("net", "openvino", "bf16", 2), "vs_eager_fp32"] == pytest.approx(50 / 16)
-    row = t.loc[("net", "openvino", "bf16", 1)]
-    assert row[RATE] == pytest.approx(2 * 1.0 / 0.032) and row[PEAK] == 400.0
-    assert row["efficiency"] == pytest.approx(row[RATE] / 400.0) and row[GMACS] == 1.0
-    assert t.loc[("ref", "eager", "fp32", 2), "efficiency"] == pytest.approx(2 * 2 / 0.1 / 100)
-
-
-def test_cpu_realtime_puts_the_papers_figure_last_and_labelled():
-    counts = pd.DataFrame({"model": ["ref", "net"], "params_m": [1.0, 1.0], "gmacs": [2.0, 1.0]})
-    t = runtimes_table(_fabricated(), counts, reference="ref")
-    rt = realtime_table(t, "net", "Test CPU")
-    assert list(rt.threads) == [1, 2, 2, 6] and rt.fps.iloc[0] == pytest.approx(1000 / 32)
-    assert rt.source.iloc[-1].startswith("paper") and rt.fps.iloc[-1] == PAPER_FPS
-    assert set(rt.source.iloc[:-1]) == {"ours (Test CPU)"}
-
-
 def test_default_quick_run_leaves_compile_out_with_a_reason_but_naming_it_runs_it():
     pairs, skipped = selected((), CPU, QUICK)
     assert ("compile", "fp32") in skipped and ("compile", "fp32") not in pairs
@@ -303,16 +241,3 @@ def test_runtime_specs_are_checked_with_the_known_names():
         runtime_spec("onnx-runtime")
     with pytest.raises(argparse.ArgumentTypeError, match="unknown precision 'int8'"):
         runtime_spec("openvino:int8")
-
-
-def test_notes_name_the_best_runtime_and_how_the_ranking_moves():
-    from bench.runtimes.table import runtimes_notes
-
-    m = _fabricated()
-    m.frame.loc[(m.frame.runtime == "openvino") & (m.frame.model == "ref"), "median_ms"] = 10.0
-    counts = pd.DataFrame({"model": ["ref", "net"], "params_m": [1.0, 1.0], "gmacs": [2.0, 1.0]})
-    t = runtimes_table(m, counts, reference="ref")
-    notes = runtimes_notes(t, m, {"device": "cpu", "cpu_model": "Test CPU"}, "ref")
-    assert "- ref: openvino bf16 10.0 ms (10.0x eager fp32)" in notes
-    assert "- eager fp32: net < ref" in notes
-    assert "- openvino bf16: ref < net (order differs from eager fp32)" in notes

@@ -1,4 +1,4 @@
-"""``runtimes.csv`` / ``runtimes.md``: one row per (model, runtime, precision, threads, device).
+"""``runtimes.csv`` / ``runtimes_full.md``: one row per (model, runtime, precision, threads, device).
 
 Speed-up: latency of the reference (``hourglass-8stack``) over the row's, both in the same
 runtime, precision, threads and device, measured in this run. ``vs eager fp32``: the same model's
@@ -138,64 +138,90 @@ def _reference_speedups(df: pd.DataFrame, reference: str, models: Sequence[str])
 NOISY_CV = 0.2
 
 
-def _bullets(title: str, lines: Sequence[str]) -> str:
+def bullets(title: str, lines: Sequence[str]) -> str:
     return title + "\n" + "\n".join(f"- {line}" for line in lines) if lines else ""
 
 
-def runtimes_notes(df: pd.DataFrame, m: RuntimeMeasurements, env: dict, reference: str) -> str:
-    """Markdown notes: conditions, preset, best runtime per model, rankings, flags."""
+ALL_MODELS_NOTE = (
+    "Rows with model '(all models)' are runtimes not measured at all, with the reason."
+)
+
+
+def _conditions(m: RuntimeMeasurements, env: dict) -> str:
+    versions = ", ".join(f"{k} {v}" for k, v in m.versions.items())
+    return (
+        f"Measured on {env.get('device', '?')} (CPU {env.get('cpu_model', '?')}), torch "
+        f"{env.get('torch', '?')} ({versions}), batch 1, each model at its own input size; "
+        f"{m.preset.description}. Timing: the harness's timer, rows interleaved over "
+        f"{m.preset.rounds} rounds; preparation (export, conversion, compilation: prepare_s) "
+        f"and validation before the first round, outside the timed region."
+    )
+
+
+def _validation_rules(failed: int) -> str:
+    return (
+        "Validation: each converted network against eager fp32 on the same seeded random "
+        "input: max_abs_diff of the final heatmaps, rel_diff (the same over the largest eager "
+        "heatmap value), keypoint_agreement (share of keypoints whose decoded location, "
+        "datasets.heatmaps.decode, is within one heatmap cell) and near_ties (share of the "
+        "others whose location is, in eager's own map, within the precision's tolerance of its "
+        "maximum: untrained networks' nearly flat maps); tolerances per precision in "
+        "bench/runtimes/validate.py. Rows that fail stay here, marked FAILED in 'validation'. "
+        f"Failed rows in this run: {failed}."
+    )
+
+
+def _definitions(reference: str) -> str:
+    return (
+        f"speedup = latency of {reference} / the row's, in the same runtime, precision, "
+        "threads and device (NaN where the reference was not measured that way); vs_eager_fp32 "
+        "= the same model's eager fp32 latency / the row's. Efficiency = achieved FLOP rate / "
+        "the matmul peak in the row's precision and threads measured in this run, both at 2 "
+        "FLOPs per multiply-add (the GFLOPs column is the paper's 1 MAC = 1 FLOP count). The "
+        "bf16 peak is torch's bf16 matmul; a runtime with better kernels can come close to it "
+        "or pass it."
+    )
+
+
+def _noisy(measured: pd.DataFrame) -> str:
+    noisy = measured[measured.cv > NOISY_CV]
+    if noisy.empty:
+        return ""
+    listed = ", ".join(
+        f"{r.model} {r.runtime} {r.precision} {r.threads}t ({100 * r.cv:.0f} %)"
+        for r in noisy.itertuples()
+    )
+    return (
+        f"**Noisy measurement:** CV above {100 * NOISY_CV:.0f} % for {listed}; "
+        f"the machine was probably busy."
+    )
+
+
+def runtimes_notes(
+    df: pd.DataFrame, m: RuntimeMeasurements, env: dict, reference: str, full: bool = True
+) -> str:
+    """Markdown notes: conditions, preset, validation, best runtime per model, rankings.
+
+    ``full``: for every column (runtimes_full.md): the noisy rows and the full table's column
+    definitions too; the headline view (runtimes.md) explains its own columns and marks.
+    """
     measured = df[df.model != ALL_MODELS]
     main = main_rows(df, m.device)
     threads = int(main.threads.max()) if not main.empty else 0
-    versions = ", ".join(f"{k} {v}" for k, v in m.versions.items())
-    failed = measured[measured.validation.str.startswith("FAILED")]
-    noisy = measured[measured.cv > NOISY_CV]
+    failed = measured.validation.astype(str).str.startswith("FAILED").sum()
     gcpm = [n for n in ("gcpm-ushaped", "gcpm-ushaped-2stage") if n in set(measured.model)]
     parts = [
-        (
-            f"Measured on {env.get('device', '?')} (CPU {env.get('cpu_model', '?')}), torch "
-            f"{env.get('torch', '?')} ({versions}), batch 1, each model at its own input size; "
-            f"{m.preset.description}. Timing: the harness's timer, rows interleaved over "
-            f"{m.preset.rounds} rounds; preparation (export, conversion, compilation: prepare_s) "
-            f"and validation before the first round, outside the timed region."
-        ),
-        (
-            "Validation: each converted network against eager fp32 on the same seeded random "
-            "input: max_abs_diff of the final heatmaps, rel_diff (the same over the largest eager "
-            "heatmap value), keypoint_agreement (share of keypoints whose decoded location, "
-            "datasets.heatmaps.decode, is within one heatmap cell) and near_ties (share of the "
-            "others whose location is, in eager's own map, within the precision's tolerance of its "
-            "maximum: untrained networks' nearly flat maps); tolerances per precision in "
-            "bench/runtimes/validate.py. Rows that fail stay here, marked FAILED in 'validation'. "
-            f"Failed rows in this run: {len(failed)}."
-        ),
-        (
-            f"speedup = latency of {reference} / the row's, in the same runtime, precision, "
-            "threads and device (NaN where the reference was not measured that way); vs_eager_fp32 "
-            "= the same model's eager fp32 latency / the row's. Efficiency = achieved FLOP rate / "
-            "the matmul peak in the row's precision and threads measured in this run, both at 2 "
-            "FLOPs per multiply-add (the GFLOPs column is the paper's 1 MAC = 1 FLOP count). The "
-            "bf16 peak is torch's bf16 matmul; a runtime with better kernels can come close to it "
-            "or pass it."
-        ),
-        _bullets(
+        _noisy(measured) if full else "",
+        _conditions(m, env),
+        _validation_rules(int(failed)),
+        _definitions(reference) if full else "",
+        bullets(
             f"Best validated runtime per model ({m.device}, {threads} threads):", _best_rows(main)
         ),
-        _bullets(f"Ranking, fastest first ({m.device}, {threads} threads):", _rankings(main)),
-        _bullets(
+        bullets(f"Ranking, fastest first ({m.device}, {threads} threads):", _rankings(main)),
+        bullets(
             f"Speed-up over {reference} by runtime:", _reference_speedups(main, reference, gcpm)
         ),
-        "Rows with model '(all models)' are runtimes not measured at all, with the reason.",
+        ALL_MODELS_NOTE if full else "",
     ]
-    parts = [p for p in parts if p]
-    if not noisy.empty:
-        listed = ", ".join(
-            f"{r.model} {r.runtime} {r.precision} {r.threads}t ({100 * r.cv:.0f} %)"
-            for r in noisy.itertuples()
-        )
-        parts.insert(
-            0,
-            f"**Noisy measurement:** CV above {100 * NOISY_CV:.0f} % for {listed}; "
-            f"the machine was probably busy.",
-        )
-    return "\n\n".join(parts)
+    return "\n\n".join(p for p in parts if p)
