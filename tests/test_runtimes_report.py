@@ -1,5 +1,5 @@
 """bench.runtimes reporting: table arithmetic, the headline view (runtimes.md) with its marks,
-the full table (runtimes_full.md), notes, and the set's file list and index section.
+the full table (runtimes_full.md), notes, the set's file list and index section, plot ticks.
 
 Measurements are fabricated: these tests pin the arithmetic and the rendering, not a runtime.
 """
@@ -14,6 +14,7 @@ from tiny_models import register_tiny
 
 from bench.result_set import publish, verify
 from bench.runtimes.measure import ALL_MODELS, QUICK, RuntimeMeasurements
+from bench.runtimes.plots import crowded, pareto
 from bench.runtimes.realtime import PAPER_FPS, realtime_table
 from bench.runtimes.report import OUTPUT_NAMES, runtime_outputs, runtimes_report
 from bench.runtimes.table import COLUMNS, GMACS, PEAK, RATE, runtimes_notes, runtimes_table
@@ -183,3 +184,31 @@ def test_outputs_write_a_compact_and_a_full_table_as_one_set(tmp_path):
     assert any("| 6.7e-08 " in line for line in full)  # not rounded to 0.000 with the rest
     section = runtimes_report(m, COUNTS, ENV, "ref").section()
     assert section.stem == "runtimes" and list(section.table.columns)[3] == LATENCY
+
+
+def _spread(low_ms: float, high_ms: float) -> pd.DataFrame:
+    """Eight models' eager fp32 rows with medians spread evenly in log from low to high."""
+    ms = [low_ms * (high_ms / low_ms) ** (i / 7) for i in range(8)]
+    return pd.DataFrame([_row(f"m{i}", "eager", "fp32", 2, v) for i, v in enumerate(ms)])
+
+
+def _shown_ticks(axis) -> list[str]:
+    low, high = axis.get_view_interval()
+    return [
+        label.get_text()
+        for tick, label in zip(axis.get_majorticklocs(), axis.get_ticklabels())
+        if low <= tick <= high and label.get_text()
+    ]
+
+
+@pytest.mark.parametrize(("low", "high"), [(0.05, 600.0), (0.3, 3000.0), (1.0, 50000.0)])
+def test_pareto_latency_ticks_thin_to_decades_instead_of_crowding(low, high):
+    fig = pareto(_spread(low, high), "cpu", lambda model, table: 85.0)
+    for panel in fig.axes:
+        assert panel.get_xscale() == "log" and not crowded(panel.xaxis)
+        assert set(_shown_ticks(panel.xaxis)) <= {f"{10.0**k:g}" for k in range(-3, 7)}
+
+
+def test_pareto_keeps_its_1_2_5_ticks_where_they_fit():
+    fig = pareto(_spread(8.0, 600.0), "cpu", lambda model, table: 85.0)  # the committed CPU run
+    assert {"20", "50", "200"} <= set(_shown_ticks(fig.axes[0].xaxis))

@@ -8,10 +8,13 @@ figure of the run (``bench.plots.model_colors``); runtimes get markers.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from itertools import pairwise
 
 import pandas as pd
+from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import LogLocator
 
 from bench.plots import Color, log_if_wide, model_colors
 
@@ -24,6 +27,29 @@ def _figure(width: float, height: float) -> Figure:
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
     return fig
+
+
+def crowded(axis: Axis, gap: float = 0.5) -> bool:
+    """Whether two neighbouring tick labels inside the axis' view come closer than ``gap``
+    times their font size (``"50100"`` reads as one number even where the boxes only touch)."""
+    fig = axis.axes.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    low, high = sorted(axis.get_view_interval())
+    boxes = [
+        label.get_window_extent(renderer).padded(gap / 2 * label.get_fontsize() * fig.dpi / 72)
+        for tick, label in zip(axis.get_majorticklocs(), axis.get_ticklabels())
+        if low <= tick <= high and label.get_visible() and label.get_text()
+    ]
+    return any(a.overlaps(b) for a, b in pairwise(boxes))
+
+
+def uncrowd(axis: Axis) -> None:
+    """A log axis labelled at 1-2-5 (``log_if_wide``) over more decades than its width holds:
+    labels at the decades only, 2 and 5 kept as unlabelled ticks."""
+    if axis.get_scale() == "log" and crowded(axis):
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0,)))
+        axis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
 
 
 def _label(row) -> str:
@@ -50,6 +76,7 @@ def latency_by_runtime(
         ax.bar(xs, mine.median_ms, width, yerr=err, capsize=2, color=colors[model], label=model)
     ax.set_xticks(range(len(setups)), setups, rotation=20, ha="right")
     log_if_wide(ax, "y", rows.median_ms)
+    uncrowd(ax.yaxis)
     threads = int(rows.threads.max()) if not rows.empty else 0
     ax.set(
         ylabel="batch-1 latency, median (ms)",
@@ -99,4 +126,6 @@ def pareto(
         if m in set(rows.model)
     ]
     fig.legend(handles=handles, fontsize=7, loc="outside right center")
+    for panel in fig.axes:
+        uncrowd(panel.xaxis)
     return fig
