@@ -62,6 +62,12 @@ def test_arm_features_count_and_the_name_falls_back_to_the_machine(
     assert fp._cpuinfo(_file(tmp_path, ARM)) == ("aarch64", ["asimd", "asimdhp", "sve", "sve2"])
 
 
+def test_a_stray_byte_that_is_not_utf8_does_not_stop_the_read(tmp_path: Path) -> None:
+    path = tmp_path / "cpuinfo"
+    path.write_bytes(b"model name\t: Xeon \xff\nflags\t: avx2 \xfe fma\n")
+    assert fp._cpuinfo(path) == ("Xeon \ufffd", ["avx2", "fma"])
+
+
 def test_no_flags_line_gives_no_flags(tmp_path: Path) -> None:
     assert fp._cpuinfo(_file(tmp_path, "model name\t: Xeon\n")) == ("Xeon", [])
 
@@ -82,9 +88,11 @@ def test_the_default_is_this_machines_cpuinfo() -> None:
     assert fp._cpuinfo()[0] != platform.machine()  # a model name was found, not the fall-back
 
 
-def _tool(tmp_path: Path, output: str) -> str:
+def _tool(tmp_path: Path, output: str, status: int = 0) -> str:
+    """A fake valgrind that answers ``--version`` (and nothing else) with ``output``."""
     exe = tmp_path / "valgrind"
-    exe.write_text(f"#!/bin/sh\nprintf '{output}'\n", encoding="utf-8")
+    script = f"#!/bin/sh\n[ \"$*\" = --version ] || exit 3\nprintf '{output}'\nexit {status}\n"
+    exe.write_text(script, encoding="utf-8")
     exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
     return str(exe)
 
@@ -96,7 +104,8 @@ def test_valgrind_version_missing_unknown_or_its_first_line(
     assert fp.valgrind_version() == "missing"
     monkeypatch.setattr(fp.shutil, "which", lambda name: _tool(tmp_path, "  valgrind-3.22.0\\n"))
     assert fp.valgrind_version() == "valgrind-3.22.0"
-    monkeypatch.setattr(fp.shutil, "which", lambda name: _tool(tmp_path, "\\n"))
+    # A valgrind that cannot say its version (no output, failing) is "unknown", not a crash.
+    monkeypatch.setattr(fp.shutil, "which", lambda name: _tool(tmp_path, "\\n", status=1))
     assert fp.valgrind_version() == "unknown"
 
 
