@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import asdict
+from types import SimpleNamespace
+from typing import ClassVar
 
 import pytest
 import torch
+from torch import nn
 
 from bench import latency
-from bench.latency import LatencyStats, TimingConfig, ValidityRule, time_callable
+from bench.environment import GpuCounters, GpuState, WindowTotals
+from bench.latency import LatencyResult, LatencyStats, TimingConfig, ValidityRule, time_callable
 
 CUDA1 = torch.device("cuda", 1)
 
@@ -69,8 +74,10 @@ def test_min_time_reached_exactly_stops_sampling(monkeypatch: pytest.MonkeyPatch
 
 def test_max_time_reached_exactly_stops_sampling(monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_perf_counter(monkeypatch)
-    assert latency._MIN_SAMPLES <= 4
-    assert _count(TimingConfig(0, 100, max_time_s=4.0)) == 4
+    samples_at_max_time = 4  # the fake clock reads 4 s elapsed after the 4th sample
+    # the minimum sample count is reached by then, so it is the time limit that stops sampling
+    assert latency._MIN_SAMPLES <= samples_at_max_time
+    assert _count(TimingConfig(0, 100, max_time_s=4.0)) == samples_at_max_time
 
 
 def test_cpu_clock_nanoseconds_become_milliseconds() -> None:
@@ -106,3 +113,346 @@ def test_validity_lists_every_condition_missed() -> None:
 def test_a_budget_split_over_rounds() -> None:
     assert latency._per_round(TimingConfig(10, 100, 3.0, 6.0), 4) == TimingConfig(0, 25, 0.75, 1.5)
     assert latency._per_round(TimingConfig(10, 1, 0.0, None), 4) == TimingConfig(0, 1, 0.0, None)
+
+
+# ------------------------------------------ what a user sees: rows, modes, rounds, NVML windows
+
+
+def test_timing_config_refuses_negative_warm_up_and_zero_samples() -> None:
+    assert TimingConfig(0, 1) == TimingConfig(warmup=0, iters=1, min_time_s=0.0, max_time_s=None)
+    for warmup, iters in ((-1, 1), (0, 0)):
+        with pytest.raises(ValueError, match=r"^TimingConfig needs warmup >= 0 and iters >= 1"):
+            TimingConfig(warmup, iters)
+    assert TimingConfig() == TimingConfig(10, 100, 0.0, None)
+
+
+def _result(**fields) -> LatencyResult:
+    base = {
+        "model": "net",
+        "mode": "fp32",
+        "device": "cuda:0",
+        "input_size": (256, 192),
+        "threads": 4,
+        "stats": LatencyStats.from_samples([2.0] * 64),
+        "window": WindowTotals(1.5, 2, 64, {"power": 0.3, "thermal": 0.0}, 640.0),
+    }
+    return LatencyResult(**{**base, **fields})
+
+
+def test_every_column_of_a_latency_row() -> None:
+    result = _result(
+        gpu_before=GpuState(sm_clock_mhz=1400, throttle_reasons=["sw_power_cap", "gpu_idle"]),
+        gpu_after=GpuState(sm_clock_mhz=1300, temperature_c=70, throttle_reasons=["hw_slowdown"]),
+        flags={"tf32_conv": False},
+    )
+    row = result.as_row()
+    assert list(row) == [
+        "model", "mode", "device", "input", "threads", "median_ms", "mean_ms", "p10_ms",
+        "p90_ms", "iqr_ms", "std_ms", "cv", "iters", "reason", "timed_s", "valid", "validity",
+        "throttled", "throttle_reasons", "throttled_pct", "violation_pct",
+        "energy_per_inference_mj", "energy_note", "sm_clock_before_mhz", "sm_clock_after_mhz",
+        "temperature_after_c", "tf32_conv",
+    ]  # fmt: skip
+    assert row == {
+        "model": "net",
+        "mode": "fp32",
+        "device": "cuda:0",
+        "input": "256x192",  # height x width
+        "threads": 4,
+        **asdict(LatencyStats.from_samples([2.0] * 64)),
+        "reason": "",
+        "timed_s": 1.5,
+        "valid": True,
+        "validity": "ok",
+        "throttled": True,
+        "throttle_reasons": "gpu_idle,hw_slowdown,sw_power_cap",  # before and after, once each
+        "throttled_pct": 20.0,
+        "violation_pct": "power 20.0",
+        "energy_per_inference_mj": 10.0,
+        "energy_note": "",
+        "sm_clock_before_mhz": 1400,
+        "sm_clock_after_mhz": 1300,
+        "temperature_after_c": 70,
+        "tf32_conv": False,
+    }
+
+
+def test_throttled_by_a_snapshot_before_or_after_or_by_violation_time_in_a_window() -> None:
+    idle = GpuState(throttle_reasons=["gpu_idle"])
+    capped = GpuState(throttle_reasons=["sw_power_cap"])
+    quiet = WindowTotals(1.0, 1, 64, {"power": 0.0})
+    assert not _result(window=quiet, gpu_before=idle, gpu_after=idle).throttled
+    assert not _result(window=WindowTotals(1.0, 1, 64)).throttled  # no counters: NaN share
+    assert _result(window=quiet, gpu_before=capped).throttled
+    assert _result(window=quiet, gpu_after=capped).throttled
+    assert _result(window=WindowTotals(1.0, 1, 64, {"thermal": 1e-9})).throttled
+    assert not _result(window=WindowTotals(1.0, 1, 64, {"sync_boost": 0.5})).throttled
+
+
+def test_a_row_not_measured_or_too_short_says_why_and_is_invalid() -> None:
+    row = _result(reason="tf32 unsupported", stats=LatencyStats.missing()).as_row()
+    assert (row["valid"], row["validity"], row["reason"]) == (False, "not measured", row["reason"])
+    short = _result(window=WindowTotals(0.99, 1, 64)).as_row()
+    assert (short["valid"], short["validity"]) == (False, "0.99 s timed < 1 s")
+    few = _result(stats=LatencyStats.from_samples([2.0] * 63)).as_row()
+    assert (few["valid"], few["validity"]) == (False, "63 samples < 64")
+
+
+def _autocast_state() -> tuple[bool, torch.dtype]:
+    return torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")
+
+
+def test_each_mode_runs_with_its_autocast_dtype_and_tf32_policy() -> None:
+    from bench.numerics import numerics_flags
+
+    outside = _autocast_state()
+    cpu = torch.device("cpu")
+    for mode, autocast, tf32 in (
+        ("fp32", False, False),
+        ("channels_last", False, False),
+        ("tf32", False, True),
+        ("bf16", (True, torch.bfloat16), False),
+        ("fp16", (True, torch.float16), False),
+    ):
+        with latency._mode_context(mode, cpu):
+            state, flags = _autocast_state(), numerics_flags()
+        assert (state if autocast else state[0]) == (autocast or False), mode
+        assert flags["tf32_conv"] is tf32 and flags["tf32_matmul"] is tf32, mode
+    assert _autocast_state() == outside
+
+
+def test_prepare_lays_out_a_copy_for_channels_last_only() -> None:
+    model = nn.Conv2d(3, 4, 3).train()
+    same, x = latency.prepare(model, (1, 3, 5, 6), torch.device("cpu"), "fp32")
+    assert same is model and not model.training and tuple(x.shape) == (1, 3, 5, 6)
+    copy, y = latency.prepare(model.train(), (1, 3, 5, 6), torch.device("cpu"), "channels_last")
+    assert copy is not model and not copy.training and model.training
+    assert y.is_contiguous(memory_format=torch.channels_last) and not y.is_contiguous()
+    assert copy.weight.is_contiguous(memory_format=torch.channels_last)
+    meta = torch.device("meta")  # a device other than the default one, without memory
+    for mode in ("fp32", "channels_last"):
+        on_meta, z = latency.prepare(nn.Conv2d(3, 4, 3), (1, 3, 5, 6), meta, mode)
+        assert z.device == on_meta.weight.device == meta, mode
+    with pytest.raises(ValueError) as error:
+        latency.prepare(model, (1, 3, 5, 6), torch.device("cpu"), "int8")
+    message = "unknown latency mode 'int8'; known modes: fp32, tf32, channels_last, bf16, fp16"
+    assert str(error.value) == message
+
+
+def test_autocast_silently_off_or_of_another_dtype_is_a_reason() -> None:
+    cpu = torch.device("cpu")
+    off = f"bf16 autocast is not supported on cpu by torch {torch.__version__}"
+    assert latency._autocast_inactive("fp32", cpu) == ""
+    assert latency._autocast_inactive("bf16", cpu) == off
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert latency._autocast_inactive("bf16", cpu) == ""
+        assert latency._autocast_inactive("fp16", cpu).startswith("fp16 autocast is not")
+
+
+def test_autocast_state_a_torch_cannot_report_is_trusted(monkeypatch) -> None:
+    def old_signature(*args):
+        raise TypeError("is_autocast_enabled() takes 0 positional arguments")
+
+    monkeypatch.setattr(torch, "is_autocast_enabled", old_signature)
+    assert latency._autocast_inactive("bf16", torch.device("cpu")) == ""
+    monkeypatch.setattr(torch, "get_autocast_dtype", lambda device_type: torch.float16)
+    monkeypatch.setattr(torch, "is_autocast_enabled", lambda device_type: True)
+    assert latency._autocast_inactive("fp16", torch.device("cpu")) == ""
+
+
+class _Raises(nn.Module):
+    def __init__(self, error: Exception | None) -> None:
+        super().__init__()
+        self.error, self.calls = error, 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        return x
+
+
+def test_the_reason_a_mode_is_unsupported_is_the_errors_first_line() -> None:
+    x = torch.zeros(1)
+    reason = latency._unsupported_reason
+    assert reason(_Raises(None), x, "fp32") == ""
+    assert reason(_Raises(RuntimeError("")), x, "fp32") == "RuntimeError: "
+    assert reason(_Raises(RuntimeError("  \n")), x, "fp32") == "RuntimeError: "
+    assert reason(_Raises(TypeError("  bad dtype\nmore")), x, "fp32") == "TypeError: bad dtype"
+    long = NotImplementedError("y" * 300)
+    assert reason(_Raises(long), x, "fp32") == "NotImplementedError: " + "y" * 200
+    with pytest.raises(ValueError):  # not a refusal of the mode: a bug, raised
+        reason(_Raises(ValueError("bug")), x, "fp32")
+    tf32 = _Raises(None)
+    assert reason(tf32, x, "tf32").startswith("tf32 is a CUDA mode") and tf32.calls == 0
+    off = _Raises(None)
+    assert reason(off, x, "bf16").startswith("bf16 autocast is not") and off.calls == 0
+
+
+def test_input_shape_from_the_registry_facts_or_the_size_given() -> None:
+    bare = nn.Identity()
+    with pytest.raises(ValueError, match=r"^Identity has no \.info; pass input_size=\(H, W\)$"):
+        latency.input_shape_of(bare)
+    assert latency.input_shape_of(bare, (5, 7)) == (1, 3, 5, 7)
+    bare.info = SimpleNamespace(input_size=(16, 12), in_channels=1)
+    assert latency.input_shape_of(bare) == (1, 1, 16, 12)
+    assert latency.input_shape_of(bare, (8, 4)) == (1, 1, 8, 4)
+
+
+class _Sized(nn.Module):
+    built: ClassVar[list] = []
+
+    def __init__(self, input_size: tuple[int, int] = (16, 16)) -> None:
+        super().__init__()
+        _Sized.built.append(input_size)
+
+
+def test_build_at_size_rebuilds_only_for_another_size() -> None:
+    from architectures import ModelInfo, register_model
+
+    info = ModelInfo("tiny-sized", "test", "lip", (16, 16), 1, 3)
+    register_model(info)(lambda **overrides: _Sized(**overrides))
+    _Sized.built = []
+    assert latency.takes_input_size(_Sized()) and not latency.takes_input_size(nn.Identity())
+    _Sized.built = []
+    assert latency.build_at_size("tiny-sized").info.input_size == (16, 16)
+    assert latency.build_at_size("tiny-sized", [16, 16]).info.input_size == (16, 16)
+    assert _Sized.built == [(16, 16), (16, 16)]  # the registered size: built once each
+    assert tuple(latency.build_at_size("tiny-sized", [32, 24]).info.input_size) == (32, 24)
+    assert _Sized.built[2:] == [(16, 16), (32, 24)]
+
+
+class _Calls(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return x
+
+
+@pytest.fixture
+def fake_nvml(monkeypatch: pytest.MonkeyPatch) -> list:
+    """NVML on a fake GPU: snapshots numbered in order; counters that advance by known steps
+    (1.5 s, 0.3 s of power violation, 0.1 s thermal, 600 mJ per read)."""
+    log: list = []
+    reads = itertools.count()
+
+    def state(device):
+        log.append(("state", device))
+        return GpuState(sm_clock_mhz=len(log))
+
+    def counters(device):
+        n = next(reads)
+        log.append(("counters", device))
+        ns = {"power": n * 300_000_000, "thermal": n * 100_000_000}
+        return GpuCounters(time_s=1.5 * n, violation_ns=ns, energy_mj=600 * n)
+
+    monkeypatch.setattr(latency, "gpu_state", state)
+    monkeypatch.setattr(latency, "read_counters", counters)
+    return log
+
+
+def test_a_timing_window_is_bracketed_by_the_counters_and_snapshots_only_first_and_last(
+    fake_cuda, fake_nvml
+) -> None:
+    job = latency._Job("n", "fp32", _Calls(), torch.zeros(1, 3, 4, 4))
+    latency._time_round(job, CUDA1, TimingConfig(0, 2), first=True, last=False)
+    assert fake_nvml == [("state", CUDA1), ("counters", CUDA1), ("counters", CUDA1)]
+    assert (job.gpu_before.sm_clock_mhz, job.gpu_after) == (1, GpuState())
+    assert job.samples == [1.5, 1.5] and job.model.calls == 2
+    latency._time_round(job, CUDA1, TimingConfig(0, 3), first=False, last=True)
+    assert fake_nvml[3:] == [("counters", CUDA1), ("counters", CUDA1), ("state", CUDA1)]
+    assert (job.gpu_before.sm_clock_mhz, job.gpu_after.sm_clock_mhz) == (1, 6)
+    assert job.samples == [1.5] * 5 and job.flags["tf32_conv"] is False
+    window = job.window  # two windows of 1.5 s each; the gap between them is not counted
+    assert (window.duration_s, window.windows, window.inferences) == (3.0, 2, 5)
+    assert window.violation_s == pytest.approx({"power": 0.6, "thermal": 0.2})
+    assert window.energy_mj == 1200
+    row = job.result(CUDA1).as_row()
+    assert row["throttled_pct"] == pytest.approx(20.0) and row["throttled"] is True
+    assert row["energy_per_inference_mj"] == 240.0 and row["timed_s"] == 3.0
+
+
+def test_a_cpu_window_reads_the_clock_counters_but_no_gpu_snapshot(fake_nvml) -> None:
+    job = latency._Job("n", "fp32", _Calls(), torch.zeros(1, 3, 4, 4))
+    latency._time_round(job, torch.device("cpu"), TimingConfig(0, 2), first=True, last=True)
+    assert [what for what, _ in fake_nvml] == ["counters", "counters"]
+    assert job.gpu_before == job.gpu_after == GpuState() and len(job.samples) == 2
+
+
+@pytest.mark.filterwarnings("ignore:CUDA is not available")
+def test_measure_latency_on_a_fake_gpu_takes_both_snapshots_and_one_window(
+    monkeypatch, fake_cuda, fake_nvml
+) -> None:
+    model = _Calls()
+    monkeypatch.setattr(latency, "prepare", lambda m, shape, d, mode: (m, torch.zeros(shape)))
+    result = latency.measure_latency(model, (1, 3, 4, 4), CUDA1, config=TimingConfig(2, 3))
+    assert (result.model, result.mode, result.device) == ("_Calls", "fp32", "cuda:1")
+    assert result.input_size == (4, 4) and result.stats.iters == 3 and model.calls == 1 + 2 + 3
+    assert (result.gpu_before.sm_clock_mhz, result.gpu_after.sm_clock_mhz) == (1, 4)
+    assert (result.window.windows, result.window.inferences) == (1, 3)
+    assert result.threads == torch.get_num_threads()
+    # torch without CUDA turns the autocast off: reported, neither timed nor snapshotted
+    named = latency.measure_latency(model, (1, 3, 4, 4), CUDA1, "fp16", TimingConfig(0, 1), "m")
+    assert (named.model, named.mode, named.stats.iters) == ("m", "fp16", 0)
+    assert named.reason.startswith("fp16 autocast is not supported")
+    assert named.gpu_before == GpuState() and named.window.windows == 0 and len(fake_nvml) == 4
+
+
+def test_rounds_share_the_warm_up_and_the_budget_and_snapshot_first_and_last(monkeypatch) -> None:
+    models = {"a": _Calls(), "b": _Calls()}
+    seen, steps = [], []
+
+    def fake_jobs(names, device, modes, input_size):
+        seen.append((tuple(names), device, tuple(modes), input_size))
+        return [
+            latency._Job(n, m, models[n], torch.zeros(1, 3, 4, 4)) for n in names for m in modes
+        ]
+
+    def fake_round(job, device, config, first, last):
+        seen.append((job.name, job.mode, config, first, last))
+        job.samples.append(1.0)
+
+    monkeypatch.setattr(latency, "_jobs", fake_jobs)
+    monkeypatch.setattr(latency, "_time_round", fake_round)
+    cpu = torch.device("cpu")
+    config = TimingConfig(4, 9, 3.0)
+    df = latency.benchmark_models(
+        ["a", "b"], cpu, ("fp32", "tf32"), config, (8, 8), lambda *s: steps.append(s), rounds=3
+    )
+    per_round = TimingConfig(0, 3, 1.0)
+    assert seen[0] == (("a", "b"), cpu, ("fp32", "tf32"), (8, 8))
+    assert seen[1:] == [
+        (n, "fp32", per_round, r == 0, r == 2) for r in range(3) for n in ("a", "b")
+    ]  # tf32 on a CPU is refused by the probe: never timed, still reported
+    assert steps == [(n, m) for _ in range(3) for n in ("a", "b") for m in ("fp32", "tf32")]
+    assert models["a"].calls == models["b"].calls == 1 + 4  # probe, then config.warmup once
+    assert list(zip(df.model, df["mode"], df.iters)) == [
+        ("a", "fp32", 3), ("a", "tf32", 0), ("b", "fp32", 3), ("b", "tf32", 0),
+    ]  # fmt: skip
+    assert df.reason[1].startswith("tf32 is a CUDA mode") and df.reason[0] == ""
+    latency.benchmark_models(["a"], cpu, config=TimingConfig(1, 2))
+    assert seen[-1] == ("a", "fp32", TimingConfig(0, 2), True, True)
+
+
+def test_jobs_build_each_model_once_for_all_its_modes(monkeypatch) -> None:
+    from tests.tiny_models import register_tiny
+
+    built = []
+    real_build = latency.build_at_size
+    monkeypatch.setattr(
+        latency, "build_at_size", lambda n, s: built.append((n, s)) or real_build(n, s)
+    )
+    name = register_tiny("tiny-latency-jobs", (32, 32))
+    jobs = latency._jobs([name], torch.device("cpu"), ("fp32", "channels_last"), (16, 24))
+    assert built == [(name, (16, 24))]
+    assert [(j.name, j.mode, tuple(j.x.shape)) for j in jobs] == [
+        (name, "fp32", (1, 3, 16, 24)),
+        (name, "channels_last", (1, 3, 16, 24)),
+    ]
+    assert not jobs[0].model.training and jobs[0].x.is_contiguous()
+    assert jobs[1].x.is_contiguous(memory_format=torch.channels_last)
+    default = latency._jobs([name], torch.device("cpu"), ("fp32",), None)
+    assert tuple(default[0].x.shape) == (1, 3, 32, 32)

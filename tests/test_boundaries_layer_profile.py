@@ -6,12 +6,24 @@ after a device-side one, and shares of a total below 1."""
 from __future__ import annotations
 
 import math
+from collections import Counter
 from types import SimpleNamespace
 
+import pandas as pd
+import pytest
 import torch
 from torch import nn
 
-from bench.layer_profile import _percent, attribute_events, classify_conv
+from bench import layer_profile as lp
+from bench.latency import TimingConfig
+from bench.layer_profile import (
+    LAYER_TYPES,
+    FlopCounts,
+    ProfileConfig,
+    _percent,
+    attribute_events,
+    classify_conv,
+)
 
 CPU = torch.autograd.DeviceType.CPU
 
@@ -59,3 +71,254 @@ def test_shares_of_a_total_below_one_and_of_nothing() -> None:
     assert _percent({"a": 0.25, "b": 0.5}) == {"a": 100 / 3, "b": 200 / 3}
     nothing = _percent({"a": 0.0, "b": 0.0})
     assert all(math.isnan(v) for v in nothing.values())
+
+
+# ------------------------------------------------- what a user sees: the rows and their columns
+
+
+def _all_types(values: dict) -> dict:
+    return {t: values.get(t, 0.0) for t in LAYER_TYPES}
+
+
+def _fake_measurements(monkeypatch: pytest.MonkeyPatch, times: dict, latency_ms: float) -> list:
+    """layer_profile's four measurements replaced by fixed figures; what they saw is logged."""
+    seen: list = []
+    macs = _all_types({"1x1 conv": 3e9, "3x3 conv": 1e9})
+    uncounted = {t: Counter() for t in LAYER_TYPES}
+    uncounted["activation"] = Counter({"aten::relu": 2, "aten::clamp_min": 1})
+    uncounted["1x1 conv"] = Counter({"aten::add": 1})
+
+    def fake_times(model, x, config):
+        seen.append(("times", model.training, config))
+        return _all_types(times)
+
+    def fake_latency(model, x, config):
+        seen.append(("latency", model.training, config))
+        return latency_ms
+
+    def fake_flops(model, x):
+        seen.append(("flops", torch.is_inference_mode_enabled()))
+        return FlopCounts(macs, uncounted)
+
+    def fake_bytes(model, x):
+        seen.append(("bytes", tuple(x.shape)))
+        moved = {t: (0, 0) for t in LAYER_TYPES}
+        moved.update({"1x1 conv": (3_000_000, 1_000_000), "activation": (2_000_000, 500_000)})
+        return moved
+
+    monkeypatch.setattr(lp, "layer_times", fake_times)
+    monkeypatch.setattr(lp, "timed_latency_ms", fake_latency)
+    monkeypatch.setattr(lp, "count_flops_by_type", fake_flops)
+    monkeypatch.setattr(lp, "bytes_by_type", fake_bytes)
+    return seen
+
+
+def test_every_column_of_a_profile_row_from_known_measurements(monkeypatch) -> None:
+    seen = _fake_measurements(monkeypatch, {"1x1 conv": 3.0, "activation": 1.0}, 8.0)
+    model = nn.Conv2d(3, 3, 1).train()
+    config = ProfileConfig(warmup=2, iters=5)
+    df = lp.layer_profile(model, torch.zeros(1, 3, 4, 6), "", config)
+    assert seen == [
+        ("times", False, config),
+        ("latency", False, config),
+        ("flops", True),
+        ("bytes", (1, 3, 4, 6)),
+    ]
+    assert list(df.columns) == [
+        "model", "device", "input", "layer_type", "time_ms", "time_share_pct", "gmacs",
+        "flops_share_pct", "flops_counted", "flops_uncounted_ops", "mb_read", "mb_written",
+        "macs_per_byte", "latency_ms", "coverage_pct",
+    ]  # fmt: skip
+    assert list(df.layer_type) == list(LAYER_TYPES) and len(df) == len(LAYER_TYPES)
+    assert set(df.model) == {"Conv2d"} and set(df.device) == {"cpu"} and set(df.input) == {"4x6"}
+    rows = df.set_index("layer_type")
+    one, act, three = rows.loc["1x1 conv"], rows.loc["activation"], rows.loc["3x3 conv"]
+    assert (one.time_ms, act.time_ms, three.time_ms) == (3.0, 1.0, 0.0)
+    assert (one.time_share_pct, act.time_share_pct, three.time_share_pct) == (75.0, 25.0, 0.0)
+    assert (one.gmacs, three.gmacs, act.gmacs) == (3.0, 1.0, 0.0)
+    assert (one.flops_share_pct, three.flops_share_pct, act.flops_share_pct) == (75.0, 25.0, 0.0)
+    assert (one.flops_counted, three.flops_counted) == ("partly", "yes")
+    assert (act.flops_counted, rows.loc["pooling", "flops_counted"]) == ("no", "no ops")
+    assert act.flops_uncounted_ops == "clamp_min x1, relu x2"
+    assert (one.flops_uncounted_ops, three.flops_uncounted_ops) == ("add x1", "")
+    assert (one.mb_read, one.mb_written, act.mb_read, act.mb_written) == (3.0, 1.0, 2.0, 0.5)
+    assert (three.mb_read, three.mb_written) == (0.0, 0.0)
+    assert one.macs_per_byte == 3e9 / 4e6 and act.macs_per_byte == 0.0
+    assert math.isnan(three.macs_per_byte)  # no traffic: no intensity, not a division by zero
+    assert set(df.latency_ms) == {8.0} and set(df.coverage_pct) == {50.0}
+
+
+def test_coverage_of_a_latency_of_zero_is_nan_and_of_a_tiny_one_is_large(monkeypatch) -> None:
+    _fake_measurements(monkeypatch, {"pooling": 0.5}, 0.0)
+    df = lp.layer_profile(nn.Identity(), torch.zeros(1, 3, 2, 2), "zero")
+    assert set(df.model) == {"zero"} and df.coverage_pct.isna().all()
+    _fake_measurements(monkeypatch, {"pooling": 0.5}, 0.25)
+    assert set(lp.layer_profile(nn.Identity(), torch.zeros(1, 3, 2, 2)).coverage_pct) == {200.0}
+
+
+def test_a_profile_without_any_op_time_is_refused_by_model_name(monkeypatch) -> None:
+    _fake_measurements(monkeypatch, {}, 8.0)
+    with pytest.raises(RuntimeError, match="^profiler recorded no op time for model empty$"):
+        lp.layer_profile(nn.Identity(), torch.zeros(1, 3, 2, 2), "empty")
+    with pytest.raises(RuntimeError, match="for model Identity$"):
+        lp.layer_profile(nn.Identity(), torch.zeros(1, 3, 2, 2))
+
+
+def test_flop_marks_partly_yes_no_and_no_ops() -> None:
+    counts = FlopCounts(
+        _all_types({"1x1 conv": 1.0, "3x3 conv": 0.5}),
+        {
+            t: Counter({"aten::relu": 1} if t in ("1x1 conv", "pooling") else {})
+            for t in LAYER_TYPES
+        },
+    )
+    assert [counts.counted(t) for t in ("1x1 conv", "3x3 conv", "pooling", "other")] == [
+        "partly",
+        "yes",
+        "no",
+        "no ops",
+    ]
+
+
+def test_uncounted_ops_text_sorted_by_op_without_namespace() -> None:
+    ops = Counter({"aten::relu_": 3, "aten::add": 1, "aten::max_pool2d": 2})
+    assert lp._ops_text(ops) == "add x1, max_pool2d x2, relu_ x3"
+    assert lp._ops_text(Counter()) == ""
+
+
+class _Counting(nn.Module):
+    """A 1x1 convolution and a ReLU as leaves; counts its forwards."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.act, self.calls = nn.Conv2d(2, 2, 1), nn.ReLU(), 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return self.act(self.conv(x))
+
+
+def test_layer_times_are_ms_per_profiled_forward_after_unprofiled_warm_up(monkeypatch) -> None:
+    seen = []
+
+    def fake_attribute(events, on_cuda):
+        names = [e.name for e in events]
+        seen.append((names.count("layer_type::1x1 conv"), names.count("layer_type::activation")))
+        seen.append(on_cuda)
+        return {"1x1 conv": 3000.0, "pooling": 500.0}
+
+    monkeypatch.setattr(lp, "attribute_events", fake_attribute)
+    model = _Counting()
+    times = lp.layer_times(model, torch.zeros(1, 2, 4, 4), ProfileConfig(warmup=2, iters=4))
+    assert model.calls == 6 and seen == [(4, 4), False]  # only the 4 timed forwards profiled
+    assert times == _all_types({"1x1 conv": 0.75, "pooling": 0.125})
+    assert list(times) == list(LAYER_TYPES)
+
+
+def test_coverage_divisor_is_the_median_of_at_least_three_timed_forwards(monkeypatch) -> None:
+    seen = []
+
+    def fake_time_callable(fn, device, config):
+        fn()
+        seen.append((device, config, torch.is_inference_mode_enabled()))
+        return [5.0, 1.0, 2.0, 9.0, 3.0][: config.iters]
+
+    modes = []
+    real_numerics = lp.timing_numerics
+    monkeypatch.setattr(lp, "time_callable", fake_time_callable)
+    monkeypatch.setattr(lp, "timing_numerics", lambda m, d: modes.append(m) or real_numerics(m, d))
+    model = _Counting()
+    x = torch.zeros(1, 2, 4, 4)
+    assert lp.timed_latency_ms(model, x, ProfileConfig(warmup=4, iters=1)) == 2.0
+    assert lp.timed_latency_ms(model, x, ProfileConfig(warmup=0, iters=5)) == 3.0
+    cpu = torch.device("cpu")
+    assert seen == [(cpu, TimingConfig(4, 3), True), (cpu, TimingConfig(0, 5), True)]
+    assert model.calls == 2 and modes == ["fp32", "fp32"]  # the timed callable runs the model
+
+
+def test_leaf_types_name_classified_leaves_only() -> None:
+    model = nn.Sequential(
+        nn.Conv2d(2, 2, 1), nn.Sequential(nn.ReLU(), nn.Linear(2, 2)), nn.Identity()
+    )
+    assert lp.leaf_types(model) == {"0": "1x1 conv", "1.0": "activation"}
+
+
+def _hooks(model: nn.Module) -> int:
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
+
+
+def test_layer_hooks_are_removed_after_use_and_after_a_failing_forward() -> None:
+    model = _Counting()
+    lp.bytes_by_type(model, torch.zeros(1, 2, 4, 4))
+    assert _hooks(model) == 0
+    with pytest.raises(RuntimeError), lp.annotate_leaves(model):
+        assert _hooks(model) == 4  # a pre- and a post-hook on each of the two leaves
+        model(torch.zeros(1, 3, 4, 4))  # wrong channel count
+    assert _hooks(model) == 0
+
+
+def test_tensors_found_in_nested_arguments() -> None:
+    a, b, c = torch.zeros(1), torch.zeros(2), torch.zeros(3)
+    found = list(lp._tensors(((a, 2, [b, None]), {"out": c, "alpha": 1.0})))
+    assert [t.numel() for t in found] == [1, 2, 3]
+    assert list(lp._tensors("text")) == []
+
+
+class _Functional(nn.Module):
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.cat([x, x], 1), x.view(-1).clone()
+
+
+def test_bytes_count_each_distinct_input_once_skip_views_and_use_the_element_size() -> None:
+    x = torch.zeros(1, 2, 3, 4, dtype=torch.float64)  # 24 elements of 8 bytes
+    moved = lp.bytes_by_type(_Functional(), x)
+    assert moved["concat/add"] == (192, 384)  # x passed twice is read once; 2x written
+    assert moved["other"] == (192, 192)  # the clone; the view before it moves nothing
+    assert sum(r + w for r, w in moved.values()) == 192 + 384 + 192 + 192
+    assert list(moved) == list(LAYER_TYPES)
+
+
+def test_macs_of_several_leaves_of_a_type_add_up_and_no_op_is_listed_twice() -> None:
+    model = nn.Sequential(nn.Conv2d(2, 4, 1), nn.ReLU(), nn.Conv2d(4, 2, 1), nn.ReLU())
+    counts = lp.count_flops_by_type(model.eval(), torch.zeros(1, 2, 4, 4))
+    assert counts.macs["1x1 conv"] == 2 * (2 * 4 * 16)
+    assert counts.uncounted["activation"] == Counter({"aten::relu": 2})
+    assert sum(counts.macs.values()) == counts.macs["1x1 conv"]
+    assert lp.flops_by_type(model.eval(), torch.zeros(1, 2, 4, 4)) == counts.macs
+
+
+class _Sized(nn.Module):
+    """A network built for an input size (as CPM is): profile_models must rebuild it."""
+
+    def __init__(self, input_size: tuple[int, int] = (32, 32)) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 1)
+
+
+def test_profile_models_builds_each_at_the_size_asked_and_stacks_the_rows(monkeypatch) -> None:
+    from architectures import ModelInfo, register_model
+    from tests.tiny_models import register_tiny
+
+    register_model(ModelInfo("tiny-profile-sized", "test", "lip", (32, 32), 1, 3))(_Sized)
+    names = [register_tiny("tiny-profile-a", (32, 32)), "tiny-profile-sized"]
+    calls, steps = [], []
+
+    def fake_profile(model, x, name, config):
+        where = {x.device.type, next(model.parameters()).device.type}
+        calls.append((name, tuple(x.shape), where, model.training, config))
+        calls.append(tuple(model.info.input_size))
+        return pd.DataFrame({"model": [name, name]})
+
+    monkeypatch.setattr(lp, "layer_profile", fake_profile)
+    config = ProfileConfig(1, 2)
+    meta = torch.device("meta")  # a device other than the default one, without memory
+    df = lp.profile_models(names, meta, config, (16, 24), steps.append)
+    assert calls[0] == (names[0], (1, 3, 16, 24), {"meta"}, False, config)
+    assert calls[1] == (32, 32)  # TinyPose runs at any size: built as registered
+    assert calls[2] == (names[1], (1, 3, 16, 24), {"meta"}, False, config)
+    assert calls[3] == (16, 24)  # rebuilt for the size asked
+    assert steps == names and list(df.model) == [names[0]] * 2 + [names[1]] * 2
+    assert list(df.index) == [0, 1, 2, 3]
+    default = lp.profile_models(names[1:], torch.device("cpu"))
+    assert calls[-2:] == [(names[1], (1, 3, 32, 32), {"cpu"}, False, ProfileConfig()), (32, 32)]
+    assert len(default) == 2
