@@ -10,7 +10,14 @@ import math
 
 import pytest
 
-from bench.regression import GateConfig, ModelFigures, NoComparableBaseline, Pass, compare
+from bench.regression import (
+    GateConfig,
+    GateError,
+    ModelFigures,
+    NoComparableBaseline,
+    Pass,
+    compare,
+)
 from bench.regression.gate import comparable, missing_models, require_comparable
 
 REF, NET = "ref", "net"
@@ -124,6 +131,15 @@ def test_rows_follow_the_names_and_only_those() -> None:
     table = compare(base, cur, [NET, "new", REF])
     assert list(table.model) == [NET, "new", REF]
     assert list(table.verdict) == ["ok", "new (not gated)", "ok"]
+
+
+def test_a_baseline_without_samples_is_a_one_line_usage_error() -> None:
+    with pytest.raises(GateError) as exc:
+        compare(_pass({NET: []}), _pass({NET: [1.0]}), [NET])
+    assert str(exc.value) == (
+        "the baseline has no samples for net; re-baseline with `python -m bench.regression update`"
+    )
+    assert compare(_pass({NET: [1.0]}), _pass({NET: [1.0]}), [NET]).verdict.tolist() == ["ok"]
 
 
 # ---------------------------------------------------------------- verdicts and their precedence

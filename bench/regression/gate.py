@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from .fingerprint import differences
-from .model import GateConfig, NoComparableBaseline, Pass
+from .model import GateConfig, GateError, NoComparableBaseline, Pass
 from .signature import signature_diff
 from .stats import decide
 
@@ -45,6 +45,11 @@ def _verdict(name: str, base: Pass, cur: Pass, tolerance: float | None) -> dict:
         return {**row, "verdict": "new (not gated)"}
     if c is None:
         return {**row, "verdict": "FAIL: missing"}
+    if not b.samples:  # a hand-edited baseline: say so, not an internal error after the pass
+        raise GateError(
+            f"the baseline has no samples for {name}; re-baseline with "
+            f"`python -m bench.regression update`"
+        )
     gated = cur.figure_of(name) != "(not gated)"
     decision = decide(b.samples, c.samples, base.config.floor, base.config.alpha, tolerance)
     row |= {
