@@ -1,5 +1,10 @@
 """Latency history across commits: one row per model and recorded pass, trend plot, change points.
 
+Passes are put in the order of their commits in git history (``git rev-list --date-order``:
+parents before children), not the order they were recorded in: ``record --commits`` adds older
+commits after newer ones. A commit git does not know (another clone's, a record outside git)
+keeps its place after the pass recorded before it.
+
 Change points come from ``ruptures`` (PELT, least-squares cost) on each model's figure relative
 to its median: a mean shift of relative size d between segments of n1 and n2 points lowers the
 cost by n1 * n2 / (n1 + n2) * d^2, and a split is kept when that beats the penalty
@@ -21,6 +26,8 @@ import pandas as pd
 from bench import io
 from bench.plots import model_colors
 
+from .gitwalk import GitError, git
+from .measure import TOOL_ROOT
 from .model import GateError, Pass
 
 HISTORY = Path("results/regression_history.csv")
@@ -94,8 +101,32 @@ def append(path: Path, rows: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def series(frame: pd.DataFrame, fingerprint: str | None = None) -> dict[str, pd.DataFrame]:
-    """Per model, the rows of one fingerprint and signal (default: the latest row's)."""
+def commit_positions(repo: Path) -> dict[str, int]:
+    """Every commit reachable from a ref of ``repo`` -> its place in history, oldest first
+    (parents before children, otherwise by commit date); empty outside a git repository."""
+    try:
+        listed = git(repo, "rev-list", "--all", "--date-order", "--reverse")
+    except GitError:
+        return {}
+    return {commit: i for i, commit in enumerate(listed.split())}
+
+
+def in_commit_order(frame: pd.DataFrame, positions: dict[str, int]) -> pd.DataFrame:
+    """``frame``'s rows by their commit's place in ``positions``, each pass numbered in that
+    order (column ``pass``). Rows of one commit keep their record order; a row whose commit is
+    not in ``positions`` inherits the place of the row recorded before it."""
+    place = frame.commit.astype(str).map(positions).ffill().fillna(-1)
+    ordered = frame.loc[place.sort_values(kind="stable").index]
+    passes = list(zip(ordered.commit.astype(str), ordered.recorded_at.astype(str)))
+    number = {p: i for i, p in enumerate(dict.fromkeys(passes))}
+    return ordered.assign(**{"pass": [number[p] for p in passes]})
+
+
+def series(
+    frame: pd.DataFrame, fingerprint: str | None = None, repo: Path = TOOL_ROOT
+) -> dict[str, pd.DataFrame]:
+    """Per model, the rows of one fingerprint and signal (default: the latest recorded row's),
+    in the order of their commits in ``repo``'s history (see :func:`in_commit_order`)."""
     if frame.empty:
         raise GateError("the history is empty")
     last = frame.iloc[-1]
@@ -105,6 +136,7 @@ def series(frame: pd.DataFrame, fingerprint: str | None = None) -> dict[str, pd.
     ]
     if keep.empty:
         raise GateError(f"no history rows with fingerprint {fp!r}")
+    keep = in_commit_order(keep, commit_positions(repo))
     return {m: g.reset_index(drop=True) for m, g in keep.groupby("model", sort=True)}
 
 
@@ -130,7 +162,7 @@ def change_table(per_model: dict[str, pd.DataFrame], floor: float = 0.03) -> pd.
             rows.append(
                 {
                     "model": model,
-                    "pass": start,
+                    "pass": g["pass"][start],
                     "from commit": str(g.commit[start - 1])[:10],
                     "to commit": str(g.commit[start])[:10],
                     "before": before,
@@ -144,24 +176,25 @@ def change_table(per_model: dict[str, pd.DataFrame], floor: float = 0.03) -> pd.
 
 
 def plot(per_model: dict[str, pd.DataFrame], changes: pd.DataFrame, path: Path) -> Path:
-    """Each model's figure relative to its first recorded value, pass by pass."""
+    """Each model's figure relative to its first value, pass by pass in commit order (the
+    ``pass`` column of :func:`series`)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(10, 5))
     ax = fig.add_subplot()
     colors = model_colors(list(per_model))  # the tables' colours; distinct past ten models
     for model, g in per_model.items():
-        ax.plot(
-            range(len(g)), g.value / g.value.iloc[0], marker="o", label=model, color=colors[model]
-        )
+        ax.plot(g["pass"], g.value / g.value.iloc[0], marker="o", label=model, color=colors[model])
         for start in changes[changes.model == model]["pass"]:
             ax.axvline(start - 0.5, color="grey", linestyle=":")
-    longest = max(per_model.values(), key=len)
+    passes = pd.concat(g[["pass", "commit"]] for g in per_model.values())
+    passes = passes.drop_duplicates("pass").sort_values("pass")
     ax.set_xticks(
-        range(len(longest)), [str(c)[:7] for c in longest.commit], rotation=60, fontsize=7
+        list(passes["pass"]), [str(c)[:7] for c in passes.commit], rotation=60, fontsize=7
     )
-    ax.set_xlabel("recorded pass (commit)")
+    ax.set_xlabel("recorded pass, in commit order (commit)")
     ax.set_ylabel("gated figure / first recorded value")
+    ax.ticklabel_format(axis="y", useOffset=False)  # 1.0004, not "+1" over 0.0004
     ax.set_title("Regression gate history (dotted: change points)")
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
