@@ -132,26 +132,14 @@ def test_masking_rows_leave_keypoints_unchanged(masking):
         keypoint_masking_prob=1.0 * (masking == "keypoints"),
     )
     box = (-0.5, -0.5, 128.0, 96.0)
-    plain = augment(
-        image,
-        keypoints_with(point),
-        np.ones(16, bool),
-        box,
-        INPUT,
-        base,
-        np.random.default_rng(1),
-        PAIRS,
-    )
-    masked = augment(
-        image,
-        keypoints_with(point),
-        np.ones(16, bool),
-        box,
-        INPUT,
-        config,
-        np.random.default_rng(1),
-        PAIRS,
-    )
+
+    def run(cfg):  # the same draws (seed 1) with and without masking
+        visible = np.ones(16, bool)
+        return augment(
+            image, keypoints_with(point), visible, box, INPUT, cfg, np.random.default_rng(1), PAIRS
+        )
+
+    plain, masked = run(base), run(config)
     np.testing.assert_array_equal(plain.keypoints, masked.keypoints)
     changed = (plain.image != masked.image).any(axis=2)
     assert changed.any() and (masked.image[changed] == T.FILL).all()

@@ -12,10 +12,11 @@ import math
 import pandas as pd
 import pytest
 import torch
+from tiny_models import OneConv, register_test_model
 from torch import nn
 
 import architectures as zoo
-from architectures.registry import ModelInfo, PaperFigures
+from architectures.registry import PaperFigures
 from bench.complexity import (
     FLOPS_COLUMN,
     GFLOPS_COLUMN,
@@ -44,29 +45,19 @@ PINNED = {
 USER_MODEL = "test-user-complexity"
 
 
-class _UserNet(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(3, 16, 3, stride=4, padding=1)
-
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        return [self.conv(x)]
-
-
 @pytest.fixture(scope="module")
 def zoo_table() -> pd.DataFrame:
     """complexity_table() over the whole registry, with one user model registered: traced once."""
     paper = PaperFigures(table=99, row="made up for the test", gflops=0.001)
-    info = ModelInfo(
-        name=USER_MODEL,
+    register_test_model(  # conftest restores the registry after the module
+        USER_MODEL,
+        lambda: OneConv(16),
         family="user",
         dataset="mpii",
-        input_size=(64, 64),
         output_stride=4,
         num_heatmaps=16,
         paper=paper,
     )
-    zoo.register_model(info)(lambda **overrides: _UserNet())  # conftest restores the registry
     return complexity_table().set_index("model")
 
 

@@ -7,20 +7,18 @@ import math
 
 import pytest
 import torch
+from helpers import generated_root
 
 from architectures import create_model
 from bench.training.data import pose_dataset
 from bench.training.evaluation import evaluate_model
 from bench.training.loss import multi_stage_loss
 from datasets import MpiiReader
-from datasets.synthetic import SyntheticConfig, generate
 
 
 @pytest.fixture(scope="module")
 def mpii_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("mpii")
-    generate(SyntheticConfig("mpii", root, num_images=4, seed=5))
-    return root
+    return generated_root(tmp_path_factory, "mpii", num_images=4, seed=5)
 
 
 def test_cpm_original_trains_and_evaluates_on_16_joint_data(mpii_root, torch_single_thread):

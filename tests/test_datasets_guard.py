@@ -10,19 +10,26 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_a_shadowing_datasets_package_is_named_with_the_fix(tmp_path):
-    fake = tmp_path / "datasets"
-    fake.mkdir()
-    (fake / "__init__.py").write_text('"""stands in for Hugging Face datasets"""\n')
-    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{REPO}"}
-    run = subprocess.run(
-        [sys.executable, "-m", "bench.score", "p.npy", "--ground-truth", "g.mat"],
+def _python(cwd: Path, path: list[Path], *args: str) -> subprocess.CompletedProcess:
+    """Python in a fresh process, in ``cwd`` with ``PYTHONPATH`` = ``path``."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, path))}
+    return subprocess.run(
+        [sys.executable, *args],
         check=False,
-        cwd=tmp_path,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
+    )
+
+
+def test_a_shadowing_datasets_package_is_named_with_the_fix(tmp_path):
+    fake = tmp_path / "datasets"
+    fake.mkdir()
+    (fake / "__init__.py").write_text('"""stands in for Hugging Face datasets"""\n')
+    run = _python(
+        tmp_path, [tmp_path, REPO], "-m", "bench.score", "p.npy", "--ground-truth", "g.mat"
     )
     assert run.returncode == 2
     lines = run.stderr.strip().splitlines()
@@ -32,14 +39,5 @@ def test_a_shadowing_datasets_package_is_named_with_the_fix(tmp_path):
 
 
 def test_our_own_package_passes(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    run = subprocess.run(
-        [sys.executable, "-c", "import bench, datasets; print(datasets.__file__)"],
-        check=False,
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = _python(tmp_path, [REPO], "-c", "import bench, datasets; print(datasets.__file__)")
     assert run.returncode == 0 and run.stdout.strip() == str(REPO / "datasets" / "__init__.py")

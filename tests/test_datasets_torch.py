@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from helpers import generated_root
 from torch.utils.data import DataLoader
 
 from datasets import (
@@ -16,21 +17,16 @@ from datasets import (
     normalize_image,
     to_original,
 )
-from datasets.synthetic import SyntheticConfig, generate
 
 
 @pytest.fixture(scope="module")
 def lip_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lip")
-    generate(SyntheticConfig("lip", root, num_images=6, seed=1))
-    return root
+    return generated_root(tmp_path_factory, "lip", num_images=6, seed=1)
 
 
 @pytest.fixture(scope="module")
 def mpii_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("mpii")
-    generate(SyntheticConfig("mpii", root, num_images=8, seed=2))
-    return root
+    return generated_root(tmp_path_factory, "mpii", num_images=8, seed=2)
 
 
 def _decoded_in_original(item: dict, input_size: int, num_keypoints: int = 16) -> np.ndarray:

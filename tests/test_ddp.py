@@ -11,11 +11,11 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from helpers import cpu_train_config, generated_root
 from tiny_models import TinyPose, register_tiny
 from torch.nn.parallel import DistributedDataParallel
 
 from bench.training import distributed as dist_utils
-from bench.training.config import TrainConfig
 from bench.training.loop import LOG_NAME, fit
 
 TINY = "test-tiny-ddp"
@@ -44,18 +44,8 @@ def _worker(rank: int, world: int, ports: tuple[int, int], root: str, out: str) 
     _sync_check(rank, world, ports[0], out)
     _set_env(rank, world, ports[1])
     fit(
-        TrainConfig(
-            model=TINY,
-            dataset="lip",
-            root=Path(root),
-            out=Path(out, "run"),
-            epochs=2,
-            batch_size=2,
-            lr=1e-2,
-            workers=0,
-            seed=1,
-            device="cpu",
-            progress=False,
+        cpu_train_config(
+            TINY, Path(root), Path(out, "run"), epochs=2, batch_size=2, lr=1e-2, seed=1
         )
     )
 
@@ -83,11 +73,7 @@ def _sync_check(rank: int, world: int, port: int, out: str) -> None:
 
 @pytest.fixture(scope="module")
 def lip_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from datasets.synthetic import SyntheticConfig, generate
-
-    root = tmp_path_factory.mktemp("lip")
-    generate(SyntheticConfig(format="lip", out=root, num_images=12, seed=4))
-    return root
+    return generated_root(tmp_path_factory, "lip", num_images=12, seed=4)
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import generated_root
 from tiny_models import TinyPose, register_tiny
 from torch import nn
 
@@ -39,22 +40,14 @@ class _Oracle(nn.Module):
         return [torch.stack(found)]
 
 
-def _generate(tmp_path_factory: pytest.TempPathFactory, fmt: str) -> Path:
-    from datasets.synthetic import SyntheticConfig, generate
-
-    root = tmp_path_factory.mktemp(fmt)
-    generate(SyntheticConfig(format=fmt, out=root, num_images=16, seed=11))
-    return root
-
-
 @pytest.fixture(scope="module")
 def lip_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _generate(tmp_path_factory, "lip")
+    return generated_root(tmp_path_factory, "lip", num_images=16, seed=11)
 
 
 @pytest.fixture(scope="module")
 def mpii_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _generate(tmp_path_factory, "mpii")
+    return generated_root(tmp_path_factory, "mpii", num_images=16, seed=11)
 
 
 def _oracle_dataset(root: Path, dataset: str):

@@ -6,6 +6,7 @@ from functools import partial
 
 import pytest
 import torch
+from tiny_models import OneConv
 from torch import nn
 
 import architectures as zoo
@@ -124,7 +125,7 @@ def test_list_models_by_module_leaves_out_models_registered_elsewhere() -> None:
         output_stride=4,
         num_heatmaps=17,
     )
-    zoo.register_model(info)(lambda **kw: _TinyNet(17))  # conftest restores the registry
+    zoo.register_model(info)(lambda **kw: OneConv(17))  # conftest restores the registry
     assert "test-user-module" in zoo.list_models()
     assert "test-user-module" in zoo.list_models(module=__name__)
     assert set(zoo.list_models(module=zoo)) == set(NUM_OUTPUTS)
@@ -155,7 +156,7 @@ def test_user_model_joins_the_registry_with_one_decorator() -> None:
 
     @zoo.register_model(info)
     def user_net(**overrides) -> nn.Module:
-        return _TinyNet(17)
+        return OneConv(17)
 
     try:
         assert "test-user-net" in zoo.list_models()
@@ -214,12 +215,3 @@ def test_cpm_centre_prior_is_a_fixed_buffer_at_the_centre() -> None:
     assert centre.shape == (64, 64) and centre[31:33, 31:33].min() == centre.max()
     with pytest.raises(ValueError, match=r"built for input \(64, 64\)"):
         model(torch.zeros(1, 3, 128, 128))
-
-
-class _TinyNet(nn.Module):
-    def __init__(self, num_heatmaps: int) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(3, num_heatmaps, 3, stride=4, padding=1)
-
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        return [self.conv(x)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from tiny_models import OneConv, register_test_model
 from torch import nn
 
 from bench.receptive_field import (
@@ -115,44 +116,17 @@ def test_pixel_map_tiles_the_image_when_stride_equals_window() -> None:
 def test_cli_writes_maps_and_table_for_an_untrained_model(tmp_path, capsys) -> None:
     import cv2
 
-    from architectures import ModelInfo, list_models, register_model
     from bench.receptive_field import main
 
-    name = "test-tiny-rf"
-    if name not in list_models():
-        register_model(
-            ModelInfo(
-                name=name,
-                family="test",
-                dataset="lip",
-                input_size=(48, 48),
-                output_stride=4,
-                num_heatmaps=17,
-            )
-        )(lambda **o: _Tiny17())
+    name = register_test_model(
+        "test-tiny-rf", lambda: OneConv(17, kernel=5), input_size=(48, 48), output_stride=4
+    )
     image = np.random.default_rng(0).integers(0, 255, (60, 40, 3), dtype=np.uint8)
     cv2.imwrite(str(tmp_path / "person.png"), image)
     out = tmp_path / "rf"
-    assert (
-        main(
-            [
-                "--model",
-                name,
-                "--image",
-                str(tmp_path / "person.png"),
-                "--keypoint",
-                "R_Hip",
-                "L_Elbow",
-                "--out",
-                str(out),
-                "--device",
-                "cpu",
-                "--stride",
-                "8",
-            ]
-        )
-        == 0
-    )
+    common = ["--model", name, "--image", str(tmp_path / "person.png"), "--out", str(out)]
+    common += ["--device", "cpu"]
+    assert main([*common, "--keypoint", "R_Hip", "L_Elbow", "--stride", "8"]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
         "manifest.json",
         "receptive_field.csv",
@@ -167,33 +141,11 @@ def test_cli_writes_maps_and_table_for_an_untrained_model(tmp_path, capsys) -> N
     capsys.readouterr()
     # a joint the layout lacks: exit 2, one line naming it and the layout's joints; nothing ran
     with pytest.raises(SystemExit) as exit_info:
-        main(
-            [
-                "--model",
-                name,
-                "--image",
-                str(tmp_path / "person.png"),
-                "--keypoint",
-                "Nose",
-                "--out",
-                str(out),
-                "--device",
-                "cpu",
-            ]
-        )
+        main([*common, "--keypoint", "Nose"])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--keypoint Nose" in err[0] and "R_Hip" in err[0]
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
-
-
-class _Tiny17(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(3, 17, 5, stride=4, padding=2)
-
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        return [self.conv(x)]
 
 
 def test_batchnorm_calibration_sets_the_image_statistics() -> None:

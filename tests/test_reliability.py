@@ -15,47 +15,27 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
+from helpers import half_written_figures, quick_tables_argv, stub_table3
+from tiny_models import TinyPose, register_tiny
 
-import bench.table3
 from bench import io, receptive_field, result_set, tables
-from tests.tiny_models import TinyPose, register_tiny
 
 TINY = "tiny-reliability"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _stub_table3(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Table 3 counts the real context modules (seconds); its content is another module's test.
-    monkeypatch.setattr(bench.table3, "table3", lambda: pd.DataFrame({"module": ["stub"]}))
-
-
 @pytest.fixture
 def tiny(monkeypatch) -> str:
-    _stub_table3(monkeypatch)
+    stub_table3(monkeypatch)
     return register_tiny(TINY, (32, 32))
 
 
 def _tables(out: Path, *extra: str) -> list[str]:
-    return [
-        "--models",
-        TINY,
-        "--reference",
-        TINY,
-        "--quick",
-        "--iters",
-        "2",
-        "--modes",
-        "fp32",
-        "--runtimes",
-        "none",
-        "--no-progress",
-        "--out",
-        str(out),
-        *extra,
-    ]
+    return quick_tables_argv(
+        TINY, out, "--iters", "2", "--modes", "fp32", "--runtimes", "none", *extra
+    )
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
@@ -78,7 +58,7 @@ def _previous_run(tmp_path_factory) -> Path:
     """One earlier tables run (with the layer profile) and files other commands committed."""
     out = tmp_path_factory.mktemp("previous") / "results"
     with pytest.MonkeyPatch.context() as monkeypatch:
-        _stub_table3(monkeypatch)
+        stub_table3(monkeypatch)
         register_tiny(TINY, (32, 32))
         assert tables.main(_tables(out)) == 0
     (out / "receptive_field").mkdir()
@@ -249,14 +229,7 @@ def test_full_disk_while_writing_is_one_line_and_keeps_the_previous_set(
 ):
     before = _snapshot(previous)
 
-    def no_space(fig, path, dpi=120):
-        def write(handle):
-            handle.write(b"half a png")
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-        return io.atomic_write(path, write, binary=True)
-
-    monkeypatch.setattr(io, "write_figure", no_space)
+    monkeypatch.setattr(io, "write_figure", half_written_figures(errno.ENOSPC))
     code, err = _exit(tables.main, _tables(previous), capsys)
     expected = (
         f"python -m bench.tables: error: {previous}/latency_vs_gflops.png: No space left "

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import quick_tables_argv, stub_table3
+from tiny_models import TinyPose
 
-import bench.table3
 from bench import tables
-from tests.tiny_models import TinyPose
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 CHROMIUM = next(
@@ -41,11 +41,10 @@ def result_set(tmp_path_factory) -> tuple[Path, str]:
     # The README's MyNet is the reader's network; TinyPose keeps the same contract.
     exec(compile(code, str(README), "exec"), {"MyNet": lambda **kw: TinyPose()})  # noqa: S102
     out = tmp_path_factory.mktemp("results")
-    with pytest.MonkeyPatch.context() as patch:  # Table 3 counts the real context modules
-        patch.setattr(bench.table3, "table3", lambda: pd.DataFrame({"module": ["stub"]}))
-        quick = ["--iters", "3", "--no-profile", "--runtimes", "none", "--no-progress"]
-        argv = ["--models", name, "--reference", name, *quick, "--out", str(out)]
-        assert tables.main(argv) == 0
+    with pytest.MonkeyPatch.context() as patch:
+        stub_table3(patch)
+        quick = ["--iters", "3", "--no-profile", "--runtimes", "none"]
+        assert tables.main(quick_tables_argv(name, out, *quick)) == 0
     return out, name
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from helpers import cpu_train_config, generated_root
 from tiny_models import TinyPose, register_tiny
 
 from bench.errors import CheckpointError
@@ -29,28 +30,12 @@ class _Interrupt(Exception):
 
 @pytest.fixture(scope="module")
 def lip_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from datasets.synthetic import SyntheticConfig, generate
-
-    root = tmp_path_factory.mktemp("lip")
-    generate(SyntheticConfig(format="lip", out=root, num_images=16, seed=3))
-    return root
+    return generated_root(tmp_path_factory, "lip", num_images=16, seed=3)
 
 
 def _config(root: Path, out: Path, **changes) -> TrainConfig:
-    base = TrainConfig(
-        model=TINY,
-        dataset="lip",
-        root=root,
-        out=out,
-        epochs=3,
-        batch_size=4,
-        lr=1e-3,
-        workers=0,
-        seed=5,
-        device="cpu",
-        progress=False,
-    )
-    return replace(base, **changes)
+    run = {"model": TINY, "epochs": 3, "batch_size": 4, "lr": 1e-3, "seed": 5, **changes}
+    return cpu_train_config(run.pop("model"), root, out, **run)
 
 
 def _stop_after(epoch: int):

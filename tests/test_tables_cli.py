@@ -9,10 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+from helpers import half_written_figures, quick_tables_argv, stub_table3
+from tiny_models import register_test_model
 from torch import nn
 
-import bench.table3
-from architectures import ModelInfo, PaperFigures, register_model, unregister_model
+from architectures import PaperFigures
 from bench import io, tables
 
 TINY = "tiny-test-net"
@@ -37,10 +38,9 @@ class Tiny(nn.Module):
 
 @pytest.fixture
 def tiny():
-    info = ModelInfo(
-        name=TINY,
-        family="test",
-        dataset="lip",
+    return register_test_model(  # conftest restores the registry after the test
+        TINY,
+        Tiny,
         input_size=(32, 32),
         output_stride=1,
         num_heatmaps=4,
@@ -49,32 +49,15 @@ def tiny():
         ),
         extra_paper_rows=(PaperFigures(5, "Tiny", "MPII test", auc=10.0, pckh=60.0, time_ms=4.0),),
     )
-    register_model(info)(lambda **kw: Tiny())
-    yield TINY
-    unregister_model(TINY)
 
 
 @pytest.fixture
 def fast_table3(monkeypatch):
-    """Table 3 counts the real context modules (seconds); its content is another module's test."""
-    monkeypatch.setattr(bench.table3, "table3", lambda: pd.DataFrame({"module": ["stub"]}))
+    stub_table3(monkeypatch)
 
 
 def _args(out: Path, *extra: str) -> list[str]:
-    # --device cpu: the suite must pass on a machine with CUDA too (auto would pick the GPU)
-    return [
-        "--models",
-        TINY,
-        "--reference",
-        TINY,
-        "--quick",
-        "--no-progress",
-        "--device",
-        "cpu",
-        "--out",
-        str(out),
-        *extra,
-    ]
+    return quick_tables_argv(TINY, out, *extra)
 
 
 def test_quick_run_writes_every_file(tiny, tmp_path):
@@ -119,14 +102,7 @@ def test_failure_while_measuring_leaves_previous_files_intact(
 def test_failure_while_writing_leaves_no_partial_file(tiny, fast_table3, tmp_path, monkeypatch):
     before = _previous_run(tmp_path)
 
-    def broken_savefig(fig, path, dpi=120):
-        def write(handle):
-            handle.write(b"half a png")
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-        return io.atomic_write(path, write, binary=True)
-
-    monkeypatch.setattr(io, "write_figure", broken_savefig)
+    monkeypatch.setattr(io, "write_figure", half_written_figures(errno.ENOSPC))
     with pytest.raises(SystemExit) as exit_info:  # a full disk is the user's to fix: exit 2
         tables.main(_args(tmp_path))
     assert exit_info.value.code == 2
@@ -193,18 +169,15 @@ def _latency_rows(rows: dict[str, tuple[float, float]]) -> pd.DataFrame:
 
 @pytest.fixture
 def tiny_reference(tiny):
-    info = ModelInfo(
-        name="tiny-ref",
-        family="test",
+    return register_test_model(
+        "tiny-ref",
+        Tiny,
         dataset="mpii",
         input_size=(32, 32),
         output_stride=1,
         num_heatmaps=4,
         paper=PaperFigures(5, "Ref", "MPII test", time_ms=8.0),
     )
-    register_model(info)(lambda **kw: Tiny())
-    yield "tiny-ref"
-    unregister_model("tiny-ref")
 
 
 def test_speed_up_is_reference_over_row_in_the_same_run(tiny, tiny_reference):

@@ -6,10 +6,10 @@ import re
 
 import pandas as pd
 import pytest
+from tiny_models import TinyPose, register_test_model
 
-from architectures import ModelInfo, PaperFigures, list_models, model_info, register_model
+from architectures import ModelInfo, PaperFigures, list_models, model_info
 from bench import headline, tables
-from tests.tiny_models import TinyPose
 
 USER = "my-test-net"
 
@@ -42,16 +42,7 @@ def test_rows_are_found_by_field_not_by_text():
 
 @pytest.fixture
 def user_model():
-    info = ModelInfo(
-        name=USER,
-        family="mine",
-        dataset="lip",
-        input_size=(64, 64),
-        output_stride=8,
-        num_heatmaps=17,
-    )
-    register_model(info)(lambda **overrides: TinyPose())
-    return USER
+    return register_test_model(USER, TinyPose, family="mine")  # LIP, 64x64, stride 8, 17 maps
 
 
 def _measurements(rows: dict[str, tuple[float, float]], accuracy=None) -> tables.Measurements:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import cpu_train_config, generated_root
 from torch import nn
 
 from bench.training.backbone import load_backbone_weights, match_state
@@ -89,31 +90,27 @@ def test_backbone_match_prefers_names_and_stops_at_a_shape_mismatch() -> None:
 
 
 @pytest.mark.slow
-def test_short_training_lifts_pckh_far_above_the_untrained_model(tmp_path: Path) -> None:
+def test_short_training_lifts_pckh_far_above_the_untrained_model(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """The CPU demonstration in small: gcpm-ushaped-2stage at 64x64 fits 9 generated images."""
     from bench.evaluate import evaluate_checkpoint
     from bench.training.config import AugmentSwitches
     from bench.training.loop import fit
-    from datasets.synthetic import SyntheticConfig, generate
 
-    root = tmp_path / "lip"
-    generate(SyntheticConfig(format="lip", out=root, num_images=12, seed=1))
-    cfg = TrainConfig(
-        model="gcpm-ushaped-2stage",
-        dataset="lip",
-        root=root,
-        out=tmp_path / "run",
+    root = generated_root(tmp_path_factory, "lip", num_images=12, seed=1)
+    cfg = cpu_train_config(
+        "gcpm-ushaped-2stage",
+        root,
+        tmp_path / "run",
         epochs=6,
         batch_size=3,
         lr=2e-3,
-        workers=0,
         seed=0,
-        device="cpu",
         input_size=(64, 64),
         val_split="train",
         validate_every=6,
         augment=AugmentSwitches(enabled=False),
-        progress=False,
     )
     # the same seed gives fit() the same initial weights: this is the run's starting point
     before = evaluate_checkpoint(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import generated_root
 from tiny_models import register_tiny
 
 from bench import evaluate, train
@@ -27,11 +28,7 @@ def _tiny_model() -> str:
 
 @pytest.fixture(scope="module")
 def lip_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from datasets.synthetic import SyntheticConfig, generate
-
-    root = tmp_path_factory.mktemp("lip")
-    generate(SyntheticConfig(format="lip", out=root, num_images=10, seed=2))
-    return root
+    return generated_root(tmp_path_factory, "lip", num_images=10, seed=2)
 
 
 def _train_argv(root: Path, out: Path, *extra: str) -> list[str]:
