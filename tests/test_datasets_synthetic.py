@@ -41,6 +41,8 @@ def test_generate_rejects_bad_config(tmp_path):
     for fraction in (-0.5, 2.0):
         with pytest.raises(ValueError, match="val_fraction must be between 0 and 1"):
             synthetic.generate(synthetic.SyntheticConfig("lip", tmp_path, 3, val_fraction=fraction))
+    with pytest.raises(ValueError, match="seed must be >= 0, got -1"):
+        synthetic.generate(synthetic.SyntheticConfig("lip", tmp_path, 3, seed=-1))
     assert not list(tmp_path.iterdir())  # refused before anything is written
 
 

@@ -211,6 +211,8 @@ def generate(config: SyntheticConfig) -> Written:
         raise ValueError(f"unknown format {config.format!r}; expected one of {FORMATS}")
     if config.num_images < 1:
         raise ValueError(f"num_images must be at least 1, got {config.num_images}")
+    if config.seed < 0:  # numpy's own message would not name the seed
+        raise ValueError(f"seed must be >= 0, got {config.seed}")
     if not 0 <= config.val_fraction <= 1:  # else more (or fewer) images than asked for
         raise ValueError(f"val_fraction must be between 0 and 1, got {config.val_fraction}")
     return (write_lip if config.format == "lip" else write_mpii)(config)
