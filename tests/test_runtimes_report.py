@@ -212,3 +212,17 @@ def test_pareto_latency_ticks_thin_to_decades_instead_of_crowding(low, high):
 def test_pareto_keeps_its_1_2_5_ticks_where_they_fit():
     fig = pareto(_spread(8.0, 600.0), "cpu", lambda model, table: 85.0)  # the committed CPU run
     assert {"20", "50", "200"} <= set(_shown_ticks(fig.axes[0].xaxis))
+
+
+def test_a_run_where_no_runtime_could_run_says_so(tmp_path):
+    reasons = [
+        _row(ALL_MODELS, "tensorrt", p, 2, NAN, samples=0, validation="", reason="needs CUDA")
+        for p in ("fp32", "fp16")
+    ]
+    no_peaks = pd.DataFrame(columns=["device", "precision", "threads", "peak_gflops_per_s"])
+    m = RuntimeMeasurements(pd.DataFrame(reasons), no_peaks, QUICK, realtime_model="net")
+    writers = runtime_outputs(m, COUNTS, ENV, "ref")
+    writers["runtimes.md"](tmp_path / "runtimes.md")
+    text = (tmp_path / "runtimes.md").read_text(encoding="utf-8")
+    assert "(no runtime was timed in this run)" in text
+    assert "Runtimes not run at all:\n- tensorrt fp32, tensorrt fp16: needs CUDA" in text

@@ -83,7 +83,8 @@ def latency_by_runtime(
         title=f"Latency per runtime on {device} ({threads} threads; whiskers p10-p90)",
     )
     ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    if models:  # a run where no runtime could run has no bars to name
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     return fig
 
 

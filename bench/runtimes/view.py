@@ -55,9 +55,10 @@ def _device_or_threads(rows: pd.DataFrame) -> dict[str, list[str]]:
 def runtimes_view(table: pd.DataFrame, reference: str) -> pd.DataFrame:
     """The compact view of :func:`bench.runtimes.table.runtimes_table`'s frame (or of
     ``runtimes.csv`` read back): runtimes not run at all are left to :func:`view_notes`."""
-    rows = _grouped(table[table.model != ALL_MODELS])
-    if rows.empty:
+    rows = table[table.model != ALL_MODELS]
+    if rows.empty:  # every runtime asked for was unavailable: the notes say why
         return pd.DataFrame()
+    rows = _grouped(rows)
     timed = rows.median_ms.notna()
     return pd.DataFrame(
         {
