@@ -1,4 +1,4 @@
-"""``runtimes.csv`` / ``runtimes_full.md``: one row per (model, runtime, precision, threads, device).
+"""``runtimes.csv`` / ``runtimes_full.md``: one row per model, runtime, precision, threads, device.
 
 Speed-up: latency of the reference (``hourglass-8stack``) over the row's, both in the same
 runtime, precision, threads and device, measured in this run. ``vs eager fp32``: the same model's
