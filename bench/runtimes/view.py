@@ -15,6 +15,7 @@ from bench import headline
 from bench.latency import VALIDITY
 
 from .measure import ALL_MODELS
+from .peak import PEAK_SIZE
 from .table import NOISY_CV, bullets
 
 FAILED = "FAILED"
@@ -109,7 +110,9 @@ def view_notes(table: pd.DataFrame, reference: str) -> str:
             f"over the row's ({headline.MISSING} where {reference} was not measured that way); "
             f"validation: the converted network against eager fp32 (rules below); "
             f"{EFFICIENCY}: achieved FLOP rate as a percentage of the matmul peak measured in "
-            f"this run in the row's precision and threads. Every column, with the raw "
+            f"this run in the row's precision and threads (torch's {PEAK_SIZE}^3 matmul, not a "
+            f"datasheet figure: a runtime whose kernels beat torch's can pass 100 %). Every "
+            f"column, with the raw "
             f"validation figures, FLOP rates and preparation times: runtimes_full.md and "
             f"runtimes.csv."
         ),
