@@ -79,6 +79,11 @@ def test_one_row_per_model_with_the_median_of_its_gated_figure() -> None:
     )
 
 
+def test_a_pass_without_models_still_has_the_history_columns() -> None:
+    empty = Pass(GateConfig(), {}, "abc123", [], {})
+    assert hist.rows_of(empty).empty and list(hist.rows_of(empty).columns) == hist.COLUMNS
+
+
 def test_a_clean_pass_without_cpu_or_torch_facts() -> None:
     rows = hist.rows_of(_pass([], {}))
     assert list(rows.dirty) == [False, False]
@@ -159,6 +164,7 @@ def test_a_series_is_the_latest_rows_fingerprint_signal_and_input_per_model() ->
     per_model = hist.series(_frame(MIXED))
     assert list(per_model) == ["a", "b"]
     assert list(per_model["a"].value) == [2.0, 3.0] and list(per_model["a"].index) == [0, 1]
+    assert list(per_model["a"].columns) == [*hist.COLUMNS, "pass"]  # numbered in commit order
     assert list(per_model["b"].value) == [1.0]
     old = hist.series(_frame(MIXED), "old")  # the latest row's signal and input still apply
     assert list(old) == ["a"] and list(old["a"].value) == [9.0, 6.0]
