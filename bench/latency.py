@@ -429,6 +429,8 @@ def benchmark_models(
     a change in machine load during the run spreads over all models instead of hitting one.
     ``on_step(name, mode)`` is called once per (model, mode) and round (a progress bar).
     """
+    if rounds < 1:  # zero rounds divided the budget by zero after building every model
+        raise ValueError(f"benchmark_models needs rounds >= 1, got {rounds}")
     jobs = _jobs(names, device, modes, input_size)
     per_round = _per_round(config, rounds)
     with torch.inference_mode(), cudnn_benchmark(device):

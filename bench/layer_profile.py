@@ -287,6 +287,11 @@ class ProfileConfig:
     warmup: int = 3
     iters: int = 10
 
+    def __post_init__(self) -> None:
+        # iters = 0 divided the profiled time by zero; a negative warm-up was silently none
+        if self.warmup < 0 or self.iters < 1:
+            raise ValueError(f"ProfileConfig needs warmup >= 0 and iters >= 1, got {self}")
+
 
 def layer_times(
     model: nn.Module, x: torch.Tensor, config: ProfileConfig = ProfileConfig()

@@ -456,3 +456,10 @@ def test_jobs_build_each_model_once_for_all_its_modes(monkeypatch) -> None:
     assert jobs[1].x.is_contiguous(memory_format=torch.channels_last)
     default = latency._jobs([name], torch.device("cpu"), ("fp32",), None)
     assert tuple(default[0].x.shape) == (1, 3, 32, 32)
+
+
+def test_zero_rounds_are_refused_before_any_model_is_built(monkeypatch) -> None:
+    monkeypatch.setattr(latency, "_jobs", lambda *args: pytest.fail("built models for 0 rounds"))
+    for rounds in (0, -1):
+        with pytest.raises(ValueError, match=r"^benchmark_models needs rounds >= 1, got -?\d$"):
+            latency.benchmark_models(["a"], torch.device("cpu"), rounds=rounds)

@@ -322,3 +322,32 @@ def test_profile_models_builds_each_at_the_size_asked_and_stacks_the_rows(monkey
     default = lp.profile_models(names[1:], torch.device("cpu"))
     assert calls[-2:] == [(names[1], (1, 3, 32, 32), {"cpu"}, False, ProfileConfig()), (32, 32)]
     assert len(default) == 2
+
+
+class _LeafAndFunctionalRelu(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.act, self.unused = nn.Conv2d(2, 2, 1), nn.ReLU(), nn.Conv2d(2, 2, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.act(self.conv(x))).flatten(1)
+
+
+def test_an_uncounted_op_inside_and_outside_leaves_adds_up_and_bookkeeping_is_dropped() -> None:
+    counts = lp.count_flops_by_type(_LeafAndFunctionalRelu().eval(), torch.zeros(1, 2, 4, 4))
+    assert counts.uncounted["activation"] == Counter({"aten::relu": 2})  # leaf's + functional
+    assert counts.uncounted["other"] == Counter()  # flatten only reshapes: no FLOPs missing
+    assert counts.counted("other") == "no ops" and counts.counted("activation") == "no"
+    assert counts.macs == _all_types({"1x1 conv": 2 * 2 * 16})  # the unused 3x3 counts nothing
+
+
+def test_profile_config_refuses_negative_warm_up_and_zero_forwards() -> None:
+    assert ProfileConfig(0, 1) == ProfileConfig(warmup=0, iters=1)
+    assert ProfileConfig() == ProfileConfig(3, 10)
+    for warmup, iters in ((-1, 1), (0, 0)):
+        with pytest.raises(ValueError, match=r"^ProfileConfig needs warmup >= 0 and iters >= 1"):
+            ProfileConfig(warmup, iters)
+
+
+def test_uncounted_op_names_without_a_namespace_are_kept_whole() -> None:
+    assert lp._ops_text(Counter({"relu": 1, "prim::PythonOp": 2})) == "PythonOp x2, relu x1"
