@@ -31,15 +31,20 @@ from datasets import AnnotationError, open_reader
 
 from . import headline, io, plots, report_html, result_set
 from .cli import ArgumentParser, check_range, error_boundary
+from .complexity import GFLOPS_COLUMN, complexity_table
 from .devices import resolve_device as _resolve_device
 from .environment import environment_record
 from .errors import InputFileError, UsageError
+from .evaluate import evaluate_checkpoint
 from .latency import MODES, TimingConfig, benchmark_models
 from .layer_profile import ProfileConfig, profile_models
 from .runtimes import list_runtimes
 from .runtimes.measure import for_tables, runtime_spec
 from .runtimes.report import OUTPUT_NAMES as RUNTIME_OUTPUTS
 from .runtimes.report import runtime_outputs, runtimes_report
+from .table3 import table3
+from .training.checkpoint import load_checkpoint
+from .training.model import build_model, check_made_for, load_weights
 
 REFERENCE = "hourglass-8stack"
 PAPER_METRICS: dict[int, tuple[str, ...]] = {4: ("pckh", "hip"), 5: ("auc", "pckh")}
@@ -181,8 +186,6 @@ def presets_for(config: TablesConfig, device: torch.device) -> Presets:
 
 def model_counts(names: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(model, params_m, gmacs) from bench.complexity, and its full complexity table."""
-    from .complexity import GFLOPS_COLUMN, complexity_table
-
     table = complexity_table(list(names))
     counts = pd.DataFrame(
         {"model": table["model"], "params_m": table["params (M)"], "gmacs": table[GFLOPS_COLUMN]}
@@ -201,9 +204,6 @@ def measured_accuracy(
     The paper's figures are on the test split (LIP and MPII test labels are not public), so
     these columns are labelled "(ours, val)" and are not a like-for-like deviation.
     """
-
-    from .evaluate import evaluate_checkpoint
-
     rows = []
     for name, path in checkpoints:
         result = evaluate_checkpoint(
@@ -226,8 +226,6 @@ def _progress(total: int, enabled: bool):
 
 def measure(config: TablesConfig, names: Sequence[str], device: torch.device) -> Measurements:
     """Run every measurement; nothing is written here."""
-    from .table3 import table3
-
     presets = presets_for(config, device)
     extra = [m for m in presets.mode_names if m != "fp32"]
     env = environment_record(device)
@@ -668,9 +666,6 @@ def check_checkpoints(config: TablesConfig, names: Sequence[str]) -> None:
 def check_checkpoint_fits(name: str, path: Path) -> None:
     """The checkpoint loads safely (``weights_only``), records no other model, and every weight
     fits ``name``; else a :class:`~bench.errors.CheckpointError` naming the file."""
-    from .training.checkpoint import load_checkpoint
-    from .training.model import build_model, check_made_for, load_weights
-
     state = load_checkpoint(path)
     check_made_for(state, name, path)
     load_weights(build_model(name), state, path, name)

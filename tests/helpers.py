@@ -13,8 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-import bench.table3
-from bench import io
+from bench import io, tables
 from bench.training.config import TrainConfig
 from datasets.synthetic import SyntheticConfig, generate
 
@@ -51,7 +50,7 @@ def half_written_figures(code: int = errno.ENOSPC) -> Callable[..., Path]:
 
 def stub_table3(patch: pytest.MonkeyPatch) -> None:
     """Table 3 counts the real context modules (seconds); its content is test_complexity's."""
-    patch.setattr(bench.table3, "table3", lambda: pd.DataFrame({"module": ["stub"]}))
+    patch.setattr(tables, "table3", lambda: pd.DataFrame({"module": ["stub"]}))
 
 
 def quick_tables_argv(model: str, out: Path, *extra: str) -> list[str]:

@@ -30,13 +30,6 @@ FUNCTION_LOCAL_ALLOWED = {
     "after --models-root has replaced this tree's on sys.path",
     ("bench.regression.worker", "bench.complexity"): "same: the measured commit's copy",
     ("bench.regression.worker", "bench.regression.signature"): "same: after the tree is chosen",
-    # Not moved yet: bench.tables is being changed by other work on issue 14; these five hide no
-    # cycle (test_graph_stays_acyclic_with_function_local_imports_at_module_level).
-    ("bench.tables", "bench.complexity"): "pending: to module level (no cycle)",
-    ("bench.tables", "bench.evaluate"): "pending: to module level (no cycle)",
-    ("bench.tables", "bench.table3"): "pending: to module level (no cycle)",
-    ("bench.tables", "bench.training.checkpoint"): "pending: to module level (no cycle)",
-    ("bench.tables", "bench.training.model"): "pending: to module level (no cycle)",
 }
 
 
