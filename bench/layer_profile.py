@@ -229,7 +229,10 @@ class _ByteCounter(TorchDispatchMode):
                 if self.stack
                 else classify_op(schema.name if schema is not None else str(func))
             )
-            inputs = {id(t): t for t in _tensors((args, kwargs or {}))}
+            # an out= tensor is written, not read (its bytes come back in ``out``)
+            outs = {a.name for a in schema.arguments if a.is_out} if schema is not None else ()
+            given = {k: v for k, v in (kwargs or {}).items() if k not in outs}
+            inputs = {id(t): t for t in _tensors((args, given))}
             self.read[layer_type] += sum(t.numel() * t.element_size() for t in inputs.values())
             self.written[layer_type] += sum(t.numel() * t.element_size() for t in _tensors(out))
         return out

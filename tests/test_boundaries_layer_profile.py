@@ -5,6 +5,7 @@ after a device-side one, and shares of a total below 1."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections import Counter
 from types import SimpleNamespace
@@ -351,3 +352,71 @@ def test_profile_config_refuses_negative_warm_up_and_zero_forwards() -> None:
 
 def test_uncounted_op_names_without_a_namespace_are_kept_whole() -> None:
     assert lp._ops_text(Counter({"relu": 1, "prim::PythonOp": 2})) == "PythonOp x2, relu x1"
+
+
+class _OutAndKeywords(nn.Module):
+    """An out= op into a buffer, a keyword-only dtype, and two concatenations in a row."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.buf = torch.empty(1, 2, 3, 4, dtype=torch.float64)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        torch.add(x, x, out=self.buf)
+        return self.buf, torch.ones(6, dtype=torch.float64), torch.cat([torch.cat([x, x]), x])
+
+
+def test_bytes_of_out_tensors_are_written_not_read_and_keyword_arguments_reach_the_op() -> None:
+    x = torch.zeros(1, 2, 3, 4, dtype=torch.float64)  # 192 bytes
+    moved = lp.bytes_by_type(_OutAndKeywords(), x)
+    # add: x read once, the buffer written; the cats: x, then 2x and x read, 2x and 3x written
+    assert moved["concat/add"] == (192 + 192 + 3 * 192, 192 + 2 * 192 + 3 * 192)
+    assert moved["other"] == (0, 6 * 8)  # float64 ones: the dtype keyword reached the op
+
+
+def test_an_activation_fvcore_does_not_count_stays_with_its_leaf() -> None:
+    model = nn.Sequential(nn.Conv2d(2, 2, 1), nn.Softplus())  # "softplus" is no activation name
+    assert lp.classify_op("aten::softplus") == "other"
+    counts = lp.count_flops_by_type(model.eval(), torch.zeros(1, 2, 4, 4))
+    assert counts.uncounted["activation"] == Counter({"aten::softplus": 1})
+    assert counts.uncounted["other"] == Counter()
+
+
+def test_flop_counting_logs_no_fvcore_warnings(caplog) -> None:
+    with caplog.at_level("WARNING"):
+        lp.count_flops_by_type(_LeafAndFunctionalRelu().eval(), torch.zeros(1, 2, 4, 4))
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("fvcore")] == []
+
+
+class _Traced(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.calls = nn.Conv2d(2, 2, 1), 0
+
+    def forward(self, x: object) -> None:
+        self.calls += 1
+
+
+def test_layer_times_on_a_gpu_profile_cuda_kernels_and_sum_device_time(monkeypatch) -> None:
+    seen = []
+
+    @contextlib.contextmanager
+    def fake_profile(activities):
+        seen.append(list(activities))
+        yield SimpleNamespace(events=lambda: ["event"])
+
+    def fake_attribute(events, on_cuda):
+        seen.append((events, on_cuda))
+        return {"1x1 conv": 2000.0}
+
+    monkeypatch.setattr(lp, "profile", fake_profile)
+    monkeypatch.setattr(lp, "attribute_events", fake_attribute)
+    monkeypatch.setattr(lp, "synchronize", lambda device: seen.append(device))
+    gpu = torch.device("cuda", 1)
+    model = _Traced()
+    times = lp.layer_times(model, SimpleNamespace(device=gpu), ProfileConfig(warmup=1, iters=2))
+    activities = [lp.ProfilerActivity.CPU, lp.ProfilerActivity.CUDA]
+    assert seen == [gpu, activities, gpu, (["event"], True)] and model.calls == 3
+    assert times["1x1 conv"] == 1.0
+    lp.layer_times(model, SimpleNamespace(device=torch.device("cpu")), ProfileConfig(0, 1))
+    assert seen[-3:] == [[lp.ProfilerActivity.CPU], torch.device("cpu"), (["event"], False)]
