@@ -433,8 +433,12 @@ def test_rounds_share_the_warm_up_and_the_budget_and_snapshot_first_and_last(mon
         ("a", "fp32", 3), ("a", "tf32", 0), ("b", "fp32", 3), ("b", "tf32", 0),
     ]  # fmt: skip
     assert df.reason[1].startswith("tf32 is a CUDA mode") and df.reason[0] == ""
+    assert set(df.device) == {"cpu"}
     latency.benchmark_models(["a"], cpu, config=TimingConfig(1, 2))
     assert seen[-1] == ("a", "fp32", TimingConfig(0, 2), True, True)
+    # the probe and warm-up run under the mode's autocast for the device benchmarked
+    bf16 = latency.benchmark_models(["b"], cpu, ("bf16",), TimingConfig(1, 2))
+    assert (bf16["mode"][0], bf16.reason[0], bf16.iters[0]) == ("bf16", "", 1)
 
 
 def test_jobs_build_each_model_once_for_all_its_modes(monkeypatch) -> None:
@@ -446,12 +450,14 @@ def test_jobs_build_each_model_once_for_all_its_modes(monkeypatch) -> None:
         latency, "build_at_size", lambda n, s: built.append((n, s)) or real_build(n, s)
     )
     name = register_tiny("tiny-latency-jobs", (32, 32))
-    jobs = latency._jobs([name], torch.device("cpu"), ("fp32", "channels_last"), (16, 24))
+    meta = torch.device("meta")  # a device other than the default one, without memory
+    jobs = latency._jobs([name], meta, ("fp32", "channels_last"), (16, 24))
     assert built == [(name, (16, 24))]
-    assert [(j.name, j.mode, tuple(j.x.shape)) for j in jobs] == [
-        (name, "fp32", (1, 3, 16, 24)),
-        (name, "channels_last", (1, 3, 16, 24)),
+    assert [(j.name, j.mode, tuple(j.x.shape), j.x.device) for j in jobs] == [
+        (name, "fp32", (1, 3, 16, 24), meta),
+        (name, "channels_last", (1, 3, 16, 24), meta),
     ]
+    assert {p.device for j in jobs for p in j.model.parameters()} == {meta}
     assert not jobs[0].model.training and jobs[0].x.is_contiguous()
     assert jobs[1].x.is_contiguous(memory_format=torch.channels_last)
     default = latency._jobs([name], torch.device("cpu"), ("fp32",), None)
