@@ -16,7 +16,7 @@ import pytest
 from bench.regression import GateConfig, GateError, ModelFigures, Pass
 from bench.regression import history as hist
 
-C40 = [f"{i:02d}" + "abcdef0123456789" * 2 + "ab1234" for i in range(12)]  # 40 characters
+C40 = [f"{i:02d}" + "abcdef0123456789" * 2 + "ab1234" for i in range(40)]  # 40 characters
 
 
 def test_the_fingerprint_id_is_key_order_free_and_twelve_hex_digits() -> None:
@@ -123,6 +123,20 @@ def test_append_creates_then_extends_the_file(tmp_path: Path) -> None:
     frame = hist.append(path, _frame([("fp", "time", "64x64", "b", 2.0)]))
     assert list(frame.model) == ["a", "b"]
     assert list(hist.read_history(path).model) == ["a", "b"]
+    assert list(frame.index) == [0, 1]  # one label per row: .loc on it selects each row once
+
+
+def test_commit_order_is_stable_and_an_unknown_first_commit_stays_first() -> None:
+    # Recorded: an unknown commit, 30 passes of k2, k0, an unknown commit after k0, then k1.
+    # 30 ties: more than numpy's insertion-sort cut-off, so an unstable sort shows everywhere.
+    recorded = ["u", *["k2"] * 30, "k0", "x", "k1"]
+    frame = _frame([("fp", "time", "64x64", "a", 1.0)] * len(recorded))
+    frame["commit"] = recorded
+    frame["recorded_at"] = [f"2026-01-01T00:00:{i:02d}+00:00" for i in range(len(recorded))]
+    ordered = hist.in_commit_order(frame, {"k0": 0, "k1": 1, "k2": 2})
+    # u before every known commit, x right after k0 (recorded after it), ties in record order
+    assert list(ordered.index) == [0, 31, 32, 33, *range(1, 31)]
+    assert list(ordered["pass"]) == list(range(len(recorded)))
 
 
 def test_read_history_refusals_name_the_file(tmp_path: Path) -> None:
