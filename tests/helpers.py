@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from bench import io, tables
+from bench.regression import history as hist
 from bench.training.config import TrainConfig
 from datasets.synthetic import SyntheticConfig, generate
 
@@ -58,3 +59,25 @@ def quick_tables_argv(model: str, out: Path, *extra: str) -> list[str]:
     progress bar, on the CPU (auto would pick a GPU where there is one); ``--out`` comes last."""
     fixed = ["--models", model, "--reference", model, "--quick", "--no-progress"]
     return [*fixed, "--device", "cpu", *extra, "--out", str(out)]
+
+
+def history_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Regression-history rows (``bench.regression.history.COLUMNS``): each dict names what its
+    test varies; every other field is a fixed, valid value."""
+    fixed = {
+        "recorded_at": "t",
+        "commit": "c00",
+        "dirty": False,
+        "fingerprint_id": "fp",
+        "cpu": "x",
+        "torch": "t",
+        "signal": "instructions",
+        "input": "64x64",
+        "model": "net",
+        "figure": "ratio",
+        "value": 1.0,
+        "samples": 3,
+        "params": 1,
+        "flops": 1,
+    }
+    return pd.DataFrame([{**fixed, **row} for row in rows], columns=hist.COLUMNS)

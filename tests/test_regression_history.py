@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import history_frame
 
 from bench.regression import history as hist
 
@@ -44,27 +45,18 @@ def _history(
     passes: list[tuple[str, float]], models: tuple[str, ...] = ("net",), start: int = 0
 ) -> pd.DataFrame:
     """One row per model and pass, in the given (record) order, second ``start`` on."""
-    rows = [
-        {
-            "recorded_at": f"2030-02-01T00:00:{start + i:02d}+00:00",
-            "commit": commit,
-            "dirty": False,
-            "fingerprint_id": "fp",
-            "cpu": "x",
-            "torch": "t",
-            "signal": "instructions",
-            "input": "64x64",
-            "model": model,
-            "figure": "ratio",
-            "value": value,
-            "samples": 3,
-            "params": 1,
-            "flops": 1,
-        }
-        for i, (commit, value) in enumerate(passes)
-        for model in models
-    ]
-    return pd.DataFrame(rows, columns=hist.COLUMNS)
+    return history_frame(
+        [
+            {
+                "recorded_at": f"2030-02-01T00:00:{start + i:02d}+00:00",
+                "commit": commit,
+                "model": model,
+                "value": value,
+            }
+            for i, (commit, value) in enumerate(passes)
+            for model in models
+        ]
+    )
 
 
 def test_git_positions_put_parents_first_whatever_the_dates(repo):

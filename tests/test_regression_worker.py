@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import history_frame
 
 from bench.regression import GateConfig, GateError
 from bench.regression import history as hist
@@ -91,27 +92,8 @@ def test_instruction_counts_are_repeatable_and_see_an_injected_ten_percent(tmp_p
 
 
 def _rows(values: list[float], start: int = 0, model: str = "net") -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "recorded_at": "t",
-                "commit": f"c{start + i:02d}",
-                "dirty": False,
-                "fingerprint_id": "fp",
-                "cpu": "x",
-                "torch": "t",
-                "signal": "instructions",
-                "input": "64x64",
-                "model": model,
-                "figure": "ratio",
-                "value": v,
-                "samples": 3,
-                "params": 1,
-                "flops": 1,
-            }
-            for i, v in enumerate(values)
-        ],
-        columns=hist.COLUMNS,
+    return history_frame(
+        [{"commit": f"c{start + i:02d}", "model": model, "value": v} for i, v in enumerate(values)]
     )
 
 
