@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -126,6 +128,33 @@ def test_append_creates_then_extends_the_file(tmp_path: Path) -> None:
     assert list(frame.index) == [0, 1]  # one label per row: .loc on it selects each row once
 
 
+def _commit(root: Path, message: str, date: str) -> str:
+    env = {**os.environ, "GIT_COMMITTER_DATE": date, "GIT_AUTHOR_DATE": date}
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    message_args = ["commit", "-q", "--allow-empty", "-m", message]
+    subprocess.run([*git, *message_args], cwd=root, check=True, capture_output=True, env=env)
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=root, check=True, capture_output=True, text=True
+    )
+    return head.stdout.strip()
+
+
+def test_a_parent_comes_before_a_branch_child_dated_before_it(tmp_path: Path) -> None:
+    # base (Jan 2) has two children on two branches: new (Jan 3) and skewed (Jan 1, a clock
+    # or rebase left it older than its parent). Git's default walk lists base before skewed.
+    root = tmp_path / "repo"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
+    base = _commit(root, "base", "2030-01-02T00:00:00")
+    new = _commit(root, "new", "2030-01-03T00:00:00")
+    subprocess.run(["git", "checkout", "-q", "-b", "side", base], cwd=root, check=True)
+    skewed = _commit(root, "skewed", "2030-01-01T00:00:00")
+    positions = hist.commit_positions(root)
+    assert set(positions) == {base, new, skewed}
+    assert positions[base] == 0 and {positions[new], positions[skewed]} == {1, 2}
+    assert hist.commit_positions(tmp_path / "absent") == {}  # not a repository: record order
+
+
 def test_commit_order_is_stable_and_an_unknown_first_commit_stays_first() -> None:
     # Recorded: an unknown commit, 30 passes of k2, k0, an unknown commit after k0, then k1.
     # 30 ties: more than numpy's insertion-sort cut-off, so an unstable sort shows everywhere.
@@ -165,8 +194,8 @@ def test_read_history_refusals_name_the_file(tmp_path: Path) -> None:
 
 MIXED = [
     ("old", "time", "64x64", "a", 9.0),
-    ("fp", "time", "64x64", "b", 1.0),
     ("fp", "instructions", "64x64", "a", 8.0),
+    ("fp", "time", "64x64", "b", 1.0),
     ("fp", "time", "128x128", "a", 7.0),
     ("fp", "time", "64x64", "a", 2.0),
     ("old", "time", "64x64", "a", 6.0),
