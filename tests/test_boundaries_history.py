@@ -144,7 +144,7 @@ def test_a_parent_comes_before_a_branch_child_dated_before_it(tmp_path: Path) ->
     # or rebase left it older than its parent). Git's default walk lists base before skewed.
     root = tmp_path / "repo"
     root.mkdir()
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     base = _commit(root, "base", "2030-01-02T00:00:00")
     new = _commit(root, "new", "2030-01-03T00:00:00")
     subprocess.run(["git", "checkout", "-q", "-b", "side", base], cwd=root, check=True)
