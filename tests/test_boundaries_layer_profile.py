@@ -420,3 +420,20 @@ def test_layer_times_on_a_gpu_profile_cuda_kernels_and_sum_device_time(monkeypat
     assert times["1x1 conv"] == 1.0
     lp.layer_times(model, SimpleNamespace(device=torch.device("cpu")), ProfileConfig(0, 1))
     assert seen[-3:] == [[lp.ProfilerActivity.CPU], torch.device("cpu"), (["event"], False)]
+
+
+class _KeywordTensor(nn.Module):
+    """searchsorted's ``sorter`` is a keyword-only tensor input (as SDPA's CPU ``attn_mask``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seq = torch.arange(8, dtype=torch.float64).flip(0)  # 64 bytes
+        self.sorter = torch.arange(7, -1, -1)  # int64: 64 bytes
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.searchsorted(self.seq, x, sorter=self.sorter)
+
+
+def test_a_keyword_only_tensor_input_is_read() -> None:
+    x = torch.zeros(1, 2, 3, 4, dtype=torch.float64)  # 192 bytes
+    assert lp.bytes_by_type(_KeywordTensor(), x)["other"] == (64 + 192 + 64, 24 * 8)
