@@ -4,7 +4,8 @@ Every writer goes through :func:`datasets.atomic.atomic_write` (re-exported here
 ``write_text``, ``write_bytes`` and ``file_mode``): a temporary file in the destination folder
 moved into place with ``os.replace``, so a reader (or an interrupted run) never sees a
 half-written file, and files follow the umask. Temporary files are named
-``.<name>.<random>.tmp``; :func:`prepare_output` removes ones a killed run left behind.
+``.<name>.<random>.tmp``; :func:`prepare_output` removes ones a killed run left behind, and
+:func:`removed_if_left_empty` takes away an output folder a failed run created and left empty.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,7 @@ __all__ = [
     "prepare_output",
     "readable_file",
     "remove_stale_temporaries",
+    "removed_if_left_empty",
     "to_markdown",
     "torch_save",
     "write_bytes",
@@ -70,6 +74,28 @@ def prepare_output(folder: PathLike, option: str = "--out") -> Path:
         raise OutputError(exc.errno, f"{option} {folder}: cannot write there ({reason})") from None
     remove_stale_temporaries(folder)
     return folder
+
+
+@contextmanager
+def removed_if_left_empty(folder: PathLike) -> Iterator[Path]:
+    """Around a run that may create ``folder`` (and missing parents, as :func:`prepare_output`
+    does): when the run raises or is interrupted, the folders it created are removed again if
+    they are empty. A folder that existed before, or holds anything, is never touched."""
+    folder = Path(folder)
+    created = []  # deepest first
+    probe = folder
+    while not os.path.lexists(probe) and probe != probe.parent:
+        created.append(probe)
+        probe = probe.parent
+    try:
+        yield folder
+    except BaseException:
+        for path in created:
+            try:
+                path.rmdir()  # only succeeds on an empty folder
+            except OSError:
+                break
+        raise
 
 
 def readable_file(path: PathLike, what: str) -> Path:

@@ -50,7 +50,8 @@ from bench.devices import resolve_device
 from bench.errors import CheckpointError, InputFileError, UsageError, UserError
 from bench.evaluate import load_model
 from bench.io import prepare_output, readable_file, write_bytes, write_csv, write_markdown
-from datasets import fit, get_layout, normalize_image
+from datasets import AnnotationError, fit, get_layout, normalize_image
+from datasets.images import decode_fully
 
 MEASURES = ("peak", "l1")
 
@@ -468,13 +469,21 @@ def check_args(args: argparse.Namespace) -> torch.device:
                 f"({info.input_size[0]}x{info.input_size[1]})"
             )
     readable_file(args.image, f"--image {args.image}")
-    if cv2.imread(str(args.image), cv2.IMREAD_COLOR) is None:
-        raise InputFileError(f"--image {args.image}: not an image OpenCV can decode")
+    try:  # in full: OpenCV decodes a truncated JPEG (grey rows) without a word
+        decode_fully(args.image, "--image")
+    except AnnotationError as error:
+        raise InputFileError(str(error)) from None
     if args.checkpoint is not None:
         readable_file(args.checkpoint, f"--checkpoint {args.checkpoint}")
     device = resolve_device(args.device)
+    result_set.check_owner(args.out, PRODUCER, OUTPUT_NAMES)  # before creating it
     prepare_output(args.out, "--out")
     return device
+
+
+# The set's tool, and the names it always writes (the maps' names depend on model and keypoint).
+PRODUCER = "bench.receptive_field"
+OUTPUT_NAMES = ("receptive_field.csv", "receptive_field.md")
 
 
 def run(args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, Path]]:
@@ -511,8 +520,8 @@ def run(args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, Path]]:
     written = result_set.publish(
         args.out,
         writers,
-        owned=("receptive_field.csv", "receptive_field.md"),
-        producer="bench.receptive_field",
+        owned=OUTPUT_NAMES,
+        producer=PRODUCER,
     )
     return table, written
 
@@ -521,7 +530,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = _parser()
     args = parser.parse_args(argv)
-    with error_boundary(parser):
+    # claim: a run that fails removes the --out folder it created, if it left it empty.
+    with error_boundary(parser), result_set.claim(args.out, PRODUCER, OUTPUT_NAMES):
         table, written = run(args)
     print(
         table[["model", "keypoint", "area_90", "spread_px", "spread_rel"]].to_markdown(index=False)

@@ -7,15 +7,23 @@ leaves the previous set untouched; one during the swap puts it back. A file the 
 listed that this run does not produce (``layer_profile.*`` after ``--no-profile``) is removed; a
 file no manifest listed is never touched (``results/`` also holds other commands' files).
 
+The manifest records the tool that wrote the set (``producer``) and the names that tool writes
+(``outputs``). A run refuses a folder whose set another tool wrote (:func:`check_owner`), and a
+manifest whose names are not plain file names inside the folder is corrupt (:func:`read_manifest`
+raises): nothing outside the folder is ever moved, removed or read because a manifest names it.
+
 :func:`recover` (called by :func:`publish` and at the start of a run) finishes or undoes a swap
 that a killed process left half done and deletes stale staging folders. :func:`verify` tells
 whether a folder holds one consistent set: ``python -m bench.result_set FOLDER``.
+:func:`claim` wraps a command's run: refusal before anything is created, and an ``--out`` the
+run created is removed again when the run fails and leaves it empty.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import importlib
 import json
 import os
 import secrets
@@ -29,13 +37,17 @@ from typing import Any
 
 from bench import io
 from bench.cli import EXIT_FAILED, ArgumentParser, error_boundary
-from bench.errors import InputFileError, OutputError
+from bench.errors import InputFileError, OutputError, UsageError
 
 MANIFEST = "manifest.json"
 STAGING = ".staging-"
 PREVIOUS = ".previous-"
 
 Writer = Callable[[Path], Any]
+
+# Producers whose module may be imported for the names it writes (``OUTPUT_NAMES``) when a manifest
+# predates the ``outputs`` field. A fixed list: a manifest never chooses what gets imported.
+_KNOWN_PRODUCERS = ("bench.tables", "bench.receptive_field")
 
 
 def new_run_id() -> str:
@@ -52,14 +64,124 @@ def sha256(path: Path) -> str:
 
 
 def read_manifest(folder: Path) -> dict | None:
-    """The manifest in ``folder``, or ``None`` if there is none or it cannot be parsed."""
-    try:
-        manifest = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    """The manifest in ``folder``; ``None`` if there is none.
+
+    Raises :class:`~bench.errors.InputFileError` naming the manifest and the field when it is
+    present but unreadable or malformed: wrong types, or a file name that is not a plain name
+    inside ``folder`` (``..``, ``/``, an absolute path, a link that leads outside). Such a
+    manifest is never acted on.
+    """
+    path = Path(folder) / MANIFEST
+    if not os.path.lexists(path):
         return None
-    return (
-        manifest if isinstance(manifest, dict) and isinstance(manifest.get("files"), dict) else None
+    if path.is_dir():
+        raise InputFileError(f"{path}: is a folder, not a manifest")
+    try:
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise InputFileError(f"{path}: not a valid JSON manifest ({exc})") from None
+    _check_schema(manifest, path)
+    return manifest
+
+
+def _check_schema(manifest: Any, path: Path) -> None:
+    def bad(field: str, expected: str) -> InputFileError:
+        return InputFileError(f"{path}: {field} must be {expected} (corrupt manifest)")
+
+    if not isinstance(manifest, dict):
+        raise bad("the top level", "a JSON object")
+    for field in ("run_id", "producer", "written_utc"):
+        if field in manifest and not isinstance(manifest[field], str):
+            raise bad(f"field {field!r}", "a string")
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        raise bad("field 'files'", "an object of file name -> {sha256, bytes}")
+    outputs = manifest.get("outputs", [])
+    if not isinstance(outputs, list) or not all(isinstance(n, str) for n in outputs):
+        raise bad("field 'outputs'", "a list of file names")
+    for name in [*files, *outputs]:
+        _check_name(name, path)
+    for name, entry in files.items():
+        if not isinstance(entry, dict):
+            raise bad(f"files[{name!r}]", "an object with sha256 and bytes")
+        if not isinstance(entry.get("sha256"), str):
+            raise bad(f"files[{name!r}].sha256", "a string")
+        size = entry.get("bytes", 0)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise bad(f"files[{name!r}].bytes", "a whole number of bytes")
+
+
+def _check_name(name: str, manifest: Path) -> None:
+    """A manifest name must be a plain file name of the folder: the swap moves and removes
+    ``folder / name``, so ``../x`` or ``/etc/x`` would reach files the set does not own."""
+    folder = manifest.parent
+    plain = (
+        name not in ("", ".", "..", MANIFEST)
+        and "/" not in name
+        and "\\" not in name
+        and "\0" not in name
+        and not name.startswith((STAGING, PREVIOUS))
     )
+    # A link in the folder that leads elsewhere counts as outside too (reading follows links).
+    if plain and os.path.lexists(folder / name):
+        plain = os.path.dirname(os.path.realpath(folder / name)) == os.path.realpath(folder)
+    if not plain:
+        raise InputFileError(
+            f"{manifest}: entry {name!r} is not a file inside {folder} (corrupt manifest; "
+            "nothing was moved or read)"
+        )
+
+
+def _outputs(manifest: dict) -> list[str]:
+    """Names the tool that wrote ``manifest`` writes. Manifests before the ``outputs`` field:
+    the names its (known) producer module declares, else none."""
+    if "outputs" in manifest:
+        return list(manifest["outputs"])
+    producer = manifest.get("producer")
+    if producer in _KNOWN_PRODUCERS:
+        return list(getattr(importlib.import_module(producer), "OUTPUT_NAMES", ()))
+    return []
+
+
+def check_owner(folder: Path, producer: str, owned: Iterable[str] = ()) -> None:
+    """Raise :class:`~bench.errors.UsageError` when ``folder`` holds a set another tool wrote:
+    replacing it would remove that tool's files (``bench.receptive_field --out results`` must not
+    delete the tables). A corrupt manifest raises :class:`~bench.errors.InputFileError`.
+
+    Manifests that record no producer (none should exist: the field came with manifests, but a
+    hand-edited one may lack it) are judged conservatively: the set is ``producer``'s only if it
+    is empty, ``producer`` declares no names, or it lists one of ``owned`` (the names this tool
+    writes); otherwise it is refused.
+    """
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    if manifest is None:
+        return
+    files = set(manifest["files"])
+    owned = set(owned)
+    recorded = manifest.get("producer") or ""
+    ours = recorded == producer if recorded else not files or not owned or bool(files & owned)
+    if ours:
+        return
+    holder = recorded or "another tool (its manifest names none and lists none of our files)"
+    raise UsageError(
+        f"--out {folder} holds a result set written by {holder} ({MANIFEST}); "
+        f"{producer or 'this run'} would replace it: choose another --out"
+    )
+
+
+@contextmanager
+def claim(folder: Path, producer: str, owned: Iterable[str] = ()) -> Iterator[Path]:
+    """Around a command's whole run into ``folder`` (``--out``): refuse it first, creating
+    nothing, when another tool's set or a corrupt manifest is there; if the run fails or is
+    interrupted, remove the folder again when this run created it and left it empty."""
+    folder = Path(folder)
+    if folder.is_dir():
+        check_owner(folder, producer, owned)
+    with io.removed_if_left_empty(folder):
+        yield folder
 
 
 def _listed(folder: Path, owned: Iterable[str]) -> list[str]:
@@ -116,11 +238,14 @@ def _lock(path: Path, wait: bool = True) -> Iterator[bool]:
         os.close(fd)
 
 
-def recover(folder: Path) -> list[str]:
+def recover(folder: Path, producer: str | None = None, owned: Iterable[str] = ()) -> list[str]:
     """Undo a swap a killed run left half done; delete staging folders no live run holds.
     Returns what it did. Runs writing into the same folder at the same time do not disturb
-    each other: each holds its staging folder, and swaps take turns."""
+    each other: each holds its staging folder, and swaps take turns. With ``producer``, first
+    refuse a folder that holds another tool's set (:func:`check_owner`)."""
     with _lock(Path(folder)):
+        if producer is not None:
+            check_owner(Path(folder), producer, owned)
         return _recover(Path(folder))
 
 
@@ -171,18 +296,22 @@ def publish(
 
     ``owned``: names this producer may have written before manifests existed; with the previous
     manifest's list they form the previous set, which the new one replaces as a whole.
-    Returns name -> final path (the manifest included).
+    Returns name -> final path (the manifest included). Raises
+    :class:`~bench.errors.UsageError` when ``folder`` holds another producer's set.
     """
     folder = Path(folder)
+    owned = tuple(owned)
     run_id = run_id or new_run_id()
     folder.mkdir(parents=True, exist_ok=True)
+    check_owner(folder, producer, owned)  # before writing anything
     staging = folder / f"{STAGING}{run_id}"
     staging.mkdir()
     try:
         with _lock(staging):
             recover(folder)  # skips our staging folder: we hold it
-            names = _stage(staging, folder, writers, run_id, producer)
+            names = _stage(staging, folder, writers, run_id, producer, owned)
             with _lock(folder):
+                check_owner(folder, producer, owned)  # again: a run may have swapped in since
                 _swap(folder, staging, names, _listed(folder, owned), run_id)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -190,7 +319,12 @@ def publish(
 
 
 def _stage(
-    staging: Path, folder: Path, writers: Mapping[str, Writer], run_id: str, producer: str
+    staging: Path,
+    folder: Path,
+    writers: Mapping[str, Writer],
+    run_id: str,
+    producer: str,
+    owned: Iterable[str],
 ) -> list[str]:
     """Every file, then the manifest (sha256 of each), into ``staging``; returns the names."""
     for name, write in writers.items():
@@ -204,30 +338,36 @@ def _stage(
         "producer": producer,
         "written_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "files": files,
+        "outputs": sorted(set(owned)),  # what `bench.result_set` calls foreign when unlisted
     }
     io.write_json(manifest, staging / MANIFEST)
     return names
 
 
-def verify(folder: Path, owned: Iterable[str] = ()) -> list[str]:
-    """Problems that make ``folder`` not one consistent set; empty when it is one."""
+def verify(folder: Path, owned: Iterable[str] | None = None) -> list[str]:
+    """Problems that make ``folder`` not one consistent set; empty when it is one.
+
+    A foreign file is one of ``owned`` (default: the names the manifest's producer writes) that
+    is present but not listed; other files (a user's notes, other commands' outputs) are ignored.
+    Raises :class:`~bench.errors.InputFileError` for a corrupt manifest.
+    """
     folder = Path(folder)
     manifest = read_manifest(folder)
     if manifest is None:
-        return [
-            f"{folder / MANIFEST}: missing or unreadable, the files are not known to be one set"
-        ]
+        return [f"{folder / MANIFEST}: missing, the files are not known to be one set"]
+    run_id = manifest.get("run_id")
     problems = []
     for name, entry in manifest["files"].items():
         path = folder / name
         if not path.is_file():
             problems.append(f"{path}: listed in the manifest but missing")
-        elif sha256(path) != entry.get("sha256"):
-            problems.append(f"{path}: changed since run {manifest.get('run_id')} wrote it")
+        elif sha256(path) != entry["sha256"]:
+            problems.append(f"{path}: changed since run {run_id} wrote it")
+    owned = _outputs(manifest) if owned is None else owned
     problems += [
-        f"{folder / n}: not written by run {manifest.get('run_id')}"
-        for n in owned
-        if n not in manifest["files"] and (folder / n).is_file()
+        f"{folder / n}: not written by run {run_id} (foreign)"
+        for n in dict.fromkeys(owned)
+        if n not in manifest["files"] and n != MANIFEST and (folder / n).is_file()
     ]
     problems += [
         f"{p}: left by an interrupted run (the next run removes it)"
@@ -245,14 +385,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", type=Path)
     args = parser.parse_args(argv)
     with error_boundary(parser):
+        if args.folder.exists() and not args.folder.is_dir():
+            raise InputFileError(f"{args.folder}: is a file, not a folder")
         if not args.folder.is_dir():
             raise InputFileError(f"{args.folder}: no such folder")
         problems = verify(args.folder)
+        manifest = read_manifest(args.folder) or {}
     for line in problems:
         print(line)
     if problems:
         return EXIT_FAILED
-    manifest = read_manifest(args.folder) or {}
     print(
         f"{args.folder}: one consistent set, run {manifest.get('run_id')}, "
         f"{len(manifest.get('files', {}))} files"

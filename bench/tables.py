@@ -86,6 +86,9 @@ FULL = Presets(
     ProfileConfig(warmup=5, iters=20),
     rounds=5,
 )
+# --iters has no time cap, so it is bounded: 10^4 fp32 forwards of the slowest model (CPM, 0.69 s
+# median on 2 CPU cores in results/latency.csv) take ~2 h for that model alone; on a GPU ~5 min.
+MAX_ITERS = 10_000
 
 
 @dataclass(frozen=True)
@@ -572,7 +575,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--reference", default=REFERENCE, help="speed-up reference, measured too")
     p.add_argument(
-        "--iters", type=int, help="timed fp32 iterations per model (at least; no time cap)"
+        "--iters",
+        type=int,
+        help=f"timed fp32 iterations per model, 1 to {MAX_ITERS} (at least; no time cap)",
     )
     p.add_argument("--out", type=Path, default=Path("results"), help="output folder")
     speed = p.add_mutually_exclusive_group()
@@ -610,7 +615,8 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=PATH",
-        help="trained weights whose val PCKh to show beside the paper's",
+        help="trained weights whose val PCKh to show beside the paper's; repeat it for "
+        "other models (one checkpoint per model)",
     )
     p.add_argument("--data-root", type=Path, help="dataset root for --checkpoint evaluation")
     p.add_argument(
@@ -623,7 +629,12 @@ def _parser() -> argparse.ArgumentParser:
         "skips them). Default: every one available on the device; a quick run "
         "leaves out compile".format(", ".join(list_runtimes())),
     )
-    p.add_argument("--no-progress", dest="progress", action="store_false")
+    p.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help="no progress lines on stderr (logs, CI)",
+    )
     p.set_defaults(speed="auto")
     return p
 
@@ -651,6 +662,10 @@ def check_checkpoints(config: TablesConfig, names: Sequence[str]) -> None:
 
     if config.checkpoints and config.data_root is None:
         raise UsageError("--checkpoint needs --data-root (the dataset to evaluate on)")
+    given = [name for name, _ in config.checkpoints]
+    twice = sorted({name for name in given if given.count(name) > 1})
+    if twice:  # one table row per model: a second checkpoint would add a second row
+        raise UsageError(f"--checkpoint {twice[0]} given twice: one checkpoint per model")
     for name, path in config.checkpoints:
         if name not in names:
             raise UsageError(
@@ -699,10 +714,11 @@ OUTPUT_NAMES = (
 def check_config(config: TablesConfig) -> tuple[torch.device, list[str]]:
     """Every check that can fail, before anything slow: numbers, device, models, checkpoints,
     data root, output folder (created and probed; stale temporary files removed)."""
-    check_range("--iters", config.iters, low=1)
+    check_range("--iters", config.iters, low=1, high=MAX_ITERS)
     device = resolve_device(config.device)
     names = resolve_models(config.models, config.reference)
     check_checkpoints(config, names)
+    result_set.check_owner(config.out, "bench.tables", OUTPUT_NAMES)  # before creating it
     io.prepare_output(config.out, "--out")
     result_set.recover(config.out)
     return device, names
@@ -727,7 +743,8 @@ def run(config: TablesConfig) -> dict[str, Path]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    with error_boundary(parser):
+    # claim: a run that fails removes the --out folder it created, if it left it empty.
+    with error_boundary(parser), result_set.claim(args.out, "bench.tables", OUTPUT_NAMES):
         written = run(config_from_args(args))
     print(f"wrote {len(written)} files to {args.out}:")
     for path in written.values():
