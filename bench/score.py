@@ -150,10 +150,11 @@ def _by_name(found: PredictionFile, samples: Sequence[Sample]) -> np.ndarray:
     names = [s.image_path.name if s.image_path is not None else s.id for s in samples]
     missing = [n for n in names if n not in rows]
     if missing or len(rows) != len(found.names):
+        twice = next((n for i, n in enumerate(found.names) if rows[n] != i), None)
         what = (
             f"no row for {len(missing)} ground-truth image(s), e.g. {missing[0]}"
             if missing
-            else "an image name occurs twice"
+            else f"image {twice} has more than one row"
         )
         raise AnnotationError(f"{found.path}: {what}")
     extra = len(rows) - len(set(names))

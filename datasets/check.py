@@ -5,7 +5,7 @@ every annotation and decodes every image in full, and prints what it found. Prob
 1): an image that is missing, empty, truncated (e.g. a JPEG cut short) or undecodable, a record
 without a single annotated joint, an annotation file without records. Joints outside their image
 are counted and listed but are no problem: real annotations have them (MPII head tops above the
-frame). ``--draw`` writes overlays (right side blue,
+frame). ``--draw N`` writes N overlays into ``--out DIR`` (required with it; right side blue,
 left side red, BGR) to look at. For front-facing people the right shoulder appears on the image's
 left, so on LIP and MPII well over half of the persons should show ``R_Shoulder x < L_Shoulder x``;
 a figure near 0 % means the joint order is mirrored.
@@ -29,6 +29,7 @@ from bench.cli import error_boundary
 
 from . import MpiiReader, open_reader
 from .figures import LIMBS
+from .images import decode_fully as decode_image
 from .sample import AnnotationError, Sample, SampleList
 
 
@@ -44,10 +45,13 @@ class CheckReport:
     right_shoulder_left: float = float("nan")  # % of persons with R_Shoulder x < L_Shoulder x
 
 
-def check_samples(samples: Sequence[Sample], load_images: bool = True) -> CheckReport:
+def check_samples(
+    samples: Sequence[Sample], load_images: bool = True, annotation_file: Path | None = None
+) -> CheckReport:
     report = CheckReport(samples=len(samples))
     if not samples:
-        report.problems.append("the annotation file holds no records")
+        named = f" {annotation_file}" if annotation_file is not None else ""
+        report.problems.append(f"the annotation file{named} holds no records")
         return report
     report.annotated = np.sum([s.valid for s in samples], axis=0, dtype=int)
     report.occluded = np.sum([s.valid & ~s.visible for s in samples], axis=0, dtype=int)
@@ -84,26 +88,11 @@ def _check_image(sample: Sample, report: CheckReport) -> None:
 
 
 def decode_fully(sample: Sample) -> tuple[int, int]:
-    """(height, width) after decoding every byte of the image; raises naming file and record.
-
-    OpenCV decodes a truncated JPEG without an error (grey rows at the bottom); Pillow's full
-    ``load`` refuses it, which is what a check needs.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    path = sample.image_path
-    if path is None or not path.is_file():
-        raise FileNotFoundError(f"{sample.source}: image file {path} does not exist")
-    if path.stat().st_size == 0:
-        raise AnnotationError(f"{sample.source}: image file {path} is empty (0 bytes)")
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return image.height, image.width
-    except UnidentifiedImageError:
-        raise AnnotationError(f"{sample.source}: {path} is not an image") from None
-    except (OSError, SyntaxError, ValueError) as error:  # truncated or corrupt data
-        raise AnnotationError(f"{sample.source}: cannot decode {path} in full ({error})") from None
+    """(height, width) after decoding every byte of the image; raises naming file and record
+    (:func:`datasets.images.decode_fully`: a truncated JPEG is refused)."""
+    if sample.image_path is None:
+        raise FileNotFoundError(f"{sample.source}: the annotation names no image file")
+    return decode_image(sample.image_path, sample.source)
 
 
 def draw_overlay(sample: Sample) -> np.ndarray:
@@ -152,8 +141,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", required=True, type=Path)
     parser.add_argument("--split", default="val")
     parser.add_argument("--no-images", action="store_true", help="annotations only (fast)")
-    parser.add_argument("--draw", type=int, default=0, help="write this many overlays to --out")
-    parser.add_argument("--out", type=Path, default=Path("check_overlays"))
+    parser.add_argument(
+        "--draw", type=int, default=0, help="write this many overlays to --out (needs --out)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for the --draw overlays (created; required with --draw, no default)",
+    )
     parser.add_argument(
         "--headboxes",
         type=Path,
@@ -163,18 +159,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.draw < 0:
         parser.error(f"--draw must be >= 0, got {args.draw}")
+    if args.draw and args.out is None:  # never a folder in whatever the current directory is
+        parser.error("--draw needs --out DIR, the folder to write the overlays into")
     try:
         reader = _open_reader(args.dataset, args.root, args.split, args.headboxes)
-    except (FileNotFoundError, AnnotationError, ValueError) as error:
+    except (OSError, AnnotationError, ValueError) as error:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return 2
     if args.draw:  # before the long read, so that a bad --out does not waste it
+        if args.out.exists() and not args.out.is_dir():
+            print(
+                f"{parser.prog}: error: --out {args.out}: exists and is not a folder",
+                file=sys.stderr,
+            )
+            return 2
         try:
             args.out.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             print(f"{parser.prog}: error: --out {args.out}: {error.strerror}", file=sys.stderr)
             return 2
-    report = check_samples(reader, load_images=not args.no_images)
+    report = check_samples(reader, not args.no_images, getattr(reader, "path", None))
     print(format_report(report, reader.layout.joint_names))
     if args.draw:
         try:

@@ -15,7 +15,6 @@ not scored (``Sample.scored``).
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import numpy as np
 from .layouts import LIP_LAYOUT, KeypointLayout
 from .metrics import lip_head_size
 from .sample import AnnotationError, Sample, SampleList
+from .text_files import read_csv_rows
 
 SPLITS = ("train", "val")
 
@@ -40,8 +40,10 @@ class LipReader(SampleList):
         if not self.root.is_dir():
             raise FileNotFoundError(f"LIP root {self.root} is not a directory")
         self.split = split
-        self.csv_path = self.root / "TrainVal_pose_annotations" / f"lip_{split}_set.csv"
+        self.csv_path = self.path = self.root / "TrainVal_pose_annotations" / f"lip_{split}_set.csv"
         self.image_dir = self.root / "TrainVal_images" / f"{split}_images"
+        if self.csv_path.is_dir():
+            raise AnnotationError(f"LIP annotation file {self.csv_path} is a folder, not a file")
         if not self.csv_path.is_file():
             raise FileNotFoundError(f"LIP annotation file {self.csv_path} does not exist")
         self.samples = read_lip_csv(self.csv_path, self.image_dir)
@@ -50,10 +52,8 @@ class LipReader(SampleList):
 def read_lip_csv(
     csv_path: Path, image_dir: Path, layout: KeypointLayout = LIP_LAYOUT
 ) -> list[Sample]:
-    with open(csv_path, newline="") as handle:
-        rows = list(csv.reader(handle))
     samples = []
-    for row_number, row in enumerate(rows, start=1):
+    for row_number, row in read_csv_rows(csv_path, "LIP annotation CSV"):
         if not row or all(not field.strip() for field in row):
             continue  # blank lines carry nothing
         samples.append(parse_lip_row(row, f"{csv_path}:{row_number}", image_dir, layout))

@@ -43,7 +43,9 @@ class MpiiReader(SampleList):
         if not self.root.is_dir():
             raise FileNotFoundError(f"MPII root {self.root} is not a directory")
         self.split = split
-        self.json_path = self.root / "annotations" / f"mpii_{split}.json"
+        self.json_path = self.path = self.root / "annotations" / f"mpii_{split}.json"
+        if self.json_path.is_dir():
+            raise AnnotationError(f"MPII annotation file {self.json_path} is a folder, not a file")
         if not self.json_path.is_file():
             raise FileNotFoundError(f"MPII annotation file {self.json_path} does not exist")
         records = load_json_records(self.json_path)
@@ -56,9 +58,9 @@ class MpiiReader(SampleList):
         self.headbox_path = (
             Path(headboxes)
             if headboxes is not None
-            else (default_mat if default_mat.is_file() else None)
+            else (default_mat if default_mat.exists() else None)  # a folder there is named
         )
-        if self.headbox_path is not None:
+        if self.headbox_path is not None and samples:  # no records: nothing to give a size
             sizes = read_head_sizes(self.headbox_path, len(samples))
             samples = [replace(s, head_size=float(size)) for s, size in zip(samples, sizes)]
         self.samples = samples
@@ -144,11 +146,7 @@ def _array(value: object, shape: tuple[int, ...], field: str, source: str) -> np
 
 def read_head_sizes(path: Path, num_records: int) -> np.ndarray:
     """0.6 x head-box diagonal per record, from ``headboxes_src`` (2 x 2 x N) of a .mat file."""
-    from scipy.io import loadmat  # scipy is needed only when head boxes are read
-
-    if not path.is_file():
-        raise FileNotFoundError(f"MPII head box file {path} does not exist")
-    content = loadmat(str(path))
+    content = load_mat(path, "MPII head box file")
     if "headboxes_src" not in content:
         raise AnnotationError(
             f"{path}: no 'headboxes_src' array (keys: "
@@ -168,3 +166,19 @@ def read_head_sizes(path: Path, num_records: int) -> np.ndarray:
             f"({bad.size} such records)"
         )
     return sizes
+
+
+def load_mat(path: Path, what: str = "MATLAB file") -> dict:
+    """The arrays of a MATLAB (v4 to v7) file; a missing, folder, truncated or non-MATLAB file
+    raises naming ``path``."""
+    from scipy.io import loadmat  # scipy is needed only when .mat files are read
+    from scipy.io.matlab import MatReadError
+
+    if path.is_dir():
+        raise AnnotationError(f"{what} {path} is a folder, not a .mat file")
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} {path} does not exist")
+    try:
+        return loadmat(str(path))
+    except (ValueError, TypeError, OSError, IndexError, NotImplementedError, MatReadError) as error:
+        raise AnnotationError(f"{path}: not a readable MATLAB file ({error})") from None

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .layouts import MPII_LAYOUT, KeypointLayout
-from .mpii import load_json_records, parse_mpii_record, read_head_sizes
+from .mpii import load_json_records, load_mat, parse_mpii_record, read_head_sizes
 from .sample import AnnotationError, Sample, SampleList
 
 # ``dataset_joints`` of gt_valid.mat, in MPII_LAYOUT order.
@@ -68,6 +68,8 @@ def read_mpii_ground_truth(
     ``split`` picks bearpaw's records (train / val / all).
     """
     path = Path(path)
+    if path.is_dir():
+        raise AnnotationError(f"MPII ground-truth file {path} is a folder, not a file")
     if not path.is_file():
         raise FileNotFoundError(f"MPII ground-truth file {path} does not exist")
     if path.suffix == ".mat":
@@ -99,7 +101,7 @@ def read_mpii_ground_truth(
 
 def read_gt_mat(path: Path) -> list[Sample]:
     """Samples of a gt_valid.mat-layout file (see the module docstring)."""
-    content = _loadmat(path)
+    content = load_mat(path, "MPII ground-truth file")
     gt = _mat_array(content, "pos_gt_src", path, 3)
     if gt.shape[:2] != (16, 2):
         raise AnnotationError(f"{path}: pos_gt_src has shape {gt.shape}, expected (16, 2, N)")
@@ -182,15 +184,6 @@ def _field(record: dict, key: str, shape: tuple[int, ...], source: str) -> np.nd
             f"value; expected finite numbers of shape {shape}"
         )
     return value
-
-
-def _loadmat(path: Path) -> dict:
-    from scipy.io import loadmat  # only .mat sources need scipy
-
-    try:
-        return loadmat(str(path))
-    except (ValueError, TypeError, OSError, NotImplementedError) as error:
-        raise AnnotationError(f"{path}: not a readable MATLAB file ({error})") from None
 
 
 def _mat_array(content: dict, key: str, path: Path, ndim: int) -> np.ndarray:

@@ -15,7 +15,6 @@ and :attr:`PredictionFile.base` is None: the caller must be told, never guess.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from dataclasses import dataclass, replace
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .sample import AnnotationError
+from .text_files import read_csv_rows
 
 SUFFIXES = (".mat", ".h5", ".hdf5", ".npy", ".npz", ".json", ".csv")
 _BASE_WORDS = {"zero-based": 0, "one-based": 1}
@@ -117,13 +117,14 @@ def _stated_base(value: object, path: Path) -> int | None:
 
 def _read_mat(path: Path) -> PredictionFile:
     from scipy.io import loadmat  # only .mat files need scipy
+    from scipy.io.matlab import MatReadError
 
     try:
         content = loadmat(str(path))
     except NotImplementedError:  # MATLAB v7.3 is HDF5; h5py gives MATLAB arrays transposed
         arrays = _h5_arrays(path)
         return _pick_file(path, {k: np.asarray(v).T for k, v in arrays.items()})
-    except (ValueError, TypeError, OSError) as error:
+    except (ValueError, TypeError, OSError, IndexError, MatReadError) as error:
         raise AnnotationError(f"{path}: not a readable MATLAB file ({error})") from None
     return _pick_file(path, {k: v for k, v in content.items() if not k.startswith("__")})
 
@@ -147,7 +148,15 @@ def _read_h5(path: Path) -> PredictionFile:
     return _pick_file(path, _h5_arrays(path))
 
 
+def _check_magic(path: Path, magic: bytes, kind: str) -> None:
+    # numpy reads any other header as a pickle and would call random bytes "pickled data"
+    with open(path, "rb") as handle:
+        if handle.read(len(magic)) != magic:
+            raise AnnotationError(f"{path}: not a {kind} file (it does not start as one)")
+
+
 def _read_npy(path: Path) -> PredictionFile:
+    _check_magic(path, b"\x93NUMPY", ".npy")
     try:
         return PredictionFile(path, _numeric(np.load(path, allow_pickle=False), path), None)
     except ValueError as error:
@@ -155,6 +164,7 @@ def _read_npy(path: Path) -> PredictionFile:
 
 
 def _read_npz(path: Path) -> PredictionFile:
+    _check_magic(path, b"PK", ".npz (zip)")
     try:
         with np.load(path, allow_pickle=False) as content:
             return _pick_file(path, {k: content[k] for k in content.files})
@@ -179,13 +189,18 @@ def _read_json(path: Path) -> PredictionFile:
 
 
 def _read_lip_csv(path: Path, num_joints: int = 16) -> PredictionFile:
-    names, rows = [], []
-    with open(path, newline="") as handle:
-        for number, row in enumerate(csv.reader(handle), start=1):
-            if not row or all(not field.strip() for field in row):
-                continue
-            names.append(row[0].strip())
-            rows.append(_lip_csv_row(row[1:], f"{path}:{number}", num_joints))
+    names, rows, lines = [], [], {}
+    for number, row in read_csv_rows(path, "LIP prediction CSV"):
+        if not row or all(not field.strip() for field in row):
+            continue
+        name = row[0].strip()
+        if name in lines:  # rows are matched by name: which one would count?
+            raise AnnotationError(
+                f"{path}:{number}: image {name} already has a row at line {lines[name]}"
+            )
+        lines[name] = number
+        names.append(name)
+        rows.append(_lip_csv_row(row[1:], f"{path}:{number}", num_joints))
     if not rows:
         raise AnnotationError(f"{path}: no prediction rows")
     return PredictionFile(path, np.stack(rows), 0, tuple(names))

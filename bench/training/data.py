@@ -1,9 +1,10 @@
 """Data set-up of a training or evaluation run, on top of ``datasets``.
 
 ``--dataset synthetic`` means the generated data of ``python -m datasets.synthetic`` in the layout
-of the model's own dataset (LIP or MPII); when ``--root`` holds no annotations yet, it is generated
-there first. Heatmap targets follow the model's facts: its input and heatmap size, and a background
-map when the model predicts one (GCPM's 17th channel).
+of the model's own dataset (LIP or MPII); when ``--root`` is empty or absent, it is generated
+there first (a root holding other files is refused). Heatmap targets follow the model's facts:
+its input and heatmap size, and a background map when the model predicts one (GCPM's 17th
+channel).
 """
 
 from __future__ import annotations
@@ -44,12 +45,18 @@ def check_split(dataset: str, split: str) -> None:
 
 
 def ensure_synthetic(root: Path, fmt: str, num_images: int, seed: int) -> None:
-    """Generate data into ``root`` unless it already holds annotations of ``fmt``."""
+    """Generate data into ``root`` unless it already holds annotations of ``fmt``; a root that
+    holds anything else is refused (the generator would write among someone's files)."""
     marker = root / ("TrainVal_pose_annotations" if fmt == "lip" else "annotations")
     if marker.is_dir():
         return
     if root.exists() and not root.is_dir():
         raise InputFileError(f"--root {root}: exists and is not a folder")
+    if root.is_dir() and any(root.iterdir()):
+        raise InputFileError(
+            f"--root {root}: not empty and holds no generated {fmt} dataset ({marker.name}/ "
+            f"missing); give an empty or new folder for --dataset synthetic"
+        )
     print(f"generating {num_images} synthetic {fmt} images in {root}")
     generate(SyntheticConfig(format=fmt, out=root, num_images=num_images, seed=seed))
 

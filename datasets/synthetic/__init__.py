@@ -12,6 +12,8 @@ backgrounds and occluders, and writes:
   (``headboxes_src``), ``pos_gt_src`` and ``jnt_missing`` as the official file has them.
 
 The same seed gives the same files. A quarter of the images (at least one) go to ``val``.
+``.synthetic_files.json`` lists what a run wrote; the next run into the same folder removes the
+listed files it does not write again (stale images of a larger set), and nothing else.
 This package is the library (:func:`generate`); the command line is ``__main__.py``.
 """
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import cv2
 import numpy as np
@@ -29,6 +31,7 @@ from .. import figures
 from ..atomic import atomic_write, write_bytes
 
 FORMATS = ("lip", "mpii")
+MANIFEST = ".synthetic_files.json"  # files of the last run, relative to ``out``
 
 
 @dataclass(frozen=True)
@@ -215,4 +218,42 @@ def generate(config: SyntheticConfig) -> Written:
         raise ValueError(f"seed must be >= 0, got {config.seed}")
     if not 0 <= config.val_fraction <= 1:  # else more (or fewer) images than asked for
         raise ValueError(f"val_fraction must be between 0 and 1, got {config.val_fraction}")
-    return (write_lip if config.format == "lip" else write_mpii)(config)
+    previous = _previous_files(config.out)
+    written = (write_lip if config.format == "lip" else write_mpii)(config)
+    files = _files(config.format, written)
+    for name in sorted(previous - files):
+        (config.out / name).unlink(missing_ok=True)
+    write_bytes(config.out / MANIFEST, json.dumps({"files": sorted(files)}, indent=1).encode())
+    return written
+
+
+def _files(fmt: str, written: Written) -> set[str]:
+    """The paths (relative to ``out``) one run writes."""
+    if fmt == "lip":
+        images = {
+            f"TrainVal_images/{s}_images/{n}" for s, items in written.items() for n, _ in items
+        }
+        return images | {f"TrainVal_pose_annotations/lip_{s}_set.csv" for s in written}
+    images = {f"images/{n}" for items in written.values() for n, _ in items}
+    return (
+        images | {f"annotations/mpii_{s}.json" for s in written} | {"annotations/mpii_gt_val.mat"}
+    )
+
+
+def _previous_files(out: Path) -> set[str]:
+    """Files the last run listed; names that could leave ``out`` are ignored, never removed."""
+    try:
+        listed = json.loads((out / MANIFEST).read_text())["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+    if not isinstance(listed, list):
+        return set()
+    return {
+        name
+        for name in listed
+        if isinstance(name, str)
+        and name == PurePosixPath(name).as_posix()
+        and not PurePosixPath(name).is_absolute()
+        and ".." not in PurePosixPath(name).parts
+        and (out / name).is_file()
+    }

@@ -1,0 +1,34 @@
+"""Decode an image file in full, or say exactly why it cannot be: missing, a folder, empty, not an
+image, or truncated / corrupt.
+
+OpenCV decodes a truncated JPEG without an error (grey rows at the bottom); Pillow's full ``load``
+refuses it, which is what a check of user input needs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .sample import AnnotationError
+
+
+def decode_fully(path: Path, source: str = "") -> tuple[int, int]:
+    """(height, width) after decoding every byte of ``path``; the error names ``source`` (an
+    annotation row, an argument) before the file."""
+    from PIL import Image, UnidentifiedImageError  # only image checks need Pillow
+
+    prefix = f"{source}: " if source else ""
+    if path.is_dir():
+        raise AnnotationError(f"{prefix}{path} is a folder, not an image file")
+    if not path.is_file():
+        raise FileNotFoundError(f"{prefix}image file {path} does not exist")
+    if path.stat().st_size == 0:
+        raise AnnotationError(f"{prefix}image file {path} is empty (0 bytes)")
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image.height, image.width
+    except UnidentifiedImageError:
+        raise AnnotationError(f"{prefix}{path} is not an image") from None
+    except (OSError, SyntaxError, ValueError) as error:  # truncated or corrupt data
+        raise AnnotationError(f"{prefix}cannot decode {path} in full ({error})") from None

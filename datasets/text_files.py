@@ -1,0 +1,36 @@
+"""CSV rows of a text file, with a binary or mis-encoded file named by file and line.
+
+Python's own ``UnicodeDecodeError`` names a byte position only, and no file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from .sample import AnnotationError
+
+
+def read_csv_rows(path: Path, what: str = "CSV file") -> list[tuple[int, list[str]]]:
+    """(line number, fields) of every row of ``path`` (UTF-8); raises :class:`AnnotationError`
+    naming the file, and the line, when it is a folder, not text, or not CSV."""
+    if path.is_dir():
+        raise AnnotationError(f"{what} {path} is a folder, not a file")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise AnnotationError(
+            f"{path}:{line}: not a text {what} (byte {data[error.start]:#04x} at offset "
+            f"{error.start} is not UTF-8)"
+        ) from None
+    if "\0" in text:
+        line = text[: text.index("\0")].count("\n") + 1
+        raise AnnotationError(f"{path}:{line}: not a text {what} (a NUL byte)")
+    reader = csv.reader(io.StringIO(text, newline=""))  # as open(newline="") reads
+    try:
+        return [(reader.line_num, row) for row in reader]
+    except csv.Error as error:
+        raise AnnotationError(f"{path}:{reader.line_num}: not a valid {what} ({error})") from None
