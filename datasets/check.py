@@ -16,7 +16,6 @@ module imports it.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from bench.cli import error_boundary
+from bench.cli import ArgumentParser, error_boundary
 
 from . import MpiiReader, open_reader
 from .figures import LIMBS
@@ -134,7 +133,7 @@ def format_report(report: CheckReport, joint_names: Sequence[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(  # usage errors on one line, exit 2
         prog="python -m datasets.check", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--dataset", required=True, choices=("lip", "mpii"))

@@ -116,7 +116,8 @@ def test_draw_needs_out_and_writes_nothing_into_the_cwd(tmp_path, capsys, lip_ro
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as stop:
         check.main(["--dataset", "lip", "--root", str(lip_root), "--draw", "2"])
-    assert stop.value.code == 2 and "--draw needs --out" in capsys.readouterr().err
+    err = capsys.readouterr().err.strip()
+    assert stop.value.code == 2 and "\n" not in err and "--draw needs --out" in err
     assert not list(tmp_path.iterdir())
 
 

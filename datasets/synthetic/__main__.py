@@ -4,10 +4,9 @@ so it may use :mod:`bench.cli`'s error boundary; the library in ``__init__`` nev
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from bench.cli import error_boundary
+from bench.cli import ArgumentParser, error_boundary
 from datasets import synthetic
 from datasets.synthetic import FORMATS, SyntheticConfig, generate
 
@@ -15,7 +14,7 @@ PROG = "python -m datasets.synthetic"
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog=PROG, description=synthetic.__doc__.split("\n\n")[0])
+    parser = ArgumentParser(prog=PROG, description=synthetic.__doc__.split("\n\n")[0])
     parser.add_argument("--format", required=True, choices=FORMATS)
     parser.add_argument("--out", required=True, type=Path, help="dataset root to create")
     parser.add_argument("--num-images", required=True, type=int)
