@@ -13,13 +13,14 @@ from .sample import AnnotationError
 
 
 def read_csv_rows(path: Path, what: str = "CSV file") -> list[tuple[int, list[str]]]:
-    """(line number, fields) of every row of ``path`` (UTF-8); raises :class:`AnnotationError`
-    naming the file, and the line, when it is a folder, not text, or not CSV."""
+    """(line number, fields) of every row of ``path`` (UTF-8, a BOM allowed); raises
+    :class:`AnnotationError` naming the file, and the line, when it is a folder, not text, or not
+    CSV."""
     if path.is_dir():
         raise AnnotationError(f"{what} {path} is a folder, not a file")
     data = path.read_bytes()
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a spreadsheet's byte-order mark is not in a name
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise AnnotationError(

@@ -209,3 +209,10 @@ def test_receptive_field_refuses_a_truncated_jpeg(tmp_path, capsys, lip_root):
     assert stop.value.code == 2 and "\n" not in err
     assert f"--image: cannot decode {cut} in full" in err
     assert not (tmp_path / "rf" / "receptive_field.csv").exists()
+
+
+def test_lip_csv_saved_with_a_byte_order_mark(tmp_path, lip_root):
+    root = _copy(lip_root, tmp_path)
+    annotations = root / "TrainVal_pose_annotations" / "lip_val_set.csv"
+    annotations.write_bytes(b"\xef\xbb\xbf" + annotations.read_bytes())  # as Excel saves it
+    assert LipReader(root, "val")[0].image_path.is_file()
