@@ -132,13 +132,17 @@ def diff(where: Path, name: str) -> str:
 
 def report(target: str, tests: list[str], status: int, where: Path) -> str:
     stats = counts(where)
-    left = survivors(where)
+    # Mutants a target's ``mutants`` filter leaves out are "not checked": not survivors.
+    every = survivors(where)
+    left = {name: state for name, state in every.items() if state != "not checked"}
+    unchecked = len(every) - len(left)
     head = [
         f"## {target}",
         "",
         f"tests: {', '.join(tests)}",
         f"mutmut exit status: {status}",
         f"counts: {json.dumps(stats)}",
+        f"not checked (outside the target's mutants filter): {unchecked}",
         "",
     ]
     body = [
