@@ -23,6 +23,8 @@ from bench.errors import DeviceError
 from bench.runtimes import get_runtime, parse_spec
 
 CPU_SIZE = 128  # hourglass needs a multiple of 64; 128 keeps ratios meaningful and the run short
+SIZE_MULTIPLE = 64  # the largest size_multiple of the registered models (hourglass, FPD)
+MAX_SIZE = 1024  # 4x the models' own 256: larger batch-1 inputs only measure memory pressure
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -32,7 +34,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--bench-size",
         type=int,
         default=None,
-        help=f"input H=W; 0 = each model's own; default: own on CUDA, {CPU_SIZE} on CPU",
+        help=f"input H=W, a multiple of {SIZE_MULTIPLE} up to {MAX_SIZE}; 0 = each model's "
+        f"own; default: own on CUDA, {CPU_SIZE} on CPU",
     )
     group.addoption(
         "--bench-runtime",
@@ -55,6 +58,16 @@ def pytest_configure(config: pytest.Config) -> None:
     # Checked once, before collection: a missing GPU is one usage error, not one per model.
     _device(config)
     _runtime(config)
+    _check_size(config.getoption("--bench-size"))
+
+
+def _check_size(size: int | None) -> None:
+    """Every model takes the size, or the run ends with one usage error (not a failed test each)."""
+    if size is not None and (size < 0 or size % SIZE_MULTIPLE or size > MAX_SIZE):
+        raise pytest.UsageError(
+            f"--bench-size {size}: must be 0 (each model's own size) or a multiple of "
+            f"{SIZE_MULTIPLE} from {SIZE_MULTIPLE} to {MAX_SIZE} (every model must take it)"
+        )
 
 
 def _runtime(config: pytest.Config) -> tuple[str, str]:

@@ -496,12 +496,27 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _check(config: GpuRunConfig, to_install: Sequence[Path]) -> None:
-    """Fail in one line before anything runs."""
-    if not 60 <= config.cap_s <= 590:
+def _check_options(config: GpuRunConfig) -> None:
+    """The checks a dry run makes too: the options themselves, whatever machine this is."""
+    if not 60 <= config.cap_s <= 590:  # also refuses nan
         raise UsageError(
             f"--cap-s {config.cap_s:g}: must be 60 to 590 s (one device command may run 600 s)"
         )
+    if not re.fullmatch(r"auto|cpu|(cuda|mps|xpu)(:\d+)?", config.device):
+        raise UsageError(f"--device {config.device!r}: not a device; use cuda, cuda:N or cpu")
+    if config.out.exists() and not config.out.is_dir():
+        raise UsageError(f"--out {config.out}: exists and is not a folder")
+    if config.archive is not None:
+        if config.archive.is_dir():
+            raise UsageError(f"--archive {config.archive}: is a folder; give a .tar.gz file")
+        above = next(p for p in config.archive.parents if p.exists() or p == p.parent)
+        if not above.is_dir():
+            raise UsageError(f"--archive {config.archive}: {above} is not a folder")
+
+
+def _check(config: GpuRunConfig, to_install: Sequence[Path]) -> None:
+    """Fail in one line before anything runs."""
+    _check_options(config)
     from bench.devices import resolve_device
 
     resolve_device(config.device, option="--device")  # DeviceError: not on this machine
@@ -513,8 +528,6 @@ def _check(config: GpuRunConfig, to_install: Sequence[Path]) -> None:
                 f"Python lacks {', '.join(missing)}; build it with `make "
                 f"wheelhouse` where pip has internet, and carry it"
             )
-    if config.out.exists() and not config.out.is_dir():
-        raise UsageError(f"--out {config.out}: exists and is not a folder")
 
 
 def _runnable(steps: Sequence[Step], wheels: Sequence[Path]) -> tuple[list[Step], list[str]]:
@@ -536,8 +549,12 @@ def _runnable(steps: Sequence[Step], wheels: Sequence[Path]) -> tuple[list[Step]
 
 def execute(config: GpuRunConfig, dry_run: bool) -> int:
     wheels = missing_wheels(config.wheelhouse) if config.wheelhouse.is_dir() else []
-    if not dry_run:
-        _check(config, wheels)  # before the plan's imports: a bad option costs no time
+    # Before the plan's imports: a bad option costs no time. A dry run checks the options only
+    # (it is how a command line for the GPU machine is tried out on another machine).
+    if dry_run:
+        _check_options(config)
+    else:
+        _check(config, wheels)
     planned = plan(config, tables_options(config.python), _count_models(), wheels)
     steps, notes = _runnable(planned, wheels)
     print(describe(steps, config), flush=True)

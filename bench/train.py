@@ -31,7 +31,10 @@ USER_ERRORS = (UnknownModelError, InputSizeError, AnnotationError)
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="python -m bench.train", description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--model", required=True, help="registered model name (bench.tables lists them)"
+        "--model",
+        required=True,
+        help="registered model name: the README's model table, or "
+        "`python -c 'import architectures; print(*architectures.list_models())'`",
     )
     parser.add_argument("--dataset", required=True, choices=DATASETS)
     parser.add_argument("--root", required=True, type=Path, help="dataset root (official layout)")
@@ -89,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=400,
         help="how many images --dataset synthetic generates when --root is empty",
     )
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no progress bars on stderr (logs, CI)"
+    )
     return parser
 
 

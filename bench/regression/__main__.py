@@ -44,12 +44,25 @@ def _count(text: str) -> int:
     return value
 
 
+def _side(text: str) -> int:
+    """One side of ``--size``: checked here so that the message names the option."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value <= 0 or value % 64:
+        raise argparse.ArgumentTypeError(
+            f"{text}: must be a positive multiple of 64 (the hourglass reference's), e.g. 64"
+        )
+    return value
+
+
 def _pass_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--signal", choices=SIGNALS, help="default: the baseline's (instructions)")
     p.add_argument("--reference", help="default: the baseline's (hourglass-8stack)")
     p.add_argument(
         "--size",
-        type=int,
+        type=_side,
         nargs=2,
         metavar=("H", "W"),
         help="input size, multiples of 64 (default: the baseline's, 64 64)",
@@ -62,7 +75,13 @@ def _pass_options(p: argparse.ArgumentParser) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     p = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
-    p.add_argument("--baseline", type=Path, default=BASELINE)
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        default=BASELINE,
+        help=f"baseline JSON (default {BASELINE}); give it before the subcommand: "
+        f"`{PROG} --baseline FILE check`",
+    )
     sub = p.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
 
     c = sub.add_parser("check", help="measure and compare with the committed baseline")
@@ -78,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
         type=parse_slowdown,
         action="append",
         default=[],
-        metavar="NAME=+PCT%%|NAME=LAYERS",
+        metavar="NAME=+PCT%|NAME=LAYERS",
         help="demo: CPU work added to one model",
     )
     c.add_argument(

@@ -17,7 +17,7 @@ from bench import io
 from . import history as hist
 from .bisecting import bisect, describe, figure_at
 from .gate import comparable, compare, missing_models, require_comparable
-from .gitwalk import GitError, worktree
+from .gitwalk import GitError, require_repository, worktree
 from .measure import TOOL_ROOT, fingerprint_of, run_pass
 from .model import GateConfig, GateError, NoComparableBaseline, Pass, load_baseline, merge
 from .stats import tolerance as tolerance_of
@@ -175,6 +175,7 @@ def record(args: argparse.Namespace) -> int:
     if not args.commits:
         rows = hist.rows_of(run_pass(config, names))
     else:  # backfill: other commits' models, measured here by this tree's code
+        require_repository(args.repo)
         passes = []
         for commit in args.commits:
             with worktree(args.repo, commit) as tree:
@@ -200,6 +201,8 @@ def show_history(args: argparse.Namespace) -> int:
                 f"no history for {', '.join(unknown)}; recorded models: {', '.join(per_model)}"
             )
         per_model = {m: per_model[m] for m in args.models}
+    if args.plot.is_dir():
+        raise GateError(f"--plot {args.plot}: is a folder; give the PNG file to write")
     io.prepare_output(args.plot.parent, "--plot")
     changes = hist.change_table(per_model, args.floor)
     hist.plot(per_model, changes, args.plot)
@@ -215,6 +218,7 @@ def show_history(args: argparse.Namespace) -> int:
 def run_bisect(args: argparse.Namespace) -> int:
     config = _config_for(args, _previous(args.baseline))
     resolve_names([args.model], config.reference)
+    require_repository(args.repo)
     result = bisect(
         args.repo, args.good, args.bad, figure_at(args.repo, config, args.model), config.floor
     )

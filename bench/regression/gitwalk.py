@@ -43,6 +43,16 @@ def head(root: Path) -> tuple[str, list[str]]:
     return commit, sorted(line[3:] for line in status.splitlines() if line.strip())
 
 
+def require_repository(root: Path, option: str = "--repo") -> None:
+    """Raise :class:`GitError` naming ``option`` unless ``root`` is (inside) a git work tree."""
+    if not root.is_dir():
+        raise GitError(f"{option} {root}: no such folder")
+    try:
+        git(root, "rev-parse", "--git-dir")
+    except GitError:
+        raise GitError(f"{option} {root}: not a git repository") from None
+
+
 def resolve(root: Path, rev: str) -> str:
     try:
         return git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")

@@ -91,7 +91,22 @@ def read_history(path: Path) -> pd.DataFrame:
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         raise GateError(f"{path}: not a regression history (missing columns {missing})")
+    _require_whole_rows(path, frame)
     return frame
+
+
+def _require_whole_rows(path: Path, frame: pd.DataFrame) -> None:
+    """A file cut mid-row (a killed copy, a full disk) is refused, naming the line: pandas
+    would read the cut row with its last fields empty, or a number cut short, silently."""
+    if frame.empty:
+        return
+    with open(path, "rb") as handle:
+        handle.seek(-1, 2)
+        cut_at_end = handle.read(1) != b"\n"
+    short = frame[["value", "samples", "params", "flops"]].isna().any(axis=1)
+    if short.any() or cut_at_end:
+        line = (short.idxmax() if short.any() else len(frame) - 1) + 2  # 1-based, after header
+        raise GateError(f"{path}: line {line} is cut short (a truncated history file)")
 
 
 def append(path: Path, rows: pd.DataFrame) -> pd.DataFrame:

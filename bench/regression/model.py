@@ -86,8 +86,14 @@ class Pass:
 
     @classmethod
     def from_json(cls, data: dict, source: str) -> Pass:
-        if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
-            version = data.get("version") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or "version" not in data:
+            # Not a baseline of any format (a list, another tool's JSON): malformed, exit 2.
+            raise GateError(
+                f'{source}: not a regression baseline (a JSON object with a "version" '
+                f"field); re-baseline with `python -m bench.regression update`"
+            )
+        if data["version"] != FORMAT_VERSION:
+            version = data["version"]
             raise NoComparableBaseline(
                 f"{source}: format version {version!r}, expected {FORMAT_VERSION}; re-baseline "
                 f"with `python -m bench.regression update`"
@@ -114,6 +120,8 @@ def load_baseline(path: Path) -> Pass:
         ) from None
     except OSError as exc:
         raise GateError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise GateError(f"{path}: not a JSON text file (byte {exc.start} is not UTF-8)") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
