@@ -21,7 +21,7 @@ import torch
 from tiny_models import TinyPose, register_tiny
 
 from bench.latency import TimingConfig
-from bench.runtimes import base, get_runtime
+from bench.runtimes import base, get_runtime, peak
 from bench.runtimes.compiled import Compiled
 from bench.runtimes.measure import (
     ALL_MODELS,
@@ -241,3 +241,10 @@ def test_runtime_specs_are_checked_with_the_known_names():
         runtime_spec("onnx-runtime")
     with pytest.raises(argparse.ArgumentTypeError, match="unknown precision 'int8'"):
         runtime_spec("openvino:int8")
+
+
+def test_the_matmul_peak_is_the_fastest_sample_not_the_median(monkeypatch):
+    # One disturbed sample must not lower a peak: 2 * 64^3 FLOPs in the fastest 0.5 ms.
+    monkeypatch.setattr(peak, "time_callable", lambda fn, device, config: [2.0, 0.5, 9.0])
+    rate = peak.matmul_peak(torch.device("cpu"), "fp32", 1, size=64)
+    assert rate == pytest.approx(2 * 64**3 / 0.5e-3 / 1e9)

@@ -46,7 +46,7 @@ class RuntimePreset:
 QUICK = RuntimePreset(
     TimingConfig(warmup=1, iters=6, max_time_s=4.0),
     rounds=3,
-    peak=TimingConfig(warmup=1, iters=3),
+    peak=TimingConfig(warmup=3, iters=10),
     left_out=(
         (
             "compile",
