@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .files import require_file
 from .sample import AnnotationError
 
 
@@ -18,10 +19,7 @@ def decode_fully(path: Path, source: str = "") -> tuple[int, int]:
     from PIL import Image, UnidentifiedImageError  # only image checks need Pillow
 
     prefix = f"{source}: " if source else ""
-    if path.is_dir():
-        raise AnnotationError(f"{prefix}{path} is a folder, not an image file")
-    if not path.is_file():
-        raise FileNotFoundError(f"{prefix}image file {path} does not exist")
+    require_file(path, f"{prefix}image file", "an image file")
     if path.stat().st_size == 0:
         raise AnnotationError(f"{prefix}image file {path} is empty (0 bytes)")
     try:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import require_file
 from .layouts import LIP_LAYOUT, KeypointLayout
 from .metrics import lip_head_size
 from .sample import AnnotationError, Sample, SampleList
@@ -42,10 +43,7 @@ class LipReader(SampleList):
         self.split = split
         self.csv_path = self.path = self.root / "TrainVal_pose_annotations" / f"lip_{split}_set.csv"
         self.image_dir = self.root / "TrainVal_images" / f"{split}_images"
-        if self.csv_path.is_dir():
-            raise AnnotationError(f"LIP annotation file {self.csv_path} is a folder, not a file")
-        if not self.csv_path.is_file():
-            raise FileNotFoundError(f"LIP annotation file {self.csv_path} does not exist")
+        require_file(self.csv_path, "LIP annotation file")
         self.samples = read_lip_csv(self.csv_path, self.image_dir)
 
 

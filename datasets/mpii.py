@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import require_file
 from .layouts import MPII_LAYOUT, KeypointLayout
 from .metrics import mpii_head_size
 from .sample import AnnotationError, Sample, SampleList
@@ -44,10 +45,7 @@ class MpiiReader(SampleList):
             raise FileNotFoundError(f"MPII root {self.root} is not a directory")
         self.split = split
         self.json_path = self.path = self.root / "annotations" / f"mpii_{split}.json"
-        if self.json_path.is_dir():
-            raise AnnotationError(f"MPII annotation file {self.json_path} is a folder, not a file")
-        if not self.json_path.is_file():
-            raise FileNotFoundError(f"MPII annotation file {self.json_path} does not exist")
+        require_file(self.json_path, "MPII annotation file")
         records = load_json_records(self.json_path)
         image_dir = self.root / "images"
         samples = [
@@ -174,10 +172,7 @@ def load_mat(path: Path, what: str = "MATLAB file") -> dict:
     from scipy.io import loadmat  # scipy is needed only when .mat files are read
     from scipy.io.matlab import MatReadError
 
-    if path.is_dir():
-        raise AnnotationError(f"{what} {path} is a folder, not a .mat file")
-    if not path.is_file():
-        raise FileNotFoundError(f"{what} {path} does not exist")
+    require_file(path, what, "a .mat file")
     try:
         return loadmat(str(path))
     except (ValueError, TypeError, OSError, IndexError, NotImplementedError, MatReadError) as error:

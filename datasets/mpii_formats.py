@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import require_file
 from .layouts import MPII_LAYOUT, KeypointLayout
 from .mpii import load_json_records, load_mat, parse_mpii_record, read_head_sizes
 from .sample import AnnotationError, Sample, SampleList
@@ -68,10 +69,7 @@ def read_mpii_ground_truth(
     ``split`` picks bearpaw's records (train / val / all).
     """
     path = Path(path)
-    if path.is_dir():
-        raise AnnotationError(f"MPII ground-truth file {path} is a folder, not a file")
-    if not path.is_file():
-        raise FileNotFoundError(f"MPII ground-truth file {path} does not exist")
+    require_file(path, "MPII ground-truth file")
     if path.suffix == ".mat":
         if headboxes is not None:
             raise AnnotationError(

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import require_file
 from .sample import AnnotationError
 from .text_files import read_csv_rows
 
@@ -42,10 +43,7 @@ class PredictionFile:
 def load_predictions(path: str | Path) -> PredictionFile:
     """Read ``path`` (see the module docstring); raises :class:`AnnotationError` naming it."""
     path = Path(path)
-    if path.is_dir():
-        raise AnnotationError(f"{path} is a folder; expected a prediction file")
-    if not path.is_file():
-        raise FileNotFoundError(f"prediction file {path} does not exist")
+    require_file(path, "prediction file")
     if path.stat().st_size == 0:
         raise AnnotationError(f"{path}: prediction file is empty")
     readers = {
