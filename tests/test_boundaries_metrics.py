@@ -3,6 +3,8 @@ rescaling for thresholds that do not start at 0, and the error messages (mutatio
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -51,6 +53,17 @@ def test_nan_prediction_of_a_counted_joint_is_an_infinite_distance() -> None:
     dist, counts, _ = normalized_distances(pred, gt, valid, head)
     assert dist[0, 2] == np.inf  # as the official code: a miss at every threshold
     assert np.isnan(dist[1, 2]) and not counts[1, 2]  # an uncounted joint stays NaN
+
+
+def test_infinite_coordinates_of_an_uncounted_joint_raise_no_warning() -> None:
+    pred, gt, valid, head = _case(n=1)
+    valid[0, 4] = False  # an uncounted joint may hold anything, +inf in both included
+    pred[0, 4], gt[0, 4] = np.inf, np.inf  # inf - inf: numpy's "invalid value" warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dist, counts, excluded = normalized_distances(pred, gt, valid, head)
+        assert pckh(pred, gt, valid, head).counted[4] == 0
+    assert np.isnan(dist[0, 4]) and not counts[0, 4] and excluded == 0
 
 
 def test_distance_equal_to_the_threshold_is_correct_unless_strict() -> None:
