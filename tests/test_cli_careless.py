@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from helpers import history_frame
 
@@ -219,3 +220,27 @@ def test_bench_size_is_a_usage_error_before_collection() -> None:
     )
     assert run.returncode == pytest.ExitCode.USAGE_ERROR
     assert "--bench-size 100: must be 0" in run.stderr
+
+
+def test_a_history_that_lost_only_its_last_line_end_is_refused(tmp_path) -> None:
+    # Every field is there, yet a number may be cut short ("10" -> "1"): the lost line end says so.
+    path = _history(tmp_path / "h.csv")
+    path.write_bytes(path.read_bytes().rstrip(b"\n"))
+    with pytest.raises(hist.GateError, match=r"h\.csv: line 4 is cut short"):
+        hist.read_history(path)
+
+
+@pytest.mark.parametrize("column", ["value", "samples", "params", "flops"])
+def test_a_history_row_without_any_one_figure_is_refused(tmp_path, column) -> None:
+    frame = pd.read_csv(_history(tmp_path / "h.csv"))
+    frame[column] = frame[column].astype(object)
+    frame.loc[0, column] = None  # line 2, the first row after the header
+    frame.to_csv(tmp_path / "h.csv", index=False)
+    with pytest.raises(hist.GateError, match="line 2 is cut short"):
+        hist.read_history(tmp_path / "h.csv")
+
+
+def test_a_history_with_its_header_only_reads_as_empty(tmp_path) -> None:
+    path = tmp_path / "h.csv"
+    history_frame([]).to_csv(path, index=False)
+    assert hist.read_history(path).empty
