@@ -74,10 +74,10 @@ def test_min_time_reached_exactly_stops_sampling(monkeypatch: pytest.MonkeyPatch
 
 def test_max_time_reached_exactly_stops_sampling(monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_perf_counter(monkeypatch)
-    samples_at_max_time = 4  # the fake clock reads 4 s elapsed after the 4th sample
-    # the minimum sample count is reached by then, so it is the time limit that stops sampling
-    assert latency._MIN_SAMPLES <= samples_at_max_time
-    assert _count(TimingConfig(0, 100, max_time_s=4.0)) == samples_at_max_time
+    # The fake clock reads n s elapsed after the n-th sample; n is past the minimum sample count,
+    # so the time limit, reached exactly, is what stops sampling (one more sample with ``>``).
+    n = max(latency._MIN_SAMPLES, 4)
+    assert _count(TimingConfig(0, 100, max_time_s=float(n))) == n
 
 
 def test_cpu_clock_nanoseconds_become_milliseconds() -> None:
