@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PIL import Image, UnidentifiedImageError
+
 from .files import require_file
 from .sample import AnnotationError
 
@@ -16,8 +18,6 @@ from .sample import AnnotationError
 def decode_fully(path: Path, source: str = "") -> tuple[int, int]:
     """(height, width) after decoding every byte of ``path``; the error names ``source`` (an
     annotation row, an argument) before the file."""
-    from PIL import Image, UnidentifiedImageError  # only image checks need Pillow
-
     prefix = f"{source}: " if source else ""
     require_file(path, f"{prefix}image file", "an image file")
     if path.stat().st_size == 0:

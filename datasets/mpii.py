@@ -25,6 +25,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from scipy.io import loadmat
+from scipy.io.matlab import MatReadError
 
 from .files import require_file
 from .layouts import MPII_LAYOUT, KeypointLayout
@@ -169,9 +171,6 @@ def read_head_sizes(path: Path, num_records: int) -> np.ndarray:
 def load_mat(path: Path, what: str = "MATLAB file") -> dict:
     """The arrays of a MATLAB (v4 to v7) file; a missing, folder, truncated or non-MATLAB file
     raises naming ``path``."""
-    from scipy.io import loadmat  # scipy is needed only when .mat files are read
-    from scipy.io.matlab import MatReadError
-
     require_file(path, what, "a .mat file")
     try:
         return loadmat(str(path))

@@ -21,6 +21,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from scipy.io import loadmat
+from scipy.io.matlab import MatReadError
 
 from .files import require_file
 from .sample import AnnotationError
@@ -114,9 +116,6 @@ def _stated_base(value: object, path: Path) -> int | None:
 
 
 def _read_mat(path: Path) -> PredictionFile:
-    from scipy.io import loadmat  # only .mat files need scipy
-    from scipy.io.matlab import MatReadError
-
     try:
         content = loadmat(str(path))
     except NotImplementedError:  # MATLAB v7.3 is HDF5; h5py gives MATLAB arrays transposed

@@ -21,7 +21,10 @@ import statistics
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import ruptures
+from matplotlib.figure import Figure
 
 from bench import io
 from bench.plots import model_colors
@@ -157,9 +160,6 @@ def series(
 
 def change_points(values: list[float], floor: float = 0.03) -> list[int]:
     """Indices where a new segment starts (a lasting shift of at least ~2 x ``floor``)."""
-    import numpy as np
-    import ruptures
-
     if len(values) < 2:
         return []
     signal = np.asarray(values, dtype=float) / statistics.median(values)
@@ -193,8 +193,6 @@ def change_table(per_model: dict[str, pd.DataFrame], floor: float = 0.03) -> pd.
 def plot(per_model: dict[str, pd.DataFrame], changes: pd.DataFrame, path: Path) -> Path:
     """Each model's figure relative to its first value, pass by pass in commit order (the
     ``pass`` column of :func:`series`)."""
-    from matplotlib.figure import Figure
-
     fig = Figure(figsize=(10, 5))
     ax = fig.add_subplot()
     colors = model_colors(list(per_model))  # the tables' colours; distinct past ten models
