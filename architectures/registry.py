@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 
 from torch import nn
 
+from architectures.errors import UnknownNameError, UsageError
+
 
 @dataclass(frozen=True)
 class PaperFigures:
@@ -111,18 +113,15 @@ class _Entry:
 _REGISTRY: dict[str, _Entry] = {}
 
 
-class UnknownModelError(KeyError):
-    """A model name that is not registered; the message lists the known ones.
-
-    A ``KeyError`` so that callers catching that keep working.
-    """
+class UnknownModelError(UnknownNameError):
+    """A model name that is not registered; the message lists the known ones."""
 
     def __init__(self, name: str, known: tuple[str, ...]) -> None:
         super().__init__(name, known)  # both in args: the error survives pickling (DDP workers)
         self.name = name
         self.known = known
 
-    def __str__(self) -> str:  # KeyError's own __str__ would quote the whole message
+    def __str__(self) -> str:
         return f"unknown model {self.name!r}; known models: {', '.join(self.known)}"
 
 
@@ -191,7 +190,7 @@ def create_model(name: str, **overrides) -> nn.Module:
     return model
 
 
-class InputSizeError(ValueError):
+class InputSizeError(UsageError):
     """An input size the model cannot take; the message names the model and the multiple."""
 
 

@@ -9,7 +9,7 @@ settings), so ``--benchmark-compare`` between two runs there does not warn about
 
 Options: ``--bench-device`` (auto / cpu / cuda[:N]; checked once at start, a device this machine
 lacks ends the run with one line), ``--bench-size`` (H = W; 0 means each model's own size) and
-``--bench-runtime`` (a ``bench.runtimes`` adapter, e.g. ``openvino:bf16``; default eager).
+``--bench-runtime`` (a ``bench.measure.runtimes`` adapter, e.g. ``openvino:bf16``; default eager).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bench.devices import resolve_device
-from bench.environment import environment_record
-from bench.errors import DeviceError
-from bench.runtimes import get_runtime, parse_spec
+from architectures.errors import DeviceError
+from bench.measure.devices import resolve_device
+from bench.measure.environment import environment_record
+from bench.measure.runtimes import get_runtime, parse_spec
 
 CPU_SIZE = 128  # hourglass needs a multiple of 64; 128 keeps ratios meaningful and the run short
 SIZE_MULTIPLE = 64  # the largest size_multiple of the registered models (hourglass, FPD)
@@ -41,7 +41,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--bench-runtime",
         default="eager",
         metavar="NAME[:PRECISION]",
-        help="deployment runtime of bench.runtimes (eager, onnxruntime, openvino, "
+        help="deployment runtime of bench.measure.runtimes (eager, onnxruntime, openvino, "
         "openvino:bf16, compile, ...); default eager fp32",
     )
 

@@ -2,8 +2,8 @@
 
 Protocols: single scale, or Table 4's heatmaps averaged over input scales 0.75 / 1.0 / 1.25 and the
 flipped image; scoring in original image pixels with each dataset's own PCKh protocol (see
-:mod:`bench.training.evaluation`). Columns: Head, Sho., Elb., Wri., Hip, Knee, Ank., PCKh (pooled
-over 14 joints), and AUC for MPII.
+:mod:`bench.accuracy.training.evaluation`). Columns: Head, Sho., Elb., Wri., Hip, Knee, Ank., PCKh
+(pooled over 14 joints), and AUC for MPII.
 
 ``python -m bench.evaluate --model NAME [--checkpoint PATH] --dataset {lip,mpii,synthetic}
 --root DIR [--flip --scales 0.75 1.0 1.25] [--out DIR]`` prints the row and, with ``--out``, writes
@@ -24,13 +24,15 @@ from typing import Any
 
 import pandas as pd
 
-from architectures import InputSizeError, UnknownModelError
-from bench.cli import ArgumentParser, check_range, error_boundary
-from bench.devices import resolve_device
-from bench.errors import InputFileError, UsageError
-from bench.io import prepare_output, write_csv, write_markdown
-from bench.training.data import check_split, eval_dataset
-from bench.training.evaluation import (
+from architectures.errors import (
+    ArgumentParser,
+    InputFileError,
+    UsageError,
+    check_range,
+    error_boundary,
+)
+from bench.accuracy.training.data import check_split, eval_dataset
+from bench.accuracy.training.evaluation import (
     PAPER_SCALES,
     Predictions,
     collect_predictions,
@@ -38,8 +40,9 @@ from bench.training.evaluation import (
     protocol_name,
     score,
 )
-from bench.training.model import load_model
-from datasets import AnnotationError
+from bench.accuracy.training.model import load_model
+from bench.measure.devices import resolve_device
+from bench.report.files import prepare_output, write_csv, write_markdown
 
 __all__ = [
     "PAPER_SCALES",
@@ -54,8 +57,6 @@ __all__ = [
     "write_row",
 ]
 
-# Errors of the lower layers that are a user's to fix (they cannot derive from bench.errors).
-USER_ERRORS = (UnknownModelError, InputSizeError, AnnotationError)
 DATASETS = ("lip", "mpii", "synthetic")
 
 
@@ -183,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
-    with error_boundary(parser, USER_ERRORS):
+    with error_boundary(parser):
         check_request(
             args.dataset,
             args.root,

@@ -37,8 +37,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench import cli, io
-from bench.errors import DeviceError, InputFileError, UsageError
+from architectures import errors as cli
+from architectures.errors import InputFileError, UsageError
+from bench.report import files as io
 
 ROOT = Path(__file__).resolve().parents[1]
 WHEELHOUSE = Path(".wheelhouse")
@@ -517,7 +518,7 @@ def _check_options(config: GpuRunConfig) -> None:
 def _check(config: GpuRunConfig, to_install: Sequence[Path]) -> None:
     """Fail in one line before anything runs."""
     _check_options(config)
-    from bench.devices import resolve_device
+    from bench.measure.devices import resolve_device
 
     resolve_device(config.device, option="--device")  # DeviceError: not on this machine
     if "install" not in config.skip and not config.wheelhouse.is_dir():
@@ -579,7 +580,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         archive=args.archive,
         skip=tuple(args.skip),
     )
-    with cli.error_boundary("python -m bench.gpu_run", (DeviceError,)):
+    with cli.error_boundary("python -m bench.gpu_run"):
         if args.build_wheelhouse:
             wheels = build_wheelhouse(args.wheelhouse)
             mib = sum(w.stat().st_size for w in wheels) / 2**20

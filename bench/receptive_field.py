@@ -23,7 +23,7 @@ distance of the window centres from the keypoint's predicted location.
 CLI: ``python -m bench.receptive_field --model NAME [--checkpoint PATH] --image PATH
 [--keypoint NAME ...] --out DIR``; every argument is checked before a model runs, ``--out`` has no
 default (the committed ``results/receptive_field`` is rewritten only when named), and the maps and
-table are published as one set (:mod:`bench.result_set`). Untrained models are built after
+table are published as one set (:mod:`bench.report.publish`). Untrained models are built after
 ``torch.manual_seed(seed)`` so
 their maps (the architecture's own reach) are reproducible, and their BatchNorm statistics are set
 from the image first (:func:`calibrate_batchnorm`), without which their output hardly depends on
@@ -44,12 +44,19 @@ import torch
 from torch import nn
 
 from architectures import list_models, model_info
-from bench import result_set
-from bench.cli import ArgumentParser, check_range, error_boundary
-from bench.devices import resolve_device
-from bench.errors import CheckpointError, InputFileError, UsageError, UserError
+from architectures.errors import (
+    ArgumentParser,
+    InputFileError,
+    UsageError,
+    UserError,
+    check_range,
+    error_boundary,
+)
+from bench.accuracy.training.checkpoint import CheckpointError
 from bench.evaluate import load_model
-from bench.io import prepare_output, readable_file, write_bytes, write_csv, write_markdown
+from bench.measure.devices import resolve_device
+from bench.report import publish as result_set
+from bench.report.files import prepare_output, readable_file, write_bytes, write_csv, write_markdown
 from datasets import AnnotationError, fit, get_layout, normalize_image
 from datasets.images import decode_fully
 
@@ -441,7 +448,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def check_args(args: argparse.Namespace) -> torch.device:
     """Every check before a model runs: numbers, models, keypoints, image, checkpoint, device,
-    output folder (created and probed). Raises the :mod:`bench.errors` types."""
+    output folder (created and probed). Raises the :mod:`architectures.errors` types."""
 
     if args.checkpoint is not None and len(args.model) > 1:
         raise UsageError("--checkpoint applies to a single --model")

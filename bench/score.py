@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.cli import ArgumentParser, UsageError, error_boundary
+from architectures.errors import ArgumentParser, UsageError, error_boundary
 from datasets import AnnotationError, LipReader, MpiiReader
 from datasets.conventions import CONVENTIONS, get_convention, table_row
 from datasets.layouts import KeypointLayout
@@ -223,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    with error_boundary(parser, (AnnotationError, FileNotFoundError, NotADirectoryError)):
+    with error_boundary(parser):
         score = score_predictions(
             args.predictions,
             args.ground_truth,

@@ -8,9 +8,9 @@ Speed-ups are relative to the reference model (``hourglass-8stack``) measured in
 with the paper's own speed-up beside them.
 
 Every option, the output folder, device, checkpoints and data root are checked before anything is
-measured. Everything is computed first, then written as one set (:mod:`bench.result_set`): staged,
-swapped in together, ``manifest.json`` last, so an interrupted or failing run leaves the previous
-results intact and outputs an earlier run wrote but this one does not are removed.
+measured. Everything is computed first, then written as one set (:mod:`bench.report.publish`):
+staged, swapped in together, ``manifest.json`` last, so an interrupted or failing run leaves the
+previous results intact and outputs an earlier run wrote but this one does not are removed.
 """
 
 from __future__ import annotations
@@ -27,24 +27,32 @@ import pandas as pd
 import torch
 
 from architectures import PaperFigures, list_models, model_info
+from architectures.errors import (
+    ArgumentParser,
+    InputFileError,
+    UsageError,
+    check_range,
+    error_boundary,
+)
+from bench.accuracy.training.checkpoint import load_checkpoint
+from bench.accuracy.training.model import build_model, check_made_for, load_weights
+from bench.evaluate import evaluate_checkpoint
+from bench.measure.complexity import GFLOPS_COLUMN, complexity_table
+from bench.measure.devices import resolve_device as _resolve_device
+from bench.measure.environment import environment_record
+from bench.measure.latency import MODES, TimingConfig, benchmark_models
+from bench.measure.layer_profile import ProfileConfig, profile_models
+from bench.measure.runtimes import list_runtimes
+from bench.measure.runtimes.timing import for_tables, runtime_spec
+from bench.measure.table3 import table3
+from bench.report import files as io
+from bench.report import html as report_html
+from bench.report import plots
+from bench.report import publish as result_set
+from bench.report import views as headline
+from bench.report.runtimes.outputs import OUTPUT_NAMES as RUNTIME_OUTPUTS
+from bench.report.runtimes.outputs import runtime_outputs, runtimes_report
 from datasets import AnnotationError, open_reader
-
-from . import headline, io, plots, report_html, result_set
-from .cli import ArgumentParser, check_range, error_boundary
-from .complexity import GFLOPS_COLUMN, complexity_table
-from .devices import resolve_device as _resolve_device
-from .environment import environment_record
-from .errors import InputFileError, UsageError
-from .evaluate import evaluate_checkpoint
-from .latency import MODES, TimingConfig, benchmark_models
-from .layer_profile import ProfileConfig, profile_models
-from .runtimes import list_runtimes
-from .runtimes.measure import for_tables, runtime_spec
-from .runtimes.report import OUTPUT_NAMES as RUNTIME_OUTPUTS
-from .runtimes.report import runtime_outputs, runtimes_report
-from .table3 import table3
-from .training.checkpoint import load_checkpoint
-from .training.model import build_model, check_made_for, load_weights
 
 REFERENCE = "hourglass-8stack"
 PAPER_METRICS: dict[int, tuple[str, ...]] = {4: ("pckh", "hip"), 5: ("auc", "pckh")}
@@ -79,7 +87,8 @@ QUICK = Presets(
     ("fp32", "channels_last"),
     rounds=3,
 )
-# Full: the other modes get 1 s too, the minimum for a valid row (bench.latency.ValidityRule).
+# Full: the other modes get 1 s too, the minimum for a valid row
+# (bench.measure.latency.ValidityRule).
 FULL = Presets(
     TimingConfig(warmup=20, iters=200, min_time_s=2.0),
     TimingConfig(warmup=10, iters=100, min_time_s=1.0),
@@ -104,7 +113,9 @@ class TablesConfig:
     checkpoints: tuple[tuple[str, Path], ...] = ()
     data_root: Path | None = None
     progress: bool = True
-    runtimes: tuple[str, ...] = ()  # bench.runtimes specs; empty: every one available; ("none",)
+    runtimes: tuple[
+        str, ...
+    ] = ()  # bench.measure.runtimes specs; empty: every one available; ("none",)
 
 
 @dataclass
@@ -117,7 +128,7 @@ class Measurements:
     layers: pd.DataFrame | None = None
     accuracy: pd.DataFrame | None = None
     notes: dict = field(default_factory=dict)
-    runtimes: object | None = None  # bench.runtimes.measure.RuntimeMeasurements
+    runtimes: object | None = None  # bench.measure.runtimes.timing.RuntimeMeasurements
 
 
 # ---------------------------------------------------------------- paper rows (registry facts)
@@ -173,7 +184,8 @@ def resolve_models(requested: Sequence[str], reference: str) -> list[str]:
 
 
 def resolve_device(spec: str) -> torch.device:
-    """See :func:`bench.devices.resolve_device`: ``meta``, garbage or absent CUDA are refused."""
+    """See :func:`bench.measure.devices.resolve_device`: ``meta``, garbage or absent CUDA are
+    refused."""
     return _resolve_device(spec, "--device")
 
 
@@ -188,7 +200,7 @@ def presets_for(config: TablesConfig, device: torch.device) -> Presets:
 
 
 def model_counts(names: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(model, params_m, gmacs) from bench.complexity, and its full complexity table."""
+    """(model, params_m, gmacs) from bench.measure.complexity, and its full complexity table."""
     table = complexity_table(list(names))
     counts = pd.DataFrame(
         {"model": table["model"], "params_m": table["params (M)"], "gmacs": table[GFLOPS_COLUMN]}
@@ -680,7 +692,7 @@ def check_checkpoints(config: TablesConfig, names: Sequence[str]) -> None:
 
 def check_checkpoint_fits(name: str, path: Path) -> None:
     """The checkpoint loads safely (``weights_only``), records no other model, and every weight
-    fits ``name``; else a :class:`~bench.errors.CheckpointError` naming the file."""
+    fits ``name``; else a :class:`CheckpointError` naming the file."""
     state = load_checkpoint(path)
     check_made_for(state, name, path)
     load_weights(build_model(name), state, path, name)

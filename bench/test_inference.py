@@ -1,7 +1,8 @@
 """Batch-1 inference benchmarks, one per registered model: ``pytest bench --benchmark-only``.
 
-``--bench-runtime NAME[:PRECISION]`` times the model as a ``bench.runtimes`` adapter prepares it
-(ONNX Runtime, OpenVINO, torch.compile, ...); preparation happens before the timed function.
+``--bench-runtime NAME[:PRECISION]`` times the model as a ``bench.measure.runtimes`` adapter
+prepares it (ONNX Runtime, OpenVINO, torch.compile, ...); preparation happens before the timed
+function.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ import pytest
 import torch
 
 from architectures import list_models
-from bench.complexity import count_flops, count_params
-from bench.environment import WindowTotals, gpu_state, read_counters
-from bench.latency import build_at_size, input_shape_of, synchronize
-from bench.numerics import numerics_flags, timing_numerics
-from bench.runtimes import get_runtime
-from bench.runtimes.base import first_line
+from bench.measure.complexity import count_flops, count_params
+from bench.measure.environment import WindowTotals, gpu_state, read_counters
+from bench.measure.latency import build_at_size, input_shape_of, synchronize
+from bench.measure.numerics import numerics_flags, timing_numerics
+from bench.measure.runtimes import get_runtime
+from bench.measure.runtimes.base import first_line
 
 
 @pytest.mark.parametrize("name", list_models(), ids=str)

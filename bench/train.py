@@ -6,7 +6,7 @@ on the heatmaps of every stage, the Sec. 3.2.2 augmentations (``--body-masking``
 automatically when it was made by the same model and recipe; ``--restart`` starts afresh) and
 ``--out/best.pt``; per-epoch loss and PCKh to ``--out/log.jsonl``. One run at a time per ``--out``.
 Bad arguments, an unusable ``--out``, device or checkpoint stop the command before any work with
-one line and exit status 2 (see ``bench.cli``).
+one line and exit status 2 (see ``architectures.errors``).
 
 Single process: ``python -m bench.train --model NAME --dataset {lip,mpii,synthetic} --root DIR
 --out DIR``. Several GPUs (or CPU processes): ``torchrun --nproc-per-node N -m bench.train ...``;
@@ -18,14 +18,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from architectures import InputSizeError, UnknownModelError
-from bench.cli import ArgumentParser, error_boundary
-from bench.training.config import DATASETS, AugmentSwitches, ScheduleConfig, TrainConfig
-from bench.training.loop import fit
-from datasets import AnnotationError
-
-# Errors of the lower layers that are a user's to fix (they cannot derive from bench.errors).
-USER_ERRORS = (UnknownModelError, InputSizeError, AnnotationError)
+from architectures.errors import ArgumentParser, error_boundary
+from bench.accuracy.training.config import DATASETS, AugmentSwitches, ScheduleConfig, TrainConfig
+from bench.accuracy.training.loop import fit
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,7 +126,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
-    with error_boundary(parser, USER_ERRORS):
+    with error_boundary(parser):
         cfg = config_from_args(args)
         run = fit(cfg)
     if run.history:

@@ -4,6 +4,8 @@ official protocols (and the conventions of common ports, :mod:`datasets.conventi
 multi-scale + flip test-time protocol of Table 4, and generated data in the official layouts.
 """
 
+from architectures.errors import UnknownNameError
+
 from .augment import AugmentConfig, Augmented, augment, fit
 from .heatmaps import cell_centres, decode, encode
 from .layouts import (
@@ -78,4 +80,4 @@ def open_reader(dataset: str, root, split: str = "val"):
         return LipReader(root, split)
     if dataset == "mpii":
         return MpiiReader(root, split)
-    raise KeyError(f"unknown dataset {dataset!r}; known: lip, mpii")
+    raise UnknownNameError(f"unknown dataset {dataset!r}; known: lip, mpii")

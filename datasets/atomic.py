@@ -1,13 +1,14 @@
 """The project's one atomic file writer: a temporary file beside the target, then ``os.replace``.
 
 A reader (or an interrupted run) never sees a half-written file: either the previous file stays
-intact or the new one is complete. Files get the mode the umask gives a new file (``mkstemp``
-alone would leave them 0600, unreadable to other users). Temporary files are named
-``.<name>.<random>.tmp``; :func:`bench.io.prepare_output` removes ones a killed run left behind.
+intact or the new one is complete. Files get the mode the umask gives a new file (``mkstemp`` alone
+would leave them 0600, unreadable to other users). Temporary files are named
+``.<name>.<random>.tmp``; :func:`bench.report.files.prepare_output` removes ones a killed run left
+behind.
 
 It lives here, in the lowest layer that writes files (generated data sets), so that ``datasets``
-never imports ``bench``; :mod:`bench.io` builds its CSV, Markdown, JSON, PNG and checkpoint
-writers on it.
+never imports ``bench``; :mod:`bench.report.files` builds its CSV, Markdown, JSON, PNG and
+checkpoint writers on it.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ left side red, BGR) to look at. For front-facing people the right shoulder appea
 left, so on LIP and MPII well over half of the persons should show ``R_Shoulder x < L_Shoulder x``;
 a figure near 0 % means the joint order is mirrored.
 
-A command-line tool on top of the layers (it uses :mod:`bench.cli`'s error boundary); no library
-module imports it.
+A command-line tool on top of the layers (it uses :mod:`architectures.errors`'s error boundary); no
+library module imports it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from bench.cli import ArgumentParser, error_boundary
+from architectures.errors import ArgumentParser, error_boundary
 
 from . import MpiiReader, open_reader
 from .figures import LIMBS

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from architectures.errors import UnknownNameError
+
 from .layouts import KeypointLayout
 from .metrics import AUC_THRESHOLDS, normalized_distances, within
 
@@ -64,7 +66,7 @@ def get_convention(name: str) -> Convention:
     try:
         return CONVENTIONS[name]
     except KeyError:
-        raise KeyError(
+        raise UnknownNameError(
             f"unknown PCKh convention {name!r}; known: {', '.join(CONVENTIONS)}"
         ) from None
 

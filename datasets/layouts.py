@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from architectures.errors import UnknownNameError
+
 
 @dataclass(frozen=True)
 class KeypointLayout:
@@ -44,7 +46,7 @@ class KeypointLayout:
         try:
             return self.joint_names.index(joint_name)
         except ValueError:
-            raise KeyError(
+            raise UnknownNameError(
                 f"layout {self.name!r} has no joint {joint_name!r}; "
                 f"joints: {', '.join(self.joint_names)}"
             ) from None
@@ -168,7 +170,7 @@ def joint_map_for(num_model_keypoints: int, layout: KeypointLayout) -> JointMap 
         return None
     if num_model_keypoints == len(CPM_JOINT_MAP.index) and layout.num_keypoints == 16:
         return CPM_JOINT_MAP
-    raise KeyError(
+    raise UnknownNameError(
         f"no joint map from the {layout.num_keypoints} {layout.name} joints onto a "
         f"model with {num_model_keypoints} joint maps; known: "
         f"{layout.num_keypoints} (as is), 14 ({CPM_JOINT_MAP.name})"
@@ -179,4 +181,6 @@ def get_layout(name: str) -> KeypointLayout:
     try:
         return LAYOUTS[name]
     except KeyError:
-        raise KeyError(f"unknown keypoint layout {name!r}; known: {', '.join(LAYOUTS)}") from None
+        raise UnknownNameError(
+            f"unknown keypoint layout {name!r}; known: {', '.join(LAYOUTS)}"
+        ) from None

@@ -18,11 +18,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from architectures.errors import InputFileError
+
 # Joints this far outside the image border (pixels) are reported, not taken for rounding noise.
 OUT_OF_IMAGE_TOLERANCE = 1.0
 
 
-class AnnotationError(ValueError):
+class AnnotationError(InputFileError):
     """Bad input in a dataset file; the message names the file and the row / record."""
 
 

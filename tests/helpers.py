@@ -13,9 +13,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from bench import io, tables
+from bench import tables
+from bench.accuracy.training.config import TrainConfig
 from bench.regression import history as hist
-from bench.training.config import TrainConfig
+from bench.report import files as io
 from datasets.synthetic import SyntheticConfig, generate
 
 
@@ -36,7 +37,8 @@ def cpu_train_config(model: str, root: Path, out: Path, **fields: Any) -> TrainC
 
 
 def half_written_figures(code: int = errno.ENOSPC) -> Callable[..., Path]:
-    """A stand-in for :func:`bench.io.write_figure` that writes half a PNG through the real
+    """A stand-in for :func:`bench.report.files.write_figure` that writes half a PNG through the
+    real
     atomic writer, then fails with ``OSError(code)`` (a full disk by default)."""
 
     def write_figure(fig: object, path: io.PathLike, dpi: int = 120) -> Path:

@@ -1,4 +1,4 @@
-"""bench.latency at its boundaries (mutation run, issue 14): the CUDA timer on a fake device
+"""bench.measure.latency at its boundaries (mutation run, issue 14): the CUDA timer on a fake device
 (timing events, the device it synchronises, cuda:1), the stop rules at exactly min/max time
 (a fake clock, no wall-clock assertion), nanoseconds to milliseconds, statistics of 0, 1 and 2
 samples, and how a multi-round budget is split."""
@@ -15,9 +15,15 @@ import pytest
 import torch
 from torch import nn
 
-from bench import latency
-from bench.environment import GpuCounters, GpuState, WindowTotals
-from bench.latency import LatencyResult, LatencyStats, TimingConfig, ValidityRule, time_callable
+from bench.measure import latency
+from bench.measure.environment import GpuCounters, GpuState, WindowTotals
+from bench.measure.latency import (
+    LatencyResult,
+    LatencyStats,
+    TimingConfig,
+    ValidityRule,
+    time_callable,
+)
 
 CUDA1 = torch.device("cuda", 1)
 
@@ -203,7 +209,7 @@ def _autocast_state() -> tuple[bool, torch.dtype]:
 
 
 def test_each_mode_runs_with_its_autocast_dtype_and_tf32_policy() -> None:
-    from bench.numerics import numerics_flags
+    from bench.measure.numerics import numerics_flags
 
     outside = _autocast_state()
     cpu = torch.device("cpu")

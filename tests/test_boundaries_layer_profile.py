@@ -1,4 +1,4 @@
-"""bench.layer_profile at its boundaries (mutation run, issue 14): what counts as depthwise,
+"""bench.measure.layer_profile at its boundaries (mutation run, issue 14): what counts as depthwise,
 profiler events of older torch versions (no ``self_device_time_total``, no
 ``is_user_annotation``, no ``device_type``), annotations that are not layer ranges, events
 after a device-side one, and shares of a total below 1."""
@@ -15,9 +15,9 @@ import pytest
 import torch
 from torch import nn
 
-from bench import layer_profile as lp
-from bench.latency import TimingConfig
-from bench.layer_profile import (
+from bench.measure import layer_profile as lp
+from bench.measure.latency import TimingConfig
+from bench.measure.layer_profile import (
     LAYER_TYPES,
     FlopCounts,
     ProfileConfig,

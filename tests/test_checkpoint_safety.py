@@ -14,9 +14,9 @@ import torch
 from tiny_models import TinyPose, register_tiny
 
 from bench import evaluate
-from bench.errors import CheckpointError
-from bench.training import checkpoint as ckpt
-from bench.training.model import load_model
+from bench.accuracy.training import checkpoint as ckpt
+from bench.accuracy.training.checkpoint import CheckpointError
+from bench.accuracy.training.model import load_model
 
 TINY = "test-tiny-safety"
 

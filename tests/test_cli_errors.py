@@ -50,11 +50,12 @@ def test_user_errors_exit_2_naming_the_culprit(
         assert "gcpm-ushaped" in err  # the known names are listed
 
 
-# ---------------------------------------------------------------- the shared boundary (bench.cli)
+# ---------------------------------------------------------------- the shared boundary
+# (architectures.errors)
 
 
 def _boundary_exit(raised: BaseException, capsys) -> tuple[int, list[str]]:
-    from bench.cli import error_boundary
+    from architectures.errors import error_boundary
 
     with pytest.raises(SystemExit) as exit_info, error_boundary("prog"):
         raise raised
@@ -73,7 +74,7 @@ def _boundary_exit(raised: BaseException, capsys) -> tuple[int, list[str]]:
 def test_user_errors_exit_2_in_one_line(raised, line, capsys) -> None:
     import errno
 
-    from bench.errors import DeviceError, UsageError
+    from architectures.errors import DeviceError, UsageError
 
     errors = {
         "usage": UsageError("--iters must be >= 1, got 0"),
@@ -89,7 +90,7 @@ def test_a_bug_exits_3_and_keeps_its_traceback(capsys) -> None:
     assert code == 3 and err[0] == "Traceback (most recent call last):"
     assert err[-1] == (
         "prog: error: internal error (a bug, please report it with the traceback "
-        "above): KeyError: internal"
+        "above): KeyError: 'internal'"
     )
 
 
@@ -103,7 +104,7 @@ def test_system_exit_passes_through(capsys) -> None:
 
 
 def test_argparse_errors_are_one_line(capsys) -> None:
-    from bench.cli import ArgumentParser
+    from architectures.errors import ArgumentParser
 
     parser = ArgumentParser(prog="prog")
     parser.add_argument("--n", type=int)
@@ -116,8 +117,7 @@ def test_argparse_errors_are_one_line(capsys) -> None:
 
 
 def test_check_range_names_the_option() -> None:
-    from bench.cli import check_range
-    from bench.errors import UsageError
+    from architectures.errors import UsageError, check_range
 
     check_range("--iters", 1, low=1)
     check_range("--iters", None, low=1)
@@ -130,8 +130,8 @@ def test_check_range_names_the_option() -> None:
 
 @pytest.mark.parametrize("spec", ["meta", "garbage", "", "tpu:7", "cuda:99"])
 def test_devices_that_cannot_run_are_refused_by_name(spec) -> None:
-    from bench.devices import resolve_device
-    from bench.errors import DeviceError
+    from architectures.errors import DeviceError
+    from bench.measure.devices import resolve_device
 
     with pytest.raises(DeviceError, match=f"--device {spec!r}"):
         resolve_device(spec)
@@ -140,7 +140,7 @@ def test_devices_that_cannot_run_are_refused_by_name(spec) -> None:
 def test_auto_and_cpu_resolve() -> None:
     import torch
 
-    from bench.devices import resolve_device
+    from bench.measure.devices import resolve_device
 
     assert resolve_device("cpu") == torch.device("cpu")
     expected = "cuda" if torch.cuda.is_available() else "cpu"

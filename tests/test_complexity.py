@@ -17,14 +17,14 @@ from torch import nn
 
 import architectures as zoo
 from architectures.registry import PaperFigures
-from bench.complexity import (
+from bench.measure.complexity import (
     FLOPS_COLUMN,
     GFLOPS_COLUMN,
     complexity_table,
     count_flops,
     count_params,
 )
-from bench.table3 import table3
+from bench.measure.table3 import table3
 
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 

@@ -10,9 +10,9 @@ import torch
 from helpers import generated_root
 
 from architectures import create_model
-from bench.training.data import pose_dataset
-from bench.training.evaluation import evaluate_model
-from bench.training.loss import multi_stage_loss
+from bench.accuracy.training.data import pose_dataset
+from bench.accuracy.training.evaluation import evaluate_model
+from bench.accuracy.training.loss import multi_stage_loss
 from datasets import MpiiReader
 
 

@@ -15,8 +15,8 @@ from helpers import cpu_train_config, generated_root
 from tiny_models import TinyPose, register_tiny
 from torch.nn.parallel import DistributedDataParallel
 
-from bench.training import distributed as dist_utils
-from bench.training.loop import LOG_NAME, fit
+from bench.accuracy.training import distributed as dist_utils
+from bench.accuracy.training.loop import LOG_NAME, fit
 
 TINY = "test-tiny-ddp"
 

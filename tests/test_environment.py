@@ -1,4 +1,5 @@
-"""NVML counters, energy and the environment record (bench.environment), with a fake NVML."""
+"""NVML counters, energy and the environment record (bench.measure.environment), with a fake
+NVML."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from bench import latency
-from bench.environment import (
+from bench.measure import latency
+from bench.measure.environment import (
     MIN_ENERGY_WINDOW_S,
     GpuCounters,
     WindowTotals,
@@ -18,7 +19,7 @@ from bench.environment import (
     counters_from,
     environment_record,
 )
-from bench.latency import TimingConfig, measure_latency
+from bench.measure.latency import TimingConfig, measure_latency
 
 CPU = torch.device("cpu")
 
@@ -172,7 +173,7 @@ def test_stable_record_leaves_out_volatile_state_and_keeps_flags():
 
 
 def test_precision_restores_every_backend_exactly():
-    from bench.numerics import numerics_flags, precision
+    from bench.measure.numerics import numerics_flags, precision
 
     matmul = torch.backends.cuda.matmul
     if hasattr(matmul, "fp32_precision"):  # torch >= 2.9: start from the untouched "none"
@@ -193,7 +194,7 @@ class _Config:
 
 def test_benchmark_machine_info_is_stable_between_runs():
     from bench.conftest import pytest_benchmark_update_machine_info
-    from bench.numerics import precision
+    from bench.measure.numerics import precision
 
     def machine_info() -> dict:
         info = {"cpu": {"brand_raw": "x", "hz_actual": [1, 0], "hz_actual_friendly": "1 GHz"}}
@@ -241,7 +242,7 @@ def test_bench_suite_on_a_missing_gpu_ends_in_one_line():
 @pytest.fixture
 def fake_gpu(monkeypatch):
     """A CUDA device as NVML and torch describe it, on a machine without one."""
-    from bench import environment
+    from bench.measure import environment
 
     props = SimpleNamespace(
         name="NVIDIA H100 80GB HBM3",
@@ -259,7 +260,7 @@ def fake_gpu(monkeypatch):
 
 
 def test_gpu_record_keeps_settings_and_splits_off_the_momentary_state(fake_gpu):
-    from bench.environment import _gpu_record, gpu_state, read_counters
+    from bench.measure.environment import _gpu_record, gpu_state, read_counters
 
     full = _gpu_record(fake_gpu, volatile=True)
     stable = _gpu_record(fake_gpu, volatile=False)

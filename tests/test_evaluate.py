@@ -11,8 +11,8 @@ from tiny_models import TinyPose, register_tiny
 from torch import nn
 
 from architectures import ModelInfo
+from bench.accuracy.training.data import eval_dataset
 from bench.evaluate import collect_predictions, evaluate_checkpoint, evaluate_model, main
-from bench.training.data import eval_dataset
 
 TINY = "test-tiny-eval"
 COLUMNS = ["Head", "Sho.", "Elb.", "Wri.", "Hip", "Knee", "Ank.", "PCKh"]

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from architectures.errors import InputFileError
 from bench import receptive_field
 from bench import score as score_cli
-from bench.errors import InputFileError
-from bench.training.data import ensure_synthetic
+from bench.accuracy.training.data import ensure_synthetic
 from datasets import AnnotationError, LipReader, MpiiReader, check, synthetic
 from datasets.images import decode_fully
 from datasets.prediction_files import load_predictions

@@ -1,4 +1,5 @@
-"""The batch-1 latency timer, its statistics, modes and the environment record (bench.latency)."""
+"""The batch-1 latency timer, its statistics, modes and the environment record
+(bench.measure.latency)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,13 @@ import pytest
 import torch
 from torch import nn
 
-from bench.environment import GpuState, decode_throttle_reasons, environment_record, gpu_state
-from bench.latency import (
+from bench.measure.environment import (
+    GpuState,
+    decode_throttle_reasons,
+    environment_record,
+    gpu_state,
+)
+from bench.measure.latency import (
     LatencyStats,
     TimingConfig,
     benchmark_models,
@@ -189,7 +195,7 @@ def test_every_row_records_the_numerics_it_ran_with():
 
 
 def test_fp32_is_strict_inside_and_restored_after():
-    from bench.numerics import numerics_flags
+    from bench.measure.numerics import numerics_flags
 
     before = numerics_flags()
     seen = []
@@ -215,7 +221,7 @@ def test_tf32_on_a_cpu_is_reported_not_timed():
     [(64, 1.0, True), (63, 5.0, False), (500, 0.99, False), (3, 0.1, False)],
 )
 def test_validity_needs_64_samples_and_one_second(samples, seconds, valid):
-    from bench.latency import VALIDITY
+    from bench.measure.latency import VALIDITY
 
     why = VALIDITY.check(samples, seconds)
     assert (why == "") is valid
@@ -230,7 +236,7 @@ def test_short_rows_are_marked_invalid():
 
 
 def test_build_at_size_rebuilds_only_models_whose_class_takes_a_size(two_registered):
-    from bench.latency import build_at_size
+    from bench.measure.latency import build_at_size
 
     cpm = build_at_size("cpm-original", (64, 64))
     assert tuple(cpm.info.input_size) == (64, 64)
@@ -240,7 +246,7 @@ def test_build_at_size_rebuilds_only_models_whose_class_takes_a_size(two_registe
 
 def test_build_at_size_lets_a_builders_own_type_error_through():
     from architectures import ModelInfo, register_model, unregister_model
-    from bench.latency import build_at_size
+    from bench.measure.latency import build_at_size
 
     info = ModelInfo(
         name="tiny-broken",
@@ -278,7 +284,7 @@ class _FakeEvent:
 
 def test_cuda_sample_synchronizes_before_the_start_event(monkeypatch):
     """No GPU needed: fake events and synchronize record the order of calls."""
-    from bench import latency
+    from bench.measure import latency
 
     log: list[str] = []
     monkeypatch.setattr(torch.cuda, "Event", lambda enable_timing=False: _FakeEvent(log))

@@ -1,4 +1,4 @@
-"""Runtime by layer type (bench.layer_profile): classifier, attribution and FLOP shares."""
+"""Runtime by layer type (bench.measure.layer_profile): classifier, attribution and FLOP shares."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.layer_profile import (
+from bench.measure.layer_profile import (
     LAYER_TYPES,
     ProfileConfig,
     attribute_events,
@@ -228,7 +228,7 @@ def test_profile_has_coverage_bytes_and_flop_marks():
 
 
 def test_profile_runs_with_the_timers_numerics(monkeypatch):
-    import bench.layer_profile as lp
+    import bench.measure.layer_profile as lp
 
     seen = []
     original = lp.timing_numerics

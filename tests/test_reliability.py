@@ -20,7 +20,9 @@ import torch
 from helpers import half_written_figures, quick_tables_argv, stub_table3
 from tiny_models import TinyPose, register_tiny
 
-from bench import io, receptive_field, result_set, tables
+from bench import receptive_field, tables
+from bench.report import files as io
+from bench.report import publish as result_set
 
 TINY = "tiny-reliability"
 ROOT = Path(__file__).resolve().parents[1]
@@ -255,7 +257,8 @@ def test_a_bug_exits_3_with_its_traceback_and_keeps_the_previous_set(previous, m
 _KILLED_MID_SWAP = """
 import os, sys
 from pathlib import Path
-from bench import io, result_set
+from bench.report import files as io
+from bench.report import publish as result_set
 folder, kill_at = Path(sys.argv[1]), int(sys.argv[2])
 old = {n: (lambda p, n=n: io.write_text(p, "old " + n)) for n in ("a.csv", "b.md", "d.md")}
 result_set.publish(folder, old)

@@ -7,7 +7,7 @@ import itertools
 import pandas as pd
 from matplotlib.colors import to_rgba
 
-from bench import plots
+from bench.report import plots
 
 # The crowding the issue reported (gcpm-ushaped beside gcpm-ushaped-mpii, fpd-4stack beside
 # gcpm-ushaped-2stage), made worse: two more models almost on top of them.

@@ -1,7 +1,7 @@
 """Result sets stay inside their folder and their tool (REPORT-P findings 1-4 and 14).
 
 A run refuses a folder whose set another tool wrote; manifest names never reach outside the
-folder; ``bench.result_set`` lists foreign files and calls a malformed manifest exit 2; a failed
+folder; ``bench.report.publish`` lists foreign files and calls a malformed manifest exit 2; a failed
 first run takes away the empty ``--out`` it created. Nothing here measures: the measuring steps
 are stubbed to fail loudly if a refused run reached them.
 """
@@ -17,8 +17,11 @@ import pytest
 from helpers import quick_tables_argv, stub_table3
 from tiny_models import register_tiny
 
-from bench import io, receptive_field, result_set, tables
-from bench.errors import CheckpointError, InputFileError, UsageError
+from architectures.errors import InputFileError, UsageError
+from bench import receptive_field, tables
+from bench.accuracy.training.checkpoint import CheckpointError
+from bench.report import files as io
+from bench.report import publish as result_set
 
 TINY = "tiny-set-safety"
 

@@ -11,10 +11,10 @@ import torch
 from helpers import cpu_train_config, generated_root
 from tiny_models import TinyPose, register_tiny
 
-from bench.errors import CheckpointError
-from bench.training import checkpoint as ckpt
-from bench.training.config import TrainConfig
-from bench.training.loop import fit
+from bench.accuracy.training import checkpoint as ckpt
+from bench.accuracy.training.checkpoint import CheckpointError
+from bench.accuracy.training.config import TrainConfig
+from bench.accuracy.training.loop import fit
 
 TINY = "test-tiny-resume"
 

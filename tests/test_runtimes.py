@@ -1,4 +1,4 @@
-"""bench.runtimes: adapters, validation against eager fp32, reason rows (the table, its
+"""bench.measure.runtimes: adapters, validation against eager fp32, reason rows (the table, its
 views and notes: test_runtimes_report.py).
 
 Tiny models only; torch.compile is exercised with its "eager" backend (graph capture and
@@ -20,10 +20,11 @@ import pytest
 import torch
 from tiny_models import TinyPose, register_tiny
 
-from bench.latency import TimingConfig
-from bench.runtimes import base, get_runtime, peak
-from bench.runtimes.compiled import Compiled
-from bench.runtimes.measure import (
+from bench.measure.latency import TimingConfig
+from bench.measure.runtimes import base, get_runtime, peak
+from bench.measure.runtimes.compiled import Compiled
+from bench.measure.runtimes.onnx_export import INPUT_NAME, OUTPUT_NAME, export_onnx
+from bench.measure.runtimes.timing import (
     ALL_MODELS,
     QUICK,
     RuntimePreset,
@@ -32,9 +33,8 @@ from bench.runtimes.measure import (
     runtime_spec,
     selected,
 )
-from bench.runtimes.onnx_export import INPUT_NAME, OUTPUT_NAME, export_onnx
-from bench.runtimes.table import efficiency
-from bench.runtimes.validate import keypoint_agreement, validate
+from bench.measure.runtimes.validate import keypoint_agreement, validate
+from bench.report.runtimes.table import efficiency
 
 CPU = torch.device("cpu")
 FAST = RuntimePreset(
@@ -77,7 +77,7 @@ def test_cpu_runtime_matches_eager_fp32(runtime, precision, max_diff):
 
 
 def test_openvino_native_low_precision_is_close_but_not_identical():
-    from bench.runtimes.openvino_cpu import native_precision
+    from bench.measure.runtimes.openvino_cpu import native_precision
 
     native = native_precision()
     if native == "fp32":

@@ -1,4 +1,5 @@
-"""bench.runtimes reporting: table arithmetic, the headline view (runtimes.md) with its marks,
+"""bench.measure.runtimes reporting: table arithmetic, the headline view (runtimes.md) with its
+marks,
 the full table (runtimes_full.md), notes, the set's file list and index section, plot ticks.
 
 Measurements are fabricated: these tests pin the arithmetic and the rendering, not a runtime.
@@ -12,13 +13,13 @@ import pandas as pd
 import pytest
 from tiny_models import register_tiny
 
-from bench.result_set import publish, verify
-from bench.runtimes.measure import ALL_MODELS, QUICK, RuntimeMeasurements
-from bench.runtimes.plots import crowded, pareto
-from bench.runtimes.realtime import PAPER_FPS, realtime_table
-from bench.runtimes.report import OUTPUT_NAMES, runtime_outputs, runtimes_report
-from bench.runtimes.table import COLUMNS, GMACS, PEAK, RATE, runtimes_notes, runtimes_table
-from bench.runtimes.view import EFFICIENCY, LATENCY, VS_EAGER, runtimes_view, view_notes
+from bench.measure.runtimes.timing import ALL_MODELS, QUICK, RuntimeMeasurements
+from bench.report.publish import publish, verify
+from bench.report.runtimes.outputs import OUTPUT_NAMES, runtime_outputs, runtimes_report
+from bench.report.runtimes.plots import crowded, pareto
+from bench.report.runtimes.realtime import PAPER_FPS, realtime_table
+from bench.report.runtimes.table import COLUMNS, GMACS, PEAK, RATE, runtimes_notes, runtimes_table
+from bench.report.runtimes.view import EFFICIENCY, LATENCY, VS_EAGER, runtimes_view, view_notes
 
 ENV = {"device": "cpu", "cpu_model": "Test CPU", "torch": "2.x"}
 

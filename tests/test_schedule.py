@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bench.training.config import ScheduleConfig
-from bench.training.schedule import build_optimizer, build_scheduler, current_lr
+from bench.accuracy.training.config import ScheduleConfig
+from bench.accuracy.training.schedule import build_optimizer, build_scheduler, current_lr
 
 
 def _scheduler(patience: int = 2):

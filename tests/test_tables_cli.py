@@ -14,7 +14,8 @@ from tiny_models import register_test_model
 from torch import nn
 
 from architectures import PaperFigures
-from bench import io, tables
+from bench import tables
+from bench.report import files as io
 
 TINY = "tiny-test-net"
 FILES = {
@@ -93,7 +94,7 @@ def test_failure_while_measuring_leaves_previous_files_intact(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(tables, "profile_models", interrupted)
-    with pytest.raises(SystemExit) as exit_info:  # Ctrl-C: exit 130 (bench.cli)
+    with pytest.raises(SystemExit) as exit_info:  # Ctrl-C: exit 130 (architectures.errors)
         tables.main(_args(tmp_path))
     assert exit_info.value.code == 130
     assert {n: (tmp_path / n).read_bytes() for n in FILES} == before

@@ -9,7 +9,8 @@ import pytest
 from tiny_models import TinyPose, register_test_model
 
 from architectures import ModelInfo, PaperFigures, list_models, model_info
-from bench import headline, tables
+from bench import tables
+from bench.report import views as headline
 
 USER = "my-test-net"
 

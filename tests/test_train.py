@@ -9,10 +9,10 @@ import torch
 from helpers import cpu_train_config, generated_root
 from torch import nn
 
-from bench.training.backbone import load_backbone_weights, match_state
-from bench.training.config import ScheduleConfig, TrainConfig
-from bench.training.loss import heatmap_mse, multi_stage_loss
-from bench.training.schedule import build_optimizer, build_scheduler, current_lr
+from bench.accuracy.training.backbone import load_backbone_weights, match_state
+from bench.accuracy.training.config import ScheduleConfig, TrainConfig
+from bench.accuracy.training.loss import heatmap_mse, multi_stage_loss
+from bench.accuracy.training.schedule import build_optimizer, build_scheduler, current_lr
 
 
 def test_loss_is_the_papers_formula_summed_over_stages() -> None:
@@ -94,9 +94,9 @@ def test_short_training_lifts_pckh_far_above_the_untrained_model(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """The CPU demonstration in small: gcpm-ushaped-2stage at 64x64 fits 9 generated images."""
+    from bench.accuracy.training.config import AugmentSwitches
+    from bench.accuracy.training.loop import fit
     from bench.evaluate import evaluate_checkpoint
-    from bench.training.config import AugmentSwitches
-    from bench.training.loop import fit
 
     root = generated_root(tmp_path_factory, "lip", num_images=12, seed=1)
     cfg = cpu_train_config(

@@ -12,10 +12,10 @@ import torch
 from helpers import generated_root
 from tiny_models import register_tiny
 
+from architectures.errors import OutputError
 from bench import evaluate, train
-from bench.errors import OutputError
-from bench.training import checkpoint as ckpt
-from bench.training.lock import LOCK_NAME, output_lock
+from bench.accuracy.training import checkpoint as ckpt
+from bench.accuracy.training.lock import LOCK_NAME, output_lock
 
 TINY = "test-tiny-guards"
 NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")

@@ -17,9 +17,16 @@ a check under another fingerprint refuses (exit 4) or, with ``--other-machine re
 measures the baseline's own commit on this machine and compares with that.
 """
 
-from .gate import comparable, compare
-from .model import BASELINE, GateConfig, GateError, ModelFigures, NoComparableBaseline, Pass
-from .stats import Decision, decide
+from bench.regression.gate import comparable, compare
+from bench.regression.model import (
+    BASELINE,
+    GateConfig,
+    GateError,
+    ModelFigures,
+    NoComparableBaseline,
+    Pass,
+)
+from bench.regression.stats import Decision, decide
 
 __all__ = [
     "BASELINE",

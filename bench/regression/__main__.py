@@ -12,13 +12,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.cli import ArgumentParser, error_boundary, fail
-
-from . import commands
-from .history import HISTORY
-from .measure import TOOL_ROOT
-from .model import BASELINE, SIGNALS, NoComparableBaseline
-from .slowdown import parse_slowdown
+from architectures.errors import ArgumentParser, error_boundary, fail
+from bench.regression import commands
+from bench.regression.history import HISTORY
+from bench.regression.measure import TOOL_ROOT
+from bench.regression.model import BASELINE, SIGNALS, NoComparableBaseline
+from bench.regression.slowdown import parse_slowdown
 
 EXIT_NO_BASELINE = 4
 PROG = "python -m bench.regression"

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .gitwalk import commits_between, resolve, subject, worktree
-from .measure import run_pass
-from .model import GateConfig, GateError
+from bench.regression.gitwalk import commits_between, resolve, subject, worktree
+from bench.regression.measure import run_pass
+from bench.regression.model import GateConfig, GateError
 
 Measure = Callable[[str], float]
 

@@ -12,15 +12,21 @@ from pathlib import Path
 import pandas as pd
 
 from architectures import list_models
-from bench import io
-
-from . import history as hist
-from .bisecting import bisect, describe, figure_at
-from .gate import comparable, compare, missing_models, require_comparable
-from .gitwalk import GitError, require_repository, worktree
-from .measure import TOOL_ROOT, fingerprint_of, run_pass
-from .model import GateConfig, GateError, NoComparableBaseline, Pass, load_baseline, merge
-from .stats import tolerance as tolerance_of
+from bench.regression import history as hist
+from bench.regression.bisecting import bisect, describe, figure_at
+from bench.regression.gate import comparable, compare, missing_models, require_comparable
+from bench.regression.gitwalk import GitError, require_repository, worktree
+from bench.regression.measure import TOOL_ROOT, fingerprint_of, run_pass
+from bench.regression.model import (
+    GateConfig,
+    GateError,
+    NoComparableBaseline,
+    Pass,
+    load_baseline,
+    merge,
+)
+from bench.regression.stats import tolerance as tolerance_of
+from bench.report import files as io
 
 EXIT_PASS, EXIT_REGRESSED = 0, 1
 

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from .fingerprint import differences
-from .model import GateConfig, GateError, NoComparableBaseline, Pass
-from .signature import signature_diff
-from .stats import decide
+from bench.regression.fingerprint import differences
+from bench.regression.model import GateConfig, GateError, NoComparableBaseline, Pass
+from bench.regression.signature import signature_diff
+from bench.regression.stats import decide
 
 
 def comparable(baseline: Pass, config: GateConfig, fingerprint: dict) -> list[str]:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .model import GateError
+from bench.regression.model import GateError
 
 # The only path of a measured commit that the gate uses: its models. The measuring code is
 # always the running tree's (see worker.py), so other paths cannot change a figure.

@@ -26,12 +26,11 @@ import pandas as pd
 import ruptures
 from matplotlib.figure import Figure
 
-from bench import io
-from bench.plots import model_colors
-
-from .gitwalk import GitError, git
-from .measure import TOOL_ROOT
-from .model import GateError, Pass
+from bench.regression.gitwalk import GitError, git
+from bench.regression.measure import TOOL_ROOT
+from bench.regression.model import GateError, Pass
+from bench.report import files as io
+from bench.report.plots import model_colors
 
 HISTORY = Path("results/regression_history.csv")
 COLUMNS = [

@@ -16,11 +16,11 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from .callgrind import ClientRequests
-from .fingerprint import fingerprint
-from .gitwalk import head
-from .model import GateConfig, GateError, ModelFigures, Pass
-from .slowdown import Slowdown
+from bench.regression.callgrind import ClientRequests
+from bench.regression.fingerprint import fingerprint
+from bench.regression.gitwalk import head
+from bench.regression.model import GateConfig, GateError, ModelFigures, Pass
+from bench.regression.slowdown import Slowdown
 
 TOOL_ROOT = Path(__file__).resolve().parents[2]  # the tree whose measuring code runs
 

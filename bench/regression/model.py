@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bench.errors import UsageError
+from architectures.errors import UsageError
 
 BASELINE = Path("results/regression_baseline.json")
 FORMAT_VERSION = 2

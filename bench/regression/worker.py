@@ -27,8 +27,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .callgrind import CallgrindCounter, ClientRequests
-from .slowdown import Burn, ExtraLayers, Slowdown, parse_slowdown
+from bench.regression.callgrind import CallgrindCounter, ClientRequests
+from bench.regression.slowdown import Burn, ExtraLayers, Slowdown, parse_slowdown
 
 
 def load_models_from(root: Path) -> None:
@@ -132,9 +132,8 @@ def paired_times(
 
 def static_counts(names: Sequence[str], size: tuple[int, int]) -> dict[str, dict]:
     """Params, fvcore FLOPs (1 MAC = 1 FLOP) and the op signature of each model."""
-    from bench.complexity import count_flops
-
-    from .signature import op_signature
+    from bench.measure.complexity import count_flops
+    from bench.regression.signature import op_signature
 
     out = {}
     for name in names:
@@ -184,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     torch.set_num_threads(1)
     if args.models_root is not None:
         # the measuring modules first, bound to this tree; only the models come from the other
-        import bench.complexity  # noqa: F401
+        import bench.measure.complexity  # noqa: F401
 
         load_models_from(args.models_root)
     size = tuple(args.size)

@@ -27,6 +27,8 @@ import cv2
 import numpy as np
 from scipy.io import savemat
 
+from architectures.errors import UsageError
+
 from .. import figures
 from ..atomic import atomic_write, write_bytes
 
@@ -211,13 +213,13 @@ def _write_val_mat(path: Path, records: list[dict], boxes: list[np.ndarray]) -> 
 def generate(config: SyntheticConfig) -> Written:
     """Write the data set; returns per split the image names and the drawn figures (0-based)."""
     if config.format not in FORMATS:
-        raise ValueError(f"unknown format {config.format!r}; expected one of {FORMATS}")
+        raise UsageError(f"unknown format {config.format!r}; expected one of {FORMATS}")
     if config.num_images < 1:
-        raise ValueError(f"num_images must be at least 1, got {config.num_images}")
+        raise UsageError(f"num_images must be at least 1, got {config.num_images}")
     if config.seed < 0:  # numpy's own message would not name the seed
-        raise ValueError(f"seed must be >= 0, got {config.seed}")
+        raise UsageError(f"seed must be >= 0, got {config.seed}")
     if not 0 <= config.val_fraction <= 1:  # else more (or fewer) images than asked for
-        raise ValueError(f"val_fraction must be between 0 and 1, got {config.val_fraction}")
+        raise UsageError(f"val_fraction must be between 0 and 1, got {config.val_fraction}")
     previous = _previous_files(config.out)
     written = (write_lip if config.format == "lip" else write_mpii)(config)
     files = _files(config.format, written)

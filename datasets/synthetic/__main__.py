@@ -1,12 +1,13 @@
 """``python -m datasets.synthetic``: the generator's command line (a CLI on top of the layers,
-so it may use :mod:`bench.cli`'s error boundary; the library in ``__init__`` never imports bench).
+so it may use :mod:`architectures.errors`'s error boundary; the library in ``__init__`` never
+imports bench).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bench.cli import ArgumentParser, error_boundary
+from architectures.errors import ArgumentParser, error_boundary
 from datasets import synthetic
 from datasets.synthetic import FORMATS, SyntheticConfig, generate
 
@@ -34,5 +35,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    with error_boundary(PROG, (ValueError,)):  # a bad --num-images / --out: one line, exit 2
+    with error_boundary(PROG):
         main()

@@ -1,0 +1,104 @@
+"""Initialise a model's MobileNet feature extractor from local ImageNet weights (GCPM Sec. 3.1).
+
+Public MobileNet-v1 checkpoints name their layers in many ways (``model.0.0.weight``,
+``features.1.conv.3.weight``, a ``module.`` prefix from DataParallel, a ``state_dict`` wrapper).
+Keys are matched first by name after stripping wrappers, then the remaining tensors in order by
+shape, the way the layers of the same network line up whatever they are called. The report lists
+what was loaded, what the backbone still lacks and what the file had in excess: nothing is skipped
+silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from architectures.errors import UsageError
+from bench.accuracy.training.checkpoint import CheckpointError, load_checkpoint, model_state_from
+
+BACKBONE_ATTRIBUTES = ("backbone", "features", "feature_extractor", "model")
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    loaded: tuple[str, ...]
+    missing: tuple[str, ...]  # backbone tensors the file did not provide
+    unexpected: tuple[str, ...]  # file tensors that matched nothing
+
+    def summary(self) -> str:
+        return (
+            f"backbone weights: {len(self.loaded)} tensors loaded, {len(self.missing)} missing "
+            f"({', '.join(self.missing[:5])}{' ...' if len(self.missing) > 5 else ''}), "
+            f"{len(self.unexpected)} unexpected "
+            f"({', '.join(self.unexpected[:5])}{' ...' if len(self.unexpected) > 5 else ''})"
+        )
+
+
+def find_backbone(model: nn.Module) -> nn.Module:
+    for name in BACKBONE_ATTRIBUTES:
+        module = getattr(model, name, None)
+        if isinstance(module, nn.Module):
+            return module
+    raise UsageError(
+        f"--backbone-weights: {type(model).__name__} has no backbone attribute "
+        f"(looked for {BACKBONE_ATTRIBUTES})"
+    )
+
+
+def _strip(key: str) -> str:
+    for prefix in ("module.", "backbone.", "features.", "model."):
+        key = key.removeprefix(prefix)
+    return key
+
+
+def _counted(key: str) -> bool:
+    # BN step counters are absent from older checkpoints and carry no learned value
+    return not key.endswith("num_batches_tracked")
+
+
+def match_state(
+    target: dict[str, torch.Tensor], source: dict[str, torch.Tensor]
+) -> tuple[dict, LoadReport]:
+    """Map ``source`` tensors onto ``target`` keys: by stripped name, then in order by shape."""
+    target = {k: v for k, v in target.items() if _counted(k)}
+    source = {k: v for k, v in source.items() if _counted(k)}
+    by_name = {_strip(k): k for k in source}
+    pairs: dict[str, str] = {}  # target key -> source key
+    for key, tensor in target.items():
+        src = by_name.get(_strip(key))
+        if src is not None and source[src].shape == tensor.shape:
+            pairs[key] = src
+    rest_src = [k for k in source if k not in pairs.values()]
+    rest_dst = [k for k in target if k not in pairs]
+    # both lists follow the network's topology, so equal shapes in sequence are the same layer
+    for dst, src in zip(rest_dst, rest_src):
+        if source[src].shape != target[dst].shape:
+            break
+        pairs[dst] = src
+    used = set(pairs.values())
+    report = LoadReport(
+        tuple(pairs),
+        tuple(k for k in target if k not in pairs),
+        tuple(k for k in source if k not in used),
+    )
+    return {dst: source[src] for dst, src in pairs.items()}, report
+
+
+def load_backbone_weights(model: nn.Module, path: Path, trust: bool = False) -> LoadReport:
+    """Copy ImageNet weights from ``path`` into the model's backbone; returns what was matched.
+
+    ``trust``: unpickle the file fully (only for a file from a trusted source).
+    """
+    backbone = find_backbone(model)
+    source = model_state_from(load_checkpoint(path, trust=trust), path)
+    mapped, report = match_state(backbone.state_dict(), source)
+    if not mapped:
+        raise CheckpointError(
+            f"--backbone-weights {path}: no tensor matches the backbone of {type(model).__name__} "
+            f"(first file keys: {list(source)[:5]})"
+        )
+    backbone.load_state_dict(mapped, strict=False)
+    return report

@@ -1,0 +1,150 @@
+"""Checkpoint files: written atomically, read without running code from the file.
+
+A training checkpoint holds the model, optimiser and scheduler states, the run's progress, the RNG
+states of python, numpy and torch (CPU and CUDA) of every rank, the model's name, its input size
+and the run's config; the per-epoch data order is a pure function of (seed, epoch), so restoring
+these continues the exact sequence of an uninterrupted run.
+
+Every value is of a type ``torch.load(weights_only=True)`` reads (tensors, numbers, strings, lists,
+tuples, dicts): the numpy RNG state is stored as a tensor and plain numbers, not as a numpy array.
+So loading never unpickles arbitrary objects, and a file that would need it (a crafted pickle, a
+foreign file holding other objects, a checkpoint of an older ``bench.train`` holding a numpy array)
+is refused with :class:`CheckpointError` unless the caller trusts it (``--trust-checkpoint``). Files
+are written through :func:`bench.report.files.torch_save` (temporary file, ``os.replace``), so an
+interrupted write never leaves a truncated checkpoint behind.
+"""
+
+from __future__ import annotations
+
+import pickle
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from architectures.errors import InputFileError
+from bench.report.files import torch_save
+
+
+class CheckpointError(InputFileError):
+    """A checkpoint that cannot be read or was not made for the requested model."""
+
+
+LAST = "last.pt"
+BEST = "best.pt"
+FORMAT = 2  # the "format" entry; checkpoints of older bench.train versions have none
+TRUST_HINT = (
+    "bench.train and bench.evaluate load it with --trust-checkpoint; use that only if you trust "
+    "where the file comes from"
+)
+
+
+def capture_rng_state() -> dict[str, Any]:
+    """This process's RNG states as tensors, numbers and lists (weights_only-loadable)."""
+    version, internal, gauss_next = random.getstate()
+    name, keys, pos, has_gauss, cached_gaussian = np.random.get_state()
+    state: dict[str, Any] = {
+        "python": [version, list(internal), gauss_next],
+        "numpy": {
+            "name": str(name),
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached_gaussian),
+        },
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng_state(state: dict[str, Any]) -> None:
+    """Inverse of :func:`capture_rng_state`; also takes an older checkpoint's tuples."""
+    version, internal, gauss_next = state["python"]
+    random.setstate((version, tuple(internal), gauss_next))
+    saved = state["numpy"]
+    if isinstance(saved, dict):
+        keys = saved["keys"].numpy().astype(np.uint32)
+        saved = (saved["name"], keys, saved["pos"], saved["has_gauss"], saved["cached_gaussian"])
+    np.random.set_state(saved)
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(state: dict[str, Any], path: Path) -> Path:
+    """Write ``state`` (plus its format number) atomically."""
+    return torch_save({"format": FORMAT, **state}, path)
+
+
+def is_legacy(state: dict[str, Any]) -> bool:
+    """A checkpoint written by an older ``bench.train`` (config values stored as strings)."""
+    return "format" not in state and "run" in state
+
+
+def load_checkpoint(
+    path: Path, map_location: str | torch.device = "cpu", trust: bool = False
+) -> dict[str, Any]:
+    """A checkpoint as a dict, loaded with ``weights_only=True`` unless ``trust``.
+
+    Raises :class:`CheckpointError` naming the file: missing, empty, truncated, not
+    a PyTorch file, needing full unpickling (and which object it wanted), or not a dict.
+    """
+    path = Path(path)
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "no such file"
+        raise CheckpointError(f"checkpoint {path}: {what}")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=not trust)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(_refusal(path, str(exc))) from None
+    except EOFError:
+        raise CheckpointError(f"checkpoint {path}: the file is empty") from None
+    except PermissionError as exc:
+        raise CheckpointError(f"checkpoint {path}: cannot read it ({exc.strerror})") from None
+    except Exception as exc:  # noqa: BLE001 - torch reports damage as RuntimeError, KeyError ...
+        first = str(exc).split(". ")[0].splitlines()[0] if str(exc) else type(exc).__name__
+        raise CheckpointError(
+            f"checkpoint {path}: damaged or not a PyTorch file ({first})"
+        ) from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"checkpoint {path} holds a {type(state).__name__}, expected a dict")
+    return state
+
+
+def _refusal(path: Path, message: str) -> str:
+    """One line for a weights-only refusal: which object the file wanted, and what to do."""
+    found = re.search(r"GLOBAL ([\w.]+)", message)
+    if found is None:  # no object named: the file is not a pickle torch understands at all
+        return f"checkpoint {path}: not a PyTorch checkpoint (or damaged)"
+    wanted = found.group(1)
+    if wanted.startswith("numpy"):
+        return (
+            f"checkpoint {path} was written by an older bench.train (it holds a numpy array, "
+            f"{wanted}); loading it would unpickle arbitrary objects: {TRUST_HINT} (e.g. you "
+            f"wrote it)"
+        )
+    return (
+        f"checkpoint {path} refused: loading it needs {wanted}, and unpickling arbitrary objects "
+        f"can run code from the file; {TRUST_HINT}"
+    )
+
+
+def model_state_from(
+    checkpoint: dict[str, Any], path: Path | str = "<checkpoint>"
+) -> dict[str, torch.Tensor]:
+    """The model weights of a training checkpoint or of a bare state_dict file."""
+    state = checkpoint.get("model", checkpoint)
+    if isinstance(state, dict) and "state_dict" in state:
+        state = state["state_dict"]
+    tensors = isinstance(state, dict) and all(isinstance(v, torch.Tensor) for v in state.values())
+    if not tensors or not state:
+        raise CheckpointError(
+            f"checkpoint {path} has no model state_dict (keys: {sorted(map(str, checkpoint))[:8]})"
+        )
+    # weights saved from a DDP-wrapped model carry a 'module.' prefix
+    return {k.removeprefix("module."): v for k, v in state.items()}

@@ -1,0 +1,63 @@
+"""Checks before a training run does any work (issue 12): the model takes the input size, the
+input paths exist, and ``--out`` is created, locked for this run and proved writable.
+
+Each failure is a :class:`~architectures.errors.UserError` naming the option at fault. ``--restart``
+deletes the previous run's files only after every check that needs no lock has passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from architectures import model_info
+from architectures.errors import InputFileError
+from architectures.registry import check_input_size
+from bench.accuracy.training import checkpoint as ckpt
+from bench.accuracy.training.config import TrainConfig
+from bench.accuracy.training.lock import output_lock
+from bench.report.files import prepare_output
+
+LOG_NAME = "log.jsonl"
+RUN_FILES = (ckpt.LAST, ckpt.BEST, LOG_NAME)  # what a run writes into --out
+
+
+def preflight(cfg: TrainConfig) -> None:
+    """The checks that need no lock: the model takes the input size, the input paths exist."""
+    info = model_info(cfg.model)
+    check_input_size(info, cfg.input_size or info.input_size)
+    root = Path(cfg.root)
+    if root.exists() and not root.is_dir():
+        raise InputFileError(f"--root {root}: exists and is not a folder")
+    if cfg.dataset != "synthetic" and not root.is_dir():  # synthetic data is generated there
+        raise InputFileError(f"--root {root}: no such folder")
+    if cfg.backbone_weights is not None and not Path(cfg.backbone_weights).is_file():
+        raise InputFileError(f"--backbone-weights {cfg.backbone_weights}: no such file")
+    if cfg.resume is not None and not Path(cfg.resume).is_file():
+        raise InputFileError(f"--resume {cfg.resume}: no such file")
+
+
+@contextmanager
+def claim_output(cfg: TrainConfig) -> Iterator[Path]:
+    """``--out`` created, locked for this run and proved writable, before any work.
+
+    Stale temporary files are removed only once the lock is held (they could be another live
+    run's); ``--restart`` removes the previous run's checkpoints and log so none outlives it. A
+    folder this run created is removed again if the run fails before writing into it.
+    """
+    out = Path(cfg.out)
+    created = not out.is_dir()
+    if created:  # a new folder holds no stale file: create and probe it before locking
+        prepare_output(out)
+    try:
+        with output_lock(out):
+            prepare_output(out)
+            if not cfg.auto_resume and cfg.resume is None:
+                for name in RUN_FILES:
+                    (out / name).unlink(missing_ok=True)
+            yield out
+    except BaseException:
+        if created and not any(out.iterdir()):
+            out.rmdir()
+        raise

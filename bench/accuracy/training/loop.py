@@ -1,0 +1,262 @@
+"""The run behind ``python -m bench.train``: GCPM's recipe (Osokin 2019, Sec. 3.2) for any model.
+
+One epoch = one pass over the training split in a seeded order (``DistributedSampler`` with
+``set_epoch``, also for a single process, so the order is a function of (seed, epoch) only); then
+validation PCKh on rank 0, the plateau scheduler step, a JSONL log line and an atomic checkpoint.
+Checkpoints are taken at epoch ends: a run killed mid-epoch repeats that epoch from its start, which
+reproduces it exactly. Under ``torchrun`` the model is wrapped in DDP and every rank sees its shard
+of each epoch; BatchNorm statistics stay per rank (no SyncBN), as in the paper's single-GPU setting.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from tqdm import tqdm
+
+from bench.accuracy.training import checkpoint as ckpt
+from bench.accuracy.training import distributed as dist_utils
+from bench.accuracy.training.backbone import load_backbone_weights
+from bench.accuracy.training.config import TrainConfig
+from bench.accuracy.training.data import build_datasets, prepare_data, split_batch
+from bench.accuracy.training.evaluation import evaluate_model
+from bench.accuracy.training.guards import LOG_NAME, claim_output, preflight
+from bench.accuracy.training.loss import multi_stage_loss
+from bench.accuracy.training.model import build_model
+from bench.accuracy.training.resume import (
+    RunState,
+    identification,
+    load_resume_state,
+    restore,
+    seed_everything,
+    training_state,
+)
+from bench.accuracy.training.schedule import build_optimizer, build_scheduler, current_lr
+from bench.measure.devices import resolve_device
+from bench.report.files import write_text
+
+EpochCallback = Callable[[int, dict[str, Any]], None]
+
+
+def epoch_generator(seed: int, epoch: int, rank: int) -> torch.Generator:
+    """Seeds DataLoader workers' RNGs (augmentation) from (seed, epoch, rank) alone."""
+    return torch.Generator().manual_seed(seed * 1_000_003 + epoch * 1009 + rank)
+
+
+def make_loader(
+    dataset: Dataset, cfg: TrainConfig, env: dist_utils.DistEnv, epoch: int
+) -> DataLoader:
+    sampler = DistributedSampler(
+        dataset,
+        num_replicas=env.world_size,
+        rank=env.rank,
+        shuffle=True,
+        seed=cfg.seed,
+        drop_last=False,
+    )
+    sampler.set_epoch(epoch)
+    if hasattr(dataset, "set_epoch"):  # PoseDataset draws augmentations from (seed, epoch, index)
+        dataset.set_epoch(epoch)
+    return DataLoader(
+        dataset,
+        batch_size=cfg.batch_size,
+        sampler=sampler,
+        num_workers=cfg.workers,
+        generator=epoch_generator(cfg.seed, epoch, env.rank),
+        drop_last=False,
+        pin_memory=False,
+        persistent_workers=False,
+    )
+
+
+def train_one_epoch(
+    model: nn.Module,
+    loader: DataLoader,
+    optimizer: torch.optim.Optimizer,
+    device: torch.device,
+    show: bool,
+    desc: str,
+) -> float:
+    """Mean of the per-batch losses (sum over stages) of this rank."""
+    model.train()
+    losses = []
+    bar = tqdm(loader, desc=desc, disable=not show, leave=False, dynamic_ncols=True)
+    for batch in bar:
+        images, targets = split_batch(batch, device)
+        loss = multi_stage_loss(model(images), targets)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"{desc}: loss became {loss.item()} at batch {len(losses)}")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        bar.set_postfix(loss=f"{losses[-1]:.4g}")
+    return float(np.mean(losses)) if losses else float("nan")
+
+
+def _gather_rng_states() -> list[dict[str, Any]]:
+    """Every rank's RNG state (rank order), so each rank resumes its own stream."""
+    mine = ckpt.capture_rng_state()
+    if not dist.is_initialized():
+        return [mine]
+    states: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(states, mine)
+    return states
+
+
+def _write_log(out: Path, records: list[dict[str, Any]]) -> None:
+    """The whole log, rewritten atomically from the run's history: it always matches last.pt."""
+    write_text(out / LOG_NAME, "".join(json.dumps(record) + "\n" for record in records))
+
+
+def fit(cfg: TrainConfig, on_epoch_end: EpochCallback | None = None) -> RunState:
+    """Train ``cfg.model`` on ``cfg.dataset``; returns the run's state (its epoch records).
+
+    Before any work: the device is present, ``--out`` is writable and not in use by another run
+    (locked until the end), and a checkpoint to continue from fits the model and the recipe.
+    """
+    preflight(cfg)
+    env = dist_utils.env_from_environ()
+    device = resolve_device(cfg.device, local_rank=env.local_rank)
+    dist_utils.init_distributed(env, device)
+    try:
+        with ExitStack() as stack:
+            dist_utils.on_main(env, lambda: stack.enter_context(claim_output(cfg)))
+            return _fit(cfg, env, device, on_epoch_end)
+    finally:
+        dist_utils.shutdown_distributed()
+
+
+def _build(cfg: TrainConfig, env: dist_utils.DistEnv) -> nn.Module:
+    seed_everything(cfg.seed)  # the same initial weights on every rank
+    model = build_model(cfg.model, cfg.input_size)
+    if cfg.backbone_weights is not None:
+        report = load_backbone_weights(model, Path(cfg.backbone_weights), cfg.trust_checkpoint)
+        if env.is_main:
+            print(report.summary())
+    return model
+
+
+def _fit(
+    cfg: TrainConfig,
+    env: dist_utils.DistEnv,
+    device: torch.device,
+    on_epoch_end: EpochCallback | None,
+) -> RunState:
+    source, state = load_resume_state(cfg)
+    model = _build(cfg, env).to(device)
+    dist_utils.on_main(env, lambda: prepare_data(cfg, model.info))  # generated data is written once
+    train_set, val_set = build_datasets(cfg, model.info)
+    optimizer = build_optimizer(model.parameters(), cfg.lr)
+    scheduler = build_scheduler(optimizer, cfg.lr, cfg.schedule)
+    run = RunState()
+    if state is not None:
+        run = restore(state, source, cfg, env, model, optimizer, scheduler)
+        if env.is_main:
+            print(f"resumed from {source} at epoch {run.next_epoch}")
+    else:
+        seed_everything(cfg.seed + 7919 * env.rank)  # per-rank augmentation streams
+    net = DistributedDataParallel(model) if env.enabled else model
+    for epoch in range(run.next_epoch, cfg.epochs):
+        started = time.perf_counter()
+        loader = make_loader(train_set, cfg, env, epoch)
+        loss = train_one_epoch(
+            net,
+            loader,
+            optimizer,
+            device,
+            cfg.progress and env.is_main,
+            f"epoch {epoch + 1}/{cfg.epochs}",
+        )
+        loss = dist_utils.mean_across_ranks(loss, device)
+        pckh = _validate(model, val_set, cfg, env, device, epoch)
+        if pckh is not None:
+            scheduler.step(pckh)
+        record = {
+            "epoch": epoch + 1,
+            "train_loss": loss,
+            "val_pckh": pckh,
+            "lr": current_lr(optimizer),
+            "seconds": time.perf_counter() - started,
+            "world_size": env.world_size,
+            "train_samples_per_rank": len(loader.sampler),
+        }
+        run.history.append(record)
+        run.next_epoch = epoch + 1
+        improved = pckh is not None and pckh > run.best_pckh
+        run.best_pckh = max(run.best_pckh, pckh) if pckh is not None else run.best_pckh
+        _save(cfg, env, model, optimizer, scheduler, run, improved, record)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch + 1, record)
+    _report_sync(model, env, cfg, run)
+    return run
+
+
+def _validate(
+    model: nn.Module,
+    val_set,
+    cfg: TrainConfig,
+    env: dist_utils.DistEnv,
+    device: torch.device,
+    epoch: int,
+) -> float | None:
+    """Rank 0 scores the unwrapped model; every rank gets its PCKh (the scheduler needs it)."""
+    if (epoch + 1) % cfg.validate_every and epoch + 1 != cfg.epochs:
+        return None
+    pckh = 0.0
+    if env.is_main:
+        row = evaluate_model(
+            model, val_set, device=device, batch_size=cfg.batch_size, workers=cfg.workers
+        )
+        pckh = row["PCKh"]
+    return dist_utils.broadcast_float(pckh, device)
+
+
+def _save(
+    cfg: TrainConfig,
+    env: dist_utils.DistEnv,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    run: RunState,
+    improved: bool,
+    record: dict[str, Any],
+) -> None:
+    rng_states = _gather_rng_states()  # collective: every rank takes part
+    if env.is_main:
+        state = training_state(cfg, model, optimizer, scheduler, run, rng_states)
+        out = Path(cfg.out)
+        ckpt.save_checkpoint(state, out / ckpt.LAST)
+        if improved:
+            best = {
+                "model": state["model"],
+                "epoch": record["epoch"],
+                "val_pckh": record["val_pckh"],
+            }
+            ckpt.save_checkpoint({**identification(cfg, model), **best}, out / ckpt.BEST)
+        _write_log(out, run.history)
+        print(json.dumps(record))
+    dist_utils.barrier()
+
+
+def _report_sync(
+    model: nn.Module, env: dist_utils.DistEnv, cfg: TrainConfig, run: RunState
+) -> None:
+    """Record every rank's parameter digest: DDP's claim that replicas stay equal, checked."""
+    digests = dist_utils.gather_digests(model)
+    if env.is_main:
+        sync = {"param_digests": digests, "in_sync": len(set(digests)) == 1}
+        _write_log(Path(cfg.out), run.history + [sync])
+        if len(set(digests)) != 1:
+            raise RuntimeError(f"DDP replicas diverged: parameter digests {digests}")

@@ -1,0 +1,353 @@
+"""Environment record for latency measurements: software versions, CPU, and GPU state via NVML.
+
+A latency figure means little without the machine it was taken on. The GCPM paper (Osokin 2019,
+Sec. 5.1) reports a GTX 1080 Ti with PyTorch 1.0 / CUDA 10.1 / cuDNN 7.5; we record the same facts
+plus what changes a GPU's speed during a run: SM / memory clocks, temperature, power and the NVML
+clock-event "throttle" reasons sampled before and after each model's timing, persistence mode and
+application clocks, and two cumulative NVML counters read at the edges of every timing window
+(:class:`GpuCounters`): the time each performance policy (power, thermal, ...) held the clocks
+down, and the total energy, from which a window's throttled share and energy per inference
+follow. Every query is guarded: no GPU, no driver or no ``nvidia-ml-py`` is written into the
+record, never raised.
+
+The record splits into stable facts (versions, hardware, settings: what a comparison of two runs
+must match) and volatile state (clocks, temperature, power now): ``environment_record(device,
+volatile=False)`` leaves the latter out.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+
+from bench.measure.numerics import flags_during_timing, numerics_flags
+
+# NVML clock-event reason bits (nvml.h, nvmlClocksEventReason*); names are what the record shows.
+_REASON_BITS: dict[str, int] = {
+    "gpu_idle": 0x1,
+    "applications_clocks_setting": 0x2,
+    "sw_power_cap": 0x4,
+    "hw_slowdown": 0x8,
+    "sync_boost": 0x10,
+    "sw_thermal_slowdown": 0x20,
+    "hw_thermal_slowdown": 0x40,
+    "hw_power_brake_slowdown": 0x80,
+    "display_clock_setting": 0x100,
+}
+# Reasons that lower the clocks below what the workload asked for. Idle, sync boost, application
+# clocks and display settings are not "throttling" of a running benchmark.
+THROTTLING_REASONS = frozenset(
+    {
+        "sw_power_cap",
+        "hw_slowdown",
+        "sw_thermal_slowdown",
+        "hw_thermal_slowdown",
+        "hw_power_brake_slowdown",
+    }
+)
+
+
+@dataclass
+class GpuState:
+    """One NVML sample of a GPU; ``error`` says why a sample is missing."""
+
+    sm_clock_mhz: int | None = None
+    mem_clock_mhz: int | None = None
+    sm_clock_max_mhz: int | None = None
+    mem_clock_max_mhz: int | None = None
+    temperature_c: int | None = None
+    power_w: float | None = None
+    power_limit_w: float | None = None
+    throttle_reasons: list[str] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def throttled(self) -> bool:
+        return bool(THROTTLING_REASONS.intersection(self.throttle_reasons))
+
+
+def decode_throttle_reasons(mask: int) -> list[str]:
+    """Names of the NVML clock-event reason bits set in ``mask``."""
+    return [name for name, bit in _REASON_BITS.items() if mask & bit]
+
+
+def _nvml():
+    """The initialised ``pynvml`` module, or an error string."""
+    try:
+        import pynvml
+    except ImportError:
+        return "nvidia-ml-py (pynvml) is not installed"
+    try:
+        pynvml.nvmlInit()
+    except Exception as exc:  # noqa: BLE001 - NVMLError_*, or the driver library is missing
+        return f"NVML unavailable: {exc}"
+    return pynvml
+
+
+def _nvml_handle(nvml, device: torch.device):
+    """NVML handle of a torch CUDA device; matched by UUID because CUDA_VISIBLE_DEVICES reorders."""
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    uuid = getattr(torch.cuda.get_device_properties(index), "uuid", None)
+    if uuid is not None:
+        try:
+            return nvml.nvmlDeviceGetHandleByUUID(f"GPU-{uuid}")
+        except Exception:  # noqa: BLE001, S110 - no UUID lookup: fall back to the index
+            pass
+    return nvml.nvmlDeviceGetHandleByIndex(index)
+
+
+def _optional(fn, *args):
+    try:
+        return fn(*args)
+    except Exception:  # noqa: BLE001 - a query unsupported on this board (e.g. power)
+        return None
+
+
+def _reasons(nvml, handle) -> list[str]:
+    # the "ClocksEvent" name replaced "ClocksThrottle" in newer nvidia-ml-py releases
+    query = (
+        getattr(nvml, "nvmlDeviceGetCurrentClocksEventReasons", None)
+        or nvml.nvmlDeviceGetCurrentClocksThrottleReasons
+    )
+    mask = _optional(query, handle)
+    return decode_throttle_reasons(mask) if mask is not None else ["unknown"]
+
+
+def gpu_state(device: torch.device) -> GpuState:
+    """Sample clocks, temperature, power and throttle reasons of ``device`` (CUDA only)."""
+    if device.type != "cuda":
+        return GpuState(error=f"device {device} is not a CUDA device")
+    nvml = _nvml()
+    if isinstance(nvml, str):
+        return GpuState(error=nvml)
+    try:
+        h = _nvml_handle(nvml, device)
+    except Exception as exc:  # noqa: BLE001 - any NVML failure is recorded, not raised
+        return GpuState(error=f"no NVML handle for {device}: {exc}")
+    power_mw = _optional(nvml.nvmlDeviceGetPowerUsage, h)
+    limit_mw = _optional(nvml.nvmlDeviceGetEnforcedPowerLimit, h)
+    return GpuState(
+        sm_clock_mhz=_optional(nvml.nvmlDeviceGetClockInfo, h, nvml.NVML_CLOCK_SM),
+        mem_clock_mhz=_optional(nvml.nvmlDeviceGetClockInfo, h, nvml.NVML_CLOCK_MEM),
+        sm_clock_max_mhz=_optional(nvml.nvmlDeviceGetMaxClockInfo, h, nvml.NVML_CLOCK_SM),
+        mem_clock_max_mhz=_optional(nvml.nvmlDeviceGetMaxClockInfo, h, nvml.NVML_CLOCK_MEM),
+        temperature_c=_optional(nvml.nvmlDeviceGetTemperature, h, nvml.NVML_TEMPERATURE_GPU),
+        power_w=power_mw / 1000.0 if power_mw is not None else None,
+        power_limit_w=limit_mw / 1000.0 if limit_mw is not None else None,
+        throttle_reasons=_reasons(nvml, h),
+    )
+
+
+# NVML performance policies (nvmlPerfPolicyType_t) whose cumulative violation time is read.
+_POLICIES: dict[str, int] = {
+    "power": 0,
+    "thermal": 1,
+    "sync_boost": 2,
+    "board_limit": 3,
+    "low_utilization": 4,
+    "reliability": 5,
+}
+# Policies that hold the clocks below what a running benchmark asks for.
+THROTTLING_POLICIES: tuple[str, ...] = ("power", "thermal", "board_limit", "reliability")
+MIN_ENERGY_WINDOW_S = 1.0  # the energy counter is coarse in time: shorter windows mislead
+
+
+@dataclass(frozen=True)
+class GpuCounters:
+    """NVML's cumulative counters at one instant: violation time per policy (ns), energy (mJ).
+
+    ``time_s`` is the host clock (``time.perf_counter``) when they were read.
+    """
+
+    time_s: float
+    violation_ns: Mapping[str, int] = field(default_factory=dict)
+    energy_mj: int | None = None
+    error: str = ""
+
+
+def read_counters(
+    device: torch.device, clock: Callable[[], float] = time.perf_counter
+) -> GpuCounters:
+    """The counters of ``device`` now; on a CPU or without NVML only the time, and why."""
+    if device.type != "cuda":
+        return GpuCounters(clock(), error=f"device {device} is not a CUDA device")
+    nvml = _nvml()
+    if isinstance(nvml, str):
+        return GpuCounters(clock(), error=nvml)
+    try:
+        h = _nvml_handle(nvml, device)
+    except Exception as exc:  # noqa: BLE001 - any NVML failure is recorded, not raised
+        return GpuCounters(clock(), error=f"no NVML handle for {device}: {exc}")
+    return counters_from(nvml, h, clock)
+
+
+def counters_from(nvml, handle, clock: Callable[[], float] = time.perf_counter) -> GpuCounters:
+    """Read the counters through ``nvml`` (the pynvml module, or a fake one in tests)."""
+    violations = {}
+    for name, policy in _POLICIES.items():
+        status = _optional(nvml.nvmlDeviceGetViolationStatus, handle, policy)
+        if status is not None:
+            violations[name] = int(status.violationTime)
+    energy = _optional(nvml.nvmlDeviceGetTotalEnergyConsumption, handle)
+    missing = [] if violations else ["violation status"]
+    missing += [] if energy is not None else ["total energy"]
+    error = f"NVML gave no {' or '.join(missing)}" if missing else ""
+    return GpuCounters(clock(), violations, None if energy is None else int(energy), error)
+
+
+@dataclass
+class WindowTotals:
+    """Counter deltas summed over the timing windows of one (model, mode) row.
+
+    Only the timed loops are inside a window: rounds of other models in between are not.
+    """
+
+    duration_s: float = 0.0
+    windows: int = 0
+    inferences: int = 0
+    violation_s: dict[str, float] = field(default_factory=dict)
+    energy_mj: float | None = 0.0  # None once a window lacked the energy counter
+    error: str = ""
+
+    def add(self, before: GpuCounters, after: GpuCounters, inferences: int) -> None:
+        self.duration_s += max(after.time_s - before.time_s, 0.0)
+        self.windows += 1
+        self.inferences += inferences
+        for name in set(before.violation_ns) & set(after.violation_ns):
+            delta = (after.violation_ns[name] - before.violation_ns[name]) / 1e9
+            self.violation_s[name] = self.violation_s.get(name, 0.0) + max(delta, 0.0)
+        if (
+            self.energy_mj is not None
+            and before.energy_mj is not None
+            and after.energy_mj is not None
+        ):
+            self.energy_mj += after.energy_mj - before.energy_mj
+        else:
+            self.energy_mj = None
+        self.error = self.error or after.error or before.error
+
+    def violation_pct(self) -> dict[str, float]:
+        """Share of the windows' wall time each policy held the clocks down, in %."""
+        if self.duration_s <= 0:
+            return {}
+        return {name: 100.0 * s / self.duration_s for name, s in sorted(self.violation_s.items())}
+
+    def throttled_pct(self) -> float:
+        """The largest share among the throttling policies (they overlap, so no sum)."""
+        shares = self.violation_pct()
+        values = [shares[p] for p in THROTTLING_POLICIES if p in shares]
+        return max(values) if values else float("nan")
+
+    def energy_per_inference_mj(
+        self, min_window_s: float = MIN_ENERGY_WINDOW_S
+    ) -> tuple[float, str]:
+        """(mJ per inference, "") or (NaN, why not)."""
+        nan = float("nan")
+        if self.energy_mj is None or self.windows == 0:
+            return nan, self.error or "no energy counter"
+        if self.duration_s < min_window_s:
+            return nan, f"timing windows {self.duration_s:.2f} s < {min_window_s:g} s"
+        if self.inferences == 0:
+            return nan, "no inferences timed"
+        return self.energy_mj / self.inferences, ""
+
+    def as_columns(self) -> dict[str, object]:
+        energy, why = self.energy_per_inference_mj()
+        shares = self.violation_pct()
+        return {
+            "throttled_pct": self.throttled_pct(),
+            "violation_pct": ", ".join(f"{k} {v:.1f}" for k, v in shares.items() if v > 0),
+            "energy_per_inference_mj": energy,
+            "energy_note": why,
+        }
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _settings(nvml, handle) -> dict[str, Any]:
+    """Settings that change a GPU's speed and stay put during a run (``nvidia-smi -pm / -ac``)."""
+    persistence = _optional(nvml.nvmlDeviceGetPersistenceMode, handle)
+    clocks = {}
+    for key, kind in (("sm", nvml.NVML_CLOCK_SM), ("mem", nvml.NVML_CLOCK_MEM)):
+        clocks[f"application_{key}_clock_mhz"] = _optional(
+            nvml.nvmlDeviceGetApplicationsClock, handle, kind
+        )
+        clocks[f"default_application_{key}_clock_mhz"] = _optional(
+            nvml.nvmlDeviceGetDefaultApplicationsClock, handle, kind
+        )
+    limit_mw = _optional(nvml.nvmlDeviceGetEnforcedPowerLimit, handle)
+    return {
+        "persistence_mode": None if persistence is None else bool(persistence),
+        **clocks,
+        "power_limit_w": limit_mw / 1000.0 if limit_mw is not None else None,
+    }
+
+
+def _gpu_record(device: torch.device, volatile: bool) -> dict[str, Any]:
+    if device.type != "cuda":
+        return {"available": False, "reason": f"timed on {device.type}; no GPU used"}
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    props = torch.cuda.get_device_properties(index)
+    record: dict[str, Any] = {
+        "available": True,
+        "name": props.name,
+        "capability": f"{props.major}.{props.minor}",
+        "memory_gib": round(props.total_memory / 2**30, 2),
+        "multiprocessors": props.multi_processor_count,
+    }
+    nvml = _nvml()
+    if isinstance(nvml, str):
+        record["nvml"] = nvml
+        return record
+    record["driver"] = _optional(nvml.nvmlSystemGetDriverVersion)
+    try:
+        record["settings"] = _settings(nvml, _nvml_handle(nvml, device))
+    except Exception as exc:  # noqa: BLE001 - any NVML failure is recorded, not raised
+        record["settings"] = {"error": f"no NVML handle for {device}: {exc}"}
+    if volatile:
+        record["state_at_start"] = asdict(gpu_state(device))
+    return record
+
+
+def environment_record(device: torch.device, volatile: bool = True) -> dict[str, Any]:
+    """Versions, CPU and GPU facts of this run, JSON-serialisable.
+
+    ``numerics`` holds the flags as they stand outside any timing, ``numerics_during_timing``
+    those the timer and the layer profile set (each latency row records its own as well).
+    ``volatile=False`` leaves out the GPU's momentary state (clocks, temperature, power), e.g.
+    for pytest-benchmark's ``machine_info``, which ``--benchmark-compare`` expects to match
+    between runs on one machine.
+    """
+    cudnn = torch.backends.cudnn
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "cuda_build": torch.version.cuda,
+        "cuda_available": torch.cuda.is_available(),
+        "cudnn": cudnn.version() if cudnn.is_available() else None,
+        "device": str(device),
+        "cpu_model": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch_interop_threads": torch.get_num_interop_threads(),
+        "numerics": numerics_flags(),
+        "numerics_during_timing": flags_during_timing(device),
+        "gpu": _gpu_record(device, volatile),
+    }

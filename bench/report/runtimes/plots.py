@@ -1,0 +1,131 @@
+"""Figures of the runtimes table: latency per model per runtime, and the Pareto view.
+
+The Pareto view puts the paper's accuracy (PCKh, Tables 4 and 5) against our latency in each
+runtime: the trade-off a user picks a network from. Models keep the colours of every other
+figure of the run (``bench.report.plots.model_colors``); runtimes get markers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from itertools import pairwise
+
+import pandas as pd
+from matplotlib.axis import Axis
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import LogLocator
+
+from bench.report.plots import Color, log_if_wide, model_colors
+from bench.report.runtimes.table import main_rows
+
+_MARKERS = "osD^v<>Xph*"
+
+
+def _figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def crowded(axis: Axis, gap: float = 0.5) -> bool:
+    """Whether two neighbouring tick labels inside the axis' view come closer than ``gap``
+    times their font size (``"50100"`` reads as one number even where the boxes only touch)."""
+    fig = axis.axes.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    low, high = sorted(axis.get_view_interval())
+    boxes = [
+        label.get_window_extent(renderer).padded(gap / 2 * label.get_fontsize() * fig.dpi / 72)
+        for tick, label in zip(axis.get_majorticklocs(), axis.get_ticklabels())
+        if low <= tick <= high and label.get_visible() and label.get_text()
+    ]
+    return any(a.overlaps(b) for a, b in pairwise(boxes))
+
+
+def uncrowd(axis: Axis) -> None:
+    """A log axis labelled at 1-2-5 (``log_if_wide``) over more decades than its width holds:
+    labels at the decades only, 2 and 5 kept as unlabelled ticks."""
+    if axis.get_scale() == "log" and crowded(axis):
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0,)))
+        axis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
+
+
+def _label(row) -> str:
+    return f"{row.runtime} {row.precision}"
+
+
+def latency_by_runtime(
+    df: pd.DataFrame, device: str, colors: Mapping[str, Color] | None = None
+) -> Figure:
+    """Grouped bars: median latency (p10-p90 whiskers) of each model in each runtime."""
+    rows = main_rows(df, device)
+    models = list(dict.fromkeys(rows.model))
+    setups = list(dict.fromkeys(_label(r) for r in rows.itertuples()))
+    colors = colors or model_colors(models)
+    fig = _figure(max(6.5, 1.2 * len(setups) + 3), 4.8)
+    ax = fig.add_subplot()
+    width = 0.8 / max(1, len(models))
+    for i, model in enumerate(models):
+        mine = rows[rows.model == model]
+        xs = [
+            setups.index(_label(r)) + (i - (len(models) - 1) / 2) * width for r in mine.itertuples()
+        ]
+        err = [mine.median_ms - mine.p10_ms, mine.p90_ms - mine.median_ms]
+        ax.bar(xs, mine.median_ms, width, yerr=err, capsize=2, color=colors[model], label=model)
+    ax.set_xticks(range(len(setups)), setups, rotation=20, ha="right")
+    log_if_wide(ax, "y", rows.median_ms)
+    uncrowd(ax.yaxis)
+    threads = int(rows.threads.max()) if not rows.empty else 0
+    ax.set(
+        ylabel="batch-1 latency, median (ms)",
+        title=f"Latency per runtime on {device} ({threads} threads; whiskers p10-p90)",
+    )
+    ax.grid(alpha=0.3, axis="y")
+    if models:  # a run where no runtime could run has no bars to name
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return fig
+
+
+def pareto(
+    df: pd.DataFrame,
+    device: str,
+    accuracy: Callable[[str, int], float | None],
+    colors: Mapping[str, Color] | None = None,
+) -> Figure:
+    """The paper's PCKh (LIP: Table 4, MPII: Table 5) against our latency, per runtime.
+
+    ``accuracy(model, table)`` gives the paper's PCKh or ``None`` (no row in that table).
+    """
+    rows = main_rows(df, device)
+    setups = list(dict.fromkeys(_label(r) for r in rows.itertuples()))
+    colors = colors or model_colors(rows.model)
+    fig = _figure(11.0, 4.8)
+    for k, (table, dataset) in enumerate(((4, "LIP"), (5, "MPII"))):
+        ax = fig.add_subplot(1, 2, k + 1)
+        for row in rows.itertuples():
+            pckh = accuracy(row.model, table)
+            if pckh is None:
+                continue
+            marker = _MARKERS[setups.index(_label(row)) % len(_MARKERS)]
+            ax.scatter(row.median_ms, pckh, color=colors[row.model], marker=marker, s=40)
+        log_if_wide(ax, "x", rows.median_ms)
+        ax.set(
+            xlabel="our batch-1 latency, median (ms)",
+            ylabel=f"PCKh (paper, {dataset} test)",
+            title=f"GCPM Table {table} models: paper accuracy vs our latency",
+        )
+        ax.grid(alpha=0.3)
+    handles = [
+        ax.scatter([], [], color="0.3", marker=_MARKERS[i % len(_MARKERS)], label=s)
+        for i, s in enumerate(setups)
+    ]
+    handles += [
+        ax.scatter([], [], color=c, marker="s", label=m)
+        for m, c in colors.items()
+        if m in set(rows.model)
+    ]
+    fig.legend(handles=handles, fontsize=7, loc="outside right center")
+    for panel in fig.axes:
+        uncrowd(panel.xaxis)
+    return fig

@@ -1,0 +1,228 @@
+"""``runtimes.csv`` / ``runtimes_full.md``: one row per model, runtime, precision, threads, device.
+
+Speed-up: latency of the reference (``hourglass-8stack``) over the row's, both in the same
+runtime, precision, threads and device, measured in this run. ``vs eager fp32``: the same model's
+eager fp32 latency (same threads, device) over the row's. Efficiency: the achieved FLOP rate over
+the matmul peak of the same device, precision and threads, measured in this run, both counting
+two FLOPs per multiply-add (``GFLOPs (1 MAC = 1 FLOP)`` is the paper's convention, doubled).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from bench.measure.runtimes.timing import ALL_MODELS, RuntimeMeasurements
+
+RATE = "gflops_per_s (1 MAC = 2 FLOP)"
+PEAK = "peak_gflops_per_s (1 MAC = 2 FLOP)"
+GMACS = "GFLOPs (1 MAC = 1 FLOP)"
+COLUMNS = [
+    "model",
+    "runtime",
+    "precision",
+    "threads",
+    "device",
+    "input",
+    "median_ms",
+    "p10_ms",
+    "p90_ms",
+    "cv",
+    "samples",
+    "fps",
+    "speedup",
+    "vs_eager_fp32",
+    "max_abs_diff",
+    "rel_diff",
+    "keypoint_agreement",
+    "near_ties",
+    "validation",
+    GMACS,
+    RATE,
+    PEAK,
+    "efficiency",
+    "prepare_s",
+    "reason",
+]
+_SAME = ["runtime", "precision", "threads", "device"]
+
+
+def _ratio_to(df: pd.DataFrame, base: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """``base``'s median (matched on ``keys``) over each row's median."""
+    lookup = base.drop_duplicates(keys).set_index(keys).median_ms
+    matched = lookup.reindex(pd.MultiIndex.from_frame(df[keys])).to_numpy()
+    return pd.Series(matched, index=df.index) / df.median_ms
+
+
+def efficiency(gmacs: float, median_ms: float, peak_gflops_per_s: float) -> tuple[float, float]:
+    """(achieved GFLOP/s at 2 FLOPs per MAC, share of the peak) for one batch-1 inference."""
+    rate = 2 * gmacs / (median_ms / 1e3)
+    return rate, rate / peak_gflops_per_s
+
+
+def runtimes_table(m: RuntimeMeasurements, counts: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """The measured frame with speed-ups, frames per second, FLOP rate and efficiency."""
+    df = m.frame.copy()
+    df["fps"] = 1e3 / df.median_ms
+    df["speedup"] = _ratio_to(df, df[df.model == reference], _SAME)
+    eager = df[(df.runtime == "eager") & (df.precision == "fp32")]
+    df["vs_eager_fp32"] = _ratio_to(df, eager, ["model", "threads", "device"])
+    df[GMACS] = df.model.map(counts.set_index("model").gmacs).astype(float)
+    peaks = m.peaks[["device", "precision", "threads", "peak_gflops_per_s"]].rename(
+        columns={"peak_gflops_per_s": PEAK}
+    )
+    df = df.merge(peaks, on=["device", "precision", "threads"], how="left")
+    df.loc[df.median_ms.isna(), PEAK] = float("nan")  # a row not timed has no peak to compare
+    df[RATE], df["efficiency"] = efficiency(df[GMACS], df.median_ms, df[PEAK])
+    return df[COLUMNS]
+
+
+def main_rows(df: pd.DataFrame, device: str) -> pd.DataFrame:
+    """Timed rows on the run's device at its largest thread count (not the 1-thread extras)."""
+    rows = df[(df.device == device) & df.median_ms.notna() & (df.model != ALL_MODELS)]
+    return rows[rows.threads == rows.threads.max()] if not rows.empty else rows
+
+
+def _best_rows(df: pd.DataFrame) -> list[str]:
+    """Per model, the fastest validated row."""
+    ok = df[df.validation == "ok"]
+    lines = []
+    for model, rows in ok.groupby("model", sort=False):
+        best = rows.loc[rows.median_ms.idxmin()]
+        vs_eager = (
+            f" ({best.vs_eager_fp32:.1f}x eager fp32)" if pd.notna(best.vs_eager_fp32) else ""
+        )
+        lines.append(
+            f"{model}: {best.runtime} {best.precision} {best.median_ms:.1f} ms"
+            f"{vs_eager}, efficiency {100 * best.efficiency:.1f} % of the "
+            f"{best.precision} matmul peak"
+        )
+    return lines
+
+
+def _rankings(df: pd.DataFrame) -> list[str]:
+    """Models from fastest to slowest in each runtime and precision, against eager fp32's."""
+    order = {
+        key: list(g.sort_values("median_ms").model)
+        for key, g in df.groupby(["runtime", "precision"], sort=False)
+    }
+    eager = order.get(("eager", "fp32"), [])
+    lines = []
+    for (runtime, precision), models in order.items():
+        if (runtime, precision) == ("eager", "fp32"):
+            lines.append(f"eager fp32: {' < '.join(models)}")
+            continue
+        common = [n for n in eager if n in models]
+        same = [n for n in models if n in common] == common
+        moved = (
+            ""
+            if len(common) < 2
+            else " (same order as eager fp32)"
+            if same
+            else " (order differs from eager fp32)"
+        )
+        lines.append(f"{runtime} {precision}: {' < '.join(models)}{moved}")
+    return lines
+
+
+def _reference_speedups(df: pd.DataFrame, reference: str, models: Sequence[str]) -> list[str]:
+    rows = df[df.model.isin(models) & df.speedup.notna()]
+    lines = []
+    for model, g in rows.groupby("model", sort=False):
+        parts = [f"{r.runtime} {r.precision} {r.speedup:.2f}" for r in g.itertuples()]
+        lines.append(f"{model} vs {reference}: {', '.join(parts)}")
+    return lines
+
+
+NOISY_CV = 0.2
+
+
+def bullets(title: str, lines: Sequence[str]) -> str:
+    return title + "\n" + "\n".join(f"- {line}" for line in lines) if lines else ""
+
+
+ALL_MODELS_NOTE = (
+    "Rows with model '(all models)' are runtimes not measured at all, with the reason."
+)
+
+
+def _conditions(m: RuntimeMeasurements, env: dict) -> str:
+    versions = ", ".join(f"{k} {v}" for k, v in m.versions.items())
+    return (
+        f"Measured on {env.get('device', '?')} (CPU {env.get('cpu_model', '?')}), torch "
+        f"{env.get('torch', '?')} ({versions}), batch 1, each model at its own input size; "
+        f"{m.preset.description}. Timing: the harness's timer, rows interleaved over "
+        f"{m.preset.rounds} rounds; preparation (export, conversion, compilation: prepare_s) "
+        f"and validation before the first round, outside the timed region."
+    )
+
+
+def _validation_rules(failed: int) -> str:
+    return (
+        "Validation: each converted network against eager fp32 on the same seeded random "
+        "input: max_abs_diff of the final heatmaps, rel_diff (the same over the largest eager "
+        "heatmap value), keypoint_agreement (share of keypoints whose decoded location, "
+        "datasets.heatmaps.decode, is within one heatmap cell) and near_ties (share of the "
+        "others whose location is, in eager's own map, within the precision's tolerance of its "
+        "maximum: untrained networks' nearly flat maps); tolerances per precision in "
+        "bench/measure/runtimes/validate.py. Rows that fail stay here, marked FAILED in "
+        "'validation'. "
+        f"Failed rows in this run: {failed}."
+    )
+
+
+def _definitions(reference: str) -> str:
+    return (
+        f"speedup = latency of {reference} / the row's, in the same runtime, precision, "
+        "threads and device (NaN where the reference was not measured that way); vs_eager_fp32 "
+        "= the same model's eager fp32 latency / the row's. Efficiency = achieved FLOP rate / "
+        "the matmul peak in the row's precision and threads measured in this run, both at 2 "
+        "FLOPs per multiply-add (the GFLOPs column is the paper's 1 MAC = 1 FLOP count). The "
+        "bf16 peak is torch's bf16 matmul; a runtime with better kernels can come close to it "
+        "or pass it."
+    )
+
+
+def _noisy(measured: pd.DataFrame) -> str:
+    noisy = measured[measured.cv > NOISY_CV]
+    if noisy.empty:
+        return ""
+    listed = ", ".join(
+        f"{r.model} {r.runtime} {r.precision} {r.threads}t ({100 * r.cv:.0f} %)"
+        for r in noisy.itertuples()
+    )
+    return (
+        f"**Noisy measurement:** CV above {100 * NOISY_CV:.0f} % for {listed}; "
+        f"the machine was probably busy."
+    )
+
+
+def runtimes_notes(
+    df: pd.DataFrame, m: RuntimeMeasurements, env: dict, reference: str, full: bool = True
+) -> str:
+    """Markdown notes: conditions, preset, validation, best runtime per model, rankings.
+
+    ``full``: for every column (runtimes_full.md): the noisy rows and the full table's column
+    definitions too; the headline view (runtimes.md) explains its own columns and marks.
+    """
+    measured = df[df.model != ALL_MODELS]
+    main = main_rows(df, m.device)
+    threads = int(main.threads.max()) if not main.empty else 0
+    failed = measured.validation.astype(str).str.startswith("FAILED").sum()
+    gcpm = [n for n in ("gcpm-ushaped", "gcpm-ushaped-2stage") if n in set(measured.model)]
+    parts = [
+        _noisy(measured) if full else "",
+        _conditions(m, env),
+        _validation_rules(int(failed)),
+        _definitions(reference) if full else "",
+        bullets(
+            f"Best validated runtime per model ({m.device}, {threads} threads):", _best_rows(main)
+        ),
+        bullets(f"Ranking, fastest first ({m.device}, {threads} threads):", _rankings(main)),
+        bullets(
+            f"Speed-up over {reference} by runtime:", _reference_speedups(main, reference, gcpm)
+        ),
+        ALL_MODELS_NOTE if full else "",
+    ]
+    return "\n\n".join(p for p in parts if p)
