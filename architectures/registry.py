@@ -10,7 +10,8 @@ tensors out, one per stage / stack, the last one being the prediction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+import inspect
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
 from types import ModuleType
@@ -117,12 +118,14 @@ class UnknownModelError(UnknownNameError):
     """A model name that is not registered; the message lists the known ones."""
 
     def __init__(self, name: str, known: tuple[str, ...]) -> None:
+        # ``name``: one name, or several already quoted and joined (:func:`require_models`)
         super().__init__(name, known)  # both in args: the error survives pickling (DDP workers)
         self.name = name
         self.known = known
 
     def __str__(self) -> str:
-        return f"unknown model {self.name!r}; known models: {', '.join(self.known)}"
+        quoted = self.name if self.name.startswith("'") else repr(self.name)
+        return f"unknown model {quoted}; known models: {', '.join(self.known)}"
 
 
 def register_model(
@@ -176,6 +179,15 @@ def model_info(name: str) -> ModelInfo:
     return _entry(name).info
 
 
+def require_models(names: Iterable[str]) -> list[str]:
+    """``names`` in order without repeats; :class:`UnknownModelError` naming every unknown one."""
+    names = list(dict.fromkeys(names))
+    unknown = [n for n in names if n not in _REGISTRY]
+    if unknown:
+        raise UnknownModelError(", ".join(map(repr, unknown)), tuple(sorted(_REGISTRY)))
+    return names
+
+
 def create_model(name: str, **overrides) -> nn.Module:
     """Build a registered model; ``overrides`` go to its builder (e.g. ``num_heatmaps=16``).
 
@@ -227,3 +239,32 @@ def build_variant(
     """
     kept = {k: v for k, v in overrides.items() if k not in fact_only}
     return network(**{**defaults, **kept})
+
+
+def input_shape(
+    info: ModelInfo, input_size: tuple[int, int] | None = None, batch: int = 1
+) -> tuple[int, int, int, int]:
+    """The NCHW shape a model takes: its registered input size unless ``input_size`` (H, W)."""
+    h, w = input_size if input_size is not None else info.input_size
+    return (batch, info.in_channels, h, w)
+
+
+def build_at_size(name: str, input_size: tuple[int, int] | None = None) -> nn.Module:
+    """A registered model for ``input_size`` (H, W); ``model.info.input_size`` says the size.
+
+    The size reaches the builder only where the network's class takes an ``input_size``
+    argument (CPM's centre-map prior fixes sizes inside); the others run at any size as built.
+    Asking the class, rather than catching a ``TypeError`` from the builder, keeps a builder's
+    own errors visible.
+    """
+    if input_size is None:
+        return create_model(name)
+    size = tuple(input_size)
+    model = create_model(name)
+    if size == tuple(model.info.input_size):
+        return model
+    if "input_size" in inspect.signature(type(model)).parameters:
+        return create_model(name, input_size=size)
+    check_input_size(model.info, size)
+    model.info = replace(model.info, input_size=size)
+    return model

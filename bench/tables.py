@@ -34,8 +34,9 @@ from architectures.errors import (
     check_range,
     error_boundary,
 )
+from architectures.registry import build_at_size
 from bench.accuracy.training.checkpoint import load_checkpoint
-from bench.accuracy.training.model import build_model, check_made_for, load_weights
+from bench.accuracy.training.model import check_made_for, load_weights
 from bench.evaluate import evaluate_checkpoint
 from bench.measure.complexity import GFLOPS_COLUMN, complexity_table
 from bench.measure.devices import resolve_device as _resolve_device
@@ -695,7 +696,7 @@ def check_checkpoint_fits(name: str, path: Path) -> None:
     fits ``name``; else a :class:`CheckpointError` naming the file."""
     state = load_checkpoint(path)
     check_made_for(state, name, path)
-    load_weights(build_model(name), state, path, name)
+    load_weights(build_at_size(name), state, path, name)
 
 
 def check_data_root(dataset: str, root: Path) -> None:

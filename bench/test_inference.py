@@ -11,9 +11,10 @@ import pytest
 import torch
 
 from architectures import list_models
+from architectures.registry import build_at_size, input_shape
 from bench.measure.complexity import count_flops, count_params
 from bench.measure.environment import WindowTotals, gpu_state, read_counters
-from bench.measure.latency import build_at_size, input_shape_of, synchronize
+from bench.measure.latency import synchronize
 from bench.measure.numerics import numerics_flags, timing_numerics
 from bench.measure.runtimes import get_runtime
 from bench.measure.runtimes.base import first_line
@@ -32,7 +33,7 @@ def test_inference(
     if reason:
         pytest.skip(f"{runtime} {precision}: {reason}")
     model = build_at_size(name, bench_size).eval().to(device)
-    shape = input_shape_of(model, bench_size)
+    shape = input_shape(model.info, bench_size)
     x = torch.randn(shape, device=device)  # created once, outside the timed function
     size = f"{shape[2]}x{shape[3]}"
     benchmark.group = f"batch-1 {runtime} {precision} inference, {device.type}, {size}"

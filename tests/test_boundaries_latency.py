@@ -296,13 +296,12 @@ def test_the_reason_a_mode_is_unsupported_is_the_errors_first_line() -> None:
 
 
 def test_input_shape_from_the_registry_facts_or_the_size_given() -> None:
-    bare = nn.Identity()
-    with pytest.raises(ValueError, match=r"^Identity has no \.info; pass input_size=\(H, W\)$"):
-        latency.input_shape_of(bare)
-    assert latency.input_shape_of(bare, (5, 7)) == (1, 3, 5, 7)
-    bare.info = SimpleNamespace(input_size=(16, 12), in_channels=1)
-    assert latency.input_shape_of(bare) == (1, 1, 16, 12)
-    assert latency.input_shape_of(bare, (8, 4)) == (1, 1, 8, 4)
+    from architectures.registry import input_shape
+
+    info = SimpleNamespace(input_size=(16, 12), in_channels=1)
+    assert input_shape(info) == (1, 1, 16, 12)
+    assert input_shape(info, (8, 4)) == (1, 1, 8, 4)
+    assert input_shape(info, (8, 4), batch=3) == (3, 1, 8, 4)
 
 
 class _Sized(nn.Module):
@@ -318,8 +317,6 @@ def test_build_at_size_rebuilds_only_for_another_size() -> None:
 
     info = ModelInfo("tiny-sized", "test", "lip", (16, 16), 1, 3)
     register_model(info)(lambda **overrides: _Sized(**overrides))
-    _Sized.built = []
-    assert latency.takes_input_size(_Sized()) and not latency.takes_input_size(nn.Identity())
     _Sized.built = []
     assert latency.build_at_size("tiny-sized").info.input_size == (16, 16)
     assert latency.build_at_size("tiny-sized", [16, 16]).info.input_size == (16, 16)

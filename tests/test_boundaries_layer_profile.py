@@ -315,7 +315,7 @@ def test_profile_models_builds_each_at_the_size_asked_and_stacks_the_rows(monkey
     meta = torch.device("meta")  # a device other than the default one, without memory
     df = lp.profile_models(names, meta, config, (16, 24), steps.append)
     assert calls[0] == (names[0], (1, 3, 16, 24), {"meta"}, False, config)
-    assert calls[1] == (32, 32)  # TinyPose runs at any size: built as registered
+    assert calls[1] == (16, 24)  # TinyPose runs at any size as built; its info says the size
     assert calls[2] == (names[1], (1, 3, 16, 24), {"meta"}, False, config)
     assert calls[3] == (16, 24)  # rebuilt for the size asked
     assert steps == names and list(df.model) == [names[0]] * 2 + [names[1]] * 2

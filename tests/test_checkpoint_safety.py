@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tiny_models import TinyPose, register_tiny
 
 from bench import evaluate
 from bench.accuracy.training import checkpoint as ckpt
 from bench.accuracy.training.checkpoint import CheckpointError
 from bench.accuracy.training.model import load_model
+from tests.tiny_models import TinyPose, register_tiny
 
 TINY = "test-tiny-safety"
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import history_frame
 
 from bench import conftest as bench_conftest
 from bench import gpu_run, tables, train
 from bench.regression import __main__ as gate_cli
 from bench.regression import history as hist
+from tests.helpers import history_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,7 +12,6 @@ import math
 import pandas as pd
 import pytest
 import torch
-from tiny_models import OneConv, register_test_model
 from torch import nn
 
 import architectures as zoo
@@ -25,6 +24,7 @@ from bench.measure.complexity import (
     count_params,
 )
 from bench.measure.table3 import table3
+from tests.tiny_models import OneConv, register_test_model
 
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 

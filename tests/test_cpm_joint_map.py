@@ -7,13 +7,13 @@ import math
 
 import pytest
 import torch
-from helpers import generated_root
 
 from architectures import create_model
 from bench.accuracy.training.data import pose_dataset
 from bench.accuracy.training.evaluation import evaluate_model
 from bench.accuracy.training.loss import multi_stage_loss
 from datasets import MpiiReader
+from tests.helpers import generated_root
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from helpers import generated_root
 from torch.utils.data import DataLoader
 
 from datasets import (
@@ -17,6 +16,7 @@ from datasets import (
     normalize_image,
     to_original,
 )
+from tests.helpers import generated_root
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,12 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from helpers import cpu_train_config, generated_root
-from tiny_models import TinyPose, register_tiny
 from torch.nn.parallel import DistributedDataParallel
 
 from bench.accuracy.training import distributed as dist_utils
 from bench.accuracy.training.loop import LOG_NAME, fit
+from tests.helpers import cpu_train_config, generated_root
+from tests.tiny_models import TinyPose, register_tiny
 
 TINY = "test-tiny-ddp"
 

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import generated_root
-from tiny_models import TinyPose, register_tiny
 from torch import nn
 
 from architectures import ModelInfo
 from bench.accuracy.training.data import eval_dataset
 from bench.evaluate import collect_predictions, evaluate_checkpoint, evaluate_model, main
+from tests.helpers import generated_root
+from tests.tiny_models import TinyPose, register_tiny
 
 TINY = "test-tiny-eval"
 COLUMNS = ["Head", "Sho.", "Elb.", "Wri.", "Hip", "Knee", "Ank.", "PCKh"]

@@ -6,7 +6,6 @@ from functools import partial
 
 import pytest
 import torch
-from tiny_models import OneConv
 from torch import nn
 
 import architectures as zoo
@@ -14,6 +13,7 @@ from architectures.context import ASPP, PyramidPooling, UShapedContext
 from architectures.cpm import CPM
 from architectures.gcpm import GCPM
 from architectures.registry import ModelInfo
+from tests.tiny_models import OneConv
 
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 

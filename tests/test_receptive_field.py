@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from tiny_models import OneConv, register_test_model
 from torch import nn
 
 from bench.receptive_field import (
@@ -18,6 +17,7 @@ from bench.receptive_field import (
     weighted_spread,
     window_positions,
 )
+from tests.tiny_models import OneConv, register_test_model
 
 
 class _LocalNet(nn.Module):

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import history_frame
 
 from bench.regression import history as hist
+from tests.helpers import history_frame
 
 
 def _git(root: Path, *args: str) -> str:

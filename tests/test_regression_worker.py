@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import history_frame
 
 from bench.regression import GateConfig, GateError
 from bench.regression import history as hist
 from bench.regression.bisecting import bisect
 from bench.regression.measure import run_pass
 from bench.regression.slowdown import parse_slowdown
+from tests.helpers import history_frame
 
 # The models live in a submodule named like one of this tree's (registry.py), so a worker that
 # imported this tree's package first must not hand the other tree this tree's submodule.

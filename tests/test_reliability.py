@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import half_written_figures, quick_tables_argv, stub_table3
-from tiny_models import TinyPose, register_tiny
 
 from bench import receptive_field, tables
 from bench.report import files as io
 from bench.report import publish as result_set
+from tests.helpers import half_written_figures, quick_tables_argv, stub_table3
+from tests.tiny_models import TinyPose, register_tiny
 
 TINY = "tiny-reliability"
 ROOT = Path(__file__).resolve().parents[1]

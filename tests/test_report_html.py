@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import quick_tables_argv, stub_table3
-from tiny_models import TinyPose
 
 from bench import tables
+from tests.helpers import quick_tables_argv, stub_table3
+from tests.tiny_models import TinyPose
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 CHROMIUM = next(

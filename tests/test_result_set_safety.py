@@ -14,14 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import quick_tables_argv, stub_table3
-from tiny_models import register_tiny
 
 from architectures.errors import InputFileError, UsageError
 from bench import receptive_field, tables
 from bench.accuracy.training.checkpoint import CheckpointError
 from bench.report import files as io
 from bench.report import publish as result_set
+from tests.helpers import quick_tables_argv, stub_table3
+from tests.tiny_models import register_tiny
 
 TINY = "tiny-set-safety"
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import cpu_train_config, generated_root
-from tiny_models import TinyPose, register_tiny
 
 from bench.accuracy.training import checkpoint as ckpt
 from bench.accuracy.training.checkpoint import CheckpointError
 from bench.accuracy.training.config import TrainConfig
 from bench.accuracy.training.loop import fit
+from tests.helpers import cpu_train_config, generated_root
+from tests.tiny_models import TinyPose, register_tiny
 
 TINY = "test-tiny-resume"
 

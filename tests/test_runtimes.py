@@ -18,7 +18,6 @@ import onnxruntime
 import pandas as pd
 import pytest
 import torch
-from tiny_models import TinyPose, register_tiny
 
 from bench.measure.latency import TimingConfig
 from bench.measure.runtimes import base, get_runtime, peak
@@ -35,6 +34,7 @@ from bench.measure.runtimes.timing import (
 )
 from bench.measure.runtimes.validate import keypoint_agreement, validate
 from bench.report.runtimes.table import efficiency
+from tests.tiny_models import TinyPose, register_tiny
 
 CPU = torch.device("cpu")
 FAST = RuntimePreset(

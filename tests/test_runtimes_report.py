@@ -11,7 +11,6 @@ import math
 
 import pandas as pd
 import pytest
-from tiny_models import register_tiny
 
 from bench.measure.runtimes.timing import ALL_MODELS, QUICK, RuntimeMeasurements
 from bench.report.publish import publish, verify
@@ -20,6 +19,7 @@ from bench.report.runtimes.plots import crowded, pareto
 from bench.report.runtimes.realtime import PAPER_FPS, realtime_table
 from bench.report.runtimes.table import COLUMNS, GMACS, PEAK, RATE, runtimes_notes, runtimes_table
 from bench.report.runtimes.view import EFFICIENCY, LATENCY, VS_EAGER, runtimes_view, view_notes
+from tests.tiny_models import register_tiny
 
 ENV = {"device": "cpu", "cpu_model": "Test CPU", "torch": "2.x"}
 

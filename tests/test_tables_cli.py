@@ -9,13 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from helpers import half_written_figures, quick_tables_argv, stub_table3
-from tiny_models import register_test_model
 from torch import nn
 
 from architectures import PaperFigures
 from bench import tables
 from bench.report import files as io
+from tests.helpers import half_written_figures, quick_tables_argv, stub_table3
+from tests.tiny_models import register_test_model
 
 TINY = "tiny-test-net"
 FILES = {

@@ -6,11 +6,11 @@ import re
 
 import pandas as pd
 import pytest
-from tiny_models import TinyPose, register_test_model
 
 from architectures import ModelInfo, PaperFigures, list_models, model_info
 from bench import tables
 from bench.report import views as headline
+from tests.tiny_models import TinyPose, register_test_model
 
 USER = "my-test-net"
 

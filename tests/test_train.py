@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import cpu_train_config, generated_root
 from torch import nn
 
 from bench.accuracy.training.backbone import load_backbone_weights, match_state
 from bench.accuracy.training.config import ScheduleConfig, TrainConfig
 from bench.accuracy.training.loss import heatmap_mse, multi_stage_loss
 from bench.accuracy.training.schedule import build_optimizer, build_scheduler, current_lr
+from tests.helpers import cpu_train_config, generated_root
 
 
 def test_loss_is_the_papers_formula_summed_over_stages() -> None:

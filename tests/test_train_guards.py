@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import generated_root
-from tiny_models import register_tiny
 
 from architectures.errors import OutputError
 from bench import evaluate, train
 from bench.accuracy.training import checkpoint as ckpt
 from bench.accuracy.training.lock import LOCK_NAME, output_lock
+from tests.helpers import generated_root
+from tests.tiny_models import register_tiny
 
 TINY = "test-tiny-guards"
 NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")

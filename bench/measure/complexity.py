@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from architectures import create_model, list_models, model_info
-from architectures.registry import ModelInfo
+from architectures.registry import ModelInfo, input_shape
 
 GFLOPS_COLUMN = "GFLOPs (1 MAC = 1 FLOP)"
 FLOPS_COLUMN = "FLOPs (1 MAC = 1 FLOP)"
@@ -86,11 +86,6 @@ def count_flops(
         unused,
         tuple(messages),
     )
-
-
-def input_shape(info: ModelInfo, batch: int = 1) -> tuple[int, int, int, int]:
-    """The NCHW shape a registered model is counted at: its own input size."""
-    return (batch, info.in_channels, *info.input_size)
 
 
 def deviation_pct(measured: float | None, reference: float | None) -> float | None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import inspect
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -36,7 +35,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from architectures import create_model
+from architectures.registry import build_at_size, input_shape
 from bench.measure.environment import GpuState, WindowTotals, gpu_state, read_counters
 from bench.measure.numerics import (
     TF32_MODES,
@@ -323,37 +322,6 @@ def measure_latency(
     return job.result(device)
 
 
-def input_shape_of(model: nn.Module, input_size: tuple[int, int] | None = None) -> tuple[int, ...]:
-    """Batch-1 NCHW shape from ``model.info`` (registry facts); ``input_size`` overrides H, W."""
-    info = getattr(model, "info", None)
-    if info is None and input_size is None:
-        raise ValueError(f"{type(model).__name__} has no .info; pass input_size=(H, W)")
-    h, w = input_size if input_size is not None else info.input_size
-    return (1, info.in_channels if info is not None else 3, h, w)
-
-
-def takes_input_size(model: nn.Module) -> bool:
-    """Whether the class of ``model`` is built for an input size (an ``input_size`` argument)."""
-    return "input_size" in inspect.signature(type(model)).parameters
-
-
-def build_at_size(name: str, input_size: tuple[int, int] | None = None) -> nn.Module:
-    """A registered model, rebuilt for ``input_size`` where its class takes that argument.
-
-    Networks that fix sizes inside (CPM's centre-map prior) need it; the others run at any
-    size as built, and their ``info`` keeps the registered size. Asking the class, rather than
-    catching a ``TypeError`` from the builder, keeps a builder's own errors visible.
-    """
-    model = create_model(name)
-    if (
-        input_size is None
-        or tuple(input_size) == tuple(model.info.input_size)
-        or not takes_input_size(model)
-    ):
-        return model
-    return create_model(name, input_size=tuple(input_size))
-
-
 @dataclass
 class _Job:
     """One (model, mode) of an interleaved benchmark, with its samples so far."""
@@ -408,7 +376,7 @@ def _jobs(
     jobs = []
     for name in names:
         model = build_at_size(name, input_size).eval().to(device)
-        shape = input_shape_of(model, input_size)
+        shape = input_shape(model.info, input_size)
         jobs += [_Job(name, mode, *prepare(model, shape, device, mode)) for mode in modes]
     return jobs
 

@@ -42,10 +42,9 @@ from torch.autograd.profiler import record_function
 from torch.profiler import ProfilerActivity, profile
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from architectures.registry import build_at_size, input_shape
 from bench.measure.latency import (
     TimingConfig,
-    build_at_size,
-    input_shape_of,
     synchronize,
     time_callable,
 )
@@ -449,7 +448,7 @@ def profile_models(
     frames = []
     for name in names:
         model = build_at_size(name, input_size).eval().to(device)
-        x = torch.randn(*input_shape_of(model, input_size), device=device)
+        x = torch.randn(*input_shape(model.info, input_size), device=device)
         frames.append(layer_profile(model, x, name, config))
         if on_step is not None:
             on_step(name)

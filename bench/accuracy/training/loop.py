@@ -25,6 +25,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm import tqdm
 
+from architectures.registry import build_at_size
 from bench.accuracy.training import checkpoint as ckpt
 from bench.accuracy.training import distributed as dist_utils
 from bench.accuracy.training.backbone import load_backbone_weights
@@ -33,7 +34,6 @@ from bench.accuracy.training.data import build_datasets, prepare_data, split_bat
 from bench.accuracy.training.evaluation import evaluate_model
 from bench.accuracy.training.guards import LOG_NAME, claim_output, preflight
 from bench.accuracy.training.loss import multi_stage_loss
-from bench.accuracy.training.model import build_model
 from bench.accuracy.training.resume import (
     RunState,
     identification,
@@ -140,7 +140,7 @@ def fit(cfg: TrainConfig, on_epoch_end: EpochCallback | None = None) -> RunState
 
 def _build(cfg: TrainConfig, env: dist_utils.DistEnv) -> nn.Module:
     seed_everything(cfg.seed)  # the same initial weights on every rank
-    model = build_model(cfg.model, cfg.input_size)
+    model = build_at_size(cfg.model, cfg.input_size)
     if cfg.backbone_weights is not None:
         report = load_backbone_weights(model, Path(cfg.backbone_weights), cfg.trust_checkpoint)
         if env.is_main:

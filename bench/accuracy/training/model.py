@@ -15,13 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from architectures import create_model
+from architectures.registry import build_at_size
 from bench.accuracy.training.checkpoint import CheckpointError, load_checkpoint, model_state_from
-
-
-def build_model(name: str, input_size: tuple[int, int] | None = None) -> nn.Module:
-    """``create_model(name)``, at ``input_size`` when given (else the registered size)."""
-    return create_model(name) if input_size is None else create_model(name, input_size=input_size)
 
 
 def check_made_for(state: dict[str, Any], name: str, path: Path) -> None:
@@ -82,7 +77,7 @@ def load_model(
         check_made_for(state, model_name, Path(checkpoint))
         input_size = input_size or trained_input_size(state)
     torch.manual_seed(seed)
-    model = build_model(model_name, input_size)
+    model = build_at_size(model_name, input_size)
     if state is not None:
         load_weights(model, state, Path(checkpoint), model_name)
     return model.to(device).eval()

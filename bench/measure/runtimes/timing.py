@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 import pandas as pd
 import torch
 
+from architectures.registry import build_at_size, input_shape
 from bench.measure.latency import (
     LatencyStats,
     TimingConfig,
-    build_at_size,
-    input_shape_of,
     time_callable,
 )
 from bench.measure.numerics import timing_numerics
@@ -222,7 +221,7 @@ def _prepare_model(
 ) -> str:
     """Build ``name`` once on ``device``, prepare every job of it; returns the input size."""
     model = build_at_size(name).eval().to(device)
-    shape = input_shape_of(model)
+    shape = input_shape(model.info)
     generator = torch.Generator().manual_seed(SEED)
     example = torch.randn(shape, generator=generator).to(device)
     # The latency tables' numerics (strict fp32: no TF32; cudnn autotuning on CUDA) throughout.
