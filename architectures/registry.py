@@ -268,3 +268,27 @@ def build_at_size(name: str, input_size: tuple[int, int] | None = None) -> nn.Mo
     check_input_size(model.info, size)
     model.info = replace(model.info, input_size=size)
     return model
+
+
+def import_model_modules(modules: Iterable[str]) -> list[str]:
+    """Import each named module so that its ``@register_model`` builders join the registry.
+
+    The ``--models-from MODULE`` option of every command that takes models: a user's network joins
+    the tables without a script. Returns the names the modules registered, in order. A module that
+    cannot be imported is a :class:`~architectures.errors.UsageError` naming it; an error raised
+    while it runs is the module's own and propagates unchanged.
+    """
+    import importlib
+
+    before = set(_REGISTRY)
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as error:
+            if error.name is None or not module.startswith(error.name):
+                raise
+            raise UsageError(
+                f"--models-from {module}: no module named {error.name!r} on the Python path "
+                "(give a dotted module name importable from the current folder)"
+            ) from None
+    return [name for name in _REGISTRY if name not in before]
