@@ -1,34 +1,45 @@
 # Set-up is part of every target: a fresh clone needs only `make tables` or `make test`.
-# The venv sees system site-packages so that a preinstalled torch (e.g. a CUDA build on a GPU box)
-# is reused instead of downloaded again.
+# The venv is self-contained (no system site-packages), so `pytest` and `python` in an activated
+# venv are the venv's own and see torch.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lint tables test bench regression regression-update mutation clean wheelhouse gpu
+.PHONY: setup lint tables reference test test-slow bench regression regression-update mutation \
+	wheelhouse gpu clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv --system-site-packages $(VENV)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-# Formatting and lint (ruff, pinned in the test extra); CI runs this before the tests.
+# Formatting, lint and the layers contract (bench > datasets > architectures); CI runs this first.
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
+# Tables 3-5 and the rest into runs/tables (a user's run; the committed set is `make reference`).
 tables: $(STAMP)
 	$(PY) -m bench.tables $(ARGS)
 
+# The committed reference set in results/ (the command says what it replaces).
+reference: $(STAMP)
+	$(PY) -m bench.tables --out results $(ARGS)
+
+# The default test run: hermetic (no network) and without the tests marked slow.
 test: $(STAMP)
-	$(PY) -m pytest $(ARGS)
+	$(PY) -m pytest -m "not slow" $(ARGS)
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -m slow $(ARGS)
 
 bench: $(STAMP)
-	$(PY) -m pytest bench --benchmark-only $(ARGS)
+	$(VENV)/bin/pytest bench --benchmark-only $(ARGS)
 
 regression: $(STAMP)
 	$(PY) -m bench.regression check $(ARGS)
@@ -36,22 +47,21 @@ regression: $(STAMP)
 regression-update: $(STAMP)
 	$(PY) -m bench.regression update $(ARGS)
 
-# Mutation testing (mutmut, dev extra) of the files in tests/mutation/targets.toml, each against its
-# focused tests in a scratch copy: `make mutation TARGETS=datasets/metrics.py ARGS="--timeout 900"`.
+# Mutation testing (mutmut, dev extra) of the files in tools/mutation/targets.toml.
 mutation: $(STAMP)
 	$(PY) -c "import mutmut" 2>/dev/null || $(PY) -m pip install --quiet -e ".[dev]"
-	$(PY) tests/mutation/run.py $(TARGETS) $(ARGS)
+	$(PY) tools/mutation/run.py $(TARGETS) $(ARGS)
 
-# A lent GPU machine (README: "Running on a lent GPU"): `make wheelhouse` here, where pip has
-# internet; carry .wheelhouse; `make gpu` there (python3 with torch; no set-up, no internet).
+# The GPU capture (docs/gpu.md): `make wheelhouse` where pip can reach a package index, then
+# `make gpu` on the GPU machine (Python with torch; no internet needed there).
 WHEELHOUSE ?= .wheelhouse
 GPU_PY := $(if $(wildcard $(PY)),$(PY),$(PYTHON))
 
 wheelhouse: $(STAMP)
-	$(PY) -m bench.gpu_run --build-wheelhouse --wheelhouse $(WHEELHOUSE)
+	$(PY) tools/gpu_capture.py --build-wheelhouse --wheelhouse $(WHEELHOUSE)
 
 gpu:
-	$(GPU_PY) -m bench.gpu_run --wheelhouse $(WHEELHOUSE) $(ARGS)
+	$(GPU_PY) tools/gpu_capture.py --wheelhouse $(WHEELHOUSE) $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .benchmarks
