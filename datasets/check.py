@@ -26,9 +26,10 @@ import numpy as np
 
 from architectures.errors import ArgumentParser, error_boundary
 
-from . import MpiiReader, open_reader
+from . import open_reader
 from .figures import LIMBS
 from .images import decode_fully as decode_image
+from .mpii import MpiiReader
 from .sample import AnnotationError, Sample, SampleList
 
 
@@ -45,8 +46,14 @@ class CheckReport:
 
 
 def check_samples(
-    samples: Sequence[Sample], load_images: bool = True, annotation_file: Path | None = None
+    samples: Sequence[Sample],
+    load_images: bool = True,
+    annotation_file: Path | None = None,
+    scored: bool = True,
 ) -> CheckReport:
+    """What :func:`main` prints; ``scored``: the split is evaluated by PCKh (not ``train``), so a
+    record PCKh cannot score is a problem (MPII: no usable head box), and so is a file without a
+    single scorable record."""
     report = CheckReport(samples=len(samples))
     if not samples:
         named = f" {annotation_file}" if annotation_file is not None else ""
@@ -65,9 +72,28 @@ def check_samples(
         for s in samples
         if not s.valid.any()
     ]
+    if scored:
+        report.problems += _unscorable(samples)
     for sample in samples if load_images else ():
         _check_image(sample, report)
     return report
+
+
+def _unscorable(samples: Sequence[Sample]) -> list[str]:
+    """Problems PCKh would meet: MPII records without a usable head box (LIP leaves a person
+    without head or neck out by its protocol), and no record at all that counts."""
+    usable = [bool(s.head_size > 0) and bool(s.scored.any()) for s in samples]
+    problems = [
+        f"{s.source}: no usable head box (head size {s.head_size}), PCKh cannot score it"
+        for s, ok in zip(samples, usable)
+        if s.center is not None and s.valid.any() and not s.head_size > 0
+    ]
+    if not any(usable):
+        problems.append(
+            f"none of the {len(samples)} records can be scored by PCKh (each lacks a head size "
+            "or an annotated joint); give head boxes (--headboxes) or fix the annotations"
+        )
+    return problems
 
 
 def _check_image(sample: Sample, report: CheckReport) -> None:
@@ -177,7 +203,9 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as error:
             print(f"{parser.prog}: error: --out {args.out}: {error.strerror}", file=sys.stderr)
             return 2
-    report = check_samples(reader, not args.no_images, getattr(reader, "path", None))
+    report = check_samples(
+        reader, not args.no_images, getattr(reader, "path", None), scored=args.split != "train"
+    )
     print(format_report(report, reader.layout.joint_names))
     if args.draw:
         try:

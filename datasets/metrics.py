@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from architectures.errors import check_range
+
 from .layouts import KeypointLayout
 
 MPII_HEAD_FACTOR = 0.6  # SC_BIAS of util_get_head_size.m
@@ -92,8 +94,10 @@ def pckh(
     """PCKh counts per joint at ``threshold``; ``.per_joint`` gives percentages.
 
     ``strict=True`` counts ``distance < threshold`` as bearpaw's and mmpose's ports do; the
-    official code (and the default) counts ``<=``.
+    official code (and the default) counts ``<=``. A negative or NaN ``threshold`` is a
+    :class:`~architectures.errors.UsageError`.
     """
+    check_range("PCKh threshold", threshold, low=0)
     dist, counts, excluded = normalized_distances(pred, gt, valid, head_size)
     if not counts.any():
         raise ValueError(
