@@ -3,20 +3,21 @@
 ``python -m datasets.check --dataset lip --root DIR [--split val] [--draw 8 --out DIR]`` reads
 every annotation and decodes every image in full, and prints what it found. Problems (exit status
 1): an image that is missing, empty, truncated (e.g. a JPEG cut short) or undecodable, a record
-without a single annotated joint, an annotation file without records. Joints outside their image
-are counted and listed but are no problem: real annotations have them (MPII head tops above the
-frame). ``--draw N`` writes N overlays into ``--out DIR`` (required with it; right side blue,
-left side red, BGR) to look at. For front-facing people the right shoulder appears on the image's
-left, so on LIP and MPII well over half of the persons should show ``R_Shoulder x < L_Shoulder x``;
-a figure near 0 % means the joint order is mirrored.
+without a single annotated joint, an annotation file without records; and, outside the train
+split, a file of which PCKh could score no record (MPII without head boxes, say).
+Joints outside their image are counted and listed but are no problem: real annotations have them
+(MPII head tops above the frame). ``--draw N`` writes N overlays into ``--out DIR`` (required
+with it; right side blue, left side red, BGR) to look at. For front-facing people the right
+shoulder appears on the image's left, so on LIP and MPII well over half of the persons should
+show ``R_Shoulder x < L_Shoulder x``; a figure near 0 % means the joint order is mirrored.
 
-A command-line tool on top of the layers (it uses :mod:`architectures.errors`'s error boundary); no
-library module imports it.
+A user error (a missing root, a damaged file, an unwritable ``--out``) exits 2 in one line.
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
+import errno
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from architectures.errors import ArgumentParser, error_boundary
+from architectures.errors import ArgumentParser, OutputError, UsageError, error_boundary
 
 from . import open_reader
 from .figures import LIMBS
@@ -52,8 +53,7 @@ def check_samples(
     scored: bool = True,
 ) -> CheckReport:
     """What :func:`main` prints; ``scored``: the split is evaluated by PCKh (not ``train``), so a
-    record PCKh cannot score is a problem (MPII: no usable head box), and so is a file without a
-    single scorable record."""
+    file without a single record PCKh can score is a problem."""
     report = CheckReport(samples=len(samples))
     if not samples:
         named = f" {annotation_file}" if annotation_file is not None else ""
@@ -80,20 +80,15 @@ def check_samples(
 
 
 def _unscorable(samples: Sequence[Sample]) -> list[str]:
-    """Problems PCKh would meet: MPII records without a usable head box (LIP leaves a person
-    without head or neck out by its protocol), and no record at all that counts."""
-    usable = [bool(s.head_size > 0) and bool(s.scored.any()) for s in samples]
-    problems = [
-        f"{s.source}: no usable head box (head size {s.head_size}), PCKh cannot score it"
-        for s, ok in zip(samples, usable)
-        if s.center is not None and s.valid.any() and not s.head_size > 0
-    ]
-    if not any(usable):
-        problems.append(
-            f"none of the {len(samples)} records can be scored by PCKh (each lacks a head size "
-            "or an annotated joint); give head boxes (--headboxes) or fix the annotations"
-        )
-    return problems
+    """A problem when PCKh could score no record: each lacks a head size (MPII without its head
+    boxes, LIP without heads or necks) or an annotated joint."""
+    if any(s.head_size > 0 and s.scored.any() for s in samples):
+        return []
+    problem = (
+        f"none of the {len(samples)} records can be scored by PCKh (each lacks a head size or an "
+        "annotated joint); give the head boxes (--headboxes) or fix the annotations"
+    )
+    return [problem]
 
 
 def _check_image(sample: Sample, report: CheckReport) -> None:
@@ -158,10 +153,12 @@ def format_report(report: CheckReport, joint_names: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+PROG = "python -m datasets.check"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = ArgumentParser(  # usage errors on one line, exit 2
-        prog="python -m datasets.check", description=__doc__.split("\n\n")[0]
-    )
+    """0: no problem found; 1: problems (listed); a user error exits 2 in one line."""
+    parser = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", required=True, choices=("lip", "mpii"))
     parser.add_argument("--root", required=True, type=Path)
     parser.add_argument("--split", default="val")
@@ -186,44 +183,37 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--draw must be >= 0, got {args.draw}")
     if args.draw and args.out is None:  # never a folder in whatever the current directory is
         parser.error("--draw needs --out DIR, the folder to write the overlays into")
-    try:
-        reader = _open_reader(args.dataset, args.root, args.split, args.headboxes)
-    except (OSError, AnnotationError, ValueError) as error:
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
-        return 2
+    with error_boundary(parser):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    reader = _open_reader(args.dataset, args.root, args.split, args.headboxes)
     if args.draw:  # before the long read, so that a bad --out does not waste it
-        if args.out.exists() and not args.out.is_dir():
-            print(
-                f"{parser.prog}: error: --out {args.out}: exists and is not a folder",
-                file=sys.stderr,
-            )
-            return 2
-        try:
-            args.out.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            print(f"{parser.prog}: error: --out {args.out}: {error.strerror}", file=sys.stderr)
-            return 2
+        _make_folder(args.out)
     report = check_samples(
         reader, not args.no_images, getattr(reader, "path", None), scored=args.split != "train"
     )
     print(format_report(report, reader.layout.joint_names))
     if args.draw:
-        try:
-            print(_draw(list(reader)[: args.draw], args.out))
-        except OSError as error:
-            print(
-                f"{parser.prog}: error: cannot write overlays to {args.out}: {error}",
-                file=sys.stderr,
-            )
-            return 2
+        print(_draw(list(reader)[: args.draw], args.out))
     return 1 if report.problems else 0
+
+
+def _make_folder(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise OutputError(errno.ENOTDIR, f"--out {out}: exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(error.errno, f"--out {out}: {error.strerror}") from None
 
 
 def _open_reader(dataset: str, root: Path, split: str, headboxes: Path | None) -> SampleList:
     if headboxes is None:
         return open_reader(dataset, root, split)
     if dataset != "mpii":
-        raise ValueError("--headboxes is for MPII; LIP's head size comes from its joints")
+        raise UsageError("--headboxes is for MPII; LIP's head size comes from its joints")
     return MpiiReader(root, split, headboxes=headboxes)
 
 
@@ -237,12 +227,10 @@ def _draw(samples: Sequence[Sample], out: Path) -> str:
             continue  # already listed as a problem
         path = out / f"{sample.id.replace('#', '_')}.jpg"
         if not cv2.imwrite(str(path), overlay):
-            raise OSError(f"cv2.imwrite failed for {path}")
+            raise OutputError(errno.EIO, f"--out {out}: cannot write the overlay {path.name}")
         written += 1
     return f"wrote {written} overlays to {out}"
 
 
 if __name__ == "__main__":
-    # a bug exits 3 (not 1, "problems found"), Ctrl-C 130, through the project's one boundary
-    with error_boundary("python -m datasets.check"):
-        raise SystemExit(main())
+    raise SystemExit(main())

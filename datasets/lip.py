@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from architectures.errors import UsageError
+
 from .files import require_file
 from .layouts import LIP_LAYOUT, KeypointLayout
 from .metrics import lip_head_size
@@ -36,7 +38,7 @@ class LipReader(SampleList):
 
     def __init__(self, root: str | Path, split: str = "val") -> None:
         if split not in SPLITS:
-            raise ValueError(f"unknown LIP split {split!r}; expected one of {SPLITS}")
+            raise UsageError(f"unknown LIP split {split!r}; expected one of {SPLITS}")
         self.root = Path(root)
         if not self.root.is_dir():
             raise FileNotFoundError(f"LIP root {self.root} is not a directory")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from datasets import LipReader, MpiiReader, check, synthetic
+from datasets import LipReader, MpiiReader, synthetic
 from datasets.synthetic.__main__ import main as synthetic_main
 
 
@@ -44,69 +44,3 @@ def test_generate_rejects_bad_config(tmp_path):
     with pytest.raises(ValueError, match="seed must be >= 0, got -1"):
         synthetic.generate(synthetic.SyntheticConfig("lip", tmp_path, 3, seed=-1))
     assert not list(tmp_path.iterdir())  # refused before anything is written
-
-
-def test_check_reports_counts_and_problems(tmp_path, capsys):
-    written = synthetic.generate(synthetic.SyntheticConfig("lip", tmp_path, num_images=8, seed=2))
-    assert (
-        check.main(
-            [
-                "--dataset",
-                "lip",
-                "--root",
-                str(tmp_path),
-                "--split",
-                "train",
-                "--draw",
-                "2",
-                "--out",
-                str(tmp_path / "overlays"),
-            ]
-        )
-        == 0
-    )
-    output = capsys.readouterr().out
-    assert (
-        "samples: 6, images read: 6, problems: 0" in output
-        and "R_Shoulder left of L_Shoulder: 100.0 %" in output
-    )
-    assert len(list((tmp_path / "overlays").glob("*.jpg"))) == 2
-    (tmp_path / "TrainVal_images" / "train_images" / written["train"][0][0]).unlink()
-    report = check.check_samples(LipReader(tmp_path, "train"))
-    assert (
-        report.images_checked == 5
-        and len(report.problems) == 1
-        and "does not exist" in report.problems[0]
-    )
-    assert check.main(["--dataset", "mpii", "--root", str(tmp_path / "none")]) == 2
-
-
-def test_check_decodes_images_in_full(tmp_path, capsys):
-    """A JPEG cut to 60 % (OpenCV decodes it with grey rows), an empty file and a record
-    without any joint are problems; a joint outside the image is listed, not a problem."""
-    written = synthetic.generate(synthetic.SyntheticConfig("lip", tmp_path, num_images=8, seed=2))
-    images = tmp_path / "TrainVal_images" / "train_images"
-    names = [name for name, _ in written["train"]]
-    cut = images / names[0]
-    cut.write_bytes(cut.read_bytes()[: int(cut.stat().st_size * 0.6)])
-    (images / names[1]).write_bytes(b"")
-    csv = tmp_path / "TrainVal_pose_annotations" / "lip_train_set.csv"
-    rows = csv.read_text().splitlines()
-    rows[2] = ",".join([rows[2].split(",")[0]] + ["nan"] * 48)
-    rows[3] = ",".join([rows[3].split(",")[0], "-40", "5", "0"] + rows[3].split(",")[4:])
-    csv.write_text("\n".join(rows) + "\n")
-    assert check.main(["--dataset", "lip", "--root", str(tmp_path), "--split", "train"]) == 1
-    out = capsys.readouterr().out
-    problems = [line for line in out.splitlines() if line.startswith("PROBLEM")]
-    assert len(problems) == 3
-    assert any("truncated" in line and names[0] in line for line in problems)
-    assert any("empty (0 bytes)" in line and names[1] in line for line in problems)
-    assert any("no annotated joint" in line and "lip_train_set.csv:3" in line for line in problems)
-    assert "joints outside their image (kept and scored, not a problem): 1" in out
-
-
-def test_check_of_an_empty_annotation_file_is_a_problem(tmp_path, capsys):
-    synthetic.generate(synthetic.SyntheticConfig("lip", tmp_path, num_images=4, seed=2))
-    (tmp_path / "TrainVal_pose_annotations" / "lip_val_set.csv").write_text("")
-    assert check.main(["--dataset", "lip", "--root", str(tmp_path), "--no-images"]) == 1
-    assert "holds no records" in capsys.readouterr().out
