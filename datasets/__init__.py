@@ -16,7 +16,8 @@ from typing import Any
 from architectures.errors import UnknownNameError
 
 _EXPORTS = {
-    "augment": ("AugmentConfig", "Augmented", "augment", "fit"),
+    # the function ``augment`` is imported from ``datasets.augment``: the module's name is taken
+    "augment": ("AugmentConfig", "Augmented", "fit"),
     "heatmaps": ("cell_centres", "decode", "encode"),
     "layouts": (
         "CPM_JOINT_MAP",

@@ -38,7 +38,9 @@ def test_duplicate_prediction_row_names_the_image_and_lines(tmp_path) -> None:
     row = "a.jpg" + ",1" * 32
     predictions = tmp_path / "dupe.csv"
     predictions.write_text(f"{row}\n{row}\n")
-    with pytest.raises(AnnotationError, match="dupe.csv:2: image a.jpg already has a row at line 1"):
+    with pytest.raises(
+        AnnotationError, match="dupe.csv:2: image a.jpg already has a row at line 1"
+    ):
         load_predictions(predictions)
 
 
@@ -54,7 +56,9 @@ def test_random_bytes_npy_is_not_called_pickled(tmp_path) -> None:
         load_predictions(path)
 
 
-@pytest.mark.parametrize(("name", "match"), [("p.txt", "unknown prediction file type"), ("e.npy", "empty")])
+@pytest.mark.parametrize(
+    ("name", "match"), [("p.txt", "unknown prediction file type"), ("e.npy", "empty")]
+)
 def test_unknown_suffix_and_empty_file_are_named(tmp_path, name: str, match: str) -> None:
     (tmp_path / name).write_bytes(b"" if name == "e.npy" else b"1 2 3")
     with pytest.raises(AnnotationError, match=match):

@@ -14,14 +14,14 @@ from datasets.sample import Sample
 def _sample(**fields) -> Sample:
     keypoints = np.zeros((16, 2)) + 10.0
     keypoints[3] = np.nan
-    defaults = dict(
-        id="a#0",
-        image_path=None,
-        keypoints=keypoints,
-        visible=np.ones(16, bool),
-        head_size=5.0,
-        source="a.csv:1",
-    )
+    defaults = {
+        "id": "a#0",
+        "image_path": None,
+        "keypoints": keypoints,
+        "visible": np.ones(16, bool),
+        "head_size": 5.0,
+        "source": "a.csv:1",
+    }
     return Sample(**{**defaults, **fields})
 
 
