@@ -55,7 +55,7 @@ def read_lip_csv(
     samples = []
     for row_number, row in read_csv_rows(csv_path, "LIP annotation CSV"):
         if not row or all(not field.strip() for field in row):
-            continue  # blank lines carry nothing
+            continue  # a blank line holds no record
         samples.append(parse_lip_row(row, f"{csv_path}:{row_number}", image_dir, layout))
     return samples
 

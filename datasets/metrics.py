@@ -124,6 +124,8 @@ def pckh_curve(
     thresholds: np.ndarray = AUC_THRESHOLDS,
 ) -> np.ndarray:
     """Total (pooled) PCKh in % at each threshold."""
+    for threshold in np.asarray(thresholds, dtype=np.float64):
+        check_range("PCKh threshold", float(threshold), low=0)
     dist, counts, _ = normalized_distances(pred, gt, valid, head_size)
     scored = counts[:, list(layout.total_joints)]
     if not scored.any():
@@ -141,7 +143,11 @@ def pckh_auc(
     thresholds: np.ndarray = AUC_THRESHOLDS,
 ) -> float:
     """Area under the total PCKh curve in %, thresholds rescaled to [0, 1] (official MPII AUC)."""
-    curve = pckh_curve(pred, gt, valid, head_size, layout, thresholds)
+    return area_under_curve(pckh_curve(pred, gt, valid, head_size, layout, thresholds), thresholds)
+
+
+def area_under_curve(curve: np.ndarray, thresholds: np.ndarray = AUC_THRESHOLDS) -> float:
+    """Trapezoid area under ``curve`` with thresholds rescaled to [0, 1] (``scale01.m``)."""
     x = (thresholds - thresholds[0]) / (thresholds[-1] - thresholds[0])
     return float(np.sum((curve[1:] + curve[:-1]) / 2 * np.diff(x)))
 

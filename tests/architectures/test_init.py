@@ -29,10 +29,6 @@ def test_importing_the_package_or_its_errors_does_not_import_torch(statement: st
     assert not _imports_torch(statement)
 
 
-def test_a_network_name_loads_torch_on_first_use() -> None:
-    assert _imports_torch("import architectures; architectures.GCPM")
-
-
 def test_every_exported_name_resolves_and_an_unknown_one_is_an_attribute_error() -> None:
     assert all(getattr(architectures, name) is not None for name in architectures.__all__)
     assert set(architectures.__all__) <= set(dir(architectures))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -191,24 +189,21 @@ def test_a_dataset_without_a_reader_is_refused_naming_the_known_ones() -> None:
     assert "test-coco" not in zoo.list_models()
 
 
-def test_a_user_model_named_like_a_built_in_one_clashes_before_any_listing() -> None:
-    """The built-in models are imported on the registry's first use, registration included."""
-    code = (
+def test_built_in_models_are_registered_on_first_use(tmp_path, monkeypatch) -> None:
+    """Listing, looking up and registering import the built-in family modules first, so a user's
+    model named like a built-in one clashes at once, not later."""
+    (tmp_path / "family_for_test.py").write_text(
+        "from torch import nn\n"
         "from architectures.registry import ModelInfo, register_model\n"
-        "info = ModelInfo('gcpm-ushaped', 'user', 'lip', (64, 64), 4, 17)\n"
-        "try:\n"
-        "    register_model(info)(lambda **kw: None)\n"
-        "except ValueError as error:\n"
-        "    print(error)\n"
+        "register_model(ModelInfo('test-built-in', 'f', 'lip', (64, 64), 4, 17))(\n"
+        "    lambda **kw: nn.Identity())\n"
     )
-    run = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=Path(__file__).resolve().parents[2],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert "'gcpm-ushaped' is already registered" in run.stdout
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(zoo.registry, "BUILTIN_MODULES", ("family_for_test",))
+    monkeypatch.setattr(zoo.registry, "_builtins_loaded", False)
+    with pytest.raises(UsageError, match="'test-built-in' is already registered"):
+        zoo.register_model(_user_info("test-built-in"))(lambda **kw: nn.Identity())
+    assert "test-built-in" in zoo.list_models()
 
 
 def test_require_models_names_every_unknown_one_and_drops_repeats() -> None:
@@ -262,6 +257,7 @@ def suite(pytester: pytest.Pytester) -> pytest.Pytester:
     return pytester
 
 
+@pytest.mark.slow  # a nested pytest run
 def test_registration_at_import_fails_collection_with_the_model_named(suite) -> None:
     suite.makepyfile(test_at_import=_MODULE_THAT_REGISTERS_AT_IMPORT)
     result = suite.runpytest_inprocess("-p", "no:randomly", "-p", "no:cacheprovider")
@@ -274,6 +270,7 @@ def test_registration_at_import_fails_collection_with_the_model_named(suite) -> 
     assert zoo.list_models() == _OWN, "the failed collection left nothing behind"
 
 
+@pytest.mark.slow  # a nested pytest run
 def test_a_test_adding_or_removing_models_leaves_the_next_one_untouched(suite) -> None:
     suite.makepyfile(test_leak=_MODULE_THAT_REGISTERS_IN_TESTS.format(own=_OWN))
     result = suite.runpytest_inprocess("-p", "no:randomly", "-p", "no:cacheprovider")

@@ -50,7 +50,7 @@ def test_invalid_joints_never_count():
     gt, pred, valid, head = setup()
     pred[1] += 50.0
     valid[1] = False
-    gt[1, 3] = np.nan  # a missing joint may carry NaN when it is not valid
+    gt[1, 3] = np.nan  # a missing joint may hold NaN when it is not valid
     result = pckh(pred, gt, valid, head)
     assert (result.per_joint == 100).all() and (result.counted == 1).all()
 
