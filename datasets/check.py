@@ -29,7 +29,7 @@ from architectures.errors import ArgumentParser, OutputError, UsageError, error_
 
 from . import open_reader
 from .figures import LIMBS
-from .images import decode_fully as decode_image
+from .images import decode_fully
 from .mpii import MpiiReader
 from .sample import AnnotationError, Sample, SampleList
 
@@ -93,7 +93,9 @@ def _unscorable(samples: Sequence[Sample]) -> list[str]:
 
 def _check_image(sample: Sample, report: CheckReport) -> None:
     try:
-        height, width = decode_fully(sample)
+        if sample.image_path is None:
+            raise FileNotFoundError(f"{sample.source}: the annotation names no image file")
+        height, width = decode_fully(sample.image_path, sample.source)  # a cut JPEG is refused
     except (FileNotFoundError, AnnotationError) as error:
         report.problems.append(str(error))
         return
@@ -105,14 +107,6 @@ def _check_image(sample: Sample, report: CheckReport) -> None:
             f"{sample.source}: joint {joint} at ({x:.1f}, {y:.1f}) outside the "
             f"{width}x{height} image"
         )
-
-
-def decode_fully(sample: Sample) -> tuple[int, int]:
-    """(height, width) after decoding every byte of the image; raises naming file and record
-    (:func:`datasets.images.decode_fully`: a truncated JPEG is refused)."""
-    if sample.image_path is None:
-        raise FileNotFoundError(f"{sample.source}: the annotation names no image file")
-    return decode_image(sample.image_path, sample.source)
 
 
 def draw_overlay(sample: Sample) -> np.ndarray:

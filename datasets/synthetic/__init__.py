@@ -29,10 +29,11 @@ from pathlib import Path
 from architectures.errors import InputFileError, UsageError
 
 from ..atomic import staging_folder, swap_folder, write_bytes
-from .writers import FORMATS, Drawn, SyntheticConfig, Written, files_of, num_val, write_set
+from .writers import WRITERS, Drawn, SyntheticConfig, Written, num_val
 
 __all__ = ["FORMATS", "MANIFEST", "Drawn", "SyntheticConfig", "Written", "earlier_set", "generate"]
 
+FORMATS = tuple(WRITERS)
 MANIFEST = ".synthetic_files.json"  # the files of the set, relative to ``out``
 
 
@@ -46,8 +47,8 @@ def generate(config: SyntheticConfig) -> Written:
     earlier_set(config.out)  # refuses a folder of other files before any work
     staging = staging_folder(config.out)
     try:
-        written = write_set(replace(config, out=staging))
-        files = sorted(files_of(config.format, written))
+        written = WRITERS[config.format](replace(config, out=staging))
+        files = sorted(_files_under(staging))
         manifest = {"format": config.format, "num_images": config.num_images, "files": files}
         write_bytes(staging / MANIFEST, json.dumps(manifest, indent=1).encode())
         swap_folder(staging, config.out)
@@ -80,7 +81,7 @@ def earlier_set(out: Path) -> int | None:
         return None
     if not out.is_dir():
         raise InputFileError(f"--out {out}: exists and is not a folder")
-    present = {p.relative_to(out).as_posix() for p in out.rglob("*") if not p.is_dir()}
+    present = _files_under(out)
     if not present:
         return None
     listed = _listed(out)
@@ -101,3 +102,7 @@ def _listed(out: Path) -> set[str] | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return set(files) if isinstance(files, list) else None
+
+
+def _files_under(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir()}

@@ -19,8 +19,6 @@ from scipy.io import savemat
 from .. import figures
 from ..atomic import atomic_write, write_bytes
 
-FORMATS = ("lip", "mpii")
-
 
 @dataclass(frozen=True)
 class SyntheticConfig:
@@ -201,19 +199,4 @@ def _write_val_mat(path: Path, records: list[dict], boxes: list[np.ndarray]) -> 
     atomic_write(path, lambda handle: savemat(handle, content), binary=True)
 
 
-def write_set(config: SyntheticConfig) -> Written:
-    """Write every file of the set into ``config.out``."""
-    return (write_lip if config.format == "lip" else write_mpii)(config)
-
-
-def files_of(fmt: str, written: Written) -> set[str]:
-    """The paths (relative to ``out``) one run writes."""
-    if fmt == "lip":
-        images = {
-            f"TrainVal_images/{s}_images/{n}" for s, items in written.items() for n, _ in items
-        }
-        return images | {f"TrainVal_pose_annotations/lip_{s}_set.csv" for s in written}
-    images = {f"images/{n}" for items in written.values() for n, _ in items}
-    return (
-        images | {f"annotations/mpii_{s}.json" for s in written} | {"annotations/mpii_gt_val.mat"}
-    )
+WRITERS = {"lip": write_lip, "mpii": write_mpii}
