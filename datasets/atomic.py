@@ -13,6 +13,7 @@ checkpoint writers on it.
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import tempfile
@@ -65,9 +66,13 @@ def write_bytes(path: PathLike, data: bytes) -> Path:
 
 def staging_folder(target: PathLike) -> Path:
     """A new empty hidden folder beside ``target`` (``.<name>.<random>.tmp``), on the same file
-    system, to build a whole set in before :func:`swap_folder` puts it in place."""
+    system, to build a whole set in before :func:`swap_folder` puts it in place. Folders of this
+    kind that a killed run left beside ``target`` are removed first."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*"):
+        if stale.is_dir() and stale.name.endswith((TMP_SUFFIX, ".old")):
+            shutil.rmtree(stale, ignore_errors=True)
     folder = tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=TMP_SUFFIX)
     os.chmod(folder, 0o777 & ~_umask())  # as mkdir would make it; mkdtemp's 0700 hides it
     return Path(folder)

@@ -35,7 +35,10 @@ def test_swap_puts_a_whole_set_in_place_of_the_old_one(tmp_path) -> None:
     target = tmp_path / "set"
     target.mkdir()
     (target / "old.txt").write_text("old")
+    left_by_a_killed_run = tmp_path / ".set.abc123.tmp"
+    left_by_a_killed_run.mkdir()
     staging = staging_folder(target)
+    assert not left_by_a_killed_run.exists()
     assert staging.parent == tmp_path and staging.name.startswith(".set.")
     write_text(staging / "new.txt", "new")
     swap_folder(staging, target)
