@@ -220,7 +220,7 @@ def _out_channels(module: nn.Module | None, default: int) -> int:
 
 # ---- registered variants -------------------------------------------------------------------
 
-_REFERENCE = "gccpm SinglePersonPoseEstimationWithMobileNet, fvcore (reference-facts sec. 7)"
+_REFERENCE = "gccpm SinglePersonPoseEstimationWithMobileNet, fvcore"
 
 
 def _aspp(num_heatmaps: int) -> ContextFactory:
@@ -249,7 +249,7 @@ def _table2(row: str, pckh: float, hip: float) -> PaperFigures:
     _lip_info(
         "gcpm-baseline",
         _table2("Baseline", 82.4, 70.6),
-        # reference-facts sec. 7: the full model less five U-blocks (40.595281 - 5 x 6.440175 M,
+        # the released full model less five U-blocks (40.595281 - 5 x 6.440175 M,
         # 21.335 - 5 x 2.522 G); no released code builds this network on its own.
         reference=ReferenceCounts(_REFERENCE + ", less its 5 U-shaped blocks", 8.394406, 8.725),
     )

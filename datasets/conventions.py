@@ -2,7 +2,7 @@
 
 The official MPII evaluation (``evaluatePCKh.m``, ``genTablePCK.m``; LIP's ``calc_pckh`` alike):
 Head = mean of upper neck and head top, ``distance <= threshold``, total pooled over the 14 scored
-joints. Ports people compare with differ in three decisions (reference facts, sec. 5), named
+joints. Ports people compare with differ in three decisions (each one's evaluation file), named
 here so that a table says which it follows:
 
 ============  ==================  =====  ===========================================

@@ -2,8 +2,8 @@
 
 Pixel-centre convention: input pixel x has its centre at x (0-based); heatmap cell i covers input
 pixels [i * stride, (i + 1) * stride) and its centre sits at input x = i * stride + (stride - 1) / 2
-(3.5 for stride 8, as the GCPM code evaluates its Gaussians). Encoding follows the GCPM code
-(reference facts 4.2): a Gaussian with ``sigma`` in *input* pixels evaluated at cell centres, set
+(3.5 for stride 8, as the GCPM code evaluates its Gaussians). Encoding follows the GCPM code's
+LIP loader: a Gaussian with ``sigma`` in *input* pixels evaluated at cell centres, set
 to 0 where below 0.01 (exponent > 4.6052), clipped to 1, and an optional background map
 ``1 - max over keypoint maps``. Decoding takes the arg-max cell and moves it a quarter cell toward
 the higher neighbour (Newell et al.), so a keypoint whose arg-max is not a border cell (it lies at

@@ -7,7 +7,7 @@ Official layout under ``root``::
 
 CSV rows have no header: ``name.jpg, x1,y1,v1, ..., x16,y16,v16``; a missing joint has all three
 fields ``nan``. **v = 1 means occluded** (every public loader reads it so, despite the README). Head
-size is the head-to-neck distance (LIP protocol, reference facts 4.3); 0.0 when either is missing,
+size is the head-to-neck distance (LIP protocol, ``calc_pckh``); 0.0 when either is missing,
 which the metric turns into an excluded image with a count. A joint outside the image is read
 as it is; one with a negative coordinate is kept for training but, as LIP's ``calc_pckh`` does,
 not scored (``Sample.scored``).

@@ -4,7 +4,7 @@ A joint counts when its ``valid`` flag is set (annotated; LIP counts occluded jo
 correct when ``distance / head_size <= threshold`` (``<=`` as ``computePCK.m`` and LIP's
 ``calc_pckh``). A NaN prediction counts as wrong (the official code maps it to inf). Images whose
 head size is 0 or NaN are excluded and counted in ``PCKhResult.excluded`` (LIP: head or neck
-missing, reference facts 4.3); a valid joint with a NaN ground truth is an error.
+missing, as LIP's ``calc_pckh``); a valid joint with a NaN ground truth is an error.
 
 Table columns (:func:`paper_columns`): each column is the mean of its joints' PCKh (left/right,
 Head = upper neck and head top, as ``genTablePCK.m``); the total pools all 14 scored joints
