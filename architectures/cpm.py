@@ -149,7 +149,6 @@ def _later_stage(
         size_multiple=8,
         num_heatmaps=15,
         num_keypoints=14,
-        description="Wei et al. CPM, released MPII model: 6 stages, VGG-19 front, centre-map prior",
         paper=PaperFigures(
             5, "Wei et al., CVPR'16 (original CPM)", "MPII test", pckh=87.9, time_ms=31.0
         ),
@@ -159,5 +158,6 @@ def _later_stage(
     )
 )
 def cpm_original(**overrides) -> CPM:
+    """Wei et al. CPM, released MPII model: 6 stages, VGG-19 front, centre-map prior."""
     # CPM takes input_size: its centre-map prior is drawn at the input's size.
     return build_variant(CPM, overrides, fact_only=("num_keypoints",))

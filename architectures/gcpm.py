@@ -220,7 +220,7 @@ def _out_channels(module: nn.Module | None, default: int) -> int:
 
 # ---- registered variants -------------------------------------------------------------------
 
-_REFERENCE = "gccpm SinglePersonPoseEstimationWithMobileNet, fvcore (reference-facts sec. 7)"
+_REFERENCE = "gccpm SinglePersonPoseEstimationWithMobileNet, fvcore"
 
 
 def _aspp(num_heatmaps: int) -> ContextFactory:
@@ -228,7 +228,7 @@ def _aspp(num_heatmaps: int) -> ContextFactory:
     return partial(ASPP, out_channels=num_heatmaps)
 
 
-def _lip_info(name: str, description: str, paper: PaperFigures, **facts) -> ModelInfo:
+def _lip_info(name: str, paper: PaperFigures, **facts) -> ModelInfo:
     defaults = {
         "family": "gcpm",
         "dataset": "lip",
@@ -238,7 +238,7 @@ def _lip_info(name: str, description: str, paper: PaperFigures, **facts) -> Mode
         "num_keypoints": 16,
         "size_multiple": 8,
     }  # the backbone's stride: 136 x 136 works, 132 does not
-    return ModelInfo(name=name, description=description, paper=paper, **{**defaults, **facts})
+    return ModelInfo(name=name, paper=paper, **{**defaults, **facts})
 
 
 def _table2(row: str, pckh: float, hip: float) -> PaperFigures:
@@ -248,43 +248,42 @@ def _table2(row: str, pckh: float, hip: float) -> PaperFigures:
 @register_model(
     _lip_info(
         "gcpm-baseline",
-        "GCPM without context module, 5 refinement stages",
         _table2("Baseline", 82.4, 70.6),
-        # reference-facts sec. 7: the full model less five U-blocks (40.595281 - 5 x 6.440175 M,
+        # the released full model less five U-blocks (40.595281 - 5 x 6.440175 M,
         # 21.335 - 5 x 2.522 G); no released code builds this network on its own.
         reference=ReferenceCounts(_REFERENCE + ", less its 5 U-shaped blocks", 8.394406, 8.725),
     )
 )
 def gcpm_baseline(**overrides) -> GCPM:
+    """GCPM without context module, 5 refinement stages."""
     return build_variant(GCPM, overrides)
 
 
 @register_model(
     _lip_info(
         "gcpm-aspp",
-        "GCPM + ASPP (145 -> 17, rates 3/6/9/12) at every refinement stage input",
         _table2("Baseline + ASPP", 83.5, 72.6),
     )
 )
 def gcpm_aspp(**overrides) -> GCPM:
+    """GCPM + ASPP (145 -> 17, rates 3/6/9/12) at every refinement stage input."""
     return build_variant(GCPM, overrides, context=_aspp(overrides.get("num_heatmaps", 17)))
 
 
 @register_model(
     _lip_info(
         "gcpm-ppm",
-        "GCPM + pyramid pooling (bins 2/4/8/16, 32-ch 3x3 branches) at every stage input",
         _table2("Baseline + pyramid pooling", 83.2, 71.9),
     )
 )
 def gcpm_ppm(**overrides) -> GCPM:
+    """GCPM + pyramid pooling (bins 2/4/8/16, 32-ch 3x3 branches) at every stage input."""
     return build_variant(GCPM, overrides, context=PyramidPooling)
 
 
 @register_model(
     _lip_info(
         "gcpm-ushaped",
-        "GCPM, U-shaped context at every refinement stage input (the paper's model)",
         PaperFigures(
             4,
             "Ours",
@@ -300,32 +299,32 @@ def gcpm_ppm(**overrides) -> GCPM:
     )
 )
 def gcpm_ushaped(**overrides) -> GCPM:
+    """GCPM, U-shaped context at every refinement stage input (the paper's model)."""
     return build_variant(GCPM, overrides, context=UShapedContext)
 
 
 @register_model(
     _lip_info(
         "gcpm-ushaped-2stage",
-        "GCPM, initial + 1 refinement stage with U-shaped context",
         PaperFigures(4, "Ours 2-stage", "LIP test", pckh=85.0, hip=74.1, time_ms=6.0),
         reference=ReferenceCounts(_REFERENCE + ", num_refinement_stages=1", 11.004753, 7.330),
     )
 )
 def gcpm_ushaped_2stage(**overrides) -> GCPM:
+    """GCPM, initial + 1 refinement stage with U-shaped context."""
     return build_variant(GCPM, overrides, context=UShapedContext, num_refinement_stages=1)
 
 
 @register_model(
     _lip_info(
         "gcpm-ushaped-mpii",
-        "GCPM U-shaped with 64x64 heatmaps for MPII (Sec. 5.5): our learned x2 upsampling head",
         PaperFigures(5, "Ours", "MPII test", auc=64.2, pckh=90.9, time_ms=24.5),
         dataset="mpii",
         output_stride=4,
     )
 )
 def gcpm_ushaped_mpii(**overrides) -> GCPM:
-    """MPII variant with 64x64 heatmaps from a 256x256 input.
+    """GCPM U-shaped with 64x64 heatmaps for MPII (Sec. 5.5): our learned x2 upsampling head.
 
     The paper does not say how it got 64x64 maps. Removing a backbone stride (output stride 4)
     would cost ~84.8 GMAC, 4x the LIP model, which does not fit 24.5 ms (MPII) against 18 ms

@@ -112,7 +112,7 @@ class StackedHourglass(nn.Module):
 _NEWELL_REF = "pytorch_stacked_hourglass PoseNet(nstack={n}, inp_dim=256), used modules, fvcore"
 
 
-def _info(name: str, description: str, **facts) -> ModelInfo:
+def _info(name: str, **facts) -> ModelInfo:
     defaults = {
         "family": "hourglass",
         "dataset": "mpii",
@@ -123,13 +123,12 @@ def _info(name: str, description: str, **facts) -> ModelInfo:
         # stem stride 4 x four halvings in each hourglass: 192 works, 160 does not
         "size_multiple": 64,
     }
-    return ModelInfo(name=name, description=description, **{**defaults, **facts})
+    return ModelInfo(name=name, **{**defaults, **facts})
 
 
 @register_model(
     _info(
         "hourglass-8stack",
-        "Newell et al. stacked hourglass, 8 stacks, 256 channels, original stem",
         paper=PaperFigures(
             5, "Newell et al., ECCV'16", "MPII test", auc=62.9, pckh=90.9, time_ms=64.0
         ),
@@ -149,13 +148,13 @@ def _info(name: str, description: str, **facts) -> ModelInfo:
     )
 )
 def hourglass_8stack(**overrides) -> StackedHourglass:
+    """Newell et al. stacked hourglass, 8 stacks, 256 channels, original stem."""
     return build_variant(StackedHourglass, overrides, num_stacks=8)
 
 
 @register_model(
     _info(
         "hourglass-4stack",
-        "stacked hourglass, 4 stacks, 256 channels, original stem",
         dataset="lip",
         paper=PaperFigures(
             4,
@@ -170,24 +169,24 @@ def hourglass_8stack(**overrides) -> StackedHourglass:
     )
 )
 def hourglass_4stack(**overrides) -> StackedHourglass:
+    """stacked hourglass, 4 stacks, 256 channels, original stem."""
     return build_variant(StackedHourglass, overrides, num_stacks=4)
 
 
 @register_model(
     _info(
         "hourglass-2stack",
-        "stacked hourglass, 2 stacks, 256 channels, original stem",
         reference=ReferenceCounts(_NEWELL_REF.format(n=2), 6.5704, 8.380),
     )
 )
 def hourglass_2stack(**overrides) -> StackedHourglass:
+    """stacked hourglass, 2 stacks, 256 channels, original stem."""
     return build_variant(StackedHourglass, overrides, num_stacks=2)
 
 
 @register_model(
     _info(
         "fpd-4stack",
-        "FPD student: 4 stacks, 128 channels, halved bearpaw stem (official FPD code)",
         family="fpd",
         paper=PaperFigures(
             5, "Zhang et al., CVPR'19", "MPII test", auc=63.5, pckh=91.1, time_ms=33.0
@@ -201,6 +200,7 @@ def hourglass_2stack(**overrides) -> StackedHourglass:
     )
 )
 def fpd_4stack(**overrides) -> StackedHourglass:
+    """FPD student: 4 stacks, 128 channels, halved bearpaw stem (official FPD code)."""
     return build_variant(
         StackedHourglass, overrides, num_stacks=4, channels=128, stem_widths=(32, 64, 128)
     )

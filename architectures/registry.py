@@ -10,16 +10,23 @@ tensors out, one per stage / stack, the last one being the prediction.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
 from types import ModuleType
-from typing import Any, TypeVar
-
-from torch import nn
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from architectures.errors import UnknownNameError, UsageError
+
+if TYPE_CHECKING:  # the registry itself needs no torch: listing names stays fast
+    from torch import nn
+
+# The data sets whose readers and protocols the suite has (``datasets.open_reader``).
+DATASETS = ("lip", "mpii")
+# The suite's own families; imported on the registry's first use, not by ``import architectures``.
+BUILTIN_MODULES = ("architectures.cpm", "architectures.gcpm", "architectures.hourglass")
 
 
 @dataclass(frozen=True)
@@ -77,10 +84,8 @@ class ModelInfo:
     # Input height and width must be multiples of this (the network's total downsampling): other
     # sizes break its skip additions or give heatmaps that do not line up with their targets.
     size_multiple: int = 1
-    description: str = ""
     paper: PaperFigures | None = None
     reference: ReferenceCounts | None = None
-    tags: tuple[str, ...] = field(default_factory=tuple)
     # A network can stand behind rows of several tables (GCPM Table 2 and 4; hourglass-8 is
     # Newell's Table 5 row and the backbone of Nie et al.'s Table 4 row). ``paper`` is the
     # primary row; the others go here, each naming its own table and row.
@@ -112,6 +117,16 @@ class _Entry:
 
 
 _REGISTRY: dict[str, _Entry] = {}
+_builtins_loaded = False
+
+
+def _load_builtins() -> None:
+    """Import the suite's family modules once, so that every built-in model is registered."""
+    global _builtins_loaded
+    if not _builtins_loaded:
+        _builtins_loaded = True  # first: the family modules call register_model while importing
+        for module in BUILTIN_MODULES:
+            importlib.import_module(module)
 
 
 class UnknownModelError(UnknownNameError):
@@ -133,9 +148,18 @@ def register_model(
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Decorator: register ``builder(**overrides) -> nn.Module`` under ``info.name``."""
 
+    _load_builtins()  # a user's model named like a built-in one clashes now, not later
+    if info.dataset not in DATASETS:
+        raise UsageError(
+            f"model {info.name!r}: dataset {info.dataset!r} has no reader; "
+            f"known datasets: {', '.join(DATASETS)}"
+        )
+
     def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         if info.name in _REGISTRY:
-            raise ValueError(f"model name {info.name!r} is already registered")
+            raise UsageError(
+                f"model name {info.name!r} is already registered; give the model another name"
+            )
         _REGISTRY[info.name] = _Entry(info, builder)
         return builder
 
@@ -149,6 +173,7 @@ def unregister_model(name: str) -> None:
 
 
 def _entry(name: str) -> _Entry:
+    _load_builtins()
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -162,6 +187,7 @@ def list_models(pattern: str = "*", module: ModuleType | str | None = None) -> l
     architectures`` or ``"architectures"``: the suite's own models, as torchvision's
     ``list_models(module=...)``), leaving out models that tests or users registered.
     """
+    _load_builtins()
     prefix = module if isinstance(module, str) or module is None else module.__name__
     return sorted(
         name
@@ -181,6 +207,7 @@ def model_info(name: str) -> ModelInfo:
 
 def require_models(names: Iterable[str]) -> list[str]:
     """``names`` in order without repeats; :class:`UnknownModelError` naming every unknown one."""
+    _load_builtins()
     names = list(dict.fromkeys(names))
     unknown = [n for n in names if n not in _REGISTRY]
     if unknown:
@@ -223,7 +250,7 @@ _OVERRIDABLE_FACTS = {"num_heatmaps", "input_size", "num_keypoints"}
 # layers do not depend on the input size, and they output every heatmap whatever the joint count.
 FACT_ONLY_OVERRIDES = ("input_size", "num_keypoints")
 
-_Net = TypeVar("_Net", bound=nn.Module)
+_Net = TypeVar("_Net", bound="nn.Module")
 
 
 def build_variant(
@@ -278,8 +305,7 @@ def import_model_modules(modules: Iterable[str]) -> list[str]:
     cannot be imported is a :class:`~architectures.errors.UsageError` naming it; an error raised
     while it runs is the module's own and propagates unchanged.
     """
-    import importlib
-
+    _load_builtins()
     before = set(_REGISTRY)
     for module in modules:
         try:

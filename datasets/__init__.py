@@ -2,82 +2,74 @@
 GCPM augmentations (Osokin 2019, Sec. 3.2.2), Gaussian heatmap encode/decode, PCKh and AUC per the
 official protocols (and the conventions of common ports, :mod:`datasets.conventions`), the
 multi-scale + flip test-time protocol of Table 4, and generated data in the official layouts.
+
+Names are loaded on first use (PEP 562): ``import datasets.metrics`` imports numpy but not torch,
+and ``import datasets.atomic`` neither.
 """
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
 
 from architectures.errors import UnknownNameError
 
-from .augment import AugmentConfig, Augmented, augment, fit
-from .heatmaps import cell_centres, decode, encode
-from .layouts import (
-    CPM_JOINT_MAP,
-    LAYOUTS,
-    LIP_LAYOUT,
-    MPII_LAYOUT,
-    JointMap,
-    KeypointLayout,
-    flip_index,
-    get_layout,
-    joint_map_for,
-)
-from .lip import LipReader
-from .metrics import (
-    AUC_THRESHOLDS,
-    PCKhResult,
-    lip_head_size,
-    mpii_head_size,
-    paper_columns,
-    pckh,
-    pckh_auc,
-    pckh_curve,
-)
-from .mpii import MpiiReader
-from .mpii_formats import read_mpii_ground_truth
-from .sample import AnnotationError, Sample
-from .testtime import predict_heatmaps
-from .torch_dataset import PoseDataset, normalize_image, to_original
+_EXPORTS = {
+    # the function ``augment`` is imported from ``datasets.augment``: the module's name is taken
+    "augment": ("AugmentConfig", "Augmented", "fit"),
+    "heatmaps": ("cell_centres", "decode", "encode"),
+    "layouts": (
+        "CPM_JOINT_MAP",
+        "LAYOUTS",
+        "LIP_LAYOUT",
+        "MPII_LAYOUT",
+        "JointMap",
+        "KeypointLayout",
+        "flip_index",
+        "get_layout",
+        "joint_map_for",
+    ),
+    "lip": ("LipReader",),
+    "metrics": (
+        "AUC_THRESHOLDS",
+        "PCKhResult",
+        "lip_head_size",
+        "mpii_head_size",
+        "paper_columns",
+        "pckh",
+        "pckh_auc",
+        "pckh_curve",
+    ),
+    "mpii": ("MpiiReader",),
+    "mpii_formats": ("read_mpii_ground_truth",),
+    "sample": ("AnnotationError", "Sample"),
+    "testtime": ("predict_heatmaps",),
+    "torch_dataset": ("PoseDataset", "normalize_image", "to_original"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
-__all__ = [
-    "AUC_THRESHOLDS",
-    "CPM_JOINT_MAP",
-    "LAYOUTS",
-    "LIP_LAYOUT",
-    "MPII_LAYOUT",
-    "AnnotationError",
-    "AugmentConfig",
-    "Augmented",
-    "JointMap",
-    "KeypointLayout",
-    "LipReader",
-    "MpiiReader",
-    "PCKhResult",
-    "PoseDataset",
-    "Sample",
-    "augment",
-    "cell_centres",
-    "decode",
-    "encode",
-    "fit",
-    "flip_index",
-    "get_layout",
-    "joint_map_for",
-    "lip_head_size",
-    "mpii_head_size",
-    "normalize_image",
-    "open_reader",
-    "paper_columns",
-    "pckh",
-    "pckh_auc",
-    "pckh_curve",
-    "predict_heatmaps",
-    "read_mpii_ground_truth",
-    "to_original",
-]
+__all__ = [*_WHERE, "open_reader"]  # noqa: PLE0604 (each loaded on first use)
 
 
-def open_reader(dataset: str, root, split: str = "val"):
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
+
+
+def open_reader(dataset: str, root: str | Path, split: str = "val"):
     """``LipReader`` or ``MpiiReader`` by dataset name ("lip" / "mpii")."""
     if dataset == "lip":
+        from .lip import LipReader
+
         return LipReader(root, split)
     if dataset == "mpii":
+        from .mpii import MpiiReader
+
         return MpiiReader(root, split)
     raise UnknownNameError(f"unknown dataset {dataset!r}; known: lip, mpii")

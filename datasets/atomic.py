@@ -1,4 +1,4 @@
-"""The project's one atomic file writer: a temporary file beside the target, then ``os.replace``.
+"""The project's atomic writers: a temporary file (or folder) beside the target, then a rename.
 
 A reader (or an interrupted run) never sees a half-written file: either the previous file stays
 intact or the new one is complete. Files get the mode the umask gives a new file (``mkstemp`` alone
@@ -13,7 +13,9 @@ checkpoint writers on it.
 
 from __future__ import annotations
 
+import glob
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -23,11 +25,15 @@ PathLike = str | os.PathLike
 TMP_SUFFIX = ".tmp"
 
 
-def file_mode() -> int:
-    """The mode ``open()`` would give a new file under the current umask."""
+def _umask() -> int:
     umask = os.umask(0)
     os.umask(umask)
-    return 0o666 & ~umask
+    return umask
+
+
+def file_mode() -> int:
+    """The mode ``open()`` would give a new file under the current umask."""
+    return 0o666 & ~_umask()
 
 
 def atomic_write(path: PathLike, write: Callable[[Any], None], binary: bool = False) -> Path:
@@ -56,3 +62,33 @@ def write_text(path: PathLike, text: str) -> Path:
 
 def write_bytes(path: PathLike, data: bytes) -> Path:
     return atomic_write(path, lambda f: f.write(data), binary=True)
+
+
+def staging_folder(target: PathLike) -> Path:
+    """A new empty hidden folder beside ``target`` (``.<name>.<random>.tmp``), on the same file
+    system, to build a whole set in before :func:`swap_folder` puts it in place. Folders of this
+    kind that a killed run left beside ``target`` are removed first."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*"):
+        if stale.is_dir() and stale.name.endswith((TMP_SUFFIX, ".old")):
+            shutil.rmtree(stale, ignore_errors=True)
+    folder = tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=TMP_SUFFIX)
+    os.chmod(folder, 0o777 & ~_umask())  # as mkdir would make it; mkdtemp's 0700 hides it
+    return Path(folder)
+
+
+def swap_folder(staging: PathLike, target: PathLike) -> None:
+    """Put the folder ``staging`` at ``target`` by renames, removing what was there.
+
+    The old folder is first renamed aside (a hidden name beside it), so a run killed at any point
+    leaves ``target`` holding the old set whole, the new set whole, or nothing; never a mix.
+    """
+    staging, target = Path(staging), Path(target)
+    aside = None
+    if target.exists():
+        aside = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".old"))
+        os.replace(target, aside / target.name)
+    os.replace(staging, target)
+    if aside is not None:
+        shutil.rmtree(aside)

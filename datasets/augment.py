@@ -22,7 +22,7 @@ class AugmentConfig:
     """Switches and ranges; the defaults are the paper's LIP baseline row of Table 1.
 
     Values follow the paper's text. The released GCPM code differs in places (scale [0.8, 1.5)
-    with p 0.5, masking before the warp; reference facts 4.2); we follow the paper.
+    with p 0.5, masking before the warp); we follow the paper.
     """
 
     scale_range: tuple[float, float] = (0.75, 1.25)

@@ -3,20 +3,21 @@
 ``python -m datasets.check --dataset lip --root DIR [--split val] [--draw 8 --out DIR]`` reads
 every annotation and decodes every image in full, and prints what it found. Problems (exit status
 1): an image that is missing, empty, truncated (e.g. a JPEG cut short) or undecodable, a record
-without a single annotated joint, an annotation file without records. Joints outside their image
-are counted and listed but are no problem: real annotations have them (MPII head tops above the
-frame). ``--draw N`` writes N overlays into ``--out DIR`` (required with it; right side blue,
-left side red, BGR) to look at. For front-facing people the right shoulder appears on the image's
-left, so on LIP and MPII well over half of the persons should show ``R_Shoulder x < L_Shoulder x``;
-a figure near 0 % means the joint order is mirrored.
+without a single annotated joint, an annotation file without records; and, outside the train
+split, a file of which PCKh could score no record (MPII without head boxes, say).
+Joints outside their image are counted and listed but are no problem: real annotations have them
+(MPII head tops above the frame). ``--draw N`` writes N overlays into ``--out DIR`` (required
+with it; right side blue, left side red, BGR) to look at. For front-facing people the right
+shoulder appears on the image's left, so on LIP and MPII well over half of the persons should
+show ``R_Shoulder x < L_Shoulder x``; a figure near 0 % means the joint order is mirrored.
 
-A command-line tool on top of the layers (it uses :mod:`architectures.errors`'s error boundary); no
-library module imports it.
+A user error (a missing root, a damaged file, an unwritable ``--out``) exits 2 in one line.
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
+import errno
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,11 +25,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from architectures.errors import ArgumentParser, error_boundary
+from architectures.errors import ArgumentParser, OutputError, UsageError, error_boundary
 
-from . import MpiiReader, open_reader
+from . import open_reader
 from .figures import LIMBS
-from .images import decode_fully as decode_image
+from .images import decode_fully
+from .mpii import MpiiReader
 from .sample import AnnotationError, Sample, SampleList
 
 
@@ -45,8 +47,13 @@ class CheckReport:
 
 
 def check_samples(
-    samples: Sequence[Sample], load_images: bool = True, annotation_file: Path | None = None
+    samples: Sequence[Sample],
+    load_images: bool = True,
+    annotation_file: Path | None = None,
+    scored: bool = True,
 ) -> CheckReport:
+    """What :func:`main` prints; ``scored``: the split is evaluated by PCKh (not ``train``), so a
+    file without a single record PCKh can score is a problem."""
     report = CheckReport(samples=len(samples))
     if not samples:
         named = f" {annotation_file}" if annotation_file is not None else ""
@@ -65,14 +72,30 @@ def check_samples(
         for s in samples
         if not s.valid.any()
     ]
+    if scored:
+        report.problems += _unscorable(samples)
     for sample in samples if load_images else ():
         _check_image(sample, report)
     return report
 
 
+def _unscorable(samples: Sequence[Sample]) -> list[str]:
+    """A problem when PCKh could score no record: each lacks a head size (MPII without its head
+    boxes, LIP without heads or necks) or an annotated joint."""
+    if any(s.head_size > 0 and s.scored.any() for s in samples):
+        return []
+    problem = (
+        f"none of the {len(samples)} records can be scored by PCKh (each lacks a head size or an "
+        "annotated joint); give the head boxes (--headboxes) or fix the annotations"
+    )
+    return [problem]
+
+
 def _check_image(sample: Sample, report: CheckReport) -> None:
     try:
-        height, width = decode_fully(sample)
+        if sample.image_path is None:
+            raise FileNotFoundError(f"{sample.source}: the annotation names no image file")
+        height, width = decode_fully(sample.image_path, sample.source)  # a cut JPEG is refused
     except (FileNotFoundError, AnnotationError) as error:
         report.problems.append(str(error))
         return
@@ -84,14 +107,6 @@ def _check_image(sample: Sample, report: CheckReport) -> None:
             f"{sample.source}: joint {joint} at ({x:.1f}, {y:.1f}) outside the "
             f"{width}x{height} image"
         )
-
-
-def decode_fully(sample: Sample) -> tuple[int, int]:
-    """(height, width) after decoding every byte of the image; raises naming file and record
-    (:func:`datasets.images.decode_fully`: a truncated JPEG is refused)."""
-    if sample.image_path is None:
-        raise FileNotFoundError(f"{sample.source}: the annotation names no image file")
-    return decode_image(sample.image_path, sample.source)
 
 
 def draw_overlay(sample: Sample) -> np.ndarray:
@@ -132,10 +147,12 @@ def format_report(report: CheckReport, joint_names: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+PROG = "python -m datasets.check"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = ArgumentParser(  # usage errors on one line, exit 2
-        prog="python -m datasets.check", description=__doc__.split("\n\n")[0]
-    )
+    """0: no problem found; 1: problems (listed); a user error exits 2 in one line."""
+    parser = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", required=True, choices=("lip", "mpii"))
     parser.add_argument("--root", required=True, type=Path)
     parser.add_argument("--split", default="val")
@@ -160,42 +177,37 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--draw must be >= 0, got {args.draw}")
     if args.draw and args.out is None:  # never a folder in whatever the current directory is
         parser.error("--draw needs --out DIR, the folder to write the overlays into")
-    try:
-        reader = _open_reader(args.dataset, args.root, args.split, args.headboxes)
-    except (OSError, AnnotationError, ValueError) as error:
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
-        return 2
+    with error_boundary(parser):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    reader = _open_reader(args.dataset, args.root, args.split, args.headboxes)
     if args.draw:  # before the long read, so that a bad --out does not waste it
-        if args.out.exists() and not args.out.is_dir():
-            print(
-                f"{parser.prog}: error: --out {args.out}: exists and is not a folder",
-                file=sys.stderr,
-            )
-            return 2
-        try:
-            args.out.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            print(f"{parser.prog}: error: --out {args.out}: {error.strerror}", file=sys.stderr)
-            return 2
-    report = check_samples(reader, not args.no_images, getattr(reader, "path", None))
+        _make_folder(args.out)
+    report = check_samples(
+        reader, not args.no_images, getattr(reader, "path", None), scored=args.split != "train"
+    )
     print(format_report(report, reader.layout.joint_names))
     if args.draw:
-        try:
-            print(_draw(list(reader)[: args.draw], args.out))
-        except OSError as error:
-            print(
-                f"{parser.prog}: error: cannot write overlays to {args.out}: {error}",
-                file=sys.stderr,
-            )
-            return 2
+        print(_draw(list(reader)[: args.draw], args.out))
     return 1 if report.problems else 0
+
+
+def _make_folder(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise OutputError(errno.ENOTDIR, f"--out {out}: exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(error.errno, f"--out {out}: {error.strerror}") from None
 
 
 def _open_reader(dataset: str, root: Path, split: str, headboxes: Path | None) -> SampleList:
     if headboxes is None:
         return open_reader(dataset, root, split)
     if dataset != "mpii":
-        raise ValueError("--headboxes is for MPII; LIP's head size comes from its joints")
+        raise UsageError("--headboxes is for MPII; LIP's head size comes from its joints")
     return MpiiReader(root, split, headboxes=headboxes)
 
 
@@ -209,12 +221,10 @@ def _draw(samples: Sequence[Sample], out: Path) -> str:
             continue  # already listed as a problem
         path = out / f"{sample.id.replace('#', '_')}.jpg"
         if not cv2.imwrite(str(path), overlay):
-            raise OSError(f"cv2.imwrite failed for {path}")
+            raise OutputError(errno.EIO, f"--out {out}: cannot write the overlay {path.name}")
         written += 1
     return f"wrote {written} overlays to {out}"
 
 
 if __name__ == "__main__":
-    # a bug exits 3 (not 1, "problems found"), Ctrl-C 130, through the project's one boundary
-    with error_boundary("python -m datasets.check"):
-        raise SystemExit(main())
+    raise SystemExit(main())

@@ -2,7 +2,7 @@
 
 The official MPII evaluation (``evaluatePCKh.m``, ``genTablePCK.m``; LIP's ``calc_pckh`` alike):
 Head = mean of upper neck and head top, ``distance <= threshold``, total pooled over the 14 scored
-joints. Ports people compare with differ in three decisions (reference facts, sec. 5), named
+joints. Ports people compare with differ in three decisions (each one's evaluation file), named
 here so that a table says which it follows:
 
 ============  ==================  =====  ===========================================
@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from architectures.errors import UnknownNameError
+from architectures.errors import UnknownNameError, check_range
 
 from .layouts import KeypointLayout
-from .metrics import AUC_THRESHOLDS, normalized_distances, within
+from .metrics import AUC_THRESHOLDS, area_under_curve, normalized_distances, within
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,7 @@ def table_row(
     Arrays as :func:`datasets.pckh`: pred, gt (N, K, 2) in one pixel convention, valid (N, K)
     joints that count, head_size (N,) (0 / NaN: person excluded).
     """
+    check_range("PCKh threshold", threshold, low=0)
     dist, counts, _ = normalized_distances(pred, gt, valid, head_size)
     if not counts[:, list(layout.total_joints)].any():
         raise ValueError(
@@ -100,12 +101,6 @@ def table_row(
         curve = [_total(dist, counts, t, convention, layout) for t in AUC_THRESHOLDS]
         row["AUC"] = area_under_curve(np.array(curve), AUC_THRESHOLDS)
     return row
-
-
-def area_under_curve(curve: np.ndarray, thresholds: np.ndarray = AUC_THRESHOLDS) -> float:
-    """Trapezoid area under ``curve`` with thresholds rescaled to [0, 1] (``scale01.m``)."""
-    x = (thresholds - thresholds[0]) / (thresholds[-1] - thresholds[0])
-    return float(np.sum((curve[1:] + curve[:-1]) / 2 * np.diff(x)))
 
 
 def _per_joint(dist: np.ndarray, counts: np.ndarray, threshold: float, strict: bool) -> np.ndarray:

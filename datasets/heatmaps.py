@@ -2,8 +2,8 @@
 
 Pixel-centre convention: input pixel x has its centre at x (0-based); heatmap cell i covers input
 pixels [i * stride, (i + 1) * stride) and its centre sits at input x = i * stride + (stride - 1) / 2
-(3.5 for stride 8, as the GCPM code evaluates its Gaussians). Encoding follows the GCPM code
-(reference facts 4.2): a Gaussian with ``sigma`` in *input* pixels evaluated at cell centres, set
+(3.5 for stride 8, as the GCPM code evaluates its Gaussians). Encoding follows the GCPM code's
+LIP loader: a Gaussian with ``sigma`` in *input* pixels evaluated at cell centres, set
 to 0 where below 0.01 (exponent > 4.6052), clipped to 1, and an optional background map
 ``1 - max over keypoint maps``. Decoding takes the arg-max cell and moves it a quarter cell toward
 the higher neighbour (Newell et al.), so a keypoint whose arg-max is not a border cell (it lies at
@@ -13,8 +13,12 @@ cell has no outer neighbour to compare, so no shift is made there (error up to h
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 Size = int | tuple[int, int]
 _CUTOFF = 4.6052  # exp(-4.6052) = 0.01: the GCPM target is zero below 1 %
@@ -62,15 +66,15 @@ def encode(
 def decode(heatmaps: np.ndarray | torch.Tensor, input_size: Size) -> tuple[np.ndarray, np.ndarray]:
     """(N, K, h, w) maps -> ((N, K, 2) input-pixel coordinates, (N, K) maximum values).
 
-    Decodes every channel given; slice off a background channel first if it is not wanted. A
-    channel without a finite peak (a NaN anywhere in it, an infinite or all -inf map) gives a
-    missing joint: NaN coordinates and a NaN maximum, which PCKh counts as a miss.
+    Decodes every channel given; slice off a background channel first if it is not wanted.
+    By design a channel without a finite peak (all NaN, a NaN anywhere in it, an infinite or all
+    -inf map) raises nothing: it decodes to a missing joint, NaN coordinates and a NaN maximum,
+    which PCKh counts as a miss (a diverged model scores 0, it does not stop the evaluation).
     """
-    maps = (
-        heatmaps.detach().float().cpu().numpy()
-        if torch.is_tensor(heatmaps)
-        else np.asarray(heatmaps, dtype=np.float64)
-    )
+    if hasattr(heatmaps, "detach"):  # a torch tensor, perhaps on a GPU or requiring grad
+        maps = heatmaps.detach().float().cpu().numpy()
+    else:
+        maps = np.asarray(heatmaps, dtype=np.float64)
     if maps.ndim != 4:
         raise ValueError(f"decode expects heatmaps of shape (N, K, h, w), got {maps.shape}")
     n, k, h, w = maps.shape

@@ -1,6 +1,6 @@
 """Keypoint layouts of LIP and MPII as data: joint names, left/right pairs, PCKh table columns.
 
-Both datasets use the same 16-joint order (reference facts, sections 5 and 6): LIP's B_Spine,
+Both datasets use the same 16-joint order (as both publish it): LIP's B_Spine,
 B_Neck and B_Head play the roles of MPII's thorax, upper_neck and head_top. The paper's table
 columns (Osokin 2019, Tables 2 and 4) average the left and right joint of each column; the total
 pools the 14 joints the official protocols score (pelvis and thorax/spine left out).

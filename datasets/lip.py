@@ -7,7 +7,7 @@ Official layout under ``root``::
 
 CSV rows have no header: ``name.jpg, x1,y1,v1, ..., x16,y16,v16``; a missing joint has all three
 fields ``nan``. **v = 1 means occluded** (every public loader reads it so, despite the README). Head
-size is the head-to-neck distance (LIP protocol, reference facts 4.3); 0.0 when either is missing,
+size is the head-to-neck distance (LIP protocol, ``calc_pckh``); 0.0 when either is missing,
 which the metric turns into an excluded image with a count. A joint outside the image is read
 as it is; one with a negative coordinate is kept for training but, as LIP's ``calc_pckh`` does,
 not scored (``Sample.scored``).
@@ -19,6 +19,8 @@ import math
 from pathlib import Path
 
 import numpy as np
+
+from architectures.errors import UsageError
 
 from .files import require_file
 from .layouts import LIP_LAYOUT, KeypointLayout
@@ -36,7 +38,7 @@ class LipReader(SampleList):
 
     def __init__(self, root: str | Path, split: str = "val") -> None:
         if split not in SPLITS:
-            raise ValueError(f"unknown LIP split {split!r}; expected one of {SPLITS}")
+            raise UsageError(f"unknown LIP split {split!r}; expected one of {SPLITS}")
         self.root = Path(root)
         if not self.root.is_dir():
             raise FileNotFoundError(f"LIP root {self.root} is not a directory")
@@ -53,7 +55,7 @@ def read_lip_csv(
     samples = []
     for row_number, row in read_csv_rows(csv_path, "LIP annotation CSV"):
         if not row or all(not field.strip() for field in row):
-            continue  # blank lines carry nothing
+            continue  # a blank line holds no record
         samples.append(parse_lip_row(row, f"{csv_path}:{row_number}", image_dir, layout))
     return samples
 

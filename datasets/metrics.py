@@ -4,7 +4,7 @@ A joint counts when its ``valid`` flag is set (annotated; LIP counts occluded jo
 correct when ``distance / head_size <= threshold`` (``<=`` as ``computePCK.m`` and LIP's
 ``calc_pckh``). A NaN prediction counts as wrong (the official code maps it to inf). Images whose
 head size is 0 or NaN are excluded and counted in ``PCKhResult.excluded`` (LIP: head or neck
-missing, reference facts 4.3); a valid joint with a NaN ground truth is an error.
+missing, as LIP's ``calc_pckh``); a valid joint with a NaN ground truth is an error.
 
 Table columns (:func:`paper_columns`): each column is the mean of its joints' PCKh (left/right,
 Head = upper neck and head top, as ``genTablePCK.m``); the total pools all 14 scored joints
@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from architectures.errors import check_range
 
 from .layouts import KeypointLayout
 
@@ -92,8 +94,10 @@ def pckh(
     """PCKh counts per joint at ``threshold``; ``.per_joint`` gives percentages.
 
     ``strict=True`` counts ``distance < threshold`` as bearpaw's and mmpose's ports do; the
-    official code (and the default) counts ``<=``.
+    official code (and the default) counts ``<=``. A negative or NaN ``threshold`` is a
+    :class:`~architectures.errors.UsageError`.
     """
+    check_range("PCKh threshold", threshold, low=0)
     dist, counts, excluded = normalized_distances(pred, gt, valid, head_size)
     if not counts.any():
         raise ValueError(
@@ -120,6 +124,8 @@ def pckh_curve(
     thresholds: np.ndarray = AUC_THRESHOLDS,
 ) -> np.ndarray:
     """Total (pooled) PCKh in % at each threshold."""
+    for threshold in np.asarray(thresholds, dtype=np.float64):
+        check_range("PCKh threshold", float(threshold), low=0)
     dist, counts, _ = normalized_distances(pred, gt, valid, head_size)
     scored = counts[:, list(layout.total_joints)]
     if not scored.any():
@@ -137,7 +143,11 @@ def pckh_auc(
     thresholds: np.ndarray = AUC_THRESHOLDS,
 ) -> float:
     """Area under the total PCKh curve in %, thresholds rescaled to [0, 1] (official MPII AUC)."""
-    curve = pckh_curve(pred, gt, valid, head_size, layout, thresholds)
+    return area_under_curve(pckh_curve(pred, gt, valid, head_size, layout, thresholds), thresholds)
+
+
+def area_under_curve(curve: np.ndarray, thresholds: np.ndarray = AUC_THRESHOLDS) -> float:
+    """Trapezoid area under ``curve`` with thresholds rescaled to [0, 1] (``scale01.m``)."""
     x = (thresholds - thresholds[0]) / (thresholds[-1] - thresholds[0])
     return float(np.sum((curve[1:] + curve[:-1]) / 2 * np.diff(x)))
 

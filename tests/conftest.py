@@ -20,6 +20,7 @@ from architectures import registry
 @contextmanager
 def registry_snapshot() -> Iterator[None]:
     """Restore the model registry on exit to what it held on entry (additions and removals)."""
+    registry.list_models()  # the built-in models are registered on first use: before the copy
     saved = dict(registry._REGISTRY)
     try:
         yield

@@ -11,251 +11,98 @@ backgrounds and occluders, and writes:
   scale = height / 200) and ``annotations/mpii_gt_val.mat`` with the head boxes
   (``headboxes_src``), ``pos_gt_src`` and ``jnt_missing`` as the official file has them.
 
-The same seed gives the same files. A quarter of the images (at least one) go to ``val``.
-``.synthetic_files.json`` lists what a run wrote; the next run into the same folder removes the
-listed files it does not write again (stale images of a larger set), and nothing else.
-This package is the library (:func:`generate`); the command line is ``__main__.py``.
+The same seed gives the same files. A quarter of the images (at least one) go to ``val``, and at
+least one to ``train``. A set is written as one: it is built in a hidden folder beside ``DIR`` and
+renamed into place, so a killed run leaves the earlier set whole (or no set), never a mix.
+``.synthetic_files.json`` lists a set's files; a folder holding exactly such a set is replaced, a
+folder holding anything else is refused. This package is the library (:func:`generate`); the
+command line is ``__main__.py``.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+import shutil
+from dataclasses import replace
+from pathlib import Path
 
-import cv2
-import numpy as np
-from scipy.io import savemat
+from architectures.errors import InputFileError, UsageError
 
-from architectures.errors import UsageError
+from ..atomic import staging_folder, swap_folder, write_bytes
+from .writers import WRITERS, Drawn, SyntheticConfig, Written, num_val
 
-from .. import figures
-from ..atomic import atomic_write, write_bytes
+__all__ = ["FORMATS", "MANIFEST", "Drawn", "SyntheticConfig", "Written", "earlier_set", "generate"]
 
-FORMATS = ("lip", "mpii")
-MANIFEST = ".synthetic_files.json"  # files of the last run, relative to ``out``
-
-
-@dataclass(frozen=True)
-class SyntheticConfig:
-    format: str
-    out: Path
-    num_images: int
-    seed: int = 0
-    val_fraction: float = 0.25
-    min_size: int = 128
-    max_size: int = 256
-    occluder_prob: float = 0.3
-    truncate_prob: float = 0.15  # LIP: crop so the lower joints fall outside (missing)
-
-
-@dataclass
-class Drawn:
-    image: np.ndarray
-    joints: np.ndarray  # (16, 2) 0-based pixels
-    occluded: np.ndarray  # (16,) bool
-
-
-Written = dict[str, list[tuple[str, Drawn]]]  # split -> (image name, what was drawn)
-
-
-def write_jpeg(path: Path, image: np.ndarray) -> None:
-    ok, buffer = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])
-    if not ok:
-        raise RuntimeError(f"could not encode {path}")
-    write_bytes(path, buffer.tobytes())
-
-
-def draw_person(
-    rng: np.random.Generator,
-    height: int,
-    width: int,
-    person_height: float,
-    centre: np.ndarray,
-    occluder_prob: float,
-    keep_inside: bool = False,
-) -> Drawn:
-    image = figures.background(rng, height, width)
-    joints = figures.place(figures.random_pose(rng), rng, person_height, centre)
-    if keep_inside:
-        joints = _fit_inside(joints, height, width, margin=0.1 * person_height)
-    figures.draw_figure(image, joints, rng)
-    occluded = np.zeros(16, dtype=bool)
-    if rng.random() < occluder_prob:
-        occluded = figures.add_occluder(image, joints, rng)
-    return Drawn(image, joints, occluded)
-
-
-def _fit_inside(joints: np.ndarray, height: int, width: int, margin: float) -> np.ndarray:
-    """Shrink about the centre and shift so that every joint is ``margin`` inside the image."""
-    low, high = joints.min(axis=0), joints.max(axis=0)
-    room = np.array([width, height]) - 1 - 2 * margin
-    shrink = min(1.0, float(np.min(room / np.maximum(high - low, 1e-6))))
-    mid = (low + high) / 2
-    joints = mid + (joints - mid) * shrink
-    low, high = joints.min(axis=0), joints.max(axis=0)
-    shift = np.maximum(margin - low, 0) - np.maximum(
-        high - (np.array([width, height]) - 1 - margin), 0
-    )
-    return joints + shift
-
-
-def split_names(config: SyntheticConfig) -> list[str]:
-    num_val = max(1, round(config.num_images * config.val_fraction)) if config.num_images > 1 else 0
-    return ["train"] * (config.num_images - num_val) + ["val"] * num_val
-
-
-def _size(rng: np.random.Generator, config: SyntheticConfig) -> tuple[int, int]:
-    return tuple(int(v) for v in rng.integers(config.min_size, config.max_size + 1, size=2))
-
-
-def lip_person(rng: np.random.Generator, config: SyntheticConfig) -> Drawn:
-    """A person crop: the figure fills the image; sometimes the bottom is cut off."""
-    height, width = _size(rng, config)
-    person = rng.uniform(0.7, 0.92) * height
-    centre = np.array([width / 2, height / 2]) + rng.uniform(-0.05, 0.05, size=2) * (width, height)
-    truncated = rng.random() < config.truncate_prob
-    if truncated:
-        centre[1] += rng.uniform(0.15, 0.3) * height
-    return draw_person(
-        rng, height, width, person, centre, config.occluder_prob, keep_inside=not truncated
-    )
-
-
-def lip_row(name: str, drawn: Drawn) -> str:
-    height, width = drawn.image.shape[:2]
-    fields = [name]
-    for (x, y), occluded in zip(np.round(drawn.joints), drawn.occluded):
-        inside = 0 <= x <= width - 1 and 0 <= y <= height - 1
-        fields += [f"{int(x)}", f"{int(y)}", "1" if occluded else "0"] if inside else ["nan"] * 3
-    return ",".join(fields)
-
-
-def write_lip(config: SyntheticConfig) -> Written:
-    rng = np.random.default_rng(config.seed)
-    rows: dict[str, list[str]] = {"train": [], "val": []}
-    written: Written = {"train": [], "val": []}
-    for index, split in enumerate(split_names(config)):
-        drawn, name = lip_person(rng, config), f"{index}_{100000 + index}.jpg"
-        write_jpeg(config.out / "TrainVal_images" / f"{split}_images" / name, drawn.image)
-        rows[split].append(lip_row(name, drawn))
-        written[split].append((name, drawn))
-    for split, lines in rows.items():
-        text = "".join(line + "\n" for line in lines)
-        write_bytes(
-            config.out / "TrainVal_pose_annotations" / f"lip_{split}_set.csv", text.encode()
-        )
-    return written
-
-
-def mpii_person(rng: np.random.Generator, config: SyntheticConfig) -> Drawn:
-    """A scene image with the whole person somewhere inside."""
-    height, width = _size(rng, config)
-    person = rng.uniform(0.45, 0.7) * min(height, width)
-    margin = person * 0.6
-    centre = np.array(
-        [
-            rng.uniform(margin, width - margin) if width > 2 * margin else width / 2,
-            rng.uniform(margin, height - margin) if height > 2 * margin else height / 2,
-        ]
-    )
-    return draw_person(rng, height, width, person, centre, config.occluder_prob, keep_inside=True)
-
-
-def mpii_record(name: str, drawn: Drawn) -> tuple[dict, np.ndarray]:
-    """The mmpose JSON record (1-based) and the 1-based head box [[x1, y1], [x2, y2]]."""
-    joints = drawn.joints
-    low, high = joints.min(axis=0), joints.max(axis=0)
-    scale = 1.15 * (high[1] - low[1]) / 200.0
-    centre = (low + high) / 2 - np.array([0.0, 15.0 * scale])  # readers move it down by 15 * scale
-    head_mid = (joints[figures.HEAD_TOP] + joints[figures.NECK]) / 2
-    half = 0.5 * np.linalg.norm(joints[figures.HEAD_TOP] - joints[figures.NECK])
-    headbox = np.array([head_mid - half, head_mid + half]) + 1.0
-    record = {
-        "image": name,
-        "center": (centre + 1.0).round(2).tolist(),
-        "scale": round(float(scale), 4),
-        "joints": (joints + 1.0).round(2).tolist(),
-        "joints_vis": [1] * 16,
-    }
-    return record, headbox
-
-
-def write_mpii(config: SyntheticConfig) -> Written:
-    rng = np.random.default_rng(config.seed)
-    records: dict[str, list] = {"train": [], "val": []}
-    boxes: list[np.ndarray] = []
-    written: Written = {"train": [], "val": []}
-    for index, split in enumerate(split_names(config)):
-        drawn, name = mpii_person(rng, config), f"{index:09d}.jpg"
-        write_jpeg(config.out / "images" / name, drawn.image)
-        record, headbox = mpii_record(name, drawn)
-        records[split].append(record)
-        written[split].append((name, drawn))
-        if split == "val":
-            boxes.append(headbox)
-    for split, items in records.items():
-        write_bytes(config.out / "annotations" / f"mpii_{split}.json", json.dumps(items).encode())
-    _write_val_mat(config.out / "annotations" / "mpii_gt_val.mat", records["val"], boxes)
-    return written
-
-
-def _write_val_mat(path: Path, records: list[dict], boxes: list[np.ndarray]) -> None:
-    joints = np.array([r["joints"] for r in records]).reshape(-1, 16, 2)
-    content = {
-        "headboxes_src": np.array(boxes).reshape(-1, 2, 2).transpose(1, 2, 0),
-        "pos_gt_src": joints.transpose(1, 2, 0),
-        "jnt_missing": np.zeros((16, len(records)), dtype=np.uint8),
-    }
-    atomic_write(path, lambda handle: savemat(handle, content), binary=True)
+FORMATS = tuple(WRITERS)
+MANIFEST = ".synthetic_files.json"  # the files of the set, relative to ``out``
 
 
 def generate(config: SyntheticConfig) -> Written:
-    """Write the data set; returns per split the image names and the drawn figures (0-based)."""
+    """Write the data set; returns per split the image names and the drawn figures (0-based).
+
+    ``config.out`` must be absent, empty or hold an earlier set of this generator
+    (:func:`earlier_set`), which the new set replaces.
+    """
+    _check_config(config)
+    earlier_set(config.out)  # refuses a folder of other files before any work
+    staging = staging_folder(config.out)
+    try:
+        written = WRITERS[config.format](replace(config, out=staging))
+        files = sorted(_files_under(staging))
+        manifest = {"format": config.format, "num_images": config.num_images, "files": files}
+        write_bytes(staging / MANIFEST, json.dumps(manifest, indent=1).encode())
+        swap_folder(staging, config.out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # gone already once swapped in
+    return written
+
+
+def _check_config(config: SyntheticConfig) -> None:
     if config.format not in FORMATS:
         raise UsageError(f"unknown format {config.format!r}; expected one of {FORMATS}")
-    if config.num_images < 1:
-        raise UsageError(f"num_images must be at least 1, got {config.num_images}")
+    if config.num_images < 2:  # one for train, one for val
+        raise UsageError(f"num_images must be at least 2, got {config.num_images}")
     if config.seed < 0:  # numpy's own message would not name the seed
         raise UsageError(f"seed must be >= 0, got {config.seed}")
     if not 0 <= config.val_fraction <= 1:  # else more (or fewer) images than asked for
         raise UsageError(f"val_fraction must be between 0 and 1, got {config.val_fraction}")
-    previous = _previous_files(config.out)
-    written = (write_lip if config.format == "lip" else write_mpii)(config)
-    files = _files(config.format, written)
-    for name in sorted(previous - files):
-        (config.out / name).unlink(missing_ok=True)
-    write_bytes(config.out / MANIFEST, json.dumps({"files": sorted(files)}, indent=1).encode())
-    return written
+    if num_val(config) >= config.num_images:
+        raise UsageError(
+            f"val_fraction {config.val_fraction} leaves no image of {config.num_images} for the "
+            "train split; give a smaller fraction or more images"
+        )
 
 
-def _files(fmt: str, written: Written) -> set[str]:
-    """The paths (relative to ``out``) one run writes."""
-    if fmt == "lip":
-        images = {
-            f"TrainVal_images/{s}_images/{n}" for s, items in written.items() for n, _ in items
-        }
-        return images | {f"TrainVal_pose_annotations/lip_{s}_set.csv" for s in written}
-    images = {f"images/{n}" for items in written.values() for n, _ in items}
-    return (
-        images | {f"annotations/mpii_{s}.json" for s in written} | {"annotations/mpii_gt_val.mat"}
-    )
+def earlier_set(out: Path) -> int | None:
+    """How many files the set of this generator in ``out`` holds; ``None`` for an absent or empty
+    folder. Anything else (a file, a folder with files no :data:`MANIFEST` lists) is an
+    :class:`~architectures.errors.InputFileError` naming it."""
+    if not out.exists():
+        return None
+    if not out.is_dir():
+        raise InputFileError(f"--out {out}: exists and is not a folder")
+    present = _files_under(out)
+    if not present:
+        return None
+    listed = _listed(out)
+    foreign = sorted(present - (listed or set()) - {MANIFEST})
+    if listed is None or foreign:
+        example = f" (e.g. {foreign[0]})" if foreign else ""
+        raise InputFileError(
+            f"--out {out}: holds files that are not a generated data set{example}; give an empty "
+            "or new folder"
+        )
+    return len(present)
 
 
-def _previous_files(out: Path) -> set[str]:
-    """Files the last run listed; names that could leave ``out`` are ignored, never removed."""
+def _listed(out: Path) -> set[str] | None:
+    """The files the set's manifest lists; ``None`` without a readable manifest of ours."""
     try:
-        listed = json.loads((out / MANIFEST).read_text())["files"]
+        files = json.loads((out / MANIFEST).read_text())["files"]
     except (OSError, ValueError, KeyError, TypeError):
-        return set()
-    if not isinstance(listed, list):
-        return set()
-    return {
-        name
-        for name in listed
-        if isinstance(name, str)
-        and name == PurePosixPath(name).as_posix()
-        and not PurePosixPath(name).is_absolute()
-        and ".." not in PurePosixPath(name).parts
-        and (out / name).is_file()
-    }
+        return None
+    return set(files) if isinstance(files, list) else None
+
+
+def _files_under(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir()}

@@ -1,7 +1,4 @@
-"""``python -m datasets.synthetic``: the generator's command line (a CLI on top of the layers,
-so it may use :mod:`architectures.errors`'s error boundary; the library in ``__init__`` never
-imports bench).
-"""
+"""``python -m datasets.synthetic``: the generator's command line."""
 
 from __future__ import annotations
 
@@ -9,12 +6,14 @@ from pathlib import Path
 
 from architectures.errors import ArgumentParser, error_boundary
 from datasets import synthetic
-from datasets.synthetic import FORMATS, SyntheticConfig, generate
+from datasets.synthetic import FORMATS, SyntheticConfig, earlier_set, generate
 
 PROG = "python -m datasets.synthetic"
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Parse ``argv``, write the set, say what it wrote and what it replaced; a user error exits 2
+    in one line (:func:`architectures.errors.error_boundary`)."""
     parser = ArgumentParser(prog=PROG, description=synthetic.__doc__.split("\n\n")[0])
     parser.add_argument("--format", required=True, choices=FORMATS)
     parser.add_argument("--out", required=True, type=Path, help="dataset root to create")
@@ -22,18 +21,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--val-fraction", type=float, default=0.25)
     args = parser.parse_args(argv)
-    generate(
-        SyntheticConfig(
-            format=args.format,
-            out=args.out,
-            num_images=args.num_images,
-            seed=args.seed,
-            val_fraction=args.val_fraction,
-        )
+    config = SyntheticConfig(
+        format=args.format,
+        out=args.out,
+        num_images=args.num_images,
+        seed=args.seed,
+        val_fraction=args.val_fraction,
     )
-    print(f"wrote {args.num_images} {args.format} images to {args.out}")
+    with error_boundary(parser):
+        earlier = earlier_set(args.out)
+        generate(config)
+        print(f"wrote {args.num_images} {args.format} images to {args.out}")
+        if earlier is not None:
+            print(f"replaced the earlier generated set in {args.out} ({earlier} files)")
 
 
 if __name__ == "__main__":
-    with error_boundary(PROG):
-        main()
+    main()

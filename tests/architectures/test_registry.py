@@ -1,17 +1,15 @@
-"""Model zoo: forward contract of every registered model, registry behaviour, swappable parts."""
+"""The registry: forward contract of every registered model, lookup, registration, isolation."""
 
 from __future__ import annotations
 
-from functools import partial
+from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
 import architectures as zoo
-from architectures.context import ASPP, PyramidPooling, UShapedContext
-from architectures.cpm import CPM
-from architectures.gcpm import GCPM
+from architectures.errors import UsageError
 from architectures.registry import ModelInfo
 from tests.tiny_models import OneConv
 
@@ -174,44 +172,107 @@ def test_overrides_reach_the_network_and_the_facts() -> None:
     assert model(torch.zeros(1, 3, 64, 64))[-1].shape == (1, 16, 8, 8)
 
 
-@pytest.mark.parametrize(
-    "context", [UShapedContext, PyramidPooling, lambda c: ASPP(c, 17, mid_channels=8)]
-)
-@pytest.mark.parametrize("position", ["stage", "backbone"])
-def test_context_module_is_swappable(context, position: str) -> None:
-    model = GCPM(num_refinement_stages=1, context=context, context_position=position)
-    modules = list(model.modules())
-    assert any(isinstance(m, (UShapedContext, PyramidPooling, ASPP)) for m in modules)
-    assert model(torch.zeros(1, 3, 64, 64))[-1].shape == (1, 17, 8, 8)
-
-
-def test_norm_and_activation_are_swappable() -> None:
-    # The context factory only gets the width; it takes its own norm through partial.
-    norm = partial(nn.GroupNorm, 1)
-    model = GCPM(
-        num_refinement_stages=1,
-        context=partial(UShapedContext, norm=norm, act=nn.SiLU),
-        norm=norm,
-        act=nn.SiLU,
+def _user_info(name: str, dataset: str = "lip") -> ModelInfo:
+    return ModelInfo(
+        name=name,
+        family="user",
+        dataset=dataset,
+        input_size=(64, 64),
+        output_stride=4,
+        num_heatmaps=17,
     )
-    kinds = {type(m) for m in model.modules()}
-    assert nn.GroupNorm in kinds and nn.SiLU in kinds
-    assert nn.BatchNorm2d not in kinds and nn.ReLU not in kinds
-    assert torch.isfinite(model(torch.randn(1, 3, 64, 64))[-1]).all()
 
 
-def test_bad_constructor_arguments_are_named() -> None:
-    with pytest.raises(ValueError, match="context_position"):
-        GCPM(context=UShapedContext, context_position="middle")
-    with pytest.raises(ValueError, match="multiples of 8"):
-        CPM(input_size=(100, 100))
+def test_a_dataset_without_a_reader_is_refused_naming_the_known_ones() -> None:
+    with pytest.raises(UsageError, match="'coco'.*known datasets: lip, mpii"):
+        zoo.register_model(_user_info("test-coco", dataset="coco"))
+    assert "test-coco" not in zoo.list_models()
 
 
-def test_cpm_centre_prior_is_a_fixed_buffer_at_the_centre() -> None:
-    model = CPM(input_size=(64, 64), num_stages=2)
-    assert "centre_map" in dict(model.named_buffers())
-    assert all("centre" not in name for name, _ in model.named_parameters())
-    centre = model.centre_map[0, 0]
-    assert centre.shape == (64, 64) and centre[31:33, 31:33].min() == centre.max()
-    with pytest.raises(ValueError, match=r"built for input \(64, 64\)"):
-        model(torch.zeros(1, 3, 128, 128))
+def test_built_in_models_are_registered_on_first_use(tmp_path, monkeypatch) -> None:
+    """Listing, looking up and registering import the built-in family modules first, so a user's
+    model named like a built-in one clashes at once, not later."""
+    (tmp_path / "family_for_test.py").write_text(
+        "from torch import nn\n"
+        "from architectures.registry import ModelInfo, register_model\n"
+        "register_model(ModelInfo('test-built-in', 'f', 'lip', (64, 64), 4, 17))(\n"
+        "    lambda **kw: nn.Identity())\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(zoo.registry, "BUILTIN_MODULES", ("family_for_test",))
+    monkeypatch.setattr(zoo.registry, "_builtins_loaded", False)
+    with pytest.raises(UsageError, match="'test-built-in' is already registered"):
+        zoo.register_model(_user_info("test-built-in"))(lambda **kw: nn.Identity())
+    assert "test-built-in" in zoo.list_models()
+
+
+def test_require_models_names_every_unknown_one_and_drops_repeats() -> None:
+    assert zoo.registry.require_models(["gcpm-ushaped", "gcpm-ushaped"]) == ["gcpm-ushaped"]
+    with pytest.raises(zoo.UnknownModelError, match="'no-a', 'no-b'"):
+        zoo.registry.require_models(["no-a", "gcpm-ushaped", "no-b"])
+
+
+# ---------------------------------------------------------------- isolation between tests
+# conftest restores the registry after every test and module; a test module that registers a
+# model at import fails its own collection.
+
+pytest_plugins = ["pytester"]
+
+_OWN = sorted(zoo.list_models(module=zoo))
+
+_MODULE_THAT_REGISTERS_AT_IMPORT = """
+from torch import nn
+from architectures import ModelInfo, register_model
+
+register_model(ModelInfo(name="test-at-import", family="t", dataset="lip", input_size=(8, 8),
+                         output_stride=1, num_heatmaps=1))(lambda **kw: nn.Identity())
+
+def test_nothing():
+    pass
+"""
+
+_MODULE_THAT_REGISTERS_IN_TESTS = """
+from torch import nn
+import architectures as zoo
+
+def _register(name):
+    info = zoo.ModelInfo(name=name, family="t", dataset="lip", input_size=(8, 8),
+                         output_stride=1, num_heatmaps=1)
+    zoo.register_model(info)(lambda **kw: nn.Identity())
+
+def test_a_adds_and_removes():
+    _register("test-leak-a")
+    zoo.unregister_model("gcpm-baseline")
+
+def test_b_sees_the_package_registry():
+    assert zoo.list_models() == {own!r}
+"""
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A scratch test directory that uses this suite's conftest."""
+    conftest = Path(__file__).resolve().parents[1] / "conftest.py"
+    pytester.makeconftest(conftest.read_text(encoding="utf-8"))
+    return pytester
+
+
+@pytest.mark.slow  # a nested pytest run
+def test_registration_at_import_fails_collection_with_the_model_named(suite) -> None:
+    suite.makepyfile(test_at_import=_MODULE_THAT_REGISTERS_AT_IMPORT)
+    result = suite.runpytest_inprocess("-p", "no:randomly", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    expected = (
+        "*test_at_import.py changes the model registry at import (test-at-import); "
+        "register in a fixture*"
+    )
+    result.stdout.fnmatch_lines([expected])
+    assert zoo.list_models() == _OWN, "the failed collection left nothing behind"
+
+
+@pytest.mark.slow  # a nested pytest run
+def test_a_test_adding_or_removing_models_leaves_the_next_one_untouched(suite) -> None:
+    suite.makepyfile(test_leak=_MODULE_THAT_REGISTERS_IN_TESTS.format(own=_OWN))
+    result = suite.runpytest_inprocess("-p", "no:randomly", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    assert zoo.list_models() == _OWN

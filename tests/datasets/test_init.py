@@ -1,4 +1,5 @@
-"""``import datasets`` resolving to another package (Hugging Face's) stops in one line."""
+"""The package: names load on first use (no torch for a light module), readers by dataset name,
+and ``import datasets`` resolving to another package (Hugging Face's) stops in one line."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+import pytest
+
+from datasets import LipReader, MpiiReader, open_reader
+from datasets.synthetic import SyntheticConfig, generate
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _python(cwd: Path, path: list[Path], *args: str) -> subprocess.CompletedProcess:
@@ -41,3 +47,26 @@ def test_a_shadowing_datasets_package_is_named_with_the_fix(tmp_path):
 def test_our_own_package_passes(tmp_path):
     run = _python(tmp_path, [REPO], "-c", "import bench, datasets; print(datasets.__file__)")
     assert run.returncode == 0 and run.stdout.strip() == str(REPO / "datasets" / "__init__.py")
+
+
+@pytest.mark.parametrize(
+    ("module", "absent"),
+    [
+        ("datasets.atomic", ("torch", "numpy", "pandas")),
+        ("datasets.metrics", ("torch", "pandas")),
+        ("datasets.heatmaps", ("torch", "pandas")),
+        ("datasets", ("torch", "numpy", "pandas")),
+    ],
+)
+def test_a_light_module_does_not_import_what_it_does_not_need(tmp_path, module, absent) -> None:
+    code = f"import sys, {module}; print(sorted(m for m in {absent!r} if m in sys.modules))"
+    run = _python(tmp_path, [REPO], "-c", code)
+    assert run.returncode == 0 and run.stdout.strip() == "[]", run.stderr
+
+
+def test_open_reader_by_dataset_name(tmp_path) -> None:
+    for fmt, reader in (("lip", LipReader), ("mpii", MpiiReader)):
+        generate(SyntheticConfig(fmt, tmp_path / fmt, num_images=2))
+        assert isinstance(open_reader(fmt, tmp_path / fmt), reader)
+    with pytest.raises(KeyError, match="coco"):
+        open_reader("coco", tmp_path)

@@ -1,0 +1,136 @@
+"""User errors and the one command-line boundary: a mistake the user can fix ends in one line
+naming what is wrong and exit status 2; a bug keeps its traceback and exits 3."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import evaluate, train
+
+
+@pytest.mark.parametrize(
+    ("main", "argv", "named"),
+    [
+        (
+            evaluate.main,
+            ["--model", "no-such-net", "--dataset", "lip", "--root", "."],
+            "no-such-net",
+        ),
+        (
+            train.main,
+            ["--model", "no-such-net", "--dataset", "lip", "--root", ".", "--out", "x"],
+            "no-such-net",
+        ),
+        (
+            train.main,
+            [
+                "--model",
+                "gcpm-baseline",
+                "--dataset",
+                "lip",
+                "--root",
+                "/no/such/root",
+                "--out",
+                "x",
+            ],
+            "/no/such/root",
+        ),
+    ],
+)
+def test_user_errors_exit_2_naming_the_culprit(
+    main, argv, named, capsys, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert named in err and "Traceback" not in err
+    if "no-such-net" in argv:
+        assert "gcpm-ushaped" in err  # the known names are listed
+
+
+def _boundary_exit(raised: BaseException, capsys) -> tuple[int, list[str]]:
+    from architectures.errors import error_boundary
+
+    with pytest.raises(SystemExit) as exit_info, error_boundary("prog"):
+        raise raised
+    return exit_info.value.code, capsys.readouterr().err.strip().splitlines()
+
+
+@pytest.mark.parametrize(
+    ("raised", "line"),
+    [
+        ("usage", "prog: error: --iters must be >= 1, got 0"),
+        ("device", "prog: error: --device 'meta': no"),
+        ("nospace", "prog: error: /out/t.csv: No space left on device"),
+        ("denied", "prog: error: /out: Permission denied"),
+    ],
+)
+def test_user_errors_exit_2_in_one_line(raised, line, capsys) -> None:
+    import errno
+
+    from architectures.errors import DeviceError, UsageError
+
+    errors = {
+        "usage": UsageError("--iters must be >= 1, got 0"),
+        "device": DeviceError("--device 'meta': no"),
+        "nospace": OSError(errno.ENOSPC, "No space left on device", "/out/t.csv"),
+        "denied": PermissionError(errno.EACCES, "Permission denied", "/out"),
+    }
+    assert _boundary_exit(errors[raised], capsys) == (2, [line])
+
+
+def test_a_bug_exits_3_and_keeps_its_traceback(capsys) -> None:
+    code, err = _boundary_exit(KeyError("internal"), capsys)  # KeyError is a bug by default
+    assert code == 3 and err[0] == "Traceback (most recent call last):"
+    assert err[-1] == (
+        "prog: error: internal error (a bug, please report it with the traceback "
+        "above): KeyError: 'internal'"
+    )
+
+
+def test_ctrl_c_exits_130_in_one_line(capsys) -> None:
+    code, err = _boundary_exit(KeyboardInterrupt(), capsys)
+    assert code == 130 and len(err) == 1 and "interrupted" in err[0]
+
+
+def test_system_exit_passes_through(capsys) -> None:
+    assert _boundary_exit(SystemExit(1), capsys) == (1, [])
+
+
+def test_argparse_errors_are_one_line(capsys) -> None:
+    from architectures.errors import ArgumentParser
+
+    parser = ArgumentParser(prog="prog")
+    parser.add_argument("--n", type=int)
+    with pytest.raises(SystemExit) as exit_info:
+        parser.parse_args(["--n", "x"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "prog: error: argument --n: invalid int value: 'x' (see --help)"
+    ]
+
+
+def test_check_range_names_the_option() -> None:
+    from architectures.errors import UsageError, check_range
+
+    check_range("--iters", 1, low=1)
+    check_range("--iters", None, low=1)
+    for value in (0, float("nan")):
+        with pytest.raises(UsageError, match="--iters must be >= 1"):
+            check_range("--iters", value, low=1)
+    with pytest.raises(UsageError, match="--fraction must be between 0 and 1, got 2"):
+        check_range("--fraction", 2, 0, 1)
+
+
+def test_a_value_error_that_is_not_a_user_error_is_a_bug(capsys) -> None:
+    code, err = _boundary_exit(ValueError("a bug's message"), capsys)
+    assert code == 3 and err[0] == "Traceback (most recent call last):"
+
+
+def test_unknown_name_error_prints_its_message_unquoted() -> None:
+    from architectures.errors import UnknownNameError
+
+    error = UnknownNameError("unknown layout 'x'; known: lip, mpii")
+    assert isinstance(error, KeyError) and str(error) == "unknown layout 'x'; known: lip, mpii"
