@@ -105,16 +105,11 @@ class LatencyStats:
     def from_samples(cls, samples_ms: Sequence[float]) -> LatencyStats:
         a = np.asarray(samples_ms, dtype=float)
         if a.size == 0:
-            return cls.missing()
+            return cls(*[math.nan] * 7, 0)
         p10, q1, med, q3, p90 = (float(v) for v in np.percentile(a, [10, 25, 50, 75, 90]))
         std, mean = float(a.std(ddof=1)) if a.size > 1 else 0.0, float(a.mean())
         cv = std / mean if mean > 0 else math.nan
         return cls(med, mean, p10, p90, q3 - q1, std, cv, int(a.size))
-
-    @classmethod
-    def missing(cls) -> LatencyStats:
-        nan = math.nan
-        return cls(nan, nan, nan, nan, nan, nan, nan, 0)
 
 
 @dataclass
@@ -381,12 +376,9 @@ def _probe_and_warm_up(job: _Job, device: torch.device, warmup: int) -> None:
 def _time_round(
     job: _Job, device: torch.device, config: TimingConfig, first: bool, last: bool
 ) -> None:
-    """One timed block; GPU state is read before the first and after the last round.
-
-    The NVML counters bracket the timed loop alone, so the window's violation time and energy
-    belong to this (model, mode) and not to the rounds of other models in between; the machine
-    load is read just outside them.
-    """
+    """One timed block, bracketed by the NVML counters and, outside them, the machine load (so
+    the rounds of other models in between count for neither); GPU state before the first and
+    after the last round."""
     result, on_cuda = job.result, device.type == "cuda"
     if first and on_cuda:
         result.gpu_before = gpu_state(device)

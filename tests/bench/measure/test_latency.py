@@ -335,7 +335,7 @@ def test_statistics_of_one_two_and_zero_samples() -> None:
     )
     zero = LatencyStats.from_samples([0.0, 0.0])  # below the clock's resolution
     assert zero.std_ms == 0.0 and math.isnan(zero.cv)
-    for missing in (LatencyStats.missing(), LatencyStats.from_samples([])):
+    for missing in (LatencyStats.from_samples([]), LatencyStats.from_samples(())):
         values = [
             getattr(missing, f)
             for f in ("median_ms", "mean_ms", "p10_ms", "p90_ms", "iqr_ms", "std_ms", "cv")
