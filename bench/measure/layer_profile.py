@@ -95,9 +95,9 @@ def classify_module(module: nn.Module) -> str | None:
         return classify_conv(module)
     if isinstance(module, _NORMS):
         return "batch norm"
-    kind = type(module).__module__.rsplit(".", 1)[-1]  # torch.nn.modules.activation, .pooling
-    if kind in ("activation", "pooling") and type(module).__module__.startswith("torch.nn."):
-        return kind
+    where = type(module).__module__  # every torch activation and pooling layer lives in one file
+    if where in ("torch.nn.modules.activation", "torch.nn.modules.pooling"):
+        return where.rsplit(".", 1)[-1]
     if isinstance(module, _UPSAMPLING):
         return "upsampling"
     return None
@@ -125,9 +125,12 @@ def leaf_types(model: nn.Module) -> dict[str, str]:
 
 @contextlib.contextmanager
 def _leaf_hooks(
-    model: nn.Module, enter: Callable[[str], object], leave: Callable[[], object]
+    model: nn.Module, enter: Callable[[str], None], leave: Callable[[], object]
 ) -> Iterator[None]:
-    """Call ``enter(layer_type)`` before and ``leave()`` after each classified leaf's forward."""
+    """Call ``enter(layer_type)`` before and ``leave()`` after each classified leaf's forward.
+
+    ``enter`` returns None: a pre-hook's return value would replace the module's input.
+    """
 
     def post_hook(module: nn.Module, args: tuple, output: object) -> None:
         leave()  # a hook that returns something would replace the module's output
@@ -148,7 +151,10 @@ def _leaf_hooks(
 def annotate_leaves(model: nn.Module) -> Iterator[None]:
     """Wrap each classified leaf module's forward in a ``record_function`` range of its type."""
     ranges: list[record_function] = []
-    enter = lambda t: ranges.append(record_function(_RANGE_PREFIX + t).__enter__())
+
+    def enter(layer_type: str) -> None:
+        ranges.append(record_function(_RANGE_PREFIX + layer_type).__enter__())
+
     with _leaf_hooks(model, enter, lambda: ranges.pop().__exit__(None, None, None)):
         yield
 
