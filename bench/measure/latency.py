@@ -209,13 +209,9 @@ def time_callable(
     while True:
         samples.append(_sample(fn, device, cpu_clock))
         elapsed = time.perf_counter() - start
-        if len(samples) >= config.iters and elapsed >= config.min_time_s:
-            return samples
-        if (
-            config.max_time_s is not None
-            and elapsed >= config.max_time_s
-            and len(samples) >= min(_MIN_SAMPLES, config.iters)
-        ):
+        done = len(samples) >= config.iters and elapsed >= config.min_time_s
+        out_of_time = config.max_time_s is not None and elapsed >= config.max_time_s
+        if done or (out_of_time and len(samples) >= min(_MIN_SAMPLES, config.iters)):
             return samples
 
 
@@ -262,7 +258,7 @@ def _unsupported_reason(model: nn.Module, x: torch.Tensor, mode: str) -> str:
     try:
         model(x)
     except (RuntimeError, NotImplementedError, TypeError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        first_line = (str(exc).strip().splitlines() or [""])[0]
         return f"{type(exc).__name__}: {first_line[:200]}"
     return ""
 
