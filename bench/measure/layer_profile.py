@@ -2,19 +2,16 @@
 
 The GCPM paper (Osokin 2019, Sec. 5.5) found that 1x1 convolutions take most of an hourglass
 network's time despite their small share of the FLOPs; this module measures that for any model.
-
-Each classified leaf module (convolutions by kernel / dilation / groups, norms, activations,
-pooling, upsampling) runs inside a ``record_function`` range named after its type. An op's self
-time (its CUDA kernels' time on a GPU, CPU self time on a CPU) goes to the nearest enclosing range;
-an op outside any range (``torch.cat``, ``+``, a functional ``F.interpolate``) is classified by
-the name of its outermost op, so the shares add up to 100 % of the profiled op time. Profiling uses
-the latency timer's settings (:mod:`bench.measure.numerics`), so the profiled kernels are the
-timed ones. Per type, beside the times:
+Each classified leaf module runs inside a ``record_function`` range named after its type; an op's
+self time (its kernels' time on a GPU, CPU self time on a CPU) goes to the nearest enclosing range,
+an op outside any range (``torch.cat``, ``+``, a functional ``F.interpolate``) to the type its
+outermost op's name says, so the shares add up to 100 % of the profiled op time. The profile runs
+with the latency timer's settings (:mod:`bench.measure.numerics`). Per type, beside the times:
 
 - ``coverage_pct``: profiled op time over the latency timed right before, without the profiler
   (on a GPU at batch 1 the rest is launch gaps and host overhead between kernels);
-- fvcore MACs (one multiply-add = one FLOP, the paper's convention); ``flops_counted`` says
-  whether fvcore counted all, part or none of the type's ops (it counts no ReLU, add, cat...);
+- fvcore MACs (1 multiply-add = 1 FLOP, the paper's convention); ``flops_counted`` says whether
+  fvcore counted all, part or none of the type's ops (it counts no ReLU, add, cat...);
 - bytes read and written, from the shapes of every op's inputs and outputs (views excluded): a
   lower bound on memory traffic that, with the MACs, gives each type's arithmetic intensity.
 """
@@ -314,29 +311,30 @@ class FlopCounts:
         return "no" if has_uncounted else "no ops"
 
 
+def _split_by_type(per_scope: Callable[[str], Counter], leaves: dict[str, str]) -> dict:
+    """Per-op counts of the whole model split by layer type: each classified leaf's to its type,
+    the rest (ops outside any leaf) by op name."""
+    by_type: dict[str, Counter] = {t: Counter() for t in LAYER_TYPES}
+    rest = Counter(per_scope(""))
+    for name, layer_type in leaves.items():
+        ops = Counter(per_scope(name))
+        by_type[layer_type] += ops
+        rest -= ops
+    for op, n in rest.items():
+        by_type[classify_op(op)][op] += n
+    return by_type
+
+
 def count_flops_by_type(model: nn.Module, x: torch.Tensor) -> FlopCounts:
-    """fvcore MACs per layer type; ops outside classified leaves are classified by op name."""
+    """fvcore MACs per layer type, and the ops of each type it counted nothing for."""
     analysis, _ = flop_analysis(model, x, every_op=True)
-    per_module = analysis.by_module_and_operator()
-    leftover = dict(per_module[""])  # whole-model counts per op, minus what leaves claim below
-    left_uncounted = Counter(analysis.unsupported_ops(""))
-    totals: dict[str, float] = defaultdict(float)
-    uncounted: dict[str, Counter] = {t: Counter() for t in LAYER_TYPES}
-    for name, layer_type in leaf_types(model).items():
-        for op, count in per_module.get(name, {}).items():
-            totals[layer_type] += count
-            leftover[op] = leftover.get(op, 0) - count
-        ops = Counter(analysis.unsupported_ops(name))
-        uncounted[layer_type] += ops
-        left_uncounted -= ops
-    for op, count in leftover.items():
-        totals[classify_op(op)] += count
-    for op, n in left_uncounted.items():
-        uncounted[classify_op(op)][op] += n
+    leaves = leaf_types(model)
+    macs = _split_by_type(analysis.by_operator, leaves)
+    uncounted = _split_by_type(analysis.unsupported_ops, leaves)
     for ops in uncounted.values():
         for op in [op for op in ops if _BOOKKEEPING.match(op.split("::")[-1])]:
             del ops[op]
-    return FlopCounts({t: float(totals.get(t, 0.0)) for t in LAYER_TYPES}, uncounted)
+    return FlopCounts({t: float(sum(macs[t].values())) for t in LAYER_TYPES}, uncounted)
 
 
 def _ops_text(ops: Counter) -> str:
