@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import torch
@@ -21,6 +22,9 @@ from torch import nn
 
 from architectures import create_model, list_models, model_info
 from architectures.registry import ModelInfo, input_shape
+
+if TYPE_CHECKING:
+    from fvcore.nn import FlopCountAnalysis
 
 GFLOPS_COLUMN = "GFLOPs (1 MAC = 1 FLOP)"
 FLOPS_COLUMN = "FLOPs (1 MAC = 1 FLOP)"
@@ -34,9 +38,7 @@ class FlopReport:
     input_shape: tuple[int, ...]
     by_operator: dict[str, int]
     skipped_ops: dict[str, int]  # op name -> occurrences fvcore skipped (not counted)
-    uncalled_modules: tuple[
-        str, ...
-    ]  # as fvcore sees them: parameter-free ones (Identity) included
+    uncalled_modules: tuple[str, ...]  # as fvcore sees them: parameter-free ones included
     uncalled_params: int  # parameters owned by never-called modules: "used" params = total - this
     messages: tuple[str, ...]  # warnings and fvcore log records raised while tracing
 
@@ -50,6 +52,25 @@ def count_params(module: nn.Module, recurse: bool = True) -> int:
     return sum(p.numel() for p in module.parameters(recurse=recurse))
 
 
+def flop_analysis(
+    module: nn.Module, x: torch.Tensor, every_op: bool = False
+) -> tuple[FlopCountAnalysis, tuple[str, ...]]:
+    """fvcore's analysis of ``module(x)`` in eval mode, traced now, and the warnings it raised.
+
+    fvcore logs nothing (what it cannot count is in ``unsupported_ops``). ``every_op`` lists as
+    uncounted also the ops fvcore skips silently by default (cat, clamp, copy...).
+    """
+    with _eval_mode(module), _captured_messages() as messages, torch.no_grad():
+        from fvcore.nn import FlopCountAnalysis  # lazily, and captured: fvcore warns at import
+
+        analysis = FlopCountAnalysis(module, x).unsupported_ops_warnings(False)
+        analysis.uncalled_modules_warnings(False)
+        if every_op:
+            analysis._ignored_ops.clear()  # no public way to forget fvcore's default list
+        analysis.total()  # trace inside the capture; later queries read the cached result
+    return analysis, tuple(messages)
+
+
 def count_flops(
     module: nn.Module, input_shape: Sequence[int], submodule: str | None = None
 ) -> FlopReport:
@@ -58,33 +79,17 @@ def count_flops(
     if submodule is not None and submodule not in names:
         raise KeyError(f"{type(module).__name__} has no submodule {submodule!r}")
     x = torch.zeros(tuple(input_shape), device=_device(module))
-    with _eval_mode(module), _captured_messages() as messages, torch.no_grad():
-        from fvcore.nn import FlopCountAnalysis  # lazily, and captured: fvcore warns at import
-
-        analysis = (
-            FlopCountAnalysis(module, x)
-            .unsupported_ops_warnings(False)
-            .uncalled_modules_warnings(False)
-        )
-        total = analysis.total() if submodule is None else analysis.total(submodule)
-        by_operator = (
-            analysis.by_operator()
-            if submodule is None
-            else analysis.by_module_and_operator()[submodule]
-        )
-        skipped = (
-            analysis.unsupported_ops() if submodule is None else analysis.unsupported_ops(submodule)
-        )
-        uncalled = tuple(sorted(analysis.uncalled_modules()))
-    unused = sum(count_params(names[n], recurse=False) for n in uncalled)
+    analysis, messages = flop_analysis(module, x)
+    scope = submodule or ""  # fvcore names the whole module ""
+    uncalled = tuple(sorted(analysis.uncalled_modules()))
     return FlopReport(
-        int(total),
+        int(analysis.total(scope)),
         tuple(input_shape),
-        dict(by_operator),
-        dict(Counter(skipped)),
+        dict(analysis.by_operator(scope)),
+        dict(Counter(analysis.unsupported_ops(scope))),
         uncalled,
-        unused,
-        tuple(messages),
+        sum(count_params(names[n], recurse=False) for n in uncalled),
+        messages,
     )
 
 

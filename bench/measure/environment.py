@@ -11,7 +11,7 @@ follow. Every query is guarded: no GPU, no driver or no ``nvidia-ml-py`` is writ
 record, never raised.
 
 The record splits into stable facts (versions, hardware, settings: what a comparison of two runs
-must match) and volatile state (clocks, temperature, power now): ``environment_record(device,
+must match) and volatile state (clocks, temperature, power, load now): ``environment_record(device,
 volatile=False)`` leaves the latter out.
 """
 
@@ -27,6 +27,7 @@ from typing import Any
 
 import torch
 
+from bench.measure.load import load_record
 from bench.measure.numerics import flags_during_timing, numerics_flags
 
 # NVML clock-event reason bits (nvml.h, nvmlClocksEventReason*); names are what the record shows.
@@ -330,12 +331,12 @@ def environment_record(device: torch.device, volatile: bool = True) -> dict[str,
 
     ``numerics`` holds the flags as they stand outside any timing, ``numerics_during_timing``
     those the timer and the layer profile set (each latency row records its own as well).
-    ``volatile=False`` leaves out the GPU's momentary state (clocks, temperature, power), e.g.
-    for pytest-benchmark's ``machine_info``, which ``--benchmark-compare`` expects to match
-    between runs on one machine.
+    ``volatile=False`` leaves out the momentary state (GPU clocks, temperature, power; the
+    machine's load average), e.g. for pytest-benchmark's ``machine_info``, which
+    ``--benchmark-compare`` expects to match between runs on one machine.
     """
     cudnn = torch.backends.cudnn
-    return {
+    record: dict[str, Any] = {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "torch": torch.__version__,
@@ -351,3 +352,6 @@ def environment_record(device: torch.device, volatile: bool = True) -> dict[str,
         "numerics_during_timing": flags_during_timing(device),
         "gpu": _gpu_record(device, volatile),
     }
+    if volatile:  # the load now: {"load_1m", "cores", "busy"}
+        record["load"] = load_record()
+    return record

@@ -1,24 +1,19 @@
 """Batch-1 inference latency of registered pose networks, with spread statistics.
 
 Protocol of the GCPM paper (Osokin 2019, Sec. 5.1): batch size 1, one image at a time, fp32 eager
-PyTorch. On CUDA, ``cudnn.benchmark`` is on, every iteration is bracketed by CUDA events after a
-synchronize, so each sample is the latency of one request (launch overhead included) and nothing
-of the harness; on CPU the same loop uses ``time.perf_counter_ns``. The input is created once,
-outside the timed region, and the whole loop runs under ``torch.inference_mode``. ``fp32`` is
-strict IEEE fp32 (TF32 off, :mod:`bench.measure.numerics`); every row records the flags it ran with.
+PyTorch, the input created once outside the timed region, the loop under ``torch.inference_mode``.
+On CUDA (``cudnn.benchmark`` on) each sample is bracketed by CUDA events after a synchronize, so it
+is the latency of one request, launch overhead included; on CPU ``time.perf_counter_ns``. ``fp32``
+is strict IEEE fp32 (:mod:`bench.measure.numerics`); every row records the flags it ran with.
 
-Each timing window (one model's timed loop in one round) is bracketed by NVML's cumulative
-counters, so a row carries the share of its windows that power or thermal limits held the clocks
-down and, over windows adding up to at least 1 s, its energy per inference. A row's percentiles
-are marked invalid, in the manner of MLPerf's run rules, when it has fewer than 64 samples or
-less than 1 s of timed wall time (:class:`ValidityRule`).
+Around each timed block a row reads NVML's cumulative counters (the share of time power or
+thermal limits held the clocks down; energy per inference) and the machine's load average and
+stolen CPU time (:mod:`bench.measure.load`). Percentiles are marked invalid, as MLPerf's run rules
+do, below 64 samples or 1 s of timed wall time (:class:`ValidityRule`). Several models are timed
+in interleaved rounds, so a change in machine load spreads over all of them.
 
-Several models are timed in interleaved rounds, so that a change in machine load during a run
-spreads over all of them instead of distorting one model's figure (and every speed-up with it).
-
-Modes: ``fp32`` (the paper's), ``tf32`` (TF32 tensor-core convolutions and matmuls, CUDA >= 8.0),
-``channels_last``, ``bf16`` and ``fp16`` autocast. A mode the device cannot run is reported as NaN
-with the reason, never raised.
+Modes: ``fp32`` (the paper's), ``tf32`` (CUDA >= 8.0), ``channels_last``, ``bf16`` and ``fp16``
+autocast. A mode the device cannot run is reported as NaN with the reason, never raised.
 """
 
 from __future__ import annotations
@@ -28,7 +23,7 @@ import copy
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -37,6 +32,7 @@ from torch import nn
 
 from architectures.registry import build_at_size, input_shape
 from bench.measure.environment import GpuState, WindowTotals, gpu_state, read_counters
+from bench.measure.load import LoadWindow, machine_load
 from bench.measure.numerics import (
     TF32_MODES,
     cudnn_benchmark,
@@ -72,10 +68,8 @@ class TimingConfig:
 class ValidityRule:
     """When a row's percentiles mean something, in the manner of MLPerf's run rules.
 
-    MLPerf inference asks each single-stream run for a minimum number of queries and a minimum
-    duration before its 90th percentile counts. The same two conditions, scaled to a short GPU
-    loan: a p90 from fewer than 64 samples rests on 6 or fewer of them, and a window under a
-    second sees neither clock boost settling nor the energy counter move.
+    A p90 from fewer than 64 samples rests on 6 or fewer of them; a window under a second sees
+    neither clock boost settling nor the energy counter move.
     """
 
     min_samples: int = 64
@@ -111,63 +105,48 @@ class LatencyStats:
     def from_samples(cls, samples_ms: Sequence[float]) -> LatencyStats:
         a = np.asarray(samples_ms, dtype=float)
         if a.size == 0:
-            return cls.missing()
-        p10, q1, med, q3, p90 = np.percentile(a, [10, 25, 50, 75, 90])
-        std = float(a.std(ddof=1)) if a.size > 1 else 0.0
-        mean = float(a.mean())
-        return cls(
-            float(med),
-            mean,
-            float(p10),
-            float(p90),
-            float(q3 - q1),
-            std,
-            std / mean if mean > 0 else math.nan,
-            int(a.size),
-        )
-
-    @classmethod
-    def missing(cls) -> LatencyStats:
-        nan = math.nan
-        return cls(nan, nan, nan, nan, nan, nan, nan, 0)
+            return cls(*[math.nan] * 7, 0)
+        p10, q1, med, q3, p90 = (float(v) for v in np.percentile(a, [10, 25, 50, 75, 90]))
+        std, mean = float(a.std(ddof=1)) if a.size > 1 else 0.0, float(a.mean())
+        cv = std / mean if mean > 0 else math.nan
+        return cls(med, mean, p10, p90, q3 - q1, std, cv, int(a.size))
 
 
 @dataclass
 class LatencyResult:
-    """One model timed in one mode on one device."""
+    """One model timed in one mode on one device; its statistics come from ``samples``."""
 
     model: str
     mode: str
     device: str
     input_size: tuple[int, int]
     threads: int
-    stats: LatencyStats
-    reason: str = ""  # why the stats are NaN (mode unsupported on this device)
+    samples: list[float] = field(default_factory=list)  # ms, every timed call of every round
+    reason: str = ""  # why there are no samples (mode unsupported on this device)
     gpu_before: GpuState = field(default_factory=GpuState)
     gpu_after: GpuState = field(default_factory=GpuState)
     flags: dict = field(default_factory=dict)  # numerics flags the timing ran with
     window: WindowTotals = field(default_factory=WindowTotals)
+    load: LoadWindow = field(default_factory=LoadWindow)
+
+    @property
+    def stats(self) -> LatencyStats:
+        return LatencyStats.from_samples(self.samples)
 
     @property
     def throttled(self) -> bool:
         """Throttling seen in a snapshot before or after, or as violation time in a window."""
-        in_window = self.window.throttled_pct()
-        return (
-            self.gpu_before.throttled
-            or self.gpu_after.throttled
-            or (not math.isnan(in_window) and in_window > 0)
-        )
+        in_window = self.window.throttled_pct() > 0  # NaN (no counters) is not throttling
+        return self.gpu_before.throttled or self.gpu_after.throttled or in_window
 
     @property
     def validity(self) -> str:
         if self.reason:
             return "not measured"
-        return VALIDITY.check(self.stats.iters, self.window.duration_s)
+        return VALIDITY.check(len(self.samples), self.window.duration_s)
 
     def as_row(self) -> dict:
-        reasons = sorted(
-            set(self.gpu_before.throttle_reasons) | set(self.gpu_after.throttle_reasons)
-        )
+        reasons = sorted({*self.gpu_before.throttle_reasons, *self.gpu_after.throttle_reasons})
         return {
             "model": self.model,
             "mode": self.mode,
@@ -185,6 +164,7 @@ class LatencyResult:
             "sm_clock_before_mhz": self.gpu_before.sm_clock_mhz,
             "sm_clock_after_mhz": self.gpu_after.sm_clock_mhz,
             "temperature_after_c": self.gpu_after.temperature_c,
+            **self.load.as_columns(),
             **self.flags,
         }
 
@@ -195,27 +175,19 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _cuda_sample(fn: Callable[[], object], device: torch.device) -> float:
-    start = torch.cuda.Event(enable_timing=True)
-    end = torch.cuda.Event(enable_timing=True)
+def _sample(fn: Callable[[], object], device: torch.device, clock: Callable[[], int]) -> float:
+    """One call's latency in ms: CUDA events after a synchronize on a GPU, else ``clock`` (ns)."""
+    if device.type != "cuda":
+        t0 = clock()
+        fn()
+        return (clock() - t0) / 1e6
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     torch.cuda.synchronize(device)  # nothing queued before the start event
     start.record()
     fn()
     end.record()
     end.synchronize()
     return start.elapsed_time(end)
-
-
-Sampler = Callable[[Callable[[], object], torch.device], float]
-
-
-def _clock_sample(clock: Callable[[], int]) -> Sampler:
-    def sample(fn: Callable[[], object], device: torch.device) -> float:
-        t0 = clock()
-        fn()
-        return (clock() - t0) / 1e6
-
-    return sample
 
 
 def time_callable(
@@ -229,34 +201,26 @@ def time_callable(
     On CPU, ``cpu_clock`` (ns) may be ``time.process_time_ns`` to count only this process's CPU
     time, which other processes on a shared machine disturb far less than wall time.
     """
-    sample = _cuda_sample if device.type == "cuda" else _clock_sample(cpu_clock)
     for _ in range(config.warmup):
         fn()
     synchronize(device)
     samples: list[float] = []
     start = time.perf_counter()
     while True:
-        samples.append(sample(fn, device))
+        samples.append(_sample(fn, device, cpu_clock))
         elapsed = time.perf_counter() - start
-        if len(samples) >= config.iters and elapsed >= config.min_time_s:
-            return samples
-        if (
-            config.max_time_s is not None
-            and elapsed >= config.max_time_s
-            and len(samples) >= min(_MIN_SAMPLES, config.iters)
-        ):
+        done = len(samples) >= config.iters and elapsed >= config.min_time_s
+        out_of_time = config.max_time_s is not None and elapsed >= config.max_time_s
+        if done or (out_of_time and len(samples) >= min(_MIN_SAMPLES, config.iters)):
             return samples
 
 
 @contextlib.contextmanager
 def _mode_context(mode: str, device: torch.device):
     """The mode's TF32 policy, and autocast for bf16 / fp16."""
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(precision(mode))
-        if mode in _AUTOCAST_DTYPES:
-            stack.enter_context(
-                torch.autocast(device_type=device.type, dtype=_AUTOCAST_DTYPES[mode])
-            )
+    dtype = _AUTOCAST_DTYPES.get(mode)
+    autocast = torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
+    with precision(mode), autocast:
         yield
 
 
@@ -277,32 +241,48 @@ def prepare(
 
 
 def _autocast_inactive(mode: str, device: torch.device) -> str:
-    """Some torch versions silently disable an unsupported autocast dtype; catch that here."""
-    if mode not in _AUTOCAST_DTYPES:
+    """torch turns an autocast it cannot run off with a warning only; say so as the reason."""
+    wanted = _AUTOCAST_DTYPES.get(mode)
+    active = torch.is_autocast_enabled(device.type)
+    if wanted is None or (active and torch.get_autocast_dtype(device.type) == wanted):
         return ""
-    try:
-        active = torch.is_autocast_enabled(device.type)
-        dtype = torch.get_autocast_dtype(device.type)
-    except (TypeError, AttributeError):  # older signatures: cannot tell, trust the context
-        return ""
-    if not active or dtype != _AUTOCAST_DTYPES[mode]:
-        return f"{mode} autocast is not supported on {device.type} by torch {torch.__version__}"
-    return ""
+    return f"{mode} autocast is not supported on {device.type} by torch {torch.__version__}"
 
 
 def _unsupported_reason(model: nn.Module, x: torch.Tensor, mode: str) -> str:
     """Run once; an exception means the mode is unsupported here, reported as its reason."""
-    if mode in TF32_MODES and tf32_unsupported(x.device):
-        return tf32_unsupported(x.device)
-    inactive = _autocast_inactive(mode, x.device)
-    if inactive:
-        return inactive
+    tf32 = mode in TF32_MODES
+    refused = tf32_unsupported(x.device) if tf32 else _autocast_inactive(mode, x.device)
+    if refused:
+        return refused
     try:
         model(x)
     except (RuntimeError, NotImplementedError, TypeError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        first_line = (str(exc).strip().splitlines() or [""])[0]
         return f"{type(exc).__name__}: {first_line[:200]}"
     return ""
+
+
+@dataclass
+class _Job:
+    """One (model, mode) of a benchmark: the prepared model and input, and its result so far."""
+
+    model: nn.Module
+    x: torch.Tensor
+    result: LatencyResult
+
+    def run(self, fn: Callable[[nn.Module, torch.Tensor], object], device: torch.device):
+        with _mode_context(self.result.mode, device):
+            self.result.flags = numerics_flags()  # what this mode really ran with
+            return fn(self.model, self.x)
+
+
+def _job(
+    name: str, mode: str, model: nn.Module, shape: Sequence[int], device: torch.device
+) -> _Job:
+    model, x = prepare(model, shape, device, mode)
+    threads = torch.get_num_threads()
+    return _Job(model, x, LatencyResult(name, mode, str(device), tuple(shape[-2:]), threads))
 
 
 def measure_latency(
@@ -314,56 +294,15 @@ def measure_latency(
     name: str = "",
 ) -> LatencyResult:
     """Time ``model`` on a random batch of ``input_shape`` (N, C, H, W) in ``mode``."""
-    job = _Job(name or type(model).__name__, mode, *prepare(model, input_shape, device, mode))
-    with torch.inference_mode(), cudnn_benchmark(device):
-        _probe_and_warm_up(job, device, config.warmup)
-        if not job.reason:
-            _time_round(job, device, replace(config, warmup=0), first=True, last=True)
-    return job.result(device)
-
-
-@dataclass
-class _Job:
-    """One (model, mode) of an interleaved benchmark, with its samples so far."""
-
-    name: str
-    mode: str
-    model: nn.Module
-    x: torch.Tensor
-    reason: str = ""
-    samples: list[float] = field(default_factory=list)
-    gpu_before: GpuState = field(default_factory=GpuState)
-    gpu_after: GpuState = field(default_factory=GpuState)
-    flags: dict = field(default_factory=dict)
-    window: WindowTotals = field(default_factory=WindowTotals)
-
-    def run(self, fn: Callable[[nn.Module, torch.Tensor], object], device: torch.device):
-        with _mode_context(self.mode, device):
-            self.flags = numerics_flags()  # what this mode really ran with
-            return fn(self.model, self.x)
-
-    def result(self, device: torch.device) -> LatencyResult:
-        return LatencyResult(
-            self.name,
-            self.mode,
-            str(device),
-            tuple(self.x.shape[-2:]),
-            torch.get_num_threads(),
-            LatencyStats.from_samples(self.samples),
-            self.reason,
-            self.gpu_before,
-            self.gpu_after,
-            self.flags,
-            self.window,
-        )
+    job = _job(name or type(model).__name__, mode, model, input_shape, device)
+    _run([job], device, config, rounds=1)
+    return job.result
 
 
 def _per_round(config: TimingConfig, rounds: int) -> TimingConfig:
+    max_time = None if config.max_time_s is None else config.max_time_s / rounds
     return TimingConfig(
-        0,
-        max(1, math.ceil(config.iters / rounds)),
-        config.min_time_s / rounds,
-        None if config.max_time_s is None else config.max_time_s / rounds,
+        0, max(1, math.ceil(config.iters / rounds)), config.min_time_s / rounds, max_time
     )
 
 
@@ -377,7 +316,7 @@ def _jobs(
     for name in names:
         model = build_at_size(name, input_size).eval().to(device)
         shape = input_shape(model.info, input_size)
-        jobs += [_Job(name, mode, *prepare(model, shape, device, mode)) for mode in modes]
+        jobs += [_job(name, mode, model, shape, device) for mode in modes]
     return jobs
 
 
@@ -399,22 +338,33 @@ def benchmark_models(
     if rounds < 1:  # zero rounds divided the budget by zero after building every model
         raise ValueError(f"benchmark_models needs rounds >= 1, got {rounds}")
     jobs = _jobs(names, device, modes, input_size)
+    _run(jobs, device, config, rounds, on_step)
+    return pd.DataFrame([job.result.as_row() for job in jobs])
+
+
+def _run(
+    jobs: Sequence[_Job],
+    device: torch.device,
+    config: TimingConfig,
+    rounds: int,
+    on_step: Callable[[str, str], None] | None = None,
+) -> None:
+    """Probe and warm up every job, then time them in ``rounds`` interleaved rounds."""
     per_round = _per_round(config, rounds)
     with torch.inference_mode(), cudnn_benchmark(device):
         for job in jobs:
             _probe_and_warm_up(job, device, config.warmup)
         for r in range(rounds):
             for job in jobs:
-                if not job.reason:
+                if not job.result.reason:
                     _time_round(job, device, per_round, first=r == 0, last=r == rounds - 1)
                 if on_step is not None:
-                    on_step(job.name, job.mode)
-    return pd.DataFrame([job.result(device).as_row() for job in jobs])
+                    on_step(job.result.model, job.result.mode)
 
 
 def _probe_and_warm_up(job: _Job, device: torch.device, warmup: int) -> None:
-    job.reason = job.run(lambda m, x: _unsupported_reason(m, x, job.mode), device)
-    if not job.reason:
+    job.result.reason = job.run(lambda m, x: _unsupported_reason(m, x, job.result.mode), device)
+    if not job.result.reason:
         for _ in range(warmup):
             job.run(lambda m, x: m(x), device)
 
@@ -422,17 +372,17 @@ def _probe_and_warm_up(job: _Job, device: torch.device, warmup: int) -> None:
 def _time_round(
     job: _Job, device: torch.device, config: TimingConfig, first: bool, last: bool
 ) -> None:
-    """One timing window; GPU state is read before the first and after the last round.
-
-    The NVML counters bracket the timed loop alone, so the window's violation time and energy
-    belong to this (model, mode) and not to the rounds of other models in between.
-    """
-    on_cuda = device.type == "cuda"
+    """One timed block, bracketed by the NVML counters and, outside them, the machine load (so
+    the rounds of other models in between count for neither); GPU state before the first and
+    after the last round."""
+    result, on_cuda = job.result, device.type == "cuda"
     if first and on_cuda:
-        job.gpu_before = gpu_state(device)
+        result.gpu_before = gpu_state(device)
+    load_before = machine_load()
     before = read_counters(device)
     samples = job.run(lambda m, x: time_callable(lambda: m(x), device, config), device)
-    job.window.add(before, read_counters(device), len(samples))
-    job.samples += samples
+    result.window.add(before, read_counters(device), len(samples))
+    result.load.add(load_before, machine_load())
+    result.samples += samples
     if last and on_cuda:
-        job.gpu_after = gpu_state(device)
+        result.gpu_after = gpu_state(device)

@@ -1,38 +1,32 @@
-"""Runtime by layer type with ``torch.profiler``, beside each type's share of the FLOPs.
+"""Runtime by layer type with ``torch.profiler``, beside each type's share of the FLOPs and bytes.
 
-The GCPM paper (Osokin 2019, Sec. 5.5) profiled hourglass networks and found that 1x1 convolutions
-take most of the execution time despite their small share of the FLOPs. This module measures that
-claim for any registered model.
+The GCPM paper (Osokin 2019, Sec. 5.5) found that 1x1 convolutions take most of an hourglass
+network's time despite their small share of the FLOPs; this module measures that for any model.
+Each classified leaf module runs inside a ``record_function`` range named after its type; an op's
+self time (its kernels' time on a GPU, CPU self time on a CPU) goes to the nearest enclosing range,
+an op outside any range (``torch.cat``, ``+``, a functional ``F.interpolate``) to the type its
+outermost op's name says, so the shares add up to 100 % of the profiled op time. The profile runs
+with the latency timer's settings (:mod:`bench.measure.numerics`). Per type, beside the times:
 
-Method: every leaf module whose type is known (convolutions by kernel / dilation / groups, norms,
-activations, pooling, upsampling) is wrapped in a ``record_function`` range named after its type.
-Each profiled op's self time (device time of its CUDA kernels on a GPU, CPU self time on a CPU) goes
-to the nearest enclosing range; an op outside any range (``torch.cat``, ``+``, ``F.interpolate``
-called functionally) is classified by the name of its outermost op. The shares therefore add up to
-100 % of the profiled op time. The profile runs with the latency timer's settings (strict fp32,
-cudnn autotuning on CUDA, :mod:`bench.measure.numerics`), so the profiled kernels are the timed
-ones.
-
-Beside the times, per layer type:
-- ``coverage_pct``: profiled op time over the latency timed right before the profile, with the
-  same settings and no profiler. On a GPU at batch 1, what is missing is launch gaps and host
-  overhead between kernels, a share no per-layer figure shows.
-- FLOPs: fvcore per-module counts (one multiply-add = one FLOP, the paper's convention) mapped to
-  the same classifier. fvcore counts no FLOPs for several ops (ReLU, add, cat, max pooling);
-  ``flops_counted`` says for each type whether its FLOP share holds all, part or none of its ops.
-- Bytes read and written: from the shapes and dtypes of every op's input and output tensors
-  (views excluded), attributed like the time. A lower bound on memory traffic (each tensor read
-  once per op); with the MACs it gives each type's arithmetic intensity, so memory-bound layers
-  show as such (the quantitative test of the paper's Sec. 5.5).
+- ``coverage_pct``: profiled op time over the latency timed right before, without the profiler
+  (on a GPU at batch 1 the rest is launch gaps and host overhead between kernels);
+- fvcore MACs (1 multiply-add = 1 FLOP, the paper's convention); ``flops_counted`` says whether
+  fvcore counted all, part or none of the type's ops (it counts no ReLU, add, cat...);
+- bytes read and written, from the shapes of every op's inputs and outputs (views excluded): a
+  lower bound on memory traffic that, with the MACs, gives each type's arithmetic intensity.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
+import os
 import re
 import statistics
+import sys
+import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -41,72 +35,38 @@ from torch import nn
 from torch.autograd.profiler import record_function
 from torch.profiler import ProfilerActivity, profile
 from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
 
 from architectures.registry import build_at_size, input_shape
-from bench.measure.latency import (
-    TimingConfig,
-    synchronize,
-    time_callable,
-)
+from bench.measure.complexity import flop_analysis
+from bench.measure.latency import TimingConfig, synchronize, time_callable
 from bench.measure.numerics import timing_numerics
 
 LAYER_TYPES: tuple[str, ...] = (
-    "1x1 conv",
-    "3x3 conv",
-    "dilated 3x3 conv",
-    "depthwise conv",
-    "other conv",
-    "batch norm",
-    "activation",
-    "pooling",
-    "upsampling",
-    "concat/add",
-    "other",
-)
+    "1x1 conv", "3x3 conv", "dilated 3x3 conv", "depthwise conv", "other conv", "batch norm",
+    "activation", "pooling", "upsampling", "concat/add", "other",
+)  # fmt: skip
 _RANGE_PREFIX = "layer_type::"
 
 _NORMS = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm, nn.LocalResponseNorm)
-_ACTIVATIONS = (
-    nn.ReLU,
-    nn.ReLU6,
-    nn.LeakyReLU,
-    nn.PReLU,
-    nn.ELU,
-    nn.SELU,
-    nn.CELU,
-    nn.GELU,
-    nn.SiLU,
-    nn.Mish,
-    nn.Sigmoid,
-    nn.Tanh,
-    nn.Hardswish,
-    nn.Hardsigmoid,
-    nn.Hardtanh,
-    nn.Softplus,
-    nn.Softmax,
-    nn.LogSoftmax,
-)
 _UPSAMPLING = (nn.Upsample, nn.PixelShuffle)
 
 # Op names (aten::… in the profiler, bare names in fvcore) are matched token-wise, a token being a
 # "_"-separated word prefix, so "scatter" is not a concat and "addmm" (linear) is not an add.
 # Checked in order; the first match wins.
+_ACTIVATION_OPS = (
+    "relu|relu6|leaky_relu|prelu|elu|selu|celu|gelu|silu|mish|sigmoid|tanh|hardtanh|hardswish"
+    "|hardsigmoid|softmax|log_softmax|clamp|clamp_min"
+)
 _OP_RULES: tuple[tuple[str, re.Pattern], ...] = tuple(
     (layer_type, re.compile(r"(?:^|_)(?:" + alternatives + ")"))
     for layer_type, alternatives in (
-        ("other conv", r"conv"),
-        ("batch norm", r"batch_norm|group_norm|layer_norm|instance_norm"),
-        ("upsampling", r"upsample|_upsample|interpolate|grid_sampler|pixel_shuffle"),
+        ("other conv", "conv"),
+        ("batch norm", "batch_norm|group_norm|layer_norm|instance_norm"),
+        ("upsampling", "upsample|_upsample|interpolate|grid_sampler|pixel_shuffle"),
         ("pooling", r"pool|max_pool|avg_pool|adaptive_\w*pool"),
-        (
-            "activation",
-            (
-                r"(?:relu|relu6|leaky_relu|prelu|elu|selu|celu|gelu|silu|mish|sigmoid"
-                r"|tanh|hardtanh|hardswish|hardsigmoid|softmax|log_softmax|clamp"
-                r"|clamp_min)(?:_|$)"
-            ),
-        ),
-        ("concat/add", r"(?:cat|concat|add|stack)(?:_|$)"),
+        ("activation", f"(?:{_ACTIVATION_OPS})(?:_|$)"),
+        ("concat/add", "(?:cat|concat|add|stack)(?:_|$)"),
     )
 )
 
@@ -132,10 +92,9 @@ def classify_module(module: nn.Module) -> str | None:
         return classify_conv(module)
     if isinstance(module, _NORMS):
         return "batch norm"
-    if isinstance(module, _ACTIVATIONS):
-        return "activation"
-    if type(module).__module__ == "torch.nn.modules.pooling":
-        return "pooling"
+    where = type(module).__module__  # every torch activation and pooling layer lives in one file
+    if where in ("torch.nn.modules.activation", "torch.nn.modules.pooling"):
+        return where.rsplit(".", 1)[-1]
     if isinstance(module, _UPSAMPLING):
         return "upsampling"
     return None
@@ -163,24 +122,21 @@ def leaf_types(model: nn.Module) -> dict[str, str]:
 
 @contextlib.contextmanager
 def _leaf_hooks(
-    model: nn.Module, enter: Callable[[str], None], leave: Callable[[], None]
+    model: nn.Module, enter: Callable[[str], None], leave: Callable[[], object]
 ) -> Iterator[None]:
-    """Call ``enter(layer_type)`` before and ``leave()`` after each classified leaf's forward."""
+    """Call ``enter(layer_type)`` before and ``leave()`` after each classified leaf's forward.
 
-    def pre_hook(layer_type: str) -> Callable:
-        def hook(module: nn.Module, args: tuple) -> None:
-            enter(layer_type)
-
-        return hook
+    ``enter`` returns None: a pre-hook's return value would replace the module's input.
+    """
 
     def post_hook(module: nn.Module, args: tuple, output: object) -> None:
         leave()  # a hook that returns something would replace the module's output
 
-    modules = dict(model.named_modules())
     handles = []
     for name, layer_type in leaf_types(model).items():
-        handles.append(modules[name].register_forward_pre_hook(pre_hook(layer_type)))
-        handles.append(modules[name].register_forward_hook(post_hook))
+        module = model.get_submodule(name)
+        handles.append(module.register_forward_pre_hook(lambda m, a, t=layer_type: enter(t)))
+        handles.append(module.register_forward_hook(post_hook))
     try:
         yield
     finally:
@@ -191,29 +147,21 @@ def _leaf_hooks(
 @contextlib.contextmanager
 def annotate_leaves(model: nn.Module) -> Iterator[None]:
     """Wrap each classified leaf module's forward in a ``record_function`` range of its type."""
-    open_ranges: list[record_function] = []
+    ranges: list[record_function] = []
 
     def enter(layer_type: str) -> None:
-        rf = record_function(_RANGE_PREFIX + layer_type)
-        rf.__enter__()
-        open_ranges.append(rf)
+        ranges.append(record_function(_RANGE_PREFIX + layer_type).__enter__())
 
-    def leave() -> None:
-        open_ranges.pop().__exit__(None, None, None)
-
-    with _leaf_hooks(model, enter, leave):
+    with _leaf_hooks(model, enter, lambda: ranges.pop().__exit__(None, None, None)):
         yield
 
 
-def _tensors(value: object) -> Iterator[torch.Tensor]:
-    if isinstance(value, torch.Tensor):
-        yield value
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            yield from _tensors(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _tensors(item)
+def _tensors(value: object) -> list[torch.Tensor]:
+    return [leaf for leaf in tree_leaves(value) if isinstance(leaf, torch.Tensor)]
+
+
+def _nbytes(tensors: Iterable[torch.Tensor]) -> int:
+    return sum(t.numel() * t.element_size() for t in tensors)
 
 
 class _ByteCounter(TorchDispatchMode):
@@ -222,24 +170,18 @@ class _ByteCounter(TorchDispatchMode):
     def __init__(self) -> None:
         super().__init__()
         self.stack: list[str] = []
-        self.read: dict[str, int] = defaultdict(int)
-        self.written: dict[str, int] = defaultdict(int)
+        self.read: Counter[str] = Counter()
+        self.written: Counter[str] = Counter()
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        if not getattr(func, "is_view", False):
-            schema = getattr(func, "_schema", None)
-            layer_type = (
-                self.stack[-1]
-                if self.stack
-                else classify_op(schema.name if schema is not None else str(func))
-            )
-            # an out= tensor is written, not read (its bytes come back in ``out``)
-            outs = {a.name for a in schema.arguments if a.is_out} if schema is not None else ()
-            given = {k: v for k, v in (kwargs or {}).items() if k not in outs}
-            inputs = {id(t): t for t in _tensors((args, given))}
-            self.read[layer_type] += sum(t.numel() * t.element_size() for t in inputs.values())
-            self.written[layer_type] += sum(t.numel() * t.element_size() for t in _tensors(out))
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        if not func.is_view:
+            layer_type = self.stack[-1] if self.stack else classify_op(func._schema.name)
+            outs = {a.name for a in func._schema.arguments if a.is_out}  # written, not read
+            given = {k: v for k, v in kwargs.items() if k not in outs}
+            self.read[layer_type] += _nbytes({id(t): t for t in _tensors((args, given))}.values())
+            self.written[layer_type] += _nbytes(_tensors(out))
         return out
 
 
@@ -249,18 +191,7 @@ def bytes_by_type(model: nn.Module, x: torch.Tensor) -> dict[str, tuple[int, int
     hooks = _leaf_hooks(model, counter.stack.append, counter.stack.pop)
     with torch.inference_mode(), hooks, counter:
         model(x)
-    return {t: (counter.read.get(t, 0), counter.written.get(t, 0)) for t in LAYER_TYPES}
-
-
-def _self_time_us(event, on_cuda: bool) -> float:
-    if on_cuda:
-        value = getattr(event, "self_device_time_total", None)
-        return float(value if value is not None else event.self_cuda_time_total)
-    return float(event.self_cpu_time_total)
-
-
-def _is_range(event) -> bool:
-    return event.name.startswith(_RANGE_PREFIX)
+    return {t: (counter.read[t], counter.written[t]) for t in LAYER_TYPES}
 
 
 def _event_type(event) -> str:
@@ -268,7 +199,7 @@ def _event_type(event) -> str:
     outermost = event
     node = event.cpu_parent
     while node is not None:
-        if _is_range(node):
+        if node.name.startswith(_RANGE_PREFIX):
             return node.name[len(_RANGE_PREFIX) :]
         if not getattr(node, "is_user_annotation", False):
             outermost = node
@@ -282,9 +213,10 @@ def attribute_events(events: Sequence, on_cuda: bool) -> dict[str, float]:
     for event in events:
         if getattr(event, "device_type", None) != torch.autograd.DeviceType.CPU:
             continue  # GPU-side copies of annotations; kernels are reached through their CPU op
-        if _is_range(event) or getattr(event, "is_user_annotation", False):
+        if event.name.startswith(_RANGE_PREFIX) or getattr(event, "is_user_annotation", False):
             continue
-        totals[_event_type(event)] += _self_time_us(event, on_cuda)
+        time_us = event.self_device_time_total if on_cuda else event.self_cpu_time_total
+        totals[_event_type(event)] += float(time_us)
     return dict(totals)
 
 
@@ -296,9 +228,31 @@ class ProfileConfig:
     iters: int = 10
 
     def __post_init__(self) -> None:
-        # iters = 0 divided the profiled time by zero; a negative warm-up was silently none
         if self.warmup < 0 or self.iters < 1:
             raise ValueError(f"ProfileConfig needs warmup >= 0 and iters >= 1, got {self}")
+
+
+# Kineto, the profiler's C++ library, logs straight to file descriptor 2 (past ``sys.stderr``):
+# "USDT:2026-01-01 12:00:00 7283:7283 SyncActivityProfilerHandler.cpp:39] profiler_start".
+_PROFILER_LOG_LINE = re.compile(rb"^[A-Z]+:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \d+:\d+ \w+\.cpp:\d+\] ")
+
+
+@contextlib.contextmanager
+def _without_profiler_chatter() -> Iterator[None]:
+    """Drop the profiler library's own log lines from stderr; every other line is passed on."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            lines = sink.read().splitlines(keepends=True)
+            os.write(2, b"".join(line for line in lines if not _PROFILER_LOG_LINE.match(line)))
 
 
 def layer_times(
@@ -315,7 +269,11 @@ def layer_times(
         for _ in range(config.warmup):
             model(x)
         synchronize(x.device)
-        with annotate_leaves(model), profile(activities=activities) as prof:
+        with (
+            _without_profiler_chatter(),
+            annotate_leaves(model),
+            profile(activities=activities) as prof,
+        ):
             for _ in range(config.iters):
                 model(x)
             synchronize(x.device)
@@ -346,52 +304,37 @@ class FlopCounts:
     uncounted: dict[str, Counter]
 
     def counted(self, layer_type: str) -> str:
-        """``yes`` / ``partly`` / ``no``: fvcore counts all / some / none of the type's ops;
-        ``no ops`` where the type has none."""
+        """``yes`` / ``partly`` / ``no``: fvcore counts all / some / none of the type's ops."""
         has_macs, has_uncounted = self.macs[layer_type] > 0, bool(self.uncounted[layer_type])
         if has_macs:
             return "partly" if has_uncounted else "yes"
         return "no" if has_uncounted else "no ops"
 
 
-def count_flops_by_type(model: nn.Module, x: torch.Tensor) -> FlopCounts:
-    """fvcore MACs per layer type; ops outside classified leaves are classified by op name."""
-    from fvcore.nn import FlopCountAnalysis
+def _split_by_type(per_scope: Callable[[str], Counter], leaves: dict[str, str]) -> dict:
+    """Per-op counts of the whole model split by layer type: each classified leaf's to its type,
+    the rest (ops outside any leaf) by op name."""
+    by_type: dict[str, Counter] = {t: Counter() for t in LAYER_TYPES}
+    rest = Counter(per_scope(""))
+    for name, layer_type in leaves.items():
+        ops = Counter(per_scope(name))
+        by_type[layer_type] += ops
+        rest -= ops
+    for op, n in rest.items():
+        by_type[classify_op(op)][op] += n
+    return by_type
 
-    analysis = FlopCountAnalysis(model, x)
-    analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-    if isinstance(getattr(analysis, "_ignored_ops", None), set):
-        analysis._ignored_ops.clear()  # fvcore skips cat, relu, add... silently: list them too
-    per_module = analysis.by_module_and_operator()
-    leftover = dict(per_module[""])  # whole-model counts per op, minus what leaves claim below
-    left_uncounted = Counter(analysis.unsupported_ops(""))
-    totals: dict[str, float] = defaultdict(float)
-    uncounted: dict[str, Counter] = {t: Counter() for t in LAYER_TYPES}
-    for name, layer_type in leaf_types(model).items():
-        for op, count in per_module.get(name, {}).items():
-            totals[layer_type] += count
-            leftover[op] = leftover.get(op, 0) - count
-        ops = Counter(analysis.unsupported_ops(name))
-        uncounted[layer_type] += ops
-        left_uncounted -= ops
-    for op, count in leftover.items():
-        totals[classify_op(op)] += count
-    for op, n in left_uncounted.items():
-        uncounted[classify_op(op)][op] += n
+
+def count_flops_by_type(model: nn.Module, x: torch.Tensor) -> FlopCounts:
+    """fvcore MACs per layer type, and the ops of each type it counted nothing for."""
+    analysis, _ = flop_analysis(model, x, every_op=True)
+    leaves = leaf_types(model)
+    macs = _split_by_type(analysis.by_operator, leaves)
+    uncounted = _split_by_type(analysis.unsupported_ops, leaves)
     for ops in uncounted.values():
         for op in [op for op in ops if _BOOKKEEPING.match(op.split("::")[-1])]:
             del ops[op]
-    return FlopCounts({t: float(totals.get(t, 0.0)) for t in LAYER_TYPES}, uncounted)
-
-
-def flops_by_type(model: nn.Module, x: torch.Tensor) -> dict[str, float]:
-    """fvcore MACs per layer type (see :func:`count_flops_by_type`)."""
-    return count_flops_by_type(model, x).macs
-
-
-def _percent(values: dict[str, float]) -> dict[str, float]:
-    total = sum(values.values())
-    return {k: 100.0 * v / total if total > 0 else float("nan") for k, v in values.items()}
+    return FlopCounts({t: float(sum(macs[t].values())) for t in LAYER_TYPES}, uncounted)
 
 
 def _ops_text(ops: Counter) -> str:
@@ -411,30 +354,24 @@ def layer_profile(
     with torch.inference_mode():
         flops = count_flops_by_type(model, x)
     moved = bytes_by_type(model, x)
-    macs = flops.macs
-    time_pct, flop_pct = _percent(times), _percent(macs)
-    traffic = {t: moved[t][0] + moved[t][1] for t in LAYER_TYPES}
-    return pd.DataFrame(
-        {
-            "model": label,
-            "device": str(x.device),
-            "input": f"{x.shape[-2]}x{x.shape[-1]}",
-            "layer_type": list(LAYER_TYPES),
-            "time_ms": [times[t] for t in LAYER_TYPES],
-            "time_share_pct": [time_pct[t] for t in LAYER_TYPES],
-            "gmacs": [macs[t] / 1e9 for t in LAYER_TYPES],
-            "flops_share_pct": [flop_pct[t] for t in LAYER_TYPES],
-            "flops_counted": [flops.counted(t) for t in LAYER_TYPES],
-            "flops_uncounted_ops": [_ops_text(flops.uncounted[t]) for t in LAYER_TYPES],
-            "mb_read": [moved[t][0] / 1e6 for t in LAYER_TYPES],
-            "mb_written": [moved[t][1] / 1e6 for t in LAYER_TYPES],
-            "macs_per_byte": [
-                macs[t] / traffic[t] if traffic[t] else float("nan") for t in LAYER_TYPES
-            ],
-            "latency_ms": latency,
-            "coverage_pct": 100.0 * sum(times.values()) / latency if latency > 0 else float("nan"),
-        }
+    shape = f"{x.shape[-2]}x{x.shape[-1]}"
+    rows = pd.DataFrame(
+        {"model": label, "device": str(x.device), "input": shape, "layer_type": LAYER_TYPES},
+        index=LAYER_TYPES,
     )
+    rows["time_ms"] = pd.Series(times)
+    rows["time_share_pct"] = 100.0 * rows.time_ms / rows.time_ms.sum()
+    macs = pd.Series(flops.macs)
+    rows["gmacs"] = macs / 1e9
+    rows["flops_share_pct"] = 100.0 * macs / macs.sum()  # no MACs at all: 0 / 0, NaN
+    rows["flops_counted"] = [flops.counted(t) for t in LAYER_TYPES]
+    rows["flops_uncounted_ops"] = [_ops_text(flops.uncounted[t]) for t in LAYER_TYPES]
+    read, written = (pd.Series({t: moved[t][i] for t in LAYER_TYPES}) for i in (0, 1))
+    rows["mb_read"], rows["mb_written"] = read / 1e6, written / 1e6
+    rows["macs_per_byte"] = (macs / (read + written)).where(read + written > 0)
+    rows["latency_ms"] = latency
+    rows["coverage_pct"] = 100.0 * sum(times.values()) / latency if latency > 0 else math.nan
+    return rows.reset_index(drop=True)
 
 
 def profile_models(

@@ -7,7 +7,9 @@ tables record these figures before and after each timed block so a reader can te
 
 from __future__ import annotations
 
+import math
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 BUSY_FRACTION = 0.5  # load average per core above which a timed block is called "on a busy machine"
@@ -16,21 +18,20 @@ BUSY_FRACTION = 0.5  # load average per core above which a timed block is called
 def _cpu_ticks(stat: Path = Path("/proc/stat")) -> tuple[int, int] | None:
     """(total, steal) jiffies of all CPUs since boot; ``None`` where /proc/stat is absent."""
     try:
-        fields = stat.read_text().splitlines()[0].split()
-    except (OSError, IndexError):
+        ticks = [int(value) for value in stat.read_text().splitlines()[0].split()[1:]]
+    except (OSError, IndexError, ValueError):
         return None
-    ticks = [int(value) for value in fields[1:]]
     steal = ticks[7] if len(ticks) > 7 else 0
     return sum(ticks[:8]), steal
 
 
-def machine_load() -> dict[str, float | None]:
-    """The 1-minute load average, the core count, and the cumulative CPU ticks (for steal deltas)."""
+def machine_load(stat: Path = Path("/proc/stat")) -> dict[str, float | None]:
+    """The 1-minute load average, the core count, and the cumulative CPU ticks (for steal)."""
     try:
         load_1m = os.getloadavg()[0]
     except OSError:
         load_1m = None
-    ticks = _cpu_ticks()
+    ticks = _cpu_ticks(stat)
     return {
         "load_1m": load_1m,
         "cores": os.cpu_count() or 1,
@@ -51,3 +52,52 @@ def steal_percent(before: dict, after: dict) -> float | None:
 def is_busy(load_1m: float | None, cores: int) -> bool:
     """A load average above :data:`BUSY_FRACTION` per core: other work competed for the cores."""
     return load_1m is not None and load_1m > BUSY_FRACTION * cores
+
+
+def load_record() -> dict[str, object]:
+    """The load now, as the environment record keeps it: load average, cores, and whether busy."""
+    reading = machine_load()
+    cores = int(reading["cores"])
+    return {
+        "load_1m": reading["load_1m"],
+        "cores": cores,
+        "busy": is_busy(reading["load_1m"], cores),
+    }
+
+
+@dataclass
+class LoadWindow:
+    """Machine load over the timed blocks of one latency row.
+
+    The load average read before the first block and after the last, and the CPU time stolen
+    across all of them (ticks summed over the blocks, so the rounds of other models in between
+    do not count). Missing readings come out as NaN.
+    """
+
+    load_1m_before: float | None = None
+    load_1m_after: float | None = None
+    ticks: dict[str, int | None] = field(
+        default_factory=lambda: {"ticks_total": 0, "ticks_steal": 0}
+    )
+    blocks: int = 0
+
+    def add(self, before: dict, after: dict) -> None:
+        if self.blocks == 0:
+            self.load_1m_before = before["load_1m"]
+        self.load_1m_after = after["load_1m"]
+        self.blocks += 1
+        for key, total in self.ticks.items():
+            known = None not in (total, before.get(key), after.get(key))
+            self.ticks[key] = total + after[key] - before[key] if known else None
+
+    def as_columns(self) -> dict[str, float]:
+        steal = steal_percent({"ticks_total": 0, "ticks_steal": 0}, self.ticks)
+        return {
+            "load_1m_before": _or_nan(self.load_1m_before),
+            "load_1m_after": _or_nan(self.load_1m_after),
+            "steal_pct": _or_nan(steal if self.blocks else None),
+        }
+
+
+def _or_nan(value: float | None) -> float:
+    return math.nan if value is None else float(value)

@@ -26,7 +26,7 @@ from bench.measure.complexity import (
 @dataclass(frozen=True)
 class Table3Row:
     module: str  # the row label of the paper's table
-    model: str  # registered model whose refinement stages carry the module
+    model: str  # registered model whose refinement stages hold the module
     paper: PaperFigures
 
 

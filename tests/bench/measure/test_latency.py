@@ -1,7 +1,6 @@
-"""bench.measure.latency at its boundaries (mutation run, issue 14): the CUDA timer on a fake device
-(timing events, the device it synchronises, cuda:1), the stop rules at exactly min/max time
-(a fake clock, no wall-clock assertion), nanoseconds to milliseconds, statistics of 0, 1 and 2
-samples, and how a multi-round budget is split."""
+"""The batch-1 latency timer (bench.measure.latency): the CUDA timer on a fake device, stop rules
+on a fake clock, statistics, modes, rows and their columns (NVML windows and machine load from
+fake readings), interleaved rounds."""
 
 from __future__ import annotations
 
@@ -16,14 +15,247 @@ import torch
 from torch import nn
 
 from bench.measure import latency
-from bench.measure.environment import GpuCounters, GpuState, WindowTotals
+from bench.measure.environment import (
+    GpuCounters,
+    GpuState,
+    WindowTotals,
+    decode_throttle_reasons,
+    environment_record,
+    gpu_state,
+)
 from bench.measure.latency import (
     LatencyResult,
     LatencyStats,
     TimingConfig,
     ValidityRule,
+    benchmark_models,
+    measure_latency,
     time_callable,
 )
+from bench.measure.load import LoadWindow
+
+CPU = torch.device("cpu")
+FAST = TimingConfig(warmup=1, iters=5)
+
+
+class Recorder(nn.Module):
+    """Counts calls and remembers which input tensors it saw."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+        self.calls = 0
+        self.inputs: set[int] = set()
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        self.calls += 1
+        self.inputs.add(x.data_ptr())
+        return [self.conv(x)]
+
+
+class RefusesAutocast(nn.Module):
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        if torch.is_autocast_enabled("cpu"):
+            raise RuntimeError("no kernel for this dtype\nsecond line")
+        return [x]
+
+
+def test_input_is_created_once_and_every_timed_call_counted():
+    model = Recorder()
+    result = measure_latency(model, (1, 3, 8, 8), CPU, config=TimingConfig(warmup=2, iters=7))
+    assert result.stats.iters == 7
+    assert model.calls == 2 + 7 + 1  # warm-up, timed, and the one probing call
+    assert len(model.inputs) == 1
+
+
+def test_time_callable_stops_at_max_time_after_three_samples():
+    calls = []
+    samples = time_callable(
+        lambda: calls.append(1), CPU, TimingConfig(warmup=0, iters=1000, max_time_s=0.0)
+    )
+    assert len(samples) == 3 == len(calls)
+
+
+def test_stats_of_known_samples():
+    stats = LatencyStats.from_samples([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert stats.median_ms == 3.0 and stats.mean_ms == 3.0 and stats.iters == 5
+    assert stats.iqr_ms == pytest.approx(2.0)
+    assert stats.p10_ms == pytest.approx(1.4) and stats.p90_ms == pytest.approx(4.6)
+    assert stats.std_ms == pytest.approx(math.sqrt(2.5))
+    assert stats.cv == pytest.approx(math.sqrt(2.5) / 3.0)
+
+
+def test_unsupported_mode_reports_nan_with_reason():
+    result = measure_latency(RefusesAutocast(), (1, 3, 4, 4), CPU, "bf16", FAST)
+    assert math.isnan(result.stats.median_ms) and result.stats.iters == 0
+    assert "RuntimeError: no kernel for this dtype" == result.reason
+    assert result.as_row()["reason"] == result.reason
+
+
+def test_unknown_mode_names_the_mode():
+    with pytest.raises(ValueError, match="'int3'"):
+        measure_latency(Recorder(), (1, 3, 4, 4), CPU, "int3", FAST)
+
+
+@pytest.mark.parametrize("mode", ["fp32", "channels_last", "bf16"])
+def test_modes_time_a_conv_net_on_cpu(mode):
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU())
+    result = measure_latency(model, (1, 3, 16, 16), CPU, mode, FAST)
+    assert result.reason == "" and result.stats.iters == 5
+    # channels_last converts a copy: the caller's weights keep their layout
+    assert model[0].weight.is_contiguous()
+
+
+def test_row_has_spread_and_environment_columns():
+    row = measure_latency(Recorder(), (1, 3, 8, 8), CPU, config=FAST, name="rec").as_row()
+    for column in (
+        "median_ms",
+        "mean_ms",
+        "p10_ms",
+        "p90_ms",
+        "iqr_ms",
+        "std_ms",
+        "cv",
+        "iters",
+        "threads",
+        "throttled",
+        "input",
+    ):
+        assert column in row
+    assert row["model"] == "rec" and row["input"] == "8x8" and row["throttled"] is False
+
+
+def test_throttle_reasons_decoded_and_flagged():
+    assert decode_throttle_reasons(0x1 | 0x4) == ["gpu_idle", "sw_power_cap"]
+    assert GpuState(throttle_reasons=["sw_power_cap"]).throttled
+    assert not GpuState(throttle_reasons=["gpu_idle"]).throttled
+
+
+def test_environment_record_without_gpu_says_so():
+    record = environment_record(CPU)
+    assert record["torch"] == torch.__version__
+    assert record["torch_threads"] == torch.get_num_threads()
+    assert record["gpu"]["available"] is False and record["gpu"]["reason"]
+    assert gpu_state(CPU).error
+
+
+@pytest.fixture
+def two_registered():
+    from architectures import ModelInfo, register_model, unregister_model
+
+    names = ("tiny-latency-a", "tiny-latency-b")
+    for name in names:
+        info = ModelInfo(
+            name=name,
+            family="test",
+            dataset="lip",
+            input_size=(16, 16),
+            output_stride=1,
+            num_heatmaps=3,
+        )
+        register_model(info)(lambda **kw: nn.Sequential(nn.Conv2d(3, 3, 1)))
+    yield names
+    for name in names:
+        unregister_model(name)
+
+
+def test_benchmark_models_interleaves_rounds(two_registered):
+    steps = []
+    df = benchmark_models(
+        two_registered,
+        CPU,
+        ("fp32", "channels_last"),
+        TimingConfig(warmup=1, iters=6),
+        on_step=lambda *s: steps.append(s),
+        rounds=3,
+    )
+    assert list(df.model) == [two_registered[0]] * 2 + [two_registered[1]] * 2
+    assert set(df.iters) == {6}
+    # round by round: every (model, mode) once per round, in the same order
+    assert steps == [
+        (n, m) for _ in range(3) for n in two_registered for m in ("fp32", "channels_last")
+    ]
+
+
+# ---------------------------------------------------------------- numerics, validity, CUDA timer
+
+
+def test_every_row_records_the_numerics_it_ran_with():
+    fp32 = measure_latency(Recorder(), (1, 3, 8, 8), CPU, "fp32", FAST).as_row()
+    assert fp32["tf32_conv"] is False and fp32["tf32_matmul"] is False
+    assert "cudnn_benchmark" in fp32 and "deterministic_algorithms" in fp32
+
+
+def test_fp32_is_strict_inside_and_restored_after():
+    from bench.measure.numerics import numerics_flags
+
+    before = numerics_flags()
+    seen = []
+
+    class Probe(nn.Module):
+        def forward(self, x):
+            seen.append(numerics_flags())
+            return [x]
+
+    measure_latency(Probe(), (1, 3, 4, 4), CPU, "fp32", FAST)
+    assert all(not f["tf32_conv"] and not f["tf32_matmul"] for f in seen)
+    assert numerics_flags() == before
+
+
+def test_tf32_on_a_cpu_is_reported_not_timed():
+    result = measure_latency(Recorder(), (1, 3, 8, 8), CPU, "tf32", FAST)
+    assert result.stats.iters == 0 and "CUDA" in result.reason
+    assert result.as_row()["valid"] is False
+
+
+@pytest.mark.parametrize(
+    "samples, seconds, valid",
+    [(64, 1.0, True), (63, 5.0, False), (500, 0.99, False), (3, 0.1, False)],
+)
+def test_validity_needs_64_samples_and_one_second(samples, seconds, valid):
+    why = latency.VALIDITY.check(samples, seconds)
+    assert (why == "") is valid
+    if samples < 64:
+        assert f"{samples} samples < 64" in why
+
+
+def test_short_rows_are_marked_invalid():
+    row = measure_latency(Recorder(), (1, 3, 8, 8), CPU, config=FAST).as_row()
+    assert row["valid"] is False and "5 samples < 64" in row["validity"]
+
+
+def test_build_at_size_rebuilds_only_models_whose_class_takes_a_size(two_registered):
+    from architectures.registry import build_at_size
+
+    cpm = build_at_size("cpm-original", (64, 64))
+    assert tuple(cpm.info.input_size) == (64, 64)
+    plain = build_at_size(two_registered[0], (32, 32))
+    assert tuple(plain.info.input_size) == (32, 32)  # runs at any size as built; info says so
+
+
+def test_build_at_size_lets_a_builders_own_type_error_through():
+    from architectures import ModelInfo, register_model, unregister_model
+    from architectures.registry import build_at_size
+
+    info = ModelInfo(
+        name="tiny-broken",
+        family="test",
+        dataset="lip",
+        input_size=(16, 16),
+        output_stride=1,
+        num_heatmaps=3,
+    )
+
+    def broken(**overrides):
+        raise TypeError("bug inside the builder")
+
+    register_model(info)(broken)
+    try:
+        with pytest.raises(TypeError, match="bug inside the builder"):
+            build_at_size("tiny-broken", (32, 32))
+    finally:
+        unregister_model("tiny-broken")
+
 
 CUDA1 = torch.device("cuda", 1)
 
@@ -103,7 +335,7 @@ def test_statistics_of_one_two_and_zero_samples() -> None:
     )
     zero = LatencyStats.from_samples([0.0, 0.0])  # below the clock's resolution
     assert zero.std_ms == 0.0 and math.isnan(zero.cv)
-    for missing in (LatencyStats.missing(), LatencyStats.from_samples([])):
+    for missing in (LatencyStats.from_samples([]), LatencyStats.from_samples(())):
         values = [
             getattr(missing, f)
             for f in ("median_ms", "mean_ms", "p10_ms", "p90_ms", "iqr_ms", "std_ms", "cv")
@@ -139,8 +371,9 @@ def _result(**fields) -> LatencyResult:
         "device": "cuda:0",
         "input_size": (256, 192),
         "threads": 4,
-        "stats": LatencyStats.from_samples([2.0] * 64),
+        "samples": [2.0] * 64,
         "window": WindowTotals(1.5, 2, 64, {"power": 0.3, "thermal": 0.0}, 640.0),
+        "load": LoadWindow(0.5, 1.5, {"ticks_total": 200, "ticks_steal": 10}, 2),
     }
     return LatencyResult(**{**base, **fields})
 
@@ -157,7 +390,7 @@ def test_every_column_of_a_latency_row() -> None:
         "p90_ms", "iqr_ms", "std_ms", "cv", "iters", "reason", "timed_s", "valid", "validity",
         "throttled", "throttle_reasons", "throttled_pct", "violation_pct",
         "energy_per_inference_mj", "energy_note", "sm_clock_before_mhz", "sm_clock_after_mhz",
-        "temperature_after_c", "tf32_conv",
+        "temperature_after_c", "load_1m_before", "load_1m_after", "steal_pct", "tf32_conv",
     ]  # fmt: skip
     assert row == {
         "model": "net",
@@ -179,6 +412,9 @@ def test_every_column_of_a_latency_row() -> None:
         "sm_clock_before_mhz": 1400,
         "sm_clock_after_mhz": 1300,
         "temperature_after_c": 70,
+        "load_1m_before": 0.5,
+        "load_1m_after": 1.5,
+        "steal_pct": 5.0,
         "tf32_conv": False,
     }
 
@@ -196,11 +432,11 @@ def test_throttled_by_a_snapshot_before_or_after_or_by_violation_time_in_a_windo
 
 
 def test_a_row_not_measured_or_too_short_says_why_and_is_invalid() -> None:
-    row = _result(reason="tf32 unsupported", stats=LatencyStats.missing()).as_row()
+    row = _result(reason="tf32 unsupported", samples=[]).as_row()
     assert (row["valid"], row["validity"], row["reason"]) == (False, "not measured", row["reason"])
     short = _result(window=WindowTotals(0.99, 1, 64)).as_row()
     assert (short["valid"], short["validity"]) == (False, "0.99 s timed < 1 s")
-    few = _result(stats=LatencyStats.from_samples([2.0] * 63)).as_row()
+    few = _result(samples=[2.0] * 63).as_row()
     assert (few["valid"], few["validity"]) == (False, "63 samples < 64")
 
 
@@ -253,17 +489,6 @@ def test_autocast_silently_off_or_of_another_dtype_is_a_reason() -> None:
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert latency._autocast_inactive("bf16", cpu) == ""
         assert latency._autocast_inactive("fp16", cpu).startswith("fp16 autocast is not")
-
-
-def test_autocast_state_a_torch_cannot_report_is_trusted(monkeypatch) -> None:
-    def old_signature(*args):
-        raise TypeError("is_autocast_enabled() takes 0 positional arguments")
-
-    monkeypatch.setattr(torch, "is_autocast_enabled", old_signature)
-    assert latency._autocast_inactive("bf16", torch.device("cpu")) == ""
-    monkeypatch.setattr(torch, "get_autocast_dtype", lambda device_type: torch.float16)
-    monkeypatch.setattr(torch, "is_autocast_enabled", lambda device_type: True)
-    assert latency._autocast_inactive("fp16", torch.device("cpu")) == ""
 
 
 class _Raises(nn.Module):
@@ -352,37 +577,80 @@ def fake_nvml(monkeypatch: pytest.MonkeyPatch) -> list:
         ns = {"power": n * 300_000_000, "thermal": n * 100_000_000}
         return GpuCounters(time_s=1.5 * n, violation_ns=ns, energy_mj=600 * n)
 
+    loads = itertools.count(1)
+
+    def load():  # the machine's load: n, and 5 of every 100 CPU ticks stolen
+        n = next(loads)
+        log.append(("load", n))
+        return {"load_1m": float(n), "cores": 2, "ticks_total": 100 * n, "ticks_steal": 5 * n}
+
     monkeypatch.setattr(latency, "gpu_state", state)
     monkeypatch.setattr(latency, "read_counters", counters)
+    monkeypatch.setattr(latency, "machine_load", load)
     return log
+
+
+def _job(model: nn.Module, device: torch.device = CPU) -> latency._Job:
+    result = LatencyResult("n", "fp32", str(device), (4, 4), 1)
+    return latency._Job(model, torch.zeros(1, 3, 4, 4), result)
 
 
 def test_a_timing_window_is_bracketed_by_the_counters_and_snapshots_only_first_and_last(
     fake_cuda, fake_nvml
 ) -> None:
-    job = latency._Job("n", "fp32", _Calls(), torch.zeros(1, 3, 4, 4))
+    job = _job(_Calls(), CUDA1)
     latency._time_round(job, CUDA1, TimingConfig(0, 2), first=True, last=False)
-    assert fake_nvml == [("state", CUDA1), ("counters", CUDA1), ("counters", CUDA1)]
-    assert (job.gpu_before.sm_clock_mhz, job.gpu_after) == (1, GpuState())
-    assert job.samples == [1.5, 1.5] and job.model.calls == 2
+    assert fake_nvml == [
+        ("state", CUDA1), ("load", 1), ("counters", CUDA1), ("counters", CUDA1), ("load", 2),
+    ]  # fmt: skip
+    result = job.result
+    assert (result.gpu_before.sm_clock_mhz, result.gpu_after) == (1, GpuState())
+    assert result.samples == [1.5, 1.5] and job.model.calls == 2
     latency._time_round(job, CUDA1, TimingConfig(0, 3), first=False, last=True)
-    assert fake_nvml[3:] == [("counters", CUDA1), ("counters", CUDA1), ("state", CUDA1)]
-    assert (job.gpu_before.sm_clock_mhz, job.gpu_after.sm_clock_mhz) == (1, 6)
-    assert job.samples == [1.5] * 5 and job.flags["tf32_conv"] is False
-    window = job.window  # two windows of 1.5 s each; the gap between them is not counted
+    assert fake_nvml[5:] == [
+        ("load", 3), ("counters", CUDA1), ("counters", CUDA1), ("load", 4), ("state", CUDA1),
+    ]  # fmt: skip
+    assert (result.gpu_before.sm_clock_mhz, result.gpu_after.sm_clock_mhz) == (1, 10)
+    assert result.samples == [1.5] * 5 and result.flags["tf32_conv"] is False
+    window = result.window  # two windows of 1.5 s each; the gap between them is not counted
     assert (window.duration_s, window.windows, window.inferences) == (3.0, 2, 5)
     assert window.violation_s == pytest.approx({"power": 0.6, "thermal": 0.2})
     assert window.energy_mj == 1200
-    row = job.result(CUDA1).as_row()
+    row = result.as_row()
     assert row["throttled_pct"] == pytest.approx(20.0) and row["throttled"] is True
     assert row["energy_per_inference_mj"] == 240.0 and row["timed_s"] == 3.0
+    # the load before the first block, after the last; steal over both blocks only
+    assert (row["load_1m_before"], row["load_1m_after"], row["steal_pct"]) == (1.0, 4.0, 5.0)
 
 
-def test_a_cpu_window_reads_the_clock_counters_but_no_gpu_snapshot(fake_nvml) -> None:
-    job = latency._Job("n", "fp32", _Calls(), torch.zeros(1, 3, 4, 4))
+def test_a_cpu_window_reads_the_clock_counters_and_the_load_but_no_gpu_snapshot(
+    fake_nvml,
+) -> None:
+    job = _job(_Calls())
     latency._time_round(job, torch.device("cpu"), TimingConfig(0, 2), first=True, last=True)
-    assert [what for what, _ in fake_nvml] == ["counters", "counters"]
-    assert job.gpu_before == job.gpu_after == GpuState() and len(job.samples) == 2
+    assert [what for what, _ in fake_nvml] == ["load", "counters", "counters", "load"]
+    result = job.result
+    assert result.gpu_before == result.gpu_after == GpuState() and len(result.samples) == 2
+
+
+def test_load_columns_of_rows_timed_in_rounds(monkeypatch) -> None:
+    """benchmark_models: every row carries the load around its own blocks (fake readings)."""
+    from tests.tiny_models import register_tiny
+
+    readings = iter(
+        [{"load_1m": v, "cores": 2, "ticks_total": 10 * v, "ticks_steal": v} for v in range(8)]
+    )
+    monkeypatch.setattr(latency, "machine_load", lambda: next(readings))
+    name = register_tiny("tiny-latency-load", (16, 16))
+    df = benchmark_models([name], CPU, ("fp32", "channels_last"), TimingConfig(0, 2), rounds=2)
+    # blocks in order: fp32 (0, 1), channels_last (2, 3), fp32 (4, 5), channels_last (6, 7)
+    assert list(df.load_1m_before) == [0.0, 2.0] and list(df.load_1m_after) == [5.0, 7.0]
+    assert list(df.steal_pct) == [10.0, 10.0]
+
+
+def test_a_row_without_load_readings_has_nan_columns() -> None:
+    row = _result(load=LoadWindow()).as_row()
+    assert all(math.isnan(row[c]) for c in ("load_1m_before", "load_1m_after", "steal_pct"))
 
 
 @pytest.mark.filterwarnings("ignore:CUDA is not available")
@@ -394,14 +662,16 @@ def test_measure_latency_on_a_fake_gpu_takes_both_snapshots_and_one_window(
     result = latency.measure_latency(model, (1, 3, 4, 4), CUDA1, config=TimingConfig(2, 3))
     assert (result.model, result.mode, result.device) == ("_Calls", "fp32", "cuda:1")
     assert result.input_size == (4, 4) and result.stats.iters == 3 and model.calls == 1 + 2 + 3
-    assert (result.gpu_before.sm_clock_mhz, result.gpu_after.sm_clock_mhz) == (1, 4)
+    assert (result.gpu_before.sm_clock_mhz, result.gpu_after.sm_clock_mhz) == (1, 6)
     assert (result.window.windows, result.window.inferences) == (1, 3)
     assert result.threads == torch.get_num_threads()
     # torch without CUDA turns the autocast off: reported, neither timed nor snapshotted
     named = latency.measure_latency(model, (1, 3, 4, 4), CUDA1, "fp16", TimingConfig(0, 1), "m")
     assert (named.model, named.mode, named.stats.iters) == ("m", "fp16", 0)
     assert named.reason.startswith("fp16 autocast is not supported")
-    assert named.gpu_before == GpuState() and named.window.windows == 0 and len(fake_nvml) == 4
+    assert named.gpu_before == GpuState() and named.window.windows == 0
+    snapshots_and_one_window = ["state", "load", "counters", "counters", "load", "state"]
+    assert [what for what, _ in fake_nvml] == snapshots_and_one_window
 
 
 def test_rounds_share_the_warm_up_and_the_budget_and_snapshot_first_and_last(monkeypatch) -> None:
@@ -411,12 +681,14 @@ def test_rounds_share_the_warm_up_and_the_budget_and_snapshot_first_and_last(mon
     def fake_jobs(names, device, modes, input_size):
         seen.append((tuple(names), device, tuple(modes), input_size))
         return [
-            latency._Job(n, m, models[n], torch.zeros(1, 3, 4, 4)) for n in names for m in modes
+            latency._Job(models[n], torch.zeros(1, 3, 4, 4), LatencyResult(n, m, "cpu", (4, 4), 1))
+            for n in names
+            for m in modes
         ]
 
     def fake_round(job, device, config, first, last):
-        seen.append((job.name, job.mode, config, first, last))
-        job.samples.append(1.0)
+        seen.append((job.result.model, job.result.mode, config, first, last))
+        job.result.samples.append(1.0)
 
     monkeypatch.setattr(latency, "_jobs", fake_jobs)
     monkeypatch.setattr(latency, "_time_round", fake_round)
@@ -456,7 +728,7 @@ def test_jobs_build_each_model_once_for_all_its_modes(monkeypatch) -> None:
     meta = torch.device("meta")  # a device other than the default one, without memory
     jobs = latency._jobs([name], meta, ("fp32", "channels_last"), (16, 24))
     assert built == [(name, (16, 24))]
-    assert [(j.name, j.mode, tuple(j.x.shape), j.x.device) for j in jobs] == [
+    assert [(j.result.model, j.result.mode, tuple(j.x.shape), j.x.device) for j in jobs] == [
         (name, "fp32", (1, 3, 16, 24), meta),
         (name, "channels_last", (1, 3, 16, 24), meta),
     ]
