@@ -102,20 +102,23 @@ def test_an_out_folder_holding_a_tables_set_is_refused_untouched(tmp_path, capsy
 HEAVY = ("torch", "pandas", "matplotlib", "torchvision", "fvcore")
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["only-one"]])
-def test_help_and_usage_errors_import_nothing_heavy(argv):
+def test_help_and_usage_errors_import_nothing_heavy():
     """Whatever ``architectures.errors`` itself loads aside, the command adds none of them."""
     code = (
         "import sys\n"
         "from architectures import errors\n"
         "before = set(sys.modules)\n"
         "from bench.compare import main\n"
-        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+        "for argv in (['--help'], ['only-one']):\n"
+        "    try:\n        main(argv)\n    except SystemExit as exit_:\n"
+        "        print('EXIT', exit_.code)\n"
         f"print('HEAVY', *sorted(m for m in {HEAVY!r} if m in sys.modules and m not in before))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
-    assert done.stdout.strip().splitlines()[-1] == "HEAVY"
-    assert ("usage:" in done.stdout) == (argv == ["--help"])
+    lines = done.stdout.strip().splitlines()
+    assert "usage:" in done.stdout and "at least two RUN_DIRs" in done.stderr
+    assert [x for x in lines if x.startswith("EXIT")] == ["EXIT 0", "EXIT 2"]
+    assert lines[-1] == "HEAVY"
