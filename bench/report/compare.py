@@ -93,6 +93,15 @@ def _timed_runtimes(df: pd.DataFrame) -> pd.DataFrame:
     return rows[RUNTIME_KEYS + STATS].reset_index(drop=True)
 
 
+def _unique(df: pd.DataFrame, keys: list[str], path: Path) -> pd.DataFrame:
+    """A row twice would multiply the joined rows: refused, naming the file and the row."""
+    twice = df[df.duplicated(keys)]
+    if not twice.empty:
+        row = ", ".join(str(v) for v in twice.iloc[0][keys])
+        raise InputFileError(f"{path}: two timed rows for {row} (edited by hand?)")
+    return df
+
+
 def load_set(folder: Path, label: str = "") -> ResultSet:
     """The set in ``folder``; an :class:`InputFileError` naming the folder or file at fault."""
     folder = Path(folder)
@@ -111,12 +120,15 @@ def load_set(folder: Path, label: str = "") -> ResultSet:
             f"{folder}: a set written by {producer or 'an unknown tool'}, not by {PRODUCER}"
         )
     env = _read_env(_set_file(folder, manifest, "env.json", required=True))
-    latency = _read_csv(
-        _set_file(folder, manifest, "latency.csv", True), ["mode", *LATENCY_KEYS, *STATS]
+    path = _set_file(folder, manifest, "latency.csv", required=True)
+    latency = _unique(
+        _fp32_latency(_read_csv(path, ["mode", *LATENCY_KEYS, *STATS])), LATENCY_KEYS, path
     )
     path = _set_file(folder, manifest, "runtimes.csv", required=False)
     runtimes = _timed_runtimes(_read_csv(path, [*RUNTIME_KEYS, *STATS])) if path else None
-    return ResultSet(folder, label, env, _fp32_latency(latency), runtimes)
+    if runtimes is not None:
+        _unique(runtimes, RUNTIME_KEYS, path)
+    return ResultSet(folder, label, env, latency, runtimes)
 
 
 # Words of a CPU model string that say nothing about the machine: "(R)", "CPU", "@ 2.00GHz".
@@ -167,9 +179,10 @@ def column(label: str, value: str) -> str:
 
 
 def _ranked(df: pd.DataFrame, labels: Sequence[str], groups: Sequence[str]) -> pd.DataFrame:
-    """``rank`` (1 = fastest within ``groups``, among rows every set timed) and ``rank_change``
-    (places gained over the first set: positive = ranks higher there) of each set."""
-    medians = [column(x, "median_ms") for x in labels]
+    """``rank`` (1 = fastest within ``groups``, among rows every set timed; a set with no row
+    at all, e.g. no runtimes, does not count) and ``rank_change`` (places gained over the first
+    set: positive = ranks higher there) of each set."""
+    medians = [column(x, "median_ms") for x in labels if df[column(x, "median_ms")].notna().any()]
     common = df[medians].notna().all(axis=1)
     for x in labels:
         values = df.loc[common, column(x, "median_ms")]

@@ -237,6 +237,7 @@ def test_runtimes_of_a_set_without_them_are_empty_cells(tmp_path):
     )
     df = compare.runtimes_frame(loaded)
     assert df[f"{loaded[0].label} median_ms"].isna().all() and len(df) == len(RUNTIMES_B)
+    assert list(df[f"{loaded[1].label} rank"]) == [3, 1, 2, 2, 1, 1]  # ranked all the same
     assert compare.runtimes_frame([loaded[0], loaded[0]]) is None
 
 
@@ -249,6 +250,10 @@ def test_runtimes_of_a_set_without_them_are_empty_cells(tmp_path):
         (lambda f: (f / "runtimes.csv").unlink(), "{f}/runtimes.csv: listed"),
         (lambda f: (f / "latency.csv").write_text("a,b\n1,2\n"), "{f}/latency.csv: no column"),
         (lambda f: (f / "latency.csv").write_text(""), "{f}/latency.csv: not a readable CSV"),
+        (
+            lambda f: pd.concat([pd.read_csv(f / "latency.csv")] * 2).to_csv(f / "latency.csv"),
+            "{f}/latency.csv: two timed rows for hourglass-8stack, 256x256",
+        ),
     ],
 )
 def test_a_broken_set_is_refused_naming_the_folder_or_file(tmp_path, damage, named):
