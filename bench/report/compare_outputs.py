@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from bench.report import files as io
 from bench.report import html as report_html
@@ -25,6 +27,7 @@ OUTPUT_NAMES = (
     "compare_latency.csv",
     "compare_runtimes.csv",
     "compare_env.csv",
+    "compare_speedups.png",
     "compare.html",
 )
 TITLE = "Result sets compared"
@@ -109,6 +112,7 @@ class Comparison:
     runtimes: pd.DataFrame | None
     env: pd.DataFrame
     sections: list[report_html.Section]
+    reference: str = REFERENCE
 
     def overview(self) -> pd.DataFrame:
         return pd.DataFrame(
@@ -164,7 +168,37 @@ def compare(sets: Sequence[ResultSet], reference: str = REFERENCE) -> Comparison
             )
         )
     sections.append(report_html.Section("compare_env", "Environment differences", env, ENV_NOTES))
-    return Comparison(sets, latency, runtimes, env, sections)
+    return Comparison(sets, latency, runtimes, env, sections, reference)
+
+
+def speedup_figure(latency: pd.DataFrame, labels: Sequence[str], reference: str) -> Figure:
+    """Each model's speed-up over ``reference``, one bar per set: a machine that favours
+    another network shows as bars of unequal length."""
+    fig = Figure(figsize=(8.0, 0.3 * len(latency) * len(labels) + 1.6), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    height = 0.8 / len(labels)
+    for j, label in enumerate(labels):
+        values = latency[column(label, "speedup")].astype(float).fillna(0.0)
+        places = [i + (j - (len(labels) - 1) / 2) * height for i in range(len(latency))]
+        ax.barh(places, values, height, label=label)
+        for y, v in zip(places, values):
+            if v > 0:
+                ax.annotate(
+                    f"{v:.2f}",
+                    (v, y),
+                    xytext=(3, 0),
+                    textcoords="offset points",
+                    va="center",
+                    fontsize=7,
+                )
+    ax.set_yticks(range(len(latency)), latency["model"], fontsize=8)
+    ax.invert_yaxis()
+    ax.axvline(1.0, color="0.4", lw=0.8)
+    ax.set_xlabel(f"fp32 speed-up over {reference}, within each set (higher is faster)")
+    ax.margins(x=0.08)  # room for the last bar's value
+    fig.legend(fontsize=8, loc="outside upper center", ncols=min(len(labels), 4))
+    return fig
 
 
 def _page_env(sets: Sequence[ResultSet]) -> dict:
@@ -181,6 +215,9 @@ def writers(c: Comparison) -> dict[str, Writer]:
     if c.runtimes is not None:
         files["compare_runtimes.csv"] = lambda p: io.write_csv(c.runtimes, p)
     files["compare_env.csv"] = lambda p: io.write_csv(c.env, p)
+    if c.latency.filter(like=" speedup").notna().any(axis=None):
+        figure = speedup_figure(c.latency, [s.label for s in c.sets], c.reference)
+        files["compare_speedups.png"] = lambda p: io.write_figure(figure, p)
     names = [*files]
     files["compare.html"] = lambda p: io.write_text(
         p, report_html.render(Path(p).parent, _page_env(c.sets), c.sections, names, TITLE)

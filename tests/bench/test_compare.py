@@ -28,7 +28,7 @@ def test_two_sets_are_published_as_one_set_and_summarised(tmp_path, capsys):
     out = tmp_path / "out"
     assert compare.main([str(a), str(b), "--out", str(out), "--names", "A", "B"]) == 0
     printed = capsys.readouterr().out
-    assert "10.00 ms · 2.00× · #1 ↑1" in printed and f"wrote 6 files to {out}" in printed
+    assert "10.00 ms · 2.00× · #1 ↑1" in printed and f"wrote 7 files to {out}" in printed
     manifest = read_manifest(out)
     assert manifest["producer"] == "bench.compare"
     assert set(manifest["files"]) == {
@@ -36,6 +36,7 @@ def test_two_sets_are_published_as_one_set_and_summarised(tmp_path, capsys):
         "compare_latency.csv",
         "compare_runtimes.csv",
         "compare_env.csv",
+        "compare_speedups.png",
         "compare.html",
     }
 

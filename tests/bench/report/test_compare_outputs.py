@@ -67,7 +67,13 @@ def test_writers_write_raw_csv_and_a_page_that_links_them(comparison, tmp_path):
     assert csv.loc[csv.model == "gcpm-ushaped", "B vs_first"].item() == pytest.approx(10.0)
     page = (out / "compare.html").read_text()
     assert 'href="compare_latency.csv"' in page and "NVIDIA H200" in page
+    assert "data:image/png;base64," in page  # the speed-up figure, embedded
     assert "cpu_model" in pd.read_csv(out / "compare_env.csv").setting.tolist()
+
+
+def test_no_speedup_figure_when_no_set_has_the_reference(tmp_path):
+    result = compare(joined.load_sets(two_sets(tmp_path)), reference="no-such-model")
+    assert "compare_speedups.png" not in writers(result)
 
 
 def test_without_runtimes_there_is_no_runtime_file(tmp_path):
