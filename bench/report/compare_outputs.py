@@ -1,4 +1,5 @@
-"""The files of ``bench.compare``: ``compare.md``, ``compare_*.csv`` and ``compare.html``.
+"""The files of ``bench.compare``: ``compare.md``, ``compare_*.csv``, ``compare_speedups.png``
+(each model's speed-up, a bar per set) and ``compare.html``.
 
 CSV files keep the joined frames of :mod:`bench.report.compare` raw (one column per set and
 figure); Markdown, HTML and the printed summary show one view per table, each column formatted
@@ -139,7 +140,8 @@ class Comparison:
         lines += [f"  {s.label}: {s.folder}" for s in self.sets]
         lines += ["", io.to_markdown(self.sections[0].table).rstrip()]
         if self.runtimes is not None:
-            moved = self.runtimes.filter(like=" rank_change").fillna(0).ne(0).any(axis=1).sum()
+            changes = self.runtimes[[column(s.label, "rank_change") for s in self.sets]]
+            moved = changes.fillna(0).ne(0).any(axis=1).sum()
             lines.append(f"runtimes: {len(self.runtimes)} rows, {moved} with a rank change")
         settings = ", ".join(self.env.setting) if not self.env.empty else "none"
         lines.append(f"environments differ in: {settings}")
@@ -215,8 +217,9 @@ def writers(c: Comparison) -> dict[str, Writer]:
     if c.runtimes is not None:
         files["compare_runtimes.csv"] = lambda p: io.write_csv(c.runtimes, p)
     files["compare_env.csv"] = lambda p: io.write_csv(c.env, p)
-    if c.latency.filter(like=" speedup").notna().any(axis=None):
-        figure = speedup_figure(c.latency, [s.label for s in c.sets], c.reference)
+    labels = [s.label for s in c.sets]
+    if c.latency[[column(x, "speedup") for x in labels]].notna().any(axis=None):
+        figure = speedup_figure(c.latency, labels, c.reference)
         files["compare_speedups.png"] = lambda p: io.write_figure(figure, p)
     names = [*files]
     files["compare.html"] = lambda p: io.write_text(
