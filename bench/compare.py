@@ -17,6 +17,8 @@ from architectures.errors import ArgumentParser, UsageError, error_boundary
 
 PRODUCER = "bench.compare"
 REFERENCE = "hourglass-8stack"
+# The tables' own columns; a set's column beside them needs another name.
+COLUMNS = ("model", "input", "runtime", "precision", "device", "threads", "setting")
 
 
 def _parser() -> ArgumentParser:
@@ -53,6 +55,9 @@ def check_args(runs: Sequence[Path], names: Sequence[str]) -> None:
         raise UsageError(f"--names gives {len(names)} names for {len(runs)} RUN_DIRs: one each")
     if any(not n.strip() for n in names) or len(set(names)) != len(names):
         raise UsageError(f"--names must be distinct and not empty, got {' '.join(names)!r}")
+    taken = [n for n in names if n in COLUMNS]
+    if taken:
+        raise UsageError(f"--names {taken[0]}: a column of the tables is called so; choose another")
 
 
 def run(runs: Sequence[Path], out: Path, names: Sequence[str], reference: str) -> str:

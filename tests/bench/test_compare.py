@@ -61,6 +61,7 @@ def test_the_default_output_is_under_runs_and_a_rerun_replaces_it(tmp_path, monk
         (["{a}", "{a}"], "given twice"),
         (["{a}", "{b}", "--names", "x"], "--names gives 1 names"),
         (["{a}", "{b}", "--names", "x", "x"], "--names must be distinct"),
+        (["{a}", "{b}", "--names", "x", "model"], "--names model"),
         (["{a}", "{missing}"], "{missing}: no such folder"),
         (["{a}", "{tmp}"], "{tmp}: not a result set"),
     ],
