@@ -22,7 +22,14 @@ COLUMNS = ("model", "input", "runtime", "precision", "device", "threads", "setti
 
 
 def _parser() -> ArgumentParser:
-    p = ArgumentParser(prog="python -m bench.compare", description=__doc__.split("\n\n")[0])
+    p = ArgumentParser(
+        prog="python -m bench.compare",
+        description="Result sets of bench.tables from several machines side by side: fp32 "
+        "latency per model and the runtimes, each set's speed-ups, rank changes against the "
+        "first set, and the settings in which the machines differ.",
+        epilog="Writes compare.md, compare_*.csv, compare_speedups.png and compare.html into "
+        "--out as one set (manifest.json) and prints a summary.",
+    )
     p.add_argument(
         "runs",
         nargs="+",
@@ -37,7 +44,7 @@ def _parser() -> ArgumentParser:
         nargs="+",
         default=[],
         metavar="NAME",
-        help="a label per RUN_DIR, in order (default: its GPU name or CPU model)",
+        help="a label per RUN_DIR, in order; without it, each set's GPU name or CPU model",
     )
     p.add_argument("--reference", default=REFERENCE, help="model the speed-ups are relative to")
     return p
@@ -60,6 +67,17 @@ def check_args(runs: Sequence[Path], names: Sequence[str]) -> None:
         raise UsageError(f"--names {taken[0]}: a column of the tables is called so; choose another")
 
 
+def check_unlisted(out: Path) -> None:
+    """An ``--out`` that holds files but no manifest is someone else's folder: refused."""
+    if out.is_dir() and not (out / "manifest.json").exists():
+        found = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+        if found:
+            raise UsageError(
+                f"--out {out} holds files no result set lists ({', '.join(found[:3])}"
+                f"{', ...' if len(found) > 3 else ''}): choose a new or empty folder"
+            )
+
+
 def run(runs: Sequence[Path], out: Path, names: Sequence[str], reference: str) -> str:
     """Load, join, publish into ``out``; returns the summary to print."""
     from bench.report import files as io
@@ -68,6 +86,7 @@ def run(runs: Sequence[Path], out: Path, names: Sequence[str], reference: str) -
     from bench.report.compare_outputs import OUTPUT_NAMES, compare, writers
 
     publish.check_owner(out, PRODUCER, OUTPUT_NAMES)
+    check_unlisted(out)
     comparison = compare(load_sets(runs, names), reference)
     io.prepare_output(out, "--out")
     previous = publish.read_manifest(out)

@@ -101,6 +101,17 @@ def test_an_out_folder_holding_a_tables_set_is_refused_untouched(tmp_path, capsy
     assert json.loads((a / "manifest.json").read_text())["producer"] == "bench.tables"
 
 
+def test_an_out_folder_holding_files_of_no_set_is_refused_untouched(tmp_path, capsys):
+    a, b = two_sets(tmp_path)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    with pytest.raises(SystemExit, match="2"):
+        compare.main([str(a), str(b), "--out", str(mine)])
+    assert "notes.txt" in _error(capsys)
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
 HEAVY = ("torch", "pandas", "matplotlib", "torchvision", "fvcore")
 
 
