@@ -1,0 +1,245 @@
+"""Result sets of ``bench.tables`` from several machines, joined row by row.
+
+A set is a folder ``bench.tables`` published (``manifest.json``, ``env.json``, ``latency.csv``,
+``runtimes.csv`` when runtimes were timed). Two headline frames join the sets: the fp32 batch-1
+latency per model (the latency of GCPM Tables 4 and 5) and the deployment runtimes per model x
+runtime x precision. Each set's speed-ups are taken within that set, as the tables do: a model
+against the reference model (``hourglass-8stack``), a runtime against eager fp32 of the same model.
+Milliseconds differ between machines; these ratios and the rank order are what a reader compares.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from architectures.errors import InputFileError, UsageError
+from bench.report.publish import read_manifest
+
+PRODUCER = "bench.tables"
+REFERENCE = "hourglass-8stack"
+LATENCY_KEYS = ["model", "input"]
+RUNTIME_KEYS = ["model", "input", "runtime", "precision", "device", "threads"]
+STATS = ["median_ms", "p10_ms", "p90_ms", "cv"]
+ALL_THREADS = "all"  # the set's full thread count (it differs between machines)
+
+
+@dataclass(frozen=True)
+class ResultSet:
+    """One machine's figures: fp32 latency per model; timed runtime rows (``None``: none timed)."""
+
+    folder: Path
+    label: str
+    env: dict
+    latency: pd.DataFrame
+    runtimes: pd.DataFrame | None
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _set_file(folder: Path, manifest: dict, name: str, required: bool) -> Path | None:
+    """``folder / name`` when present; an error naming it when it is required or listed."""
+    path = folder / name
+    listed = name in manifest["files"]
+    if path.is_file():
+        return path
+    if listed:
+        raise InputFileError(f"{path}: listed in {folder / 'manifest.json'} but missing")
+    if required:
+        raise InputFileError(f"{path}: missing (every bench.tables result set has one)")
+    return None
+
+
+def _read_csv(path: Path, columns: Sequence[str]) -> pd.DataFrame:
+    try:
+        df = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"{path}: not a readable CSV ({' '.join(str(exc).split())})") from None
+    lacking = [c for c in columns if c not in df]
+    if lacking:
+        raise InputFileError(f"{path}: no column {', '.join(lacking)} (not written by {PRODUCER})")
+    return df
+
+
+def _read_env(path: Path) -> dict:
+    try:
+        env = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(env, dict):
+        raise InputFileError(f"{path}: not a JSON object")
+    return env
+
+
+def _fp32_latency(df: pd.DataFrame) -> pd.DataFrame:
+    rows = df[(df["mode"] == "fp32") & df["median_ms"].notna()]
+    return rows[LATENCY_KEYS + STATS].reset_index(drop=True)
+
+
+def _timed_runtimes(df: pd.DataFrame) -> pd.DataFrame:
+    """Timed rows only; ``threads`` as "1" or "all" and ``device`` as its type (``cuda``), so
+    the rows of machines with other core counts or GPU indices line up."""
+    rows = df[df["median_ms"].notna()].copy()
+    most = rows["threads"].max()
+    rows["threads"] = [ALL_THREADS if t == most else str(int(t)) for t in rows["threads"]]
+    rows["device"] = rows["device"].astype(str).str.split(":").str[0]
+    return rows[RUNTIME_KEYS + STATS].reset_index(drop=True)
+
+
+def _unique(df: pd.DataFrame, keys: list[str], path: Path) -> pd.DataFrame:
+    """A row twice would multiply the joined rows: refused, naming the file and the row."""
+    twice = df[df.duplicated(keys)]
+    if not twice.empty:
+        row = ", ".join(str(v) for v in twice.iloc[0][keys])
+        raise InputFileError(f"{path}: two timed rows for {row} (edited by hand?)")
+    return df
+
+
+def load_set(folder: Path, label: str = "") -> ResultSet:
+    """The set in ``folder``; an :class:`InputFileError` naming the folder or file at fault."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        what = "is a file, not a result set folder" if folder.exists() else "no such folder"
+        raise InputFileError(f"{folder}: {what}")
+    manifest = read_manifest(folder)
+    if manifest is None:
+        raise InputFileError(
+            f"{folder}: not a result set (no manifest.json; `python -m {PRODUCER} --out "
+            f"{folder}` writes one)"
+        )
+    producer = manifest.get("producer")
+    if producer != PRODUCER:
+        raise InputFileError(
+            f"{folder}: a set written by {producer or 'an unknown tool'}, not by {PRODUCER}"
+        )
+    env = _read_env(_set_file(folder, manifest, "env.json", required=True))
+    path = _set_file(folder, manifest, "latency.csv", required=True)
+    latency = _unique(
+        _fp32_latency(_read_csv(path, ["mode", *LATENCY_KEYS, *STATS])), LATENCY_KEYS, path
+    )
+    path = _set_file(folder, manifest, "runtimes.csv", required=False)
+    runtimes = _timed_runtimes(_read_csv(path, [*RUNTIME_KEYS, *STATS])) if path else None
+    if runtimes is not None:
+        _unique(runtimes, RUNTIME_KEYS, path)
+    return ResultSet(folder, label, env, latency, runtimes)
+
+
+# Words of a CPU model string that say nothing about the machine: "(R)", "CPU", "@ 2.00GHz".
+_NOISE = re.compile(r"\((R|TM)\)|\bCPU\b|\bProcessor\b|@\s*[\d.]+\s*GHz", re.IGNORECASE)
+
+
+def _machine(env: Mapping) -> str:
+    """The GPU's name for a CUDA set, else the CPU model without its marketing noise."""
+    gpu = env.get("gpu") if isinstance(env.get("gpu"), Mapping) else {}
+    cuda = str(env.get("device", "")).startswith("cuda")
+    name = str((gpu.get("name") if cuda else None) or env.get("cpu_model") or "")
+    return " ".join(_NOISE.sub(" ", name).split())
+
+
+def derive_labels(sets: Sequence[ResultSet]) -> list[str]:
+    """The GPU name (a CUDA set) or CPU model of each set; a label two sets share gets the
+    folder's name, then a number, appended."""
+    labels = [_machine(s.env) or s.folder.name for s in sets]
+    for suffix in (lambda i: f" ({sets[i].folder.name})", lambda i: f" #{i + 1}"):
+        twice = {x for x in labels if labels.count(x) > 1}
+        labels = [x + suffix(i) if x in twice else x for i, x in enumerate(labels)]
+    return labels
+
+
+def load_sets(folders: Sequence[Path], names: Sequence[str] = ()) -> list[ResultSet]:
+    """Every set, labelled by ``names`` or by :func:`derive_labels`; each must share a model
+    with the first, which the others are compared against."""
+    sets = [load_set(f) for f in folders]
+    labels = list(names) or derive_labels(sets)
+    sets = [ResultSet(s.folder, x, s.env, s.latency, s.runtimes) for s, x in zip(sets, labels)]
+    first = sets[0]
+    for other in sets[1:]:
+        shared = set(first.latency.model) & set(other.latency.model)
+        if not shared:
+            raise UsageError(
+                f"{other.folder} and {first.folder} have no model in common ("
+                f"{', '.join(sorted(set(other.latency.model))) or 'none'} vs "
+                f"{', '.join(sorted(set(first.latency.model))) or 'none'}): nothing to compare"
+            )
+    return sets
+
+
+# ---------------------------------------------------------------- joined frames
+
+
+def column(label: str, value: str) -> str:
+    return f"{label} {value}"
+
+
+def _ranked(df: pd.DataFrame, labels: Sequence[str], groups: Sequence[str]) -> pd.DataFrame:
+    """``rank`` (1 = fastest within ``groups``, among rows every set timed; a set with no row
+    at all, e.g. no runtimes, does not count) and ``rank_change`` (places gained over the first
+    set: positive = ranks higher there) of each set."""
+    medians = [column(x, "median_ms") for x in labels if df[column(x, "median_ms")].notna().any()]
+    common = df[medians].notna().all(axis=1)
+    for x in labels:
+        values = df.loc[common, column(x, "median_ms")]
+        by = [df.loc[common, g] for g in groups]
+        ranks = values.groupby(by).rank(method="min") if groups else values.rank(method="min")
+        df[column(x, "rank")] = ranks.reindex(df.index).astype("Int64")
+    first = df[column(labels[0], "rank")]
+    for x in labels:
+        df[column(x, "rank_change")] = first - df[column(x, "rank")]
+    return df
+
+
+def join(
+    frames: Mapping[str, pd.DataFrame], keys: Sequence[str], groups: Sequence[str] = ()
+) -> pd.DataFrame:
+    """Outer join on ``keys`` of each set's rows (label -> frame with ``STATS`` and
+    ``speedup``); the first set's rows first. Per set: its figures, ``vs_first`` (the first
+    set's median over its own: above 1 = faster) and ranks (:func:`_ranked`)."""
+    labels = list(frames)
+    order = [f"_position {i}" for i in range(len(labels))]  # an outer merge sorts the keys
+    joined = None
+    for i, (label, df) in enumerate(frames.items()):
+        named = df.rename(columns={c: column(label, c) for c in df if c not in keys})
+        named[order[i]] = range(len(named))
+        joined = named if joined is None else joined.merge(named, on=list(keys), how="outer")
+    joined = joined.sort_values(order, na_position="last").drop(columns=order)
+    first = joined[column(labels[0], "median_ms")]
+    for x in labels[1:]:
+        joined[column(x, "vs_first")] = first / joined[column(x, "median_ms")]
+    return _ranked(joined.reset_index(drop=True), labels, groups)
+
+
+def latency_frame(sets: Sequence[ResultSet], reference: str = REFERENCE) -> pd.DataFrame:
+    """fp32 latency per model; ``speedup``: the set's ``reference`` median over the row's."""
+    frames = {}
+    for s in sets:
+        ref = s.latency.loc[s.latency.model == reference, "median_ms"]
+        frames[s.label] = s.latency.assign(
+            speedup=(ref.iloc[0] if len(ref) else math.nan) / s.latency["median_ms"]
+        )
+    return join(frames, LATENCY_KEYS)
+
+
+RUNTIME_GROUP = ["model", "input", "device", "threads"]
+
+
+def runtimes_frame(sets: Sequence[ResultSet]) -> pd.DataFrame | None:
+    """Runtime rows per model x runtime x precision (x device, threads); ``speedup``: eager fp32
+    of the same model, device and threads in the same set over the row. ``None`` when no set
+    timed runtimes; a set without them has empty cells."""
+    if all(s.runtimes is None for s in sets):
+        return None
+    frames = {}
+    for s in sets:
+        rows = s.runtimes if s.runtimes is not None else pd.DataFrame(columns=RUNTIME_KEYS + STATS)
+        eager = rows[(rows.runtime == "eager") & (rows.precision == "fp32")]
+        base = eager.set_index(RUNTIME_GROUP)["median_ms"]
+        at = pd.MultiIndex.from_frame(rows[RUNTIME_GROUP])
+        frames[s.label] = rows.assign(speedup=base.reindex(at).to_numpy() / rows["median_ms"])
+    return join(frames, RUNTIME_KEYS, RUNTIME_GROUP)

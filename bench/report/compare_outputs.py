@@ -1,0 +1,228 @@
+"""The files of ``bench.compare``: ``compare.md``, ``compare_*.csv``, ``compare_speedups.png``
+(each model's speed-up, a bar per set) and ``compare.html``.
+
+CSV files keep the joined frames of :mod:`bench.report.compare` raw (one column per set and
+figure); Markdown, HTML and the printed summary show one view per table, each column formatted
+once, with rank changes against the first set marked ``↑n`` / ``↓n``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from bench.report import files as io
+from bench.report import html as report_html
+from bench.report.compare import REFERENCE, ResultSet, column, latency_frame, runtimes_frame
+from bench.report.compare_env import differences
+from bench.report.views import MISSING, decimals_for, number
+
+Writer = Callable[[Path], Path]
+OUTPUT_NAMES = (
+    "compare.md",
+    "compare_latency.csv",
+    "compare_runtimes.csv",
+    "compare_env.csv",
+    "compare_speedups.png",
+    "compare.html",
+)
+TITLE = "Result sets compared"
+CELL = ("median_ms", "speedup", "rank", "rank_change")
+
+
+def rank_cell(rank: object, change: object) -> str:
+    """``"3 ↑2"``: rank 3, two places higher than on the first set; ``"3"`` unchanged."""
+    if pd.isna(rank):
+        return MISSING
+    mark = "" if pd.isna(change) or change == 0 else f" ↑{change}" if change > 0 else f" ↓{-change}"
+    return f"{int(rank)}{mark}"
+
+
+def cell(median: object, speedup: object, rank: object, change: object, places: int) -> str:
+    """``"80.9 ms · 4.43× · #2 ↑1"``; what a set lacks is left out (``–`` for no figure)."""
+    if pd.isna(median):
+        return MISSING
+    parts = [f"{number(median, places)} ms", MISSING if pd.isna(speedup) else f"{speedup:.2f}×"]
+    return " · ".join(parts + ([] if pd.isna(rank) else [f"#{rank_cell(rank, change)}"]))
+
+
+def view(df: pd.DataFrame, keys: Sequence[str], labels: Sequence[str]) -> pd.DataFrame:
+    """Keys, a cell per set (``"80.9 ms · 4.43× · #2 ↑1"``: median, speed-up, rank with its
+    mark), then each set's ratio to the first set."""
+    shown = df[list(keys)].astype(str).copy()
+    places = decimals_for([v for x in labels for v in df[column(x, "median_ms")]])
+    for x in labels:
+        shown[x] = [
+            cell(m, s, r, c, places) for m, s, r, c in zip(*(df[column(x, f)] for f in CELL))
+        ]
+    for x in labels[1:]:
+        shown[f"{x} vs {labels[0]}"] = [
+            MISSING if pd.isna(v) else f"{v:.2f}×" for v in df[column(x, "vs_first")]
+        ]
+    return shown
+
+
+def _ranks_note(first: str, among: str) -> str:
+    return (
+        "A set's cell: median (ms) · speed-up · rank. "
+        f"Rank: 1 = fastest {among} that every set timed; ↑n / ↓n: n places higher / lower "
+        f"than on {first}. '<set> vs {first}': {first}'s median over the set's (above 1: "
+        f"faster than on {first})."
+    )
+
+
+def latency_notes(sets: Sequence[ResultSet], reference: str) -> str:
+    lacking = [s.label for s in sets if reference not in set(s.latency.model)]
+    return (
+        "Median fp32 batch-1 latency of each set (its latency.csv, the latency of Tables 4 "
+        f"and 5). Speed-up = median of {reference} / median of the row, both from the same set. "
+        + _ranks_note(sets[0].label, "of the models")
+        + (f" No {reference} in {', '.join(lacking)}: no speed-ups there." if lacking else "")
+        + " Milliseconds depend on the machine; compare speed-ups and ranks."
+    )
+
+
+def runtimes_notes(sets: Sequence[ResultSet]) -> str:
+    lacking = [s.label for s in sets if s.runtimes is None]
+    return (
+        "Timed rows of each set's runtimes.csv. Threads: 'all' = every thread the set used "
+        "(the counts differ between machines), '1' = one thread. Speed-up = median of eager "
+        "fp32 of the same model, device and threads in the same set / median of the row. "
+        + _ranks_note(sets[0].label, "runtime and precision of the model (same device, threads)")
+        + (f" No runtimes timed in {', '.join(lacking)}." if lacking else "")
+    )
+
+
+ENV_NOTES = (
+    "Only settings that differ. Lists of flags show each set's flags that not every set has "
+    "(+flag); run ids, wall times and a GPU's momentary state are left out."
+)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Every frame and view of a comparison; nothing is written here."""
+
+    sets: Sequence[ResultSet]
+    latency: pd.DataFrame
+    runtimes: pd.DataFrame | None
+    env: pd.DataFrame
+    sections: list[report_html.Section]
+    reference: str = REFERENCE
+
+    def overview(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "set": [s.label for s in self.sets],
+                "folder": [str(s.folder) for s in self.sets],
+                "run": [str(s.env.get("run_id", MISSING)) for s in self.sets],
+                "models": [len(s.latency) for s in self.sets],
+            }
+        )
+
+    def markdown(self) -> str:
+        parts = [f"# {TITLE}\n", io.to_markdown(self.overview())]
+        for section in self.sections:
+            parts.append(
+                f"## {section.title}\n\n" + io.to_markdown(section.table, "", section.notes)
+            )
+        return "\n".join(parts)
+
+    def summary(self) -> str:
+        """What ``bench.compare`` prints: the sets, the latency view, what else differs."""
+        first = self.sets[0].label
+        lines = [f"{len(self.sets)} result sets (ratios and rank marks against {first}):"]
+        lines += [f"  {s.label}: {s.folder}" for s in self.sets]
+        lines += ["", io.to_markdown(self.sections[0].table).rstrip()]
+        if self.runtimes is not None:
+            changes = self.runtimes[[column(s.label, "rank_change") for s in self.sets]]
+            moved = changes.fillna(0).ne(0).any(axis=1).sum()
+            lines.append(f"runtimes: {len(self.runtimes)} rows, {moved} with a rank change")
+        settings = ", ".join(self.env.setting) if not self.env.empty else "none"
+        lines.append(f"environments differ in: {settings}")
+        return "\n".join(lines)
+
+
+def compare(sets: Sequence[ResultSet], reference: str = REFERENCE) -> Comparison:
+    labels = [s.label for s in sets]
+    latency = latency_frame(sets, reference)
+    runtimes = runtimes_frame(sets)
+    env = differences({s.label: s.env for s in sets})
+    sections = [
+        report_html.Section(
+            "compare_latency",
+            "fp32 batch-1 latency per model (Tables 4 and 5)",
+            view(latency, ["model", "input"], labels),
+            latency_notes(sets, reference),
+        )
+    ]
+    if runtimes is not None:
+        keys = ["model", "runtime", "precision", "device", "threads"]
+        shown = view(runtimes, keys, labels)
+        sections.append(
+            report_html.Section(
+                "compare_runtimes", "Deployment runtimes", shown, runtimes_notes(sets)
+            )
+        )
+    sections.append(report_html.Section("compare_env", "Environment differences", env, ENV_NOTES))
+    return Comparison(sets, latency, runtimes, env, sections, reference)
+
+
+def speedup_figure(latency: pd.DataFrame, labels: Sequence[str], reference: str) -> Figure:
+    """Each model's speed-up over ``reference``, one bar per set: a machine that favours
+    another network shows as bars of unequal length."""
+    fig = Figure(figsize=(8.0, 0.3 * len(latency) * len(labels) + 1.6), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    height = 0.8 / len(labels)
+    for j, label in enumerate(labels):
+        values = latency[column(label, "speedup")].astype(float).fillna(0.0)
+        places = [i + (j - (len(labels) - 1) / 2) * height for i in range(len(latency))]
+        ax.barh(places, values, height, label=label)
+        for y, v in zip(places, values):
+            if v > 0:
+                ax.annotate(
+                    f"{v:.2f}",
+                    (v, y),
+                    xytext=(3, 0),
+                    textcoords="offset points",
+                    va="center",
+                    fontsize=7,
+                )
+    ax.set_yticks(range(len(latency)), latency["model"], fontsize=8)
+    ax.invert_yaxis()
+    ax.axvline(1.0, color="0.4", lw=0.8)
+    ax.set_xlabel(f"fp32 speed-up over {reference}, within each set (higher is faster)")
+    ax.margins(x=0.08)  # room for the last bar's value
+    fig.legend(fontsize=8, loc="outside upper center", ncols=min(len(labels), 4))
+    return fig
+
+
+def _page_env(sets: Sequence[ResultSet]) -> dict:
+    keep = ("device", "cpu_model", "cpu_count", "torch", "run_id")
+    return {s.label: {"folder": str(s.folder), **{k: s.env.get(k) for k in keep}} for s in sets}
+
+
+def writers(c: Comparison) -> dict[str, Writer]:
+    """File name -> writer, ``compare.html`` last (it links the others)."""
+    files: dict[str, Writer] = {
+        "compare.md": lambda p: io.write_text(p, c.markdown()),
+        "compare_latency.csv": lambda p: io.write_csv(c.latency, p),
+    }
+    if c.runtimes is not None:
+        files["compare_runtimes.csv"] = lambda p: io.write_csv(c.runtimes, p)
+    files["compare_env.csv"] = lambda p: io.write_csv(c.env, p)
+    labels = [s.label for s in c.sets]
+    if c.latency[[column(x, "speedup") for x in labels]].notna().any(axis=None):
+        figure = speedup_figure(c.latency, labels, c.reference)
+        files["compare_speedups.png"] = lambda p: io.write_figure(figure, p)
+    names = [*files]
+    files["compare.html"] = lambda p: io.write_text(
+        p, report_html.render(Path(p).parent, _page_env(c.sets), c.sections, names, TITLE)
+    )
+    return files
