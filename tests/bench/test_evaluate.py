@@ -177,3 +177,25 @@ def test_a_trained_checkpoint_is_evaluated_at_its_size(lip_root, tmp_path, capsy
     torch.save({"model": TinyPose().state_dict(), "model_name": TINY, "input_size": [32, 32]}, path)
     assert evaluate.main(_argv(lip_root, "--max-samples", "2", "--checkpoint", str(path))) == 0
     assert str(path) in capsys.readouterr().out
+
+
+class _CreatesFile:
+    """Unpickling this calls ``open(marker, "w")``: code from the file, creating a file."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_evaluate_cli_refuses_crafted_checkpoint_in_one_line(tmp_path: Path, capsys) -> None:
+    marker = tmp_path / "code-ran"
+    path = tmp_path / "published.pt"
+    torch.save({"model": {}, "extra": _CreatesFile(marker)}, path)
+    argv = ["--model", TINY, "--checkpoint", str(path), "--dataset", "lip", "--root", str(tmp_path)]
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate.main([*argv, "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and not marker.exists()
+    assert err.count("\n") == 1 and "--trust-checkpoint" in err and "published.pt" in err

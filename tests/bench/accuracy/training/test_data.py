@@ -7,9 +7,9 @@ import math
 
 import pytest
 import torch
-from bench.accuracy.training.evaluation import evaluate_model
 
 from architectures import create_model
+from bench.accuracy.evaluation import evaluate_model
 from bench.accuracy.training.data import pose_dataset
 from bench.accuracy.training.loss import multi_stage_loss
 from datasets import MpiiReader

@@ -18,9 +18,12 @@ ROOT = Path(__file__).resolve().parents[4]
 def test_a_second_holder_is_refused_naming_the_first(tmp_path: Path) -> None:
     with output_lock(tmp_path) as lock:
         assert lock.read_text().split()[0] == str(os.getpid())
-        with pytest.raises(
-            OutputError, match=f"in use by another training run \\(pid {os.getpid()}"
-        ), output_lock(tmp_path):
+        with (
+            pytest.raises(
+                OutputError, match=f"in use by another training run \\(pid {os.getpid()}"
+            ),
+            output_lock(tmp_path),
+        ):
             pass
     with output_lock(tmp_path):  # released: the next run takes it
         pass
@@ -51,8 +54,11 @@ def test_another_process_holding_it_is_named(tmp_path: Path) -> None:
 
 
 def test_an_unusable_folder_is_one_output_error(tmp_path: Path) -> None:
-    with pytest.raises(OutputError, match="--out"), output_lock(tmp_path / "missing"):
-        pass
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(OutputError, match=f"--out {blocker}: cannot create a lock file"):
+        with output_lock(blocker):
+            pass
 
 
 _HOLD = """
