@@ -56,9 +56,9 @@ def test_another_process_holding_it_is_named(tmp_path: Path) -> None:
 def test_an_unusable_folder_is_one_output_error(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    with pytest.raises(OutputError, match=f"--out {blocker}: cannot create a lock file"):
-        with output_lock(blocker):
-            pass
+    refused = pytest.raises(OutputError, match=f"--out {blocker}: cannot create a lock file")
+    with refused, output_lock(blocker):
+        pass
 
 
 _HOLD = """
