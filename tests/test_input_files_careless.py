@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from architectures.errors import InputFileError
-from bench import receptive_field
 from bench import score as score_cli
 from bench.accuracy.training.data import ensure_synthetic
 from datasets import AnnotationError, LipReader, MpiiReader, check, synthetic
@@ -196,19 +195,6 @@ def test_truncated_jpeg_is_refused(tmp_path, lip_root):
     assert decode_fully(image)[0] > 0
     with pytest.raises(AnnotationError, match=f"cannot decode {cut} in full"):
         decode_fully(cut)
-
-
-def test_receptive_field_refuses_a_truncated_jpeg(tmp_path, capsys, lip_root):
-    image = next((lip_root / "TrainVal_images" / "val_images").iterdir())
-    cut = tmp_path / "cut.jpg"
-    cut.write_bytes(image.read_bytes()[:2000])
-    argv = ["--model", "gcpm-ushaped-2stage", "--image", str(cut), "--keypoint", "R_Hip"]
-    with pytest.raises(SystemExit) as stop:
-        receptive_field.main([*argv, "--stride", "64", "--out", str(tmp_path / "rf")])
-    err = capsys.readouterr().err.strip()
-    assert stop.value.code == 2 and "\n" not in err
-    assert f"--image: cannot decode {cut} in full" in err
-    assert not (tmp_path / "rf" / "receptive_field.csv").exists()
 
 
 def test_lip_csv_saved_with_a_byte_order_mark(tmp_path, lip_root):
