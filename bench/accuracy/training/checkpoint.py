@@ -133,5 +133,5 @@ def model_state_from(
         raise CheckpointError(
             f"checkpoint {path} has no model state_dict (keys: {sorted(map(str, checkpoint))[:8]})"
         )
-    # weights saved from a DDP-wrapped model carry a 'module.' prefix
+    # weights saved from a DDP-wrapped model have a 'module.' prefix
     return {k.removeprefix("module."): v for k, v in state.items()}
