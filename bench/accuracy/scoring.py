@@ -124,10 +124,8 @@ def check_npy_size(path: Path) -> None:
     try:
         with open(path, "rb") as handle:
             version = fmt.read_magic(handle)
-            read_header = (
-                fmt.read_array_header_1_0 if version == (1, 0) else (fmt.read_array_header_2_0)
-            )
-            shape, _, dtype = read_header(handle)
+            read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+            shape, _, dtype = read(handle)
             offset = handle.tell()
     except (ValueError, OSError) as error:
         raise InputFileError(f"{path}: not a readable .npy array ({error})") from None

@@ -35,6 +35,7 @@ def test_a_lock_file_left_by_a_killed_run_does_not_block(tmp_path: Path) -> None
         assert lock.read_text().split()[0] == str(os.getpid())
 
 
+@pytest.mark.slow  # a second interpreter that imports torch
 def test_another_process_holding_it_is_named(tmp_path: Path) -> None:
     holder = subprocess.Popen(
         [sys.executable, "-c", _HOLD, str(tmp_path)],
