@@ -51,3 +51,43 @@ def test_short_training_lifts_pckh_far_above_the_untrained_model(
         device="cpu",
     )["PCKh"]
     assert trained == pytest.approx(after)  # the checkpoint holds what was validated
+
+
+def test_the_epoch_order_is_a_function_of_seed_and_epoch_only() -> None:
+    import torch
+
+    from bench.accuracy.training.distributed import DistEnv
+    from bench.accuracy.training.loop import make_loader
+
+    data = torch.utils.data.TensorDataset(torch.arange(20))
+    cfg = cpu_train_config("gcpm-baseline", Path("."), Path("."), batch_size=20, seed=3)
+
+    def order(epoch: int, rank: int = 0, world: int = 1) -> list[int]:
+        loader = make_loader(data, cfg, DistEnv(rank=rank, world_size=world), epoch)
+        return next(iter(loader))[0].tolist()
+
+    assert order(1) == order(1) and order(1) != order(2)
+    shards = order(1, 0, 2) + order(1, 1, 2)
+    assert sorted(shards) == list(range(20))  # two ranks see every sample once
+
+
+def test_a_loss_that_is_not_finite_stops_the_epoch_naming_it() -> None:
+    import torch
+    from torch import nn
+
+    from bench.accuracy.training.loop import train_one_epoch
+
+    class _Nan(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = nn.Parameter(torch.zeros(1))
+
+        def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+            return [x * self.w * float("nan")]
+
+    batch = {"image": torch.zeros(2, 1, 4, 4), "heatmaps": torch.zeros(2, 1, 4, 4)}
+    optimizer = torch.optim.SGD(_Nan().parameters(), lr=0.1)
+    with pytest.raises(FloatingPointError, match="epoch 1/1 training: loss became nan at batch 0"):
+        train_one_epoch(
+            _Nan(), [batch], optimizer, torch.device("cpu"), False, "epoch 1/1 training"
+        )
