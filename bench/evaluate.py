@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from contextlib import ExitStack
 from pathlib import Path
 
 from architectures.errors import (
@@ -137,7 +138,11 @@ def run(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    with error_boundary(parser), _claimed(args.out):
+    with error_boundary(parser), ExitStack() as stack:
+        if args.out is not None:  # refuses another tool's set; removes a new --out left empty
+            from bench.report.publish import claim
+
+            stack.enter_context(claim(args.out, PRODUCER))
         check_args(args)
         row = run(args)
         import pandas as pd
@@ -155,21 +160,6 @@ def _publish(row: dict, out: Path) -> None:
     if replaced:
         print(f"replaced {', '.join(replaced)} of the previous set in {out}")
     print(f"wrote {', '.join(sorted(written))} to {out}")
-
-
-def _claimed(out: Path | None):
-    """``bench.report.publish.claim`` of ``--out`` (refuses another tool's set before work)."""
-    from contextlib import nullcontext
-
-    if out is None:
-        return nullcontext()
-    from bench.report.publish import claim
-
-    return claim(out, PRODUCER)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
 
 
 def __getattr__(name: str):

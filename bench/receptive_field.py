@@ -83,29 +83,17 @@ def check_numbers(args: argparse.Namespace) -> None:
 def check_args(args: argparse.Namespace):
     """Every check before a model runs: models, keypoints, image, checkpoint, device, output
     folder (refused when it holds another tool's files, else created and probed)."""
-    from architectures.registry import import_model_modules, model_info, require_models
+    from architectures.registry import import_model_modules, require_models
+    from bench.accuracy.receptive_field_outputs import check_models
     from bench.measure.devices import resolve_device
     from bench.report import publish
     from bench.report.files import prepare_output, readable_file
-    from datasets import AnnotationError, get_layout
+    from datasets import AnnotationError
     from datasets.images import decode_fully
 
     import_model_modules(args.models_from)
     args.model = require_models(args.model)
-    for name in args.model:
-        info = model_info(name)
-        joints = get_layout(info.dataset).joint_names
-        missing = [k for k in args.keypoint if k not in joints]
-        if missing:
-            raise UsageError(
-                f"--keypoint {' '.join(missing)}: not a joint of {name} "
-                f"({info.dataset}); joints: {', '.join(joints)}"
-            )
-        if args.window > min(info.input_size):
-            raise UsageError(
-                f"--window {args.window} is larger than the input of {name} "
-                f"({info.input_size[0]}x{info.input_size[1]})"
-            )
+    check_models(args.model, args.keypoint, args.window)
     readable_file(args.image, f"--image {args.image}")
     try:  # in full: OpenCV decodes a truncated JPEG (grey rows) without a word
         decode_fully(args.image, "--image")

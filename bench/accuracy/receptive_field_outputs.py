@@ -18,6 +18,8 @@ import pandas as pd
 import torch
 from torch import nn
 
+from architectures.errors import UsageError
+from architectures.registry import model_info
 from bench.accuracy.receptive_field import (
     RFConfig,
     calibrate_batchnorm,
@@ -28,6 +30,24 @@ from bench.report.files import write_bytes, write_csv, write_markdown
 from datasets import fit, get_layout, normalize_image
 
 Writer = Callable[[Path], Path]
+
+
+def check_models(names: Sequence[str], keypoints: Sequence[str], window: int) -> None:
+    """Every model has the keypoints (in its layout) and an input the window fits in."""
+    for name in names:
+        info = model_info(name)
+        joints = get_layout(info.dataset).joint_names
+        missing = [k for k in keypoints if k not in joints]
+        if missing:
+            raise UsageError(
+                f"--keypoint {' '.join(missing)}: not a joint of {name} "
+                f"({info.dataset}); joints: {', '.join(joints)}"
+            )
+        if window > min(info.input_size):
+            raise UsageError(
+                f"--window {window} is larger than the input of {name} "
+                f"({info.input_size[0]}x{info.input_size[1]})"
+            )
 
 
 def render_overlay(

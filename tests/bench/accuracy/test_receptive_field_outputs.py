@@ -46,3 +46,14 @@ def test_measure_model_gives_rows_and_overlays_that_tables_write(tmp_path: Path)
     assert "stride 8" in (tmp_path / "receptive_field.md").read_text()
     with pytest.raises(KeyError):
         measure_model(model, None, image, ["Nose"], cfg)
+
+
+def test_check_models_names_the_joint_and_the_window() -> None:
+    from architectures.errors import UsageError
+    from bench.accuracy.receptive_field_outputs import check_models
+
+    check_models(["gcpm-baseline"], ["R_Hip"], 11)
+    with pytest.raises(UsageError, match="--keypoint Nose: not a joint of gcpm-baseline"):
+        check_models(["gcpm-baseline"], ["R_Hip", "Nose"], 11)
+    with pytest.raises(UsageError, match="--window 999 is larger than the input"):
+        check_models(["gcpm-baseline"], ["R_Hip"], 999)
