@@ -199,3 +199,31 @@ def test_evaluate_cli_refuses_crafted_checkpoint_in_one_line(tmp_path: Path, cap
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and not marker.exists()
     assert err.count("\n") == 1 and "--trust-checkpoint" in err and "published.pt" in err
+
+
+def test_progress_total_is_the_number_of_batches(lip_root, monkeypatch, capsys) -> None:
+    import tqdm
+
+    made = []
+
+    class _Bar:
+        def __init__(self, *args, desc=None, disable=False, **kwargs) -> None:
+            self.desc, self.disable, self.total, self.updates = desc, disable, None, 0
+            made.append(self)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc) -> None:
+            pass
+
+        def reset(self, total=None) -> None:
+            self.total = total
+
+        def update(self, n: int = 1) -> None:
+            self.updates += n
+
+    monkeypatch.setattr(tqdm, "tqdm", _Bar)
+    assert evaluate.main(_argv(lip_root, "--batch-size", "1", "--max-samples", "2")) == 0
+    (bar,) = made
+    assert bar.disable is None and bar.total == bar.updates == 2 and TINY in bar.desc

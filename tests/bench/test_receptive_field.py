@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import ClassVar, Self
 
 import cv2
 import numpy as np
@@ -198,3 +199,43 @@ def test_help_exits_0(capsys) -> None:
     with pytest.raises(SystemExit) as info:
         receptive_field.main(["--help"])
     assert info.value.code == 0 and "--models-from" in capsys.readouterr().out
+
+
+class _Bar:
+    """Stands in for ``tqdm.tqdm``: records the total, the descriptions and the updates."""
+
+    made: ClassVar[list[_Bar]] = []
+
+    def __init__(self, *args, total=None, desc=None, disable=False, **kwargs) -> None:
+        self.total, self.descriptions, self.updates, self.disable = total, [desc], 0, disable
+        _Bar.made.append(self)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def update(self, n: int = 1) -> None:
+        self.updates += n
+
+    def set_description(self, desc: str) -> None:
+        self.descriptions.append(desc)
+
+    def reset(self, total=None) -> None:
+        self.total = total
+
+
+def test_progress_counts_every_batch_of_every_model(rf_image, tmp_path, monkeypatch) -> None:
+    import tqdm
+
+    other = register_tiny("tiny-receptive-field-64", (64, 64))
+    monkeypatch.setattr(tqdm, "tqdm", _Bar)
+    _Bar.made.clear()
+    argv = _argv(rf_image, tmp_path / "rf", "--stride", "8", "--batch-size", "7")
+    assert receptive_field.main([*argv[:1], register_tiny(TINY, (32, 32)), other, *argv[2:]]) == 0
+    (bar,) = _Bar.made
+    assert (
+        bar.disable is None and bar.total == bar.updates == 3 + 10
+    )  # 4 x 4 windows in 7s, 8 x 8 in 7s
+    assert bar.descriptions[1:] == [f"receptive field {TINY}", f"receptive field {other}"]
