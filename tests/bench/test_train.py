@@ -191,3 +191,48 @@ def test_models_from_registers_a_users_network_before_the_name_is_resolved(
     assert "done: epoch 1" in capsys.readouterr().out
     err = _one_line_exit_2(train.main, [*argv, "--models-from", "no_such_module"], capsys)
     assert "--models-from no_such_module" in err
+
+
+def test_progress_names_each_step_and_counts_every_batch(
+    lip_root: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    from bench.accuracy.training import loop
+
+    made = []
+
+    class _Bar:
+        def __init__(self, iterable=None, total=None, desc=None, disable=False, **kwargs):
+            self.iterable, self.desc, self.disable, self.updates = iterable, desc, disable, 0
+            self.total = len(iterable) if iterable is not None else total
+            made.append(self)
+
+        def __iter__(self):
+            for item in self.iterable:
+                yield item
+                self.updates += 1
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc) -> None:
+            pass
+
+        def update(self, n: int = 1) -> None:
+            self.updates += n
+
+        def set_postfix(self, **kwargs) -> None:
+            pass
+
+    monkeypatch.setattr(loop, "tqdm", _Bar)
+    argv = [
+        a for a in _train_argv(lip_root, tmp_path / "run", "--epochs", "2") if a != "--no-progress"
+    ]
+    assert train.main(argv) == 0
+    assert [b.desc for b in made] == [
+        "epoch 1/2 training",
+        "epoch 1/2 validation",
+        "epoch 2/2 training",
+        "epoch 2/2 validation",
+    ]
+    assert all(b.disable is None and b.total == b.updates > 0 for b in made)
+    assert made[1].total == 1  # --max-val-samples 4 in one batch of 4
