@@ -32,8 +32,6 @@ from bench.report import publish
 from bench.report.files import write_bytes, write_csv, write_markdown
 from datasets import PoseDataset, paper_columns, pckh, pckh_auc, predict_heatmaps, to_original
 
-PAPER_SCALES = (0.75, 1.0, 1.25)
-
 
 @dataclass(frozen=True)
 class Predictions:

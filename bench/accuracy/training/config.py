@@ -4,7 +4,7 @@ Adam with initial learning rate 4e-5, divided by 10 twice on plateaus of the val
 the heatmaps of every stage; the Sec. 3.2.2 augmentations with the Table 1 switches. A config checks
 its own values when built (:class:`~architectures.errors.UsageError` naming the command-line
 option), and :func:`config_record` / :func:`config_changes` let a resumed run prove it continues the
-same recipe.
+same recipe. :func:`check_split` admits the splits with public labels (training and evaluation).
 """
 
 from __future__ import annotations
