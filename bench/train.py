@@ -20,7 +20,6 @@ from pathlib import Path
 
 from architectures.errors import ArgumentParser, error_boundary
 from bench.accuracy.training.config import DATASETS, AugmentSwitches, ScheduleConfig, TrainConfig
-from bench.accuracy.training.loop import fit
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="registered model name: the README's model table, or "
         "`python -c 'import architectures; print(*architectures.list_models())'`",
+    )
+    parser.add_argument(
+        "--models-from",
+        nargs="+",
+        default=[],
+        metavar="MODULE",
+        help="import these modules first: their @register_model networks join the known models",
     )
     parser.add_argument("--dataset", required=True, choices=DATASETS)
     parser.add_argument("--root", required=True, type=Path, help="dataset root (official layout)")
@@ -70,8 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--trust-checkpoint",
         action="store_true",
         help="load --resume / last.pt / --backbone-weights with full unpickling, which can run "
-        "code stored in the file: only for files from a source you trust (e.g. written by an "
-        "older bench.train)",
+        "code stored in the file: only for files from a source you trust",
     )
     parser.add_argument("--no-augment", action="store_true", help="train on the plain fit only")
     masking = parser.add_mutually_exclusive_group()
@@ -123,11 +128,16 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     )
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     with error_boundary(parser):
         cfg = config_from_args(args)
+        from architectures.registry import import_model_modules, require_models
+        from bench.accuracy.training.loop import fit
+
+        import_model_modules(args.models_from)
+        require_models([cfg.model])
         run = fit(cfg)
     if run.history:
         last = run.history[-1]
@@ -135,7 +145,8 @@ def main(argv: list[str] | None = None) -> None:
             f"done: epoch {last['epoch']}, loss {last['train_loss']:.4g}, "
             f"val PCKh {last['val_pckh']}, best {run.best_pckh:.2f}; checkpoints in {cfg.out}"
         )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -17,7 +17,6 @@ import pytest
 
 from architectures.errors import InputFileError, UsageError
 from bench import receptive_field, tables
-from bench.accuracy.training.checkpoint import CheckpointError
 from bench.report import files as io
 from bench.report import publish as result_set
 from tests.helpers import quick_tables_argv, stub_table3
@@ -38,7 +37,6 @@ def no_measuring(monkeypatch) -> None:
         raise AssertionError("measured although the run should have been refused")
 
     monkeypatch.setattr(tables, "measure", measured)
-    monkeypatch.setattr(receptive_field, "measure_model", measured)
 
 
 @pytest.fixture
@@ -100,15 +98,6 @@ def _write_manifest(folder: Path, manifest: object) -> Path:
 
 
 # ---------------------------------------------------------------- finding 1: another tool's set
-
-
-def test_receptive_field_refuses_a_tables_set(tiny, no_measuring, image, tmp_path, capsys):
-    out = _tables_set(tmp_path / "results")
-    before = _snapshot(out)
-    code, _, err = _exit(receptive_field.main, _rf_argv(image, out), capsys)
-    assert code == 2 and len(err) == 1, err
-    assert str(out) in err[0] and "bench.tables" in err[0] and "another --out" in err[0]
-    assert _snapshot(out) == before
 
 
 def test_tables_refuses_a_receptive_field_set(tiny, no_measuring, tmp_path, capsys):
@@ -261,17 +250,6 @@ def test_a_missing_manifest_is_still_a_verdict(tmp_path, capsys):
 
 
 # ---------------------------------------------------------------- finding 14: no empty --out left
-
-
-def test_a_refused_run_leaves_no_new_out_folder(tiny, image, tmp_path, monkeypatch, capsys):
-    def bad_checkpoint(*args, **kwargs):
-        raise CheckpointError("--checkpoint garbage.pt: not a checkpoint")
-
-    monkeypatch.setattr(receptive_field, "measure_model", bad_checkpoint)
-    out = tmp_path / "new" / "rf"
-    code, _, err = _exit(receptive_field.main, _rf_argv(image, out), capsys)
-    assert code == 2 and "garbage.pt" in err[0]
-    assert not (tmp_path / "new").exists()  # both folders the run created are gone
 
 
 def test_an_interrupted_first_run_removes_its_empty_out(tiny, tmp_path, monkeypatch, capsys):

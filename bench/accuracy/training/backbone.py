@@ -55,7 +55,7 @@ def _strip(key: str) -> str:
 
 
 def _counted(key: str) -> bool:
-    # BN step counters are absent from older checkpoints and carry no learned value
+    # BN step counters are absent from many published checkpoints and hold no learned value
     return not key.endswith("num_batches_tracked")
 
 

@@ -8,10 +8,10 @@ these continues the exact sequence of an uninterrupted run.
 Every value is of a type ``torch.load(weights_only=True)`` reads (tensors, numbers, strings, lists,
 tuples, dicts): the numpy RNG state is stored as a tensor and plain numbers, not as a numpy array.
 So loading never unpickles arbitrary objects, and a file that would need it (a crafted pickle, a
-foreign file holding other objects, a checkpoint of an older ``bench.train`` holding a numpy array)
-is refused with :class:`CheckpointError` unless the caller trusts it (``--trust-checkpoint``). Files
-are written through :func:`bench.report.files.torch_save` (temporary file, ``os.replace``), so an
-interrupted write never leaves a truncated checkpoint behind.
+foreign file holding other objects) is refused with :class:`CheckpointError` unless the caller
+trusts it (``--trust-checkpoint``). Files are written through
+:func:`bench.report.files.torch_save` (temporary file, ``os.replace``), so an interrupted write
+never leaves a truncated checkpoint behind.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ class CheckpointError(InputFileError):
 
 LAST = "last.pt"
 BEST = "best.pt"
-FORMAT = 2  # the "format" entry; checkpoints of older bench.train versions have none
 TRUST_HINT = (
     "bench.train and bench.evaluate load it with --trust-checkpoint; use that only if you trust "
     "where the file comes from"
@@ -63,27 +62,22 @@ def capture_rng_state() -> dict[str, Any]:
 
 
 def restore_rng_state(state: dict[str, Any]) -> None:
-    """Inverse of :func:`capture_rng_state`; also takes an older checkpoint's tuples."""
+    """Inverse of :func:`capture_rng_state`."""
     version, internal, gauss_next = state["python"]
     random.setstate((version, tuple(internal), gauss_next))
     saved = state["numpy"]
-    if isinstance(saved, dict):
-        keys = saved["keys"].numpy().astype(np.uint32)
-        saved = (saved["name"], keys, saved["pos"], saved["has_gauss"], saved["cached_gaussian"])
-    np.random.set_state(saved)
+    keys = saved["keys"].numpy().astype(np.uint32)
+    np.random.set_state(
+        (saved["name"], keys, saved["pos"], saved["has_gauss"], saved["cached_gaussian"])
+    )
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def save_checkpoint(state: dict[str, Any], path: Path) -> Path:
-    """Write ``state`` (plus its format number) atomically."""
-    return torch_save({"format": FORMAT, **state}, path)
-
-
-def is_legacy(state: dict[str, Any]) -> bool:
-    """A checkpoint written by an older ``bench.train`` (config values stored as strings)."""
-    return "format" not in state and "run" in state
+    """Write ``state`` atomically."""
+    return torch_save(state, path)
 
 
 def load_checkpoint(
@@ -121,16 +115,9 @@ def _refusal(path: Path, message: str) -> str:
     found = re.search(r"GLOBAL ([\w.]+)", message)
     if found is None:  # no object named: the file is not a pickle torch understands at all
         return f"checkpoint {path}: not a PyTorch checkpoint (or damaged)"
-    wanted = found.group(1)
-    if wanted.startswith("numpy"):
-        return (
-            f"checkpoint {path} was written by an older bench.train (it holds a numpy array, "
-            f"{wanted}); loading it would unpickle arbitrary objects: {TRUST_HINT} (e.g. you "
-            f"wrote it)"
-        )
     return (
-        f"checkpoint {path} refused: loading it needs {wanted}, and unpickling arbitrary objects "
-        f"can run code from the file; {TRUST_HINT}"
+        f"checkpoint {path} refused: loading it needs {found.group(1)}, and unpickling "
+        f"arbitrary objects can run code from the file; {TRUST_HINT}"
     )
 
 
@@ -146,5 +133,5 @@ def model_state_from(
         raise CheckpointError(
             f"checkpoint {path} has no model state_dict (keys: {sorted(map(str, checkpoint))[:8]})"
         )
-    # weights saved from a DDP-wrapped model carry a 'module.' prefix
+    # weights saved from a DDP-wrapped model have a 'module.' prefix
     return {k.removeprefix("module."): v for k, v in state.items()}

@@ -4,12 +4,11 @@ Adam with initial learning rate 4e-5, divided by 10 twice on plateaus of the val
 the heatmaps of every stage; the Sec. 3.2.2 augmentations with the Table 1 switches. A config checks
 its own values when built (:class:`~architectures.errors.UsageError` naming the command-line
 option), and :func:`config_record` / :func:`config_changes` let a resumed run prove it continues the
-same recipe.
+same recipe. :func:`check_split` admits the splits with public labels (training and evaluation).
 """
 
 from __future__ import annotations
 
-import ast
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 from architectures.errors import UsageError, check_range
 
 DATASETS = ("lip", "mpii", "synthetic")
+LABELLED_SPLITS = ("train", "val")  # LIP's and MPII's test labels are not public
 
 # Fields that may change between an interrupted run and its continuation without changing what is
 # trained: where files go, how long to run, how fast data loads, which device, what is shown.
@@ -148,16 +148,13 @@ def _flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def config_changes(saved: dict[str, Any], cfg: TrainConfig, legacy: bool = False) -> list[str]:
+def config_changes(saved: dict[str, Any], cfg: TrainConfig) -> list[str]:
     """``--lr 0.001 (saved: 4e-05)`` for each field that differs from a saved run's config.
 
     Only fields that shape the training count (not :data:`RESUMABLE_CHANGES`); a field the saved
-    config lacks (a newer option) is taken to have been at its default. ``legacy``: ``saved`` is
-    an older checkpoint's config, every value written as ``str(value)`` (read back literally).
+    config lacks (a newer option) is taken to have been at its default.
     """
     plain = TrainConfig(model=cfg.model, dataset=cfg.dataset, root=cfg.root, out=cfg.out)
-    if legacy:
-        saved = _plain({key: _literal(value) for key, value in saved.items()})
     now, before = _flatten(config_record(cfg)), _flatten(saved)
     defaults = _flatten(config_record(plain))
     changes = []
@@ -170,15 +167,17 @@ def config_changes(saved: dict[str, Any], cfg: TrainConfig, legacy: bool = False
     return changes
 
 
-def _literal(text: str) -> Any:
-    """An older checkpoint's ``str(value)`` back as the value (a dict, tuple, number, None)."""
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text  # a plain string such as a path or a model name
-
-
 def _show(value: Any) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"
     return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def check_split(dataset: str, split: str) -> None:
+    """Only splits with ground truth can be scored or trained on."""
+    if split not in LABELLED_SPLITS:
+        reason = "has no public labels" if split == "test" else "is not a split of this suite"
+        raise UsageError(
+            f"--split {split}: the {dataset} {split!r} split {reason}; PCKh needs one of "
+            f"{', '.join(LABELLED_SPLITS)}"
+        )

@@ -15,14 +15,13 @@ from pathlib import Path
 import torch
 
 from architectures import ModelInfo
-from architectures.errors import InputFileError, UsageError
+from architectures.errors import InputFileError
 from bench.accuracy.training.config import TrainConfig
 from datasets import AugmentConfig, PoseDataset, open_reader
 from datasets.layouts import joint_map_for
 from datasets.synthetic import SyntheticConfig, generate
 
 SIGMA = 7.0  # Gaussian sigma in input pixels, the GCPM code's value (datasets.PoseDataset default)
-LABELLED_SPLITS = ("train", "val")  # LIP's and MPII's test labels are not public
 
 
 def data_format(dataset: str, info: ModelInfo) -> str:
@@ -32,16 +31,6 @@ def data_format(dataset: str, info: ModelInfo) -> str:
             warnings.warn(f"{info.name} is registered for {info.dataset}, used here on {dataset}")
         return dataset
     return info.dataset
-
-
-def check_split(dataset: str, split: str) -> None:
-    """Only splits with ground truth can be scored or trained on."""
-    if split not in LABELLED_SPLITS:
-        reason = "has no public labels" if split == "test" else "is not a split of this suite"
-        raise UsageError(
-            f"--split {split}: the {dataset} {split!r} split {reason}; PCKh needs one of "
-            f"{', '.join(LABELLED_SPLITS)}"
-        )
 
 
 def ensure_synthetic(root: Path, fmt: str, num_images: int, seed: int) -> None:

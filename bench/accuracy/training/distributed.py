@@ -2,8 +2,8 @@
 
 ``torchrun`` sets RANK / WORLD_SIZE / LOCAL_RANK; without them the run is a single process. The
 backend follows the device: NCCL for CUDA, gloo for CPU. Parameters of DDP replicas are equal after
-every optimiser step by construction; :func:`parameters_in_sync` checks that claim at the end of
-a run.
+every optimiser step by construction; :func:`gather_digests` lets a run check that claim at its
+end.
 """
 
 from __future__ import annotations
@@ -118,10 +118,6 @@ def gather_digests(model: nn.Module) -> list[str]:
     digests: list[str] = [""] * dist.get_world_size()
     dist.all_gather_object(digests, mine)
     return digests
-
-
-def parameters_in_sync(model: nn.Module) -> bool:
-    return len(set(gather_digests(model))) == 1
 
 
 def on_main(env: DistEnv, action: Callable[[], Any]) -> None:

@@ -1,5 +1,5 @@
-"""Checks before a training run does any work (issue 12): the model takes the input size, the
-input paths exist, and ``--out`` is created, locked for this run and proved writable.
+"""Checks before a training run does any work: the model takes the input size, the input paths
+exist, and ``--out`` is created, locked for this run and proved writable.
 
 Each failure is a :class:`~architectures.errors.UserError` naming the option at fault. ``--restart``
 deletes the previous run's files only after every check that needs no lock has passed.
@@ -16,7 +16,7 @@ from architectures.errors import InputFileError
 from architectures.registry import check_input_size
 from bench.accuracy.training import checkpoint as ckpt
 from bench.accuracy.training.config import TrainConfig
-from bench.accuracy.training.lock import output_lock
+from bench.accuracy.training.lock import LOCK_NAME, output_lock
 from bench.report.files import prepare_output
 
 LOG_NAME = "log.jsonl"
@@ -58,6 +58,7 @@ def claim_output(cfg: TrainConfig) -> Iterator[Path]:
                     (out / name).unlink(missing_ok=True)
             yield out
     except BaseException:
-        if created and not any(out.iterdir()):
+        if created and {p.name for p in out.iterdir()} <= {LOCK_NAME}:
+            (out / LOCK_NAME).unlink(missing_ok=True)
             out.rmdir()
         raise

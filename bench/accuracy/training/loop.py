@@ -11,6 +11,7 @@ of each epoch; BatchNorm statistics stay per rank (no SyncBN), as in the paper's
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -26,12 +27,12 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm import tqdm
 
 from architectures.registry import build_at_size
+from bench.accuracy.evaluation import evaluate_model
 from bench.accuracy.training import checkpoint as ckpt
 from bench.accuracy.training import distributed as dist_utils
 from bench.accuracy.training.backbone import load_backbone_weights
 from bench.accuracy.training.config import TrainConfig
 from bench.accuracy.training.data import build_datasets, prepare_data, split_batch
-from bench.accuracy.training.evaluation import evaluate_model
 from bench.accuracy.training.guards import LOG_NAME, claim_output, preflight
 from bench.accuracy.training.loss import multi_stage_loss
 from bench.accuracy.training.resume import (
@@ -91,7 +92,7 @@ def train_one_epoch(
     """Mean of the per-batch losses (sum over stages) of this rank."""
     model.train()
     losses = []
-    bar = tqdm(loader, desc=desc, disable=not show, leave=False, dynamic_ncols=True)
+    bar = tqdm(loader, desc=desc, disable=None if show else True, leave=False, dynamic_ncols=True)
     for batch in bar:
         images, targets = split_batch(batch, device)
         loss = multi_stage_loss(model(images), targets)
@@ -177,7 +178,7 @@ def _fit(
             optimizer,
             device,
             cfg.progress and env.is_main,
-            f"epoch {epoch + 1}/{cfg.epochs}",
+            f"epoch {epoch + 1}/{cfg.epochs} training",
         )
         loss = dist_utils.mean_across_ranks(loss, device)
         pckh = _validate(model, val_set, cfg, env, device, epoch)
@@ -216,9 +217,17 @@ def _validate(
         return None
     pckh = 0.0
     if env.is_main:
-        row = evaluate_model(
-            model, val_set, device=device, batch_size=cfg.batch_size, workers=cfg.workers
-        )
+        batches = math.ceil(len(val_set) / cfg.batch_size)
+        desc = f"epoch {epoch + 1}/{cfg.epochs} validation"
+        with tqdm(total=batches, desc=desc, disable=None if cfg.progress else True) as bar:
+            row = evaluate_model(
+                model,
+                val_set,
+                device=device,
+                batch_size=cfg.batch_size,
+                workers=cfg.workers,
+                on_batch=bar.update,
+            )
         pckh = row["PCKh"]
     return dist_utils.broadcast_float(pckh, device)
 

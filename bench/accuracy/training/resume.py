@@ -96,7 +96,7 @@ def load_resume_state(cfg: TrainConfig) -> tuple[Path | None, dict[str, Any] | N
             f"training state: resume from a last.pt, or use --restart to start afresh"
         )
     check_made_for(state, cfg.model, source)
-    changes = config_changes(state.get("config", {}), cfg, legacy=ckpt.is_legacy(state))
+    changes = config_changes(state.get("config", {}), cfg)
     if changes:
         raise UsageError(
             f"{source} was trained with other settings: {'; '.join(changes)}. Pass the saved "

@@ -1,4 +1,4 @@
-"""bench.evaluate: predictions mapped back to original pixels and scored in the paper's columns."""
+"""PCKh of a model: predictions mapped back to original pixels, scored in the paper's columns."""
 
 from __future__ import annotations
 
@@ -9,8 +9,13 @@ import torch
 from torch import nn
 
 from architectures import ModelInfo
+from bench.accuracy.evaluation import (
+    collect_predictions,
+    evaluate_checkpoint,
+    evaluate_model,
+    row_writers,
+)
 from bench.accuracy.training.data import eval_dataset
-from bench.evaluate import collect_predictions, evaluate_checkpoint, evaluate_model, main
 from tests.helpers import generated_root
 from tests.tiny_models import TinyPose, register_tiny
 
@@ -123,25 +128,29 @@ def test_flip_and_scales_protocol_runs_and_is_named(lip_root: Path) -> None:
         max_samples=2,
     )
     assert row["protocol"] == "scales 0.75/1/1.25 + flip" and row["persons"] == 2
-    assert all(0.0 <= row[c] <= 100.0 for c in COLUMNS if row[c] == row[c])
 
 
-def test_cli_writes_csv_and_markdown(lip_root: Path, tmp_path: Path, capsys) -> None:
-    main(
-        [
-            "--model",
-            TINY,
-            "--dataset",
-            "lip",
-            "--root",
-            str(lip_root),
-            "--device",
-            "cpu",
-            "--out",
-            str(tmp_path),
-        ]
+def test_progress_is_told_the_batches_and_each_one(lip_root: Path) -> None:
+    started, done = [], []
+    row = evaluate_checkpoint(
+        TINY,
+        None,
+        "lip",
+        lip_root,
+        device="cpu",
+        batch_size=2,
+        on_start=started.append,
+        on_batch=lambda: done.append(1),
     )
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f"eval_{TINY}.csv", f"eval_{TINY}.md"]
-    header = (tmp_path / f"eval_{TINY}.csv").read_text().splitlines()[0].split(",")
-    assert header[5:13] == COLUMNS
-    assert "PCKh" in capsys.readouterr().out
+    assert row["persons"] > 2
+    assert started == [len(done)] == [(row["persons"] + 1) // 2]
+
+
+def test_row_writers_write_the_row_as_csv_and_markdown(tmp_path: Path) -> None:
+    row = {"model": "m", "checkpoint": "untrained", **{c: 50.0 for c in COLUMNS}}
+    writers = row_writers(row)
+    assert sorted(writers) == ["eval_m.csv", "eval_m.md"]
+    for name, write in writers.items():
+        write(tmp_path / name)
+    assert (tmp_path / "eval_m.csv").read_text().splitlines()[0].split(",")[2:] == COLUMNS
+    assert "PCKh of m" in (tmp_path / "eval_m.md").read_text()

@@ -12,7 +12,7 @@ import pytest
 from scipy.io import savemat
 
 from bench import score as score_cli
-from bench.score import score_predictions
+from bench.accuracy.scoring import score_predictions
 from datasets.conventions import CONVENTIONS, get_convention, table_row
 from datasets.layouts import MPII_LAYOUT
 
@@ -201,3 +201,84 @@ def test_text_output_names_the_convention(tmp_path, mpii_gt, capsys):
     )
     out = capsys.readouterr().out
     assert "hrnet: Head = head top" in out and "|   Head |" in out and "100.00" in out
+
+
+def test_the_conventions_offered_are_the_known_ones() -> None:
+    assert score_cli.CONVENTION_NAMES == tuple(CONVENTIONS)
+
+
+@pytest.fixture(scope="module")
+def lip_root(tmp_path_factory) -> Path:
+    from tests.helpers import generated_root
+
+    return generated_root(tmp_path_factory, "lip", num_images=8, seed=1)
+
+
+@pytest.fixture(scope="module")
+def mpii_root(tmp_path_factory) -> Path:
+    from tests.helpers import generated_root
+
+    return generated_root(tmp_path_factory, "mpii", num_images=8, seed=1)
+
+
+def test_deeply_nested_json_is_refused_in_one_line(tmp_path, mpii_gt, capsys):
+    gt_path, _ = mpii_gt
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    code, err = _run(capsys, str(deep), "--ground-truth", str(gt_path), "--zero-based")
+    assert code == 2 and "\n" not in err and f"{deep}: JSON nested 100000 levels deep" in err
+
+
+def test_an_npy_header_claiming_a_huge_array_is_refused_before_loading(tmp_path, mpii_gt, capsys):
+    gt_path, _ = mpii_gt
+    huge = tmp_path / "huge.npy"
+    with open(huge, "wb") as handle:
+        header = {"descr": "<f8", "fortran_order": False, "shape": (10**9, 16, 2)}
+        np.lib.format.write_array_header_1_0(handle, header)
+        handle.write(b"\0" * 64)
+    code, err = _run(capsys, str(huge), "--ground-truth", str(gt_path), "--zero-based")
+    assert code == 2 and f"{huge}: the .npy header claims an array of shape" in err
+    assert "64 bytes" in err
+
+
+def test_split_test_of_a_lip_root_is_one_line(tmp_path, lip_root, capsys):
+    gt = lip_root / "TrainVal_pose_annotations" / "lip_val_set.csv"
+    code, err = _run(capsys, str(gt), "--ground-truth", str(lip_root), "--split", "test")
+    assert code == 2 and "\n" not in err and "--split test" in err and "no public labels" in err
+
+
+def test_lip_predictions_against_mpii_ground_truth_are_refused(lip_root, mpii_root, capsys):
+    predictions = lip_root / "TrainVal_pose_annotations" / "lip_val_set.csv"
+    code, err = _run(capsys, str(predictions), "--ground-truth", str(mpii_root))
+    assert code == 2 and "is a LIP prediction CSV" in err and "MPII ground truth" in err
+
+
+def test_a_threshold_out_of_range_is_refused(tmp_path, mpii_gt, capsys):
+    gt_path, gt = mpii_gt
+    ok = _write(tmp_path / "ok.npy", gt)
+    argv = [str(ok), "--ground-truth", str(gt_path), "--zero-based"]
+    code, err = _run(capsys, *argv, "--threshold", "0")
+    assert code == 2 and "--threshold must be in (0, 1], got 0.0" in err
+
+
+def test_help_answers_before_torch_and_pandas_are_loaded() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, architectures.errors\n"
+        "before = set(sys.modules)\n"
+        "from bench import evaluate, receptive_field, score, train\n"
+        "for command in (evaluate, receptive_field, score, train):\n"
+        "    try:\n"
+        "        command.main(['--help'])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = ('torch', 'torchvision', 'fvcore', 'pandas', 'matplotlib', 'cv2', 'datasets')\n"
+        "print(sorted(m for m in heavy if m in sys.modules and m not in before))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"

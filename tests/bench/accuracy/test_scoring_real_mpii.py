@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 
 from bench import score as score_cli
-from bench.score import score_predictions
+from bench.accuracy.scoring import score_predictions
 from datasets import MPII_LAYOUT, PoseDataset, pckh
 from datasets.mpii_formats import load_json_records, read_bearpaw_records, read_mpii_ground_truth
 
-MPII = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mpii"
+MPII = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "mpii"
 pytestmark = pytest.mark.skipif(
     not (MPII / "detections_our_format.mat").is_file(),
     reason=f"real MPII files not found at {MPII} (only on machines that hold ../shared/data/mpii)",

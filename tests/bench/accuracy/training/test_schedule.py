@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
 from bench.accuracy.training.config import ScheduleConfig
 from bench.accuracy.training.schedule import build_optimizer, build_scheduler, current_lr
@@ -33,3 +34,24 @@ def test_small_gains_still_divide_the_rate_after_patience_epochs():
 
 def test_default_threshold_is_a_tenth_of_a_point():
     assert ScheduleConfig().threshold == pytest.approx(0.1)
+
+
+def test_plateau_schedule_divides_by_ten_exactly_twice() -> None:
+    param = nn.Parameter(torch.zeros(1))
+    optimizer = build_optimizer([param], 4e-5)
+    scheduler = build_scheduler(optimizer, 4e-5, ScheduleConfig(patience=1))
+    lrs = []
+    for _ in range(12):  # a flat validation PCKh: a plateau every other epoch
+        scheduler.step(50.0)
+        lrs.append(current_lr(optimizer))
+    assert sorted(set(lrs), reverse=True) == pytest.approx([4e-5, 4e-6, 4e-7])
+    assert lrs[-1] == pytest.approx(4e-7)
+
+
+def test_plateau_schedule_keeps_lr_while_pckh_improves() -> None:
+    param = nn.Parameter(torch.zeros(1))
+    optimizer = build_optimizer([param], 4e-5)
+    scheduler = build_scheduler(optimizer, 4e-5, ScheduleConfig(patience=1))
+    for epoch in range(10):
+        scheduler.step(10.0 + epoch)
+    assert current_lr(optimizer) == pytest.approx(4e-5)

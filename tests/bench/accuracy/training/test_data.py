@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from architectures import create_model
-from bench.accuracy.training.data import pose_dataset
-from bench.accuracy.training.evaluation import evaluate_model
+from bench.accuracy.evaluation import evaluate_model
+from architectures.errors import InputFileError
+from bench.accuracy.training.data import ensure_synthetic, pose_dataset
 from bench.accuracy.training.loss import multi_stage_loss
-from datasets import MpiiReader
+from datasets import LipReader, MpiiReader
 from tests.helpers import generated_root
 
 
@@ -40,3 +41,16 @@ def test_cpm_original_trains_and_evaluates_on_16_joint_data(mpii_root, torch_sin
         batch_size=1,
     )
     assert row["persons"] == 1 and 0.0 <= row["PCKh"] <= 100.0
+
+
+def test_synthetic_refuses_a_root_holding_other_files(tmp_path):
+    root = tmp_path / "mine"
+    root.mkdir()
+    (root / "notes.txt").write_text("keep")
+    with pytest.raises(InputFileError, match=f"--root {root}: not empty"):
+        ensure_synthetic(root, "lip", 4, 0)
+    assert sorted(p.name for p in root.iterdir()) == ["notes.txt"]
+    fresh = tmp_path / "fresh"
+    ensure_synthetic(fresh, "lip", 4, 0)  # an absent or empty root is generated into
+    ensure_synthetic(fresh, "lip", 4, 0)  # and a generated one is used as it is
+    assert len(LipReader(fresh, "val")) == 1

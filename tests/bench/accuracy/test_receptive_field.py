@@ -7,17 +7,23 @@ import pytest
 import torch
 from torch import nn
 
-from bench.receptive_field import (
+from bench.accuracy.receptive_field import (
     RFConfig,
     RFResult,
     area_fraction,
-    receptive_field_map,
-    render_overlay,
+    calibrate_batchnorm,
+    count_batches,
+    receptive_field_maps,
     summarize,
     weighted_spread,
     window_positions,
 )
-from tests.tiny_models import OneConv, register_test_model
+
+
+def receptive_field_map(
+    net: nn.Module, image: torch.Tensor, keypoint: int, cfg: RFConfig | None = None
+) -> RFResult:
+    return receptive_field_maps(net, image, [keypoint], cfg or RFConfig())[keypoint]
 
 
 class _LocalNet(nn.Module):
@@ -82,18 +88,6 @@ def test_map_is_reproducible_and_seed_dependent() -> None:
     assert not np.array_equal(first.changes, other.changes)
 
 
-def test_render_overlay_is_green_where_the_change_is() -> None:
-    change = np.zeros((20, 20))
-    change[5:10, 5:10] = 1.0
-    image = np.full((20, 20, 3), 100, dtype=np.uint8)
-    out = render_overlay(image, change)
-    assert out.shape == (20, 20, 3) and out.dtype == np.uint8
-    assert out[7, 7, 1] > out[7, 7, 0] + 100
-    assert out[15, 15, 1] == out[15, 15, 0]
-    with pytest.raises(ValueError, match="sizes differ"):
-        render_overlay(image, np.zeros((10, 10)))
-
-
 def test_bad_keypoint_and_shape_are_named() -> None:
     net = _LocalNet()
     with pytest.raises(ValueError, match="keypoint index 5"):
@@ -113,44 +107,7 @@ def test_pixel_map_tiles_the_image_when_stride_equals_window() -> None:
     assert pixels[32, 32] == pytest.approx(result.changes[2, 2])
 
 
-def test_cli_writes_maps_and_table_for_an_untrained_model(tmp_path, capsys) -> None:
-    import cv2
-
-    from bench.receptive_field import main
-
-    name = register_test_model(
-        "test-tiny-rf", lambda: OneConv(17, kernel=5), input_size=(48, 48), output_stride=4
-    )
-    image = np.random.default_rng(0).integers(0, 255, (60, 40, 3), dtype=np.uint8)
-    cv2.imwrite(str(tmp_path / "person.png"), image)
-    out = tmp_path / "rf"
-    common = ["--model", name, "--image", str(tmp_path / "person.png"), "--out", str(out)]
-    common += ["--device", "cpu"]
-    assert main([*common, "--keypoint", "R_Hip", "L_Elbow", "--stride", "8"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == [
-        "manifest.json",
-        "receptive_field.csv",
-        "receptive_field.md",
-        f"{name}_L_Elbow.png",
-        f"{name}_R_Hip.png",
-    ]
-    assert cv2.imread(str(out / f"{name}_R_Hip.png")).shape == (48, 48, 3)
-    table = (out / "receptive_field.csv").read_text()
-    assert "R_Hip" in table and "untrained" in table
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
-    capsys.readouterr()
-    # a joint the layout lacks: exit 2, one line naming it and the layout's joints; nothing ran
-    with pytest.raises(SystemExit) as exit_info:
-        main([*common, "--keypoint", "Nose"])
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "--keypoint Nose" in err[0] and "R_Hip" in err[0]
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
-
-
 def test_batchnorm_calibration_sets_the_image_statistics() -> None:
-    from bench.receptive_field import calibrate_batchnorm
-
     net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))
     image = torch.rand(3, 16, 16) * 5 + 2
     assert calibrate_batchnorm(net, image) == 1
@@ -160,3 +117,11 @@ def test_batchnorm_calibration_sets_the_image_statistics() -> None:
     assert not net.training
     out = net(image.unsqueeze(0))
     assert out.mean().abs() < 1e-4  # normalised by the image's own statistics
+
+
+def test_every_batch_is_counted_for_progress() -> None:
+    cfg = RFConfig(window=11, stride=4, batch_size=5)
+    calls = []
+    image = torch.rand(3, 48, 48)
+    receptive_field_maps(_LocalNet(), image, [0, 1], cfg, on_batch=lambda: calls.append(1))
+    assert len(calls) == count_batches((48, 48), cfg) == 25  # 11 x 11 windows, 5 a batch

@@ -1,6 +1,7 @@
-"""bench.train and bench.evaluate check before they work (issue 12): bad arguments, a folder in use,
-a resume with another recipe or from a weights-only file end in one line, exit status 2, with
-nothing written; ``--restart`` starts afresh."""
+"""bench.train: it checks before it works (bad arguments, a folder in use, a resume with another
+recipe or from a weights-only file end in one line, exit status 2, with nothing written),
+``--restart`` starts afresh, ``--models-from`` brings a user's network, and ``--help`` answers
+before torch is loaded."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 import torch
 
 from architectures.errors import OutputError
-from bench import evaluate, train
+from bench import train
 from bench.accuracy.training import checkpoint as ckpt
 from bench.accuracy.training.lock import LOCK_NAME, output_lock
 from tests.helpers import generated_root
@@ -126,14 +127,7 @@ def test_a_second_run_into_a_folder_in_use_is_refused(
         assert f"in use by another training run (pid {os.getpid()}" in err
         with pytest.raises(OutputError, match="in use"), output_lock(out):
             pass
-    assert sorted(p.name for p in out.iterdir()) == []  # nothing written, lock file removed
-
-
-def test_a_lock_file_left_by_a_killed_run_does_not_block(tmp_path: Path) -> None:
-    (tmp_path / LOCK_NAME).write_text("999999999 some-host\n")  # no process holds it
-    with output_lock(tmp_path) as lock:
-        assert lock.read_text().split()[0] == str(os.getpid())
-    assert not lock.exists()
+    assert [p.name for p in out.iterdir() if p.name != LOCK_NAME] == []  # nothing written
 
 
 def test_resume_with_other_settings_is_refused_naming_them_and_restart_starts_afresh(
@@ -168,39 +162,77 @@ def test_resume_from_a_weights_only_file_says_so(lip_root: Path, tmp_path: Path,
     assert "best.pt holds model weights only" in err
 
 
-@pytest.mark.parametrize(
-    ("extra", "named"),
-    [
-        (["--scales", "0"], "--scales must be numbers in (0, 4], got 0.0"),
-        (["--scales", "1", "-0.5"], "--scales must be numbers in (0, 4]"),
-        (["--split", "test"], "'test' split has no public labels"),
-        (["--batch-size", "0"], "--batch-size must be >= 1"),
-        (["--max-samples", "0"], "--max-samples must be >= 1"),
-        (["--device", "meta"], "'meta'"),
-        (
-            ["--model", "gcpm-baseline", "--input-size", "100", "100"],
-            "multiples of 8, got 100 x 100",
-        ),
-        (["--checkpoint", "/no/such.pt"], "/no/such.pt: no such file"),
-    ],
-)
-def test_evaluate_refuses_bad_arguments(
-    extra: list[str], named: str, lip_root: Path, tmp_path: Path, capsys
-) -> None:
-    argv = ["--model", TINY, "--dataset", "lip", "--root", str(lip_root), "--device", "cpu"]
-    err = _one_line_exit_2(evaluate.main, [*argv, "--out", str(tmp_path / "o"), *extra], capsys)
-    assert named in err
+def test_help_names_the_models_and_the_progress_switch(capsys) -> None:
+    with pytest.raises(SystemExit) as stop:
+        train.main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert stop.value.code == 0
+    assert "--no-progress no progress" in out and "architectures.list_models()" in out
+    assert "--models-from MODULE" in out
 
 
-def test_evaluate_refuses_missing_root_and_unusable_out(
-    lip_root: Path, tmp_path: Path, capsys
+def test_an_unknown_model_lists_the_known_ones(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = ["--model", "no-such-net", "--dataset", "lip", "--root", ".", "--out", "x"]
+    err = _one_line_exit_2(train.main, argv, capsys)
+    assert "no-such-net" in err and "gcpm-ushaped" in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_models_from_registers_a_users_network_before_the_name_is_resolved(
+    lip_root: Path, tmp_path: Path, capsys, monkeypatch
 ) -> None:
-    argv = ["--model", TINY, "--dataset", "lip", "--device", "cpu"]
-    err = _one_line_exit_2(evaluate.main, [*argv, "--root", str(tmp_path / "none")], capsys)
-    assert "--root" in err and "none" in err
-    blocker = tmp_path / "a-file"
-    blocker.write_text("")
-    err = _one_line_exit_2(
-        evaluate.main, [*argv, "--root", str(lip_root), "--out", str(blocker)], capsys
+    (tmp_path / "my_nets.py").write_text(
+        "from tests.tiny_models import register_tiny\nregister_tiny('my-train-net')\n"
     )
-    assert "--out" in err and "a-file" in err
+    monkeypatch.syspath_prepend(str(tmp_path))
+    argv = _train_argv(lip_root, tmp_path / "run", "--model", "my-train-net")
+    assert train.main([*argv, "--models-from", "my_nets"]) == 0
+    assert "done: epoch 1" in capsys.readouterr().out
+    err = _one_line_exit_2(train.main, [*argv, "--models-from", "no_such_module"], capsys)
+    assert "--models-from no_such_module" in err
+
+
+def test_progress_names_each_step_and_counts_every_batch(
+    lip_root: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    from bench.accuracy.training import loop
+
+    made = []
+
+    class _Bar:
+        def __init__(self, iterable=None, total=None, desc=None, disable=False, **kwargs):
+            self.iterable, self.desc, self.disable, self.updates = iterable, desc, disable, 0
+            self.total = len(iterable) if iterable is not None else total
+            made.append(self)
+
+        def __iter__(self):
+            for item in self.iterable:
+                yield item
+                self.updates += 1
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc) -> None:
+            pass
+
+        def update(self, n: int = 1) -> None:
+            self.updates += n
+
+        def set_postfix(self, **kwargs) -> None:
+            pass
+
+    monkeypatch.setattr(loop, "tqdm", _Bar)
+    argv = [
+        a for a in _train_argv(lip_root, tmp_path / "run", "--epochs", "2") if a != "--no-progress"
+    ]
+    assert train.main(argv) == 0
+    assert [b.desc for b in made] == [
+        "epoch 1/2 training",
+        "epoch 1/2 validation",
+        "epoch 2/2 training",
+        "epoch 2/2 validation",
+    ]
+    assert all(b.disable is None and b.total == b.updates > 0 for b in made)
+    assert made[1].total == 1  # --max-val-samples 4 in one batch of 4

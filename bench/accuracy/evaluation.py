@@ -1,0 +1,223 @@
+"""PCKh of a model in the paper's table columns (Osokin 2019), for training and ``bench.evaluate``.
+
+Protocols: single scale, or Table 4's heatmaps averaged over input scales 0.75 / 1.0 / 1.25 and the
+flipped image (``datasets.predict_heatmaps``). Predictions are decoded (arg-max with the
+quarter-pixel shift), mapped back to original image pixels and scored there against the reader's
+ground truth with the dataset's own PCKh protocol (LIP: head-neck size; MPII: 0.6 x head-box
+diagonal, plus AUC over thresholds 0..0.5). Before a model runs, the data is checked to be
+scorable (:func:`check_scorable`): every image present, some joint annotated, some head size.
+Checkpoints are read without unpickling arbitrary objects unless trusted; one written by
+``bench.train`` must be for the model and is evaluated at the input size it was trained at.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from architectures.errors import InputFileError
+from bench.accuracy.training.data import eval_dataset
+from bench.accuracy.training.model import load_model
+from bench.measure.devices import resolve_device
+from bench.report import publish
+from bench.report.files import write_bytes, write_csv, write_markdown
+from datasets import PoseDataset, paper_columns, pckh, pckh_auc, predict_heatmaps, to_original
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Per person, in original pixels: predicted, true (N, K, 2), valid (N, K), head size (N,)."""
+
+    pred: np.ndarray
+    gt: np.ndarray
+    valid: np.ndarray
+    head_size: np.ndarray
+
+
+def protocol_name(scales: Sequence[float], flip: bool) -> str:
+    scale_text = (
+        "single scale"
+        if tuple(scales) == (1.0,)
+        else "scales " + "/".join(f"{s:g}" for s in scales)
+    )
+    return f"{scale_text}{' + flip' if flip else ''}"
+
+
+@torch.inference_mode()
+def collect_predictions(
+    model: nn.Module,
+    dataset,
+    scales: Sequence[float] = (1.0,),
+    flip: bool = False,
+    device: torch.device | str = "cpu",
+    batch_size: int = 16,
+    workers: int = 0,
+    on_batch: Callable[[], None] | None = None,
+) -> Predictions:
+    """Run ``model`` on a ``datasets.PoseDataset`` (no augmentation); decode in original pixels.
+
+    ``on_batch()`` is called after each batch (progress)."""
+    was_training = model.training
+    model.eval()
+    preds, indices = [], []
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=workers)
+    for batch in loader:
+        maps = predict_heatmaps(
+            model,
+            batch["image"].to(device),
+            scales=scales,
+            flip=flip,
+            flip_pairs=dataset.channel_flip_pairs,
+        )
+        coords = dataset.decode(maps)  # the data's joint order, whatever the model's channels
+        for coord, matrix in zip(coords, batch["matrix"].numpy()):
+            preds.append(to_original(coord, matrix))
+        indices.extend(int(i) for i in batch["index"])
+        if on_batch is not None:
+            on_batch()
+    model.train(was_training)
+    samples = [dataset.source[i] for i in indices]
+    return Predictions(
+        np.stack(preds),
+        np.stack([s.keypoints for s in samples]),
+        np.stack([s.scored for s in samples]),  # LIP's protocol skips x < 0 or y < 0
+        np.array([s.head_size for s in samples]),
+    )
+
+
+def score(predictions: Predictions, layout) -> dict[str, float]:
+    """The paper's columns in %; ``AUC`` too for MPII (the official total-PCKh curve area)."""
+    p = predictions
+    result = pckh(p.pred, p.gt, p.valid, p.head_size)
+    row: dict[str, float] = dict(paper_columns(result, layout))
+    if layout.head_size_rule == "headbox":
+        row["AUC"] = pckh_auc(p.pred, p.gt, p.valid, p.head_size, layout)
+    row["persons"] = len(p.head_size)
+    row["excluded"] = result.excluded
+    return row
+
+
+def evaluate_model(
+    model: nn.Module,
+    dataset,
+    scales: Sequence[float] = (1.0,),
+    flip: bool = False,
+    device: torch.device | str = "cpu",
+    batch_size: int = 16,
+    workers: int = 0,
+    on_batch: Callable[[], None] | None = None,
+) -> dict[str, float]:
+    """Columns of :func:`score` for ``model`` on a ``PoseDataset``."""
+    predictions = collect_predictions(
+        model, dataset, scales, flip, device, batch_size, workers, on_batch
+    )
+    return score(predictions, dataset.layout)
+
+
+def check_scorable(data: PoseDataset, dataset: str, split: str, root: Path) -> None:
+    """Refuse, before the model runs, data PCKh cannot be computed on: images missing, no
+    annotated joint, or no person with a head size (the scores would be 0 or NaN everywhere)."""
+    samples = [data.source[i] for i in range(len(data.source))]
+    missing = [s.image_path for s in samples if s.image_path is None or not s.image_path.is_file()]
+    if missing:
+        raise InputFileError(
+            f"--root {root}: image file {missing[0]} does not exist ({len(missing)} of "
+            f"{len(samples)} images of the {dataset} {split!r} split are missing)"
+        )
+    if not any(s.valid.any() for s in samples):
+        raise InputFileError(
+            f"--root {root}: no person of the {dataset} {split!r} split has an annotated joint "
+            f"(every joint is missing or NaN); check the annotation file"
+        )
+    heads = np.array([s.head_size for s in samples], dtype=np.float64)
+    if not (np.isfinite(heads) & (heads > 0)).any():
+        reason = (
+            "MPII's train split has no head boxes (the official ones cover the validation "
+            "persons): use --split val"
+            if data.layout.head_size_rule == "headbox" and split == "train"
+            else "check the annotation file"
+        )
+        raise InputFileError(
+            f"--root {root}: no person of the {dataset} {split!r} split has a head size, which "
+            f"PCKh divides by; {reason}"
+        )
+
+
+def evaluate_checkpoint(
+    model_name: str,
+    checkpoint: Path | None,
+    dataset: str,
+    root: Path,
+    split: str = "val",
+    scales: Sequence[float] = (1.0,),
+    flip: bool = False,
+    device: str | torch.device = "auto",
+    input_size: tuple[int, int] | None = None,
+    batch_size: int = 16,
+    max_samples: int | None = None,
+    workers: int = 0,
+    trust_checkpoint: bool = False,
+    on_start: Callable[[int], None] | None = None,
+    on_batch: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """One table row: identification columns, then Head .. Ank., PCKh (and AUC for MPII), in %.
+
+    ``checkpoint=None`` scores the untrained model (seeded weights). ``dataset`` is ``lip``,
+    ``mpii`` or ``synthetic`` (generated data in the model's layout, read from ``root``).
+    ``input_size`` None: the size the checkpoint was trained at (else the registered size).
+    ``on_start(batches)`` is told how many batches will run, ``on_batch()`` after each one.
+    """
+    dev = device if isinstance(device, torch.device) else resolve_device(device)
+    model = load_model(model_name, checkpoint, dev, input_size, trust=trust_checkpoint)
+    data = eval_dataset(model.info, dataset, Path(root), split, max_samples)
+    check_scorable(data, dataset, split, Path(root))
+    if on_start is not None:
+        on_start(math.ceil(len(data) / batch_size))
+    row: dict[str, Any] = {
+        "model": model_name,
+        "checkpoint": str(checkpoint) if checkpoint is not None else "untrained",
+        "dataset": dataset,
+        "split": split,
+        "protocol": protocol_name(scales, flip),
+    }
+    row.update(evaluate_model(model, data, scales, flip, dev, batch_size, workers, on_batch))
+    return row
+
+
+_NOTE = (
+    "PCKh@0.5 in %, measured by bench.evaluate in this run; Head = mean(neck, head top), "
+    "PCKh pooled over 14 joints (pelvis and thorax/spine excluded)."
+)
+
+
+def row_writers(row: dict[str, Any]) -> dict[str, Callable[[Path], Path]]:
+    """File name -> writer(path) for ``eval_<model>.csv`` and ``.md``."""
+    frame = pd.DataFrame([row])
+    title = f"PCKh of {row['model']}"
+    return {
+        f"eval_{row['model']}.csv": lambda path: write_csv(frame, path),
+        f"eval_{row['model']}.md": lambda path: write_markdown(frame, path, title, notes=_NOTE),
+    }
+
+
+def publish_row(row: dict[str, Any], out: Path, producer: str) -> tuple[dict[str, Path], list[str]]:
+    """Write ``row``'s CSV and Markdown into ``out`` as one set (:mod:`bench.report.publish`);
+    the rows of other models that earlier runs put there stay in the set. Returns the files
+    written and the names of the previous set this one replaced."""
+    writers = row_writers(row)
+    previous = publish.read_manifest(out) if out.is_dir() else None
+    earlier = list(previous["files"]) if previous else []
+    for name in earlier:
+        if name not in writers and (out / name).is_file():
+            writers[name] = lambda path, old=out / name: write_bytes(path, old.read_bytes())
+    written = publish.publish(out, writers, owned=tuple(writers), producer=producer)
+    return written, [name for name in earlier if name in row_writers(row)]
