@@ -1,4 +1,4 @@
-"""``import datasets`` resolving to another package (Hugging Face's) stops in one line."""
+"""`bench` on import: `import datasets` resolving to another package (Hugging Face's) stops in one line."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _python(cwd: Path, path: list[Path], *args: str) -> subprocess.CompletedProcess:
