@@ -1,164 +1,190 @@
-"""Result sets stay inside their folder and their tool (REPORT-P findings 1-4 and 14).
+"""A result set stays one set, inside its folder and its tool.
 
-A run refuses a folder whose set another tool wrote; manifest names never reach outside the
-folder; ``bench.report.publish`` lists foreign files and calls a malformed manifest exit 2; a failed
-first run takes away the empty ``--out`` it created. Nothing here measures: the measuring steps
-are stubbed to fail loudly if a refused run reached them.
+Publishing stages, swaps by renames and writes the manifest last: a fault or a kill half way
+leaves (or gives back at the next start) the previous set; two runs into one folder take turns;
+another tool's set, stray copies of a tool's outputs and manifest names that lead outside the
+folder are refused before anything is moved.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from architectures.errors import InputFileError, UsageError
-from bench import receptive_field, tables
-from bench.accuracy.training.checkpoint import CheckpointError
+from architectures.errors import InputFileError, OutputError, UsageError
 from bench.report import files as io
-from bench.report import publish as result_set
-from tests.helpers import quick_tables_argv, stub_table3
-from tests.tiny_models import register_tiny
+from bench.report import publish
 
-TINY = "tiny-set-safety"
-
-
-@pytest.fixture
-def tiny(monkeypatch) -> str:
-    stub_table3(monkeypatch)
-    return register_tiny(TINY, (32, 32))
+ROOT = Path(__file__).resolve().parents[3]
+OWNED = ("a.csv", "b.md", "c.png", "d.md", "env.json")
 
 
-@pytest.fixture
-def no_measuring(monkeypatch) -> None:
-    def measured(*args, **kwargs):
-        raise AssertionError("measured although the run should have been refused")
-
-    monkeypatch.setattr(tables, "measure", measured)
-    monkeypatch.setattr(receptive_field, "measure_model", measured)
-
-
-@pytest.fixture
-def image(tmp_path) -> Path:
-    import cv2
-
-    path = tmp_path / "person.png"
-    cv2.imwrite(str(path), np.random.default_rng(0).integers(0, 255, (40, 30, 3), dtype=np.uint8))
-    return path
-
-
-def _tables_argv(out: Path) -> list[str]:
-    return quick_tables_argv(TINY, out, "--iters", "2", "--modes", "fp32", "--runtimes", "none")
-
-
-def _rf_argv(image: Path, out: Path) -> list[str]:
-    return ["--model", TINY, "--image", str(image), "--device", "cpu", "--out", str(out)]
-
-
-def _exit(main, argv: list[str], capsys) -> tuple[int, list[str], list[str]]:
-    """(exit status, stdout lines, stderr lines) of ``main(argv)``, which may return or exit."""
-    capsys.readouterr()
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out.strip().splitlines(), captured.err.strip().splitlines()
+def _writers(*names: str, text: str = "new") -> dict:
+    return {n: (lambda path, n=n: io.write_text(path, f"{text} {n}")) for n in names}
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
     return {
-        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != publish.LOCK
     }
 
 
-def _text_writers(*names: str) -> dict:
-    return {n: (lambda path, n=n: io.write_text(path, f"{n}\n")) for n in names}
-
-
-def _tables_set(folder: Path) -> Path:
-    names = ("table3.csv", "latency.md", "env.json")
-    result_set.publish(folder, _text_writers(*names), tables.OUTPUT_NAMES, "bench.tables")
+@pytest.fixture
+def previous(tmp_path) -> Path:
+    """A set of ``tool`` beside another command's file."""
+    folder = tmp_path / "set"
+    publish.publish(folder, _writers("a.csv", "b.md", "d.md", text="old"), OWNED, "tool")
+    (folder / "other.txt").write_text("another command's file")
     return folder
 
 
-def _rf_set(folder: Path) -> Path:
-    names = (f"{TINY}_R_Hip.png", *receptive_field.OUTPUT_NAMES)
-    result_set.publish(
-        folder, _text_writers(*names), receptive_field.OUTPUT_NAMES, receptive_field.PRODUCER
+def test_a_new_set_replaces_the_old_as_a_whole_and_says_so(previous):
+    said = []
+    written = publish.publish(previous, _writers("d.md", "c.png"), OWNED, "tool", say=said.append)
+    assert sorted(written) == ["c.png", "d.md", "manifest.json"]
+    assert not (previous / "a.csv").exists() and (previous / "other.txt").is_file()
+    assert publish.verify(previous) == []
+    assert len(said) == 1 and "(3 files)" in said[0] and str(previous) in said[0]
+
+
+def test_a_fault_while_writing_names_the_file_and_keeps_the_previous_set(previous):
+    before = _snapshot(previous)
+
+    def full_disk(path):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OutputError, match=r"c\.png: No space left .* unchanged"):
+        publish.publish(previous, {**_writers("a.csv"), "c.png": full_disk}, OWNED, "tool")
+    assert _snapshot(previous) == before
+
+
+@pytest.mark.parametrize("fault_at", [1, 3, 5, 6])
+def test_a_fault_while_swapping_puts_the_previous_set_back(previous, monkeypatch, fault_at):
+    before = _snapshot(previous)
+    real_move, moves = publish._move, []
+
+    def failing(source, target):
+        moves.append(target)
+        if len(moves) == fault_at:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_move(source, target)
+
+    monkeypatch.setattr(publish, "_move", failing)
+    with pytest.raises(OSError):
+        publish.publish(previous, _writers("d.md", "a.csv", "c.png"), OWNED, "tool")
+    assert _snapshot(previous) == before
+
+
+_KILLED_MID_SWAP = """
+import os, sys
+from pathlib import Path
+from bench.report import files as io
+from bench.report import publish
+folder, kill_at = Path(sys.argv[1]), int(sys.argv[2])
+old = {n: (lambda p, n=n: io.write_text(p, "old " + n)) for n in ("a.csv", "b.md", "d.md")}
+publish.publish(folder, old)
+(folder / "other.txt").write_text("another command's file")
+moves = []
+real = publish._move
+def killed(source, target):
+    moves.append(target)
+    if len(moves) == kill_at:
+        os._exit(137)
+    real(source, target)
+publish._move = killed
+new = {n: (lambda p, n=n: io.write_text(p, "new " + n)) for n in ("d.md", "a.csv", "c.png")}
+publish.publish(folder, new)
+"""
+
+
+@pytest.mark.slow  # a fresh interpreter per case
+@pytest.mark.parametrize("kill_at", [1, 3, 5, 8])  # of 4 moves out, 3 in, the manifest
+def test_killed_mid_swap_is_undone_at_the_next_start(tmp_path, kill_at):
+    """A process killed between two renames of the swap (no Python cleanup runs)."""
+    folder = tmp_path / "set"
+    done = subprocess.run(
+        [sys.executable, "-c", _KILLED_MID_SWAP, str(folder), str(kill_at)],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
     )
-    return folder
+    assert done.returncode == 137, done.stderr.decode()
+    assert publish.verify(folder)  # half swapped: not one consistent set
+    assert publish.recover(folder)
+    assert _snapshot(folder) == {
+        "a.csv": b"old a.csv",
+        "b.md": b"old b.md",
+        "d.md": b"old d.md",
+        "other.txt": b"another command's file",
+        "manifest.json": (folder / "manifest.json").read_bytes(),
+    }
+    assert publish.verify(folder) == []
 
 
-def _write_manifest(folder: Path, manifest: object) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / result_set.MANIFEST).write_text(json.dumps(manifest))
-    return folder / result_set.MANIFEST
+def test_a_half_done_swap_is_undone_at_the_next_start(previous):
+    """The state a kill after two of the old files and one new file moved leaves behind."""
+    before = _snapshot(previous)
+    staging = previous / f"{publish.STAGING}run2"
+    backup = previous / f"{publish.PREVIOUS}run2"
+    staging.mkdir()
+    backup.mkdir()
+    for name in ("d.md", "c.png"):
+        (staging / name).write_text(f"new {name}")
+    (staging / publish.MANIFEST).write_text(json.dumps({"files": {"a.csv": {"sha256": "x"},
+        "d.md": {"sha256": "x"}, "c.png": {"sha256": "x"}}}))  # fmt: skip
+    for name in (publish.MANIFEST, "a.csv"):
+        os.replace(previous / name, backup / name)
+    (previous / "a.csv").write_text("new a.csv")  # moved in before the kill
+    assert publish.recover(previous)[0].startswith("restored the previous set")
+    assert _snapshot(previous) == before and publish.verify(previous) == []
 
 
-# ---------------------------------------------------------------- finding 1: another tool's set
+def test_two_runs_into_one_folder_take_turns(previous):
+    """While one run holds the folder's lock, another's publication waits for it."""
+    held = publish._lock(previous)
+    held.acquire()
+    done = threading.Event()
+
+    def second() -> None:
+        publish.publish(previous, _writers("c.png"), OWNED, "tool", say=lambda _: None)
+        done.set()
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    try:
+        assert not done.wait(1.0)  # blocked on the lock, nothing swapped
+        assert (previous / "a.csv").is_file() and not (previous / "c.png").exists()
+    finally:
+        held.release()
+    thread.join()
+    assert done.is_set() and publish.verify(previous) == []
 
 
-def test_receptive_field_refuses_a_tables_set(tiny, no_measuring, image, tmp_path, capsys):
-    out = _tables_set(tmp_path / "results")
-    before = _snapshot(out)
-    code, _, err = _exit(receptive_field.main, _rf_argv(image, out), capsys)
-    assert code == 2 and len(err) == 1, err
-    assert str(out) in err[0] and "bench.tables" in err[0] and "another --out" in err[0]
-    assert _snapshot(out) == before
+def test_another_tools_set_is_refused_untouched(previous):
+    before = _snapshot(previous)
+    with pytest.raises(UsageError, match="written by tool.*choose another --out"):
+        publish.publish(previous, _writers("x.csv"), producer="other")
+    with pytest.raises(UsageError):
+        publish.check_owner(previous, "other")
+    assert _snapshot(previous) == before
 
 
-def test_tables_refuses_a_receptive_field_set(tiny, no_measuring, tmp_path, capsys):
-    out = _rf_set(tmp_path / "rf")
-    before = _snapshot(out)
-    code, _, err = _exit(tables.main, _tables_argv(out), capsys)
-    assert code == 2 and len(err) == 1, err
-    assert str(out) in err[0] and "bench.receptive_field" in err[0]
-    assert _snapshot(out) == before
-
-
-def test_publish_refuses_another_producers_set(tmp_path):
-    out = _tables_set(tmp_path / "results")
-    before = _snapshot(out)
-    with pytest.raises(UsageError, match="written by bench.tables"):
-        result_set.publish(out, _text_writers("receptive_field.csv"), producer="bench.other")
-    assert _snapshot(out) == before and not list(out.glob(".*"))
-
-
-def test_the_same_tool_still_replaces_its_own_set(tmp_path):
-    out = _tables_set(tmp_path / "results")
-    result_set.publish(out, _text_writers("table3.csv"), tables.OUTPUT_NAMES, "bench.tables")
-    assert sorted(result_set.read_manifest(out)["files"]) == ["table3.csv"]
-    assert not (out / "env.json").exists()  # the previous set's, not produced now
-    assert result_set.verify(out) == []
-
-
-@pytest.mark.parametrize(
-    "listed, tables_may, rf_may",
-    [(["env.json"], True, False), (["receptive_field.csv"], False, True), ([], True, True)],
-)
-def test_a_manifest_without_producer_is_judged_by_its_files(tmp_path, listed, tables_may, rf_may):
-    out = tmp_path / "legacy"
-    for name in listed:
-        (out / name).parent.mkdir(parents=True, exist_ok=True)
-        (out / name).write_text("x")
-    files = {n: {"sha256": result_set.sha256(out / n), "bytes": 1} for n in listed}
-    _write_manifest(out, {"run_id": "old", "files": files})
-    for producer, owned, allowed in [
-        ("bench.tables", tables.OUTPUT_NAMES, tables_may),
-        (receptive_field.PRODUCER, receptive_field.OUTPUT_NAMES, rf_may),
-    ]:
-        if allowed:
-            result_set.check_owner(out, producer, owned)
-        else:
-            with pytest.raises(UsageError, match="choose another --out"):
-                result_set.check_owner(out, producer, owned)
-
-
-# ---------------------------------------------------------------- finding 2: names stay inside
+def test_stray_copies_of_our_outputs_are_refused(tmp_path):
+    (tmp_path / "b.md").write_text("copied from elsewhere")
+    (tmp_path / "notes.txt").write_text("the user's")
+    with pytest.raises(UsageError, match="b.md") as info:
+        publish.check_owner(tmp_path, "tool", OWNED)
+    assert "notes.txt" not in str(info.value)
+    publish.check_owner(tmp_path, "tool", ())  # names it does not write are not its business
 
 
 def _escaping_names(tmp_path: Path) -> list[str]:
@@ -168,58 +194,28 @@ def _escaping_names(tmp_path: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("index", range(5))
-def test_a_manifest_name_outside_the_folder_is_refused(tiny, no_measuring, tmp_path, capsys, index):
+def test_a_manifest_name_outside_the_folder_is_refused(tmp_path, index):
     name = _escaping_names(tmp_path)[index]
     out = tmp_path / "out"
     out.mkdir()
     (out / "link.txt").symlink_to(tmp_path / "victim.txt")  # a link leading out of the folder
-    manifest = _write_manifest(out, {"run_id": "x", "files": {name: {"sha256": "x", "bytes": 4}}})
-    for main, argv in [(tables.main, _tables_argv(out)), (result_set.main, [str(out)])]:
-        code, _, err = _exit(main, argv, capsys)
-        assert code == 2 and len(err) == 1, (name, err)
-        assert str(manifest) in err[0] and repr(name) in err[0], err
-    with pytest.raises(InputFileError):
-        result_set.publish(out, _text_writers("table3.csv"), tables.OUTPUT_NAMES, "bench.tables")
+    manifest = out / publish.MANIFEST
+    manifest.write_text(json.dumps({"run_id": "x", "files": {name: {"sha256": "x"}}}))
+    with pytest.raises(InputFileError) as info:
+        publish.publish(out, _writers("a.csv"), OWNED, "tool")
+    assert str(manifest) in str(info.value) and repr(name) in str(info.value)
     assert (tmp_path / "victim.txt").read_text() == "keep"  # never moved, never replaced
-    assert sorted(p.name for p in out.iterdir()) == ["link.txt", "manifest.json"]
-
-
-# ---------------------------------------------------------------- finding 3: foreign files
-
-
-@pytest.mark.parametrize("recorded", [True, False], ids=["outputs-recorded", "older-manifest"])
-def test_result_set_lists_foreign_files(tmp_path, capsys, recorded):
-    out = _tables_set(tmp_path / "results")
-    if not recorded:  # a manifest from before the `outputs` field: the producer's names count
-        manifest = result_set.read_manifest(out)
-        del manifest["outputs"]
-        io.write_json(manifest, out / result_set.MANIFEST)
-    for name in ("layer_profile.md", "runtimes.csv", "extra.txt"):
-        (out / name).write_text("not from this run")
-    code, lines, _ = _exit(result_set.main, [str(out)], capsys)
-    assert code == 1
-    foreign = sorted(Path(line.split(":")[0]).name for line in lines if "not written by" in line)
-    assert foreign == ["layer_profile.md", "runtimes.csv"]  # extra.txt is no tool's: ignored
-    assert len(lines) == 2
-
-
-def test_a_receptive_field_set_with_a_users_file_is_consistent(tmp_path, capsys):
-    out = _rf_set(tmp_path / "rf")
-    (out / "input.png").write_text("the user's picture")
-    code, lines, _ = _exit(result_set.main, [str(out)], capsys)
-    assert code == 0 and "one consistent set" in lines[-1]
-
-
-# ---------------------------------------------------------------- findings 4a and 14: malformed
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["link.txt", "manifest.json", publish.LOCK]
+    )
 
 
 MALFORMED = {
     "entry-not-object": ('{"files": {"a": 1}}', "files['a']"),
-    "sha-not-string": ('{"files": {"a": {"sha256": 5}}}', "files['a'].sha256"),
-    "bytes-not-number": ('{"files": {"a": {"sha256": "x", "bytes": "big"}}}', "files['a'].bytes"),
+    "no-sha": ('{"files": {"a": {"bytes": 5}}}', "files['a']"),
     "files-a-list": ('{"files": ["a"]}', "'files'"),
     "no-files": ('{"run_id": "x"}', "'files'"),
-    "run-id-number": ('{"run_id": 3, "files": {}}', "'run_id'"),
+    "outputs-not-names": ('{"files": {}, "outputs": [1]}', "'outputs'"),
     "top-level-list": ("[1, 2]", "top level"),
     "truncated": ('{"files": {"a": {', "not a valid JSON"),
     "binary": (b"\x80\xff\x00garbage", "not a valid JSON"),
@@ -227,78 +223,40 @@ MALFORMED = {
 
 
 @pytest.mark.parametrize("case", MALFORMED)
-def test_a_malformed_manifest_exits_2_naming_it(tiny, no_measuring, tmp_path, capsys, case):
+def test_a_malformed_manifest_is_named_with_its_field(tmp_path, case):
     content, field = MALFORMED[case]
-    out = tmp_path / "set"
-    out.mkdir()
-    (out / "a").write_text("a")
-    path = out / result_set.MANIFEST
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    else:
-        path.write_text(content)
-    for main, argv in [(result_set.main, [str(out)]), (tables.main, _tables_argv(out))]:
-        code, _, err = _exit(main, argv, capsys)
-        assert code == 2 and len(err) == 1, (case, err)
-        assert str(path) in err[0] and field in err[0], err
-    assert (out / "a").read_text() == "a"
+    path = tmp_path / publish.MANIFEST
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(InputFileError) as info:
+        publish.read_manifest(tmp_path)
+    assert str(path) in str(info.value) and field in str(info.value)
 
 
-def test_a_manifest_that_is_a_folder_or_a_file_given_as_folder(tmp_path, capsys):
-    out = tmp_path / "set"
-    (out / result_set.MANIFEST).mkdir(parents=True)
-    code, _, err = _exit(result_set.main, [str(out)], capsys)
-    assert code == 2 and "is a folder" in err[0] and str(out / result_set.MANIFEST) in err[0]
-    (tmp_path / "file.txt").write_text("x")
-    code, _, err = _exit(result_set.main, [str(tmp_path / "file.txt")], capsys)
-    assert code == 2 and "not a folder" in err[0]
+def test_verify_names_changed_missing_and_foreign_files(previous):
+    assert publish.verify(previous) == []
+    (previous / "a.csv").write_text("edited")
+    (previous / "b.md").unlink()
+    (previous / "c.png").write_text("no run wrote this")
+    problems = publish.verify(previous)
+    assert any("a.csv" in p and "changed" in p for p in problems)
+    assert any("b.md" in p and "missing" in p for p in problems)
+    assert any("c.png" in p and "foreign" in p for p in problems)
+    assert not any("other.txt" in p for p in problems)  # no tool's: ignored
 
 
-def test_a_missing_manifest_is_still_a_verdict(tmp_path, capsys):
-    (tmp_path / "a.csv").write_text("a")
-    code, lines, _ = _exit(result_set.main, [str(tmp_path)], capsys)
-    assert code == 1 and "missing" in lines[0]
-
-
-# ---------------------------------------------------------------- finding 14: no empty --out left
-
-
-def test_a_refused_run_leaves_no_new_out_folder(tiny, image, tmp_path, monkeypatch, capsys):
-    def bad_checkpoint(*args, **kwargs):
-        raise CheckpointError("--checkpoint garbage.pt: not a checkpoint")
-
-    monkeypatch.setattr(receptive_field, "measure_model", bad_checkpoint)
-    out = tmp_path / "new" / "rf"
-    code, _, err = _exit(receptive_field.main, _rf_argv(image, out), capsys)
-    assert code == 2 and "garbage.pt" in err[0]
-    assert not (tmp_path / "new").exists()  # both folders the run created are gone
-
-
-def test_an_interrupted_first_run_removes_its_empty_out(tiny, tmp_path, monkeypatch, capsys):
-    def interrupted(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(tables, "measure", interrupted)
-    out = tmp_path / "t44"
-    code, _, err = _exit(tables.main, _tables_argv(out), capsys)
-    assert code == 130 and "interrupted" in err[0]
-    assert not out.exists()
-    existing = tmp_path / "existing"
-    existing.mkdir()  # not created by the run: kept, though empty
-    code, _, _ = _exit(tables.main, _tables_argv(existing), capsys)
-    assert code == 130 and existing.is_dir()
-
-
-def test_a_created_folder_that_is_not_empty_stays(tmp_path):
-    out = tmp_path / "a" / "b"
-    with pytest.raises(RuntimeError), io.removed_if_left_empty(out):
+def test_claim_removes_an_out_the_failed_run_created(tmp_path):
+    out = tmp_path / "new" / "out"
+    with pytest.raises(RuntimeError), publish.claim(out, "tool"):
         out.mkdir(parents=True)
-        (out / "kept.txt").write_text("x")
         raise RuntimeError
-    assert (out / "kept.txt").is_file()
-    with pytest.raises(RuntimeError), io.removed_if_left_empty(tmp_path / "c" / "d"):
-        (tmp_path / "c" / "d").mkdir(parents=True)
-        (tmp_path / "c" / "other").mkdir()
-        raise RuntimeError
-    assert not (tmp_path / "c" / "d").exists() and (tmp_path / "c" / "other").is_dir()
-    assert os.path.isdir(tmp_path)
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_file_modes_follow_the_umask(tmp_path, umask, mode):
+    old = os.umask(umask)
+    try:
+        published = publish.publish(tmp_path / "set", _writers("a.csv"))
+    finally:
+        os.umask(old)
+    assert all(p.stat().st_mode & 0o777 == mode for p in published.values())
