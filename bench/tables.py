@@ -15,6 +15,7 @@ measured; torch and pandas are imported only after the arguments parse.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ from pathlib import Path
 from architectures.errors import ArgumentParser, UsageError, check_range, error_boundary
 
 PRODUCER = "bench.tables"
+DESCRIPTION = "The GCPM paper's Tables 3-5 beside latency measured on this machine."
 REFERENCE = "hourglass-8stack"
 DEFAULT_OUT = Path("runs/tables")
 # --iters has no time cap, so it is bounded: 10^4 fp32 forwards of the slowest model (CPM, 0.69 s
@@ -56,105 +58,43 @@ def _checkpoint(text: str) -> tuple[str, Path]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = ArgumentParser(
-        prog="python -m bench.tables", description=__doc__.split(": ", 1)[1].split("\n\n")[0]
-    )
-    # Options whose default the help states in words: argparse would print "None" or "[]".
+    p = ArgumentParser(prog="python -m bench.tables", description=DESCRIPTION)
+    # Options whose default the help states in words (argparse would print None or []).
     p.set_defaults(models=[], models_from=[], iters=None, modes=[], runtimes=[], speed="auto")
     p.set_defaults(checkpoint=[], data_root=None, profile=True, progress=True)
-    unshown = argparse.SUPPRESS
-    p.add_argument("--device", default="auto", help="cuda, cuda:1, cpu; auto: cuda if available")
-    p.add_argument(
-        "--models",
-        nargs="+",
-        default=unshown,
-        metavar="NAME",
-        help="registered models to measure (default: every Table 4/5 model)",
-    )
-    p.add_argument(
-        "--models-from",
-        nargs="+",
-        default=unshown,
-        metavar="MODULE",
-        help="import these modules first: models they register can be measured",
-    )
-    p.add_argument("--reference", default=REFERENCE, help="speed-up reference, measured too")
-    p.add_argument(
-        "--iters",
-        type=int,
-        default=unshown,
-        help=f"timed fp32 iterations per model, 1 to {MAX_ITERS}, no time cap "
-        "(default: the preset's)",
-    )
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=DEFAULT_OUT,
-        help="output folder; --out results replaces the committed reference set",
-    )
+    opt = functools.partial(p.add_argument, default=argparse.SUPPRESS)
     speed = p.add_mutually_exclusive_group()
-    speed.add_argument(
-        "--quick",
-        dest="speed",
-        action="store_const",
-        const="quick",
-        default=unshown,
-        help="short run (default without a GPU): a few minutes on 2 CPU cores",
-    )
-    speed.add_argument(
-        "--full",
-        dest="speed",
-        action="store_const",
-        const="full",
-        default=unshown,
-        help="long run (default on a GPU): 200 fp32 iterations, 2 s minimum",
-    )
-    p.add_argument(
-        "--modes",
-        nargs="+",
-        default=unshown,
-        metavar="MODE",
-        help="latency modes besides fp32, which is always measured (default: all; "
-        "only channels_last in a quick run)",
-    )
-    p.add_argument(
-        "--no-profile",
-        dest="profile",
-        action="store_false",
-        default=unshown,
-        help="skip the runtime-by-layer-type profile (default: profiled)",
-    )
-    p.add_argument(
-        "--checkpoint",
-        type=_checkpoint,
-        action="append",
-        default=unshown,
-        metavar="NAME=PATH",
-        help="trained weights whose val accuracy to show beside "
-        "the paper's; repeat it for other models (default: none)",
-    )
-    p.add_argument(
-        "--data-root",
-        type=Path,
-        default=unshown,
-        help="dataset root for --checkpoint evaluation (default: none)",
-    )
-    p.add_argument(
-        "--runtimes",
-        nargs="+",
-        default=unshown,
-        metavar="NAME[:PRECISION]",
-        help="deployment runtimes for runtimes.* and cpu_realtime.md; 'none' skips "
-        "them (default: every one available; a quick run leaves out compile)",
-    )
-    p.add_argument(
-        "--no-progress",
-        dest="progress",
-        action="store_false",
-        default=unshown,
-        help="no progress bar on stderr (default: a bar when stderr is a terminal)",
-    )
-    return p  # fmt: skip
+    # fmt: off
+    p.add_argument("--device", default="auto", help="cuda, cuda:1, cpu; auto: cuda if available")
+    opt("--models", nargs="+", metavar="NAME", help="registered models to measure (default: "
+        "every model of a Table 4/5 row and every user model)")
+    opt("--models-from", nargs="+", metavar="MODULE", help="import these modules first: models "
+        "they register can be measured (default: none)")
+    p.add_argument("--reference", default=REFERENCE, help="speed-up reference, measured too")
+    opt("--iters", type=int, help=f"timed fp32 iterations per model, 1 to {MAX_ITERS}, no time "
+        "cap (default: the preset's)")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder; --out results "
+                   "replaces the committed reference set")
+    speed.add_argument("--quick", dest="speed", action="store_const", const="quick",
+                       default=argparse.SUPPRESS, help="short run (default without a GPU): a few "
+                       "minutes on 2 CPU cores")
+    speed.add_argument("--full", dest="speed", action="store_const", const="full",
+                       default=argparse.SUPPRESS, help="long run (default on a GPU): 200 fp32 "
+                       "iterations, 2 s minimum")
+    opt("--modes", nargs="+", metavar="MODE", help="latency modes besides fp32, which is always "
+        "measured (default: all; only channels_last in a quick run)")
+    opt("--no-profile", dest="profile", action="store_false", help="skip the runtime-by-layer-"
+        "type profile (default: profiled)")
+    opt("--checkpoint", type=_checkpoint, action="append", metavar="NAME=PATH", help="trained "
+        "weights whose val accuracy to show beside the paper's; once per model (default: none)")
+    opt("--data-root", type=Path, help="dataset root for --checkpoint (default: none)")
+    opt("--runtimes", nargs="+", metavar="NAME[:PRECISION]", help="deployment runtimes for "
+        "runtimes.* and cpu_realtime.md; 'none' skips them (default: every one available; a "
+        "quick run leaves out compile)")
+    opt("--no-progress", dest="progress", action="store_false", help="no progress bar on stderr "
+        "(default: a bar when stderr is a terminal)")
+    # fmt: on
+    return p
 
 
 def config_from_args(args: argparse.Namespace) -> TablesConfig:
@@ -175,10 +115,16 @@ def config_from_args(args: argparse.Namespace) -> TablesConfig:
     )
 
 
+def default_models() -> list[str]:
+    """Every model behind a row of Table 4 or 5, then every user model."""
+    from bench.report.paper_tables import default_models as models
+
+    return models()
+
+
 def resolve_models(requested: Sequence[str], reference: str) -> list[str]:
     """Validated model list with the speed-up reference first; unknown names list the known."""
     from architectures.registry import require_models
-    from bench.report.paper_tables import default_models
 
     names = require_models([reference, *(requested or default_models())])
     return [reference] + [n for n in names if n != reference]

@@ -160,27 +160,15 @@ def _move(source: Path, target: Path) -> None:
 
 
 def _swap(folder: Path, staging: Path, new: list[str], old: list[str], run_id: str) -> None:
-    """Old set and manifest into ``.previous-<run_id>``, the new set in, its manifest last; an
-    error half way puts the old set back."""
+    """Old set and manifest into ``.previous-<run_id>``, the new set in, its manifest last. Half
+    done (an error, a kill), :func:`_recover` puts the old set back."""
     backup = folder / f"{PREVIOUS}{run_id}"
     backup.mkdir()
-    out, moved_in = [], []
-    try:
-        for name in [n for n in [MANIFEST, *old] if (folder / n).is_file()]:
-            _move(folder / name, backup / name)
-            out.append(name)
-        for name in new:
-            _move(staging / name, folder / name)
-            moved_in.append(name)
-        _move(staging / MANIFEST, folder / MANIFEST)
-    except BaseException:
-        for name in moved_in:
-            (folder / name).unlink(missing_ok=True)
-        for name in out:
-            _move(backup / name, folder / name)
-        raise
-    finally:
-        shutil.rmtree(backup, ignore_errors=True)
+    for name in [n for n in [MANIFEST, *old] if (folder / n).is_file()]:
+        _move(folder / name, backup / name)
+    for name in [*new, MANIFEST]:
+        _move(staging / name, folder / name)
+    shutil.rmtree(backup)
 
 
 def publish(
@@ -207,8 +195,10 @@ def publish(
             _write_manifest(staging, list(writers), run_id, producer, owned)
             previous = read_manifest(folder) or {"files": {}}
             _swap(folder, staging, list(writers), list(previous["files"]), run_id)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            staging.rmdir()  # empty now: every file moved in
+        except BaseException:
+            _recover(folder)  # the previous set back, the staging folder gone
+            raise
     if previous["files"]:
         count = len(previous["files"])
         say(f"replaced the set of run {previous.get('run_id')} ({count} files) in {folder}")
