@@ -20,6 +20,10 @@ LAYERS = ("architectures", "datasets", "bench")  # each may import only itself a
 # import bench at module level, and no module of the packages imports them.
 CLIS_ON_TOP = {"datasets.check", "datasets.synthetic.__main__"}
 
+# Command modules that parse their arguments before importing the heavy libraries (torch,
+# pandas) behind the project's modules, so that --help and usage errors answer at once.
+LIGHT_COMMANDS = {"bench.tables", "bench.result_set"}
+
 # (module, project module it imports inside a function): why it cannot be at module level.
 FUNCTION_LOCAL_ALLOWED = {
     ("bench.gpu_run", "architectures"): "installs the carried wheelhouse before the project's "
@@ -30,6 +34,8 @@ FUNCTION_LOCAL_ALLOWED = {
     "after --models-root has replaced this tree's on sys.path",
     ("bench.regression.worker", "bench.measure.complexity"): "same: the measured commit's copy",
     ("bench.regression.worker", "bench.regression.signature"): "same: after the tree is chosen",
+    ("bench.report.files", "bench.report.views"): "files stays free of pandas: commands check "
+    "their output folder with it before importing the heavy libraries",
 }
 
 
@@ -154,7 +160,7 @@ def test_no_function_local_project_import_outside_the_allow_list():
     unlisted = [
         f"{e.where}: {e.source} imports {e.target} inside a function"
         for e in local
-        if (e.source, e.target) not in FUNCTION_LOCAL_ALLOWED
+        if (e.source, e.target) not in FUNCTION_LOCAL_ALLOWED and e.source not in LIGHT_COMMANDS
     ]
     assert not unlisted, "move to module level (or list with a reason):\n" + "\n".join(unlisted)
     stale = set(FUNCTION_LOCAL_ALLOWED) - {(e.source, e.target) for e in local}

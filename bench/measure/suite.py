@@ -23,6 +23,7 @@ from architectures.errors import InputFileError, UsageError
 from architectures.registry import build_at_size
 from bench.accuracy.training.checkpoint import load_checkpoint
 from bench.accuracy.training.model import check_made_for, load_weights
+from bench.evaluate import evaluate_checkpoint
 from bench.measure.complexity import FLOPS_COLUMN, complexity_table
 from bench.measure.environment import environment_record
 from bench.measure.latency import benchmark_models
@@ -81,8 +82,6 @@ def measured_accuracy(
     The paper's figures are on the test split (LIP and MPII test labels are not public), so
     these columns are labelled "(ours, val)" and are not a like-for-like deviation.
     """
-    from bench.evaluate import evaluate_checkpoint
-
     rows = []
     for name, path in checkpoints:
         dataset = model_info(name).dataset

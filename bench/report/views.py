@@ -32,6 +32,13 @@ def decimals_for(values: Sequence[float]) -> int:
     return 0 if smallest >= 100 else 1 if smallest >= 10 else 2 if smallest >= 1 else 3
 
 
+def column_spec(values: Sequence[float]) -> str:
+    """The format of a float column: :func:`decimals_for` it, or three significant digits
+    (``6.7e-08``) when it holds values below 0.001 that fixed decimals would show as 0."""
+    tiny = any(not _missing(v) and 0 < abs(float(v)) < 1e-3 for v in values)
+    return ".3g" if tiny else f".{decimals_for(values)}f"
+
+
 def number(value: object, decimals: int) -> str:
     return MISSING if _missing(value) else format(float(value), f".{decimals}f")
 
@@ -171,8 +178,8 @@ TABLE3_VIEW = {
 
 def as_text(df: pd.DataFrame, formats: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Every float column as text, formatted once per column: ``formats[column]`` (a format
-    spec such as ``".2f"``), else the decimals :func:`decimals_for` gives the column; missing
-    values show as :data:`MISSING`. Text, integers and flags are left as they are.
+    spec such as ``".2f"``), else :func:`column_spec`; missing values show as :data:`MISSING`.
+    Text, integers and flags are left as they are.
 
     The paper's 60 ms and 6 ms read "60.00" and "6.00", not "60.0" and "6".
     """
@@ -180,7 +187,7 @@ def as_text(df: pd.DataFrame, formats: Mapping[str, str] | None = None) -> pd.Da
     shown = df.astype(object)
     for column in df.columns:
         if column in formats or pd.api.types.is_float_dtype(df[column]):
-            spec = formats.get(column) or f".{decimals_for(list(df[column]))}f"
+            spec = formats.get(column) or column_spec(list(df[column]))
             shown[column] = [MISSING if _missing(v) else format(v, spec) for v in df[column]]
     return shown
 

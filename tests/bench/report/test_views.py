@@ -100,3 +100,8 @@ def test_as_text_takes_a_spec_per_column_and_rounds_the_raw_value():
     shown = headline.as_text(df, {"params (M)": ".2f"})
     assert list(shown["params (M)"]) == ["40.60", "3.00"]
     assert list(shown["n"]) == [1, 2] and list(shown["name"]) == ["a", "b"]
+
+
+def test_a_column_of_tiny_values_keeps_three_significant_digits():
+    shown = headline.as_text(pd.DataFrame({"diff": [6.7e-08, 0.5]}))
+    assert list(shown["diff"]) == ["6.7e-08", "0.5"]
