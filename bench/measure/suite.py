@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,7 +49,6 @@ class Measurements:
     table3: pd.DataFrame
     layers: pd.DataFrame | None = None
     accuracy: pd.DataFrame | None = None
-    notes: dict = field(default_factory=dict)
     runtimes: RuntimeMeasurements | None = None
 
 

@@ -1,7 +1,7 @@
 """Atomic writers for every file the project writes (CSV, Markdown, JSON, PNG, bytes, checkpoints).
 
 Every writer goes through :func:`datasets.atomic.atomic_write` (re-exported here with
-``write_text``, ``write_bytes`` and ``file_mode``): a temporary file in the destination folder
+``write_text`` and ``write_bytes``): a temporary file in the destination folder
 moved into place with ``os.replace``, so a reader (or an interrupted run) never sees a
 half-written file, and files follow the umask. Temporary files are named
 ``.<name>.<random>.tmp``; :func:`prepare_output` removes ones a killed run left behind, and
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from architectures.errors import InputFileError, OutputError
-from datasets.atomic import TMP_SUFFIX, PathLike, atomic_write, file_mode, write_bytes, write_text
+from datasets.atomic import TMP_SUFFIX, PathLike, atomic_write, write_bytes, write_text
 
 if TYPE_CHECKING:  # light at import: the output checks of a command run before pandas loads
     import pandas as pd
@@ -30,7 +30,6 @@ __all__ = [
     "TMP_SUFFIX",
     "PathLike",
     "atomic_write",
-    "file_mode",
     "prepare_output",
     "readable_file",
     "remove_stale_temporaries",

@@ -1,13 +1,11 @@
 """A run's output files as one consistent set: staged, swapped in together, listed in a manifest.
 
-:func:`publish` writes every file into a hidden staging folder inside the results folder, moves
-the previous set aside and the new one in by renames, and writes ``manifest.json`` (run id,
-producer, each file's size and sha256) last. The whole publication holds the folder's lock
-(``filelock``), so two runs into one folder take turns. A process killed half way leaves a staging
-or ``.previous-`` folder behind; :func:`recover` (called at the next start) finishes or undoes that
-swap. Files no manifest lists and no producer owns (``results/`` also holds other commands' files)
-are never touched; a folder holding another tool's set, or stray copies of this tool's outputs, is
-refused before any work (:func:`check_owner`); :func:`verify` checks a folder.
+:func:`publish` writes every file into a hidden staging folder, moves the previous set aside and
+the new one in by renames, and ``manifest.json`` (run id, producer, sha256 of each file) last,
+holding the folder's lock (``filelock``) so that two runs into one folder take turns. A swap an
+error or a kill left half done is undone by :func:`recover` (at once, or at the next start).
+Files of no manifest and no producer (``results/`` holds other commands' files) are never touched;
+another tool's set, or stray copies of this tool's outputs, are refused first (:func:`check_owner`).
 """
 
 from __future__ import annotations
@@ -46,7 +44,7 @@ def sha256(path: Path) -> str:
 
 
 def _lock(folder: Path) -> FileLock:
-    return FileLock(str(Path(folder) / LOCK))
+    return FileLock(Path(folder) / LOCK)
 
 
 def read_manifest(folder: Path) -> dict | None:
@@ -94,9 +92,8 @@ def _inside(name: str, folder: Path) -> bool:
 
 
 def check_owner(folder: Path, producer: str, owned: Iterable[str] = ()) -> None:
-    """A :class:`UsageError` when ``folder`` holds another tool's set (replacing it would remove
-    that tool's files), or files named like ``owned`` (this tool's outputs) that no manifest
-    lists: a copy from elsewhere that the swap would mix with or delete."""
+    """A UsageError when ``folder`` holds another tool's set, or files named like ``owned`` (this
+    tool's outputs) that no manifest lists: the swap would mix with or delete them."""
     folder = Path(folder)
     manifest = read_manifest(folder) or {"files": {}}
     holder = manifest.get("producer", "an unnamed tool")
@@ -117,9 +114,8 @@ def check_owner(folder: Path, producer: str, owned: Iterable[str] = ()) -> None:
 
 @contextmanager
 def claim(folder: Path, producer: str, owned: Iterable[str] = ()) -> Iterator[Path]:
-    """Around a command's whole run into ``folder``: refuse it first (creating nothing) when
-    :func:`check_owner` does; remove the folder again if the run created it, failed and left it
-    empty."""
+    """Around a command's run into ``folder``: :func:`check_owner` first (nothing created); a
+    folder the run created and left empty goes again when it fails."""
     if Path(folder).is_dir():
         check_owner(folder, producer, owned)
     with io.removed_if_left_empty(folder):
@@ -205,9 +201,7 @@ def publish(
     return {name: folder / name for name in [*writers, MANIFEST]}
 
 
-def _write_manifest(
-    staging: Path, names: list[str], run_id: str, producer: str, owned: list
-) -> None:
+def _write_manifest(staging: Path, names: list, run_id: str, producer: str, owned: list) -> None:
     written = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     files = {n: {"sha256": sha256(staging / n)} for n in names}
     keys = ("run_id", "producer", "written_utc", "files", "outputs")
@@ -227,20 +221,19 @@ def _write(write: Writer, staged: Path, final: Path) -> None:
 
 
 def verify(folder: Path, owned: Iterable[str] | None = None) -> list[str]:
-    """Why ``folder`` is not one consistent set; empty when it is one. Foreign: a name of
-    ``owned`` (default: the manifest's ``outputs``) present but not listed; other files are
-    ignored."""
+    """Why ``folder`` is not one consistent set (none: it is). Foreign: a name of ``owned``
+    (default: the manifest's ``outputs``) present but not listed; other files are ignored."""
     folder = Path(folder)
     manifest = read_manifest(folder)
     if manifest is None:
         return [f"{folder / MANIFEST}: missing, the files are not known to be one set"]
     run_id, files = manifest.get("run_id"), manifest["files"]
-    problems = [
-        f"{folder / n}: listed in the manifest but missing"
-        if not (folder / n).is_file()
-        else f"{folder / n}: changed since run {run_id} wrote it"
+    missing = [n for n in files if not (folder / n).is_file()]
+    problems = [f"{folder / n}: listed in the manifest but missing" for n in missing]
+    problems += [
+        f"{folder / n}: changed since run {run_id} wrote it"
         for n, entry in files.items()
-        if not (folder / n).is_file() or sha256(folder / n) != entry["sha256"]
+        if n not in missing and sha256(folder / n) != entry["sha256"]
     ]
     owned = manifest.get("outputs", []) if owned is None else owned
     problems += [
