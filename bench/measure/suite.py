@@ -146,7 +146,11 @@ def measure(
             )
             latency = pd.concat([latency, others], ignore_index=True)
         layers = profile_models(names, device, presets.profile, on_step=step) if profile else None
-        deployed = _runtimes(runtimes, presets, names, device, step)
+        deployed = (
+            timing.for_tables(runtimes, presets.runtimes, names, device, step)
+            if wants_runtimes(runtimes)
+            else None
+        )
         counts, complexity = model_counts(names)
         step("complexity")
         modules = table3()
@@ -162,18 +166,6 @@ def measure(
     return Measurements(
         env, latency, counts, complexity, modules, layers, accuracy, runtimes=deployed
     )
-
-
-def _runtimes(
-    specs: Sequence[str],
-    presets: Presets,
-    names: Sequence[str],
-    device: torch.device,
-    step: Callable[..., None],
-) -> RuntimeMeasurements | None:
-    if not wants_runtimes(specs):
-        return None
-    return timing.for_tables(specs, presets.runtimes, names, device, step)
 
 
 def check_checkpoints(

@@ -186,46 +186,21 @@ def speedups(
     fig = _figure(8.0, 0.55 * len(rows) + 1.6)
     ax = fig.add_subplot()
     height = 0.38
+
+    def value(x: float, y: float, text: str, color: str = "black") -> None:
+        ax.annotate(text, (x, y), xytext=(3, 0), textcoords="offset points", va="center",
+                    fontsize=7, color=color)  # fmt: skip
+
     for i, row in enumerate(rows.itertuples()):
         color = colors[row.model]
         ax.barh(i - height / 2, row.ours, height, color=color)
-        ax.annotate(
-            f"{row.ours:.2f}",
-            (row.ours, i - height / 2),
-            xytext=(3, 0),
-            textcoords="offset points",
-            va="center",
-            fontsize=7,
-        )
+        value(row.ours, i - height / 2, f"{row.ours:.2f}")
         if math.isnan(row.paper):
-            ax.annotate(
-                "no paper figure",
-                (1.0, i + height / 2),
-                xytext=(3, 0),
-                textcoords="offset points",
-                va="center",
-                fontsize=7,
-                color="0.4",
-            )
+            value(1.0, i + height / 2, "no paper figure", "0.4")
             continue
-        ax.barh(
-            i + height / 2,
-            row.paper,
-            height,
-            color=color,
-            alpha=0.45,
-            hatch="//",
-            edgecolor="white",
-        )
-        ax.annotate(
-            f"{row.paper:.2f}",
-            (row.paper, i + height / 2),
-            xytext=(3, 0),
-            textcoords="offset points",
-            va="center",
-            fontsize=7,
-            color="0.35",
-        )
+        ax.barh(i + height / 2, row.paper, height, color=color, alpha=0.45, hatch="//",
+                edgecolor="white")  # fmt: skip
+        value(row.paper, i + height / 2, f"{row.paper:.2f}", "0.35")
     ax.set_yticks(
         range(len(rows)), [f"{r.label}\n{r.model}" for r in rows.itertuples()], fontsize=8
     )
@@ -240,20 +215,10 @@ def speedups(
         title="Speed-ups: ours (solid) beside the paper's (hatched)",
     )
     # Neutral legend swatches: the bars' colours stand for models, not for ours / paper.
-    ax.legend(
-        handles=[
-            Patch(color="0.35", label="ours (this machine)"),
-            Patch(
-                facecolor="0.35",
-                alpha=0.45,
-                hatch="//",
-                edgecolor="white",
-                label="paper (GTX 1080 Ti)",
-            ),
-        ],
-        fontsize=8,
-        loc="lower right",
-    )
+    paper = Patch(facecolor="0.35", alpha=0.45, hatch="//", edgecolor="white")
+    paper.set_label("paper (GTX 1080 Ti)")
+    ours = Patch(color="0.35", label="ours (this machine)")
+    ax.legend(handles=[ours, paper], fontsize=8, loc="lower right")
     ax.grid(alpha=0.3, axis="x", which="both")
     return fig
 

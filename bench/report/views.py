@@ -80,7 +80,7 @@ def invalid(df: pd.DataFrame) -> list[bool]:
 def paper_table_view(
     full: pd.DataFrame, reference: str, metrics: Sequence[str], noisy_cv_pct: float
 ) -> pd.DataFrame:
-    """The headline view of a Table 4 / 5 frame from :func:`bench.tables.paper_table`.
+    """The headline view of a Table 4 / 5 frame from :func:`bench.report.paper_tables.paper_table`.
 
     ``metrics`` are the accuracy labels of the table (``("PCKh", "Hip")``); measured accuracy
     columns ``"<metric> (ours, val)"`` present in ``full`` get one column of their own.

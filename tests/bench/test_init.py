@@ -1,4 +1,4 @@
-"""`bench` on import: `import datasets` resolving to another package (Hugging Face's) stops in one line."""
+"""`bench` on import: `import datasets` resolving to another package stops in one line."""
 
 from __future__ import annotations
 
