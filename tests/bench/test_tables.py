@@ -163,51 +163,50 @@ def test_models_from_a_users_module_join_table_4(tiny, tmp_path, monkeypatch):
 
 
 _HEAVY = ("torch", "torchvision", "fvcore", "pandas", "matplotlib")
-_IMPORTED = """
-import json, sys
-{before}
-heavy = {heavy}
-loaded = {{m for m in heavy if m in sys.modules}}
+_IMPORTS = """
+import importlib, json, sys
+heavy = lambda: sorted(m for m in {heavy} if m in sys.modules)
+for module in sys.argv[1].split(","):  # the lower layers the command may load
+    importlib.import_module(module)
+before = heavy()
 from bench import tables
 try:
-    tables.main({argv})
+    tables.main(sys.argv[2:])
 except SystemExit:
     pass
-print(json.dumps(sorted({{m for m in heavy if m in sys.modules}} - loaded)))
+print(json.dumps([before, heavy()]))
 """
 
 
-def _heavy_imports(argv: list[str], before: str = "") -> list[str]:
-    """Heavy modules ``tables.main(argv)`` imports beyond those ``before`` imported."""
-    code = _IMPORTED.format(before=before, heavy=_HEAVY, argv=argv)
+def _heavy(lower: str, *argv: str) -> tuple[list[str], list[str]]:
+    """Heavy modules loaded by the ``lower`` modules, and after ``tables.main(argv)`` too."""
     done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+        [sys.executable, "-c", _IMPORTS.format(heavy=_HEAVY), lower, *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    )
+    before, after = json.loads(done.stdout.strip().splitlines()[-1])
+    return before, after
 
 
 def test_help_imports_nothing_heavy():
     """Nothing beyond what ``architectures.errors`` loads; with a light package below, no torch."""
-    assert _heavy_imports(["--help"], "import architectures.errors") == []
-    if _errors_load_torch():
-        pytest.skip("importing architectures.errors loads torch: only the first check applies")
-    assert "torch" not in _heavy_imports(["--help"])
+    before, after = _heavy("architectures.errors", "--help")
+    assert after == before
+    if before:
+        pytest.skip(f"importing architectures.errors loads {before}: only the first check applies")
+    assert "torch" not in after
 
 
-def _errors_load_torch() -> bool:
-    code = "import sys, architectures.errors; print('torch' in sys.modules)"
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    return done.stdout.strip() == "True"
-
-
-def test_an_out_that_is_a_file_answers_before_heavy_imports(tmp_path):
+@pytest.mark.slow  # the output check loads datasets, and through it torch
+def test_an_out_in_the_way_answers_before_the_command_imports_more(tmp_path):
     blocker = tmp_path / "a_file.txt"
     blocker.write_text("x")
-    before = "import architectures.errors, bench.report.publish"
-    assert _heavy_imports(["--out", str(blocker)], before) == []
+    before, after = _heavy("architectures.errors,bench.report.publish", "--out", str(blocker))
+    assert after == before
 
 
 # ---------------------------------------------------------------- checks before measuring
