@@ -30,7 +30,7 @@ def busy_warning(env: Mapping) -> str:
         return ""
     load = env["load"]
     return (
-        f"**Busy machine:** the 1-minute load average was {load.get('load_1m')} on "
+        f"**Busy machine:** the 1-minute load average was {load['load_1m']:.1f} on "
         f"{load.get('cores')} cores while timing; latencies are slower and noisier than on an "
         "idle machine. Rerun when it is idle."
     )
