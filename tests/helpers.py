@@ -13,8 +13,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from bench.measure import suite
 from bench.accuracy.training.config import TrainConfig
+from bench.measure import suite
 from bench.regression import history as hist
 from bench.report import files as io
 from datasets.synthetic import SyntheticConfig, generate
