@@ -76,19 +76,18 @@ def _schema_problem(manifest: Any, folder: Path) -> str:
     if not isinstance(outputs, list) or not all(isinstance(n, str) for n in outputs):
         return "field 'outputs' must be a list of file names"
     bad = [n for n, e in files.items() if not isinstance(e, dict) or "sha256" not in e]
-    outside = [n for n in [*files, *outputs] if not _inside(n, folder)]
     if bad:
         return f"files[{bad[0]!r}] must be an object with a sha256"
+    # The swap moves folder / name: "../x", "/etc/x" or a link leading out must not get there.
+    real = folder.resolve()
+    outside = [
+        n
+        for n in [*files, *outputs]
+        if n in ("", ".", "..", MANIFEST, LOCK)
+        or any(c in n for c in "/\\\0")
+        or (os.path.lexists(folder / n) and Path(os.path.realpath(folder / n)).parent != real)
+    ]
     return f"entry {outside[0]!r} is not a file inside {folder}" if outside else ""
-
-
-def _inside(name: str, folder: Path) -> bool:
-    """A plain file name of ``folder``: the swap moves ``folder / name``, so ``../x``, ``/etc/x``
-    or a link leading elsewhere would reach files the set does not own."""
-    if name in ("", ".", "..", MANIFEST, LOCK) or any(c in name for c in "/\\\0"):
-        return False
-    path = folder / name
-    return not os.path.lexists(path) or Path(os.path.realpath(path)).parent == folder.resolve()
 
 
 def check_owner(folder: Path, producer: str, owned: Iterable[str] = ()) -> None:
@@ -102,10 +101,7 @@ def check_owner(folder: Path, producer: str, owned: Iterable[str] = ()) -> None:
             f"--out {folder} holds a result set written by {holder} ({MANIFEST}); "
             f"{producer} would replace it: choose another --out"
         )
-    stray = [
-        n for n in dict.fromkeys(owned) if n not in manifest["files"] and (folder / n).exists()
-    ]
-    if stray:
+    if stray := [n for n in owned if n not in manifest["files"] and (folder / n).exists()]:
         raise UsageError(
             f"--out {folder} holds {', '.join(stray)}, which no manifest of {producer} lists: "
             "move them away or choose another --out"
