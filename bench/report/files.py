@@ -20,29 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from architectures.errors import InputFileError, OutputError
-from datasets.atomic import TMP_SUFFIX, PathLike, atomic_write, write_bytes, write_text
+
+# Re-exported: every writer of the project is imported from here.
+from datasets.atomic import TMP_SUFFIX, PathLike, atomic_write, write_bytes, write_text  # noqa: F401
 
 if TYPE_CHECKING:  # light at import: the output checks of a command run before pandas loads
     import pandas as pd
     from matplotlib.figure import Figure
-
-__all__ = [
-    "TMP_SUFFIX",
-    "PathLike",
-    "atomic_write",
-    "prepare_output",
-    "readable_file",
-    "remove_stale_temporaries",
-    "removed_if_left_empty",
-    "to_markdown",
-    "torch_save",
-    "write_bytes",
-    "write_csv",
-    "write_figure",
-    "write_json",
-    "write_markdown",
-    "write_text",
-]
 
 
 def torch_save(obj: Any, path: PathLike) -> Path:
