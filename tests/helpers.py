@@ -13,8 +13,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from bench import tables
 from bench.accuracy.training.config import TrainConfig
+from bench.measure import suite
 from bench.regression import history as hist
 from bench.report import files as io
 from datasets.synthetic import SyntheticConfig, generate
@@ -53,7 +53,7 @@ def half_written_figures(code: int = errno.ENOSPC) -> Callable[..., Path]:
 
 def stub_table3(patch: pytest.MonkeyPatch) -> None:
     """Table 3 counts the real context modules (seconds); its content is test_complexity's."""
-    patch.setattr(tables, "table3", lambda: pd.DataFrame({"module": ["stub"]}))
+    patch.setattr(suite, "table3", lambda: pd.DataFrame({"module": ["stub"]}))
 
 
 def quick_tables_argv(model: str, out: Path, *extra: str) -> list[str]:

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from bench import conftest as bench_conftest
-from bench import gpu_run, tables
+from bench import gpu_run, train
 from bench.regression import __main__ as gate_cli
 from bench.regression import history as hist
 from tests.helpers import history_frame
@@ -134,32 +134,7 @@ def test_bisect_outside_a_git_repository_says_so(tmp_path, capsys) -> None:
     assert f"--repo {tmp_path}: not a git repository" in err
 
 
-# ------------------------------------------------------------ bench.tables
-
-
-def test_the_same_model_checkpointed_twice_is_refused(tmp_path, capsys) -> None:
-    name = "gcpm-ushaped-2stage"
-    argv = ["--models", name, "--reference", name, "--out", str(tmp_path / "out")]
-    argv += ["--data-root", str(tmp_path), "--no-profile", "--runtimes", "none"]
-    argv += ["--checkpoint", f"{name}={tmp_path}/a.pt", "--checkpoint", f"{name}={tmp_path}/b.pt"]
-    code, err = _exit(tables.main, argv, capsys)
-    assert code == 2
-    assert f"--checkpoint {name} given twice" in err
-    assert not (tmp_path / "out").exists()
-
-
-def test_iters_has_an_upper_bound(tmp_path, capsys) -> None:
-    argv = ["--models", "fpd-4stack", "--iters", "1000000000", "--out", str(tmp_path / "o")]
-    code, err = _exit(tables.main, argv, capsys)
-    assert code == 2
-    assert f"--iters must be between 1 and {tables.MAX_ITERS}, got 1000000000" in err
-
-
-def test_help_texts_of_tables(capsys) -> None:
-    with pytest.raises(SystemExit):
-        tables.main(["--help"])
-    out = " ".join(capsys.readouterr().out.split())
-    assert "--no-progress no progress" in out
+# ------------------------------------------------------------ bench.train
 
 
 # ------------------------------------------------------------ bench.gpu_run --dry-run

@@ -1,2 +1,4 @@
-"""Reporting: the tables' frames and notes, headline views, plots, the HTML page, and publishing
-a run's files as one result set."""
+"""Reporting: the paper's tables rebuilt from measurements (``paper_tables``), their notes
+(``notes``), headline views and number formats (``views``), figures (``plots``), the HTML page
+(``html``), every file of a tables run (``tables_outputs``), writers (``files``) and publishing a
+run's files as one result set (``publish``); the runtimes' table and figures (``runtimes``)."""

@@ -1,7 +1,7 @@
 """Atomic writers for every file the project writes (CSV, Markdown, JSON, PNG, bytes, checkpoints).
 
 Every writer goes through :func:`datasets.atomic.atomic_write` (re-exported here with
-``write_text``, ``write_bytes`` and ``file_mode``): a temporary file in the destination folder
+``write_text`` and ``write_bytes``): a temporary file in the destination folder
 moved into place with ``os.replace``, so a reader (or an interrupted run) never sees a
 half-written file, and files follow the umask. Temporary files are named
 ``.<name>.<random>.tmp``; :func:`prepare_output` removes ones a killed run left behind, and
@@ -12,39 +12,21 @@ from __future__ import annotations
 
 import errno
 import json
-import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING, Any
 
 from architectures.errors import InputFileError, OutputError
-from datasets.atomic import TMP_SUFFIX, PathLike, atomic_write, file_mode, write_bytes, write_text
 
-__all__ = [
-    "TMP_SUFFIX",
-    "PathLike",
-    "atomic_write",
-    "file_mode",
-    "format_number",
-    "prepare_output",
-    "readable_file",
-    "remove_stale_temporaries",
-    "removed_if_left_empty",
-    "to_markdown",
-    "torch_save",
-    "write_bytes",
-    "write_csv",
-    "write_figure",
-    "write_json",
-    "write_markdown",
-    "write_text",
-]
+# Re-exported: every writer of the project is imported from here.
+from datasets.atomic import TMP_SUFFIX, PathLike, atomic_write, write_bytes, write_text  # noqa: F401
+
+if TYPE_CHECKING:  # light at import: the output checks of a command run before pandas loads
+    import pandas as pd
+    from matplotlib.figure import Figure
 
 
 def torch_save(obj: Any, path: PathLike) -> Path:
@@ -129,37 +111,37 @@ def write_csv(df: pd.DataFrame, path: PathLike) -> Path:
     return atomic_write(path, lambda f: df.to_csv(f, index=False, lineterminator="\n"))
 
 
-def format_number(value: object) -> object:
-    """Readable precision: 3 significant digits, but never scientific notation below 1e6."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    if not isinstance(value, float):
-        return value
-    magnitude = abs(value)
-    if magnitude >= 100 or magnitude == 0:
-        return f"{value:.0f}" if magnitude < 1e6 else f"{value:.3g}"
-    return f"{value:.1f}" if magnitude >= 10 else f"{value:.3g}"
-
-
 def to_markdown(
-    df: pd.DataFrame, title: str = "", notes: str = "", empty: str = "(no rows)"
+    df: pd.DataFrame,
+    title: str = "",
+    notes: str = "",
+    empty: str = "(no rows)",
+    floatfmt: Mapping[str, str] | None = None,
 ) -> str:
-    """A Markdown document: optional ``# title``, the table, optional notes below it."""
+    """A Markdown document: optional ``# title``, the table, optional notes below it. Numbers
+    are formatted once, per column (:func:`bench.report.views.as_text`; ``floatfmt``: column ->
+    format spec)."""
+    from bench.report.views import as_text
+
     parts = [f"# {title}\n"] if title else []
     if df.empty:
         parts.append(empty)
     else:
-        shown = df.astype(object).map(format_number)
-        parts.append(shown.to_markdown(index=False, disable_numparse=True))
+        parts.append(as_text(df, floatfmt).to_markdown(index=False, disable_numparse=True))
     if notes:
         parts.append("\n" + notes.strip())
     return "\n".join(parts) + "\n"
 
 
 def write_markdown(
-    df: pd.DataFrame, path: PathLike, title: str = "", notes: str = "", empty: str = "(no rows)"
+    df: pd.DataFrame,
+    path: PathLike,
+    title: str = "",
+    notes: str = "",
+    empty: str = "(no rows)",
+    floatfmt: Mapping[str, str] | None = None,
 ) -> Path:
-    return write_text(path, to_markdown(df, title, notes, empty))
+    return write_text(path, to_markdown(df, title, notes, empty, floatfmt))
 
 
 def write_json(obj: Any, path: PathLike) -> Path:

@@ -54,10 +54,17 @@ def _inline(text: str) -> str:
     return re.sub(r"`(.+?)`", r"<code>\1</code>", escaped)
 
 
-def notes_html(notes: str) -> str:
-    """Paragraphs and ``- item`` lists of a table's notes as HTML."""
-    parts = []
+def notes_html(notes: str, seen: dict[str, str] | None = None, stem: str = "") -> str:
+    """Paragraphs and ``- item`` lists of a table's notes as HTML. ``seen``: paragraph -> the
+    section that showed it first; a paragraph shown already becomes a link to it (a page states a
+    note once, not under every table)."""
+    parts, earlier = [], []
+    seen = {} if seen is None else seen
     for block in filter(None, (b.strip() for b in notes.split("\n\n"))):
+        if block in seen:
+            earlier.append(seen[block])
+            continue
+        seen[block] = stem
         lines = block.splitlines()
         items = [line[2:] for line in lines if line.startswith("- ")]
         head = [line for line in lines if not line.startswith("- ")]
@@ -65,6 +72,9 @@ def notes_html(notes: str) -> str:
             parts.append(f"<p>{_inline(' '.join(head))}</p>")
         if items:
             parts.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in items) + "</ul>")
+    for first in dict.fromkeys(earlier):
+        link = f'<a href="#{html.escape(first)}">{html.escape(first)}</a>'
+        parts.append(f"<p>See also the notes under {link}.</p>")
     return f'<div class="notes">{"".join(parts)}</div>' if parts else ""
 
 
@@ -102,7 +112,7 @@ def environment_html(env: Mapping) -> str:
     return f'<table class="env">{cells}</table>'
 
 
-def table_html(section: Section, files: Sequence[str]) -> str:
+def table_html(section: Section, files: Sequence[str], seen: dict[str, str] | None = None) -> str:
     links = " · ".join(
         f'<a href="{html.escape(name)}">{html.escape(name)}</a>'
         for name in (f"{section.stem}.csv", f"{section.stem}_full.md", f"{section.stem}.md")
@@ -115,7 +125,7 @@ def table_html(section: Section, files: Sequence[str]) -> str:
     )
     return (
         f'<h2 id="{html.escape(section.stem)}">{html.escape(section.title)}</h2>\n'
-        f"{body}\n{notes_html(section.notes)}\n<p>Files: {links}</p>"
+        f"{body}\n{notes_html(section.notes, seen, section.stem)}\n<p>Files: {links}</p>"
     )
 
 
@@ -164,6 +174,7 @@ def render(
         and n.removesuffix("_full.md") not in stems
     ]
     others = [n for n in files if n != "index.html"]
+    seen: dict[str, str] = {}
     nav = "".join(f'<a href="#{html.escape(s.stem)}">{html.escape(s.stem)}</a>' for s in sections)
     file_list = "".join(f'<li><a href="{html.escape(n)}">{html.escape(n)}</a></li>' for n in others)
     return "\n".join(
@@ -178,7 +189,7 @@ def render(
                 + ('<a href="#more">more tables</a>' if texts else "")
                 + '<a href="#files">files</a><a href="#environment">environment</a></nav>'
             ),
-            *(table_html(s, files) for s in sections),
+            *(table_html(s, files, seen) for s in sections),
             '<h2 id="figures">Figures</h2>',
             *(image_html(folder, n) for n in images),
             '<h2 id="more">More tables</h2>' if texts else "",

@@ -37,11 +37,35 @@ def _figure(width: float, height: float) -> Figure:
     return fig
 
 
+MAX_LUMINANCE = 0.18  # relative luminance at most this: 4.5:1 contrast with a white page
+MARKERS = "osD^vP<>Xph*"  # one shape per model, so points that overlap stay apart
+
+
+def luminance(color: Color) -> float:
+    """WCAG relative luminance of an sRGB colour."""
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in color[:3]]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _readable(color: Color) -> Color:
+    """``color`` darkened until text and thin lines in it read on white."""
+    r, g, b, a = color
+    while luminance((r, g, b, a)) > MAX_LUMINANCE:
+        r, g, b = 0.9 * r, 0.9 * g, 0.9 * b
+    return (r, g, b, a)
+
+
 def model_colors(names: Sequence[str]) -> dict[str, Color]:
-    """One colour per model for every figure of a run: tab10 (tab20 past ten) in name order."""
+    """One colour per model for every figure of a run, in name order: tab10, or hues spread
+    evenly past ten models; each darkened to read on white."""
     ordered = sorted(dict.fromkeys(names))
-    cmap = colormaps["tab10" if len(ordered) <= 10 else "tab20"]
-    return {name: cmap(i % cmap.N) for i, name in enumerate(ordered)}
+    cmap = colormaps["tab10"] if len(ordered) <= 10 else colormaps["hsv"].resampled(len(ordered))
+    return {name: _readable(cmap(i)) for i, name in enumerate(ordered)}
+
+
+def model_markers(names: Sequence[str]) -> dict[str, str]:
+    """One marker shape per model (in name order, as :func:`model_colors`)."""
+    return {name: MARKERS[i % len(MARKERS)] for i, name in enumerate(sorted(dict.fromkeys(names)))}
 
 
 def log_if_wide(ax: Axes, axis: str, values: Sequence[float]) -> bool:
@@ -121,10 +145,18 @@ def latency_vs_gflops(
     colors = colors or model_colors(fp32.model)
     fig = _figure(7.0, 4.8)
     ax = fig.add_subplot()
+    markers = model_markers(fp32.model)
     for row in fp32.itertuples():
         err = [[row.median_ms - row.p10_ms], [row.p90_ms - row.median_ms]]
         ax.errorbar(
-            [row.gmacs], [row.median_ms], yerr=err, fmt="o", capsize=3, color=colors[row.model]
+            [row.gmacs],
+            [row.median_ms],
+            yerr=err,
+            fmt=markers[row.model],
+            fillstyle="none",  # open shapes: a marker on top of another leaves both visible
+            markersize=7,
+            capsize=3,
+            color=colors[row.model],
         )
     log_x = log_if_wide(ax, "x", fp32.gmacs)
     log_y = log_if_wide(ax, "y", list(fp32.p10_ms) + list(fp32.p90_ms))
@@ -154,46 +186,21 @@ def speedups(
     fig = _figure(8.0, 0.55 * len(rows) + 1.6)
     ax = fig.add_subplot()
     height = 0.38
+
+    def value(x: float, y: float, text: str, color: str = "black") -> None:
+        ax.annotate(text, (x, y), xytext=(3, 0), textcoords="offset points", va="center",
+                    fontsize=7, color=color)  # fmt: skip
+
     for i, row in enumerate(rows.itertuples()):
         color = colors[row.model]
         ax.barh(i - height / 2, row.ours, height, color=color)
-        ax.annotate(
-            f"{row.ours:.2f}",
-            (row.ours, i - height / 2),
-            xytext=(3, 0),
-            textcoords="offset points",
-            va="center",
-            fontsize=7,
-        )
+        value(row.ours, i - height / 2, f"{row.ours:.2f}")
         if math.isnan(row.paper):
-            ax.annotate(
-                "no paper figure",
-                (1.0, i + height / 2),
-                xytext=(3, 0),
-                textcoords="offset points",
-                va="center",
-                fontsize=7,
-                color="0.4",
-            )
+            value(1.0, i + height / 2, "no paper figure", "0.4")
             continue
-        ax.barh(
-            i + height / 2,
-            row.paper,
-            height,
-            color=color,
-            alpha=0.45,
-            hatch="//",
-            edgecolor="white",
-        )
-        ax.annotate(
-            f"{row.paper:.2f}",
-            (row.paper, i + height / 2),
-            xytext=(3, 0),
-            textcoords="offset points",
-            va="center",
-            fontsize=7,
-            color="0.35",
-        )
+        ax.barh(i + height / 2, row.paper, height, color=color, alpha=0.45, hatch="//",
+                edgecolor="white")  # fmt: skip
+        value(row.paper, i + height / 2, f"{row.paper:.2f}", "0.35")
     ax.set_yticks(
         range(len(rows)), [f"{r.label}\n{r.model}" for r in rows.itertuples()], fontsize=8
     )
@@ -208,20 +215,10 @@ def speedups(
         title="Speed-ups: ours (solid) beside the paper's (hatched)",
     )
     # Neutral legend swatches: the bars' colours stand for models, not for ours / paper.
-    ax.legend(
-        handles=[
-            Patch(color="0.35", label="ours (this machine)"),
-            Patch(
-                facecolor="0.35",
-                alpha=0.45,
-                hatch="//",
-                edgecolor="white",
-                label="paper (GTX 1080 Ti)",
-            ),
-        ],
-        fontsize=8,
-        loc="lower right",
-    )
+    paper = Patch(facecolor="0.35", alpha=0.45, hatch="//", edgecolor="white")
+    paper.set_label("paper (GTX 1080 Ti)")
+    ours = Patch(color="0.35", label="ours (this machine)")
+    ax.legend(handles=[ours, paper], fontsize=8, loc="lower right")
     ax.grid(alpha=0.3, axis="x", which="both")
     return fig
 

@@ -10,7 +10,7 @@ same decimals in every row), so Markdown and HTML show the same figures.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
@@ -32,8 +32,15 @@ def decimals_for(values: Sequence[float]) -> int:
     return 0 if smallest >= 100 else 1 if smallest >= 10 else 2 if smallest >= 1 else 3
 
 
+def column_spec(values: Sequence[float]) -> str:
+    """The format of a float column: :func:`decimals_for` it, or three significant digits
+    (``6.7e-08``) when it holds values below 0.001 that fixed decimals would show as 0."""
+    tiny = any(not _missing(v) and 0 < abs(float(v)) < 1e-3 for v in values)
+    return ".3g" if tiny else f".{decimals_for(values)}f"
+
+
 def number(value: object, decimals: int) -> str:
-    return MISSING if _missing(value) else f"{float(value):.{decimals}f}"
+    return MISSING if _missing(value) else format(float(value), f".{decimals}f")
 
 
 def joined(values: Sequence[object], decimals: int, sep: str = " / ") -> str:
@@ -73,7 +80,7 @@ def invalid(df: pd.DataFrame) -> list[bool]:
 def paper_table_view(
     full: pd.DataFrame, reference: str, metrics: Sequence[str], noisy_cv_pct: float
 ) -> pd.DataFrame:
-    """The headline view of a Table 4 / 5 frame from :func:`bench.tables.paper_table`.
+    """The headline view of a Table 4 / 5 frame from :func:`bench.report.paper_tables.paper_table`.
 
     ``metrics`` are the accuracy labels of the table (``("PCKh", "Hip")``); measured accuracy
     columns ``"<metric> (ours, val)"`` present in ``full`` get one column of their own.
@@ -111,18 +118,12 @@ def paper_table_view(
     return view
 
 
-def formatted(df: pd.DataFrame, columns: dict[str, tuple[str, str]]) -> pd.DataFrame:
-    """Selected columns as text: header -> (column of ``df``, format spec; "" keeps the text).
-
-    Columns ``df`` lacks are left out; missing values show as :data:`MISSING`.
-    """
-    view = {}
-    for header, (column, spec) in columns.items():
-        if column in df:
-            view[header] = [
-                MISSING if _missing(v) else format(v, spec) if spec else str(v) for v in df[column]
-            ]
-    return pd.DataFrame(view)
+def formatted(df: pd.DataFrame, columns: Mapping[str, tuple[str, str]]) -> pd.DataFrame:
+    """Selected columns under new headers: header -> (column of ``df``, format spec; "" keeps
+    the values as they are). Columns ``df`` lacks are left out; formatted by :func:`as_text`."""
+    present = {header: column for header, (column, _) in columns.items() if column in df}
+    view = pd.DataFrame({header: df[column] for header, column in present.items()})
+    return as_text(view, {h: spec for h, (_, spec) in columns.items() if h in present and spec})
 
 
 def latency_view(latency: pd.DataFrame, noisy_cv: float) -> pd.DataFrame:
@@ -175,16 +176,23 @@ TABLE3_VIEW = {
 }
 
 
-def uniform(df: pd.DataFrame, places: int | None = None) -> pd.DataFrame:
-    """Every float column as text with one decimals setting per column: ``places``, or
-    :func:`decimals_for` the column.
+def as_text(df: pd.DataFrame, formats: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Every float column as text, formatted once per column: ``formats[column]`` (a format
+    spec such as ``".2f"``), else :func:`column_spec`; missing values show as :data:`MISSING`.
+    Text, integers and flags are left as they are.
 
-    For the ``*_full.md`` files: the paper's 60 ms and 6 ms read "60.00" and "6.00", not "60.0"
-    and "6". Other columns (text, integers, flags) are left as they are.
+    The paper's 60 ms and 6 ms read "60.00" and "6.00", not "60.0" and "6".
     """
-    shown = df.copy()
+    formats = formats or {}
+    shown = df.astype(object)
     for column in df.columns:
-        if pd.api.types.is_float_dtype(df[column]):
-            column_places = decimals_for(list(df[column])) if places is None else places
-            shown[column] = [number(v, column_places) for v in df[column]]
+        if column in formats or pd.api.types.is_float_dtype(df[column]):
+            spec = formats.get(column) or column_spec(list(df[column]))
+            shown[column] = [MISSING if _missing(v) else format(v, spec) for v in df[column]]
     return shown
+
+
+def uniform(df: pd.DataFrame, places: int | None = None) -> pd.DataFrame:
+    """:func:`as_text` with ``places`` decimals in every float column (``None``: per column)."""
+    floats = [c for c in df.columns if pd.api.types.is_float_dtype(df[c])]
+    return as_text(df, None if places is None else dict.fromkeys(floats, f".{places}f"))

@@ -30,34 +30,6 @@ def _python(cwd: Path, path: list[Path], *args: str) -> subprocess.CompletedProc
     )
 
 
-def test_a_shadowing_datasets_package_is_named_with_the_fix(tmp_path):
-    fake = tmp_path / "datasets"
-    fake.mkdir()
-    (fake / "__init__.py").write_text('"""stands in for Hugging Face datasets"""\n')
-    run = _python(
-        tmp_path, [tmp_path, REPO], "-m", "bench.score", "p.npy", "--ground-truth", "g.mat"
-    )
-    assert run.returncode == 2
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1
-    assert str(fake) in lines[0] and str(REPO / "datasets") in lines[0]
-    assert "pip uninstall datasets" in lines[0] and "PYTHONPATH" in lines[0]
-
-
-def test_our_own_package_passes(tmp_path):
-    run = _python(tmp_path, [REPO], "-c", "import bench, datasets; print(datasets.__file__)")
-    assert run.returncode == 0 and run.stdout.strip() == str(REPO / "datasets" / "__init__.py")
-
-
-@pytest.mark.parametrize(
-    ("module", "absent"),
-    [
-        ("datasets.atomic", ("torch", "numpy", "pandas")),
-        ("datasets.metrics", ("torch", "pandas")),
-        ("datasets.heatmaps", ("torch", "pandas")),
-        ("datasets", ("torch", "numpy", "pandas")),
-    ],
-)
 def test_a_light_module_does_not_import_what_it_does_not_need(tmp_path, module, absent) -> None:
     code = f"import sys, {module}; print(sorted(m for m in {absent!r} if m in sys.modules))"
     run = _python(tmp_path, [REPO], "-c", code)

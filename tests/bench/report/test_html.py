@@ -18,10 +18,12 @@ import pandas as pd
 import pytest
 
 from bench import tables
+from bench.report import html
+from bench.report.paper_tables import USER_ROW
 from tests.helpers import quick_tables_argv, stub_table3
 from tests.tiny_models import TinyPose
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[3] / "README.md"
 CHROMIUM = next(
     (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)),
     None,
@@ -51,12 +53,12 @@ def result_set(tmp_path_factory) -> tuple[Path, str]:
 def test_readme_model_joins_its_datasets_table(result_set):
     out, name = result_set
     t4 = pd.read_csv(out / "table4.csv")
-    assert list(t4.model) == [name] and list(t4["method (paper row)"]) == [tables.USER_ROW]
+    assert list(t4.model) == [name] and list(t4["method (paper row)"]) == [USER_ROW]
     assert t4["PCKh (paper)"].isna().all() and t4["speed-up (paper)"].isna().all()
     assert name not in (out / "table5.csv").read_text()  # a LIP model stays out of MPII's
     compact = (out / "table4.md").read_text()
     header = next(line for line in compact.splitlines() if line.startswith("| method"))
-    assert header.count("|") - 1 <= 9 and name in compact and tables.USER_ROW in compact
+    assert header.count("|") - 1 <= 9 and name in compact and USER_ROW in compact
     assert "iters" in (out / "table4_full.md").read_text()  # every column stays in _full.md
 
 
@@ -73,6 +75,20 @@ def test_index_links_every_csv_and_needs_no_network(result_set):
     assert page.count("data:image/png;base64,") == len(list(out.glob("*.png")))
     manifest = json.loads((out / "manifest.json").read_text())
     assert "index.html" in manifest["files"]  # written as part of the same result set
+
+
+def test_a_note_repeated_under_tables_is_shown_once_per_page(result_set, tmp_path):
+    out, _ = result_set
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert page.count("Measured on ") == 1 and "See also the notes under" in page
+    shared = "Measured on a machine.\n\nCV in %."
+    sections = [
+        html.Section("one", "One", pd.DataFrame({"a": [1]}), shared),
+        html.Section("two", "Two", pd.DataFrame({"a": [2]}), shared + "\n\nOnly here."),
+    ]
+    text = html.render(tmp_path, {}, sections, [])
+    assert text.count("Measured on a machine.") == 1 and text.count("Only here.") == 1
+    assert '<a href="#one">one</a>' in text
 
 
 _PROBE = """<script>

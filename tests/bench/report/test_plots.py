@@ -9,8 +9,8 @@ from matplotlib.colors import to_rgba
 
 from bench.report import plots
 
-# The crowding the issue reported (gcpm-ushaped beside gcpm-ushaped-mpii, fpd-4stack beside
-# gcpm-ushaped-2stage), made worse: two more models almost on top of them.
+# Crowded points (gcpm-ushaped beside gcpm-ushaped-mpii, fpd-4stack beside gcpm-ushaped-2stage),
+# made worse: two more models almost on top of them.
 POINTS = {
     "hourglass-8stack": (27.58, 660.0),
     "gcpm-ushaped": (21.34, 425.0),
@@ -87,3 +87,15 @@ def test_a_model_has_the_same_colour_in_every_figure():
     assert to_rgba(rows[0].get_color()) == to_rgba(colors["gcpm-ushaped"])
     # The order models are passed in does not change a model's colour.
     assert plots.model_colors(list(reversed(POINTS))) == colors
+
+
+def test_colours_read_on_white_and_markers_tell_close_points_apart():
+    for count in (3, 10, 14):
+        names = [f"model-{i:02d}" for i in range(count)]
+        colors = plots.model_colors(names)
+        assert len(set(colors.values())) == count
+        assert all(plots.luminance(c) <= plots.MAX_LUMINANCE for c in colors.values())
+    fig = plots.latency_vs_gflops(*_frames(POINTS))
+    lines = [line for line in fig.axes[0].get_lines() if line.get_marker() not in ("_", "None")]
+    shapes = {line.get_marker() for line in lines}
+    assert len(shapes) == len(POINTS) and all(line.get_fillstyle() == "none" for line in lines)

@@ -1,0 +1,204 @@
+"""Everything ``bench.tables`` measures, in order, behind one progress bar.
+
+Batch-1 latency of every model (fp32, then the other modes, in interleaved rounds), the layer
+profile, the deployment runtimes, parameter and FLOP counts, the GCPM paper's Table 3 modules and
+the val accuracy of given checkpoints. Nothing is written here: :class:`Measurements` goes to
+:mod:`bench.report.tables_outputs`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from architectures import model_info
+from architectures.errors import InputFileError, UsageError
+from architectures.registry import build_at_size
+from bench.accuracy.training.checkpoint import load_checkpoint
+from bench.accuracy.training.model import check_made_for, load_weights
+from bench.evaluate import evaluate_checkpoint
+from bench.measure.complexity import FLOPS_COLUMN, complexity_table
+from bench.measure.environment import environment_record
+from bench.measure.latency import benchmark_models
+from bench.measure.layer_profile import profile_models
+from bench.measure.presets import Presets
+from bench.measure.runtimes import timing
+from bench.measure.table3 import table3
+from bench.report.files import readable_file
+from datasets import AnnotationError, open_reader
+
+if TYPE_CHECKING:
+    from bench.measure.runtimes.timing import RuntimeMeasurements
+
+ACCURACY_COLUMNS = ("PCKh", "Hip", "AUC")
+
+
+@dataclass
+class Measurements:
+    env: dict
+    latency: pd.DataFrame
+    counts: pd.DataFrame  # model, params_m, gmacs: raw counts, unrounded
+    complexity: pd.DataFrame
+    table3: pd.DataFrame
+    layers: pd.DataFrame | None = None
+    accuracy: pd.DataFrame | None = None
+    runtimes: RuntimeMeasurements | None = None
+
+
+def wants_runtimes(specs: Sequence[str]) -> bool:
+    """``--runtimes none`` alone measures none; no specs measures every available one."""
+    return not specs or any(s != timing.NONE for s in specs)
+
+
+def model_counts(names: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(model, params_m, gmacs) from the raw counts, and the full complexity table."""
+    table = complexity_table(list(names))
+    counts = pd.DataFrame(
+        {
+            "model": table["model"],
+            "params_m": table["params"] / 1e6,
+            "gmacs": table[FLOPS_COLUMN] / 1e9,
+        }
+    )
+    return counts, table
+
+
+def measured_accuracy(
+    checkpoints: Sequence[tuple[str, Path]],
+    data_root: Path | None,
+    device: torch.device,
+    on_step: Callable[..., None],
+) -> pd.DataFrame:
+    """PCKh / Hip / AUC of trained checkpoints on the val split, via ``bench.evaluate``.
+
+    The paper's figures are on the test split (LIP and MPII test labels are not public), so
+    these columns are labelled "(ours, val)" and are not a like-for-like deviation.
+    """
+    rows = []
+    for name, path in checkpoints:
+        dataset = model_info(name).dataset
+        result = evaluate_checkpoint(
+            name, path, dataset, data_root, split="val", device=str(device)
+        )
+        rows.append(
+            {
+                "model": name,
+                **{f"{c} (ours, val)": result[c] for c in ACCURACY_COLUMNS if c in result},
+            }
+        )
+        on_step("accuracy", name)
+    return pd.DataFrame(rows)
+
+
+def count_steps(
+    names: Sequence[str],
+    device: torch.device,
+    presets: Presets,
+    runtimes: Sequence[str],
+    profile: bool,
+    checkpoints: int,
+) -> int:
+    """Every ``on_step`` call :func:`measure` makes: the progress bar's total."""
+    timed = len(names) * len(presets.mode_names) * presets.rounds
+    runtime_steps = (
+        timing.count_steps(runtimes, presets.runtimes, names, device)
+        if wants_runtimes(runtimes)
+        else 0
+    )
+    return timed + (len(names) if profile else 0) + runtime_steps + 2 + checkpoints
+
+
+def measure(
+    names: Sequence[str],
+    device: torch.device,
+    presets: Presets,
+    *,
+    runtimes: Sequence[str] = (),
+    profile: bool = True,
+    checkpoints: Sequence[tuple[str, Path]] = (),
+    data_root: Path | None = None,
+    progress: bool = True,
+) -> Measurements:
+    """Run every measurement; nothing is written here. ``progress``: a bar on stderr (quiet when
+    stderr is not a terminal)."""
+    total = count_steps(names, device, presets, runtimes, profile, len(checkpoints))
+    with tqdm(total=total, unit="step", disable=None if progress else True, file=sys.stderr) as bar:
+
+        def step(*label: str) -> None:
+            bar.set_description_str(" ".join(label))
+            bar.update()
+
+        env = environment_record(device)
+        extra = [m for m in presets.mode_names if m != "fp32"]
+        latency = benchmark_models(
+            names, device, ["fp32"], presets.fp32, on_step=step, rounds=presets.rounds
+        )
+        if extra:
+            others = benchmark_models(
+                names, device, extra, presets.modes, on_step=step, rounds=presets.rounds
+            )
+            latency = pd.concat([latency, others], ignore_index=True)
+        layers = profile_models(names, device, presets.profile, on_step=step) if profile else None
+        deployed = (
+            timing.for_tables(runtimes, presets.runtimes, names, device, step)
+            if wants_runtimes(runtimes)
+            else None
+        )
+        counts, complexity = model_counts(names)
+        step("complexity")
+        modules = table3()
+        step("table 3")
+        accuracy = measured_accuracy(checkpoints, data_root, device, step) if checkpoints else None
+    env["timing"] = {
+        "fp32": asdict(presets.fp32),
+        "other_modes": asdict(presets.modes),
+        "profile": asdict(presets.profile),
+        "modes": presets.mode_names,
+        "interleaved_rounds": presets.rounds,
+    }
+    return Measurements(
+        env, latency, counts, complexity, modules, layers, accuracy, runtimes=deployed
+    )
+
+
+def check_checkpoints(
+    checkpoints: Sequence[tuple[str, Path]], data_root: Path | None, names: Sequence[str]
+) -> None:
+    """Fail before the long measurements, not after them: one readable checkpoint per measured
+    model that fits it, and each model's data set found under ``data_root``."""
+    if checkpoints and data_root is None:
+        raise UsageError("--checkpoint needs --data-root (the dataset to evaluate on)")
+    given = [name for name, _ in checkpoints]
+    twice = sorted({name for name in given if given.count(name) > 1})
+    if twice:  # one table row per model: a second checkpoint would add a second row
+        raise UsageError(f"--checkpoint {twice[0]} given twice: one checkpoint per model")
+    for name, path in checkpoints:
+        if name not in names:
+            raise UsageError(
+                f"--checkpoint {name}={path}: {name!r} is not among the measured "
+                f"models ({', '.join(names)})"
+            )
+        readable_file(path, f"--checkpoint {name}={path}")
+        state = load_checkpoint(path)  # weights_only; a CheckpointError names the file
+        check_made_for(state, name, path)
+        load_weights(build_at_size(name), state, path, name)
+    for dataset in dict.fromkeys(model_info(name).dataset for name, _ in checkpoints):
+        _check_data_root(dataset, data_root)
+
+
+def _check_data_root(dataset: str, root: Path) -> None:
+    """The val annotations of ``dataset`` under ``root`` open (files named on failure)."""
+    if not root.is_dir():
+        raise InputFileError(f"--data-root {root}: no such folder")
+    try:
+        open_reader(dataset, root, "val")
+    except (OSError, AnnotationError, KeyError, ValueError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        raise InputFileError(f"--data-root {root} ({dataset} val): {message}") from None
