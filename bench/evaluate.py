@@ -160,12 +160,3 @@ def _publish(row: dict, out: Path) -> None:
     if replaced:
         print(f"replaced {', '.join(replaced)} of the previous set in {out}")
     print(f"wrote {', '.join(sorted(written))} to {out}")
-
-
-def __getattr__(name: str):
-    # ``from bench.evaluate import evaluate_checkpoint`` (bench.tables) without loading torch here
-    if name == "evaluate_checkpoint":
-        from bench.accuracy.evaluation import evaluate_checkpoint
-
-        return evaluate_checkpoint
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

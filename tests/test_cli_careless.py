@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from bench import conftest as bench_conftest
-from bench import gpu_run, train
+from bench import gpu_run
 from bench.regression import __main__ as gate_cli
 from bench.regression import history as hist
 from tests.helpers import history_frame

@@ -21,9 +21,9 @@ from tqdm import tqdm
 from architectures import model_info
 from architectures.errors import InputFileError, UsageError
 from architectures.registry import build_at_size
+from bench.accuracy.evaluation import evaluate_checkpoint
 from bench.accuracy.training.checkpoint import load_checkpoint
 from bench.accuracy.training.model import check_made_for, load_weights
-from bench.evaluate import evaluate_checkpoint
 from bench.measure.complexity import FLOPS_COLUMN, complexity_table
 from bench.measure.environment import environment_record
 from bench.measure.latency import benchmark_models
@@ -76,7 +76,7 @@ def measured_accuracy(
     device: torch.device,
     on_step: Callable[..., None],
 ) -> pd.DataFrame:
-    """PCKh / Hip / AUC of trained checkpoints on the val split, via ``bench.evaluate``.
+    """PCKh / Hip / AUC of trained checkpoints on the val split, via ``bench.accuracy.evaluation``.
 
     The paper's figures are on the test split (LIP and MPII test labels are not public), so
     these columns are labelled "(ours, val)" and are not a like-for-like deviation.

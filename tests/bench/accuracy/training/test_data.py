@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from architectures import create_model
-from bench.accuracy.evaluation import evaluate_model
 from architectures.errors import InputFileError
+from bench.accuracy.evaluation import evaluate_model
 from bench.accuracy.training.data import ensure_synthetic, pose_dataset
 from bench.accuracy.training.loss import multi_stage_loss
 from datasets import LipReader, MpiiReader
