@@ -90,7 +90,9 @@ def run(runs: Sequence[Path], out: Path, names: Sequence[str], reference: str) -
     comparison = compare(load_sets(runs, names), reference)
     io.prepare_output(out, "--out")
     previous = publish.read_manifest(out)
-    written = publish.publish(out, writers(comparison), owned=OUTPUT_NAMES, producer=PRODUCER)
+    written = publish.publish(
+        out, writers(comparison), OUTPUT_NAMES, PRODUCER, say=lambda line: None
+    )
     replaced = f" (replaced the set of run {previous.get('run_id')})" if previous else ""
     return (
         f"{comparison.summary()}\n\nwrote {len(written)} files to {out}{replaced}:\n"

@@ -152,9 +152,8 @@ def run(args: argparse.Namespace):
             writers.update(overlays)
     table = pd.concat(frames, ignore_index=True)
     writers.update(table_writers(table))
-    previous = publish.read_manifest(args.out)
     written = publish.publish(args.out, writers, owned=OUTPUT_NAMES, producer=PRODUCER)
-    return table, written, previous
+    return table, written
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,14 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         from bench.report.publish import claim
 
         with claim(args.out, PRODUCER, OUTPUT_NAMES):
-            table, written, previous = run(args)
+            table, written = run(args)
     shown = ["model", "keypoint", "area_90", "spread_px", "spread_rel"]
     print(table[shown].to_markdown(index=False))
-    if previous is not None:
-        print(
-            f"replaced the set of run {previous.get('run_id')} in {args.out} "
-            f"({len(previous['files'])} files)"
-        )
     print(
         f"wrote {len(written)} files (maps, receptive_field.csv/.md, manifest.json) to {args.out}"
     )
