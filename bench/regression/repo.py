@@ -27,7 +27,7 @@ def git(root: Path, *args: str) -> str:
     if out.returncode != 0:
         message = (out.stderr.strip().splitlines() or ["failed"])[-1]
         raise GitError(f"git {' '.join(args)}: {message}")
-    return out.stdout.strip()
+    return out.stdout.rstrip()  # not lstrip: status lines start with a space
 
 
 def head(root: Path) -> tuple[str, list[str]]:
