@@ -22,10 +22,6 @@ CLIS_ON_TOP = {"datasets.check", "datasets.synthetic.__main__"}
 
 # (module, project module it imports inside a function): why it cannot be at module level.
 FUNCTION_LOCAL_ALLOWED = {
-    ("bench.gpu_run", "architectures"): "installs the carried wheelhouse before the project's "
-    "dependencies (torch) can be imported",
-    ("bench.gpu_run", "bench.tables"): "same: imported after the wheelhouse is installed",
-    ("bench.gpu_run", "bench.measure.devices"): "same: imported after the wheelhouse is installed",
     ("bench.regression.worker", "architectures"): "imports another commit's tree: looked up "
     "after --models-root has replaced this tree's on sys.path",
     ("bench.regression.worker", "bench.measure.complexity"): "same: the measured commit's copy",
