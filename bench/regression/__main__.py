@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from architectures.errors import ArgumentParser, error_boundary, fail
@@ -23,37 +23,25 @@ EXIT_NO_BASELINE = 4
 PROG = "python -m bench.regression"
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be a fraction in (0, 1), e.g. 0.05, got {text}")
-    return value
+def _checked(kind: type, ok: Callable[[float], bool], wanted: str) -> Callable[[str], float]:
+    """An argparse type: ``kind(text)`` when ``ok`` of it, else an error naming ``wanted``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: must be {wanted}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"{text}: must be {wanted}")
+        return value
+
+    return parse
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if not 1 <= value <= 1000:
-        raise argparse.ArgumentTypeError(f"must be between 1 and 1000, got {text}")
-    return value
-
-
-def _side(text: str) -> int:
-    """One side of ``--size``: checked here so that the message names the option."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value <= 0 or value % 64:
-        raise argparse.ArgumentTypeError(
-            f"{text}: must be a positive multiple of 64 (the hourglass reference's), e.g. 64"
-        )
-    return value
+_fraction = _checked(float, lambda v: 0 < v < 1, "a fraction in (0, 1), e.g. 0.05")
+_count = _checked(int, lambda v: 1 <= v <= 1000, "between 1 and 1000")
+# one side of --size, checked here so that the message names the option
+_side = _checked(int, lambda v: v > 0 and v % 64 == 0, "a positive multiple of 64, e.g. 64")
 
 
 def _pass_options(p: argparse.ArgumentParser) -> None:

@@ -7,7 +7,6 @@ model measured, the model (and the commit or pass) in its description.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -153,18 +152,8 @@ def update(args: argparse.Namespace) -> int:
         runs = [following(bar, f"pass {i + 1}/{args.passes}") for i in range(args.passes)]
         baseline = merge([run_pass(config, names, on_model=run) for run in runs])
     io.write_json(baseline.to_json(), args.baseline)
-    rows = [
-        {
-            "model": n,
-            "figure": baseline.figure_of(n),
-            "median": statistics.median(m.samples),
-            "samples": len(m.samples),
-            "params": m.params,
-            "GFLOPs": m.flops / 1e9,
-        }
-        for n, m in baseline.models.items()
-    ]
-    print(io.to_markdown(pd.DataFrame(rows), f"New regression baseline: {args.baseline}"))
+    table = hist.rows_of(baseline)[["model", "figure", "value", "samples", "params", "flops"]]
+    print(io.to_markdown(table, f"New regression baseline: {args.baseline}"))
     if baseline.dirty:
         print(
             f"warning: measured with uncommitted changes in {', '.join(baseline.dirty)}; "
