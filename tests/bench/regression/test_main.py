@@ -366,3 +366,35 @@ def test_bisect_outside_a_git_repository_says_so(tmp_path, capsys) -> None:
     code, err = _exit(gate_cli.main, argv, capsys)
     assert code == 2
     assert f"--repo {tmp_path}: not a git repository" in err
+
+
+def test_history_prints_the_change_points_and_draws_the_plot(tmp_path, capsys) -> None:
+    rows = [
+        {"commit": f"c{i}", "recorded_at": f"t{i}", "value": v} for i, v in enumerate([1, 1, 2])
+    ]
+    history = tmp_path / "h.csv"
+    history_frame(rows).to_csv(history, index=False)
+    plot = tmp_path / "plots" / "h.png"
+    assert main(["history", "--history", str(history), "--plot", str(plot)]) == 0
+    out = capsys.readouterr().out
+    assert "Change points" in out and "| c1 " in out and plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bisect_prints_its_steps_and_the_first_changed_commit(tmp_path, monkeypatch, capsys):
+    from bench.regression.bisect import BisectResult
+
+    seen = {}
+
+    def fake_bisect(repo, good, bad, config, model, on_step):
+        seen.update(good=good, bad=bad, model=model, tolerance=config.tolerance)
+        on_step("a" * 40, None)
+        on_step("a" * 40, 1.0)
+        return BisectResult(1.0, 1.1, "abc1234 the change", [("a" * 40, 1.0), ("b" * 40, 1.1)])
+
+    monkeypatch.setattr(commands, "bisect", fake_bisect)
+    monkeypatch.setattr(commands, "expected_steps", lambda *a: 3)
+    argv = ["--baseline", str(tmp_path / "none.json"), "bisect", "HEAD~2", "HEAD"]
+    assert main([*argv, "--model", NET, "--tolerance", "0.05"]) == 0
+    out = capsys.readouterr().out
+    assert seen == {"good": "HEAD~2", "bad": "HEAD", "model": NET, "tolerance": 0.05}
+    assert "+10.0 % from good to bad): abc1234 the change" in out and "bbbbbbbbbb" in out
