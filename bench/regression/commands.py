@@ -101,9 +101,10 @@ def check(args: argparse.Namespace) -> int:
     config = replace(baseline.config, repeats=args.repeats or baseline.config.repeats)
     names = resolve_names(args.models, config.reference)
     _check_args(args, names)
-    reasons = comparable(baseline, config, fingerprint_of())
+    here = fingerprint_of()
+    reasons = comparable(baseline, config, here)
     if reasons and args.other_machine == "refuse":
-        require_comparable(baseline, config, fingerprint_of(), str(args.baseline))
+        require_comparable(baseline, config, here, str(args.baseline))
     with progress(len(names) * (2 if reasons else 1)) as bar:
         if reasons:
             bar.write(
