@@ -45,16 +45,16 @@ _side = _checked(int, lambda v: v > 0 and v % 64 == 0, "a positive multiple of 6
 
 
 def _pass_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--reference", help="default: the baseline's")
+    p.add_argument("--reference", help="unset: the baseline's")
     p.add_argument(
         "--size",
         type=_side,
         nargs=2,
         metavar=("H", "W"),
-        help="input size, multiples of 64 (default: the baseline's)",
+        help="input size, multiples of 64 (unset: the baseline's)",
     )
     p.add_argument(
-        "--repeats", type=_count, help="counted forwards per model (default: the baseline's)"
+        "--repeats", type=_count, help="counted forwards per model (unset: the baseline's)"
     )
     p.add_argument(
         "--tolerance",
@@ -77,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="measure and compare with the committed baseline")
     c.add_argument("--models", nargs="+", default=[], help="default: every registered model")
-    c.add_argument("--repeats", type=_count, help="default: the baseline's")
+    c.add_argument("--repeats", type=_count, help="unset: the baseline's")
     c.add_argument("--tolerance", type=_fraction, help="instead of the baseline's (0.03: 3 %%)")
     c.add_argument(
         "--inject-slowdown",
@@ -98,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
 
     u = sub.add_parser("update", help="measure unchanged passes and write the baseline")
     _pass_options(u)
-    u.add_argument("--passes", type=_count, default=2, help="unchanged passes ")
+    u.add_argument("--passes", type=_count, default=1, help="passes merged (counts repeat)")
 
     r = sub.add_parser("record", help="append a pass to the history (one row per model)")
     _pass_options(r)
