@@ -73,11 +73,10 @@ def _remeasured_baseline(baseline: Pass, names: Sequence[str], source: Path, bar
             f"{source} was measured with uncommitted changes in {', '.join(baseline.dirty)}, "
             f"so its commit {baseline.commit[:10]} cannot reproduce it; {redo} on a clean tree"
         )
-    ran = [n for n in names if n in baseline.models]
     label = f"baseline {baseline.commit[:10]}"
     try:
         with worktree(TOOL_ROOT, baseline.commit) as tree:
-            return run_pass(baseline.config, ran, tree, on_model=following(bar, label))
+            return run_pass(baseline.config, names, tree, on_model=following(bar, label))
     except GitError as exc:
         raise NoComparableBaseline(
             f"cannot check out the baseline's commit {baseline.commit[:10]} ({exc}); {redo}"
@@ -105,7 +104,8 @@ def check(args: argparse.Namespace) -> int:
     reasons = comparable(baseline, config, here)
     if reasons and args.other_machine == "refuse":
         require_comparable(baseline, config, here, str(args.baseline))
-    with progress(len(names) * (2 if reasons else 1)) as bar:
+    again = [n for n in names if n in baseline.models] if reasons else []
+    with progress(len(again) + len(names)) as bar:
         if reasons:
             bar.write(
                 f"note: {args.baseline} was measured under another fingerprint "
@@ -113,7 +113,7 @@ def check(args: argparse.Namespace) -> int:
                 f"machine as the baseline (git worktree)",
                 file=sys.stdout,
             )
-            baseline = _remeasured_baseline(baseline, names, args.baseline, bar)
+            baseline = _remeasured_baseline(baseline, again, args.baseline, bar)
         slowdowns = dict(args.inject_slowdown)
         current = run_pass(config, names, slowdowns=slowdowns, on_model=following(bar, "now"))
     table = compare(baseline, current, names, args.tolerance)
