@@ -9,67 +9,59 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from architectures.errors import ArgumentParser, error_boundary, fail
 from bench.regression import commands
 from bench.regression.history import HISTORY
 from bench.regression.measure import TOOL_ROOT
-from bench.regression.model import BASELINE, SIGNALS, NoComparableBaseline
+from bench.regression.model import BASELINE, TOLERANCE, NoComparableBaseline
 from bench.regression.slowdown import parse_slowdown
 
 EXIT_NO_BASELINE = 4
 PROG = "python -m bench.regression"
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be a fraction in (0, 1), e.g. 0.05, got {text}")
-    return value
+def _checked(kind: type, ok: Callable[[float], bool], wanted: str) -> Callable[[str], float]:
+    """An argparse type: ``kind(text)`` when ``ok`` of it, else an error naming ``wanted``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: must be {wanted}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"{text}: must be {wanted}")
+        return value
+
+    return parse
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if not 1 <= value <= 1000:
-        raise argparse.ArgumentTypeError(f"must be between 1 and 1000, got {text}")
-    return value
-
-
-def _side(text: str) -> int:
-    """One side of ``--size``: checked here so that the message names the option."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value <= 0 or value % 64:
-        raise argparse.ArgumentTypeError(
-            f"{text}: must be a positive multiple of 64 (the hourglass reference's), e.g. 64"
-        )
-    return value
+_fraction = _checked(float, lambda v: 0 < v < 1, "a fraction in (0, 1), e.g. 0.05")
+_count = _checked(int, lambda v: 1 <= v <= 1000, "between 1 and 1000")
+# one side of --size, checked here so that the message names the option
+_side = _checked(int, lambda v: v > 0 and v % 64 == 0, "a positive multiple of 64, e.g. 64")
 
 
 def _pass_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--signal", choices=SIGNALS, help="default: the baseline's (instructions)")
-    p.add_argument("--reference", help="default: the baseline's (hourglass-8stack)")
+    p.add_argument("--reference", help="unset: the baseline's")
     p.add_argument(
         "--size",
         type=_side,
         nargs=2,
         metavar=("H", "W"),
-        help="input size, multiples of 64 (default: the baseline's, 64 64)",
+        help="input size, multiples of 64 (unset: the baseline's)",
     )
     p.add_argument(
-        "--repeats", type=_count, help="measured forwards per model (instructions) or rounds (time)"
+        "--repeats", type=_count, help="counted forwards per model (unset: the baseline's)"
     )
-    p.add_argument("--floor", type=_fraction, help="smallest tolerance (default 0.03)")
+    p.add_argument(
+        "--tolerance",
+        "--floor",
+        type=_fraction,
+        help="relative change of a model's figure that fails the gate",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -85,19 +77,15 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="measure and compare with the committed baseline")
     c.add_argument("--models", nargs="+", default=[], help="default: every registered model")
-    c.add_argument("--repeats", type=_count, help="default: the baseline's")
-    c.add_argument(
-        "--tolerance",
-        type=_fraction,
-        help="one fixed tolerance for every model instead of each model's own",
-    )
+    c.add_argument("--repeats", type=_count, help="unset: the baseline's")
+    c.add_argument("--tolerance", type=_fraction, help="instead of the baseline's (0.03: 3 %%)")
     c.add_argument(
         "--inject-slowdown",
         type=parse_slowdown,
         action="append",
         default=[],
         metavar="NAME=+PCT%|NAME=LAYERS",
-        help="demo: CPU work added to one model",
+        help="demo: work added to one model's forward",
     )
     c.add_argument(
         "--other-machine",
@@ -110,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
 
     u = sub.add_parser("update", help="measure unchanged passes and write the baseline")
     _pass_options(u)
-    u.add_argument("--passes", type=_count, default=2, help="unchanged passes (default 2)")
+    u.add_argument("--passes", type=_count, default=1, help="passes merged (counts repeat)")
 
     r = sub.add_parser("record", help="append a pass to the history (one row per model)")
     _pass_options(r)
@@ -131,7 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     h.add_argument("--plot", type=Path, default=HISTORY.with_suffix(".png"))
     h.add_argument("--models", nargs="+", default=[])
     h.add_argument("--fingerprint", help="fingerprint id (default: the latest row's)")
-    h.add_argument("--floor", type=_fraction, default=0.03)
+    h.add_argument("--tolerance", "--floor", type=_fraction, default=TOLERANCE)
 
     b = sub.add_parser("bisect", help="find the commit that changed a model's figure")
     b.add_argument("good")

@@ -3,7 +3,7 @@
 Valgrind's client requests (``valgrind.h``) are a no-op instruction sequence that valgrind
 recognises; on x86-64 we run that sequence from a 28-byte stub in executable memory, so
 instrumentation can start *after* the expensive start-up (import torch, build, warm up):
-``--instr-atstart=no`` saved ~75 s of CPU per pass on our 2-core box. Elsewhere the worker falls
+``--instr-atstart=no`` saves about 75 s of CPU per pass. Elsewhere the worker falls
 back to instrumenting from the start, and only collection is toggled (torch's own
 ``torch._C._valgrind_toggle``, as ``torch.utils.benchmark``'s ``collect_callgrind`` does).
 """

@@ -1,22 +1,26 @@
-"""The gate's sub-commands; each returns the process exit status (see ``__main__``)."""
+"""The gate's sub-commands; each returns the process exit status (see ``__main__``).
+
+Long ones (every pass takes minutes under valgrind) draw a progress bar on stderr: one step per
+model measured, the model (and the commit or pass) in its description.
+"""
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
+from tqdm import tqdm
 
 from architectures import list_models
 from bench.regression import history as hist
-from bench.regression.bisecting import bisect, describe, figure_at
+from bench.regression.bisect import bisect, expected_steps
 from bench.regression.gate import comparable, compare, missing_models, require_comparable
-from bench.regression.gitwalk import GitError, require_repository, worktree
-from bench.regression.measure import TOOL_ROOT, fingerprint_of, run_pass
+from bench.regression.measure import TOOL_ROOT, OnModel, fingerprint_of, run_pass
 from bench.regression.model import (
     GateConfig,
     GateError,
@@ -25,10 +29,26 @@ from bench.regression.model import (
     load_baseline,
     merge,
 )
-from bench.regression.stats import tolerance as tolerance_of
+from bench.regression.repo import GitError, require_repository, worktree
 from bench.report import files as io
 
 EXIT_PASS, EXIT_REGRESSED = 0, 1
+
+
+def progress(total: int, unit: str = "model") -> tqdm:
+    return tqdm(total=total, unit=unit, file=sys.stderr, disable=None, dynamic_ncols=True)
+
+
+def following(bar: tqdm, label: str) -> OnModel:
+    """A ``run_pass`` callback: the model in the description as it starts, a step as it ends."""
+
+    def on_model(name: str, finished: bool) -> None:
+        if finished:
+            bar.update()
+        else:
+            bar.set_description(f"{label}: {name}")
+
+    return on_model
 
 
 def resolve_names(models: Sequence[str], reference: str) -> list[str]:
@@ -43,36 +63,27 @@ def resolve_names(models: Sequence[str], reference: str) -> list[str]:
     return [reference] + [n for n in dict.fromkeys(names) if n != reference]
 
 
-def _remeasured_baseline(baseline: Pass, names: Sequence[str], source: Path) -> Pass:
+def _remeasured_baseline(baseline: Pass, names: Sequence[str], source: Path, bar: tqdm) -> Pass:
     """The baseline's own commit measured on this machine, for a check on another fingerprint."""
+    redo = "re-baseline with `python -m bench.regression update`"
     if not baseline.commit:
-        raise NoComparableBaseline(
-            f"{source} records no commit to re-measure on this machine; "
-            f"re-baseline with `python -m bench.regression update`"
-        )
+        raise NoComparableBaseline(f"{source} records no commit to re-measure here; {redo}")
     if baseline.dirty:
         raise NoComparableBaseline(
             f"{source} was measured with uncommitted changes in {', '.join(baseline.dirty)}, "
-            f"so its commit {baseline.commit[:10]} cannot reproduce it; re-baseline with "
-            f"`python -m bench.regression update` on a clean tree"
+            f"so its commit {baseline.commit[:10]} cannot reproduce it; {redo} on a clean tree"
         )
-    ran = [n for n in names if n in baseline.models]
+    label = f"baseline {baseline.commit[:10]}"
     try:
         with worktree(TOOL_ROOT, baseline.commit) as tree:
-            return run_pass(baseline.config, ran, models_root=tree)
+            return run_pass(baseline.config, names, tree, on_model=following(bar, label))
     except GitError as exc:
         raise NoComparableBaseline(
-            f"cannot check out the baseline's commit "
-            f"{baseline.commit[:10]} ({exc}); re-baseline with "
-            f"`python -m bench.regression update`"
+            f"cannot check out the baseline's commit {baseline.commit[:10]} ({exc}); {redo}"
         ) from None
 
 
-def check(args: argparse.Namespace) -> int:
-    started = time.time()
-    baseline = load_baseline(args.baseline)
-    config = replace(baseline.config, repeats=args.repeats or baseline.config.repeats)
-    names = resolve_names(args.models, config.reference)
+def _check_args(args: argparse.Namespace, names: list[str]) -> None:
     not_run = [n for n, _ in args.inject_slowdown if n not in names]
     if not_run:
         raise GateError(
@@ -81,31 +92,38 @@ def check(args: argparse.Namespace) -> int:
         )
     if args.report is not None:
         io.prepare_output(args.report.parent, "--report")
-    here = fingerprint_of(config)
+
+
+def check(args: argparse.Namespace) -> int:
+    started = time.time()
+    baseline = load_baseline(args.baseline)
+    config = replace(baseline.config, repeats=args.repeats or baseline.config.repeats)
+    names = resolve_names(args.models, config.reference)
+    _check_args(args, names)
+    here = fingerprint_of()
     reasons = comparable(baseline, config, here)
     if reasons and args.other_machine == "refuse":
         require_comparable(baseline, config, here, str(args.baseline))
-    if reasons:
-        print(
-            f"note: {args.baseline} was measured under another fingerprint "
-            f"({'; '.join(reasons)}); measuring its commit {baseline.commit[:10]} on this "
-            f"machine as the baseline (git worktree)",
-            flush=True,
-        )
-        baseline = _remeasured_baseline(baseline, names, args.baseline)
-    current = run_pass(config, names, slowdowns=dict(args.inject_slowdown))
+    again = [n for n in names if n in baseline.models] if reasons else []
+    with progress(len(again) + len(names)) as bar:
+        if reasons:
+            bar.write(
+                f"note: {args.baseline} was measured under another fingerprint "
+                f"({'; '.join(reasons)}); measuring its commit {baseline.commit[:10]} on this "
+                f"machine as the baseline (git worktree)",
+                file=sys.stdout,
+            )
+            baseline = _remeasured_baseline(baseline, again, args.baseline, bar)
+        slowdowns = dict(args.inject_slowdown)
+        current = run_pass(config, names, slowdowns=slowdowns, on_model=following(bar, "now"))
     table = compare(baseline, current, names, args.tolerance)
     if not args.models:
         gone = missing_models(baseline, list_models())
-        table = pd.concat(
-            [table, pd.DataFrame([{"model": n, "verdict": "FAIL: missing"} for n in gone])],
-            ignore_index=True,
-        )
+        missing = pd.DataFrame([{"model": n, "verdict": "FAIL: missing"} for n in gone])
+        table = pd.concat([table, missing], ignore_index=True)
     failed = table.verdict.str.startswith("FAIL")
-    title = (
-        f"Latency regression gate ({config.signal}, {config.input_size[0]}x"
-        f"{config.input_size[1]}, {config.repeats} repeats)"
-    )
+    h, w = config.input_size
+    title = f"Latency regression gate (instructions, {h}x{w}, {config.repeats} repeats)"
     print(io.to_markdown(table, title))
     if args.report is not None:
         io.write_markdown(table, args.report, title)
@@ -116,52 +134,27 @@ def check(args: argparse.Namespace) -> int:
     return EXIT_REGRESSED if failed.any() else EXIT_PASS
 
 
-def _config_for(args: argparse.Namespace, previous: Pass | None) -> GateConfig:
-    base = previous.config if previous is not None else GateConfig()
-    given = {
-        k: getattr(args, k)
-        for k in ("signal", "reference", "repeats", "floor")
-        if getattr(args, k, None) is not None
-    }
-    if getattr(args, "size", None):
-        given["input_size"] = tuple(args.size)
-    return GateConfig(
-        **{
-            **asdict(base),
-            **given,
-            "input_size": tuple(given.get("input_size", base.input_size)),
-            "models": (),
-        }
-    )
-
-
-def _previous(path: Path) -> Pass | None:
+def _config_for(args: argparse.Namespace, path: Path) -> GateConfig:
+    """The previous baseline's settings (defaults without one), overridden by the options."""
     try:
-        return load_baseline(path)
+        base = load_baseline(path).config
     except GateError:
-        return None  # no or unreadable baseline: defaults (update replaces it anyway)
+        base = GateConfig()  # no or unreadable baseline: update replaces it anyway
+    given = {k: getattr(args, k) for k in ("reference", "repeats", "tolerance")}
+    given["input_size"] = tuple(args.size) if args.size else None
+    return replace(base, **{k: v for k, v in given.items() if v is not None})
 
 
 def update(args: argparse.Namespace) -> int:
-    config = _config_for(args, _previous(args.baseline))
+    config = _config_for(args, args.baseline)
     names = resolve_names([], config.reference)
     io.prepare_output(args.baseline.parent, "--baseline")
-    passes = [run_pass(config, names) for _ in range(args.passes)]
-    baseline = merge(passes)
+    with progress(args.passes * len(names)) as bar:
+        runs = [following(bar, f"pass {i + 1}/{args.passes}") for i in range(args.passes)]
+        baseline = merge([run_pass(config, names, on_model=run) for run in runs])
     io.write_json(baseline.to_json(), args.baseline)
-    rows = [
-        {
-            "model": n,
-            "figure": baseline.figure_of(n),
-            "median": statistics.median(m.samples),
-            "samples": len(m.samples),
-            "tolerance (%)": 100 * tolerance_of(m.samples, config.repeats, config.floor),
-            "params": m.params,
-            "GFLOPs": m.flops / 1e9,
-        }
-        for n, m in baseline.models.items()
-    ]
-    print(io.to_markdown(pd.DataFrame(rows), f"New regression baseline: {args.baseline}"))
+    table = hist.rows_of(baseline)[["model", "figure", "value", "samples", "params", "flops"]]
+    print(io.to_markdown(table, f"New regression baseline: {args.baseline}"))
     if baseline.dirty:
         print(
             f"warning: measured with uncommitted changes in {', '.join(baseline.dirty)}; "
@@ -173,20 +166,23 @@ def update(args: argparse.Namespace) -> int:
 
 
 def record(args: argparse.Namespace) -> int:
-    config = _config_for(args, _previous(args.baseline))
+    config = _config_for(args, args.baseline)
     names = resolve_names(args.models, config.reference)
     io.prepare_output(args.history.parent, "--history")
     if args.history.exists():
         hist.read_history(args.history)  # refuse a malformed file before measuring
-    if not args.commits:
-        rows = hist.rows_of(run_pass(config, names))
-    else:  # backfill: other commits' models, measured here by this tree's code
+    if args.commits:
         require_repository(args.repo)
-        passes = []
-        for commit in args.commits:
-            with worktree(args.repo, commit) as tree:
-                passes.append(hist.rows_of(run_pass(config, names, models_root=tree)))
-        rows = pd.concat(passes, ignore_index=True)
+    with progress(max(1, len(args.commits)) * len(names)) as bar:
+        if not args.commits:
+            rows = hist.rows_of(run_pass(config, names, on_model=following(bar, "this tree")))
+        else:  # backfill: other commits' models, measured here by this tree's code
+            passes = []
+            for commit in args.commits:
+                with worktree(args.repo, commit) as tree:
+                    done = run_pass(config, names, tree, on_model=following(bar, commit))
+                passes.append(hist.rows_of(done))
+            rows = pd.concat(passes, ignore_index=True)
     frame = hist.append(args.history, rows)
     print(
         io.to_markdown(
@@ -210,10 +206,10 @@ def show_history(args: argparse.Namespace) -> int:
     if args.plot.is_dir():
         raise GateError(f"--plot {args.plot}: is a folder; give the PNG file to write")
     io.prepare_output(args.plot.parent, "--plot")
-    changes = hist.change_table(per_model, args.floor)
+    changes = hist.change_table(per_model, args.tolerance)
     hist.plot(per_model, changes, args.plot)
     print(
-        io.to_markdown(changes.drop(columns="pass"), "Change points (ruptures PELT)")
+        io.to_markdown(changes.drop(columns="pass"), "Change points")
         if len(changes)
         else "no change points"
     )
@@ -222,13 +218,22 @@ def show_history(args: argparse.Namespace) -> int:
 
 
 def run_bisect(args: argparse.Namespace) -> int:
-    config = _config_for(args, _previous(args.baseline))
+    config = _config_for(args, args.baseline)
     resolve_names([args.model], config.reference)
     require_repository(args.repo)
-    result = bisect(
-        args.repo, args.good, args.bad, figure_at(args.repo, config, args.model), config.floor
-    )
+    with progress(2 + expected_steps(args.repo, args.good, args.bad), unit="commit") as bar:
+
+        def on_step(commit: str, figure: float | None) -> None:
+            if figure is None:
+                bar.set_description(f"bisect {args.model}: {commit[:10]}")
+            else:
+                bar.update()
+
+        result = bisect(args.repo, args.good, args.bad, config, args.model, on_step)
+        bar.total = bar.n  # git's estimate of the steps, now the count
+        bar.refresh()
     steps = pd.DataFrame([{"commit": c[:10], "figure": f} for c, f in result.steps])
-    print(io.to_markdown(steps, f"Bisect of {args.model} ({config.signal})"))
-    print(describe(args.repo, result))
+    print(io.to_markdown(steps, f"Bisect of {args.model} (instructions)"))
+    change = 100 * (result.bad / result.good - 1)
+    print(f"first commit with the change ({change:+.1f} % from good to bad): {result.first_bad}")
     return EXIT_PASS

@@ -39,23 +39,19 @@ def valgrind_version() -> str:
     return out.stdout.strip() or "unknown"
 
 
-def fingerprint(
-    signal: str, threads: int = 1, isa_cap: dict[str, str] | None = None
-) -> dict[str, object]:
-    """The facts a gated figure depends on, for ``signal`` ("instructions" or "time")."""
+def fingerprint(isa_cap: dict[str, str], threads: int = 1) -> dict[str, object]:
+    """The facts an instruction count depends on."""
     cpu, isa = _cpuinfo()
-    record: dict[str, object] = {
+    return {
         "cpu": cpu,
         "isa": isa,
         "machine": platform.machine(),
         "torch": torch.__version__,
         "python": platform.python_version(),
         "threads": threads,
+        "valgrind": valgrind_version(),
+        "isa_cap": dict(sorted(isa_cap.items())),
     }
-    if signal == "instructions":
-        record["valgrind"] = valgrind_version()
-        record["isa_cap"] = dict(sorted((isa_cap or {}).items()))
-    return record
 
 
 def differences(baseline: dict, current: dict) -> list[str]:

@@ -5,12 +5,8 @@ parents before children), not the order they were recorded in: ``record --commit
 commits after newer ones. A commit git does not know (another clone's, a record outside git)
 keeps its place after the pass recorded before it.
 
-Change points come from ``ruptures`` (PELT, least-squares cost) on each model's figure relative
-to its median: a mean shift of relative size d between segments of n1 and n2 points lowers the
-cost by n1 * n2 / (n1 + n2) * d^2, and a split is kept when that beats the penalty
-``(2 * floor)^2``, i.e. a lasting shift of at least twice the gate's floor.
-Apache Otava was our first choice, but its 0.8 release installs cloud clients (BigQuery, Slack,
-Postgres) and downgrades numpy/scipy; MongoDB's signal-processing-algorithms pins numpy < 2.
+A change point is a pass whose figure differs from the previous pass's by more than the gate's
+tolerance: instruction counts repeat to about 0.1 %, so a step is a change, not noise.
 """
 
 from __future__ import annotations
@@ -21,14 +17,12 @@ import statistics
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import ruptures
 from matplotlib.figure import Figure
 
-from bench.regression.gitwalk import GitError, git
 from bench.regression.measure import TOOL_ROOT
-from bench.regression.model import GateError, Pass
+from bench.regression.model import TOLERANCE, GateError, Pass
+from bench.regression.repo import GitError, git
 from bench.report import files as io
 from bench.report.plots import model_colors
 
@@ -67,7 +61,7 @@ def rows_of(result: Pass) -> pd.DataFrame:
             "fingerprint_id": fingerprint_id(result.fingerprint),
             "cpu": result.fingerprint.get("cpu", ""),
             "torch": result.fingerprint.get("torch", ""),
-            "signal": result.config.signal,
+            "signal": "instructions",
             "input": f"{h}x{w}",
             "model": name,
             "figure": result.figure_of(name),
@@ -157,22 +151,17 @@ def series(
     return {m: g.reset_index(drop=True) for m, g in keep.groupby("model", sort=True)}
 
 
-def change_points(values: list[float], floor: float = 0.03) -> list[int]:
-    """Indices where a new segment starts (a lasting shift of at least ~2 x ``floor``)."""
-    if len(values) < 2:
-        return []
-    signal = np.asarray(values, dtype=float) / statistics.median(values)
-    ends = ruptures.Pelt(model="l2", min_size=1, jump=1).fit(signal).predict(pen=(2 * floor) ** 2)
-    return [e for e in ends if e < len(values)]
+def change_points(values: list[float], tolerance: float = TOLERANCE) -> list[int]:
+    """Indices whose value differs from the one before by more than ``tolerance`` (relative)."""
+    return [i for i in range(1, len(values)) if abs(values[i] / values[i - 1] - 1) > tolerance]
 
 
-def change_table(per_model: dict[str, pd.DataFrame], floor: float = 0.03) -> pd.DataFrame:
+def change_table(per_model: dict[str, pd.DataFrame], tolerance: float = TOLERANCE) -> pd.DataFrame:
     rows = []
     for model, g in per_model.items():
         values = g.value.tolist()
-        for start in change_points(values, floor):
-            before = statistics.median(values[:start])
-            after = statistics.median(values[start:])
+        for start in change_points(values, tolerance):
+            before, after = values[start - 1], values[start]
             rows.append(
                 {
                     "model": model,

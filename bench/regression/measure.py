@@ -1,6 +1,6 @@
-"""One gate pass: static counts natively and the gated signal in a second process, in parallel.
+"""One gate pass: static counts natively and instruction counts under callgrind, in parallel.
 
-The instruction signal runs the worker under ``valgrind --tool=callgrind --collect-atstart=no``:
+The instruction worker runs under ``valgrind --tool=callgrind --collect-atstart=no``:
 collection is switched on only around each measured forward, so start-up, model building and
 warm-up cost translation time but add nothing to the counts.
 """
@@ -13,13 +13,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench.regression.callgrind import ClientRequests
 from bench.regression.fingerprint import fingerprint
-from bench.regression.gitwalk import head
 from bench.regression.model import GateConfig, GateError, ModelFigures, Pass
+from bench.regression.repo import head
 from bench.regression.slowdown import Slowdown
 
 TOOL_ROOT = Path(__file__).resolve().parents[2]  # the tree whose measuring code runs
@@ -35,47 +35,34 @@ ISA_CAP = {
     "ATEN_CPU_CAPABILITY": "default",
 }
 
+OnModel = Callable[[str, bool], None]  # (model, finished): called as the worker begins / ends it
+
 
 class MeasureError(RuntimeError):
     """A measuring process crashed: an internal error, reported with its output."""
 
 
-def _worker(
+def worker_command(
     signal: str,
     names: Sequence[str],
     config: GateConfig,
     out: Path,
-    models_root: Path | None,
-    slowdowns: dict[str, Slowdown],
+    models_root: Path | None = None,
+    slowdowns: dict[str, Slowdown] | None = None,
 ) -> list[str]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "bench.regression.worker",
-        signal,
-        "--models",
-        *names,
-        "--reference",
-        config.reference,
-        "--size",
-        *map(str, config.input_size),
-        "--repeats",
-        str(config.repeats),
-        "--out",
-        str(out),
-    ]
+    """The worker process of ``signal`` ("counts" or "instructions", the latter under valgrind)."""
+    cmd = [sys.executable, "-m", "bench.regression.worker", signal, "--models", *names]
+    cmd += ["--reference", config.reference, "--size", *map(str, config.input_size)]
+    cmd += ["--repeats", str(config.repeats), "--out", str(out)]
     if models_root is not None:
         cmd += ["--models-root", str(models_root)]
-    for name, slowdown in slowdowns.items():
+    for name, slowdown in (slowdowns or {}).items():
         cmd += ["--slowdown", f"{name}={slowdown.arg()}"]
     if signal != "instructions":
         return cmd
     valgrind = shutil.which("valgrind")
     if valgrind is None:
-        raise GateError(
-            "valgrind is not installed (needed by --signal instructions): "
-            "apt-get install -y valgrind, or use --signal time"
-        )
+        raise GateError("valgrind is not installed (the gate counts instructions under it)")
     dump = out.with_suffix(".callgrind")
     late = ClientRequests.available  # start instrumenting after start-up and warm-up
     return [
@@ -94,11 +81,27 @@ def _worker(
     ]
 
 
-def _finish(proc: subprocess.Popen, what: str) -> None:
-    _, err = proc.communicate()
+def _start(cmd: list[str], err: Path, followed: bool) -> subprocess.Popen:
+    """A worker; ``followed``: the instruction worker, under the ISA cap, its stdout piped."""
+    env = {**os.environ, **ISA_CAP} if followed else None
+    out = subprocess.PIPE if followed else subprocess.DEVNULL
+    with open(err, "w", encoding="utf-8") as handle:  # a file: a full pipe would stall the worker
+        return subprocess.Popen(cmd, cwd=TOOL_ROOT, stdout=out, stderr=handle, text=True, env=env)
+
+
+def _finish(proc: subprocess.Popen, err: Path, what: str) -> None:
+    proc.wait()
     if proc.returncode != 0:
-        tail = "\n".join(err.strip().splitlines()[-15:])
+        tail = "\n".join(err.read_text(encoding="utf-8").strip().splitlines()[-15:])
         raise MeasureError(f"the {what} process exited with {proc.returncode}:\n{tail}")
+
+
+def _follow(proc: subprocess.Popen, on_model: OnModel) -> None:
+    """Pass the worker's ``begin NAME`` / ``end NAME`` lines on as they come."""
+    for line in proc.stdout:
+        word, _, name = line.strip().partition(" ")
+        if word in ("begin", "end"):
+            on_model(name, word == "end")
 
 
 def run_pass(
@@ -106,47 +109,43 @@ def run_pass(
     names: Sequence[str],
     models_root: Path | None = None,
     slowdowns: dict[str, Slowdown] | None = None,
+    on_model: OnModel = lambda name, finished: None,
 ) -> Pass:
     """Measure ``names`` (reference first) in the tree ``models_root`` (default: this one)."""
-    slowdowns = slowdowns or {}
     with tempfile.TemporaryDirectory(prefix="gate-pass-") as tmp:
-        outs = {s: Path(tmp) / f"{s}.json" for s in ("counts", config.signal)}
-        env = {**os.environ, **ISA_CAP}
-        procs = {
-            s: subprocess.Popen(
-                _worker(s, names, config, out, models_root, slowdowns),
-                cwd=TOOL_ROOT,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-                env=env if s == "instructions" else None,
-            )
+        outs = {s: Path(tmp) / f"{s}.json" for s in ("counts", "instructions")}
+        cmds = {
+            s: worker_command(s, names, config, out, models_root, slowdowns)
             for s, out in outs.items()
         }
+        procs = {
+            s: _start(cmd, Path(tmp) / f"{s}.err", s == "instructions") for s, cmd in cmds.items()
+        }
         try:
+            _follow(procs["instructions"], on_model)
             for signal, proc in procs.items():
-                _finish(proc, f"{signal} measuring")
+                _finish(proc, Path(tmp) / f"{signal}.err", f"{signal} measuring")
         finally:
             for proc in procs.values():
                 if proc.poll() is None:
                     proc.kill()
+                    proc.wait()
+                if proc.stdout is not None:
+                    proc.stdout.close()
         counts = json.loads(outs["counts"].read_text(encoding="utf-8"))
-        signal = json.loads(outs[config.signal].read_text(encoding="utf-8"))
+        instructions = json.loads(outs["instructions"].read_text(encoding="utf-8"))
     commit, dirty = head(models_root or TOOL_ROOT)
-    models = {n: _figures(n, config, counts[n], signal) for n in names}
-    return Pass(config, fingerprint_of(config), commit, dirty, models)
+    models = {n: _figures(n, config, counts[n], instructions) for n in names}
+    return Pass(config, fingerprint_of(), commit, dirty, models)
 
 
-def fingerprint_of(config: GateConfig) -> dict[str, object]:
-    """This machine's fingerprint for a pass under ``config``."""
-    return fingerprint(config.signal, isa_cap=ISA_CAP if config.signal == "instructions" else {})
+def fingerprint_of() -> dict[str, object]:
+    """This machine's fingerprint for a gate pass."""
+    return fingerprint(ISA_CAP)
 
 
-def _figures(name: str, config: GateConfig, counts: dict, signal: dict) -> ModelFigures:
-    raw = [float(v) for v in signal[name]]
-    if config.signal == "instructions":
-        ref = signal[config.reference]
-        samples = raw if name == config.reference else [v / r for v, r in zip(raw, ref)]
-    else:
-        samples = raw  # the time worker already returns paired ratios (1.0 for the reference)
+def _figures(name: str, config: GateConfig, counts: dict, instructions: dict) -> ModelFigures:
+    raw = [float(v) for v in instructions[name]]
+    ref = instructions[config.reference]
+    samples = raw if name == config.reference else [v / r for v, r in zip(raw, ref)]
     return ModelFigures(counts["params"], counts["flops"], counts["signature"], samples, raw)

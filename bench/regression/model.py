@@ -9,8 +9,8 @@ from pathlib import Path
 from architectures.errors import UsageError
 
 BASELINE = Path("results/regression_baseline.json")
-FORMAT_VERSION = 2
-SIGNALS = ("instructions", "time")
+FORMAT_VERSION = 3
+TOLERANCE = 0.03
 
 
 class GateError(UsageError):
@@ -23,32 +23,28 @@ class NoComparableBaseline(GateError):
 
 @dataclass(frozen=True)
 class GateConfig:
-    """One pass: every model (or ``models``) at ``input_size``, one thread."""
+    """One pass: every model at ``input_size``, one thread, ``repeats`` counted forwards each.
 
-    signal: str = "instructions"  # callgrind instruction counts; "time": process CPU time
+    Instruction counts repeat to about 0.1 %, so one fixed relative ``tolerance`` decides.
+    """
+
     reference: str = "hourglass-8stack"
     input_size: tuple[int, int] = (64, 64)  # hourglass needs multiples of 64
-    repeats: int = 3  # instrumented forwards per model, or timing rounds
-    floor: float = 0.03  # smallest tolerance on a gated figure
-    alpha: float = 0.01  # significance level of the one-sided Mann-Whitney U test
-    models: tuple[str, ...] = ()  # empty: every registered model
+    repeats: int = 3
+    tolerance: float = TOLERANCE
 
     def __post_init__(self) -> None:
-        if self.signal not in SIGNALS:
-            raise GateError(f"unknown signal {self.signal!r}; known: {', '.join(SIGNALS)}")
         if self.repeats < 1:
             raise GateError(f"--repeats must be >= 1, got {self.repeats}")
-        if not 0 < self.floor < 1:
-            raise GateError(f"tolerance must be in (0, 1), got {self.floor}")
-        if not 0 < self.alpha < 1:
-            raise GateError(f"--alpha must be in (0, 1), got {self.alpha}")
+        if not 0 < self.tolerance < 1:
+            raise GateError(f"--tolerance must be in (0, 1), got {self.tolerance}")
         if any(s <= 0 or s % 64 for s in self.input_size):
             raise GateError(
                 f"input size must be positive multiples of 64 (hourglass), got {self.input_size}"
             )
 
     def comparable_key(self) -> tuple:
-        return (self.signal, self.reference, tuple(self.input_size))
+        return (self.reference, tuple(self.input_size))
 
 
 @dataclass
@@ -57,7 +53,7 @@ class ModelFigures:
     flops: int  # fvcore, 1 multiply-add = 1 FLOP, at the pass's input size
     signature: dict[str, list[int]]  # aten op -> [calls, bytes written]
     samples: list[float]  # the gated figure per repeat (see Pass.figure_of)
-    raw: list[float] = field(default_factory=list)  # instructions or CPU ns per repeat
+    raw: list[float] = field(default_factory=list)  # instructions per repeat
 
 
 @dataclass
@@ -70,9 +66,9 @@ class Pass:
 
     def figure_of(self, name: str) -> str:
         """Ratio to the reference; the reference itself is gated on its instruction count."""
-        if name != self.config.reference:
-            return f"ratio to {self.config.reference}"
-        return "instructions" if self.config.signal == "instructions" else "(not gated)"
+        return (
+            "instructions" if name == self.config.reference else f"ratio to {self.config.reference}"
+        )
 
     def to_json(self) -> dict:
         return {
@@ -100,9 +96,7 @@ class Pass:
             )
         try:
             cfg = data["config"]
-            config = GateConfig(
-                **{**cfg, "input_size": tuple(cfg["input_size"]), "models": tuple(cfg["models"])}
-            )
+            config = GateConfig(**{**cfg, "input_size": tuple(cfg["input_size"])})
             models = {n: ModelFigures(**m) for n, m in data["models"].items()}
             return cls(
                 config, dict(data["fingerprint"]), str(data["commit"]), list(data["dirty"]), models

@@ -1,7 +1,7 @@
-"""Injected slowdowns, to see the gate fail: CPU work added to one model's forward, never sleep.
+"""Injected slowdowns, to see the gate fail: work added to one model's forward.
 
 ``NAME=+10%`` adds work calibrated to cost 10 % of the model's own forward *as the gate measures
-it* (instructions under callgrind, CPU time otherwise); ``NAME=LAYERS`` adds that many 64-channel
+it* (instructions under callgrind); ``NAME=LAYERS`` adds that many 64-channel
 3x3 convolutions at input resolution. Outputs of the extra work are discarded.
 """
 

@@ -5,13 +5,13 @@ valgrind's callgrind. The models come from ``--models-root`` (a git worktree of 
 for ``bisect`` and for a baseline measured on this machine) while the measuring code is always
 this tree's, so two commits are measured by the same ruler.
 
-Three signals, one JSON file out:
+Two kinds of figures, one JSON file out:
 
 * ``counts``: params, fvcore FLOPs and the aten op signature (native, deterministic);
 * ``instructions``: instructions executed by one forward per repeat, counted by callgrind with
   collection switched on only around that forward (``torch._C._valgrind_toggle``), each
-  forward dumped to its own file;
-* ``time``: process CPU time in paired rounds (each model right after a reference sample).
+  forward dumped to its own file. A line ``begin NAME`` / ``end NAME`` on stdout frames each
+  model, for the caller's progress bar.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import argparse
 import importlib.util
 import json
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -59,19 +58,13 @@ def build(name: str, size: tuple[int, int]) -> tuple[nn.Module, torch.Tensor]:
     return model.eval(), torch.randn(1, channels, *size, generator=generator)
 
 
-def process_time_of(fn: Callable[[], object]) -> int:
-    start = time.process_time_ns()
-    fn()
-    return time.process_time_ns() - start
-
-
 def _inject(
     model: nn.Module,
     x: torch.Tensor,
     slowdown: Slowdown,
     measure: Callable[[Callable[[], object]], int],
 ) -> nn.Module:
-    """``model`` with extra CPU work; a percentage is calibrated with the gate's own measure."""
+    """``model`` with extra work; a percentage is calibrated with the gate's own measure."""
     if slowdown.layers is not None:
         return ExtraLayers(model, slowdown.layers, x.shape[1]).eval()
     burn = Burn(model)
@@ -99,35 +92,13 @@ def measure_models(
         before()
         samples: dict[str, list[int]] = {}
         for name, (model, x) in built.items():
+            print(f"begin {name}", flush=True)
             if name in slowdowns:
                 model = _inject(model, x, slowdowns[name], measure)
                 model(x)  # new layers create their kernels outside the measured forwards
             samples[name] = [measure(lambda m=model, x=x: m(x)) for _ in range(repeats)]
+            print(f"end {name}", flush=True)
     return samples
-
-
-def paired_times(
-    names: Sequence[str],
-    reference: str,
-    size: tuple[int, int],
-    rounds: int,
-    slowdowns: dict[str, Slowdown],
-) -> dict[str, list[float]]:
-    """Per-round ratios of CPU time to a reference sample taken just before each model."""
-    built = {n: build(n, size) for n in dict.fromkeys([reference, *names])}
-    calls = {}
-    with torch.inference_mode():
-        for name, (model, x) in built.items():
-            model(x)
-            if name in slowdowns:
-                model = _inject(model, x, slowdowns[name], process_time_of)
-            calls[name] = lambda m=model, x=x: m(x)
-        ratios: dict[str, list[float]] = {n: [] for n in names}
-        for _ in range(rounds):
-            for name in names:
-                t_ref = process_time_of(calls[reference])
-                ratios[name].append(process_time_of(calls[name]) / t_ref)
-    return ratios
 
 
 def static_counts(names: Sequence[str], size: tuple[int, int]) -> dict[str, dict]:
@@ -160,7 +131,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m bench.regression.worker",
         description="one measuring process of the regression gate",
     )
-    p.add_argument("signal", choices=("counts", "instructions", "time"))
+    p.add_argument("signal", choices=("counts", "instructions"))
     p.add_argument("--models", nargs="+", required=True)
     p.add_argument("--reference", required=True)
     p.add_argument("--size", type=int, nargs=2, required=True)
@@ -188,20 +159,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         load_models_from(args.models_root)
     size = tuple(args.size)
     names = list(dict.fromkeys([args.reference, *args.models]))
-    slowdowns = dict(args.slowdown)
     if args.signal == "counts":
         result = static_counts(names, size)
-    elif args.signal == "instructions":
+    else:
         result = measure_models(
             names,
             size,
             args.repeats,
             CallgrindCounter(args.callgrind_out),
-            slowdowns,
+            dict(args.slowdown),
             _instrumentation_starter(args.late_instrumentation),
         )
-    else:
-        result = paired_times(names, args.reference, size, args.repeats, slowdowns)
     args.out.write_text(json.dumps(result), encoding="utf-8")
     return 0
 

@@ -1,7 +1,6 @@
-"""The regression history's decisions at their boundaries (mutation run of
-bench/regression/history.py, issue 14): the fingerprint id, one row per model and pass, which
-rows form a series, where a change point starts (penalty ``(2 * floor)^2`` on figures relative
-to their median) and the change table's columns. Passes and histories are fabricated."""
+"""The regression history: the fingerprint id, one row per model and pass, reading and appending
+the CSV (cut files refused), which rows form a series and in which commit order, where a change
+point starts (a step beyond the tolerance) and the change table. Passes are fabricated."""
 
 from __future__ import annotations
 
@@ -15,8 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench.regression import GateConfig, GateError, ModelFigures, Pass
 from bench.regression import history as hist
+from bench.regression.model import GateConfig, GateError, ModelFigures, Pass
+from tests.helpers import history_frame
 
 C40 = [f"{i:02d}" + "abcdef0123456789" * 2 + "ab1234" for i in range(40)]  # 40 characters
 
@@ -30,7 +30,7 @@ def test_the_fingerprint_id_is_key_order_free_and_twelve_hex_digits() -> None:
 
 
 def _pass(dirty: list[str], fingerprint: dict) -> Pass:
-    config = GateConfig(signal="time", reference="ref", input_size=(128, 64))
+    config = GateConfig(reference="ref", input_size=(128, 64))
     models = {
         "ref": ModelFigures(10, 20, {}, [1.0, 1.0, 1.0]),
         "net": ModelFigures(30, 40, {}, [0.5, 0.9, 0.4, 0.6]),
@@ -49,10 +49,10 @@ def test_one_row_per_model_with_the_median_of_its_gated_figure() -> None:
             "fingerprint_id": "cafd344c999c",
             "cpu": "Xeon",
             "torch": "2.14.1",
-            "signal": "time",
+            "signal": "instructions",
             "input": "128x64",
             "model": "ref",
-            "figure": "(not gated)",
+            "figure": "instructions",
             "value": 1.0,
             "samples": 3,
             "params": 10,
@@ -64,7 +64,7 @@ def test_one_row_per_model_with_the_median_of_its_gated_figure() -> None:
             "fingerprint_id": "cafd344c999c",
             "cpu": "Xeon",
             "torch": "2.14.1",
-            "signal": "time",
+            "signal": "instructions",
             "input": "128x64",
             "model": "net",
             "figure": "ratio to ref",
@@ -221,27 +221,21 @@ def test_a_series_refuses_an_empty_history_or_an_unknown_fingerprint() -> None:
     assert str(exc.value) == "no history rows with fingerprint 'zzz'"
 
 
-def test_change_points_need_two_values_and_find_a_single_step() -> None:
+def test_a_change_point_is_a_step_beyond_the_tolerance() -> None:
     assert hist.change_points([]) == [] and hist.change_points([5.0]) == []
-    assert hist.change_points([1.0, 2.0]) == [1]  # min_size 1: a one-point segment counts
-    assert hist.change_points([1.0] * 3 + [1.2] * 5) == [3]  # any index, not only even ones
-    assert hist.change_points([1.0] * 4) == []
-
-
-def test_the_penalty_keeps_a_lasting_shift_of_twice_the_floor() -> None:
-    # 5 + 5 points, relative step d: the split lowers the cost by 2.5 d^2 against (2 floor)^2,
-    # so the edge is d = 0.06 / sqrt(2.5) = 3.79 % (of the median, here 101.5 or 102.5).
-    assert hist.change_points([100.0] * 5 + [105.0] * 5) == [5]  # d = 4.9 %
-    assert hist.change_points([100.0] * 5 + [103.0] * 5) == []  # d = 3.0 %
-    assert hist.change_points([100.0] * 5 + [105.0] * 5, floor=0.04) == []  # edge 5.1 %
-    assert hist.change_points([100.0] * 5 + [103.0] * 5, floor=0.02) == [5]  # edge 2.5 %
+    assert hist.change_points([1.0, 2.0]) == [1]
+    assert hist.change_points([1.0] * 3 + [1.2] * 5) == [3]
+    assert hist.change_points([1.0, 1.004, 0.997, 1.002, 0.999]) == []  # repeat spread
+    assert hist.change_points([1.0, 1.25, 1.25], tolerance=0.25) == []  # exactly the tolerance
+    assert hist.change_points([1.0, 1.25, 1.25], tolerance=0.2) == [1]
+    assert hist.change_points([1.0, 0.5], tolerance=0.2) == [1]  # either way
 
 
 CHANGE_COLUMNS = ["model", "pass", "from commit", "to commit", "before", "after", "change (%)"]
 
 
-def test_the_change_table_names_the_commits_and_the_medians_on_each_side() -> None:
-    values = [1.0, 1.01, 0.99, 1.005, 1.2, 1.21, 1.19, 1.23]
+def test_the_change_table_names_the_commits_and_the_values_on_each_side() -> None:
+    values = [1.0, 1.01, 0.99, 1.005, 1.2, 1.21, 1.19, 1.22]
     frame = _frame([("fp", "time", "64x64", "a", v) for v in values])
     table = hist.change_table(hist.series(frame))
     assert list(table.columns) == CHANGE_COLUMNS
@@ -251,14 +245,149 @@ def test_the_change_table_names_the_commits_and_the_medians_on_each_side() -> No
         "pass": 4,
         "from commit": C40[3][:10],
         "to commit": C40[4][:10],
-        "before": pytest.approx(1.0025),
-        "after": pytest.approx(1.205),
-        "change (%)": pytest.approx(100 * (1.205 / 1.0025 - 1)),
+        "before": pytest.approx(1.005),
+        "after": pytest.approx(1.2),
+        "change (%)": pytest.approx(100 * (1.2 / 1.005 - 1)),
     }
-    assert hist.change_table(hist.series(frame), floor=0.2).empty  # the floor reaches the search
+    assert hist.change_table(hist.series(frame), tolerance=0.2).empty
 
 
 def test_no_change_gives_an_empty_table_with_its_columns() -> None:
     frame = _frame([("fp", "time", "64x64", "a", 1.0)] * 4)
     table = hist.change_table(hist.series(frame))
     assert table.empty and list(table.columns) == CHANGE_COLUMNS
+
+
+# ---------------------------------------------------------------- commit order
+
+
+def _git_out(root: Path, *args: str) -> str:
+    out = subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> tuple[Path, list[str]]:
+    """A linear history of three commits whose committer dates run backwards (a rebase can
+    leave that): parents must still come first."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    _git_out(root, "init", "-q")
+    commits = []
+    for i, date in enumerate(("2030-01-03T00:00:00", "2030-01-02T00:00:00", "2030-01-01T00:00")):
+        env = {"GIT_COMMITTER_DATE": date, "GIT_AUTHOR_DATE": date}
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q"]
+            + ["--allow-empty", "-m", f"step {i}"],
+            cwd=root,
+            check=True,
+            env={**os.environ, **env},
+        )
+        commits.append(_git_out(root, "rev-parse", "HEAD"))
+    return root, commits
+
+
+def _history(
+    passes: list[tuple[str, float]], models: tuple[str, ...] = ("net",), start: int = 0
+) -> pd.DataFrame:
+    """One row per model and pass, in the given (record) order, second ``start`` on."""
+    return history_frame(
+        [
+            {
+                "recorded_at": f"2030-02-01T00:00:{start + i:02d}+00:00",
+                "commit": commit,
+                "model": model,
+                "value": value,
+            }
+            for i, (commit, value) in enumerate(passes)
+            for model in models
+        ]
+    )
+
+
+def test_git_positions_put_parents_first_whatever_the_dates(repo):
+    root, (c0, c1, c2) = repo
+    positions = hist.commit_positions(root)
+    assert positions[c0] < positions[c1] < positions[c2]
+
+
+def test_a_backfilled_older_commit_is_placed_before_the_newer_ones(repo, tmp_path):
+    root, (c0, c1, c2) = repo
+    # recorded: c2 at HEAD first, then `record --commits c0 c1`; the figure rose 20 % at c2
+    frame = _history([(c2, 1.2), (c0, 1.0), (c1, 1.0)])
+    g = hist.series(frame, repo=root)["net"]
+    assert list(g.commit) == [c0, c1, c2] and list(g["pass"]) == [0, 1, 2]
+    changes = hist.change_table({"net": g})
+    assert list(changes["to commit"]) == [c2[:10]] and list(changes["pass"]) == [2]
+    assert changes["change (%)"].iloc[0] == pytest.approx(20)
+    # in record order the same rows showed a fall at c0, not the rise at c2
+    plain = hist.series(frame, repo=tmp_path)["net"]  # not a git repository: record order
+    assert list(plain.commit) == [c2, c0, c1]
+    assert list(hist.change_table({"net": plain})["to commit"]) == [c0[:10]]
+
+
+def test_unknown_commits_stay_after_the_pass_recorded_before_them(repo):
+    root, (c0, c1, c2) = repo
+    other = "f" * 40  # measured in another clone (`record --repo`)
+    frame = _history([(c2, 1.0), (c0, 1.0), (other, 1.0), (c1, 1.0), (c0, 1.0)])
+    g = hist.series(frame, repo=root)["net"]
+    # c0's two passes keep their record order, the unknown one after the first c0 pass
+    assert list(g.commit) == [c0, other, c0, c1, c2]
+    assert [t[17:19] for t in g.recorded_at] == ["01", "02", "04", "03", "00"]
+
+
+def test_the_plot_puts_each_model_at_its_pass_and_labels_the_commits_in_order(repo, tmp_path):
+    root, (c0, c1, c2) = repo
+    frame = _history([(c2, 1.0), (c0, 1.0), (c1, 1.0)], models=("a", "b"))
+    frame = pd.concat([frame, _history([(c1, 1.1)], models=("a",), start=3)], ignore_index=True)
+    per_model = hist.series(frame, repo=root)
+    assert list(per_model["a"]["pass"]) == [0, 1, 2, 3]  # c0, c1, c1 again, c2
+    assert list(per_model["b"]["pass"]) == [0, 1, 3]  # b was not in c1's second pass
+    path = hist.plot(per_model, hist.change_table(per_model), tmp_path / "h.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ---------------------------------------------------------------- reading a history file
+
+
+def _written(path: Path) -> Path:
+    rows = [{"commit": f"c{i}", "recorded_at": f"t{i}", "value": 1.0 + i} for i in range(3)]
+    history_frame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_a_history_row_missing_its_last_fields_is_refused(tmp_path) -> None:
+    path = _written(tmp_path / "h.csv")
+    lines = path.read_text().splitlines()
+    lines[2] = lines[2].rsplit(",", 2)[0]  # line 3 loses params and flops, line end kept
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(GateError, match="line 3 is cut short"):
+        hist.read_history(path)
+
+
+def test_a_whole_history_reads(tmp_path) -> None:
+    assert len(hist.read_history(_written(tmp_path / "h.csv"))) == 3
+
+
+def test_a_history_that_lost_only_its_last_line_end_is_refused(tmp_path) -> None:
+    # Every field is there, yet a number may be cut short ("10" -> "1"): the lost line end says so.
+    path = _written(tmp_path / "h.csv")
+    path.write_bytes(path.read_bytes().rstrip(b"\n"))
+    with pytest.raises(GateError, match=r"h\.csv: line 4 is cut short"):
+        hist.read_history(path)
+
+
+@pytest.mark.parametrize("column", ["value", "samples", "params", "flops"])
+def test_a_history_row_without_any_one_figure_is_refused(tmp_path, column) -> None:
+    frame = pd.read_csv(_written(tmp_path / "h.csv"))
+    frame[column] = frame[column].astype(object)
+    frame.loc[0, column] = None  # line 2, the first row after the header
+    frame.to_csv(tmp_path / "h.csv", index=False)
+    with pytest.raises(GateError, match="line 2 is cut short"):
+        hist.read_history(tmp_path / "h.csv")
+
+
+def test_a_history_with_its_header_only_reads_as_empty(tmp_path) -> None:
+    path = tmp_path / "h.csv"
+    history_frame([]).to_csv(path, index=False)
+    assert hist.read_history(path).empty

@@ -1,6 +1,5 @@
-"""The regression gate's environment fingerprint at its boundaries (mutation run of
-bench/regression/fingerprint.py, issue 14): which /proc/cpuinfo flags count, the CPU name and
-its fall-backs, the valgrind version, the record per signal and how two records differ."""
+"""The regression gate's environment fingerprint: which /proc/cpuinfo flags count, the CPU name
+and its fall-backs, the valgrind version, the record and how two records differ."""
 
 from __future__ import annotations
 
@@ -136,18 +135,11 @@ def _common(threads: int = 1) -> dict:
 
 
 @pytest.mark.usefixtures("machine")
-def test_an_instruction_fingerprint_adds_valgrind_and_the_sorted_isa_cap() -> None:
-    record = fp.fingerprint("instructions", isa_cap={"b": "2", "a": "1"})
+def test_the_fingerprint_has_valgrind_and_the_sorted_isa_cap() -> None:
+    record = fp.fingerprint({"b": "2", "a": "1"})
     assert record == {**_common(), "valgrind": "valgrind-3.22.0", "isa_cap": {"a": "1", "b": "2"}}
     assert list(record["isa_cap"]) == ["a", "b"]  # stored sorted: baselines diff cleanly
-    assert fp.fingerprint("instructions", threads=2)["isa_cap"] == {}
-    assert fp.fingerprint("instructions", threads=2)["threads"] == 2
-
-
-@pytest.mark.usefixtures("machine")
-def test_a_time_fingerprint_has_neither_valgrind_nor_the_isa_cap() -> None:
-    assert fp.fingerprint("time", isa_cap={"a": "1"}) == _common()
-    assert fp.fingerprint("time", 4) == _common(threads=4)
+    assert fp.fingerprint({}, threads=2)["threads"] == 2
 
 
 def test_differences_per_key_sorted_with_flags_as_missing_and_extra() -> None:

@@ -1,12 +1,12 @@
-"""Mutation testing of the files listed in ``tests/mutation/targets.toml`` with mutmut (issue 14).
+"""Mutation testing of the files listed in ``tools/mutation/targets.toml`` with mutmut.
 
 Each target runs in its own scratch copy of the source tree (mutmut writes a ``mutants/`` folder
 beside the code it mutates, and the working tree must stay untouched), with a ``[tool.mutmut]``
 section that names only that file and its focused tests. A summary with every surviving
 mutant's diff is printed and, with ``--out``, written to a Markdown file.
 
-    python tests/mutation/run.py                          # every target
-    python tests/mutation/run.py datasets/metrics.py --max-children 2 --timeout 900
+    python tools/mutation/run.py                          # every target
+    python tools/mutation/run.py datasets/metrics.py --max-children 2 --timeout 900
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def run_target(
     """Run mutmut in ``where`` (only ``mutants`` if given); returns its exit status (124 on
     timeout) and its output tail."""
     cmd = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *mutants]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # 2 shared cores
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # one core per child
     try:
         done = subprocess.run(
             cmd, cwd=where, capture_output=True, text=True, timeout=timeout, check=False, env=env
@@ -155,12 +155,12 @@ def report(target: str, tests: list[str], status: int, where: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "targets", nargs="*", help="files from tests/mutation/targets.toml (default all)"
+        "targets", nargs="*", help="files from tools/mutation/targets.toml (default all)"
     )
     parser.add_argument(
         "--config",
         type=Path,
-        default=ROOT / "tests" / "mutation" / "targets.toml",
+        default=ROOT / "tools" / "mutation" / "targets.toml",
         help='TOML with a [targets."<file>"] table per file (tests = [...])',
     )
     parser.add_argument("--max-children", type=int, default=2, help="parallel mutants (default 2)")
@@ -173,8 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--work",
         type=Path,
-        default=Path("/tmp/gcpm-mutation"),
-        help="scratch folder for the copies (default /tmp/gcpm-mutation)",
+        default=ROOT / "runs" / "mutation",
+        help="scratch folder for the copies (default runs/mutation)",
     )
     parser.add_argument("--out", type=Path, help="also write the summary to this Markdown file")
     args = parser.parse_args(argv)

@@ -1,7 +1,4 @@
-"""Git plumbing for ``bisect`` and for measuring a baseline's own commit.
-
-Worktrees and commit lists.
-"""
+"""Git plumbing of the gate: the measured tree's commit, and checkouts of other commits."""
 
 from __future__ import annotations
 
@@ -30,7 +27,7 @@ def git(root: Path, *args: str) -> str:
     if out.returncode != 0:
         message = (out.stderr.strip().splitlines() or ["failed"])[-1]
         raise GitError(f"git {' '.join(args)}: {message}")
-    return out.stdout.strip()
+    return out.stdout.rstrip()  # not lstrip: status lines start with a space
 
 
 def head(root: Path) -> tuple[str, list[str]]:
@@ -58,19 +55,6 @@ def resolve(root: Path, rev: str) -> str:
         return git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
     except GitError:
         raise GitError(f"{rev!r} is not a commit of the repository at {root}") from None
-
-
-def commits_between(root: Path, good: str, bad: str) -> list[str]:
-    """Commits after ``good`` up to ``bad``, oldest first, on the ancestry path."""
-    good, bad = resolve(root, good), resolve(root, bad)
-    if git(root, "merge-base", good, bad) != good:
-        raise GitError(f"{good[:10]} is not an ancestor of {bad[:10]}")
-    listed = git(root, "rev-list", "--reverse", "--ancestry-path", f"{good}..{bad}")
-    return listed.split()
-
-
-def subject(root: Path, commit: str) -> str:
-    return git(root, "log", "-1", "--format=%h %s", commit)
 
 
 @contextmanager
