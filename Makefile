@@ -58,7 +58,7 @@ WHEELHOUSE ?= .wheelhouse
 GPU_PY := $(if $(wildcard $(PY)),$(PY),$(PYTHON))
 
 wheelhouse: $(STAMP)
-	$(PY) tools/gpu_capture.py --build-wheelhouse --wheelhouse $(WHEELHOUSE)
+	$(PY) tools/gpu_capture.py --build-wheelhouse --wheelhouse $(WHEELHOUSE) $(ARGS)
 
 gpu:
 	$(GPU_PY) tools/gpu_capture.py --wheelhouse $(WHEELHOUSE) $(ARGS)
