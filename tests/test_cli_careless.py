@@ -4,21 +4,16 @@ the option, file or line that is wrong, with the documented exit status, before 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from bench import conftest as bench_conftest
 from bench import gpu_run, tables, train
 from bench.regression import __main__ as gate_cli
 from bench.regression import history as hist
 from tests.helpers import history_frame
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _exit(
@@ -192,34 +187,6 @@ def test_dry_run_checks_the_archive_path(tmp_path, capsys) -> None:
     assert code == 2 and f"{afile} is not a folder" in err
     code, err = _exit(gpu_run.main, [*out, "--archive", str(tmp_path)], capsys)
     assert code == 2 and f"--archive {tmp_path}: is a folder" in err
-
-
-# ------------------------------------------------------------ pytest bench --bench-size
-
-
-@pytest.mark.parametrize("size", [-1, 100, 100000])
-def test_bench_size_out_of_reach_of_some_model_is_refused(size) -> None:
-    with pytest.raises(pytest.UsageError, match=f"--bench-size {size}: must be 0"):
-        bench_conftest._check_size(size)
-
-
-@pytest.mark.parametrize("size", [None, 0, 64, 128, 1024])
-def test_bench_sizes_every_model_takes_pass(size) -> None:
-    bench_conftest._check_size(size)
-
-
-def test_bench_size_is_a_usage_error_before_collection() -> None:
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "bench", "--benchmark-only", "--co", "-q"]
-        + ["-p", "no:cacheprovider", "--bench-device", "cpu", "--bench-size", "100"],
-        cwd=ROOT,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == pytest.ExitCode.USAGE_ERROR
-    assert "--bench-size 100: must be 0" in run.stderr
 
 
 def test_a_history_that_lost_only_its_last_line_end_is_refused(tmp_path) -> None:
