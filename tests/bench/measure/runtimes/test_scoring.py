@@ -49,8 +49,8 @@ def test_the_pass_rule_is_one_sided_with_a_tolerance_per_precision():
 
 def test_the_eager_score_is_bench_evaluates_score(lip_root, checkpoint):
     name = register_tiny("tiny-scored")
-    frame = pd.DataFrame([dict(model=name, runtime="eager", precision="fp32", device="cpu")])
-    frame["reason"] = ""
+    row = {"model": name, "runtime": "eager", "precision": "fp32", "device": "cpu", "reason": ""}
+    frame = pd.DataFrame([row])
     scored = score_runtime_rows(frame, {name: checkpoint}, lip_root, CPU).iloc[0]
     trained = load_model(name, checkpoint, CPU)
     expected = evaluate_model(trained, eval_dataset(trained.info, "lip", lip_root, "val"))

@@ -18,7 +18,14 @@ from bench.report.runtimes.outputs import OUTPUT_NAMES, runtime_outputs, runtime
 from bench.report.runtimes.plots import crowded, pareto
 from bench.report.runtimes.realtime import PAPER_FPS, realtime_table
 from bench.report.runtimes.table import COLUMNS, GMACS, PEAK, RATE, runtimes_notes, runtimes_table
-from bench.report.runtimes.view import EFFICIENCY, LATENCY, VS_EAGER, runtimes_view, view_notes
+from bench.report.runtimes.view import (
+    CHECK,
+    EFFICIENCY,
+    LATENCY,
+    VS_EAGER,
+    runtimes_view,
+    view_notes,
+)
 from tests.tiny_models import register_tiny
 
 ENV = {"device": "cpu", "cpu_model": "Test CPU", "torch": "2.x"}
@@ -122,7 +129,7 @@ def test_view_groups_rows_by_model_with_the_extra_thread_rows_last():
         LATENCY,
         VS_EAGER,
         "× ref",
-        "validation",
+        CHECK,
         EFFICIENCY,
     ]
     assert list(zip(view.model, view.runtime, view.threads)) == [
@@ -143,9 +150,9 @@ def test_view_marks_noisy_short_failed_and_untimed_rows_and_says_why_under_it():
     assert ALL_MODELS not in set(view.index.get_level_values("model"))
     assert view.loc[("net", "onnxruntime fp32"), LATENCY] == "40.0 (30.0–55.0)*†"
     assert view.loc[("ref", "onnxruntime fp32"), LATENCY] == "80.0 (80.0–80.0)"  # 100 x 80 ms
-    assert view.loc[("net", "broken fp32"), "validation"] == "FAILED"
+    assert view.loc[("net", "broken fp32"), CHECK] == "FAILED"
     untimed = view.loc[("ref", "broken fp32")]
-    assert (untimed[LATENCY], untimed["validation"], untimed[EFFICIENCY]) == ("–", "", "–")
+    assert (untimed[LATENCY], untimed[CHECK], untimed[EFFICIENCY]) == ("–", "", "–")
     notes = view_notes(t, "ref")
     assert "`*` CV above 20 %: net onnxruntime fp32 (2 threads, cpu) 30 %." in notes
     assert "7 of 8 timed rows" in notes  # every 3-sample row, not the 100-sample one
