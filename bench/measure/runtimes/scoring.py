@@ -11,6 +11,7 @@ random-input check of :mod:`bench.measure.runtimes.validate`.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -65,6 +66,8 @@ def _score(predictor: nn.Module, data, device: torch.device) -> dict[str, float]
 
 
 def _score_row(trained, data, runtime: str, precision: str, device, calibration) -> dict:
+    if next(trained.parameters()).device != device:  # a GPU run's CPU rows (cpu_realtime)
+        trained = copy.deepcopy(trained).to(device)
     example = data[0]["image"][None].to(device)
     with torch.inference_mode():
         prepared = get_runtime(runtime).prepare(
