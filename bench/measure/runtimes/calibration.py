@@ -10,7 +10,10 @@ augmentation).
 
 from __future__ import annotations
 
+import atexit
+import functools
 import math
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +23,21 @@ import numpy as np
 from datasets import PoseDataset, open_reader
 from datasets.synthetic import SyntheticConfig, generate
 
-CALIBRATION_IMAGES = 300  # NNCF's default subset size; ONNX Runtime's calibration uses the same
 _GENERATED_VAL_FRACTION = 0.25
+
+
+@functools.cache
+def _generated_root(dataset: str, count: int) -> Path:
+    """Generated data with ``count`` training images, made once per run (every int8 row of a
+    run calibrates on the same images) and removed when the process ends."""
+    root = Path(tempfile.mkdtemp(prefix="gcpm-bench-calibration-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    total = math.ceil(count / (1 - _GENERATED_VAL_FRACTION))
+    generate(SyntheticConfig(dataset, root, total, val_fraction=_GENERATED_VAL_FRACTION))
+    return root
+
+
+CALIBRATION_IMAGES = 300  # NNCF's default subset size; ONNX Runtime's calibration uses the same
 
 
 @dataclass(frozen=True)
@@ -39,19 +55,7 @@ class Calibration:
 
     def images(self, size: tuple[int, int]) -> tuple[np.ndarray, str]:
         """(N, 3, H, W) float32 inputs at ``size`` = (H, W), and the line saying where from."""
-        if self.root is not None:
-            return self._read(self.root, size)
-        with tempfile.TemporaryDirectory(prefix="gcpm-bench-calibration-") as folder:
-            train = math.ceil(self.count / (1 - _GENERATED_VAL_FRACTION))
-            generate(
-                SyntheticConfig(
-                    format=self.dataset,
-                    out=Path(folder),
-                    num_images=train,
-                    val_fraction=_GENERATED_VAL_FRACTION,
-                )
-            )
-            return self._read(Path(folder), size)
+        return self._read(self.root or _generated_root(self.dataset, self.count), size)
 
     def _read(self, root: Path, size: tuple[int, int]) -> tuple[np.ndarray, str]:
         reader = open_reader(self.dataset, root, "train")

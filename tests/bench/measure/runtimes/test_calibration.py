@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bench.measure.runtimes import calibration
 from bench.measure.runtimes.calibration import Calibration
 from tests.helpers import generated_root
 
@@ -29,3 +30,10 @@ def test_without_a_root_images_are_generated_and_the_source_says_so():
     images, source = Calibration(None, "mpii", count=4).images((64, 64))
     assert images.shape == (4, 3, 64, 64) and np.isfinite(images).all()
     assert source == "calibrated on 4 generated mpii images (no data root given)"
+
+
+def test_generated_images_are_made_once_per_run_and_reused():
+    first, _ = Calibration(None, "mpii", count=4).images((64, 64))
+    again, _ = Calibration(None, "mpii", count=4).images((64, 64))
+    assert calibration._generated_root("mpii", 4) == calibration._generated_root("mpii", 4)
+    assert np.array_equal(first, again)
