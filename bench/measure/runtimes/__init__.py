@@ -2,8 +2,9 @@
 OpenVINO and TensorRT, each conversion validated against eager fp32, timed side by side.
 
 The registry is light: a runtime's name maps to the ``"module:attribute"`` of its adapter, so
-listing and checking names (``--help``, ``--runtimes``, ``--bench-runtime``) imports neither
-torch nor any runtime library. :func:`get_runtime` imports the adapter when it is used.
+listing and checking names (``--help``, ``--runtimes``, ``--bench-runtime``) imports no adapter
+and none of the runtime libraries (onnx, onnxruntime, openvino, nncf). :func:`get_runtime`
+imports the adapter when it is used.
 """
 
 from __future__ import annotations
