@@ -9,7 +9,9 @@ settings), so ``--benchmark-compare`` between two runs there does not warn about
 
 Options: ``--bench-device`` (auto / cpu / cuda[:N]; checked once at start, a device this machine
 lacks ends the run with one line), ``--bench-size`` (H = W; 0 means each model's own size) and
-``--bench-runtime`` (a ``bench.measure.runtimes`` adapter, e.g. ``openvino:bf16``; default eager).
+``--bench-runtime`` (a ``bench.measure.runtimes`` adapter, e.g. ``openvino:bf16`` or
+``openvino:int8``; default eager) and ``--models-from MODULE`` (modules whose ``@register_model``
+builders join the benchmarked models).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from architectures.errors import DeviceError
+from architectures.errors import DeviceError, UnknownNameError, UsageError
+from architectures.registry import import_model_modules
 from bench.measure.devices import resolve_device
 from bench.measure.environment import environment_record
 from bench.measure.runtimes import get_runtime, parse_spec
@@ -42,12 +45,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="eager",
         metavar="NAME[:PRECISION]",
         help="deployment runtime of bench.measure.runtimes (eager, onnxruntime, openvino, "
-        "openvino:bf16, compile, ...); default eager fp32",
+        "openvino:bf16, openvino:int8, onnxruntime:int8, compile, ...); default eager fp32",
+    )
+    group.addoption(
+        "--models-from",
+        nargs="+",
+        default=[],
+        metavar="MODULE",
+        help="also benchmark the models these modules register (dotted names importable from "
+        "the current folder)",
     )
 
 
 def _device(config: pytest.Config) -> torch.device:
-
     try:
         return resolve_device(config.getoption("--bench-device"), option="--bench-device")
     except DeviceError as exc:
@@ -59,6 +69,10 @@ def pytest_configure(config: pytest.Config) -> None:
     _device(config)
     _runtime(config)
     _check_size(config.getoption("--bench-size"))
+    try:  # before collection, which parametrises the benchmarks over the registered models
+        import_model_modules(config.getoption("--models-from"))
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _check_size(size: int | None) -> None:
@@ -72,11 +86,10 @@ def _check_size(size: int | None) -> None:
 
 def _runtime(config: pytest.Config) -> tuple[str, str]:
     """``--bench-runtime`` as (runtime, precision); an unknown name is one usage error."""
-
     try:
         name, precision = parse_spec(config.getoption("--bench-runtime"))
-    except KeyError as exc:
-        raise pytest.UsageError(f"--bench-runtime: {exc.args[0]}") from None
+    except UnknownNameError as exc:
+        raise pytest.UsageError(f"--bench-runtime: {exc}") from None
     return name, precision or get_runtime(name).precisions(_device(config))[0]
 
 
@@ -105,7 +118,6 @@ _VOLATILE_CPU_KEYS = ("hz_actual", "hz_actual_friendly")
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
-
     cpu = machine_info.get("cpu")
     if isinstance(cpu, dict):
         for key in _VOLATILE_CPU_KEYS:

@@ -1,8 +1,9 @@
 """Batch-1 inference benchmarks, one per registered model: ``pytest bench --benchmark-only``.
 
 ``--bench-runtime NAME[:PRECISION]`` times the model as a ``bench.measure.runtimes`` adapter
-prepares it (ONNX Runtime, OpenVINO, torch.compile, ...); preparation happens before the timed
-function.
+prepares it (ONNX Runtime, OpenVINO, torch.compile, int8 after calibration on generated images,
+...); preparation happens before the timed function, and what the runtime reports it ran (int8
+kernels, calibration) goes into ``extra_info["runtime_notes"]``.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def test_inference(
             prepared = get_runtime(runtime).prepare(model, x, precision, torch.get_num_threads())
         except Exception as exc:  # noqa: BLE001 - an export / compile error is this case's reason
             pytest.skip(f"{runtime} {precision} prepare failed: {first_line(exc)}")
-        benchmark.extra_info.update(prepare_s=prepared.prepare_s)
+        benchmark.extra_info.update(prepare_s=prepared.prepare_s, runtime_notes=prepared.notes)
 
         def forward() -> None:
             prepared.run()

@@ -1,9 +1,10 @@
-"""Runtime adapters: prepare a network once, hand the timer a callable. Registered by name.
+"""Runtime adapters: prepare a network once, hand the timer a callable.
 
 A runtime (eager PyTorch, torch.compile, ONNX Runtime, OpenVINO, TensorRT, ...) is an adapter,
-not a branch in the harness: ``prepare(model, example, precision, threads)`` converts / compiles
-the network for one batch-1 input and returns a :class:`Prepared` whose ``run`` is the timed call.
-The timer, the interleaved rounds and the statistics never learn which runtime they time.
+not a branch in the harness: ``prepare(model, example, precision, threads, calibration)``
+converts / compiles the network for one batch-1 input and returns a :class:`Prepared` whose
+``run`` is the timed call. The timer, the interleaved rounds and the statistics never learn which
+runtime they time. Adapters are listed by name in :mod:`bench.measure.runtimes`.
 
 A runtime that cannot run here (library not installed, needs a GPU, precision not native on this
 CPU) says why in ``unavailable_reason``; the harness turns that into a NaN row with the reason.
@@ -13,16 +14,19 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import torch
 from torch import nn
 
-PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
+if TYPE_CHECKING:
+    from bench.measure.runtimes.calibration import Calibration
+
 TORCH_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -31,17 +35,22 @@ class Prepared:
     """A network ready to time: ``run()`` is one batch-1 inference on the bound input.
 
     ``heatmaps(result)`` turns what ``run()`` returned into the final heatmaps (N, K, h, w) as a
-    float numpy array; it is called outside the timed region, for validation only.
-    ``prepare_s`` is the one-off cost (export, conversion, compilation), reported apart.
+    float numpy array; ``infer(images)`` runs another batch-1 input (NCHW float32 array) through
+    the same prepared network and returns its final heatmaps (for scoring on a validation split).
+    Both are called outside the timed region. ``prepare_s`` is the one-off cost (export,
+    conversion, compilation), reported apart; ``notes`` say what the runtime really ran (int8
+    kernels, calibration data).
     """
 
     run: Callable[[], Any]
     heatmaps: Callable[[Any], np.ndarray]
+    infer: Callable[[np.ndarray], np.ndarray]
     prepare_s: float = math.nan
+    notes: str = ""
 
 
 class Runtime(Protocol):
-    """What every adapter provides; ``name`` is its registry key."""
+    """What every adapter provides; ``name`` is its key in ``bench.measure.runtimes.RUNTIMES``."""
 
     name: str
     gpu_only: bool
@@ -53,41 +62,22 @@ class Runtime(Protocol):
         """Empty when the runtime can run ``precision`` on ``device``, else why not (one line)."""
 
     def prepare(
-        self, model: nn.Module, example: torch.Tensor, precision: str, threads: int
+        self,
+        model: nn.Module,
+        example: torch.Tensor,
+        precision: str,
+        threads: int,
+        calibration: Calibration | None = None,
     ) -> Prepared:
-        """Convert / compile ``model`` for ``example``; raises on failure (the row keeps why)."""
+        """Convert / compile ``model`` for ``example``; raises on failure (the row keeps why).
+
+        ``calibration``: where int8 calibration images come from (generated when ``None``)."""
 
 
-_RUNTIMES: dict[str, Runtime] = {}
-
-
-def register_runtime(runtime: Runtime) -> Runtime:
-    if runtime.name in _RUNTIMES:
-        raise ValueError(f"runtime {runtime.name!r} is already registered")
-    _RUNTIMES[runtime.name] = runtime
-    return runtime
-
-
-def list_runtimes() -> list[str]:
-    return list(_RUNTIMES)
-
-
-def get_runtime(name: str) -> Runtime:
-    if name not in _RUNTIMES:
-        raise KeyError(f"unknown runtime {name!r}; known runtimes: {', '.join(_RUNTIMES)}")
-    return _RUNTIMES[name]
-
-
-def parse_spec(spec: str) -> tuple[str, str | None]:
-    """``"openvino"`` -> ("openvino", None); ``"openvino:bf16"`` -> ("openvino", "bf16")."""
-    name, _, precision = spec.partition(":")
-    get_runtime(name)
-    if precision and precision not in PRECISIONS:
-        raise KeyError(
-            f"runtime {spec!r}: unknown precision {precision!r}; "
-            f"known precisions: {', '.join(PRECISIONS)}"
-        )
-    return name, precision or None
+def quiet_cpp_extension() -> None:
+    """torch's C++ extension loader (imported by inductor and NNCF) warns on a CPU-only machine
+    that no CUDA runtime is found; that is expected there, not news for the user."""
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 
 
 def first_line(exc: BaseException) -> str:
@@ -110,6 +100,15 @@ def needs_cuda(device: torch.device) -> str:
     return "" if device.type == "cuda" else f"needs a CUDA device (this run's device is {device})"
 
 
+def cpu_only(device: torch.device) -> str:
+    return "" if device.type == "cpu" else f"runs on the CPU (this run's device is {device})"
+
+
+def runs_only(name: str, precision: str, precisions: tuple[str, ...]) -> str:
+    """Empty when ``precision`` is one ``name`` runs, else the reason."""
+    return "" if precision in precisions else f"{name} runs {', '.join(precisions)} only"
+
+
 class FinalHeatmaps(nn.Module):
     """The network with only its prediction as output, as a deployment exports it."""
 
@@ -128,6 +127,25 @@ def as_numpy(value: Any) -> np.ndarray:
     if hasattr(value, "numpy"):
         return np.asarray(value.numpy(), dtype=np.float32)
     return np.asarray(getattr(value, "data", value), dtype=np.float32)
+
+
+def as_input(images: np.ndarray | torch.Tensor) -> np.ndarray:
+    """A contiguous float32 NCHW array, as the ONNX-based runtimes take it."""
+    if torch.is_tensor(images):
+        images = images.detach().float().cpu().numpy()
+    return np.ascontiguousarray(images, dtype=np.float32)
+
+
+def torch_infer(
+    forward: Callable[[torch.Tensor], torch.Tensor], device: torch.device
+) -> Callable[[np.ndarray], np.ndarray]:
+    """``infer`` of a runtime that takes tensors on ``device``."""
+
+    def infer(images: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return as_numpy(forward(torch.as_tensor(as_input(images), device=device)))
+
+    return infer
 
 
 @contextlib.contextmanager

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from bench.measure.runtimes.base import Prepared, as_numpy, autocast, register_runtime
+from bench.measure.runtimes.base import (
+    Prepared,
+    as_numpy,
+    autocast,
+    quiet_cpp_extension,
+    runs_only,
+    torch_infer,
+)
 
 _WARM_CALLS = 3  # the first call compiles; the next ones must hit the cache
 
@@ -29,17 +36,19 @@ class Compiled:
         return ("fp32",)
 
     def unavailable_reason(self, device: torch.device, precision: str) -> str:
-        try:
-            import torch._dynamo
-        except ImportError as exc:
-            return f"torch.compile is unavailable in torch {torch.__version__}: {exc}"
-        return ""
+        return runs_only(self.name, precision, ("fp32", "bf16", "fp16"))
 
     def prepare(
-        self, model: nn.Module, example: torch.Tensor, precision: str, threads: int
+        self,
+        model: nn.Module,
+        example: torch.Tensor,
+        precision: str,
+        threads: int,
+        calibration=None,
     ) -> Prepared:
         import torch._dynamo
 
+        quiet_cpp_extension()
         # One compiled callable per (model, precision): models of a family share a forward code
         # object, and each gets its own guarded cache entry there.
         compiled = torch.compile(model, mode=self.mode, backend=self.backend)
@@ -49,14 +58,16 @@ class Compiled:
                 compiled(example)
         compile_s = time.perf_counter() - started
 
-        def run() -> torch.Tensor:
+        def forward(x: torch.Tensor) -> torch.Tensor:
             with (
                 torch._dynamo.config.patch(error_on_recompile=True),
                 autocast(example.device, precision),
             ):
-                return compiled(example)[-1]
+                return compiled(x)[-1]
 
-        return Prepared(run, as_numpy, compile_s)
+        return Prepared(
+            lambda: forward(example), as_numpy, torch_infer(forward, example.device), compile_s
+        )
 
 
-register_runtime(Compiled())
+COMPILED = Compiled()

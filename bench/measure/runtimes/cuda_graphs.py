@@ -12,7 +12,14 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from bench.measure.runtimes.base import Prepared, as_numpy, autocast, needs_cuda, register_runtime
+from bench.measure.runtimes.base import (
+    Prepared,
+    as_numpy,
+    autocast,
+    needs_cuda,
+    runs_only,
+    torch_infer,
+)
 
 _WARM_CALLS = 3  # allocator and cudnn autotuning settle on a side stream before capture
 
@@ -28,10 +35,15 @@ class CudaGraphs:
     def unavailable_reason(self, device: torch.device, precision: str) -> str:
         if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
             return f"bf16 is not supported on {torch.cuda.get_device_name(device)}"
-        return needs_cuda(device)
+        return runs_only(self.name, precision, ("fp32", "bf16", "fp16")) or needs_cuda(device)
 
     def prepare(
-        self, model: nn.Module, example: torch.Tensor, precision: str, threads: int
+        self,
+        model: nn.Module,
+        example: torch.Tensor,
+        precision: str,
+        threads: int,
+        calibration=None,
     ) -> Prepared:
         started = time.perf_counter()
         static_x = example.clone()
@@ -51,7 +63,11 @@ class CudaGraphs:
             graph.replay()
             return static_out
 
-        return Prepared(run, as_numpy, prepare_s)
+        def forward(x: torch.Tensor) -> torch.Tensor:
+            static_x.copy_(x)
+            return run().clone()
+
+        return Prepared(run, as_numpy, torch_infer(forward, example.device), prepare_s)
 
 
-register_runtime(CudaGraphs())
+CUDA_GRAPHS = CudaGraphs()

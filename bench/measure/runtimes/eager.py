@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from bench.measure.runtimes.base import Prepared, as_numpy, autocast, register_runtime
+from bench.measure.runtimes.base import Prepared, as_numpy, autocast, runs_only, torch_infer
 
 
 @dataclass(frozen=True)
@@ -19,17 +19,25 @@ class Eager:
         return ("fp32",)
 
     def unavailable_reason(self, device: torch.device, precision: str) -> str:
-        return ""  # an unsupported autocast dtype fails in prepare's probe, with its message
+        # An autocast dtype this device lacks fails in prepare's probe, with its message.
+        return runs_only(self.name, precision, ("fp32", "bf16", "fp16"))
 
     def prepare(
-        self, model: nn.Module, example: torch.Tensor, precision: str, threads: int
+        self,
+        model: nn.Module,
+        example: torch.Tensor,
+        precision: str,
+        threads: int,
+        calibration=None,
     ) -> Prepared:
-        def run() -> torch.Tensor:
+        def forward(x: torch.Tensor) -> torch.Tensor:
             with autocast(example.device, precision):
-                return model(example)[-1]
+                return model(x)[-1]
 
-        run()  # probe: an unsupported autocast dtype raises here, not in the timed loop
-        return Prepared(run, as_numpy, 0.0)
+        forward(example)  # probe: an unsupported autocast dtype raises here, not while timing
+        return Prepared(
+            lambda: forward(example), as_numpy, torch_infer(forward, example.device), 0.0
+        )
 
 
-register_runtime(Eager())
+EAGER = Eager()

@@ -8,11 +8,12 @@ its time is charged to every runtime that uses it, as a deployment would pay it.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 import warnings
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -26,9 +27,14 @@ INPUT_NAME, OUTPUT_NAME = "image", "heatmaps"
 
 @dataclass(frozen=True)
 class Exported:
-    path: Path  # an .onnx file; OpenVINO reads a file ~10x faster than a converted buffer
+    """An .onnx file (OpenVINO reads a file ~10x faster than a converted buffer) in a folder of
+    its own, which also takes the int8 files derived from it; removed with the last reference."""
+
+    path: Path
     export_s: float
-    folder: tempfile.TemporaryDirectory = field(repr=False)  # removed with the last reference
+
+    def __post_init__(self) -> None:
+        weakref.finalize(self, shutil.rmtree, self.path.parent, ignore_errors=True)
 
 
 _last: tuple[weakref.ref, tuple[int, ...], Exported] | None = None
@@ -40,14 +46,15 @@ def export_onnx(model: nn.Module, example: torch.Tensor) -> Exported:
     key = tuple(example.shape)
     if _last is not None and _last[0]() is model and _last[1] == key:
         return _last[2]
-    folder = tempfile.TemporaryDirectory(prefix="gcpm-bench-onnx-")
-    path = Path(folder.name) / "model.onnx"
+    path = Path(tempfile.mkdtemp(prefix="gcpm-bench-onnx-")) / "model.onnx"
     started = time.perf_counter()
     # The exporter traces with autograd state of its own; inference tensors cannot take part.
-    # dynamo=False is deprecated in favour of the dynamo exporter; it is chosen on purpose (see
-    # above), so its deprecation warnings would only be noise in every run's output.
+    # The TorchScript exporter is chosen on purpose (see above): its deprecation warnings, and
+    # the tracer's warnings about Python values it records as constants (input sizes, which are
+    # fixed for a batch-1 deployment), would only be noise in every run's output.
     with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning, UserWarning))
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
         torch.onnx.export(
             FinalHeatmaps(model).eval(),
             (example.clone(),),
@@ -57,6 +64,6 @@ def export_onnx(model: nn.Module, example: torch.Tensor) -> Exported:
             input_names=[INPUT_NAME],
             output_names=[OUTPUT_NAME],
         )
-    exported = Exported(path, time.perf_counter() - started, folder)
+    exported = Exported(path, time.perf_counter() - started)
     _last = (weakref.ref(model), key, exported)
     return exported

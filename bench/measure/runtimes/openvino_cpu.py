@@ -1,25 +1,42 @@
-"""``openvino``: OpenVINO on the CPU, fp32 and the CPU's native low precision as separate rows.
+"""``openvino``: OpenVINO on the CPU; fp32, the CPU's native low precision and int8 as rows.
 
 OpenVINO's default inference precision on a CPU with AMX / avx512_bf16 is bf16 (its
 ``INFERENCE_PRECISION_HINT``), so fp32 is asked for explicitly; the low-precision row is
 whatever OpenVINO picks by default on this CPU (bf16 on AMX). After compiling, the precision the
 compiled model reports is checked, so a row never claims a precision it did not run.
+
+int8: NNCF post-training quantization (``nncf.quantize``, min-max ranges on the calibration
+images, fast bias correction) of the OpenVINO model. The row reads back from the compiled
+(runtime) model how many convolutions run with int8 / uint8 runtime precision.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from bench.measure.runtimes.base import Prepared, as_numpy, missing_module, register_runtime
+from bench.measure.runtimes.base import (
+    Prepared,
+    as_input,
+    as_numpy,
+    missing_module,
+    quiet_cpp_extension,
+    runs_only,
+)
+from bench.measure.runtimes.calibration import Calibration
 from bench.measure.runtimes.onnx_export import export_onnx
 
 _OV_TYPES = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
 _INSTALL = "pip install openvino"
+_INT8_TYPES = ("i8", "u8")
 
 
 def native_precision() -> str:
@@ -38,16 +55,18 @@ class OpenVino:
 
     def precisions(self, device: torch.device) -> tuple[str, ...]:
         if missing_module("openvino", _INSTALL):
-            return ("fp32", "bf16")  # both rows say why they are missing
+            return ("fp32", "bf16", "int8")  # every row says why it is missing
         native = native_precision()
-        return ("fp32", "bf16" if native == "fp32" else native)
+        return ("fp32", "bf16" if native == "fp32" else native, "int8")
 
     def unavailable_reason(self, device: torch.device, precision: str) -> str:
         if device.type != "cpu":
             return f"this adapter runs OpenVINO on the CPU (this run's device is {device})"
         missing = missing_module("openvino", _INSTALL)
-        if missing:
-            return missing
+        if missing or runs_only(self.name, precision, (*_OV_TYPES, "int8")):
+            return missing or runs_only(self.name, precision, (*_OV_TYPES, "int8"))
+        if precision == "int8":
+            return missing_module("nncf", "pip install nncf")
         native = native_precision()
         if precision not in ("fp32", native):
             return (
@@ -57,35 +76,75 @@ class OpenVino:
         return ""
 
     def prepare(
-        self, model: nn.Module, example: torch.Tensor, precision: str, threads: int
+        self,
+        model: nn.Module,
+        example: torch.Tensor,
+        precision: str,
+        threads: int,
+        calibration: Calibration | None = None,
     ) -> Prepared:
         import openvino
 
         exported = export_onnx(model, example)
         started = time.perf_counter()
         core = openvino.Core()
-        compiled = core.compile_model(
-            core.read_model(str(exported.path)),
-            "CPU",
-            {
-                "INFERENCE_PRECISION_HINT": _OV_TYPES[precision],
-                "INFERENCE_NUM_THREADS": threads,
-                "PERFORMANCE_HINT": "LATENCY",
-            },
-        )
-        ran = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
-        if ran != _OV_TYPES[precision]:
-            raise ValueError(f"OpenVINO compiled {ran} when {_OV_TYPES[precision]} was asked for")
+        network, notes = core.read_model(str(exported.path)), ""
+        if precision == "int8":
+            network, notes = quantize(network, example, calibration or Calibration())
+        config = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY"}
+        if precision != "int8":  # int8 keeps the float parts in OpenVINO's default precision
+            config["INFERENCE_PRECISION_HINT"] = _OV_TYPES[precision]
+        compiled = core.compile_model(network, "CPU", config)
+        if precision == "int8":
+            notes = f"{int8_kernels(compiled)}; {notes}"
+        else:
+            ran = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+            if ran != _OV_TYPES[precision]:
+                raise ValueError(f"OpenVINO compiled {ran} when {_OV_TYPES[precision]} was asked")
         request = compiled.create_infer_request()
-        x = np.ascontiguousarray(example.detach().cpu().numpy())
-        request.set_input_tensor(openvino.Tensor(x, shared_memory=True))
+        request.set_input_tensor(openvino.Tensor(as_input(example), shared_memory=True))
 
         def run():
             request.infer()  # bound input; the output stays in the request's tensor
             return request
 
+        def infer(images: np.ndarray) -> np.ndarray:
+            return as_numpy(compiled(as_input(images))[0])
+
         prepare_s = exported.export_s + time.perf_counter() - started
-        return Prepared(run, lambda r: as_numpy(r.get_output_tensor(0).data), prepare_s)
+        return Prepared(
+            run, lambda r: as_numpy(r.get_output_tensor(0).data), infer, prepare_s, notes
+        )
 
 
-register_runtime(OpenVino())
+def quantize(network, example: torch.Tensor, calibration: Calibration):
+    """NNCF's int8 model of ``network``, and where its calibration images came from."""
+    quiet_cpp_extension()
+    import nncf
+
+    nncf.set_log_level(logging.ERROR)
+    images, source = calibration.images(tuple(example.shape[-2:]))
+    data = nncf.Dataset(list(images[:, None]))  # batch-1 inputs, as the model was exported
+    # NNCF draws progress bars on stdout; the harness has its own progress line.
+    with contextlib.redirect_stdout(io.StringIO()):
+        quantized = nncf.quantize(network, data, subset_size=len(images))
+    return quantized, f"NNCF post-training quantization, {source}"
+
+
+def int8_kernels(compiled) -> str:
+    """How many convolutions of the compiled (runtime) model run in int8, from its runtime info."""
+    infos = [op.get_rt_info() for op in compiled.get_runtime_model().get_ops()]
+    precisions = Counter(
+        info["runtimePrecision"].astype(str)
+        for info in infos
+        if info["layerType"].astype(str) == "Convolution"
+    )
+    int8 = sum(precisions[t] for t in _INT8_TYPES)
+    others = ", ".join(f"{n} {t}" for t, n in precisions.items() if t not in _INT8_TYPES)
+    return (
+        f"openvino ran {int8} of {sum(precisions.values())} convolutions in int8 "
+        f"(runtime precision{'; others: ' + others if others else ''})"
+    )
+
+
+OPENVINO = OpenVino()

@@ -2,21 +2,35 @@
 
 A large square matmul (2048^3 by default) timed with the harness's timer; the fastest sample
 counts, as for any peak (a median let one disturbed sample pull the 2-thread fp32 peak down by a
-third and the efficiency column past 100 % for eager fp32). Its FLOP rate counts
-two FLOPs per multiply-add (the usual convention for peaks), unlike the paper's GFLOPs columns
-(one multiply-add = one FLOP); efficiency compares like with like (``table.py``).
+third and the efficiency column past 100 % for eager fp32). Its FLOP rate counts two FLOPs per
+multiply-add (the usual convention for peaks), unlike the paper's GFLOPs columns (one
+multiply-add = one FLOP); efficiency compares like with like (``report/runtimes/table.py``).
+
+torch has no int8 matmul on a CPU, so the int8 peak is ONNX Runtime's int8 GEMM
+(``MatMulInteger``, uint8 x int8 -> int32), the kernels the int8 rows' convolutions use.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Collection, Sequence
+
+import numpy as np
+import pandas as pd
 import torch
 
 from bench.measure.latency import TimingConfig, time_callable
 from bench.measure.numerics import timing_numerics
-from bench.measure.runtimes.base import TORCH_DTYPES
+from bench.measure.runtimes.base import TORCH_DTYPES, first_line
 
 PEAK_SIZE = 2048
 PEAK_TIMING = TimingConfig(warmup=2, iters=5)
+Key = tuple[torch.device, str, int]  # device, precision, threads
+PEAK_COLUMNS = ["device", "precision", "threads", "peak_gflops_per_s", "peak_reason"]
+
+
+def _rate(samples_ms: list[float], size: int) -> float:
+    return 2 * size**3 / (min(samples_ms) / 1e3) / 1e9
 
 
 def matmul_peak(
@@ -27,6 +41,8 @@ def matmul_peak(
     size: int = PEAK_SIZE,
 ) -> float:
     """GFLOP/s (2 FLOPs per multiply-add) of a ``size``^3 matmul; the fastest sample counts."""
+    if precision == "int8":
+        return int8_matmul_peak(device, threads, config, size)
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -37,5 +53,50 @@ def matmul_peak(
             samples = time_callable(lambda: torch.mm(a, b), device, config)
     finally:
         torch.set_num_threads(previous)
-    fastest_s = min(samples) / 1e3
-    return 2 * size**3 / fastest_s / 1e9
+    return _rate(samples, size)
+
+
+def int8_matmul_peak(
+    device: torch.device, threads: int, config: TimingConfig = PEAK_TIMING, size: int = PEAK_SIZE
+) -> float:
+    """GOP/s of ONNX Runtime's int8 GEMM on the CPU (2 operations per multiply-add)."""
+    if device.type != "cpu":
+        raise ValueError(f"the int8 peak is measured on the CPU (this one is {device})")
+    import onnxruntime
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    weights = rng.integers(-128, 128, (size, size), dtype=np.int8)
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["a", "b"], ["y"])],
+        "int8_peak",
+        [helper.make_tensor_value_info("a", TensorProto.UINT8, [size, size])],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, [size, size])],
+        [numpy_helper.from_array(weights, "b")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    session = onnxruntime.InferenceSession(
+        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
+    a = rng.integers(0, 256, (size, size), dtype=np.uint8)
+    return _rate(time_callable(lambda: session.run(None, {"a": a}), device, config), size)
+
+
+def measure_peaks(
+    keys: Sequence[Key], ready: Collection[Key], config: TimingConfig, on_step=lambda *a: None
+) -> pd.DataFrame:
+    """The peak of each (device, precision, threads) in ``ready`` (keys of rows that could be
+    timed); a failure is the row's reason. One step per key of ``keys``, measured or not."""
+    rows = []
+    for key in keys:
+        device, precision, threads = key
+        if key in ready:
+            try:
+                peak, reason = matmul_peak(device, precision, threads, config), ""
+            except Exception as exc:  # noqa: BLE001 - a dtype without matmul support here
+                peak, reason = math.nan, first_line(exc)
+            rows.append(dict(zip(PEAK_COLUMNS, (str(device), precision, threads, peak, reason))))
+        on_step("peak", precision, str(threads))
+    return pd.DataFrame(rows, columns=PEAK_COLUMNS)

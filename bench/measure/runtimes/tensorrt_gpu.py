@@ -18,7 +18,8 @@ from bench.measure.runtimes.base import (
     as_numpy,
     missing_module,
     needs_cuda,
-    register_runtime,
+    runs_only,
+    torch_infer,
 )
 
 
@@ -31,14 +32,19 @@ class TensorRT:
         return ("fp32", "fp16")
 
     def unavailable_reason(self, device: torch.device, precision: str) -> str:
-        if precision not in self.precisions(device):
-            return f"{self.name} builds fp32 and fp16 engines only"
-        return needs_cuda(device) or missing_module(
-            "torch_tensorrt", "pip install 'gcpm-bench[gpu]' (torch-tensorrt)"
+        return (
+            runs_only(self.name, precision, self.precisions(device))
+            or needs_cuda(device)
+            or missing_module("torch_tensorrt", "pip install 'gcpm-bench[gpu]' (torch-tensorrt)")
         )
 
     def prepare(
-        self, model: nn.Module, example: torch.Tensor, precision: str, threads: int
+        self,
+        model: nn.Module,
+        example: torch.Tensor,
+        precision: str,
+        threads: int,
+        calibration=None,
     ) -> Prepared:
         import torch_tensorrt
 
@@ -51,7 +57,12 @@ class TensorRT:
         )
         engine(example)
         torch.cuda.synchronize(example.device)
-        return Prepared(lambda: engine(example), as_numpy, time.perf_counter() - started)
+        return Prepared(
+            lambda: engine(example),
+            as_numpy,
+            torch_infer(engine, example.device),
+            time.perf_counter() - started,
+        )
 
 
-register_runtime(TensorRT())
+TENSORRT = TensorRT()

@@ -19,7 +19,7 @@ from bench.report import files as io
 from bench.report import html as report_html
 from bench.report import views as headline
 from bench.report.plots import Color
-from bench.report.runtimes.plots import latency_by_runtime, pareto
+from bench.report.runtimes.plots import accuracy_vs_latency, latency_by_runtime, pareto
 from bench.report.runtimes.realtime import realtime_notes, realtime_table
 from bench.report.runtimes.table import runtimes_notes, runtimes_table
 from bench.report.runtimes.view import runtimes_view, view_notes
@@ -32,6 +32,7 @@ OUTPUT_NAMES = (
     "cpu_realtime.md",
     "runtimes_latency.png",
     "runtimes_pareto.png",
+    "runtimes_accuracy.png",
 )
 
 
@@ -40,7 +41,7 @@ def _paper_pckh(model: str, table: int) -> float | None:
     return getattr(figures, "pckh", None) if figures is not None else None
 
 
-TITLE = "Deployment runtimes: batch-1 latency, validation against eager fp32, efficiency"
+TITLE = "Deployment runtimes: batch-1 latency, accuracy against eager fp32, efficiency"
 EMPTY = "(no runtime was timed in this run)"
 _EXPONENT_COLUMNS = ("max_abs_diff", "rel_diff")  # 1e-7 next to 0.5: fixed decimals show 0.000
 
@@ -89,6 +90,7 @@ def runtime_outputs(
     realtime = realtime_table(table, m.realtime_model, env.get("cpu_model", "this CPU"))
     bars = latency_by_runtime(table, m.device, colors)
     front = pareto(table, m.device, _paper_pckh, colors)
+    ours = accuracy_vs_latency(table, m.device, colors)
     rt_title = f"{m.realtime_model} frames per second on this CPU beside the paper's (Sec. 5.4)"
     return {
         "runtimes.csv": lambda p: io.write_csv(table, p),
@@ -101,4 +103,5 @@ def runtime_outputs(
         ),
         "runtimes_latency.png": lambda p: io.write_figure(bars, p),
         "runtimes_pareto.png": lambda p: io.write_figure(front, p),
+        "runtimes_accuracy.png": lambda p: io.write_figure(ours, p),
     }

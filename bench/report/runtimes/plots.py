@@ -7,6 +7,7 @@ figure of the run (``bench.report.plots.model_colors``); runtimes get markers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from itertools import pairwise
 
@@ -128,4 +129,76 @@ def pareto(
     fig.legend(handles=handles, fontsize=7, loc="outside right center")
     for panel in fig.axes:
         uncrowd(panel.xaxis)
+    return fig
+
+
+def _pareto_front(points: pd.DataFrame) -> pd.DataFrame:
+    """Rows no other row beats on both latency (lower) and PCKh (higher), fastest first."""
+    ordered = points.sort_values(["median_ms", "pckh"], ascending=[True, False])
+    best, keep = -math.inf, []
+    for index, pckh in zip(ordered.index, ordered.pckh):
+        if pckh > best:
+            best = pckh
+            keep.append(index)
+    return ordered.loc[keep]
+
+
+def accuracy_vs_latency(
+    df: pd.DataFrame, device: str, colors: Mapping[str, Color] | None = None
+) -> Figure:
+    """Our validation PCKh against our latency, one point per scored row (colour: model,
+    marker: runtime and precision), with the Pareto front of the deployment choices."""
+    rows = main_rows(df, device)
+    points = (
+        rows[pd.to_numeric(rows.get("pckh"), errors="coerce").notna()]
+        if "pckh" in rows
+        else rows.iloc[:0]
+    )
+    fig = _figure(8.0, 4.8)
+    ax = fig.add_subplot()
+    if points.empty:
+        ax.text(
+            0.5,
+            0.5,
+            "no row was scored in this run\n(give trained checkpoints and a data root)",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
+        ax.set_axis_off()
+        return fig
+    points = points.assign(pckh=points.pckh.astype(float))
+    setups = list(dict.fromkeys(_label(r) for r in points.itertuples()))
+    colors = colors or model_colors(points.model)
+    for row in points.itertuples():
+        marker = _MARKERS[setups.index(_label(row)) % len(_MARKERS)]
+        failed = str(row.accuracy).startswith("FAILED")
+        ax.scatter(
+            row.median_ms,
+            row.pckh,
+            color=colors[row.model],
+            marker=marker,
+            s=45,
+            facecolors="none" if failed else colors[row.model],
+        )
+    front = _pareto_front(points)
+    ax.plot(front.median_ms, front.pckh, color="0.4", lw=1, ls="--", zorder=0, label="Pareto front")
+    log_if_wide(ax, "x", points.median_ms)
+    uncrowd(ax.xaxis)
+    ax.set(
+        xlabel="batch-1 latency, median (ms)",
+        ylabel="PCKh (ours, validation split)",
+        title=f"Accuracy vs latency per runtime on {device} (hollow: failed the pass rule)",
+    )
+    ax.grid(alpha=0.3)
+    handles = [
+        ax.scatter([], [], color="0.3", marker=_MARKERS[i % len(_MARKERS)], label=s)
+        for i, s in enumerate(setups)
+    ]
+    handles += [
+        ax.scatter([], [], color=c, marker="s", label=m)
+        for m, c in colors.items()
+        if m in set(points.model)
+    ]
+    fig.legend(handles=[*handles, *ax.get_lines()], fontsize=7, loc="outside right center")
     return fig

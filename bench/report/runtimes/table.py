@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from bench.measure.runtimes.timing import ALL_MODELS, RuntimeMeasurements
+from bench.report.runtimes.accuracy import INT8_PEAK_NOTE, int8_notes, scoring_notes
 
 RATE = "gflops_per_s (1 MAC = 2 FLOP)"
 PEAK = "peak_gflops_per_s (1 MAC = 2 FLOP)"
@@ -38,12 +39,18 @@ COLUMNS = [
     "keypoint_agreement",
     "near_ties",
     "validation",
+    "pckh",
+    "auc",
+    "delta_pckh",
+    "accuracy",
+    "scored_on",
     GMACS,
     RATE,
     PEAK,
     "efficiency",
     "prepare_s",
     "reason",
+    "notes",
 ]
 _SAME = ["runtime", "precision", "threads", "device"]
 
@@ -75,7 +82,7 @@ def runtimes_table(m: RuntimeMeasurements, counts: pd.DataFrame, reference: str)
     df = df.merge(peaks, on=["device", "precision", "threads"], how="left")
     df.loc[df.median_ms.isna(), PEAK] = float("nan")  # a row not timed has no peak to compare
     df[RATE], df["efficiency"] = efficiency(df[GMACS], df.median_ms, df[PEAK])
-    return df[COLUMNS]
+    return df.reindex(columns=COLUMNS)  # the score columns are NaN where nothing was scored
 
 
 def main_rows(df: pd.DataFrame, device: str) -> pd.DataFrame:
@@ -85,8 +92,8 @@ def main_rows(df: pd.DataFrame, device: str) -> pd.DataFrame:
 
 
 def _best_rows(df: pd.DataFrame) -> list[str]:
-    """Per model, the fastest validated row."""
-    ok = df[df.validation == "ok"]
+    """Per model, the fastest row that passed its checks (the accuracy rule where scored)."""
+    ok = df[(df.validation == "ok") & ~df.accuracy.astype(str).str.startswith("FAILED")]
     lines = []
     for model, rows in ok.groupby("model", sort=False):
         best = rows.loc[rows.median_ms.idxmin()]
@@ -149,7 +156,14 @@ ALL_MODELS_NOTE = (
 
 def _conditions(m: RuntimeMeasurements, env: dict) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in m.versions.items())
-    return (
+    load = env.get("load") or {}
+    busy = (
+        f"**Busy machine:** load {load.get('load_1m', '?')} on {load.get('cores', '?')} cores "
+        "when the run started; latencies are slower and noisier than on an idle machine. "
+        if load.get("busy")
+        else ""
+    )
+    return busy + (
         f"Measured on {env.get('device', '?')} (CPU {env.get('cpu_model', '?')}), torch "
         f"{env.get('torch', '?')} ({versions}), batch 1, each model at its own input size; "
         f"{m.preset.description}. Timing: the harness's timer, rows interleaved over "
@@ -160,15 +174,15 @@ def _conditions(m: RuntimeMeasurements, env: dict) -> str:
 
 def _validation_rules(failed: int) -> str:
     return (
-        "Validation: each converted network against eager fp32 on the same seeded random "
-        "input: max_abs_diff of the final heatmaps, rel_diff (the same over the largest eager "
-        "heatmap value), keypoint_agreement (share of keypoints whose decoded location, "
-        "datasets.heatmaps.decode, is within one heatmap cell) and near_ties (share of the "
-        "others whose location is, in eager's own map, within the precision's tolerance of its "
-        "maximum: untrained networks' nearly flat maps); tolerances per precision in "
-        "bench/measure/runtimes/validate.py. Rows that fail stay here, marked FAILED in "
-        "'validation'. "
-        f"Failed rows in this run: {failed}."
+        "Random-input check ('validation'): each converted network against eager fp32 on the "
+        "same seeded random input: max_abs_diff of the final heatmaps, rel_diff (the same "
+        "over the largest eager heatmap value), keypoint_agreement (share of keypoints whose "
+        "decoded location, datasets.heatmaps.decode, is within one heatmap cell) and "
+        "near_ties (share of the others whose location is, in eager's own map, within the "
+        "precision's tolerance of its maximum: untrained networks' nearly flat maps); "
+        "tolerances per precision in bench/measure/runtimes/validate.py (loose for int8: a "
+        "random input lies outside the calibrated ranges). Rows that fail stay here, marked "
+        f"FAILED in 'validation'. Failed rows in this run: {failed}."
     )
 
 
@@ -215,6 +229,9 @@ def runtimes_notes(
         _noisy(measured) if full else "",
         _conditions(m, env),
         _validation_rules(int(failed)),
+        scoring_notes(measured),
+        bullets("What the int8 rows ran:", int8_notes(measured)),
+        INT8_PEAK_NOTE if (measured.precision == "int8").any() else "",
         _definitions(reference) if full else "",
         bullets(
             f"Best validated runtime per model ({m.device}, {threads} threads):", _best_rows(main)

@@ -2,7 +2,8 @@
 
 What a user choosing a network and a runtime reads first: each model's median latency with its
 p10-p90 spread in each runtime, its speed-up over its own eager fp32 and over the reference in
-the same runtime, the validation verdict and the efficiency. Rows are grouped by model. Every
+the same runtime, the random-input check, the efficiency, and where trained checkpoints were
+scored, PCKh, ΔPCKh against eager fp32 and the pass rule's verdict. Rows are grouped by model. Every
 column of ``runtimes.csv`` is in ``runtimes_full.md``; the marks are explained under the table,
 with the rows behind each.
 """
@@ -15,12 +16,15 @@ from bench.measure.latency import VALIDITY
 from bench.measure.runtimes.peak import PEAK_SIZE
 from bench.measure.runtimes.timing import ALL_MODELS
 from bench.report import views as headline
+from bench.report.runtimes.accuracy import is_scored
 from bench.report.runtimes.table import NOISY_CV, bullets
 
 FAILED = "FAILED"
 LATENCY = "median ms (p10–p90)"
 VS_EAGER = "× eager fp32"
 EFFICIENCY = "efficiency %"
+CHECK = "random-input check"
+PCKH, DELTA, VERDICT = "PCKh", "ΔPCKh", "accuracy"
 
 
 def vs_reference(reference: str) -> str:
@@ -77,13 +81,24 @@ def runtimes_view(table: pd.DataFrame, reference: str) -> pd.DataFrame:
             ],
             VS_EAGER: [headline.number(v, 2) for v in rows.vs_eager_fp32],
             vs_reference(reference): [headline.number(v, 2) for v in rows.speedup],
-            "validation": [
+            CHECK: [
                 FAILED if str(v).startswith(FAILED) else "ok" if ok else ""
                 for v, ok in zip(rows.validation, timed)
             ],
             EFFICIENCY: [headline.number(100 * v, 1) for v in rows.efficiency],
+            **(_scored_columns(rows) if is_scored(rows) else {}),
         }
     )
+
+
+def _scored_columns(rows: pd.DataFrame) -> dict[str, list[str]]:
+    """PCKh, ΔPCKh (signed) and the verdict of scored rows; blank for models not scored."""
+    verdicts = rows.accuracy.fillna("").astype(str)
+    return {
+        PCKH: [headline.number(v, 1) for v in rows.pckh],
+        DELTA: [headline.MISSING if pd.isna(v) else f"{float(v):+.2f}" for v in rows.delta_pckh],
+        VERDICT: [FAILED if v.startswith(FAILED) else v for v in verdicts],
+    }
 
 
 def _setup(row) -> str:
@@ -99,6 +114,8 @@ def view_notes(table: pd.DataFrame, reference: str) -> str:
     too_short = timed[short(timed)]
     failed = measured[measured.validation.astype(str).str.startswith(FAILED)]
     untimed = measured[measured.median_ms.isna()]
+    verdicts = measured.get("accuracy", pd.Series("", index=measured.index)).astype(str)
+    lost = list(measured[verdicts.str.startswith(FAILED)].itertuples())
     not_run = table[table.model == ALL_MODELS]
     by_reason = not_run.groupby("reason", sort=False)
     parts = [
@@ -108,7 +125,8 @@ def view_notes(table: pd.DataFrame, reference: str) -> str:
             f"fp32 median (same threads and device) over the row's; {vs_reference(reference)}: "
             f"speed-up, {reference}'s median in the same runtime, precision, threads and device "
             f"over the row's ({headline.MISSING} where {reference} was not measured that way); "
-            f"validation: the converted network against eager fp32 (rules below); "
+            f"{CHECK}: the converted network against eager fp32 on one random input (rules "
+            f"below); "
             f"{EFFICIENCY}: achieved FLOP rate as a percentage of the matmul peak measured in "
             f"this run in the row's precision and threads (torch's {PEAK_SIZE}^3 matmul, not a "
             f"datasheet figure: a runtime whose kernels beat torch's can pass 100 %). Every "
@@ -136,6 +154,10 @@ def view_notes(table: pd.DataFrame, reference: str) -> str:
                 f"{_setup(r)}: {r.validation.removeprefix(FAILED + ': ')}"
                 for r in failed.itertuples()
             ],
+        ),
+        bullets(
+            f"`{FAILED}` in {VERDICT}: PCKh below eager fp32's minus the tolerance, kept:",
+            [f"{_setup(r)}: {str(r.accuracy).removeprefix(FAILED + ': ')}" for r in lost],
         ),
         bullets(
             f"`{headline.MISSING}` not timed:",

@@ -1,0 +1,185 @@
+"""bench.measure.runtimes.timing: prepare, check, time in rounds; the tables' entry and its
+progress total. Tiny models and fake runtimes only."""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+
+import onnx
+import onnxruntime
+import pandas as pd
+import pytest
+import torch
+
+from bench.measure import runtimes
+from bench.measure.latency import TimingConfig
+from bench.measure.runtimes import base, get_runtime
+from bench.measure.runtimes.onnx_export import INPUT_NAME, OUTPUT_NAME, export_onnx
+from bench.measure.runtimes.timing import (
+    ALL_MODELS,
+    RuntimePreset,
+    count_steps,
+    for_tables,
+    measure_runtimes,
+)
+from tests.tiny_models import register_tiny
+
+CPU = torch.device("cpu")
+FAST = RuntimePreset(
+    TimingConfig(warmup=0, iters=2),
+    rounds=2,
+    peak=TimingConfig(warmup=0, iters=1),
+    description="test preset",
+)
+
+
+@dataclass(frozen=True)
+class FakeRuntime:
+    """A CPU fp32 runtime adapter of the tests: eager PyTorch under another name."""
+
+    name: str = "fake"
+    gpu_only: bool = False
+
+    def precisions(self, device):
+        return ("fp32",)
+
+    def unavailable_reason(self, device, precision):
+        return ""
+
+    def prepare(self, model, example, precision, threads, calibration=None):
+        return get_runtime("eager").prepare(model, example, precision, threads)
+
+
+@dataclass(frozen=True)
+class CpuOnly(FakeRuntime):
+    name: str = "cpu-only"
+
+    def unavailable_reason(self, device, precision):
+        return "" if device.type == "cpu" else "runs on the CPU"
+
+
+@dataclass(frozen=True)
+class FailsToPrepare(FakeRuntime):
+    name: str = "fails-to-prepare"
+
+    def prepare(self, model, example, precision, threads, calibration=None):
+        raise RuntimeError("no converter")
+
+
+@dataclass(frozen=True)
+class FailsLater(FakeRuntime):
+    name: str = "fails-later"
+
+    def prepare(self, model, example, precision, threads, calibration=None):
+        calls = []
+
+        def run():
+            calls.append(1)
+            if len(calls) > 1:
+                raise RuntimeError("engine lost\nsecond line")
+            return model(example)[-1]
+
+        return base.Prepared(run, base.as_numpy, base.as_numpy, 0.0)
+
+
+@dataclass(frozen=True)
+class BrokenOnnx(FakeRuntime):
+    """ONNX Runtime on an export whose first convolution weight was negated: a bad conversion."""
+
+    name: str = "broken-onnx"
+
+    def prepare(self, model, example, precision, threads, calibration=None):
+        graph = onnx.load(str(export_onnx(model, example).path))
+        first = graph.graph.initializer[0]
+        array = onnx.numpy_helper.to_array(first)
+        first.CopyFrom(onnx.numpy_helper.from_array(-array, first.name))
+        session = onnxruntime.InferenceSession(
+            graph.SerializeToString(), providers=["CPUExecutionProvider"]
+        )
+        x = example.numpy()
+        return base.Prepared(
+            lambda: session.run([OUTPUT_NAME], {INPUT_NAME: x})[0],
+            base.as_numpy,
+            lambda images: session.run([OUTPUT_NAME], {INPUT_NAME: images})[0],
+            0.0,
+        )
+
+
+@pytest.fixture
+def fakes(monkeypatch):
+    """Register fake runtimes beside the real ones for one test."""
+
+    def register(*adapters: FakeRuntime) -> None:
+        for adapter in adapters:
+            monkeypatch.setitem(runtimes.RUNTIMES, adapter.name, adapter)
+
+    return register
+
+
+def _measure(*specs: str, names=None, realtime_model: str = "") -> pd.DataFrame:
+    names = names or [register_tiny("tiny-runtimes")]
+    return measure_runtimes(names, CPU, list(specs), FAST, realtime_model=realtime_model).frame
+
+
+def test_broken_conversion_is_flagged_and_kept(fakes):
+    fakes(BrokenOnnx())
+    rows = _measure("broken-onnx", "onnxruntime:fp32").set_index("runtime")
+    assert rows.loc["broken-onnx", "validation"].startswith("FAILED")
+    assert rows.loc["broken-onnx", "median_ms"] > 0  # still timed and shown, never dropped
+    assert rows.loc["onnxruntime", "validation"] == "ok"
+    assert rows.loc["broken-onnx", "rel_diff"] > 100 * rows.loc["onnxruntime", "rel_diff"]
+
+
+def test_failures_become_reasons_not_crashes(fakes):
+    fakes(FailsLater(), FailsToPrepare())
+    rows = _measure("fails-later", "fails-to-prepare").set_index("runtime")
+    later = rows.loc["fails-later"]
+    assert later.reason == "failed while timing: RuntimeError: engine lost"
+    assert math.isnan(later.median_ms) and later.samples == 0
+    assert rows.loc["fails-to-prepare", "reason"] == "prepare failed: RuntimeError: no converter"
+
+
+@pytest.mark.parametrize("module", ["openvino", "onnxruntime"])
+def test_missing_runtime_gives_its_reason_row(monkeypatch, module):
+    monkeypatch.setitem(sys.modules, module, None)  # import now raises ImportError
+    rows = _measure(f"{module}:fp32", "eager").set_index("runtime")
+    assert rows.loc[module, "model"] == ALL_MODELS
+    assert rows.loc[module, "reason"].startswith(f"{module} is not installed (pip install")
+    assert math.isnan(rows.loc[module, "median_ms"])
+    assert rows.loc["eager", "median_ms"] > 0 and rows.loc["eager", "validation"] == "ok"
+
+
+def test_none_measures_nothing_and_counts_no_step():
+    assert for_tables(("none",), FAST, ["x"], CPU) is None
+    assert count_steps(("none",), FAST, ["x"], CPU) == 0
+
+
+@pytest.mark.parametrize(
+    "specs",
+    [
+        ("fake",),
+        ("fake", "fails-to-prepare", "fails-later"),
+        ("fake", "cpu-only", "tensorrt", "none"),
+    ],
+)
+def test_count_steps_is_exactly_the_number_of_on_step_calls(fakes, specs):
+    fakes(FakeRuntime(), CpuOnly(), FailsToPrepare(), FailsLater())
+    names = [register_tiny("tiny-a"), register_tiny("tiny-rt")]
+    steps = []
+    m = for_tables(specs, FAST, names, CPU, on_step=lambda *label: steps.append(label))
+    assert m is not None and len(steps) == count_steps(specs, FAST, names, CPU)
+    assert len(steps) > len(m.frame)  # preparing, peaks and every round counted
+
+
+def test_the_realtime_model_adds_its_one_thread_rows_to_the_count(fakes, monkeypatch):
+    fakes(FakeRuntime())
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: None)
+    names = [register_tiny("tiny-rt")]
+    steps = []
+    m = measure_runtimes(names, CPU, ["fake"], FAST, lambda *s: steps.append(s), "tiny-rt")
+    assert sorted(m.frame.threads) == [1, 2]
+    count = count_steps(["fake"], FAST, names, CPU, realtime_model="tiny-rt")
+    assert count == len(steps) == 2 * (1 + FAST.rounds) + 2

@@ -1,0 +1,54 @@
+"""bench.report.runtimes.table: speed-ups, efficiency and the notes of the full table."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bench.report.runtimes.table import (
+    GMACS,
+    PEAK,
+    RATE,
+    efficiency,
+    runtimes_notes,
+    runtimes_table,
+)
+from tests.bench.report.runtimes.fabricated import COUNTS, ENV, fabricated
+
+
+def test_speedups_are_within_one_runtime_precision_and_thread_count():
+    t = runtimes_table(fabricated(), COUNTS, reference="ref").set_index(
+        ["model", "runtime", "precision", "threads"]
+    )
+    assert t.loc[("net", "eager", "fp32", 2), "speedup"] == pytest.approx(2.0)
+    assert t.loc[("net", "openvino", "bf16", 2), "speedup"] == pytest.approx(1.25)
+    assert math.isnan(t.loc[("net", "openvino", "bf16", 1), "speedup"])  # no 1-thread reference
+    assert t.loc[("net", "openvino", "bf16", 2), "vs_eager_fp32"] == pytest.approx(50 / 16)
+    row = t.loc[("net", "openvino", "bf16", 1)]
+    assert row[RATE] == pytest.approx(2 * 1.0 / 0.032) and row[PEAK] == 400.0
+    assert row["efficiency"] == pytest.approx(row[RATE] / 400.0) and row[GMACS] == 1.0
+    assert t.loc[("ref", "eager", "fp32", 2), "efficiency"] == pytest.approx(2 * 2 / 0.1 / 100)
+
+
+def test_notes_name_the_best_runtime_and_how_the_ranking_moves():
+    m = fabricated()
+    m.frame.loc[(m.frame.runtime == "openvino") & (m.frame.model == "ref"), "median_ms"] = 10.0
+    t = runtimes_table(m, COUNTS, reference="ref")
+    notes = runtimes_notes(t, m, ENV, "ref")
+    assert "- ref: openvino bf16 10.0 ms (10.0x eager fp32)" in notes
+    assert "- eager fp32: net < ref" in notes
+    assert "- openvino bf16: ref < net (order differs from eager fp32)" in notes
+
+
+def test_efficiency_counts_two_flops_per_multiply_add():
+    rate, share = efficiency(gmacs=10.0, median_ms=100.0, peak_gflops_per_s=400.0)
+    assert rate == pytest.approx(200.0) and share == pytest.approx(0.5)
+
+
+def test_a_busy_machine_is_said_in_the_notes():
+    m = fabricated()
+    t = runtimes_table(m, COUNTS, "ref")
+    busy = {**ENV, "load": {"load_1m": 6.5, "cores": 2, "busy": True}}
+    assert "**Busy machine:** load 6.5 on 2 cores" in runtimes_notes(t, m, busy, "ref")
+    assert "Busy machine" not in runtimes_notes(t, m, ENV, "ref")
