@@ -103,16 +103,19 @@ def count_steps(
     presets: Presets,
     runtimes: Sequence[str],
     profile: bool,
-    checkpoints: int,
+    checkpoints: Sequence[tuple[str, Path]] = (),
+    data_root: Path | None = None,
 ) -> int:
     """Every ``on_step`` call :func:`measure` makes: the progress bar's total."""
     timed = len(names) * len(presets.mode_names) * presets.rounds
     runtime_steps = (
-        timing.count_steps(runtimes, presets.runtimes, names, device)
+        timing.count_steps(
+            runtimes, presets.runtimes, names, device, dict(checkpoints) or None, data_root
+        )
         if wants_runtimes(runtimes)
         else 0
     )
-    return timed + (len(names) if profile else 0) + runtime_steps + 2 + checkpoints
+    return timed + (len(names) if profile else 0) + runtime_steps + 2 + len(checkpoints)
 
 
 def measure(
@@ -128,7 +131,7 @@ def measure(
 ) -> Measurements:
     """Run every measurement; nothing is written here. ``progress``: a bar on stderr (quiet when
     stderr is not a terminal)."""
-    total = count_steps(names, device, presets, runtimes, profile, len(checkpoints))
+    total = count_steps(names, device, presets, runtimes, profile, checkpoints, data_root)
     with tqdm(total=total, unit="step", disable=None if progress else True, file=sys.stderr) as bar:
 
         def step(*label: str) -> None:
@@ -147,7 +150,15 @@ def measure(
             latency = pd.concat([latency, others], ignore_index=True)
         layers = profile_models(names, device, presets.profile, on_step=step) if profile else None
         deployed = (
-            timing.for_tables(runtimes, presets.runtimes, names, device, step)
+            timing.for_tables(
+                runtimes,
+                presets.runtimes,
+                names,
+                device,
+                step,
+                checkpoints=dict(checkpoints) or None,
+                data_root=data_root,
+            )
             if wants_runtimes(runtimes)
             else None
         )

@@ -2,7 +2,7 @@
 
 The deployment matrix as MMDeploy's regression test shapes it: each (model, runtime, precision)
 row's prepared network, built from the trained checkpoint, predicts the validation split
-(single scale, batch 1, the suite's protocol: :mod:`bench.accuracy.training.evaluation`, the same
+(single scale, batch 1, the suite's protocol: :mod:`bench.accuracy.evaluation`, the same
 decoding and PCKh as ``bench.evaluate``); the row passes when its PCKh is at least eager fp32's
 minus the precision's tolerance. A row that fails stays in the table, marked failed, as does a
 row whose conversion failed (it has no score). Without checkpoints the rows keep only the
@@ -21,8 +21,8 @@ import pandas as pd
 import torch
 from torch import nn
 
+from bench.accuracy.evaluation import collect_predictions, score
 from bench.accuracy.training.data import eval_dataset
-from bench.accuracy.training.evaluation import collect_predictions, score
 from bench.accuracy.training.model import load_model
 from bench.measure.runtimes import get_runtime
 from bench.measure.runtimes.base import first_line

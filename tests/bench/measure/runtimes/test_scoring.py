@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import torch
 
+from bench.accuracy.evaluation import evaluate_model
 from bench.accuracy.training.data import eval_dataset
-from bench.accuracy.training.evaluation import evaluate_model
 from bench.accuracy.training.model import load_model
 from bench.measure.latency import TimingConfig
 from bench.measure.runtimes import onnxrt, scoring
