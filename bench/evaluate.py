@@ -1,15 +1,8 @@
 """PCKh evaluation of a (trained or untrained) model in the paper's table columns (Osokin 2019).
 
-Protocols: single scale, or Table 4's heatmaps averaged over input scales 0.75 / 1.0 / 1.25 and the
-flipped image; scoring in original image pixels with each dataset's own PCKh protocol (see
-:mod:`bench.accuracy.evaluation`). Columns: Head, Sho., Elb., Wri., Hip, Knee, Ank., PCKh (pooled
-over 14 joints), and AUC for MPII.
-
 ``python -m bench.evaluate --model NAME [--checkpoint PATH] --dataset {lip,mpii,synthetic}
---root DIR [--flip --scales 0.75 1.0 1.25] [--out DIR]`` prints the row and, with ``--out``,
-publishes ``<out>/eval_<model>.csv/.md`` as one set with the rows earlier runs put there.
-Every argument, the device, the data and ``--out`` are checked before the model runs; a problem
-ends the command with one line and exit status 2.
+--root DIR [--flip --scales 0.75 1.0 1.25] [--out DIR]`` prints the row; ``--out`` publishes
+``eval_<model>.csv/.md`` with the rows earlier runs put there (docs/accuracy.md).
 """
 
 from __future__ import annotations
@@ -45,7 +38,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--checkpoint",
         type=Path,
-        default=None,
         help="training checkpoint or state_dict; omitted: untrained (seeded) weights",
     )
     parser.add_argument(
@@ -69,19 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--input-size",
         type=int,
         nargs=2,
-        default=None,
         metavar=("H", "W"),
         help="default: the checkpoint's training size, else the model's registered size",
     )
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--workers", type=int, default=0)
-    parser.add_argument("--max-samples", type=int, default=None)
+    parser.add_argument("--max-samples", type=int)
     parser.add_argument("--device", default="auto")
     parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="publish eval_<model>.csv/.md here (default: print only)",
+        "--out", type=Path, help="publish eval_<model>.csv/.md here (default: print only)"
     )
     return parser
 

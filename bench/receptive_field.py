@@ -1,11 +1,8 @@
 """Empirical receptive field of pose networks (GCPM, Osokin 2019, Sec. 3.3, Figs. 6-8).
 
 ``python -m bench.receptive_field --model NAME [NAME ...] [--checkpoint PATH] --image PATH
-[--keypoint NAME ...] [--out DIR]`` slides a window of random pixels over the image and maps how
-much each window changes the keypoint's heatmap (:mod:`bench.accuracy.receptive_field`). Every
-argument is checked before a model runs; the maps and the table are published into ``--out``
-(default ``runs/receptive_field``; the committed ``results/receptive_field`` only when named) as
-one set (:mod:`bench.report.publish`), and a run that replaces an earlier set says so.
+[--keypoint NAME ...] [--out DIR]`` publishes the maps and table into ``--out`` (default
+``runs/receptive_field``) as one set; see docs/accuracy.md.
 """
 
 from __future__ import annotations
@@ -41,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MODULE",
         help="import these modules first: their @register_model networks join the known models",
     )
-    parser.add_argument("--checkpoint", type=Path, default=None, help="weights (one model only)")
+    parser.add_argument("--checkpoint", type=Path, help="weights (one model only)")
     parser.add_argument("--image", required=True, type=Path)
     parser.add_argument(
         "--keypoint",

@@ -1,9 +1,7 @@
 """Score anyone's predictions by the official MPII (or LIP) PCKh rules, or a named port's.
 
-``python -m bench.score PREDICTIONS --ground-truth GT [--one-based | --zero-based]
-[--convention official|bearpaw|hrnet|mmpose] [--json]`` prints the paper's columns (Head, Sho.,
-Elb., Wri., Hip, Knee, Ank., PCKh = the total) and, for MPII, the AUC over thresholds 0..0.5.
-The formats it reads are listed in :mod:`bench.accuracy.scoring`.
+``python -m bench.score PREDICTIONS --ground-truth GT [--one-based | --zero-based] [--convention
+official|bearpaw|hrnet|mmpose] [--json]``; the formats it reads are in docs/datasets.md.
 """
 
 from __future__ import annotations
@@ -30,7 +28,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--headboxes",
         type=Path,
-        default=None,
         help="head boxes (.mat with headboxes_src) for a JSON ground truth",
     )
     parser.add_argument(

@@ -1,16 +1,9 @@
 """Train any registered pose model with the GCPM recipe (Osokin 2019, Sec. 3.2).
 
-Defaults are the paper's: Adam, lr 4e-5 divided by 10 twice on plateaus of the validation PCKh, MSE
-on the heatmaps of every stage, the Sec. 3.2.2 augmentations (``--body-masking`` /
-``--keypoint-masking`` give Table 1's other rows). Checkpoints go to ``--out/last.pt`` (resumed
-automatically when it was made by the same model and recipe; ``--restart`` starts afresh) and
-``--out/best.pt``; per-epoch loss and PCKh to ``--out/log.jsonl``. One run at a time per ``--out``.
-Bad arguments, an unusable ``--out``, device or checkpoint stop the command before any work with
-one line and exit status 2 (see ``architectures.errors``).
-
-Single process: ``python -m bench.train --model NAME --dataset {lip,mpii,synthetic} --root DIR
---out DIR``. Several GPUs (or CPU processes): ``torchrun --nproc-per-node N -m bench.train ...``;
-``--batch-size`` is per process.
+``python -m bench.train --model NAME --dataset {lip,mpii,synthetic} --root DIR --out DIR``, or
+``torchrun --nproc-per-node N -m bench.train ...`` (``--batch-size`` per process). Checkpoints
+``last.pt`` (resumed when made by the same model and recipe) and ``best.pt`` and ``log.jsonl`` go
+to ``--out``, one run at a time; the recipe and checks are in docs/accuracy.md.
 """
 
 from __future__ import annotations
@@ -24,12 +17,7 @@ from bench.accuracy.training.config import DATASETS, AugmentSwitches, ScheduleCo
 
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="python -m bench.train", description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--model",
-        required=True,
-        help="registered model name: the README's model table, or "
-        "`python -c 'import architectures; print(*architectures.list_models())'`",
-    )
+    parser.add_argument("--model", required=True, help="registered model name (README's table)")
     parser.add_argument(
         "--models-from",
         nargs="+",
@@ -43,9 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=16, help="per process")
     parser.add_argument("--lr", type=float, default=4e-5, help="initial Adam learning rate")
-    parser.add_argument(
-        "--patience", type=int, default=5, help="epochs without PCKh gain before lr/10"
-    )
+    parser.add_argument("--patience", type=int, default=5, help="epochs without gain before lr/10")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
@@ -53,18 +39,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--input-size",
         type=int,
         nargs=2,
-        default=None,
         metavar=("H", "W"),
-        help="override the model's input size (e.g. 128 128 for quick runs); a multiple of the "
-        "model's size_multiple",
+        help="override the model's input size (e.g. 128 128), a multiple of its size_multiple",
     )
     parser.add_argument(
         "--backbone-weights",
         type=Path,
-        default=None,
         help="local ImageNet MobileNet-v1 weights for the feature extractor",
     )
-    parser.add_argument("--resume", type=Path, default=None, help="checkpoint to resume from")
+    parser.add_argument("--resume", type=Path, help="checkpoint to resume from")
     parser.add_argument(
         "--restart",
         "--no-auto-resume",
@@ -81,10 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-augment", action="store_true", help="train on the plain fit only")
     masking = parser.add_mutually_exclusive_group()
     masking.add_argument("--body-masking", action="store_true", help="Table 1: + body masking")
-    masking.add_argument(
-        "--keypoint-masking", action="store_true", help="Table 1: + keypoints masking"
-    )
-    parser.add_argument("--max-val-samples", type=int, default=None)
+    masking.add_argument("--keypoint-masking", action="store_true", help="Table 1: + kp. masking")
+    parser.add_argument("--max-val-samples", type=int)
     parser.add_argument("--validate-every", type=int, default=1, help="epochs between validations")
     parser.add_argument(
         "--synthetic-images",
@@ -92,9 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=400,
         help="how many images --dataset synthetic generates when --root is empty",
     )
-    parser.add_argument(
-        "--no-progress", action="store_true", help="no progress bars on stderr (logs, CI)"
-    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
     return parser
 
 

@@ -1,28 +1,11 @@
-"""Empirical receptive field of a pose network (GCPM, Osokin 2019, Sec. 3.3, Figs. 6-8).
+"""Empirical receptive field of a pose network (GCPM, Osokin 2019, Sec. 3.3, Figs. 6-8;
+Zhou et al., ICLR'15): a window of random values slides over the image, and each position's change
+of the keypoint's last-stage heatmap is measured against the clean image's (docs/accuracy.md):
 
-Following Zhou et al. (ICLR'15), an 11x11 window filled with random values slides over the input
-image; each perturbed image goes through the network and the chosen keypoint's heatmap (last stage)
-is compared with the heatmap of the clean image. Two measures of the change (``RFConfig.measure``):
-
-- ``peak`` (default): the absolute change of the heatmap value at the clean prediction's arg-max.
-  This is Zhou et al.'s discrepancy of one unit, here the unit that predicts the keypoint, so the
-  map is that unit's empirical receptive field, meaningful for untrained networks too.
-- ``l1``: the L1 norm of the difference over the keypoint's whole channel. For a trained network,
-  whose channel is near zero away from the keypoint, it also counts windows that create a second
-  peak; for an untrained one it is dominated by the local response at every window, so it is not
-  a receptive field there.
-
-A pixel's value in the map is the mean change of the windows that cover it. The paper renders this
-map as green over the image, saturation proportional to the change.
-
-One number per model and keypoint makes maps comparable in a table: ``area_90``, the smallest
-fraction of window positions (tiles of the image) that holds 90 % of the total change (a local field
-gives a small number, a global one a large number), and ``spread_px``, the change-weighted RMS
-distance of the window centres from the keypoint's predicted location.
-
-Untrained models are built after ``torch.manual_seed(seed)`` so that their maps (the
-architecture's own reach) are reproducible, and their BatchNorm statistics are set from the image
-first (:func:`calibrate_batchnorm`), without which their output hardly depends on the input at all.
+- ``peak`` (default): the change at the clean arg-max, Zhou et al.'s discrepancy of the unit that
+  predicts the keypoint, so meaningful for untrained networks too;
+- ``l1``: the L1 change of the whole channel; for an untrained network it is dominated by the local
+  response at every window, so it is not a receptive field there.
 """
 
 from __future__ import annotations
@@ -73,11 +56,6 @@ class RFResult:
                 cover[y : y + self.window, x : x + self.window] += 1
         return np.divide(total, cover, out=np.zeros_like(total), where=cover > 0)
 
-    def window_centres(self) -> tuple[np.ndarray, np.ndarray]:
-        """(ny, nx) x and y of the window centres in input pixels."""
-        half = (self.window - 1) / 2
-        return np.meshgrid(np.array(self.cols) + half, np.array(self.rows) + half)
-
 
 def window_positions(size: int, window: int, stride: int) -> list[int]:
     """Top-left offsets along one axis; the last window is flush with the border."""
@@ -101,8 +79,8 @@ def count_batches(image_hw: tuple[int, int], cfg: RFConfig) -> int:
 def _perturbed_batches(
     image: torch.Tensor, grid: list[tuple[int, int]], cfg: RFConfig, fill_range: tuple[float, float]
 ) -> Iterator[tuple[int, torch.Tensor]]:
-    """(count, batch): every batch has ``cfg.batch_size`` images, the last padded with clean
-    copies, so that the clean reference goes through the same kernels as the perturbed images."""
+    """(count, batch) of ``cfg.batch_size`` images, the last padded with clean copies: the clean
+    reference goes through the same kernels as the perturbed images."""
     generator = torch.Generator().manual_seed(cfg.seed)
     low, high = fill_range
     for start in range(0, len(grid), cfg.batch_size):
@@ -150,12 +128,9 @@ def receptive_field_maps(
     fill_range: tuple[float, float] = (0.0, 1.0),
     on_batch: Callable[[], None] | None = None,
 ) -> dict[int, RFResult]:
-    """Slide the random window over ``image`` (C, H, W, normalised like the model's input).
-
-    One sweep serves every keypoint: each perturbed image's heatmaps hold all channels.
-    ``fill_range`` is the value range of the random window, i.e. the normalised range of pixels.
-    ``on_batch()`` is called after each of the :func:`count_batches` batches (progress).
-    """
+    """Slide the random window over ``image`` (C, H, W, normalised like the model's input); one
+    sweep serves every keypoint. ``fill_range``: the normalised range of pixels, the window's
+    values; ``on_batch()`` after each of the :func:`count_batches` batches."""
     if image.ndim != 3:
         raise ValueError(f"image must be (C, H, W), got shape {tuple(image.shape)}")
     model.eval()
@@ -191,14 +166,9 @@ def receptive_field_maps(
 
 @torch.no_grad()
 def calibrate_batchnorm(model: nn.Module, image: torch.Tensor) -> int:
-    """Set every BatchNorm's running statistics from one train-mode pass over ``image``.
-
-    An untrained network's BN layers hold running statistics (0, 1) that do not match its
-    activations, so in eval mode the signal fades through the depth and the output hardly depends
-    on the input (changes near float rounding). Statistics of the image itself are what a trained
-    network's BN provides for its data; only the statistics change, no weight. Returns the number
-    of BN layers set.
-    """
+    """Set every BatchNorm's running statistics from one train-mode pass over ``image``; returns
+    how many layers were set. An untrained network's (0, 1) statistics fade the signal through the
+    depth, so its output would hardly depend on the input; no weight changes."""
     layers = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     for layer in layers:
         layer.reset_running_stats()
@@ -231,9 +201,10 @@ def weighted_spread(
 
 
 def summarize(result: RFResult, mass: float = 0.9) -> dict[str, float]:
-    """``area_90``: fraction of window positions (the image tiled by the grid) holding 90 % of the
-    change; ``spread_px``: change-weighted RMS distance of the window centres from the keypoint."""
-    xs, ys = result.window_centres()
+    """``area_90``: fraction of window positions holding 90 % of the change (small: a local field);
+    ``spread_px``: change-weighted RMS distance of the window centres from the keypoint."""
+    half = (result.window - 1) / 2  # the window centres in input pixels
+    xs, ys = np.meshgrid(np.array(result.cols) + half, np.array(result.rows) + half)
     spread = weighted_spread(result.changes, xs, ys, result.peak_xy)
     return {
         f"area_{round(mass * 100)}": area_fraction(result.changes, mass),

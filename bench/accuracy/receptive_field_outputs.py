@@ -1,10 +1,5 @@
-"""One model's empirical receptive field on one image, as a table row per keypoint and green
-overlays (GCPM, Osokin 2019, Figs. 6-8), behind ``python -m bench.receptive_field``.
-
-The image is fitted to the model's input as in evaluation; the maps come from
-:mod:`bench.accuracy.receptive_field`. Overlays and the table are handed to the caller as writers,
-which publishes them as one set (:mod:`bench.report.publish`).
-"""
+"""One model's empirical receptive field on one image (GCPM, Osokin 2019, Figs. 6-8): a table row
+per keypoint and green overlays, handed to ``bench.receptive_field`` as writers of one set."""
 
 from __future__ import annotations
 
@@ -20,12 +15,7 @@ from torch import nn
 
 from architectures.errors import UsageError
 from architectures.registry import model_info
-from bench.accuracy.receptive_field import (
-    RFConfig,
-    calibrate_batchnorm,
-    receptive_field_maps,
-    summarize,
-)
+from bench.accuracy import receptive_field as rf
 from bench.report.files import write_bytes, write_csv, write_markdown
 from datasets import fit, get_layout, normalize_image
 
@@ -89,25 +79,20 @@ def measure_model(
     checkpoint: Path | None,
     image_path: Path,
     keypoints: Sequence[str],
-    cfg: RFConfig,
+    cfg: rf.RFConfig,
     calibrate_bn: bool = True,
     on_batch: Callable[[], None] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Writer]]:
-    """Receptive-field numbers of one loaded model, one row per keypoint, and a PNG writer per
-    keypoint's overlay (``<model>_<keypoint>.png``).
-
-    Without a checkpoint (the seeded untrained model) the BatchNorm statistics are set from the
-    image first (:func:`~bench.accuracy.receptive_field.calibrate_batchnorm`) unless
-    ``calibrate_bn`` is false.
-    """
+    """One row per keypoint and a PNG writer per keypoint's overlay (``<model>_<keypoint>.png``);
+    an untrained model's BatchNorm statistics are set from the image first if ``calibrate_bn``."""
     name = model.info.name
     image, rgb, fill = load_input(image_path, model.info.input_size)
     layout = get_layout(model.info.dataset)
     indices = {k: layout.index(k) for k in keypoints}
     calibrated = checkpoint is None and calibrate_bn
     if calibrated:
-        calibrate_batchnorm(model, image)
-    results = receptive_field_maps(model, image, list(indices.values()), cfg, fill, on_batch)
+        rf.calibrate_batchnorm(model, image)
+    results = rf.receptive_field_maps(model, image, list(indices.values()), cfg, fill, on_batch)
     rows, overlays = [], {}
     for keypoint, index in indices.items():
         result = results[index]
@@ -119,7 +104,7 @@ def measure_model(
                 "keypoint": keypoint,
                 "weights": str(checkpoint or "untrained"),
                 "bn_calibrated": calibrated,
-                **summarize(result, cfg.mass),
+                **rf.summarize(result, cfg.mass),
             }
         )
     frame = pd.DataFrame(rows).assign(**asdict(cfg), image=str(image_path))

@@ -1,12 +1,7 @@
 """Initialise a model's MobileNet feature extractor from local ImageNet weights (GCPM Sec. 3.1).
 
-Public MobileNet-v1 checkpoints name their layers in many ways (``model.0.0.weight``,
-``features.1.conv.3.weight``, a ``module.`` prefix from DataParallel, a ``state_dict`` wrapper).
-Keys are matched first by name after stripping wrappers, then the remaining tensors in order by
-shape, the way the layers of the same network line up whatever they are called. The report lists
-what was loaded, what the backbone still lacks and what the file had in excess: nothing is skipped
-silently.
-"""
+Public checkpoints name their layers in many ways, so tensors are matched by name after stripping
+wrappers, then the rest in order by shape; the report lists what was loaded, missing and unused."""
 
 from __future__ import annotations
 
@@ -29,11 +24,12 @@ class LoadReport:
     unexpected: tuple[str, ...]  # file tensors that matched nothing
 
     def summary(self) -> str:
+        def some(names: tuple[str, ...]) -> str:
+            return f"{len(names)} ({', '.join(names[:5])}{' ...' if len(names) > 5 else ''})"
+
         return (
-            f"backbone weights: {len(self.loaded)} tensors loaded, {len(self.missing)} missing "
-            f"({', '.join(self.missing[:5])}{' ...' if len(self.missing) > 5 else ''}), "
-            f"{len(self.unexpected)} unexpected "
-            f"({', '.join(self.unexpected[:5])}{' ...' if len(self.unexpected) > 5 else ''})"
+            f"backbone weights: {len(self.loaded)} tensors loaded, {some(self.missing)} missing, "
+            f"{some(self.unexpected)} unexpected"
         )
 
 
@@ -88,10 +84,7 @@ def match_state(
 
 
 def load_backbone_weights(model: nn.Module, path: Path, trust: bool = False) -> LoadReport:
-    """Copy ImageNet weights from ``path`` into the model's backbone; returns what was matched.
-
-    ``trust``: unpickle the file fully (only for a file from a trusted source).
-    """
+    """Copy ImageNet weights from ``path`` into the model's backbone; returns what was matched."""
     backbone = find_backbone(model)
     source = model_state_from(load_checkpoint(path, trust=trust), path)
     mapped, report = match_state(backbone.state_dict(), source)

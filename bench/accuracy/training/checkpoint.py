@@ -1,17 +1,7 @@
-"""Checkpoint files: written atomically, read without running code from the file.
+"""Checkpoint files, read with ``torch.load(weights_only=True)`` unless trusted (docs/accuracy.md).
 
-A training checkpoint holds the model, optimiser and scheduler states, the run's progress, the RNG
-states of python, numpy and torch (CPU and CUDA) of every rank, the model's name, its input size
-and the run's config; the per-epoch data order is a pure function of (seed, epoch), so restoring
-these continues the exact sequence of an uninterrupted run.
-
-Every value is of a type ``torch.load(weights_only=True)`` reads (tensors, numbers, strings, lists,
-tuples, dicts): the numpy RNG state is stored as a tensor and plain numbers, not as a numpy array.
-So loading never unpickles arbitrary objects, and a file that would need it (a crafted pickle, a
-foreign file holding other objects) is refused with :class:`CheckpointError` unless the caller
-trusts it (``--trust-checkpoint``). Files are written through
-:func:`bench.report.files.torch_save` (temporary file, ``os.replace``), so an interrupted write
-never leaves a truncated checkpoint behind.
+Every value we store is weights_only-loadable (the numpy RNG state as a tensor and numbers), and
+files are written atomically through :func:`bench.report.files.torch_save`.
 """
 
 from __future__ import annotations
@@ -26,7 +16,6 @@ import numpy as np
 import torch
 
 from architectures.errors import InputFileError
-from bench.report.files import torch_save
 
 
 class CheckpointError(InputFileError):
@@ -35,10 +24,6 @@ class CheckpointError(InputFileError):
 
 LAST = "last.pt"
 BEST = "best.pt"
-TRUST_HINT = (
-    "bench.train and bench.evaluate load it with --trust-checkpoint; use that only if you trust "
-    "where the file comes from"
-)
 
 
 def capture_rng_state() -> dict[str, Any]:
@@ -75,19 +60,10 @@ def restore_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_checkpoint(state: dict[str, Any], path: Path) -> Path:
-    """Write ``state`` atomically."""
-    return torch_save(state, path)
-
-
 def load_checkpoint(
     path: Path, map_location: str | torch.device = "cpu", trust: bool = False
 ) -> dict[str, Any]:
-    """A checkpoint as a dict, loaded with ``weights_only=True`` unless ``trust``.
-
-    Raises :class:`CheckpointError` naming the file: missing, empty, truncated, not
-    a PyTorch file, needing full unpickling (and which object it wanted), or not a dict.
-    """
+    """A checkpoint as a dict; every failure is a :class:`CheckpointError` naming the file."""
     path = Path(path)
     if not path.is_file():
         what = "is a folder, not a file" if path.is_dir() else "no such file"
@@ -117,7 +93,8 @@ def _refusal(path: Path, message: str) -> str:
         return f"checkpoint {path}: not a PyTorch checkpoint (or damaged)"
     return (
         f"checkpoint {path} refused: loading it needs {found.group(1)}, and unpickling "
-        f"arbitrary objects can run code from the file; {TRUST_HINT}"
+        f"arbitrary objects can run code from the file; bench.train and bench.evaluate load it "
+        "with --trust-checkpoint; use that only if you trust where the file comes from"
     )
 
 

@@ -1,9 +1,5 @@
 """Checks before a training run does any work: the model takes the input size, the input paths
-exist, and ``--out`` is created, locked for this run and proved writable.
-
-Each failure is a :class:`~architectures.errors.UserError` naming the option at fault. ``--restart``
-deletes the previous run's files only after every check that needs no lock has passed.
-"""
+exist, and ``--out`` is created, locked for this run and proved writable."""
 
 from __future__ import annotations
 

@@ -1,11 +1,5 @@
-"""One training run per output folder: an exclusive ``filelock`` on ``<out>/.lock`` for the run.
-
-The lock is the kernel's (``flock`` through :mod:`filelock`), so it ends with its process however
-that ends: a lock file left behind by a killed run holds no lock, and the next run takes it. The
-holder writes its pid and host into the file, which only serves the message: a second run into a
-folder in use is refused with :class:`~architectures.errors.OutputError` naming the folder and
-the holder.
-"""
+"""One training run per output folder: an exclusive ``filelock`` (``flock``) on ``<out>/.lock``,
+which ends with its process however that ends; the holder's pid and host serve the refusal."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Heatmap loss with intermediate supervision (GCPM, Osokin 2019, Sec. 3.2).
-
-Per stage: L = 1/N * sum_n sum_{x,y} (G_n(x,y) - P_n(x,y))^2 over the N heatmaps, averaged over the
-batch; the stage losses are summed (every stage / stack is supervised, as in CPM and the hourglass).
-"""
+"""Heatmap loss with intermediate supervision (GCPM, Osokin 2019, Sec. 3.2): per stage the
+squared error summed over pixels, averaged over heatmaps and batch; the stages' losses summed."""
 
 from __future__ import annotations
 

@@ -1,11 +1,6 @@
 """Building a registered model and loading its weights: the one place training, evaluation and the
-other commands get a model from.
-
-A checkpoint written by ``bench.train`` names the model it was trained as and the input size it was
-trained at; loading it for another model is refused with both names, and evaluation runs at the
-trained size unless told otherwise. Foreign files (a bare ``state_dict``) are matched by their
-tensor names and shapes, and a mismatch is summarised in one line.
-"""
+other commands get a model from. A ``bench.train`` checkpoint must be for the model and sets the
+input size; foreign state_dicts must match by tensor names and shapes."""
 
 from __future__ import annotations
 
@@ -27,14 +22,6 @@ def check_made_for(state: dict[str, Any], name: str, path: Path) -> None:
             f"checkpoint {path} was trained as model {saved!r}, not {name!r} "
             f"(use --model {saved}, or another checkpoint)"
         )
-
-
-def trained_input_size(state: dict[str, Any]) -> tuple[int, int] | None:
-    """The (H, W) a ``bench.train`` checkpoint was trained at; ``None`` for other files."""
-    size = state.get("input_size")
-    return (
-        (int(size[0]), int(size[1])) if isinstance(size, (list, tuple)) and len(size) == 2 else None
-    )
 
 
 def load_weights(model: nn.Module, state: dict[str, Any], path: Path, name: str) -> None:
@@ -65,17 +52,16 @@ def load_model(
     seed: int = 0,
     trust: bool = False,
 ) -> nn.Module:
-    """A registered model in eval mode on ``device``, with the weights of ``checkpoint``.
-
-    Without a checkpoint: seeded random weights (an untrained model's score is reproducible).
-    ``input_size`` None: the size the checkpoint was trained at, else the registered size.
-    ``trust``: load the file with full unpickling (only for files from a trusted source).
+    """A registered model in eval mode on ``device``: the weights of ``checkpoint``, else seeded
+    random ones; ``input_size`` None: the size the checkpoint was trained at, else the registered.
     """
     state = None
     if checkpoint is not None:
         state = load_checkpoint(checkpoint, trust=trust)
         check_made_for(state, model_name, Path(checkpoint))
-        input_size = input_size or trained_input_size(state)
+        size = state.get("input_size")  # bench.train's checkpoints say what they were trained at
+        if input_size is None and isinstance(size, (list, tuple)) and len(size) == 2:
+            input_size = (int(size[0]), int(size[1]))
     torch.manual_seed(seed)
     model = build_at_size(model_name, input_size)
     if state is not None:

@@ -1,12 +1,6 @@
-"""What a training checkpoint holds, and how a run continues from one.
-
-``last.pt`` holds the whole training state (see :mod:`bench.accuracy.training.checkpoint`);
-``best.pt`` the weights of the best validated epoch with the same identification (model name, input
-size, config), so that evaluation can check it. A run continues from ``--resume FILE`` or, by
-default, from ``<out>/last.pt``, and only if the file is a training state of the same model trained
-with the same recipe: otherwise it stops before building anything, naming the differing options
-(``--restart`` starts afresh instead).
-"""
+"""What a training checkpoint holds, and how a run continues from one (docs/accuracy.md):
+``last.pt`` is the whole training state, ``best.pt`` the best validated weights; both carry the
+model name, input size and config, and a run continues only with the same model and recipe."""
 
 from __future__ import annotations
 
@@ -18,15 +12,17 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.optim import Optimizer
 
 from architectures.errors import UsageError
 from bench.accuracy.training import checkpoint as ckpt
-from bench.accuracy.training import distributed as dist_utils
 from bench.accuracy.training.checkpoint import CheckpointError
 from bench.accuracy.training.config import TrainConfig, config_changes, config_record
+from bench.accuracy.training.distributed import DistEnv
 from bench.accuracy.training.model import check_made_for
 
 TRAINING_STATE = ("model", "optimizer", "scheduler", "run", "rng")
+Parts = tuple[nn.Module, Optimizer, Any]  # what a training state saves: model, optimizer, scheduler
 
 
 @dataclass
@@ -53,14 +49,8 @@ def identification(cfg: TrainConfig, model: nn.Module) -> dict[str, Any]:
     }
 
 
-def training_state(
-    cfg: TrainConfig,
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    scheduler: Any,
-    run: RunState,
-    rng_states: list[dict[str, Any]],
-) -> dict[str, Any]:
+def training_state(cfg: TrainConfig, parts: Parts, run: RunState, rng_states: list) -> dict:
+    model, optimizer, scheduler = parts
     return {
         **identification(cfg, model),
         "model": model.state_dict(),
@@ -71,17 +61,11 @@ def training_state(
     }
 
 
-def resume_path(cfg: TrainConfig) -> Path | None:
-    if cfg.resume is not None:
-        return Path(cfg.resume)
-    last = Path(cfg.out) / ckpt.LAST
-    return last if cfg.auto_resume and last.is_file() else None
-
-
 def load_resume_state(cfg: TrainConfig) -> tuple[Path | None, dict[str, Any] | None]:
-    """The checkpoint to continue from, checked against ``cfg`` before anything is built."""
-    source = resume_path(cfg)
-    if source is None:
+    """The checkpoint to continue from (``--resume``, else ``<out>/last.pt`` unless
+    ``--restart``), checked against ``cfg`` before anything is built."""
+    source = Path(cfg.resume) if cfg.resume is not None else Path(cfg.out) / ckpt.LAST
+    if cfg.resume is None and not (cfg.auto_resume and source.is_file()):
         return None, None
     try:
         state = ckpt.load_checkpoint(source, trust=cfg.trust_checkpoint)
@@ -105,15 +89,8 @@ def load_resume_state(cfg: TrainConfig) -> tuple[Path | None, dict[str, Any] | N
     return source, state
 
 
-def restore(
-    state: dict[str, Any],
-    source: Path,
-    cfg: TrainConfig,
-    env: dist_utils.DistEnv,
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    scheduler: Any,
-) -> RunState:
+def restore(state: dict, source: Path, cfg: TrainConfig, env: DistEnv, parts: Parts) -> RunState:
+    model, optimizer, scheduler = parts
     model.load_state_dict(ckpt.model_state_from(state, source))
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])

@@ -1,12 +1,5 @@
-"""Learning-rate schedule of GCPM (Osokin 2019, Sec. 3.2): divide by 10 twice on plateaus.
-
-The plateau is read on validation PCKh in percent (higher is better), and ``threshold`` is in the
-same units: an epoch improves on the best only by more than ``threshold`` points (absolute mode),
-so with the default 0.1 a gain of 0.05 points is a plateau epoch and 0.2 points is not. Limiting
-the number of reductions is done with ``min_lr = lr * factor ** max_reductions``: once there, a
-further reduction changes nothing, and the state stays a plain ``ReduceLROnPlateau`` state_dict
-that checkpoints can store.
-"""
+"""GCPM's learning-rate schedule (Osokin 2019, Sec. 3.2): divide by 10 twice on plateaus of the
+validation PCKh (in percent; ``threshold`` is in points, absolute mode)."""
 
 from __future__ import annotations
 
@@ -16,13 +9,11 @@ from torch.optim.lr_scheduler import ReduceLROnPlateau
 from bench.accuracy.training.config import ScheduleConfig
 
 
-def build_optimizer(params, lr: float) -> torch.optim.Adam:
-    return torch.optim.Adam(params, lr=lr)
-
-
 def build_scheduler(
     optimizer: torch.optim.Optimizer, lr: float, cfg: ScheduleConfig
 ) -> ReduceLROnPlateau:
+    """At most ``cfg.max_reductions`` reductions, through ``min_lr``: the state stays a plain
+    ``ReduceLROnPlateau`` state_dict that checkpoints can store."""
     min_lr = lr * cfg.factor**cfg.max_reductions
     # eps below the last step keeps float rounding at min_lr from counting as a third reduction
     return ReduceLROnPlateau(
@@ -35,7 +26,3 @@ def build_scheduler(
         min_lr=min_lr,
         eps=min_lr * 1e-3,
     )
-
-
-def current_lr(optimizer: torch.optim.Optimizer) -> float:
-    return float(optimizer.param_groups[0]["lr"])

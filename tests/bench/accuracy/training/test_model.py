@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench.accuracy.training import checkpoint as ckpt
 from bench.accuracy.training.checkpoint import CheckpointError
 from bench.accuracy.training.model import load_model
 from tests.tiny_models import TinyPose, register_tiny
@@ -23,7 +22,7 @@ def _tiny_model() -> str:
 def test_checkpoint_for_another_model_is_refused_naming_both(tmp_path: Path) -> None:
     other = register_tiny("test-tiny-safety-other")
     path = tmp_path / "best.pt"
-    ckpt.save_checkpoint({"model": TinyPose().state_dict(), "model_name": other}, path)
+    torch.save({"model": TinyPose().state_dict(), "model_name": other}, path)
     with pytest.raises(CheckpointError, match=f"trained as model '{other}', not '{TINY}'"):
         load_model(TINY, path, "cpu")
     assert load_model(other, path, "cpu") is not None
@@ -32,9 +31,7 @@ def test_checkpoint_for_another_model_is_refused_naming_both(tmp_path: Path) -> 
 def test_weights_are_loaded_at_the_trained_size_and_untrained_ones_are_seeded(tmp_path) -> None:
     trained = TinyPose()
     path = tmp_path / "last.pt"
-    ckpt.save_checkpoint(
-        {"model": trained.state_dict(), "model_name": TINY, "input_size": [32, 48]}, path
-    )
+    torch.save({"model": trained.state_dict(), "model_name": TINY, "input_size": [32, 48]}, path)
     model = load_model(TINY, path, "cpu")
     assert model.info.input_size == (32, 48) and not model.training
     assert all(
