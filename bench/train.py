@@ -17,7 +17,12 @@ from bench.accuracy.training.config import DATASETS, AugmentSwitches, ScheduleCo
 
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="python -m bench.train", description=__doc__.split("\n")[0])
-    parser.add_argument("--model", required=True, help="registered model name (README's table)")
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="registered model name: the README's model table, or "
+        "`python -c 'import architectures; print(*architectures.list_models())'`",
+    )
     parser.add_argument(
         "--models-from",
         nargs="+",

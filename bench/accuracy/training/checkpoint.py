@@ -27,18 +27,11 @@ BEST = "best.pt"
 
 
 def capture_rng_state() -> dict[str, Any]:
-    """This process's RNG states as tensors, numbers and lists (weights_only-loadable)."""
-    version, internal, gauss_next = random.getstate()
-    name, keys, pos, has_gauss, cached_gaussian = np.random.get_state()
-    state: dict[str, Any] = {
-        "python": [version, list(internal), gauss_next],
-        "numpy": {
-            "name": str(name),
-            "keys": torch.from_numpy(keys.astype(np.int64)),
-            "pos": int(pos),
-            "has_gauss": int(has_gauss),
-            "cached_gaussian": float(cached_gaussian),
-        },
+    """This process's RNG states, weights_only-loadable (numpy's keys as a tensor)."""
+    name, keys, *numbers = np.random.get_state()
+    state = {
+        "python": random.getstate(),
+        "numpy": [name, torch.from_numpy(keys.astype(np.int64)), *numbers],
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -48,13 +41,9 @@ def capture_rng_state() -> dict[str, Any]:
 
 def restore_rng_state(state: dict[str, Any]) -> None:
     """Inverse of :func:`capture_rng_state`."""
-    version, internal, gauss_next = state["python"]
-    random.setstate((version, tuple(internal), gauss_next))
-    saved = state["numpy"]
-    keys = saved["keys"].numpy().astype(np.uint32)
-    np.random.set_state(
-        (saved["name"], keys, saved["pos"], saved["has_gauss"], saved["cached_gaussian"])
-    )
+    random.setstate(state["python"])
+    name, keys, *numbers = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), *numbers))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])

@@ -1,22 +1,64 @@
 """Checks before a training run does any work: the model takes the input size, the input paths
-exist, and ``--out`` is created, locked for this run and proved writable."""
+exist, and ``--out`` is created, locked for this run (one ``filelock`` per folder, which ends with
+its process however that ends) and proved writable."""
 
 from __future__ import annotations
 
+import errno
+import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from architectures import model_info
-from architectures.errors import InputFileError
+from architectures.errors import InputFileError, OutputError
 from architectures.registry import check_input_size
 from bench.accuracy.training import checkpoint as ckpt
 from bench.accuracy.training.config import TrainConfig
-from bench.accuracy.training.lock import LOCK_NAME, output_lock
 from bench.report.files import prepare_output
 
+LOCK_NAME = ".lock"
 LOG_NAME = "log.jsonl"
 RUN_FILES = (ckpt.LAST, ckpt.BEST, LOG_NAME)  # what a run writes into --out
+
+
+def _sign(fd: int) -> None:
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
+
+
+def _holder(path: Path) -> str:
+    try:
+        text = path.read_text(errors="replace").split()
+    except OSError:
+        text = []
+    return f"pid {text[0]} on {text[1]}" if len(text) >= 2 else "a process that has not said"
+
+
+@contextmanager
+def output_lock(out: Path) -> Iterator[Path]:
+    """Hold ``<out>/.lock`` (``out`` must exist) for the block, or refuse in one line."""
+    path = Path(out) / LOCK_NAME
+    lock = FileLock(path, timeout=0, on_acquired=_sign)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise OutputError(
+            errno.EBUSY,
+            f"--out {out} is in use by another training run ({_holder(path)}); wait for it or "
+            f"choose another --out",
+        ) from None
+    except OSError as exc:
+        raise OutputError(
+            exc.errno, f"--out {out}: cannot create a lock file there ({exc.strerror})"
+        ) from None
+    try:
+        yield path
+    finally:
+        lock.release()
 
 
 def preflight(cfg: TrainConfig) -> None:
