@@ -30,41 +30,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
         prog="python -m bench.receptive_field", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--model", required=True, nargs="+", help="one or more registered models")
-    parser.add_argument(
-        "--models-from",
-        nargs="+",
-        default=[],
-        metavar="MODULE",
-        help="import these modules first: their @register_model networks join the known models",
-    )
-    parser.add_argument("--checkpoint", type=Path, help="weights (one model only)")
-    parser.add_argument("--image", required=True, type=Path)
-    parser.add_argument(
-        "--keypoint",
-        nargs="+",
-        default=["R_Hip"],
-        help="joint names of the model's layout (LIP: R_Hip, L_Elbow, ...)",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path("runs/receptive_field"),
-        help="folder for the maps and table (the committed ones: results/receptive_field)",
-    )
-    parser.add_argument("--window", type=int, default=WINDOW)
-    parser.add_argument("--stride", type=int, default=WINDOW, help="default: the window")
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
-    parser.add_argument("--measure", choices=MEASURES, default=MEASURES[0])
-    parser.add_argument(
-        "--seed", type=int, default=0, help="weights of untrained models and the noise"
-    )
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
-    parser.add_argument(
-        "--no-bn-calibration",
-        action="store_true",
-        help="untrained models: keep BatchNorm's initial statistics (see calibrate_batchnorm)",
-    )
+    opt = parser.add_argument
+    # fmt: off
+    opt("--model", required=True, nargs="+", help="one or more registered models")
+    opt("--models-from", nargs="+", default=[], metavar="MODULE",
+        help="import these modules first: their @register_model networks join the known models")
+    opt("--checkpoint", type=Path, help="weights (one model only)")
+    opt("--image", required=True, type=Path)
+    opt("--keypoint", nargs="+", default=["R_Hip"],
+        help="joint names of the model's layout (LIP: R_Hip, L_Elbow, ...)")
+    opt("--out", type=Path, default=Path("runs/receptive_field"),
+        help="folder for the maps and table (the committed ones: results/receptive_field)")
+    opt("--window", type=int, default=WINDOW)
+    opt("--stride", type=int, default=WINDOW, help="default: the window")
+    opt("--batch-size", type=int, default=BATCH_SIZE)
+    opt("--measure", choices=MEASURES, default=MEASURES[0])
+    opt("--seed", type=int, default=0, help="weights of untrained models and the noise")
+    opt("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    opt("--no-bn-calibration", action="store_true",
+        help="untrained models: keep BatchNorm's initial statistics (see calibrate_batchnorm)")
+    # fmt: on
     return parser
 
 
@@ -149,9 +134,8 @@ def run(args: argparse.Namespace):
             writers.update(overlays)
     table = pd.concat(frames, ignore_index=True)
     writers.update(table_writers(table))
-    previous = publish.read_manifest(args.out)
     written = publish.publish(args.out, writers, owned=OUTPUT_NAMES, producer=PRODUCER)
-    return table, written, previous
+    return table, written
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -163,14 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         from bench.report.publish import claim
 
         with claim(args.out, PRODUCER, OUTPUT_NAMES):
-            table, written, previous = run(args)
+            table, written = run(args)  # publishing says which set it replaced
     shown = ["model", "keypoint", "area_90", "spread_px", "spread_rel"]
     print(table[shown].to_markdown(index=False))
-    if previous is not None:
-        print(
-            f"replaced the set of run {previous.get('run_id')} in {args.out} "
-            f"({len(previous['files'])} files)"
-        )
     print(
         f"wrote {len(written)} files (maps, receptive_field.csv/.md, manifest.json) to {args.out}"
     )

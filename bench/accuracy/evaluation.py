@@ -58,13 +58,8 @@ def collect_predictions(
     preds, indices = [], []
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=workers)
     for batch in loader:
-        maps = predict_heatmaps(
-            model,
-            batch["image"].to(device),
-            scales=scales,
-            flip=flip,
-            flip_pairs=dataset.channel_flip_pairs,
-        )
+        images, pairs = batch["image"].to(device), dataset.channel_flip_pairs
+        maps = predict_heatmaps(model, images, scales=scales, flip=flip, flip_pairs=pairs)
         coords = dataset.decode(maps)  # the data's joint order, whatever the model's channels
         for coord, matrix in zip(coords, batch["matrix"].numpy()):
             preds.append(to_original(coord, matrix))
@@ -102,7 +97,7 @@ def evaluate_model(model: nn.Module, dataset, **options: Any) -> dict[str, float
 def check_scorable(data: PoseDataset, dataset: str, split: str, root: Path) -> None:
     """Refuse, before the model runs, data PCKh cannot be computed on: images missing, no
     annotated joint, or no person with a head size (the scores would be 0 or NaN everywhere)."""
-    samples = [data.source[i] for i in range(len(data.source))]
+    samples = list(data.source)
     missing = [s.image_path for s in samples if s.image_path is None or not s.image_path.is_file()]
     if missing:
         raise InputFileError(
@@ -156,16 +151,10 @@ def evaluate_checkpoint(
     check_scorable(data, dataset, split, Path(root))
     if on_start is not None:
         on_start(math.ceil(len(data) / batch_size))
-    row: dict[str, Any] = {
-        "model": model_name,
-        "checkpoint": str(checkpoint) if checkpoint is not None else "untrained",
-        "dataset": dataset,
-        "split": split,
-        "protocol": protocol_name(scales, flip),
-    }
     predictions = collect_predictions(model, data, scales, flip, dev, batch_size, workers, on_batch)
-    row.update(score(predictions, data.layout))
-    return row
+    weights = str(checkpoint) if checkpoint is not None else "untrained"
+    row = {"model": model_name, "checkpoint": weights, "dataset": dataset, "split": split}
+    return {**row, "protocol": protocol_name(scales, flip), **score(predictions, data.layout)}
 
 
 _NOTE = (
@@ -187,13 +176,12 @@ def publish_row(row: dict[str, Any], out: Path, producer: str) -> tuple[dict[str
     """Publish ``row``'s CSV and Markdown into ``out`` as one set, with the rows of other models
     earlier runs put there; returns the files written and the previous set's names replaced."""
     writers = row_writers(row)
+    mine = set(writers)
     previous = publish.read_manifest(out) if out.is_dir() else None
     earlier = list(previous["files"]) if previous else []
     for name in earlier:
         if name not in writers and (out / name).is_file():
             writers[name] = lambda path, old=out / name: write_bytes(path, old.read_bytes())
     # bench.evaluate names the replaced model itself: rows of other models are carried over
-    written = publish.publish(
-        out, writers, owned=tuple(writers), producer=producer, say=lambda line: None
-    )
-    return written, [name for name in earlier if name in row_writers(row)]
+    written = publish.publish(out, writers, tuple(writers), producer, say=lambda line: None)
+    return written, [name for name in earlier if name in mine]

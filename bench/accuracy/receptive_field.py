@@ -59,14 +59,10 @@ class RFResult:
 
 def window_positions(size: int, window: int, stride: int) -> list[int]:
     """Top-left offsets along one axis; the last window is flush with the border."""
-    if window > size:
-        raise ValueError(f"window {window} is larger than the image side {size}")
-    if stride < 1:
-        raise ValueError(f"stride must be >= 1, got {stride}")
+    if window > size or stride < 1:
+        raise ValueError(f"window {window} is larger than the image side {size} or stride < 1")
     starts = list(range(0, size - window + 1, stride))
-    if starts[-1] != size - window:
-        starts.append(size - window)
-    return starts
+    return starts if starts[-1] == size - window else [*starts, size - window]
 
 
 def count_batches(image_hw: tuple[int, int], cfg: RFConfig) -> int:
@@ -77,7 +73,7 @@ def count_batches(image_hw: tuple[int, int], cfg: RFConfig) -> int:
 
 
 def _perturbed_batches(
-    image: torch.Tensor, grid: list[tuple[int, int]], cfg: RFConfig, fill_range: tuple[float, float]
+    image: torch.Tensor, grid: list, cfg: RFConfig, fill_range: tuple[float, float]
 ) -> Iterator[tuple[int, torch.Tensor]]:
     """(count, batch) of ``cfg.batch_size`` images, the last padded with clean copies: the clean
     reference goes through the same kernels as the perturbed images."""
@@ -151,15 +147,10 @@ def receptive_field_maps(
             found[k].append(_changes(heat[:, k], base[k], cfg.measure))
         if on_batch is not None:
             on_batch()
+    shape = (len(rows), len(cols))
+    changes = {k: np.concatenate(found[k]).reshape(shape) for k in keypoints}
     return {
-        k: RFResult(
-            np.concatenate(found[k]).reshape(len(rows), len(cols)),
-            tuple(rows),
-            tuple(cols),
-            cfg.window,
-            hw,
-            _peak_xy(base[k], hw),
-        )
+        k: RFResult(changes[k], tuple(rows), tuple(cols), cfg.window, hw, _peak_xy(base[k], hw))
         for k in keypoints
     }
 
@@ -189,9 +180,7 @@ def area_fraction(changes: np.ndarray, mass: float = 0.9) -> float:
     return min(needed, values.size) / values.size
 
 
-def weighted_spread(
-    changes: np.ndarray, xs: np.ndarray, ys: np.ndarray, centre_xy: tuple[float, float]
-) -> float:
+def weighted_spread(changes: np.ndarray, xs: np.ndarray, ys: np.ndarray, centre_xy) -> float:
     """Change-weighted RMS distance of cells at (xs, ys) from ``centre_xy``; NaN if no change."""
     total = changes.sum()
     if total <= 0:

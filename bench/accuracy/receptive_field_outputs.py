@@ -30,13 +30,13 @@ def check_models(names: Sequence[str], keypoints: Sequence[str], window: int) ->
         missing = [k for k in keypoints if k not in joints]
         if missing:
             raise UsageError(
-                f"--keypoint {' '.join(missing)}: not a joint of {name} "
-                f"({info.dataset}); joints: {', '.join(joints)}"
+                f"--keypoint {' '.join(missing)}: not a joint of {name} ({info.dataset}); "
+                f"joints: {', '.join(joints)}"
             )
         if window > min(info.input_size):
+            height, width = info.input_size
             raise UsageError(
-                f"--window {window} is larger than the input of {name} "
-                f"({info.input_size[0]}x{info.input_size[1]})"
+                f"--window {window} is larger than the input of {name} ({height}x{width})"
             )
 
 
@@ -53,8 +53,7 @@ def render_overlay(
     grey = image_rgb.astype(np.float64).mean(axis=2, keepdims=True).repeat(3, axis=2) * 0.7
     out = (grey * (1 - alpha) + green * alpha).clip(0, 255).astype(np.uint8)
     if peak_xy is not None:
-        centre = (round(peak_xy[0]), round(peak_xy[1]))
-        cv2.circle(out, centre, 4, (255, 0, 0), thickness=-1)
+        cv2.circle(out, (round(peak_xy[0]), round(peak_xy[1])), 4, (255, 0, 0), thickness=-1)
     return out
 
 
@@ -98,15 +97,9 @@ def measure_model(
         result = results[index]
         overlay = render_overlay(rgb, result.pixel_map(), result.peak_xy)
         overlays[f"{name}_{keypoint}.png"] = lambda path, rgb=overlay: write_png(path, rgb)
-        rows.append(
-            {
-                "model": name,
-                "keypoint": keypoint,
-                "weights": str(checkpoint or "untrained"),
-                "bn_calibrated": calibrated,
-                **rf.summarize(result, cfg.mass),
-            }
-        )
+        weights = str(checkpoint or "untrained")
+        row = {"model": name, "keypoint": keypoint, "weights": weights, "bn_calibrated": calibrated}
+        rows.append({**row, **rf.summarize(result, cfg.mass)})
     frame = pd.DataFrame(rows).assign(**asdict(cfg), image=str(image_path))
     return frame, overlays
 

@@ -172,9 +172,8 @@ def aligned_predictions(
     expected = (len(samples), layout.num_keypoints, 2)
     if coords.shape != expected:
         raise AnnotationError(
-            f"{found.path}: predictions have shape {coords.shape} but the "
-            f"ground truth has {len(samples)} persons of "
-            f"{layout.num_keypoints} joints: expected {expected}"
+            f"{found.path}: predictions have shape {coords.shape} but the ground truth has "
+            f"{len(samples)} persons of {layout.num_keypoints} joints: expected {expected}"
         )
     return coords - _base(found, base)
 
@@ -182,14 +181,13 @@ def aligned_predictions(
 def _base(found: PredictionFile, base: int | None) -> int:
     if found.base is None and base is None:
         raise UsageError(
-            f"{found.path} does not say whether its pixel coordinates are 0- or "
-            f"1-based: pass --one-based (MATLAB files, e.g. the MPII .mat "
-            f"predictions) or --zero-based"
+            f"{found.path} does not say whether its pixel coordinates are 0- or 1-based: pass "
+            "--one-based (MATLAB files, e.g. the MPII .mat predictions) or --zero-based"
         )
     if found.base is not None and base is not None and found.base != base:
+        given = "--one-based" if base else "--zero-based"
         raise UsageError(
-            f"{found.path} states {found.base}-based coordinates but "
-            f"{'--one-based' if base else '--zero-based'} was given"
+            f"{found.path} states {found.base}-based coordinates but {given} was given"
         )
     return found.base if found.base is not None else int(base)
 

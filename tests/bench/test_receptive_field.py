@@ -140,7 +140,7 @@ def test_writes_maps_and_table_and_says_what_it_replaced(tmp_path, capsys) -> No
     shutil.copy(image, out / "input.png")  # a file the tool did not write stays
     assert receptive_field.main([*common, "--keypoint", "R_Hip"]) == 0
     said = [line for line in capsys.readouterr().out.splitlines() if "replaced" in line]
-    assert said == [f"replaced the set of run {first} in {out} (4 files)"]
+    assert len(said) == 1 and f"run {first} (4 files) in {out}" in said[0]
     assert not (out / f"{name}_L_Elbow.png").exists() and (out / "input.png").is_file()
     assert publish.verify(out) == []
 

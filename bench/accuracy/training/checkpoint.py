@@ -49,16 +49,14 @@ def restore_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def load_checkpoint(
-    path: Path, map_location: str | torch.device = "cpu", trust: bool = False
-) -> dict[str, Any]:
+def load_checkpoint(path: Path, trust: bool = False) -> dict[str, Any]:
     """A checkpoint as a dict; every failure is a :class:`CheckpointError` naming the file."""
     path = Path(path)
     if not path.is_file():
         what = "is a folder, not a file" if path.is_dir() else "no such file"
         raise CheckpointError(f"checkpoint {path}: {what}")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=not trust)
+        state = torch.load(path, map_location="cpu", weights_only=not trust)
     except pickle.UnpicklingError as exc:
         raise CheckpointError(_refusal(path, str(exc))) from None
     except EOFError:
@@ -87,9 +85,7 @@ def _refusal(path: Path, message: str) -> str:
     )
 
 
-def model_state_from(
-    checkpoint: dict[str, Any], path: Path | str = "<checkpoint>"
-) -> dict[str, torch.Tensor]:
+def model_state_from(checkpoint: dict[str, Any], path: Path) -> dict[str, torch.Tensor]:
     """The model weights of a training checkpoint or of a bare state_dict file."""
     state = checkpoint.get("model", checkpoint)
     if isinstance(state, dict) and "state_dict" in state:

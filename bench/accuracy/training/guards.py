@@ -66,10 +66,9 @@ def preflight(cfg: TrainConfig) -> None:
     info = model_info(cfg.model)
     check_input_size(info, cfg.input_size or info.input_size)
     root = Path(cfg.root)
-    if root.exists() and not root.is_dir():
-        raise InputFileError(f"--root {root}: exists and is not a folder")
-    if cfg.dataset != "synthetic" and not root.is_dir():  # synthetic data is generated there
-        raise InputFileError(f"--root {root}: no such folder")
+    if not root.is_dir() and (root.exists() or cfg.dataset != "synthetic"):  # synthetic: made there
+        what = "exists and is not a folder" if root.exists() else "no such folder"
+        raise InputFileError(f"--root {root}: {what}")
     if cfg.backbone_weights is not None and not Path(cfg.backbone_weights).is_file():
         raise InputFileError(f"--backbone-weights {cfg.backbone_weights}: no such file")
     if cfg.resume is not None and not Path(cfg.resume).is_file():
@@ -78,12 +77,9 @@ def preflight(cfg: TrainConfig) -> None:
 
 @contextmanager
 def claim_output(cfg: TrainConfig) -> Iterator[Path]:
-    """``--out`` created, locked for this run and proved writable, before any work.
-
-    Stale temporary files are removed only once the lock is held (they could be another live
-    run's); ``--restart`` removes the previous run's checkpoints and log so none outlives it. A
-    folder this run created is removed again if the run fails before writing into it.
-    """
+    """``--out`` created, locked and proved writable; ``--restart`` removes the previous run's
+    files. Stale temporaries go only under the lock (they could be a live run's); a folder this
+    run created goes again if the run fails before writing into it."""
     out = Path(cfg.out)
     created = not out.is_dir()
     if created:  # a new folder holds no stale file: create and probe it before locking

@@ -169,14 +169,8 @@ def _validate(
         batches = math.ceil(len(val_set) / cfg.batch_size)
         desc = f"epoch {epoch + 1}/{cfg.epochs} validation"
         with tqdm(total=batches, desc=desc, disable=None if cfg.progress else True) as bar:
-            pckh = evaluate_model(
-                model,
-                val_set,
-                device=device,
-                batch_size=cfg.batch_size,
-                workers=cfg.workers,
-                on_batch=bar.update,
-            )["PCKh"]
+            options = {"batch_size": cfg.batch_size, "workers": cfg.workers, "on_batch": bar.update}
+            pckh = evaluate_model(model, val_set, device=device, **options)["PCKh"]
     return dist_utils.broadcast_float(pckh, device)
 
 
