@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,17 +37,19 @@ def env_from_environ() -> DistEnv:
     return DistEnv(int(get("RANK", "0")), int(get("WORLD_SIZE", "1")), int(get("LOCAL_RANK", "0")))
 
 
-def init_distributed(env: DistEnv, device: torch.device) -> None:
+@contextmanager
+def process_group(env: DistEnv, device: torch.device) -> Iterator[None]:
+    """The process group of a ``torchrun`` start for the block; nothing for a single process."""
     if env.enabled and not dist.is_initialized():
         if device.type == "cuda":
             torch.cuda.set_device(device)  # NCCL uses the current device of each rank
         backend = "nccl" if device.type == "cuda" else "gloo"
         dist.init_process_group(backend=backend, rank=env.rank, world_size=env.world_size)
-
-
-def shutdown_distributed() -> None:
-    if dist.is_initialized():
-        dist.destroy_process_group()
+    try:
+        yield
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
 
 
 def broadcast_float(value: float, device: torch.device) -> float:

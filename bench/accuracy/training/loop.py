@@ -1,6 +1,7 @@
-"""The epoch loop of ``python -m bench.train``: GCPM's recipe (Osokin 2019, Sec. 3.2), see
-docs/accuracy.md. The data order is a function of (seed, epoch) only (``DistributedSampler`` also
-for one process), so a run killed mid-epoch and resumed from its last checkpoint repeats it exactly.
+"""The epoch loop of ``python -m bench.train`` with GCPM's recipe (Osokin 2019, Sec. 3.2): its loss
+with intermediate supervision and its schedule (lr / 10 twice on plateaus of the validation PCKh, in
+percent); see docs/accuracy.md. The data order is a function of (seed, epoch) only, so a run killed
+mid-epoch and resumed from its last checkpoint repeats that epoch exactly.
 """
 
 from __future__ import annotations
@@ -8,16 +9,18 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.optim import Optimizer
+from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm import tqdm
 
@@ -26,11 +29,10 @@ from bench.accuracy.evaluation import evaluate_model
 from bench.accuracy.training import checkpoint as ckpt
 from bench.accuracy.training import distributed as dist_utils
 from bench.accuracy.training.backbone import load_backbone_weights
-from bench.accuracy.training.config import TrainConfig
+from bench.accuracy.training.config import ScheduleConfig, TrainConfig
 from bench.accuracy.training.data import build_datasets, prepare_data
 from bench.accuracy.training.distributed import DistEnv
 from bench.accuracy.training.guards import LOG_NAME, claim_output, preflight
-from bench.accuracy.training.loss import multi_stage_loss
 from bench.accuracy.training.resume import (
     Parts,
     RunState,
@@ -40,11 +42,44 @@ from bench.accuracy.training.resume import (
     seed_everything,
     training_state,
 )
-from bench.accuracy.training.schedule import build_scheduler
 from bench.measure.devices import resolve_device
 from bench.report.files import torch_save, write_text
 
 EpochCallback = Callable[[int, dict[str, Any]], None]
+
+
+def heatmap_mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The paper's per-stage loss; ``target`` is resized (bilinear) if its size differs."""
+    if pred.ndim != 4 or target.ndim != 4 or pred.shape[:2] != target.shape[:2]:
+        shapes = f"pred {tuple(pred.shape)}, target {tuple(target.shape)}"
+        raise ValueError(f"heatmaps must be NCHW of the same batch and channels, got {shapes}")
+    if pred.shape[2:] != target.shape[2:]:
+        target = F.interpolate(target, size=pred.shape[2:], mode="bilinear", align_corners=False)
+    return (pred - target).pow(2).sum(dim=(2, 3)).mean()  # summed over pixels, mean over N, batch
+
+
+def multi_stage_loss(outputs: Sequence[torch.Tensor], target: torch.Tensor) -> torch.Tensor:
+    """Sum of :func:`heatmap_mse` over every stage / stack of the model's output list."""
+    if isinstance(outputs, torch.Tensor) or len(outputs) == 0:
+        raise ValueError("the model must return a non-empty list of heatmaps (one per stage)")
+    return torch.stack([heatmap_mse(stage, target) for stage in outputs]).sum()
+
+
+def build_scheduler(optimizer: Optimizer, lr: float, cfg: ScheduleConfig) -> ReduceLROnPlateau:
+    """At most ``cfg.max_reductions`` reductions, through ``min_lr``: the state stays a plain
+    ``ReduceLROnPlateau`` state_dict that checkpoints can store."""
+    min_lr = lr * cfg.factor**cfg.max_reductions
+    # eps below the last step keeps float rounding at min_lr from counting as a third reduction
+    return ReduceLROnPlateau(
+        optimizer,
+        mode="max",
+        factor=cfg.factor,
+        patience=cfg.patience,
+        threshold=cfg.threshold,
+        threshold_mode="abs",
+        min_lr=min_lr,
+        eps=min_lr * 1e-3,
+    )
 
 
 def epoch_generator(seed: int, epoch: int, rank: int) -> torch.Generator:
@@ -96,13 +131,9 @@ def fit(cfg: TrainConfig, on_epoch_end: EpochCallback | None = None) -> RunState
     preflight(cfg)
     env = dist_utils.env_from_environ()
     device = resolve_device(cfg.device, local_rank=env.local_rank)
-    dist_utils.init_distributed(env, device)
-    try:
-        with ExitStack() as stack:
-            dist_utils.on_main(env, lambda: stack.enter_context(claim_output(cfg)))
-            return _fit(cfg, env, device, on_epoch_end)
-    finally:
-        dist_utils.shutdown_distributed()
+    with dist_utils.process_group(env, device), ExitStack() as stack:
+        dist_utils.on_main(env, lambda: stack.enter_context(claim_output(cfg)))
+        return _fit(cfg, env, device, on_epoch_end)
 
 
 def _build(cfg: TrainConfig, env: DistEnv) -> nn.Module:
