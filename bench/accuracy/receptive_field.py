@@ -48,8 +48,7 @@ class RFResult:
 
     def pixel_map(self) -> np.ndarray:
         """(H, W): mean change of the windows covering each pixel; 0 where none does."""
-        total = np.zeros(self.image_hw)
-        cover = np.zeros(self.image_hw)
+        total, cover = np.zeros(self.image_hw), np.zeros(self.image_hw)
         for i, y in enumerate(self.rows):
             for j, x in enumerate(self.cols):
                 total[y : y + self.window, x : x + self.window] += self.changes[i, j]

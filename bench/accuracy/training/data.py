@@ -16,8 +16,6 @@ from datasets.layouts import joint_map_for
 from datasets.sample import SampleList
 from datasets.synthetic import SyntheticConfig, generate
 
-SIGMA = 7.0  # Gaussian sigma in input pixels, the GCPM code's value (datasets.PoseDataset default)
-
 
 def data_format(dataset: str, info: ModelInfo) -> str:
     """The annotation layout to read: LIP or MPII (synthetic data follows the model's)."""
@@ -55,7 +53,7 @@ def open_split(dataset: str, root: Path, info: ModelInfo, split: str) -> SampleL
     """The reader of one split; a missing root or annotation file is named with ``--root``."""
     fmt = data_format(dataset, info)
     if dataset == "synthetic":
-        ensure_synthetic(Path(root), fmt, 400, 0)
+        ensure_synthetic(Path(root), fmt, 400, 0)  # bench.train generates first, with its options
     try:
         return open_reader(fmt, root, split)
     except (FileNotFoundError, NotADirectoryError) as exc:
@@ -63,11 +61,11 @@ def open_split(dataset: str, root: Path, info: ModelInfo, split: str) -> SampleL
 
 
 def pose_dataset(source, info: ModelInfo, augment=None, seed: int = 0) -> PoseDataset:
+    """Targets in the model's facts; the heatmaps' sigma is PoseDataset's, the GCPM code's 7 px."""
     return PoseDataset(
         source,
         input_size=info.input_size,
         heatmap_size=info.heatmap_size,
-        sigma=SIGMA,
         background=info.has_background,
         augment=augment,
         seed=seed,

@@ -24,10 +24,6 @@ class DistEnv:
     local_rank: int = 0
 
     @property
-    def enabled(self) -> bool:
-        return self.world_size > 1
-
-    @property
     def is_main(self) -> bool:
         return self.rank == 0
 
@@ -40,7 +36,7 @@ def env_from_environ() -> DistEnv:
 @contextmanager
 def process_group(env: DistEnv, device: torch.device) -> Iterator[None]:
     """The process group of a ``torchrun`` start for the block; nothing for a single process."""
-    if env.enabled and not dist.is_initialized():
+    if env.world_size > 1 and not dist.is_initialized():
         if device.type == "cuda":
             torch.cuda.set_device(device)  # NCCL uses the current device of each rank
         backend = "nccl" if device.type == "cuda" else "gloo"

@@ -1,16 +1,20 @@
 """The epoch loop of ``python -m bench.train`` with GCPM's recipe (Osokin 2019, Sec. 3.2): its loss
 with intermediate supervision and its schedule (lr / 10 twice on plateaus of the validation PCKh, in
 percent); see docs/accuracy.md. The data order is a function of (seed, epoch) only, so a run killed
-mid-epoch and resumed from its last checkpoint repeats that epoch exactly.
+mid-epoch and resumed from its last checkpoint repeats that epoch exactly. ``last.pt`` holds the
+whole training state, ``best.pt`` the best validated weights; both say which model, input size and
+recipe made them, and a run continues only with the same model and recipe.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import random
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,28 +28,91 @@ from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm import tqdm
 
+from architectures.errors import UsageError
 from architectures.registry import build_at_size
 from bench.accuracy.evaluation import evaluate_model
 from bench.accuracy.training import checkpoint as ckpt
 from bench.accuracy.training import distributed as dist_utils
-from bench.accuracy.training.backbone import load_backbone_weights
-from bench.accuracy.training.config import ScheduleConfig, TrainConfig
+from bench.accuracy.training.config import (
+    ScheduleConfig,
+    TrainConfig,
+    config_changes,
+    config_record,
+)
 from bench.accuracy.training.data import build_datasets, prepare_data
 from bench.accuracy.training.distributed import DistEnv
 from bench.accuracy.training.guards import LOG_NAME, claim_output, preflight
-from bench.accuracy.training.resume import (
-    Parts,
-    RunState,
-    identification,
-    load_resume_state,
-    restore,
-    seed_everything,
-    training_state,
-)
+from bench.accuracy.training.model import check_made_for, load_backbone_weights
 from bench.measure.devices import resolve_device
 from bench.report.files import torch_save, write_text
 
-EpochCallback = Callable[[int, dict[str, Any]], None]
+TRAINING_STATE = ("model", "optimizer", "scheduler", "run", "rng")
+Parts = tuple[nn.Module, Optimizer, Any]  # what a training state saves: model, optimizer, scheduler
+
+
+@dataclass
+class RunState:
+    """What a checkpoint restores besides the RNG: progress and the per-epoch history."""
+
+    next_epoch: int = 0
+    best_pckh: float = float("-inf")
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def identification(cfg: TrainConfig, model: nn.Module) -> dict[str, Any]:
+    """What every checkpoint of the run says about itself: model, trained size, recipe."""
+    return {
+        "model_name": cfg.model,
+        "input_size": list(model.info.input_size),
+        "config": config_record(cfg),
+    }
+
+
+def load_resume_state(cfg: TrainConfig) -> tuple[Path | None, dict[str, Any] | None]:
+    """The checkpoint to continue from (``--resume``, else ``<out>/last.pt`` unless
+    ``--restart``), checked against ``cfg`` before anything is built."""
+    source = Path(cfg.resume) if cfg.resume is not None else Path(cfg.out) / ckpt.LAST
+    if cfg.resume is None and not (cfg.auto_resume and source.is_file()):
+        return None, None
+    try:
+        state = ckpt.load_checkpoint(source, trust=cfg.trust_checkpoint)
+    except ckpt.CheckpointError as exc:
+        if cfg.resume is not None:
+            raise
+        raise ckpt.CheckpointError(f"{exc}; or start afresh with --restart") from None
+    missing = [key for key in TRAINING_STATE if key not in state]
+    if missing:
+        raise ckpt.CheckpointError(
+            f"checkpoint {source} holds model weights only (no {', '.join(missing)}), not a "
+            f"training state: resume from a last.pt, or use --restart to start afresh"
+        )
+    check_made_for(state, cfg.model, source)
+    changes = config_changes(state.get("config", {}), cfg)
+    if changes:
+        raise UsageError(
+            f"{source} was trained with other settings: {'; '.join(changes)}. Pass the saved "
+            f"values to continue it, or --restart to start afresh in {cfg.out}"
+        )
+    return source, state
+
+
+def restore(state: dict, source: Path, cfg: TrainConfig, env: DistEnv, parts: Parts) -> RunState:
+    model, optimizer, scheduler = parts
+    model.load_state_dict(ckpt.model_state_from(state, source))
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    rng = state["rng"]
+    if len(rng) == env.world_size:
+        ckpt.restore_rng_state(rng[env.rank])
+    else:  # another world size: data order and augmentation stay exact, other RNG streams restart
+        seed_everything(cfg.seed + 7919 * env.rank + len(state["run"]["history"]))
+    return RunState(**state["run"])
 
 
 def heatmap_mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -82,11 +149,6 @@ def build_scheduler(optimizer: Optimizer, lr: float, cfg: ScheduleConfig) -> Red
     )
 
 
-def epoch_generator(seed: int, epoch: int, rank: int) -> torch.Generator:
-    """Seeds DataLoader workers' RNGs (augmentation) from (seed, epoch, rank) alone."""
-    return torch.Generator().manual_seed(seed * 1_000_003 + epoch * 1009 + rank)
-
-
 def make_loader(dataset: Dataset, cfg: TrainConfig, env: DistEnv, epoch: int) -> DataLoader:
     sampler = DistributedSampler(dataset, env.world_size, env.rank, shuffle=True, seed=cfg.seed)
     sampler.set_epoch(epoch)
@@ -97,7 +159,8 @@ def make_loader(dataset: Dataset, cfg: TrainConfig, env: DistEnv, epoch: int) ->
         batch_size=cfg.batch_size,
         sampler=sampler,
         num_workers=cfg.workers,
-        generator=epoch_generator(cfg.seed, epoch, env.rank),
+        # seeds the workers' augmentation RNGs from (seed, epoch, rank) alone
+        generator=torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch * 1009 + env.rank),
     )
 
 
@@ -125,7 +188,7 @@ def _write_log(out: Path, records: list[dict[str, Any]]) -> None:
     write_text(out / LOG_NAME, "".join(json.dumps(record) + "\n" for record in records))
 
 
-def fit(cfg: TrainConfig, on_epoch_end: EpochCallback | None = None) -> RunState:
+def fit(cfg: TrainConfig, on_epoch_end: Callable[[int, dict], None] | None = None) -> RunState:
     """Train ``cfg.model`` on ``cfg.dataset``; device, ``--out`` (locked for the run) and the
     checkpoint to continue from are checked before any work."""
     preflight(cfg)
@@ -160,7 +223,7 @@ def _fit(cfg: TrainConfig, env: DistEnv, device: torch.device, on_epoch_end) -> 
             print(f"resumed from {source} at epoch {run.next_epoch}")
     else:
         seed_everything(cfg.seed + 7919 * env.rank)  # per-rank augmentation streams
-    net = DistributedDataParallel(model) if env.enabled else model
+    net = DistributedDataParallel(model) if env.world_size > 1 else model
     for epoch in range(run.next_epoch, cfg.epochs):
         started = time.perf_counter()
         loader = make_loader(train_set, cfg, env, epoch)
@@ -209,12 +272,20 @@ def _save(cfg: TrainConfig, env: DistEnv, parts: Parts, run: RunState, improved:
     """``last.pt`` and the log every epoch, ``best.pt`` when validation improved."""
     rng_states = dist_utils.gather_objects(ckpt.capture_rng_state())  # each rank's own stream
     if env.is_main:
-        state = training_state(cfg, parts, run, rng_states)
+        model, optimizer, scheduler = parts
+        state = {
+            **identification(cfg, model),
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "run": asdict(run),
+            "rng": rng_states,
+        }
         out, record = Path(cfg.out), run.history[-1]
         torch_save(state, out / ckpt.LAST)
         if improved:
             best = {"model": state["model"], "epoch": record["epoch"], "val_pckh": run.best_pckh}
-            torch_save({**identification(cfg, parts[0]), **best}, out / ckpt.BEST)
+            torch_save({**identification(cfg, model), **best}, out / ckpt.BEST)
         _write_log(out, run.history)
         print(json.dumps(record))
     dist_utils.barrier()
