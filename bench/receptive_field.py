@@ -22,8 +22,7 @@ from architectures.errors import (
 PRODUCER = "bench.receptive_field"
 OUTPUT_NAMES = ("receptive_field.csv", "receptive_field.md")
 MEASURES = ("peak", "l1")  # bench.accuracy.receptive_field.MEASURES
-WINDOW = 11  # the defaults of bench.accuracy.receptive_field.RFConfig
-BATCH_SIZE = 16
+WINDOW = 11  # the default of bench.accuracy.receptive_field.RFConfig, as is --batch-size's
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder for the maps and table (the committed ones: results/receptive_field)")
     opt("--window", type=int, default=WINDOW)
     opt("--stride", type=int, default=WINDOW, help="default: the window")
-    opt("--batch-size", type=int, default=BATCH_SIZE)
+    opt("--batch-size", type=int, default=16)
     opt("--measure", choices=MEASURES, default=MEASURES[0])
     opt("--seed", type=int, default=0, help="weights of untrained models and the noise")
     opt("--device", default="auto", help="auto, cpu, cuda, cuda:N")
@@ -150,9 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             table, written = run(args)  # publishing says which set it replaced
     shown = ["model", "keypoint", "area_90", "spread_px", "spread_rel"]
     print(table[shown].to_markdown(index=False))
-    print(
-        f"wrote {len(written)} files (maps, receptive_field.csv/.md, manifest.json) to {args.out}"
-    )
+    print(f"wrote {len(written)} files (maps, receptive_field.csv/.md, manifest) to {args.out}")
     return 0
 
 

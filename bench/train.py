@@ -1,9 +1,8 @@
 """Train any registered pose model with the GCPM recipe (Osokin 2019, Sec. 3.2).
 
 ``python -m bench.train --model NAME --dataset {lip,mpii,synthetic} --root DIR --out DIR``, or
-``torchrun --nproc-per-node N -m bench.train ...`` (``--batch-size`` per process). Checkpoints
-``last.pt`` (resumed when made by the same model and recipe) and ``best.pt`` and ``log.jsonl`` go
-to ``--out``, one run at a time; the recipe and checks are in docs/accuracy.md.
+``torchrun --nproc-per-node N -m bench.train ...``: ``last.pt`` (resumed), ``best.pt`` and
+``log.jsonl`` go to ``--out``, one run at a time (docs/accuracy.md).
 """
 
 from __future__ import annotations

@@ -111,12 +111,11 @@ def check_scorable(data: PoseDataset, dataset: str, split: str, root: Path) -> N
         )
     heads = np.array([s.head_size for s in samples], dtype=np.float64)
     if not (np.isfinite(heads) & (heads > 0)).any():
-        reason = (
-            "MPII's train split has no head boxes (the official ones cover the validation "
-            "persons): use --split val"
-            if data.layout.head_size_rule == "headbox" and split == "train"
-            else "check the annotation file"
-        )
+        reason = "check the annotation file"
+        if data.layout.head_size_rule == "headbox" and split == "train":
+            reason = (
+                "MPII's train split has no head boxes (only its val persons have): use --split val"
+            )
         raise InputFileError(
             f"--root {root}: no person of the {dataset} {split!r} split has a head size, which "
             f"PCKh divides by; {reason}"

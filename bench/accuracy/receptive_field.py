@@ -1,12 +1,8 @@
-"""Empirical receptive field of a pose network (GCPM, Osokin 2019, Sec. 3.3, Figs. 6-8;
-Zhou et al., ICLR'15): a window of random values slides over the image, and each position's change
-of the keypoint's last-stage heatmap is measured against the clean image's (docs/accuracy.md):
-
-- ``peak`` (default): the change at the clean arg-max, Zhou et al.'s discrepancy of the unit that
-  predicts the keypoint, so meaningful for untrained networks too;
-- ``l1``: the L1 change of the whole channel; for an untrained network it is dominated by the local
-  response at every window, so it is not a receptive field there.
-"""
+"""Empirical receptive field of a pose network (GCPM, Osokin 2019, Sec. 3.3, Figs. 6-8; Zhou et
+al., ICLR'15): a random window slides over the image, and each position's change of the keypoint's
+last-stage heatmap is measured (docs/accuracy.md). ``peak``: at the clean arg-max, the discrepancy
+of the unit that predicts the keypoint, meaningful for untrained networks too; ``l1``: over the
+whole channel, which for an untrained network is the local response at every window, not a field."""
 
 from __future__ import annotations
 

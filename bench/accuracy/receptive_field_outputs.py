@@ -115,7 +115,7 @@ SHOWN = ["model", "keypoint", "weights", "bn_calibrated", "area_90", "spread_px"
 
 
 def table_writers(frame: pd.DataFrame, name: str = "receptive_field") -> dict[str, Writer]:
-    """File name -> writer(path) for the CSV and Markdown table."""
+    """File name -> writer(path) for the CSV (every column) and Markdown table."""
     shown = frame[[*SHOWN, "peak_x", "peak_y"]]
     notes = _TABLE_NOTE.format(**frame.iloc[0].to_dict())
     title = "Empirical receptive field (GCPM Sec. 3.3)"

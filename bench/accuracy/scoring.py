@@ -211,13 +211,11 @@ def _by_name(found: PredictionFile, samples: Sequence[Sample]) -> np.ndarray:
 
 
 def format_score(score: Score, predictions: Path) -> str:
-    rules = CONVENTIONS[score.convention]
-    frame = pd.DataFrame([score.columns])
     lines = [
         f"{score.dataset.upper()} PCKh of {predictions}",
-        f"convention {rules.describe(score.dataset)}",
+        f"convention {CONVENTIONS[score.convention].describe(score.dataset)}",
         f"persons: {score.persons} ({score.excluded} without a head size, left out)",
-        frame.to_markdown(index=False, floatfmt=".2f"),
+        pd.DataFrame([score.columns]).to_markdown(index=False, floatfmt=".2f"),
     ]
     if score.dataset == "mpii":
         lines.append("AUC: area under the total PCKh curve at thresholds 0:0.01:0.5, in %")

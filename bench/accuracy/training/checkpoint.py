@@ -1,8 +1,5 @@
-"""Checkpoint files, read with ``torch.load(weights_only=True)`` unless trusted (docs/accuracy.md).
-
-Every value we store is weights_only-loadable (the numpy RNG state as a tensor and numbers), and
-files are written atomically through :func:`bench.report.files.torch_save`.
-"""
+"""Checkpoint files, read with ``torch.load(weights_only=True)`` unless trusted (docs/accuracy.md):
+every value we store is weights_only-loadable; files are written atomically (``torch_save``)."""
 
 from __future__ import annotations
 

@@ -16,9 +16,8 @@ from architectures.errors import UsageError, check_range
 DATASETS = ("lip", "mpii", "synthetic")
 LABELLED_SPLITS = ("train", "val")  # LIP's and MPII's test labels are not public
 
-# Fields that may change between an interrupted run and its continuation without changing what is
-# trained. ``root`` is here so that a data set can move; ``epochs`` so that a finished run can be
-# extended.
+# Fields that may change when a run continues without changing what is trained (``root``: a data
+# set may move; ``epochs``: a finished run may be extended).
 RESUMABLE_CHANGES = frozenset(
     ("out", "root", "epochs", "resume", "auto_resume", "trust_checkpoint")  # files, length
     + ("workers", "device", "progress")  # speed and display
@@ -29,7 +28,6 @@ _OPTIONS = {
     "schedule.threshold": "plateau threshold (code default)",
     "schedule.factor": "lr factor (code default)",
     "schedule.max_reductions": "lr reductions (code default)",
-    "train_split": "train split",
     "val_split": "validation split",
 }
 
@@ -75,7 +73,6 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     input_size: tuple[int, int] | None = None  # None: the model's registered input size
-    train_split: str = "train"
     val_split: str = "val"
     max_val_samples: int | None = None
     validate_every: int = 1  # epochs; the last epoch is always validated (the plateau counts these)

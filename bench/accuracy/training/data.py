@@ -82,9 +82,7 @@ def build_datasets(cfg: TrainConfig, info: ModelInfo) -> tuple[PoseDataset, Pose
         masking = "body" if switches.body_masking else "none"
         masking = "keypoints" if switches.keypoint_masking else masking
         augment = AugmentConfig.paper(data_format(cfg.dataset, info), masking)
-    train = pose_dataset(
-        open_split(cfg.dataset, cfg.root, info, cfg.train_split), info, augment, cfg.seed
-    )
+    train = pose_dataset(open_split(cfg.dataset, cfg.root, info, "train"), info, augment, cfg.seed)
     val = eval_dataset(info, cfg.dataset, cfg.root, cfg.val_split, cfg.max_val_samples)
     return train, val
 

@@ -80,10 +80,8 @@ def gather_objects(mine: Any) -> list[Any]:
 
 
 def gather_digests(model: nn.Module) -> list[str]:
-    """Every rank's SHA-256 of its parameters, bit-exact, so a run can check the replicas agree.
-
-    Buffers are left out: each rank's BatchNorm statistics reflect its own shard (no SyncBN).
-    """
+    """Every rank's SHA-256 of its parameters, bit-exact, so a run can check the replicas agree;
+    not of buffers: each rank's BatchNorm statistics reflect its own shard (no SyncBN)."""
     digest = hashlib.sha256()
     for name, tensor in model.named_parameters():
         digest.update(name.encode())

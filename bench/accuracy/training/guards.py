@@ -46,15 +46,11 @@ def output_lock(out: Path) -> Iterator[Path]:
     try:
         lock.acquire()
     except Timeout:
-        raise OutputError(
-            errno.EBUSY,
-            f"--out {out} is in use by another training run ({_holder(path)}); wait for it or "
-            f"choose another --out",
-        ) from None
+        busy = f"in use by another training run ({_holder(path)}); wait for it or choose another"
+        raise OutputError(errno.EBUSY, f"--out {out} is {busy} --out") from None
     except OSError as exc:
-        raise OutputError(
-            exc.errno, f"--out {out}: cannot create a lock file there ({exc.strerror})"
-        ) from None
+        reason = f"cannot create a lock file there ({exc.strerror})"
+        raise OutputError(exc.errno, f"--out {out}: {reason}") from None
     try:
         yield path
     finally:

@@ -57,8 +57,7 @@ def load_model(
     trust: bool = False,
 ) -> nn.Module:
     """A registered model in eval mode on ``device``: the weights of ``checkpoint``, else seeded
-    random ones; ``input_size`` None: the size the checkpoint was trained at, else the registered.
-    """
+    random ones; ``input_size`` None: the checkpoint's training size, else the registered one."""
     state = None
     if checkpoint is not None:
         state = load_checkpoint(checkpoint, trust=trust)
