@@ -181,6 +181,6 @@ def publish_row(row: dict[str, Any], out: Path, producer: str) -> tuple[dict[str
     for name in earlier:
         if name not in writers and (out / name).is_file():
             writers[name] = lambda path, old=out / name: write_bytes(path, old.read_bytes())
-    # bench.evaluate names the replaced model itself: rows of other models are carried over
+    # bench.evaluate names the replaced model itself: rows of other models stay
     written = publish.publish(out, writers, tuple(writers), producer, say=lambda line: None)
     return written, [name for name in earlier if name in mine]
