@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         from bench.report.publish import claim
 
         with claim(args.out, PRODUCER, OUTPUT_NAMES):
-            table, written = run(args)  # publishing says which set it replaced
+            table, written = run(args)
     shown = ["model", "keypoint", "area_90", "spread_px", "spread_rel"]
     print(table[shown].to_markdown(index=False))
     print(f"wrote {len(written)} files (maps, receptive_field.csv/.md, manifest) to {args.out}")
