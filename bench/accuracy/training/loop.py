@@ -67,11 +67,8 @@ def seed_everything(seed: int) -> None:
 
 def identification(cfg: TrainConfig, model: nn.Module) -> dict[str, Any]:
     """What every checkpoint of the run says about itself: model, trained size, recipe."""
-    return {
-        "model_name": cfg.model,
-        "input_size": list(model.info.input_size),
-        "config": config_record(cfg),
-    }
+    made = {"model_name": cfg.model, "input_size": list(model.info.input_size)}
+    return {**made, "config": config_record(cfg)}
 
 
 def load_resume_state(cfg: TrainConfig) -> tuple[Path | None, dict[str, Any] | None]:
