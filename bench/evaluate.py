@@ -1,15 +1,8 @@
 """PCKh evaluation of a (trained or untrained) model in the paper's table columns (Osokin 2019).
 
-Protocols: single scale, or Table 4's heatmaps averaged over input scales 0.75 / 1.0 / 1.25 and the
-flipped image; scoring in original image pixels with each dataset's own PCKh protocol (see
-:mod:`bench.accuracy.evaluation`). Columns: Head, Sho., Elb., Wri., Hip, Knee, Ank., PCKh (pooled
-over 14 joints), and AUC for MPII.
-
 ``python -m bench.evaluate --model NAME [--checkpoint PATH] --dataset {lip,mpii,synthetic}
---root DIR [--flip --scales 0.75 1.0 1.25] [--out DIR]`` prints the row and, with ``--out``,
-publishes ``<out>/eval_<model>.csv/.md`` as one set with the rows earlier runs put there.
-Every argument, the device, the data and ``--out`` are checked before the model runs; a problem
-ends the command with one line and exit status 2.
+--root DIR [--flip --scales 0.75 1.0 1.25] [--out DIR]`` prints the row; ``--out`` publishes
+``eval_<model>.csv/.md`` with the rows earlier runs put there (docs/accuracy.md).
 """
 
 from __future__ import annotations
@@ -34,55 +27,29 @@ PAPER_SCALES = (0.75, 1.0, 1.25)
 
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="python -m bench.evaluate", description=__doc__.split("\n")[0])
-    parser.add_argument("--model", required=True, help="registered model name")
-    parser.add_argument(
-        "--models-from",
-        nargs="+",
-        default=[],
-        metavar="MODULE",
-        help="import these modules first: their @register_model networks join the known models",
-    )
-    parser.add_argument(
-        "--checkpoint",
-        type=Path,
-        default=None,
-        help="training checkpoint or state_dict; omitted: untrained (seeded) weights",
-    )
-    parser.add_argument(
-        "--trust-checkpoint",
-        action="store_true",
-        help="load --checkpoint with full unpickling, which can run code stored in the file: "
-        "only for a file from a source you trust",
-    )
-    parser.add_argument("--dataset", required=True, choices=DATASETS)
-    parser.add_argument("--root", required=True, type=Path)
-    parser.add_argument("--split", default="val", help="train or val (test labels are not public)")
-    parser.add_argument(
-        "--scales",
-        type=float,
-        nargs="+",
-        default=[1.0],
-        help=f"input scales to average; the paper's: {' '.join(map(str, PAPER_SCALES))}",
-    )
-    parser.add_argument("--flip", action="store_true", help="also average the flipped image")
-    parser.add_argument(
-        "--input-size",
-        type=int,
-        nargs=2,
-        default=None,
-        metavar=("H", "W"),
-        help="default: the checkpoint's training size, else the model's registered size",
-    )
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=0)
-    parser.add_argument("--max-samples", type=int, default=None)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="publish eval_<model>.csv/.md here (default: print only)",
-    )
+    opt = parser.add_argument
+    # fmt: off
+    opt("--model", required=True, help="registered model name")
+    opt("--models-from", nargs="+", default=[], metavar="MODULE",
+        help="import these modules first: their @register_model networks join the known models")
+    opt("--checkpoint", type=Path,
+        help="training checkpoint or state_dict; omitted: untrained (seeded) weights")
+    opt("--trust-checkpoint", action="store_true", help="load --checkpoint with full unpickling, "
+        "which can run code stored in the file: only for a file from a source you trust")
+    opt("--dataset", required=True, choices=DATASETS)
+    opt("--root", required=True, type=Path)
+    opt("--split", default="val", help="train or val (test labels are not public)")
+    opt("--scales", type=float, nargs="+", default=[1.0],
+        help=f"input scales to average; the paper's: {' '.join(map(str, PAPER_SCALES))}")
+    opt("--flip", action="store_true", help="also average the flipped image")
+    opt("--input-size", type=int, nargs=2, metavar=("H", "W"),
+        help="default: the checkpoint's training size, else the model's registered size")
+    opt("--batch-size", type=int, default=16)
+    opt("--workers", type=int, default=0)
+    opt("--max-samples", type=int)
+    opt("--device", default="auto")
+    opt("--out", type=Path, help="publish eval_<model>.csv/.md here (default: print only)")
+    # fmt: on
     return parser
 
 
@@ -149,14 +116,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print(pd.DataFrame([row]).to_markdown(index=False, floatfmt=".2f"))
         if args.out is not None:
-            _publish(row, args.out)
+            from bench.accuracy.evaluation import publish_row
+
+            written, replaced = publish_row(row, args.out, PRODUCER)
+            if replaced:
+                print(f"replaced {', '.join(replaced)} of the previous set in {args.out}")
+            print(f"wrote {', '.join(sorted(written))} to {args.out}")
     return 0
-
-
-def _publish(row: dict, out: Path) -> None:
-    from bench.accuracy.evaluation import publish_row
-
-    written, replaced = publish_row(row, out, PRODUCER)
-    if replaced:
-        print(f"replaced {', '.join(replaced)} of the previous set in {out}")
-    print(f"wrote {', '.join(sorted(written))} to {out}")

@@ -1,11 +1,8 @@
 """Empirical receptive field of pose networks (GCPM, Osokin 2019, Sec. 3.3, Figs. 6-8).
 
 ``python -m bench.receptive_field --model NAME [NAME ...] [--checkpoint PATH] --image PATH
-[--keypoint NAME ...] [--out DIR]`` slides a window of random pixels over the image and maps how
-much each window changes the keypoint's heatmap (:mod:`bench.accuracy.receptive_field`). Every
-argument is checked before a model runs; the maps and the table are published into ``--out``
-(default ``runs/receptive_field``; the committed ``results/receptive_field`` only when named) as
-one set (:mod:`bench.report.publish`), and a run that replaces an earlier set says so.
+[--keypoint NAME ...] [--out DIR]`` publishes the maps and table into ``--out`` (default
+``runs/receptive_field``) as one set; see docs/accuracy.md.
 """
 
 from __future__ import annotations
@@ -25,49 +22,33 @@ from architectures.errors import (
 PRODUCER = "bench.receptive_field"
 OUTPUT_NAMES = ("receptive_field.csv", "receptive_field.md")
 MEASURES = ("peak", "l1")  # bench.accuracy.receptive_field.MEASURES
-WINDOW = 11  # the defaults of bench.accuracy.receptive_field.RFConfig
-BATCH_SIZE = 16
+WINDOW = 11  # the default of bench.accuracy.receptive_field.RFConfig, as is --batch-size's
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
         prog="python -m bench.receptive_field", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--model", required=True, nargs="+", help="one or more registered models")
-    parser.add_argument(
-        "--models-from",
-        nargs="+",
-        default=[],
-        metavar="MODULE",
-        help="import these modules first: their @register_model networks join the known models",
-    )
-    parser.add_argument("--checkpoint", type=Path, default=None, help="weights (one model only)")
-    parser.add_argument("--image", required=True, type=Path)
-    parser.add_argument(
-        "--keypoint",
-        nargs="+",
-        default=["R_Hip"],
-        help="joint names of the model's layout (LIP: R_Hip, L_Elbow, ...)",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path("runs/receptive_field"),
-        help="folder for the maps and table (the committed ones: results/receptive_field)",
-    )
-    parser.add_argument("--window", type=int, default=WINDOW)
-    parser.add_argument("--stride", type=int, default=WINDOW, help="default: the window")
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
-    parser.add_argument("--measure", choices=MEASURES, default=MEASURES[0])
-    parser.add_argument(
-        "--seed", type=int, default=0, help="weights of untrained models and the noise"
-    )
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
-    parser.add_argument(
-        "--no-bn-calibration",
-        action="store_true",
-        help="untrained models: keep BatchNorm's initial statistics (see calibrate_batchnorm)",
-    )
+    opt = parser.add_argument
+    # fmt: off
+    opt("--model", required=True, nargs="+", help="one or more registered models")
+    opt("--models-from", nargs="+", default=[], metavar="MODULE",
+        help="import these modules first: their @register_model networks join the known models")
+    opt("--checkpoint", type=Path, help="weights (one model only)")
+    opt("--image", required=True, type=Path)
+    opt("--keypoint", nargs="+", default=["R_Hip"],
+        help="joint names of the model's layout (LIP: R_Hip, L_Elbow, ...)")
+    opt("--out", type=Path, default=Path("runs/receptive_field"),
+        help="folder for the maps and table (the committed ones: results/receptive_field)")
+    opt("--window", type=int, default=WINDOW)
+    opt("--stride", type=int, default=WINDOW, help="default: the window")
+    opt("--batch-size", type=int, default=16)
+    opt("--measure", choices=MEASURES, default=MEASURES[0])
+    opt("--seed", type=int, default=0, help="weights of untrained models and the noise")
+    opt("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    opt("--no-bn-calibration", action="store_true",
+        help="untrained models: keep BatchNorm's initial statistics (see calibrate_batchnorm)")
+    # fmt: on
     return parser
 
 
@@ -168,9 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             table, written = run(args)
     shown = ["model", "keypoint", "area_90", "spread_px", "spread_rel"]
     print(table[shown].to_markdown(index=False))
-    print(
-        f"wrote {len(written)} files (maps, receptive_field.csv/.md, manifest.json) to {args.out}"
-    )
+    print(f"wrote {len(written)} files (maps, receptive_field.csv/.md, manifest) to {args.out}")
     return 0
 
 

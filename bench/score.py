@@ -1,9 +1,7 @@
 """Score anyone's predictions by the official MPII (or LIP) PCKh rules, or a named port's.
 
-``python -m bench.score PREDICTIONS --ground-truth GT [--one-based | --zero-based]
-[--convention official|bearpaw|hrnet|mmpose] [--json]`` prints the paper's columns (Head, Sho.,
-Elb., Wri., Hip, Knee, Ank., PCKh = the total) and, for MPII, the AUC over thresholds 0..0.5.
-The formats it reads are listed in :mod:`bench.accuracy.scoring`.
+``python -m bench.score PREDICTIONS --ground-truth GT [--one-based | --zero-based] [--convention
+official|bearpaw|hrnet|mmpose] [--json]``; the formats it reads are in docs/datasets.md.
 """
 
 from __future__ import annotations
@@ -19,46 +17,25 @@ CONVENTION_NAMES = ("official", "bearpaw", "hrnet", "mmpose")  # datasets.conven
 
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="python -m bench.score", description=__doc__.split("\n\n")[0])
-    parser.add_argument("predictions", type=Path, help="predictions file (N, 16, 2)")
-    parser.add_argument(
-        "--ground-truth",
-        required=True,
-        type=Path,
-        help="gt_valid.mat / detections_our_format.mat, mpii_annotations.json(.gz),"
-        " mmpose JSON, an MPII or LIP root, or lip_val_set.csv",
-    )
-    parser.add_argument(
-        "--headboxes",
-        type=Path,
-        default=None,
-        help="head boxes (.mat with headboxes_src) for a JSON ground truth",
-    )
-    parser.add_argument(
-        "--split", default="val", help="split of a root (train, val) or bearpaw JSON (also all)"
-    )
+    opt = parser.add_argument
     base = parser.add_mutually_exclusive_group()
-    base.add_argument(
-        "--one-based",
-        dest="base",
-        action="store_const",
-        const=1,
-        help="prediction pixels are MATLAB 1-based",
-    )
-    base.add_argument(
-        "--zero-based",
-        dest="base",
-        action="store_const",
-        const=0,
-        help="prediction pixels are 0-based (pixel centre of the top-left = 0)",
-    )
-    parser.add_argument(
-        "--convention",
-        default="official",
-        choices=CONVENTION_NAMES,
-        help="official (default); or the table of bearpaw, HRNet or mmpose",
-    )
-    parser.add_argument("--threshold", type=float, default=0.5, help="PCKh threshold")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead")
+    # fmt: off
+    opt("predictions", type=Path, help="predictions file (N, 16, 2)")
+    opt("--ground-truth", required=True, type=Path, help="gt_valid.mat / "
+        "detections_our_format.mat, mpii_annotations.json(.gz), mmpose JSON, an MPII or LIP root, "
+        "or lip_val_set.csv")
+    opt("--headboxes", type=Path,
+        help="head boxes (.mat with headboxes_src) for a JSON ground truth")
+    opt("--split", default="val", help="split of a root (train, val) or bearpaw JSON (also all)")
+    base.add_argument("--one-based", dest="base", action="store_const", const=1,
+                      help="prediction pixels are MATLAB 1-based")
+    base.add_argument("--zero-based", dest="base", action="store_const", const=0,
+                      help="prediction pixels are 0-based (pixel centre of the top-left = 0)")
+    opt("--convention", default="official", choices=CONVENTION_NAMES,
+        help="official (default); or the table of bearpaw, HRNet or mmpose")
+    opt("--threshold", type=float, default=0.5, help="PCKh threshold")
+    opt("--json", action="store_true", help="print one JSON object instead")
+    # fmt: on
     return parser
 
 

@@ -1,16 +1,8 @@
 """Train any registered pose model with the GCPM recipe (Osokin 2019, Sec. 3.2).
 
-Defaults are the paper's: Adam, lr 4e-5 divided by 10 twice on plateaus of the validation PCKh, MSE
-on the heatmaps of every stage, the Sec. 3.2.2 augmentations (``--body-masking`` /
-``--keypoint-masking`` give Table 1's other rows). Checkpoints go to ``--out/last.pt`` (resumed
-automatically when it was made by the same model and recipe; ``--restart`` starts afresh) and
-``--out/best.pt``; per-epoch loss and PCKh to ``--out/log.jsonl``. One run at a time per ``--out``.
-Bad arguments, an unusable ``--out``, device or checkpoint stop the command before any work with
-one line and exit status 2 (see ``architectures.errors``).
-
-Single process: ``python -m bench.train --model NAME --dataset {lip,mpii,synthetic} --root DIR
---out DIR``. Several GPUs (or CPU processes): ``torchrun --nproc-per-node N -m bench.train ...``;
-``--batch-size`` is per process.
+``python -m bench.train --model NAME --dataset {lip,mpii,synthetic} --root DIR --out DIR``, or
+``torchrun --nproc-per-node N -m bench.train ...``: ``last.pt`` (resumed), ``best.pt`` and
+``log.jsonl`` go to ``--out``, one run at a time (docs/accuracy.md).
 """
 
 from __future__ import annotations
@@ -24,77 +16,43 @@ from bench.accuracy.training.config import DATASETS, AugmentSwitches, ScheduleCo
 
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="python -m bench.train", description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--model",
-        required=True,
-        help="registered model name: the README's model table, or "
-        "`python -c 'import architectures; print(*architectures.list_models())'`",
-    )
-    parser.add_argument(
-        "--models-from",
-        nargs="+",
-        default=[],
-        metavar="MODULE",
-        help="import these modules first: their @register_model networks join the known models",
-    )
-    parser.add_argument("--dataset", required=True, choices=DATASETS)
-    parser.add_argument("--root", required=True, type=Path, help="dataset root (official layout)")
-    parser.add_argument("--out", required=True, type=Path, help="checkpoints and log go here")
-    parser.add_argument("--epochs", type=int, default=100)
-    parser.add_argument("--batch-size", type=int, default=16, help="per process")
-    parser.add_argument("--lr", type=float, default=4e-5, help="initial Adam learning rate")
-    parser.add_argument(
-        "--patience", type=int, default=5, help="epochs without PCKh gain before lr/10"
-    )
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
-    parser.add_argument(
-        "--input-size",
-        type=int,
-        nargs=2,
-        default=None,
-        metavar=("H", "W"),
-        help="override the model's input size (e.g. 128 128 for quick runs); a multiple of the "
-        "model's size_multiple",
-    )
-    parser.add_argument(
-        "--backbone-weights",
-        type=Path,
-        default=None,
-        help="local ImageNet MobileNet-v1 weights for the feature extractor",
-    )
-    parser.add_argument("--resume", type=Path, default=None, help="checkpoint to resume from")
-    parser.add_argument(
-        "--restart",
-        "--no-auto-resume",
-        dest="restart",
-        action="store_true",
-        help="start afresh: ignore and replace --out's last.pt, best.pt and log.jsonl",
-    )
-    parser.add_argument(
-        "--trust-checkpoint",
-        action="store_true",
-        help="load --resume / last.pt / --backbone-weights with full unpickling, which can run "
-        "code stored in the file: only for files from a source you trust",
-    )
-    parser.add_argument("--no-augment", action="store_true", help="train on the plain fit only")
+    opt = parser.add_argument
+    # fmt: off
+    opt("--model", required=True, help="registered model name: the README's model table, or "
+        "`python -c 'import architectures; print(*architectures.list_models())'`")
+    opt("--models-from", nargs="+", default=[], metavar="MODULE",
+        help="import these modules first: their @register_model networks join the known models")
+    opt("--dataset", required=True, choices=DATASETS)
+    opt("--root", required=True, type=Path, help="dataset root (official layout)")
+    opt("--out", required=True, type=Path, help="checkpoints and log go here")
+    opt("--epochs", type=int, default=100)
+    opt("--batch-size", type=int, default=16, help="per process")
+    opt("--lr", type=float, default=4e-5, help="initial Adam learning rate")
+    opt("--patience", type=int, default=5, help="epochs without PCKh gain before lr/10")
+    opt("--workers", type=int, default=2)
+    opt("--seed", type=int, default=0)
+    opt("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
+    opt("--input-size", type=int, nargs=2, metavar=("H", "W"), help="override the model's input "
+        "size (e.g. 128 128 for quick runs); a multiple of the model's size_multiple")
+    opt("--backbone-weights", type=Path,
+        help="local ImageNet MobileNet-v1 weights for the feature extractor")
+    opt("--resume", type=Path, help="checkpoint to resume from")
+    opt("--restart", "--no-auto-resume", dest="restart", action="store_true",
+        help="start afresh: ignore and replace --out's last.pt, best.pt and log.jsonl")
+    opt("--trust-checkpoint", action="store_true", help="load --resume / last.pt / "
+        "--backbone-weights with full unpickling, which can run code stored in the file: only "
+        "for files from a source you trust")
+    opt("--no-augment", action="store_true", help="train on the plain fit only")
     masking = parser.add_mutually_exclusive_group()
     masking.add_argument("--body-masking", action="store_true", help="Table 1: + body masking")
-    masking.add_argument(
-        "--keypoint-masking", action="store_true", help="Table 1: + keypoints masking"
-    )
-    parser.add_argument("--max-val-samples", type=int, default=None)
-    parser.add_argument("--validate-every", type=int, default=1, help="epochs between validations")
-    parser.add_argument(
-        "--synthetic-images",
-        type=int,
-        default=400,
-        help="how many images --dataset synthetic generates when --root is empty",
-    )
-    parser.add_argument(
-        "--no-progress", action="store_true", help="no progress bars on stderr (logs, CI)"
-    )
+    masking.add_argument("--keypoint-masking", action="store_true",
+                         help="Table 1: + keypoints masking")
+    opt("--max-val-samples", type=int)
+    opt("--validate-every", type=int, default=1, help="epochs between validations")
+    opt("--synthetic-images", type=int, default=400,
+        help="how many images --dataset synthetic generates when --root is empty")
+    opt("--no-progress", action="store_true", help="no progress bars on stderr (logs, CI)")
+    # fmt: on
     return parser
 
 
@@ -118,11 +76,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         resume=args.resume,
         auto_resume=not args.restart,
         trust_checkpoint=args.trust_checkpoint,
-        augment=AugmentSwitches(
-            enabled=not args.no_augment,
-            body_masking=args.body_masking,
-            keypoint_masking=args.keypoint_masking,
-        ),
+        augment=AugmentSwitches(not args.no_augment, args.body_masking, args.keypoint_masking),
         schedule=ScheduleConfig(patience=args.patience),
         progress=not args.no_progress,
     )

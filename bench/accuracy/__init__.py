@@ -1,2 +1,1 @@
-"""Accuracy: training with the paper's recipe, evaluation, scoring prediction files, and the
-empirical receptive field."""
+"""Accuracy: training, evaluation, scoring prediction files, the empirical receptive field."""

@@ -1,14 +1,6 @@
-"""PCKh of a model in the paper's table columns (Osokin 2019), for training and ``bench.evaluate``.
-
-Protocols: single scale, or Table 4's heatmaps averaged over input scales 0.75 / 1.0 / 1.25 and the
-flipped image (``datasets.predict_heatmaps``). Predictions are decoded (arg-max with the
-quarter-pixel shift), mapped back to original image pixels and scored there against the reader's
-ground truth with the dataset's own PCKh protocol (LIP: head-neck size; MPII: 0.6 x head-box
-diagonal, plus AUC over thresholds 0..0.5). Before a model runs, the data is checked to be
-scorable (:func:`check_scorable`): every image present, some joint annotated, some head size.
-Checkpoints are read without unpickling arbitrary objects unless trusted; one written by
-``bench.train`` must be for the model and is evaluated at the input size it was trained at.
-"""
+"""PCKh of a model in the paper's table columns (Osokin 2019), for training and ``bench.evaluate``:
+single scale or Table 4's scales + flip, decoded and scored in original image pixels with each
+dataset's own PCKh protocol (docs/accuracy.md)."""
 
 from __future__ import annotations
 
@@ -44,12 +36,8 @@ class Predictions:
 
 
 def protocol_name(scales: Sequence[float], flip: bool) -> str:
-    scale_text = (
-        "single scale"
-        if tuple(scales) == (1.0,)
-        else "scales " + "/".join(f"{s:g}" for s in scales)
-    )
-    return f"{scale_text}{' + flip' if flip else ''}"
+    text = "scales " + "/".join(f"{s:g}" for s in scales) if tuple(scales) != (1.0,) else ""
+    return (text or "single scale") + (" + flip" if flip else "")
 
 
 @torch.inference_mode()
@@ -63,21 +51,15 @@ def collect_predictions(
     workers: int = 0,
     on_batch: Callable[[], None] | None = None,
 ) -> Predictions:
-    """Run ``model`` on a ``datasets.PoseDataset`` (no augmentation); decode in original pixels.
-
-    ``on_batch()`` is called after each batch (progress)."""
+    """Run ``model`` on a ``datasets.PoseDataset`` (no augmentation); decode in original pixels;
+    ``on_batch()`` after each batch."""
     was_training = model.training
     model.eval()
     preds, indices = [], []
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=workers)
     for batch in loader:
-        maps = predict_heatmaps(
-            model,
-            batch["image"].to(device),
-            scales=scales,
-            flip=flip,
-            flip_pairs=dataset.channel_flip_pairs,
-        )
+        images, pairs = batch["image"].to(device), dataset.channel_flip_pairs
+        maps = predict_heatmaps(model, images, scales=scales, flip=flip, flip_pairs=pairs)
         coords = dataset.decode(maps)  # the data's joint order, whatever the model's channels
         for coord, matrix in zip(coords, batch["matrix"].numpy()):
             preds.append(to_original(coord, matrix))
@@ -106,27 +88,16 @@ def score(predictions: Predictions, layout) -> dict[str, float]:
     return row
 
 
-def evaluate_model(
-    model: nn.Module,
-    dataset,
-    scales: Sequence[float] = (1.0,),
-    flip: bool = False,
-    device: torch.device | str = "cpu",
-    batch_size: int = 16,
-    workers: int = 0,
-    on_batch: Callable[[], None] | None = None,
-) -> dict[str, float]:
-    """Columns of :func:`score` for ``model`` on a ``PoseDataset``."""
-    predictions = collect_predictions(
-        model, dataset, scales, flip, device, batch_size, workers, on_batch
-    )
-    return score(predictions, dataset.layout)
+def evaluate_model(model: nn.Module, dataset, **options: Any) -> dict[str, float]:
+    """Columns of :func:`score` for ``model`` on a ``PoseDataset``; options of
+    :func:`collect_predictions`."""
+    return score(collect_predictions(model, dataset, **options), dataset.layout)
 
 
 def check_scorable(data: PoseDataset, dataset: str, split: str, root: Path) -> None:
     """Refuse, before the model runs, data PCKh cannot be computed on: images missing, no
     annotated joint, or no person with a head size (the scores would be 0 or NaN everywhere)."""
-    samples = [data.source[i] for i in range(len(data.source))]
+    samples = list(data.source)
     missing = [s.image_path for s in samples if s.image_path is None or not s.image_path.is_file()]
     if missing:
         raise InputFileError(
@@ -140,12 +111,11 @@ def check_scorable(data: PoseDataset, dataset: str, split: str, root: Path) -> N
         )
     heads = np.array([s.head_size for s in samples], dtype=np.float64)
     if not (np.isfinite(heads) & (heads > 0)).any():
-        reason = (
-            "MPII's train split has no head boxes (the official ones cover the validation "
-            "persons): use --split val"
-            if data.layout.head_size_rule == "headbox" and split == "train"
-            else "check the annotation file"
-        )
+        reason = "check the annotation file"
+        if data.layout.head_size_rule == "headbox" and split == "train":
+            reason = (
+                "MPII's train split has no head boxes (only its val persons have): use --split val"
+            )
         raise InputFileError(
             f"--root {root}: no person of the {dataset} {split!r} split has a head size, which "
             f"PCKh divides by; {reason}"
@@ -171,10 +141,8 @@ def evaluate_checkpoint(
 ) -> dict[str, Any]:
     """One table row: identification columns, then Head .. Ank., PCKh (and AUC for MPII), in %.
 
-    ``checkpoint=None`` scores the untrained model (seeded weights). ``dataset`` is ``lip``,
-    ``mpii`` or ``synthetic`` (generated data in the model's layout, read from ``root``).
-    ``input_size`` None: the size the checkpoint was trained at (else the registered size).
-    ``on_start(batches)`` is told how many batches will run, ``on_batch()`` after each one.
+    ``checkpoint=None``: the untrained model (seeded weights); ``input_size`` None: the size the
+    checkpoint was trained at; ``on_start(batches)`` before the batches, ``on_batch()`` after each.
     """
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     model = load_model(model_name, checkpoint, dev, input_size, trust=trust_checkpoint)
@@ -182,15 +150,10 @@ def evaluate_checkpoint(
     check_scorable(data, dataset, split, Path(root))
     if on_start is not None:
         on_start(math.ceil(len(data) / batch_size))
-    row: dict[str, Any] = {
-        "model": model_name,
-        "checkpoint": str(checkpoint) if checkpoint is not None else "untrained",
-        "dataset": dataset,
-        "split": split,
-        "protocol": protocol_name(scales, flip),
-    }
-    row.update(evaluate_model(model, data, scales, flip, dev, batch_size, workers, on_batch))
-    return row
+    predictions = collect_predictions(model, data, scales, flip, dev, batch_size, workers, on_batch)
+    weights = str(checkpoint) if checkpoint is not None else "untrained"
+    row = {"model": model_name, "checkpoint": weights, "dataset": dataset, "split": split}
+    return {**row, "protocol": protocol_name(scales, flip), **score(predictions, data.layout)}
 
 
 _NOTE = (
@@ -201,26 +164,23 @@ _NOTE = (
 
 def row_writers(row: dict[str, Any]) -> dict[str, Callable[[Path], Path]]:
     """File name -> writer(path) for ``eval_<model>.csv`` and ``.md``."""
-    frame = pd.DataFrame([row])
-    title = f"PCKh of {row['model']}"
+    frame, name = pd.DataFrame([row]), row["model"]
     return {
-        f"eval_{row['model']}.csv": lambda path: write_csv(frame, path),
-        f"eval_{row['model']}.md": lambda path: write_markdown(frame, path, title, notes=_NOTE),
+        f"eval_{name}.csv": lambda path: write_csv(frame, path),
+        f"eval_{name}.md": lambda path: write_markdown(frame, path, f"PCKh of {name}", notes=_NOTE),
     }
 
 
 def publish_row(row: dict[str, Any], out: Path, producer: str) -> tuple[dict[str, Path], list[str]]:
-    """Write ``row``'s CSV and Markdown into ``out`` as one set (:mod:`bench.report.publish`);
-    the rows of other models that earlier runs put there stay in the set. Returns the files
-    written and the names of the previous set this one replaced."""
+    """Publish ``row``'s CSV and Markdown into ``out`` as one set, with the rows of other models
+    earlier runs put there; returns the files written and the previous set's names replaced."""
     writers = row_writers(row)
+    mine = set(writers)
     previous = publish.read_manifest(out) if out.is_dir() else None
     earlier = list(previous["files"]) if previous else []
     for name in earlier:
         if name not in writers and (out / name).is_file():
             writers[name] = lambda path, old=out / name: write_bytes(path, old.read_bytes())
-    # bench.evaluate names the replaced model itself: rows of other models are carried over
-    written = publish.publish(
-        out, writers, owned=tuple(writers), producer=producer, say=lambda line: None
-    )
-    return written, [name for name in earlier if name in row_writers(row)]
+    # bench.evaluate names the replaced model itself: rows of other models stay
+    written = publish.publish(out, writers, tuple(writers), producer, say=lambda line: None)
+    return written, [name for name in earlier if name in mine]

@@ -1,29 +1,8 @@
-"""Empirical receptive field of a pose network (GCPM, Osokin 2019, Sec. 3.3, Figs. 6-8).
-
-Following Zhou et al. (ICLR'15), an 11x11 window filled with random values slides over the input
-image; each perturbed image goes through the network and the chosen keypoint's heatmap (last stage)
-is compared with the heatmap of the clean image. Two measures of the change (``RFConfig.measure``):
-
-- ``peak`` (default): the absolute change of the heatmap value at the clean prediction's arg-max.
-  This is Zhou et al.'s discrepancy of one unit, here the unit that predicts the keypoint, so the
-  map is that unit's empirical receptive field, meaningful for untrained networks too.
-- ``l1``: the L1 norm of the difference over the keypoint's whole channel. For a trained network,
-  whose channel is near zero away from the keypoint, it also counts windows that create a second
-  peak; for an untrained one it is dominated by the local response at every window, so it is not
-  a receptive field there.
-
-A pixel's value in the map is the mean change of the windows that cover it. The paper renders this
-map as green over the image, saturation proportional to the change.
-
-One number per model and keypoint makes maps comparable in a table: ``area_90``, the smallest
-fraction of window positions (tiles of the image) that holds 90 % of the total change (a local field
-gives a small number, a global one a large number), and ``spread_px``, the change-weighted RMS
-distance of the window centres from the keypoint's predicted location.
-
-Untrained models are built after ``torch.manual_seed(seed)`` so that their maps (the
-architecture's own reach) are reproducible, and their BatchNorm statistics are set from the image
-first (:func:`calibrate_batchnorm`), without which their output hardly depends on the input at all.
-"""
+"""Empirical receptive field of a pose network (GCPM, Osokin 2019, Sec. 3.3, Figs. 6-8; Zhou et
+al., ICLR'15): a random window slides over the image, and each position's change of the keypoint's
+last-stage heatmap is measured (docs/accuracy.md). ``peak``: at the clean arg-max, the discrepancy
+of the unit that predicts the keypoint, meaningful for untrained networks too; ``l1``: over the
+whole channel, which for an untrained network is the local response at every window, not a field."""
 
 from __future__ import annotations
 
@@ -65,30 +44,20 @@ class RFResult:
 
     def pixel_map(self) -> np.ndarray:
         """(H, W): mean change of the windows covering each pixel; 0 where none does."""
-        total = np.zeros(self.image_hw)
-        cover = np.zeros(self.image_hw)
+        total, cover = np.zeros(self.image_hw), np.zeros(self.image_hw)
         for i, y in enumerate(self.rows):
             for j, x in enumerate(self.cols):
                 total[y : y + self.window, x : x + self.window] += self.changes[i, j]
                 cover[y : y + self.window, x : x + self.window] += 1
         return np.divide(total, cover, out=np.zeros_like(total), where=cover > 0)
 
-    def window_centres(self) -> tuple[np.ndarray, np.ndarray]:
-        """(ny, nx) x and y of the window centres in input pixels."""
-        half = (self.window - 1) / 2
-        return np.meshgrid(np.array(self.cols) + half, np.array(self.rows) + half)
-
 
 def window_positions(size: int, window: int, stride: int) -> list[int]:
     """Top-left offsets along one axis; the last window is flush with the border."""
-    if window > size:
-        raise ValueError(f"window {window} is larger than the image side {size}")
-    if stride < 1:
-        raise ValueError(f"stride must be >= 1, got {stride}")
+    if window > size or stride < 1:
+        raise ValueError(f"window {window} is larger than the image side {size} or stride < 1")
     starts = list(range(0, size - window + 1, stride))
-    if starts[-1] != size - window:
-        starts.append(size - window)
-    return starts
+    return starts if starts[-1] == size - window else [*starts, size - window]
 
 
 def count_batches(image_hw: tuple[int, int], cfg: RFConfig) -> int:
@@ -99,10 +68,10 @@ def count_batches(image_hw: tuple[int, int], cfg: RFConfig) -> int:
 
 
 def _perturbed_batches(
-    image: torch.Tensor, grid: list[tuple[int, int]], cfg: RFConfig, fill_range: tuple[float, float]
+    image: torch.Tensor, grid: list, cfg: RFConfig, fill_range: tuple[float, float]
 ) -> Iterator[tuple[int, torch.Tensor]]:
-    """(count, batch): every batch has ``cfg.batch_size`` images, the last padded with clean
-    copies, so that the clean reference goes through the same kernels as the perturbed images."""
+    """(count, batch) of ``cfg.batch_size`` images, the last padded with clean copies: the clean
+    reference goes through the same kernels as the perturbed images."""
     generator = torch.Generator().manual_seed(cfg.seed)
     low, high = fill_range
     for start in range(0, len(grid), cfg.batch_size):
@@ -150,12 +119,9 @@ def receptive_field_maps(
     fill_range: tuple[float, float] = (0.0, 1.0),
     on_batch: Callable[[], None] | None = None,
 ) -> dict[int, RFResult]:
-    """Slide the random window over ``image`` (C, H, W, normalised like the model's input).
-
-    One sweep serves every keypoint: each perturbed image's heatmaps hold all channels.
-    ``fill_range`` is the value range of the random window, i.e. the normalised range of pixels.
-    ``on_batch()`` is called after each of the :func:`count_batches` batches (progress).
-    """
+    """Slide the random window over ``image`` (C, H, W, normalised like the model's input); one
+    sweep serves every keypoint. ``fill_range``: the normalised range of pixels, the window's
+    values; ``on_batch()`` after each of the :func:`count_batches` batches."""
     if image.ndim != 3:
         raise ValueError(f"image must be (C, H, W), got shape {tuple(image.shape)}")
     model.eval()
@@ -176,29 +142,19 @@ def receptive_field_maps(
             found[k].append(_changes(heat[:, k], base[k], cfg.measure))
         if on_batch is not None:
             on_batch()
+    shape = (len(rows), len(cols))
+    changes = {k: np.concatenate(found[k]).reshape(shape) for k in keypoints}
     return {
-        k: RFResult(
-            np.concatenate(found[k]).reshape(len(rows), len(cols)),
-            tuple(rows),
-            tuple(cols),
-            cfg.window,
-            hw,
-            _peak_xy(base[k], hw),
-        )
+        k: RFResult(changes[k], tuple(rows), tuple(cols), cfg.window, hw, _peak_xy(base[k], hw))
         for k in keypoints
     }
 
 
 @torch.no_grad()
 def calibrate_batchnorm(model: nn.Module, image: torch.Tensor) -> int:
-    """Set every BatchNorm's running statistics from one train-mode pass over ``image``.
-
-    An untrained network's BN layers hold running statistics (0, 1) that do not match its
-    activations, so in eval mode the signal fades through the depth and the output hardly depends
-    on the input (changes near float rounding). Statistics of the image itself are what a trained
-    network's BN provides for its data; only the statistics change, no weight. Returns the number
-    of BN layers set.
-    """
+    """Set every BatchNorm's running statistics from one train-mode pass over ``image``; returns
+    how many layers were set. An untrained network's (0, 1) statistics fade the signal through the
+    depth, so its output would hardly depend on the input; no weight changes."""
     layers = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     for layer in layers:
         layer.reset_running_stats()
@@ -219,9 +175,7 @@ def area_fraction(changes: np.ndarray, mass: float = 0.9) -> float:
     return min(needed, values.size) / values.size
 
 
-def weighted_spread(
-    changes: np.ndarray, xs: np.ndarray, ys: np.ndarray, centre_xy: tuple[float, float]
-) -> float:
+def weighted_spread(changes: np.ndarray, xs: np.ndarray, ys: np.ndarray, centre_xy) -> float:
     """Change-weighted RMS distance of cells at (xs, ys) from ``centre_xy``; NaN if no change."""
     total = changes.sum()
     if total <= 0:
@@ -231,9 +185,10 @@ def weighted_spread(
 
 
 def summarize(result: RFResult, mass: float = 0.9) -> dict[str, float]:
-    """``area_90``: fraction of window positions (the image tiled by the grid) holding 90 % of the
-    change; ``spread_px``: change-weighted RMS distance of the window centres from the keypoint."""
-    xs, ys = result.window_centres()
+    """``area_90``: fraction of window positions holding 90 % of the change (small: a local field);
+    ``spread_px``: change-weighted RMS distance of the window centres from the keypoint."""
+    half = (result.window - 1) / 2  # the window centres in input pixels
+    xs, ys = np.meshgrid(np.array(result.cols) + half, np.array(result.rows) + half)
     spread = weighted_spread(result.changes, xs, ys, result.peak_xy)
     return {
         f"area_{round(mass * 100)}": area_fraction(result.changes, mass),

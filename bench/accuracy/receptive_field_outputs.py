@@ -1,10 +1,5 @@
-"""One model's empirical receptive field on one image, as a table row per keypoint and green
-overlays (GCPM, Osokin 2019, Figs. 6-8), behind ``python -m bench.receptive_field``.
-
-The image is fitted to the model's input as in evaluation; the maps come from
-:mod:`bench.accuracy.receptive_field`. Overlays and the table are handed to the caller as writers,
-which publishes them as one set (:mod:`bench.report.publish`).
-"""
+"""One model's empirical receptive field on one image (GCPM, Osokin 2019, Figs. 6-8): a table row
+per keypoint and green overlays, handed to ``bench.receptive_field`` as writers of one set."""
 
 from __future__ import annotations
 
@@ -20,12 +15,7 @@ from torch import nn
 
 from architectures.errors import UsageError
 from architectures.registry import model_info
-from bench.accuracy.receptive_field import (
-    RFConfig,
-    calibrate_batchnorm,
-    receptive_field_maps,
-    summarize,
-)
+from bench.accuracy import receptive_field as rf
 from bench.report.files import write_bytes, write_csv, write_markdown
 from datasets import fit, get_layout, normalize_image
 
@@ -40,13 +30,13 @@ def check_models(names: Sequence[str], keypoints: Sequence[str], window: int) ->
         missing = [k for k in keypoints if k not in joints]
         if missing:
             raise UsageError(
-                f"--keypoint {' '.join(missing)}: not a joint of {name} "
-                f"({info.dataset}); joints: {', '.join(joints)}"
+                f"--keypoint {' '.join(missing)}: not a joint of {name} ({info.dataset}); "
+                f"joints: {', '.join(joints)}"
             )
         if window > min(info.input_size):
+            height, width = info.input_size
             raise UsageError(
-                f"--window {window} is larger than the input of {name} "
-                f"({info.input_size[0]}x{info.input_size[1]})"
+                f"--window {window} is larger than the input of {name} ({height}x{width})"
             )
 
 
@@ -63,8 +53,7 @@ def render_overlay(
     grey = image_rgb.astype(np.float64).mean(axis=2, keepdims=True).repeat(3, axis=2) * 0.7
     out = (grey * (1 - alpha) + green * alpha).clip(0, 255).astype(np.uint8)
     if peak_xy is not None:
-        centre = (round(peak_xy[0]), round(peak_xy[1]))
-        cv2.circle(out, centre, 4, (255, 0, 0), thickness=-1)
+        cv2.circle(out, (round(peak_xy[0]), round(peak_xy[1])), 4, (255, 0, 0), thickness=-1)
     return out
 
 
@@ -89,39 +78,28 @@ def measure_model(
     checkpoint: Path | None,
     image_path: Path,
     keypoints: Sequence[str],
-    cfg: RFConfig,
+    cfg: rf.RFConfig,
     calibrate_bn: bool = True,
     on_batch: Callable[[], None] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Writer]]:
-    """Receptive-field numbers of one loaded model, one row per keypoint, and a PNG writer per
-    keypoint's overlay (``<model>_<keypoint>.png``).
-
-    Without a checkpoint (the seeded untrained model) the BatchNorm statistics are set from the
-    image first (:func:`~bench.accuracy.receptive_field.calibrate_batchnorm`) unless
-    ``calibrate_bn`` is false.
-    """
+    """One row per keypoint and a PNG writer per keypoint's overlay (``<model>_<keypoint>.png``);
+    an untrained model's BatchNorm statistics are set from the image first if ``calibrate_bn``."""
     name = model.info.name
     image, rgb, fill = load_input(image_path, model.info.input_size)
     layout = get_layout(model.info.dataset)
     indices = {k: layout.index(k) for k in keypoints}
     calibrated = checkpoint is None and calibrate_bn
     if calibrated:
-        calibrate_batchnorm(model, image)
-    results = receptive_field_maps(model, image, list(indices.values()), cfg, fill, on_batch)
+        rf.calibrate_batchnorm(model, image)
+    results = rf.receptive_field_maps(model, image, list(indices.values()), cfg, fill, on_batch)
     rows, overlays = [], {}
     for keypoint, index in indices.items():
         result = results[index]
         overlay = render_overlay(rgb, result.pixel_map(), result.peak_xy)
         overlays[f"{name}_{keypoint}.png"] = lambda path, rgb=overlay: write_png(path, rgb)
-        rows.append(
-            {
-                "model": name,
-                "keypoint": keypoint,
-                "weights": str(checkpoint or "untrained"),
-                "bn_calibrated": calibrated,
-                **summarize(result, cfg.mass),
-            }
-        )
+        weights = str(checkpoint or "untrained")
+        row = {"model": name, "keypoint": keypoint, "weights": weights, "bn_calibrated": calibrated}
+        rows.append({**row, **rf.summarize(result, cfg.mass)})
     frame = pd.DataFrame(rows).assign(**asdict(cfg), image=str(image_path))
     return frame, overlays
 
@@ -137,7 +115,7 @@ SHOWN = ["model", "keypoint", "weights", "bn_calibrated", "area_90", "spread_px"
 
 
 def table_writers(frame: pd.DataFrame, name: str = "receptive_field") -> dict[str, Writer]:
-    """File name -> writer(path) for the CSV and Markdown table."""
+    """File name -> writer(path) for the CSV (every column) and Markdown table."""
     shown = frame[[*SHOWN, "peak_x", "peak_y"]]
     notes = _TABLE_NOTE.format(**frame.iloc[0].to_dict())
     title = "Empirical receptive field (GCPM Sec. 3.3)"

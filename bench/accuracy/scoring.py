@@ -1,19 +1,7 @@
-"""Score anyone's predictions by the official MPII (or LIP) PCKh rules, or a named port's.
-
-The paper's columns (Head, Sho., Elb., Wri., Hip, Knee, Ank., PCKh = the total) and, for MPII, the
-AUC over thresholds 0..0.5, behind ``python -m bench.score``.
-
-Predictions: .mat / .h5 / .npy / .npz / .json holding an (N, 16, 2) array in ground-truth order,
-or LIP's prediction CSV (rows matched by image name). Ground truth: MPII ``gt_valid.mat`` /
-``detections_our_format.mat`` (self-contained), bearpaw's ``mpii_annotations.json(.gz)`` or the
-mmpose JSON with ``--headboxes FILE.mat``, an MPII or LIP root, or LIP's ``lip_val_set.csv``.
-Coordinates are stated, never guessed: ``--one-based`` (MATLAB files) or ``--zero-based`` is
-required unless the predictions file says (``coordinate_base``; LIP's CSV is in LIP's pixels).
-
-Files are checked before they are parsed: a JSON file may nest no deeper than its format does, and
-a ``.npy`` header must not claim more data than the file holds (either would otherwise end in a
-RecursionError or a MemoryError instead of one line naming the file).
-"""
+"""Score anyone's predictions by the official MPII (or LIP) PCKh rules, or a named port's, behind
+``python -m bench.score`` (formats in docs/datasets.md). Coordinates are stated, never guessed.
+Files are checked before they are parsed (JSON nesting depth, ``.npy`` header vs file size), so a
+crafted file ends in one line naming it, not a RecursionError or MemoryError."""
 
 from __future__ import annotations
 
@@ -147,11 +135,8 @@ def score_predictions(
     split: str = "val",
     threshold: float = 0.5,
 ) -> Score:
-    """Score a predictions file against a ground truth (see the module docstring).
-
-    ``base`` is the predictions' pixel convention (0 or 1); None is accepted only when the file
-    states it.
-    """
+    """Score a predictions file against a ground truth; ``base`` is the predictions' pixel
+    convention (0 or 1), None only when the file states it."""
     rules = get_convention(convention)
     gt = read_ground_truth(ground_truth, headboxes, split)
     samples = list(gt)
@@ -174,16 +159,8 @@ def score_predictions(
         )
     keypoints = np.stack([s.keypoints for s in samples])
     scored = np.stack([s.scored for s in samples])
-    row = table_row(
-        pred,
-        keypoints,
-        scored,
-        head,
-        gt.layout,
-        rules,
-        threshold,
-        auc=gt.layout.head_size_rule == "headbox",
-    )
+    auc = gt.layout.head_size_rule == "headbox"
+    row = table_row(pred, keypoints, scored, head, gt.layout, rules, threshold, auc=auc)
     return Score(gt.layout.name, rules.name, len(samples), int((~usable).sum()), row)
 
 
@@ -195,9 +172,8 @@ def aligned_predictions(
     expected = (len(samples), layout.num_keypoints, 2)
     if coords.shape != expected:
         raise AnnotationError(
-            f"{found.path}: predictions have shape {coords.shape} but the "
-            f"ground truth has {len(samples)} persons of "
-            f"{layout.num_keypoints} joints: expected {expected}"
+            f"{found.path}: predictions have shape {coords.shape} but the ground truth has "
+            f"{len(samples)} persons of {layout.num_keypoints} joints: expected {expected}"
         )
     return coords - _base(found, base)
 
@@ -205,14 +181,13 @@ def aligned_predictions(
 def _base(found: PredictionFile, base: int | None) -> int:
     if found.base is None and base is None:
         raise UsageError(
-            f"{found.path} does not say whether its pixel coordinates are 0- or "
-            f"1-based: pass --one-based (MATLAB files, e.g. the MPII .mat "
-            f"predictions) or --zero-based"
+            f"{found.path} does not say whether its pixel coordinates are 0- or 1-based: pass "
+            "--one-based (MATLAB files, e.g. the MPII .mat predictions) or --zero-based"
         )
     if found.base is not None and base is not None and found.base != base:
+        given = "--one-based" if base else "--zero-based"
         raise UsageError(
-            f"{found.path} states {found.base}-based coordinates but "
-            f"{'--one-based' if base else '--zero-based'} was given"
+            f"{found.path} states {found.base}-based coordinates but {given} was given"
         )
     return found.base if found.base is not None else int(base)
 
@@ -236,13 +211,11 @@ def _by_name(found: PredictionFile, samples: Sequence[Sample]) -> np.ndarray:
 
 
 def format_score(score: Score, predictions: Path) -> str:
-    rules = CONVENTIONS[score.convention]
-    frame = pd.DataFrame([score.columns])
     lines = [
         f"{score.dataset.upper()} PCKh of {predictions}",
-        f"convention {rules.describe(score.dataset)}",
+        f"convention {CONVENTIONS[score.convention].describe(score.dataset)}",
         f"persons: {score.persons} ({score.excluded} without a head size, left out)",
-        frame.to_markdown(index=False, floatfmt=".2f"),
+        pd.DataFrame([score.columns]).to_markdown(index=False, floatfmt=".2f"),
     ]
     if score.dataset == "mpii":
         lines.append("AUC: area under the total PCKh curve at thresholds 0:0.01:0.5, in %")

@@ -14,7 +14,7 @@ import torch
 from architectures.errors import OutputError
 from bench import train
 from bench.accuracy.training import checkpoint as ckpt
-from bench.accuracy.training.lock import LOCK_NAME, output_lock
+from bench.accuracy.training.guards import LOCK_NAME, output_lock
 from tests.helpers import generated_root
 from tests.tiny_models import register_tiny
 

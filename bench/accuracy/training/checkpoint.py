@@ -1,18 +1,5 @@
-"""Checkpoint files: written atomically, read without running code from the file.
-
-A training checkpoint holds the model, optimiser and scheduler states, the run's progress, the RNG
-states of python, numpy and torch (CPU and CUDA) of every rank, the model's name, its input size
-and the run's config; the per-epoch data order is a pure function of (seed, epoch), so restoring
-these continues the exact sequence of an uninterrupted run.
-
-Every value is of a type ``torch.load(weights_only=True)`` reads (tensors, numbers, strings, lists,
-tuples, dicts): the numpy RNG state is stored as a tensor and plain numbers, not as a numpy array.
-So loading never unpickles arbitrary objects, and a file that would need it (a crafted pickle, a
-foreign file holding other objects) is refused with :class:`CheckpointError` unless the caller
-trusts it (``--trust-checkpoint``). Files are written through
-:func:`bench.report.files.torch_save` (temporary file, ``os.replace``), so an interrupted write
-never leaves a truncated checkpoint behind.
-"""
+"""Checkpoint files, read with ``torch.load(weights_only=True)`` unless trusted (docs/accuracy.md):
+every value we store is weights_only-loadable; files are written atomically (``torch_save``)."""
 
 from __future__ import annotations
 
@@ -26,7 +13,6 @@ import numpy as np
 import torch
 
 from architectures.errors import InputFileError
-from bench.report.files import torch_save
 
 
 class CheckpointError(InputFileError):
@@ -35,25 +21,14 @@ class CheckpointError(InputFileError):
 
 LAST = "last.pt"
 BEST = "best.pt"
-TRUST_HINT = (
-    "bench.train and bench.evaluate load it with --trust-checkpoint; use that only if you trust "
-    "where the file comes from"
-)
 
 
 def capture_rng_state() -> dict[str, Any]:
-    """This process's RNG states as tensors, numbers and lists (weights_only-loadable)."""
-    version, internal, gauss_next = random.getstate()
-    name, keys, pos, has_gauss, cached_gaussian = np.random.get_state()
-    state: dict[str, Any] = {
-        "python": [version, list(internal), gauss_next],
-        "numpy": {
-            "name": str(name),
-            "keys": torch.from_numpy(keys.astype(np.int64)),
-            "pos": int(pos),
-            "has_gauss": int(has_gauss),
-            "cached_gaussian": float(cached_gaussian),
-        },
+    """This process's RNG states, weights_only-loadable (numpy's keys as a tensor)."""
+    name, keys, *numbers = np.random.get_state()
+    state = {
+        "python": random.getstate(),
+        "numpy": [name, torch.from_numpy(keys.astype(np.int64)), *numbers],
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -63,37 +38,22 @@ def capture_rng_state() -> dict[str, Any]:
 
 def restore_rng_state(state: dict[str, Any]) -> None:
     """Inverse of :func:`capture_rng_state`."""
-    version, internal, gauss_next = state["python"]
-    random.setstate((version, tuple(internal), gauss_next))
-    saved = state["numpy"]
-    keys = saved["keys"].numpy().astype(np.uint32)
-    np.random.set_state(
-        (saved["name"], keys, saved["pos"], saved["has_gauss"], saved["cached_gaussian"])
-    )
+    random.setstate(state["python"])
+    name, keys, *numbers = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), *numbers))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_checkpoint(state: dict[str, Any], path: Path) -> Path:
-    """Write ``state`` atomically."""
-    return torch_save(state, path)
-
-
-def load_checkpoint(
-    path: Path, map_location: str | torch.device = "cpu", trust: bool = False
-) -> dict[str, Any]:
-    """A checkpoint as a dict, loaded with ``weights_only=True`` unless ``trust``.
-
-    Raises :class:`CheckpointError` naming the file: missing, empty, truncated, not
-    a PyTorch file, needing full unpickling (and which object it wanted), or not a dict.
-    """
+def load_checkpoint(path: Path, trust: bool = False) -> dict[str, Any]:
+    """A checkpoint as a dict; every failure is a :class:`CheckpointError` naming the file."""
     path = Path(path)
     if not path.is_file():
         what = "is a folder, not a file" if path.is_dir() else "no such file"
         raise CheckpointError(f"checkpoint {path}: {what}")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=not trust)
+        state = torch.load(path, map_location="cpu", weights_only=not trust)
     except pickle.UnpicklingError as exc:
         raise CheckpointError(_refusal(path, str(exc))) from None
     except EOFError:
@@ -117,13 +77,12 @@ def _refusal(path: Path, message: str) -> str:
         return f"checkpoint {path}: not a PyTorch checkpoint (or damaged)"
     return (
         f"checkpoint {path} refused: loading it needs {found.group(1)}, and unpickling "
-        f"arbitrary objects can run code from the file; {TRUST_HINT}"
+        f"arbitrary objects can run code from the file; bench.train and bench.evaluate load it "
+        "with --trust-checkpoint; use that only if you trust where the file comes from"
     )
 
 
-def model_state_from(
-    checkpoint: dict[str, Any], path: Path | str = "<checkpoint>"
-) -> dict[str, torch.Tensor]:
+def model_state_from(checkpoint: dict[str, Any], path: Path) -> dict[str, torch.Tensor]:
     """The model weights of a training checkpoint or of a bare state_dict file."""
     state = checkpoint.get("model", checkpoint)
     if isinstance(state, dict) and "state_dict" in state:

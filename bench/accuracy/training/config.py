@@ -1,14 +1,11 @@
 """Typed training configuration; its defaults are the GCPM paper's recipe (Osokin 2019, Sec. 3.2).
 
-Adam with initial learning rate 4e-5, divided by 10 twice on plateaus of the validation PCKh; MSE on
-the heatmaps of every stage; the Sec. 3.2.2 augmentations with the Table 1 switches. A config checks
-its own values when built (:class:`~architectures.errors.UsageError` naming the command-line
-option), and :func:`config_record` / :func:`config_changes` let a resumed run prove it continues the
-same recipe. :func:`check_split` admits the splits with public labels (training and evaluation).
-"""
+Values are checked when built (a UsageError naming the option); :func:`config_changes` lets a
+resumed run prove it continues the same recipe."""
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,33 +16,18 @@ from architectures.errors import UsageError, check_range
 DATASETS = ("lip", "mpii", "synthetic")
 LABELLED_SPLITS = ("train", "val")  # LIP's and MPII's test labels are not public
 
-# Fields that may change between an interrupted run and its continuation without changing what is
-# trained: where files go, how long to run, how fast data loads, which device, what is shown.
-# ``root`` is here so that a data set can move; ``epochs`` so that a finished run can be extended.
+# Fields that may change when a run continues without changing what is trained (``root``: a data
+# set may move; ``epochs``: a finished run may be extended).
 RESUMABLE_CHANGES = frozenset(
-    {
-        "out",
-        "root",
-        "epochs",
-        "workers",
-        "device",
-        "resume",
-        "auto_resume",
-        "progress",
-        "trust_checkpoint",
-    }
+    ("out", "root", "epochs", "resume", "auto_resume", "trust_checkpoint")  # files, length
+    + ("workers", "device", "progress")  # speed and display
 )
 # Command-line spelling of the fields whose option is not simply ``--<field-with-dashes>``.
 _OPTIONS = {
-    "schedule.patience": "--patience",
     "augment.enabled": "augmentation (--no-augment)",
     "schedule.threshold": "plateau threshold (code default)",
     "schedule.factor": "lr factor (code default)",
     "schedule.max_reductions": "lr reductions (code default)",
-    "augment.body_masking": "--body-masking",
-    "augment.keypoint_masking": "--keypoint-masking",
-    "max_val_samples": "--max-val-samples",
-    "train_split": "train split",
     "val_split": "validation split",
 }
 
@@ -91,7 +73,6 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     input_size: tuple[int, int] | None = None  # None: the model's registered input size
-    train_split: str = "train"
     val_split: str = "val"
     max_val_samples: int | None = None
     validate_every: int = 1  # epochs; the last epoch is always validated (the plateau counts these)
@@ -122,20 +103,10 @@ def _option(name: str) -> str:
     return _OPTIONS.get(name, "--" + name.rsplit(".", 1)[-1].replace("_", "-"))
 
 
-def _plain(value: Any) -> Any:
-    """Paths as strings, tuples as lists: values ``torch.load(weights_only=True)`` reads back."""
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
 def config_record(cfg: TrainConfig) -> dict[str, Any]:
-    """The config as plain values (strings, numbers, lists, dicts), for checkpoints and logs."""
-    return _plain(asdict(cfg))
+    """The config as plain values (strings, numbers, lists, dicts) that
+    ``torch.load(weights_only=True)`` reads back: Paths as strings, tuples as lists."""
+    return json.loads(json.dumps(asdict(cfg), default=str))
 
 
 def _flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -149,11 +120,8 @@ def _flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def config_changes(saved: dict[str, Any], cfg: TrainConfig) -> list[str]:
-    """``--lr 0.001 (saved: 4e-05)`` for each field that differs from a saved run's config.
-
-    Only fields that shape the training count (not :data:`RESUMABLE_CHANGES`); a field the saved
-    config lacks (a newer option) is taken to have been at its default.
-    """
+    """``--lr 0.001 (saved: 4e-05)`` for each field outside :data:`RESUMABLE_CHANGES` that
+    differs from a saved run's config; a field the saved config lacks was at its default."""
     plain = TrainConfig(model=cfg.model, dataset=cfg.dataset, root=cfg.root, out=cfg.out)
     now, before = _flatten(config_record(cfg)), _flatten(saved)
     defaults = _flatten(config_record(plain))

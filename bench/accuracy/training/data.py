@@ -1,36 +1,29 @@
-"""Data set-up of a training or evaluation run, on top of ``datasets``.
-
-``--dataset synthetic`` means the generated data of ``python -m datasets.synthetic`` in the layout
-of the model's own dataset (LIP or MPII); when ``--root`` is empty or absent, it is generated
-there first (a root holding other files is refused). Heatmap targets follow the model's facts:
-its input and heatmap size, and a background map when the model predicts one (GCPM's 17th
-channel).
-"""
+"""Data of a training or evaluation run on top of ``datasets``: ``--dataset synthetic`` is the
+generated data of ``python -m datasets.synthetic`` in the layout of the model's own dataset,
+generated into an empty or absent ``--root``; heatmap targets follow the model's facts."""
 
 from __future__ import annotations
 
+import copy
 import warnings
 from pathlib import Path
-
-import torch
 
 from architectures import ModelInfo
 from architectures.errors import InputFileError
 from bench.accuracy.training.config import TrainConfig
 from datasets import AugmentConfig, PoseDataset, open_reader
 from datasets.layouts import joint_map_for
+from datasets.sample import SampleList
 from datasets.synthetic import SyntheticConfig, generate
-
-SIGMA = 7.0  # Gaussian sigma in input pixels, the GCPM code's value (datasets.PoseDataset default)
 
 
 def data_format(dataset: str, info: ModelInfo) -> str:
     """The annotation layout to read: LIP or MPII (synthetic data follows the model's)."""
-    if dataset != "synthetic":
-        if dataset != info.dataset:
-            warnings.warn(f"{info.name} is registered for {info.dataset}, used here on {dataset}")
-        return dataset
-    return info.dataset
+    if dataset == "synthetic":
+        return info.dataset
+    if dataset != info.dataset:
+        warnings.warn(f"{info.name} is registered for {info.dataset}, used here on {dataset}")
+    return dataset
 
 
 def ensure_synthetic(root: Path, fmt: str, num_images: int, seed: int) -> None:
@@ -53,23 +46,14 @@ def ensure_synthetic(root: Path, fmt: str, num_images: int, seed: int) -> None:
 def prepare_data(cfg: TrainConfig, info: ModelInfo) -> None:
     """Generate synthetic data if asked and missing; call on one rank, then synchronise."""
     if cfg.dataset == "synthetic":
-        ensure_synthetic(
-            Path(cfg.root), data_format(cfg.dataset, info), cfg.synthetic_images, cfg.seed
-        )
+        ensure_synthetic(Path(cfg.root), info.dataset, cfg.synthetic_images, cfg.seed)
 
 
-def open_split(
-    dataset: str,
-    root: Path,
-    info: ModelInfo,
-    split: str,
-    synthetic_images: int = 400,
-    seed: int = 0,
-):
+def open_split(dataset: str, root: Path, info: ModelInfo, split: str) -> SampleList:
     """The reader of one split; a missing root or annotation file is named with ``--root``."""
     fmt = data_format(dataset, info)
     if dataset == "synthetic":
-        ensure_synthetic(Path(root), fmt, synthetic_images, seed)
+        ensure_synthetic(Path(root), fmt, 400, 0)  # bench.train generates first, with its options
     try:
         return open_reader(fmt, root, split)
     except (FileNotFoundError, NotADirectoryError) as exc:
@@ -77,11 +61,11 @@ def open_split(
 
 
 def pose_dataset(source, info: ModelInfo, augment=None, seed: int = 0) -> PoseDataset:
+    """Targets in the model's facts; the heatmaps' sigma is PoseDataset's, the GCPM code's 7 px."""
     return PoseDataset(
         source,
         input_size=info.input_size,
         heatmap_size=info.heatmap_size,
-        sigma=SIGMA,
         background=info.has_background,
         augment=augment,
         seed=seed,
@@ -89,65 +73,28 @@ def pose_dataset(source, info: ModelInfo, augment=None, seed: int = 0) -> PoseDa
     )
 
 
-def augment_config(cfg: TrainConfig, info: ModelInfo) -> AugmentConfig | None:
-    if not cfg.augment.enabled:
-        return None
-    masking = (
-        "body"
-        if cfg.augment.body_masking
-        else "keypoints"
-        if cfg.augment.keypoint_masking
-        else "none"
-    )
-    return AugmentConfig.paper(data_format(cfg.dataset, info), masking)
-
-
 def build_datasets(cfg: TrainConfig, info: ModelInfo) -> tuple[PoseDataset, PoseDataset]:
     """(train, val) ``PoseDataset``s; validation is the plain fit, no augmentation."""
-
-    def split(name: str):
-        return open_split(cfg.dataset, cfg.root, info, name, cfg.synthetic_images, cfg.seed)
-
-    train = pose_dataset(split(cfg.train_split), info, augment_config(cfg, info), cfg.seed)
-    return train, eval_dataset(
-        info, cfg.dataset, cfg.root, cfg.val_split, cfg.max_val_samples, source=split(cfg.val_split)
-    )
+    prepare_data(cfg, info)
+    augment = None
+    if cfg.augment.enabled:
+        switches = cfg.augment
+        masking = "body" if switches.body_masking else "none"
+        masking = "keypoints" if switches.keypoint_masking else masking
+        augment = AugmentConfig.paper(data_format(cfg.dataset, info), masking)
+    train = pose_dataset(open_split(cfg.dataset, cfg.root, info, "train"), info, augment, cfg.seed)
+    val = eval_dataset(info, cfg.dataset, cfg.root, cfg.val_split, cfg.max_val_samples)
+    return train, val
 
 
 def eval_dataset(
-    info: ModelInfo,
-    dataset: str,
-    root: Path,
-    split: str = "val",
-    max_samples: int | None = None,
-    source=None,
+    info: ModelInfo, dataset: str, root: Path, split: str = "val", max_samples: int | None = None
 ) -> PoseDataset:
     """The evaluation ``PoseDataset`` (plain fit) of one split, optionally its first samples."""
-    source = source if source is not None else open_split(dataset, root, info, split)
+    source = open_split(dataset, root, info, split)
     if len(source) == 0:
         raise InputFileError(f"--root {root}: the {dataset} {split!r} split has no persons")
-    if max_samples is not None:
-        source = _Head(source, max_samples)
+    if max_samples is not None:  # a shallow copy keeps the reader's layout
+        source = copy.copy(source)
+        source.samples = source.samples[:max_samples]
     return pose_dataset(source, info)
-
-
-class _Head:
-    """The first ``n`` samples of a reader, keeping its ``layout``."""
-
-    def __init__(self, source, n: int) -> None:
-        self.source, self.n, self.layout = source, min(n, len(source)), source.layout
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, index: int):
-        if not 0 <= index < self.n:
-            raise IndexError(index)
-        return self.source[index]
-
-
-def split_batch(batch: dict, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Images and heatmap targets of a collated ``PoseDataset`` batch, on ``device``."""
-    return batch["image"].to(device, non_blocking=True), batch["heatmaps"].to(
-        device, non_blocking=True
-    )

@@ -1,16 +1,12 @@
-"""torch.distributed plumbing for multi-GPU training (DDP started with ``torchrun``).
-
-``torchrun`` sets RANK / WORLD_SIZE / LOCAL_RANK; without them the run is a single process. The
-backend follows the device: NCCL for CUDA, gloo for CPU. Parameters of DDP replicas are equal after
-every optimiser step by construction; :func:`gather_digests` lets a run check that claim at its
-end.
-"""
+"""torch.distributed plumbing for DDP started with ``torchrun`` (RANK / WORLD_SIZE / LOCAL_RANK);
+without those variables the run is a single process. NCCL for CUDA, gloo for CPU."""
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,40 +24,28 @@ class DistEnv:
     local_rank: int = 0
 
     @property
-    def enabled(self) -> bool:
-        return self.world_size > 1
-
-    @property
     def is_main(self) -> bool:
         return self.rank == 0
 
 
 def env_from_environ() -> DistEnv:
-    """Read the variables ``torchrun`` sets; defaults describe a single process."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    return DistEnv(
-        rank=int(os.environ.get("RANK", "0")),
-        world_size=world,
-        local_rank=int(os.environ.get("LOCAL_RANK", "0")),
-    )
+    get = os.environ.get
+    return DistEnv(int(get("RANK", "0")), int(get("WORLD_SIZE", "1")), int(get("LOCAL_RANK", "0")))
 
 
-def backend_for(device: torch.device) -> str:
-    return "nccl" if device.type == "cuda" else "gloo"
-
-
-def init_distributed(env: DistEnv, device: torch.device) -> None:
-    if env.enabled and not dist.is_initialized():
+@contextmanager
+def process_group(env: DistEnv, device: torch.device) -> Iterator[None]:
+    """The process group of a ``torchrun`` start for the block; nothing for a single process."""
+    if env.world_size > 1 and not dist.is_initialized():
         if device.type == "cuda":
             torch.cuda.set_device(device)  # NCCL uses the current device of each rank
-        dist.init_process_group(
-            backend=backend_for(device), rank=env.rank, world_size=env.world_size
-        )
-
-
-def shutdown_distributed() -> None:
-    if dist.is_initialized():
-        dist.destroy_process_group()
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        dist.init_process_group(backend=backend, rank=env.rank, world_size=env.world_size)
+    try:
+        yield
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
 
 
 def broadcast_float(value: float, device: torch.device) -> float:
@@ -71,15 +55,6 @@ def broadcast_float(value: float, device: torch.device) -> float:
     tensor = torch.tensor([value], dtype=torch.float64, device=device)
     dist.broadcast(tensor, src=0)
     return float(tensor.item())
-
-
-def broadcast_object(value: Any) -> Any:
-    """Rank 0's (picklable) ``value`` on every rank; the value itself without distributed."""
-    if not dist.is_initialized():
-        return value
-    box = [value]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]
 
 
 def mean_across_ranks(value: float, device: torch.device) -> float:
@@ -95,29 +70,24 @@ def barrier() -> None:
         dist.barrier()
 
 
-def parameter_digest(model: nn.Module) -> str:
-    """SHA-256 of every parameter, bit-exact, in registration order.
-
-    Buffers are left out on purpose: DDP broadcasts them from rank 0 at the start of each forward,
-    so after the last step each rank's BatchNorm running statistics reflect its own shard.
-    """
-    digest = hashlib.sha256()
-    for name, tensor in model.named_parameters():
-        digest.update(name.encode())
-        digest.update(
-            tensor.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes()
-        )
-    return digest.hexdigest()
+def gather_objects(mine: Any) -> list[Any]:
+    """Every rank's ``mine`` in rank order (one entry without distributed)."""
+    if not dist.is_initialized():
+        return [mine]
+    found: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(found, mine)
+    return found
 
 
 def gather_digests(model: nn.Module) -> list[str]:
-    """Every rank's :func:`parameter_digest`, in rank order (one entry without distributed)."""
-    mine = parameter_digest(model)
-    if not dist.is_initialized():
-        return [mine]
-    digests: list[str] = [""] * dist.get_world_size()
-    dist.all_gather_object(digests, mine)
-    return digests
+    """Every rank's SHA-256 of its parameters, bit-exact, so a run can check the replicas agree;
+    not of buffers: each rank's BatchNorm statistics reflect its own shard (no SyncBN)."""
+    digest = hashlib.sha256()
+    for name, tensor in model.named_parameters():
+        digest.update(name.encode())
+        flat = tensor.detach().cpu().reshape(-1).contiguous()
+        digest.update(flat.view(torch.uint8).numpy().tobytes())
+    return gather_objects(digest.hexdigest())
 
 
 def on_main(env: DistEnv, action: Callable[[], Any]) -> None:
@@ -128,6 +98,9 @@ def on_main(env: DistEnv, action: Callable[[], Any]) -> None:
             action()
         except UserError as exc:
             error = exc
-    error = broadcast_object(error)
+    if dist.is_initialized():
+        box = [error]
+        dist.broadcast_object_list(box, src=0)
+        error = box[0]
     if error is not None:
         raise error

@@ -1,26 +1,60 @@
 """Checks before a training run does any work: the model takes the input size, the input paths
-exist, and ``--out`` is created, locked for this run and proved writable.
-
-Each failure is a :class:`~architectures.errors.UserError` naming the option at fault. ``--restart``
-deletes the previous run's files only after every check that needs no lock has passed.
-"""
+exist, and ``--out`` is created, locked for this run (one ``filelock`` per folder, which ends with
+its process however that ends) and proved writable."""
 
 from __future__ import annotations
 
+import errno
+import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from architectures import model_info
-from architectures.errors import InputFileError
+from architectures.errors import InputFileError, OutputError
 from architectures.registry import check_input_size
 from bench.accuracy.training import checkpoint as ckpt
 from bench.accuracy.training.config import TrainConfig
-from bench.accuracy.training.lock import LOCK_NAME, output_lock
 from bench.report.files import prepare_output
 
+LOCK_NAME = ".lock"
 LOG_NAME = "log.jsonl"
 RUN_FILES = (ckpt.LAST, ckpt.BEST, LOG_NAME)  # what a run writes into --out
+
+
+def _sign(fd: int) -> None:
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
+
+
+def _holder(path: Path) -> str:
+    try:
+        text = path.read_text(errors="replace").split()
+    except OSError:
+        text = []
+    return f"pid {text[0]} on {text[1]}" if len(text) >= 2 else "a process that has not said"
+
+
+@contextmanager
+def output_lock(out: Path) -> Iterator[Path]:
+    """Hold ``<out>/.lock`` (``out`` must exist) for the block, or refuse in one line."""
+    path = Path(out) / LOCK_NAME
+    lock = FileLock(path, timeout=0, on_acquired=_sign)
+    try:
+        lock.acquire()
+    except Timeout:
+        busy = f"in use by another training run ({_holder(path)}); wait for it or choose another"
+        raise OutputError(errno.EBUSY, f"--out {out} is {busy} --out") from None
+    except OSError as exc:
+        reason = f"cannot create a lock file there ({exc.strerror})"
+        raise OutputError(exc.errno, f"--out {out}: {reason}") from None
+    try:
+        yield path
+    finally:
+        lock.release()
 
 
 def preflight(cfg: TrainConfig) -> None:
@@ -28,10 +62,9 @@ def preflight(cfg: TrainConfig) -> None:
     info = model_info(cfg.model)
     check_input_size(info, cfg.input_size or info.input_size)
     root = Path(cfg.root)
-    if root.exists() and not root.is_dir():
-        raise InputFileError(f"--root {root}: exists and is not a folder")
-    if cfg.dataset != "synthetic" and not root.is_dir():  # synthetic data is generated there
-        raise InputFileError(f"--root {root}: no such folder")
+    if not root.is_dir() and (root.exists() or cfg.dataset != "synthetic"):  # synthetic: made there
+        what = "exists and is not a folder" if root.exists() else "no such folder"
+        raise InputFileError(f"--root {root}: {what}")
     if cfg.backbone_weights is not None and not Path(cfg.backbone_weights).is_file():
         raise InputFileError(f"--backbone-weights {cfg.backbone_weights}: no such file")
     if cfg.resume is not None and not Path(cfg.resume).is_file():
@@ -40,12 +73,9 @@ def preflight(cfg: TrainConfig) -> None:
 
 @contextmanager
 def claim_output(cfg: TrainConfig) -> Iterator[Path]:
-    """``--out`` created, locked for this run and proved writable, before any work.
-
-    Stale temporary files are removed only once the lock is held (they could be another live
-    run's); ``--restart`` removes the previous run's checkpoints and log so none outlives it. A
-    folder this run created is removed again if the run fails before writing into it.
-    """
+    """``--out`` created, locked and proved writable; ``--restart`` removes the previous run's
+    files. Stale temporaries go only under the lock (they could be a live run's); a folder this
+    run created goes again if the run fails before writing into it."""
     out = Path(cfg.out)
     created = not out.is_dir()
     if created:  # a new folder holds no stale file: create and probe it before locking

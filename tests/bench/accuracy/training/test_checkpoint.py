@@ -56,7 +56,7 @@ def test_crafted_raw_pickle_is_refused(tmp_path: Path) -> None:
 def test_rng_state_round_trips_through_a_weights_only_file(tmp_path: Path) -> None:
     random.seed(1), np.random.seed(2), torch.manual_seed(3)
     np.random.standard_normal()  # leave a cached gaussian in numpy's state
-    ckpt.save_checkpoint({"rng": ckpt.capture_rng_state()}, tmp_path / "rng.pt")
+    torch.save({"rng": ckpt.capture_rng_state()}, tmp_path / "rng.pt")
     expected = (random.random(), np.random.standard_normal(), torch.rand(1).item())
     ckpt.restore_rng_state(torch.load(tmp_path / "rng.pt", weights_only=True)["rng"])
     assert (random.random(), np.random.standard_normal(), torch.rand(1).item()) == expected

@@ -12,7 +12,7 @@ from architectures import create_model
 from architectures.errors import InputFileError
 from bench.accuracy.evaluation import evaluate_model
 from bench.accuracy.training.data import ensure_synthetic, pose_dataset
-from bench.accuracy.training.loss import multi_stage_loss
+from bench.accuracy.training.loop import multi_stage_loss
 from datasets import LipReader, MpiiReader
 from tests.helpers import generated_root
 
