@@ -349,8 +349,8 @@ def test_validity_lists_every_condition_missed() -> None:
 
 
 def test_a_budget_split_over_rounds() -> None:
-    assert latency._per_round(TimingConfig(10, 100, 3.0, 6.0), 4) == TimingConfig(0, 25, 0.75, 1.5)
-    assert latency._per_round(TimingConfig(10, 1, 0.0, None), 4) == TimingConfig(0, 1, 0.0, None)
+    assert TimingConfig(10, 100, 3.0, 6.0).per_round(4) == TimingConfig(0, 25, 0.75, 1.5)
+    assert TimingConfig(10, 1, 0.0, None).per_round(4) == TimingConfig(0, 1, 0.0, None)
 
 
 # ------------------------------------------ what a user sees: rows, modes, rounds, NVML windows
