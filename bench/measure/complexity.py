@@ -1,18 +1,15 @@
-"""Parameter and FLOP counts of the model zoo, as the GCPM paper reports them (Tables 3-5).
+"""Parameter and fvcore FLOP counts of the model zoo, as the GCPM paper reports them (Tables 3-5).
 
-FLOPs are counted with fvcore, which counts one multiply-add as one FLOP; the GCPM paper uses the
-same convention (its 21.3 "GFLOPs" for the full network is fvcore's 21.335 G), so every column
-that holds such a count says "1 MAC = 1 FLOP". Ops fvcore cannot count (adds, pooling, ...) and
-modules never called in forward are returned with the count, never silently dropped.
+fvcore counts one multiply-add as one FLOP, as the paper does (its 21.3 "GFLOPs" is fvcore's
+21.335 G), so every such column says "1 MAC = 1 FLOP". Ops fvcore cannot count and modules never
+called are returned with the count, never silently dropped.
 """
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -35,12 +32,9 @@ class FlopReport:
     """fvcore's count for one module at one input shape, with what it could not count."""
 
     total: int  # 1 multiply-add = 1 FLOP
-    input_shape: tuple[int, ...]
-    by_operator: dict[str, int]
     skipped_ops: dict[str, int]  # op name -> occurrences fvcore skipped (not counted)
     uncalled_modules: tuple[str, ...]  # as fvcore sees them: parameter-free ones included
     uncalled_params: int  # parameters owned by never-called modules: "used" params = total - this
-    messages: tuple[str, ...]  # warnings and fvcore log records raised while tracing
 
     @property
     def gflops(self) -> float:
@@ -52,23 +46,23 @@ def count_params(module: nn.Module, recurse: bool = True) -> int:
     return sum(p.numel() for p in module.parameters(recurse=recurse))
 
 
-def flop_analysis(
-    module: nn.Module, x: torch.Tensor, every_op: bool = False
-) -> tuple[FlopCountAnalysis, tuple[str, ...]]:
-    """fvcore's analysis of ``module(x)`` in eval mode, traced now, and the warnings it raised.
+def flop_analysis(module: nn.Module, x: torch.Tensor, every_op: bool = False) -> FlopCountAnalysis:
+    """fvcore's analysis of ``module(x)`` in eval mode, traced now, silently: what it cannot count
+    is in ``unsupported_ops`` (with ``every_op`` also what it skips by default: cat, clamp...)."""
+    was_training = module.training  # fvcore counts BatchNorm differently in training mode
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")  # fvcore warns at import, the tracer while tracing
+            from fvcore.nn import FlopCountAnalysis
 
-    fvcore logs nothing (what it cannot count is in ``unsupported_ops``). ``every_op`` lists as
-    uncounted also the ops fvcore skips silently by default (cat, clamp, copy...).
-    """
-    with _eval_mode(module), _captured_messages() as messages, torch.no_grad():
-        from fvcore.nn import FlopCountAnalysis  # lazily, and captured: fvcore warns at import
-
-        analysis = FlopCountAnalysis(module, x).unsupported_ops_warnings(False)
-        analysis.uncalled_modules_warnings(False)
-        if every_op:
-            analysis._ignored_ops.clear()  # no public way to forget fvcore's default list
-        analysis.total()  # trace inside the capture; later queries read the cached result
-    return analysis, tuple(messages)
+            analysis = FlopCountAnalysis(module.eval(), x).unsupported_ops_warnings(False)
+            analysis.uncalled_modules_warnings(False)
+            if every_op:
+                analysis._ignored_ops.clear()  # no public way to forget fvcore's default list
+            analysis.total()  # trace now; later queries read the cached result
+    finally:
+        module.train(was_training)
+    return analysis
 
 
 def count_flops(
@@ -78,18 +72,15 @@ def count_flops(
     names = dict(module.named_modules())
     if submodule is not None and submodule not in names:
         raise KeyError(f"{type(module).__name__} has no submodule {submodule!r}")
-    x = torch.zeros(tuple(input_shape), device=_device(module))
-    analysis, messages = flop_analysis(module, x)
+    device = next(module.parameters(), torch.zeros(0)).device
+    analysis = flop_analysis(module, torch.zeros(tuple(input_shape), device=device))
     scope = submodule or ""  # fvcore names the whole module ""
     uncalled = tuple(sorted(analysis.uncalled_modules()))
     return FlopReport(
         int(analysis.total(scope)),
-        tuple(input_shape),
-        dict(analysis.by_operator(scope)),
         dict(Counter(analysis.unsupported_ops(scope))),
         uncalled,
         sum(count_params(names[n], recurse=False) for n in uncalled),
-        messages,
     )
 
 
@@ -166,46 +157,3 @@ def _rounded(value: float | None) -> float | None:
 
 def _size(hw: tuple[int, int]) -> str:
     return f"{hw[0]}x{hw[1]}"
-
-
-def _device(module: nn.Module) -> torch.device:
-    param = next(module.parameters(), None)
-    return torch.device("cpu") if param is None else param.device
-
-
-@contextmanager
-def _eval_mode(module: nn.Module) -> Iterator[None]:
-    # fvcore counts BatchNorm differently in training mode; the references were counted in eval.
-    was_training = module.training
-    module.eval()
-    try:
-        yield
-    finally:
-        module.train(was_training)
-
-
-class _ListHandler(logging.Handler):
-    def __init__(self, sink: list[str]) -> None:
-        super().__init__(logging.DEBUG)
-        self.sink = sink
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.sink.append(f"{record.name}: {record.getMessage()}")
-
-
-@contextmanager
-def _captured_messages() -> Iterator[list[str]]:
-    """Collect Python warnings and fvcore log records instead of letting them print."""
-    messages: list[str] = []
-    logger = logging.getLogger("fvcore")
-    handler, propagate = _ListHandler(messages), logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            yield messages
-        messages.extend(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate

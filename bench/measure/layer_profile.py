@@ -1,19 +1,9 @@
-"""Runtime by layer type with ``torch.profiler``, beside each type's share of the FLOPs and bytes.
+"""Runtime by layer type with ``torch.profiler``, beside each type's FLOPs and bytes moved.
 
-The GCPM paper (Osokin 2019, Sec. 5.5) found that 1x1 convolutions take most of an hourglass
-network's time despite their small share of the FLOPs; this module measures that for any model.
-Each classified leaf module runs inside a ``record_function`` range named after its type; an op's
-self time (its kernels' time on a GPU, CPU self time on a CPU) goes to the nearest enclosing range,
-an op outside any range (``torch.cat``, ``+``, a functional ``F.interpolate``) to the type its
-outermost op's name says, so the shares add up to 100 % of the profiled op time. The profile runs
-with the latency timer's settings (:mod:`bench.measure.numerics`). Per type, beside the times:
-
-- ``coverage_pct``: profiled op time over the latency timed right before, without the profiler
-  (on a GPU at batch 1 the rest is launch gaps and host overhead between kernels);
-- fvcore MACs (1 multiply-add = 1 FLOP, the paper's convention); ``flops_counted`` says whether
-  fvcore counted all, part or none of the type's ops (it counts no ReLU, add, cat...);
-- bytes read and written, from the shapes of every op's inputs and outputs (views excluded): a
-  lower bound on memory traffic that, with the MACs, gives each type's arithmetic intensity.
+The GCPM paper (Osokin 2019, Sec. 5.5) found 1x1 convolutions take most of an hourglass's time
+despite a small share of the FLOPs. Each classified leaf module runs in a ``record_function`` range
+of its type; an op outside any range goes to the type its outermost op's name says, so the shares
+add up to 100 %. Columns (coverage, fvcore MACs, bytes read/written): docs/gpu.md.
 """
 
 from __future__ import annotations
@@ -51,9 +41,8 @@ _RANGE_PREFIX = "layer_type::"
 _NORMS = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm, nn.LocalResponseNorm)
 _UPSAMPLING = (nn.Upsample, nn.PixelShuffle)
 
-# Op names (aten::… in the profiler, bare names in fvcore) are matched token-wise, a token being a
-# "_"-separated word prefix, so "scatter" is not a concat and "addmm" (linear) is not an add.
-# Checked in order; the first match wins.
+# Op names (aten::… in the profiler, bare in fvcore) are matched by "_"-separated word prefixes,
+# so "scatter" is not a concat nor "addmm" an add; the first match wins.
 _ACTIVATION_OPS = (
     "relu|relu6|leaky_relu|prelu|elu|selu|celu|gelu|silu|mish|sigmoid|tanh|hardtanh|hardswish"
     "|hardsigmoid|softmax|log_softmax|clamp|clamp_min"
@@ -124,10 +113,8 @@ def leaf_types(model: nn.Module) -> dict[str, str]:
 def _leaf_hooks(
     model: nn.Module, enter: Callable[[str], None], leave: Callable[[], object]
 ) -> Iterator[None]:
-    """Call ``enter(layer_type)`` before and ``leave()`` after each classified leaf's forward.
-
-    ``enter`` returns None: a pre-hook's return value would replace the module's input.
-    """
+    """Call ``enter(layer_type)`` (returning None: a pre-hook's result replaces the input)
+    before and ``leave()`` after each classified leaf's forward."""
 
     def post_hook(module: nn.Module, args: tuple, output: object) -> None:
         leave()  # a hook that returns something would replace the module's output
@@ -258,11 +245,8 @@ def _without_profiler_chatter() -> Iterator[None]:
 def layer_times(
     model: nn.Module, x: torch.Tensor, config: ProfileConfig = ProfileConfig()
 ) -> dict[str, float]:
-    """Milliseconds per forward spent in each layer type (all of ``LAYER_TYPES``).
-
-    Runs with the latency timer's settings for ``fp32`` (strict fp32, cudnn autotuning on
-    CUDA); the warm-up forwards take the autotuning out of the profile.
-    """
+    """Milliseconds per forward in each of ``LAYER_TYPES``, with the timer's fp32 settings (the
+    warm-up forwards take cudnn autotuning out of the profile)."""
     on_cuda = x.device.type == "cuda"
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if on_cuda else [])
     with torch.inference_mode(), timing_numerics("fp32", x.device):
@@ -298,8 +282,6 @@ _BOOKKEEPING = re.compile(
 
 @dataclass(frozen=True)
 class FlopCounts:
-    """fvcore MACs per layer type, and the ops of each type it ran but counted nothing for."""
-
     macs: dict[str, float]
     uncounted: dict[str, Counter]
 
@@ -312,8 +294,7 @@ class FlopCounts:
 
 
 def _split_by_type(per_scope: Callable[[str], Counter], leaves: dict[str, str]) -> dict:
-    """Per-op counts of the whole model split by layer type: each classified leaf's to its type,
-    the rest (ops outside any leaf) by op name."""
+    """Per-op counts split by layer type: a classified leaf's to its type, the rest by op name."""
     by_type: dict[str, Counter] = {t: Counter() for t in LAYER_TYPES}
     rest = Counter(per_scope(""))
     for name, layer_type in leaves.items():
@@ -327,7 +308,7 @@ def _split_by_type(per_scope: Callable[[str], Counter], leaves: dict[str, str]) 
 
 def count_flops_by_type(model: nn.Module, x: torch.Tensor) -> FlopCounts:
     """fvcore MACs per layer type, and the ops of each type it counted nothing for."""
-    analysis, _ = flop_analysis(model, x, every_op=True)
+    analysis = flop_analysis(model, x, every_op=True)
     leaves = leaf_types(model)
     macs = _split_by_type(analysis.by_operator, leaves)
     uncounted = _split_by_type(analysis.unsupported_ops, leaves)
