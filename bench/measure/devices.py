@@ -13,30 +13,19 @@ _SUPPORTED = ("cpu", "cuda", "mps", "xpu")
 def _available(kind: str) -> bool:
     if kind == "cpu":
         return True
-    if kind == "cuda":
-        return torch.cuda.is_available()
-    backend = getattr(torch.backends, kind, None) if kind == "mps" else getattr(torch, kind, None)
-    return bool(backend is not None and backend.is_available())
+    return bool((torch.backends.mps if kind == "mps" else getattr(torch, kind)).is_available())
 
 
 def _count(kind: str) -> int:
-    if kind == "cuda":
-        return torch.cuda.device_count()
-    module = getattr(torch, kind, None)
-    return (
-        int(module.device_count()) if module is not None and hasattr(module, "device_count") else 1
-    )
+    module = getattr(torch, kind)  # torch.cuda, torch.mps, torch.xpu
+    return int(module.device_count()) if hasattr(module, "device_count") else 1
 
 
 def resolve_device(
     spec: str, option: str = "--device", local_rank: int | None = None
 ) -> torch.device:
-    """``auto`` (CUDA if present, else CPU), ``cpu``, ``cuda``, ``cuda:N``, ``mps``, ``xpu``.
-
-    A garbage string, ``meta``, or a device this machine does not have raises
-    :class:`~architectures.errors.DeviceError` naming ``option``. ``cuda`` without an index is
-    ``cuda:local_rank`` when ``local_rank`` is given (one GPU per distributed rank).
-    """
+    """``auto`` (CUDA if present, else CPU), ``cpu``, ``cuda[:N]``, ``mps``, ``xpu``; else a
+    DeviceError naming ``option``. A bare ``cuda`` is ``cuda:local_rank`` when that is given."""
     text = str(spec).strip()
     if text == "auto":
         text = "cuda" if torch.cuda.is_available() else "cpu"

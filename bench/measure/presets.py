@@ -1,9 +1,4 @@
-"""How long ``bench.tables`` measures: the quick and full presets, decided once per run.
-
-A preset fixes the timing of the fp32 column, of the other latency modes, of the layer profile and
-of the deployment runtimes (:mod:`bench.measure.runtimes.timing`), and how many interleaved
-rounds the models are timed in.
-"""
+"""How long ``bench.tables`` measures: the quick and full presets, decided once per run."""
 
 from __future__ import annotations
 
@@ -18,7 +13,8 @@ from bench.measure.runtimes.timing import RuntimePreset
 
 @dataclass(frozen=True)
 class Presets:
-    """Timing for the fp32 column, the other modes, the layer profile and the runtimes."""
+    """Timing of the fp32 column, the other modes, the layer profile and the runtimes
+    (:mod:`bench.measure.runtimes.timing`), and how many interleaved rounds."""
 
     fp32: TimingConfig
     modes: TimingConfig
@@ -39,10 +35,8 @@ QUICK = Presets(
     ProfileConfig(warmup=1, iters=1),
     timing.QUICK,
     ("fp32", "channels_last"),
-    rounds=3,
 )
-# Full: the other modes get 1 s too, the minimum for a valid row
-# (bench.measure.latency.ValidityRule).
+# Full: the other modes get 1 s too, the minimum for a valid row (latency.ValidityRule).
 FULL = Presets(
     TimingConfig(warmup=20, iters=200, min_time_s=2.0),
     TimingConfig(warmup=10, iters=100, min_time_s=1.0),
@@ -50,9 +44,6 @@ FULL = Presets(
     timing.FULL,
     rounds=5,
 )
-# --iters has no time cap, so it is bounded: 10^4 fp32 forwards of the slowest model (CPM, 0.69 s
-# median on 2 CPU cores) take ~2 h for that model alone; on a GPU ~5 min.
-MAX_ITERS = 10_000
 
 
 def presets_for(

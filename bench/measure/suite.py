@@ -1,9 +1,6 @@
-"""Everything ``bench.tables`` measures, in order, behind one progress bar.
-
-Batch-1 latency of every model (fp32, then the other modes, in interleaved rounds), the layer
-profile, the deployment runtimes, parameter and FLOP counts, the GCPM paper's Table 3 modules and
-the val accuracy of given checkpoints. Nothing is written here: :class:`Measurements` goes to
-:mod:`bench.report.tables_outputs`.
+"""Everything ``bench.tables`` measures, in order, behind one progress bar: latency, the layer
+profile, the deployment runtimes, complexity, the paper's Table 3 and checkpoints' val accuracy.
+Nothing is written here: :class:`Measurements` goes to :mod:`bench.report.tables_outputs`.
 """
 
 from __future__ import annotations
@@ -60,14 +57,8 @@ def wants_runtimes(specs: Sequence[str]) -> bool:
 def model_counts(names: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(model, params_m, gmacs) from the raw counts, and the full complexity table."""
     table = complexity_table(list(names))
-    counts = pd.DataFrame(
-        {
-            "model": table["model"],
-            "params_m": table["params"] / 1e6,
-            "gmacs": table[FLOPS_COLUMN] / 1e9,
-        }
-    )
-    return counts, table
+    raw = {"params_m": table["params"] / 1e6, "gmacs": table[FLOPS_COLUMN] / 1e9}
+    return pd.DataFrame({"model": table["model"], **raw}), table
 
 
 def measured_accuracy(
@@ -76,23 +67,14 @@ def measured_accuracy(
     device: torch.device,
     on_step: Callable[..., None],
 ) -> pd.DataFrame:
-    """PCKh / Hip / AUC of trained checkpoints on the val split, via ``bench.accuracy.evaluation``.
-
-    The paper's figures are on the test split (LIP and MPII test labels are not public), so
-    these columns are labelled "(ours, val)" and are not a like-for-like deviation.
-    """
+    """PCKh / Hip / AUC of trained checkpoints on the val split: "(ours, val)", since the paper's
+    are on the test split (LIP and MPII test labels are not public)."""
     rows = []
     for name, path in checkpoints:
         dataset = model_info(name).dataset
-        result = evaluate_checkpoint(
-            name, path, dataset, data_root, split="val", device=str(device)
-        )
-        rows.append(
-            {
-                "model": name,
-                **{f"{c} (ours, val)": result[c] for c in ACCURACY_COLUMNS if c in result},
-            }
-        )
+        result = evaluate_checkpoint(name, path, dataset, data_root, "val", device=str(device))
+        ours = {f"{c} (ours, val)": result[c] for c in ACCURACY_COLUMNS if c in result}  # AUC: MPII
+        rows.append({"model": name, **ours})
         on_step("accuracy", name)
     return pd.DataFrame(rows)
 
@@ -137,14 +119,11 @@ def measure(
 
         env = environment_record(device)
         extra = [m for m in presets.mode_names if m != "fp32"]
-        latency = benchmark_models(
-            names, device, ["fp32"], presets.fp32, on_step=step, rounds=presets.rounds
-        )
-        if extra:
-            others = benchmark_models(
-                names, device, extra, presets.modes, on_step=step, rounds=presets.rounds
-            )
-            latency = pd.concat([latency, others], ignore_index=True)
+        latency = pd.concat(
+            benchmark_models(names, device, modes, config, on_step=step, rounds=presets.rounds)
+            for modes, config in ((["fp32"], presets.fp32), (extra, presets.modes))
+            if modes
+        ).reset_index(drop=True)
         layers = profile_models(names, device, presets.profile, on_step=step) if profile else None
         deployed = (
             timing.for_tables(runtimes, presets.runtimes, names, device, step)

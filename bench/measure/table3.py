@@ -1,8 +1,7 @@
-"""GCPM Table 3 (Osokin 2019): complexity of the global context modules, measured here.
+"""GCPM Table 3 (Osokin 2019): complexity of the global context modules, beside the paper's.
 
-Each module is taken from the registered model that uses it (first refinement stage) and counted
-alone, at the input it sees there: cat(backbone features, previous heatmaps), 145x32x32 for a
-256x256 image. The paper's figures sit beside the measured ones with the deviation.
+Each module is counted alone, from its model's first refinement stage, at the input it sees
+there: cat(backbone features, previous heatmaps), 145x32x32 for a 256x256 image.
 """
 
 from __future__ import annotations
