@@ -262,20 +262,6 @@ def _job(
     return _Job(model, x, LatencyResult(name, mode, str(device), tuple(shape[-2:]), threads))
 
 
-def measure_latency(
-    model: nn.Module,
-    input_shape: Sequence[int],
-    device: torch.device,
-    mode: str = "fp32",
-    config: TimingConfig = TimingConfig(),
-    name: str = "",
-) -> LatencyResult:
-    """Time ``model`` on a random batch of ``input_shape`` (N, C, H, W) in ``mode``."""
-    job = _job(name or type(model).__name__, mode, model, input_shape, device)
-    _run([job], device, config, rounds=1)
-    return job.result
-
-
 def _jobs(
     names: Sequence[str],
     device: torch.device,

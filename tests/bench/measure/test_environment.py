@@ -19,7 +19,7 @@ from bench.measure.environment import (
     counters_from,
     environment_record,
 )
-from bench.measure.latency import TimingConfig, measure_latency
+from bench.measure.latency import TimingConfig
 
 CPU = torch.device("cpu")
 
@@ -157,9 +157,9 @@ def test_timer_brackets_each_window_with_the_counters(monkeypatch):
 
 
 def test_cpu_rows_say_why_there_is_no_energy():
-    row = measure_latency(
-        nn.Conv2d(3, 3, 1), (1, 3, 8, 8), CPU, config=TimingConfig(warmup=0, iters=3)
-    ).as_row()
+    job = latency._job("m", "fp32", nn.Conv2d(3, 3, 1), (1, 3, 8, 8), CPU)
+    latency._run([job], CPU, TimingConfig(warmup=0, iters=3), rounds=1)
+    row = job.result.as_row()
     assert math.isnan(row["energy_per_inference_mj"]) and "not a CUDA device" in row["energy_note"]
     assert math.isnan(row["throttled_pct"]) and row["throttled"] is False
 

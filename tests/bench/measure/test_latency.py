@@ -29,13 +29,19 @@ from bench.measure.latency import (
     TimingConfig,
     ValidityRule,
     benchmark_models,
-    measure_latency,
     time_callable,
 )
 from bench.measure.load import LoadWindow
 
 CPU = torch.device("cpu")
 FAST = TimingConfig(warmup=1, iters=5)
+
+
+def measure_latency(model, shape, device=CPU, mode="fp32", config=FAST, name=""):
+    """One model timed in one round, as ``benchmark_models`` times each (model, mode)."""
+    job = latency._job(name or type(model).__name__, mode, model, shape, device)
+    latency._run([job], device, config, rounds=1)
+    return job.result
 
 
 class Recorder(nn.Module):
@@ -654,19 +660,19 @@ def test_a_row_without_load_readings_has_nan_columns() -> None:
 
 
 @pytest.mark.filterwarnings("ignore:CUDA is not available")
-def test_measure_latency_on_a_fake_gpu_takes_both_snapshots_and_one_window(
+def test_one_model_on_a_fake_gpu_takes_both_snapshots_and_one_window(
     monkeypatch, fake_cuda, fake_nvml
 ) -> None:
     model = _Calls()
     monkeypatch.setattr(latency, "prepare", lambda m, shape, d, mode: (m, torch.zeros(shape)))
-    result = latency.measure_latency(model, (1, 3, 4, 4), CUDA1, config=TimingConfig(2, 3))
+    result = measure_latency(model, (1, 3, 4, 4), CUDA1, config=TimingConfig(2, 3))
     assert (result.model, result.mode, result.device) == ("_Calls", "fp32", "cuda:1")
     assert result.input_size == (4, 4) and result.stats.iters == 3 and model.calls == 1 + 2 + 3
     assert (result.gpu_before.sm_clock_mhz, result.gpu_after.sm_clock_mhz) == (1, 6)
     assert (result.window.windows, result.window.inferences) == (1, 3)
     assert result.threads == torch.get_num_threads()
     # torch without CUDA turns the autocast off: reported, neither timed nor snapshotted
-    named = latency.measure_latency(model, (1, 3, 4, 4), CUDA1, "fp16", TimingConfig(0, 1), "m")
+    named = measure_latency(model, (1, 3, 4, 4), CUDA1, "fp16", TimingConfig(0, 1), "m")
     assert (named.model, named.mode, named.stats.iters) == ("m", "fp16", 0)
     assert named.reason.startswith("fp16 autocast is not supported")
     assert named.gpu_before == GpuState() and named.window.windows == 0
