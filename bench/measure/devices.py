@@ -26,30 +26,26 @@ def resolve_device(
 ) -> torch.device:
     """``auto`` (CUDA if present, else CPU), ``cpu``, ``cuda[:N]``, ``mps``, ``xpu``; else a
     DeviceError naming ``option``. A bare ``cuda`` is ``cuda:local_rank`` when that is given."""
+    refused = f"{option} {spec!r}:"
+    use = "use auto, cpu, cuda or cuda:N"
     text = str(spec).strip()
     if text == "auto":
         text = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         device = torch.device(text)
     except (RuntimeError, ValueError):
+        raise DeviceError(f"{refused} not a device; {use}") from None
+    kind = device.type
+    if kind not in _SUPPORTED:
+        raise DeviceError(f"{refused} cannot time or run models on a '{kind}' device; {use}")
+    if not _available(kind):
         raise DeviceError(
-            f"{option} {spec!r}: not a device; use auto, cpu, cuda or cuda:N"
-        ) from None
-    if device.type not in _SUPPORTED:
-        raise DeviceError(
-            f"{option} {spec!r}: cannot time or run models on a '{device.type}' "
-            f"device; use auto, cpu, cuda or cuda:N"
+            f"{refused} {kind.upper()} is not available on this machine (torch {torch.__version__})"
         )
-    if not _available(device.type):
+    if device.index is None and local_rank is not None and kind != "cpu":
+        device = torch.device(kind, local_rank)
+    if device.index is not None and kind != "cpu" and device.index >= _count(kind):
         raise DeviceError(
-            f"{option} {spec!r}: {device.type.upper()} is not available on this "
-            f"machine (torch {torch.__version__})"
-        )
-    if device.index is None and local_rank is not None and device.type != "cpu":
-        device = torch.device(device.type, local_rank)
-    if device.index is not None and device.type != "cpu" and device.index >= _count(device.type):
-        raise DeviceError(
-            f"{option} {spec!r}: this machine has {_count(device.type)} "
-            f"{device.type} device(s), numbered from 0"
+            f"{refused} this machine has {_count(kind)} {kind} device(s), numbered from 0"
         )
     return device

@@ -58,19 +58,6 @@ def decode_throttle_reasons(mask: int) -> list[str]:
     return [name for bit, name in enumerate(_REASONS) if mask & (1 << bit)]
 
 
-def _nvml():
-    """The initialised ``pynvml`` module, or an error string."""
-    try:
-        import pynvml
-
-        pynvml.nvmlInit()
-    except ImportError:
-        return "nvidia-ml-py (pynvml) is not installed"
-    except Exception as exc:  # noqa: BLE001 - NVMLError_*, or the driver library is missing
-        return f"NVML unavailable: {exc}"
-    return pynvml
-
-
 def _nvml_handle(nvml, device: torch.device):
     """NVML handle of a torch CUDA device; matched by UUID because CUDA_VISIBLE_DEVICES reorders."""
     index = device.index if device.index is not None else torch.cuda.current_device()
@@ -87,11 +74,16 @@ def _open(device: torch.device) -> tuple[Any, Any, str]:
     """(pynvml, handle of ``device``, "") or (None, None, why not)."""
     if device.type != "cuda":
         return None, None, f"device {device} is not a CUDA device"
-    nvml = _nvml()
-    if isinstance(nvml, str):
-        return None, None, nvml
     try:
-        return nvml, _nvml_handle(nvml, device), ""
+        import pynvml
+
+        pynvml.nvmlInit()
+    except ImportError:
+        return None, None, "nvidia-ml-py (pynvml) is not installed"
+    except Exception as exc:  # noqa: BLE001 - NVMLError_*, or the driver library is missing
+        return None, None, f"NVML unavailable: {exc}"
+    try:
+        return pynvml, _nvml_handle(pynvml, device), ""
     except Exception as exc:  # noqa: BLE001 - any NVML failure is recorded, not raised
         return None, None, f"no NVML handle for {device}: {exc}"
 
@@ -170,10 +162,7 @@ def counters_from(nvml, handle, clock: Callable[[], float] = time.perf_counter) 
 
 @dataclass
 class WindowTotals:
-    """Counter deltas summed over the timing windows of one (model, mode) row.
-
-    Only the timed loops are inside a window: rounds of other models in between are not.
-    """
+    """Counter deltas summed over the timing windows (timed loops only) of one latency row."""
 
     duration_s: float = 0.0
     windows: int = 0

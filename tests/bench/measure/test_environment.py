@@ -218,8 +218,7 @@ def fake_gpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, "get_device_properties", lambda index: props)
     monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
     nvml = FakeNvml({0: 2_000_000_000, 1: 0}, 9_000)
-    monkeypatch.setattr(environment, "_nvml", lambda: nvml)
-    monkeypatch.setattr(environment, "_nvml_handle", lambda nvml, device: "h")
+    monkeypatch.setattr(environment, "_open", lambda device: (nvml, "h", ""))
     return torch.device("cuda", 0)
 
 
