@@ -197,7 +197,6 @@ def time_callable(
 
 @contextlib.contextmanager
 def _mode_context(mode: str, device: torch.device):
-    """The mode's TF32 policy, and autocast for bf16 / fp16."""
     dtype = _AUTOCAST_DTYPES.get(mode)
     autocast = torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
     with precision(mode), autocast:
@@ -254,20 +253,13 @@ class _Job:
             return fn(self.model, self.x)
 
 
-def _job(
-    name: str, mode: str, model: nn.Module, shape: Sequence[int], device: torch.device
-) -> _Job:
+def _job(name: str, mode: str, model: nn.Module, shape: Sequence[int], device) -> _Job:
     model, x = prepare(model, shape, device, mode)
-    threads = torch.get_num_threads()
-    return _Job(model, x, LatencyResult(name, mode, str(device), tuple(shape[-2:]), threads))
+    size, threads = tuple(shape[-2:]), torch.get_num_threads()
+    return _Job(model, x, LatencyResult(name, mode, str(device), size, threads))
 
 
-def _jobs(
-    names: Sequence[str],
-    device: torch.device,
-    modes: Sequence[str],
-    input_size: tuple[int, int] | None,
-) -> list[_Job]:
+def _jobs(names: Sequence[str], device, modes: Sequence[str], input_size) -> list[_Job]:
     jobs = []
     for name in names:
         model = build_at_size(name, input_size).eval().to(device)
@@ -294,13 +286,7 @@ def benchmark_models(
     return pd.DataFrame([job.result.as_row() for job in jobs])
 
 
-def _run(
-    jobs: Sequence[_Job],
-    device: torch.device,
-    config: TimingConfig,
-    rounds: int,
-    on_step: Callable[[str, str], None] | None = None,
-) -> None:
+def _run(jobs: Sequence[_Job], device, config: TimingConfig, rounds: int, on_step=None) -> None:
     """Probe (an unsupported mode gives its reason) and warm up every job, then time them in
     ``rounds`` interleaved rounds that share ``config``'s budget."""
     per_round = config.per_round(rounds)
@@ -317,9 +303,7 @@ def _run(
                     on_step(job.result.model, job.result.mode)
 
 
-def _time_round(
-    job: _Job, device: torch.device, config: TimingConfig, first: bool, last: bool
-) -> None:
+def _time_round(job: _Job, device, config: TimingConfig, first: bool, last: bool) -> None:
     """One timed block inside NVML counters inside load readings; GPU state before the first
     and after the last round."""
     result, on_cuda = job.result, device.type == "cuda"

@@ -100,13 +100,8 @@ def classify_op(op_name: str) -> str:
 
 def leaf_types(model: nn.Module) -> dict[str, str]:
     """Qualified name -> layer type for every leaf module with a known type."""
-    types = {}
-    for name, module in model.named_modules():
-        if next(module.children(), None) is None:
-            layer_type = classify_module(module)
-            if layer_type is not None:
-                types[name] = layer_type
-    return types
+    leaves = ((n, m) for n, m in model.named_modules() if next(m.children(), None) is None)
+    return {name: t for name, m in leaves if (t := classify_module(m)) is not None}
 
 
 @contextlib.contextmanager
@@ -119,16 +114,14 @@ def _leaf_hooks(
     def post_hook(module: nn.Module, args: tuple, output: object) -> None:
         leave()  # a hook that returns something would replace the module's output
 
-    handles = []
-    for name, layer_type in leaf_types(model).items():
-        module = model.get_submodule(name)
-        handles.append(module.register_forward_pre_hook(lambda m, a, t=layer_type: enter(t)))
-        handles.append(module.register_forward_hook(post_hook))
-    try:
+    with contextlib.ExitStack() as hooks:  # a handle removes its hook on exit
+        for name, layer_type in leaf_types(model).items():
+            module = model.get_submodule(name)
+            hooks.enter_context(
+                module.register_forward_pre_hook(lambda m, a, t=layer_type: enter(t))
+            )
+            hooks.enter_context(module.register_forward_hook(post_hook))
         yield
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 @contextlib.contextmanager
@@ -209,7 +202,7 @@ def attribute_events(events: Sequence, on_cuda: bool) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class ProfileConfig:
-    """Untimed warm-up forwards, then ``iters`` profiled forwards (times are per forward)."""
+    """Untimed warm-up forwards, then ``iters`` profiled ones (times are per forward)."""
 
     warmup: int = 3
     iters: int = 10
@@ -242,9 +235,7 @@ def _without_profiler_chatter() -> Iterator[None]:
             os.write(2, b"".join(line for line in lines if not _PROFILER_LOG_LINE.match(line)))
 
 
-def layer_times(
-    model: nn.Module, x: torch.Tensor, config: ProfileConfig = ProfileConfig()
-) -> dict[str, float]:
+def layer_times(model: nn.Module, x: torch.Tensor, config: ProfileConfig) -> dict[str, float]:
     """Milliseconds per forward in each of ``LAYER_TYPES``, with the timer's fp32 settings (the
     warm-up forwards take cudnn autotuning out of the profile)."""
     on_cuda = x.device.type == "cuda"
