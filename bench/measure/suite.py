@@ -17,10 +17,8 @@ from tqdm import tqdm
 
 from architectures import model_info
 from architectures.errors import InputFileError, UsageError
-from architectures.registry import build_at_size
 from bench.accuracy.evaluation import evaluate_checkpoint
-from bench.accuracy.training.checkpoint import load_checkpoint
-from bench.accuracy.training.model import check_made_for, load_weights
+from bench.accuracy.training.model import load_model
 from bench.measure.complexity import FLOPS_COLUMN, complexity_table
 from bench.measure.environment import environment_record
 from bench.measure.latency import benchmark_models
@@ -165,9 +163,7 @@ def check_checkpoints(
                 f"models ({', '.join(names)})"
             )
         readable_file(path, f"--checkpoint {name}={path}")
-        state = load_checkpoint(path)  # weights_only; a CheckpointError names the file
-        check_made_for(state, name, path)
-        load_weights(build_at_size(name), state, path, name)
+        load_model(name, path, "cpu")  # weights_only; a CheckpointError names the file
     for dataset in dict.fromkeys(model_info(name).dataset for name, _ in checkpoints):
         _check_data_root(dataset, data_root)
 
