@@ -1,4 +1,4 @@
-"""Parameter and fvcore FLOP counts of the model zoo, as the GCPM paper reports them (Tables 3-5).
+"""Parameter and fvcore FLOP counts of the model zoo and of the context modules (GCPM Tables 3-5).
 
 fvcore counts one multiply-add as one FLOP, as the paper does (its 21.3 "GFLOPs" is fvcore's
 21.335 G), so every such column says "1 MAC = 1 FLOP". Ops fvcore cannot count and modules never
@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from architectures import create_model, list_models, model_info
-from architectures.registry import ModelInfo, input_shape
+from architectures.registry import PaperFigures, input_shape
 
 if TYPE_CHECKING:
     from fvcore.nn import FlopCountAnalysis
@@ -97,6 +97,9 @@ def complexity_row(name: str) -> dict[str, object]:
     model = create_model(name)
     params_m = count_params(model) / 1e6
     flops = count_flops(model, input_shape(info))
+    ours, ref = (params_m, flops.gflops), info.reference
+    # the first paper row that reports a complexity figure; accuracy rows live in other tables
+    row = next((r for r in info.paper_rows if r.params_m is not None or r.gflops is not None), None)
     return {
         "model": name,
         "family": info.family,
@@ -108,8 +111,10 @@ def complexity_row(name: str) -> dict[str, object]:
         FLOPS_COLUMN: flops.total,
         "params (M)": round(params_m, 3),
         GFLOPS_COLUMN: round(flops.gflops, 3),
-        **_reference_columns(info, params_m, flops.gflops),
-        **_paper_columns(info, params_m, flops.gflops),
+        **_beside("ref.", "ref. " + GFLOPS_COLUMN, ref and (ref.params_m, ref.gmacs), *ours),
+        "ref. source": "" if ref is None else ref.source,
+        **_beside("paper", "paper GFLOPs (as reported)", row and (row.params_m, row.gflops), *ours),
+        "paper source": "" if row is None else row.source,
         "fvcore skipped ops": format_skipped(flops.skipped_ops),
         "params in never-called modules": flops.uncalled_params,
     }
@@ -128,26 +133,14 @@ def format_skipped(skipped: dict[str, int]) -> str:
     )
 
 
-def _reference_columns(info: ModelInfo, params_m: float, gflops: float) -> dict[str, object]:
-    ref = info.reference
+def _beside(who: str, gflops_column: str, figures, params_m: float, gflops: float) -> dict:
+    """Reference ``figures`` (params M, GFLOPs) or None, and our deviation from them in %."""
+    their_params, their_gflops = figures or (None, None)
     return {
-        "ref. params (M)": None if ref is None else ref.params_m,
-        "params vs ref. (%)": _rounded(deviation_pct(params_m, ref and ref.params_m)),
-        "ref. " + GFLOPS_COLUMN: None if ref is None else ref.gmacs,
-        "GFLOPs vs ref. (%)": _rounded(deviation_pct(gflops, ref and ref.gmacs)),
-        "ref. source": "" if ref is None else ref.source,
-    }
-
-
-def _paper_columns(info: ModelInfo, params_m: float, gflops: float) -> dict[str, object]:
-    # The first paper row that reports a complexity figure; accuracy rows live in other tables.
-    row = next((r for r in info.paper_rows if r.params_m is not None or r.gflops is not None), None)
-    return {
-        "paper params (M)": None if row is None else row.params_m,
-        "params vs paper (%)": _rounded(deviation_pct(params_m, row and row.params_m)),
-        "paper GFLOPs (as reported)": None if row is None else row.gflops,
-        "GFLOPs vs paper (%)": _rounded(deviation_pct(gflops, row and row.gflops)),
-        "paper source": "" if row is None else row.source,
+        f"{who} params (M)": their_params,
+        f"params vs {who} (%)": _rounded(deviation_pct(params_m, their_params)),
+        gflops_column: their_gflops,
+        f"GFLOPs vs {who} (%)": _rounded(deviation_pct(gflops, their_gflops)),
     }
 
 
@@ -157,3 +150,55 @@ def _rounded(value: float | None) -> float | None:
 
 def _size(hw: tuple[int, int]) -> str:
     return f"{hw[0]}x{hw[1]}"
+
+
+@dataclass(frozen=True)
+class Table3Row:
+    module: str  # the row label of the paper's table
+    model: str  # registered model whose refinement stages hold the module
+    paper: PaperFigures
+
+
+TABLE3_ROWS: tuple[Table3Row, ...] = tuple(
+    Table3Row(label, model, PaperFigures(3, label, params_m=params_m, gflops=gflops))
+    for label, model, params_m, gflops in (
+        ("ASPP", "gcpm-aspp", 9.52, 9.75),
+        ("Pyramid pooling", "gcpm-ppm", 0.2, 0.07),
+        ("U-shaped", "gcpm-ushaped", 6.44, 2.53),
+    )
+)
+
+
+def context_module(model_name: str) -> tuple[nn.Module, tuple[int, int, int, int]]:
+    """The context module of ``model_name``'s first refinement stage and the input it sees there:
+    cat(backbone features, previous heatmaps), 145x32x32 for a 256x256 image."""
+    model = create_model(model_name)
+    stages = getattr(model, "refinement_stages", None)
+    if not stages or isinstance(stages[0].context, nn.Identity):
+        raise ValueError(f"model {model_name!r} has no context module in its refinement stages")
+    module = stages[0].context
+    height, width = model_info(model_name).heatmap_size
+    return module, (1, module.in_channels, height, width)
+
+
+def table3_row(row: Table3Row) -> dict[str, object]:
+    module, shape = context_module(row.model)
+    params_m = count_params(module) / 1e6
+    flops = count_flops(module, shape)
+    return {
+        "module": row.module,
+        "model": row.model,
+        "input shape": "x".join(str(d) for d in shape),
+        "params (M)": round(params_m, 3),
+        "paper params (M)": row.paper.params_m,
+        "params vs paper (%)": round(deviation_pct(params_m, row.paper.params_m), 2),
+        GFLOPS_COLUMN: round(flops.gflops, 3),
+        "paper GFLOPs": row.paper.gflops,
+        "GFLOPs vs paper (%)": round(deviation_pct(flops.gflops, row.paper.gflops), 2),
+        "fvcore skipped ops": format_skipped(flops.skipped_ops),
+    }
+
+
+def table3() -> pd.DataFrame:
+    """GCPM Table 3: the context modules counted alone, beside the paper's figures."""
+    return pd.DataFrame([table3_row(row) for row in TABLE3_ROWS])

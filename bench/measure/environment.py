@@ -148,11 +148,9 @@ def read_counters(
 
 def counters_from(nvml, handle, clock: Callable[[], float] = time.perf_counter) -> GpuCounters:
     """Read the counters through ``nvml`` (the pynvml module, or a fake one in tests)."""
-    violations = {}
-    for policy, name in enumerate(_POLICIES):
-        status = _optional(nvml.nvmlDeviceGetViolationStatus, handle, policy)
-        if status is not None:
-            violations[name] = int(status.violationTime)
+    query = nvml.nvmlDeviceGetViolationStatus
+    status = {name: _optional(query, handle, policy) for policy, name in enumerate(_POLICIES)}
+    violations = {name: int(s.violationTime) for name, s in status.items() if s is not None}
     energy = _optional(nvml.nvmlDeviceGetTotalEnergyConsumption, handle)
     missing = [] if violations else ["violation status"]
     missing += [] if energy is not None else ["total energy"]

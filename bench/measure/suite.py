@@ -19,13 +19,12 @@ from architectures import model_info
 from architectures.errors import InputFileError, UsageError
 from bench.accuracy.evaluation import evaluate_checkpoint
 from bench.accuracy.training.model import load_model
-from bench.measure.complexity import FLOPS_COLUMN, complexity_table
+from bench.measure.complexity import FLOPS_COLUMN, complexity_table, table3
 from bench.measure.environment import environment_record
 from bench.measure.latency import benchmark_models
 from bench.measure.layer_profile import profile_models
 from bench.measure.presets import Presets
 from bench.measure.runtimes import timing
-from bench.measure.table3 import table3
 from bench.report.files import readable_file
 from datasets import AnnotationError, open_reader
 
