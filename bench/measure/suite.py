@@ -76,24 +76,6 @@ def measured_accuracy(
     return pd.DataFrame(rows)
 
 
-def count_steps(
-    names: Sequence[str],
-    device: torch.device,
-    presets: Presets,
-    runtimes: Sequence[str],
-    profile: bool,
-    checkpoints: int,
-) -> int:
-    """Every ``on_step`` call :func:`measure` makes: the progress bar's total."""
-    timed = len(names) * len(presets.mode_names) * presets.rounds
-    runtime_steps = (
-        timing.count_steps(runtimes, presets.runtimes, names, device)
-        if wants_runtimes(runtimes)
-        else 0
-    )
-    return timed + (len(names) if profile else 0) + runtime_steps + 2 + checkpoints
-
-
 def measure(
     names: Sequence[str],
     device: torch.device,
@@ -107,7 +89,10 @@ def measure(
 ) -> Measurements:
     """Run every measurement; nothing is written here. ``progress``: a bar on stderr (quiet when
     stderr is not a terminal)."""
-    total = count_steps(names, device, presets, runtimes, profile, len(checkpoints))
+    deploy = wants_runtimes(runtimes)
+    # the progress total: every on_step call below
+    total = len(names) * (len(presets.mode_names) * presets.rounds + profile) + 2 + len(checkpoints)
+    total += timing.count_steps(runtimes, presets.runtimes, names, device) if deploy else 0
     with tqdm(total=total, unit="step", disable=None if progress else True, file=sys.stderr) as bar:
 
         def step(*label: str) -> None:
@@ -123,9 +108,7 @@ def measure(
         ).reset_index(drop=True)
         layers = profile_models(names, device, presets.profile, on_step=step) if profile else None
         deployed = (
-            timing.for_tables(runtimes, presets.runtimes, names, device, step)
-            if wants_runtimes(runtimes)
-            else None
+            timing.for_tables(runtimes, presets.runtimes, names, device, step) if deploy else None
         )
         counts, complexity = model_counts(names)
         step("complexity")
@@ -139,9 +122,7 @@ def measure(
         "modes": presets.mode_names,
         "interleaved_rounds": presets.rounds,
     }
-    return Measurements(
-        env, latency, counts, complexity, modules, layers, accuracy, runtimes=deployed
-    )
+    return Measurements(env, latency, counts, complexity, modules, layers, accuracy, deployed)
 
 
 def check_checkpoints(
