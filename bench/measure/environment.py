@@ -1,12 +1,11 @@
-"""Environment record of a latency run: versions, CPU, GPU facts and NVML state and counters.
-
-The GCPM paper (Osokin 2019, Sec. 5.1) names its GPU, PyTorch, CUDA and cuDNN; we record those and
-what changes a GPU's speed during a run. Every NVML query is guarded: a missing GPU, driver or
-``nvidia-ml-py`` is written into the record, never raised. Manual: docs/gpu.md.
+"""Environment of a latency run (as GCPM, Osokin 2019, Sec. 5.1 names its GPU, PyTorch, CUDA and
+cuDNN) and NVML's GPU state and counters. Every NVML query is guarded: what is missing (GPU, driver,
+``nvidia-ml-py``) is written into the record, never raised. Manual: docs/gpu.md.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import sys
@@ -129,8 +128,7 @@ MIN_ENERGY_WINDOW_S = 1.0  # the energy counter is coarse in time: shorter windo
 
 @dataclass(frozen=True)
 class GpuCounters:
-    """NVML's cumulative counters: violation time per policy (ns), energy (mJ), read at host
-    time ``time_s`` (``time.perf_counter``)."""
+    """NVML's cumulative violation time per policy (ns) and energy (mJ) at ``time.perf_counter``."""
 
     time_s: float
     violation_ns: Mapping[str, int] = field(default_factory=dict)
@@ -217,14 +215,10 @@ class WindowTotals:
 
 
 def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    names = []
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as f:
+        names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+    return names[0] if names else platform.processor() or platform.machine()
 
 
 def _settings(nvml, handle) -> dict[str, Any]:

@@ -62,17 +62,13 @@ _OP_RULES: tuple[tuple[str, re.Pattern], ...] = tuple(
 
 def classify_conv(conv: nn.modules.conv._ConvNd) -> str:
     """Layer type of a convolution from its kernel, dilation and groups."""
-    if not isinstance(conv, nn.Conv2d):
-        return "other conv"  # transposed and non-2-D convolutions are outside the paper's classes
-    if conv.groups > 1 and conv.groups == conv.in_channels:
+    if not isinstance(conv, nn.Conv2d) or conv.groups not in (1, conv.in_channels):
+        return "other conv"  # transposed, non-2-D and grouped ones are outside the paper's classes
+    if conv.groups > 1:
         return "depthwise conv"
-    if conv.groups != 1:
-        return "other conv"
-    if conv.kernel_size == (1, 1):
-        return "1x1 conv"
     if conv.kernel_size == (3, 3):
         return "3x3 conv" if conv.dilation == (1, 1) else "dilated 3x3 conv"
-    return "other conv"
+    return "1x1 conv" if conv.kernel_size == (1, 1) else "other conv"
 
 
 def classify_module(module: nn.Module) -> str | None:

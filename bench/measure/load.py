@@ -1,7 +1,5 @@
-"""How busy the machine is around a timed block: load average and CPU time stolen by a hypervisor.
-
-Linux reads ``/proc/stat``; elsewhere the load average comes from :func:`os.getloadavg` and steal
-is unknown. Latency rows and the environment record carry these figures (docs/benchmarks.md).
+"""How busy the machine is around a timed block: load average and CPU time stolen by a hypervisor
+(from ``/proc/stat``; unknown off Linux). Latency rows and the environment record carry them.
 """
 
 from __future__ import annotations
@@ -61,9 +59,7 @@ class LoadWindow:
 
     load_1m_before: float | None = None
     load_1m_after: float | None = None
-    ticks: dict[str, int | None] = field(
-        default_factory=lambda: {"ticks_total": 0, "ticks_steal": 0}
-    )
+    ticks: dict = field(default_factory=lambda: {"ticks_total": 0, "ticks_steal": 0})
     blocks: int = 0
 
     def add(self, before: dict, after: dict) -> None:

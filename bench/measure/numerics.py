@@ -1,8 +1,7 @@
-"""Flags that change numerics or kernel choice: TF32, cudnn autotuning, determinism.
+"""Flags that change numerics or kernel choice: TF32, cudnn autotuning, determinism (docs/gpu.md).
 
-``fp32`` is strict IEEE fp32 (TF32 off for convolutions and matmuls, which PyTorch lets cuDNN use
-by default on Ampere and later); ``tf32`` is a mode of its own. Flags are set only inside
-:func:`precision` and restored on exit; every latency row records them. Manual: docs/gpu.md.
+``fp32`` is strict IEEE fp32 (no TF32, which cuDNN uses by default on Ampere and later); ``tf32``
+is a mode of its own. Flags are set only inside :func:`precision` and restored on exit.
 """
 
 from __future__ import annotations
