@@ -25,12 +25,9 @@ _REASONS = (
     "sw_thermal_slowdown", "hw_thermal_slowdown", "hw_power_brake_slowdown",
     "display_clock_setting",
 )  # fmt: skip
-# Reasons that hold the clocks below what a running benchmark asks for (idle, sync boost,
-# application and display clocks do not).
-THROTTLING_REASONS = frozenset({
-    "sw_power_cap", "hw_slowdown", "sw_thermal_slowdown", "hw_thermal_slowdown",
-    "hw_power_brake_slowdown",
-})  # fmt: skip
+# Reasons that hold the clocks below what a running benchmark asks for: power caps and slowdowns
+# (idle, sync boost, application and display clocks do not).
+THROTTLING_REASONS = frozenset(r for r in _REASONS if "power" in r or "slowdown" in r)
 
 
 @dataclass
@@ -225,12 +222,10 @@ def _settings(nvml, handle) -> dict[str, Any]:
     """Settings that change a GPU's speed and stay put during a run (``nvidia-smi -pm / -ac``)."""
     persistence = _optional(nvml.nvmlDeviceGetPersistenceMode, handle)
     record = {"persistence_mode": None if persistence is None else bool(persistence)}
+    now, default = nvml.nvmlDeviceGetApplicationsClock, nvml.nvmlDeviceGetDefaultApplicationsClock
     for key, kind in (("sm", nvml.NVML_CLOCK_SM), ("mem", nvml.NVML_CLOCK_MEM)):
-        for prefix, query in (
-            ("", nvml.nvmlDeviceGetApplicationsClock),
-            ("default_", nvml.nvmlDeviceGetDefaultApplicationsClock),
-        ):
-            record[f"{prefix}application_{key}_clock_mhz"] = _optional(query, handle, kind)
+        record[f"application_{key}_clock_mhz"] = _optional(now, handle, kind)
+        record[f"default_application_{key}_clock_mhz"] = _optional(default, handle, kind)
     record["power_limit_w"] = _watts(nvml.nvmlDeviceGetEnforcedPowerLimit, handle)
     return record
 
