@@ -127,9 +127,8 @@ def complexity_table(names: Sequence[str] | None = None) -> pd.DataFrame:
 
 def format_skipped(skipped: dict[str, int]) -> str:
     """``"aten::add x12, aten::max_pool2d x4"``: fvcore's uncounted ops, most frequent first."""
-    return ", ".join(
-        f"{op} x{n}" for op, n in sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0]))
-    )
+    ops = sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ", ".join(f"{op} x{n}" for op, n in ops)
 
 
 def _beside(who: str, gflops_column: str, figures, params_m: float, gflops: float) -> dict:

@@ -137,12 +137,9 @@ def read_counters(
     device: torch.device, clock: Callable[[], float] = time.perf_counter
 ) -> GpuCounters:
     """The counters of ``device`` now; on a CPU or without NVML only the time, and why."""
-    nvml, h, error = _open(device)
-    return GpuCounters(clock(), error=error) if error else counters_from(nvml, h, clock)
-
-
-def counters_from(nvml, handle, clock: Callable[[], float] = time.perf_counter) -> GpuCounters:
-    """Read the counters through ``nvml`` (the pynvml module, or a fake one in tests)."""
+    nvml, handle, error = _open(device)
+    if error:
+        return GpuCounters(clock(), error=error)
     query = nvml.nvmlDeviceGetViolationStatus
     status = {name: _optional(query, handle, policy) for policy, name in enumerate(_POLICIES)}
     violations = {name: int(s.violationTime) for name, s in status.items() if s is not None}
@@ -218,18 +215,6 @@ def _cpu_model() -> str:
     return names[0] if names else platform.processor() or platform.machine()
 
 
-def _settings(nvml, handle) -> dict[str, Any]:
-    """Settings that change a GPU's speed and stay put during a run (``nvidia-smi -pm / -ac``)."""
-    persistence = _optional(nvml.nvmlDeviceGetPersistenceMode, handle)
-    record = {"persistence_mode": None if persistence is None else bool(persistence)}
-    now, default = nvml.nvmlDeviceGetApplicationsClock, nvml.nvmlDeviceGetDefaultApplicationsClock
-    for key, kind in (("sm", nvml.NVML_CLOCK_SM), ("mem", nvml.NVML_CLOCK_MEM)):
-        record[f"application_{key}_clock_mhz"] = _optional(now, handle, kind)
-        record[f"default_application_{key}_clock_mhz"] = _optional(default, handle, kind)
-    record["power_limit_w"] = _watts(nvml.nvmlDeviceGetEnforcedPowerLimit, handle)
-    return record
-
-
 def _gpu_record(device: torch.device, volatile: bool) -> dict[str, Any]:
     if device.type != "cuda":
         return {"available": False, "reason": f"timed on {device.type}; no GPU used"}
@@ -247,7 +232,15 @@ def _gpu_record(device: torch.device, volatile: bool) -> dict[str, Any]:
         record["nvml"] = error
         return record
     record["driver"] = _optional(nvml.nvmlSystemGetDriverVersion)
-    record["settings"] = _settings(nvml, handle)
+    # settings that change a GPU's speed and stay put during a run (nvidia-smi -pm / -ac)
+    persistence = _optional(nvml.nvmlDeviceGetPersistenceMode, handle)
+    settings = {"persistence_mode": None if persistence is None else bool(persistence)}
+    record["settings"] = settings
+    now, default = nvml.nvmlDeviceGetApplicationsClock, nvml.nvmlDeviceGetDefaultApplicationsClock
+    for key, kind in (("sm", nvml.NVML_CLOCK_SM), ("mem", nvml.NVML_CLOCK_MEM)):
+        settings[f"application_{key}_clock_mhz"] = _optional(now, handle, kind)
+        settings[f"default_application_{key}_clock_mhz"] = _optional(default, handle, kind)
+    settings["power_limit_w"] = _watts(nvml.nvmlDeviceGetEnforcedPowerLimit, handle)
     if volatile:
         record["state_at_start"] = asdict(gpu_state(device))
     return record

@@ -24,11 +24,9 @@ class Presets:
     rounds: int = 3  # models interleaved: a change in machine load hits them all alike
 
 
-# bf16 / fp16 autocast ran 13-15x slower than fp32 on a 2-core AMD EPYC CPU (no native bf16/fp16
-# units), so a quick run leaves them out unless --modes names them. The probing forward of every
-# mode doubles as a warm-up, hence warmup=0 for the other modes. Quick: about 2-3 minutes on an
-# idle 2-core CPU; ~20 fp32 samples per model over the rounds, fewer for the 368x368 CPM, whose
-# rounds hit the time cap first.
+# Quick: 2-3 minutes on an idle 2-core CPU, ~20 fp32 samples per model (fewer for the 368x368 CPM,
+# capped by time); no bf16 / fp16 (13-15x slower than fp32 on a 2-core AMD EPYC CPU without native
+# units) unless --modes names them; the probing forward warms the other modes up.
 QUICK = Presets(
     TimingConfig(warmup=2, iters=20, max_time_s=10.0),
     TimingConfig(warmup=0, iters=4, max_time_s=3.0),
