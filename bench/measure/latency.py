@@ -157,12 +157,12 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _sample(fn: Callable[[], object], device: torch.device, clock: Callable[[], int]) -> float:
-    """One call's latency in ms: CUDA events after a synchronize on a GPU, else ``clock`` (ns)."""
+def _sample(fn: Callable[[], object], device: torch.device) -> float:
+    """One call's latency in ms: CUDA events after a synchronize on a GPU, else wall time."""
     if device.type != "cuda":
-        t0 = clock()
+        t0 = time.perf_counter_ns()
         fn()
-        return (clock() - t0) / 1e6
+        return (time.perf_counter_ns() - t0) / 1e6
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     torch.cuda.synchronize(device)  # nothing queued before the start event
     start.record()
@@ -173,20 +173,16 @@ def _sample(fn: Callable[[], object], device: torch.device, clock: Callable[[], 
 
 
 def time_callable(
-    fn: Callable[[], object],
-    device: torch.device,
-    config: TimingConfig,
-    cpu_clock: Callable[[], int] = time.perf_counter_ns,
+    fn: Callable[[], object], device: torch.device, config: TimingConfig
 ) -> list[float]:
-    """Per-call latencies of ``fn`` in ms after ``config.warmup`` untimed calls; ``cpu_clock``
-    (ns) may be ``time.process_time_ns``, which other processes disturb far less than wall time."""
+    """Per-call latencies of ``fn`` in ms after ``config.warmup`` untimed calls."""
     for _ in range(config.warmup):
         fn()
     synchronize(device)
     samples: list[float] = []
     start = time.perf_counter()
     while True:
-        samples.append(_sample(fn, device, cpu_clock))
+        samples.append(_sample(fn, device))
         elapsed = time.perf_counter() - start
         done = len(samples) >= config.iters and elapsed >= config.min_time_s
         out_of_time = config.max_time_s is not None and elapsed >= config.max_time_s
