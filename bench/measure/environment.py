@@ -6,6 +6,7 @@ cuDNN) and NVML's GPU state and counters. Every NVML query is guarded: what is m
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import platform
 import sys
@@ -58,11 +59,8 @@ def _nvml_handle(nvml, device: torch.device):
     """NVML handle of a torch CUDA device; matched by UUID because CUDA_VISIBLE_DEVICES reorders."""
     index = device.index if device.index is not None else torch.cuda.current_device()
     uuid = getattr(torch.cuda.get_device_properties(index), "uuid", None)
-    if uuid is not None:
-        try:
-            return nvml.nvmlDeviceGetHandleByUUID(f"GPU-{uuid}")
-        except Exception:  # noqa: BLE001, S110 - no UUID lookup: fall back to the index
-            pass
+    with contextlib.suppress(Exception):  # no UUID lookup (e.g. a MIG slice): by the index
+        return nvml.nvmlDeviceGetHandleByUUID(f"GPU-{uuid}")
     return nvml.nvmlDeviceGetHandleByIndex(index)
 
 
@@ -184,17 +182,16 @@ class WindowTotals:
         """The largest share among the throttling policies (they overlap, so no sum)."""
         shares = self.violation_pct()
         values = [shares[p] for p in THROTTLING_POLICIES if p in shares]
-        return max(values) if values else float("nan")
+        return max(values) if values else math.nan
 
     def energy_per_inference_mj(self) -> tuple[float, str]:
         """(mJ per inference, "") or (NaN, why not)."""
-        nan = float("nan")
         if self.energy_mj is None or self.windows == 0:
-            return nan, self.error or "no energy counter"
+            return math.nan, self.error or "no energy counter"
         if self.duration_s < MIN_ENERGY_WINDOW_S:
-            return nan, f"timing windows {self.duration_s:.2f} s < {MIN_ENERGY_WINDOW_S:g} s"
+            return math.nan, f"timing windows {self.duration_s:.2f} s < {MIN_ENERGY_WINDOW_S:g} s"
         if self.inferences == 0:
-            return nan, "no inferences timed"
+            return math.nan, "no inferences timed"
         return self.energy_mj / self.inferences, ""
 
     def as_columns(self) -> dict[str, object]:

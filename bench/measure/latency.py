@@ -124,9 +124,8 @@ class LatencyResult:
 
     @property
     def validity(self) -> str:
-        if self.reason:
-            return "not measured"
-        return VALIDITY.check(len(self.samples), self.window.duration_s)
+        why = VALIDITY.check(len(self.samples), self.window.duration_s)
+        return "not measured" if self.reason else why
 
     def as_row(self) -> dict:
         reasons = sorted({*self.gpu_before.throttle_reasons, *self.gpu_after.throttle_reasons})

@@ -144,16 +144,11 @@ def check_checkpoints(
             )
         readable_file(path, f"--checkpoint {name}={path}")
         load_model(name, path, "cpu")  # weights_only; a CheckpointError names the file
+    if checkpoints and not data_root.is_dir():
+        raise InputFileError(f"--data-root {data_root}: no such folder")
     for dataset in dict.fromkeys(model_info(name).dataset for name, _ in checkpoints):
-        _check_data_root(dataset, data_root)
-
-
-def _check_data_root(dataset: str, root: Path) -> None:
-    """The val annotations of ``dataset`` under ``root`` open (files named on failure)."""
-    if not root.is_dir():
-        raise InputFileError(f"--data-root {root}: no such folder")
-    try:
-        open_reader(dataset, root, "val")
-    except (OSError, AnnotationError, KeyError, ValueError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        raise InputFileError(f"--data-root {root} ({dataset} val): {message}") from None
+        try:  # the val annotations open (files named on failure)
+            open_reader(dataset, data_root, "val")
+        except (OSError, AnnotationError, KeyError, ValueError) as exc:
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            raise InputFileError(f"--data-root {data_root} ({dataset} val): {message}") from None
