@@ -181,8 +181,7 @@ class WindowTotals:
     def throttled_pct(self) -> float:
         """The largest share among the throttling policies (they overlap, so no sum)."""
         shares = self.violation_pct()
-        values = [shares[p] for p in THROTTLING_POLICIES if p in shares]
-        return max(values) if values else math.nan
+        return max((shares[p] for p in THROTTLING_POLICIES if p in shares), default=math.nan)
 
     def energy_per_inference_mj(self) -> tuple[float, str]:
         """(mJ per inference, "") or (NaN, why not)."""

@@ -41,7 +41,7 @@ class TimingConfig:
 
     def __post_init__(self) -> None:
         if self.warmup < 0 or self.iters < 1:
-            raise ValueError(f"TimingConfig needs warmup >= 0 and iters >= 1, got {self}")
+            raise ValueError(f"{type(self).__name__} needs warmup >= 0 and iters >= 1, got {self}")
 
     def per_round(self, rounds: int) -> TimingConfig:
         """This budget split over ``rounds`` interleaved rounds, warmed up before the first."""

@@ -80,9 +80,7 @@ def classify_module(module: nn.Module) -> str | None:
     where = type(module).__module__  # every torch activation and pooling layer lives in one file
     if where in ("torch.nn.modules.activation", "torch.nn.modules.pooling"):
         return where.rsplit(".", 1)[-1]
-    if isinstance(module, _UPSAMPLING):
-        return "upsampling"
-    return None
+    return "upsampling" if isinstance(module, _UPSAMPLING) else None
 
 
 def classify_op(op_name: str) -> str:
@@ -101,9 +99,7 @@ def leaf_types(model: nn.Module) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def _leaf_hooks(
-    model: nn.Module, enter: Callable[[str], None], leave: Callable[[], object]
-) -> Iterator[None]:
+def _leaf_hooks(model: nn.Module, enter: Callable[[str], None], leave: Callable) -> Iterator[None]:
     """Call ``enter(layer_type)`` (returning None: a pre-hook's result replaces the input)
     before and ``leave()`` after each classified leaf's forward."""
 
@@ -203,9 +199,7 @@ class ProfileConfig:
     warmup: int = 3
     iters: int = 10
 
-    def __post_init__(self) -> None:
-        if self.warmup < 0 or self.iters < 1:
-            raise ValueError(f"ProfileConfig needs warmup >= 0 and iters >= 1, got {self}")
+    __post_init__ = TimingConfig.__post_init__
 
 
 # Kineto, the profiler's C++ library, logs straight to file descriptor 2 (past ``sys.stderr``):
@@ -274,10 +268,9 @@ class FlopCounts:
 
     def counted(self, layer_type: str) -> str:
         """``yes`` / ``partly`` / ``no``: fvcore counts all / some / none of the type's ops."""
-        has_macs, has_uncounted = self.macs[layer_type] > 0, bool(self.uncounted[layer_type])
-        if has_macs:
-            return "partly" if has_uncounted else "yes"
-        return "no" if has_uncounted else "no ops"
+        if self.macs[layer_type] > 0:
+            return "partly" if self.uncounted[layer_type] else "yes"
+        return "no" if self.uncounted[layer_type] else "no ops"
 
 
 def _split_by_type(per_scope: Callable[[str], Counter], leaves: dict[str, str]) -> dict:

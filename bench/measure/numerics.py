@@ -65,9 +65,9 @@ def tf32_unsupported(device: torch.device) -> str:
     if device.type != "cuda":
         return f"tf32 is a CUDA mode (tensor cores of compute capability >= 8.0); not on {device}"
     major, minor = torch.cuda.get_device_capability(device)
-    if major < 8:
-        return f"tf32 needs compute capability >= 8.0; {device} has {major}.{minor}"
-    return ""
+    return (
+        f"tf32 needs compute capability >= 8.0; {device} has {major}.{minor}" if major < 8 else ""
+    )
 
 
 def numerics_flags() -> dict[str, object]:
