@@ -114,8 +114,7 @@ def gpu_state(device: torch.device) -> GpuState:
     )
 
 
-# NVML performance policies 0, 1, ... (nvmlPerfPolicyType_t) whose violation time is read, and
-# those that hold the clocks below what a running benchmark asks for.
+# NVML performance policies 0, 1, ... (nvmlPerfPolicyType_t), and those that throttle a benchmark.
 _POLICIES = ("power", "thermal", "sync_boost", "board_limit", "low_utilization", "reliability")
 THROTTLING_POLICIES: tuple[str, ...] = ("power", "thermal", "board_limit", "reliability")
 MIN_ENERGY_WINDOW_S = 1.0  # the energy counter is coarse in time: shorter windows mislead
@@ -246,7 +245,7 @@ def environment_record(device: torch.device, volatile: bool = True) -> dict[str,
     """Versions, CPU and GPU facts of this run, JSON-serialisable; ``volatile=False`` leaves out
     the momentary state (GPU clocks, power, load), e.g. for pytest-benchmark's ``machine_info``."""
     cudnn = torch.backends.cudnn
-    record: dict[str, Any] = {
+    return {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "torch": torch.__version__,
@@ -261,7 +260,5 @@ def environment_record(device: torch.device, volatile: bool = True) -> dict[str,
         "numerics": numerics_flags(),
         "numerics_during_timing": flags_during_timing(device),
         "gpu": _gpu_record(device, volatile),
+        **({"load": load_record()} if volatile else {}),  # {"load_1m", "cores", "busy"}
     }
-    if volatile:  # the load now: {"load_1m", "cores", "busy"}
-        record["load"] = load_record()
-    return record

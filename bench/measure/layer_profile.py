@@ -234,11 +234,8 @@ def layer_times(model: nn.Module, x: torch.Tensor, config: ProfileConfig) -> dic
         for _ in range(config.warmup):
             model(x)
         synchronize(x.device)
-        with (
-            _without_profiler_chatter(),
-            annotate_leaves(model),
-            profile(activities=activities) as prof,
-        ):
+        quiet, annotated = _without_profiler_chatter(), annotate_leaves(model)
+        with quiet, annotated, profile(activities=activities) as prof:
             for _ in range(config.iters):
                 model(x)
             synchronize(x.device)

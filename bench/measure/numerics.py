@@ -20,8 +20,7 @@ def _tf32_conv() -> bool:
 
 
 def _set_tf32(conv: bool, matmul_precision: str) -> None:
-    # The legacy setters change every backend alike (cuDNN conv and RNN; cuBLAS and oneDNN
-    # matmul), so torch never sees the mix of settings that its own getters refuse.
+    """Legacy setters change every backend alike, so torch never sees a mix its getters refuse."""
     torch.backends.cudnn.allow_tf32 = conv
     torch.set_float32_matmul_precision(matmul_precision)
 

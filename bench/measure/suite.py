@@ -31,8 +31,6 @@ from datasets import AnnotationError, open_reader
 if TYPE_CHECKING:
     from bench.measure.runtimes.timing import RuntimeMeasurements
 
-ACCURACY_COLUMNS = ("PCKh", "Hip", "AUC")
-
 
 @dataclass
 class Measurements:
@@ -70,7 +68,7 @@ def measured_accuracy(
     for name, path in checkpoints:
         dataset = model_info(name).dataset
         result = evaluate_checkpoint(name, path, dataset, data_root, "val", device=str(device))
-        ours = {f"{c} (ours, val)": result[c] for c in ACCURACY_COLUMNS if c in result}  # AUC: MPII
+        ours = {f"{c} (ours, val)": result[c] for c in ("PCKh", "Hip", "AUC") if c in result}
         rows.append({"model": name, **ours})
         on_step("accuracy", name)
     return pd.DataFrame(rows)
@@ -89,8 +87,7 @@ def measure(
 ) -> Measurements:
     """Run every measurement; nothing is written here. ``progress``: a bar on stderr (quiet when
     stderr is not a terminal)."""
-    deploy = wants_runtimes(runtimes)
-    # the progress total: every on_step call below
+    deploy = wants_runtimes(runtimes)  # the progress total counts every on_step call below
     total = len(names) * (len(presets.mode_names) * presets.rounds + profile) + 2 + len(checkpoints)
     total += timing.count_steps(runtimes, presets.runtimes, names, device) if deploy else 0
     with tqdm(total=total, unit="step", disable=None if progress else True, file=sys.stderr) as bar:
