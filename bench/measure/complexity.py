@@ -121,8 +121,7 @@ def complexity_row(name: str) -> dict[str, object]:
 
 def complexity_table(names: Sequence[str] | None = None) -> pd.DataFrame:
     """Params and GFLOPs of every registered model (or ``names``), counted now, at batch 1."""
-    names = list_models() if names is None else list(names)
-    return pd.DataFrame([complexity_row(name) for name in names])
+    return pd.DataFrame([complexity_row(n) for n in (list_models() if names is None else names)])
 
 
 def format_skipped(skipped: dict[str, int]) -> str:

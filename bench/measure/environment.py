@@ -11,7 +11,7 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -130,13 +130,11 @@ class GpuCounters:
     error: str = ""
 
 
-def read_counters(
-    device: torch.device, clock: Callable[[], float] = time.perf_counter
-) -> GpuCounters:
+def read_counters(device: torch.device) -> GpuCounters:
     """The counters of ``device`` now; on a CPU or without NVML only the time, and why."""
     nvml, handle, error = _open(device)
     if error:
-        return GpuCounters(clock(), error=error)
+        return GpuCounters(time.perf_counter(), error=error)
     query = nvml.nvmlDeviceGetViolationStatus
     status = {name: _optional(query, handle, policy) for policy, name in enumerate(_POLICIES)}
     violations = {name: int(s.violationTime) for name, s in status.items() if s is not None}
@@ -144,7 +142,8 @@ def read_counters(
     missing = [] if violations else ["violation status"]
     missing += [] if energy is not None else ["total energy"]
     error = f"NVML gave no {' or '.join(missing)}" if missing else ""
-    return GpuCounters(clock(), violations, None if energy is None else int(energy), error)
+    energy = None if energy is None else int(energy)
+    return GpuCounters(time.perf_counter(), violations, energy, error)
 
 
 @dataclass

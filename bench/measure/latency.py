@@ -200,8 +200,7 @@ def _mode_context(mode: str, device: torch.device):
 def prepare(
     model: nn.Module, input_shape: Sequence[int], device: torch.device, mode: str
 ) -> tuple[nn.Module, torch.Tensor]:
-    """The model in eval mode on ``device`` and one input, laid out for ``mode`` (``channels_last``
-    converts a copy: the caller's model keeps its memory format)."""
+    """The model in eval mode on ``device`` and an input for ``mode`` (channels_last: on a copy)."""
     if mode not in MODES:
         raise ValueError(f"unknown latency mode {mode!r}; known modes: {', '.join(MODES)}")
     x = torch.randn(*input_shape, device=device)
@@ -268,7 +267,7 @@ def benchmark_models(
     modes: Sequence[str] = ("fp32",),
     config: TimingConfig = TimingConfig(),
     input_size: tuple[int, int] | None = None,
-    on_step: Callable[[str, str], None] | None = None,
+    on_step: Callable[[str, str], None] = lambda name, mode: None,
     rounds: int = 1,
 ) -> pd.DataFrame:
     """One row per (model, mode), sampled in ``rounds`` interleaved rounds so a change in machine
@@ -280,9 +279,8 @@ def benchmark_models(
     return pd.DataFrame([job.result.as_row() for job in jobs])
 
 
-def _run(jobs: Sequence[_Job], device, config: TimingConfig, rounds: int, on_step=None) -> None:
-    """Probe (an unsupported mode gives its reason) and warm up every job, then time them in
-    ``rounds`` interleaved rounds that share ``config``'s budget."""
+def _run(jobs: Sequence[_Job], device, config: TimingConfig, rounds: int, on_step) -> None:
+    """Probe (a mode that fails gives its reason) and warm up every job, then time interleaved."""
     per_round = config.per_round(rounds)
     with torch.inference_mode(), cudnn_benchmark(device):
         for job in jobs:
@@ -293,13 +291,11 @@ def _run(jobs: Sequence[_Job], device, config: TimingConfig, rounds: int, on_ste
             for job in jobs:
                 if not job.result.reason:
                     _time_round(job, device, per_round, first=r == 0, last=r == rounds - 1)
-                if on_step is not None:
-                    on_step(job.result.model, job.result.mode)
+                on_step(job.result.model, job.result.mode)
 
 
 def _time_round(job: _Job, device, config: TimingConfig, first: bool, last: bool) -> None:
-    """One timed block inside NVML counters inside load readings; GPU state before the first
-    and after the last round."""
+    """One timed block inside NVML counters inside load readings; GPU state first and last."""
     result, on_cuda = job.result, device.type == "cuda"
     if first and on_cuda:
         result.gpu_before = gpu_state(device)

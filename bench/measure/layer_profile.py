@@ -226,8 +226,7 @@ def _without_profiler_chatter() -> Iterator[None]:
 
 
 def layer_times(model: nn.Module, x: torch.Tensor, config: ProfileConfig) -> dict[str, float]:
-    """Milliseconds per forward in each of ``LAYER_TYPES``, with the timer's fp32 settings (the
-    warm-up forwards take cudnn autotuning out of the profile)."""
+    """Ms per forward in each of ``LAYER_TYPES``, with the timer's fp32 settings, after warm-up."""
     on_cuda = x.device.type == "cuda"
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if on_cuda else [])
     with torch.inference_mode(), timing_numerics("fp32", x.device):
@@ -337,7 +336,7 @@ def profile_models(
     device: torch.device,
     config: ProfileConfig = ProfileConfig(),
     input_size: tuple[int, int] | None = None,
-    on_step: Callable[[str], None] | None = None,
+    on_step: Callable[[str], None] = lambda name: None,
 ) -> pd.DataFrame:
     """``layer_profile`` of registered models (at ``input_size`` or their own), stacked."""
     frames = []
@@ -345,6 +344,5 @@ def profile_models(
         model = build_at_size(name, input_size).eval().to(device)
         x = torch.randn(*input_shape(model.info, input_size), device=device)
         frames.append(layer_profile(model, x, name, config))
-        if on_step is not None:
-            on_step(name)
+        on_step(name)
     return pd.concat(frames, ignore_index=True)

@@ -44,12 +44,8 @@ def is_busy(load_1m: float | None, cores: int) -> bool:
 def load_record() -> dict[str, object]:
     """The load now, as the environment record keeps it: load average, cores, and whether busy."""
     reading = machine_load()
-    cores = int(reading["cores"])
-    return {
-        "load_1m": reading["load_1m"],
-        "cores": cores,
-        "busy": is_busy(reading["load_1m"], cores),
-    }
+    load_1m, cores = reading["load_1m"], int(reading["cores"])
+    return {"load_1m": load_1m, "cores": cores, "busy": is_busy(load_1m, cores)}
 
 
 @dataclass

@@ -13,8 +13,7 @@ from bench.measure.runtimes.timing import RuntimePreset
 
 @dataclass(frozen=True)
 class Presets:
-    """Timing of the fp32 column, the other modes, the layer profile and the runtimes
-    (:mod:`bench.measure.runtimes.timing`), and how many interleaved rounds."""
+    """Timing of the fp32 column, the other modes, the layer profile, the runtimes; and rounds."""
 
     fp32: TimingConfig
     modes: TimingConfig
@@ -49,8 +48,7 @@ def presets_for(
 ) -> Presets:
     """``speed`` "quick", "full" or "auto" (full on a GPU, quick elsewhere); ``iters``: exactly
     that many fp32 samples, no time cap; ``modes``: these besides fp32 instead of the preset's."""
-    quick = speed == "quick" or (speed == "auto" and device_type != "cuda")
-    base = QUICK if quick else FULL
+    base = QUICK if speed == "quick" or (speed == "auto" and device_type != "cuda") else FULL
     chosen = tuple(dict.fromkeys(("fp32", *modes))) if modes else base.mode_names
     fp32 = base.fp32 if iters is None else TimingConfig(base.fp32.warmup, iters)
     return replace(base, fp32=fp32, mode_names=chosen)

@@ -85,8 +85,7 @@ def measure(
     data_root: Path | None = None,
     progress: bool = True,
 ) -> Measurements:
-    """Run every measurement; nothing is written here. ``progress``: a bar on stderr (quiet when
-    stderr is not a terminal)."""
+    """Run every measurement; ``progress``: a bar on stderr, quiet when it is not a terminal."""
     deploy = wants_runtimes(runtimes)  # the progress total counts every on_step call below
     total = len(names) * (len(presets.mode_names) * presets.rounds + profile) + 2 + len(checkpoints)
     total += timing.count_steps(runtimes, presets.runtimes, names, device) if deploy else 0

@@ -77,8 +77,11 @@ class FakeNvml:
 
 
 def _read(nvml: FakeNvml, t: float) -> GpuCounters:
-    with mock.patch.object(environment, "_open", lambda device: (nvml, "h", "")):
-        return read_counters(torch.device("cuda", 0), lambda: t)
+    with (
+        mock.patch.object(environment, "_open", lambda device: (nvml, "h", "")),
+        mock.patch.object(environment.time, "perf_counter", lambda: t),
+    ):
+        return read_counters(torch.device("cuda", 0))
 
 
 def _counters(t: float, power_ns: int, thermal_ns: int, energy: int | None) -> GpuCounters:
@@ -163,7 +166,7 @@ def test_timer_brackets_each_window_with_the_counters(monkeypatch):
 
 def test_cpu_rows_say_why_there_is_no_energy():
     job = latency._job("m", "fp32", nn.Conv2d(3, 3, 1), (1, 3, 8, 8), CPU)
-    latency._run([job], CPU, TimingConfig(warmup=0, iters=3), rounds=1)
+    latency._run([job], CPU, TimingConfig(warmup=0, iters=3), 1, lambda *step: None)
     row = job.result.as_row()
     assert math.isnan(row["energy_per_inference_mj"]) and "not a CUDA device" in row["energy_note"]
     assert math.isnan(row["throttled_pct"]) and row["throttled"] is False

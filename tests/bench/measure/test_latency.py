@@ -40,7 +40,7 @@ FAST = TimingConfig(warmup=1, iters=5)
 def measure_latency(model, shape, device=CPU, mode="fp32", config=FAST, name=""):
     """One model timed in one round, as ``benchmark_models`` times each (model, mode)."""
     job = latency._job(name or type(model).__name__, mode, model, shape, device)
-    latency._run([job], device, config, rounds=1)
+    latency._run([job], device, config, 1, lambda *step: None)
     return job.result
 
 
