@@ -1,5 +1,5 @@
 """How busy the machine is around a timed block: load average and CPU time stolen by a hypervisor
-(from ``/proc/stat``; unknown off Linux). Latency rows and the environment record carry them.
+(from ``/proc/stat``; unknown off Linux). Latency rows and the environment record hold them.
 """
 
 from __future__ import annotations
