@@ -1,4 +1,1 @@
-"""Measuring: latency, runtime by layer type, params/FLOPs, the environment, deployment runtimes.
-
-Pure functions that return numbers or pandas DataFrames; nothing here writes a file.
-"""
+"""Measuring: latency, layer profile, params/FLOPs, environment, runtimes; nothing writes a file."""

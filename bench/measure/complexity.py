@@ -1,18 +1,14 @@
-"""Parameter and FLOP counts of the model zoo, as the GCPM paper reports them (Tables 3-5).
+"""Parameter and fvcore FLOP counts of the model zoo and of the context modules (GCPM Tables 3-5).
 
-FLOPs are counted with fvcore, which counts one multiply-add as one FLOP; the GCPM paper uses the
-same convention (its 21.3 "GFLOPs" for the full network is fvcore's 21.335 G), so every column
-that holds such a count says "1 MAC = 1 FLOP". Ops fvcore cannot count (adds, pooling, ...) and
-modules never called in forward are returned with the count, never silently dropped.
+fvcore counts a multiply-add as one FLOP, as the paper does (its 21.3 "GFLOPs" is fvcore's 21.335
+G): columns say "1 MAC = 1 FLOP". What fvcore cannot count is returned with the count, not dropped.
 """
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,7 +17,7 @@ import torch
 from torch import nn
 
 from architectures import create_model, list_models, model_info
-from architectures.registry import ModelInfo, input_shape
+from architectures.registry import PaperFigures, input_shape
 
 if TYPE_CHECKING:
     from fvcore.nn import FlopCountAnalysis
@@ -35,12 +31,9 @@ class FlopReport:
     """fvcore's count for one module at one input shape, with what it could not count."""
 
     total: int  # 1 multiply-add = 1 FLOP
-    input_shape: tuple[int, ...]
-    by_operator: dict[str, int]
     skipped_ops: dict[str, int]  # op name -> occurrences fvcore skipped (not counted)
     uncalled_modules: tuple[str, ...]  # as fvcore sees them: parameter-free ones included
     uncalled_params: int  # parameters owned by never-called modules: "used" params = total - this
-    messages: tuple[str, ...]  # warnings and fvcore log records raised while tracing
 
     @property
     def gflops(self) -> float:
@@ -52,23 +45,23 @@ def count_params(module: nn.Module, recurse: bool = True) -> int:
     return sum(p.numel() for p in module.parameters(recurse=recurse))
 
 
-def flop_analysis(
-    module: nn.Module, x: torch.Tensor, every_op: bool = False
-) -> tuple[FlopCountAnalysis, tuple[str, ...]]:
-    """fvcore's analysis of ``module(x)`` in eval mode, traced now, and the warnings it raised.
+def flop_analysis(module: nn.Module, x: torch.Tensor, every_op: bool = False) -> FlopCountAnalysis:
+    """fvcore's analysis of ``module(x)`` in eval mode, traced now, silently: what it cannot count
+    is in ``unsupported_ops`` (with ``every_op`` also what it skips by default: cat, clamp...)."""
+    was_training = module.training  # fvcore counts BatchNorm differently in training mode
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")  # fvcore warns at import, the tracer while tracing
+            from fvcore.nn import FlopCountAnalysis
 
-    fvcore logs nothing (what it cannot count is in ``unsupported_ops``). ``every_op`` lists as
-    uncounted also the ops fvcore skips silently by default (cat, clamp, copy...).
-    """
-    with _eval_mode(module), _captured_messages() as messages, torch.no_grad():
-        from fvcore.nn import FlopCountAnalysis  # lazily, and captured: fvcore warns at import
-
-        analysis = FlopCountAnalysis(module, x).unsupported_ops_warnings(False)
-        analysis.uncalled_modules_warnings(False)
-        if every_op:
-            analysis._ignored_ops.clear()  # no public way to forget fvcore's default list
-        analysis.total()  # trace inside the capture; later queries read the cached result
-    return analysis, tuple(messages)
+            analysis = FlopCountAnalysis(module.eval(), x).unsupported_ops_warnings(False)
+            analysis.uncalled_modules_warnings(False)
+            if every_op:
+                analysis._ignored_ops.clear()  # no public way to forget fvcore's default list
+            analysis.total()  # trace now; later queries read the cached result
+    finally:
+        module.train(was_training)
+    return analysis
 
 
 def count_flops(
@@ -78,18 +71,15 @@ def count_flops(
     names = dict(module.named_modules())
     if submodule is not None and submodule not in names:
         raise KeyError(f"{type(module).__name__} has no submodule {submodule!r}")
-    x = torch.zeros(tuple(input_shape), device=_device(module))
-    analysis, messages = flop_analysis(module, x)
+    device = next(module.parameters(), torch.zeros(0)).device
+    analysis = flop_analysis(module, torch.zeros(tuple(input_shape), device=device))
     scope = submodule or ""  # fvcore names the whole module ""
     uncalled = tuple(sorted(analysis.uncalled_modules()))
     return FlopReport(
         int(analysis.total(scope)),
-        tuple(input_shape),
-        dict(analysis.by_operator(scope)),
         dict(Counter(analysis.unsupported_ops(scope))),
         uncalled,
         sum(count_params(names[n], recurse=False) for n in uncalled),
-        messages,
     )
 
 
@@ -106,6 +96,9 @@ def complexity_row(name: str) -> dict[str, object]:
     model = create_model(name)
     params_m = count_params(model) / 1e6
     flops = count_flops(model, input_shape(info))
+    ours, ref = (params_m, flops.gflops), info.reference
+    # the first paper row that reports a complexity figure; accuracy rows live in other tables
+    row = next((r for r in info.paper_rows if r.params_m is not None or r.gflops is not None), None)
     return {
         "model": name,
         "family": info.family,
@@ -117,8 +110,10 @@ def complexity_row(name: str) -> dict[str, object]:
         FLOPS_COLUMN: flops.total,
         "params (M)": round(params_m, 3),
         GFLOPS_COLUMN: round(flops.gflops, 3),
-        **_reference_columns(info, params_m, flops.gflops),
-        **_paper_columns(info, params_m, flops.gflops),
+        **_beside("ref.", "ref. " + GFLOPS_COLUMN, ref and (ref.params_m, ref.gmacs), *ours),
+        "ref. source": "" if ref is None else ref.source,
+        **_beside("paper", "paper GFLOPs (as reported)", row and (row.params_m, row.gflops), *ours),
+        "paper source": "" if row is None else row.source,
         "fvcore skipped ops": format_skipped(flops.skipped_ops),
         "params in never-called modules": flops.uncalled_params,
     }
@@ -126,37 +121,23 @@ def complexity_row(name: str) -> dict[str, object]:
 
 def complexity_table(names: Sequence[str] | None = None) -> pd.DataFrame:
     """Params and GFLOPs of every registered model (or ``names``), counted now, at batch 1."""
-    names = list_models() if names is None else list(names)
-    return pd.DataFrame([complexity_row(name) for name in names])
+    return pd.DataFrame([complexity_row(n) for n in (list_models() if names is None else names)])
 
 
 def format_skipped(skipped: dict[str, int]) -> str:
     """``"aten::add x12, aten::max_pool2d x4"``: fvcore's uncounted ops, most frequent first."""
-    return ", ".join(
-        f"{op} x{n}" for op, n in sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0]))
-    )
+    ops = sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ", ".join(f"{op} x{n}" for op, n in ops)
 
 
-def _reference_columns(info: ModelInfo, params_m: float, gflops: float) -> dict[str, object]:
-    ref = info.reference
+def _beside(who: str, gflops_column: str, figures, params_m: float, gflops: float) -> dict:
+    """Reference ``figures`` (params M, GFLOPs) or None, and our deviation from them in %."""
+    their_params, their_gflops = figures or (None, None)
     return {
-        "ref. params (M)": None if ref is None else ref.params_m,
-        "params vs ref. (%)": _rounded(deviation_pct(params_m, ref and ref.params_m)),
-        "ref. " + GFLOPS_COLUMN: None if ref is None else ref.gmacs,
-        "GFLOPs vs ref. (%)": _rounded(deviation_pct(gflops, ref and ref.gmacs)),
-        "ref. source": "" if ref is None else ref.source,
-    }
-
-
-def _paper_columns(info: ModelInfo, params_m: float, gflops: float) -> dict[str, object]:
-    # The first paper row that reports a complexity figure; accuracy rows live in other tables.
-    row = next((r for r in info.paper_rows if r.params_m is not None or r.gflops is not None), None)
-    return {
-        "paper params (M)": None if row is None else row.params_m,
-        "params vs paper (%)": _rounded(deviation_pct(params_m, row and row.params_m)),
-        "paper GFLOPs (as reported)": None if row is None else row.gflops,
-        "GFLOPs vs paper (%)": _rounded(deviation_pct(gflops, row and row.gflops)),
-        "paper source": "" if row is None else row.source,
+        f"{who} params (M)": their_params,
+        f"params vs {who} (%)": _rounded(deviation_pct(params_m, their_params)),
+        gflops_column: their_gflops,
+        f"GFLOPs vs {who} (%)": _rounded(deviation_pct(gflops, their_gflops)),
     }
 
 
@@ -168,44 +149,53 @@ def _size(hw: tuple[int, int]) -> str:
     return f"{hw[0]}x{hw[1]}"
 
 
-def _device(module: nn.Module) -> torch.device:
-    param = next(module.parameters(), None)
-    return torch.device("cpu") if param is None else param.device
+@dataclass(frozen=True)
+class Table3Row:
+    module: str  # the row label of the paper's table
+    model: str  # registered model whose refinement stages hold the module
+    paper: PaperFigures
 
 
-@contextmanager
-def _eval_mode(module: nn.Module) -> Iterator[None]:
-    # fvcore counts BatchNorm differently in training mode; the references were counted in eval.
-    was_training = module.training
-    module.eval()
-    try:
-        yield
-    finally:
-        module.train(was_training)
+TABLE3_ROWS: tuple[Table3Row, ...] = tuple(
+    Table3Row(label, model, PaperFigures(3, label, params_m=params_m, gflops=gflops))
+    for label, model, params_m, gflops in (
+        ("ASPP", "gcpm-aspp", 9.52, 9.75),
+        ("Pyramid pooling", "gcpm-ppm", 0.2, 0.07),
+        ("U-shaped", "gcpm-ushaped", 6.44, 2.53),
+    )
+)
 
 
-class _ListHandler(logging.Handler):
-    def __init__(self, sink: list[str]) -> None:
-        super().__init__(logging.DEBUG)
-        self.sink = sink
+def context_module(model_name: str) -> tuple[nn.Module, tuple[int, int, int, int]]:
+    """The context module of ``model_name``'s first refinement stage and the input it sees there:
+    cat(backbone features, previous heatmaps), 145x32x32 for a 256x256 image."""
+    model = create_model(model_name)
+    stages = getattr(model, "refinement_stages", None)
+    if not stages or isinstance(stages[0].context, nn.Identity):
+        raise ValueError(f"model {model_name!r} has no context module in its refinement stages")
+    module = stages[0].context
+    height, width = model_info(model_name).heatmap_size
+    return module, (1, module.in_channels, height, width)
 
-    def emit(self, record: logging.LogRecord) -> None:
-        self.sink.append(f"{record.name}: {record.getMessage()}")
+
+def table3_row(row: Table3Row) -> dict[str, object]:
+    module, shape = context_module(row.model)
+    params_m = count_params(module) / 1e6
+    flops = count_flops(module, shape)
+    return {
+        "module": row.module,
+        "model": row.model,
+        "input shape": "x".join(str(d) for d in shape),
+        "params (M)": round(params_m, 3),
+        "paper params (M)": row.paper.params_m,
+        "params vs paper (%)": round(deviation_pct(params_m, row.paper.params_m), 2),
+        GFLOPS_COLUMN: round(flops.gflops, 3),
+        "paper GFLOPs": row.paper.gflops,
+        "GFLOPs vs paper (%)": round(deviation_pct(flops.gflops, row.paper.gflops), 2),
+        "fvcore skipped ops": format_skipped(flops.skipped_ops),
+    }
 
 
-@contextmanager
-def _captured_messages() -> Iterator[list[str]]:
-    """Collect Python warnings and fvcore log records instead of letting them print."""
-    messages: list[str] = []
-    logger = logging.getLogger("fvcore")
-    handler, propagate = _ListHandler(messages), logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            yield messages
-        messages.extend(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
+def table3() -> pd.DataFrame:
+    """GCPM Table 3: the context modules counted alone, beside the paper's figures."""
+    return pd.DataFrame([table3_row(row) for row in TABLE3_ROWS])

@@ -13,54 +13,39 @@ _SUPPORTED = ("cpu", "cuda", "mps", "xpu")
 def _available(kind: str) -> bool:
     if kind == "cpu":
         return True
-    if kind == "cuda":
-        return torch.cuda.is_available()
-    backend = getattr(torch.backends, kind, None) if kind == "mps" else getattr(torch, kind, None)
-    return bool(backend is not None and backend.is_available())
+    return bool((torch.backends.mps if kind == "mps" else getattr(torch, kind)).is_available())
 
 
 def _count(kind: str) -> int:
-    if kind == "cuda":
-        return torch.cuda.device_count()
-    module = getattr(torch, kind, None)
-    return (
-        int(module.device_count()) if module is not None and hasattr(module, "device_count") else 1
-    )
+    module = getattr(torch, kind)  # torch.cuda, torch.mps, torch.xpu
+    return int(module.device_count()) if hasattr(module, "device_count") else 1
 
 
 def resolve_device(
     spec: str, option: str = "--device", local_rank: int | None = None
 ) -> torch.device:
-    """``auto`` (CUDA if present, else CPU), ``cpu``, ``cuda``, ``cuda:N``, ``mps``, ``xpu``.
-
-    A garbage string, ``meta``, or a device this machine does not have raises
-    :class:`~architectures.errors.DeviceError` naming ``option``. ``cuda`` without an index is
-    ``cuda:local_rank`` when ``local_rank`` is given (one GPU per distributed rank).
-    """
+    """``auto`` (CUDA if present, else CPU), ``cpu``, ``cuda[:N]``, ``mps``, ``xpu``; else a
+    DeviceError naming ``option``. A bare ``cuda`` is ``cuda:local_rank`` when that is given."""
+    refused = f"{option} {spec!r}:"
+    use = "use auto, cpu, cuda or cuda:N"
     text = str(spec).strip()
     if text == "auto":
         text = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         device = torch.device(text)
     except (RuntimeError, ValueError):
+        raise DeviceError(f"{refused} not a device; {use}") from None
+    kind = device.type
+    if kind not in _SUPPORTED:
+        raise DeviceError(f"{refused} cannot time or run models on a '{kind}' device; {use}")
+    if not _available(kind):
         raise DeviceError(
-            f"{option} {spec!r}: not a device; use auto, cpu, cuda or cuda:N"
-        ) from None
-    if device.type not in _SUPPORTED:
-        raise DeviceError(
-            f"{option} {spec!r}: cannot time or run models on a '{device.type}' "
-            f"device; use auto, cpu, cuda or cuda:N"
+            f"{refused} {kind.upper()} is not available on this machine (torch {torch.__version__})"
         )
-    if not _available(device.type):
+    if device.index is None and local_rank is not None and kind != "cpu":
+        device = torch.device(kind, local_rank)
+    if device.index is not None and kind != "cpu" and device.index >= _count(kind):
         raise DeviceError(
-            f"{option} {spec!r}: {device.type.upper()} is not available on this "
-            f"machine (torch {torch.__version__})"
-        )
-    if device.index is None and local_rank is not None and device.type != "cpu":
-        device = torch.device(device.type, local_rank)
-    if device.index is not None and device.type != "cpu" and device.index >= _count(device.type):
-        raise DeviceError(
-            f"{option} {spec!r}: this machine has {_count(device.type)} "
-            f"{device.type} device(s), numbered from 0"
+            f"{refused} this machine has {_count(kind)} {kind} device(s), numbered from 0"
         )
     return device

@@ -1,27 +1,17 @@
-"""Environment record for latency measurements: software versions, CPU, and GPU state via NVML.
-
-A latency figure means little without the machine it was taken on. The GCPM paper (Osokin 2019,
-Sec. 5.1) reports a GTX 1080 Ti with PyTorch 1.0 / CUDA 10.1 / cuDNN 7.5; we record the same facts
-plus what changes a GPU's speed during a run: SM / memory clocks, temperature, power and the NVML
-clock-event "throttle" reasons sampled before and after each model's timing, persistence mode and
-application clocks, and two cumulative NVML counters read at the edges of every timing window
-(:class:`GpuCounters`): the time each performance policy (power, thermal, ...) held the clocks
-down, and the total energy, from which a window's throttled share and energy per inference
-follow. Every query is guarded: no GPU, no driver or no ``nvidia-ml-py`` is written into the
-record, never raised.
-
-The record splits into stable facts (versions, hardware, settings: what a comparison of two runs
-must match) and volatile state (clocks, temperature, power, load now): ``environment_record(device,
-volatile=False)`` leaves the latter out.
+"""Environment of a latency run (as GCPM, Osokin 2019, Sec. 5.1 names its GPU, PyTorch, CUDA and
+cuDNN) and NVML's GPU state and counters. Every NVML query is guarded: what is missing (GPU, driver,
+``nvidia-ml-py``) is written into the record, never raised. Manual: docs/gpu.md.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import platform
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -30,29 +20,15 @@ import torch
 from bench.measure.load import load_record
 from bench.measure.numerics import flags_during_timing, numerics_flags
 
-# NVML clock-event reason bits (nvml.h, nvmlClocksEventReason*); names are what the record shows.
-_REASON_BITS: dict[str, int] = {
-    "gpu_idle": 0x1,
-    "applications_clocks_setting": 0x2,
-    "sw_power_cap": 0x4,
-    "hw_slowdown": 0x8,
-    "sync_boost": 0x10,
-    "sw_thermal_slowdown": 0x20,
-    "hw_thermal_slowdown": 0x40,
-    "hw_power_brake_slowdown": 0x80,
-    "display_clock_setting": 0x100,
-}
-# Reasons that lower the clocks below what the workload asked for. Idle, sync boost, application
-# clocks and display settings are not "throttling" of a running benchmark.
-THROTTLING_REASONS = frozenset(
-    {
-        "sw_power_cap",
-        "hw_slowdown",
-        "sw_thermal_slowdown",
-        "hw_thermal_slowdown",
-        "hw_power_brake_slowdown",
-    }
-)
+# NVML clock-event reasons of bits 0x1, 0x2, 0x4, ... in order (nvml.h, nvmlClocksEventReason*).
+_REASONS = (
+    "gpu_idle", "applications_clocks_setting", "sw_power_cap", "hw_slowdown", "sync_boost",
+    "sw_thermal_slowdown", "hw_thermal_slowdown", "hw_power_brake_slowdown",
+    "display_clock_setting",
+)  # fmt: skip
+# Reasons that hold the clocks below what a running benchmark asks for: power caps and slowdowns
+# (idle, sync boost, application and display clocks do not).
+THROTTLING_REASONS = frozenset(r for r in _REASONS if "power" in r or "slowdown" in r)
 
 
 @dataclass
@@ -76,32 +52,34 @@ class GpuState:
 
 def decode_throttle_reasons(mask: int) -> list[str]:
     """Names of the NVML clock-event reason bits set in ``mask``."""
-    return [name for name, bit in _REASON_BITS.items() if mask & bit]
-
-
-def _nvml():
-    """The initialised ``pynvml`` module, or an error string."""
-    try:
-        import pynvml
-    except ImportError:
-        return "nvidia-ml-py (pynvml) is not installed"
-    try:
-        pynvml.nvmlInit()
-    except Exception as exc:  # noqa: BLE001 - NVMLError_*, or the driver library is missing
-        return f"NVML unavailable: {exc}"
-    return pynvml
+    return [name for bit, name in enumerate(_REASONS) if mask & (1 << bit)]
 
 
 def _nvml_handle(nvml, device: torch.device):
     """NVML handle of a torch CUDA device; matched by UUID because CUDA_VISIBLE_DEVICES reorders."""
     index = device.index if device.index is not None else torch.cuda.current_device()
     uuid = getattr(torch.cuda.get_device_properties(index), "uuid", None)
-    if uuid is not None:
-        try:
-            return nvml.nvmlDeviceGetHandleByUUID(f"GPU-{uuid}")
-        except Exception:  # noqa: BLE001, S110 - no UUID lookup: fall back to the index
-            pass
+    with contextlib.suppress(Exception):  # no UUID lookup (e.g. a MIG slice): by the index
+        return nvml.nvmlDeviceGetHandleByUUID(f"GPU-{uuid}")
     return nvml.nvmlDeviceGetHandleByIndex(index)
+
+
+def _open(device: torch.device) -> tuple[Any, Any, str]:
+    """(pynvml, handle of ``device``, "") or (None, None, why not)."""
+    if device.type != "cuda":
+        return None, None, f"device {device} is not a CUDA device"
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+    except ImportError:
+        return None, None, "nvidia-ml-py (pynvml) is not installed"
+    except Exception as exc:  # noqa: BLE001 - NVMLError_*, or the driver library is missing
+        return None, None, f"NVML unavailable: {exc}"
+    try:
+        return pynvml, _nvml_handle(pynvml, device), ""
+    except Exception as exc:  # noqa: BLE001 - any NVML failure is recorded, not raised
+        return None, None, f"no NVML handle for {device}: {exc}"
 
 
 def _optional(fn, *args):
@@ -111,61 +89,40 @@ def _optional(fn, *args):
         return None
 
 
-def _reasons(nvml, handle) -> list[str]:
-    # the "ClocksEvent" name replaced "ClocksThrottle" in newer nvidia-ml-py releases
-    query = (
-        getattr(nvml, "nvmlDeviceGetCurrentClocksEventReasons", None)
-        or nvml.nvmlDeviceGetCurrentClocksThrottleReasons
-    )
-    mask = _optional(query, handle)
-    return decode_throttle_reasons(mask) if mask is not None else ["unknown"]
+def _watts(nvml_call, handle) -> float | None:
+    milliwatts = _optional(nvml_call, handle)
+    return None if milliwatts is None else milliwatts / 1000.0
 
 
 def gpu_state(device: torch.device) -> GpuState:
     """Sample clocks, temperature, power and throttle reasons of ``device`` (CUDA only)."""
-    if device.type != "cuda":
-        return GpuState(error=f"device {device} is not a CUDA device")
-    nvml = _nvml()
-    if isinstance(nvml, str):
-        return GpuState(error=nvml)
-    try:
-        h = _nvml_handle(nvml, device)
-    except Exception as exc:  # noqa: BLE001 - any NVML failure is recorded, not raised
-        return GpuState(error=f"no NVML handle for {device}: {exc}")
-    power_mw = _optional(nvml.nvmlDeviceGetPowerUsage, h)
-    limit_mw = _optional(nvml.nvmlDeviceGetEnforcedPowerLimit, h)
+    nvml, h, error = _open(device)
+    if error:
+        return GpuState(error=error)
+    # the "ClocksEvent" name replaced "ClocksThrottle" in newer nvidia-ml-py releases
+    reasons = getattr(nvml, "nvmlDeviceGetCurrentClocksEventReasons", None)
+    mask = _optional(reasons or nvml.nvmlDeviceGetCurrentClocksThrottleReasons, h)
     return GpuState(
         sm_clock_mhz=_optional(nvml.nvmlDeviceGetClockInfo, h, nvml.NVML_CLOCK_SM),
         mem_clock_mhz=_optional(nvml.nvmlDeviceGetClockInfo, h, nvml.NVML_CLOCK_MEM),
         sm_clock_max_mhz=_optional(nvml.nvmlDeviceGetMaxClockInfo, h, nvml.NVML_CLOCK_SM),
         mem_clock_max_mhz=_optional(nvml.nvmlDeviceGetMaxClockInfo, h, nvml.NVML_CLOCK_MEM),
         temperature_c=_optional(nvml.nvmlDeviceGetTemperature, h, nvml.NVML_TEMPERATURE_GPU),
-        power_w=power_mw / 1000.0 if power_mw is not None else None,
-        power_limit_w=limit_mw / 1000.0 if limit_mw is not None else None,
-        throttle_reasons=_reasons(nvml, h),
+        power_w=_watts(nvml.nvmlDeviceGetPowerUsage, h),
+        power_limit_w=_watts(nvml.nvmlDeviceGetEnforcedPowerLimit, h),
+        throttle_reasons=["unknown"] if mask is None else decode_throttle_reasons(mask),
     )
 
 
-# NVML performance policies (nvmlPerfPolicyType_t) whose cumulative violation time is read.
-_POLICIES: dict[str, int] = {
-    "power": 0,
-    "thermal": 1,
-    "sync_boost": 2,
-    "board_limit": 3,
-    "low_utilization": 4,
-    "reliability": 5,
-}
-# Policies that hold the clocks below what a running benchmark asks for.
+# NVML performance policies 0, 1, ... (nvmlPerfPolicyType_t), and those that throttle a benchmark.
+_POLICIES = ("power", "thermal", "sync_boost", "board_limit", "low_utilization", "reliability")
 THROTTLING_POLICIES: tuple[str, ...] = ("power", "thermal", "board_limit", "reliability")
 MIN_ENERGY_WINDOW_S = 1.0  # the energy counter is coarse in time: shorter windows mislead
 
 
 @dataclass(frozen=True)
 class GpuCounters:
-    """NVML's cumulative counters at one instant: violation time per policy (ns), energy (mJ).
-
-    ``time_s`` is the host clock (``time.perf_counter``) when they were read.
-    """
+    """NVML's cumulative violation time per policy (ns) and energy (mJ) at ``time.perf_counter``."""
 
     time_s: float
     violation_ns: Mapping[str, int] = field(default_factory=dict)
@@ -173,42 +130,25 @@ class GpuCounters:
     error: str = ""
 
 
-def read_counters(
-    device: torch.device, clock: Callable[[], float] = time.perf_counter
-) -> GpuCounters:
+def read_counters(device: torch.device) -> GpuCounters:
     """The counters of ``device`` now; on a CPU or without NVML only the time, and why."""
-    if device.type != "cuda":
-        return GpuCounters(clock(), error=f"device {device} is not a CUDA device")
-    nvml = _nvml()
-    if isinstance(nvml, str):
-        return GpuCounters(clock(), error=nvml)
-    try:
-        h = _nvml_handle(nvml, device)
-    except Exception as exc:  # noqa: BLE001 - any NVML failure is recorded, not raised
-        return GpuCounters(clock(), error=f"no NVML handle for {device}: {exc}")
-    return counters_from(nvml, h, clock)
-
-
-def counters_from(nvml, handle, clock: Callable[[], float] = time.perf_counter) -> GpuCounters:
-    """Read the counters through ``nvml`` (the pynvml module, or a fake one in tests)."""
-    violations = {}
-    for name, policy in _POLICIES.items():
-        status = _optional(nvml.nvmlDeviceGetViolationStatus, handle, policy)
-        if status is not None:
-            violations[name] = int(status.violationTime)
+    nvml, handle, error = _open(device)
+    if error:
+        return GpuCounters(time.perf_counter(), error=error)
+    query = nvml.nvmlDeviceGetViolationStatus
+    status = {name: _optional(query, handle, policy) for policy, name in enumerate(_POLICIES)}
+    violations = {name: int(s.violationTime) for name, s in status.items() if s is not None}
     energy = _optional(nvml.nvmlDeviceGetTotalEnergyConsumption, handle)
     missing = [] if violations else ["violation status"]
     missing += [] if energy is not None else ["total energy"]
     error = f"NVML gave no {' or '.join(missing)}" if missing else ""
-    return GpuCounters(clock(), violations, None if energy is None else int(energy), error)
+    energy = None if energy is None else int(energy)
+    return GpuCounters(time.perf_counter(), violations, energy, error)
 
 
 @dataclass
 class WindowTotals:
-    """Counter deltas summed over the timing windows of one (model, mode) row.
-
-    Only the timed loops are inside a window: rounds of other models in between are not.
-    """
+    """Counter deltas summed over the timing windows (timed loops only) of one latency row."""
 
     duration_s: float = 0.0
     windows: int = 0
@@ -224,11 +164,7 @@ class WindowTotals:
         for name in set(before.violation_ns) & set(after.violation_ns):
             delta = (after.violation_ns[name] - before.violation_ns[name]) / 1e9
             self.violation_s[name] = self.violation_s.get(name, 0.0) + max(delta, 0.0)
-        if (
-            self.energy_mj is not None
-            and before.energy_mj is not None
-            and after.energy_mj is not None
-        ):
+        if None not in (self.energy_mj, before.energy_mj, after.energy_mj):
             self.energy_mj += after.energy_mj - before.energy_mj
         else:
             self.energy_mj = None
@@ -243,20 +179,16 @@ class WindowTotals:
     def throttled_pct(self) -> float:
         """The largest share among the throttling policies (they overlap, so no sum)."""
         shares = self.violation_pct()
-        values = [shares[p] for p in THROTTLING_POLICIES if p in shares]
-        return max(values) if values else float("nan")
+        return max((shares[p] for p in THROTTLING_POLICIES if p in shares), default=math.nan)
 
-    def energy_per_inference_mj(
-        self, min_window_s: float = MIN_ENERGY_WINDOW_S
-    ) -> tuple[float, str]:
+    def energy_per_inference_mj(self) -> tuple[float, str]:
         """(mJ per inference, "") or (NaN, why not)."""
-        nan = float("nan")
         if self.energy_mj is None or self.windows == 0:
-            return nan, self.error or "no energy counter"
-        if self.duration_s < min_window_s:
-            return nan, f"timing windows {self.duration_s:.2f} s < {min_window_s:g} s"
+            return math.nan, self.error or "no energy counter"
+        if self.duration_s < MIN_ENERGY_WINDOW_S:
+            return math.nan, f"timing windows {self.duration_s:.2f} s < {MIN_ENERGY_WINDOW_S:g} s"
         if self.inferences == 0:
-            return nan, "no inferences timed"
+            return math.nan, "no inferences timed"
         return self.energy_mj / self.inferences, ""
 
     def as_columns(self) -> dict[str, object]:
@@ -271,33 +203,10 @@ class WindowTotals:
 
 
 def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _settings(nvml, handle) -> dict[str, Any]:
-    """Settings that change a GPU's speed and stay put during a run (``nvidia-smi -pm / -ac``)."""
-    persistence = _optional(nvml.nvmlDeviceGetPersistenceMode, handle)
-    clocks = {}
-    for key, kind in (("sm", nvml.NVML_CLOCK_SM), ("mem", nvml.NVML_CLOCK_MEM)):
-        clocks[f"application_{key}_clock_mhz"] = _optional(
-            nvml.nvmlDeviceGetApplicationsClock, handle, kind
-        )
-        clocks[f"default_application_{key}_clock_mhz"] = _optional(
-            nvml.nvmlDeviceGetDefaultApplicationsClock, handle, kind
-        )
-    limit_mw = _optional(nvml.nvmlDeviceGetEnforcedPowerLimit, handle)
-    return {
-        "persistence_mode": None if persistence is None else bool(persistence),
-        **clocks,
-        "power_limit_w": limit_mw / 1000.0 if limit_mw is not None else None,
-    }
+    names = []
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as f:
+        names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+    return names[0] if names else platform.processor() or platform.machine()
 
 
 def _gpu_record(device: torch.device, volatile: bool) -> dict[str, Any]:
@@ -312,31 +221,30 @@ def _gpu_record(device: torch.device, volatile: bool) -> dict[str, Any]:
         "memory_gib": round(props.total_memory / 2**30, 2),
         "multiprocessors": props.multi_processor_count,
     }
-    nvml = _nvml()
-    if isinstance(nvml, str):
-        record["nvml"] = nvml
+    nvml, handle, error = _open(device)
+    if error:
+        record["nvml"] = error
         return record
     record["driver"] = _optional(nvml.nvmlSystemGetDriverVersion)
-    try:
-        record["settings"] = _settings(nvml, _nvml_handle(nvml, device))
-    except Exception as exc:  # noqa: BLE001 - any NVML failure is recorded, not raised
-        record["settings"] = {"error": f"no NVML handle for {device}: {exc}"}
+    # settings that change a GPU's speed and stay put during a run (nvidia-smi -pm / -ac)
+    persistence = _optional(nvml.nvmlDeviceGetPersistenceMode, handle)
+    settings = {"persistence_mode": None if persistence is None else bool(persistence)}
+    record["settings"] = settings
+    now, default = nvml.nvmlDeviceGetApplicationsClock, nvml.nvmlDeviceGetDefaultApplicationsClock
+    for key, kind in (("sm", nvml.NVML_CLOCK_SM), ("mem", nvml.NVML_CLOCK_MEM)):
+        settings[f"application_{key}_clock_mhz"] = _optional(now, handle, kind)
+        settings[f"default_application_{key}_clock_mhz"] = _optional(default, handle, kind)
+    settings["power_limit_w"] = _watts(nvml.nvmlDeviceGetEnforcedPowerLimit, handle)
     if volatile:
         record["state_at_start"] = asdict(gpu_state(device))
     return record
 
 
 def environment_record(device: torch.device, volatile: bool = True) -> dict[str, Any]:
-    """Versions, CPU and GPU facts of this run, JSON-serialisable.
-
-    ``numerics`` holds the flags as they stand outside any timing, ``numerics_during_timing``
-    those the timer and the layer profile set (each latency row records its own as well).
-    ``volatile=False`` leaves out the momentary state (GPU clocks, temperature, power; the
-    machine's load average), e.g. for pytest-benchmark's ``machine_info``, which
-    ``--benchmark-compare`` expects to match between runs on one machine.
-    """
+    """Versions, CPU and GPU facts of this run, JSON-serialisable; ``volatile=False`` leaves out
+    the momentary state (GPU clocks, power, load), e.g. for pytest-benchmark's ``machine_info``."""
     cudnn = torch.backends.cudnn
-    record: dict[str, Any] = {
+    return {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "torch": torch.__version__,
@@ -351,7 +259,5 @@ def environment_record(device: torch.device, volatile: bool = True) -> dict[str,
         "numerics": numerics_flags(),
         "numerics_during_timing": flags_during_timing(device),
         "gpu": _gpu_record(device, volatile),
+        **({"load": load_record()} if volatile else {}),  # {"load_1m", "cores", "busy"}
     }
-    if volatile:  # the load now: {"load_1m", "cores", "busy"}
-        record["load"] = load_record()
-    return record

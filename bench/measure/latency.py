@@ -1,19 +1,7 @@
-"""Batch-1 inference latency of registered pose networks, with spread statistics.
+"""Batch-1 latency of registered pose networks with spread statistics (GCPM paper, Sec. 5.1).
 
-Protocol of the GCPM paper (Osokin 2019, Sec. 5.1): batch size 1, one image at a time, fp32 eager
-PyTorch, the input created once outside the timed region, the loop under ``torch.inference_mode``.
-On CUDA (``cudnn.benchmark`` on) each sample is bracketed by CUDA events after a synchronize, so it
-is the latency of one request, launch overhead included; on CPU ``time.perf_counter_ns``. ``fp32``
-is strict IEEE fp32 (:mod:`bench.measure.numerics`); every row records the flags it ran with.
-
-Around each timed block a row reads NVML's cumulative counters (the share of time power or
-thermal limits held the clocks down; energy per inference) and the machine's load average and
-stolen CPU time (:mod:`bench.measure.load`). Percentiles are marked invalid, as MLPerf's run rules
-do, below 64 samples or 1 s of timed wall time (:class:`ValidityRule`). Several models are timed
-in interleaved rounds, so a change in machine load spreads over all of them.
-
-Modes: ``fp32`` (the paper's), ``tf32`` (CUDA >= 8.0), ``channels_last``, ``bf16`` and ``fp16``
-autocast. A mode the device cannot run is reported as NaN with the reason, never raised.
+One input made outside the timed region, ``torch.inference_mode``, CUDA events after a synchronize;
+models timed in interleaved rounds, NVML counters and load read around each block (docs/gpu.md).
 """
 
 from __future__ import annotations
@@ -24,6 +12,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -33,13 +22,7 @@ from torch import nn
 from architectures.registry import build_at_size, input_shape
 from bench.measure.environment import GpuState, WindowTotals, gpu_state, read_counters
 from bench.measure.load import LoadWindow, machine_load
-from bench.measure.numerics import (
-    TF32_MODES,
-    cudnn_benchmark,
-    numerics_flags,
-    precision,
-    tf32_unsupported,
-)
+from bench.measure.numerics import cudnn_benchmark, numerics_flags, precision, tf32_unsupported
 
 MODES: tuple[str, ...] = ("fp32", "tf32", "channels_last", "bf16", "fp16")
 _AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -48,11 +31,8 @@ _MIN_SAMPLES = 3  # fewer samples make percentiles and CV meaningless
 
 @dataclass(frozen=True)
 class TimingConfig:
-    """How long to time: ``iters`` samples after ``warmup`` untimed runs.
-
-    Sampling continues past ``iters`` until ``min_time_s`` has elapsed, and stops early (after at
-    least 3 samples) once ``max_time_s`` has elapsed, which keeps slow models on a CPU bounded.
-    """
+    """``iters`` samples after ``warmup`` untimed runs, continued until ``min_time_s``; stopped
+    early (after at least 3 samples) at ``max_time_s``, which bounds slow models on a CPU."""
 
     warmup: int = 10
     iters: int = 100
@@ -61,16 +41,19 @@ class TimingConfig:
 
     def __post_init__(self) -> None:
         if self.warmup < 0 or self.iters < 1:
-            raise ValueError(f"TimingConfig needs warmup >= 0 and iters >= 1, got {self}")
+            raise ValueError(f"{type(self).__name__} needs warmup >= 0 and iters >= 1, got {self}")
+
+    def per_round(self, rounds: int) -> TimingConfig:
+        """This budget split over ``rounds`` interleaved rounds, warmed up before the first."""
+        max_time = None if self.max_time_s is None else self.max_time_s / rounds
+        iters = max(1, math.ceil(self.iters / rounds))
+        return TimingConfig(0, iters, self.min_time_s / rounds, max_time)
 
 
 @dataclass(frozen=True)
 class ValidityRule:
-    """When a row's percentiles mean something, in the manner of MLPerf's run rules.
-
-    A p90 from fewer than 64 samples rests on 6 or fewer of them; a window under a second sees
-    neither clock boost settling nor the energy counter move.
-    """
+    """When a row's percentiles mean something (MLPerf's run rules): a p90 of under 64 samples
+    rests on 6 or fewer; a window under 1 s sees neither clocks settle nor energy counted."""
 
     min_samples: int = 64
     min_duration_s: float = 1.0
@@ -141,9 +124,8 @@ class LatencyResult:
 
     @property
     def validity(self) -> str:
-        if self.reason:
-            return "not measured"
-        return VALIDITY.check(len(self.samples), self.window.duration_s)
+        why = VALIDITY.check(len(self.samples), self.window.duration_s)
+        return "not measured" if self.reason else why
 
     def as_row(self) -> dict:
         reasons = sorted({*self.gpu_before.throttle_reasons, *self.gpu_after.throttle_reasons})
@@ -170,17 +152,16 @@ class LatencyResult:
 
 
 def synchronize(device: torch.device) -> None:
-    """Wait for ``device`` to finish what is queued (a no-op on a CPU)."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
 
-def _sample(fn: Callable[[], object], device: torch.device, clock: Callable[[], int]) -> float:
-    """One call's latency in ms: CUDA events after a synchronize on a GPU, else ``clock`` (ns)."""
+def _sample(fn: Callable[[], object], device: torch.device) -> float:
+    """One call's latency in ms: CUDA events after a synchronize on a GPU, else wall time."""
     if device.type != "cuda":
-        t0 = clock()
+        t0 = time.perf_counter_ns()
         fn()
-        return (clock() - t0) / 1e6
+        return (time.perf_counter_ns() - t0) / 1e6
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     torch.cuda.synchronize(device)  # nothing queued before the start event
     start.record()
@@ -191,23 +172,16 @@ def _sample(fn: Callable[[], object], device: torch.device, clock: Callable[[], 
 
 
 def time_callable(
-    fn: Callable[[], object],
-    device: torch.device,
-    config: TimingConfig,
-    cpu_clock: Callable[[], int] = time.perf_counter_ns,
+    fn: Callable[[], object], device: torch.device, config: TimingConfig
 ) -> list[float]:
-    """Per-call latencies of ``fn`` in ms: ``config.warmup`` untimed calls, then the timed ones.
-
-    On CPU, ``cpu_clock`` (ns) may be ``time.process_time_ns`` to count only this process's CPU
-    time, which other processes on a shared machine disturb far less than wall time.
-    """
+    """Per-call latencies of ``fn`` in ms after ``config.warmup`` untimed calls."""
     for _ in range(config.warmup):
         fn()
     synchronize(device)
     samples: list[float] = []
     start = time.perf_counter()
     while True:
-        samples.append(_sample(fn, device, cpu_clock))
+        samples.append(_sample(fn, device))
         elapsed = time.perf_counter() - start
         done = len(samples) >= config.iters and elapsed >= config.min_time_s
         out_of_time = config.max_time_s is not None and elapsed >= config.max_time_s
@@ -217,7 +191,6 @@ def time_callable(
 
 @contextlib.contextmanager
 def _mode_context(mode: str, device: torch.device):
-    """The mode's TF32 policy, and autocast for bf16 / fp16."""
     dtype = _AUTOCAST_DTYPES.get(mode)
     autocast = torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
     with precision(mode), autocast:
@@ -227,10 +200,7 @@ def _mode_context(mode: str, device: torch.device):
 def prepare(
     model: nn.Module, input_shape: Sequence[int], device: torch.device, mode: str
 ) -> tuple[nn.Module, torch.Tensor]:
-    """The model in eval mode on ``device`` and one input, laid out for ``mode``.
-
-    ``channels_last`` converts a copy, so the caller's model keeps its memory format.
-    """
+    """The model in eval mode on ``device`` and an input for ``mode`` (channels_last: on a copy)."""
     if mode not in MODES:
         raise ValueError(f"unknown latency mode {mode!r}; known modes: {', '.join(MODES)}")
     x = torch.randn(*input_shape, device=device)
@@ -251,8 +221,7 @@ def _autocast_inactive(mode: str, device: torch.device) -> str:
 
 def _unsupported_reason(model: nn.Module, x: torch.Tensor, mode: str) -> str:
     """Run once; an exception means the mode is unsupported here, reported as its reason."""
-    tf32 = mode in TF32_MODES
-    refused = tf32_unsupported(x.device) if tf32 else _autocast_inactive(mode, x.device)
+    refused = tf32_unsupported(x.device) if mode == "tf32" else _autocast_inactive(mode, x.device)
     if refused:
         return refused
     try:
@@ -277,41 +246,13 @@ class _Job:
             return fn(self.model, self.x)
 
 
-def _job(
-    name: str, mode: str, model: nn.Module, shape: Sequence[int], device: torch.device
-) -> _Job:
+def _job(name: str, mode: str, model: nn.Module, shape: Sequence[int], device) -> _Job:
     model, x = prepare(model, shape, device, mode)
-    threads = torch.get_num_threads()
-    return _Job(model, x, LatencyResult(name, mode, str(device), tuple(shape[-2:]), threads))
+    size, threads = tuple(shape[-2:]), torch.get_num_threads()
+    return _Job(model, x, LatencyResult(name, mode, str(device), size, threads))
 
 
-def measure_latency(
-    model: nn.Module,
-    input_shape: Sequence[int],
-    device: torch.device,
-    mode: str = "fp32",
-    config: TimingConfig = TimingConfig(),
-    name: str = "",
-) -> LatencyResult:
-    """Time ``model`` on a random batch of ``input_shape`` (N, C, H, W) in ``mode``."""
-    job = _job(name or type(model).__name__, mode, model, input_shape, device)
-    _run([job], device, config, rounds=1)
-    return job.result
-
-
-def _per_round(config: TimingConfig, rounds: int) -> TimingConfig:
-    max_time = None if config.max_time_s is None else config.max_time_s / rounds
-    return TimingConfig(
-        0, max(1, math.ceil(config.iters / rounds)), config.min_time_s / rounds, max_time
-    )
-
-
-def _jobs(
-    names: Sequence[str],
-    device: torch.device,
-    modes: Sequence[str],
-    input_size: tuple[int, int] | None,
-) -> list[_Job]:
+def _jobs(names: Sequence[str], device, modes: Sequence[str], input_size) -> list[_Job]:
     jobs = []
     for name in names:
         model = build_at_size(name, input_size).eval().to(device)
@@ -326,15 +267,11 @@ def benchmark_models(
     modes: Sequence[str] = ("fp32",),
     config: TimingConfig = TimingConfig(),
     input_size: tuple[int, int] | None = None,
-    on_step: Callable[[str, str], None] | None = None,
+    on_step: Callable[[str, str], None] = lambda name, mode: None,
     rounds: int = 1,
 ) -> pd.DataFrame:
-    """Latency of registered models, one row per (model, mode).
-
-    With ``rounds`` > 1 the samples of every (model, mode) are taken in interleaved rounds, so
-    a change in machine load during the run spreads over all models instead of hitting one.
-    ``on_step(name, mode)`` is called once per (model, mode) and round (a progress bar).
-    """
+    """One row per (model, mode), sampled in ``rounds`` interleaved rounds so a change in machine
+    load spreads over all models; ``on_step(name, mode)`` once per (model, mode) and round."""
     if rounds < 1:  # zero rounds divided the budget by zero after building every model
         raise ValueError(f"benchmark_models needs rounds >= 1, got {rounds}")
     jobs = _jobs(names, device, modes, input_size)
@@ -342,39 +279,23 @@ def benchmark_models(
     return pd.DataFrame([job.result.as_row() for job in jobs])
 
 
-def _run(
-    jobs: Sequence[_Job],
-    device: torch.device,
-    config: TimingConfig,
-    rounds: int,
-    on_step: Callable[[str, str], None] | None = None,
-) -> None:
-    """Probe and warm up every job, then time them in ``rounds`` interleaved rounds."""
-    per_round = _per_round(config, rounds)
+def _run(jobs: Sequence[_Job], device, config: TimingConfig, rounds: int, on_step) -> None:
+    """Probe (a mode that fails gives its reason) and warm up every job, then time interleaved."""
+    per_round = config.per_round(rounds)
     with torch.inference_mode(), cudnn_benchmark(device):
         for job in jobs:
-            _probe_and_warm_up(job, device, config.warmup)
+            job.result.reason = job.run(partial(_unsupported_reason, mode=job.result.mode), device)
+            for _ in range(0 if job.result.reason else config.warmup):
+                job.run(lambda m, x: m(x), device)
         for r in range(rounds):
             for job in jobs:
                 if not job.result.reason:
                     _time_round(job, device, per_round, first=r == 0, last=r == rounds - 1)
-                if on_step is not None:
-                    on_step(job.result.model, job.result.mode)
+                on_step(job.result.model, job.result.mode)
 
 
-def _probe_and_warm_up(job: _Job, device: torch.device, warmup: int) -> None:
-    job.result.reason = job.run(lambda m, x: _unsupported_reason(m, x, job.result.mode), device)
-    if not job.result.reason:
-        for _ in range(warmup):
-            job.run(lambda m, x: m(x), device)
-
-
-def _time_round(
-    job: _Job, device: torch.device, config: TimingConfig, first: bool, last: bool
-) -> None:
-    """One timed block, bracketed by the NVML counters and, outside them, the machine load (so
-    the rounds of other models in between count for neither); GPU state before the first and
-    after the last round."""
+def _time_round(job: _Job, device, config: TimingConfig, first: bool, last: bool) -> None:
+    """One timed block inside NVML counters inside load readings; GPU state first and last."""
     result, on_cuda = job.result, device.type == "cuda"
     if first and on_cuda:
         result.gpu_before = gpu_state(device)

@@ -1,19 +1,9 @@
-"""Runtime by layer type with ``torch.profiler``, beside each type's share of the FLOPs and bytes.
+"""Runtime by layer type with ``torch.profiler``, beside each type's FLOPs and bytes moved.
 
-The GCPM paper (Osokin 2019, Sec. 5.5) found that 1x1 convolutions take most of an hourglass
-network's time despite their small share of the FLOPs; this module measures that for any model.
-Each classified leaf module runs inside a ``record_function`` range named after its type; an op's
-self time (its kernels' time on a GPU, CPU self time on a CPU) goes to the nearest enclosing range,
-an op outside any range (``torch.cat``, ``+``, a functional ``F.interpolate``) to the type its
-outermost op's name says, so the shares add up to 100 % of the profiled op time. The profile runs
-with the latency timer's settings (:mod:`bench.measure.numerics`). Per type, beside the times:
-
-- ``coverage_pct``: profiled op time over the latency timed right before, without the profiler
-  (on a GPU at batch 1 the rest is launch gaps and host overhead between kernels);
-- fvcore MACs (1 multiply-add = 1 FLOP, the paper's convention); ``flops_counted`` says whether
-  fvcore counted all, part or none of the type's ops (it counts no ReLU, add, cat...);
-- bytes read and written, from the shapes of every op's inputs and outputs (views excluded): a
-  lower bound on memory traffic that, with the MACs, gives each type's arithmetic intensity.
+The GCPM paper (Osokin 2019, Sec. 5.5) found 1x1 convolutions take most of an hourglass's time
+despite a small share of the FLOPs. Each classified leaf module runs in a ``record_function`` range
+of its type; an op outside any range goes to the type its outermost op's name says, so the shares
+add up to 100 %. Columns (coverage, fvcore MACs, bytes read/written): docs/gpu.md.
 """
 
 from __future__ import annotations
@@ -51,9 +41,8 @@ _RANGE_PREFIX = "layer_type::"
 _NORMS = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm, nn.LocalResponseNorm)
 _UPSAMPLING = (nn.Upsample, nn.PixelShuffle)
 
-# Op names (aten::… in the profiler, bare names in fvcore) are matched token-wise, a token being a
-# "_"-separated word prefix, so "scatter" is not a concat and "addmm" (linear) is not an add.
-# Checked in order; the first match wins.
+# Op names (aten::… in the profiler, bare in fvcore) are matched by "_"-separated word prefixes,
+# so "scatter" is not a concat nor "addmm" an add; the first match wins.
 _ACTIVATION_OPS = (
     "relu|relu6|leaky_relu|prelu|elu|selu|celu|gelu|silu|mish|sigmoid|tanh|hardtanh|hardswish"
     "|hardsigmoid|softmax|log_softmax|clamp|clamp_min"
@@ -73,17 +62,13 @@ _OP_RULES: tuple[tuple[str, re.Pattern], ...] = tuple(
 
 def classify_conv(conv: nn.modules.conv._ConvNd) -> str:
     """Layer type of a convolution from its kernel, dilation and groups."""
-    if not isinstance(conv, nn.Conv2d):
-        return "other conv"  # transposed and non-2-D convolutions are outside the paper's classes
-    if conv.groups > 1 and conv.groups == conv.in_channels:
+    if not isinstance(conv, nn.Conv2d) or conv.groups not in (1, conv.in_channels):
+        return "other conv"  # transposed, non-2-D and grouped ones are outside the paper's classes
+    if conv.groups > 1:
         return "depthwise conv"
-    if conv.groups != 1:
-        return "other conv"
-    if conv.kernel_size == (1, 1):
-        return "1x1 conv"
     if conv.kernel_size == (3, 3):
         return "3x3 conv" if conv.dilation == (1, 1) else "dilated 3x3 conv"
-    return "other conv"
+    return "1x1 conv" if conv.kernel_size == (1, 1) else "other conv"
 
 
 def classify_module(module: nn.Module) -> str | None:
@@ -95,9 +80,7 @@ def classify_module(module: nn.Module) -> str | None:
     where = type(module).__module__  # every torch activation and pooling layer lives in one file
     if where in ("torch.nn.modules.activation", "torch.nn.modules.pooling"):
         return where.rsplit(".", 1)[-1]
-    if isinstance(module, _UPSAMPLING):
-        return "upsampling"
-    return None
+    return "upsampling" if isinstance(module, _UPSAMPLING) else None
 
 
 def classify_op(op_name: str) -> str:
@@ -111,37 +94,26 @@ def classify_op(op_name: str) -> str:
 
 def leaf_types(model: nn.Module) -> dict[str, str]:
     """Qualified name -> layer type for every leaf module with a known type."""
-    types = {}
-    for name, module in model.named_modules():
-        if next(module.children(), None) is None:
-            layer_type = classify_module(module)
-            if layer_type is not None:
-                types[name] = layer_type
-    return types
+    leaves = ((n, m) for n, m in model.named_modules() if next(m.children(), None) is None)
+    return {name: t for name, m in leaves if (t := classify_module(m)) is not None}
 
 
 @contextlib.contextmanager
-def _leaf_hooks(
-    model: nn.Module, enter: Callable[[str], None], leave: Callable[[], object]
-) -> Iterator[None]:
-    """Call ``enter(layer_type)`` before and ``leave()`` after each classified leaf's forward.
-
-    ``enter`` returns None: a pre-hook's return value would replace the module's input.
-    """
+def _leaf_hooks(model: nn.Module, enter: Callable[[str], None], leave: Callable) -> Iterator[None]:
+    """Call ``enter(layer_type)`` (returning None: a pre-hook's result replaces the input)
+    before and ``leave()`` after each classified leaf's forward."""
 
     def post_hook(module: nn.Module, args: tuple, output: object) -> None:
         leave()  # a hook that returns something would replace the module's output
 
-    handles = []
-    for name, layer_type in leaf_types(model).items():
-        module = model.get_submodule(name)
-        handles.append(module.register_forward_pre_hook(lambda m, a, t=layer_type: enter(t)))
-        handles.append(module.register_forward_hook(post_hook))
-    try:
+    with contextlib.ExitStack() as hooks:  # a handle removes its hook on exit
+        for name, layer_type in leaf_types(model).items():
+            module = model.get_submodule(name)
+            hooks.enter_context(
+                module.register_forward_pre_hook(lambda m, a, t=layer_type: enter(t))
+            )
+            hooks.enter_context(module.register_forward_hook(post_hook))
         yield
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 @contextlib.contextmanager
@@ -222,14 +194,12 @@ def attribute_events(events: Sequence, on_cuda: bool) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class ProfileConfig:
-    """Untimed warm-up forwards, then ``iters`` profiled forwards (times are per forward)."""
+    """Untimed warm-up forwards, then ``iters`` profiled ones (times are per forward)."""
 
     warmup: int = 3
     iters: int = 10
 
-    def __post_init__(self) -> None:
-        if self.warmup < 0 or self.iters < 1:
-            raise ValueError(f"ProfileConfig needs warmup >= 0 and iters >= 1, got {self}")
+    __post_init__ = TimingConfig.__post_init__
 
 
 # Kineto, the profiler's C++ library, logs straight to file descriptor 2 (past ``sys.stderr``):
@@ -255,25 +225,16 @@ def _without_profiler_chatter() -> Iterator[None]:
             os.write(2, b"".join(line for line in lines if not _PROFILER_LOG_LINE.match(line)))
 
 
-def layer_times(
-    model: nn.Module, x: torch.Tensor, config: ProfileConfig = ProfileConfig()
-) -> dict[str, float]:
-    """Milliseconds per forward spent in each layer type (all of ``LAYER_TYPES``).
-
-    Runs with the latency timer's settings for ``fp32`` (strict fp32, cudnn autotuning on
-    CUDA); the warm-up forwards take the autotuning out of the profile.
-    """
+def layer_times(model: nn.Module, x: torch.Tensor, config: ProfileConfig) -> dict[str, float]:
+    """Ms per forward in each of ``LAYER_TYPES``, with the timer's fp32 settings, after warm-up."""
     on_cuda = x.device.type == "cuda"
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if on_cuda else [])
     with torch.inference_mode(), timing_numerics("fp32", x.device):
         for _ in range(config.warmup):
             model(x)
         synchronize(x.device)
-        with (
-            _without_profiler_chatter(),
-            annotate_leaves(model),
-            profile(activities=activities) as prof,
-        ):
+        quiet, annotated = _without_profiler_chatter(), annotate_leaves(model)
+        with quiet, annotated, profile(activities=activities) as prof:
             for _ in range(config.iters):
                 model(x)
             synchronize(x.device)
@@ -298,22 +259,18 @@ _BOOKKEEPING = re.compile(
 
 @dataclass(frozen=True)
 class FlopCounts:
-    """fvcore MACs per layer type, and the ops of each type it ran but counted nothing for."""
-
     macs: dict[str, float]
     uncounted: dict[str, Counter]
 
     def counted(self, layer_type: str) -> str:
         """``yes`` / ``partly`` / ``no``: fvcore counts all / some / none of the type's ops."""
-        has_macs, has_uncounted = self.macs[layer_type] > 0, bool(self.uncounted[layer_type])
-        if has_macs:
-            return "partly" if has_uncounted else "yes"
-        return "no" if has_uncounted else "no ops"
+        if self.macs[layer_type] > 0:
+            return "partly" if self.uncounted[layer_type] else "yes"
+        return "no" if self.uncounted[layer_type] else "no ops"
 
 
 def _split_by_type(per_scope: Callable[[str], Counter], leaves: dict[str, str]) -> dict:
-    """Per-op counts of the whole model split by layer type: each classified leaf's to its type,
-    the rest (ops outside any leaf) by op name."""
+    """Per-op counts split by layer type: a classified leaf's to its type, the rest by op name."""
     by_type: dict[str, Counter] = {t: Counter() for t in LAYER_TYPES}
     rest = Counter(per_scope(""))
     for name, layer_type in leaves.items():
@@ -327,7 +284,7 @@ def _split_by_type(per_scope: Callable[[str], Counter], leaves: dict[str, str]) 
 
 def count_flops_by_type(model: nn.Module, x: torch.Tensor) -> FlopCounts:
     """fvcore MACs per layer type, and the ops of each type it counted nothing for."""
-    analysis, _ = flop_analysis(model, x, every_op=True)
+    analysis = flop_analysis(model, x, every_op=True)
     leaves = leaf_types(model)
     macs = _split_by_type(analysis.by_operator, leaves)
     uncounted = _split_by_type(analysis.unsupported_ops, leaves)
@@ -379,7 +336,7 @@ def profile_models(
     device: torch.device,
     config: ProfileConfig = ProfileConfig(),
     input_size: tuple[int, int] | None = None,
-    on_step: Callable[[str], None] | None = None,
+    on_step: Callable[[str], None] = lambda name: None,
 ) -> pd.DataFrame:
     """``layer_profile`` of registered models (at ``input_size`` or their own), stacked."""
     frames = []
@@ -387,6 +344,5 @@ def profile_models(
         model = build_at_size(name, input_size).eval().to(device)
         x = torch.randn(*input_shape(model.info, input_size), device=device)
         frames.append(layer_profile(model, x, name, config))
-        if on_step is not None:
-            on_step(name)
+        on_step(name)
     return pd.concat(frames, ignore_index=True)

@@ -1,8 +1,5 @@
-"""How busy the machine is around a timed block: load average and CPU time stolen by a hypervisor.
-
-Latency measured while other jobs share the cores says more about them than about the model; the
-tables record these figures before and after each timed block so a reader can tell. Linux reads
-``/proc``; elsewhere the load average comes from :func:`os.getloadavg` and steal is unknown.
+"""How busy the machine is around a timed block: load average and CPU time stolen by a hypervisor
+(from ``/proc/stat``; unknown off Linux). Latency rows and the environment record hold them.
 """
 
 from __future__ import annotations
@@ -15,29 +12,19 @@ from pathlib import Path
 BUSY_FRACTION = 0.5  # load average per core above which a timed block is called "on a busy machine"
 
 
-def _cpu_ticks(stat: Path = Path("/proc/stat")) -> tuple[int, int] | None:
-    """(total, steal) jiffies of all CPUs since boot; ``None`` where /proc/stat is absent."""
-    try:
-        ticks = [int(value) for value in stat.read_text().splitlines()[0].split()[1:]]
-    except (OSError, IndexError, ValueError):
-        return None
-    steal = ticks[7] if len(ticks) > 7 else 0
-    return sum(ticks[:8]), steal
-
-
 def machine_load(stat: Path = Path("/proc/stat")) -> dict[str, float | None]:
     """The 1-minute load average, the core count, and the cumulative CPU ticks (for steal)."""
     try:
         load_1m = os.getloadavg()[0]
     except OSError:
         load_1m = None
-    ticks = _cpu_ticks(stat)
-    return {
-        "load_1m": load_1m,
-        "cores": os.cpu_count() or 1,
-        "ticks_total": None if ticks is None else ticks[0],
-        "ticks_steal": None if ticks is None else ticks[1],
-    }
+    try:  # jiffies of all CPUs since boot: the first eight fields (guest is inside user)
+        ticks = [int(value) for value in stat.read_text().splitlines()[0].split()[1:]]
+        total, steal = sum(ticks[:8]), ticks[7] if len(ticks) > 7 else 0
+    except (OSError, IndexError, ValueError):
+        total = steal = None
+    cores = os.cpu_count() or 1
+    return {"load_1m": load_1m, "cores": cores, "ticks_total": total, "ticks_steal": steal}
 
 
 def steal_percent(before: dict, after: dict) -> float | None:
@@ -57,28 +44,18 @@ def is_busy(load_1m: float | None, cores: int) -> bool:
 def load_record() -> dict[str, object]:
     """The load now, as the environment record keeps it: load average, cores, and whether busy."""
     reading = machine_load()
-    cores = int(reading["cores"])
-    return {
-        "load_1m": reading["load_1m"],
-        "cores": cores,
-        "busy": is_busy(reading["load_1m"], cores),
-    }
+    load_1m, cores = reading["load_1m"], int(reading["cores"])
+    return {"load_1m": load_1m, "cores": cores, "busy": is_busy(load_1m, cores)}
 
 
 @dataclass
 class LoadWindow:
-    """Machine load over the timed blocks of one latency row.
-
-    The load average read before the first block and after the last, and the CPU time stolen
-    across all of them (ticks summed over the blocks, so the rounds of other models in between
-    do not count). Missing readings come out as NaN.
-    """
+    """The load average before the first and after the last timed block of one latency row, and
+    the CPU ticks summed over its blocks only (not over other models' rounds in between)."""
 
     load_1m_before: float | None = None
     load_1m_after: float | None = None
-    ticks: dict[str, int | None] = field(
-        default_factory=lambda: {"ticks_total": 0, "ticks_steal": 0}
-    )
+    ticks: dict = field(default_factory=lambda: {"ticks_total": 0, "ticks_steal": 0})
     blocks: int = 0
 
     def add(self, before: dict, after: dict) -> None:
@@ -91,13 +68,8 @@ class LoadWindow:
             self.ticks[key] = total + after[key] - before[key] if known else None
 
     def as_columns(self) -> dict[str, float]:
+        """Missing readings come out as NaN."""
         steal = steal_percent({"ticks_total": 0, "ticks_steal": 0}, self.ticks)
-        return {
-            "load_1m_before": _or_nan(self.load_1m_before),
-            "load_1m_after": _or_nan(self.load_1m_after),
-            "steal_pct": _or_nan(steal if self.blocks else None),
-        }
-
-
-def _or_nan(value: float | None) -> float:
-    return math.nan if value is None else float(value)
+        values = (self.load_1m_before, self.load_1m_after, steal if self.blocks else None)
+        names = ("load_1m_before", "load_1m_after", "steal_pct")
+        return {name: math.nan if v is None else float(v) for name, v in zip(names, values)}

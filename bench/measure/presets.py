@@ -1,9 +1,4 @@
-"""How long ``bench.tables`` measures: the quick and full presets, decided once per run.
-
-A preset fixes the timing of the fp32 column, of the other latency modes, of the layer profile and
-of the deployment runtimes (:mod:`bench.measure.runtimes.timing`), and how many interleaved
-rounds the models are timed in.
-"""
+"""How long ``bench.tables`` measures: the quick and full presets, decided once per run."""
 
 from __future__ import annotations
 
@@ -18,7 +13,7 @@ from bench.measure.runtimes.timing import RuntimePreset
 
 @dataclass(frozen=True)
 class Presets:
-    """Timing for the fp32 column, the other modes, the layer profile and the runtimes."""
+    """Timing of the fp32 column, the other modes, the layer profile, the runtimes; and rounds."""
 
     fp32: TimingConfig
     modes: TimingConfig
@@ -28,21 +23,17 @@ class Presets:
     rounds: int = 3  # models interleaved: a change in machine load hits them all alike
 
 
-# bf16 / fp16 autocast ran 13-15x slower than fp32 on a 2-core AMD EPYC CPU (no native bf16/fp16
-# units), so a quick run leaves them out unless --modes names them. The probing forward of every
-# mode doubles as a warm-up, hence warmup=0 for the other modes. Quick: about 2-3 minutes on an
-# idle 2-core CPU; ~20 fp32 samples per model over the rounds, fewer for the 368x368 CPM, whose
-# rounds hit the time cap first.
+# Quick: 2-3 minutes on an idle 2-core CPU, ~20 fp32 samples per model (fewer for the 368x368 CPM,
+# capped by time); no bf16 / fp16 (13-15x slower than fp32 on a 2-core AMD EPYC CPU without native
+# units) unless --modes names them; the probing forward warms the other modes up.
 QUICK = Presets(
     TimingConfig(warmup=2, iters=20, max_time_s=10.0),
     TimingConfig(warmup=0, iters=4, max_time_s=3.0),
     ProfileConfig(warmup=1, iters=1),
     timing.QUICK,
     ("fp32", "channels_last"),
-    rounds=3,
 )
-# Full: the other modes get 1 s too, the minimum for a valid row
-# (bench.measure.latency.ValidityRule).
+# Full: the other modes get 1 s too, the minimum for a valid row (latency.ValidityRule).
 FULL = Presets(
     TimingConfig(warmup=20, iters=200, min_time_s=2.0),
     TimingConfig(warmup=10, iters=100, min_time_s=1.0),
@@ -50,9 +41,6 @@ FULL = Presets(
     timing.FULL,
     rounds=5,
 )
-# --iters has no time cap, so it is bounded: 10^4 fp32 forwards of the slowest model (CPM, 0.69 s
-# median on 2 CPU cores) take ~2 h for that model alone; on a GPU ~5 min.
-MAX_ITERS = 10_000
 
 
 def presets_for(
@@ -60,8 +48,7 @@ def presets_for(
 ) -> Presets:
     """``speed`` "quick", "full" or "auto" (full on a GPU, quick elsewhere); ``iters``: exactly
     that many fp32 samples, no time cap; ``modes``: these besides fp32 instead of the preset's."""
-    quick = speed == "quick" or (speed == "auto" and device_type != "cuda")
-    base = QUICK if quick else FULL
+    base = QUICK if speed == "quick" or (speed == "auto" and device_type != "cuda") else FULL
     chosen = tuple(dict.fromkeys(("fp32", *modes))) if modes else base.mode_names
     fp32 = base.fp32 if iters is None else TimingConfig(base.fp32.warmup, iters)
     return replace(base, fp32=fp32, mode_names=chosen)

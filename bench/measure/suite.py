@@ -1,9 +1,6 @@
-"""Everything ``bench.tables`` measures, in order, behind one progress bar.
-
-Batch-1 latency of every model (fp32, then the other modes, in interleaved rounds), the layer
-profile, the deployment runtimes, parameter and FLOP counts, the GCPM paper's Table 3 modules and
-the val accuracy of given checkpoints. Nothing is written here: :class:`Measurements` goes to
-:mod:`bench.report.tables_outputs`.
+"""Everything ``bench.tables`` measures, in order, behind one progress bar: latency, the layer
+profile, the deployment runtimes, complexity, the paper's Table 3 and checkpoints' val accuracy.
+Nothing is written here: :class:`Measurements` goes to :mod:`bench.report.tables_outputs`.
 """
 
 from __future__ import annotations
@@ -20,24 +17,19 @@ from tqdm import tqdm
 
 from architectures import model_info
 from architectures.errors import InputFileError, UsageError
-from architectures.registry import build_at_size
 from bench.accuracy.evaluation import evaluate_checkpoint
-from bench.accuracy.training.checkpoint import load_checkpoint
-from bench.accuracy.training.model import check_made_for, load_weights
-from bench.measure.complexity import FLOPS_COLUMN, complexity_table
+from bench.accuracy.training.model import load_model
+from bench.measure.complexity import FLOPS_COLUMN, complexity_table, table3
 from bench.measure.environment import environment_record
 from bench.measure.latency import benchmark_models
 from bench.measure.layer_profile import profile_models
 from bench.measure.presets import Presets
 from bench.measure.runtimes import timing
-from bench.measure.table3 import table3
 from bench.report.files import readable_file
 from datasets import AnnotationError, open_reader
 
 if TYPE_CHECKING:
     from bench.measure.runtimes.timing import RuntimeMeasurements
-
-ACCURACY_COLUMNS = ("PCKh", "Hip", "AUC")
 
 
 @dataclass
@@ -60,14 +52,8 @@ def wants_runtimes(specs: Sequence[str]) -> bool:
 def model_counts(names: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(model, params_m, gmacs) from the raw counts, and the full complexity table."""
     table = complexity_table(list(names))
-    counts = pd.DataFrame(
-        {
-            "model": table["model"],
-            "params_m": table["params"] / 1e6,
-            "gmacs": table[FLOPS_COLUMN] / 1e9,
-        }
-    )
-    return counts, table
+    raw = {"params_m": table["params"] / 1e6, "gmacs": table[FLOPS_COLUMN] / 1e9}
+    return pd.DataFrame({"model": table["model"], **raw}), table
 
 
 def measured_accuracy(
@@ -76,46 +62,16 @@ def measured_accuracy(
     device: torch.device,
     on_step: Callable[..., None],
 ) -> pd.DataFrame:
-    """PCKh / Hip / AUC of trained checkpoints on the val split, via ``bench.accuracy.evaluation``.
-
-    The paper's figures are on the test split (LIP and MPII test labels are not public), so
-    these columns are labelled "(ours, val)" and are not a like-for-like deviation.
-    """
+    """PCKh / Hip / AUC of trained checkpoints on the val split: "(ours, val)", since the paper's
+    are on the test split (LIP and MPII test labels are not public)."""
     rows = []
     for name, path in checkpoints:
         dataset = model_info(name).dataset
-        result = evaluate_checkpoint(
-            name, path, dataset, data_root, split="val", device=str(device)
-        )
-        rows.append(
-            {
-                "model": name,
-                **{f"{c} (ours, val)": result[c] for c in ACCURACY_COLUMNS if c in result},
-            }
-        )
+        result = evaluate_checkpoint(name, path, dataset, data_root, "val", device=str(device))
+        ours = {f"{c} (ours, val)": result[c] for c in ("PCKh", "Hip", "AUC") if c in result}
+        rows.append({"model": name, **ours})
         on_step("accuracy", name)
     return pd.DataFrame(rows)
-
-
-def count_steps(
-    names: Sequence[str],
-    device: torch.device,
-    presets: Presets,
-    runtimes: Sequence[str],
-    profile: bool,
-    checkpoints: Sequence[tuple[str, Path]] = (),
-    data_root: Path | None = None,
-) -> int:
-    """Every ``on_step`` call :func:`measure` makes: the progress bar's total."""
-    timed = len(names) * len(presets.mode_names) * presets.rounds
-    runtime_steps = (
-        timing.count_steps(
-            runtimes, presets.runtimes, names, device, dict(checkpoints) or None, data_root
-        )
-        if wants_runtimes(runtimes)
-        else 0
-    )
-    return timed + (len(names) if profile else 0) + runtime_steps + 2 + len(checkpoints)
 
 
 def measure(
@@ -129,9 +85,15 @@ def measure(
     data_root: Path | None = None,
     progress: bool = True,
 ) -> Measurements:
-    """Run every measurement; nothing is written here. ``progress``: a bar on stderr (quiet when
-    stderr is not a terminal)."""
-    total = count_steps(names, device, presets, runtimes, profile, checkpoints, data_root)
+    """Run every measurement; ``progress``: a bar on stderr, quiet when it is not a terminal."""
+    deploy = wants_runtimes(runtimes)  # the progress total counts every on_step call below
+    total = len(names) * (len(presets.mode_names) * presets.rounds + profile) + 2 + len(checkpoints)
+    scored = dict(checkpoints) or None  # runtimes rows scored on data_root with these weights
+    total += (
+        timing.count_steps(runtimes, presets.runtimes, names, device, scored, data_root)
+        if deploy
+        else 0
+    )
     with tqdm(total=total, unit="step", disable=None if progress else True, file=sys.stderr) as bar:
 
         def step(*label: str) -> None:
@@ -140,26 +102,15 @@ def measure(
 
         env = environment_record(device)
         extra = [m for m in presets.mode_names if m != "fp32"]
-        latency = benchmark_models(
-            names, device, ["fp32"], presets.fp32, on_step=step, rounds=presets.rounds
-        )
-        if extra:
-            others = benchmark_models(
-                names, device, extra, presets.modes, on_step=step, rounds=presets.rounds
-            )
-            latency = pd.concat([latency, others], ignore_index=True)
+        latency = pd.concat(
+            benchmark_models(names, device, modes, config, on_step=step, rounds=presets.rounds)
+            for modes, config in ((["fp32"], presets.fp32), (extra, presets.modes))
+            if modes
+        ).reset_index(drop=True)
         layers = profile_models(names, device, presets.profile, on_step=step) if profile else None
         deployed = (
-            timing.for_tables(
-                runtimes,
-                presets.runtimes,
-                names,
-                device,
-                step,
-                checkpoints=dict(checkpoints) or None,
-                data_root=data_root,
-            )
-            if wants_runtimes(runtimes)
+            timing.for_tables(runtimes, presets.runtimes, names, device, step, scored, data_root)
+            if deploy
             else None
         )
         counts, complexity = model_counts(names)
@@ -174,9 +125,7 @@ def measure(
         "modes": presets.mode_names,
         "interleaved_rounds": presets.rounds,
     }
-    return Measurements(
-        env, latency, counts, complexity, modules, layers, accuracy, runtimes=deployed
-    )
+    return Measurements(env, latency, counts, complexity, modules, layers, accuracy, deployed)
 
 
 def check_checkpoints(
@@ -197,19 +146,12 @@ def check_checkpoints(
                 f"models ({', '.join(names)})"
             )
         readable_file(path, f"--checkpoint {name}={path}")
-        state = load_checkpoint(path)  # weights_only; a CheckpointError names the file
-        check_made_for(state, name, path)
-        load_weights(build_at_size(name), state, path, name)
+        load_model(name, path, "cpu")  # weights_only; a CheckpointError names the file
+    if checkpoints and not data_root.is_dir():
+        raise InputFileError(f"--data-root {data_root}: no such folder")
     for dataset in dict.fromkeys(model_info(name).dataset for name, _ in checkpoints):
-        _check_data_root(dataset, data_root)
-
-
-def _check_data_root(dataset: str, root: Path) -> None:
-    """The val annotations of ``dataset`` under ``root`` open (files named on failure)."""
-    if not root.is_dir():
-        raise InputFileError(f"--data-root {root}: no such folder")
-    try:
-        open_reader(dataset, root, "val")
-    except (OSError, AnnotationError, KeyError, ValueError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        raise InputFileError(f"--data-root {root} ({dataset} val): {message}") from None
+        try:  # the val annotations open (files named on failure)
+            open_reader(dataset, data_root, "val")
+        except (OSError, AnnotationError, KeyError, ValueError) as exc:
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            raise InputFileError(f"--data-root {data_root} ({dataset} val): {message}") from None

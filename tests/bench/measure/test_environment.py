@@ -5,21 +5,21 @@ from __future__ import annotations
 
 import math
 from types import SimpleNamespace
+from unittest import mock
 
 import pytest
 import torch
 from torch import nn
 
-from bench.measure import latency, load
+from bench.measure import environment, latency, load
 from bench.measure.environment import (
     MIN_ENERGY_WINDOW_S,
     GpuCounters,
     WindowTotals,
-    _settings,
-    counters_from,
     environment_record,
+    read_counters,
 )
-from bench.measure.latency import TimingConfig, measure_latency
+from bench.measure.latency import TimingConfig
 
 CPU = torch.device("cpu")
 
@@ -76,15 +76,23 @@ class FakeNvml:
         return "580.159.04"
 
 
+def _read(nvml: FakeNvml, t: float) -> GpuCounters:
+    with (
+        mock.patch.object(environment, "_open", lambda device: (nvml, "h", "")),
+        mock.patch.object(environment.time, "perf_counter", lambda: t),
+    ):
+        return read_counters(torch.device("cuda", 0))
+
+
 def _counters(t: float, power_ns: int, thermal_ns: int, energy: int | None) -> GpuCounters:
-    return counters_from(FakeNvml({0: power_ns, 1: thermal_ns}, energy), "h", lambda: t)
+    return _read(FakeNvml({0: power_ns, 1: thermal_ns}, energy), t)
 
 
 def test_counters_read_policies_and_energy():
     c = _counters(5.0, 7, 9, 1234)
     assert c.violation_ns == {"power": 7, "thermal": 9} and c.energy_mj == 1234
     assert c.time_s == 5.0 and c.error == ""
-    missing = counters_from(FakeNvml({}, None), "h", lambda: 0.0)
+    missing = _read(FakeNvml({}, None), 0.0)
     assert "violation status" in missing.error and "total energy" in missing.error
 
 
@@ -119,8 +127,8 @@ def test_energy_missing_in_one_window_is_missing_for_the_row():
     assert math.isnan(energy) and "total energy" in why
 
 
-def test_settings_record_persistence_and_application_clocks():
-    settings = _settings(FakeNvml({}, None), "h")
+def test_settings_record_persistence_and_application_clocks(fake_gpu):
+    settings = environment._gpu_record(fake_gpu, volatile=False)["settings"]
     assert settings["persistence_mode"] is True
     assert settings["application_sm_clock_mhz"] == 1755
     assert settings["default_application_sm_clock_mhz"] == 1980
@@ -157,9 +165,9 @@ def test_timer_brackets_each_window_with_the_counters(monkeypatch):
 
 
 def test_cpu_rows_say_why_there_is_no_energy():
-    row = measure_latency(
-        nn.Conv2d(3, 3, 1), (1, 3, 8, 8), CPU, config=TimingConfig(warmup=0, iters=3)
-    ).as_row()
+    job = latency._job("m", "fp32", nn.Conv2d(3, 3, 1), (1, 3, 8, 8), CPU)
+    latency._run([job], CPU, TimingConfig(warmup=0, iters=3), 1, lambda *step: None)
+    row = job.result.as_row()
     assert math.isnan(row["energy_per_inference_mj"]) and "not a CUDA device" in row["energy_note"]
     assert math.isnan(row["throttled_pct"]) and row["throttled"] is False
 
@@ -218,8 +226,7 @@ def fake_gpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, "get_device_properties", lambda index: props)
     monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
     nvml = FakeNvml({0: 2_000_000_000, 1: 0}, 9_000)
-    monkeypatch.setattr(environment, "_nvml", lambda: nvml)
-    monkeypatch.setattr(environment, "_nvml_handle", lambda nvml, device: "h")
+    monkeypatch.setattr(environment, "_open", lambda device: (nvml, "h", ""))
     return torch.device("cuda", 0)
 
 

@@ -29,13 +29,19 @@ from bench.measure.latency import (
     TimingConfig,
     ValidityRule,
     benchmark_models,
-    measure_latency,
     time_callable,
 )
 from bench.measure.load import LoadWindow
 
 CPU = torch.device("cpu")
 FAST = TimingConfig(warmup=1, iters=5)
+
+
+def measure_latency(model, shape, device=CPU, mode="fp32", config=FAST, name=""):
+    """One model timed in one round, as ``benchmark_models`` times each (model, mode)."""
+    job = latency._job(name or type(model).__name__, mode, model, shape, device)
+    latency._run([job], device, config, 1, lambda *step: None)
+    return job.result
 
 
 class Recorder(nn.Module):
@@ -301,7 +307,7 @@ def _fake_perf_counter(monkeypatch: pytest.MonkeyPatch, start: float = 100.0) ->
 
 
 def _count(config: TimingConfig) -> int:
-    return len(time_callable(lambda: None, torch.device("cpu"), config, cpu_clock=lambda: 0))
+    return len(time_callable(lambda: None, torch.device("cpu"), config))
 
 
 def test_min_time_reached_exactly_stops_sampling(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -318,12 +324,10 @@ def test_max_time_reached_exactly_stops_sampling(monkeypatch: pytest.MonkeyPatch
     assert _count(TimingConfig(0, 100, max_time_s=float(n))) == n
 
 
-def test_cpu_clock_nanoseconds_become_milliseconds() -> None:
+def test_cpu_clock_nanoseconds_become_milliseconds(monkeypatch: pytest.MonkeyPatch) -> None:
     ticks = itertools.chain.from_iterable((0, 2_500_000) for _ in range(3))
-    samples = time_callable(
-        lambda: None, torch.device("cpu"), TimingConfig(0, 3), cpu_clock=lambda: next(ticks)
-    )
-    assert samples == [2.5, 2.5, 2.5]
+    monkeypatch.setattr(latency.time, "perf_counter_ns", lambda: next(ticks))
+    assert time_callable(lambda: None, torch.device("cpu"), TimingConfig(0, 3)) == [2.5] * 3
 
 
 def test_statistics_of_one_two_and_zero_samples() -> None:
@@ -349,8 +353,8 @@ def test_validity_lists_every_condition_missed() -> None:
 
 
 def test_a_budget_split_over_rounds() -> None:
-    assert latency._per_round(TimingConfig(10, 100, 3.0, 6.0), 4) == TimingConfig(0, 25, 0.75, 1.5)
-    assert latency._per_round(TimingConfig(10, 1, 0.0, None), 4) == TimingConfig(0, 1, 0.0, None)
+    assert TimingConfig(10, 100, 3.0, 6.0).per_round(4) == TimingConfig(0, 25, 0.75, 1.5)
+    assert TimingConfig(10, 1, 0.0, None).per_round(4) == TimingConfig(0, 1, 0.0, None)
 
 
 # ------------------------------------------ what a user sees: rows, modes, rounds, NVML windows
@@ -654,19 +658,19 @@ def test_a_row_without_load_readings_has_nan_columns() -> None:
 
 
 @pytest.mark.filterwarnings("ignore:CUDA is not available")
-def test_measure_latency_on_a_fake_gpu_takes_both_snapshots_and_one_window(
+def test_one_model_on_a_fake_gpu_takes_both_snapshots_and_one_window(
     monkeypatch, fake_cuda, fake_nvml
 ) -> None:
     model = _Calls()
     monkeypatch.setattr(latency, "prepare", lambda m, shape, d, mode: (m, torch.zeros(shape)))
-    result = latency.measure_latency(model, (1, 3, 4, 4), CUDA1, config=TimingConfig(2, 3))
+    result = measure_latency(model, (1, 3, 4, 4), CUDA1, config=TimingConfig(2, 3))
     assert (result.model, result.mode, result.device) == ("_Calls", "fp32", "cuda:1")
     assert result.input_size == (4, 4) and result.stats.iters == 3 and model.calls == 1 + 2 + 3
     assert (result.gpu_before.sm_clock_mhz, result.gpu_after.sm_clock_mhz) == (1, 6)
     assert (result.window.windows, result.window.inferences) == (1, 3)
     assert result.threads == torch.get_num_threads()
     # torch without CUDA turns the autocast off: reported, neither timed nor snapshotted
-    named = latency.measure_latency(model, (1, 3, 4, 4), CUDA1, "fp16", TimingConfig(0, 1), "m")
+    named = measure_latency(model, (1, 3, 4, 4), CUDA1, "fp16", TimingConfig(0, 1), "m")
     assert (named.model, named.mode, named.stats.iters) == ("m", "fp16", 0)
     assert named.reason.startswith("fp16 autocast is not supported")
     assert named.gpu_before == GpuState() and named.window.windows == 0
