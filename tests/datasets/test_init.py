@@ -30,6 +30,15 @@ def _python(cwd: Path, path: list[Path], *args: str) -> subprocess.CompletedProc
     )
 
 
+@pytest.mark.parametrize(
+    ("module", "absent"),
+    [
+        ("datasets.atomic", ("torch", "numpy", "pandas")),
+        ("datasets.metrics", ("torch", "pandas")),
+        ("datasets.heatmaps", ("torch", "pandas")),
+        ("datasets", ("torch", "numpy", "pandas")),
+    ],
+)
 def test_a_light_module_does_not_import_what_it_does_not_need(tmp_path, module, absent) -> None:
     code = f"import sys, {module}; print(sorted(m for m in {absent!r} if m in sys.modules))"
     run = _python(tmp_path, [REPO], "-c", code)
