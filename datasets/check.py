@@ -1,17 +1,7 @@
 """Check that a local LIP or MPII copy is read right: counts, bad records, a left/right sanity test.
 
-``python -m datasets.check --dataset lip --root DIR [--split val] [--draw 8 --out DIR]`` reads
-every annotation and decodes every image in full, and prints what it found. Problems (exit status
-1): an image that is missing, empty, truncated (e.g. a JPEG cut short) or undecodable, a record
-without a single annotated joint, an annotation file without records; and, outside the train
-split, a file of which PCKh could score no record (MPII without head boxes, say).
-Joints outside their image are counted and listed but are no problem: real annotations have them
-(MPII head tops above the frame). ``--draw N`` writes N overlays into ``--out DIR`` (required
-with it; right side blue, left side red, BGR) to look at. For front-facing people the right
-shoulder appears on the image's left, so on LIP and MPII well over half of the persons should
-show ``R_Shoulder x < L_Shoulder x``; a figure near 0 % means the joint order is mirrored.
-
-A user error (a missing root, a damaged file, an unwritable ``--out``) exits 2 in one line.
+``python -m datasets.check`` decodes every image in full; problems exit 1, a user error exits 2 in
+one line (docs/datasets.md).
 """
 
 from __future__ import annotations
@@ -52,8 +42,7 @@ def check_samples(
     annotation_file: Path | None = None,
     scored: bool = True,
 ) -> CheckReport:
-    """What :func:`main` prints; ``scored``: the split is evaluated by PCKh (not ``train``), so a
-    file without a single record PCKh can score is a problem."""
+    """What :func:`main` prints; ``scored``: a split PCKh scores (not ``train``)."""
     report = CheckReport(samples=len(samples))
     if not samples:
         named = f" {annotation_file}" if annotation_file is not None else ""
@@ -80,8 +69,6 @@ def check_samples(
 
 
 def _unscorable(samples: Sequence[Sample]) -> list[str]:
-    """A problem when PCKh could score no record: each lacks a head size (MPII without its head
-    boxes, LIP without heads or necks) or an annotated joint."""
     if any(s.head_size > 0 and s.scored.any() for s in samples):
         return []
     problem = (
@@ -157,21 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", required=True, type=Path)
     parser.add_argument("--split", default="val")
     parser.add_argument("--no-images", action="store_true", help="annotations only (fast)")
+    parser.add_argument("--draw", type=int, default=0, help="write this many overlays to --out")
     parser.add_argument(
-        "--draw", type=int, default=0, help="write this many overlays to --out (needs --out)"
+        "--out", type=Path, help="folder for the --draw overlays (required with it)"
     )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="folder for the --draw overlays (created; required with --draw, no default)",
-    )
-    parser.add_argument(
-        "--headboxes",
-        type=Path,
-        default=None,
-        help="MPII: head boxes (.mat with headboxes_src) for the split's records",
-    )
+    parser.add_argument("--headboxes", type=Path, help="MPII: head boxes (.mat, headboxes_src)")
     args = parser.parse_args(argv)
     if args.draw < 0:
         parser.error(f"--draw must be >= 0, got {args.draw}")

@@ -1,16 +1,8 @@
-"""Reader for the LIP single-person pose annotations (Gong et al. 2017, as used by Osokin 2019).
+"""Reader for the LIP single-person pose annotations (Gong et al. 2017), as docs/datasets.md shows.
 
-Official layout under ``root``::
-
-    TrainVal_images/{train,val}_images/<ImageID_PersonId>.jpg
-    TrainVal_pose_annotations/lip_{train,val}_set.csv
-
-CSV rows have no header: ``name.jpg, x1,y1,v1, ..., x16,y16,v16``; a missing joint has all three
-fields ``nan``. **v = 1 means occluded** (every public loader reads it so, despite the README). Head
-size is the head-to-neck distance (LIP protocol, ``calc_pckh``); 0.0 when either is missing,
-which the metric turns into an excluded image with a count. A joint outside the image is read
-as it is; one with a negative coordinate is kept for training but, as LIP's ``calc_pckh`` does,
-not scored (``Sample.scored``).
+CSV rows ``name.jpg, x1,y1,v1, ..., x16,y16,v16``, ``nan`` for a missing joint; **v = 1 means
+occluded**. Head size = ||head - neck|| (``calc_pckh``), 0.0 when either is missing; a joint with a
+negative coordinate is kept but, as ``calc_pckh`` does, not scored (``Sample.scored``).
 """
 
 from __future__ import annotations

@@ -1,20 +1,8 @@
-"""Reader for MPII Human Pose (Andriluka et al. 2014) in the widely used mmpose JSON layout.
+"""Reader for MPII Human Pose (Andriluka et al. 2014) in the mmpose JSON layout (docs/datasets.md).
 
-Local layout under ``root`` (as mmpose documents it)::
-
-    images/<name>.jpg
-    annotations/mpii_{train,val}.json     list of {image, center, scale, joints, joints_vis}
-    annotations/mpii_gt_{split}.mat       optional; official head boxes, key ``headboxes_src``
-                                          (2 x 2 x N: row 0 = (x1, y1), row 1 = (x2, y2)), one
-                                          column per JSON record in file order. The official
-                                          ``detections_our_format.mat`` has the same key and may
-                                          be passed as ``headboxes=``.
-
-The JSON holds MATLAB 1-based coordinates; the reader subtracts 1 so that samples use the 0-based
-pixel-centre convention of :mod:`datasets.sample`. ``joints_vis = 0`` marks an unannotated joint
-(NaN here); the JSON has no occlusion flag, so ``visible`` equals annotated. Head size = 0.6 x
-head-box diagonal (``util_get_head_size.m``); without head boxes (the train split) it is NaN, and
-PCKh leaves such samples out and reports how many (``PCKhResult.excluded``).
+``root/annotations/mpii_{split}.json`` holds MATLAB 1-based coordinates (made 0-based here);
+``joints_vis = 0`` marks an unannotated joint (NaN). Head size = 0.6 x the head-box diagonal
+(``util_get_head_size.m``) from ``mpii_gt_{split}.mat`` or ``headboxes=``, else NaN.
 """
 
 from __future__ import annotations
@@ -55,11 +43,9 @@ class MpiiReader(SampleList):
             for i, record in enumerate(records)
         ]
         default_mat = self.root / "annotations" / f"mpii_gt_{split}.mat"
-        self.headbox_path = (
-            Path(headboxes)
-            if headboxes is not None
-            else (default_mat if default_mat.exists() else None)  # a folder there is named
-        )
+        self.headbox_path = Path(headboxes) if headboxes is not None else default_mat
+        if headboxes is None and not default_mat.exists():  # a folder there is named
+            self.headbox_path = None
         if self.headbox_path is not None and samples:  # no records: nothing to give a size
             sizes = read_head_sizes(self.headbox_path, len(samples))
             samples = [replace(s, head_size=float(size)) for s, size in zip(samples, sizes)]
@@ -119,9 +105,7 @@ def _check_record(record: object, source: str) -> str:
     """The record is an object with every field; returns its image name."""
     if not isinstance(record, dict):
         raise AnnotationError(f"{source}: expected an object, got {type(record).__name__}")
-    missing = [
-        key for key in ("image", "center", "scale", "joints", "joints_vis") if key not in record
-    ]
+    missing = [k for k in ("image", "center", "scale", "joints", "joints_vis") if k not in record]
     if missing:
         raise AnnotationError(f"{source}: missing field(s) {', '.join(missing)}")
     name = record["image"]
@@ -169,8 +153,7 @@ def read_head_sizes(path: Path, num_records: int) -> np.ndarray:
 
 
 def load_mat(path: Path, what: str = "MATLAB file") -> dict:
-    """The arrays of a MATLAB (v4 to v7) file; a missing, folder, truncated or non-MATLAB file
-    raises naming ``path``."""
+    """The arrays of a MATLAB (v4 to v7) file; a bad one raises naming ``path``."""
     require_file(path, what, "a .mat file")
     try:
         return loadmat(str(path))

@@ -1,19 +1,12 @@
 """The other MPII ground-truth files users have, read into the same :class:`Sample` as
-:class:`datasets.MpiiReader` (Andriluka et al. 2014; Tompson et al.'s 2958-person validation split).
+:class:`datasets.MpiiReader` (docs/datasets.md has the table):
 
-* ``gt_valid.mat`` layout (HRNet / mmpose ``mpii_gt_val.mat``; bearpaw's
-  ``detections_our_format.mat`` is one): ``pos_gt_src`` (16 x 2 x N), ``jnt_missing`` (16 x N),
-  ``headboxes_src`` (2 x 2 x N), optionally ``dataset_joints``. Self-contained for PCKh. No image
-  names: samples have ``image_path=None``. The file is read as it is: 13 labelled joints of the
-  real file hold a 0 coordinate where the annotation does not, and the official evaluation scores
-  them so.
-* bearpaw's ``mpii_annotations.json(.gz)``: all 25,204 persons, ``isValidation``,
-  ``joint_self = [x, y, visible]`` with an unlabelled joint stored as ``[0, 0, 0]``, ``objpos``,
-  ``scale_provided``. It has no head boxes: pass a ``.mat`` above as ``headboxes`` (its validation
-  records come in the same order) or the head size is NaN.
-* the mmpose / HRNet JSON by file path (:func:`datasets.mpii.parse_mpii_record`).
+* ``gt_valid.mat`` (``pos_gt_src``, ``jnt_missing``, ``headboxes_src``; no image names), read as
+  it is: 13 labelled joints of the real file hold a 0 coordinate, and the official code scores them;
+* bearpaw's ``mpii_annotations.json(.gz)`` (``joint_self``, unlabelled ``[0, 0, 0]``, no head box);
+* the mmpose / HRNet JSON by file path.
 
-Every source stores MATLAB 1-based pixels; samples are 0-based (:mod:`datasets.sample`).
+Every source stores MATLAB 1-based pixels; samples are 0-based.
 """
 
 from __future__ import annotations
@@ -30,22 +23,8 @@ from .sample import AnnotationError, Sample, SampleList
 
 # ``dataset_joints`` of gt_valid.mat, in MPII_LAYOUT order.
 MAT_JOINT_NAMES = (
-    "rank",
-    "rkne",
-    "rhip",
-    "lhip",
-    "lkne",
-    "lank",
-    "pelv",
-    "thor",
-    "neck",
-    "head",
-    "rwri",
-    "relb",
-    "rsho",
-    "lsho",
-    "lelb",
-    "lwri",
+    *("rank", "rkne", "rhip", "lhip", "lkne", "lank", "pelv", "thor"),
+    *("neck", "head", "rwri", "relb", "rsho", "lsho", "lelb", "lwri"),
 )
 BEARPAW_SPLITS = ("train", "val", "all")
 
@@ -62,12 +41,8 @@ class MpiiGroundTruth(SampleList):
 def read_mpii_ground_truth(
     path: str | Path, headboxes: str | Path | None = None, split: str = "val"
 ) -> MpiiGroundTruth:
-    """Read ``path`` by its content: a gt_valid-style ``.mat``, bearpaw's JSON (``.json`` or
-    ``.json.gz``, records with ``joint_self``) or the mmpose JSON (records with ``joints``).
-
-    ``headboxes`` (a ``.mat`` with ``headboxes_src``) gives head sizes to a JSON source;
-    ``split`` picks bearpaw's records (train / val / all).
-    """
+    """Read a gt_valid-style ``.mat``, bearpaw's or the mmpose JSON; ``headboxes`` (a ``.mat``)
+    gives head sizes to a JSON source, ``split`` picks bearpaw's records."""
     path = Path(path)
     require_file(path, "MPII ground-truth file")
     if path.suffix == ".mat":

@@ -1,16 +1,9 @@
-"""Prediction files as people publish them, read into one (N, K, 2) array.
+"""Prediction files as people publish them, read into one (N, K, 2) array (docs/datasets.md).
 
-Accepted: ``.mat`` (``preds`` (N, K, 2), or ``pos_pred_src`` (K, 2, N) as in gt_valid.mat /
-detections_our_format.mat; MATLAB v7.3 files through h5py), ``.h5`` / ``.hdf5`` (dataset
-``preds``), ``.npy``, ``.npz`` (``preds``), ``.json`` (a nested list, or an object with ``preds``)
-and LIP's prediction CSV (``name,x0,y0,...,x15,y15``, optionally ``,v`` after each pair; ``nan``
-for a missing joint). A file with one array needs no key. An array of shape (2, K, N) (an
-(N, K, 2) array written column-major, as Torch7 and MATLAB HDF5 writers do) is transposed.
-
-Pixel convention: a file may say whether its coordinates are 0- or 1-based with a
-``coordinate_base`` entry (0 or 1; JSON also ``"coordinates": "zero-based" / "one-based"``).
-LIP's CSV is in LIP's own pixels (those of its annotation CSV). Otherwise the file does not say,
-and :attr:`PredictionFile.base` is None: the caller must be told, never guess.
+``.mat`` (``preds`` or gt_valid's ``pos_pred_src``; v7.3 through h5py), ``.h5`` / ``.hdf5``,
+``.npy``, ``.npz``, ``.json`` and LIP's prediction CSV; a (2, K, N) array (column-major writers) is
+transposed. A file may state its pixel base (``coordinate_base`` 0 / 1; JSON also ``"coordinates":
+"zero-based" / "one-based"``); else :attr:`PredictionFile.base` is None and the caller must say.
 """
 
 from __future__ import annotations
@@ -28,7 +21,6 @@ from .files import require_file
 from .sample import AnnotationError
 from .text_files import read_csv_rows
 
-SUFFIXES = (".mat", ".h5", ".hdf5", ".npy", ".npz", ".json", ".csv")
 _BASE_WORDS = {"zero-based": 0, "one-based": 1}
 
 
@@ -48,20 +40,11 @@ def load_predictions(path: str | Path) -> PredictionFile:
     require_file(path, "prediction file")
     if path.stat().st_size == 0:
         raise AnnotationError(f"{path}: prediction file is empty")
-    readers = {
-        ".mat": _read_mat,
-        ".h5": _read_h5,
-        ".hdf5": _read_h5,
-        ".npy": _read_npy,
-        ".npz": _read_npz,
-        ".json": _read_json,
-        ".csv": _read_lip_csv,
-    }
-    reader = readers.get(path.suffix.lower())
+    reader = _READERS.get(path.suffix.lower())
     if reader is None:
         raise AnnotationError(
             f"{path}: unknown prediction file type {path.suffix!r}; "
-            f"expected one of {', '.join(SUFFIXES)}"
+            f"expected one of {', '.join(_READERS)}"
         )
     result = reader(path)
     coords = result.coords
@@ -217,3 +200,14 @@ def _lip_csv_row(fields: list[str], source: str, num_joints: int) -> np.ndarray:
     if any(math.isinf(v) for v in values):
         raise AnnotationError(f"{source}: an infinite coordinate")
     return np.array(values).reshape(num_joints, per_joint)[:, :2]
+
+
+_READERS = {
+    ".mat": _read_mat,
+    ".h5": _read_h5,
+    ".hdf5": _read_h5,
+    ".npy": _read_npy,
+    ".npz": _read_npz,
+    ".json": _read_json,
+    ".csv": _read_lip_csv,
+}

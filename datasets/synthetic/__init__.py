@@ -1,22 +1,9 @@
 """Generated pose data in the official LIP and MPII layouts, read back by the real readers.
 
 ``python -m datasets.synthetic --format {lip,mpii} --out DIR --num-images N [--seed S]`` draws
-front-facing stick figures (see :mod:`datasets.figures`) with varied pose, scale, rotation,
-backgrounds and occluders, and writes:
-
-* LIP: ``TrainVal_images/{train,val}_images/*.jpg`` and ``TrainVal_pose_annotations/
-  lip_{train,val}_set.csv`` (integer pixels, ``nan`` for joints cut off by the crop, v = 1 for
-  joints under an occluder);
-* MPII: ``images/*.jpg``, ``annotations/mpii_{train,val}.json`` (1-based coordinates, centre,
-  scale = height / 200) and ``annotations/mpii_gt_val.mat`` with the head boxes
-  (``headboxes_src``), ``pos_gt_src`` and ``jnt_missing`` as the official file has them.
-
-The same seed gives the same files. A quarter of the images (at least one) go to ``val``, and at
-least one to ``train``. A set is written as one: it is built in a hidden folder beside ``DIR`` and
-renamed into place, so a killed run leaves the earlier set whole (or no set), never a mix.
-``.synthetic_files.json`` lists a set's files; a folder holding exactly such a set is replaced, a
-folder holding anything else is refused. This package is the library (:func:`generate`); the
-command line is ``__main__.py``.
+front-facing stick figures (:mod:`datasets.figures`); the same seed gives the same files. A set is
+built in a hidden folder and renamed into place; ``.synthetic_files.json`` lists its files, and a
+folder holding anything else is refused (docs/datasets.md).
 """
 
 from __future__ import annotations
@@ -38,11 +25,8 @@ MANIFEST = ".synthetic_files.json"  # the files of the set, relative to ``out``
 
 
 def generate(config: SyntheticConfig) -> Written:
-    """Write the data set; returns per split the image names and the drawn figures (0-based).
-
-    ``config.out`` must be absent, empty or hold an earlier set of this generator
-    (:func:`earlier_set`), which the new set replaces.
-    """
+    """Write the set (replacing an earlier one, :func:`earlier_set`); returns per split the image
+    names and the drawn figures (0-based)."""
     _check_config(config)
     earlier_set(config.out)  # refuses a folder of other files before any work
     staging = staging_folder(config.out)
@@ -74,9 +58,8 @@ def _check_config(config: SyntheticConfig) -> None:
 
 
 def earlier_set(out: Path) -> int | None:
-    """How many files the set of this generator in ``out`` holds; ``None`` for an absent or empty
-    folder. Anything else (a file, a folder with files no :data:`MANIFEST` lists) is an
-    :class:`~architectures.errors.InputFileError` naming it."""
+    """How many files our earlier set in ``out`` holds (``None``: absent or empty); anything else
+    (a file, files no :data:`MANIFEST` lists) is an :class:`InputFileError` naming it."""
     if not out.exists():
         return None
     if not out.is_dir():
@@ -96,7 +79,6 @@ def earlier_set(out: Path) -> int | None:
 
 
 def _listed(out: Path) -> set[str] | None:
-    """The files the set's manifest lists; ``None`` without a readable manifest of ours."""
     try:
         files = json.loads((out / MANIFEST).read_text())["files"]
     except (OSError, ValueError, KeyError, TypeError):

@@ -1,9 +1,6 @@
-"""The drawn people and the files of one generated set, in the official LIP and MPII layouts.
-
-LIP: person crops, the figure filling the image and sometimes cut off at the bottom; MPII: scene
-images with the whole person inside, 1-based mmpose JSON records and the head boxes of the official
-``mpii_gt_val.mat``. Every function writes into ``config.out`` as given; :func:`datasets.synthetic.
-generate` points it at a staging folder and swaps the finished set into place.
+"""The drawn people and the files of one generated set, in the official LIP and MPII layouts
+(LIP: person crops, sometimes cut off at the bottom; MPII: scenes with 1-based mmpose JSON and the
+head boxes of ``mpii_gt_val.mat``). Writers write into ``config.out`` as given.
 """
 
 from __future__ import annotations
