@@ -1,16 +1,10 @@
 """PCKh and its AUC as the official MPII MATLAB evaluation and the LIP evaluation compute them.
 
-A joint counts when its ``valid`` flag is set (annotated; LIP counts occluded joints too) and it is
-correct when ``distance / head_size <= threshold`` (``<=`` as ``computePCK.m`` and LIP's
-``calc_pckh``). A NaN prediction counts as wrong (the official code maps it to inf). Images whose
-head size is 0 or NaN are excluded and counted in ``PCKhResult.excluded`` (LIP: head or neck
-missing, as LIP's ``calc_pckh``); a valid joint with a NaN ground truth is an error.
-
-Table columns (:func:`paper_columns`): each column is the mean of its joints' PCKh (left/right,
-Head = upper neck and head top, as ``genTablePCK.m``); the total pools all 14 scored joints
-weighted by joint count (pelvis and thorax/spine left out). AUC (:func:`pckh_auc`) integrates the
-total curve at thresholds 0:0.01:0.5 with the trapezoid rule over x rescaled to [0, 1], as
-``area_under_curve.m`` does.
+A joint counts when ``valid`` (annotated, occluded ones too) and is correct when ``distance /
+head_size <= threshold`` (``computePCK.m``, LIP's ``calc_pckh``); a NaN prediction is a miss. Images
+with a head size of 0 or NaN are excluded and counted. Columns average left and right (Head = upper
+neck and head top, ``genTablePCK.m``); the total pools the 14 scored joints. AUC: the total over
+thresholds 0:0.01:0.5, trapezoid rule, x rescaled to [0, 1] (``area_under_curve.m``).
 """
 
 from __future__ import annotations
@@ -91,12 +85,8 @@ def pckh(
     threshold: float = 0.5,
     strict: bool = False,
 ) -> PCKhResult:
-    """PCKh counts per joint at ``threshold``; ``.per_joint`` gives percentages.
-
-    ``strict=True`` counts ``distance < threshold`` as bearpaw's and mmpose's ports do; the
-    official code (and the default) counts ``<=``. A negative or NaN ``threshold`` is a
-    :class:`~architectures.errors.UsageError`.
-    """
+    """PCKh counts per joint at ``threshold``; ``strict``: ``distance < threshold`` (bearpaw's
+    and mmpose's ports) instead of the official ``<=``."""
     check_range("PCKh threshold", threshold, low=0)
     dist, counts, excluded = normalized_distances(pred, gt, valid, head_size)
     if not counts.any():
