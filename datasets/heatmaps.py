@@ -1,14 +1,10 @@
 """Gaussian heatmap targets and their decoding: one pure encode / decode pair.
 
-Pixel-centre convention: input pixel x has its centre at x (0-based); heatmap cell i covers input
-pixels [i * stride, (i + 1) * stride) and its centre sits at input x = i * stride + (stride - 1) / 2
-(3.5 for stride 8, as the GCPM code evaluates its Gaussians). Encoding follows the GCPM code's
-LIP loader: a Gaussian with ``sigma`` in *input* pixels evaluated at cell centres, set
-to 0 where below 0.01 (exponent > 4.6052), clipped to 1, and an optional background map
-``1 - max over keypoint maps``. Decoding takes the arg-max cell and moves it a quarter cell toward
-the higher neighbour (Newell et al.), so a keypoint whose arg-max is not a border cell (it lies at
-least half a cell inside the outermost cell centres) comes back within a quarter cell; a border
-cell has no outer neighbour to compare, so no shift is made there (error up to half a cell).
+Heatmap cell i covers input pixels [i * stride, (i + 1) * stride), its centre at i * stride +
+(stride - 1) / 2 (0-based pixel centres, as the GCPM code evaluates its Gaussians). Encoding follows
+GCPM's LIP loader: a Gaussian (``sigma`` in input pixels) at cell centres, 0 below 0.01, optional
+background ``1 - max``. Decoding moves the arg-max a quarter cell toward the higher neighbour
+(Newell et al.); a border cell has none to compare and is not shifted.
 """
 
 from __future__ import annotations
@@ -44,10 +40,7 @@ def encode(
     background: bool,
 ) -> np.ndarray:
     """(K, 2) input-pixel keypoints -> float32 (K [+1], h, w) targets; invalid joints get zeros.
-
-    ``sigma`` is in input pixels (GCPM: 7); a sigma given in heatmap cells (hourglass / HRNet: 2 at
-    stride 4) is ``cells * stride``.
-    """
+    ``sigma`` in input pixels (GCPM: 7; a sigma in heatmap cells is ``cells * stride``)."""
     xs, ys = cell_centres(input_size, heatmap_size)
     num = keypoints.shape[0]
     maps = np.zeros((num + int(background), ys.size, xs.size), dtype=np.float32)
@@ -66,10 +59,8 @@ def encode(
 def decode(heatmaps: np.ndarray | torch.Tensor, input_size: Size) -> tuple[np.ndarray, np.ndarray]:
     """(N, K, h, w) maps -> ((N, K, 2) input-pixel coordinates, (N, K) maximum values).
 
-    Decodes every channel given; slice off a background channel first if it is not wanted.
-    By design a channel without a finite peak (all NaN, a NaN anywhere in it, an infinite or all
-    -inf map) raises nothing: it decodes to a missing joint, NaN coordinates and a NaN maximum,
-    which PCKh counts as a miss (a diverged model scores 0, it does not stop the evaluation).
+    A channel without a finite peak decodes to NaN (a miss), by design: a diverged model scores 0
+    rather than stopping the evaluation.
     """
     if hasattr(heatmaps, "detach"):  # a torch tensor, perhaps on a GPU or requiring grad
         maps = heatmaps.detach().float().cpu().numpy()
