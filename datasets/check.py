@@ -18,7 +18,7 @@ import numpy as np
 from architectures.errors import ArgumentParser, OutputError, UsageError, error_boundary
 
 from . import open_reader
-from .figures import LIMBS
+from .figures import LIMBS, pixel
 from .images import decode_fully
 from .mpii import MpiiReader
 from .sample import AnnotationError, Sample, SampleList
@@ -99,13 +99,13 @@ def _check_image(sample: Sample, report: CheckReport) -> None:
 def draw_overlay(sample: Sample) -> np.ndarray:
     image = sample.load_image()
     colours = {-1: (255, 80, 0), 1: (0, 0, 255), 0: (0, 200, 0)}
+    points = sample.keypoints
     for parent, child, side in LIMBS:
         if sample.valid[parent] and sample.valid[child]:
-            p, c = (tuple(int(v) for v in np.round(sample.keypoints[j])) for j in (parent, child))
-            cv2.line(image, p, c, colours[side], 2)
+            cv2.line(image, pixel(points[parent]), pixel(points[child]), colours[side], 2)
     for joint in np.flatnonzero(sample.valid):
-        x, y = (int(v) for v in np.round(sample.keypoints[joint]))
-        cv2.circle(image, (x, y), 3, (255, 255, 255) if sample.visible[joint] else (0, 0, 0), -1)
+        colour = (255, 255, 255) if sample.visible[joint] else (0, 0, 0)
+        cv2.circle(image, pixel(points[joint]), 3, colour, -1)
     return image
 
 
@@ -122,15 +122,13 @@ def format_report(report: CheckReport, joint_names: Sequence[str]) -> str:
     lines += [
         f"  {name}: {a} / {o}" for name, a, o in zip(joint_names, report.annotated, report.occluded)
     ]
-    lines.append(
-        f"joints outside their image (kept and scored, not a problem): {len(report.outside)}"
-    )
+    outside = len(report.outside)
+    lines.append(f"joints outside their image (kept and scored, not a problem): {outside}")
     lines += [f"  {line}" for line in report.outside[:10]]
-    if len(report.outside) > 10:
-        lines.append(f"  ... and {len(report.outside) - 10} more")
+    lines += [f"  ... and {outside - 10} more"] if outside > 10 else []
     lines += [f"PROBLEM {line}" for line in report.problems[:20]]
-    if len(report.problems) > 20:
-        lines.append(f"... and {len(report.problems) - 20} more problems")
+    problems = len(report.problems)
+    lines += [f"... and {problems - 20} more problems"] if problems > 20 else []
     return "\n".join(lines)
 
 
@@ -145,9 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", default="val")
     parser.add_argument("--no-images", action="store_true", help="annotations only (fast)")
     parser.add_argument("--draw", type=int, default=0, help="write this many overlays to --out")
-    parser.add_argument(
-        "--out", type=Path, help="folder for the --draw overlays (required with it)"
-    )
+    parser.add_argument("--out", type=Path, help="folder for the --draw overlays")
     parser.add_argument("--headboxes", type=Path, help="MPII: head boxes (.mat, headboxes_src)")
     args = parser.parse_args(argv)
     if args.draw < 0:
@@ -189,7 +185,6 @@ def _open_reader(dataset: str, root: Path, split: str, headboxes: Path | None) -
 
 
 def _draw(samples: Sequence[Sample], out: Path) -> str:
-    out.mkdir(parents=True, exist_ok=True)
     written = 0
     for sample in samples:
         try:

@@ -20,7 +20,7 @@ LIMBS = (
 HEAD_TOP, NECK = 9, 8
 
 
-def _pixel(point: np.ndarray) -> tuple[int, int]:
+def pixel(point: np.ndarray) -> tuple[int, int]:
     return (int(np.round(point[0])), int(np.round(point[1])))
 
 
@@ -77,24 +77,24 @@ def draw_figure(image: np.ndarray, joints: np.ndarray, rng: np.random.Generator)
     torso = np.round(joints[[12, 13, 3, 2]]).astype(np.int32)
     cv2.fillConvexPoly(image, torso, colours[0], lineType=cv2.LINE_AA)
     for parent, child, side in LIMBS:
-        p, c = _pixel(joints[parent]), _pixel(joints[child])
+        p, c = pixel(joints[parent]), pixel(joints[child])
         cv2.line(image, p, c, colours[side], width, lineType=cv2.LINE_AA)
     for joint in range(16):
         if joint != HEAD_TOP:
             dot = max(1, width // 2 + 1)
-            cv2.circle(image, _pixel(joints[joint]), dot, (30, 30, 30), -1, lineType=cv2.LINE_AA)
+            cv2.circle(image, pixel(joints[joint]), dot, (30, 30, 30), -1, lineType=cv2.LINE_AA)
     _draw_head(image, joints, head_len)
 
 
 def _draw_head(image: np.ndarray, joints: np.ndarray, head_len: float) -> None:
     centre = (joints[HEAD_TOP] + joints[NECK]) / 2
     radius = max(2, round(head_len / 2))
-    cv2.circle(image, _pixel(centre), radius, (150, 190, 230), -1, lineType=cv2.LINE_AA)
+    cv2.circle(image, pixel(centre), radius, (150, 190, 230), -1, lineType=cv2.LINE_AA)
     up = (joints[HEAD_TOP] - joints[NECK]) / max(head_len, 1e-6)
     across = np.array([-up[1], up[0]])
     for sign in (-1, 1):  # two eyes: the figure faces the camera
         eye = centre + 0.15 * head_len * up + sign * 0.2 * head_len * across
-        cv2.circle(image, _pixel(eye), max(1, radius // 5), (20, 20, 20), -1)
+        cv2.circle(image, pixel(eye), max(1, radius // 5), (20, 20, 20), -1)
 
 
 def background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
