@@ -46,7 +46,8 @@ def load_predictions(path: str | Path) -> PredictionFile:
             f"{path}: unknown prediction file type {path.suffix!r}; "
             f"expected one of {', '.join(_READERS)}"
         )
-    result = reader(path)
+    content = reader(path)
+    result = content if isinstance(content, PredictionFile) else _pick(content, path)
     coords = result.coords
     if coords.ndim == 3 and coords.shape[0] == 2 and coords.shape[2] != 2:
         # (2, K, N): an (N, K, 2) array stored column-major (Torch7 / MATLAB hdf5 writers)
@@ -66,15 +67,16 @@ def _check_array(coords: np.ndarray, path: Path) -> None:
         raise AnnotationError(f"{path}: predictions hold an infinite coordinate")
 
 
-def _pick(arrays: dict[str, np.ndarray], path: Path) -> tuple[np.ndarray, int | None]:
-    """The prediction array among a file's named arrays, and its stated coordinate base."""
+def _pick(arrays: dict[str, np.ndarray], path: Path) -> PredictionFile:
+    """The prediction array among a file's named arrays, with its stated coordinate base."""
     base = _stated_base(arrays.pop("coordinate_base", None), path)
     if "preds" in arrays:
-        return _numeric(arrays["preds"], path), base
+        return PredictionFile(path, _numeric(arrays["preds"], path), base)
     if "pos_pred_src" in arrays:  # gt_valid.mat layout: (K, 2, N)
-        return np.moveaxis(_numeric(arrays["pos_pred_src"], path), 2, 0), base
+        coords = np.moveaxis(_numeric(arrays["pos_pred_src"], path), 2, 0)
+        return PredictionFile(path, coords, base)
     if len(arrays) == 1:
-        return _numeric(next(iter(arrays.values())), path), base
+        return PredictionFile(path, _numeric(next(iter(arrays.values())), path), base)
     raise AnnotationError(
         f"{path}: no 'preds' array and more than one to choose from ({', '.join(sorted(arrays))})"
     )
@@ -98,20 +100,14 @@ def _stated_base(value: object, path: Path) -> int | None:
     raise AnnotationError(f"{path}: coordinate_base must be 0 or 1, got {value!r}")
 
 
-def _read_mat(path: Path) -> PredictionFile:
+def _read_mat(path: Path) -> dict[str, np.ndarray]:
     try:
         content = loadmat(str(path))
     except NotImplementedError:  # MATLAB v7.3 is HDF5; h5py gives MATLAB arrays transposed
-        arrays = _h5_arrays(path)
-        return _pick_file(path, {k: np.asarray(v).T for k, v in arrays.items()})
+        return {k: np.asarray(v).T for k, v in _h5_arrays(path).items()}
     except (ValueError, TypeError, OSError, IndexError, MatReadError) as error:
         raise AnnotationError(f"{path}: not a readable MATLAB file ({error})") from None
-    return _pick_file(path, {k: v for k, v in content.items() if not k.startswith("__")})
-
-
-def _pick_file(path: Path, arrays: dict[str, np.ndarray]) -> PredictionFile:
-    coords, base = _pick(arrays, path)
-    return PredictionFile(path, coords, base)
+    return {k: v for k, v in content.items() if not k.startswith("__")}
 
 
 def _h5_arrays(path: Path) -> dict[str, np.ndarray]:
@@ -124,10 +120,6 @@ def _h5_arrays(path: Path) -> dict[str, np.ndarray]:
         raise AnnotationError(f"{path}: not a readable HDF5 file ({error})") from None
 
 
-def _read_h5(path: Path) -> PredictionFile:
-    return _pick_file(path, _h5_arrays(path))
-
-
 def _check_magic(path: Path, magic: bytes, kind: str) -> None:
     # numpy reads any other header as a pickle and would call random bytes "pickled data"
     with open(path, "rb") as handle:
@@ -135,37 +127,35 @@ def _check_magic(path: Path, magic: bytes, kind: str) -> None:
             raise AnnotationError(f"{path}: not a {kind} file (it does not start as one)")
 
 
-def _read_npy(path: Path) -> PredictionFile:
+def _read_npy(path: Path) -> dict[str, np.ndarray]:
     _check_magic(path, b"\x93NUMPY", ".npy")
     try:
-        return PredictionFile(path, _numeric(np.load(path, allow_pickle=False), path), None)
+        return {"preds": np.load(path, allow_pickle=False)}
     except ValueError as error:
         raise AnnotationError(f"{path}: not a readable .npy array ({error})") from None
 
 
-def _read_npz(path: Path) -> PredictionFile:
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
     _check_magic(path, b"PK", ".npz (zip)")
     try:
         with np.load(path, allow_pickle=False) as content:
-            return _pick_file(path, {k: content[k] for k in content.files})
+            return {k: content[k] for k in content.files}
     except (ValueError, OSError) as error:
         raise AnnotationError(f"{path}: not a readable .npz file ({error})") from None
 
 
-def _read_json(path: Path) -> PredictionFile:
+def _read_json(path: Path) -> dict[str, object]:
     try:
         content = json.loads(path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise AnnotationError(f"{path}: not valid JSON ({error})") from None
-    if isinstance(content, dict):
-        base = content.get("coordinate_base", content.get("coordinates"))
-        arrays = {k: v for k, v in content.items() if k not in ("coordinates", "coordinate_base")}
-        if "preds" not in arrays:
-            raise AnnotationError(
-                f"{path}: a JSON object needs a 'preds' field (keys: {', '.join(content)})"
-            )
-        return PredictionFile(path, _numeric(arrays["preds"], path), _stated_base(base, path))
-    return PredictionFile(path, _numeric(content, path), None)
+    if not isinstance(content, dict):
+        return {"preds": content}
+    if "preds" not in content:
+        keys = ", ".join(content)
+        raise AnnotationError(f"{path}: a JSON object needs a 'preds' field (keys: {keys})")
+    base = content.get("coordinate_base", content.get("coordinates"))
+    return {"preds": content["preds"], "coordinate_base": base}
 
 
 def _read_lip_csv(path: Path, num_joints: int = 16) -> PredictionFile:
@@ -204,8 +194,8 @@ def _lip_csv_row(fields: list[str], source: str, num_joints: int) -> np.ndarray:
 
 _READERS = {
     ".mat": _read_mat,
-    ".h5": _read_h5,
-    ".hdf5": _read_h5,
+    ".h5": _h5_arrays,
+    ".hdf5": _h5_arrays,
     ".npy": _read_npy,
     ".npz": _read_npz,
     ".json": _read_json,
