@@ -44,12 +44,7 @@ def __dir__() -> list[str]:
 
 def open_reader(dataset: str, root: str | Path, split: str = "val"):
     """``LipReader`` or ``MpiiReader`` by dataset name ("lip" / "mpii")."""
-    if dataset == "lip":
-        from .lip import LipReader
-
-        return LipReader(root, split)
-    if dataset == "mpii":
-        from .mpii import MpiiReader
-
-        return MpiiReader(root, split)
-    raise UnknownNameError(f"unknown dataset {dataset!r}; known: lip, mpii")
+    readers = {"lip": "LipReader", "mpii": "MpiiReader"}
+    if dataset not in readers:
+        raise UnknownNameError(f"unknown dataset {dataset!r}; known: lip, mpii")
+    return __getattr__(readers[dataset])(root, split)

@@ -59,8 +59,8 @@ def encode(
 def decode(heatmaps: np.ndarray | torch.Tensor, input_size: Size) -> tuple[np.ndarray, np.ndarray]:
     """(N, K, h, w) maps -> ((N, K, 2) input-pixel coordinates, (N, K) maximum values).
 
-    A channel without a finite peak decodes to NaN (a miss), by design: a diverged model scores 0
-    rather than stopping the evaluation.
+    A channel without a finite peak decodes to NaN coordinates (a miss), by design: a diverged
+    model scores 0 rather than stopping the evaluation.
     """
     if hasattr(heatmaps, "detach"):  # a torch tensor, perhaps on a GPU or requiring grad
         maps = heatmaps.detach().float().cpu().numpy()

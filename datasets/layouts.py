@@ -14,21 +14,28 @@ import numpy as np
 
 from architectures.errors import UnknownNameError
 
+_FLIP_PAIRS = ((0, 5), (1, 4), (2, 3), (10, 15), (11, 14), (12, 13))
+_COLUMNS = (
+    *(("Head", (8, 9)), ("Sho.", (12, 13)), ("Elb.", (11, 14)), ("Wri.", (10, 15))),
+    *(("Hip", (2, 3)), ("Knee", (1, 4)), ("Ank.", (0, 5))),
+)
+_TOTAL = (0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15)
+
 
 @dataclass(frozen=True)
 class KeypointLayout:
-    """Joint order and protocol facts of one dataset."""
+    """Joint order and protocol facts of one dataset; the defaults are the shared 16-joint ones."""
 
     name: str
     joint_names: tuple[str, ...]
-    flip_pairs: tuple[tuple[int, int], ...]
-    # Paper table columns: each is averaged over its joints (left/right mean, as the official code).
-    columns: tuple[tuple[str, tuple[int, ...]], ...]
-    # Joints pooled (joint-count-weighted) into the total PCKh column.
-    total_joints: tuple[int, ...]
-    head_joint: int
-    neck_joint: int
     head_size_rule: str  # "head-neck" (LIP) or "headbox" (MPII, 0.6 x head box diagonal)
+    flip_pairs: tuple[tuple[int, int], ...] = _FLIP_PAIRS
+    # Paper table columns: each is averaged over its joints (left/right mean, as the official code).
+    columns: tuple[tuple[str, tuple[int, ...]], ...] = _COLUMNS
+    # Joints pooled (joint-count-weighted) into the total PCKh column.
+    total_joints: tuple[int, ...] = _TOTAL
+    head_joint: int = 9
+    neck_joint: int = 8
 
     @property
     def num_keypoints(self) -> int:
@@ -56,43 +63,24 @@ def flip_index(size: int, flip_pairs: Sequence[tuple[int, int]]) -> list[int]:
     return index
 
 
-_FLIP_PAIRS = ((0, 5), (1, 4), (2, 3), (10, 15), (11, 14), (12, 13))
-_COLUMNS = (
-    *(("Head", (8, 9)), ("Sho.", (12, 13)), ("Elb.", (11, 14)), ("Wri.", (10, 15))),
-    *(("Hip", (2, 3)), ("Knee", (1, 4)), ("Ank.", (0, 5))),
-)
-_TOTAL = (0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15)
-
 LIP_LAYOUT = KeypointLayout(
-    name="lip",
-    joint_names=(
+    "lip",
+    (
         *("R_Ankle", "R_Knee", "R_Hip", "L_Hip", "L_Knee", "L_Ankle", "B_Pelvis", "B_Spine"),
         *("B_Neck", "B_Head", "R_Wrist", "R_Elbow", "R_Shoulder", "L_Shoulder", "L_Elbow"),
         "L_Wrist",
     ),
-    flip_pairs=_FLIP_PAIRS,
-    columns=_COLUMNS,
-    total_joints=_TOTAL,
-    head_joint=9,
-    neck_joint=8,
     head_size_rule="head-neck",
 )
-
 MPII_LAYOUT = KeypointLayout(
-    name="mpii",
-    joint_names=(
+    "mpii",
+    (
         *("r_ankle", "r_knee", "r_hip", "l_hip", "l_knee", "l_ankle", "pelvis", "thorax"),
         *("upper_neck", "head_top", "r_wrist", "r_elbow", "r_shoulder", "l_shoulder", "l_elbow"),
         "l_wrist",
     ),
-    flip_pairs=_FLIP_PAIRS,
-    columns=_COLUMNS,
-    total_joints=_TOTAL,
-    head_joint=9,
-    neck_joint=8,
     head_size_rule="headbox",
 )
-
 LAYOUTS: dict[str, KeypointLayout] = {"lip": LIP_LAYOUT, "mpii": MPII_LAYOUT}
 
 

@@ -41,19 +41,13 @@ class LipReader(SampleList):
         self.samples = read_lip_csv(self.csv_path, self.image_dir)
 
 
-def read_lip_csv(
-    csv_path: Path, image_dir: Path, layout: KeypointLayout = LIP_LAYOUT
-) -> list[Sample]:
-    samples = []
-    for row_number, row in read_csv_rows(csv_path, "LIP annotation CSV"):
-        if not row or all(not field.strip() for field in row):
-            continue  # a blank line holds no record
-        samples.append(parse_lip_row(row, f"{csv_path}:{row_number}", image_dir, layout))
-    return samples
+def read_lip_csv(csv_path: Path, image_dir: Path) -> list[Sample]:
+    rows = read_csv_rows(csv_path, "LIP annotation CSV")
+    return [parse_lip_row(row, f"{csv_path}:{number}", image_dir) for number, row in rows]
 
 
-def parse_lip_row(row: list[str], source: str, image_dir: Path, layout: KeypointLayout) -> Sample:
-    num = layout.num_keypoints
+def parse_lip_row(row: list[str], source: str, image_dir: Path) -> Sample:
+    num, layout = LIP_LAYOUT.num_keypoints, LIP_LAYOUT
     if len(row) != 1 + 3 * num:
         raise AnnotationError(
             f"{source}: expected {1 + 3 * num} fields "
@@ -92,9 +86,8 @@ def _number(field: str, source: str, joint: int) -> float:
     try:
         value = float(field.strip())
     except ValueError:
-        raise AnnotationError(
-            f"{source}: joint {joint}: {field.strip()!r} is not a number or nan"
-        ) from None
+        message = f"{source}: joint {joint}: {field.strip()!r} is not a number or nan"
+        raise AnnotationError(message) from None
     if math.isinf(value):
         raise AnnotationError(f"{source}: joint {joint}: infinite value {field.strip()!r}")
     return value

@@ -95,9 +95,7 @@ def pckh(
             f"head size ({excluded} of {len(counts)} images excluded)"
         )
     correct = (counts & within(dist, threshold, strict)).sum(axis=0)
-    return PCKhResult(
-        correct=correct, counted=counts.sum(axis=0), excluded=excluded, threshold=float(threshold)
-    )
+    return PCKhResult(correct, counts.sum(axis=0), excluded, float(threshold))
 
 
 def within(dist: np.ndarray, threshold: float, strict: bool = False) -> np.ndarray:

@@ -161,8 +161,6 @@ def _read_json(path: Path) -> dict[str, object]:
 def _read_lip_csv(path: Path, num_joints: int = 16) -> PredictionFile:
     names, rows, lines = [], [], {}
     for number, row in read_csv_rows(path, "LIP prediction CSV"):
-        if not row or all(not field.strip() for field in row):
-            continue
         name = row[0].strip()
         if name in lines:  # rows are matched by name: which one would count?
             raise AnnotationError(

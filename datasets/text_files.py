@@ -1,7 +1,5 @@
-"""CSV rows of a text file, with a binary or mis-encoded file named by file and line.
-
-Python's own ``UnicodeDecodeError`` names a byte position only, and no file.
-"""
+"""CSV rows of a text file; a folder, binary or mis-encoded file is named by file and line
+(Python's own ``UnicodeDecodeError`` names a byte position only)."""
 
 from __future__ import annotations
 
@@ -13,9 +11,7 @@ from .sample import AnnotationError
 
 
 def read_csv_rows(path: Path, what: str = "CSV file") -> list[tuple[int, list[str]]]:
-    """(line number, fields) of every row of ``path`` (UTF-8, a BOM allowed); raises
-    :class:`AnnotationError` naming the file, and the line, when it is a folder, not text, or not
-    CSV."""
+    """(line number, fields) of every row of ``path`` that is not blank (UTF-8, a BOM allowed)."""
     if path.is_dir():
         raise AnnotationError(f"{what} {path} is a folder, not a file")
     data = path.read_bytes()
@@ -32,6 +28,6 @@ def read_csv_rows(path: Path, what: str = "CSV file") -> list[tuple[int, list[st
         raise AnnotationError(f"{path}:{line}: not a text {what} (a NUL byte)")
     reader = csv.reader(io.StringIO(text, newline=""))  # as open(newline="") reads
     try:
-        return [(reader.line_num, row) for row in reader]
+        return [(reader.line_num, row) for row in reader if any(f.strip() for f in row)]
     except csv.Error as error:
         raise AnnotationError(f"{path}:{reader.line_num}: not a valid {what} ({error})") from None

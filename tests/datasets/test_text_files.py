@@ -10,8 +10,8 @@ from datasets.text_files import read_csv_rows
 
 def test_rows_keep_their_line_numbers_and_a_byte_order_mark_is_not_in_a_name(tmp_path) -> None:
     path = tmp_path / "a.csv"
-    path.write_bytes(b"\xef\xbb\xbfa.jpg,1,2\n\nb.jpg,3,4\n")  # as a spreadsheet saves it
-    assert read_csv_rows(path) == [(1, ["a.jpg", "1", "2"]), (2, []), (3, ["b.jpg", "3", "4"])]
+    path.write_bytes(b"\xef\xbb\xbfa.jpg,1,2\n\n , \nb.jpg,3,4\n")  # as a spreadsheet saves it
+    assert read_csv_rows(path) == [(1, ["a.jpg", "1", "2"]), (4, ["b.jpg", "3", "4"])]
 
 
 @pytest.mark.parametrize(
