@@ -68,15 +68,9 @@ class Sample:
         self, image_hw: tuple[int, int], tolerance: float = OUT_OF_IMAGE_TOLERANCE
     ) -> np.ndarray:
         """(K,) bool: annotated joints more than ``tolerance`` px outside the image."""
-        height, width = image_hw
+        high = np.array(image_hw[::-1]) - 0.5 + tolerance  # (x, y)
         with np.errstate(invalid="ignore"):
-            x, y = self.keypoints[:, 0], self.keypoints[:, 1]
-            out = (
-                (x < -0.5 - tolerance)
-                | (y < -0.5 - tolerance)
-                | (x > width - 0.5 + tolerance)
-                | (y > height - 0.5 + tolerance)
-            )
+            out = ((self.keypoints < -0.5 - tolerance) | (self.keypoints > high)).any(axis=1)
         return out & self.valid
 
     def person_box(self, image_hw: tuple[int, int], box_scale: float = 1.25) -> tuple[float, ...]:

@@ -114,12 +114,6 @@ class PoseDataset(Dataset):
         return self.joint_map.to_data(coords, num)
 
     def _inside(self, keypoints: np.ndarray) -> np.ndarray:
-        height, width = self.input_size
-        with np.errstate(invalid="ignore"):
-            return (
-                np.isfinite(keypoints).all(axis=1)
-                & (keypoints[:, 0] >= -0.5)
-                & (keypoints[:, 1] >= -0.5)
-                & (keypoints[:, 0] <= width - 0.5)
-                & (keypoints[:, 1] <= height - 0.5)
-            )
+        high = np.array(self.input_size[::-1]) - 0.5  # (x, y) of the last pixel edge
+        with np.errstate(invalid="ignore"):  # NaN compares False: a missing joint is not inside
+            return ((keypoints >= -0.5) & (keypoints <= high)).all(axis=1)

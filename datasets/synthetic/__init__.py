@@ -13,7 +13,7 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-from architectures.errors import InputFileError, UsageError
+from architectures.errors import InputFileError, UsageError, check_range
 
 from ..atomic import staging_folder, swap_folder, write_bytes
 from .writers import WRITERS, Drawn, SyntheticConfig, Written, num_val
@@ -44,12 +44,9 @@ def generate(config: SyntheticConfig) -> Written:
 def _check_config(config: SyntheticConfig) -> None:
     if config.format not in FORMATS:
         raise UsageError(f"unknown format {config.format!r}; expected one of {FORMATS}")
-    if config.num_images < 2:  # one for train, one for val
-        raise UsageError(f"num_images must be at least 2, got {config.num_images}")
-    if config.seed < 0:  # numpy's own message would not name the seed
-        raise UsageError(f"seed must be >= 0, got {config.seed}")
-    if not 0 <= config.val_fraction <= 1:  # else more (or fewer) images than asked for
-        raise UsageError(f"val_fraction must be between 0 and 1, got {config.val_fraction}")
+    check_range("num_images", config.num_images, 2)  # one for train, one for val
+    check_range("seed", config.seed, 0)  # numpy's own message would not name the seed
+    check_range("val_fraction", config.val_fraction, 0, 1)
     if num_val(config) >= config.num_images:
         raise UsageError(
             f"val_fraction {config.val_fraction} leaves no image of {config.num_images} for the "
