@@ -99,12 +99,8 @@ def _vgg_trunk(act: ActFactory) -> nn.Sequential:
 def _later_stage(
     in_channels: int, channels: int, kernel_size: int, num_heatmaps: int, act: ActFactory
 ) -> nn.Sequential:
-    convs = [
-        conv_norm_act(
-            in_channels if i == 0 else channels, channels, kernel_size, norm=None, act=act
-        )
-        for i in range(5)
-    ]
+    widths = [in_channels] + [channels] * 4
+    convs = [conv_norm_act(w, channels, kernel_size, norm=None, act=act) for w in widths]
     return nn.Sequential(
         *convs,
         conv_norm_act(channels, channels, 1, norm=None, act=act),

@@ -47,7 +47,7 @@ class RefinementStageBlock(nn.Module):
         return x + self.trunk(x)
 
 
-class RefinementStage(nn.Module):
+class RefinementStage(nn.Sequential):
     """Optional context module at the stage input, three refinement blocks, 1x1 heatmap head."""
 
     def __init__(
@@ -66,11 +66,8 @@ class RefinementStage(nn.Module):
         self.trunk = nn.Sequential(*(RefinementStageBlock(w, channels, norm, act) for w in widths))
         self.head = _heatmap_head(channels, channels, num_heatmaps, act)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.trunk(self.context(x)))
 
-
-class LearnedUpsampling(nn.Module):
+class LearnedUpsampling(nn.Sequential):
     """x2 learned upsampling of the last stage (our MPII 64x64 construction, see ``GCPM``)."""
 
     def __init__(
@@ -82,9 +79,6 @@ class LearnedUpsampling(nn.Module):
         )
         self.refine = conv_norm_act(channels, channels, 3, norm=norm, act=act)
         self.head = nn.Conv2d(channels, num_heatmaps, 1)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.refine(self.up(x)))
 
 
 class GCPM(nn.Module):
@@ -231,19 +225,15 @@ def gcpm_ppm(**overrides) -> GCPM:
     return build_variant(GCPM, overrides, context=PyramidPooling)
 
 
+_OURS_LIP = PaperFigures(
+    4, "Ours", "LIP test", gflops=21.3, pckh=87.9, hip=78.0, time_ms=18.0, note="GFLOPs from Sec. 1"
+)
+
+
 @register_model(
     _lip_info(
         "gcpm-ushaped",
-        PaperFigures(
-            4,
-            "Ours",
-            "LIP test",
-            gflops=21.3,
-            pckh=87.9,
-            hip=78.0,
-            time_ms=18.0,
-            note="GFLOPs from Sec. 1",
-        ),
+        _OURS_LIP,
         extra_paper_rows=(_table2("Baseline + U-shaped", 84.0, 73.4),),
         reference=ReferenceCounts(_REFERENCE + ", num_refinement_stages=5", 40.595281, 21.335),
     )
