@@ -1,7 +1,6 @@
 """Global context modules compared in GCPM (Osokin 2019, Sec. 4, Table 3).
 
-Each sits at the input of every refinement stage: cat(backbone features 128, previous heatmaps 17)
-= 145 channels at 32x32, and exposes ``in_channels`` / ``out_channels``.
+Each sits at every refinement stage input (backbone 128 + heatmaps 17 = 145 channels at 32x32).
 
 **U-shaped** (Fig. 9), as the author's gccpm ``UShapedContextBlock``: two stride-2 encoders, two
 decoders concatenating the skip and the upsampled deeper map; 3x3 conv + BN + ReLU with bias.

@@ -53,8 +53,7 @@ class DeviceError(UserError, RuntimeError):
     """A device that is not present on this machine or cannot run the work (``meta``)."""
 
 
-# Operating-system errors about paths, permissions or space are the user's to fix; any other
-# OSError is treated as a bug.
+# OS errors about paths, permissions or space are the user's to fix; any other is a bug.
 _USER_OS_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
 _USER_ERRNOS = {
     *(errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM, errno.EROFS),

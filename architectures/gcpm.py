@@ -126,11 +126,9 @@ class GCPM(nn.Module):
             RefinementStage(stage_in, channels, num_heatmaps, stage_context, norm, act)
             for _ in range(num_refinement_stages)
         )
-        self.upsample_head = (
-            LearnedUpsampling(stage_in, channels, num_heatmaps, norm, act)
-            if upsample == 2
-            else None
-        )
+        self.upsample_head = None
+        if upsample == 2:
+            self.upsample_head = LearnedUpsampling(stage_in, channels, num_heatmaps, norm, act)
 
     def forward(self, x: Tensor) -> list[Tensor]:
         features = self.context(self.cpm(self.backbone(x)))
@@ -147,15 +145,10 @@ class GCPM(nn.Module):
 
 
 def _mobilenet_trunk(norm: NormFactory, act: ActFactory) -> nn.Sequential:
-    layers: list[nn.Module] = [conv_norm_act(3, 32, 3, stride=2, norm=norm, act=act, bias=False)]
-    in_channels = 32
-    for out_channels, stride, dilation in MOBILENET_V1_CONV5_5:
-        layers.append(
-            depthwise_separable(
-                in_channels, out_channels, stride=stride, dilation=dilation, norm=norm, act=act
-            )
-        )
-        in_channels = out_channels
+    layers = [conv_norm_act(3, 32, 3, stride=2, norm=norm, act=act, bias=False)]
+    widths = [32] + [c for c, _, _ in MOBILENET_V1_CONV5_5]
+    for cin, (c, s, d) in zip(widths, MOBILENET_V1_CONV5_5):
+        layers.append(depthwise_separable(cin, c, stride=s, dilation=d, norm=norm, act=act))
     return nn.Sequential(*layers)
 
 

@@ -94,20 +94,19 @@ class StackedHourglass(nn.Module):
 # ---- registered variants -------------------------------------------------------------------
 
 _NEWELL_REF = "pytorch_stacked_hourglass PoseNet(nstack={n}, inp_dim=256), used modules, fvcore"
+_FPD_REF = "fast-human-pose-estimation.pytorch get_pose_net(NUM_FEATURES=128, NUM_STACKS=4), fvcore"
 
 
-def _info(name: str, **facts) -> ModelInfo:
+def _info(name: str, paper: PaperFigures | None = None, **facts) -> ModelInfo:
     # size_multiple: stem stride 4 x four halvings in each hourglass (192 works, 160 does not)
-    facts = {"family": "hourglass", "dataset": "mpii", "size_multiple": 64, **facts}
+    facts = {"family": "hourglass", "dataset": "mpii", "paper": paper, "size_multiple": 64, **facts}
     return ModelInfo(name, input_size=(256, 256), output_stride=4, num_heatmaps=16, **facts)
 
 
 @register_model(
     _info(
         "hourglass-8stack",
-        paper=PaperFigures(
-            5, "Newell et al., ECCV'16", "MPII test", auc=62.9, pckh=90.9, time_ms=64.0
-        ),
+        PaperFigures(5, "Newell et al., ECCV'16", "MPII test", auc=62.9, pckh=90.9, time_ms=64.0),
         extra_paper_rows=(
             PaperFigures(
                 4,
@@ -131,8 +130,7 @@ def hourglass_8stack(**overrides) -> StackedHourglass:
 @register_model(
     _info(
         "hourglass-4stack",
-        dataset="lip",
-        paper=PaperFigures(
+        PaperFigures(
             4,
             "Chou et al., CVPR'17",
             "LIP test",
@@ -141,6 +139,7 @@ def hourglass_8stack(**overrides) -> StackedHourglass:
             time_ms=33.0,
             note="a 4-stack hourglass trained adversarially",
         ),
+        dataset="lip",
         reference=ReferenceCounts(_NEWELL_REF.format(n=4), 12.858304, 14.781),
     )
 )
@@ -160,16 +159,9 @@ def hourglass_2stack(**overrides) -> StackedHourglass:
 @register_model(
     _info(
         "fpd-4stack",
+        PaperFigures(5, "Zhang et al., CVPR'19", "MPII test", auc=63.5, pckh=91.1, time_ms=33.0),
         family="fpd",
-        paper=PaperFigures(
-            5, "Zhang et al., CVPR'19", "MPII test", auc=63.5, pckh=91.1, time_ms=33.0
-        ),
-        reference=ReferenceCounts(
-            "fast-human-pose-estimation.pytorch get_pose_net(NUM_FEATURES=128, "
-            "NUM_STACKS=4), fvcore",
-            3.287936,
-            3.947,
-        ),
+        reference=ReferenceCounts(_FPD_REF, 3.287936, 3.947),
     )
 )
 def fpd_4stack(**overrides) -> StackedHourglass:

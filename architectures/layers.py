@@ -55,20 +55,11 @@ def depthwise_separable(
     act: ActFactory = nn.ReLU,
 ) -> nn.Sequential:
     """Depthwise 3x3 -> norm -> act -> pointwise 1x1 -> norm -> act, both convs without bias."""
-    return nn.Sequential(
-        conv_norm_act(
-            in_channels,
-            in_channels,
-            3,
-            stride=stride,
-            dilation=dilation,
-            groups=in_channels,
-            norm=norm,
-            act=act,
-            bias=False,
-        ),
-        conv_norm_act(in_channels, out_channels, 1, norm=norm, act=act, bias=False),
+    common = {"norm": norm, "act": act, "bias": False}
+    depthwise = conv_norm_act(
+        in_channels, in_channels, 3, stride=stride, dilation=dilation, groups=in_channels, **common
     )
+    return nn.Sequential(depthwise, conv_norm_act(in_channels, out_channels, 1, **common))
 
 
 class PreActBottleneck(nn.Module):

@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from architectures.errors import UnknownNameError, UsageError
 
@@ -126,8 +126,7 @@ def _load_builtins() -> None:
 class UnknownModelError(UnknownNameError):
     """A model name that is not registered; the message lists the known ones."""
 
-    def __init__(self, name: str, known: tuple[str, ...]) -> None:
-        # ``name``: one name, or several already quoted and joined (:func:`require_models`)
+    def __init__(self, name: str, known: tuple[str, ...]) -> None:  # name: one, or quoted ones
         super().__init__(name, known)  # both in args: the error survives pickling (DDP workers)
         self.name = name
         self.known = known
@@ -228,16 +227,14 @@ _OVERRIDABLE_FACTS = {"num_heatmaps", "input_size", "num_keypoints"}
 # layers do not depend on the input size, and they output every heatmap whatever the joint count.
 FACT_ONLY_OVERRIDES = ("input_size", "num_keypoints")
 
-_Net = TypeVar("_Net", bound="nn.Module")
-
 
 def build_variant(
-    network: Callable[..., _Net],
+    network: Builder,
     overrides: Mapping[str, Any],
     /,
     fact_only: Collection[str] = FACT_ONLY_OVERRIDES,
     **defaults: Any,
-) -> _Net:
+) -> nn.Module:
     """``network(**defaults)`` with the ``overrides`` on top, less the ``fact_only`` ones."""
     kept = {k: v for k, v in overrides.items() if k not in fact_only}
     return network(**{**defaults, **kept})
