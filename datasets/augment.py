@@ -55,19 +55,6 @@ class Augmented:
     flipped: bool
 
 
-def random_matrix(
-    config: AugmentConfig, input_size: tuple[int, int], rng: np.random.Generator
-) -> tuple[np.ndarray, bool]:
-    """Scale-rotate-flip about the input centre, as one matrix in input coordinates."""
-    scale = rng.uniform(*config.scale_range)
-    degrees = rng.uniform(-config.max_rotation, config.max_rotation)
-    matrix = T.scale_rotate_matrix(scale, degrees, input_size)
-    flipped = bool(rng.random() < config.flip_prob)
-    if flipped:
-        matrix = T.hflip_matrix(input_size) @ matrix
-    return matrix, flipped
-
-
 def augment(
     image: np.ndarray,
     keypoints: np.ndarray,
@@ -79,8 +66,13 @@ def augment(
     flip_pairs: tuple[tuple[int, int], ...],
 ) -> Augmented:
     """Fit ``box`` of the image to the input and apply the random augmentation of ``config``."""
-    random, flipped = random_matrix(config, input_size, rng)
-    matrix = random @ T.fit_matrix(box, input_size)
+    scale = rng.uniform(*config.scale_range)
+    degrees = rng.uniform(-config.max_rotation, config.max_rotation)
+    matrix = T.scale_rotate_matrix(scale, degrees, input_size)  # about the input centre
+    flipped = bool(rng.random() < config.flip_prob)
+    if flipped:
+        matrix = T.hflip_matrix(input_size) @ matrix
+    matrix = matrix @ T.fit_matrix(box, input_size)
     out, points = T.warp(image, keypoints, matrix, input_size, config.fill)
     if flipped:
         points, visible = (T.swap_left_right(a, flip_pairs) for a in (points, visible))
@@ -99,9 +91,8 @@ def _mask_keypoints(
     present = np.flatnonzero(np.isfinite(points).all(axis=1))
     if present.size == 0:
         return image
-    count = min(
-        present.size, int(rng.integers(config.keypoints_masked[0], config.keypoints_masked[1] + 1))
-    )
+    low, high = config.keypoints_masked
+    count = min(present.size, int(rng.integers(low, high + 1)))
     chosen = rng.choice(present, size=count, replace=False)
     patch = max(1, round(config.keypoint_patch * image.shape[1]))
     return T.keypoint_mask(image, points, chosen, patch, config.fill)

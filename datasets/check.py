@@ -51,31 +51,21 @@ def check_samples(
     report.annotated = np.sum([s.valid for s in samples], axis=0, dtype=int)
     report.occluded = np.sum([s.valid & ~s.visible for s in samples], axis=0, dtype=int)
     report.zero_head_size = sum(not (s.head_size > 0) for s in samples)
-    both = [s for s in samples if s.valid[12] and s.valid[13]]
+    both = [s.keypoints[12, 0] < s.keypoints[13, 0] for s in samples if s.valid[12] and s.valid[13]]
     if both:
-        report.right_shoulder_left = 100.0 * np.mean(
-            [s.keypoints[12, 0] < s.keypoints[13, 0] for s in both]
-        )
+        report.right_shoulder_left = 100.0 * np.mean(both)
+    empty = [s.source for s in samples if not s.valid.any()]
     report.problems += [
-        f"{s.source}: no annotated joint (every coordinate missing)"
-        for s in samples
-        if not s.valid.any()
+        f"{where}: no annotated joint (every coordinate missing)" for where in empty
     ]
-    if scored:
-        report.problems += _unscorable(samples)
+    if scored and not any(s.head_size > 0 and s.scored.any() for s in samples):
+        report.problems.append(
+            f"none of the {len(samples)} records can be scored by PCKh (each lacks a head size or "
+            "an annotated joint); give the head boxes (--headboxes) or fix the annotations"
+        )
     for sample in samples if load_images else ():
         _check_image(sample, report)
     return report
-
-
-def _unscorable(samples: Sequence[Sample]) -> list[str]:
-    if any(s.head_size > 0 and s.scored.any() for s in samples):
-        return []
-    problem = (
-        f"none of the {len(samples)} records can be scored by PCKh (each lacks a head size or an "
-        "annotated joint); give the head boxes (--headboxes) or fix the annotations"
-    )
-    return [problem]
 
 
 def _check_image(sample: Sample, report: CheckReport) -> None:
@@ -90,10 +80,8 @@ def _check_image(sample: Sample, report: CheckReport) -> None:
     outside = sample.outside_image((height, width))
     for joint in np.flatnonzero(outside):
         x, y = sample.keypoints[joint]
-        report.outside.append(
-            f"{sample.source}: joint {joint} at ({x:.1f}, {y:.1f}) outside the "
-            f"{width}x{height} image"
-        )
+        where = f"at ({x:.1f}, {y:.1f}) outside the {width}x{height} image"
+        report.outside.append(f"{sample.source}: joint {joint} {where}")
 
 
 def draw_overlay(sample: Sample) -> np.ndarray:

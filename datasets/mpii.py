@@ -57,9 +57,8 @@ def load_json_records(path: Path) -> list:
     except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise AnnotationError(f"{path}: not a readable JSON file ({error})") from None
     if not isinstance(records, list):
-        raise AnnotationError(
-            f"{path}: expected a JSON list of records, got {type(records).__name__}"
-        )
+        kind = type(records).__name__
+        raise AnnotationError(f"{path}: expected a JSON list of records, got {kind}")
     return records
 
 

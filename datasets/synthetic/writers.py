@@ -50,13 +50,13 @@ def write_jpeg(path: Path, image: np.ndarray) -> None:
 
 def draw_person(
     rng: np.random.Generator,
-    height: int,
-    width: int,
+    size: tuple[int, int],
     person_height: float,
     centre: np.ndarray,
     occluder_prob: float,
     keep_inside: bool = False,
 ) -> Drawn:
+    height, width = size
     image = figures.background(rng, height, width)
     joints = figures.place(figures.random_pose(rng), rng, person_height, centre)
     if keep_inside:
@@ -102,9 +102,7 @@ def lip_person(rng: np.random.Generator, config: SyntheticConfig) -> Drawn:
     truncated = rng.random() < config.truncate_prob
     if truncated:
         centre[1] += rng.uniform(0.15, 0.3) * height
-    return draw_person(
-        rng, height, width, person, centre, config.occluder_prob, keep_inside=not truncated
-    )
+    return draw_person(rng, (height, width), person, centre, config.occluder_prob, not truncated)
 
 
 def lip_row(name: str, drawn: Drawn) -> str:
@@ -147,7 +145,7 @@ def mpii_person(rng: np.random.Generator, config: SyntheticConfig) -> Drawn:
             rng.uniform(margin, height - margin) if height > 2 * margin else height / 2,
         ]
     )
-    return draw_person(rng, height, width, person, centre, config.occluder_prob, keep_inside=True)
+    return draw_person(rng, (height, width), person, centre, config.occluder_prob, True)
 
 
 def mpii_record(name: str, drawn: Drawn) -> tuple[dict, np.ndarray]:
