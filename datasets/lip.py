@@ -14,11 +14,10 @@ import numpy as np
 
 from architectures.errors import UsageError
 
-from .files import require_file
+from .files import read_csv_rows, require_file
 from .layouts import LIP_LAYOUT, KeypointLayout
 from .metrics import lip_head_size
 from .sample import AnnotationError, Sample, SampleList
-from .text_files import read_csv_rows
 
 SPLITS = ("train", "val")
 

@@ -17,9 +17,8 @@ import numpy as np
 from scipy.io import loadmat
 from scipy.io.matlab import MatReadError
 
-from .files import require_file
+from .files import read_csv_rows, require_file
 from .sample import AnnotationError
-from .text_files import read_csv_rows
 
 _BASE_WORDS = {"zero-based": 0, "one-based": 1}
 
