@@ -127,8 +127,5 @@ def place(
 ) -> np.ndarray:
     """Rotate (+-25 degrees), scale so the figure is ``height_px`` tall, centre it."""
     joints = pose @ _rot(np.eye(2), rng.uniform(-25, 25)).T
-    extent = joints.max(axis=0) - joints.min(axis=0)
-    joints = (
-        (joints - (joints.max(axis=0) + joints.min(axis=0)) / 2) * height_px / max(extent[1], 1e-6)
-    )
-    return joints + centre
+    low, high = joints.min(axis=0), joints.max(axis=0)
+    return (joints - (high + low) / 2) * height_px / max(high[1] - low[1], 1e-6) + centre

@@ -41,9 +41,9 @@ def load_predictions(path: str | Path) -> PredictionFile:
         raise AnnotationError(f"{path}: prediction file is empty")
     reader = _READERS.get(path.suffix.lower())
     if reader is None:
+        known = ", ".join(_READERS)
         raise AnnotationError(
-            f"{path}: unknown prediction file type {path.suffix!r}; "
-            f"expected one of {', '.join(_READERS)}"
+            f"{path}: unknown prediction file type {path.suffix!r}; one of {known}"
         )
     content = reader(path)
     result = content if isinstance(content, PredictionFile) else _pick(content, path)
@@ -157,29 +157,25 @@ def _read_json(path: Path) -> dict[str, object]:
     return {"preds": content["preds"], "coordinate_base": base}
 
 
-def _read_lip_csv(path: Path, num_joints: int = 16) -> PredictionFile:
-    names, rows, lines = [], [], {}
+def _read_lip_csv(path: Path) -> PredictionFile:
+    rows, lines = [], {}  # image name -> its line, in file order
     for number, row in read_csv_rows(path, "LIP prediction CSV"):
         name = row[0].strip()
         if name in lines:  # rows are matched by name: which one would count?
-            raise AnnotationError(
-                f"{path}:{number}: image {name} already has a row at line {lines[name]}"
-            )
+            message = f"image {name} already has a row at line {lines[name]}"
+            raise AnnotationError(f"{path}:{number}: {message}")
         lines[name] = number
-        names.append(name)
-        rows.append(_lip_csv_row(row[1:], f"{path}:{number}", num_joints))
+        rows.append(_lip_csv_row(row[1:], f"{path}:{number}"))
     if not rows:
         raise AnnotationError(f"{path}: no prediction rows")
-    return PredictionFile(path, np.stack(rows), 0, tuple(names))
+    return PredictionFile(path, np.stack(rows), 0, tuple(lines))
 
 
-def _lip_csv_row(fields: list[str], source: str, num_joints: int) -> np.ndarray:
+def _lip_csv_row(fields: list[str], source: str, num_joints: int = 16) -> np.ndarray:
     per_joint = {2 * num_joints: 2, 3 * num_joints: 3}.get(len(fields))
     if per_joint is None:
-        raise AnnotationError(
-            f"{source}: expected a name and {2 * num_joints} (x, y) or "
-            f"{3 * num_joints} (x, y, v) fields, got {len(fields)}"
-        )
+        expected = f"{2 * num_joints} (x, y) or {3 * num_joints} (x, y, v) fields"
+        raise AnnotationError(f"{source}: expected a name and {expected}, got {len(fields)}")
     try:
         values = [float(f) for f in fields]
     except ValueError:

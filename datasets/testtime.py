@@ -65,9 +65,8 @@ def predict_heatmaps(
         for mirrored in (False, True) if flip else (False,):
             maps = _forward(model, images, size, mirrored, flip_pairs)
             if base is None:  # the heatmap size the unscaled input would give
-                base = (
-                    round(height * maps.shape[2] / size[0]),
-                    round(width * maps.shape[3] / size[1]),
+                base = tuple(
+                    round(n * m / s) for n, m, s in zip((height, width), maps.shape[2:], size)
                 )
             if tuple(maps.shape[-2:]) != base:
                 maps = F.interpolate(maps, size=base, mode="bilinear", align_corners=False)

@@ -64,7 +64,10 @@ def earlier_set(out: Path) -> int | None:
     present = _files_under(out)
     if not present:
         return None
-    listed = _listed(out)
+    try:
+        listed = set(json.loads((out / MANIFEST).read_text())["files"])
+    except (OSError, ValueError, KeyError, TypeError):  # no readable manifest of ours
+        listed = None
     foreign = sorted(present - (listed or set()) - {MANIFEST})
     if listed is None or foreign:
         example = f" (e.g. {foreign[0]})" if foreign else ""
@@ -73,14 +76,6 @@ def earlier_set(out: Path) -> int | None:
             "or new folder"
         )
     return len(present)
-
-
-def _listed(out: Path) -> set[str] | None:
-    try:
-        files = json.loads((out / MANIFEST).read_text())["files"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return set(files) if isinstance(files, list) else None
 
 
 def _files_under(folder: Path) -> set[str]:
