@@ -12,8 +12,7 @@ from typing import Any
 
 from architectures.errors import UnknownNameError
 
-_EXPORTS = {
-    # the function ``augment`` is imported from ``datasets.augment``: the module's name is taken
+_EXPORTS = {  # the function ``augment`` is not here: ``datasets.augment`` is the module
     "augment": "AugmentConfig Augmented fit",
     "heatmaps": "cell_centres decode encode",
     "layouts": "CPM_JOINT_MAP LAYOUTS LIP_LAYOUT MPII_LAYOUT JointMap KeypointLayout flip_index "

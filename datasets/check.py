@@ -21,7 +21,7 @@ from . import open_reader
 from .figures import LIMBS, pixel
 from .images import decode_fully
 from .mpii import MpiiReader
-from .sample import AnnotationError, Sample, SampleList
+from .sample import AnnotationError, Sample
 
 
 @dataclass
@@ -143,7 +143,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    reader = _open_reader(args.dataset, args.root, args.split, args.headboxes)
+    if args.headboxes is None:
+        reader = open_reader(args.dataset, args.root, args.split)
+    elif args.dataset != "mpii":
+        raise UsageError("--headboxes is for MPII; LIP's head size comes from its joints")
+    else:
+        reader = MpiiReader(args.root, args.split, headboxes=args.headboxes)
     if args.draw:  # before the long read, so that a bad --out does not waste it
         _make_folder(args.out)
     report = check_samples(
@@ -162,14 +167,6 @@ def _make_folder(out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OutputError(error.errno, f"--out {out}: {error.strerror}") from None
-
-
-def _open_reader(dataset: str, root: Path, split: str, headboxes: Path | None) -> SampleList:
-    if headboxes is None:
-        return open_reader(dataset, root, split)
-    if dataset != "mpii":
-        raise UsageError("--headboxes is for MPII; LIP's head size comes from its joints")
-    return MpiiReader(root, split, headboxes=headboxes)
 
 
 def _draw(samples: Sequence[Sample], out: Path) -> str:

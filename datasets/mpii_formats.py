@@ -147,11 +147,8 @@ def parse_bearpaw_record(record: dict, index: int, path: Path) -> Sample:
 
 
 def _check_joint_names(content: dict, path: Path) -> None:
-    if "dataset_joints" not in content:
-        return
-    names = tuple(
-        str(np.asarray(n).ravel()[0]) for n in np.asarray(content["dataset_joints"]).ravel()
-    )
+    stored = np.asarray(content.get("dataset_joints", MAT_JOINT_NAMES)).ravel()
+    names = tuple(str(np.asarray(n).ravel()[0]) for n in stored)
     if names != MAT_JOINT_NAMES:
         raise AnnotationError(
             f"{path}: dataset_joints is {' '.join(names)}; this reader expects "
