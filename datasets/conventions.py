@@ -50,12 +50,10 @@ CONVENTIONS: dict[str, Convention] = {
 
 
 def get_convention(name: str) -> Convention:
-    try:
-        return CONVENTIONS[name]
-    except KeyError:
-        raise UnknownNameError(
-            f"unknown PCKh convention {name!r}; known: {', '.join(CONVENTIONS)}"
-        ) from None
+    if name not in CONVENTIONS:
+        known = ", ".join(CONVENTIONS)
+        raise UnknownNameError(f"unknown PCKh convention {name!r}; known: {known}")
+    return CONVENTIONS[name]
 
 
 def table_row(

@@ -128,9 +128,6 @@ def joint_map_for(num_model_keypoints: int, layout: KeypointLayout) -> JointMap 
 
 
 def get_layout(name: str) -> KeypointLayout:
-    try:
-        return LAYOUTS[name]
-    except KeyError:
-        raise UnknownNameError(
-            f"unknown keypoint layout {name!r}; known: {', '.join(LAYOUTS)}"
-        ) from None
+    if name not in LAYOUTS:
+        raise UnknownNameError(f"unknown keypoint layout {name!r}; known: {', '.join(LAYOUTS)}")
+    return LAYOUTS[name]

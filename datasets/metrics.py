@@ -71,10 +71,12 @@ def _check_shapes(
         raise ValueError(f"gt must have shape (N, K, 2), got {gt.shape}")
     if pred.shape != gt.shape:
         raise ValueError(f"pred has shape {pred.shape} but gt has {gt.shape}")
-    if valid.shape != gt.shape[:2]:
-        raise ValueError(f"valid must have shape {gt.shape[:2]}, got {valid.shape}")
-    if head_size.shape != gt.shape[:1]:
-        raise ValueError(f"head_size must have shape ({gt.shape[0]},), got {head_size.shape}")
+    for name, array, shape in (
+        ("valid", valid, gt.shape[:2]),
+        ("head_size", head_size, gt.shape[:1]),
+    ):
+        if array.shape != shape:
+            raise ValueError(f"{name} must have shape {shape}, got {array.shape}")
 
 
 def pckh(
