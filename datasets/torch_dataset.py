@@ -54,7 +54,7 @@ class PoseDataset(Dataset):
         self.layout = layout if layout is not None else getattr(source, "layout", None)
         if augment is not None and self.layout is None:
             raise ValueError(
-                "augmentation flips need flip pairs: pass layout= or a reader with .layout"
+                "augmentation flips need flip pairs: pass layout= or a reader's .layout"
             )
         if sigma <= 0:
             raise ValueError(f"sigma must be positive (input pixels), got {sigma}")
@@ -105,9 +105,7 @@ class PoseDataset(Dataset):
 
     def decode(self, heatmaps: torch.Tensor | np.ndarray) -> np.ndarray:
         """(N, C, h, w) heatmaps -> (N, K, 2) input-pixel coordinates in the data's joint order."""
-        num = (
-            self.layout.num_keypoints if self.layout is not None else len(self.source[0].keypoints)
-        )
+        num = len(self.source[0].keypoints) if self.layout is None else self.layout.num_keypoints
         if self.joint_map is None:
             return decode(heatmaps[:, :num], self.input_size)[0]
         coords, _ = decode(heatmaps[:, : len(self.joint_map.index)], self.input_size)
