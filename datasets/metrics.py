@@ -96,13 +96,9 @@ def pckh(
             f"no joint counts: every joint is invalid or every image has a zero/NaN "
             f"head size ({excluded} of {len(counts)} images excluded)"
         )
-    correct = (counts & within(dist, threshold, strict)).sum(axis=0)
+    hit = dist < threshold if strict else dist <= threshold
+    correct = (counts & hit).sum(axis=0)
     return PCKhResult(correct, counts.sum(axis=0), excluded, float(threshold))
-
-
-def within(dist: np.ndarray, threshold: float, strict: bool = False) -> np.ndarray:
-    """The correctness test: ``dist <= threshold`` (official), ``<`` when ``strict``."""
-    return dist < threshold if strict else dist <= threshold
 
 
 def pckh_curve(
