@@ -7,7 +7,7 @@ outside the image are real (MPII head tops) and kept; :meth:`Sample.outside_imag
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,6 +95,3 @@ class SampleList(Sequence[Sample]):
 
     def __getitem__(self, index):  # type: ignore[override]
         return self.samples[index]
-
-    def __iter__(self) -> Iterator[Sample]:
-        return iter(self.samples)
