@@ -1,11 +1,7 @@
-"""Pose networks of the suite, in one registry.
+"""Pose networks of the suite in one registry: GCPM (Osokin 2019) with its context modules, the
+stacked hourglass (Newell et al. 2016), the FPD student (Zhang et al. 2019), CPM (Wei et al. 2016).
 
-GCPM (Osokin 2019) with its context modules, the stacked hourglass (Newell et al. 2016), the FPD
-student hourglass (Zhang et al. 2019) and the original CPM (Wei et al. 2016).
-
-Names are loaded on first use (PEP 562), so ``import architectures.errors`` stays free of torch:
-a command answers ``--help`` before the networks are imported. The registry imports the family
-modules itself the first time models are listed, looked up or created.
+Names load on first use (PEP 562), so ``import architectures.errors`` stays free of torch.
 """
 
 from __future__ import annotations
@@ -13,29 +9,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_WHERE = {
-    "ASPP": "context",
-    "PyramidPooling": "context",
-    "UShapedContext": "context",
-    "CPM": "cpm",
-    "GCPM": "gcpm",
-    "StackedHourglass": "hourglass",
-    **dict.fromkeys(
-        (
-            "InputSizeError",
-            "ModelInfo",
-            "PaperFigures",
-            "ReferenceCounts",
-            "UnknownModelError",
-            "create_model",
-            "list_models",
-            "model_info",
-            "register_model",
-            "unregister_model",
-        ),
-        "registry",
-    ),
+_EXPORTS = {
+    "context": "ASPP PyramidPooling UShapedContext",
+    "cpm": "CPM",
+    "gcpm": "GCPM",
+    "hourglass": "StackedHourglass",
+    "registry": "InputSizeError ModelInfo PaperFigures ReferenceCounts UnknownModelError "
+    "create_model list_models model_info register_model unregister_model",
 }
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names.split()}
 
 __all__ = [*_WHERE]  # noqa: PLE0604 (the names above, each loaded on first use)
 

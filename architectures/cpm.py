@@ -1,16 +1,12 @@
 """Original Convolutional Pose Machine (Wei et al., CVPR'16), the released MPII model.
 
-Layer list of ``convolutional-pose-machines-release``
-``model/_trained_MPI/pose_deploy_resize.prototxt``:
-stage 1 is VGG-19 conv1_1 .. conv4_2 (three 2x2 max-pools, output stride 8), conv4_3..4_7_CPM
-(3x3: 256, 256, 256, 256, 128), conv5_1_CPM (1x1, 512) and conv5_2_CPM (1x1, maps). Stages 2-6
-read cat(previous maps, conv4_7_CPM features, centre map pooled 9x9/8) = 15 + 128 + 1 = 144
-channels: five 7x7 convs (128), 1x1 (128), 1x1 (maps). ReLU after every conv but the last of a
-stage; no norm. 15 maps = 14 joints + background; 368x368 in, 46x46 out.
+Layers of the release's ``model/_trained_MPI/pose_deploy_resize.prototxt``:
+stage 1 is VGG-19 to conv4_2 (output stride 8), the conv4_3..4_7_CPM convs and two 1x1; stages 2-6
+read cat(maps 15, conv4_7_CPM features 128, centre map pooled 9x9/8): five 7x7 convs, two 1x1.
+ReLU after every conv but a stage's last; no norm. 15 maps = 14 joints + background.
 
-The released model takes a 4th input channel, a Gaussian centre map marking the person. To keep
-the suite's contract (an RGB image in) the prior is built here: a fixed Gaussian at the image
-centre (sigma 21 px at 368, the release's value, scaled with the input size), held as a buffer.
+The release's 4th input channel, a Gaussian centre map, is built here as a buffer (at the image
+centre, sigma 21 px at 368 scaled with the input size) to keep the RGB-in contract.
 """
 
 from __future__ import annotations
@@ -24,37 +20,14 @@ from .registry import ModelInfo, PaperFigures, ReferenceCounts, build_variant, r
 
 # VGG-19 up to conv4_2 then the CPM convs: an int is a 3x3 conv width, "M" a 2x2 max-pool.
 STAGE1_TRUNK: tuple[int | str, ...] = (
-    64,
-    64,
-    "M",
-    128,
-    128,
-    "M",
-    256,
-    256,
-    256,
-    256,
-    "M",
-    512,
-    512,
-    256,
-    256,
-    256,
-    256,
-    128,
+    *(64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M"),  # VGG-19 conv1_1 .. conv3_4
+    *(512, 512, 256, 256, 256, 256, 128),  # conv4_1, conv4_2, conv4_3_CPM .. conv4_7_CPM
 )
 CENTRE_SIGMA_AT_368 = 21.0
 
 
 class CPM(nn.Module):
-    """Convolutional pose machine with an internal centre-map prior.
-
-    Args:
-        input_size: (height, width) the centre map is built for; multiples of 8.
-        num_stages: 6 in the release.
-        num_heatmaps: joints + background.
-        stage_channels: width of the stage 2+ convs; ``kernel_size`` their spatial size.
-    """
+    """Convolutional pose machine with an internal centre-map prior built for ``input_size``."""
 
     def __init__(
         self,
@@ -117,21 +90,17 @@ def _vgg_trunk(act: ActFactory) -> nn.Sequential:
     for spec in STAGE1_TRUNK:
         if spec == "M":
             layers.append(nn.MaxPool2d(2, ceil_mode=True))
-            continue
-        layers.append(conv_norm_act(in_channels, int(spec), 3, norm=None, act=act))
-        in_channels = int(spec)
+        else:
+            layers.append(conv_norm_act(in_channels, int(spec), 3, norm=None, act=act))
+            in_channels = int(spec)
     return nn.Sequential(*layers)
 
 
 def _later_stage(
     in_channels: int, channels: int, kernel_size: int, num_heatmaps: int, act: ActFactory
 ) -> nn.Sequential:
-    convs = [
-        conv_norm_act(
-            in_channels if i == 0 else channels, channels, kernel_size, norm=None, act=act
-        )
-        for i in range(5)
-    ]
+    widths = [in_channels] + [channels] * 4
+    convs = [conv_norm_act(w, channels, kernel_size, norm=None, act=act) for w in widths]
     return nn.Sequential(
         *convs,
         conv_norm_act(channels, channels, 1, norm=None, act=act),

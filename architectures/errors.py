@@ -1,15 +1,7 @@
-"""What a user can fix, as opposed to a bug, and the one command-line boundary that reports it.
+"""User errors (what a user can fix, as opposed to a bug) and the one command-line boundary.
 
-Every layer raises a subclass of :class:`UserError` for a mistake the user can correct; every
-command wraps its work in :func:`error_boundary`, which turns one into a single line and exit
-status 2. The types live here, in the lowest package, so that ``datasets`` and ``bench`` derive
-their own errors from them without importing upwards; this module imports only the standard
-library, so a command can answer ``--help`` or a usage error before torch is loaded.
-
-Exit status (the README lists it): 0 done; 1 the command's own "not ok" verdict (the regression
-gate found a regression, ``datasets.check`` found problems); 2 usage (bad argument, missing or
-malformed file, unwritable output, absent device, incompatible checkpoint); 3 internal error (a
-bug: the traceback is kept); 130 interrupted.
+Standard library only, so a command answers ``--help`` before torch loads. Exit status (the README
+lists it): 0 done; 1 the command's "not ok" verdict; 2 usage; 3 internal error; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -39,8 +31,7 @@ class UsageError(UserError, ValueError):
 
 
 class UnknownNameError(UsageError, KeyError):
-    """A name that is not among the known ones (model, layout, joint, runtime); the message lists
-    them. A ``KeyError`` too, so that a lookup's caller may catch it as one."""
+    """A name not among the known ones (the message lists them); a ``KeyError`` for lookups."""
 
     def __str__(self) -> str:  # KeyError's own __str__ would quote the whole message
         return str(self.args[0]) if self.args else ""
@@ -51,9 +42,8 @@ class InputFileError(UserError, ValueError):
 
 
 class OutputError(UserError, OSError):
-    """An output location that cannot be created or written (a file where a folder should be,
-    no permission, read-only file system, full disk). ``OutputError(errno, message)`` keeps the
-    errno for callers and prints as the message alone."""
+    """An output that cannot be created or written; ``OutputError(errno, message)`` prints the
+    message alone."""
 
     def __str__(self) -> str:
         return self.strerror if self.strerror else super().__str__()
@@ -63,21 +53,11 @@ class DeviceError(UserError, RuntimeError):
     """A device that is not present on this machine or cannot run the work (``meta``)."""
 
 
-# Operating-system errors about paths, permissions or space are the user's to fix; any other
-# OSError is treated as a bug.
+# OS errors about paths, permissions or space are the user's to fix; any other is a bug.
 _USER_OS_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
 _USER_ERRNOS = {
-    errno.ENOENT,
-    errno.ENOTDIR,
-    errno.EISDIR,
-    errno.EACCES,
-    errno.EPERM,
-    errno.EROFS,
-    errno.ENOSPC,
-    errno.EDQUOT,
-    errno.EEXIST,
-    errno.ENAMETOOLONG,
-    errno.EFBIG,
+    *(errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM, errno.EROFS),
+    *(errno.ENOSPC, errno.EDQUOT, errno.EEXIST, errno.ENAMETOOLONG, errno.EFBIG),
 }
 
 
@@ -113,11 +93,8 @@ def fail(prog: Prog, message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 @contextmanager
 def error_boundary(prog: Prog) -> Iterator[None]:
-    """Turn what escapes the block into an exit status and one line on stderr.
-
-    A user error (:func:`is_user_error`) exits 2; Ctrl-C exits 130; anything else is a bug:
-    traceback, one line, exit 3. ``SystemExit`` passes through untouched.
-    """
+    """A user error escaping the block exits 2 in one line, Ctrl-C 130, a bug 3 with its
+    traceback; ``SystemExit`` passes through."""
     try:
         yield
     except KeyboardInterrupt:
@@ -139,8 +116,7 @@ def error_boundary(prog: Prog) -> Iterator[None]:
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse whose errors are one line (``prog: error: ... (see --help)``), exit 2, and whose
-    help shows every option's default."""
+    """argparse with one-line errors (exit 2) and every option's default in its help."""
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
@@ -153,10 +129,7 @@ class ArgumentParser(argparse.ArgumentParser):
 def check_range(
     name: str, value: float | None, low: float | None = None, high: float | None = None
 ) -> None:
-    """Raise :class:`UsageError` naming ``name`` unless ``low <= value <= high``.
-
-    ``None`` for a bound means no bound.
-    """
+    """A :class:`UsageError` naming ``name`` unless ``low <= value <= high`` (None: no bound)."""
     if value is None:
         return
     if (
@@ -164,11 +137,7 @@ def check_range(
         or (low is not None and value < low)
         or (high is not None and value > high)
     ):
-        bounds = (
-            f">= {low}"
-            if high is None
-            else f"<= {high}"
-            if low is None
-            else f"between {low} and {high}"
-        )
+        bounds = f"between {low} and {high}"
+        if low is None or high is None:
+            bounds = f">= {low}" if high is None else f"<= {high}"
         raise UsageError(f"{name} must be {bounds}, got {value}")

@@ -1,12 +1,8 @@
 """GCPM: CPM-style pose network with global context (Osokin 2019, arXiv 1906.04104).
 
-One class, :class:`GCPM`; the variants of the paper are arguments. Layout as in the author's
-release (gccpm ``single_person_pose_with_mobilenet.py``): MobileNet v1 cut at conv5_5 with the
-stride of conv4_2 removed and dilation 2 after it (output stride 8), a CPM adapter to 128
-channels, an initial stage and refinement stages (three residual blocks and a 1x1 head each).
-Heatmaps are keypoints + background (16 + 1 = 17 on LIP and MPII).
-
-Forward: float NCHW image -> list of heatmaps, one per stage; the last is the prediction.
+Layout as the author's gccpm ``single_person_pose_with_mobilenet.py``: MobileNet v1 cut at conv5_5
+(output stride 8), a CPM adapter to 128 channels, an initial stage and refinement stages (three
+residual blocks and a 1x1 head each); heatmaps are 16 keypoints + background.
 """
 
 from __future__ import annotations
@@ -26,20 +22,10 @@ from .registry import ModelInfo, PaperFigures, ReferenceCounts, build_variant, r
 ContextFactory = Callable[[int], nn.Module]
 
 # MobileNet v1 depthwise-separable blocks up to conv5_5: (out channels, stride, dilation).
-# conv4_2 (the 7th block) has its stride removed; the next block is dilated to keep the field
-# of view.
+# conv4_2 (the 6th) has its stride removed; the next block is dilated to keep the field of view.
 MOBILENET_V1_CONV5_5: tuple[tuple[int, int, int], ...] = (
-    (64, 1, 1),
-    (128, 2, 1),
-    (128, 1, 1),
-    (256, 2, 1),
-    (256, 1, 1),
-    (512, 1, 1),
-    (512, 1, 2),
-    (512, 1, 1),
-    (512, 1, 1),
-    (512, 1, 1),
-    (512, 1, 1),
+    *((64, 1, 1), (128, 2, 1), (128, 1, 1), (256, 2, 1), (256, 1, 1), (512, 1, 1)),
+    *((512, 1, 2), (512, 1, 1), (512, 1, 1), (512, 1, 1), (512, 1, 1)),  # conv5_1 .. conv5_5
 )
 
 
@@ -61,7 +47,7 @@ class RefinementStageBlock(nn.Module):
         return x + self.trunk(x)
 
 
-class RefinementStage(nn.Module):
+class RefinementStage(nn.Sequential):
     """Optional context module at the stage input, three refinement blocks, 1x1 heatmap head."""
 
     def __init__(
@@ -69,25 +55,19 @@ class RefinementStage(nn.Module):
         in_channels: int,
         channels: int,
         num_heatmaps: int,
-        context: nn.Module | None,
+        context: ContextFactory | None,
         norm: NormFactory,
         act: ActFactory,
     ) -> None:
         super().__init__()
-        self.context = context if context is not None else nn.Identity()
-        width = _out_channels(context, in_channels)
-        self.trunk = nn.Sequential(
-            RefinementStageBlock(width, channels, norm, act),
-            RefinementStageBlock(channels, channels, norm, act),
-            RefinementStageBlock(channels, channels, norm, act),
-        )
+        self.context = context(in_channels) if context is not None else nn.Identity()
+        width = getattr(self.context, "out_channels", in_channels)  # Identity keeps the width
+        widths = (width, channels, channels)
+        self.trunk = nn.Sequential(*(RefinementStageBlock(w, channels, norm, act) for w in widths))
         self.head = _heatmap_head(channels, channels, num_heatmaps, act)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.trunk(self.context(x)))
 
-
-class LearnedUpsampling(nn.Module):
+class LearnedUpsampling(nn.Sequential):
     """x2 learned upsampling of the last stage (our MPII 64x64 construction, see ``GCPM``)."""
 
     def __init__(
@@ -100,24 +80,17 @@ class LearnedUpsampling(nn.Module):
         self.refine = conv_norm_act(channels, channels, 3, norm=norm, act=act)
         self.head = nn.Conv2d(channels, num_heatmaps, 1)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.refine(self.up(x)))
-
 
 class GCPM(nn.Module):
     """GCPM network; the paper's variants are constructor arguments.
 
     Args:
-        num_refinement_stages: 5 for the full model, 1 for "Ours 2-stage".
-        num_heatmaps: keypoints + background.
-        context: ``factory(in_channels) -> module`` exposing ``out_channels`` (or keeping the
-            width), e.g. ``UShapedContext``; ``None`` is the baseline. It gets only the width:
-            give it another norm with ``functools.partial(UShapedContext, norm=...)``.
-        context_position: ``"stage"`` (input of every refinement stage, the paper's choice) or
+        context: ``factory(in_channels) -> module`` (exposing ``out_channels`` or keeping the
+            width), e.g. ``UShapedContext``; ``None`` is the baseline.
+        context_position: ``"stage"`` (every refinement stage input, the paper's) or
             ``"backbone"`` (once, after the CPM adapter).
-        upsample: 1, or 2 for the MPII variant: a learned x2 upsampling on
-            cat(features, last heatmaps) gives the prediction at stride 4; earlier stages are
-            upsampled bilinearly so every output has the same size (intermediate supervision).
+        upsample: 2 for the MPII variant: a learned x2 upsampling gives the prediction at
+            stride 4; earlier stages are upsampled bilinearly to the same size.
     """
 
     def __init__(
@@ -145,25 +118,17 @@ class GCPM(nn.Module):
         )
         at_backbone = context is not None and context_position == "backbone"
         self.context = context(channels) if at_backbone else nn.Identity()
-        features = _out_channels(self.context if at_backbone else None, channels)
+        features = getattr(self.context, "out_channels", channels)
         self.initial_stage = _initial_stage(features, channels, num_heatmaps, norm, act)
         stage_in = features + num_heatmaps
+        stage_context = None if at_backbone else context
         self.refinement_stages = nn.ModuleList(
-            RefinementStage(
-                stage_in,
-                channels,
-                num_heatmaps,
-                context(stage_in) if context is not None and not at_backbone else None,
-                norm,
-                act,
-            )
+            RefinementStage(stage_in, channels, num_heatmaps, stage_context, norm, act)
             for _ in range(num_refinement_stages)
         )
-        self.upsample_head = (
-            LearnedUpsampling(stage_in, channels, num_heatmaps, norm, act)
-            if upsample == 2
-            else None
-        )
+        self.upsample_head = None
+        if upsample == 2:
+            self.upsample_head = LearnedUpsampling(stage_in, channels, num_heatmaps, norm, act)
 
     def forward(self, x: Tensor) -> list[Tensor]:
         features = self.context(self.cpm(self.backbone(x)))
@@ -180,15 +145,10 @@ class GCPM(nn.Module):
 
 
 def _mobilenet_trunk(norm: NormFactory, act: ActFactory) -> nn.Sequential:
-    layers: list[nn.Module] = [conv_norm_act(3, 32, 3, stride=2, norm=norm, act=act, bias=False)]
-    in_channels = 32
-    for out_channels, stride, dilation in MOBILENET_V1_CONV5_5:
-        layers.append(
-            depthwise_separable(
-                in_channels, out_channels, stride=stride, dilation=dilation, norm=norm, act=act
-            )
-        )
-        in_channels = out_channels
+    layers = [conv_norm_act(3, 32, 3, stride=2, norm=norm, act=act, bias=False)]
+    widths = [32] + [c for c, _, _ in MOBILENET_V1_CONV5_5]
+    for cin, (c, s, d) in zip(widths, MOBILENET_V1_CONV5_5):
+        layers.append(depthwise_separable(cin, c, stride=s, dilation=d, norm=norm, act=act))
     return nn.Sequential(*layers)
 
 
@@ -212,12 +172,6 @@ def _heatmap_head(
     )
 
 
-def _out_channels(module: nn.Module | None, default: int) -> int:
-    if module is None:
-        return default
-    return int(getattr(module, "out_channels", default))
-
-
 # ---- registered variants -------------------------------------------------------------------
 
 _REFERENCE = "gccpm SinglePersonPoseEstimationWithMobileNet, fvcore"
@@ -229,16 +183,9 @@ def _aspp(num_heatmaps: int) -> ContextFactory:
 
 
 def _lip_info(name: str, paper: PaperFigures, **facts) -> ModelInfo:
-    defaults = {
-        "family": "gcpm",
-        "dataset": "lip",
-        "input_size": (256, 256),
-        "output_stride": 8,
-        "num_heatmaps": 17,
-        "num_keypoints": 16,
-        "size_multiple": 8,
-    }  # the backbone's stride: 136 x 136 works, 132 does not
-    return ModelInfo(name=name, paper=paper, **{**defaults, **facts})
+    # size_multiple: the backbone's stride (136 x 136 works, 132 does not)
+    facts = {"family": "gcpm", "dataset": "lip", "output_stride": 8, "size_multiple": 8, **facts}
+    return ModelInfo(name, input_size=(256, 256), num_heatmaps=17, paper=paper, **facts)
 
 
 def _table2(row: str, pckh: float, hip: float) -> PaperFigures:
@@ -259,41 +206,27 @@ def gcpm_baseline(**overrides) -> GCPM:
     return build_variant(GCPM, overrides)
 
 
-@register_model(
-    _lip_info(
-        "gcpm-aspp",
-        _table2("Baseline + ASPP", 83.5, 72.6),
-    )
-)
+@register_model(_lip_info("gcpm-aspp", _table2("Baseline + ASPP", 83.5, 72.6)))
 def gcpm_aspp(**overrides) -> GCPM:
     """GCPM + ASPP (145 -> 17, rates 3/6/9/12) at every refinement stage input."""
     return build_variant(GCPM, overrides, context=_aspp(overrides.get("num_heatmaps", 17)))
 
 
-@register_model(
-    _lip_info(
-        "gcpm-ppm",
-        _table2("Baseline + pyramid pooling", 83.2, 71.9),
-    )
-)
+@register_model(_lip_info("gcpm-ppm", _table2("Baseline + pyramid pooling", 83.2, 71.9)))
 def gcpm_ppm(**overrides) -> GCPM:
     """GCPM + pyramid pooling (bins 2/4/8/16, 32-ch 3x3 branches) at every stage input."""
     return build_variant(GCPM, overrides, context=PyramidPooling)
 
 
+_OURS_LIP = PaperFigures(
+    4, "Ours", "LIP test", gflops=21.3, pckh=87.9, hip=78.0, time_ms=18.0, note="GFLOPs from Sec. 1"
+)
+
+
 @register_model(
     _lip_info(
         "gcpm-ushaped",
-        PaperFigures(
-            4,
-            "Ours",
-            "LIP test",
-            gflops=21.3,
-            pckh=87.9,
-            hip=78.0,
-            time_ms=18.0,
-            note="GFLOPs from Sec. 1",
-        ),
+        _OURS_LIP,
         extra_paper_rows=(_table2("Baseline + U-shaped", 84.0, 73.4),),
         reference=ReferenceCounts(_REFERENCE + ", num_refinement_stages=5", 40.595281, 21.335),
     )
@@ -326,11 +259,8 @@ def gcpm_ushaped_2stage(**overrides) -> GCPM:
 def gcpm_ushaped_mpii(**overrides) -> GCPM:
     """GCPM U-shaped with 64x64 heatmaps for MPII (Sec. 5.5): our learned x2 upsampling head.
 
-    The paper does not say how it got 64x64 maps. Removing a backbone stride (output stride 4)
-    would cost ~84.8 GMAC, 4x the LIP model, which does not fit 24.5 ms (MPII) against 18 ms
-    (LIP). We keep the stride-8 network and add ``LearnedUpsampling`` on cat(features, last
-    heatmaps): ConvTranspose 4x4/2 (145 -> 128) + BN + ReLU, 3x3 conv 128 + BN + ReLU, 1x1 -> 17.
-    Counts (fvcore, 256x256): 41,042,658 params, 22.255 GMAC, i.e. +1.1 % params and +4.3 %
-    GMAC over ``gcpm-ushaped``; the regression test pins them.
+    The paper does not say how. Output stride 4 would cost ~84.8 GMAC (4x the LIP model), which
+    does not fit 24.5 ms (MPII) against 18 ms (LIP); ``LearnedUpsampling`` on the stride-8 network
+    gives 41,042,658 params, 22.255 GMAC at 256x256 (+1.1 % / +4.3 % over ``gcpm-ushaped``).
     """
     return build_variant(GCPM, overrides, context=UShapedContext, upsample=2)

@@ -1,19 +1,8 @@
-"""Stacked hourglass networks (Newell et al., ECCV'16) and the FPD student (Zhang et al., CVPR'19).
+"""Stacked hourglass (Newell et al., ECCV'16) and the FPD student (Zhang et al., CVPR'19).
 
-One class, :class:`StackedHourglass`; stacks, widths and the stem are arguments:
-
-* Newell's original layout (``pose-hg-train`` ``hg.lua``): 7x7/2 conv 64 + BN + ReLU,
-  Residual(64 -> 128), max-pool, Residual(128 -> 128), Residual(128 -> 256): stem widths
-  ``(64, 128, 128)`` and 256 channels.
-* The FPD student as the official FPD code builds it (a bearpaw-derived hourglass with
-  ``NUM_FEATURES=128``): the bearpaw stem ``(64, 128, 256)`` with every width halved, so stem
-  ``(32, 64, 128)`` and 128 channels, 4 stacks.
-
-Every hourglass has 4 downsamplings (64 -> 4 at 256 input) with one residual per branch, and
-each stack ends with a residual, a 1x1 conv + BN + ReLU and a 1x1 heatmap conv; all but the last
-stack merge features and heatmaps back into the trunk (intermediate supervision).
-
-Forward: float NCHW image -> list of heatmaps (one per stack, stride 4); the last is the prediction.
+Newell's layout (``pose-hg-train`` ``hg.lua``): stem widths ``(64, 128, 128)``, 256 channels. The
+FPD student as the official FPD code builds it (bearpaw's hourglass, ``NUM_FEATURES=128``): the
+bearpaw stem ``(64, 128, 256)`` halved to ``(32, 64, 128)``, 128 channels, 4 stacks.
 """
 
 from __future__ import annotations
@@ -48,15 +37,10 @@ class Hourglass(nn.Module):
 
 
 class StackedHourglass(nn.Module):
-    """Stacked hourglass network with intermediate supervision.
+    """Stacked hourglass network with intermediate supervision (one output per stack).
 
-    Args:
-        num_stacks: hourglasses in sequence (8 for Newell, 4 for the FPD student).
-        channels: hourglass width (256 Newell, 128 FPD student); residual mid width is half.
-        stem_widths: (7x7 conv, residual before the pool, residual after it); a last residual
-            maps to ``channels``.
-        num_heatmaps: output maps (16 MPII joints).
-        depth: downsamplings per hourglass.
+    ``stem_widths``: the 7x7 conv, the residual before the pool and the one after it; a last
+    residual maps to ``channels``. ``depth``: downsamplings per hourglass.
     """
 
     def __init__(
@@ -110,28 +94,19 @@ class StackedHourglass(nn.Module):
 # ---- registered variants -------------------------------------------------------------------
 
 _NEWELL_REF = "pytorch_stacked_hourglass PoseNet(nstack={n}, inp_dim=256), used modules, fvcore"
+_FPD_REF = "fast-human-pose-estimation.pytorch get_pose_net(NUM_FEATURES=128, NUM_STACKS=4), fvcore"
 
 
-def _info(name: str, **facts) -> ModelInfo:
-    defaults = {
-        "family": "hourglass",
-        "dataset": "mpii",
-        "input_size": (256, 256),
-        "output_stride": 4,
-        "num_heatmaps": 16,
-        "num_keypoints": 16,
-        # stem stride 4 x four halvings in each hourglass: 192 works, 160 does not
-        "size_multiple": 64,
-    }
-    return ModelInfo(name=name, **{**defaults, **facts})
+def _info(name: str, paper: PaperFigures | None = None, **facts) -> ModelInfo:
+    # size_multiple: stem stride 4 x four halvings in each hourglass (192 works, 160 does not)
+    facts = {"family": "hourglass", "dataset": "mpii", "paper": paper, "size_multiple": 64, **facts}
+    return ModelInfo(name, input_size=(256, 256), output_stride=4, num_heatmaps=16, **facts)
 
 
 @register_model(
     _info(
         "hourglass-8stack",
-        paper=PaperFigures(
-            5, "Newell et al., ECCV'16", "MPII test", auc=62.9, pckh=90.9, time_ms=64.0
-        ),
+        PaperFigures(5, "Newell et al., ECCV'16", "MPII test", auc=62.9, pckh=90.9, time_ms=64.0),
         extra_paper_rows=(
             PaperFigures(
                 4,
@@ -155,8 +130,7 @@ def hourglass_8stack(**overrides) -> StackedHourglass:
 @register_model(
     _info(
         "hourglass-4stack",
-        dataset="lip",
-        paper=PaperFigures(
+        PaperFigures(
             4,
             "Chou et al., CVPR'17",
             "LIP test",
@@ -165,6 +139,7 @@ def hourglass_8stack(**overrides) -> StackedHourglass:
             time_ms=33.0,
             note="a 4-stack hourglass trained adversarially",
         ),
+        dataset="lip",
         reference=ReferenceCounts(_NEWELL_REF.format(n=4), 12.858304, 14.781),
     )
 )
@@ -174,10 +149,7 @@ def hourglass_4stack(**overrides) -> StackedHourglass:
 
 
 @register_model(
-    _info(
-        "hourglass-2stack",
-        reference=ReferenceCounts(_NEWELL_REF.format(n=2), 6.5704, 8.380),
-    )
+    _info("hourglass-2stack", reference=ReferenceCounts(_NEWELL_REF.format(n=2), 6.5704, 8.380))
 )
 def hourglass_2stack(**overrides) -> StackedHourglass:
     """stacked hourglass, 2 stacks, 256 channels, original stem."""
@@ -187,16 +159,9 @@ def hourglass_2stack(**overrides) -> StackedHourglass:
 @register_model(
     _info(
         "fpd-4stack",
+        PaperFigures(5, "Zhang et al., CVPR'19", "MPII test", auc=63.5, pckh=91.1, time_ms=33.0),
         family="fpd",
-        paper=PaperFigures(
-            5, "Zhang et al., CVPR'19", "MPII test", auc=63.5, pckh=91.1, time_ms=33.0
-        ),
-        reference=ReferenceCounts(
-            "fast-human-pose-estimation.pytorch get_pose_net(NUM_FEATURES=128, "
-            "NUM_STACKS=4), fvcore",
-            3.287936,
-            3.947,
-        ),
+        reference=ReferenceCounts(_FPD_REF, 3.287936, 3.947),
     )
 )
 def fpd_4stack(**overrides) -> StackedHourglass:

@@ -1,12 +1,6 @@
-"""Building blocks shared by the model families.
-
-* ``conv_norm_act``: convolution, optional norm, optional activation (torchvision's
-  ``Conv2dNormActivation``); GCPM's ``conv`` helper in the author's code.
-* ``depthwise_separable``: MobileNet v1 block (Howard et al. 2017), as GCPM's ``conv_dw``.
-* ``PreActBottleneck``: the pre-activation residual module of Newell et al. (ECCV'16,
-  ``Residual.lua``).
-
-Norm and activation are callables (``norm(channels)``, ``act()``) so a variant can swap them.
+"""Blocks shared by the families: conv-norm-act (torchvision's ``Conv2dNormActivation``; GCPM's
+``conv``), the MobileNet v1 depthwise-separable block (GCPM's ``conv_dw``) and Newell's
+pre-activation residual (``Residual.lua``). Norm and activation are callables a variant can swap.
 """
 
 from __future__ import annotations
@@ -34,8 +28,8 @@ def conv_norm_act(
 ) -> nn.Sequential:
     """Conv ("same" padding for odd kernels) -> norm -> activation.
 
-    ``bias`` defaults to True even with a norm layer because the GCPM and hourglass reference
-    code keep it, and the pinned parameter counts depend on it.
+    ``bias`` stays on with a norm layer, as the GCPM and hourglass reference code (and so the
+    pinned parameter counts) have it.
     """
     return Conv2dNormActivation(
         in_channels,
@@ -61,28 +55,16 @@ def depthwise_separable(
     act: ActFactory = nn.ReLU,
 ) -> nn.Sequential:
     """Depthwise 3x3 -> norm -> act -> pointwise 1x1 -> norm -> act, both convs without bias."""
-    return nn.Sequential(
-        conv_norm_act(
-            in_channels,
-            in_channels,
-            3,
-            stride=stride,
-            dilation=dilation,
-            groups=in_channels,
-            norm=norm,
-            act=act,
-            bias=False,
-        ),
-        conv_norm_act(in_channels, out_channels, 1, norm=norm, act=act, bias=False),
+    common = {"norm": norm, "act": act, "bias": False}
+    depthwise = conv_norm_act(
+        in_channels, in_channels, 3, stride=stride, dilation=dilation, groups=in_channels, **common
     )
+    return nn.Sequential(depthwise, conv_norm_act(in_channels, out_channels, 1, **common))
 
 
 class PreActBottleneck(nn.Module):
-    """Newell's residual module: (norm-act-conv) x3 with widths in -> out/2 -> out/2 -> out.
-
-    The skip is the identity when the widths match and a 1x1 convolution otherwise; no skip
-    convolution is built when it would never be called (it would inflate the parameter count).
-    """
+    """Newell's residual module: (norm-act-conv) x3 with widths in -> out/2 -> out/2 -> out; the
+    skip is a 1x1 convolution only where the widths differ (an unused one would inflate counts)."""
 
     def __init__(
         self,

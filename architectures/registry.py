@@ -1,11 +1,7 @@
-"""Model registry: every network of the suite, and any user model, is a named builder.
-
-A builder is registered with :func:`register_model` together with its :class:`ModelInfo`, the
-facts the tables read (input size, output stride, heatmaps, the paper row it reproduces and that
-row's reported figures). Nothing re-types these facts elsewhere.
+"""Model registry: each network (the suite's and a user's) is a named builder with its facts.
 
 Forward contract of every registered model: a float NCHW image batch in, a ``list`` of heatmap
-tensors out, one per stage / stack, the last one being the prediction.
+tensors out, one per stage / stack, the last one being the prediction. See docs/models.md.
 """
 
 from __future__ import annotations
@@ -16,7 +12,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from architectures.errors import UnknownNameError, UsageError
 
@@ -31,13 +27,10 @@ BUILTIN_MODULES = ("architectures.cpm", "architectures.gcpm", "architectures.hou
 
 @dataclass(frozen=True)
 class PaperFigures:
-    """One row of a paper's table as structured fields; metrics are ``None`` where it gives none.
+    """One row of a paper's table; metrics are ``None`` where it gives none.
 
-    ``table`` and ``row`` locate the row (``row`` is the label exactly as the paper prints it),
-    ``split`` the data it was evaluated on (``"LIP test"``; empty for complexity-only tables),
-    ``note`` what a reader should know about the row. :attr:`source` renders them as prose; code
-    reads the fields, never the prose. ``gflops`` follows the GCPM paper's convention (one
-    multiply-add = one FLOP, as fvcore counts).
+    ``row`` is the label exactly as the paper prints it; ``split`` the evaluation data (empty for
+    complexity-only tables); ``gflops`` in the GCPM paper's convention (1 MAC = 1 FLOP, as fvcore).
     """
 
     table: int
@@ -86,9 +79,8 @@ class ModelInfo:
     size_multiple: int = 1
     paper: PaperFigures | None = None
     reference: ReferenceCounts | None = None
-    # A network can stand behind rows of several tables (GCPM Table 2 and 4; hourglass-8 is
-    # Newell's Table 5 row and the backbone of Nie et al.'s Table 4 row). ``paper`` is the
-    # primary row; the others go here, each naming its own table and row.
+    # Rows of other tables the network stands behind (hourglass-8: Newell's Table 5 row and
+    # the backbone of Nie et al.'s Table 4 row); ``paper`` is the primary row.
     extra_paper_rows: tuple[PaperFigures, ...] = field(default_factory=tuple)
 
     @property
@@ -110,10 +102,13 @@ class ModelInfo:
         return self.num_heatmaps > self.num_keypoints
 
 
+Builder = Callable[..., "nn.Module"]
+
+
 @dataclass(frozen=True)
 class _Entry:
     info: ModelInfo
-    builder: Callable[..., nn.Module]
+    builder: Builder
 
 
 _REGISTRY: dict[str, _Entry] = {}
@@ -121,7 +116,6 @@ _builtins_loaded = False
 
 
 def _load_builtins() -> None:
-    """Import the suite's family modules once, so that every built-in model is registered."""
     global _builtins_loaded
     if not _builtins_loaded:
         _builtins_loaded = True  # first: the family modules call register_model while importing
@@ -132,8 +126,7 @@ def _load_builtins() -> None:
 class UnknownModelError(UnknownNameError):
     """A model name that is not registered; the message lists the known ones."""
 
-    def __init__(self, name: str, known: tuple[str, ...]) -> None:
-        # ``name``: one name, or several already quoted and joined (:func:`require_models`)
+    def __init__(self, name: str, known: tuple[str, ...]) -> None:  # name: one, or quoted ones
         super().__init__(name, known)  # both in args: the error survives pickling (DDP workers)
         self.name = name
         self.known = known
@@ -143,11 +136,8 @@ class UnknownModelError(UnknownNameError):
         return f"unknown model {quoted}; known models: {', '.join(self.known)}"
 
 
-def register_model(
-    info: ModelInfo,
-) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+def register_model(info: ModelInfo) -> Callable[[Builder], Builder]:
     """Decorator: register ``builder(**overrides) -> nn.Module`` under ``info.name``."""
-
     _load_builtins()  # a user's model named like a built-in one clashes now, not later
     if info.dataset not in DATASETS:
         raise UsageError(
@@ -155,7 +145,7 @@ def register_model(
             f"known datasets: {', '.join(DATASETS)}"
         )
 
-    def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+    def decorate(builder: Builder) -> Builder:
         if info.name in _REGISTRY:
             raise UsageError(
                 f"model name {info.name!r} is already registered; give the model another name"
@@ -181,24 +171,15 @@ def _entry(name: str) -> _Entry:
 
 
 def list_models(pattern: str = "*", module: ModuleType | str | None = None) -> list[str]:
-    """Registered names, sorted; ``pattern`` is a shell-style wildcard (``"gcpm-*"``).
-
-    ``module`` keeps the models whose builder is defined in that module or package (``module=
-    architectures`` or ``"architectures"``: the suite's own models, as torchvision's
-    ``list_models(module=...)``), leaving out models that tests or users registered.
-    """
+    """Registered names, sorted, matching the wildcard ``pattern``; ``module`` keeps those whose
+    builder is defined in that module or package (as torchvision's ``list_models``)."""
     _load_builtins()
     prefix = module if isinstance(module, str) or module is None else module.__name__
-    return sorted(
-        name
-        for name, entry in _REGISTRY.items()
-        if fnmatch(name, pattern) and (prefix is None or _defined_in(entry.builder, prefix))
-    )
-
-
-def _defined_in(builder: Callable[..., nn.Module], prefix: str) -> bool:
-    where = builder.__module__ or ""
-    return where == prefix or where.startswith(prefix + ".")
+    names = [n for n, e in _REGISTRY.items() if fnmatch(n, pattern)]
+    if prefix is not None:
+        where = {n: _REGISTRY[n].builder.__module__ or "" for n in names}
+        names = [n for n in names if where[n] == prefix or where[n].startswith(prefix + ".")]
+    return sorted(names)
 
 
 def model_info(name: str) -> ModelInfo:
@@ -216,11 +197,7 @@ def require_models(names: Iterable[str]) -> list[str]:
 
 
 def create_model(name: str, **overrides) -> nn.Module:
-    """Build a registered model; ``overrides`` go to its builder (e.g. ``num_heatmaps=16``).
-
-    The returned module carries its facts as ``model.info``; overrides that change a fact
-    (``num_heatmaps``, ``input_size``) are reflected there.
-    """
+    """Build a registered model; ``model.info`` holds its facts, with overridden ones updated."""
     entry = _entry(name)
     check_input_size(entry.info, overrides.get("input_size", entry.info.input_size))
     model = entry.builder(**overrides)
@@ -250,20 +227,15 @@ _OVERRIDABLE_FACTS = {"num_heatmaps", "input_size", "num_keypoints"}
 # layers do not depend on the input size, and they output every heatmap whatever the joint count.
 FACT_ONLY_OVERRIDES = ("input_size", "num_keypoints")
 
-_Net = TypeVar("_Net", bound="nn.Module")
-
 
 def build_variant(
-    network: Callable[..., _Net],
+    network: Builder,
     overrides: Mapping[str, Any],
     /,
     fact_only: Collection[str] = FACT_ONLY_OVERRIDES,
     **defaults: Any,
-) -> _Net:
-    """``network(**defaults)`` with a builder's ``overrides`` on top, less the ``fact_only`` ones.
-
-    What every registered builder does: its variant's constructor arguments, then the caller's.
-    """
+) -> nn.Module:
+    """``network(**defaults)`` with the ``overrides`` on top, less the ``fact_only`` ones."""
     kept = {k: v for k, v in overrides.items() if k not in fact_only}
     return network(**{**defaults, **kept})
 
@@ -277,19 +249,15 @@ def input_shape(
 
 
 def build_at_size(name: str, input_size: tuple[int, int] | None = None) -> nn.Module:
-    """A registered model for ``input_size`` (H, W); ``model.info.input_size`` says the size.
+    """A registered model for ``input_size`` (H, W), recorded in ``model.info.input_size``.
 
-    The size reaches the builder only where the network's class takes an ``input_size``
-    argument (CPM's centre-map prior fixes sizes inside); the others run at any size as built.
-    Asking the class, rather than catching a ``TypeError`` from the builder, keeps a builder's
-    own errors visible.
+    The size reaches the builder only where the class takes ``input_size`` (CPM's centre map);
+    asking the signature, not catching a ``TypeError``, keeps a builder's own errors visible.
     """
-    if input_size is None:
-        return create_model(name)
-    size = tuple(input_size)
     model = create_model(name)
-    if size == tuple(model.info.input_size):
+    if input_size is None or tuple(input_size) == tuple(model.info.input_size):
         return model
+    size = tuple(input_size)
     if "input_size" in inspect.signature(type(model)).parameters:
         return create_model(name, input_size=size)
     check_input_size(model.info, size)
@@ -298,12 +266,9 @@ def build_at_size(name: str, input_size: tuple[int, int] | None = None) -> nn.Mo
 
 
 def import_model_modules(modules: Iterable[str]) -> list[str]:
-    """Import each named module so that its ``@register_model`` builders join the registry.
+    """``--models-from``: import each module so its builders register; returns the new names.
 
-    The ``--models-from MODULE`` option of every command that takes models: a user's network joins
-    the tables without a script. Returns the names the modules registered, in order. A module that
-    cannot be imported is a :class:`~architectures.errors.UsageError` naming it; an error raised
-    while it runs is the module's own and propagates unchanged.
+    A module that cannot be found is a :class:`UsageError` naming it; its own errors propagate.
     """
     _load_builtins()
     before = set(_REGISTRY)

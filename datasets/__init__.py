@@ -1,10 +1,7 @@
-"""Data and metric layer of the suite: LIP and MPII readers (every MPII ground-truth layout), the
-GCPM augmentations (Osokin 2019, Sec. 3.2.2), Gaussian heatmap encode/decode, PCKh and AUC per the
-official protocols (and the conventions of common ports, :mod:`datasets.conventions`), the
-multi-scale + flip test-time protocol of Table 4, and generated data in the official layouts.
-
-Names are loaded on first use (PEP 562): ``import datasets.metrics`` imports numpy but not torch,
-and ``import datasets.atomic`` neither.
+"""Data and metrics: LIP and MPII readers, the GCPM augmentations (Osokin 2019, Sec. 3.2.2),
+heatmap encode/decode, PCKh and AUC per the official protocols, the test-time protocol of Table 4
+and generated data (docs/datasets.md). Names load on first use (PEP 562): ``datasets.metrics``
+needs numpy but not torch.
 """
 
 from __future__ import annotations
@@ -15,39 +12,21 @@ from typing import Any
 
 from architectures.errors import UnknownNameError
 
-_EXPORTS = {
-    # the function ``augment`` is imported from ``datasets.augment``: the module's name is taken
-    "augment": ("AugmentConfig", "Augmented", "fit"),
-    "heatmaps": ("cell_centres", "decode", "encode"),
-    "layouts": (
-        "CPM_JOINT_MAP",
-        "LAYOUTS",
-        "LIP_LAYOUT",
-        "MPII_LAYOUT",
-        "JointMap",
-        "KeypointLayout",
-        "flip_index",
-        "get_layout",
-        "joint_map_for",
-    ),
-    "lip": ("LipReader",),
-    "metrics": (
-        "AUC_THRESHOLDS",
-        "PCKhResult",
-        "lip_head_size",
-        "mpii_head_size",
-        "paper_columns",
-        "pckh",
-        "pckh_auc",
-        "pckh_curve",
-    ),
-    "mpii": ("MpiiReader",),
-    "mpii_formats": ("read_mpii_ground_truth",),
-    "sample": ("AnnotationError", "Sample"),
-    "testtime": ("predict_heatmaps",),
-    "torch_dataset": ("PoseDataset", "normalize_image", "to_original"),
+_EXPORTS = {  # the function ``augment`` is not here: ``datasets.augment`` is the module
+    "augment": "AugmentConfig Augmented fit",
+    "heatmaps": "cell_centres decode encode",
+    "layouts": "CPM_JOINT_MAP LAYOUTS LIP_LAYOUT MPII_LAYOUT JointMap KeypointLayout flip_index "
+    "get_layout joint_map_for",
+    "lip": "LipReader",
+    "metrics": "AUC_THRESHOLDS PCKhResult lip_head_size mpii_head_size paper_columns pckh pckh_auc "
+    "pckh_curve",
+    "mpii": "MpiiReader",
+    "mpii_formats": "read_mpii_ground_truth",
+    "sample": "AnnotationError Sample",
+    "testtime": "predict_heatmaps",
+    "torch_dataset": "PoseDataset normalize_image to_original",
 }
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names.split()}
 
 __all__ = [*_WHERE, "open_reader"]  # noqa: PLE0604 (each loaded on first use)
 
@@ -64,12 +43,7 @@ def __dir__() -> list[str]:
 
 def open_reader(dataset: str, root: str | Path, split: str = "val"):
     """``LipReader`` or ``MpiiReader`` by dataset name ("lip" / "mpii")."""
-    if dataset == "lip":
-        from .lip import LipReader
-
-        return LipReader(root, split)
-    if dataset == "mpii":
-        from .mpii import MpiiReader
-
-        return MpiiReader(root, split)
-    raise UnknownNameError(f"unknown dataset {dataset!r}; known: lip, mpii")
+    readers = {"lip": "LipReader", "mpii": "MpiiReader"}
+    if dataset not in readers:
+        raise UnknownNameError(f"unknown dataset {dataset!r}; known: lip, mpii")
+    return __getattr__(readers[dataset])(root, split)

@@ -1,14 +1,6 @@
-"""The project's atomic writers: a temporary file (or folder) beside the target, then a rename.
-
-A reader (or an interrupted run) never sees a half-written file: either the previous file stays
-intact or the new one is complete. Files get the mode the umask gives a new file (``mkstemp`` alone
-would leave them 0600, unreadable to other users). Temporary files are named
-``.<name>.<random>.tmp``; :func:`bench.report.files.prepare_output` removes ones a killed run left
-behind.
-
-It lives here, in the lowest layer that writes files (generated data sets), so that ``datasets``
-never imports ``bench``; :mod:`bench.report.files` builds its CSV, Markdown, JSON, PNG and
-checkpoint writers on it.
+"""Atomic writers: a temporary file (or folder) beside the target, then a rename, so a reader or an
+interrupted run never sees a half-written file. Temporary names are ``.<name>.<random>.tmp``. It
+lives in the lowest layer that writes files; :mod:`bench.report.files` builds on it.
 """
 
 from __future__ import annotations
@@ -32,7 +24,7 @@ def _umask() -> int:
 
 
 def file_mode() -> int:
-    """The mode ``open()`` would give a new file under the current umask."""
+    """The mode ``open()`` gives a new file (``mkstemp`` alone would leave it 0600)."""
     return 0o666 & ~_umask()
 
 
@@ -65,9 +57,8 @@ def write_bytes(path: PathLike, data: bytes) -> Path:
 
 
 def staging_folder(target: PathLike) -> Path:
-    """A new empty hidden folder beside ``target`` (``.<name>.<random>.tmp``), on the same file
-    system, to build a whole set in before :func:`swap_folder` puts it in place. Folders of this
-    kind that a killed run left beside ``target`` are removed first."""
+    """A new empty hidden folder beside ``target`` to build a set in for :func:`swap_folder`;
+    such folders a killed run left behind are removed first."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     for stale in target.parent.glob(f".{glob.escape(target.name)}.*"):
@@ -79,11 +70,8 @@ def staging_folder(target: PathLike) -> Path:
 
 
 def swap_folder(staging: PathLike, target: PathLike) -> None:
-    """Put the folder ``staging`` at ``target`` by renames, removing what was there.
-
-    The old folder is first renamed aside (a hidden name beside it), so a run killed at any point
-    leaves ``target`` holding the old set whole, the new set whole, or nothing; never a mix.
-    """
+    """Put ``staging`` at ``target`` by renames; the old folder is renamed aside first, so a killed
+    run leaves the old set whole, the new one whole, or nothing, never a mix."""
     staging, target = Path(staging), Path(target)
     aside = None
     if target.exists():

@@ -1,11 +1,8 @@
 """Training pre-processing and augmentation of Osokin 2019, Sec. 3.2.2, switchable per Table 1.
 
-One call, :func:`augment`, fits the person into the input (bigger side, centred on colour 128),
-draws a random scale in [0.75, 1.25], rotation in +-40 degrees (+-30 for MPII) and a horizontal
-flip, composes them into one matrix and warps once; then random channel permutation and the
-optional body / keypoint masking act on the input-sized image. Randomness comes only from the
-passed ``numpy.random.Generator``, so a seed reproduces a sample exactly. Masking runs after the
-warp so that the 30 % limit is relative to the input size, as the paper states it.
+The person's box is fitted into the input (centred on colour 128); a random scale, rotation and
+flip are composed into one matrix and warped once; channel permutation and masking follow on the
+input-sized image (so the 30 % limit is of the input). Randomness comes only from ``rng``.
 """
 
 from __future__ import annotations
@@ -19,11 +16,8 @@ from . import transforms as T
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """Switches and ranges; the defaults are the paper's LIP baseline row of Table 1.
-
-    Values follow the paper's text. The released GCPM code differs in places (scale [0.8, 1.5)
-    with p 0.5, masking before the warp); we follow the paper.
-    """
+    """The paper's LIP baseline row of Table 1 by default (its text, where the released code
+    differs: scale [0.8, 1.5) with p 0.5, masking before the warp)."""
 
     scale_range: tuple[float, float] = (0.75, 1.25)
     max_rotation: float = 40.0  # degrees; 30 for MPII
@@ -61,19 +55,6 @@ class Augmented:
     flipped: bool
 
 
-def random_matrix(
-    config: AugmentConfig, input_size: tuple[int, int], rng: np.random.Generator
-) -> tuple[np.ndarray, bool]:
-    """Scale-rotate-flip about the input centre, as one matrix in input coordinates."""
-    scale = rng.uniform(*config.scale_range)
-    degrees = rng.uniform(-config.max_rotation, config.max_rotation)
-    matrix = T.scale_rotate_matrix(scale, degrees, input_size)
-    flipped = bool(rng.random() < config.flip_prob)
-    if flipped:
-        matrix = T.hflip_matrix(input_size) @ matrix
-    return matrix, flipped
-
-
 def augment(
     image: np.ndarray,
     keypoints: np.ndarray,
@@ -85,14 +66,16 @@ def augment(
     flip_pairs: tuple[tuple[int, int], ...],
 ) -> Augmented:
     """Fit ``box`` of the image to the input and apply the random augmentation of ``config``."""
-    random, flipped = random_matrix(config, input_size, rng)
-    matrix = random @ T.fit_matrix(box, input_size)
+    scale = rng.uniform(*config.scale_range)
+    degrees = rng.uniform(-config.max_rotation, config.max_rotation)
+    matrix = T.scale_rotate_matrix(scale, degrees, input_size)  # about the input centre
+    flipped = bool(rng.random() < config.flip_prob)
+    if flipped:
+        matrix = T.hflip_matrix(input_size) @ matrix
+    matrix = matrix @ T.fit_matrix(box, input_size)
     out, points = T.warp(image, keypoints, matrix, input_size, config.fill)
     if flipped:
-        points, visible = (
-            T.swap_left_right(points, flip_pairs),
-            T.swap_left_right(visible, flip_pairs),
-        )
+        points, visible = (T.swap_left_right(a, flip_pairs) for a in (points, visible))
     if rng.random() < config.channel_permutation_prob:
         out = T.permute_channels(out, rng)
     if rng.random() < config.body_masking_prob:
@@ -108,9 +91,8 @@ def _mask_keypoints(
     present = np.flatnonzero(np.isfinite(points).all(axis=1))
     if present.size == 0:
         return image
-    count = min(
-        present.size, int(rng.integers(config.keypoints_masked[0], config.keypoints_masked[1] + 1))
-    )
+    low, high = config.keypoints_masked
+    count = min(present.size, int(rng.integers(low, high + 1)))
     chosen = rng.choice(present, size=count, replace=False)
     patch = max(1, round(config.keypoint_patch * image.shape[1]))
     return T.keypoint_mask(image, points, chosen, patch, config.fill)

@@ -1,17 +1,7 @@
 """Check that a local LIP or MPII copy is read right: counts, bad records, a left/right sanity test.
 
-``python -m datasets.check --dataset lip --root DIR [--split val] [--draw 8 --out DIR]`` reads
-every annotation and decodes every image in full, and prints what it found. Problems (exit status
-1): an image that is missing, empty, truncated (e.g. a JPEG cut short) or undecodable, a record
-without a single annotated joint, an annotation file without records; and, outside the train
-split, a file of which PCKh could score no record (MPII without head boxes, say).
-Joints outside their image are counted and listed but are no problem: real annotations have them
-(MPII head tops above the frame). ``--draw N`` writes N overlays into ``--out DIR`` (required
-with it; right side blue, left side red, BGR) to look at. For front-facing people the right
-shoulder appears on the image's left, so on LIP and MPII well over half of the persons should
-show ``R_Shoulder x < L_Shoulder x``; a figure near 0 % means the joint order is mirrored.
-
-A user error (a missing root, a damaged file, an unwritable ``--out``) exits 2 in one line.
+``python -m datasets.check`` decodes every image in full; problems exit 1, a user error exits 2 in
+one line (docs/datasets.md).
 """
 
 from __future__ import annotations
@@ -28,10 +18,10 @@ import numpy as np
 from architectures.errors import ArgumentParser, OutputError, UsageError, error_boundary
 
 from . import open_reader
-from .figures import LIMBS
+from .figures import LIMBS, pixel
 from .images import decode_fully
 from .mpii import MpiiReader
-from .sample import AnnotationError, Sample, SampleList
+from .sample import AnnotationError, Sample
 
 
 @dataclass
@@ -52,8 +42,7 @@ def check_samples(
     annotation_file: Path | None = None,
     scored: bool = True,
 ) -> CheckReport:
-    """What :func:`main` prints; ``scored``: the split is evaluated by PCKh (not ``train``), so a
-    file without a single record PCKh can score is a problem."""
+    """What :func:`main` prints; ``scored``: a split PCKh scores (not ``train``)."""
     report = CheckReport(samples=len(samples))
     if not samples:
         named = f" {annotation_file}" if annotation_file is not None else ""
@@ -62,33 +51,21 @@ def check_samples(
     report.annotated = np.sum([s.valid for s in samples], axis=0, dtype=int)
     report.occluded = np.sum([s.valid & ~s.visible for s in samples], axis=0, dtype=int)
     report.zero_head_size = sum(not (s.head_size > 0) for s in samples)
-    both = [s for s in samples if s.valid[12] and s.valid[13]]
+    both = [s.keypoints[12, 0] < s.keypoints[13, 0] for s in samples if s.valid[12] and s.valid[13]]
     if both:
-        report.right_shoulder_left = 100.0 * np.mean(
-            [s.keypoints[12, 0] < s.keypoints[13, 0] for s in both]
-        )
+        report.right_shoulder_left = 100.0 * np.mean(both)
+    empty = [s.source for s in samples if not s.valid.any()]
     report.problems += [
-        f"{s.source}: no annotated joint (every coordinate missing)"
-        for s in samples
-        if not s.valid.any()
+        f"{where}: no annotated joint (every coordinate missing)" for where in empty
     ]
-    if scored:
-        report.problems += _unscorable(samples)
+    if scored and not any(s.head_size > 0 and s.scored.any() for s in samples):
+        report.problems.append(
+            f"none of the {len(samples)} records can be scored by PCKh (each lacks a head size or "
+            "an annotated joint); give the head boxes (--headboxes) or fix the annotations"
+        )
     for sample in samples if load_images else ():
         _check_image(sample, report)
     return report
-
-
-def _unscorable(samples: Sequence[Sample]) -> list[str]:
-    """A problem when PCKh could score no record: each lacks a head size (MPII without its head
-    boxes, LIP without heads or necks) or an annotated joint."""
-    if any(s.head_size > 0 and s.scored.any() for s in samples):
-        return []
-    problem = (
-        f"none of the {len(samples)} records can be scored by PCKh (each lacks a head size or an "
-        "annotated joint); give the head boxes (--headboxes) or fix the annotations"
-    )
-    return [problem]
 
 
 def _check_image(sample: Sample, report: CheckReport) -> None:
@@ -103,22 +80,20 @@ def _check_image(sample: Sample, report: CheckReport) -> None:
     outside = sample.outside_image((height, width))
     for joint in np.flatnonzero(outside):
         x, y = sample.keypoints[joint]
-        report.outside.append(
-            f"{sample.source}: joint {joint} at ({x:.1f}, {y:.1f}) outside the "
-            f"{width}x{height} image"
-        )
+        where = f"at ({x:.1f}, {y:.1f}) outside the {width}x{height} image"
+        report.outside.append(f"{sample.source}: joint {joint} {where}")
 
 
 def draw_overlay(sample: Sample) -> np.ndarray:
     image = sample.load_image()
     colours = {-1: (255, 80, 0), 1: (0, 0, 255), 0: (0, 200, 0)}
+    points = sample.keypoints
     for parent, child, side in LIMBS:
         if sample.valid[parent] and sample.valid[child]:
-            p, c = (tuple(int(v) for v in np.round(sample.keypoints[j])) for j in (parent, child))
-            cv2.line(image, p, c, colours[side], 2)
+            cv2.line(image, pixel(points[parent]), pixel(points[child]), colours[side], 2)
     for joint in np.flatnonzero(sample.valid):
-        x, y = (int(v) for v in np.round(sample.keypoints[joint]))
-        cv2.circle(image, (x, y), 3, (255, 255, 255) if sample.visible[joint] else (0, 0, 0), -1)
+        colour = (255, 255, 255) if sample.visible[joint] else (0, 0, 0)
+        cv2.circle(image, pixel(points[joint]), 3, colour, -1)
     return image
 
 
@@ -135,15 +110,13 @@ def format_report(report: CheckReport, joint_names: Sequence[str]) -> str:
     lines += [
         f"  {name}: {a} / {o}" for name, a, o in zip(joint_names, report.annotated, report.occluded)
     ]
-    lines.append(
-        f"joints outside their image (kept and scored, not a problem): {len(report.outside)}"
-    )
+    outside = len(report.outside)
+    lines.append(f"joints outside their image (kept and scored, not a problem): {outside}")
     lines += [f"  {line}" for line in report.outside[:10]]
-    if len(report.outside) > 10:
-        lines.append(f"  ... and {len(report.outside) - 10} more")
+    lines += [f"  ... and {outside - 10} more"] if outside > 10 else []
     lines += [f"PROBLEM {line}" for line in report.problems[:20]]
-    if len(report.problems) > 20:
-        lines.append(f"... and {len(report.problems) - 20} more problems")
+    problems = len(report.problems)
+    lines += [f"... and {problems - 20} more problems"] if problems > 20 else []
     return "\n".join(lines)
 
 
@@ -157,21 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", required=True, type=Path)
     parser.add_argument("--split", default="val")
     parser.add_argument("--no-images", action="store_true", help="annotations only (fast)")
-    parser.add_argument(
-        "--draw", type=int, default=0, help="write this many overlays to --out (needs --out)"
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="folder for the --draw overlays (created; required with --draw, no default)",
-    )
-    parser.add_argument(
-        "--headboxes",
-        type=Path,
-        default=None,
-        help="MPII: head boxes (.mat with headboxes_src) for the split's records",
-    )
+    parser.add_argument("--draw", type=int, default=0, help="write this many overlays to --out")
+    parser.add_argument("--out", type=Path, help="folder for the --draw overlays")
+    parser.add_argument("--headboxes", type=Path, help="MPII: head boxes (.mat, headboxes_src)")
     args = parser.parse_args(argv)
     if args.draw < 0:
         parser.error(f"--draw must be >= 0, got {args.draw}")
@@ -182,7 +143,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    reader = _open_reader(args.dataset, args.root, args.split, args.headboxes)
+    if args.headboxes is None:
+        reader = open_reader(args.dataset, args.root, args.split)
+    elif args.dataset != "mpii":
+        raise UsageError("--headboxes is for MPII; LIP's head size comes from its joints")
+    else:
+        reader = MpiiReader(args.root, args.split, headboxes=args.headboxes)
     if args.draw:  # before the long read, so that a bad --out does not waste it
         _make_folder(args.out)
     report = check_samples(
@@ -203,16 +169,7 @@ def _make_folder(out: Path) -> None:
         raise OutputError(error.errno, f"--out {out}: {error.strerror}") from None
 
 
-def _open_reader(dataset: str, root: Path, split: str, headboxes: Path | None) -> SampleList:
-    if headboxes is None:
-        return open_reader(dataset, root, split)
-    if dataset != "mpii":
-        raise UsageError("--headboxes is for MPII; LIP's head size comes from its joints")
-    return MpiiReader(root, split, headboxes=headboxes)
-
-
 def _draw(samples: Sequence[Sample], out: Path) -> str:
-    out.mkdir(parents=True, exist_ok=True)
     written = 0
     for sample in samples:
         try:

@@ -1,21 +1,8 @@
 """PCKh tables under the official rules and under the conventions other codebases print.
 
-The official MPII evaluation (``evaluatePCKh.m``, ``genTablePCK.m``; LIP's ``calc_pckh`` alike):
-Head = mean of upper neck and head top, ``distance <= threshold``, total pooled over the 14 scored
-joints. Ports people compare with differ in three decisions (each one's evaluation file), named
-here so that a table says which it follows:
-
-============  ==================  =====  ===========================================
-convention    Head                test   total (``PCKh`` column; their "Mean")
-============  ==================  =====  ===========================================
-official      mean(neck, top)     <=     pooled over 14 joints (joint-count-weighted)
-bearpaw       head top            <      unweighted mean of the 14 joints' PCKh
-hrnet         head top            <=     pooled over 14 joints
-mmpose        head top            <      pooled over 14 joints
-============  ==================  =====  ===========================================
-
-AUC is the area under the convention's own total over thresholds 0:0.01:0.5, x rescaled to
-[0, 1], trapezoid rule (``area_under_curve.m``); under ``official`` it is the official AUC.
+The official MPII evaluation (``evaluatePCKh.m``, ``genTablePCK.m``; LIP's ``calc_pckh`` alike)
+and three ports differ in the Head column, ``<`` or ``<=``, and how the total pools the 14 joints
+(the table is in docs/datasets.md). AUC is taken over the convention's own total.
 """
 
 from __future__ import annotations
@@ -24,10 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from architectures.errors import UnknownNameError, check_range
+from architectures.errors import UnknownNameError
 
 from .layouts import KeypointLayout
-from .metrics import AUC_THRESHOLDS, area_under_curve, normalized_distances, within
+from .metrics import AUC_THRESHOLDS, PCKhResult, area_under_curve, paper_columns, pckh
 
 
 @dataclass(frozen=True)
@@ -63,12 +50,10 @@ CONVENTIONS: dict[str, Convention] = {
 
 
 def get_convention(name: str) -> Convention:
-    try:
-        return CONVENTIONS[name]
-    except KeyError:
-        raise UnknownNameError(
-            f"unknown PCKh convention {name!r}; known: {', '.join(CONVENTIONS)}"
-        ) from None
+    if name not in CONVENTIONS:
+        known = ", ".join(CONVENTIONS)
+        raise UnknownNameError(f"unknown PCKh convention {name!r}; known: {known}")
+    return CONVENTIONS[name]
 
 
 def table_row(
@@ -81,45 +66,24 @@ def table_row(
     threshold: float = 0.5,
     auc: bool = True,
 ) -> dict[str, float]:
-    """Head, Sho., Elb., Wri., Hip, Knee, Ank., PCKh (the total) and, if ``auc``, AUC, in %.
-
-    Arrays as :func:`datasets.pckh`: pred, gt (N, K, 2) in one pixel convention, valid (N, K)
-    joints that count, head_size (N,) (0 / NaN: person excluded).
-    """
-    check_range("PCKh threshold", threshold, low=0)
-    dist, counts, _ = normalized_distances(pred, gt, valid, head_size)
-    if not counts[:, list(layout.total_joints)].any():
-        raise ValueError(
-            "no joint counts: every joint is unlabelled or every person lacks a head size"
-        )
-    per_joint = _per_joint(dist, counts, threshold, convention.strict)
-    row = {name: float(np.mean(per_joint[list(joints)])) for name, joints in layout.columns}
+    """Head, Sho., Elb., Wri., Hip, Knee, Ank., PCKh (the total) and, if ``auc``, AUC, in %;
+    arrays as :func:`datasets.pckh`."""
+    result = pckh(pred, gt, valid, head_size, threshold, convention.strict)
+    row = paper_columns(result, layout)
     if convention.head_top_only:
-        row["Head"] = float(per_joint[layout.head_joint])
-    row["PCKh"] = _total(dist, counts, threshold, convention, layout)
+        row["Head"] = float(result.per_joint[layout.head_joint])
+    row["PCKh"] = _total(result, convention, layout)
     if auc:
-        curve = [_total(dist, counts, t, convention, layout) for t in AUC_THRESHOLDS]
+        curve = [
+            _total(pckh(pred, gt, valid, head_size, t, convention.strict), convention, layout)
+            for t in AUC_THRESHOLDS
+        ]
         row["AUC"] = area_under_curve(np.array(curve), AUC_THRESHOLDS)
     return row
 
 
-def _per_joint(dist: np.ndarray, counts: np.ndarray, threshold: float, strict: bool) -> np.ndarray:
-    correct = (counts & within(dist, threshold, strict)).sum(axis=0)
-    counted = counts.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return 100.0 * correct / np.where(counted > 0, counted, np.nan)
-
-
-def _total(
-    dist: np.ndarray,
-    counts: np.ndarray,
-    threshold: float,
-    convention: Convention,
-    layout: KeypointLayout,
-) -> float:
-    joints = list(layout.total_joints)
+def _total(result: PCKhResult, convention: Convention, layout: KeypointLayout) -> float:
+    joints = layout.total_joints
     if convention.unweighted_total:
-        return float(np.mean(_per_joint(dist, counts, threshold, convention.strict)[joints]))
-    scored = counts[:, joints]
-    hits = scored & within(dist[:, joints], threshold, convention.strict)
-    return 100.0 * float(hits.sum()) / float(scored.sum())
+        return float(np.mean(result.per_joint[list(joints)]))
+    return result.pooled(joints)

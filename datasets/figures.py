@@ -1,10 +1,7 @@
 """Random stick figures in the 16-joint LIP / MPII order, for the generated data sets.
 
-Figures always face the camera, so the person's right side is on the image's left at the hips
-and shoulders: geometry alone tells left from right, which stays true under a flip augmentation
-(mirror + left/right swap gives another front-facing figure). Left limbs are drawn red-ish and
-right limbs blue-ish as an extra cue; a flip augmentation swaps what those colours mean, so a
-model trained with flips learns the side from geometry and the face (two eyes), not the colour.
+Figures face the camera (right side on the image's left), so geometry tells left from right and
+stays true under a flip; limb colours (left red-ish, right blue-ish) are only an extra cue.
 """
 
 from __future__ import annotations
@@ -16,22 +13,15 @@ import numpy as np
 
 # (parent, child, side): side -1 = right, +1 = left, 0 = centre line.
 LIMBS = (
-    (2, 1, -1),
-    (1, 0, -1),
-    (12, 11, -1),
-    (11, 10, -1),
-    (6, 2, -1),
-    (7, 12, -1),
-    (3, 4, 1),
-    (4, 5, 1),
-    (13, 14, 1),
-    (14, 15, 1),
-    (6, 3, 1),
-    (7, 13, 1),
-    (6, 7, 0),
-    (7, 8, 0),
+    *((2, 1, -1), (1, 0, -1), (12, 11, -1), (11, 10, -1), (6, 2, -1), (7, 12, -1)),
+    *((3, 4, 1), (4, 5, 1), (13, 14, 1), (14, 15, 1), (6, 3, 1), (7, 13, 1)),
+    *((6, 7, 0), (7, 8, 0)),
 )
 HEAD_TOP, NECK = 9, 8
+
+
+def pixel(point: np.ndarray) -> tuple[int, int]:
+    return (int(np.round(point[0])), int(np.round(point[1])))
 
 
 def _rot(vector: np.ndarray, degrees: float) -> np.ndarray:
@@ -87,35 +77,24 @@ def draw_figure(image: np.ndarray, joints: np.ndarray, rng: np.random.Generator)
     torso = np.round(joints[[12, 13, 3, 2]]).astype(np.int32)
     cv2.fillConvexPoly(image, torso, colours[0], lineType=cv2.LINE_AA)
     for parent, child, side in LIMBS:
-        p, c = (tuple(int(v) for v in np.round(joints[j])) for j in (parent, child))
+        p, c = pixel(joints[parent]), pixel(joints[child])
         cv2.line(image, p, c, colours[side], width, lineType=cv2.LINE_AA)
     for joint in range(16):
         if joint != HEAD_TOP:
-            centre = tuple(int(v) for v in np.round(joints[joint]))
-            cv2.circle(
-                image, centre, max(1, width // 2 + 1), (30, 30, 30), -1, lineType=cv2.LINE_AA
-            )
+            dot = max(1, width // 2 + 1)
+            cv2.circle(image, pixel(joints[joint]), dot, (30, 30, 30), -1, lineType=cv2.LINE_AA)
     _draw_head(image, joints, head_len)
 
 
 def _draw_head(image: np.ndarray, joints: np.ndarray, head_len: float) -> None:
     centre = (joints[HEAD_TOP] + joints[NECK]) / 2
     radius = max(2, round(head_len / 2))
-    cv2.circle(
-        image,
-        tuple(int(v) for v in np.round(centre)),
-        radius,
-        (150, 190, 230),
-        -1,
-        lineType=cv2.LINE_AA,
-    )
+    cv2.circle(image, pixel(centre), radius, (150, 190, 230), -1, lineType=cv2.LINE_AA)
     up = (joints[HEAD_TOP] - joints[NECK]) / max(head_len, 1e-6)
     across = np.array([-up[1], up[0]])
     for sign in (-1, 1):  # two eyes: the figure faces the camera
         eye = centre + 0.15 * head_len * up + sign * 0.2 * head_len * across
-        cv2.circle(
-            image, tuple(int(v) for v in np.round(eye)), max(1, radius // 5), (20, 20, 20), -1
-        )
+        cv2.circle(image, pixel(eye), max(1, radius // 5), (20, 20, 20), -1)
 
 
 def background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
@@ -148,8 +127,5 @@ def place(
 ) -> np.ndarray:
     """Rotate (+-25 degrees), scale so the figure is ``height_px`` tall, centre it."""
     joints = pose @ _rot(np.eye(2), rng.uniform(-25, 25)).T
-    extent = joints.max(axis=0) - joints.min(axis=0)
-    joints = (
-        (joints - (joints.max(axis=0) + joints.min(axis=0)) / 2) * height_px / max(extent[1], 1e-6)
-    )
-    return joints + centre
+    low, high = joints.min(axis=0), joints.max(axis=0)
+    return (joints - (high + low) / 2) * height_px / max(high[1] - low[1], 1e-6) + centre

@@ -1,14 +1,10 @@
 """Gaussian heatmap targets and their decoding: one pure encode / decode pair.
 
-Pixel-centre convention: input pixel x has its centre at x (0-based); heatmap cell i covers input
-pixels [i * stride, (i + 1) * stride) and its centre sits at input x = i * stride + (stride - 1) / 2
-(3.5 for stride 8, as the GCPM code evaluates its Gaussians). Encoding follows the GCPM code's
-LIP loader: a Gaussian with ``sigma`` in *input* pixels evaluated at cell centres, set
-to 0 where below 0.01 (exponent > 4.6052), clipped to 1, and an optional background map
-``1 - max over keypoint maps``. Decoding takes the arg-max cell and moves it a quarter cell toward
-the higher neighbour (Newell et al.), so a keypoint whose arg-max is not a border cell (it lies at
-least half a cell inside the outermost cell centres) comes back within a quarter cell; a border
-cell has no outer neighbour to compare, so no shift is made there (error up to half a cell).
+Heatmap cell i covers input pixels [i * stride, (i + 1) * stride), its centre at i * stride +
+(stride - 1) / 2 (0-based pixel centres, as the GCPM code evaluates its Gaussians). Encoding follows
+GCPM's LIP loader: a Gaussian (``sigma`` in input pixels) at cell centres, 0 below 0.01, optional
+background ``1 - max``. Decoding moves the arg-max a quarter cell toward the higher neighbour
+(Newell et al.); a border cell has none to compare and is not shifted.
 """
 
 from __future__ import annotations
@@ -44,19 +40,15 @@ def encode(
     background: bool,
 ) -> np.ndarray:
     """(K, 2) input-pixel keypoints -> float32 (K [+1], h, w) targets; invalid joints get zeros.
-
-    ``sigma`` is in input pixels (GCPM: 7); a sigma given in heatmap cells (hourglass / HRNet: 2 at
-    stride 4) is ``cells * stride``.
-    """
+    ``sigma`` in input pixels (GCPM: 7; a sigma in heatmap cells is ``cells * stride``)."""
     xs, ys = cell_centres(input_size, heatmap_size)
     num = keypoints.shape[0]
     maps = np.zeros((num + int(background), ys.size, xs.size), dtype=np.float32)
     for k in range(num):
         if not valid[k] or not np.isfinite(keypoints[k]).all():
             continue
-        exponent = ((xs[None, :] - keypoints[k, 0]) ** 2 + (ys[:, None] - keypoints[k, 1]) ** 2) / (
-            2 * sigma**2
-        )
+        squared = (xs[None, :] - keypoints[k, 0]) ** 2 + (ys[:, None] - keypoints[k, 1]) ** 2
+        exponent = squared / (2 * sigma**2)
         maps[k] = np.where(exponent > _CUTOFF, 0.0, np.minimum(np.exp(-exponent), 1.0))
     if background:
         maps[num] = 1.0 - maps[:num].max(axis=0, initial=0.0)
@@ -66,10 +58,8 @@ def encode(
 def decode(heatmaps: np.ndarray | torch.Tensor, input_size: Size) -> tuple[np.ndarray, np.ndarray]:
     """(N, K, h, w) maps -> ((N, K, 2) input-pixel coordinates, (N, K) maximum values).
 
-    Decodes every channel given; slice off a background channel first if it is not wanted.
-    By design a channel without a finite peak (all NaN, a NaN anywhere in it, an infinite or all
-    -inf map) raises nothing: it decodes to a missing joint, NaN coordinates and a NaN maximum,
-    which PCKh counts as a miss (a diverged model scores 0, it does not stop the evaluation).
+    A channel without a finite peak decodes to NaN coordinates (a miss), by design: a diverged
+    model scores 0 rather than stopping the evaluation.
     """
     if hasattr(heatmaps, "detach"):  # a torch tensor, perhaps on a GPU or requiring grad
         maps = heatmaps.detach().float().cpu().numpy()
@@ -83,26 +73,15 @@ def decode(heatmaps: np.ndarray | torch.Tensor, input_size: Size) -> tuple[np.nd
     maxvals = np.take_along_axis(flat, index[..., None], axis=2)[..., 0]
     no_peak = ~np.isfinite(flat.max(axis=2))  # max is NaN when any cell is NaN
     iy, ix = np.divmod(index, w)
-    fx = ix + 0.25 * _neighbour_sign(maps, iy, ix, axis=1)
-    fy = iy + 0.25 * _neighbour_sign(maps, iy, ix, axis=0)
+    nn, kk = np.ogrid[:n, :k]
+    with np.errstate(invalid="ignore"):  # inf - inf in a map without a finite peak (NaN later)
+        dx = maps[nn, kk, iy, np.minimum(ix + 1, w - 1)] - maps[nn, kk, iy, np.maximum(ix - 1, 0)]
+        dy = maps[nn, kk, np.minimum(iy + 1, h - 1), ix] - maps[nn, kk, np.maximum(iy - 1, 0), ix]
+    # a quarter cell toward the higher neighbour; a border cell has no outer one to compare
+    fx = ix + 0.25 * np.where((ix > 0) & (ix < w - 1), np.sign(dx), 0.0)
+    fy = iy + 0.25 * np.where((iy > 0) & (iy < h - 1), np.sign(dy), 0.0)
     xs, ys = cell_centres(input_size, (h, w))
     stride_x, stride_y = xs[1] - xs[0] if w > 1 else 1.0, ys[1] - ys[0] if h > 1 else 1.0
     coords = np.stack([fx * stride_x + xs[0], fy * stride_y + ys[0]], axis=-1)
     coords[no_peak] = np.nan
     return coords, np.where(no_peak, np.nan, maxvals)
-
-
-def _neighbour_sign(maps: np.ndarray, iy: np.ndarray, ix: np.ndarray, axis: int) -> np.ndarray:
-    """+1 / -1 / 0: which neighbour of the arg-max (along x if axis=1, y if 0) is higher."""
-    n, k, h, w = maps.shape
-    limit = w if axis == 1 else h
-    pos = ix if axis == 1 else iy
-    nn, kk = np.meshgrid(np.arange(n), np.arange(k), indexing="ij")
-    after, before = np.minimum(pos + 1, limit - 1), np.maximum(pos - 1, 0)
-    with np.errstate(invalid="ignore"):  # inf - inf in a map without a finite peak (NaN later)
-        if axis == 1:
-            diff = maps[nn, kk, iy, after] - maps[nn, kk, iy, before]
-        else:
-            diff = maps[nn, kk, after, ix] - maps[nn, kk, before, ix]
-    inner = (pos > 0) & (pos < limit - 1)
-    return np.where(inner, np.sign(diff), 0.0)

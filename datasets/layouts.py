@@ -1,12 +1,8 @@
 """Keypoint layouts of LIP and MPII as data: joint names, left/right pairs, PCKh table columns.
 
-Both datasets use the same 16-joint order (as both publish it): LIP's B_Spine,
-B_Neck and B_Head play the roles of MPII's thorax, upper_neck and head_top. The paper's table
-columns (Osokin 2019, Tables 2 and 4) average the left and right joint of each column; the total
-pools the 14 joints the official protocols score (pelvis and thorax/spine left out).
-
-:func:`flip_index` is the one left/right swap helper (arrays, visibility flags and heatmap
-channels all use it).
+Both use one 16-joint order (LIP's B_Spine, B_Neck, B_Head are MPII's thorax, upper_neck,
+head_top). A table column averages its left and right joint; the total pools the 14 joints the
+official protocols score (Osokin 2019, Tables 2 and 4).
 """
 
 from __future__ import annotations
@@ -18,21 +14,28 @@ import numpy as np
 
 from architectures.errors import UnknownNameError
 
+_FLIP_PAIRS = ((0, 5), (1, 4), (2, 3), (10, 15), (11, 14), (12, 13))
+_COLUMNS = (
+    *(("Head", (8, 9)), ("Sho.", (12, 13)), ("Elb.", (11, 14)), ("Wri.", (10, 15))),
+    *(("Hip", (2, 3)), ("Knee", (1, 4)), ("Ank.", (0, 5))),
+)
+_TOTAL = (0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15)
+
 
 @dataclass(frozen=True)
 class KeypointLayout:
-    """Joint order and protocol facts of one dataset."""
+    """Joint order and protocol facts of one dataset; the defaults are the shared 16-joint ones."""
 
     name: str
     joint_names: tuple[str, ...]
-    flip_pairs: tuple[tuple[int, int], ...]
-    # Paper table columns: each is averaged over its joints (left/right mean, as the official code).
-    columns: tuple[tuple[str, tuple[int, ...]], ...]
-    # Joints pooled (joint-count-weighted) into the total PCKh column.
-    total_joints: tuple[int, ...]
-    head_joint: int
-    neck_joint: int
     head_size_rule: str  # "head-neck" (LIP) or "headbox" (MPII, 0.6 x head box diagonal)
+    flip_pairs: tuple[tuple[int, int], ...] = _FLIP_PAIRS
+    # Paper table columns: each is averaged over its joints (left/right mean, as the official code).
+    columns: tuple[tuple[str, tuple[int, ...]], ...] = _COLUMNS
+    # Joints pooled (joint-count-weighted) into the total PCKh column.
+    total_joints: tuple[int, ...] = _TOTAL
+    head_joint: int = 9
+    neck_joint: int = 8
 
     @property
     def num_keypoints(self) -> int:
@@ -53,82 +56,31 @@ class KeypointLayout:
 
 
 def flip_index(size: int, flip_pairs: Sequence[tuple[int, int]]) -> list[int]:
-    """``index[j]`` is the entry that lands at ``j`` after a mirror: left and right swapped, every
-    entry not named in ``flip_pairs`` (pelvis, a background map) in place."""
+    """``index[j]``: the entry that lands at ``j`` after a mirror (unpaired entries stay put)."""
     index = list(range(size))
     for left, right in flip_pairs:
         index[left], index[right] = right, left
     return index
 
 
-_FLIP_PAIRS = ((0, 5), (1, 4), (2, 3), (10, 15), (11, 14), (12, 13))
-_COLUMNS = (
-    ("Head", (8, 9)),
-    ("Sho.", (12, 13)),
-    ("Elb.", (11, 14)),
-    ("Wri.", (10, 15)),
-    ("Hip", (2, 3)),
-    ("Knee", (1, 4)),
-    ("Ank.", (0, 5)),
-)
-_TOTAL = (0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15)
-
 LIP_LAYOUT = KeypointLayout(
-    name="lip",
-    joint_names=(
-        "R_Ankle",
-        "R_Knee",
-        "R_Hip",
-        "L_Hip",
-        "L_Knee",
-        "L_Ankle",
-        "B_Pelvis",
-        "B_Spine",
-        "B_Neck",
-        "B_Head",
-        "R_Wrist",
-        "R_Elbow",
-        "R_Shoulder",
-        "L_Shoulder",
-        "L_Elbow",
+    "lip",
+    (
+        *("R_Ankle", "R_Knee", "R_Hip", "L_Hip", "L_Knee", "L_Ankle", "B_Pelvis", "B_Spine"),
+        *("B_Neck", "B_Head", "R_Wrist", "R_Elbow", "R_Shoulder", "L_Shoulder", "L_Elbow"),
         "L_Wrist",
     ),
-    flip_pairs=_FLIP_PAIRS,
-    columns=_COLUMNS,
-    total_joints=_TOTAL,
-    head_joint=9,
-    neck_joint=8,
     head_size_rule="head-neck",
 )
-
 MPII_LAYOUT = KeypointLayout(
-    name="mpii",
-    joint_names=(
-        "r_ankle",
-        "r_knee",
-        "r_hip",
-        "l_hip",
-        "l_knee",
-        "l_ankle",
-        "pelvis",
-        "thorax",
-        "upper_neck",
-        "head_top",
-        "r_wrist",
-        "r_elbow",
-        "r_shoulder",
-        "l_shoulder",
-        "l_elbow",
+    "mpii",
+    (
+        *("r_ankle", "r_knee", "r_hip", "l_hip", "l_knee", "l_ankle", "pelvis", "thorax"),
+        *("upper_neck", "head_top", "r_wrist", "r_elbow", "r_shoulder", "l_shoulder", "l_elbow"),
         "l_wrist",
     ),
-    flip_pairs=_FLIP_PAIRS,
-    columns=_COLUMNS,
-    total_joints=_TOTAL,
-    head_joint=9,
-    neck_joint=8,
     head_size_rule="headbox",
 )
-
 LAYOUTS: dict[str, KeypointLayout] = {"lip": LIP_LAYOUT, "mpii": MPII_LAYOUT}
 
 
@@ -146,8 +98,7 @@ class JointMap:
         return np.asarray(array)[list(self.index)]
 
     def to_data(self, coords: np.ndarray, num_joints: int) -> np.ndarray:
-        """(N, M, 2) coordinates in channel order -> (N, num_joints, 2), NaN for joints the model
-        does not predict (they count as misses where a protocol scores them)."""
+        """(N, M, 2) in channel order -> (N, num_joints, 2), NaN for joints not predicted."""
         out = np.full((coords.shape[0], num_joints, 2), np.nan)
         out[:, list(self.index)] = coords
         return out
@@ -164,8 +115,7 @@ CPM_JOINT_MAP = JointMap(
 
 
 def joint_map_for(num_model_keypoints: int, layout: KeypointLayout) -> JointMap | None:
-    """How a model with ``num_model_keypoints`` joint maps reads ``layout``: None when it predicts
-    the layout's own joints in its order, :data:`CPM_JOINT_MAP` for 14."""
+    """None for a model predicting ``layout``'s own joints, :data:`CPM_JOINT_MAP` for 14."""
     if num_model_keypoints == layout.num_keypoints:
         return None
     if num_model_keypoints == len(CPM_JOINT_MAP.index) and layout.num_keypoints == 16:
@@ -178,9 +128,6 @@ def joint_map_for(num_model_keypoints: int, layout: KeypointLayout) -> JointMap 
 
 
 def get_layout(name: str) -> KeypointLayout:
-    try:
-        return LAYOUTS[name]
-    except KeyError:
-        raise UnknownNameError(
-            f"unknown keypoint layout {name!r}; known: {', '.join(LAYOUTS)}"
-        ) from None
+    if name not in LAYOUTS:
+        raise UnknownNameError(f"unknown keypoint layout {name!r}; known: {', '.join(LAYOUTS)}")
+    return LAYOUTS[name]

@@ -1,16 +1,8 @@
-"""Reader for the LIP single-person pose annotations (Gong et al. 2017, as used by Osokin 2019).
+"""Reader for the LIP single-person pose annotations (Gong et al. 2017), as docs/datasets.md shows.
 
-Official layout under ``root``::
-
-    TrainVal_images/{train,val}_images/<ImageID_PersonId>.jpg
-    TrainVal_pose_annotations/lip_{train,val}_set.csv
-
-CSV rows have no header: ``name.jpg, x1,y1,v1, ..., x16,y16,v16``; a missing joint has all three
-fields ``nan``. **v = 1 means occluded** (every public loader reads it so, despite the README). Head
-size is the head-to-neck distance (LIP protocol, ``calc_pckh``); 0.0 when either is missing,
-which the metric turns into an excluded image with a count. A joint outside the image is read
-as it is; one with a negative coordinate is kept for training but, as LIP's ``calc_pckh`` does,
-not scored (``Sample.scored``).
+CSV rows ``name.jpg, x1,y1,v1, ..., x16,y16,v16``, ``nan`` for a missing joint; **v = 1 means
+occluded**. Head size = ||head - neck|| (``calc_pckh``), 0.0 when either is missing; a joint with a
+negative coordinate is kept but, as ``calc_pckh`` does, not scored (``Sample.scored``).
 """
 
 from __future__ import annotations
@@ -22,11 +14,10 @@ import numpy as np
 
 from architectures.errors import UsageError
 
-from .files import require_file
+from .files import read_csv_rows, require_file
 from .layouts import LIP_LAYOUT, KeypointLayout
 from .metrics import lip_head_size
 from .sample import AnnotationError, Sample, SampleList
-from .text_files import read_csv_rows
 
 SPLITS = ("train", "val")
 
@@ -49,19 +40,13 @@ class LipReader(SampleList):
         self.samples = read_lip_csv(self.csv_path, self.image_dir)
 
 
-def read_lip_csv(
-    csv_path: Path, image_dir: Path, layout: KeypointLayout = LIP_LAYOUT
-) -> list[Sample]:
-    samples = []
-    for row_number, row in read_csv_rows(csv_path, "LIP annotation CSV"):
-        if not row or all(not field.strip() for field in row):
-            continue  # a blank line holds no record
-        samples.append(parse_lip_row(row, f"{csv_path}:{row_number}", image_dir, layout))
-    return samples
+def read_lip_csv(csv_path: Path, image_dir: Path) -> list[Sample]:
+    rows = read_csv_rows(csv_path, "LIP annotation CSV")
+    return [parse_lip_row(row, f"{csv_path}:{number}", image_dir) for number, row in rows]
 
 
-def parse_lip_row(row: list[str], source: str, image_dir: Path, layout: KeypointLayout) -> Sample:
-    num = layout.num_keypoints
+def parse_lip_row(row: list[str], source: str, image_dir: Path) -> Sample:
+    num, layout = LIP_LAYOUT.num_keypoints, LIP_LAYOUT
     if len(row) != 1 + 3 * num:
         raise AnnotationError(
             f"{source}: expected {1 + 3 * num} fields "
@@ -100,9 +85,8 @@ def _number(field: str, source: str, joint: int) -> float:
     try:
         value = float(field.strip())
     except ValueError:
-        raise AnnotationError(
-            f"{source}: joint {joint}: {field.strip()!r} is not a number or nan"
-        ) from None
+        message = f"{source}: joint {joint}: {field.strip()!r} is not a number or nan"
+        raise AnnotationError(message) from None
     if math.isinf(value):
         raise AnnotationError(f"{source}: joint {joint}: infinite value {field.strip()!r}")
     return value

@@ -1,16 +1,10 @@
 """PCKh and its AUC as the official MPII MATLAB evaluation and the LIP evaluation compute them.
 
-A joint counts when its ``valid`` flag is set (annotated; LIP counts occluded joints too) and it is
-correct when ``distance / head_size <= threshold`` (``<=`` as ``computePCK.m`` and LIP's
-``calc_pckh``). A NaN prediction counts as wrong (the official code maps it to inf). Images whose
-head size is 0 or NaN are excluded and counted in ``PCKhResult.excluded`` (LIP: head or neck
-missing, as LIP's ``calc_pckh``); a valid joint with a NaN ground truth is an error.
-
-Table columns (:func:`paper_columns`): each column is the mean of its joints' PCKh (left/right,
-Head = upper neck and head top, as ``genTablePCK.m``); the total pools all 14 scored joints
-weighted by joint count (pelvis and thorax/spine left out). AUC (:func:`pckh_auc`) integrates the
-total curve at thresholds 0:0.01:0.5 with the trapezoid rule over x rescaled to [0, 1], as
-``area_under_curve.m`` does.
+A joint counts when ``valid`` (annotated, occluded ones too) and is correct when ``distance /
+head_size <= threshold`` (``computePCK.m``, LIP's ``calc_pckh``); a NaN prediction is a miss. Images
+with a head size of 0 or NaN are excluded and counted. Columns average left and right (Head = upper
+neck and head top, ``genTablePCK.m``); the total pools the 14 scored joints. AUC: the total over
+thresholds 0:0.01:0.5, trapezoid rule, x rescaled to [0, 1] (``area_under_curve.m``).
 """
 
 from __future__ import annotations
@@ -77,10 +71,12 @@ def _check_shapes(
         raise ValueError(f"gt must have shape (N, K, 2), got {gt.shape}")
     if pred.shape != gt.shape:
         raise ValueError(f"pred has shape {pred.shape} but gt has {gt.shape}")
-    if valid.shape != gt.shape[:2]:
-        raise ValueError(f"valid must have shape {gt.shape[:2]}, got {valid.shape}")
-    if head_size.shape != gt.shape[:1]:
-        raise ValueError(f"head_size must have shape ({gt.shape[0]},), got {head_size.shape}")
+    for name, array, shape in (
+        ("valid", valid, gt.shape[:2]),
+        ("head_size", head_size, gt.shape[:1]),
+    ):
+        if array.shape != shape:
+            raise ValueError(f"{name} must have shape {shape}, got {array.shape}")
 
 
 def pckh(
@@ -91,12 +87,8 @@ def pckh(
     threshold: float = 0.5,
     strict: bool = False,
 ) -> PCKhResult:
-    """PCKh counts per joint at ``threshold``; ``.per_joint`` gives percentages.
-
-    ``strict=True`` counts ``distance < threshold`` as bearpaw's and mmpose's ports do; the
-    official code (and the default) counts ``<=``. A negative or NaN ``threshold`` is a
-    :class:`~architectures.errors.UsageError`.
-    """
+    """PCKh counts per joint at ``threshold``; ``strict``: ``distance < threshold`` (bearpaw's
+    and mmpose's ports) instead of the official ``<=``."""
     check_range("PCKh threshold", threshold, low=0)
     dist, counts, excluded = normalized_distances(pred, gt, valid, head_size)
     if not counts.any():
@@ -104,15 +96,9 @@ def pckh(
             f"no joint counts: every joint is invalid or every image has a zero/NaN "
             f"head size ({excluded} of {len(counts)} images excluded)"
         )
-    correct = (counts & within(dist, threshold, strict)).sum(axis=0)
-    return PCKhResult(
-        correct=correct, counted=counts.sum(axis=0), excluded=excluded, threshold=float(threshold)
-    )
-
-
-def within(dist: np.ndarray, threshold: float, strict: bool = False) -> np.ndarray:
-    """The correctness test: ``dist <= threshold`` (official), ``<`` when ``strict``."""
-    return dist < threshold if strict else dist <= threshold
+    hit = dist < threshold if strict else dist <= threshold
+    correct = (counts & hit).sum(axis=0)
+    return PCKhResult(correct, counts.sum(axis=0), excluded, float(threshold))
 
 
 def pckh_curve(

@@ -1,20 +1,8 @@
-"""Reader for MPII Human Pose (Andriluka et al. 2014) in the widely used mmpose JSON layout.
+"""Reader for MPII Human Pose (Andriluka et al. 2014) in the mmpose JSON layout (docs/datasets.md).
 
-Local layout under ``root`` (as mmpose documents it)::
-
-    images/<name>.jpg
-    annotations/mpii_{train,val}.json     list of {image, center, scale, joints, joints_vis}
-    annotations/mpii_gt_{split}.mat       optional; official head boxes, key ``headboxes_src``
-                                          (2 x 2 x N: row 0 = (x1, y1), row 1 = (x2, y2)), one
-                                          column per JSON record in file order. The official
-                                          ``detections_our_format.mat`` has the same key and may
-                                          be passed as ``headboxes=``.
-
-The JSON holds MATLAB 1-based coordinates; the reader subtracts 1 so that samples use the 0-based
-pixel-centre convention of :mod:`datasets.sample`. ``joints_vis = 0`` marks an unannotated joint
-(NaN here); the JSON has no occlusion flag, so ``visible`` equals annotated. Head size = 0.6 x
-head-box diagonal (``util_get_head_size.m``); without head boxes (the train split) it is NaN, and
-PCKh leaves such samples out and reports how many (``PCKhResult.excluded``).
+``root/annotations/mpii_{split}.json`` holds MATLAB 1-based coordinates (made 0-based here);
+``joints_vis = 0`` marks an unannotated joint (NaN). Head size = 0.6 x the head-box diagonal
+(``util_get_head_size.m``) from ``mpii_gt_{split}.mat`` or ``headboxes=``, else NaN.
 """
 
 from __future__ import annotations
@@ -51,19 +39,14 @@ class MpiiReader(SampleList):
         records = load_json_records(self.json_path)
         image_dir = self.root / "images"
         samples = [
-            parse_mpii_record(record, i, self.json_path, image_dir, float("nan"))
-            for i, record in enumerate(records)
+            parse_mpii_record(r, i, self.json_path, image_dir) for i, r in enumerate(records)
         ]
         default_mat = self.root / "annotations" / f"mpii_gt_{split}.mat"
-        self.headbox_path = (
-            Path(headboxes)
-            if headboxes is not None
-            else (default_mat if default_mat.exists() else None)  # a folder there is named
-        )
-        if self.headbox_path is not None and samples:  # no records: nothing to give a size
-            sizes = read_head_sizes(self.headbox_path, len(samples))
-            samples = [replace(s, head_size=float(size)) for s, size in zip(samples, sizes)]
-        self.samples = samples
+        self.headbox_path = Path(headboxes) if headboxes is not None else default_mat
+        if headboxes is None and not default_mat.exists():  # a folder there is named
+            self.headbox_path = None
+        # no records: nothing to give a size
+        self.samples = with_head_sizes(samples, self.headbox_path if samples else None)
 
 
 def load_json_records(path: Path) -> list:
@@ -74,27 +57,21 @@ def load_json_records(path: Path) -> list:
     except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise AnnotationError(f"{path}: not a readable JSON file ({error})") from None
     if not isinstance(records, list):
-        raise AnnotationError(
-            f"{path}: expected a JSON list of records, got {type(records).__name__}"
-        )
+        kind = type(records).__name__
+        raise AnnotationError(f"{path}: expected a JSON list of records, got {kind}")
     return records
 
 
-def parse_mpii_record(
-    record: object,
-    index: int,
-    json_path: Path,
-    image_dir: Path,
-    head_size: float,
-    layout: KeypointLayout = MPII_LAYOUT,
-) -> Sample:
-    name = _check_record(record, f"{json_path}:record {index}")
-    source = f"{json_path}:record {index} ({name})"
-    num = layout.num_keypoints
-    joints = _array(record["joints"], (num, 2), "joints", source)
-    vis = _array(record["joints_vis"], (num,), "joints_vis", source)
-    center = _array(record["center"], (2,), "center", source)
-    scale = float(_array(record["scale"], (), "scale", source))
+def parse_mpii_record(record: object, index: int, json_path: Path, image_dir: Path) -> Sample:
+    source = f"{json_path}:record {index}"
+    keys = ("image", "center", "scale", "joints", "joints_vis")
+    name = check_record(record, keys, source)["image"]
+    if not isinstance(name, str) or not name:
+        raise AnnotationError(f"{source}: field 'image' must be a file name, got {name!r}")
+    source = f"{source} ({name})"
+    joints = numeric_field(record, "joints", (16, 2), source, finite=False)
+    vis = numeric_field(record, "joints_vis", (16,), source)
+    scale = float(numeric_field(record, "scale", (), source))
     if not set(np.unique(vis)) <= {0.0, 1.0}:
         raise AnnotationError(f"{source}: joints_vis must hold 0/1 values, got {vis.tolist()}")
     if scale <= 0:
@@ -102,57 +79,54 @@ def parse_mpii_record(
     annotated = vis > 0
     if not np.isfinite(joints[annotated]).all():
         raise AnnotationError(f"{source}: an annotated joint has a NaN/inf coordinate")
-    keypoints = np.where(annotated[:, None], joints - 1.0, np.nan)  # MATLAB 1-based -> 0-based
     return Sample(
         id=f"{Path(name).stem}#{index}",
         image_path=image_dir / name,
-        keypoints=keypoints,
+        keypoints=np.where(annotated[:, None], joints - 1.0, np.nan),  # 1-based -> 0-based
         visible=annotated,
-        head_size=head_size,
+        head_size=float("nan"),
         source=source,
-        center=center - 1.0,
+        center=numeric_field(record, "center", (2,), source) - 1.0,
         scale=scale,
     )
 
 
-def _check_record(record: object, source: str) -> str:
-    """The record is an object with every field; returns its image name."""
+def check_record(record: object, keys: tuple[str, ...], source: str) -> dict:
+    """``record`` when it is an object with every field of ``keys``."""
     if not isinstance(record, dict):
         raise AnnotationError(f"{source}: expected an object, got {type(record).__name__}")
-    missing = [
-        key for key in ("image", "center", "scale", "joints", "joints_vis") if key not in record
-    ]
+    missing = [key for key in keys if key not in record]
     if missing:
         raise AnnotationError(f"{source}: missing field(s) {', '.join(missing)}")
-    name = record["image"]
-    if not isinstance(name, str) or not name:
-        raise AnnotationError(f"{source}: field 'image' must be a file name, got {name!r}")
-    return name
+    return record
 
 
-def _array(value: object, shape: tuple[int, ...], field: str, source: str) -> np.ndarray:
+def numeric_field(
+    record: dict, key: str, shape: tuple[int, ...], source: str, finite: bool = True
+) -> np.ndarray:
+    """``record[key]`` as a float64 array of ``shape`` (finite unless told otherwise)."""
     try:
-        array = np.asarray(value, dtype=np.float64)
+        array = np.asarray(record[key], dtype=np.float64)
     except (TypeError, ValueError):
-        raise AnnotationError(f"{source}: field {field!r} is not numeric: {value!r}") from None
+        raise AnnotationError(f"{source}: field {key!r} is not numeric: {record[key]!r}") from None
     if array.shape != shape:
-        raise AnnotationError(
-            f"{source}: field {field!r} has shape {array.shape}, expected {shape}"
-        )
-    if not np.isfinite(array).all() and field != "joints":
-        raise AnnotationError(f"{source}: field {field!r} has a NaN/inf value")
+        raise AnnotationError(f"{source}: field {key!r} has shape {array.shape}, expected {shape}")
+    if finite and not np.isfinite(array).all():
+        raise AnnotationError(f"{source}: field {key!r} has a NaN/inf value")
     return array
+
+
+def with_head_sizes(samples: list[Sample], headboxes: Path | None) -> list[Sample]:
+    """``samples`` with the head sizes of the ``headboxes`` file (record by record), if any."""
+    if headboxes is None:
+        return samples
+    sizes = read_head_sizes(headboxes, len(samples))
+    return [replace(s, head_size=float(size)) for s, size in zip(samples, sizes)]
 
 
 def read_head_sizes(path: Path, num_records: int) -> np.ndarray:
     """0.6 x head-box diagonal per record, from ``headboxes_src`` (2 x 2 x N) of a .mat file."""
-    content = load_mat(path, "MPII head box file")
-    if "headboxes_src" not in content:
-        raise AnnotationError(
-            f"{path}: no 'headboxes_src' array (keys: "
-            f"{', '.join(k for k in content if not k.startswith('__'))})"
-        )
-    boxes = np.asarray(content["headboxes_src"], dtype=np.float64)
+    boxes = mat_array(load_mat(path, "MPII head box file"), "headboxes_src", path)
     if boxes.ndim != 3 or boxes.shape[:2] != (2, 2) or boxes.shape[2] != num_records:
         raise AnnotationError(
             f"{path}: headboxes_src has shape {boxes.shape}, expected "
@@ -169,10 +143,17 @@ def read_head_sizes(path: Path, num_records: int) -> np.ndarray:
 
 
 def load_mat(path: Path, what: str = "MATLAB file") -> dict:
-    """The arrays of a MATLAB (v4 to v7) file; a missing, folder, truncated or non-MATLAB file
-    raises naming ``path``."""
+    """The arrays of a MATLAB (v4 to v7) file; a bad one raises naming ``path``."""
     require_file(path, what, "a .mat file")
     try:
         return loadmat(str(path))
     except (ValueError, TypeError, OSError, IndexError, NotImplementedError, MatReadError) as error:
         raise AnnotationError(f"{path}: not a readable MATLAB file ({error})") from None
+
+
+def mat_array(content: dict, key: str, path: Path) -> np.ndarray:
+    """The float64 array ``key`` of a loaded .mat file; its absence names the keys there."""
+    if key not in content:
+        keys = ", ".join(k for k in content if not k.startswith("__"))
+        raise AnnotationError(f"{path}: no {key!r} array (keys: {keys})")
+    return np.asarray(content[key], dtype=np.float64)

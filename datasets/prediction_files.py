@@ -1,16 +1,9 @@
-"""Prediction files as people publish them, read into one (N, K, 2) array.
+"""Prediction files as people publish them, read into one (N, K, 2) array (docs/datasets.md).
 
-Accepted: ``.mat`` (``preds`` (N, K, 2), or ``pos_pred_src`` (K, 2, N) as in gt_valid.mat /
-detections_our_format.mat; MATLAB v7.3 files through h5py), ``.h5`` / ``.hdf5`` (dataset
-``preds``), ``.npy``, ``.npz`` (``preds``), ``.json`` (a nested list, or an object with ``preds``)
-and LIP's prediction CSV (``name,x0,y0,...,x15,y15``, optionally ``,v`` after each pair; ``nan``
-for a missing joint). A file with one array needs no key. An array of shape (2, K, N) (an
-(N, K, 2) array written column-major, as Torch7 and MATLAB HDF5 writers do) is transposed.
-
-Pixel convention: a file may say whether its coordinates are 0- or 1-based with a
-``coordinate_base`` entry (0 or 1; JSON also ``"coordinates": "zero-based" / "one-based"``).
-LIP's CSV is in LIP's own pixels (those of its annotation CSV). Otherwise the file does not say,
-and :attr:`PredictionFile.base` is None: the caller must be told, never guess.
+``.mat`` (``preds`` or gt_valid's ``pos_pred_src``; v7.3 through h5py), ``.h5`` / ``.hdf5``,
+``.npy``, ``.npz``, ``.json`` and LIP's prediction CSV; a (2, K, N) array (column-major writers) is
+transposed. A file may state its pixel base (``coordinate_base`` 0 / 1; JSON also ``"coordinates":
+"zero-based" / "one-based"``); else :attr:`PredictionFile.base` is None and the caller must say.
 """
 
 from __future__ import annotations
@@ -24,11 +17,9 @@ import numpy as np
 from scipy.io import loadmat
 from scipy.io.matlab import MatReadError
 
-from .files import require_file
+from .files import read_csv_rows, require_file
 from .sample import AnnotationError
-from .text_files import read_csv_rows
 
-SUFFIXES = (".mat", ".h5", ".hdf5", ".npy", ".npz", ".json", ".csv")
 _BASE_WORDS = {"zero-based": 0, "one-based": 1}
 
 
@@ -48,22 +39,14 @@ def load_predictions(path: str | Path) -> PredictionFile:
     require_file(path, "prediction file")
     if path.stat().st_size == 0:
         raise AnnotationError(f"{path}: prediction file is empty")
-    readers = {
-        ".mat": _read_mat,
-        ".h5": _read_h5,
-        ".hdf5": _read_h5,
-        ".npy": _read_npy,
-        ".npz": _read_npz,
-        ".json": _read_json,
-        ".csv": _read_lip_csv,
-    }
-    reader = readers.get(path.suffix.lower())
+    reader = _READERS.get(path.suffix.lower())
     if reader is None:
+        known = ", ".join(_READERS)
         raise AnnotationError(
-            f"{path}: unknown prediction file type {path.suffix!r}; "
-            f"expected one of {', '.join(SUFFIXES)}"
+            f"{path}: unknown prediction file type {path.suffix!r}; one of {known}"
         )
-    result = reader(path)
+    content = reader(path)
+    result = content if isinstance(content, PredictionFile) else _pick(content, path)
     coords = result.coords
     if coords.ndim == 3 and coords.shape[0] == 2 and coords.shape[2] != 2:
         # (2, K, N): an (N, K, 2) array stored column-major (Torch7 / MATLAB hdf5 writers)
@@ -83,15 +66,16 @@ def _check_array(coords: np.ndarray, path: Path) -> None:
         raise AnnotationError(f"{path}: predictions hold an infinite coordinate")
 
 
-def _pick(arrays: dict[str, np.ndarray], path: Path) -> tuple[np.ndarray, int | None]:
-    """The prediction array among a file's named arrays, and its stated coordinate base."""
+def _pick(arrays: dict[str, np.ndarray], path: Path) -> PredictionFile:
+    """The prediction array among a file's named arrays, with its stated coordinate base."""
     base = _stated_base(arrays.pop("coordinate_base", None), path)
     if "preds" in arrays:
-        return _numeric(arrays["preds"], path), base
+        return PredictionFile(path, _numeric(arrays["preds"], path), base)
     if "pos_pred_src" in arrays:  # gt_valid.mat layout: (K, 2, N)
-        return np.moveaxis(_numeric(arrays["pos_pred_src"], path), 2, 0), base
+        coords = np.moveaxis(_numeric(arrays["pos_pred_src"], path), 2, 0)
+        return PredictionFile(path, coords, base)
     if len(arrays) == 1:
-        return _numeric(next(iter(arrays.values())), path), base
+        return PredictionFile(path, _numeric(next(iter(arrays.values())), path), base)
     raise AnnotationError(
         f"{path}: no 'preds' array and more than one to choose from ({', '.join(sorted(arrays))})"
     )
@@ -115,20 +99,14 @@ def _stated_base(value: object, path: Path) -> int | None:
     raise AnnotationError(f"{path}: coordinate_base must be 0 or 1, got {value!r}")
 
 
-def _read_mat(path: Path) -> PredictionFile:
+def _read_mat(path: Path) -> dict[str, np.ndarray]:
     try:
         content = loadmat(str(path))
     except NotImplementedError:  # MATLAB v7.3 is HDF5; h5py gives MATLAB arrays transposed
-        arrays = _h5_arrays(path)
-        return _pick_file(path, {k: np.asarray(v).T for k, v in arrays.items()})
+        return {k: np.asarray(v).T for k, v in _h5_arrays(path).items()}
     except (ValueError, TypeError, OSError, IndexError, MatReadError) as error:
         raise AnnotationError(f"{path}: not a readable MATLAB file ({error})") from None
-    return _pick_file(path, {k: v for k, v in content.items() if not k.startswith("__")})
-
-
-def _pick_file(path: Path, arrays: dict[str, np.ndarray]) -> PredictionFile:
-    coords, base = _pick(arrays, path)
-    return PredictionFile(path, coords, base)
+    return {k: v for k, v in content.items() if not k.startswith("__")}
 
 
 def _h5_arrays(path: Path) -> dict[str, np.ndarray]:
@@ -141,10 +119,6 @@ def _h5_arrays(path: Path) -> dict[str, np.ndarray]:
         raise AnnotationError(f"{path}: not a readable HDF5 file ({error})") from None
 
 
-def _read_h5(path: Path) -> PredictionFile:
-    return _pick_file(path, _h5_arrays(path))
-
-
 def _check_magic(path: Path, magic: bytes, kind: str) -> None:
     # numpy reads any other header as a pickle and would call random bytes "pickled data"
     with open(path, "rb") as handle:
@@ -152,64 +126,56 @@ def _check_magic(path: Path, magic: bytes, kind: str) -> None:
             raise AnnotationError(f"{path}: not a {kind} file (it does not start as one)")
 
 
-def _read_npy(path: Path) -> PredictionFile:
+def _read_npy(path: Path) -> dict[str, np.ndarray]:
     _check_magic(path, b"\x93NUMPY", ".npy")
     try:
-        return PredictionFile(path, _numeric(np.load(path, allow_pickle=False), path), None)
+        return {"preds": np.load(path, allow_pickle=False)}
     except ValueError as error:
         raise AnnotationError(f"{path}: not a readable .npy array ({error})") from None
 
 
-def _read_npz(path: Path) -> PredictionFile:
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
     _check_magic(path, b"PK", ".npz (zip)")
     try:
         with np.load(path, allow_pickle=False) as content:
-            return _pick_file(path, {k: content[k] for k in content.files})
+            return {k: content[k] for k in content.files}
     except (ValueError, OSError) as error:
         raise AnnotationError(f"{path}: not a readable .npz file ({error})") from None
 
 
-def _read_json(path: Path) -> PredictionFile:
+def _read_json(path: Path) -> dict[str, object]:
     try:
         content = json.loads(path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise AnnotationError(f"{path}: not valid JSON ({error})") from None
-    if isinstance(content, dict):
-        base = content.get("coordinate_base", content.get("coordinates"))
-        arrays = {k: v for k, v in content.items() if k not in ("coordinates", "coordinate_base")}
-        if "preds" not in arrays:
-            raise AnnotationError(
-                f"{path}: a JSON object needs a 'preds' field (keys: {', '.join(content)})"
-            )
-        return PredictionFile(path, _numeric(arrays["preds"], path), _stated_base(base, path))
-    return PredictionFile(path, _numeric(content, path), None)
+    if not isinstance(content, dict):
+        return {"preds": content}
+    if "preds" not in content:
+        keys = ", ".join(content)
+        raise AnnotationError(f"{path}: a JSON object needs a 'preds' field (keys: {keys})")
+    base = content.get("coordinate_base", content.get("coordinates"))
+    return {"preds": content["preds"], "coordinate_base": base}
 
 
-def _read_lip_csv(path: Path, num_joints: int = 16) -> PredictionFile:
-    names, rows, lines = [], [], {}
+def _read_lip_csv(path: Path) -> PredictionFile:
+    rows, lines = [], {}  # image name -> its line, in file order
     for number, row in read_csv_rows(path, "LIP prediction CSV"):
-        if not row or all(not field.strip() for field in row):
-            continue
         name = row[0].strip()
         if name in lines:  # rows are matched by name: which one would count?
-            raise AnnotationError(
-                f"{path}:{number}: image {name} already has a row at line {lines[name]}"
-            )
+            message = f"image {name} already has a row at line {lines[name]}"
+            raise AnnotationError(f"{path}:{number}: {message}")
         lines[name] = number
-        names.append(name)
-        rows.append(_lip_csv_row(row[1:], f"{path}:{number}", num_joints))
+        rows.append(_lip_csv_row(row[1:], f"{path}:{number}"))
     if not rows:
         raise AnnotationError(f"{path}: no prediction rows")
-    return PredictionFile(path, np.stack(rows), 0, tuple(names))
+    return PredictionFile(path, np.stack(rows), 0, tuple(lines))
 
 
-def _lip_csv_row(fields: list[str], source: str, num_joints: int) -> np.ndarray:
+def _lip_csv_row(fields: list[str], source: str, num_joints: int = 16) -> np.ndarray:
     per_joint = {2 * num_joints: 2, 3 * num_joints: 3}.get(len(fields))
     if per_joint is None:
-        raise AnnotationError(
-            f"{source}: expected a name and {2 * num_joints} (x, y) or "
-            f"{3 * num_joints} (x, y, v) fields, got {len(fields)}"
-        )
+        expected = f"{2 * num_joints} (x, y) or {3 * num_joints} (x, y, v) fields"
+        raise AnnotationError(f"{source}: expected a name and {expected}, got {len(fields)}")
     try:
         values = [float(f) for f in fields]
     except ValueError:
@@ -217,3 +183,14 @@ def _lip_csv_row(fields: list[str], source: str, num_joints: int) -> np.ndarray:
     if any(math.isinf(v) for v in values):
         raise AnnotationError(f"{source}: an infinite coordinate")
     return np.array(values).reshape(num_joints, per_joint)[:, :2]
+
+
+_READERS = {
+    ".mat": _read_mat,
+    ".h5": _h5_arrays,
+    ".hdf5": _h5_arrays,
+    ".npy": _read_npy,
+    ".npz": _read_npz,
+    ".json": _read_json,
+    ".csv": _read_lip_csv,
+}

@@ -1,17 +1,13 @@
-"""The sample type every reader yields, and the error raised for bad annotations.
+"""The sample every reader yields, and the error raised for bad annotations.
 
-Coordinates are 0-based pixel-centre coordinates: the centre of the top-left pixel is (0, 0) and
-the image spans [-0.5, W - 0.5] x [-0.5, H - 0.5]. Missing joints are NaN. ``visible`` is the
-dataset's visibility flag; ``valid`` (annotated) is what PCKh counts, per both protocols, except
-where a protocol leaves more out (``scored``: LIP skips joints with a negative coordinate).
-
-Real annotations hold joints outside the image (MPII head tops above the frame, up to 93 px):
-they are kept, augmented and scored like any other; :meth:`Sample.outside_image` reports them.
+0-based pixel-centre coordinates (the top-left pixel's centre is (0, 0)), NaN for a missing joint.
+``valid`` (annotated) is what PCKh counts, less a protocol's own exclusions (``scored``). Joints
+outside the image are real (MPII head tops) and kept; :meth:`Sample.outside_image` reports them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,26 +67,16 @@ class Sample:
     def outside_image(
         self, image_hw: tuple[int, int], tolerance: float = OUT_OF_IMAGE_TOLERANCE
     ) -> np.ndarray:
-        """(K,) bool: annotated joints more than ``tolerance`` px outside the image (kept, not
-        errors: real annotations have them)."""
-        height, width = image_hw
+        """(K,) bool: annotated joints more than ``tolerance`` px outside the image."""
+        high = np.array(image_hw[::-1]) - 0.5 + tolerance  # (x, y)
         with np.errstate(invalid="ignore"):
-            x, y = self.keypoints[:, 0], self.keypoints[:, 1]
-            out = (
-                (x < -0.5 - tolerance)
-                | (y < -0.5 - tolerance)
-                | (x > width - 0.5 + tolerance)
-                | (y > height - 0.5 + tolerance)
-            )
+            out = ((self.keypoints < -0.5 - tolerance) | (self.keypoints > high)).any(axis=1)
         return out & self.valid
 
     def person_box(self, image_hw: tuple[int, int], box_scale: float = 1.25) -> tuple[float, ...]:
-        """(x_min, y_min, width, height) of the region the network sees, pixel-edge coordinates.
-
-        With centre/scale (MPII) it is the usual square of side ``box_scale * scale * 200`` around
-        the centre moved down by ``15 * scale`` (Newell's and mmpose's convention); otherwise the
-        whole image (LIP images are person crops).
-        """
+        """(x_min, y_min, width, height) in pixel edges of the region the network sees: for MPII
+        a square of side ``box_scale * scale * 200`` around the centre moved down ``15 * scale``
+        (Newell's and mmpose's convention), else the whole image (LIP images are person crops)."""
         if self.center is None or self.scale is None:
             height, width = image_hw
             return (-0.5, -0.5, float(width), float(height))
@@ -109,6 +95,3 @@ class SampleList(Sequence[Sample]):
 
     def __getitem__(self, index):  # type: ignore[override]
         return self.samples[index]
-
-    def __iter__(self) -> Iterator[Sample]:
-        return iter(self.samples)

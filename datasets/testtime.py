@@ -1,12 +1,7 @@
 """Test-time protocol of Osokin 2019, Table 4: heatmaps averaged over input scales and a flip.
 
-The batch is resized to each scale (sizes other than the unscaled one rounded to ``size_divisor``,
-64 by default, so every network's strides divide them), each output is resized back to the heatmap
-size of the unscaled input (bilinear, ``align_corners=False``, which keeps pixel centres aligned)
-and averaged. The flipped pass mirrors
-the input, mirrors its heatmaps back and swaps the left/right channels; channels not named in
-``flip_pairs`` (the background map) stay in place. Models follow the suite's contract: float NCHW
-in, a list of heatmap tensors out, the last is the prediction.
+Each scale's output is resized (bilinear, ``align_corners=False``) to the heatmap size of the
+unscaled input; the flipped pass mirrors back and swaps the ``flip_pairs`` channels.
 """
 
 from __future__ import annotations
@@ -35,11 +30,9 @@ def _forward(
     mirrored: bool,
     flip_pairs: Sequence[tuple[int, int]],
 ) -> torch.Tensor:
-    x = (
-        images
-        if tuple(images.shape[-2:]) == size
-        else F.interpolate(images, size=size, mode="bilinear", align_corners=False)
-    )
+    x = images
+    if tuple(images.shape[-2:]) != size:
+        x = F.interpolate(images, size=size, mode="bilinear", align_corners=False)
     if mirrored:
         x = torch.flip(x, dims=[3])
     maps = model(x)[-1]
@@ -57,12 +50,8 @@ def predict_heatmaps(
     flip_pairs: Sequence[tuple[int, int]] = (),
     size_divisor: int = 64,
 ) -> torch.Tensor:
-    """Average heatmaps (N, C, h, w) at the heatmap size of the unscaled input.
-
-    ``scales=(1.0,), flip=False`` is plain single-scale inference. ``flip=True`` needs the
-    dataset's ``flip_pairs`` (e.g. ``LIP_LAYOUT.flip_pairs``); an empty tuple is refused. The
-    model is used as given: put it in ``eval()`` mode first.
-    """
+    """Average heatmaps (N, C, h, w) at the heatmap size of the unscaled input; ``flip`` needs
+    the channels' ``flip_pairs``. Put the model in ``eval()`` mode first."""
     if images.ndim != 4:
         raise ValueError(f"images must be a float NCHW batch, got shape {tuple(images.shape)}")
     if not scales:
@@ -76,9 +65,8 @@ def predict_heatmaps(
         for mirrored in (False, True) if flip else (False,):
             maps = _forward(model, images, size, mirrored, flip_pairs)
             if base is None:  # the heatmap size the unscaled input would give
-                base = (
-                    round(height * maps.shape[2] / size[0]),
-                    round(width * maps.shape[3] / size[1]),
+                base = tuple(
+                    round(n * m / s) for n, m, s in zip((height, width), maps.shape[2:], size)
                 )
             if tuple(maps.shape[-2:]) != base:
                 maps = F.interpolate(maps, size=base, mode="bilinear", align_corners=False)

@@ -1,36 +1,11 @@
 """Torch ``Dataset`` over reader samples: pre-processing, augmentation and heatmap targets.
 
-Usage (training and evaluation share it)::
-
-    reader = LipReader(root, "train")          # or MpiiReader, or any Sequence[Sample]
-    data = PoseDataset(reader, input_size=(256, 256), heatmap_size=(32, 32), sigma=7.0,
-                       background=True, augment=AugmentConfig.paper("lip"), seed=0)
-    item = data[0]
-
-Each item is a dict:
-
-* ``image``: float32 (3, H, W), **BGR as OpenCV loads it, normalised as ``(pixel - 128) / 256``**
-  (the GCPM code's convention, range [-0.5, 0.5)); models contain no normalisation. Use
-  :func:`normalize_image` for any other image fed to a model;
-* ``heatmaps``: float32 (K [+1], h, w) targets from :func:`datasets.heatmaps.encode`, one per
-  annotated joint wherever it lies: a joint off the map leaves at most its Gaussian's tail, no
-  peak. With a ``joint_map`` (a model that predicts other joints, e.g. Wei et al.'s CPM) the
-  channels follow the model's order; everything else stays in the data's layout;
-* ``keypoints``: float32 (K, 2) in input pixels (NaN where missing);
-* ``valid``: bool (K,) annotated and inside the input after the transform (what targets show);
-* ``visible``: bool (K,) the dataset's visibility flag (left/right swapped with a flip);
-* ``head_size``: float, the PCKh head size in input pixels (0 or NaN where the protocol has none);
-* ``matrix``: float64 (3, 3) original -> input pixels; :func:`to_original` applies its inverse;
-* ``flipped``: bool, whether a flip swapped left and right (joint j of the item is then joint
-  ``layout.flip_permutation()[j]`` of the sample);
-* ``index``: int, position in the source; ``id``: str, the sample id.
-
-Evaluation scores in original pixels: decode the heatmaps with :meth:`PoseDataset.decode` (the
-data's joint order, whatever the channels), map them with :func:`to_original`, and compare with
-``source[index].keypoints``, ``.scored`` and ``.head_size``. With ``augment=None`` the
-transform is the plain fit (bigger side to the input, centred on colour 128). Randomness is
-``numpy.random.default_rng((seed, epoch, index))``: reproducible and independent of worker count;
-call :meth:`PoseDataset.set_epoch` to draw new augmentations per epoch.
+An item is a dict: ``image`` float32 (3, H, W) **BGR, (pixel - 128) / 256** (GCPM's convention;
+models hold no normalisation, use :func:`normalize_image`); ``heatmaps`` (K [+1], h, w) from
+:func:`datasets.heatmaps.encode`, in a ``joint_map``'s channel order if one is given; ``keypoints``
+(K, 2) input pixels; ``valid`` (annotated and inside the input); ``visible``; ``head_size`` in input
+pixels; ``matrix`` original -> input pixels (:func:`to_original` inverts it); ``flipped``;
+``index``; ``id``. Randomness is ``default_rng((seed, epoch, index))``, independent of workers.
 """
 
 from __future__ import annotations
@@ -50,7 +25,7 @@ from .transforms import apply_matrix, matrix_scale
 
 def normalize_image(image: np.ndarray) -> torch.Tensor:
     """HxWx3 uint8 BGR -> float32 (3, H, W) ``(pixel - 128) / 256``, the suite's convention."""
-    # Transposed in numpy: torch's strided CPU copy of the permuted view is ~10x slower here.
+    # transposed in numpy: torch's strided CPU copy of the permuted view is ~10x slower
     chw = np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32)
     return torch.from_numpy((chw - 128.0) / 256.0)
 
@@ -79,7 +54,7 @@ class PoseDataset(Dataset):
         self.layout = layout if layout is not None else getattr(source, "layout", None)
         if augment is not None and self.layout is None:
             raise ValueError(
-                "augmentation flips need flip pairs: pass layout= or a reader with .layout"
+                "augmentation flips need flip pairs: pass layout= or a reader's .layout"
             )
         if sigma <= 0:
             raise ValueError(f"sigma must be positive (input pixels), got {sigma}")
@@ -98,29 +73,17 @@ class PoseDataset(Dataset):
         sample = self.source[index]
         image = sample.load_image()
         box = sample.person_box(image.shape[:2], self.box_scale)
+        args = (image, sample.keypoints, sample.visible, box, self.input_size)
         if self.augment is None:
-            out = fit(image, sample.keypoints, sample.visible, box, self.input_size)
+            out = fit(*args)
         else:
             rng = np.random.default_rng((self.seed, self.epoch, index))
-            out = augment(
-                image,
-                sample.keypoints,
-                sample.visible,
-                box,
-                self.input_size,
-                self.augment,
-                rng,
-                self.layout.flip_pairs,
-            )
+            out = augment(*args, self.augment, rng, self.layout.flip_pairs)
         valid = self._inside(out.keypoints)
         points = out.keypoints if self.joint_map is None else self.joint_map.to_model(out.keypoints)
+        present = np.isfinite(points).all(axis=1)
         targets = encode(
-            points,
-            np.isfinite(points).all(axis=1),
-            self.input_size,
-            self.heatmap_size,
-            self.sigma,
-            self.background,
+            points, present, self.input_size, self.heatmap_size, self.sigma, self.background
         )
         return {
             "image": normalize_image(out.image),
@@ -141,23 +104,14 @@ class PoseDataset(Dataset):
         return self.layout.flip_pairs if self.joint_map is None else self.joint_map.flip_pairs
 
     def decode(self, heatmaps: torch.Tensor | np.ndarray) -> np.ndarray:
-        """(N, C, h, w) model heatmaps -> (N, K, 2) input-pixel coordinates in the data's joint
-        order (NaN for a joint the model has no map of, or a map without a finite peak)."""
-        num = (
-            self.layout.num_keypoints if self.layout is not None else len(self.source[0].keypoints)
-        )
+        """(N, C, h, w) heatmaps -> (N, K, 2) input-pixel coordinates in the data's joint order."""
+        num = len(self.source[0].keypoints) if self.layout is None else self.layout.num_keypoints
         if self.joint_map is None:
             return decode(heatmaps[:, :num], self.input_size)[0]
         coords, _ = decode(heatmaps[:, : len(self.joint_map.index)], self.input_size)
         return self.joint_map.to_data(coords, num)
 
     def _inside(self, keypoints: np.ndarray) -> np.ndarray:
-        height, width = self.input_size
-        with np.errstate(invalid="ignore"):
-            return (
-                np.isfinite(keypoints).all(axis=1)
-                & (keypoints[:, 0] >= -0.5)
-                & (keypoints[:, 1] >= -0.5)
-                & (keypoints[:, 0] <= width - 0.5)
-                & (keypoints[:, 1] <= height - 0.5)
-            )
+        high = np.array(self.input_size[::-1]) - 0.5  # (x, y) of the last pixel edge
+        with np.errstate(invalid="ignore"):  # NaN compares False: a missing joint is not inside
+            return ((keypoints >= -0.5) & (keypoints <= high)).all(axis=1)

@@ -1,9 +1,5 @@
-"""Geometric and photometric transforms on (image, keypoints), as in Osokin 2019, Sec. 3.2.2.
-
-Geometry is a 3x3 affine matrix mapping original pixel-centre coordinates to network-input
-coordinates; matrices compose by product and are applied once with ``cv2.warpAffine`` (which maps
-pixel centres to pixel centres), and the same matrix moves the keypoints, so the two stay
-consistent. Keep the matrix: its inverse maps predictions back to original pixels.
+"""Transforms on (image, keypoints), as in Osokin 2019, Sec. 3.2.2: geometry is one 3x3 affine
+matrix (original pixel centres -> input), applied once to both; its inverse maps predictions back.
 """
 
 from __future__ import annotations
@@ -60,13 +56,9 @@ def warp(
     fill: int = FILL,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Warp image and keypoints with one matrix to an input of (height, width)."""
+    size, border = (input_size[1], input_size[0]), (fill, fill, fill)
     out = cv2.warpAffine(
-        image,
-        matrix[:2],
-        (input_size[1], input_size[0]),
-        flags=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=(fill, fill, fill),
+        image, matrix[:2], size, borderMode=cv2.BORDER_CONSTANT, borderValue=border
     )
     return out, apply_matrix(keypoints, matrix)
 
@@ -83,11 +75,8 @@ def permute_channels(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def body_mask(
     image: np.ndarray, rng: np.random.Generator, max_side: float = 0.3, fill: int = FILL
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Draw a uniform quadrangle near the centre (GCPM body masking); returns (image, corners).
-
-    The centre falls in the middle third; each corner lies in its own quadrant around it at most
-    ``max_side / 2`` of the input size away, so no side exceeds ``max_side`` of the input.
-    """
+    """GCPM body masking: a quadrangle around a centre in the middle third, each corner in its own
+    quadrant at most ``max_side / 2`` of the input away; returns (image, corners)."""
     h, w = image.shape[:2]
     centre = np.array([w, h]) * (1 + rng.random(2)) / 3
     signs = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]])

@@ -1,22 +1,9 @@
 """Generated pose data in the official LIP and MPII layouts, read back by the real readers.
 
 ``python -m datasets.synthetic --format {lip,mpii} --out DIR --num-images N [--seed S]`` draws
-front-facing stick figures (see :mod:`datasets.figures`) with varied pose, scale, rotation,
-backgrounds and occluders, and writes:
-
-* LIP: ``TrainVal_images/{train,val}_images/*.jpg`` and ``TrainVal_pose_annotations/
-  lip_{train,val}_set.csv`` (integer pixels, ``nan`` for joints cut off by the crop, v = 1 for
-  joints under an occluder);
-* MPII: ``images/*.jpg``, ``annotations/mpii_{train,val}.json`` (1-based coordinates, centre,
-  scale = height / 200) and ``annotations/mpii_gt_val.mat`` with the head boxes
-  (``headboxes_src``), ``pos_gt_src`` and ``jnt_missing`` as the official file has them.
-
-The same seed gives the same files. A quarter of the images (at least one) go to ``val``, and at
-least one to ``train``. A set is written as one: it is built in a hidden folder beside ``DIR`` and
-renamed into place, so a killed run leaves the earlier set whole (or no set), never a mix.
-``.synthetic_files.json`` lists a set's files; a folder holding exactly such a set is replaced, a
-folder holding anything else is refused. This package is the library (:func:`generate`); the
-command line is ``__main__.py``.
+front-facing stick figures (:mod:`datasets.figures`); the same seed gives the same files. A set is
+built in a hidden folder and renamed into place; ``.synthetic_files.json`` lists its files, and a
+folder holding anything else is refused (docs/datasets.md).
 """
 
 from __future__ import annotations
@@ -26,7 +13,7 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-from architectures.errors import InputFileError, UsageError
+from architectures.errors import InputFileError, UsageError, check_range
 
 from ..atomic import staging_folder, swap_folder, write_bytes
 from .writers import WRITERS, Drawn, SyntheticConfig, Written, num_val
@@ -38,11 +25,8 @@ MANIFEST = ".synthetic_files.json"  # the files of the set, relative to ``out``
 
 
 def generate(config: SyntheticConfig) -> Written:
-    """Write the data set; returns per split the image names and the drawn figures (0-based).
-
-    ``config.out`` must be absent, empty or hold an earlier set of this generator
-    (:func:`earlier_set`), which the new set replaces.
-    """
+    """Write the set (replacing an earlier one, :func:`earlier_set`); returns per split the image
+    names and the drawn figures (0-based)."""
     _check_config(config)
     earlier_set(config.out)  # refuses a folder of other files before any work
     staging = staging_folder(config.out)
@@ -60,12 +44,9 @@ def generate(config: SyntheticConfig) -> Written:
 def _check_config(config: SyntheticConfig) -> None:
     if config.format not in FORMATS:
         raise UsageError(f"unknown format {config.format!r}; expected one of {FORMATS}")
-    if config.num_images < 2:  # one for train, one for val
-        raise UsageError(f"num_images must be at least 2, got {config.num_images}")
-    if config.seed < 0:  # numpy's own message would not name the seed
-        raise UsageError(f"seed must be >= 0, got {config.seed}")
-    if not 0 <= config.val_fraction <= 1:  # else more (or fewer) images than asked for
-        raise UsageError(f"val_fraction must be between 0 and 1, got {config.val_fraction}")
+    check_range("num_images", config.num_images, 2)  # one for train, one for val
+    check_range("seed", config.seed, 0)  # numpy's own message would not name the seed
+    check_range("val_fraction", config.val_fraction, 0, 1)
     if num_val(config) >= config.num_images:
         raise UsageError(
             f"val_fraction {config.val_fraction} leaves no image of {config.num_images} for the "
@@ -74,9 +55,8 @@ def _check_config(config: SyntheticConfig) -> None:
 
 
 def earlier_set(out: Path) -> int | None:
-    """How many files the set of this generator in ``out`` holds; ``None`` for an absent or empty
-    folder. Anything else (a file, a folder with files no :data:`MANIFEST` lists) is an
-    :class:`~architectures.errors.InputFileError` naming it."""
+    """How many files our earlier set in ``out`` holds (``None``: absent or empty); anything else
+    (a file, files no :data:`MANIFEST` lists) is an :class:`InputFileError` naming it."""
     if not out.exists():
         return None
     if not out.is_dir():
@@ -84,7 +64,10 @@ def earlier_set(out: Path) -> int | None:
     present = _files_under(out)
     if not present:
         return None
-    listed = _listed(out)
+    try:
+        listed = set(json.loads((out / MANIFEST).read_text())["files"])
+    except (OSError, ValueError, KeyError, TypeError):  # no readable manifest of ours
+        listed = None
     foreign = sorted(present - (listed or set()) - {MANIFEST})
     if listed is None or foreign:
         example = f" (e.g. {foreign[0]})" if foreign else ""
@@ -93,15 +76,6 @@ def earlier_set(out: Path) -> int | None:
             "or new folder"
         )
     return len(present)
-
-
-def _listed(out: Path) -> set[str] | None:
-    """The files the set's manifest lists; ``None`` without a readable manifest of ours."""
-    try:
-        files = json.loads((out / MANIFEST).read_text())["files"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return set(files) if isinstance(files, list) else None
 
 
 def _files_under(folder: Path) -> set[str]:

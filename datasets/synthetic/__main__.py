@@ -12,8 +12,6 @@ PROG = "python -m datasets.synthetic"
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Parse ``argv``, write the set, say what it wrote and what it replaced; a user error exits 2
-    in one line (:func:`architectures.errors.error_boundary`)."""
     parser = ArgumentParser(prog=PROG, description=synthetic.__doc__.split("\n\n")[0])
     parser.add_argument("--format", required=True, choices=FORMATS)
     parser.add_argument("--out", required=True, type=Path, help="dataset root to create")
@@ -21,13 +19,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--val-fraction", type=float, default=0.25)
     args = parser.parse_args(argv)
-    config = SyntheticConfig(
-        format=args.format,
-        out=args.out,
-        num_images=args.num_images,
-        seed=args.seed,
-        val_fraction=args.val_fraction,
-    )
+    config = SyntheticConfig(args.format, args.out, args.num_images, args.seed, args.val_fraction)
     with error_boundary(parser):
         earlier = earlier_set(args.out)
         generate(config)

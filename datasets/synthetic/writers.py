@@ -1,14 +1,12 @@
-"""The drawn people and the files of one generated set, in the official LIP and MPII layouts.
-
-LIP: person crops, the figure filling the image and sometimes cut off at the bottom; MPII: scene
-images with the whole person inside, 1-based mmpose JSON records and the head boxes of the official
-``mpii_gt_val.mat``. Every function writes into ``config.out`` as given; :func:`datasets.synthetic.
-generate` points it at a staging folder and swaps the finished set into place.
+"""The drawn people and the files of one generated set, in the official LIP and MPII layouts
+(LIP: person crops, sometimes cut off at the bottom; MPII: scenes with 1-based mmpose JSON and the
+head boxes of ``mpii_gt_val.mat``). Writers write into ``config.out`` as given.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,13 +50,13 @@ def write_jpeg(path: Path, image: np.ndarray) -> None:
 
 def draw_person(
     rng: np.random.Generator,
-    height: int,
-    width: int,
+    size: tuple[int, int],
     person_height: float,
     centre: np.ndarray,
     occluder_prob: float,
     keep_inside: bool = False,
 ) -> Drawn:
+    height, width = size
     image = figures.background(rng, height, width)
     joints = figures.place(figures.random_pose(rng), rng, person_height, centre)
     if keep_inside:
@@ -78,10 +76,8 @@ def _fit_inside(joints: np.ndarray, height: int, width: int, margin: float) -> n
     mid = (low + high) / 2
     joints = mid + (joints - mid) * shrink
     low, high = joints.min(axis=0), joints.max(axis=0)
-    shift = np.maximum(margin - low, 0) - np.maximum(
-        high - (np.array([width, height]) - 1 - margin), 0
-    )
-    return joints + shift
+    limit = np.array([width, height]) - 1 - margin
+    return joints + np.maximum(margin - low, 0) - np.maximum(high - limit, 0)
 
 
 def num_val(config: SyntheticConfig) -> int:
@@ -106,9 +102,7 @@ def lip_person(rng: np.random.Generator, config: SyntheticConfig) -> Drawn:
     truncated = rng.random() < config.truncate_prob
     if truncated:
         centre[1] += rng.uniform(0.15, 0.3) * height
-    return draw_person(
-        rng, height, width, person, centre, config.occluder_prob, keep_inside=not truncated
-    )
+    return draw_person(rng, (height, width), person, centre, config.occluder_prob, not truncated)
 
 
 def lip_row(name: str, drawn: Drawn) -> str:
@@ -121,19 +115,22 @@ def lip_row(name: str, drawn: Drawn) -> str:
 
 
 def write_lip(config: SyntheticConfig) -> Written:
+    written = _draw_all(config, lip_person, lambda index: f"{index}_{100000 + index}.jpg")
+    for split, items in written.items():
+        for name, drawn in items:
+            write_jpeg(config.out / "TrainVal_images" / f"{split}_images" / name, drawn.image)
+        text = "".join(lip_row(name, drawn) + "\n" for name, drawn in items)
+        csv = config.out / "TrainVal_pose_annotations" / f"lip_{split}_set.csv"
+        write_bytes(csv, text.encode())
+    return written
+
+
+def _draw_all(config: SyntheticConfig, person: Callable, name: Callable[[int], str]) -> Written:
+    """Draw every image of the set from one seeded generator, in index order."""
     rng = np.random.default_rng(config.seed)
-    rows: dict[str, list[str]] = {"train": [], "val": []}
     written: Written = {"train": [], "val": []}
     for index, split in enumerate(split_names(config)):
-        drawn, name = lip_person(rng, config), f"{index}_{100000 + index}.jpg"
-        write_jpeg(config.out / "TrainVal_images" / f"{split}_images" / name, drawn.image)
-        rows[split].append(lip_row(name, drawn))
-        written[split].append((name, drawn))
-    for split, lines in rows.items():
-        text = "".join(line + "\n" for line in lines)
-        write_bytes(
-            config.out / "TrainVal_pose_annotations" / f"lip_{split}_set.csv", text.encode()
-        )
+        written[split].append((name(index), person(rng, config)))
     return written
 
 
@@ -148,7 +145,7 @@ def mpii_person(rng: np.random.Generator, config: SyntheticConfig) -> Drawn:
             rng.uniform(margin, height - margin) if height > 2 * margin else height / 2,
         ]
     )
-    return draw_person(rng, height, width, person, centre, config.occluder_prob, keep_inside=True)
+    return draw_person(rng, (height, width), person, centre, config.occluder_prob, True)
 
 
 def mpii_record(name: str, drawn: Drawn) -> tuple[dict, np.ndarray]:
@@ -171,32 +168,22 @@ def mpii_record(name: str, drawn: Drawn) -> tuple[dict, np.ndarray]:
 
 
 def write_mpii(config: SyntheticConfig) -> Written:
-    rng = np.random.default_rng(config.seed)
-    records: dict[str, list] = {"train": [], "val": []}
-    boxes: list[np.ndarray] = []
-    written: Written = {"train": [], "val": []}
-    for index, split in enumerate(split_names(config)):
-        drawn, name = mpii_person(rng, config), f"{index:09d}.jpg"
-        write_jpeg(config.out / "images" / name, drawn.image)
-        record, headbox = mpii_record(name, drawn)
-        records[split].append(record)
-        written[split].append((name, drawn))
-        if split == "val":
-            boxes.append(headbox)
-    for split, items in records.items():
-        write_bytes(config.out / "annotations" / f"mpii_{split}.json", json.dumps(items).encode())
-    _write_val_mat(config.out / "annotations" / "mpii_gt_val.mat", records["val"], boxes)
-    return written
-
-
-def _write_val_mat(path: Path, records: list[dict], boxes: list[np.ndarray]) -> None:
+    written = _draw_all(config, mpii_person, lambda index: f"{index:09d}.jpg")
+    for split, items in written.items():
+        for name, drawn in items:
+            write_jpeg(config.out / "images" / name, drawn.image)
+        records = [mpii_record(name, drawn)[0] for name, drawn in items]
+        write_bytes(config.out / "annotations" / f"mpii_{split}.json", json.dumps(records).encode())
+    records, boxes = zip(*(mpii_record(name, drawn) for name, drawn in written["val"]))
     joints = np.array([r["joints"] for r in records]).reshape(-1, 16, 2)
     content = {
         "headboxes_src": np.array(boxes).reshape(-1, 2, 2).transpose(1, 2, 0),
         "pos_gt_src": joints.transpose(1, 2, 0),
         "jnt_missing": np.zeros((16, len(records)), dtype=np.uint8),
     }
-    atomic_write(path, lambda handle: savemat(handle, content), binary=True)
+    mat = config.out / "annotations" / "mpii_gt_val.mat"
+    atomic_write(mat, lambda handle: savemat(handle, content), binary=True)
+    return written
 
 
 WRITERS = {"lip": write_lip, "mpii": write_mpii}

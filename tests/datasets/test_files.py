@@ -1,11 +1,11 @@
-"""The first check on a path a user names."""
+"""The first checks on a path a user names; CSV input that is not text is named by file and line."""
 
 from __future__ import annotations
 
 import pytest
 
 from datasets import AnnotationError
-from datasets.files import require_file
+from datasets.files import read_csv_rows, require_file
 
 
 def test_a_file_passes_a_folder_and_a_missing_path_are_named(tmp_path) -> None:
@@ -15,3 +15,26 @@ def test_a_file_passes_a_folder_and_a_missing_path_are_named(tmp_path) -> None:
         require_file(tmp_path, "annotation file")
     with pytest.raises(FileNotFoundError, match="annotation file .*b.csv does not exist"):
         require_file(tmp_path / "b.csv", "annotation file")
+
+
+def test_rows_keep_their_line_numbers_and_a_byte_order_mark_is_not_in_a_name(tmp_path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"\xef\xbb\xbfa.jpg,1,2\n\n , \nb.jpg,3,4\n")  # as a spreadsheet saves it
+    assert read_csv_rows(path) == [(1, ["a.jpg", "1", "2"]), (4, ["b.jpg", "3", "4"])]
+
+
+@pytest.mark.parametrize(
+    ("data", "line", "why"),
+    [(b"a,1\nb,\xff\xfe\n", 2, "not UTF-8"), (b"a,1\nb,2\nc\0\n", 3, "a NUL byte")],
+    ids=["latin", "nul"],
+)
+def test_binary_data_is_named_with_its_line(tmp_path, data: bytes, line: int, why: str) -> None:
+    path = tmp_path / "a.csv"
+    path.write_bytes(data)
+    with pytest.raises(AnnotationError, match=f"{path}:{line}: not a text CSV file .*{why}"):
+        read_csv_rows(path)
+
+
+def test_a_folder_is_named(tmp_path) -> None:
+    with pytest.raises(AnnotationError, match="is a folder, not a file"):
+        read_csv_rows(tmp_path)

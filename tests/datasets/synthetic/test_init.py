@@ -27,7 +27,7 @@ def test_generate_rejects_bad_config(tmp_path):
 
 def test_a_fraction_that_leaves_no_train_image_is_refused_before_writing(tmp_path):
     for fraction, images in ((1.0, 4), (0.9, 4), (0.25, 1)):
-        with pytest.raises(UsageError, match="train split|at least 2"):
+        with pytest.raises(UsageError, match="train split|num_images must be >= 2"):
             synthetic.generate(
                 synthetic.SyntheticConfig("lip", tmp_path / "r", images, val_fraction=fraction)
             )
