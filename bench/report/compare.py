@@ -1,12 +1,6 @@
-"""Result sets of ``bench.tables`` from several machines, joined row by row.
-
-A set is a folder ``bench.tables`` published (``manifest.json``, ``env.json``, ``latency.csv``,
-``runtimes.csv`` when runtimes were timed). Two headline frames join the sets: the fp32 batch-1
-latency per model (the latency of GCPM Tables 4 and 5) and the deployment runtimes per model x
-runtime x precision. Each set's speed-ups are taken within that set, as the tables do: a model
-against the reference model (``hourglass-8stack``), a runtime against eager fp32 of the same model.
-Milliseconds differ between machines; these ratios and the rank order are what a reader compares.
-"""
+"""Result sets of ``bench.tables`` from several machines joined row by row: fp32 latency per model
+(GCPM Tables 4 and 5) and the runtimes; speed-ups are taken within each set, since milliseconds
+differ between machines (see docs/compare.md)."""
 
 from __future__ import annotations
 
@@ -14,7 +8,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -41,16 +35,11 @@ class ResultSet:
     runtimes: pd.DataFrame | None
 
 
-# ---------------------------------------------------------------- loading
-
-
 def _set_file(folder: Path, manifest: dict, name: str, required: bool) -> Path | None:
-    """``folder / name`` when present; an error naming it when it is required or listed."""
     path = folder / name
-    listed = name in manifest["files"]
     if path.is_file():
         return path
-    if listed:
+    if name in manifest["files"]:
         raise InputFileError(f"{path}: listed in {folder / 'manifest.json'} but missing")
     if required:
         raise InputFileError(f"{path}: missing (every bench.tables result set has one)")
@@ -78,14 +67,9 @@ def _read_env(path: Path) -> dict:
     return env
 
 
-def _fp32_latency(df: pd.DataFrame) -> pd.DataFrame:
-    rows = df[(df["mode"] == "fp32") & df["median_ms"].notna()]
-    return rows[LATENCY_KEYS + STATS].reset_index(drop=True)
-
-
 def _timed_runtimes(df: pd.DataFrame) -> pd.DataFrame:
-    """Timed rows only; ``threads`` as "1" or "all" and ``device`` as its type (``cuda``), so
-    the rows of machines with other core counts or GPU indices line up."""
+    """Timed rows; ``threads`` as "1" or "all" and ``device`` as its type (``cuda``), so the rows
+    of machines with other core counts or GPU indices line up."""
     rows = df[df["median_ms"].notna()].copy()
     most = rows["threads"].max()
     rows["threads"] = [ALL_THREADS if t == most else str(int(t)) for t in rows["threads"]]
@@ -94,7 +78,7 @@ def _timed_runtimes(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _unique(df: pd.DataFrame, keys: list[str], path: Path) -> pd.DataFrame:
-    """A row twice would multiply the joined rows: refused, naming the file and the row."""
+    """A row twice would multiply the joined rows: refused, naming the row."""
     twice = df[df.duplicated(keys)]
     if not twice.empty:
         row = ", ".join(str(v) for v in twice.iloc[0][keys])
@@ -121,13 +105,15 @@ def load_set(folder: Path, label: str = "") -> ResultSet:
         )
     env = _read_env(_set_file(folder, manifest, "env.json", required=True))
     path = _set_file(folder, manifest, "latency.csv", required=True)
-    latency = _unique(
-        _fp32_latency(_read_csv(path, ["mode", *LATENCY_KEYS, *STATS])), LATENCY_KEYS, path
-    )
+    df = _read_csv(path, ["mode", *LATENCY_KEYS, *STATS])
+    fp32 = df[(df["mode"] == "fp32") & df["median_ms"].notna()].reset_index(drop=True)
+    latency = _unique(fp32[LATENCY_KEYS + STATS], LATENCY_KEYS, path)
     path = _set_file(folder, manifest, "runtimes.csv", required=False)
-    runtimes = _timed_runtimes(_read_csv(path, [*RUNTIME_KEYS, *STATS])) if path else None
-    if runtimes is not None:
-        _unique(runtimes, RUNTIME_KEYS, path)
+    runtimes = None
+    if path:
+        runtimes = _unique(
+            _timed_runtimes(_read_csv(path, RUNTIME_KEYS + STATS)), RUNTIME_KEYS, path
+        )
     return ResultSet(folder, label, env, latency, runtimes)
 
 
@@ -158,7 +144,7 @@ def load_sets(folders: Sequence[Path], names: Sequence[str] = ()) -> list[Result
     with the first, which the others are compared against."""
     sets = [load_set(f) for f in folders]
     labels = list(names) or derive_labels(sets)
-    sets = [ResultSet(s.folder, x, s.env, s.latency, s.runtimes) for s, x in zip(sets, labels)]
+    sets = [replace(s, label=x) for s, x in zip(sets, labels)]
     first = sets[0]
     for other in sets[1:]:
         shared = set(first.latency.model) & set(other.latency.model)
@@ -169,9 +155,6 @@ def load_sets(folders: Sequence[Path], names: Sequence[str] = ()) -> list[Result
                 f"{', '.join(sorted(set(first.latency.model))) or 'none'}): nothing to compare"
             )
     return sets
-
-
-# ---------------------------------------------------------------- joined frames
 
 
 def column(label: str, value: str) -> str:
