@@ -1,18 +1,13 @@
-"""Figures of the harness: latency vs GFLOPs, our speed-ups beside the paper's, layer-type shares.
-
-The layer-share figure shows the GCPM paper's Sec. 5.5 claim at a glance: for hourglass networks
-the 1x1 convolutions take a larger share of the time than of the FLOPs. Every figure colours a
-model the same way (:func:`model_colors`), puts an axis on a log scale when its values span more
-than :data:`LOG_RANGE` (CPM's 88 GFLOPs beside FPD's 4), and places point labels where they
-overlap neither each other nor a point (:func:`place_labels`). Figures are built on the Agg canvas
-directly (no pyplot, so no global backend state and nothing happens at import).
-"""
+"""Figures of the harness: latency vs GFLOPs, our speed-ups beside the paper's, layer-type shares
+(the GCPM paper's Sec. 5.5: 1x1 convolutions take more of the time than of the FLOPs). One colour
+per model in every figure, log axes for wide ranges, labels placed apart; no pyplot state."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 from matplotlib import colormaps
 from matplotlib.axes import Axes
@@ -31,14 +26,14 @@ _DIRECTIONS = ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, 1), (1, -1), (-1, 
 _OFFSETS = tuple((dx * r, dy * r) for r in (6, 14, 24) for dx, dy in _DIRECTIONS)
 
 
+MAX_LUMINANCE = 0.18  # relative luminance at most this: 4.5:1 contrast with a white page
+MARKERS = "osD^vP<>Xph*"  # one shape per model, so points that overlap stay apart
+
+
 def _figure(width: float, height: float) -> Figure:
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
     return fig
-
-
-MAX_LUMINANCE = 0.18  # relative luminance at most this: 4.5:1 contrast with a white page
-MARKERS = "osD^vP<>Xph*"  # one shape per model, so points that overlap stay apart
 
 
 def luminance(color: Color) -> float:
@@ -61,11 +56,6 @@ def model_colors(names: Sequence[str]) -> dict[str, Color]:
     ordered = sorted(dict.fromkeys(names))
     cmap = colormaps["tab10"] if len(ordered) <= 10 else colormaps["hsv"].resampled(len(ordered))
     return {name: _readable(cmap(i)) for i, name in enumerate(ordered)}
-
-
-def model_markers(names: Sequence[str]) -> dict[str, str]:
-    """One marker shape per model (in name order, as :func:`model_colors`)."""
-    return {name: MARKERS[i % len(MARKERS)] for i, name in enumerate(sorted(dict.fromkeys(names)))}
 
 
 def log_if_wide(ax: Axes, axis: str, values: Sequence[float]) -> bool:
@@ -91,12 +81,9 @@ def _overlap(a: Bbox, b: Bbox) -> float:
 def place_labels(
     ax: Axes, points: Sequence[tuple[float, float, str, Color]], fontsize: float = 8
 ) -> list[Annotation]:
-    """Label each (x, y) point where the label overlaps no other label, no point and stays
-    inside the axes: the first free offset of :data:`_OFFSETS`, else the least crowded one.
-
-    A greedy placement is enough for the dozen points of a run and, unlike iterative repulsion,
-    its result is checkable: a test asserts that no two labels overlap.
-    """
+    """Label each (x, y) point at the first offset of :data:`_OFFSETS` where the label overlaps
+    no label or point and stays inside the axes, else the least crowded one (greedy: enough for
+    a dozen points, and checkable)."""
     fig = ax.figure
     fig.canvas.draw()  # the layout engine fixes the axes' position first; offsets use it
     renderer = fig.canvas.get_renderer()
@@ -145,7 +132,7 @@ def latency_vs_gflops(
     colors = colors or model_colors(fp32.model)
     fig = _figure(7.0, 4.8)
     ax = fig.add_subplot()
-    markers = model_markers(fp32.model)
+    markers = {n: MARKERS[i % len(MARKERS)] for i, n in enumerate(sorted(set(fp32.model)))}
     for row in fp32.itertuples():
         err = [[row.median_ms - row.p10_ms], [row.p90_ms - row.median_ms]]
         ax.errorbar(
@@ -173,37 +160,30 @@ def latency_vs_gflops(
     return fig
 
 
+def hbars(ax: Axes, y: Sequence[float], values: Sequence[float], height: float, **style) -> None:
+    """Horizontal bars, each labelled with its value to two decimals (none on a NaN or 0)."""
+    bars = ax.barh(y, values, height, **style)
+    text = ["" if math.isnan(v) or v == 0 else f"{v:.2f}" for v in map(float, values)]
+    ax.bar_label(bars, text, padding=3, fontsize=7)
+
+
 def speedups(
     rows: pd.DataFrame, reference: str, colors: Mapping[str, Color] | None = None
 ) -> Figure:
-    """Our speed-up over ``reference`` (solid) beside the paper's (hatched), one pair per row.
-
-    ``rows``: columns ``label`` (e.g. "Table 4: Ours"), ``model``, ``ours`` and ``paper``
-    (NaN where the paper gives no time, e.g. a user's model: "no paper figure" stands there).
-    Each bar carries its value, so nobody reads a log axis to two decimals.
-    """
+    """Our speed-up over ``reference`` (solid) beside the paper's (hatched) per row of ``rows``
+    (``label``, ``model``, ``ours``, ``paper``: NaN where the paper gives no time)."""
     colors = colors or model_colors(rows.model)
     fig = _figure(8.0, 0.55 * len(rows) + 1.6)
     ax = fig.add_subplot()
-    height = 0.38
-
-    def value(x: float, y: float, text: str, color: str = "black") -> None:
-        ax.annotate(text, (x, y), xytext=(3, 0), textcoords="offset points", va="center",
-                    fontsize=7, color=color)  # fmt: skip
-
-    for i, row in enumerate(rows.itertuples()):
-        color = colors[row.model]
-        ax.barh(i - height / 2, row.ours, height, color=color)
-        value(row.ours, i - height / 2, f"{row.ours:.2f}")
-        if math.isnan(row.paper):
-            value(1.0, i + height / 2, "no paper figure", "0.4")
-            continue
-        ax.barh(i + height / 2, row.paper, height, color=color, alpha=0.45, hatch="//",
-                edgecolor="white")  # fmt: skip
-        value(row.paper, i + height / 2, f"{row.paper:.2f}", "0.35")
-    ax.set_yticks(
-        range(len(rows)), [f"{r.label}\n{r.model}" for r in rows.itertuples()], fontsize=8
-    )
+    h, y = 0.38, np.arange(len(rows))
+    tint = np.array([colors[m] for m in rows.model])
+    hbars(ax, y - h / 2, rows.ours, h, color=tint)
+    paper = rows.paper.notna().to_numpy()
+    style = {"alpha": 0.45, "hatch": "//", "edgecolor": "white"}
+    hbars(ax, y[paper] + h / 2, rows.paper[paper], h, color=tint[paper], **style)
+    for i in y[~paper]:
+        ax.text(1.0, i + h / 2, "  no paper figure", va="center", fontsize=7, color="0.4")
+    ax.set_yticks(y, [f"{r.label}\n{r.model}" for r in rows.itertuples()], fontsize=8)
     for tick, model in zip(ax.get_yticklabels(), rows.model):
         tick.set_color(colors[model])
     ax.invert_yaxis()
@@ -215,10 +195,10 @@ def speedups(
         title="Speed-ups: ours (solid) beside the paper's (hatched)",
     )
     # Neutral legend swatches: the bars' colours stand for models, not for ours / paper.
-    paper = Patch(facecolor="0.35", alpha=0.45, hatch="//", edgecolor="white")
-    paper.set_label("paper (GTX 1080 Ti)")
+    paper_patch = Patch(facecolor="0.35", alpha=0.45, hatch="//", edgecolor="white")
+    paper_patch.set_label("paper (GTX 1080 Ti)")
     ours = Patch(color="0.35", label="ours (this machine)")
-    ax.legend(handles=[ours, paper], fontsize=8, loc="lower right")
+    ax.legend(handles=[ours, paper_patch], fontsize=8, loc="lower right")
     ax.grid(alpha=0.3, axis="x", which="both")
     return fig
 
@@ -235,23 +215,13 @@ def layer_shares(layers: pd.DataFrame, colors: Mapping[str, Color] | None = None
     width = 0.38
     bars = ((-width / 2, "time_share_pct", ""), (width / 2, "flops_share_pct", "//"))
     for offset, column, hatch in bars:
-        bottom = [0.0] * len(models)
+        shares = layers.pivot_table(column, "layer_type", "model", "sum").reindex(types)[models]
+        bottom = np.zeros(len(models))
         for t, color in zip(types, type_colors):
-            values = [
-                float(layers[(layers.model == m) & (layers.layer_type == t)][column].sum())
-                for m in models
-            ]
-            ax.bar(
-                [i + offset for i in range(len(models))],
-                values,
-                width,
-                bottom=bottom,
-                color=color,
-                hatch=hatch,
-                edgecolor="white",
-                label=t if not hatch else None,
-            )
-            bottom = [b + v for b, v in zip(bottom, values)]
+            values = shares.loc[t].fillna(0.0).to_numpy()
+            ax.bar(np.arange(len(models)) + offset, values, width, bottom=bottom, color=color,
+                   hatch=hatch, edgecolor="white", label=None if hatch else t)  # fmt: skip
+            bottom += values
     ax.set_xticks(range(len(models)), models, rotation=20, ha="right")
     for tick, model in zip(ax.get_xticklabels(), models):
         tick.set_color(colors[model])
