@@ -30,7 +30,7 @@ MAX_LUMINANCE = 0.18  # relative luminance at most this: 4.5:1 contrast with a w
 MARKERS = "osD^vP<>Xph*"  # one shape per model, so points that overlap stay apart
 
 
-def _figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
     return fig
@@ -130,7 +130,7 @@ def latency_vs_gflops(
     """fp32 median latency (p10-p90 bars) against GFLOPs (1 MAC = 1 FLOP), one point per model."""
     fp32 = latency[latency["mode"] == "fp32"].merge(counts, on="model")
     colors = colors or model_colors(fp32.model)
-    fig = _figure(7.0, 4.8)
+    fig = new_figure(7.0, 4.8)
     ax = fig.add_subplot()
     markers = {n: MARKERS[i % len(MARKERS)] for i, n in enumerate(sorted(set(fp32.model)))}
     for row in fp32.itertuples():
@@ -173,7 +173,7 @@ def speedups(
     """Our speed-up over ``reference`` (solid) beside the paper's (hatched) per row of ``rows``
     (``label``, ``model``, ``ours``, ``paper``: NaN where the paper gives no time)."""
     colors = colors or model_colors(rows.model)
-    fig = _figure(8.0, 0.55 * len(rows) + 1.6)
+    fig = new_figure(8.0, 0.55 * len(rows) + 1.6)
     ax = fig.add_subplot()
     h, y = 0.38, np.arange(len(rows))
     tint = np.array([colors[m] for m in rows.model])
@@ -208,7 +208,7 @@ def layer_shares(layers: pd.DataFrame, colors: Mapping[str, Color] | None = None
     types = list(dict.fromkeys(layers.layer_type))
     models = list(dict.fromkeys(layers.model))
     colors = colors or model_colors(models)
-    fig = _figure(max(6.0, 1.4 * len(models) + 3), 5.0)
+    fig = new_figure(max(6.0, 1.4 * len(models) + 3), 5.0)
     ax = fig.add_subplot()
     # Set3's pastels for layer types, so they are not mistaken for the models' tab10 colours.
     type_colors = [colormaps["Set3"](i % 12) for i in range(len(types))]
