@@ -1,10 +1,6 @@
-"""The GCPM paper's Tables 4 and 5 (Osokin 2019, Sec. 5) rebuilt from this run's measurements.
-
-Each row is a registered model: its latency, speed-up, parameters and GFLOPs measured here beside
-the figures the registry records from the paper (``PaperFigures``). A model of the table's data
-set that the paper does not list (one of the suite's own, or a user's) joins the table with empty
-paper columns. Also the wide layer-share table and the speed-up rows of the figure.
-"""
+"""The GCPM paper's Tables 4 and 5 (Osokin 2019, Sec. 5) rebuilt from this run's measurements:
+each registered model's latency, speed-up, params and GFLOPs beside the paper's figures (a model
+of the table's dataset the paper lacks joins with empty paper columns); the layer-share table."""
 
 from __future__ import annotations
 
@@ -34,20 +30,13 @@ def paper_row(name: str, table: int) -> PaperFigures | None:
     return model_info(name).paper_row(table)
 
 
-def user_models() -> list[str]:
-    """Models registered outside this package (a user's own), in name order."""
-    own = set(list_models(module="architectures"))
-    return [n for n in list_models() if n not in own]
-
-
 def joins_table(name: str, table: int) -> bool:
     """A row of the table, or a model of the table's dataset (labelled, paper columns empty)."""
     return paper_row(name, table) is not None or model_info(name).dataset == TABLE_DATASETS[table]
 
 
 def method_label(name: str, table: int) -> str:
-    """The paper's row label; its "Ours" rows say that the model measured is this suite's
-    reconstruction of GCPM, not the author's code."""
+    """The paper's row label; "Ours" rows say the model is this suite's GCPM, not the author's."""
     figures = paper_row(name, table)
     if figures is None:
         return SUITE_ROW if name in list_models(module="architectures") else USER_ROW
@@ -59,7 +48,8 @@ def method_label(name: str, table: int) -> str:
 def default_models() -> list[str]:
     """Every model behind a row of Table 4 or 5, then every user model."""
     rows = [n for n in list_models() if paper_row(n, 4) or paper_row(n, 5)]
-    return rows + [n for n in user_models() if n not in rows]
+    own = set(list_models(module="architectures"))
+    return rows + [n for n in list_models() if n not in own and n not in rows]
 
 
 def _latency_columns(latency: pd.DataFrame, name: str) -> dict:
@@ -76,9 +66,7 @@ def _latency_columns(latency: pd.DataFrame, name: str) -> dict:
     for mode in rows.index.drop("fp32"):
         out[f"{mode} median (ms)"] = rows.loc[mode].median_ms
     out["throttled"] = bool(rows.throttled.any())
-    for column in ("valid", "validity"):  # the timer's verdict on the fp32 timing, if it gives one
-        if column in fp32:
-            out[column] = fp32[column]
+    out |= {c: fp32[c] for c in ("valid", "validity") if c in fp32}  # the timer's verdict
     return out
 
 
@@ -86,18 +74,13 @@ def _paper_columns(
     figures: PaperFigures | None, metrics: Sequence[str], reference: PaperFigures | None
 ) -> dict:
     """The paper's figures of the row; NaN throughout for a model the paper does not list."""
-
-    def value(attr: str) -> float:
-        found = None if figures is None else getattr(figures, attr)
-        return math.nan if found is None else found
-
-    out = {f"{METRIC_LABELS[m]} (paper)": value(m) for m in metrics}
-    out["time (ms, paper)"] = time_ms = value("time_ms")
-    ref_time = reference.time_ms if reference is not None else None
-    out["speed-up (paper)"] = (
-        ref_time / time_ms if ref_time and not math.isnan(time_ms) else math.nan
-    )
-    out["GFLOPs (paper)"] = value("gflops")
+    value = {a: getattr(figures, a, None) for a in (*metrics, "time_ms", "gflops")}
+    value = {a: math.nan if v is None else v for a, v in value.items()}
+    ref_time = getattr(reference, "time_ms", None) or math.nan
+    out = {f"{METRIC_LABELS[m]} (paper)": value[m] for m in metrics}
+    out["time (ms, paper)"] = value["time_ms"]
+    out["speed-up (paper)"] = ref_time / value["time_ms"]
+    out["GFLOPs (paper)"] = value["gflops"]
     return out
 
 
@@ -134,8 +117,7 @@ def paper_table(table: int, m: Measurements, names: Sequence[str], reference: st
 
 
 def complexity_frame(complexity: pd.DataFrame) -> pd.DataFrame:
-    """The complexity table with params (M) and GFLOPs recomputed from the raw counts, so that
-    every view rounds the count itself, not a rounded copy of it."""
+    """params (M) and GFLOPs recomputed from the raw counts: views round the count, not a copy."""
     frame = complexity.copy()
     if "params" in frame:
         frame["params (M)"] = frame["params"] / 1e6
@@ -157,13 +139,9 @@ def layer_share_table(layers: pd.DataFrame) -> pd.DataFrame:
 
 def speedup_rows(tables: Mapping[int, pd.DataFrame], reference: str) -> pd.DataFrame:
     """(label, model, ours, paper) of every Table 4 / 5 row but the reference's own."""
+    ours, paper = f"speed-up vs {reference}", "speed-up (paper)"
     rows = [
-        {
-            "label": f"Table {table}: {r['method (paper row)']}",
-            "model": r["model"],
-            "ours": r[f"speed-up vs {reference}"],
-            "paper": r["speed-up (paper)"],
-        }
+        (f"Table {table}: {r['method (paper row)']}", r["model"], r[ours], r[paper])
         for table, df in tables.items()
         for _, r in df.iterrows()
         if r["model"] != reference
