@@ -147,12 +147,11 @@ def load_sets(folders: Sequence[Path], names: Sequence[str] = ()) -> list[Result
     sets = [replace(s, label=x) for s, x in zip(sets, labels)]
     first = sets[0]
     for other in sets[1:]:
-        shared = set(first.latency.model) & set(other.latency.model)
-        if not shared:
+        if not set(first.latency.model) & set(other.latency.model):
+            have = [", ".join(sorted(set(s.latency.model))) or "none" for s in (other, first)]
             raise UsageError(
-                f"{other.folder} and {first.folder} have no model in common ("
-                f"{', '.join(sorted(set(other.latency.model))) or 'none'} vs "
-                f"{', '.join(sorted(set(first.latency.model))) or 'none'}): nothing to compare"
+                f"{other.folder} and {first.folder} have no model in common ({have[0]} vs "
+                f"{have[1]}): nothing to compare"
             )
     return sets
 
@@ -202,10 +201,8 @@ def latency_frame(sets: Sequence[ResultSet], reference: str = REFERENCE) -> pd.D
     """fp32 latency per model; ``speedup``: the set's ``reference`` median over the row's."""
     frames = {}
     for s in sets:
-        ref = s.latency.loc[s.latency.model == reference, "median_ms"]
-        frames[s.label] = s.latency.assign(
-            speedup=(ref.iloc[0] if len(ref) else math.nan) / s.latency["median_ms"]
-        )
+        ref = s.latency.set_index("model")["median_ms"].get(reference, math.nan)
+        frames[s.label] = s.latency.assign(speedup=ref / s.latency["median_ms"])
     return join(frames, LATENCY_KEYS)
 
 

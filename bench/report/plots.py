@@ -24,7 +24,7 @@ LOG_RANGE = 10.0  # max / min above this: log axis, else small values crowd one 
 # growing distance. The first that fits wins, so labels sit as close to their point as they can.
 _DIRECTIONS = ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, 1), (1, -1), (-1, -1))
 _OFFSETS = tuple((dx * r, dy * r) for r in (6, 14, 24) for dx, dy in _DIRECTIONS)
-
+_SIDES = {1: ("left", "bottom"), -1: ("right", "top"), 0: ("center", "center")}  # by sign
 
 MAX_LUMINANCE = 0.18  # relative luminance at most this: 4.5:1 contrast with a white page
 MARKERS = "osD^vP<>Xph*"  # one shape per model, so points that overlap stay apart
@@ -97,16 +97,9 @@ def place_labels(
     for x, y, text, color in points:
         best, best_cost = None, math.inf
         for dx, dy in _OFFSETS:
-            label = ax.annotate(
-                text,
-                (x, y),
-                xytext=(dx, dy),
-                textcoords="offset points",
-                fontsize=fontsize,
-                color=color,
-                ha="left" if dx > 0 else "right" if dx < 0 else "center",
-                va="bottom" if dy > 0 else "top" if dy < 0 else "center",
-            )
+            align = {"ha": _SIDES[np.sign(dx)][0], "va": _SIDES[np.sign(dy)][1], "color": color}
+            label = ax.annotate(text, (x, y), (dx, dy), textcoords="offset points", **align)
+            label.set_fontsize(fontsize)
             box = label.get_window_extent(renderer)
             outside = box.width * box.height - _overlap(box, frame)
             cost = sum(_overlap(box, other) for other in taken) + outside
@@ -133,18 +126,10 @@ def latency_vs_gflops(
     fig = new_figure(7.0, 4.8)
     ax = fig.add_subplot()
     markers = {n: MARKERS[i % len(MARKERS)] for i, n in enumerate(sorted(set(fp32.model)))}
-    for row in fp32.itertuples():
-        err = [[row.median_ms - row.p10_ms], [row.p90_ms - row.median_ms]]
-        ax.errorbar(
-            [row.gmacs],
-            [row.median_ms],
-            yerr=err,
-            fmt=markers[row.model],
-            fillstyle="none",  # open shapes: a marker on top of another leaves both visible
-            markersize=7,
-            capsize=3,
-            color=colors[row.model],
-        )
+    style = {"fillstyle": "none", "markersize": 7, "capsize": 3}  # open: overlaps stay visible
+    for r in fp32.itertuples():
+        err = [[r.median_ms - r.p10_ms], [r.p90_ms - r.median_ms]]
+        ax.errorbar(r.gmacs, r.median_ms, err, fmt=markers[r.model], color=colors[r.model], **style)
     log_x = log_if_wide(ax, "x", fp32.gmacs)
     log_y = log_if_wide(ax, "y", list(fp32.p10_ms) + list(fp32.p90_ms))
     device = fp32.device.iloc[0] if len(fp32) else "?"

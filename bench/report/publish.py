@@ -55,8 +55,7 @@ def read_manifest(folder: Path) -> dict | None:
         raise InputFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
         raise InputFileError(f"{path}: not a valid JSON manifest ({exc})") from None
-    problem = _schema_problem(manifest, Path(folder))
-    if problem:
+    if problem := _schema_problem(manifest, Path(folder)):
         raise InputFileError(f"{path}: {problem} (corrupt manifest; nothing was moved or read)")
     return manifest
 
@@ -69,8 +68,7 @@ def _schema_problem(manifest: Any, folder: Path) -> str:
         return "field 'files' must be an object of file name -> {sha256}"
     if not isinstance(outputs, list) or not all(isinstance(n, str) for n in outputs):
         return "field 'outputs' must be a list of file names"
-    bad = [n for n, e in files.items() if not isinstance(e, dict) or "sha256" not in e]
-    if bad:
+    if bad := [n for n, e in files.items() if not isinstance(e, dict) or "sha256" not in e]:
         return f"files[{bad[0]!r}] must be an object with a sha256"
     # The swap moves folder / name: "../x", "/etc/x" or a link leading out must not get there.
     real = folder.resolve()
@@ -177,10 +175,8 @@ def publish(
                 _write(write, staging / name, folder / name)
             files = {n: {"sha256": sha256(staging / n)} for n in writers}
             written = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-            keys = ("run_id", "producer", "written_utc", "files", "outputs")
-            io.write_json(
-                dict(zip(keys, (run_id, producer, written, files, owned))), staging / MANIFEST
-            )
+            manifest = {"run_id": run_id, "producer": producer, "written_utc": written}
+            io.write_json(manifest | {"files": files, "outputs": owned}, staging / MANIFEST)
             previous = read_manifest(folder) or {"files": {}}
             _swap(folder, staging, list(writers), list(previous["files"]), run_id)
             staging.rmdir()  # empty now: every file moved in
