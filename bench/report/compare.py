@@ -35,36 +35,28 @@ class ResultSet:
     runtimes: pd.DataFrame | None
 
 
-def _set_file(folder: Path, manifest: dict, name: str, required: bool) -> Path | None:
+def _read(
+    folder: Path, manifest: dict, name: str, columns: Sequence[str] = (), required: bool = True
+) -> dict | pd.DataFrame | None:
+    """The set's JSON record ``name`` (no ``columns``) or its CSV frame with ``columns``;
+    ``None`` for an optional file absent; an InputFileError naming the file at fault."""
     path = folder / name
-    if path.is_file():
-        return path
-    if name in manifest["files"]:
-        raise InputFileError(f"{path}: listed in {folder / 'manifest.json'} but missing")
-    if required:
-        raise InputFileError(f"{path}: missing (every bench.tables result set has one)")
-    return None
-
-
-def _read_csv(path: Path, columns: Sequence[str]) -> pd.DataFrame:
-    try:
-        df = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"{path}: not a readable CSV ({' '.join(str(exc).split())})") from None
-    lacking = [c for c in columns if c not in df]
-    if lacking:
-        raise InputFileError(f"{path}: no column {', '.join(lacking)} (not written by {PRODUCER})")
-    return df
-
-
-def _read_env(path: Path) -> dict:
-    try:
-        env = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(env, dict):
+    if not path.is_file():
+        if name in manifest["files"]:
+            raise InputFileError(f"{path}: listed in {folder / 'manifest.json'} but missing")
+        if required:
+            raise InputFileError(f"{path}: missing (every bench.tables result set has one)")
+        return None
+    what = "a readable CSV" if columns else "valid JSON"
+    try:  # pandas' parser errors, JSON's and a decoding error are all ValueErrors
+        data = pd.read_csv(path) if columns else json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise InputFileError(f"{path}: not {what} ({' '.join(str(exc).split())})") from None
+    if not columns and not isinstance(data, dict):
         raise InputFileError(f"{path}: not a JSON object")
-    return env
+    if lacking := [c for c in columns if c not in data]:
+        raise InputFileError(f"{path}: no column {', '.join(lacking)} (not written by {PRODUCER})")
+    return data
 
 
 def _timed_runtimes(df: pd.DataFrame) -> pd.DataFrame:
@@ -103,17 +95,13 @@ def load_set(folder: Path, label: str = "") -> ResultSet:
         raise InputFileError(
             f"{folder}: a set written by {producer or 'an unknown tool'}, not by {PRODUCER}"
         )
-    env = _read_env(_set_file(folder, manifest, "env.json", required=True))
-    path = _set_file(folder, manifest, "latency.csv", required=True)
-    df = _read_csv(path, ["mode", *LATENCY_KEYS, *STATS])
+    env = _read(folder, manifest, "env.json")
+    df = _read(folder, manifest, "latency.csv", ["mode", *LATENCY_KEYS, *STATS])
     fp32 = df[(df["mode"] == "fp32") & df["median_ms"].notna()].reset_index(drop=True)
-    latency = _unique(fp32[LATENCY_KEYS + STATS], LATENCY_KEYS, path)
-    path = _set_file(folder, manifest, "runtimes.csv", required=False)
-    runtimes = None
-    if path:
-        runtimes = _unique(
-            _timed_runtimes(_read_csv(path, RUNTIME_KEYS + STATS)), RUNTIME_KEYS, path
-        )
+    latency = _unique(fp32[LATENCY_KEYS + STATS], LATENCY_KEYS, folder / "latency.csv")
+    runtimes = _read(folder, manifest, "runtimes.csv", RUNTIME_KEYS + STATS, required=False)
+    if runtimes is not None:
+        runtimes = _unique(_timed_runtimes(runtimes), RUNTIME_KEYS, folder / "runtimes.csv")
     return ResultSet(folder, label, env, latency, runtimes)
 
 

@@ -19,14 +19,8 @@ from bench.report.plots import hbars, new_figure
 from bench.report.views import MISSING, decimals_for, number
 
 Writer = Callable[[Path], Path]
-OUTPUT_NAMES = (
-    "compare.md",
-    "compare_latency.csv",
-    "compare_runtimes.csv",
-    "compare_env.csv",
-    "compare_speedups.png",
-    "compare.html",
-)
+OUTPUT_NAMES = ("compare.md", "compare_latency.csv", "compare_runtimes.csv", "compare_env.csv")
+OUTPUT_NAMES += ("compare_speedups.png", "compare.html")
 TITLE = "Result sets compared"
 CELL = ("median_ms", "speedup", "rank", "rank_change")
 

@@ -54,11 +54,7 @@ def removed_if_left_empty(folder: PathLike) -> Iterator[Path]:
     """When the run inside raises, the folders it created on the way to ``folder`` go again
     if they are empty; a folder that existed before is never touched."""
     folder = Path(folder)
-    created = []  # deepest first
-    probe = folder
-    while not os.path.lexists(probe) and probe != probe.parent:
-        created.append(probe)
-        probe = probe.parent
+    created = [p for p in (folder, *folder.parents) if not os.path.lexists(p)]  # deepest first
     try:
         yield folder
     except BaseException:

@@ -16,8 +16,8 @@ from bench.measure.suite import Measurements
 PAPER_METRICS: dict[int, tuple[str, ...]] = {4: ("pckh", "hip"), 5: ("auc", "pckh")}
 METRIC_LABELS = {"pckh": "PCKh", "hip": "Hip", "auc": "AUC"}
 TABLE_TITLES = {
-    4: "Table 4 (LIP): our batch-1 latency and complexity beside the paper's figures",
-    5: "Table 5 (MPII): our batch-1 latency and complexity beside the paper's figures",
+    n: f"Table {n} ({data}): our batch-1 latency and complexity beside the paper's figures"
+    for n, data in ((4, "LIP"), (5, "MPII"))
 }
 TABLE_DATASETS = {4: "lip", 5: "mpii"}  # a model without a row joins the table of its dataset
 USER_ROW = "user's model"  # method label of a model registered outside this package

@@ -110,28 +110,24 @@ def _note(row: pd.Series) -> str:
     return ""
 
 
+# header -> (column, format spec) of the complexity and Table 3 views
+# fmt: off
 COMPLEXITY_VIEW = {
-    "model": ("model", ""),
-    "family": ("family", ""),
-    "dataset": ("dataset", ""),
-    "input": ("input (HxW)", ""),
-    "params (M)": ("params (M)", ".2f"),
+    "model": ("model", ""), "family": ("family", ""), "dataset": ("dataset", ""),
+    "input": ("input (HxW)", ""), "params (M)": ("params (M)", ".2f"),
     "GFLOPs": ("GFLOPs (1 MAC = 1 FLOP)", ".2f"),
     "params vs ref. (%)": ("params vs ref. (%)", "+.1f"),
     "GFLOPs vs ref. (%)": ("GFLOPs vs ref. (%)", "+.1f"),
     "GFLOPs vs paper (%)": ("GFLOPs vs paper (%)", "+.1f"),
 }
 TABLE3_VIEW = {
-    "module": ("module", ""),
-    "model": ("model", ""),
-    "input": ("input shape", ""),
-    "params (M)": ("params (M)", ".2f"),
-    "params (M, paper)": ("paper params (M)", ".2f"),
+    "module": ("module", ""), "model": ("model", ""), "input": ("input shape", ""),
+    "params (M)": ("params (M)", ".2f"), "params (M, paper)": ("paper params (M)", ".2f"),
     "params vs paper (%)": ("params vs paper (%)", "+.1f"),
-    "GFLOPs": ("GFLOPs (1 MAC = 1 FLOP)", ".3f"),
-    "GFLOPs (paper)": ("paper GFLOPs", ".3f"),
+    "GFLOPs": ("GFLOPs (1 MAC = 1 FLOP)", ".3f"), "GFLOPs (paper)": ("paper GFLOPs", ".3f"),
     "GFLOPs vs paper (%)": ("GFLOPs vs paper (%)", "+.1f"),
 }
+# fmt: on
 
 
 def as_text(df: pd.DataFrame, formats: Mapping[str, str] | None = None) -> pd.DataFrame:
