@@ -38,8 +38,7 @@ class ResultSet:
 def _read(
     folder: Path, manifest: dict, name: str, columns: Sequence[str] = (), required: bool = True
 ) -> dict | pd.DataFrame | None:
-    """The set's JSON record ``name`` (no ``columns``) or its CSV frame with ``columns``;
-    ``None`` for an optional file absent; an InputFileError naming the file at fault."""
+    """JSON record (no ``columns``) or CSV frame ``name`` of the set; None: optional, absent."""
     path = folder / name
     if not path.is_file():
         if name in manifest["files"]:
@@ -60,8 +59,7 @@ def _read(
 
 
 def _timed_runtimes(df: pd.DataFrame) -> pd.DataFrame:
-    """Timed rows; ``threads`` as "1" or "all" and ``device`` as its type (``cuda``), so the rows
-    of machines with other core counts or GPU indices line up."""
+    """Timed rows, threads as "1" / "all" and device as its type: other machines' rows line up."""
     rows = df[df["median_ms"].notna()].copy()
     most = rows["threads"].max()
     rows["threads"] = [ALL_THREADS if t == most else str(int(t)) for t in rows["threads"]]
@@ -118,8 +116,7 @@ def _machine(env: Mapping) -> str:
 
 
 def derive_labels(sets: Sequence[ResultSet]) -> list[str]:
-    """The GPU name (a CUDA set) or CPU model of each set; a label two sets share gets the
-    folder's name, then a number, appended."""
+    """GPU name (CUDA set) or CPU model; a label shared gets the folder's name, then a number."""
     labels = [_machine(s.env) or s.folder.name for s in sets]
     for suffix in (lambda i: f" ({sets[i].folder.name})", lambda i: f" #{i + 1}"):
         twice = {x for x in labels if labels.count(x) > 1}
@@ -128,8 +125,7 @@ def derive_labels(sets: Sequence[ResultSet]) -> list[str]:
 
 
 def load_sets(folders: Sequence[Path], names: Sequence[str] = ()) -> list[ResultSet]:
-    """Every set, labelled by ``names`` or by :func:`derive_labels`; each must share a model
-    with the first, which the others are compared against."""
+    """Every set, labelled; each must share a model with the first (the others' reference)."""
     sets = [load_set(f) for f in folders]
     labels = list(names) or derive_labels(sets)
     sets = [replace(s, label=x) for s, x in zip(sets, labels)]
@@ -149,9 +145,8 @@ def column(label: str, value: str) -> str:
 
 
 def _ranked(df: pd.DataFrame, labels: Sequence[str], groups: Sequence[str]) -> pd.DataFrame:
-    """``rank`` (1 = fastest within ``groups``, among rows every set timed; a set with no row
-    at all, e.g. no runtimes, does not count) and ``rank_change`` (places gained over the first
-    set: positive = ranks higher there) of each set."""
+    """Each set's ``rank`` (1 = fastest in ``groups`` among rows every set with rows timed) and
+    ``rank_change`` (places gained over the first set)."""
     medians = [column(x, "median_ms") for x in labels if df[column(x, "median_ms")].notna().any()]
     common = df[medians].notna().all(axis=1)
     for x in labels:
@@ -168,9 +163,8 @@ def _ranked(df: pd.DataFrame, labels: Sequence[str], groups: Sequence[str]) -> p
 def join(
     frames: Mapping[str, pd.DataFrame], keys: Sequence[str], groups: Sequence[str] = ()
 ) -> pd.DataFrame:
-    """Outer join on ``keys`` of each set's rows (label -> frame with ``STATS`` and
-    ``speedup``); the first set's rows first. Per set: its figures, ``vs_first`` (the first
-    set's median over its own: above 1 = faster) and ranks (:func:`_ranked`)."""
+    """Outer join on ``keys`` of label -> frame, the first set's rows first; per set its
+    figures, ``vs_first`` (first set's median over its own: above 1 = faster) and ranks."""
     labels = list(frames)
     order = [f"_position {i}" for i in range(len(labels))]  # an outer merge sorts the keys
     joined = None
@@ -198,9 +192,8 @@ RUNTIME_GROUP = ["model", "input", "device", "threads"]
 
 
 def runtimes_frame(sets: Sequence[ResultSet]) -> pd.DataFrame | None:
-    """Runtime rows per model x runtime x precision (x device, threads); ``speedup``: eager fp32
-    of the same model, device and threads in the same set over the row. ``None`` when no set
-    timed runtimes; a set without them has empty cells."""
+    """Runtime rows; ``speedup``: the set's eager fp32 of the same model, device and threads over
+    the row. ``None`` when no set timed runtimes."""
     if all(s.runtimes is None for s in sets):
         return None
     frames = {}

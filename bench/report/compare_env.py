@@ -27,8 +27,7 @@ def flatten(record: Mapping, prefix: str = "") -> dict[str, object]:
 
 
 def _flags(values: Sequence[object]) -> list[str]:
-    """Each set's flags that not every set has (``+avx512f``); every flag of each set when one
-    set records none."""
+    """Each set's flags not every set has (``+avx512f``); all of them when a set has none."""
     lists = [set(map(str, v)) if isinstance(v, list) else None for v in values]
     shared = set() if None in lists else set.intersection(*lists)
     return [

@@ -149,8 +149,7 @@ def compare(sets: Sequence[ResultSet], reference: str = REFERENCE) -> Comparison
 
 
 def speedup_figure(latency: pd.DataFrame, labels: Sequence[str], reference: str) -> Figure:
-    """Each model's speed-up over ``reference``, one bar per set: a machine that favours
-    another network shows as bars of unequal length."""
+    """Each model's speed-up over ``reference``, one bar per set."""
     fig = new_figure(8.0, 0.3 * len(latency) * len(labels) + 1.6)
     ax = fig.add_subplot()
     height = 0.8 / len(labels)

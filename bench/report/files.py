@@ -51,8 +51,7 @@ def prepare_output(folder: PathLike, option: str = "--out") -> Path:
 
 @contextmanager
 def removed_if_left_empty(folder: PathLike) -> Iterator[Path]:
-    """When the run inside raises, the folders it created on the way to ``folder`` go again
-    if they are empty; a folder that existed before is never touched."""
+    """When the run inside raises, the empty folders it created on the way to ``folder`` go."""
     folder = Path(folder)
     created = [p for p in (folder, *folder.parents) if not os.path.lexists(p)]  # deepest first
     try:
@@ -88,8 +87,7 @@ def write_csv(df: pd.DataFrame, path: PathLike) -> Path:
 def to_markdown(
     df: pd.DataFrame, title: str = "", notes: str = "", empty: str = "(no rows)"
 ) -> str:
-    """Optional ``# title``, the table (numbers formatted once per column by
-    :func:`bench.report.views.as_text`), optional notes below it."""
+    """Optional ``# title``, the table (formatted by ``views.as_text``), optional notes."""
     from bench.report.views import as_text
 
     parts = [f"# {title}\n"] if title else []
@@ -110,9 +108,5 @@ def write_json(obj: Any, path: PathLike) -> Path:
 
 
 def write_figure(fig: Figure, path: PathLike, dpi: int = 120) -> Path:
-    """Save a matplotlib Figure as PNG (an Agg canvas is attached if it has none)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    if not isinstance(fig.canvas, FigureCanvasAgg):
-        FigureCanvasAgg(fig)
+    """Save a matplotlib Figure as PNG (matplotlib picks the Agg canvas; no pyplot needed)."""
     return atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=dpi), binary=True)

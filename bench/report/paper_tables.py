@@ -85,8 +85,7 @@ def _paper_columns(
 
 
 def paper_table(table: int, m: Measurements, names: Sequence[str], reference: str) -> pd.DataFrame:
-    """Every measured model of GCPM Table ``table``: its rows, then the measured models of the
-    table's dataset that the paper does not list (paper columns NaN)."""
+    """GCPM Table ``table``'s measured rows, then models of its dataset the paper lacks."""
     fp32 = m.latency[m.latency["mode"] == "fp32"].set_index("model")
     ref_ms = fp32.median_ms.get(reference, math.nan)
     ref_fig = paper_row(reference, table)

@@ -51,8 +51,7 @@ def _readable(color: Color) -> Color:
 
 
 def model_colors(names: Sequence[str]) -> dict[str, Color]:
-    """One colour per model for every figure of a run, in name order: tab10, or hues spread
-    evenly past ten models; each darkened to read on white."""
+    """One colour per model, in name order: tab10 (hsv past ten), darkened to read on white."""
     ordered = sorted(dict.fromkeys(names))
     cmap = colormaps["tab10"] if len(ordered) <= 10 else colormaps["hsv"].resampled(len(ordered))
     return {name: _readable(cmap(i)) for i, name in enumerate(ordered)}
@@ -155,8 +154,7 @@ def hbars(ax: Axes, y: Sequence[float], values: Sequence[float], height: float, 
 def speedups(
     rows: pd.DataFrame, reference: str, colors: Mapping[str, Color] | None = None
 ) -> Figure:
-    """Our speed-up over ``reference`` (solid) beside the paper's (hatched) per row of ``rows``
-    (``label``, ``model``, ``ours``, ``paper``: NaN where the paper gives no time)."""
+    """Our speed-up (solid) beside the paper's (hatched, NaN: none) per row of speedup_rows."""
     colors = colors or model_colors(rows.model)
     fig = new_figure(8.0, 0.55 * len(rows) + 1.6)
     ax = fig.add_subplot()

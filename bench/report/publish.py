@@ -83,8 +83,7 @@ def _schema_problem(manifest: Any, folder: Path) -> str:
 
 
 def check_owner(folder: Path, producer: str, owned: Iterable[str] = ()) -> None:
-    """A UsageError when ``folder`` holds another tool's set, or files named like ``owned``
-    that no manifest lists (the swap would mix with or delete them)."""
+    """A UsageError when ``folder`` holds another tool's set or unlisted ``owned`` names."""
     folder = Path(folder)
     manifest = read_manifest(folder) or {"files": {}}
     holder = manifest.get("producer", "an unnamed tool")

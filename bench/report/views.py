@@ -25,16 +25,10 @@ def number(value: object, decimals: int) -> str:
 
 
 def latency_cells(
-    median: pd.Series,
-    p10: pd.Series,
-    p90: pd.Series,
-    flagged: pd.Series,
-    short: Sequence[bool] | None = None,
+    median: pd.Series, p10: pd.Series, p90: pd.Series, flagged: pd.Series, short: Sequence[bool]
 ) -> list[str]:
-    """``"425 (392–448)"``: median and p10-p90 with one decimals setting per column;
-    :data:`NOISY_MARK` where ``flagged``, :data:`SHORT_MARK` where ``short``."""
+    """``"425 (392–448)*†"``: median (p10-p90), marked where ``flagged`` and where ``short``."""
     places = decimals_for(list(median))
-    short = [False] * len(median) if short is None else short
     return [
         f"{number(m, places)} ({number(lo, places)}–{number(hi, places)})"
         + NOISY_MARK * bool(flag)
@@ -53,8 +47,7 @@ def invalid(df: pd.DataFrame) -> list[bool]:
 def paper_table_view(
     full: pd.DataFrame, reference: str, metrics: Sequence[str], noisy_cv_pct: float
 ) -> pd.DataFrame:
-    """The headline view of a Table 4 / 5 frame (:func:`bench.report.paper_tables.paper_table`);
-    ``metrics`` are its accuracy labels (``("PCKh", "Hip")``), shown paper and ours."""
+    """Headline view of a Table 4 / 5 frame; ``metrics``: its accuracy labels ("PCKh", "Hip")."""
     if full.empty:
         return full
     flagged = (full["CV (%)"] > noisy_cv_pct) | full["throttled"].astype(bool)
@@ -80,8 +73,7 @@ def paper_table_view(
 
 
 def formatted(df: pd.DataFrame, columns: Mapping[str, tuple[str, str]]) -> pd.DataFrame:
-    """Columns under new headers: header -> (column of ``df``, format spec or "" for as-is);
-    columns ``df`` lacks are left out."""
+    """header -> (column of ``df``, format spec or ""); columns ``df`` lacks are left out."""
     present = {header: column for header, (column, _) in columns.items() if column in df}
     view = pd.DataFrame({header: df[column] for header, column in present.items()})
     return as_text(view, {h: spec for h, (_, spec) in columns.items() if h in present and spec})
