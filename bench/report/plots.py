@@ -72,9 +72,8 @@ def log_if_wide(ax: Axes, axis: str, values: Sequence[float]) -> bool:
 
 
 def _overlap(a: Bbox, b: Bbox) -> float:
-    width = min(a.x1, b.x1) - max(a.x0, b.x0)
-    height = min(a.y1, b.y1) - max(a.y0, b.y0)
-    return max(width, 0.0) * max(height, 0.0)
+    both = Bbox.intersection(a, b)
+    return both.width * both.height if both is not None else 0.0
 
 
 def place_labels(
@@ -178,10 +177,9 @@ def speedups(
         title="Speed-ups: ours (solid) beside the paper's (hatched)",
     )
     # Neutral legend swatches: the bars' colours stand for models, not for ours / paper.
-    paper_patch = Patch(facecolor="0.35", alpha=0.45, hatch="//", edgecolor="white")
-    paper_patch.set_label("paper (GTX 1080 Ti)")
-    ours = Patch(color="0.35", label="ours (this machine)")
-    ax.legend(handles=[ours, paper_patch], fontsize=8, loc="lower right")
+    swatches = [Patch(color="0.35", label="ours (this machine)")]
+    swatches.append(Patch(facecolor="0.35", label="paper (GTX 1080 Ti)", **style))
+    ax.legend(handles=swatches, fontsize=8, loc="lower right")
     ax.grid(alpha=0.3, axis="x", which="both")
     return fig
 

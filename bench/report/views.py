@@ -39,9 +39,7 @@ def latency_cells(
 
 def invalid(df: pd.DataFrame) -> list[bool]:
     """Rows the timer marked not valid (``valid`` False); no column or no figure: not marked."""
-    if "valid" not in df:
-        return [False] * len(df)
-    return [v is False or v == False for v in df["valid"]]  # numpy bools too
+    return df["valid"].eq(False).tolist() if "valid" in df else [False] * len(df)
 
 
 def paper_table_view(
