@@ -68,7 +68,6 @@ def _timed_runtimes(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _unique(df: pd.DataFrame, keys: list[str], path: Path) -> pd.DataFrame:
-    """A row twice would multiply the joined rows: refused, naming the row."""
     twice = df[df.duplicated(keys)]
     if not twice.empty:
         row = ", ".join(str(v) for v in twice.iloc[0][keys])

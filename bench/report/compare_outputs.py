@@ -95,8 +95,6 @@ ENV_NOTES = (
 
 @dataclass(frozen=True)
 class Comparison:
-    """Every frame and view of a comparison; nothing is written here."""
-
     sets: Sequence[ResultSet]
     latency: pd.DataFrame
     runtimes: pd.DataFrame | None
@@ -149,7 +147,6 @@ def compare(sets: Sequence[ResultSet], reference: str = REFERENCE) -> Comparison
 
 
 def speedup_figure(latency: pd.DataFrame, labels: Sequence[str], reference: str) -> Figure:
-    """Each model's speed-up over ``reference``, one bar per set."""
     fig = new_figure(8.0, 0.3 * len(latency) * len(labels) + 1.6)
     ax = fig.add_subplot()
     height = 0.8 / len(labels)

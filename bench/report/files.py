@@ -108,5 +108,4 @@ def write_json(obj: Any, path: PathLike) -> Path:
 
 
 def write_figure(fig: Figure, path: PathLike, dpi: int = 120) -> Path:
-    """Save a matplotlib Figure as PNG (matplotlib picks the Agg canvas; no pyplot needed)."""
     return atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=dpi), binary=True)

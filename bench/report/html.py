@@ -134,7 +134,6 @@ def render(
     files: Sequence[str],
     title: str = "gcpm-bench results",
 ) -> str:
-    """The page for the set whose other files (``files``) are in, or going to, ``folder``."""
     stems = {s.stem for s in sections}
     own = {
         n for n in files if n.removesuffix(".md") in stems or n.removesuffix("_full.md") in stems

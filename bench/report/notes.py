@@ -24,7 +24,6 @@ LATENCY_LEGEND = (
 
 
 def busy(env: Mapping) -> bool:
-    """The run's environment record says other work competed for the machine."""
     return bool(env.get("load", {}).get("busy"))
 
 

@@ -26,7 +26,6 @@ GFLOPS = "GFLOPs (1 MAC = 1 FLOP)"
 
 
 def paper_row(name: str, table: int) -> PaperFigures | None:
-    """The model's row of GCPM Table ``table``, or ``None``."""
     return model_info(name).paper_row(table)
 
 
@@ -46,7 +45,6 @@ def method_label(name: str, table: int) -> str:
 
 
 def default_models() -> list[str]:
-    """Every model behind a row of Table 4 or 5, then every user model."""
     rows = [n for n in list_models() if paper_row(n, 4) or paper_row(n, 5)]
     own = set(list_models(module="architectures"))
     return rows + [n for n in list_models() if n not in own and n not in rows]

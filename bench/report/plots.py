@@ -43,11 +43,9 @@ def luminance(color: Color) -> float:
 
 
 def _readable(color: Color) -> Color:
-    """``color`` darkened until text and thin lines in it read on white."""
-    r, g, b, a = color
-    while luminance((r, g, b, a)) > MAX_LUMINANCE:
-        r, g, b = 0.9 * r, 0.9 * g, 0.9 * b
-    return (r, g, b, a)
+    while luminance(color) > MAX_LUMINANCE:  # darkened until text in it reads on white
+        color = (*(0.9 * c for c in color[:3]), color[3])
+    return color
 
 
 def model_colors(names: Sequence[str]) -> dict[str, Color]:
@@ -185,7 +183,6 @@ def speedups(
 
 
 def layer_shares(layers: pd.DataFrame, colors: Mapping[str, Color] | None = None) -> Figure:
-    """Stacked bars per model: share of profiled time and of FLOPs for each layer type."""
     types = list(dict.fromkeys(layers.layer_type))
     models = list(dict.fromkeys(layers.model))
     colors = colors or model_colors(models)

@@ -141,7 +141,6 @@ def _move(source: Path, target: Path) -> None:
 
 
 def _swap(folder: Path, staging: Path, new: list[str], old: list[str], run_id: str) -> None:
-    """Old set into ``.previous-<run_id>``, the new one in, its manifest last."""
     backup = folder / f"{PREVIOUS}{run_id}"
     backup.mkdir()
     for name in [n for n in [MANIFEST, *old] if (folder / n).is_file()]:

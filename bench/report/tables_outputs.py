@@ -28,7 +28,6 @@ OUTPUT_NAMES = (
 
 
 def outputs(m: Measurements, names: Sequence[str], reference: str) -> dict[str, Writer]:
-    """File name -> writer for every output of the run."""
     writers: dict[str, Writer] = {}
     sections: list[html.Section] = []
 
@@ -68,11 +67,10 @@ def outputs(m: Measurements, names: Sequence[str], reference: str) -> dict[str, 
         figures["speedups.png"] = plots.speedups(speeds, reference, colors)
     if m.layers is not None:
         title = "Runtime by layer type (share of profiled op time) beside share of FLOPs"
-        text, shares = notes.layer_notes(m.env, m.layers), paper_tables.layer_share_table(m.layers)
+        text = notes.layer_notes(m.env, m.layers)
+        shares = views.uniform(paper_tables.layer_share_table(m.layers), places=1)
         writers["layer_profile.csv"] = lambda p: io.write_csv(m.layers, p)
-        writers["layer_profile.md"] = lambda p: io.write_markdown(
-            views.uniform(shares, places=1), p, title, text
-        )
+        writers["layer_profile.md"] = lambda p: io.write_markdown(shares, p, title, text)
         figures["layer_profile.png"] = plots.layer_shares(m.layers, colors)
     for name, fig in figures.items():
         writers[name] = lambda p, fig=fig: io.write_figure(fig, p)
