@@ -153,9 +153,7 @@ def _ranked(df: pd.DataFrame, labels: Sequence[str], groups: Sequence[str]) -> p
         by = [df.loc[common, g] for g in groups]
         ranks = values.groupby(by).rank(method="min") if groups else values.rank(method="min")
         df[column(x, "rank")] = ranks.reindex(df.index).astype("Int64")
-    first = df[column(labels[0], "rank")]
-    for x in labels:
-        df[column(x, "rank_change")] = first - df[column(x, "rank")]
+        df[column(x, "rank_change")] = df[column(labels[0], "rank")] - df[column(x, "rank")]
     return df
 
 

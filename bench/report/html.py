@@ -46,11 +46,10 @@ def _inline(text: str) -> str:
     return re.sub(r"`(.+?)`", r"<code>\1</code>", escaped)
 
 
-def notes_html(notes: str, seen: dict[str, str] | None = None, stem: str = "") -> str:
+def notes_html(notes: str, seen: dict[str, str], stem: str) -> str:
     """Paragraphs and ``- item`` lists of a table's notes as HTML; a paragraph ``seen`` (-> the
     section that showed it first) already becomes a link there: a page states a note once."""
     parts, earlier = [], []
-    seen = {} if seen is None else seen
     for block in filter(None, (b.strip() for b in notes.split("\n\n"))):
         if block in seen:
             earlier.append(seen[block])
@@ -95,7 +94,7 @@ def _link(target: str, text: str = "") -> str:
     return f'<a href="{html.escape(target)}">{html.escape(text or target)}</a>'
 
 
-def table_html(section: Section, files: Sequence[str], seen: dict[str, str] | None = None) -> str:
+def table_html(section: Section, files: Sequence[str], seen: dict[str, str]) -> str:
     own = (f"{section.stem}.csv", f"{section.stem}_full.md", f"{section.stem}.md")
     links = " · ".join(_link(name) for name in own if name in files)
     table = section.table
@@ -140,10 +139,9 @@ def render(
     }
     texts = [n for n in files if n.endswith(".md") and n not in own]
     seen: dict[str, str] = {}
-    more = [("more", "more tables")] if texts else []
-    places = [*((s.stem, s.stem) for s in sections), ("figures", "figures"), *more]
-    places += [("files", "files"), ("environment", "environment")]
-    nav = "".join(_link(f"#{place}", text) for place, text in places)
+    more = ["more"] if texts else []
+    places = [*(s.stem for s in sections), "figures", *more, "files", "environment"]
+    nav = "".join(_link(f"#{p}", "more tables" if p == "more" else p) for p in places)
     file_list = "".join(f"<li>{_link(n)}</li>" for n in files if n != "index.html")
     return "\n".join(
         [

@@ -14,7 +14,6 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from matplotlib.text import Annotation
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from matplotlib.transforms import Bbox
 
@@ -76,7 +75,7 @@ def _overlap(a: Bbox, b: Bbox) -> float:
 
 def place_labels(
     ax: Axes, points: Sequence[tuple[float, float, str, Color]], fontsize: float = 8
-) -> list[Annotation]:
+) -> None:
     """Label each (x, y) point at the first offset of :data:`_OFFSETS` where the label overlaps
     no label or point and stays inside the axes, else the least crowded one (greedy: enough for
     a dozen points, and checkable)."""
@@ -89,7 +88,6 @@ def place_labels(
         Bbox.from_extents(px - pad, py - pad, px + pad, py + pad)
         for px, py in ax.transData.transform([(x, y) for x, y, _, _ in points])
     ]
-    labels = []
     for x, y, text, color in points:
         best, best_cost = None, math.inf
         for dx, dy in _OFFSETS:
@@ -109,8 +107,6 @@ def place_labels(
                 break
         best.set_in_layout(False)  # the layout engine must not move the axes after placement
         taken.append(best_box)
-        labels.append(best)
-    return labels
 
 
 def latency_vs_gflops(

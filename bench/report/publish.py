@@ -140,16 +140,6 @@ def _move(source: Path, target: Path) -> None:
     os.replace(source, target)
 
 
-def _swap(folder: Path, staging: Path, new: list[str], old: list[str], run_id: str) -> None:
-    backup = folder / f"{PREVIOUS}{run_id}"
-    backup.mkdir()
-    for name in [n for n in [MANIFEST, *old] if (folder / n).is_file()]:
-        _move(folder / name, backup / name)
-    for name in [*new, MANIFEST]:
-        _move(staging / name, folder / name)
-    shutil.rmtree(backup)
-
-
 def publish(
     folder: Path,
     writers: Mapping[str, Writer],
@@ -176,7 +166,14 @@ def publish(
             manifest = {"run_id": run_id, "producer": producer, "written_utc": written}
             io.write_json(manifest | {"files": files, "outputs": owned}, staging / MANIFEST)
             previous = read_manifest(folder) or {"files": {}}
-            _swap(folder, staging, list(writers), list(previous["files"]), run_id)
+            # The old set into .previous-<run_id>, the new one in, its manifest last.
+            backup = folder / f"{PREVIOUS}{run_id}"
+            backup.mkdir()
+            for name in [n for n in [MANIFEST, *previous["files"]] if (folder / n).is_file()]:
+                _move(folder / name, backup / name)
+            for name in [*writers, MANIFEST]:
+                _move(staging / name, folder / name)
+            shutil.rmtree(backup)
             staging.rmdir()  # empty now: every file moved in
         except BaseException:
             _recover(folder)  # the previous set back, the staging folder gone
@@ -206,13 +203,12 @@ def verify(folder: Path, owned: Iterable[str] | None = None) -> list[str]:
     if manifest is None:
         return [f"{folder / MANIFEST}: missing, the files are not known to be one set"]
     run_id, files = manifest.get("run_id"), manifest["files"]
-    missing = [n for n in files if not (folder / n).is_file()]
-    problems = [f"{folder / n}: listed in the manifest but missing" for n in missing]
-    problems += [
-        f"{folder / n}: changed since run {run_id} wrote it"
-        for n, entry in files.items()
-        if n not in missing and sha256(folder / n) != entry["sha256"]
-    ]
+    problems = []
+    for n, entry in files.items():
+        if not (folder / n).is_file():
+            problems.append(f"{folder / n}: listed in the manifest but missing")
+        elif sha256(folder / n) != entry["sha256"]:
+            problems.append(f"{folder / n}: changed since run {run_id} wrote it")
     owned = manifest.get("outputs", []) if owned is None else owned
     problems += [
         f"{folder / n}: not written by run {run_id} (foreign)"

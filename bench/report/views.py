@@ -93,11 +93,8 @@ def latency_view(latency: pd.DataFrame, noisy_cv: float) -> pd.DataFrame:
 
 def _note(row: pd.Series) -> str:
     """Why a mode has no figure, else why its figure is not a valid timing, else nothing."""
-    for column in ("reason", "validity"):
-        text = row.get(column)
-        if isinstance(text, str) and text and text != "ok":
-            return text
-    return ""
+    texts = [row.get(column) for column in ("reason", "validity")]
+    return next((t for t in texts if isinstance(t, str) and t not in ("", "ok")), "")
 
 
 # header -> (column, format spec) of the complexity and Table 3 views
