@@ -108,10 +108,9 @@ def table_html(section: Section, files: Sequence[str], seen: dict[str, str]) -> 
 def image_html(folder: Path, name: str) -> str:
     """The PNG embedded as a data URI when it is in ``folder`` already, else linked beside."""
     path = folder / name
+    src = html.escape(name)
     if path.is_file():
         src = f"data:image/png;base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
-    else:
-        src = html.escape(name)
     caption = f"<figcaption>{_link(name)}</figcaption>"
     return f'<figure><img src="{src}" alt="{html.escape(name)}">{caption}</figure>'
 

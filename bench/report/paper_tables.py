@@ -93,17 +93,11 @@ def paper_table(table: int, m: Measurements, names: Sequence[str], reference: st
     rows = []
     for name in listed + joined:
         lat = _latency_columns(m.latency, name)
-        rows.append(
-            {
-                "method (paper row)": method_label(name, table),
-                "model": name,
-                **lat,
-                f"speed-up vs {reference}": ref_ms / lat["latency median (ms)"],
-                "params (M)": float(counts.params_m.get(name, math.nan)),
-                GFLOPS: float(counts.gmacs.get(name, math.nan)),
-                **_paper_columns(paper_row(name, table), PAPER_METRICS[table], ref_fig),
-            }
-        )
+        row = {"method (paper row)": method_label(name, table), "model": name, **lat}
+        row[f"speed-up vs {reference}"] = ref_ms / lat["latency median (ms)"]
+        row["params (M)"] = float(counts.params_m.get(name, math.nan))
+        row[GFLOPS] = float(counts.gmacs.get(name, math.nan))
+        rows.append(row | _paper_columns(paper_row(name, table), PAPER_METRICS[table], ref_fig))
     df = pd.DataFrame(rows)
     if df.empty:
         return df

@@ -126,11 +126,8 @@ def latency_vs_gflops(
     log_y = log_if_wide(ax, "y", list(fp32.p10_ms) + list(fp32.p90_ms))
     device = fp32.device.iloc[0] if len(fp32) else "?"
     scale = {(True, True): " (log-log)", (True, False): " (log x)", (False, True): " (log y)"}
-    ax.set(
-        xlabel="GFLOPs (1 MAC = 1 FLOP)",
-        ylabel="batch-1 latency, median (ms)",
-        title=f"Latency vs complexity on {device}{scale.get((log_x, log_y), '')}; bars: p10-p90",
-    )
+    ax.set(xlabel="GFLOPs (1 MAC = 1 FLOP)", ylabel="batch-1 latency, median (ms)")
+    ax.set_title(f"Latency vs complexity on {device}{scale.get((log_x, log_y), '')}; bars: p10-p90")
     ax.margins(0.12)
     ax.grid(alpha=0.3, which="both")
     place_labels(ax, [(r.gmacs, r.median_ms, r.model, colors[r.model]) for r in fp32.itertuples()])
@@ -166,10 +163,8 @@ def speedups(
     ax.axvline(1.0, color="0.4", lw=0.8)
     log_if_wide(ax, "x", list(rows.ours) + list(rows.paper))
     ax.margins(x=0.12)
-    ax.set(
-        xlabel=f"speed-up = latency of {reference} / latency of the row (line: 1)",
-        title="Speed-ups: ours (solid) beside the paper's (hatched)",
-    )
+    ax.set_xlabel(f"speed-up = latency of {reference} / latency of the row (line: 1)")
+    ax.set_title("Speed-ups: ours (solid) beside the paper's (hatched)")
     # Neutral legend swatches: the bars' colours stand for models, not for ours / paper.
     swatches = [Patch(color="0.35", label="ours (this machine)")]
     swatches.append(Patch(facecolor="0.35", label="paper (GTX 1080 Ti)", **style))
@@ -199,10 +194,7 @@ def layer_shares(layers: pd.DataFrame, colors: Mapping[str, Color] | None = None
     ax.set_xticks(range(len(models)), models, rotation=20, ha="right")
     for tick, model in zip(ax.get_xticklabels(), models):
         tick.set_color(colors[model])
-    ax.set(
-        ylabel="share (%)",
-        ylim=(0, 100),
-        title="Runtime share (left bar) vs FLOP share (right, hatched) by layer type",
-    )
+    ax.set(ylabel="share (%)", ylim=(0, 100))
+    ax.set_title("Runtime share (left bar) vs FLOP share (right, hatched) by layer type")
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     return fig

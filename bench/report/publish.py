@@ -75,9 +75,7 @@ def _schema_problem(manifest: Any, folder: Path) -> str:
     outside = [
         n
         for n in [*files, *outputs]
-        if n in ("", ".", "..", MANIFEST, LOCK)
-        or any(c in n for c in "/\\\0")
-        or (os.path.lexists(folder / n) and Path(os.path.realpath(folder / n)).parent != real)
+        if n in (MANIFEST, LOCK) or "\\" in n or "\0" in n or (folder / n).resolve().parent != real
     ]
     return f"entry {outside[0]!r} is not a file inside {folder}" if outside else ""
 

@@ -50,8 +50,8 @@ def paper_table_view(
         return full
     flagged = (full["CV (%)"] > noisy_cv_pct) | full["throttled"].astype(bool)
     ms = [full[c] for c in ("latency median (ms)", "p10 (ms)", "p90 (ms)")]
-    view = pd.DataFrame({"method": full["method (paper row)"], "model": full.model})
-    view["input"] = full["input"]
+    view = full[["method (paper row)", "model", "input"]].copy()
+    view.columns = ["method", "model", "input"]
     view[LATENCY] = latency_cells(*ms, flagged, invalid(full))
     view[f"speed-up vs {reference}"] = [number(v, 2) for v in full[f"speed-up vs {reference}"]]
     view["speed-up (paper)"] = [
