@@ -21,7 +21,9 @@ REFERENCE = "hourglass-8stack"
 LATENCY_KEYS = ["model", "input"]
 RUNTIME_KEYS = ["model", "input", "runtime", "precision", "device", "threads"]
 STATS = ["median_ms", "p10_ms", "p90_ms", "cv"]
-ALL_THREADS = "all"  # the set's full thread count (it differs between machines)
+RUNTIME_GROUP = ["model", "input", "device", "threads"]  # runtimes are compared within these
+# Words of a CPU model string that say nothing about the machine: "(R)", "CPU", "@ 2.00GHz".
+_NOISE = re.compile(r"\((R|TM)\)|\bCPU\b|\bProcessor\b|@\s*[\d.]+\s*GHz", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ def _timed_runtimes(df: pd.DataFrame) -> pd.DataFrame:
     """Timed rows, threads as "1" / "all" and device as its type: other machines' rows line up."""
     rows = df[df["median_ms"].notna()].copy()
     most = rows["threads"].max()
-    rows["threads"] = [ALL_THREADS if t == most else str(int(t)) for t in rows["threads"]]
+    rows["threads"] = ["all" if t == most else str(int(t)) for t in rows["threads"]]
     rows["device"] = rows["device"].astype(str).str.split(":").str[0]
     return rows[RUNTIME_KEYS + STATS].reset_index(drop=True)
 
@@ -87,8 +89,7 @@ def load_set(folder: Path, label: str = "") -> ResultSet:
             f"{folder}: not a result set (no manifest.json; `python -m {PRODUCER} --out "
             f"{folder}` writes one)"
         )
-    producer = manifest.get("producer")
-    if producer != PRODUCER:
+    if (producer := manifest.get("producer")) != PRODUCER:
         raise InputFileError(
             f"{folder}: a set written by {producer or 'an unknown tool'}, not by {PRODUCER}"
         )
@@ -100,10 +101,6 @@ def load_set(folder: Path, label: str = "") -> ResultSet:
     if runtimes is not None:
         runtimes = _unique(_timed_runtimes(runtimes), RUNTIME_KEYS, folder / "runtimes.csv")
     return ResultSet(folder, label, env, latency, runtimes)
-
-
-# Words of a CPU model string that say nothing about the machine: "(R)", "CPU", "@ 2.00GHz".
-_NOISE = re.compile(r"\((R|TM)\)|\bCPU\b|\bProcessor\b|@\s*[\d.]+\s*GHz", re.IGNORECASE)
 
 
 def _machine(env: Mapping) -> str:
@@ -183,9 +180,6 @@ def latency_frame(sets: Sequence[ResultSet], reference: str = REFERENCE) -> pd.D
         ref = s.latency.set_index("model")["median_ms"].get(reference, math.nan)
         frames[s.label] = s.latency.assign(speedup=ref / s.latency["median_ms"])
     return join(frames, LATENCY_KEYS)
-
-
-RUNTIME_GROUP = ["model", "input", "device", "threads"]
 
 
 def runtimes_frame(sets: Sequence[ResultSet]) -> pd.DataFrame | None:

@@ -4,7 +4,7 @@ marked ``↑n`` / ``↓n``; ``compare_speedups.png``, each model's speed-up, a b
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,13 +16,17 @@ from bench.report import html as report_html
 from bench.report.compare import REFERENCE, ResultSet, column, latency_frame, runtimes_frame
 from bench.report.compare_env import differences
 from bench.report.plots import hbars, new_figure
+from bench.report.publish import Writer
 from bench.report.views import MISSING, decimals_for, number
 
-Writer = Callable[[Path], Path]
 OUTPUT_NAMES = ("compare.md", "compare_latency.csv", "compare_runtimes.csv", "compare_env.csv")
 OUTPUT_NAMES += ("compare_speedups.png", "compare.html")
 TITLE = "Result sets compared"
 CELL = ("median_ms", "speedup", "rank", "rank_change")
+ENV_NOTES = (
+    "Only settings that differ. Lists of flags show each set's flags that not every set has "
+    "(+flag); run ids, wall times and a GPU's momentary state are left out."
+)
 
 
 def rank_cell(rank: object, change: object) -> str:
@@ -46,9 +50,7 @@ def view(df: pd.DataFrame, keys: Sequence[str], labels: Sequence[str]) -> pd.Dat
     shown = df[list(keys)].astype(str).copy()
     places = decimals_for([v for x in labels for v in df[column(x, "median_ms")]])
     for x in labels:
-        shown[x] = [
-            cell(m, s, r, c, places) for m, s, r, c in zip(*(df[column(x, f)] for f in CELL))
-        ]
+        shown[x] = [cell(*row, places) for row in zip(*(df[column(x, f)] for f in CELL))]
     for x in labels[1:]:
         shown[f"{x} vs {labels[0]}"] = [
             MISSING if pd.isna(v) else f"{v:.2f}×" for v in df[column(x, "vs_first")]
@@ -85,12 +87,6 @@ def runtimes_notes(sets: Sequence[ResultSet]) -> str:
         + _ranks_note(sets[0].label, "runtime and precision of the model (same device, threads)")
         + (f" No runtimes timed in {', '.join(lacking)}." if lacking else "")
     )
-
-
-ENV_NOTES = (
-    "Only settings that differ. Lists of flags show each set's flags that not every set has "
-    "(+flag); run ids, wall times and a GPU's momentary state are left out."
-)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ is written: a table's headline view to ``<stem>.md``, every column to ``<stem>.c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -12,10 +12,10 @@ import pandas as pd
 from bench.measure.suite import Measurements
 from bench.report import files as io
 from bench.report import html, notes, paper_tables, plots, views
+from bench.report.publish import Writer
 from bench.report.runtimes.outputs import OUTPUT_NAMES as RUNTIME_OUTPUTS
 from bench.report.runtimes.outputs import runtime_outputs, runtimes_report
 
-Writer = Callable[[Path], Path]
 EMPTY_TABLE = "(no measured model stands behind a row of this table)"
 _STEMS = ("table3", "table4", "table5", "complexity", "latency", "layer_profile")
 # Every name the tables may write: one of these that a run does not produce leaves with the

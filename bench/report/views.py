@@ -11,6 +11,24 @@ NOISY_MARK = "*"  # a latency cell whose fp32 CV is above the noise threshold, o
 SHORT_MARK = "†"  # fewer samples or less time than a valid timing needs (latency ``validity``)
 MISSING = "–"  # a figure the source does not give (the paper's CPM AUC, a user model's time)
 LATENCY = "latency, ms: median (p10–p90)"
+# header -> (column, format spec) of the complexity and Table 3 views
+# fmt: off
+COMPLEXITY_VIEW = {
+    "model": ("model", ""), "family": ("family", ""), "dataset": ("dataset", ""),
+    "input": ("input (HxW)", ""), "params (M)": ("params (M)", ".2f"),
+    "GFLOPs": ("GFLOPs (1 MAC = 1 FLOP)", ".2f"),
+    "params vs ref. (%)": ("params vs ref. (%)", "+.1f"),
+    "GFLOPs vs ref. (%)": ("GFLOPs vs ref. (%)", "+.1f"),
+    "GFLOPs vs paper (%)": ("GFLOPs vs paper (%)", "+.1f"),
+}
+TABLE3_VIEW = {
+    "module": ("module", ""), "model": ("model", ""), "input": ("input shape", ""),
+    "params (M)": ("params (M)", ".2f"), "params (M, paper)": ("paper params (M)", ".2f"),
+    "params vs paper (%)": ("params vs paper (%)", "+.1f"),
+    "GFLOPs": ("GFLOPs (1 MAC = 1 FLOP)", ".3f"), "GFLOPs (paper)": ("paper GFLOPs", ".3f"),
+    "GFLOPs vs paper (%)": ("GFLOPs vs paper (%)", "+.1f"),
+}
+# fmt: on
 
 
 def decimals_for(values: Sequence[float]) -> int:
@@ -95,26 +113,6 @@ def _note(row: pd.Series) -> str:
     """Why a mode has no figure, else why its figure is not a valid timing, else nothing."""
     texts = [row.get(column) for column in ("reason", "validity")]
     return next((t for t in texts if isinstance(t, str) and t not in ("", "ok")), "")
-
-
-# header -> (column, format spec) of the complexity and Table 3 views
-# fmt: off
-COMPLEXITY_VIEW = {
-    "model": ("model", ""), "family": ("family", ""), "dataset": ("dataset", ""),
-    "input": ("input (HxW)", ""), "params (M)": ("params (M)", ".2f"),
-    "GFLOPs": ("GFLOPs (1 MAC = 1 FLOP)", ".2f"),
-    "params vs ref. (%)": ("params vs ref. (%)", "+.1f"),
-    "GFLOPs vs ref. (%)": ("GFLOPs vs ref. (%)", "+.1f"),
-    "GFLOPs vs paper (%)": ("GFLOPs vs paper (%)", "+.1f"),
-}
-TABLE3_VIEW = {
-    "module": ("module", ""), "model": ("model", ""), "input": ("input shape", ""),
-    "params (M)": ("params (M)", ".2f"), "params (M, paper)": ("paper params (M)", ".2f"),
-    "params vs paper (%)": ("params vs paper (%)", "+.1f"),
-    "GFLOPs": ("GFLOPs (1 MAC = 1 FLOP)", ".3f"), "GFLOPs (paper)": ("paper GFLOPs", ".3f"),
-    "GFLOPs vs paper (%)": ("GFLOPs vs paper (%)", "+.1f"),
-}
-# fmt: on
 
 
 def as_text(df: pd.DataFrame, formats: Mapping[str, str] | None = None) -> pd.DataFrame:
