@@ -1,6 +1,5 @@
-"""Result sets of ``bench.tables`` from several machines joined row by row: fp32 latency per model
-(GCPM Tables 4 and 5) and the runtimes; speed-ups are taken within each set, since milliseconds
-differ between machines (see docs/compare.md)."""
+"""Result sets of ``bench.tables`` from several machines joined row by row (fp32 latency per model,
+runtimes), speed-ups taken within each set: milliseconds differ by machine (docs/compare.md)."""
 
 from __future__ import annotations
 
@@ -150,7 +149,9 @@ def _ranked(df: pd.DataFrame, labels: Sequence[str], groups: Sequence[str]) -> p
         by = [df.loc[common, g] for g in groups]
         ranks = values.groupby(by).rank(method="min") if groups else values.rank(method="min")
         df[column(x, "rank")] = ranks.reindex(df.index).astype("Int64")
-        df[column(x, "rank_change")] = df[column(labels[0], "rank")] - df[column(x, "rank")]
+    first = df[column(labels[0], "rank")]
+    for x in labels:  # after every rank: the CSV keeps ranks, then rank changes
+        df[column(x, "rank_change")] = first - df[column(x, "rank")]
     return df
 
 

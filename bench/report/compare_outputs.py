@@ -1,6 +1,5 @@
-"""The files of ``bench.compare``: the joined frames raw in ``compare_*.csv``; in ``compare.md``,
-``compare.html`` and the summary one formatted view per table, rank changes against the first set
-marked ``↑n`` / ``↓n``; ``compare_speedups.png``, each model's speed-up, a bar per set."""
+"""The files of ``bench.compare``: joined frames raw in ``compare_*.csv``, one formatted view per
+table in ``compare.md``, ``compare.html`` and the summary; ``compare_speedups.png``."""
 
 from __future__ import annotations
 

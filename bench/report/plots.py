@@ -1,6 +1,5 @@
-"""Figures of the harness: latency vs GFLOPs, our speed-ups beside the paper's, layer-type shares
-(the GCPM paper's Sec. 5.5: 1x1 convolutions take more of the time than of the FLOPs). One colour
-per model in every figure, log axes for wide ranges, labels placed apart; no pyplot state."""
+"""Figures: latency vs GFLOPs, our speed-ups beside the paper's, layer-type shares (GCPM Sec. 5.5);
+one colour per model in every figure, log axes for wide ranges, labels apart; no pyplot state."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""Every file ``bench.tables`` writes, built from one run's :class:`Measurements` before anything
-is written: a table's headline view to ``<stem>.md``, every column to ``<stem>.csv`` and
-``<stem>_full.md``; ``index.html`` last, embedding the PNGs written before it."""
+"""Every file ``bench.tables`` writes, built before any is written: a table's headline view in
+``<stem>.md``, every column in ``<stem>.csv`` and ``<stem>_full.md``; ``index.html`` last."""
 
 from __future__ import annotations
 
