@@ -2,9 +2,7 @@
 
 
 def _require_own_datasets() -> None:
-    """Stop in one line when ``import datasets`` would give another package (Hugging Face's
-    ``datasets`` shadows ours when it comes first on ``sys.path``, e.g. outside the repository
-    with an editable install); every entry point imports ``datasets`` through ``bench``."""
+    """Stop in one line when ``import datasets`` gives another package (Hugging Face's)."""
     import importlib.util
     import sys
     from pathlib import Path

@@ -1,11 +1,5 @@
-"""``python -m bench.compare RUN_DIR RUN_DIR [...]``: result sets of several machines side by side.
-
-Each RUN_DIR is a folder ``python -m bench.tables`` published. The fp32 latency per model (GCPM
-Tables 4 and 5) and the deployment runtimes are joined row by row: each set's median, its
-speed-ups (against the reference model, and against eager fp32, within that set), and rank
-changes against the first set; then the settings in which the machines differ. Written as one
-set (compare.md, compare_*.csv, compare.html) and summarised on stdout.
-"""
+"""``python -m bench.compare RUN_DIR RUN_DIR [...]``: result sets of ``bench.tables`` from several
+machines side by side (see docs/compare.md); the joining is :mod:`bench.report.compare`."""
 
 from __future__ import annotations
 
@@ -30,23 +24,14 @@ def _parser() -> ArgumentParser:
         epilog="Writes compare.md, compare_*.csv, compare_speedups.png and compare.html into "
         "--out as one set (manifest.json) and prints a summary.",
     )
-    p.add_argument(
-        "runs",
-        nargs="+",
-        type=Path,
-        metavar="RUN_DIR",
-        help="result sets of bench.tables (two or more; the first is the one others are "
-        "compared against)",
-    )
+    # fmt: off
+    p.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR", help="result sets of "
+                   "bench.tables (two or more; the first is the one others are compared against)")
     p.add_argument("--out", type=Path, default=Path("runs/compare"), help="output folder")
-    p.add_argument(
-        "--names",
-        nargs="+",
-        default=[],
-        metavar="NAME",
-        help="a label per RUN_DIR, in order; without it, each set's GPU name or CPU model",
-    )
+    p.add_argument("--names", nargs="+", default=[], metavar="NAME", help="a label per RUN_DIR, "
+                   "in order; without it, each set's GPU name or CPU model")
     p.add_argument("--reference", default=REFERENCE, help="model the speed-ups are relative to")
+    # fmt: on
     return p
 
 
@@ -68,7 +53,7 @@ def check_args(runs: Sequence[Path], names: Sequence[str]) -> None:
 
 
 def check_unlisted(out: Path) -> None:
-    """An ``--out`` that holds files but no manifest is someone else's folder: refused."""
+    """An ``--out`` holding files but no manifest is someone else's folder: refused."""
     if out.is_dir() and not (out / "manifest.json").exists():
         found = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
         if found:
@@ -79,25 +64,19 @@ def check_unlisted(out: Path) -> None:
 
 
 def run(runs: Sequence[Path], out: Path, names: Sequence[str], reference: str) -> str:
-    """Load, join, publish into ``out``; returns the summary to print."""
+    """Load, join, publish into ``out`` (claimed by the caller); returns the summary."""
     from bench.report import files as io
     from bench.report import publish
     from bench.report.compare import load_sets
     from bench.report.compare_outputs import OUTPUT_NAMES, compare, writers
 
-    publish.check_owner(out, PRODUCER, OUTPUT_NAMES)
     check_unlisted(out)
     comparison = compare(load_sets(runs, names), reference)
     io.prepare_output(out, "--out")
-    previous = publish.read_manifest(out)
-    written = publish.publish(
-        out, writers(comparison), OUTPUT_NAMES, PRODUCER, say=lambda line: None
-    )
-    replaced = f" (replaced the set of run {previous.get('run_id')})" if previous else ""
-    return (
-        f"{comparison.summary()}\n\nwrote {len(written)} files to {out}{replaced}:\n"
-        + "\n".join(f"  {p}" for p in written.values())
-    )
+    # publish says in one line which set it replaced
+    written = publish.publish(out, writers(comparison), owned=OUTPUT_NAMES, producer=PRODUCER)
+    listed = "".join(f"\n  {p}" for p in written.values())
+    return f"{comparison.summary()}\n\nwrote {len(written)} files to {out}:{listed}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,16 +1,6 @@
-"""``python -m bench.tables``: the GCPM paper's Tables 3-5 beside latency measured on this machine.
-
-Osokin 2019 (arXiv 1906.04104), Sec. 5: Table 3 (context-module complexity), Table 4 (LIP test:
-GCPM vs the hourglass networks of Chou et al. and Nie et al.) and Table 5 (MPII test: Newell's
-8-stack hourglass, Zhang et al.'s FPD, Wei et al.'s CPM, GCPM). Every latency, parameter and FLOP
-figure is measured in this run; accuracy and 1080 Ti times are the paper's, labelled "(paper)".
-Speed-ups are relative to the reference model (``hourglass-8stack``) measured in the same run.
-
-This module only parses, checks and wires: the measuring is :mod:`bench.measure.suite`, the files
-:mod:`bench.report.tables_outputs`, published as one set by :mod:`bench.report.publish`. Every
-option, the output folder, device, checkpoints and data root are checked before anything is
-measured; torch and pandas are imported only after the arguments parse.
-"""
+"""``python -m bench.tables``: the GCPM paper's Tables 3-5 (Osokin 2019, Sec. 5) beside latency,
+parameters and FLOPs measured on this machine (see docs/benchmarks.md). Only parses, checks and
+wires: measuring is :mod:`bench.measure.suite`, the files :mod:`bench.report.tables_outputs`."""
 
 from __future__ import annotations
 
@@ -19,7 +9,7 @@ import functools
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from architectures.errors import ArgumentParser, UsageError, check_range, error_boundary
@@ -44,7 +34,7 @@ class TablesConfig:
     iters: int | None = None
     modes: tuple[str, ...] = ()  # empty: the preset's (quick on a CPU skips bf16 / fp16)
     profile: bool = True
-    checkpoints: tuple[tuple[str, Path], ...] = ()
+    checkpoints: tuple[tuple[str, Path], ...] = ()  # (model, weights) pairs
     data_root: Path | None = None
     progress: bool = True
     runtimes: tuple[str, ...] = ()  # runtime specs; empty: every one available; ("none",): none
@@ -61,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     p = ArgumentParser(prog="python -m bench.tables", description=DESCRIPTION)
     # Options whose default the help states in words (argparse would print None or []).
     p.set_defaults(models=[], models_from=[], iters=None, modes=[], runtimes=[], speed="auto")
-    p.set_defaults(checkpoint=[], data_root=None, profile=True, progress=True)
+    p.set_defaults(checkpoints=[], data_root=None, profile=True, progress=True)
     opt = functools.partial(p.add_argument, default=argparse.SUPPRESS)
     speed = p.add_mutually_exclusive_group()
     # fmt: off
@@ -85,8 +75,9 @@ def _parser() -> argparse.ArgumentParser:
         "measured (default: all; only channels_last in a quick run)")
     opt("--no-profile", dest="profile", action="store_false", help="skip the runtime-by-layer-"
         "type profile (default: profiled)")
-    opt("--checkpoint", type=_checkpoint, action="append", metavar="NAME=PATH", help="trained "
-        "weights whose val accuracy to show beside the paper's; once per model (default: none)")
+    opt("--checkpoint", dest="checkpoints", type=_checkpoint, action="append", metavar="NAME=PATH",
+        help="trained weights whose val accuracy to show beside the paper's; once per model "
+        "(default: none)")
     opt("--data-root", type=Path, help="dataset root for --checkpoint (default: none)")
     opt("--runtimes", nargs="+", metavar="NAME[:PRECISION]", help="deployment runtimes for "
         "runtimes.* and cpu_realtime.md; 'none' skips them (default: every one available; a "
@@ -98,47 +89,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> TablesConfig:
-    return TablesConfig(
-        device=args.device,
-        models=tuple(args.models),
-        models_from=tuple(args.models_from),
-        reference=args.reference,
-        out=args.out,
-        speed=args.speed,
-        iters=args.iters,
-        modes=tuple(args.modes),
-        profile=args.profile,
-        checkpoints=tuple(args.checkpoint),
-        data_root=args.data_root,
-        progress=args.progress,
-        runtimes=tuple(args.runtimes),
-    )
+    values = {f.name: getattr(args, f.name) for f in fields(TablesConfig)}
+    return TablesConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
 def default_models() -> list[str]:
-    """Every model behind a row of Table 4 or 5, then every user model."""
-    from bench.report.paper_tables import default_models as models
+    from bench.report.paper_tables import default_models as models  # Tables 4/5, user models
 
     return models()
 
 
-def resolve_models(requested: Sequence[str], reference: str) -> list[str]:
-    """Validated model list with the speed-up reference first; unknown names list the known."""
-    from architectures.registry import require_models
-
-    names = require_models([reference, *(requested or default_models())])
-    return [reference] + [n for n in names if n != reference]
-
-
-def _check_names(option: str, given: Sequence[str], known: Sequence[str]) -> None:
-    unknown = [n for n in given if n not in known]
-    if unknown:
-        raise UsageError(f"{option}: unknown {unknown[0]!r}; known: {', '.join(known)}")
-
-
 def check_config(config: TablesConfig):
     """Every check that can fail, before anything slow; returns (device, names, presets)."""
-    from architectures.registry import import_model_modules
+    from architectures.registry import import_model_modules, require_models
     from bench.measure.devices import resolve_device
     from bench.measure.latency import MODES
     from bench.measure.presets import presets_for
@@ -148,7 +111,8 @@ def check_config(config: TablesConfig):
     from bench.report.tables_outputs import OUTPUT_NAMES
 
     check_range("--iters", config.iters, low=1, high=MAX_ITERS)
-    _check_names("--modes", config.modes, MODES)
+    if unknown := [n for n in config.modes if n not in MODES]:
+        raise UsageError(f"--modes: unknown {unknown[0]!r}; known: {', '.join(MODES)}")
     for spec in config.runtimes:
         try:
             runtime_spec(spec)
@@ -156,7 +120,9 @@ def check_config(config: TablesConfig):
             raise UsageError(f"--runtimes {spec}: {exc}") from None
     import_model_modules(config.models_from)
     device = resolve_device(config.device, "--device")
-    names = resolve_models(config.models, config.reference)
+    # Validated, unknown names listing the known ones; the speed-up reference first.
+    names = require_models([config.reference, *(config.models or default_models())])
+    names = [config.reference] + [n for n in names if n != config.reference]
     check_checkpoints(config.checkpoints, config.data_root, names)
     publish.check_owner(config.out, PRODUCER, OUTPUT_NAMES)
     publish.recover(config.out)
@@ -165,8 +131,7 @@ def check_config(config: TablesConfig):
 
 
 def run(config: TablesConfig) -> tuple[dict[str, Path], dict]:
-    """Check, measure, then publish every output into ``config.out`` as one set (manifest
-    last); returns the written paths and the run's environment record."""
+    """Check, measure, publish into ``config.out`` as one set; returns the paths and environment."""
     from bench.measure import suite
     from bench.report import publish
     from bench.report.tables_outputs import OUTPUT_NAMES, outputs

@@ -1,12 +1,5 @@
-"""Result sets of ``bench.tables`` from several machines, joined row by row.
-
-A set is a folder ``bench.tables`` published (``manifest.json``, ``env.json``, ``latency.csv``,
-``runtimes.csv`` when runtimes were timed). Two headline frames join the sets: the fp32 batch-1
-latency per model (the latency of GCPM Tables 4 and 5) and the deployment runtimes per model x
-runtime x precision. Each set's speed-ups are taken within that set, as the tables do: a model
-against the reference model (``hourglass-8stack``), a runtime against eager fp32 of the same model.
-Milliseconds differ between machines; these ratios and the rank order are what a reader compares.
-"""
+"""Result sets of ``bench.tables`` from several machines joined row by row (fp32 latency per model,
+runtimes), speed-ups taken within each set: milliseconds differ by machine (docs/compare.md)."""
 
 from __future__ import annotations
 
@@ -14,7 +7,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -27,7 +20,9 @@ REFERENCE = "hourglass-8stack"
 LATENCY_KEYS = ["model", "input"]
 RUNTIME_KEYS = ["model", "input", "runtime", "precision", "device", "threads"]
 STATS = ["median_ms", "p10_ms", "p90_ms", "cv"]
-ALL_THREADS = "all"  # the set's full thread count (it differs between machines)
+RUNTIME_GROUP = ["model", "input", "device", "threads"]  # runtimes are compared within these
+# Words of a CPU model string that say nothing about the machine: "(R)", "CPU", "@ 2.00GHz".
+_NOISE = re.compile(r"\((R|TM)\)|\bCPU\b|\bProcessor\b|@\s*[\d.]+\s*GHz", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -41,60 +36,39 @@ class ResultSet:
     runtimes: pd.DataFrame | None
 
 
-# ---------------------------------------------------------------- loading
-
-
-def _set_file(folder: Path, manifest: dict, name: str, required: bool) -> Path | None:
-    """``folder / name`` when present; an error naming it when it is required or listed."""
+def _read(
+    folder: Path, manifest: dict, name: str, columns: Sequence[str] = (), required: bool = True
+) -> dict | pd.DataFrame | None:
+    """JSON record (no ``columns``) or CSV frame ``name`` of the set; None: optional, absent."""
     path = folder / name
-    listed = name in manifest["files"]
-    if path.is_file():
-        return path
-    if listed:
-        raise InputFileError(f"{path}: listed in {folder / 'manifest.json'} but missing")
-    if required:
-        raise InputFileError(f"{path}: missing (every bench.tables result set has one)")
-    return None
-
-
-def _read_csv(path: Path, columns: Sequence[str]) -> pd.DataFrame:
-    try:
-        df = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"{path}: not a readable CSV ({' '.join(str(exc).split())})") from None
-    lacking = [c for c in columns if c not in df]
-    if lacking:
-        raise InputFileError(f"{path}: no column {', '.join(lacking)} (not written by {PRODUCER})")
-    return df
-
-
-def _read_env(path: Path) -> dict:
-    try:
-        env = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(env, dict):
+    if not path.is_file():
+        if name in manifest["files"]:
+            raise InputFileError(f"{path}: listed in {folder / 'manifest.json'} but missing")
+        if required:
+            raise InputFileError(f"{path}: missing (every bench.tables result set has one)")
+        return None
+    what = "a readable CSV" if columns else "valid JSON"
+    try:  # pandas' parser errors, JSON's and a decoding error are all ValueErrors
+        data = pd.read_csv(path) if columns else json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise InputFileError(f"{path}: not {what} ({' '.join(str(exc).split())})") from None
+    if not columns and not isinstance(data, dict):
         raise InputFileError(f"{path}: not a JSON object")
-    return env
-
-
-def _fp32_latency(df: pd.DataFrame) -> pd.DataFrame:
-    rows = df[(df["mode"] == "fp32") & df["median_ms"].notna()]
-    return rows[LATENCY_KEYS + STATS].reset_index(drop=True)
+    if lacking := [c for c in columns if c not in data]:
+        raise InputFileError(f"{path}: no column {', '.join(lacking)} (not written by {PRODUCER})")
+    return data
 
 
 def _timed_runtimes(df: pd.DataFrame) -> pd.DataFrame:
-    """Timed rows only; ``threads`` as "1" or "all" and ``device`` as its type (``cuda``), so
-    the rows of machines with other core counts or GPU indices line up."""
+    """Timed rows, threads as "1" / "all" and device as its type: other machines' rows line up."""
     rows = df[df["median_ms"].notna()].copy()
     most = rows["threads"].max()
-    rows["threads"] = [ALL_THREADS if t == most else str(int(t)) for t in rows["threads"]]
+    rows["threads"] = ["all" if t == most else str(int(t)) for t in rows["threads"]]
     rows["device"] = rows["device"].astype(str).str.split(":").str[0]
     return rows[RUNTIME_KEYS + STATS].reset_index(drop=True)
 
 
 def _unique(df: pd.DataFrame, keys: list[str], path: Path) -> pd.DataFrame:
-    """A row twice would multiply the joined rows: refused, naming the file and the row."""
     twice = df[df.duplicated(keys)]
     if not twice.empty:
         row = ", ".join(str(v) for v in twice.iloc[0][keys])
@@ -114,25 +88,18 @@ def load_set(folder: Path, label: str = "") -> ResultSet:
             f"{folder}: not a result set (no manifest.json; `python -m {PRODUCER} --out "
             f"{folder}` writes one)"
         )
-    producer = manifest.get("producer")
-    if producer != PRODUCER:
+    if (producer := manifest.get("producer")) != PRODUCER:
         raise InputFileError(
             f"{folder}: a set written by {producer or 'an unknown tool'}, not by {PRODUCER}"
         )
-    env = _read_env(_set_file(folder, manifest, "env.json", required=True))
-    path = _set_file(folder, manifest, "latency.csv", required=True)
-    latency = _unique(
-        _fp32_latency(_read_csv(path, ["mode", *LATENCY_KEYS, *STATS])), LATENCY_KEYS, path
-    )
-    path = _set_file(folder, manifest, "runtimes.csv", required=False)
-    runtimes = _timed_runtimes(_read_csv(path, [*RUNTIME_KEYS, *STATS])) if path else None
+    env = _read(folder, manifest, "env.json")
+    df = _read(folder, manifest, "latency.csv", ["mode", *LATENCY_KEYS, *STATS])
+    fp32 = df[(df["mode"] == "fp32") & df["median_ms"].notna()].reset_index(drop=True)
+    latency = _unique(fp32[LATENCY_KEYS + STATS], LATENCY_KEYS, folder / "latency.csv")
+    runtimes = _read(folder, manifest, "runtimes.csv", RUNTIME_KEYS + STATS, required=False)
     if runtimes is not None:
-        _unique(runtimes, RUNTIME_KEYS, path)
+        runtimes = _unique(_timed_runtimes(runtimes), RUNTIME_KEYS, folder / "runtimes.csv")
     return ResultSet(folder, label, env, latency, runtimes)
-
-
-# Words of a CPU model string that say nothing about the machine: "(R)", "CPU", "@ 2.00GHz".
-_NOISE = re.compile(r"\((R|TM)\)|\bCPU\b|\bProcessor\b|@\s*[\d.]+\s*GHz", re.IGNORECASE)
 
 
 def _machine(env: Mapping) -> str:
@@ -144,8 +111,7 @@ def _machine(env: Mapping) -> str:
 
 
 def derive_labels(sets: Sequence[ResultSet]) -> list[str]:
-    """The GPU name (a CUDA set) or CPU model of each set; a label two sets share gets the
-    folder's name, then a number, appended."""
+    """GPU name (CUDA set) or CPU model; a label shared gets the folder's name, then a number."""
     labels = [_machine(s.env) or s.folder.name for s in sets]
     for suffix in (lambda i: f" ({sets[i].folder.name})", lambda i: f" #{i + 1}"):
         twice = {x for x in labels if labels.count(x) > 1}
@@ -154,24 +120,19 @@ def derive_labels(sets: Sequence[ResultSet]) -> list[str]:
 
 
 def load_sets(folders: Sequence[Path], names: Sequence[str] = ()) -> list[ResultSet]:
-    """Every set, labelled by ``names`` or by :func:`derive_labels`; each must share a model
-    with the first, which the others are compared against."""
+    """Every set, labelled; each must share a model with the first (the others' reference)."""
     sets = [load_set(f) for f in folders]
     labels = list(names) or derive_labels(sets)
-    sets = [ResultSet(s.folder, x, s.env, s.latency, s.runtimes) for s, x in zip(sets, labels)]
+    sets = [replace(s, label=x) for s, x in zip(sets, labels)]
     first = sets[0]
     for other in sets[1:]:
-        shared = set(first.latency.model) & set(other.latency.model)
-        if not shared:
+        if not set(first.latency.model) & set(other.latency.model):
+            have = [", ".join(sorted(set(s.latency.model))) or "none" for s in (other, first)]
             raise UsageError(
-                f"{other.folder} and {first.folder} have no model in common ("
-                f"{', '.join(sorted(set(other.latency.model))) or 'none'} vs "
-                f"{', '.join(sorted(set(first.latency.model))) or 'none'}): nothing to compare"
+                f"{other.folder} and {first.folder} have no model in common ({have[0]} vs "
+                f"{have[1]}): nothing to compare"
             )
     return sets
-
-
-# ---------------------------------------------------------------- joined frames
 
 
 def column(label: str, value: str) -> str:
@@ -179,9 +140,8 @@ def column(label: str, value: str) -> str:
 
 
 def _ranked(df: pd.DataFrame, labels: Sequence[str], groups: Sequence[str]) -> pd.DataFrame:
-    """``rank`` (1 = fastest within ``groups``, among rows every set timed; a set with no row
-    at all, e.g. no runtimes, does not count) and ``rank_change`` (places gained over the first
-    set: positive = ranks higher there) of each set."""
+    """Each set's ``rank`` (1 = fastest in ``groups`` among rows every set with rows timed) and
+    ``rank_change`` (places gained over the first set)."""
     medians = [column(x, "median_ms") for x in labels if df[column(x, "median_ms")].notna().any()]
     common = df[medians].notna().all(axis=1)
     for x in labels:
@@ -190,7 +150,7 @@ def _ranked(df: pd.DataFrame, labels: Sequence[str], groups: Sequence[str]) -> p
         ranks = values.groupby(by).rank(method="min") if groups else values.rank(method="min")
         df[column(x, "rank")] = ranks.reindex(df.index).astype("Int64")
     first = df[column(labels[0], "rank")]
-    for x in labels:
+    for x in labels:  # after every rank: the CSV keeps ranks, then rank changes
         df[column(x, "rank_change")] = first - df[column(x, "rank")]
     return df
 
@@ -198,9 +158,8 @@ def _ranked(df: pd.DataFrame, labels: Sequence[str], groups: Sequence[str]) -> p
 def join(
     frames: Mapping[str, pd.DataFrame], keys: Sequence[str], groups: Sequence[str] = ()
 ) -> pd.DataFrame:
-    """Outer join on ``keys`` of each set's rows (label -> frame with ``STATS`` and
-    ``speedup``); the first set's rows first. Per set: its figures, ``vs_first`` (the first
-    set's median over its own: above 1 = faster) and ranks (:func:`_ranked`)."""
+    """Outer join on ``keys`` of label -> frame, the first set's rows first; per set its
+    figures, ``vs_first`` (first set's median over its own: above 1 = faster) and ranks."""
     labels = list(frames)
     order = [f"_position {i}" for i in range(len(labels))]  # an outer merge sorts the keys
     joined = None
@@ -219,20 +178,14 @@ def latency_frame(sets: Sequence[ResultSet], reference: str = REFERENCE) -> pd.D
     """fp32 latency per model; ``speedup``: the set's ``reference`` median over the row's."""
     frames = {}
     for s in sets:
-        ref = s.latency.loc[s.latency.model == reference, "median_ms"]
-        frames[s.label] = s.latency.assign(
-            speedup=(ref.iloc[0] if len(ref) else math.nan) / s.latency["median_ms"]
-        )
+        ref = s.latency.set_index("model")["median_ms"].get(reference, math.nan)
+        frames[s.label] = s.latency.assign(speedup=ref / s.latency["median_ms"])
     return join(frames, LATENCY_KEYS)
 
 
-RUNTIME_GROUP = ["model", "input", "device", "threads"]
-
-
 def runtimes_frame(sets: Sequence[ResultSet]) -> pd.DataFrame | None:
-    """Runtime rows per model x runtime x precision (x device, threads); ``speedup``: eager fp32
-    of the same model, device and threads in the same set over the row. ``None`` when no set
-    timed runtimes; a set without them has empty cells."""
+    """Runtime rows; ``speedup``: the set's eager fp32 of the same model, device and threads over
+    the row. ``None`` when no set timed runtimes."""
     if all(s.runtimes is None for s in sets):
         return None
     frames = {}

@@ -1,38 +1,31 @@
-"""The files of ``bench.compare``: ``compare.md``, ``compare_*.csv``, ``compare_speedups.png``
-(each model's speed-up, a bar per set) and ``compare.html``.
-
-CSV files keep the joined frames of :mod:`bench.report.compare` raw (one column per set and
-figure); Markdown, HTML and the printed summary show one view per table, each column formatted
-once, with rank changes against the first set marked ``↑n`` / ``↓n``.
-"""
+"""The files of ``bench.compare``: joined frames raw in ``compare_*.csv``, one formatted view per
+table in ``compare.md``, ``compare.html`` and the summary; ``compare_speedups.png``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from bench.report import files as io
 from bench.report import html as report_html
 from bench.report.compare import REFERENCE, ResultSet, column, latency_frame, runtimes_frame
 from bench.report.compare_env import differences
+from bench.report.plots import hbars, new_figure
+from bench.report.publish import Writer
 from bench.report.views import MISSING, decimals_for, number
 
-Writer = Callable[[Path], Path]
-OUTPUT_NAMES = (
-    "compare.md",
-    "compare_latency.csv",
-    "compare_runtimes.csv",
-    "compare_env.csv",
-    "compare_speedups.png",
-    "compare.html",
-)
+OUTPUT_NAMES = ("compare.md", "compare_latency.csv", "compare_runtimes.csv", "compare_env.csv")
+OUTPUT_NAMES += ("compare_speedups.png", "compare.html")
 TITLE = "Result sets compared"
 CELL = ("median_ms", "speedup", "rank", "rank_change")
+ENV_NOTES = (
+    "Only settings that differ. Lists of flags show each set's flags that not every set has "
+    "(+flag); run ids, wall times and a GPU's momentary state are left out."
+)
 
 
 def rank_cell(rank: object, change: object) -> str:
@@ -52,14 +45,11 @@ def cell(median: object, speedup: object, rank: object, change: object, places: 
 
 
 def view(df: pd.DataFrame, keys: Sequence[str], labels: Sequence[str]) -> pd.DataFrame:
-    """Keys, a cell per set (``"80.9 ms · 4.43× · #2 ↑1"``: median, speed-up, rank with its
-    mark), then each set's ratio to the first set."""
+    """Keys, a :func:`cell` per set, then each set's ratio to the first set."""
     shown = df[list(keys)].astype(str).copy()
     places = decimals_for([v for x in labels for v in df[column(x, "median_ms")]])
     for x in labels:
-        shown[x] = [
-            cell(m, s, r, c, places) for m, s, r, c in zip(*(df[column(x, f)] for f in CELL))
-        ]
+        shown[x] = [cell(*row, places) for row in zip(*(df[column(x, f)] for f in CELL))]
     for x in labels[1:]:
         shown[f"{x} vs {labels[0]}"] = [
             MISSING if pd.isna(v) else f"{v:.2f}×" for v in df[column(x, "vs_first")]
@@ -98,16 +88,8 @@ def runtimes_notes(sets: Sequence[ResultSet]) -> str:
     )
 
 
-ENV_NOTES = (
-    "Only settings that differ. Lists of flags show each set's flags that not every set has "
-    "(+flag); run ids, wall times and a GPU's momentary state are left out."
-)
-
-
 @dataclass(frozen=True)
 class Comparison:
-    """Every frame and view of a comparison; nothing is written here."""
-
     sets: Sequence[ResultSet]
     latency: pd.DataFrame
     runtimes: pd.DataFrame | None
@@ -116,21 +98,15 @@ class Comparison:
     reference: str = REFERENCE
 
     def overview(self) -> pd.DataFrame:
-        return pd.DataFrame(
-            {
-                "set": [s.label for s in self.sets],
-                "folder": [str(s.folder) for s in self.sets],
-                "run": [str(s.env.get("run_id", MISSING)) for s in self.sets],
-                "models": [len(s.latency) for s in self.sets],
-            }
-        )
+        rows = [
+            (s.label, str(s.folder), str(s.env.get("run_id", MISSING)), len(s.latency))
+            for s in self.sets
+        ]
+        return pd.DataFrame(rows, columns=["set", "folder", "run", "models"])
 
     def markdown(self) -> str:
         parts = [f"# {TITLE}\n", io.to_markdown(self.overview())]
-        for section in self.sections:
-            parts.append(
-                f"## {section.title}\n\n" + io.to_markdown(section.table, "", section.notes)
-            )
+        parts += [f"## {s.title}\n\n" + io.to_markdown(s.table, "", s.notes) for s in self.sections]
         return "\n".join(parts)
 
     def summary(self) -> str:
@@ -150,50 +126,29 @@ class Comparison:
 
 def compare(sets: Sequence[ResultSet], reference: str = REFERENCE) -> Comparison:
     labels = [s.label for s in sets]
-    latency = latency_frame(sets, reference)
-    runtimes = runtimes_frame(sets)
+    latency, runtimes = latency_frame(sets, reference), runtimes_frame(sets)
     env = differences({s.label: s.env for s in sets})
-    sections = [
-        report_html.Section(
-            "compare_latency",
-            "fp32 batch-1 latency per model (Tables 4 and 5)",
-            view(latency, ["model", "input"], labels),
-            latency_notes(sets, reference),
-        )
-    ]
+    Section = report_html.Section
+    title = "fp32 batch-1 latency per model (Tables 4 and 5)"
+    shown = view(latency, ["model", "input"], labels)
+    sections = [Section("compare_latency", title, shown, latency_notes(sets, reference))]
     if runtimes is not None:
-        keys = ["model", "runtime", "precision", "device", "threads"]
-        shown = view(runtimes, keys, labels)
+        shown = view(runtimes, ["model", "runtime", "precision", "device", "threads"], labels)
         sections.append(
-            report_html.Section(
-                "compare_runtimes", "Deployment runtimes", shown, runtimes_notes(sets)
-            )
+            Section("compare_runtimes", "Deployment runtimes", shown, runtimes_notes(sets))
         )
-    sections.append(report_html.Section("compare_env", "Environment differences", env, ENV_NOTES))
+    sections.append(Section("compare_env", "Environment differences", env, ENV_NOTES))
     return Comparison(sets, latency, runtimes, env, sections, reference)
 
 
 def speedup_figure(latency: pd.DataFrame, labels: Sequence[str], reference: str) -> Figure:
-    """Each model's speed-up over ``reference``, one bar per set: a machine that favours
-    another network shows as bars of unequal length."""
-    fig = Figure(figsize=(8.0, 0.3 * len(latency) * len(labels) + 1.6), layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = new_figure(8.0, 0.3 * len(latency) * len(labels) + 1.6)
     ax = fig.add_subplot()
     height = 0.8 / len(labels)
     for j, label in enumerate(labels):
-        values = latency[column(label, "speedup")].astype(float).fillna(0.0)
         places = [i + (j - (len(labels) - 1) / 2) * height for i in range(len(latency))]
-        ax.barh(places, values, height, label=label)
-        for y, v in zip(places, values):
-            if v > 0:
-                ax.annotate(
-                    f"{v:.2f}",
-                    (v, y),
-                    xytext=(3, 0),
-                    textcoords="offset points",
-                    va="center",
-                    fontsize=7,
-                )
+        values = latency[column(label, "speedup")].astype(float).fillna(0.0)
+        hbars(ax, places, list(values), height, label=label)
     ax.set_yticks(range(len(latency)), latency["model"], fontsize=8)
     ax.invert_yaxis()
     ax.axvline(1.0, color="0.4", lw=0.8)

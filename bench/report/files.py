@@ -1,12 +1,6 @@
-"""Atomic writers for every file the project writes (CSV, Markdown, JSON, PNG, bytes, checkpoints).
-
-Every writer goes through :func:`datasets.atomic.atomic_write` (re-exported here with
-``write_text`` and ``write_bytes``): a temporary file in the destination folder
-moved into place with ``os.replace``, so a reader (or an interrupted run) never sees a
-half-written file, and files follow the umask. Temporary files are named
-``.<name>.<random>.tmp``; :func:`prepare_output` removes ones a killed run left behind, and
-:func:`removed_if_left_empty` takes away an output folder a failed run created and left empty.
-"""
+"""Atomic writers for every file the project writes, on :func:`datasets.atomic.atomic_write`
+(a temporary ``.<name>.<random>.tmp`` beside the target, then ``os.replace``), and the checks
+of an output folder before a run."""
 
 from __future__ import annotations
 
@@ -14,7 +8,7 @@ import errno
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,19 +24,14 @@ if TYPE_CHECKING:  # light at import: the output checks of a command run before 
 
 
 def torch_save(obj: Any, path: PathLike) -> Path:
-    """``torch.save`` atomically (checkpoints)."""
     import torch
 
     return atomic_write(path, lambda f: torch.save(obj, f), binary=True)
 
 
 def prepare_output(folder: PathLike, option: str = "--out") -> Path:
-    """Create ``folder`` if needed and prove a file can be written there, before any work.
-
-    Raises :class:`~architectures.errors.OutputError` naming ``option`` and the folder: a file in
-    the way, no permission, a read-only file system. Temporary files of a killed earlier run
-    (``.<name>.<random>.tmp``) are removed.
-    """
+    """Create ``folder`` and prove a file can be written there, before any work (an
+    :class:`OutputError` naming ``option`` if not); removes temporaries of a killed run."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise OutputError(errno.ENOTDIR, f"{option} {folder}: exists and is not a folder")
@@ -54,21 +43,17 @@ def prepare_output(folder: PathLike, option: str = "--out") -> Path:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise OutputError(exc.errno, f"{option} {folder}: cannot write there ({reason})") from None
-    remove_stale_temporaries(folder)
+    for stale in folder.glob(f".*{TMP_SUFFIX}"):
+        if stale.is_file() and stale.name.count(".") >= 3:
+            stale.unlink(missing_ok=True)
     return folder
 
 
 @contextmanager
 def removed_if_left_empty(folder: PathLike) -> Iterator[Path]:
-    """Around a run that may create ``folder`` (and missing parents, as :func:`prepare_output`
-    does): when the run raises or is interrupted, the folders it created are removed again if
-    they are empty. A folder that existed before, or holds anything, is never touched."""
+    """When the run inside raises, the empty folders it created on the way to ``folder`` go."""
     folder = Path(folder)
-    created = []  # deepest first
-    probe = folder
-    while not os.path.lexists(probe) and probe != probe.parent:
-        created.append(probe)
-        probe = probe.parent
+    created = [p for p in (folder, *folder.parents) if not os.path.lexists(p)]  # deepest first
     try:
         yield folder
     except BaseException:
@@ -81,9 +66,7 @@ def removed_if_left_empty(folder: PathLike) -> Iterator[Path]:
 
 
 def readable_file(path: PathLike, what: str) -> Path:
-    """``path`` if it is a file that opens and is not empty, else an
-    :class:`~architectures.errors.InputFileError` whose message starts with ``what``."""
-
+    """``path`` if it is a readable, non-empty file, else an InputFileError naming ``what``."""
     path = Path(path)
     if not path.is_file():
         raise InputFileError(f"{what}: {'is a folder' if path.is_dir() else 'no such file'}")
@@ -97,51 +80,26 @@ def readable_file(path: PathLike, what: str) -> Path:
     return path
 
 
-def remove_stale_temporaries(folder: PathLike) -> list[Path]:
-    """Delete ``.<name>.<random>.tmp`` files that a killed run left in ``folder``."""
-    removed = []
-    for path in Path(folder).glob(f".*{TMP_SUFFIX}"):
-        if path.is_file() and path.name.count(".") >= 3:
-            path.unlink(missing_ok=True)
-            removed.append(path)
-    return removed
-
-
 def write_csv(df: pd.DataFrame, path: PathLike) -> Path:
     return atomic_write(path, lambda f: df.to_csv(f, index=False, lineterminator="\n"))
 
 
 def to_markdown(
-    df: pd.DataFrame,
-    title: str = "",
-    notes: str = "",
-    empty: str = "(no rows)",
-    floatfmt: Mapping[str, str] | None = None,
+    df: pd.DataFrame, title: str = "", notes: str = "", empty: str = "(no rows)"
 ) -> str:
-    """A Markdown document: optional ``# title``, the table, optional notes below it. Numbers
-    are formatted once, per column (:func:`bench.report.views.as_text`; ``floatfmt``: column ->
-    format spec)."""
+    """Optional ``# title``, the table (formatted by ``views.as_text``), optional notes."""
     from bench.report.views import as_text
 
     parts = [f"# {title}\n"] if title else []
-    if df.empty:
-        parts.append(empty)
-    else:
-        parts.append(as_text(df, floatfmt).to_markdown(index=False, disable_numparse=True))
+    parts.append(empty if df.empty else as_text(df).to_markdown(index=False, disable_numparse=True))
     if notes:
         parts.append("\n" + notes.strip())
     return "\n".join(parts) + "\n"
 
 
-def write_markdown(
-    df: pd.DataFrame,
-    path: PathLike,
-    title: str = "",
-    notes: str = "",
-    empty: str = "(no rows)",
-    floatfmt: Mapping[str, str] | None = None,
-) -> Path:
-    return write_text(path, to_markdown(df, title, notes, empty, floatfmt))
+def write_markdown(df: pd.DataFrame, path: PathLike, *args: str, **kwargs: str) -> Path:
+    """:func:`to_markdown` (same arguments after ``path``) written to ``path``."""
+    return write_text(path, to_markdown(df, *args, **kwargs))
 
 
 def write_json(obj: Any, path: PathLike) -> Path:
@@ -150,9 +108,4 @@ def write_json(obj: Any, path: PathLike) -> Path:
 
 
 def write_figure(fig: Figure, path: PathLike, dpi: int = 120) -> Path:
-    """Save a matplotlib Figure as PNG (the Agg canvas is attached by the caller or here)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    if not isinstance(fig.canvas, FigureCanvasAgg):
-        FigureCanvasAgg(fig)
     return atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=dpi), binary=True)

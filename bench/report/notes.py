@@ -1,9 +1,6 @@
-"""The notes printed under each table of ``bench.tables``: where and how it was measured, what
-the marks mean, where the paper's figures come from, and warnings (noisy rows, a busy machine).
-
-Notes are paragraphs separated by blank lines, each about columns its table has; the HTML page
-shows a paragraph repeated under several tables only once.
-"""
+"""The notes under each table of ``bench.tables`` (where and how it was measured, what the marks
+mean, the paper's figures' source, warnings): paragraphs separated by blank lines, each about
+columns its table has."""
 
 from __future__ import annotations
 
@@ -18,10 +15,15 @@ from bench.report.paper_tables import joins_table, method_label, paper_row
 NOISY_CV = 0.2  # above this, the median of a short run says little; the notes warn
 PAPER_DEVICE = "GTX 1080 Ti, PyTorch 1.0, batch 1"
 GFLOPS_NOTE = "GFLOPs follow the paper's convention (fvcore: one multiply-add = one FLOP)."
+LATENCY_LEGEND = (
+    "Latency: median of the timed samples, p10-p90 in brackets, CV in %; "
+    f"{views.NOISY_MARK} marks a CV above {100 * NOISY_CV:.0f} % or a GPU that reported power or "
+    f"thermal clock limits, {views.SHORT_MARK} a timing with fewer samples or less time than a "
+    "valid one needs (column 'validity' of latency.csv says which)."
+)
 
 
 def busy(env: Mapping) -> bool:
-    """The run's environment record says other work competed for the machine."""
     return bool(env.get("load", {}).get("busy"))
 
 
@@ -38,8 +40,7 @@ def busy_warning(env: Mapping) -> str:
 
 def noise_warning(latency: pd.DataFrame) -> str:
     """The fp32 rows whose CV is above :data:`NOISY_CV`, in %."""
-    fp32 = latency[latency["mode"] == "fp32"]
-    noisy = fp32[fp32.cv > NOISY_CV]
+    noisy = latency[(latency["mode"] == "fp32") & (latency.cv > NOISY_CV)]
     if noisy.empty:
         return ""
     listed = ", ".join(f"{r.model} ({100 * r.cv:.0f} %)" for r in noisy.itertuples())
@@ -59,14 +60,6 @@ def measured_on(env: Mapping) -> str:
     )
 
 
-LATENCY_LEGEND = (
-    "Latency: median of the timed samples, p10-p90 in brackets, CV in %; "
-    f"{views.NOISY_MARK} marks a CV above {100 * NOISY_CV:.0f} % or a GPU that reported power or "
-    f"thermal clock limits, {views.SHORT_MARK} a timing with fewer samples or less time than a "
-    "valid one needs (column 'validity' of latency.csv says which)."
-)
-
-
 def _joined(*paragraphs: str) -> str:
     return "\n\n".join(p for p in paragraphs if p)
 
@@ -78,24 +71,20 @@ def latency_notes(env: Mapping, latency: pd.DataFrame) -> str:
 def paper_table_notes(
     env: Mapping, latency: pd.DataFrame, table: int, names: Sequence[str], reference: str
 ) -> str:
-    """Notes of Table 4 or 5: ``latency`` holds the rows of the models the table shows."""
+    """Notes of Table 4 or 5 (``latency``: the rows of its models), with each row's source."""
     comparison = (
         f"Speed-up = latency of {reference} / latency of the row, both measured in this run. "
         f"Columns marked (paper) are copied from the GCPM paper ({PAPER_DEVICE}); compare "
         f"speed-ups, not milliseconds, across machines. {GFLOPS_NOTE}"
     )
-    return _joined(latency_notes(env, latency), comparison, row_sources(table, names))
-
-
-def row_sources(table: int, names: Sequence[str]) -> str:
-    """Each row's source as the registry records it, and what the rows the paper lacks are."""
-    lines = [f"- {n}: {fig.source}" for n in names if (fig := paper_row(n, table)) is not None]
-    lines += [
+    rows = [f"- {n}: {fig.source}" for n in names if (fig := paper_row(n, table)) is not None]
+    rows += [
         f"- {n}: {method_label(n, table)} ({model_info(n).dataset}); no paper figures"
         for n in names
         if paper_row(n, table) is None and joins_table(n, table)
     ]
-    return "Rows, as the registry records them:\n" + "\n".join(lines) if lines else ""
+    sources = "Rows, as the registry records them:\n" + "\n".join(rows) if rows else ""
+    return _joined(latency_notes(env, latency), comparison, sources)
 
 
 def layer_notes(env: Mapping, layers: pd.DataFrame) -> str:
@@ -107,10 +96,9 @@ def layer_notes(env: Mapping, layers: pd.DataFrame) -> str:
         lines.append(f"Profiled op time as a share of the latency timed just before: {shares}.")
     if "flops_counted" in layers:
         partial = layers[layers.flops_counted.isin(["no", "partly"])]
-        every = set(layers.model)
         groups = partial.groupby(["layer_type", "flops_counted"], sort=False).model
         listed = "; ".join(
-            f"{kind} {status} ({'every model' if set(ms) == every else ', '.join(ms)})"
+            f"{kind} {status} ({'every model' if set(ms) == set(layers.model) else ', '.join(ms)})"
             for (kind, status), ms in groups
         )
         if listed:
@@ -120,7 +108,5 @@ def layer_notes(env: Mapping, layers: pd.DataFrame) -> str:
 
 def summary_line(count: int, out: str, env: Mapping) -> str:
     """The command's last line: where the results are, and whether the machine was busy."""
-    warning = (
-        " The machine was busy while timing: latencies are slower and noisier." if busy(env) else ""
-    )
-    return f"wrote {count} files to {out}; open {out}/index.html.{warning}"
+    warning = " The machine was busy while timing: latencies are slower and noisier."
+    return f"wrote {count} files to {out}; open {out}/index.html.{warning * busy(env)}"

@@ -1,10 +1,6 @@
-"""The GCPM paper's Tables 4 and 5 (Osokin 2019, Sec. 5) rebuilt from this run's measurements.
-
-Each row is a registered model: its latency, speed-up, parameters and GFLOPs measured here beside
-the figures the registry records from the paper (``PaperFigures``). A model of the table's data
-set that the paper does not list (one of the suite's own, or a user's) joins the table with empty
-paper columns. Also the wide layer-share table and the speed-up rows of the figure.
-"""
+"""The GCPM paper's Tables 4 and 5 (Osokin 2019, Sec. 5) rebuilt from this run's measurements:
+each registered model's latency, speed-up, params and GFLOPs beside the paper's figures (a model
+of the table's dataset the paper lacks joins with empty paper columns); the layer-share table."""
 
 from __future__ import annotations
 
@@ -20,8 +16,8 @@ from bench.measure.suite import Measurements
 PAPER_METRICS: dict[int, tuple[str, ...]] = {4: ("pckh", "hip"), 5: ("auc", "pckh")}
 METRIC_LABELS = {"pckh": "PCKh", "hip": "Hip", "auc": "AUC"}
 TABLE_TITLES = {
-    4: "Table 4 (LIP): our batch-1 latency and complexity beside the paper's figures",
-    5: "Table 5 (MPII): our batch-1 latency and complexity beside the paper's figures",
+    n: f"Table {n} ({data}): our batch-1 latency and complexity beside the paper's figures"
+    for n, data in ((4, "LIP"), (5, "MPII"))
 }
 TABLE_DATASETS = {4: "lip", 5: "mpii"}  # a model without a row joins the table of its dataset
 USER_ROW = "user's model"  # method label of a model registered outside this package
@@ -30,14 +26,7 @@ GFLOPS = "GFLOPs (1 MAC = 1 FLOP)"
 
 
 def paper_row(name: str, table: int) -> PaperFigures | None:
-    """The model's row of GCPM Table ``table``, or ``None``."""
     return model_info(name).paper_row(table)
-
-
-def user_models() -> list[str]:
-    """Models registered outside this package (a user's own), in name order."""
-    own = set(list_models(module="architectures"))
-    return [n for n in list_models() if n not in own]
 
 
 def joins_table(name: str, table: int) -> bool:
@@ -46,8 +35,7 @@ def joins_table(name: str, table: int) -> bool:
 
 
 def method_label(name: str, table: int) -> str:
-    """The paper's row label; its "Ours" rows say that the model measured is this suite's
-    reconstruction of GCPM, not the author's code."""
+    """The paper's row label; "Ours" rows say the model is this suite's GCPM, not the author's."""
     figures = paper_row(name, table)
     if figures is None:
         return SUITE_ROW if name in list_models(module="architectures") else USER_ROW
@@ -57,9 +45,9 @@ def method_label(name: str, table: int) -> str:
 
 
 def default_models() -> list[str]:
-    """Every model behind a row of Table 4 or 5, then every user model."""
     rows = [n for n in list_models() if paper_row(n, 4) or paper_row(n, 5)]
-    return rows + [n for n in user_models() if n not in rows]
+    own = set(list_models(module="architectures"))
+    return rows + [n for n in list_models() if n not in own and n not in rows]
 
 
 def _latency_columns(latency: pd.DataFrame, name: str) -> dict:
@@ -76,9 +64,7 @@ def _latency_columns(latency: pd.DataFrame, name: str) -> dict:
     for mode in rows.index.drop("fp32"):
         out[f"{mode} median (ms)"] = rows.loc[mode].median_ms
     out["throttled"] = bool(rows.throttled.any())
-    for column in ("valid", "validity"):  # the timer's verdict on the fp32 timing, if it gives one
-        if column in fp32:
-            out[column] = fp32[column]
+    out |= {c: fp32[c] for c in ("valid", "validity") if c in fp32}  # the timer's verdict
     return out
 
 
@@ -86,24 +72,18 @@ def _paper_columns(
     figures: PaperFigures | None, metrics: Sequence[str], reference: PaperFigures | None
 ) -> dict:
     """The paper's figures of the row; NaN throughout for a model the paper does not list."""
-
-    def value(attr: str) -> float:
-        found = None if figures is None else getattr(figures, attr)
-        return math.nan if found is None else found
-
-    out = {f"{METRIC_LABELS[m]} (paper)": value(m) for m in metrics}
-    out["time (ms, paper)"] = time_ms = value("time_ms")
-    ref_time = reference.time_ms if reference is not None else None
-    out["speed-up (paper)"] = (
-        ref_time / time_ms if ref_time and not math.isnan(time_ms) else math.nan
-    )
-    out["GFLOPs (paper)"] = value("gflops")
+    value = {a: getattr(figures, a, None) for a in (*metrics, "time_ms", "gflops")}
+    value = {a: math.nan if v is None else v for a, v in value.items()}
+    ref_time = getattr(reference, "time_ms", None) or math.nan
+    out = {f"{METRIC_LABELS[m]} (paper)": value[m] for m in metrics}
+    out["time (ms, paper)"] = value["time_ms"]
+    out["speed-up (paper)"] = ref_time / value["time_ms"]
+    out["GFLOPs (paper)"] = value["gflops"]
     return out
 
 
 def paper_table(table: int, m: Measurements, names: Sequence[str], reference: str) -> pd.DataFrame:
-    """Every measured model of GCPM Table ``table``: its rows, then the measured models of the
-    table's dataset that the paper does not list (paper columns NaN)."""
+    """GCPM Table ``table``'s measured rows, then models of its dataset the paper lacks."""
     fp32 = m.latency[m.latency["mode"] == "fp32"].set_index("model")
     ref_ms = fp32.median_ms.get(reference, math.nan)
     ref_fig = paper_row(reference, table)
@@ -113,17 +93,11 @@ def paper_table(table: int, m: Measurements, names: Sequence[str], reference: st
     rows = []
     for name in listed + joined:
         lat = _latency_columns(m.latency, name)
-        rows.append(
-            {
-                "method (paper row)": method_label(name, table),
-                "model": name,
-                **lat,
-                f"speed-up vs {reference}": ref_ms / lat["latency median (ms)"],
-                "params (M)": float(counts.params_m.get(name, math.nan)),
-                GFLOPS: float(counts.gmacs.get(name, math.nan)),
-                **_paper_columns(paper_row(name, table), PAPER_METRICS[table], ref_fig),
-            }
-        )
+        row = {"method (paper row)": method_label(name, table), "model": name, **lat}
+        row[f"speed-up vs {reference}"] = ref_ms / lat["latency median (ms)"]
+        row["params (M)"] = float(counts.params_m.get(name, math.nan))
+        row[GFLOPS] = float(counts.gmacs.get(name, math.nan))
+        rows.append(row | _paper_columns(paper_row(name, table), PAPER_METRICS[table], ref_fig))
     df = pd.DataFrame(rows)
     if df.empty:
         return df
@@ -134,8 +108,7 @@ def paper_table(table: int, m: Measurements, names: Sequence[str], reference: st
 
 
 def complexity_frame(complexity: pd.DataFrame) -> pd.DataFrame:
-    """The complexity table with params (M) and GFLOPs recomputed from the raw counts, so that
-    every view rounds the count itself, not a rounded copy of it."""
+    """params (M) and GFLOPs recomputed from the raw counts: views round the count, not a copy."""
     frame = complexity.copy()
     if "params" in frame:
         frame["params (M)"] = frame["params"] / 1e6
@@ -157,13 +130,9 @@ def layer_share_table(layers: pd.DataFrame) -> pd.DataFrame:
 
 def speedup_rows(tables: Mapping[int, pd.DataFrame], reference: str) -> pd.DataFrame:
     """(label, model, ours, paper) of every Table 4 / 5 row but the reference's own."""
+    ours, paper = f"speed-up vs {reference}", "speed-up (paper)"
     rows = [
-        {
-            "label": f"Table {table}: {r['method (paper row)']}",
-            "model": r["model"],
-            "ours": r[f"speed-up vs {reference}"],
-            "paper": r["speed-up (paper)"],
-        }
+        (f"Table {table}: {r['method (paper row)']}", r["model"], r[ours], r[paper])
         for table, df in tables.items()
         for _, r in df.iterrows()
         if r["model"] != reference

@@ -1,25 +1,18 @@
-"""Figures of the harness: latency vs GFLOPs, our speed-ups beside the paper's, layer-type shares.
-
-The layer-share figure shows the GCPM paper's Sec. 5.5 claim at a glance: for hourglass networks
-the 1x1 convolutions take a larger share of the time than of the FLOPs. Every figure colours a
-model the same way (:func:`model_colors`), puts an axis on a log scale when its values span more
-than :data:`LOG_RANGE` (CPM's 88 GFLOPs beside FPD's 4), and places point labels where they
-overlap neither each other nor a point (:func:`place_labels`). Figures are built on the Agg canvas
-directly (no pyplot, so no global backend state and nothing happens at import).
-"""
+"""Figures: latency vs GFLOPs, our speed-ups beside the paper's, layer-type shares (GCPM Sec. 5.5);
+one colour per model in every figure, log axes for wide ranges, labels apart; no pyplot state."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from matplotlib.text import Annotation
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from matplotlib.transforms import Bbox
 
@@ -29,16 +22,16 @@ LOG_RANGE = 10.0  # max / min above this: log axis, else small values crowd one 
 # growing distance. The first that fits wins, so labels sit as close to their point as they can.
 _DIRECTIONS = ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, 1), (1, -1), (-1, -1))
 _OFFSETS = tuple((dx * r, dy * r) for r in (6, 14, 24) for dx, dy in _DIRECTIONS)
-
-
-def _figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
+_SIDES = {1: ("left", "bottom"), -1: ("right", "top"), 0: ("center", "center")}  # by sign
 
 MAX_LUMINANCE = 0.18  # relative luminance at most this: 4.5:1 contrast with a white page
 MARKERS = "osD^vP<>Xph*"  # one shape per model, so points that overlap stay apart
+
+
+def new_figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def luminance(color: Color) -> float:
@@ -48,24 +41,16 @@ def luminance(color: Color) -> float:
 
 
 def _readable(color: Color) -> Color:
-    """``color`` darkened until text and thin lines in it read on white."""
-    r, g, b, a = color
-    while luminance((r, g, b, a)) > MAX_LUMINANCE:
-        r, g, b = 0.9 * r, 0.9 * g, 0.9 * b
-    return (r, g, b, a)
+    while luminance(color) > MAX_LUMINANCE:  # darkened until text in it reads on white
+        color = (*(0.9 * c for c in color[:3]), color[3])
+    return color
 
 
 def model_colors(names: Sequence[str]) -> dict[str, Color]:
-    """One colour per model for every figure of a run, in name order: tab10, or hues spread
-    evenly past ten models; each darkened to read on white."""
+    """One colour per model, in name order: tab10 (hsv past ten), darkened to read on white."""
     ordered = sorted(dict.fromkeys(names))
     cmap = colormaps["tab10"] if len(ordered) <= 10 else colormaps["hsv"].resampled(len(ordered))
     return {name: _readable(cmap(i)) for i, name in enumerate(ordered)}
-
-
-def model_markers(names: Sequence[str]) -> dict[str, str]:
-    """One marker shape per model (in name order, as :func:`model_colors`)."""
-    return {name: MARKERS[i % len(MARKERS)] for i, name in enumerate(sorted(dict.fromkeys(names)))}
 
 
 def log_if_wide(ax: Axes, axis: str, values: Sequence[float]) -> bool:
@@ -83,20 +68,16 @@ def log_if_wide(ax: Axes, axis: str, values: Sequence[float]) -> bool:
 
 
 def _overlap(a: Bbox, b: Bbox) -> float:
-    width = min(a.x1, b.x1) - max(a.x0, b.x0)
-    height = min(a.y1, b.y1) - max(a.y0, b.y0)
-    return max(width, 0.0) * max(height, 0.0)
+    both = Bbox.intersection(a, b)
+    return both.width * both.height if both is not None else 0.0
 
 
 def place_labels(
     ax: Axes, points: Sequence[tuple[float, float, str, Color]], fontsize: float = 8
-) -> list[Annotation]:
-    """Label each (x, y) point where the label overlaps no other label, no point and stays
-    inside the axes: the first free offset of :data:`_OFFSETS`, else the least crowded one.
-
-    A greedy placement is enough for the dozen points of a run and, unlike iterative repulsion,
-    its result is checkable: a test asserts that no two labels overlap.
-    """
+) -> None:
+    """Label each (x, y) point at the first offset of :data:`_OFFSETS` where the label overlaps
+    no label or point and stays inside the axes, else the least crowded one (greedy: enough for
+    a dozen points, and checkable)."""
     fig = ax.figure
     fig.canvas.draw()  # the layout engine fixes the axes' position first; offsets use it
     renderer = fig.canvas.get_renderer()
@@ -106,20 +87,12 @@ def place_labels(
         Bbox.from_extents(px - pad, py - pad, px + pad, py + pad)
         for px, py in ax.transData.transform([(x, y) for x, y, _, _ in points])
     ]
-    labels = []
     for x, y, text, color in points:
         best, best_cost = None, math.inf
         for dx, dy in _OFFSETS:
-            label = ax.annotate(
-                text,
-                (x, y),
-                xytext=(dx, dy),
-                textcoords="offset points",
-                fontsize=fontsize,
-                color=color,
-                ha="left" if dx > 0 else "right" if dx < 0 else "center",
-                va="bottom" if dy > 0 else "top" if dy < 0 else "center",
-            )
+            align = {"ha": _SIDES[np.sign(dx)][0], "va": _SIDES[np.sign(dy)][1], "color": color}
+            label = ax.annotate(text, (x, y), (dx, dy), textcoords="offset points", **align)
+            label.set_fontsize(fontsize)
             box = label.get_window_extent(renderer)
             outside = box.width * box.height - _overlap(box, frame)
             cost = sum(_overlap(box, other) for other in taken) + outside
@@ -133,8 +106,6 @@ def place_labels(
                 break
         best.set_in_layout(False)  # the layout engine must not move the axes after placement
         taken.append(best_box)
-        labels.append(best)
-    return labels
 
 
 def latency_vs_gflops(
@@ -143,122 +114,86 @@ def latency_vs_gflops(
     """fp32 median latency (p10-p90 bars) against GFLOPs (1 MAC = 1 FLOP), one point per model."""
     fp32 = latency[latency["mode"] == "fp32"].merge(counts, on="model")
     colors = colors or model_colors(fp32.model)
-    fig = _figure(7.0, 4.8)
+    fig = new_figure(7.0, 4.8)
     ax = fig.add_subplot()
-    markers = model_markers(fp32.model)
-    for row in fp32.itertuples():
-        err = [[row.median_ms - row.p10_ms], [row.p90_ms - row.median_ms]]
-        ax.errorbar(
-            [row.gmacs],
-            [row.median_ms],
-            yerr=err,
-            fmt=markers[row.model],
-            fillstyle="none",  # open shapes: a marker on top of another leaves both visible
-            markersize=7,
-            capsize=3,
-            color=colors[row.model],
-        )
+    markers = {n: MARKERS[i % len(MARKERS)] for i, n in enumerate(sorted(set(fp32.model)))}
+    style = {"fillstyle": "none", "markersize": 7, "capsize": 3}  # open: overlaps stay visible
+    for r in fp32.itertuples():
+        err = [[r.median_ms - r.p10_ms], [r.p90_ms - r.median_ms]]
+        ax.errorbar(r.gmacs, r.median_ms, err, fmt=markers[r.model], color=colors[r.model], **style)
     log_x = log_if_wide(ax, "x", fp32.gmacs)
     log_y = log_if_wide(ax, "y", list(fp32.p10_ms) + list(fp32.p90_ms))
     device = fp32.device.iloc[0] if len(fp32) else "?"
     scale = {(True, True): " (log-log)", (True, False): " (log x)", (False, True): " (log y)"}
-    ax.set(
-        xlabel="GFLOPs (1 MAC = 1 FLOP)",
-        ylabel="batch-1 latency, median (ms)",
-        title=f"Latency vs complexity on {device}{scale.get((log_x, log_y), '')}; bars: p10-p90",
-    )
+    ax.set(xlabel="GFLOPs (1 MAC = 1 FLOP)", ylabel="batch-1 latency, median (ms)")
+    ax.set_title(f"Latency vs complexity on {device}{scale.get((log_x, log_y), '')}; bars: p10-p90")
     ax.margins(0.12)
     ax.grid(alpha=0.3, which="both")
     place_labels(ax, [(r.gmacs, r.median_ms, r.model, colors[r.model]) for r in fp32.itertuples()])
     return fig
 
 
+def hbars(ax: Axes, y: Sequence[float], values: Sequence[float], height: float, **style) -> None:
+    """Horizontal bars, each labelled with its value to two decimals (none on a NaN or 0)."""
+    bars = ax.barh(y, values, height, **style)
+    text = ["" if math.isnan(v) or v == 0 else f"{v:.2f}" for v in map(float, values)]
+    ax.bar_label(bars, text, padding=3, fontsize=7)
+
+
 def speedups(
     rows: pd.DataFrame, reference: str, colors: Mapping[str, Color] | None = None
 ) -> Figure:
-    """Our speed-up over ``reference`` (solid) beside the paper's (hatched), one pair per row.
-
-    ``rows``: columns ``label`` (e.g. "Table 4: Ours"), ``model``, ``ours`` and ``paper``
-    (NaN where the paper gives no time, e.g. a user's model: "no paper figure" stands there).
-    Each bar carries its value, so nobody reads a log axis to two decimals.
-    """
+    """Our speed-up (solid) beside the paper's (hatched, NaN: none) per row of speedup_rows."""
     colors = colors or model_colors(rows.model)
-    fig = _figure(8.0, 0.55 * len(rows) + 1.6)
+    fig = new_figure(8.0, 0.55 * len(rows) + 1.6)
     ax = fig.add_subplot()
-    height = 0.38
-
-    def value(x: float, y: float, text: str, color: str = "black") -> None:
-        ax.annotate(text, (x, y), xytext=(3, 0), textcoords="offset points", va="center",
-                    fontsize=7, color=color)  # fmt: skip
-
-    for i, row in enumerate(rows.itertuples()):
-        color = colors[row.model]
-        ax.barh(i - height / 2, row.ours, height, color=color)
-        value(row.ours, i - height / 2, f"{row.ours:.2f}")
-        if math.isnan(row.paper):
-            value(1.0, i + height / 2, "no paper figure", "0.4")
-            continue
-        ax.barh(i + height / 2, row.paper, height, color=color, alpha=0.45, hatch="//",
-                edgecolor="white")  # fmt: skip
-        value(row.paper, i + height / 2, f"{row.paper:.2f}", "0.35")
-    ax.set_yticks(
-        range(len(rows)), [f"{r.label}\n{r.model}" for r in rows.itertuples()], fontsize=8
-    )
+    h, y = 0.38, np.arange(len(rows))
+    tint = np.array([colors[m] for m in rows.model])
+    hbars(ax, y - h / 2, rows.ours, h, color=tint)
+    paper = rows.paper.notna().to_numpy()
+    style = {"alpha": 0.45, "hatch": "//", "edgecolor": "white"}
+    hbars(ax, y[paper] + h / 2, rows.paper[paper], h, color=tint[paper], **style)
+    for i in y[~paper]:
+        ax.text(1.0, i + h / 2, "  no paper figure", va="center", fontsize=7, color="0.4")
+    ax.set_yticks(y, [f"{r.label}\n{r.model}" for r in rows.itertuples()], fontsize=8)
     for tick, model in zip(ax.get_yticklabels(), rows.model):
         tick.set_color(colors[model])
     ax.invert_yaxis()
     ax.axvline(1.0, color="0.4", lw=0.8)
     log_if_wide(ax, "x", list(rows.ours) + list(rows.paper))
     ax.margins(x=0.12)
-    ax.set(
-        xlabel=f"speed-up = latency of {reference} / latency of the row (line: 1)",
-        title="Speed-ups: ours (solid) beside the paper's (hatched)",
-    )
+    ax.set_xlabel(f"speed-up = latency of {reference} / latency of the row (line: 1)")
+    ax.set_title("Speed-ups: ours (solid) beside the paper's (hatched)")
     # Neutral legend swatches: the bars' colours stand for models, not for ours / paper.
-    paper = Patch(facecolor="0.35", alpha=0.45, hatch="//", edgecolor="white")
-    paper.set_label("paper (GTX 1080 Ti)")
-    ours = Patch(color="0.35", label="ours (this machine)")
-    ax.legend(handles=[ours, paper], fontsize=8, loc="lower right")
+    swatches = [Patch(color="0.35", label="ours (this machine)")]
+    swatches.append(Patch(facecolor="0.35", label="paper (GTX 1080 Ti)", **style))
+    ax.legend(handles=swatches, fontsize=8, loc="lower right")
     ax.grid(alpha=0.3, axis="x", which="both")
     return fig
 
 
 def layer_shares(layers: pd.DataFrame, colors: Mapping[str, Color] | None = None) -> Figure:
-    """Stacked bars per model: share of profiled time and of FLOPs for each layer type."""
     types = list(dict.fromkeys(layers.layer_type))
     models = list(dict.fromkeys(layers.model))
     colors = colors or model_colors(models)
-    fig = _figure(max(6.0, 1.4 * len(models) + 3), 5.0)
+    fig = new_figure(max(6.0, 1.4 * len(models) + 3), 5.0)
     ax = fig.add_subplot()
     # Set3's pastels for layer types, so they are not mistaken for the models' tab10 colours.
     type_colors = [colormaps["Set3"](i % 12) for i in range(len(types))]
     width = 0.38
     bars = ((-width / 2, "time_share_pct", ""), (width / 2, "flops_share_pct", "//"))
     for offset, column, hatch in bars:
-        bottom = [0.0] * len(models)
+        shares = layers.pivot_table(column, "layer_type", "model", "sum").reindex(types)[models]
+        bottom = np.zeros(len(models))
         for t, color in zip(types, type_colors):
-            values = [
-                float(layers[(layers.model == m) & (layers.layer_type == t)][column].sum())
-                for m in models
-            ]
-            ax.bar(
-                [i + offset for i in range(len(models))],
-                values,
-                width,
-                bottom=bottom,
-                color=color,
-                hatch=hatch,
-                edgecolor="white",
-                label=t if not hatch else None,
-            )
-            bottom = [b + v for b, v in zip(bottom, values)]
+            values = shares.loc[t].fillna(0.0).to_numpy()
+            ax.bar(np.arange(len(models)) + offset, values, width, bottom=bottom, color=color,
+                   hatch=hatch, edgecolor="white", label=None if hatch else t)  # fmt: skip
+            bottom += values
     ax.set_xticks(range(len(models)), models, rotation=20, ha="right")
     for tick, model in zip(ax.get_xticklabels(), models):
         tick.set_color(colors[model])
-    ax.set(
-        ylabel="share (%)",
-        ylim=(0, 100),
-        title="Runtime share (left bar) vs FLOP share (right, hatched) by layer type",
-    )
+    ax.set(ylabel="share (%)", ylim=(0, 100))
+    ax.set_title("Runtime share (left bar) vs FLOP share (right, hatched) by layer type")
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     return fig

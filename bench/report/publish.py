@@ -1,12 +1,6 @@
-"""A run's output files as one consistent set: staged, swapped in together, listed in a manifest.
-
-:func:`publish` writes every file into a hidden staging folder, moves the previous set aside and
-the new one in by renames, and ``manifest.json`` (run id, producer, sha256 of each file) last,
-holding the folder's lock (``filelock``) so that two runs into one folder take turns. A swap an
-error or a kill left half done is undone by :func:`recover` (at once, or at the next start).
-Files of no manifest and no producer (``results/`` holds other commands' files) are never touched;
-another tool's set, or stray copies of this tool's outputs, are refused first (:func:`check_owner`).
-"""
+"""A run's files as one set: staged, swapped in by renames under the folder's lock, listed last
+in ``manifest.json`` (run id, producer, sha256 per file); a half-done swap is undone by
+:func:`recover`. Files no manifest lists are never touched; another tool's set is refused."""
 
 from __future__ import annotations
 
@@ -48,8 +42,8 @@ def _lock(folder: Path) -> FileLock:
 
 
 def read_manifest(folder: Path) -> dict | None:
-    """The manifest in ``folder``, or ``None``; an :class:`InputFileError` naming the manifest and
-    the field when it is malformed or names a file outside ``folder`` (it is never acted on)."""
+    """The manifest in ``folder`` or ``None``; an InputFileError naming the field when it is
+    malformed or names a file outside ``folder``."""
     path = Path(folder) / MANIFEST
     if not os.path.lexists(path):
         return None
@@ -61,8 +55,7 @@ def read_manifest(folder: Path) -> dict | None:
         raise InputFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
         raise InputFileError(f"{path}: not a valid JSON manifest ({exc})") from None
-    problem = _schema_problem(manifest, Path(folder))
-    if problem:
+    if problem := _schema_problem(manifest, Path(folder)):
         raise InputFileError(f"{path}: {problem} (corrupt manifest; nothing was moved or read)")
     return manifest
 
@@ -75,24 +68,20 @@ def _schema_problem(manifest: Any, folder: Path) -> str:
         return "field 'files' must be an object of file name -> {sha256}"
     if not isinstance(outputs, list) or not all(isinstance(n, str) for n in outputs):
         return "field 'outputs' must be a list of file names"
-    bad = [n for n, e in files.items() if not isinstance(e, dict) or "sha256" not in e]
-    if bad:
+    if bad := [n for n, e in files.items() if not isinstance(e, dict) or "sha256" not in e]:
         return f"files[{bad[0]!r}] must be an object with a sha256"
     # The swap moves folder / name: "../x", "/etc/x" or a link leading out must not get there.
     real = folder.resolve()
     outside = [
         n
         for n in [*files, *outputs]
-        if n in ("", ".", "..", MANIFEST, LOCK)
-        or any(c in n for c in "/\\\0")
-        or (os.path.lexists(folder / n) and Path(os.path.realpath(folder / n)).parent != real)
+        if n in (MANIFEST, LOCK) or "\\" in n or "\0" in n or (folder / n).resolve().parent != real
     ]
     return f"entry {outside[0]!r} is not a file inside {folder}" if outside else ""
 
 
 def check_owner(folder: Path, producer: str, owned: Iterable[str] = ()) -> None:
-    """A UsageError when ``folder`` holds another tool's set, or files named like ``owned`` (this
-    tool's outputs) that no manifest lists: the swap would mix with or delete them."""
+    """A UsageError when ``folder`` holds another tool's set or unlisted ``owned`` names."""
     folder = Path(folder)
     manifest = read_manifest(folder) or {"files": {}}
     holder = manifest.get("producer", "an unnamed tool")
@@ -110,8 +99,7 @@ def check_owner(folder: Path, producer: str, owned: Iterable[str] = ()) -> None:
 
 @contextmanager
 def claim(folder: Path, producer: str, owned: Iterable[str] = ()) -> Iterator[Path]:
-    """Around a command's run into ``folder``: :func:`check_owner` first (nothing created); a
-    folder the run created and left empty goes again when it fails."""
+    """:func:`check_owner`, then the run; a folder the failed run created goes again."""
     if Path(folder).is_dir():
         check_owner(folder, producer, owned)
     with io.removed_if_left_empty(folder):
@@ -119,8 +107,7 @@ def claim(folder: Path, producer: str, owned: Iterable[str] = ()) -> Iterator[Pa
 
 
 def recover(folder: Path) -> list[str]:
-    """Finish or undo a swap a killed run left half done, delete its staging folder; returns what
-    it did. Holds the lock: no live run owns a staging folder then."""
+    """Undo a swap a killed run left half done and delete its staging folder; says what it did."""
     folder = Path(folder)
     if not any(folder.glob(f"{STAGING}*")) and not any(folder.glob(f"{PREVIOUS}*")):
         return []  # nothing to do, and no lock file left in a folder a failed run may remove
@@ -151,18 +138,6 @@ def _move(source: Path, target: Path) -> None:
     os.replace(source, target)
 
 
-def _swap(folder: Path, staging: Path, new: list[str], old: list[str], run_id: str) -> None:
-    """Old set and manifest into ``.previous-<run_id>``, the new set in, its manifest last. Half
-    done (an error, a kill), :func:`_recover` puts the old set back."""
-    backup = folder / f"{PREVIOUS}{run_id}"
-    backup.mkdir()
-    for name in [n for n in [MANIFEST, *old] if (folder / n).is_file()]:
-        _move(folder / name, backup / name)
-    for name in [*new, MANIFEST]:
-        _move(staging / name, folder / name)
-    shutil.rmtree(backup)
-
-
 def publish(
     folder: Path,
     writers: Mapping[str, Writer],
@@ -171,9 +146,9 @@ def publish(
     run_id: str | None = None,
     say: Callable[[str], object] = print,
 ) -> dict[str, Path]:
-    """Write ``writers`` (file name -> ``writer(path)``) as the new set in ``folder``, replacing
-    the previous set as a whole; ``say`` gets one line naming the set replaced. ``owned``: every
-    name ``producer`` may write. Returns name -> final path, the manifest included."""
+    """Write ``writers`` (name -> ``writer(path)``) as the set replacing the previous one in
+    ``folder``; ``say`` gets a line naming the set replaced. ``owned``: every name ``producer``
+    may write. Returns name -> final path, the manifest included."""
     folder, owned, run_id = Path(folder), sorted(set(owned)), run_id or new_run_id()
     folder.mkdir(parents=True, exist_ok=True)
     with _lock(folder):
@@ -184,9 +159,19 @@ def publish(
         try:
             for name, write in writers.items():
                 _write(write, staging / name, folder / name)
-            _write_manifest(staging, list(writers), run_id, producer, owned)
+            files = {n: {"sha256": sha256(staging / n)} for n in writers}
+            written = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            manifest = {"run_id": run_id, "producer": producer, "written_utc": written}
+            io.write_json(manifest | {"files": files, "outputs": owned}, staging / MANIFEST)
             previous = read_manifest(folder) or {"files": {}}
-            _swap(folder, staging, list(writers), list(previous["files"]), run_id)
+            # The old set into .previous-<run_id>, the new one in, its manifest last.
+            backup = folder / f"{PREVIOUS}{run_id}"
+            backup.mkdir()
+            for name in [n for n in [MANIFEST, *previous["files"]] if (folder / n).is_file()]:
+                _move(folder / name, backup / name)
+            for name in [*writers, MANIFEST]:
+                _move(staging / name, folder / name)
+            shutil.rmtree(backup)
             staging.rmdir()  # empty now: every file moved in
         except BaseException:
             _recover(folder)  # the previous set back, the staging folder gone
@@ -195,14 +180,6 @@ def publish(
         count = len(previous["files"])
         say(f"replaced the set of run {previous.get('run_id')} ({count} files) in {folder}")
     return {name: folder / name for name in [*writers, MANIFEST]}
-
-
-def _write_manifest(staging: Path, names: list, run_id: str, producer: str, owned: list) -> None:
-    written = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    files = {n: {"sha256": sha256(staging / n)} for n in names}
-    keys = ("run_id", "producer", "written_utc", "files", "outputs")
-    manifest = dict(zip(keys, (run_id, producer, written, files, owned)))
-    io.write_json(manifest, staging / MANIFEST)
 
 
 def _write(write: Writer, staged: Path, final: Path) -> None:
@@ -217,20 +194,19 @@ def _write(write: Writer, staged: Path, final: Path) -> None:
 
 
 def verify(folder: Path, owned: Iterable[str] | None = None) -> list[str]:
-    """Why ``folder`` is not one consistent set (none: it is). Foreign: a name of ``owned``
-    (default: the manifest's ``outputs``) present but not listed; other files are ignored."""
+    """Why ``folder`` is not one consistent set (none: it is); a name of ``owned`` (default: the
+    manifest's ``outputs``) present but not listed is foreign, other files are ignored."""
     folder = Path(folder)
     manifest = read_manifest(folder)
     if manifest is None:
         return [f"{folder / MANIFEST}: missing, the files are not known to be one set"]
     run_id, files = manifest.get("run_id"), manifest["files"]
-    missing = [n for n in files if not (folder / n).is_file()]
-    problems = [f"{folder / n}: listed in the manifest but missing" for n in missing]
-    problems += [
-        f"{folder / n}: changed since run {run_id} wrote it"
-        for n, entry in files.items()
-        if n not in missing and sha256(folder / n) != entry["sha256"]
-    ]
+    problems = []
+    for n, entry in files.items():
+        if not (folder / n).is_file():
+            problems.append(f"{folder / n}: listed in the manifest but missing")
+        elif sha256(folder / n) != entry["sha256"]:
+            problems.append(f"{folder / n}: changed since run {run_id} wrote it")
     owned = manifest.get("outputs", []) if owned is None else owned
     problems += [
         f"{folder / n}: not written by run {run_id} (foreign)"

@@ -1,35 +1,20 @@
-"""Every file ``bench.tables`` writes, built from one run's :class:`Measurements`.
-
-:func:`outputs` returns file name -> writer; every frame and figure is built before anything is
-written, then :mod:`bench.report.publish` writes them as one set. A table with a headline view
-writes the view to ``<stem>.md`` and every column to ``<stem>.csv`` and ``<stem>_full.md``;
-``index.html`` comes last, embedding the PNGs written before it.
-"""
+"""Every file ``bench.tables`` writes, built before any is written: a table's headline view in
+``<stem>.md``, every column in ``<stem>.csv`` and ``<stem>_full.md``; ``index.html`` last."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from bench.measure.suite import Measurements
 from bench.report import files as io
-from bench.report import html, notes, plots, views
-from bench.report.paper_tables import (
-    METRIC_LABELS,
-    PAPER_METRICS,
-    TABLE_TITLES,
-    complexity_frame,
-    layer_share_table,
-    paper_table,
-    speedup_rows,
-)
+from bench.report import html, notes, paper_tables, plots, views
+from bench.report.publish import Writer
 from bench.report.runtimes.outputs import OUTPUT_NAMES as RUNTIME_OUTPUTS
 from bench.report.runtimes.outputs import runtime_outputs, runtimes_report
 
-PRODUCER = "bench.tables"
-Writer = Callable[[Path], Path]
 EMPTY_TABLE = "(no measured model stands behind a row of this table)"
 _STEMS = ("table3", "table4", "table5", "complexity", "latency", "layer_profile")
 # Every name the tables may write: one of these that a run does not produce leaves with the
@@ -41,92 +26,56 @@ OUTPUT_NAMES = (
 )
 
 
-def in_percent(latency: pd.DataFrame) -> pd.DataFrame:
-    """The latency rows with the CV in % (``cv_pct``), as every table shows it."""
-    return latency.assign(cv=100 * latency["cv"]).rename(columns={"cv": "cv_pct"})
-
-
-class _Files:
-    """The writers of the set and the sections of its page, added table by table."""
-
-    def __init__(self) -> None:
-        self.writers: dict[str, Writer] = {}
-        self.sections: list[html.Section] = []
-
-    def table(self, stem: str, df: pd.DataFrame, title: str, text: str, view: pd.DataFrame) -> None:
-        self.writers[f"{stem}.csv"] = lambda p: io.write_csv(df, p)
-        self.writers[f"{stem}.md"] = lambda p: io.write_markdown(view, p, title, text, EMPTY_TABLE)
-        full_title = f"{title} (every column)"
-        self.writers[f"{stem}_full.md"] = lambda p: io.write_markdown(
-            df, p, full_title, text, EMPTY_TABLE
-        )
-        self.sections.append(html.Section(stem, title, view, text))
-
-    def figure(self, name: str, fig: object) -> None:
-        self.writers[name] = lambda p: io.write_figure(fig, p)
-
-
 def outputs(m: Measurements, names: Sequence[str], reference: str) -> dict[str, Writer]:
-    """File name -> writer for every output of the run."""
-    out = _Files()
-    tables = {table: paper_table(table, m, names, reference) for table in (4, 5)}
-    for table, df in tables.items():
-        shown = [reference, *df.model] if not df.empty else [reference]
-        rows = m.latency[m.latency.model.isin(shown)]
-        labels = [METRIC_LABELS[k] for k in PAPER_METRICS[table]]
-        out.table(
-            f"table{table}",
-            df,
-            TABLE_TITLES[table],
-            notes.paper_table_notes(m.env, rows, table, names, reference),
-            views.paper_table_view(df, reference, labels, 100 * notes.NOISY_CV),
-        )
-    out.table(
-        "table3",
-        m.table3,
-        "Table 3: complexity of the context modules",
-        notes.GFLOPS_NOTE,
-        views.formatted(m.table3, views.TABLE3_VIEW),
+    writers: dict[str, Writer] = {}
+    sections: list[html.Section] = []
+
+    def table(stem: str, df: pd.DataFrame, title: str, text: str, view: pd.DataFrame) -> None:
+        full = f"{title} (every column)"
+        writers[f"{stem}.csv"] = lambda p: io.write_csv(df, p)
+        writers[f"{stem}.md"] = lambda p: io.write_markdown(view, p, title, text, EMPTY_TABLE)
+        writers[f"{stem}_full.md"] = lambda p: io.write_markdown(df, p, full, text, EMPTY_TABLE)
+        sections.append(html.Section(stem, title, view, text))
+
+    tables = {number: paper_tables.paper_table(number, m, names, reference) for number in (4, 5)}
+    for number, df in tables.items():
+        rows = m.latency[m.latency.model.isin([reference, *df.get("model", [])])]
+        labels = [paper_tables.METRIC_LABELS[k] for k in paper_tables.PAPER_METRICS[number]]
+        text = notes.paper_table_notes(m.env, rows, number, names, reference)
+        view = views.paper_table_view(df, reference, labels, 100 * notes.NOISY_CV)
+        table(f"table{number}", df, paper_tables.TABLE_TITLES[number], text, view)
+    title = "Table 3: complexity of the context modules"
+    table(
+        "table3", m.table3, title, notes.GFLOPS_NOTE, views.formatted(m.table3, views.TABLE3_VIEW)
     )
-    complexity = complexity_frame(m.complexity)
-    out.table(
-        "complexity",
-        complexity,
-        "Parameters and GFLOPs (1 MAC = 1 FLOP) at batch 1",
-        notes.GFLOPS_NOTE,
-        views.formatted(complexity, views.COMPLEXITY_VIEW),
-    )
-    out.table(
-        "latency",
-        in_percent(m.latency),
-        "Batch-1 latency, every model and mode",
-        notes.latency_notes(m.env, m.latency),
-        views.latency_view(m.latency, notes.NOISY_CV),
-    )
+    complexity = paper_tables.complexity_frame(m.complexity)
+    title = "Parameters and GFLOPs (1 MAC = 1 FLOP) at batch 1"
+    view = views.formatted(complexity, views.COMPLEXITY_VIEW)
+    table("complexity", complexity, title, notes.GFLOPS_NOTE, view)
+    in_percent = m.latency.assign(cv=100 * m.latency["cv"]).rename(columns={"cv": "cv_pct"})
+    text = notes.latency_notes(m.env, m.latency)
+    view = views.latency_view(m.latency, notes.NOISY_CV)
+    table("latency", in_percent, "Batch-1 latency, every model and mode", text, view)
     colors = plots.model_colors(names)
     if m.runtimes is not None:
-        out.writers.update(runtime_outputs(m.runtimes, m.counts, m.env, reference, colors))
-        out.sections.append(runtimes_report(m.runtimes, m.counts, m.env, reference).section())
-    out.figure("latency_vs_gflops.png", plots.latency_vs_gflops(m.latency, m.counts, colors))
-    speeds = speedup_rows(tables, reference)
+        writers.update(runtime_outputs(m.runtimes, m.counts, m.env, reference, colors))
+        sections.append(runtimes_report(m.runtimes, m.counts, m.env, reference).section())
+    figures = {"latency_vs_gflops.png": plots.latency_vs_gflops(m.latency, m.counts, colors)}
+    speeds = paper_tables.speedup_rows(tables, reference)
     if not speeds.empty:
-        out.figure("speedups.png", plots.speedups(speeds, reference, colors))
+        figures["speedups.png"] = plots.speedups(speeds, reference, colors)
     if m.layers is not None:
-        _layer_profile(out, m, colors)
-    out.writers["env.json"] = lambda p: io.write_json(m.env, p)
-    # Last, and reading the writers when it writes: it embeds every PNG written before it.
-    others = list(out.writers)
-    out.writers["index.html"] = lambda p: html.write_index(p, m.env, out.sections, others)
-    return out.writers
-
-
-def _layer_profile(out: _Files, m: Measurements, colors: dict) -> None:
-    layers = m.layers
-    share = layer_share_table(layers)
-    title = "Runtime by layer type (share of profiled op time) beside share of FLOPs"
-    text = notes.layer_notes(m.env, layers)
-    out.writers["layer_profile.csv"] = lambda p: io.write_csv(layers, p)
-    out.writers["layer_profile.md"] = lambda p: io.write_markdown(
-        views.uniform(share, places=1), p, title, text
+        title = "Runtime by layer type (share of profiled op time) beside share of FLOPs"
+        text = notes.layer_notes(m.env, m.layers)
+        shares = views.uniform(paper_tables.layer_share_table(m.layers), places=1)
+        writers["layer_profile.csv"] = lambda p: io.write_csv(m.layers, p)
+        writers["layer_profile.md"] = lambda p: io.write_markdown(shares, p, title, text)
+        figures["layer_profile.png"] = plots.layer_shares(m.layers, colors)
+    for name, fig in figures.items():
+        writers[name] = lambda p, fig=fig: io.write_figure(fig, p)
+    writers["env.json"] = lambda p: io.write_json(m.env, p)
+    others = list(writers)  # index.html embeds every PNG written before it
+    writers["index.html"] = lambda p: io.write_text(
+        p, html.render(Path(p).parent, m.env, sections, others)
     )
-    out.figure("layer_profile.png", plots.layer_shares(layers, colors))
+    return writers

@@ -14,7 +14,7 @@ from bench.report import files as io
 
 def test_markdown_formats_each_float_column_once():
     df = pd.DataFrame({"ms": [0.5, 12.25], "params (M)": [40.5996, 1.0], "n": [3, 4]})
-    text = io.to_markdown(df, "T", "a note", floatfmt={"params (M)": ".2f"})
+    text = io.to_markdown(df, "T", "a note")
     assert text.startswith("# T\n") and text.rstrip().endswith("a note")
     assert "40.60" in text and "0.500" in text and "12.250" in text
     assert io.to_markdown(df.iloc[:0], empty="(nothing)").strip() == "(nothing)"
