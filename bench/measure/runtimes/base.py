@@ -1,14 +1,5 @@
-"""Runtime adapters: prepare a network once, hand the timer a callable.
-
-A runtime (eager PyTorch, torch.compile, ONNX Runtime, OpenVINO, TensorRT, ...) is an adapter,
-not a branch in the harness: ``prepare(model, example, precision, threads, calibration)``
-converts / compiles the network for one batch-1 input and returns a :class:`Prepared` whose
-``run`` is the timed call. The timer, the interleaved rounds and the statistics never learn which
-runtime they time. Adapters are listed by name in :mod:`bench.measure.runtimes`.
-
-A runtime that cannot run here (library not installed, needs a GPU, precision not native on this
-CPU) says why in ``unavailable_reason``; the harness turns that into a NaN row with the reason.
-"""
+"""Runtime adapters (docs/runtimes.md): ``prepare`` converts a network once for a batch-1 input
+and returns a :class:`Prepared` whose ``run`` the harness times without knowing the runtime."""
 
 from __future__ import annotations
 
@@ -18,7 +9,7 @@ import logging
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -32,15 +23,10 @@ TORCH_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.flo
 
 @dataclass
 class Prepared:
-    """A network ready to time: ``run()`` is one batch-1 inference on the bound input.
-
-    ``heatmaps(result)`` turns what ``run()`` returned into the final heatmaps (N, K, h, w) as a
-    float numpy array; ``infer(images)`` runs another batch-1 input (NCHW float32 array) through
-    the same prepared network and returns its final heatmaps (for scoring on a validation split).
-    Both are called outside the timed region. ``prepare_s`` is the one-off cost (export,
-    conversion, compilation), reported apart; ``notes`` say what the runtime really ran (int8
-    kernels, calibration data).
-    """
+    """``run()``: one batch-1 inference on the bound input (the timed call); ``heatmaps`` turns
+    its result into final heatmaps (N, K, h, w) and ``infer`` runs another NCHW float32 batch
+    (scoring), both outside the timing. ``prepare_s``: export / conversion / compilation cost;
+    ``notes``: what the runtime really ran (int8 kernels, calibration data)."""
 
     run: Callable[[], Any]
     heatmaps: Callable[[Any], np.ndarray]
@@ -49,17 +35,28 @@ class Prepared:
     notes: str = ""
 
 
-class Runtime(Protocol):
-    """What every adapter provides; ``name`` is its key in ``bench.measure.runtimes.RUNTIMES``."""
+@dataclass(frozen=True)
+class Runtime:
+    """An adapter; ``name`` is its key in ``bench.measure.runtimes.RUNTIMES``."""
 
     name: str
-    gpu_only: bool
+    runs: tuple[str, ...] = ("fp32", "bf16", "fp16")  # precisions it can run
+    default: tuple[str, ...] = ("fp32",)  # the rows of a run that names only the runtime
+    device_type: str = ""  # "cuda" or "cpu" when it runs only there
+    module: str = ""  # the library it needs, and how to install it
+    install: str = ""
 
     def precisions(self, device: torch.device) -> tuple[str, ...]:
-        """Precisions measured when the user names only the runtime."""
+        return self.default
 
     def unavailable_reason(self, device: torch.device, precision: str) -> str:
-        """Empty when the runtime can run ``precision`` on ``device``, else why not (one line)."""
+        """Empty when ``precision`` can run on ``device``, else why not (one line)."""
+        if precision not in self.runs:
+            return f"{self.name} runs {', '.join(self.runs)} only"
+        if self.device_type and device.type != self.device_type:
+            where = "needs a CUDA device" if self.device_type == "cuda" else "runs on the CPU"
+            return f"{self.name} {where} (this run's device is {device})"
+        return missing_module(self.module, self.install) if self.module else ""
 
     def prepare(
         self,
@@ -69,14 +66,25 @@ class Runtime(Protocol):
         threads: int,
         calibration: Calibration | None = None,
     ) -> Prepared:
-        """Convert / compile ``model`` for ``example``; raises on failure (the row keeps why).
-
+        """Convert ``model`` for ``example``; raises on failure (the row keeps why).
         ``calibration``: where int8 calibration images come from (generated when ``None``)."""
+        raise NotImplementedError
+
+
+@contextlib.contextmanager
+def num_threads(n: int) -> Iterator[None]:
+    """torch's intra-op thread count set to ``n`` inside the block."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def quiet_cpp_extension() -> None:
     """torch's C++ extension loader (imported by inductor and NNCF) warns on a CPU-only machine
-    that no CUDA runtime is found; that is expected there, not news for the user."""
+    that no CUDA runtime is found: expected there, not news for the user."""
     logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 
 
@@ -94,19 +102,6 @@ def missing_module(module: str, install: str) -> str:
     except ImportError as exc:  # also None in sys.modules, which tests use to hide a package
         return f"{module} is not installed ({install}): {first_line(exc)}"
     return ""
-
-
-def needs_cuda(device: torch.device) -> str:
-    return "" if device.type == "cuda" else f"needs a CUDA device (this run's device is {device})"
-
-
-def cpu_only(device: torch.device) -> str:
-    return "" if device.type == "cpu" else f"runs on the CPU (this run's device is {device})"
-
-
-def runs_only(name: str, precision: str, precisions: tuple[str, ...]) -> str:
-    """Empty when ``precision`` is one ``name`` runs, else the reason."""
-    return "" if precision in precisions else f"{name} runs {', '.join(precisions)} only"
 
 
 class FinalHeatmaps(nn.Module):
@@ -148,16 +143,18 @@ def torch_infer(
     return infer
 
 
-@contextlib.contextmanager
-def autocast(device: torch.device, precision: str, cache: bool = True) -> Iterator[None]:
-    """torch autocast for bf16 / fp16 (PyTorch's own mixed precision); nothing for fp32.
+def torch_prepared(forward: Callable, example: torch.Tensor, prepare_s: float) -> Prepared:
+    """A runtime whose ``forward`` takes a tensor and returns the final heatmaps."""
+    return Prepared(
+        lambda: forward(example), as_numpy, torch_infer(forward, example.device), prepare_s
+    )
 
-    ``cache=False`` for CUDA graph capture, which must not keep autocast's cast weights.
-    """
+
+def autocast(
+    device: torch.device, precision: str, cache: bool = True
+) -> contextlib.AbstractContextManager:
+    """torch autocast for bf16 / fp16; nothing for fp32. ``cache=False`` for CUDA graph capture,
+    which must not keep autocast's cast weights."""
     if precision == "fp32":
-        yield
-        return
-    with torch.autocast(
-        device_type=device.type, dtype=TORCH_DTYPES[precision], cache_enabled=cache
-    ):
-        yield
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, TORCH_DTYPES[precision], cache_enabled=cache)

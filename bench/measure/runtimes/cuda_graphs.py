@@ -1,50 +1,27 @@
 """``cuda-graphs``: the eager network captured once into a CUDA graph, replayed per request.
 
-The input is static (copied into the captured buffer once), as CUDA graph replay requires; the
-timed call is one replay, the output buffer is read outside the timing.
+The input is static (copied into the captured buffer), as replay requires; the timed call is one
+replay, the output buffer is read outside the timing.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import torch
-from torch import nn
 
-from bench.measure.runtimes.base import (
-    Prepared,
-    as_numpy,
-    autocast,
-    needs_cuda,
-    runs_only,
-    torch_infer,
-)
+from bench.measure.runtimes.base import Prepared, Runtime, as_numpy, autocast, torch_infer
 
 _WARM_CALLS = 3  # allocator and cudnn autotuning settle on a side stream before capture
 
 
-@dataclass(frozen=True)
-class CudaGraphs:
-    name: str = "cuda-graphs"
-    gpu_only: bool = True
-
-    def precisions(self, device: torch.device) -> tuple[str, ...]:
-        return ("fp32", "fp16")
-
+class CudaGraphs(Runtime):
     def unavailable_reason(self, device: torch.device, precision: str) -> str:
         if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
             return f"bf16 is not supported on {torch.cuda.get_device_name(device)}"
-        return runs_only(self.name, precision, ("fp32", "bf16", "fp16")) or needs_cuda(device)
+        return super().unavailable_reason(device, precision)
 
-    def prepare(
-        self,
-        model: nn.Module,
-        example: torch.Tensor,
-        precision: str,
-        threads: int,
-        calibration=None,
-    ) -> Prepared:
+    def prepare(self, model, example, precision, threads, calibration=None) -> Prepared:
         started = time.perf_counter()
         static_x = example.clone()
         side = torch.cuda.Stream(example.device)
@@ -70,4 +47,4 @@ class CudaGraphs:
         return Prepared(run, as_numpy, torch_infer(forward, example.device), prepare_s)
 
 
-CUDA_GRAPHS = CudaGraphs()
+CUDA_GRAPHS = CudaGraphs("cuda-graphs", default=("fp32", "fp16"), device_type="cuda")

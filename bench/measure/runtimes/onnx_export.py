@@ -1,10 +1,6 @@
-"""ONNX export shared by the ONNX-based runtimes (ONNX Runtime, OpenVINO).
-
-``torch.onnx.export(..., opset_version=17, dynamo=False)``: the TorchScript exporter, which
-matched eager fp32 within 3e-5 for the zoo on our machine. The last export is kept (model
-identity and input shape as key), so ONNX Runtime and OpenVINO rows of one model export once;
-its time is charged to every runtime that uses it, as a deployment would pay it.
-"""
+"""ONNX export shared by ONNX Runtime and OpenVINO: the TorchScript exporter (``dynamo=False``,
+opset 17), which matched eager fp32 within 3e-5 for the zoo. The last export is kept, so the rows
+of one model export once; its time is charged to every runtime that uses it."""
 
 from __future__ import annotations
 
@@ -49,9 +45,8 @@ def export_onnx(model: nn.Module, example: torch.Tensor) -> Exported:
     path = Path(tempfile.mkdtemp(prefix="gcpm-bench-onnx-")) / "model.onnx"
     started = time.perf_counter()
     # The exporter traces with autograd state of its own; inference tensors cannot take part.
-    # The TorchScript exporter is chosen on purpose (see above): its deprecation warnings, and
-    # the tracer's warnings about Python values it records as constants (input sizes, which are
-    # fixed for a batch-1 deployment), would only be noise in every run's output.
+    # Its deprecation warnings and the tracer's about constants (input sizes, fixed for a
+    # batch-1 deployment) would only be noise in every run's output.
     with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning, UserWarning))
         warnings.simplefilter("ignore", torch.jit.TracerWarning)

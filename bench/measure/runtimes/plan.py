@@ -1,8 +1,6 @@
-"""What a runtimes measurement runs: its presets, the (runtime, precision) pairs and the jobs.
-
-A job is one (model, runtime, precision, threads, device) row. Every model runs at all cores on
-the run's device; the realtime model (the paper's Sec. 5.4 network) also at 1 thread on the CPU.
-"""
+"""What a runtimes measurement runs: presets, (runtime, precision) pairs and jobs, one job per
+(model, runtime, precision, threads, device) row: every model at all cores on the run's device,
+the realtime model (the paper's Sec. 5.4 network) also at 1 thread on the CPU."""
 
 from __future__ import annotations
 
@@ -20,8 +18,7 @@ ALL_MODELS = "(all models)"  # model column of a row that says why a runtime was
 
 @dataclass(frozen=True)
 class RuntimePreset:
-    """Timing of the runtime rows; ``left_out``: ``name`` or ``name:precision`` specs a default
-    run skips, with the reason."""
+    """Timing of the runtime rows; ``left_out``: (spec, reason) a default run skips."""
 
     timing: TimingConfig
     rounds: int
@@ -30,26 +27,19 @@ class RuntimePreset:
     description: str = ""
 
 
-_INT8_LEFT_OUT = (
-    "left out of the quick preset: int8 calibration runs a few hundred inferences per model "
-    "and runtime; run with --runtimes {spec} (or the full preset)"
-)
+_NOT_QUICK = "left out of the quick preset: {why}; run with --runtimes {spec} (or the full preset)"
+_INT8 = "int8 calibration runs a few hundred inferences per model and runtime"
 QUICK = RuntimePreset(
     TimingConfig(warmup=1, iters=6, max_time_s=4.0),
     rounds=3,
     peak=TimingConfig(warmup=3, iters=10),
-    left_out=(
-        (
-            "compile",
-            (
-                "left out of the quick preset: inductor took 28-48 s per model to compile on 2 "
-                "cores; run with --runtimes compile"
-            ),
-        ),
-        *(
-            (spec, _INT8_LEFT_OUT.format(spec=spec))
-            for spec in ("openvino:int8", "onnxruntime:int8")
-        ),
+    left_out=tuple(
+        (spec, _NOT_QUICK.format(why=why, spec=spec))
+        for spec, why in (
+            ("compile", "inductor took 28-48 s per model to compile on 2 cores"),
+            ("openvino:int8", _INT8),
+            ("onnxruntime:int8", _INT8),
+        )
     ),
     description="quick preset (the default on a CPU): every table model at all cores in each "
     "runtime available on this CPU except torch.compile and int8, plus gcpm-ushaped-2stage at 1 "
@@ -59,8 +49,8 @@ FULL = RuntimePreset(
     TimingConfig(warmup=10, iters=100, min_time_s=1.0),
     rounds=5,
     peak=TimingConfig(warmup=3, iters=10),
-    description="full preset: every table model in every runtime available on "
-    "the device, about 100 samples per row over 5 interleaved rounds",
+    description="full preset: every table model in every runtime available on the device, about "
+    "100 samples per row over 5 interleaved rounds",
 )
 
 

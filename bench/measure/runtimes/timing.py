@@ -1,20 +1,14 @@
-"""Every (model, runtime, precision, threads) prepared, validated, then timed in interleaved rounds.
-
-The timer is the harness's (``bench.measure.latency.time_callable``); as in ``benchmark_models``,
-the samples of all rows are taken in interleaved rounds, so a change in machine load spreads over
-every runtime and model instead of distorting one row and every ratio with it. Preparation (export,
-compilation, int8 calibration) and the random-input check against eager fp32 happen before the
-first round, outside the timed region. With trained checkpoints and a data root, every row is
-then scored on the validation split (:mod:`bench.measure.runtimes.scoring`).
+"""Every (model, runtime, precision, threads) prepared, checked against eager fp32, then timed
+with the harness's timer in interleaved rounds (a change in machine load spreads over every row);
+with trained checkpoints and a data root each row is also scored (docs/runtimes.md).
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib.metadata
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +20,7 @@ from architectures.registry import build_at_size, input_shape
 from bench.measure.latency import LatencyStats, TimingConfig, time_callable
 from bench.measure.numerics import timing_numerics
 from bench.measure.runtimes import NONE, get_runtime, runtime_spec
-from bench.measure.runtimes.base import Prepared, as_numpy, first_line
+from bench.measure.runtimes.base import Prepared, as_numpy, first_line, num_threads
 from bench.measure.runtimes.calibration import Calibration
 from bench.measure.runtimes.peak import measure_peaks
 from bench.measure.runtimes.plan import (
@@ -44,19 +38,7 @@ from bench.measure.runtimes.plan import (
 from bench.measure.runtimes.scoring import score_runtime_rows
 from bench.measure.runtimes.validate import Validation, validate
 
-__all__ = [
-    "ALL_MODELS",
-    "FULL",
-    "NONE",
-    "QUICK",
-    "REALTIME_MODEL",
-    "RuntimeMeasurements",
-    "RuntimePreset",
-    "count_steps",
-    "for_tables",
-    "measure_runtimes",
-    "runtime_spec",
-]
+__all__ = ["ALL_MODELS", "FULL", "NONE", "QUICK", "REALTIME_MODEL", "RuntimePreset", "runtime_spec"]
 SEED = 0
 Step = Callable[..., None]
 
@@ -102,16 +84,6 @@ class RuntimeMeasurements:
     versions: dict = field(default_factory=dict)  # runtime libraries, "not installed" if absent
 
 
-@contextlib.contextmanager
-def _threads(n: int) -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def _prepare(state: _State, model, example, reference, warmup: int, calibration) -> None:
     """Prepare, check against eager fp32, warm up; any failure becomes the row's reason."""
     job = state.job
@@ -143,7 +115,7 @@ def _prepare_model(
     with torch.inference_mode(), timing_numerics("fp32", device):
         reference = as_numpy(model(example)[-1])
         for state in states:
-            with _threads(state.job.threads):
+            with num_threads(state.job.threads):
                 _prepare(state, model, example, reference, warmup, calibration)
             on_step(name, state.job.runtime, state.job.precision, "prepare")
     return f"{shape[-2]}x{shape[-1]}"
@@ -168,7 +140,7 @@ def _time_rounds(states: Sequence[_State], preset: RuntimePreset, on_step: Step)
             if state.prepared is not None:
                 try:
                     with (
-                        _threads(job.threads),
+                        num_threads(job.threads),
                         torch.inference_mode(),
                         timing_numerics("fp32", job.device),
                     ):

@@ -9,12 +9,12 @@ import torch
 
 from bench.measure.runtimes.base import (
     FinalHeatmaps,
+    Runtime,
     as_input,
     as_numpy,
     autocast,
     first_line,
     missing_module,
-    runs_only,
     torch_infer,
 )
 from tests.tiny_models import TinyPose
@@ -33,9 +33,13 @@ def test_a_missing_module_names_the_package_to_install(monkeypatch):
     assert missing_module("numpy", "pip install numpy") == ""
 
 
-def test_runs_only_names_the_precisions_a_runtime_runs():
-    assert runs_only("x", "fp32", ("fp32",)) == ""
-    assert runs_only("x", "int8", ("fp32", "fp16")) == "x runs fp32, fp16 only"
+def test_a_runtime_says_which_precisions_devices_and_library_it_needs(monkeypatch):
+    cpu, x = torch.device("cpu"), Runtime("x", runs=("fp32", "fp16"), device_type="cuda")
+    assert x.unavailable_reason(cpu, "int8") == "x runs fp32, fp16 only"
+    assert x.unavailable_reason(cpu, "fp32") == "x needs a CUDA device (this run's device is cpu)"
+    monkeypatch.setitem(sys.modules, "lib", None)
+    needs_lib = Runtime("y", module="lib", install="pip install lib")
+    assert needs_lib.unavailable_reason(cpu, "bf16").startswith("lib is not installed")
 
 
 def test_final_heatmaps_is_the_last_stage_and_infer_takes_arrays():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.measure.runtimes.validate import TOLERANCES, keypoint_agreement, validate
+from bench.measure.runtimes.validate import TOLERANCES, validate
 
 
 def test_keypoint_agreement_counts_keypoints_within_one_cell():
@@ -16,8 +16,8 @@ def test_keypoint_agreement_counts_keypoints_within_one_cell():
     moved[0, 0, 4, 5] = 1.0  # one cell away: agrees
     moved[0, 1] = 0.0
     moved[0, 1, 5, 9] = 1.0  # five cells away: does not
-    assert keypoint_agreement(maps, moved) == 0.75
     v = validate(maps, moved, "fp32")
+    assert v.keypoint_agreement == 0.75
     assert not v.passed and "keypoint agreement 0.75" in v.flag and v.max_abs_diff == 1.0
 
 
