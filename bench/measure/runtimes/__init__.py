@@ -15,14 +15,14 @@ from architectures.errors import UnknownNameError
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 NONE = "none"  # --runtimes none: no runtimes rows
 RUNTIMES: dict[str, Any] = {  # name -> "module:attribute", or an adapter object itself
-    "eager": "eager:EAGER",
-    "compile": "compiled:COMPILED",
-    "cuda-graphs": "cuda_graphs:CUDA_GRAPHS",
+    "eager": "torch_runtimes:EAGER",
+    "compile": "torch_runtimes:COMPILED",
+    "cuda-graphs": "torch_runtimes:CUDA_GRAPHS",
     "onnxruntime": "onnxrt:CPU",
     "onnxruntime-cuda": "onnxrt:CUDA",
     "onnxruntime-tensorrt": "onnxrt:TENSORRT",
     "openvino": "openvino_cpu:OPENVINO",
-    "tensorrt": "tensorrt_gpu:TENSORRT",
+    "tensorrt": "torch_runtimes:TENSORRT",
 }
 
 

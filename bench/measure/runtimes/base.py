@@ -143,13 +143,6 @@ def torch_infer(
     return infer
 
 
-def torch_prepared(forward: Callable, example: torch.Tensor, prepare_s: float) -> Prepared:
-    """A runtime whose ``forward`` takes a tensor and returns the final heatmaps."""
-    return Prepared(
-        lambda: forward(example), as_numpy, torch_infer(forward, example.device), prepare_s
-    )
-
-
 def autocast(
     device: torch.device, precision: str, cache: bool = True
 ) -> contextlib.AbstractContextManager:

@@ -16,9 +16,8 @@ from bench.accuracy.training.data import eval_dataset
 from bench.accuracy.training.model import load_model
 from bench.measure.latency import TimingConfig
 from bench.measure.runtimes import onnxrt, scoring
-from bench.measure.runtimes.plan import RuntimePreset
 from bench.measure.runtimes.scoring import PCKH_TOLERANCE, score_runtime_rows, verdict
-from bench.measure.runtimes.timing import count_steps, measure_runtimes
+from bench.measure.runtimes.timing import RuntimePreset, count_steps, measure_runtimes
 from tests.helpers import generated_root
 from tests.tiny_models import TinyPose, register_tiny
 
