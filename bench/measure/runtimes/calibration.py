@@ -1,6 +1,5 @@
-"""Calibration images of the int8 rows: the first images of the training split of a data root
-(never the validation split the rows are scored on), else generated ``datasets.synthetic``
-images; fitted to the network's input as for evaluation (``datasets.PoseDataset``)."""
+"""Calibration images of the int8 rows: the training split of a data root, else generated
+``datasets.synthetic`` images, fitted to the network's input as for evaluation."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""``onnxruntime`` (CPU execution provider) and its CUDA / TensorRT providers on a GPU.
-
-On a GPU the input and output are bound on the device (I/O binding), so the timed call holds no
-host-device copy. int8 on the CPU: static post-training quantization in the QDQ format; the graph
-as ONNX Runtime optimised it is read back to count the convolutions that ran as int8 kernels.
-"""
+"""``onnxruntime`` on the CPU (fp32, static QDQ int8) and its CUDA / TensorRT providers on a GPU
+(docs/runtimes.md)."""
 
 from __future__ import annotations
 
@@ -15,9 +11,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.measure.runtimes.base import Prepared, Runtime, as_input, as_numpy
+from bench.measure.runtimes.base import (
+    INPUT_NAME,
+    OUTPUT_NAME,
+    Prepared,
+    Runtime,
+    as_numpy,
+    export_onnx,
+)
 from bench.measure.runtimes.calibration import Calibration
-from bench.measure.runtimes.onnx_export import INPUT_NAME, OUTPUT_NAME, export_onnx
 
 _QUIET = 3  # ONNX Runtime log severity: errors only (its warnings list every unplaced node)
 INT8_CONV_OPS = ("QLinearConv", "ConvInteger")
@@ -66,10 +68,10 @@ class OnnxRuntime(Runtime):
         session = self._session(path, example.device, precision, threads)
         if precision == "int8":
             notes = f"{int8_kernels(path.with_suffix('.optimized.onnx'))}; {source}"
-        x = as_input(example)
+        x = as_numpy(example)
 
         def infer(images: np.ndarray) -> np.ndarray:
-            return as_numpy(session.run([OUTPUT_NAME], {INPUT_NAME: as_input(images)})[0])
+            return as_numpy(session.run([OUTPUT_NAME], {INPUT_NAME: as_numpy(images)})[0])
 
         if example.device.type == "cuda":
             run, heatmaps = _bound_run(session, x, example.device.index or 0)
@@ -84,9 +86,8 @@ def _bound_run(session, x: np.ndarray, index: int):
     import onnxruntime
 
     binding = session.io_binding()
-    binding.bind_ortvalue_input(
-        INPUT_NAME, onnxruntime.OrtValue.ortvalue_from_numpy(x, "cuda", index)
-    )
+    x_device = onnxruntime.OrtValue.ortvalue_from_numpy(x, "cuda", index)
+    binding.bind_ortvalue_input(INPUT_NAME, x_device)
     binding.bind_output(OUTPUT_NAME, "cuda", index)
 
     def run():
@@ -100,36 +101,22 @@ def _bound_run(session, x: np.ndarray, index: int):
 def quantize(onnx: Path, example: torch.Tensor, calibration: Calibration) -> tuple[Path, str]:
     """The exported file as static int8 QDQ beside it (int8 per-channel weights, uint8
     activations, min-max calibration), and where its calibration images came from."""
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
+    from onnxruntime import quantization as ortq
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     images, source = calibration.images(tuple(example.shape[-2:]))
     prepared = onnx.with_name("model.pre.onnx")  # shapes inferred, graph optimised (as advised)
     quant_pre_process(str(onnx), str(prepared))
 
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self._batches = iter(images[:, None])  # batch-1 inputs, as the file was exported
+    class Reader(ortq.CalibrationDataReader):
+        batches = iter({INPUT_NAME: image} for image in images[:, None])  # batch-1, as exported
 
         def get_next(self) -> dict[str, np.ndarray] | None:
-            batch = next(self._batches, None)
-            return None if batch is None else {INPUT_NAME: batch}
+            return next(self.batches, None)
 
     out = onnx.with_name("model.int8.onnx")
-    quantize_static(
-        prepared,
-        out,
-        Reader(),
-        quant_format=QuantFormat.QDQ,
-        per_channel=True,
-        activation_type=QuantType.QUInt8,
-        weight_type=QuantType.QInt8,
-    )
+    types = {"activation_type": ortq.QuantType.QUInt8, "weight_type": ortq.QuantType.QInt8}
+    ortq.quantize_static(prepared, out, Reader(), ortq.QuantFormat.QDQ, per_channel=True, **types)
     return out, source
 
 

@@ -1,10 +1,4 @@
-"""``openvino``: OpenVINO on the CPU; fp32, the CPU's native low precision and int8 as rows.
-
-OpenVINO's default inference precision on a CPU with AMX is bf16, so fp32 is asked for explicitly
-and the precision the compiled model reports is checked: a row never claims a precision it did not
-run. int8: NNCF post-training quantization; the row reads back from the compiled (runtime) model
-how many convolutions ran in int8.
-"""
+"""``openvino`` on the CPU (docs/runtimes.md): fp32, the native low precision, NNCF int8."""
 
 from __future__ import annotations
 
@@ -21,13 +15,12 @@ import torch
 from bench.measure.runtimes.base import (
     Prepared,
     Runtime,
-    as_input,
     as_numpy,
+    export_onnx,
     missing_module,
     quiet_cpp_extension,
 )
 from bench.measure.runtimes.calibration import Calibration
-from bench.measure.runtimes.onnx_export import export_onnx
 
 _OV_TYPES = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
 _INT8_TYPES = ("i8", "u8")
@@ -82,14 +75,14 @@ class OpenVino(Runtime):
         ):
             raise ValueError(f"OpenVINO compiled {ran} when {_OV_TYPES[precision]} was asked")
         request = compiled.create_infer_request()
-        request.set_input_tensor(openvino.Tensor(as_input(example), shared_memory=True))
+        request.set_input_tensor(openvino.Tensor(as_numpy(example), shared_memory=True))
 
         def run():
             request.infer()  # bound input; the output stays in the request's tensor
             return request
 
         def infer(images: np.ndarray) -> np.ndarray:
-            return as_numpy(compiled(as_input(images))[0])
+            return as_numpy(compiled(as_numpy(images))[0])
 
         prepare_s = exported.export_s + time.perf_counter() - started
         return Prepared(

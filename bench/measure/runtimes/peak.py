@@ -1,9 +1,5 @@
-"""The device's matmul peak per precision, measured in the same run as the latencies.
-
-The fastest sample of a 2048^3 matmul counts (a median let one disturbed sample pull the 2-thread
-fp32 peak down by a third), at 2 FLOPs per multiply-add, unlike the paper's GFLOPs (1 MAC = 1
-FLOP). torch has no int8 matmul on a CPU: the int8 peak is ONNX Runtime's ``MatMulInteger``.
-"""
+"""The device's matmul peak per precision, measured in the same run as the latencies: the fastest
+sample, 2 FLOPs per multiply-add; int8: ONNX Runtime's ``MatMulInteger`` (docs/runtimes.md)."""
 
 from __future__ import annotations
 

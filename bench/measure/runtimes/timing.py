@@ -1,9 +1,5 @@
 """The runtimes measurement (docs/runtimes.md): one job per (model, runtime, precision, threads,
-device) row, every model at all cores on the run's device and the realtime model (the paper's
-Sec. 5.4 network) also at 1 thread on the CPU. Each job is prepared, checked against eager fp32,
-then timed with the harness's timer in interleaved rounds (a change in machine load spreads over
-every row); with trained checkpoints and a data root each row is also scored.
-"""
+device) row, prepared, checked against eager fp32, timed in interleaved rounds, then scored."""
 
 from __future__ import annotations
 
@@ -25,8 +21,7 @@ from bench.measure.runtimes import NONE, get_runtime, list_runtimes, parse_spec,
 from bench.measure.runtimes.base import Prepared, as_numpy, first_line, num_threads
 from bench.measure.runtimes.calibration import Calibration
 from bench.measure.runtimes.peak import measure_peaks
-from bench.measure.runtimes.scoring import score_runtime_rows
-from bench.measure.runtimes.validate import Validation, validate
+from bench.measure.runtimes.scoring import Validation, score_runtime_rows, validate
 
 __all__ = ["NONE", "runtime_spec"]  # for bench.tables and bench.measure.suite
 SEED = 0

@@ -1,8 +1,5 @@
-"""The PyTorch-side runtimes: ``eager`` (the paper's protocol, fp32; bf16 / fp16 through
-autocast), ``compile`` (torch.compile, inductor), ``cuda-graphs`` (one captured graph replayed
-per request) and ``tensorrt`` (Torch-TensorRT, optional: ``pip install 'gcpm-bench[gpu]'``).
-One-off compile / capture / build times are reported apart from latency (``prepare_s``).
-"""
+"""The PyTorch-side runtimes (docs/runtimes.md): ``eager`` (the paper's protocol; bf16 / fp16
+through autocast), ``compile``, ``cuda-graphs`` and ``tensorrt`` (Torch-TensorRT, optional)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""The runtimes outputs as writers for ``bench.tables``: runtimes.csv, runtimes.md (headline
-view), runtimes_full.md (every column), cpu_realtime.md, the plots and the index.html section;
-all built before anything is written."""
+"""The runtimes outputs as writers for ``bench.tables`` (built before anything is written) and
+the index.html section."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""Figures of the runtimes table: latency per model and runtime, the paper's accuracy (Tables 4
-and 5) and ours against our latency. Models keep the colours of every other figure of the run
-(``bench.report.plots.model_colors``); runtimes get markers."""
+"""Figures of the runtimes table (docs/runtimes.md); models keep the colours of every other figure
+of the run (``bench.report.plots.model_colors``), runtimes get markers."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""``cpu_realtime.md``: the paper's Sec. 5.4 CPU figure (GCPM 2-stage with OpenVINO on an Intel
-Core i7-6850K, 6 cores, 19.5 fps; threads and precision not stated) beside the same network's
-frames per second on this run's CPU in each runtime and precision, at 1 thread and all cores."""
+"""``cpu_realtime.md``: the paper's Sec. 5.4 CPU figure beside the same network's frames per
+second on this run's CPU in each runtime and precision, at 1 thread and all cores."""
 
 from __future__ import annotations
 

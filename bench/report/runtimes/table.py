@@ -1,5 +1,5 @@
 """``runtimes.csv`` / ``runtimes_full.md``: one row per model, runtime, precision, threads and
-device, with speed-ups, efficiency and the notes of the full table (docs/runtimes.md)."""
+device with speed-ups and efficiency, and the notes of the full table."""
 
 from __future__ import annotations
 
@@ -158,13 +158,11 @@ def _conditions(m: RuntimeMeasurements, env: dict) -> str:
 
 _VALIDATION_RULES = (
     "Random-input check ('validation'): each converted network against eager fp32 on the same "
-    "seeded random input: max_abs_diff of the final heatmaps, rel_diff (the same over the "
-    "largest eager heatmap value), keypoint_agreement (share of keypoints whose decoded location, "
-    "datasets.heatmaps.decode, is within one heatmap cell) and near_ties (share of the others "
-    "whose location is, in eager's own map, within the precision's tolerance of its maximum: "
-    "untrained networks' nearly flat maps); tolerances per precision in "
-    "bench/measure/runtimes/validate.py (loose for int8: a random input lies outside the "
-    "calibrated ranges). Rows that fail stay here, marked FAILED in 'validation'. Failed rows in "
+    "seeded random input: max_abs_diff and rel_diff (over the largest eager value) of the final "
+    "heatmaps, keypoint_agreement (decoded keypoints within one heatmap cell) and near_ties (the "
+    "others within the precision's tolerance of eager's maximum: untrained networks' flat maps); "
+    "tolerances per precision in bench/measure/runtimes/scoring.py (loose for int8: a random input "
+    "lies outside the calibrated ranges). Rows that fail stay here, marked FAILED. Failed rows in "
     "this run: {failed}."
 )
 _DEFINITIONS = (

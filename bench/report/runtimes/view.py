@@ -1,6 +1,5 @@
-"""``runtimes.md``: the headline view of the runtimes table, one row per model and runtime
-(latency with its spread, speed-ups, the random-input check, efficiency, and where scored PCKh,
-ΔPCKh and the verdict); the marks are explained under the table, with the rows behind each."""
+"""``runtimes.md``: the headline view of the runtimes table, one row per model and runtime, and
+the notes that explain its columns and marks with the rows behind each."""
 
 from __future__ import annotations
 
@@ -37,13 +36,6 @@ def _grouped(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.loc[keys.sort_values(["model", "extra"], kind="stable").index]
 
 
-def _device_or_threads(rows: pd.DataFrame) -> dict[str, list[str]]:
-    threads = {"threads": [str(int(t)) for t in rows.threads]}
-    if rows.device.nunique() > 1:  # a GPU run's CPU rows for cpu_realtime.md
-        return {"device": list(rows.device), **threads}
-    return threads
-
-
 def runtimes_view(table: pd.DataFrame, reference: str) -> pd.DataFrame:
     """The compact view of :func:`bench.report.runtimes.table.runtimes_table`'s frame (or of
     ``runtimes.csv`` read back): runtimes not run at all are left to :func:`view_notes`."""
@@ -52,20 +44,17 @@ def runtimes_view(table: pd.DataFrame, reference: str) -> pd.DataFrame:
         return pd.DataFrame()
     rows = _grouped(rows)
     timed = rows.median_ms.notna()
+    cells = headline.latency_cells(
+        rows.median_ms, rows.p10_ms, rows.p90_ms, rows.cv > NOISY_CV, short(rows)
+    )
+    where = {"device": list(rows.device)} if rows.device.nunique() > 1 else {}  # cpu_realtime rows
     return pd.DataFrame(
         {
             "model": list(rows.model),
             "runtime": list(rows.runtime + " " + rows.precision),
-            **_device_or_threads(rows),
-            LATENCY: [
-                cell if t else headline.MISSING
-                for cell, t in zip(
-                    headline.latency_cells(
-                        rows.median_ms, rows.p10_ms, rows.p90_ms, rows.cv > NOISY_CV, short(rows)
-                    ),
-                    timed,
-                )
-            ],
+            **where,
+            "threads": [str(int(t)) for t in rows.threads],
+            LATENCY: [cell if t else headline.MISSING for cell, t in zip(cells, timed)],
             VS_EAGER: [headline.number(v, 2) for v in rows.vs_eager_fp32],
             f"× {reference}": [headline.number(v, 2) for v in rows.speedup],
             CHECK: [

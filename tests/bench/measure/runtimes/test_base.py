@@ -1,18 +1,23 @@
-"""bench.measure.runtimes.base: helpers every adapter shares."""
+"""bench.measure.runtimes.base: helpers every adapter shares, and the ONNX export (one per model
+and shape, quietly)."""
 
 from __future__ import annotations
 
 import sys
+import warnings
 
 import numpy as np
+import onnx
 import torch
 
 from bench.measure.runtimes.base import (
+    INPUT_NAME,
+    OUTPUT_NAME,
     FinalHeatmaps,
     Runtime,
-    as_input,
     as_numpy,
     autocast,
+    export_onnx,
     first_line,
     missing_module,
     torch_infer,
@@ -50,7 +55,7 @@ def test_final_heatmaps_is_the_last_stage_and_infer_takes_arrays():
         assert torch.equal(FinalHeatmaps(model)(x), last)
         out = torch_infer(lambda t: model(t)[-1], torch.device("cpu"))(x.numpy())
     assert np.array_equal(out, last.numpy())
-    assert as_input(x).dtype == np.float32 and as_input(x).flags.c_contiguous
+    assert as_numpy(x).dtype == np.float32 and as_numpy(x).flags.c_contiguous
     assert as_numpy(last.to(torch.bfloat16)).dtype == np.float32
 
 
@@ -60,3 +65,29 @@ def test_autocast_changes_nothing_in_fp32_and_casts_in_bf16():
         assert (a @ a).dtype == torch.float32
     with autocast(torch.device("cpu"), "bf16"):
         assert (a @ a).dtype == torch.bfloat16
+
+
+class _Traced(TinyPose):
+    """A forward with a Python branch on a tensor's value: the tracer warns about it."""
+
+    def forward(self, x):
+        if x.shape[-1] > int(torch.tensor(1)):
+            return super().forward(x)
+        return super().forward(x * 2)
+
+
+def test_export_is_kept_for_the_same_model_and_shape_and_redone_for_another():
+    model = TinyPose().eval()
+    first = export_onnx(model, torch.randn(1, 3, 64, 64))
+    assert export_onnx(model, torch.randn(1, 3, 64, 64)) is first
+    assert export_onnx(model, torch.randn(1, 3, 128, 128)) is not first
+    graph = onnx.load(str(export_onnx(model, torch.randn(1, 3, 64, 64)).path)).graph
+    assert [i.name for i in graph.input] == [INPUT_NAME]
+    assert [o.name for o in graph.output] == [OUTPUT_NAME]
+
+
+def test_the_exporters_warnings_do_not_reach_the_user():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        export_onnx(_Traced().eval(), torch.randn(1, 3, 64, 64))
+    assert [w.category.__name__ for w in caught] == []

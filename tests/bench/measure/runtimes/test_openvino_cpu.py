@@ -12,7 +12,7 @@ import torch
 
 from bench.measure.runtimes.calibration import Calibration
 from bench.measure.runtimes.openvino_cpu import OPENVINO, native_precision
-from bench.measure.runtimes.validate import validate
+from bench.measure.runtimes.scoring import validate
 from tests.tiny_models import TinyPose
 
 ROOT = Path(__file__).resolve().parents[4]

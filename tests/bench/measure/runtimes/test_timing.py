@@ -16,7 +16,7 @@ import torch
 from bench.measure import runtimes
 from bench.measure.latency import TimingConfig
 from bench.measure.runtimes import base, get_runtime
-from bench.measure.runtimes.onnx_export import INPUT_NAME, OUTPUT_NAME, export_onnx
+from bench.measure.runtimes.base import INPUT_NAME, OUTPUT_NAME, export_onnx
 from bench.measure.runtimes.timing import (
     ALL_MODELS,
     FULL,

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from bench.measure.runtimes.scoring import validate
 from bench.measure.runtimes.torch_runtimes import CUDA_GRAPHS, EAGER, TENSORRT, Compiled
-from bench.measure.runtimes.validate import validate
 from tests.tiny_models import TinyPose
 
 CPU = torch.device("cpu")
