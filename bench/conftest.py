@@ -22,23 +22,18 @@ MAX_SIZE = 1024  # 4x the models' own 256: larger batch-1 inputs only measure me
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("gcpm-bench")
-    group.addoption("--bench-device", default="auto", help="auto (cuda if available), cpu, cuda:N")
-    group.addoption(
-        "--bench-size",
-        type=int,
-        default=None,
-        help=f"input H=W, a multiple of {SIZE_MULTIPLE} up to {MAX_SIZE}; 0 = each model's "
-        f"own; default: own on CUDA, {CPU_SIZE} on CPU",
-    )
-    group.addoption(
+    add = parser.getgroup("gcpm-bench").addoption
+    add("--bench-device", default="auto", help="auto (cuda if available), cpu, cuda:N")
+    size_help = f"input H=W, a multiple of {SIZE_MULTIPLE} up to {MAX_SIZE}; 0 = each model's own"
+    add("--bench-size", type=int, help=f"{size_help}; default: own on CUDA, {CPU_SIZE} on CPU")
+    add(
         "--bench-runtime",
         default="eager",
         metavar="NAME[:PRECISION]",
         help="deployment runtime of bench.measure.runtimes (eager, onnxruntime, openvino, "
         "openvino:bf16, openvino:int8, onnxruntime:int8, compile, ...); default eager fp32",
     )
-    group.addoption(
+    add(
         "--models-from",
         nargs="+",
         default=[],

@@ -39,16 +39,12 @@ TOLERANCES = {
 
 @dataclass(frozen=True)
 class Validation:
-    max_abs_diff: float
-    rel_diff: float
-    keypoint_agreement: float
-    near_ties: float  # share of keypoints outside one cell whose location is a near-tie
-    passed: bool
-    flag: str  # empty when passed, else which figure missed its tolerance
-
-    @classmethod
-    def missing(cls, why: str) -> Validation:
-        return cls(math.nan, math.nan, math.nan, math.nan, False, why)
+    flag: str = ""  # empty when passed, else which figure missed its tolerance
+    passed: bool = False
+    max_abs_diff: float = math.nan
+    rel_diff: float = math.nan
+    keypoint_agreement: float = math.nan
+    near_ties: float = math.nan  # share of keypoints outside one cell whose location is a near-tie
 
 
 def _agreeing_and_ties(
@@ -71,9 +67,7 @@ def _agreeing_and_ties(
 def validate(reference: np.ndarray, converted: np.ndarray, precision: str) -> Validation:
     """Compare final heatmaps (N, K, h, w) of a converted network with eager fp32's."""
     if converted.shape != reference.shape:
-        return Validation.missing(
-            f"FAILED: output shape {converted.shape} != eager {reference.shape}"
-        )
+        return Validation(f"FAILED: output shape {converted.shape} != eager {reference.shape}")
     tol = TOLERANCES[precision]
     diff = float(np.max(np.abs(converted.astype(np.float64) - reference)))
     scale = float(np.max(np.abs(reference))) or 1.0
@@ -85,7 +79,7 @@ def validate(reference: np.ndarray, converted: np.ndarray, precision: str) -> Va
     if not agree + ties >= tol.agreement:
         failed.append(f"keypoint agreement {agree:.2f} + near-ties {ties:.2f} < {tol.agreement:g}")
     flag = "FAILED: " + "; ".join(failed) if failed else ""
-    return Validation(diff, rel, agree, ties, not failed, flag)
+    return Validation(flag, not failed, diff, rel, agree, ties)
 
 
 PCKH_TOLERANCE = {"fp32": 0.1, "bf16": 0.5, "fp16": 0.5, "int8": 1.0}  # PCKh points

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import math
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,14 +110,10 @@ def plan(
         if reason:
             unavailable[(runtime, precision)] = reason
         else:
-            jobs.update({Job(n, runtime, precision, threads, device): None for n in names})
+            jobs.update(dict.fromkeys(Job(n, runtime, precision, threads, device) for n in names))
         if realtime_model in names and not get_runtime(runtime).unavailable_reason(cpu, precision):
-            jobs.update(
-                {
-                    Job(realtime_model, runtime, precision, t, cpu): None
-                    for t in dict.fromkeys((1, threads))
-                }
-            )
+            extra = (Job(realtime_model, runtime, precision, t, cpu) for t in (1, threads))
+            jobs.update(dict.fromkeys(extra))
     return list(jobs), unavailable
 
 
@@ -141,7 +136,7 @@ def scored_jobs(jobs: Sequence[Job], models: Sequence[str]) -> list[Job]:
 class _State:
     job: Job
     prepared: Prepared | None = None
-    validation: Validation = field(default_factory=lambda: Validation.missing(""))
+    validation: Validation = field(default_factory=Validation)
     reason: str = ""
     samples: list[float] = field(default_factory=list)
 
@@ -239,11 +234,6 @@ def _time_rounds(states: Sequence[_State], preset: RuntimePreset, on_step: Step)
             on_step(job.model, job.runtime, job.precision)
 
 
-def _reason_row(runtime: str, precision: str, threads: int, device, reason: str) -> dict:
-    empty = _State(Job(ALL_MODELS, runtime, precision, threads, device), reason=reason)
-    return empty.row("")
-
-
 def measure_runtimes(
     names: Sequence[str],
     device: torch.device,
@@ -254,34 +244,28 @@ def measure_runtimes(
     checkpoints: Mapping[str, Path] | None = None,
     data_root: Path | None = None,
 ) -> RuntimeMeasurements:
-    """Prepare, check and time every (model, runtime, precision, threads); nothing written.
-
-    With ``checkpoints`` (model -> trained weights) and ``data_root``, each row of those models
-    is also scored on the validation split (PCKh against eager fp32's, pass or failed)."""
+    """Prepare, check and time every (model, runtime, precision, threads); with ``checkpoints``
+    (model -> trained weights) and ``data_root`` also score those models' rows. Nothing written."""
     step = on_step or (lambda *label: None)
     threads = torch.get_num_threads()
     pairs, skipped = selected(specs, device, preset)
     jobs, unavailable = plan(names, device, pairs, threads, realtime_model)
     states = [_State(job) for job in jobs]
     inputs = {}
-    started = time.perf_counter()
-    for name in dict.fromkeys(j.model for j in jobs):
-        for dev in dict.fromkeys(j.device for j in jobs if j.model == name):
-            group = [s for s in states if s.job.model == name and s.job.device == dev]
-            inputs[name] = _prepare_model(name, dev, group, preset.timing.warmup, data_root, step)
-    prepare_s = time.perf_counter() - started
+    for name, dev in dict.fromkeys((j.model, j.device) for j in jobs):
+        group = [s for s in states if (s.job.model, s.job.device) == (name, dev)]
+        inputs[name] = _prepare_model(name, dev, group, preset.timing.warmup, data_root, step)
     ready = set(peak_keys([s.job for s in states if s.prepared is not None]))
     peaks = measure_peaks(peak_keys(jobs), ready, preset.peak, step)
     _time_rounds(states, preset, step)
     rows = [s.row(inputs[s.job.model]) for s in states]
-    rows += [
-        _reason_row(rt, p, threads, device, why)
-        for (rt, p), why in {**unavailable, **skipped}.items()
-    ]
+    for (runtime, precision), why in {**unavailable, **skipped}.items():
+        rows.append(
+            _State(Job(ALL_MODELS, runtime, precision, threads, device), reason=why).row("")
+        )
     frame = pd.DataFrame(rows)
     if checkpoints and data_root is not None:
         frame = score_runtime_rows(frame, checkpoints, data_root, device, on_step=step)
-    frame.attrs["prepare_wall_s"] = round(prepare_s, 1)
     return RuntimeMeasurements(
         frame, peaks, preset, realtime_model, str(device), library_versions()
     )
