@@ -205,13 +205,9 @@ def _prepare_model(
 
 
 def _per_round(preset: RuntimePreset) -> TimingConfig:
-    t = preset.timing
-    return TimingConfig(
-        0,
-        max(1, math.ceil(t.iters / preset.rounds)),
-        t.min_time_s / preset.rounds,
-        None if t.max_time_s is None else t.max_time_s / preset.rounds,
-    )
+    t, n = preset.timing, preset.rounds
+    max_s = None if t.max_time_s is None else t.max_time_s / n
+    return TimingConfig(0, max(1, math.ceil(t.iters / n)), t.min_time_s / n, max_s)
 
 
 def _time_rounds(states: Sequence[_State], preset: RuntimePreset, on_step: Step) -> None:

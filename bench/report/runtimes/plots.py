@@ -57,6 +57,18 @@ def _marker(setups: list[str], row) -> str:
     return _MARKERS[setups.index(_label(row)) % len(_MARKERS)]
 
 
+def _points(ax: Axes, rows: pd.DataFrame, pckh, setups: list[str], colors, hollow=None, size=40):
+    """A point per row with a PCKh (colour: model, marker: runtime and precision); log x if wide."""
+    hollow = [False] * len(rows) if hollow is None else hollow
+    for row, y, empty in zip(rows.itertuples(), pckh, hollow):
+        if y is not None:
+            color, marker = colors[row.model], _marker(setups, row)
+            face = "none" if empty else color
+            ax.scatter(row.median_ms, y, s=size, marker=marker, edgecolors=color, facecolors=face)
+    log_if_wide(ax, "x", rows.median_ms)
+    ax.grid(alpha=0.3)
+
+
 def _legend(fig: Figure, ax: Axes, setups: list[str], colors, models: Sequence[str], extra=()):
     """Markers name the runtimes, colours the models."""
     handles = [
@@ -114,18 +126,12 @@ def pareto(
     fig = _figure(11.0, 4.8)
     for k, (table, dataset) in enumerate(((4, "LIP"), (5, "MPII"))):
         ax = fig.add_subplot(1, 2, k + 1)
-        for row in rows.itertuples():
-            pckh = accuracy(row.model, table)
-            if pckh is not None:
-                color, marker = colors[row.model], _marker(setups, row)
-                ax.scatter(row.median_ms, pckh, color=color, marker=marker, s=40)
-        log_if_wide(ax, "x", rows.median_ms)
+        _points(ax, rows, [accuracy(r.model, table) for r in rows.itertuples()], setups, colors)
         ax.set(
             xlabel="our batch-1 latency, median (ms)",
             ylabel=f"PCKh (paper, {dataset} test)",
             title=f"GCPM Table {table} models: paper accuracy vs our latency",
         )
-        ax.grid(alpha=0.3)
     _legend(fig, ax, setups, colors, rows.model)
     for panel in fig.axes:
         uncrowd(panel.xaxis)
@@ -160,19 +166,15 @@ def accuracy_vs_latency(
     points = points.assign(pckh=points.pckh.astype(float))
     setups = list(dict.fromkeys(_label(r) for r in points.itertuples()))
     colors = colors or model_colors(points.model)
-    for row in points.itertuples():
-        color, marker = colors[row.model], _marker(setups, row)
-        face = "none" if str(row.accuracy).startswith("FAILED") else color
-        ax.scatter(row.median_ms, row.pckh, s=45, marker=marker, edgecolors=color, facecolors=face)
+    failed = points.accuracy.astype(str).str.startswith("FAILED")
+    _points(ax, points, points.pckh, setups, colors, failed, size=45)
     front = _pareto_front(points)
     ax.plot(front.median_ms, front.pckh, color="0.4", lw=1, ls="--", zorder=0, label="Pareto front")
-    log_if_wide(ax, "x", points.median_ms)
     uncrowd(ax.xaxis)
     ax.set(
         xlabel="batch-1 latency, median (ms)",
         ylabel="PCKh (ours, validation split)",
         title=f"Accuracy vs latency per runtime on {device} (hollow: failed the pass rule)",
     )
-    ax.grid(alpha=0.3)
     _legend(fig, ax, setups, colors, points.model, ax.get_lines())
     return fig
