@@ -41,9 +41,6 @@ class Eager(Runtime):
 
 @dataclass(frozen=True)
 class Compiled(Runtime):
-    """A recompile while timing would be a compile counted as a slow sample: the timed call runs
-    with dynamo's ``error_on_recompile``, and such a row fails with the reason."""
-
     name: str = "compile"
     backend: str = "inductor"  # "eager" captures graphs without code generation (tests)
 
@@ -61,7 +58,7 @@ class Compiled(Runtime):
         compile_s = time.perf_counter() - started
 
         def forward(x: torch.Tensor) -> torch.Tensor:
-            with (
+            with (  # a recompile while timing would count a compile as a slow sample
                 torch._dynamo.config.patch(error_on_recompile=True),
                 autocast(example.device, precision),
             ):
@@ -71,8 +68,7 @@ class Compiled(Runtime):
 
 
 class CudaGraphs(Runtime):
-    """The input is static (copied into the captured buffer), as replay requires; the timed call
-    is one replay, the output buffer is read outside the timing."""
+    """One replay per timed call on a static input buffer; the output is read outside timing."""
 
     def unavailable_reason(self, device: torch.device, precision: str) -> str:
         if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
