@@ -1,10 +1,5 @@
-"""Batch-1 inference benchmarks, one per registered model: ``pytest bench --benchmark-only``.
-
-``--bench-runtime NAME[:PRECISION]`` times the model as a ``bench.measure.runtimes`` adapter
-prepares it (ONNX Runtime, OpenVINO, torch.compile, int8 after calibration on generated images,
-...); preparation happens before the timed function, and what the runtime reports it ran (int8
-kernels, calibration) goes into ``extra_info["runtime_notes"]``.
-"""
+"""Batch-1 inference benchmarks, one per registered model, in the ``--bench-runtime`` adapter
+(prepared before the timed function; what it ran goes into ``extra_info["runtime_notes"]``)."""
 
 from __future__ import annotations
 
@@ -80,11 +75,6 @@ def _volatile_info(extra_info: dict, device: torch.device, when: str) -> None:
     """The GPU's momentary state: in each benchmark's extra_info, never in machine_info."""
     if device.type == "cuda":
         state = gpu_state(device)
-        extra_info.update(
-            {
-                f"sm_clock_{when}_mhz": state.sm_clock_mhz,
-                f"temperature_{when}_c": state.temperature_c,
-                f"power_{when}_w": state.power_w,
-                f"throttle_reasons_{when}": ",".join(state.throttle_reasons),
-            }
-        )
+        extra_info[f"throttle_reasons_{when}"] = ",".join(state.throttle_reasons)
+        for name, unit in (("sm_clock", "mhz"), ("temperature", "c"), ("power", "w")):
+            extra_info[f"{name}_{when}_{unit}"] = getattr(state, f"{name}_{unit}")

@@ -1,14 +1,4 @@
-"""``openvino``: OpenVINO on the CPU; fp32, the CPU's native low precision and int8 as rows.
-
-OpenVINO's default inference precision on a CPU with AMX / avx512_bf16 is bf16 (its
-``INFERENCE_PRECISION_HINT``), so fp32 is asked for explicitly; the low-precision row is
-whatever OpenVINO picks by default on this CPU (bf16 on AMX). After compiling, the precision the
-compiled model reports is checked, so a row never claims a precision it did not run.
-
-int8: NNCF post-training quantization (``nncf.quantize``, min-max ranges on the calibration
-images, fast bias correction) of the OpenVINO model. The row reads back from the compiled
-(runtime) model how many convolutions run with int8 / uint8 runtime precision.
-"""
+"""``openvino`` on the CPU (docs/runtimes.md): fp32, the native low precision, NNCF int8."""
 
 from __future__ import annotations
 
@@ -21,21 +11,18 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
 
 from bench.measure.runtimes.base import (
     Prepared,
-    as_input,
+    Runtime,
     as_numpy,
+    export_onnx,
     missing_module,
     quiet_cpp_extension,
-    runs_only,
 )
 from bench.measure.runtimes.calibration import Calibration
-from bench.measure.runtimes.onnx_export import export_onnx
 
 _OV_TYPES = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
-_INSTALL = "pip install openvino"
 _INT8_TYPES = ("i8", "u8")
 
 
@@ -44,45 +31,31 @@ def native_precision() -> str:
     import openvino
 
     hint = openvino.Core().get_property("CPU", "INFERENCE_PRECISION_HINT")
-    by_type = {ov: ours for ours, ov in _OV_TYPES.items()}
-    return by_type.get(hint.get_type_name(), "fp32")
+    return {ov: ours for ours, ov in _OV_TYPES.items()}.get(hint.get_type_name(), "fp32")
 
 
 @dataclass(frozen=True)
-class OpenVino:
-    name: str = "openvino"
-    gpu_only: bool = False
-
+class OpenVino(Runtime):
     def precisions(self, device: torch.device) -> tuple[str, ...]:
-        if missing_module("openvino", _INSTALL):
+        if missing_module(self.module, self.install):
             return ("fp32", "bf16", "int8")  # every row says why it is missing
         native = native_precision()
         return ("fp32", "bf16" if native == "fp32" else native, "int8")
 
     def unavailable_reason(self, device: torch.device, precision: str) -> str:
-        if device.type != "cpu":
-            return f"this adapter runs OpenVINO on the CPU (this run's device is {device})"
-        missing = missing_module("openvino", _INSTALL)
-        if missing or runs_only(self.name, precision, (*_OV_TYPES, "int8")):
-            return missing or runs_only(self.name, precision, (*_OV_TYPES, "int8"))
+        reason = super().unavailable_reason(device, precision)
+        if reason or precision == "fp32":
+            return reason
         if precision == "int8":
             return missing_module("nncf", "pip install nncf")
-        native = native_precision()
-        if precision not in ("fp32", native):
+        if precision != native_precision():
             return (
                 f"{precision} is not native on this CPU (OpenVINO's default inference "
-                f"precision here is {native})"
+                f"precision here is {native_precision()})"
             )
         return ""
 
-    def prepare(
-        self,
-        model: nn.Module,
-        example: torch.Tensor,
-        precision: str,
-        threads: int,
-        calibration: Calibration | None = None,
-    ) -> Prepared:
+    def prepare(self, model, example, precision, threads, calibration=None) -> Prepared:
         import openvino
 
         exported = export_onnx(model, example)
@@ -97,19 +70,19 @@ class OpenVino:
         compiled = core.compile_model(network, "CPU", config)
         if precision == "int8":
             notes = f"{int8_kernels(compiled)}; {notes}"
-        else:
-            ran = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
-            if ran != _OV_TYPES[precision]:
-                raise ValueError(f"OpenVINO compiled {ran} when {_OV_TYPES[precision]} was asked")
+        elif (ran := compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()) != (
+            _OV_TYPES[precision]
+        ):
+            raise ValueError(f"OpenVINO compiled {ran} when {_OV_TYPES[precision]} was asked")
         request = compiled.create_infer_request()
-        request.set_input_tensor(openvino.Tensor(as_input(example), shared_memory=True))
+        request.set_input_tensor(openvino.Tensor(as_numpy(example), shared_memory=True))
 
         def run():
             request.infer()  # bound input; the output stays in the request's tensor
             return request
 
         def infer(images: np.ndarray) -> np.ndarray:
-            return as_numpy(compiled(as_input(images))[0])
+            return as_numpy(compiled(as_numpy(images))[0])
 
         prepare_s = exported.export_s + time.perf_counter() - started
         return Prepared(
@@ -118,15 +91,14 @@ class OpenVino:
 
 
 def quantize(network, example: torch.Tensor, calibration: Calibration):
-    """NNCF's int8 model of ``network``, and where its calibration images came from."""
+    """NNCF's int8 model of ``network`` (min-max ranges, fast bias correction), and the notes."""
     quiet_cpp_extension()
     import nncf
 
     nncf.set_log_level(logging.ERROR)
     images, source = calibration.images(tuple(example.shape[-2:]))
     data = nncf.Dataset(list(images[:, None]))  # batch-1 inputs, as the model was exported
-    # NNCF draws progress bars on stdout; the harness has its own progress line.
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()):  # NNCF draws progress bars on stdout
         quantized = nncf.quantize(network, data, subset_size=len(images))
     return quantized, f"NNCF post-training quantization, {source}"
 
@@ -147,4 +119,10 @@ def int8_kernels(compiled) -> str:
     )
 
 
-OPENVINO = OpenVino()
+OPENVINO = OpenVino(
+    "openvino",
+    (*_OV_TYPES, "int8"),
+    device_type="cpu",
+    module="openvino",
+    install="pip install openvino",
+)

@@ -1,14 +1,5 @@
-"""The device's matmul peak per precision, measured in the same run as the latencies.
-
-A large square matmul (2048^3 by default) timed with the harness's timer; the fastest sample
-counts, as for any peak (a median let one disturbed sample pull the 2-thread fp32 peak down by a
-third and the efficiency column past 100 % for eager fp32). Its FLOP rate counts two FLOPs per
-multiply-add (the usual convention for peaks), unlike the paper's GFLOPs columns (one
-multiply-add = one FLOP); efficiency compares like with like (``report/runtimes/table.py``).
-
-torch has no int8 matmul on a CPU, so the int8 peak is ONNX Runtime's int8 GEMM
-(``MatMulInteger``, uint8 x int8 -> int32), the kernels the int8 rows' convolutions use.
-"""
+"""The device's matmul peak per precision, measured in the same run as the latencies: the fastest
+sample, 2 FLOPs per multiply-add; int8: ONNX Runtime's ``MatMulInteger`` (docs/runtimes.md)."""
 
 from __future__ import annotations
 
@@ -21,45 +12,28 @@ import torch
 
 from bench.measure.latency import TimingConfig, time_callable
 from bench.measure.numerics import timing_numerics
-from bench.measure.runtimes.base import TORCH_DTYPES, first_line
+from bench.measure.runtimes.base import TORCH_DTYPES, first_line, num_threads
 
 PEAK_SIZE = 2048
-PEAK_TIMING = TimingConfig(warmup=2, iters=5)
 Key = tuple[torch.device, str, int]  # device, precision, threads
 PEAK_COLUMNS = ["device", "precision", "threads", "peak_gflops_per_s", "peak_reason"]
 
 
-def _rate(samples_ms: list[float], size: int) -> float:
-    return 2 * size**3 / (min(samples_ms) / 1e3) / 1e9
-
-
 def matmul_peak(
-    device: torch.device,
-    precision: str,
-    threads: int,
-    config: TimingConfig = PEAK_TIMING,
-    size: int = PEAK_SIZE,
+    device: torch.device, precision: str, threads: int, config: TimingConfig, size: int = PEAK_SIZE
 ) -> float:
     """GFLOP/s (2 FLOPs per multiply-add) of a ``size``^3 matmul; the fastest sample counts."""
     if precision == "int8":
-        return int8_matmul_peak(device, threads, config, size)
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        dtype = TORCH_DTYPES[precision]
-        a = torch.randn(size, size, device=device).to(dtype)
-        b = torch.randn(size, size, device=device).to(dtype)
-        with torch.inference_mode(), timing_numerics("fp32", device):  # fp32 = no TF32
-            samples = time_callable(lambda: torch.mm(a, b), device, config)
-    finally:
-        torch.set_num_threads(previous)
-    return _rate(samples, size)
+        samples = int8_samples(device, threads, config, size)
+    else:
+        a, b = torch.randn(2, size, size, device=device).to(TORCH_DTYPES[precision])
+        with num_threads(threads), torch.inference_mode(), timing_numerics("fp32", device):
+            samples = time_callable(lambda: torch.mm(a, b), device, config)  # fp32 = no TF32
+    return 2 * size**3 / (min(samples) / 1e3) / 1e9
 
 
-def int8_matmul_peak(
-    device: torch.device, threads: int, config: TimingConfig = PEAK_TIMING, size: int = PEAK_SIZE
-) -> float:
-    """GOP/s of ONNX Runtime's int8 GEMM on the CPU (2 operations per multiply-add)."""
+def int8_samples(device: torch.device, threads: int, config: TimingConfig, size: int):
+    """Samples (ms) of ONNX Runtime's int8 GEMM (uint8 x int8 -> int32) on the CPU."""
     if device.type != "cpu":
         raise ValueError(f"the int8 peak is measured on the CPU (this one is {device})")
     import onnxruntime
@@ -81,14 +55,14 @@ def int8_matmul_peak(
         model.SerializeToString(), options, providers=["CPUExecutionProvider"]
     )
     a = rng.integers(0, 256, (size, size), dtype=np.uint8)
-    return _rate(time_callable(lambda: session.run(None, {"a": a}), device, config), size)
+    return time_callable(lambda: session.run(None, {"a": a}), device, config)
 
 
 def measure_peaks(
     keys: Sequence[Key], ready: Collection[Key], config: TimingConfig, on_step=lambda *a: None
 ) -> pd.DataFrame:
-    """The peak of each (device, precision, threads) in ``ready`` (keys of rows that could be
-    timed); a failure is the row's reason. One step per key of ``keys``, measured or not."""
+    """The peak of each key in ``ready`` (keys of rows that could be timed); a failure is the
+    row's reason. One step per key of ``keys``, measured or not."""
     rows = []
     for key in keys:
         device, precision, threads = key

@@ -1,20 +1,11 @@
-"""Every (model, runtime, precision, threads) prepared, validated, then timed in interleaved rounds.
-
-The timer is the harness's (``bench.measure.latency.time_callable``); as in ``benchmark_models``,
-the samples of all rows are taken in interleaved rounds, so a change in machine load spreads over
-every runtime and model instead of distorting one row and every ratio with it. Preparation (export,
-compilation, int8 calibration) and the random-input check against eager fp32 happen before the
-first round, outside the timed region. With trained checkpoints and a data root, every row is
-then scored on the validation split (:mod:`bench.measure.runtimes.scoring`).
-"""
+"""The runtimes measurement (docs/runtimes.md): one job per (model, runtime, precision, threads,
+device) row, prepared, checked against eager fp32, timed in interleaved rounds, then scored."""
 
 from __future__ import annotations
 
-import contextlib
 import importlib.metadata
 import math
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,70 +16,144 @@ from architectures import model_info
 from architectures.registry import build_at_size, input_shape
 from bench.measure.latency import LatencyStats, TimingConfig, time_callable
 from bench.measure.numerics import timing_numerics
-from bench.measure.runtimes import NONE, get_runtime, runtime_spec
-from bench.measure.runtimes.base import Prepared, as_numpy, first_line
+from bench.measure.runtimes import NONE, get_runtime, list_runtimes, parse_spec, runtime_spec
+from bench.measure.runtimes.base import Prepared, as_numpy, first_line, num_threads
 from bench.measure.runtimes.calibration import Calibration
 from bench.measure.runtimes.peak import measure_peaks
-from bench.measure.runtimes.plan import (
-    ALL_MODELS,
-    FULL,
-    QUICK,
-    REALTIME_MODEL,
-    Job,
-    RuntimePreset,
-    peak_keys,
-    plan,
-    scored_jobs,
-    selected,
-)
-from bench.measure.runtimes.scoring import score_runtime_rows
-from bench.measure.runtimes.validate import Validation, validate
+from bench.measure.runtimes.scoring import Validation, score_runtime_rows, validate
 
-__all__ = [
-    "ALL_MODELS",
-    "FULL",
-    "NONE",
-    "QUICK",
-    "REALTIME_MODEL",
-    "RuntimeMeasurements",
-    "RuntimePreset",
-    "count_steps",
-    "for_tables",
-    "measure_runtimes",
-    "runtime_spec",
-]
+__all__ = ["NONE", "runtime_spec"]  # for bench.tables and bench.measure.suite
 SEED = 0
 Step = Callable[..., None]
+REALTIME_MODEL = "gcpm-ushaped-2stage"  # the network of the paper's Sec. 5.4 CPU figure
+ALL_MODELS = "(all models)"  # model column of a row that says why a runtime was not run at all
+
+
+@dataclass(frozen=True)
+class RuntimePreset:
+    """Timing of the runtime rows; ``left_out``: (spec, reason) a default run skips."""
+
+    timing: TimingConfig
+    rounds: int
+    peak: TimingConfig
+    left_out: tuple[tuple[str, str], ...] = ()
+    description: str = ""
+
+
+_NOT_QUICK = "left out of the quick preset: {why}; run with --runtimes {spec} (or the full preset)"
+_INT8 = "int8 calibration runs a few hundred inferences per model and runtime"
+QUICK = RuntimePreset(
+    TimingConfig(warmup=1, iters=6, max_time_s=4.0),
+    rounds=3,
+    peak=TimingConfig(warmup=3, iters=10),
+    left_out=tuple(
+        (spec, _NOT_QUICK.format(why=why, spec=spec))
+        for spec, why in (
+            ("compile", "inductor took 28-48 s per model to compile on 2 cores"),
+            ("openvino:int8", _INT8),
+            ("onnxruntime:int8", _INT8),
+        )
+    ),
+    description="quick preset (the default on a CPU): every table model at all cores in each "
+    "runtime available on this CPU except torch.compile and int8, plus gcpm-ushaped-2stage at 1 "
+    "thread for cpu_realtime.md; about 6 samples per row over 3 interleaved rounds",
+)
+FULL = RuntimePreset(
+    TimingConfig(warmup=10, iters=100, min_time_s=1.0),
+    rounds=5,
+    peak=TimingConfig(warmup=3, iters=10),
+    description="full preset: every table model in every runtime available on the device, about "
+    "100 samples per row over 5 interleaved rounds",
+)
+
+
+@dataclass(frozen=True)
+class Job:
+    model: str
+    runtime: str
+    precision: str
+    threads: int
+    device: torch.device
+
+
+def selected(
+    specs: Sequence[str], device: torch.device, preset: RuntimePreset
+) -> tuple[list[tuple[str, str]], dict[tuple[str, str], str]]:
+    """(runtime, precision) pairs to run, and those left out of a default run with the reason."""
+    left_out = dict(preset.left_out)
+    names = [parse_spec(s) for s in specs] if specs else [(n, None) for n in list_runtimes()]
+    pairs: list[tuple[str, str]] = []
+    skipped: dict[tuple[str, str], str] = {}
+    for name, precision in names:
+        for p in [precision] if precision else get_runtime(name).precisions(device):
+            why = left_out.get(name) or left_out.get(f"{name}:{p}")
+            if not specs and why:
+                skipped[(name, p)] = why
+            elif (name, p) not in pairs:
+                pairs.append((name, p))
+    return pairs, skipped
+
+
+def plan(
+    names: Sequence[str],
+    device: torch.device,
+    pairs: Sequence[tuple[str, str]],
+    threads: int,
+    realtime_model: str = REALTIME_MODEL,
+) -> tuple[list[Job], dict[tuple[str, str], str]]:
+    """Jobs, and (runtime, precision) -> reason for those that cannot run on ``device``."""
+    cpu = torch.device("cpu")
+    jobs: dict[Job, None] = {}
+    unavailable = {}
+    for runtime, precision in pairs:
+        reason = get_runtime(runtime).unavailable_reason(device, precision)
+        if reason:
+            unavailable[(runtime, precision)] = reason
+        else:
+            jobs.update(dict.fromkeys(Job(n, runtime, precision, threads, device) for n in names))
+        if realtime_model in names and not get_runtime(runtime).unavailable_reason(cpu, precision):
+            extra = (Job(realtime_model, runtime, precision, t, cpu) for t in (1, threads))
+            jobs.update(dict.fromkeys(extra))
+    return list(jobs), unavailable
+
+
+def peak_keys(jobs: Sequence[Job]) -> list[tuple[torch.device, str, int]]:
+    """The (device, precision, threads) of every job, once each: one matmul peak per key."""
+    return list(dict.fromkeys((j.device, j.precision, j.threads) for j in jobs))
+
+
+def scored_jobs(jobs: Sequence[Job], models: Sequence[str]) -> list[Job]:
+    """The jobs scored on a validation split: one per (model, runtime, precision, device) of a
+    model with a checkpoint (its other thread counts compute the same heatmaps)."""
+    first: dict[tuple, Job] = {}
+    for j in jobs:
+        if j.model in models:
+            first.setdefault((j.model, j.runtime, j.precision, j.device), j)
+    return list(first.values())
 
 
 @dataclass
 class _State:
     job: Job
     prepared: Prepared | None = None
-    validation: Validation = field(default_factory=lambda: Validation.missing(""))
+    validation: Validation = field(default_factory=Validation)
     reason: str = ""
     samples: list[float] = field(default_factory=list)
 
     def row(self, input_size: str) -> dict:
-        stats = LatencyStats.from_samples(self.samples)
-        v = self.validation
+        stats, v, prepared = LatencyStats.from_samples(self.samples), self.validation, self.prepared
         return {
             **vars(self.job),
             "device": str(self.job.device),
             "input": input_size,
-            "median_ms": stats.median_ms,
-            "p10_ms": stats.p10_ms,
-            "p90_ms": stats.p90_ms,
-            "cv": stats.cv,
+            **{k: getattr(stats, k) for k in ("median_ms", "p10_ms", "p90_ms", "cv")},
             "samples": stats.iters,
-            "prepare_s": self.prepared.prepare_s if self.prepared else math.nan,
-            "max_abs_diff": v.max_abs_diff,
-            "rel_diff": v.rel_diff,
-            "keypoint_agreement": v.keypoint_agreement,
+            "prepare_s": prepared.prepare_s if prepared else math.nan,
+            **{k: getattr(v, k) for k in ("max_abs_diff", "rel_diff", "keypoint_agreement")},
             "near_ties": v.near_ties,
             "validation": "" if self.reason else ("ok" if v.passed else v.flag),
             "reason": self.reason,
-            "notes": self.prepared.notes if self.prepared else "",
+            "notes": prepared.notes if prepared else "",
         }
 
 
@@ -100,16 +165,6 @@ class RuntimeMeasurements:
     realtime_model: str = REALTIME_MODEL
     device: str = "cpu"  # the run's device; cpu_realtime rows may add CPU rows beside it
     versions: dict = field(default_factory=dict)  # runtime libraries, "not installed" if absent
-
-
-@contextlib.contextmanager
-def _threads(n: int) -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _prepare(state: _State, model, example, reference, warmup: int, calibration) -> None:
@@ -143,20 +198,16 @@ def _prepare_model(
     with torch.inference_mode(), timing_numerics("fp32", device):
         reference = as_numpy(model(example)[-1])
         for state in states:
-            with _threads(state.job.threads):
+            with num_threads(state.job.threads):
                 _prepare(state, model, example, reference, warmup, calibration)
             on_step(name, state.job.runtime, state.job.precision, "prepare")
     return f"{shape[-2]}x{shape[-1]}"
 
 
 def _per_round(preset: RuntimePreset) -> TimingConfig:
-    t = preset.timing
-    return TimingConfig(
-        0,
-        max(1, math.ceil(t.iters / preset.rounds)),
-        t.min_time_s / preset.rounds,
-        None if t.max_time_s is None else t.max_time_s / preset.rounds,
-    )
+    t, n = preset.timing, preset.rounds
+    max_s = None if t.max_time_s is None else t.max_time_s / n
+    return TimingConfig(0, max(1, math.ceil(t.iters / n)), t.min_time_s / n, max_s)
 
 
 def _time_rounds(states: Sequence[_State], preset: RuntimePreset, on_step: Step) -> None:
@@ -168,7 +219,7 @@ def _time_rounds(states: Sequence[_State], preset: RuntimePreset, on_step: Step)
             if state.prepared is not None:
                 try:
                     with (
-                        _threads(job.threads),
+                        num_threads(job.threads),
                         torch.inference_mode(),
                         timing_numerics("fp32", job.device),
                     ):
@@ -177,11 +228,6 @@ def _time_rounds(states: Sequence[_State], preset: RuntimePreset, on_step: Step)
                     state.reason = f"failed while timing: {first_line(exc)}"
                     state.prepared, state.samples = None, []
             on_step(job.model, job.runtime, job.precision)
-
-
-def _reason_row(runtime: str, precision: str, threads: int, device, reason: str) -> dict:
-    empty = _State(Job(ALL_MODELS, runtime, precision, threads, device), reason=reason)
-    return empty.row("")
 
 
 def measure_runtimes(
@@ -194,34 +240,28 @@ def measure_runtimes(
     checkpoints: Mapping[str, Path] | None = None,
     data_root: Path | None = None,
 ) -> RuntimeMeasurements:
-    """Prepare, check and time every (model, runtime, precision, threads); nothing written.
-
-    With ``checkpoints`` (model -> trained weights) and ``data_root``, each row of those models
-    is also scored on the validation split (PCKh against eager fp32's, pass or failed)."""
+    """Prepare, check and time every (model, runtime, precision, threads); with ``checkpoints``
+    (model -> trained weights) and ``data_root`` also score those models' rows. Nothing written."""
     step = on_step or (lambda *label: None)
     threads = torch.get_num_threads()
     pairs, skipped = selected(specs, device, preset)
     jobs, unavailable = plan(names, device, pairs, threads, realtime_model)
     states = [_State(job) for job in jobs]
     inputs = {}
-    started = time.perf_counter()
-    for name in dict.fromkeys(j.model for j in jobs):
-        for dev in dict.fromkeys(j.device for j in jobs if j.model == name):
-            group = [s for s in states if s.job.model == name and s.job.device == dev]
-            inputs[name] = _prepare_model(name, dev, group, preset.timing.warmup, data_root, step)
-    prepare_s = time.perf_counter() - started
+    for name, dev in dict.fromkeys((j.model, j.device) for j in jobs):
+        group = [s for s in states if (s.job.model, s.job.device) == (name, dev)]
+        inputs[name] = _prepare_model(name, dev, group, preset.timing.warmup, data_root, step)
     ready = set(peak_keys([s.job for s in states if s.prepared is not None]))
     peaks = measure_peaks(peak_keys(jobs), ready, preset.peak, step)
     _time_rounds(states, preset, step)
     rows = [s.row(inputs[s.job.model]) for s in states]
-    rows += [
-        _reason_row(rt, p, threads, device, why)
-        for (rt, p), why in {**unavailable, **skipped}.items()
-    ]
+    for (runtime, precision), why in {**unavailable, **skipped}.items():
+        rows.append(
+            _State(Job(ALL_MODELS, runtime, precision, threads, device), reason=why).row("")
+        )
     frame = pd.DataFrame(rows)
     if checkpoints and data_root is not None:
         frame = score_runtime_rows(frame, checkpoints, data_root, device, on_step=step)
-    frame.attrs["prepare_wall_s"] = round(prepare_s, 1)
     return RuntimeMeasurements(
         frame, peaks, preset, realtime_model, str(device), library_versions()
     )

@@ -1,9 +1,5 @@
-"""The runtimes outputs as writers for ``bench.tables``: runtimes.csv, runtimes.md (headline
-view), runtimes_full.md (every column), cpu_realtime.md, plots, and the index.html section.
-
-Everything is built here, before anything is written; ``bench.tables`` writes each file
-atomically with the rest of the run.
-"""
+"""The runtimes outputs as writers for ``bench.tables`` (built before anything is written) and
+the index.html section."""
 
 from __future__ import annotations
 
@@ -26,24 +22,15 @@ from bench.report.runtimes.view import runtimes_view, view_notes
 
 Writer = Callable[[Path], Path]
 OUTPUT_NAMES = (
-    "runtimes.csv",
-    "runtimes.md",
-    "runtimes_full.md",
-    "cpu_realtime.md",
-    "runtimes_latency.png",
-    "runtimes_pareto.png",
-    "runtimes_accuracy.png",
+    *("runtimes.csv", "runtimes.md", "runtimes_full.md", "cpu_realtime.md"),
+    *("runtimes_latency.png", "runtimes_pareto.png", "runtimes_accuracy.png"),
 )
+TITLE = "Deployment runtimes: batch-1 latency, accuracy against eager fp32, efficiency"
+EMPTY = "(no runtime was timed in this run)"
 
 
 def _paper_pckh(model: str, table: int) -> float | None:
-    figures = model_info(model).paper_row(table)
-    return getattr(figures, "pckh", None) if figures is not None else None
-
-
-TITLE = "Deployment runtimes: batch-1 latency, accuracy against eager fp32, efficiency"
-EMPTY = "(no runtime was timed in this run)"
-_EXPONENT_COLUMNS = ("max_abs_diff", "rel_diff")  # 1e-7 next to 0.5: fixed decimals show 0.000
+    return getattr(model_info(model).paper_row(table), "pckh", None)
 
 
 @dataclass(frozen=True)
@@ -54,10 +41,10 @@ class RuntimesReport:
     view_notes: str
 
     def full_markdown(self) -> pd.DataFrame:
-        """Every column, one decimals setting per column (the diffs in 3 significant digits)."""
+        """Every column, one decimals setting per column; the diffs keep their exponent (1e-7
+        beside 0.5 would show as 0.000)."""
         shown = headline.uniform(self.table)
-        for column in _EXPONENT_COLUMNS:
-            shown[column] = self.table[column]
+        shown[["max_abs_diff", "rel_diff"]] = self.table[["max_abs_diff", "rel_diff"]]
         return shown
 
     def section(self) -> report_html.Section:
@@ -68,9 +55,7 @@ def runtimes_report(
     m: RuntimeMeasurements, counts: pd.DataFrame, env: dict, reference: str
 ) -> RuntimesReport:
     table = runtimes_table(m, counts, reference)
-    compact = (
-        view_notes(table, reference) + "\n\n" + runtimes_notes(table, m, env, reference, full=False)
-    )
+    compact = f"{view_notes(table, reference)}\n\n{runtimes_notes(table, m, env, reference, False)}"
     return RuntimesReport(
         table, runtimes_notes(table, m, env, reference), runtimes_view(table, reference), compact
     )
@@ -85,13 +70,14 @@ def runtime_outputs(
 ) -> dict[str, Writer]:
     """File name -> writer for every runtimes output of one run."""
     report = runtimes_report(m, counts, env, reference)
-    table = report.table
-    full = report.full_markdown()
+    table, full = report.table, report.full_markdown()
     realtime = realtime_table(table, m.realtime_model, env.get("cpu_model", "this CPU"))
-    bars = latency_by_runtime(table, m.device, colors)
-    front = pareto(table, m.device, _paper_pckh, colors)
-    ours = accuracy_vs_latency(table, m.device, colors)
     rt_title = f"{m.realtime_model} frames per second on this CPU beside the paper's (Sec. 5.4)"
+    figures = {
+        "runtimes_latency.png": latency_by_runtime(table, m.device, colors),
+        "runtimes_pareto.png": pareto(table, m.device, _paper_pckh, colors),
+        "runtimes_accuracy.png": accuracy_vs_latency(table, m.device, colors),
+    }
     return {
         "runtimes.csv": lambda p: io.write_csv(table, p),
         "runtimes.md": lambda p: io.write_markdown(report.view, p, TITLE, report.view_notes, EMPTY),
@@ -101,7 +87,5 @@ def runtime_outputs(
         "cpu_realtime.md": lambda p: io.write_markdown(
             realtime, p, rt_title, realtime_notes(realtime, m.realtime_model)
         ),
-        "runtimes_latency.png": lambda p: io.write_figure(bars, p),
-        "runtimes_pareto.png": lambda p: io.write_figure(front, p),
-        "runtimes_accuracy.png": lambda p: io.write_figure(ours, p),
+        **{name: lambda p, fig=fig: io.write_figure(fig, p) for name, fig in figures.items()},
     }

@@ -1,17 +1,14 @@
-"""Figures of the runtimes table: latency per model per runtime, and the Pareto view.
-
-The Pareto view puts the paper's accuracy (PCKh, Tables 4 and 5) against our latency in each
-runtime: the trade-off a user picks a network from. Models keep the colours of every other
-figure of the run (``bench.report.plots.model_colors``); runtimes get markers.
-"""
+"""Figures of the runtimes table (docs/runtimes.md); models keep the colours of every other figure
+of the run (``bench.report.plots.model_colors``), runtimes get markers."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from itertools import pairwise
 
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -30,8 +27,8 @@ def _figure(width: float, height: float) -> Figure:
 
 
 def crowded(axis: Axis, gap: float = 0.5) -> bool:
-    """Whether two neighbouring tick labels inside the axis' view come closer than ``gap``
-    times their font size (``"50100"`` reads as one number even where the boxes only touch)."""
+    """Whether two neighbouring tick labels in view come closer than ``gap`` times their font
+    size (``"50100"`` reads as one number even where the boxes only touch)."""
     fig = axis.axes.figure
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
@@ -45,8 +42,8 @@ def crowded(axis: Axis, gap: float = 0.5) -> bool:
 
 
 def uncrowd(axis: Axis) -> None:
-    """A log axis labelled at 1-2-5 (``log_if_wide``) over more decades than its width holds:
-    labels at the decades only, 2 and 5 kept as unlabelled ticks."""
+    """A 1-2-5 log axis (``log_if_wide``) over more decades than its width holds: labels at the
+    decades only, 2 and 5 kept as unlabelled ticks."""
     if axis.get_scale() == "log" and crowded(axis):
         axis.set_major_locator(LogLocator(base=10, subs=(1.0,)))
         axis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
@@ -54,6 +51,35 @@ def uncrowd(axis: Axis) -> None:
 
 def _label(row) -> str:
     return f"{row.runtime} {row.precision}"
+
+
+def _marker(setups: list[str], row) -> str:
+    return _MARKERS[setups.index(_label(row)) % len(_MARKERS)]
+
+
+def _points(ax: Axes, rows: pd.DataFrame, pckh, setups: list[str], colors, hollow=None, size=40):
+    """A point per row with a PCKh (colour: model, marker: runtime and precision); log x if wide."""
+    hollow = [False] * len(rows) if hollow is None else hollow
+    for row, y, empty in zip(rows.itertuples(), pckh, hollow):
+        if y is not None:
+            color, marker = colors[row.model], _marker(setups, row)
+            face = "none" if empty else color
+            ax.scatter(row.median_ms, y, s=size, marker=marker, edgecolors=color, facecolors=face)
+    log_if_wide(ax, "x", rows.median_ms)
+    ax.grid(alpha=0.3)
+
+
+def _legend(fig: Figure, ax: Axes, setups: list[str], colors, models: Sequence[str], extra=()):
+    """Markers name the runtimes, colours the models."""
+    handles = [
+        ax.scatter([], [], color="0.3", marker=_MARKERS[i % len(_MARKERS)], label=s)
+        for i, s in enumerate(setups)
+    ]
+    shown = set(models)
+    handles += [
+        ax.scatter([], [], color=c, marker="s", label=m) for m, c in colors.items() if m in shown
+    ]
+    fig.legend(handles=[*handles, *extra], fontsize=7, loc="outside right center")
 
 
 def latency_by_runtime(
@@ -69,9 +95,8 @@ def latency_by_runtime(
     width = 0.8 / max(1, len(models))
     for i, model in enumerate(models):
         mine = rows[rows.model == model]
-        xs = [
-            setups.index(_label(r)) + (i - (len(models) - 1) / 2) * width for r in mine.itertuples()
-        ]
+        offset = (i - (len(models) - 1) / 2) * width
+        xs = [setups.index(_label(r)) + offset for r in mine.itertuples()]
         err = [mine.median_ms - mine.p10_ms, mine.p90_ms - mine.median_ms]
         ax.bar(xs, mine.median_ms, width, yerr=err, capsize=2, color=colors[model], label=model)
     ax.set_xticks(range(len(setups)), setups, rotation=20, ha="right")
@@ -94,39 +119,20 @@ def pareto(
     accuracy: Callable[[str, int], float | None],
     colors: Mapping[str, Color] | None = None,
 ) -> Figure:
-    """The paper's PCKh (LIP: Table 4, MPII: Table 5) against our latency, per runtime.
-
-    ``accuracy(model, table)`` gives the paper's PCKh or ``None`` (no row in that table).
-    """
+    """The paper's PCKh (``accuracy(model, table)``, None without a row) against our latency."""
     rows = main_rows(df, device)
     setups = list(dict.fromkeys(_label(r) for r in rows.itertuples()))
     colors = colors or model_colors(rows.model)
     fig = _figure(11.0, 4.8)
     for k, (table, dataset) in enumerate(((4, "LIP"), (5, "MPII"))):
         ax = fig.add_subplot(1, 2, k + 1)
-        for row in rows.itertuples():
-            pckh = accuracy(row.model, table)
-            if pckh is None:
-                continue
-            marker = _MARKERS[setups.index(_label(row)) % len(_MARKERS)]
-            ax.scatter(row.median_ms, pckh, color=colors[row.model], marker=marker, s=40)
-        log_if_wide(ax, "x", rows.median_ms)
+        _points(ax, rows, [accuracy(r.model, table) for r in rows.itertuples()], setups, colors)
         ax.set(
             xlabel="our batch-1 latency, median (ms)",
             ylabel=f"PCKh (paper, {dataset} test)",
             title=f"GCPM Table {table} models: paper accuracy vs our latency",
         )
-        ax.grid(alpha=0.3)
-    handles = [
-        ax.scatter([], [], color="0.3", marker=_MARKERS[i % len(_MARKERS)], label=s)
-        for i, s in enumerate(setups)
-    ]
-    handles += [
-        ax.scatter([], [], color=c, marker="s", label=m)
-        for m, c in colors.items()
-        if m in set(rows.model)
-    ]
-    fig.legend(handles=handles, fontsize=7, loc="outside right center")
+    _legend(fig, ax, setups, colors, rows.model)
     for panel in fig.axes:
         uncrowd(panel.xaxis)
     return fig
@@ -146,59 +152,29 @@ def _pareto_front(points: pd.DataFrame) -> pd.DataFrame:
 def accuracy_vs_latency(
     df: pd.DataFrame, device: str, colors: Mapping[str, Color] | None = None
 ) -> Figure:
-    """Our validation PCKh against our latency, one point per scored row (colour: model,
-    marker: runtime and precision), with the Pareto front of the deployment choices."""
+    """Our validation PCKh against our latency, one point per scored row (hollow: failed the
+    pass rule), with the Pareto front of the deployment choices."""
     rows = main_rows(df, device)
-    points = (
-        rows[pd.to_numeric(rows.get("pckh"), errors="coerce").notna()]
-        if "pckh" in rows
-        else rows.iloc[:0]
-    )
+    points = rows[pd.to_numeric(rows.reindex(columns=["pckh"]).pckh, errors="coerce").notna()]
     fig = _figure(8.0, 4.8)
     ax = fig.add_subplot()
     if points.empty:
-        ax.text(
-            0.5,
-            0.5,
-            "no row was scored in this run\n(give trained checkpoints and a data root)",
-            ha="center",
-            va="center",
-            transform=ax.transAxes,
-        )
+        text = "no row was scored in this run\n(give trained checkpoints and a data root)"
+        ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return fig
     points = points.assign(pckh=points.pckh.astype(float))
     setups = list(dict.fromkeys(_label(r) for r in points.itertuples()))
     colors = colors or model_colors(points.model)
-    for row in points.itertuples():
-        marker = _MARKERS[setups.index(_label(row)) % len(_MARKERS)]
-        failed = str(row.accuracy).startswith("FAILED")
-        ax.scatter(
-            row.median_ms,
-            row.pckh,
-            color=colors[row.model],
-            marker=marker,
-            s=45,
-            facecolors="none" if failed else colors[row.model],
-        )
+    failed = points.accuracy.astype(str).str.startswith("FAILED")
+    _points(ax, points, points.pckh, setups, colors, failed, size=45)
     front = _pareto_front(points)
     ax.plot(front.median_ms, front.pckh, color="0.4", lw=1, ls="--", zorder=0, label="Pareto front")
-    log_if_wide(ax, "x", points.median_ms)
     uncrowd(ax.xaxis)
     ax.set(
         xlabel="batch-1 latency, median (ms)",
         ylabel="PCKh (ours, validation split)",
         title=f"Accuracy vs latency per runtime on {device} (hollow: failed the pass rule)",
     )
-    ax.grid(alpha=0.3)
-    handles = [
-        ax.scatter([], [], color="0.3", marker=_MARKERS[i % len(_MARKERS)], label=s)
-        for i, s in enumerate(setups)
-    ]
-    handles += [
-        ax.scatter([], [], color=c, marker="s", label=m)
-        for m, c in colors.items()
-        if m in set(points.model)
-    ]
-    fig.legend(handles=[*handles, *ax.get_lines()], fontsize=7, loc="outside right center")
+    _legend(fig, ax, setups, colors, points.model, ax.get_lines())
     return fig

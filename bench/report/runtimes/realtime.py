@@ -1,9 +1,5 @@
-"""``cpu_realtime.md``: the paper's Sec. 5.4 CPU figure beside ours.
-
-The paper ran GCPM 2-stage with OpenVINO on an Intel Core i7-6850K (6 cores) at 19.5 frames per
-second; it states neither the thread count nor the precision. Here: the same network's frames per
-second on this run's CPU for each runtime and precision, at 1 thread and at all cores.
-"""
+"""``cpu_realtime.md``: the paper's Sec. 5.4 CPU figure beside the same network's frames per
+second on this run's CPU in each runtime and precision, at 1 thread and all cores."""
 
 from __future__ import annotations
 
@@ -15,38 +11,18 @@ PAPER_SETUP = (
     "threads and precision not stated"
 )
 COLUMNS = [
-    "source",
-    "runtime",
-    "precision",
-    "threads",
-    "input",
-    "fps",
-    "median_ms",
-    "p10_ms",
-    "p90_ms",
-    "cv",
-    "samples",
-    "validation",
-    "reason",
+    *("source", "runtime", "precision", "threads", "input", "fps", "median_ms", "p10_ms"),
+    *("p90_ms", "cv", "samples", "validation", "reason"),
 ]
 
 
 def realtime_table(runtimes: pd.DataFrame, model: str, cpu_model: str) -> pd.DataFrame:
     """Our CPU rows of ``model`` (from the runtimes table), then the paper's row."""
-    ours = runtimes[(runtimes.model == model) & (runtimes.device == "cpu")].copy()
+    ours = runtimes[(runtimes.model == model) & (runtimes.device == "cpu")]
     ours = ours.sort_values(["threads", "runtime", "precision"], kind="stable")
-    ours.insert(0, "source", f"ours ({cpu_model})")
-    paper = pd.DataFrame(
-        [
-            {
-                "source": PAPER_SETUP,
-                "runtime": "openvino",
-                "precision": "",
-                "threads": 6,
-                "fps": PAPER_FPS,
-            }
-        ]
-    )
+    ours = ours.assign(source=f"ours ({cpu_model})")
+    paper = {"source": PAPER_SETUP, "runtime": "openvino", "precision": "", "threads": 6}
+    paper = pd.DataFrame([{**paper, "fps": PAPER_FPS}])
     return pd.concat([ours, paper], ignore_index=True).reindex(columns=COLUMNS)
 
 

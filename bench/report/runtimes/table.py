@@ -1,11 +1,5 @@
-"""``runtimes.csv`` / ``runtimes_full.md``: one row per model, runtime, precision, threads, device.
-
-Speed-up: latency of the reference (``hourglass-8stack``) over the row's, both in the same
-runtime, precision, threads and device, measured in this run. ``vs eager fp32``: the same model's
-eager fp32 latency (same threads, device) over the row's. Efficiency: the achieved FLOP rate over
-the matmul peak of the same device, precision and threads, measured in this run, both counting
-two FLOPs per multiply-add (``GFLOPs (1 MAC = 1 FLOP)`` is the paper's convention, doubled).
-"""
+"""``runtimes.csv`` / ``runtimes_full.md``: one row per model, runtime, precision, threads and
+device with speed-ups and efficiency, and the notes of the full table."""
 
 from __future__ import annotations
 
@@ -13,46 +7,20 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from bench.measure.runtimes.scoring import PCKH_TOLERANCE, TOLERANCE_WHY
 from bench.measure.runtimes.timing import ALL_MODELS, RuntimeMeasurements
-from bench.report.runtimes.accuracy import INT8_PEAK_NOTE, int8_notes, scoring_notes
 
 RATE = "gflops_per_s (1 MAC = 2 FLOP)"
 PEAK = "peak_gflops_per_s (1 MAC = 2 FLOP)"
 GMACS = "GFLOPs (1 MAC = 1 FLOP)"
 COLUMNS = [
-    "model",
-    "runtime",
-    "precision",
-    "threads",
-    "device",
-    "input",
-    "median_ms",
-    "p10_ms",
-    "p90_ms",
-    "cv",
-    "samples",
-    "fps",
-    "speedup",
-    "vs_eager_fp32",
-    "max_abs_diff",
-    "rel_diff",
-    "keypoint_agreement",
-    "near_ties",
-    "validation",
-    "pckh",
-    "auc",
-    "delta_pckh",
-    "accuracy",
-    "scored_on",
-    GMACS,
-    RATE,
-    PEAK,
-    "efficiency",
-    "prepare_s",
-    "reason",
-    "notes",
+    *("model", "runtime", "precision", "threads", "device", "input", "median_ms", "p10_ms"),
+    *("p90_ms", "cv", "samples", "fps", "speedup", "vs_eager_fp32", "max_abs_diff", "rel_diff"),
+    *("keypoint_agreement", "near_ties", "validation", "pckh", "auc", "delta_pckh", "accuracy"),
+    *("scored_on", GMACS, RATE, PEAK, "efficiency", "prepare_s", "reason", "notes"),
 ]
-_SAME = ["runtime", "precision", "threads", "device"]
+NOISY_CV = 0.2
+FAILED = "FAILED"
 
 
 def _ratio_to(df: pd.DataFrame, base: pd.DataFrame, keys: list[str]) -> pd.Series:
@@ -72,14 +40,13 @@ def runtimes_table(m: RuntimeMeasurements, counts: pd.DataFrame, reference: str)
     """The measured frame with speed-ups, frames per second, FLOP rate and efficiency."""
     df = m.frame.copy()
     df["fps"] = 1e3 / df.median_ms
-    df["speedup"] = _ratio_to(df, df[df.model == reference], _SAME)
+    same = ["runtime", "precision", "threads", "device"]
+    df["speedup"] = _ratio_to(df, df[df.model == reference], same)
     eager = df[(df.runtime == "eager") & (df.precision == "fp32")]
     df["vs_eager_fp32"] = _ratio_to(df, eager, ["model", "threads", "device"])
     df[GMACS] = df.model.map(counts.set_index("model").gmacs).astype(float)
-    peaks = m.peaks[["device", "precision", "threads", "peak_gflops_per_s"]].rename(
-        columns={"peak_gflops_per_s": PEAK}
-    )
-    df = df.merge(peaks, on=["device", "precision", "threads"], how="left")
+    peaks = m.peaks[["device", "precision", "threads", "peak_gflops_per_s"]]
+    df = df.merge(peaks.rename(columns={"peak_gflops_per_s": PEAK}), how="left")
     df.loc[df.median_ms.isna(), PEAK] = float("nan")  # a row not timed has no peak to compare
     df[RATE], df["efficiency"] = efficiency(df[GMACS], df.median_ms, df[PEAK])
     return df.reindex(columns=COLUMNS)  # the score columns are NaN where nothing was scored
@@ -91,19 +58,55 @@ def main_rows(df: pd.DataFrame, device: str) -> pd.DataFrame:
     return rows[rows.threads == rows.threads.max()] if not rows.empty else rows
 
 
+def bullets(title: str, lines: Sequence[str]) -> str:
+    return title + "\n" + "\n".join(f"- {line}" for line in lines) if lines else ""
+
+
+def is_scored(df: pd.DataFrame) -> bool:
+    """Whether any row of the table carries a validation-split PCKh."""
+    return "pckh" in df and bool(pd.to_numeric(df.pckh, errors="coerce").notna().any())
+
+
+def scoring_notes(df: pd.DataFrame) -> str:
+    """The pass rule with its tolerances and reasons, or how the rows were checked without it."""
+    if not is_scored(df):
+        return (
+            "Accuracy: not scored in this run (no trained checkpoints and data root given); "
+            "'random-input check' compares each converted network with eager fp32 on one seeded "
+            "random input only, which says a conversion is not broken, not that it keeps PCKh."
+        )
+    tolerances = "; ".join(f"{p} {t:g} ({TOLERANCE_WHY[p]})" for p, t in PCKH_TOLERANCE.items())
+    scored = df[pd.to_numeric(df.pckh, errors="coerce").notna()]
+    failed = df.accuracy.astype(str).str.startswith(FAILED).sum()
+    where = "; ".join(dict.fromkeys(scored.scored_on.astype(str)))
+    return (
+        f"Accuracy: every row of a model with a trained checkpoint ran the validation split "
+        f"({where}; single scale, batch 1, the PCKh protocol of bench.evaluate) through the "
+        f"runtime's prepared network. ΔPCKh = the row's PCKh - the same model's eager fp32 PCKh. "
+        f"One-sided pass rule: a row passes when PCKh >= eager fp32 PCKh - tolerance; tolerances "
+        f"in PCKh points: {tolerances}. Rows that fail stay in the table, marked FAILED "
+        f"({failed} in this run)."
+    )
+
+
+def int8_notes(df: pd.DataFrame) -> list[str]:
+    """One line per int8 model and runtime: what the runtime reports it ran, its calibration."""
+    notes = df.notes.astype(object).fillna("").astype(str)
+    rows = df.assign(notes=notes)[(df.precision == "int8") & notes.ne("")]
+    rows = rows.drop_duplicates(["model", "runtime"])
+    return [f"{r.model} {r.runtime} int8: {r.notes}" for r in rows.itertuples()]
+
+
 def _best_rows(df: pd.DataFrame) -> list[str]:
     """Per model, the fastest row that passed its checks (the accuracy rule where scored)."""
-    ok = df[(df.validation == "ok") & ~df.accuracy.astype(str).str.startswith("FAILED")]
+    ok = df[(df.validation == "ok") & ~df.accuracy.astype(str).str.startswith(FAILED)]
     lines = []
     for model, rows in ok.groupby("model", sort=False):
         best = rows.loc[rows.median_ms.idxmin()]
-        vs_eager = (
-            f" ({best.vs_eager_fp32:.1f}x eager fp32)" if pd.notna(best.vs_eager_fp32) else ""
-        )
+        vs = f" ({best.vs_eager_fp32:.1f}x eager fp32)" if pd.notna(best.vs_eager_fp32) else ""
         lines.append(
-            f"{model}: {best.runtime} {best.precision} {best.median_ms:.1f} ms"
-            f"{vs_eager}, efficiency {100 * best.efficiency:.1f} % of the "
-            f"{best.precision} matmul peak"
+            f"{model}: {best.runtime} {best.precision} {best.median_ms:.1f} ms{vs}, efficiency "
+            f"{100 * best.efficiency:.1f} % of the {best.precision} matmul peak"
         )
     return lines
 
@@ -117,41 +120,22 @@ def _rankings(df: pd.DataFrame) -> list[str]:
     eager = order.get(("eager", "fp32"), [])
     lines = []
     for (runtime, precision), models in order.items():
-        if (runtime, precision) == ("eager", "fp32"):
-            lines.append(f"eager fp32: {' < '.join(models)}")
-            continue
         common = [n for n in eager if n in models]
-        same = [n for n in models if n in common] == common
-        moved = (
-            ""
-            if len(common) < 2
-            else " (same order as eager fp32)"
-            if same
-            else " (order differs from eager fp32)"
-        )
+        moved = ""
+        if (runtime, precision) != ("eager", "fp32") and len(common) >= 2:
+            same = [n for n in models if n in common] == common
+            moved = f" ({'same order as' if same else 'order differs from'} eager fp32)"
         lines.append(f"{runtime} {precision}: {' < '.join(models)}{moved}")
     return lines
 
 
 def _reference_speedups(df: pd.DataFrame, reference: str, models: Sequence[str]) -> list[str]:
     rows = df[df.model.isin(models) & df.speedup.notna()]
-    lines = []
-    for model, g in rows.groupby("model", sort=False):
-        parts = [f"{r.runtime} {r.precision} {r.speedup:.2f}" for r in g.itertuples()]
-        lines.append(f"{model} vs {reference}: {', '.join(parts)}")
-    return lines
-
-
-NOISY_CV = 0.2
-
-
-def bullets(title: str, lines: Sequence[str]) -> str:
-    return title + "\n" + "\n".join(f"- {line}" for line in lines) if lines else ""
-
-
-ALL_MODELS_NOTE = (
-    "Rows with model '(all models)' are runtimes not measured at all, with the reason."
-)
+    return [
+        f"{model} vs {reference}: "
+        + ", ".join(f"{r.runtime} {r.precision} {r.speedup:.2f}" for r in g.itertuples())
+        for model, g in rows.groupby("model", sort=False)
+    ]
 
 
 def _conditions(m: RuntimeMeasurements, env: dict) -> str:
@@ -172,74 +156,68 @@ def _conditions(m: RuntimeMeasurements, env: dict) -> str:
     )
 
 
-def _validation_rules(failed: int) -> str:
-    return (
-        "Random-input check ('validation'): each converted network against eager fp32 on the "
-        "same seeded random input: max_abs_diff of the final heatmaps, rel_diff (the same "
-        "over the largest eager heatmap value), keypoint_agreement (share of keypoints whose "
-        "decoded location, datasets.heatmaps.decode, is within one heatmap cell) and "
-        "near_ties (share of the others whose location is, in eager's own map, within the "
-        "precision's tolerance of its maximum: untrained networks' nearly flat maps); "
-        "tolerances per precision in bench/measure/runtimes/validate.py (loose for int8: a "
-        "random input lies outside the calibrated ranges). Rows that fail stay here, marked "
-        f"FAILED in 'validation'. Failed rows in this run: {failed}."
-    )
-
-
-def _definitions(reference: str) -> str:
-    return (
-        f"speedup = latency of {reference} / the row's, in the same runtime, precision, "
-        "threads and device (NaN where the reference was not measured that way); vs_eager_fp32 "
-        "= the same model's eager fp32 latency / the row's. Efficiency = achieved FLOP rate / "
-        "the matmul peak in the row's precision and threads measured in this run, both at 2 "
-        "FLOPs per multiply-add (the GFLOPs column is the paper's 1 MAC = 1 FLOP count). The "
-        "bf16 peak is torch's bf16 matmul; a runtime with better kernels can come close to it "
-        "or pass it."
-    )
+_VALIDATION_RULES = (
+    "Random-input check ('validation'): each converted network against eager fp32 on the same "
+    "seeded random input: max_abs_diff and rel_diff (over the largest eager value) of the final "
+    "heatmaps, keypoint_agreement (decoded keypoints within one heatmap cell) and near_ties (the "
+    "others within the precision's tolerance of eager's maximum: untrained networks' flat maps); "
+    "tolerances per precision in bench/measure/runtimes/scoring.py (loose for int8: a random input "
+    "lies outside the calibrated ranges). Rows that fail stay here, marked FAILED. Failed rows in "
+    "this run: {failed}."
+)
+_DEFINITIONS = (
+    "speedup = latency of {reference} / the row's, in the same runtime, precision, threads and "
+    "device (NaN where the reference was not measured that way); vs_eager_fp32 = the same "
+    "model's eager fp32 latency / the row's. Efficiency = achieved FLOP rate / the matmul peak "
+    "in the row's precision and threads measured in this run, both at 2 FLOPs per multiply-add "
+    "(the GFLOPs column is the paper's 1 MAC = 1 FLOP count). The bf16 peak is torch's bf16 "
+    "matmul; a runtime with better kernels can come close to it or pass it.\n\n"
+    "Rows with model '(all models)' are runtimes not measured at all, with the reason."
+)
+INT8_PEAK_NOTE = (
+    "The int8 peak is ONNX Runtime's int8 GEMM (MatMulInteger, uint8 x int8) on this CPU, measured "
+    "in this run: torch has no int8 matmul on a CPU. OpenVINO's int8 kernels are compared with it."
+)
 
 
 def _noisy(measured: pd.DataFrame) -> str:
     noisy = measured[measured.cv > NOISY_CV]
-    if noisy.empty:
-        return ""
     listed = ", ".join(
         f"{r.model} {r.runtime} {r.precision} {r.threads}t ({100 * r.cv:.0f} %)"
         for r in noisy.itertuples()
     )
     return (
-        f"**Noisy measurement:** CV above {100 * NOISY_CV:.0f} % for {listed}; "
-        f"the machine was probably busy."
+        f"**Noisy measurement:** CV above {100 * NOISY_CV:.0f} % for {listed}; the machine was "
+        "probably busy."
+        if listed
+        else ""
     )
 
 
 def runtimes_notes(
     df: pd.DataFrame, m: RuntimeMeasurements, env: dict, reference: str, full: bool = True
 ) -> str:
-    """Markdown notes: conditions, preset, validation, best runtime per model, rankings.
-
-    ``full``: for every column (runtimes_full.md): the noisy rows and the full table's column
-    definitions too; the headline view (runtimes.md) explains its own columns and marks.
-    """
+    """Markdown notes: conditions, checks, best runtime per model, rankings; ``full`` (for
+    runtimes_full.md) adds the noisy rows and the column definitions, which runtimes.md's view
+    explains its own way."""
     measured = df[df.model != ALL_MODELS]
     main = main_rows(df, m.device)
     threads = int(main.threads.max()) if not main.empty else 0
-    failed = measured.validation.astype(str).str.startswith("FAILED").sum()
+    failed = measured.validation.astype(str).str.startswith(FAILED).sum()
     gcpm = [n for n in ("gcpm-ushaped", "gcpm-ushaped-2stage") if n in set(measured.model)]
+    on = f"({m.device}, {threads} threads)"
     parts = [
         _noisy(measured) if full else "",
         _conditions(m, env),
-        _validation_rules(int(failed)),
+        _VALIDATION_RULES.format(failed=failed),
         scoring_notes(measured),
         bullets("What the int8 rows ran:", int8_notes(measured)),
         INT8_PEAK_NOTE if (measured.precision == "int8").any() else "",
-        _definitions(reference) if full else "",
-        bullets(
-            f"Best validated runtime per model ({m.device}, {threads} threads):", _best_rows(main)
-        ),
-        bullets(f"Ranking, fastest first ({m.device}, {threads} threads):", _rankings(main)),
+        _DEFINITIONS.format(reference=reference) if full else "",
+        bullets(f"Best validated runtime per model {on}:", _best_rows(main)),
+        bullets(f"Ranking, fastest first {on}:", _rankings(main)),
         bullets(
             f"Speed-up over {reference} by runtime:", _reference_speedups(main, reference, gcpm)
         ),
-        ALL_MODELS_NOTE if full else "",
     ]
     return "\n\n".join(p for p in parts if p)

@@ -1,12 +1,5 @@
-"""``runtimes.md``: the headline view of the runtimes table, one row per model and runtime.
-
-What a user choosing a network and a runtime reads first: each model's median latency with its
-p10-p90 spread in each runtime, its speed-up over its own eager fp32 and over the reference in
-the same runtime, the random-input check, the efficiency, and where trained checkpoints were
-scored, PCKh, ΔPCKh against eager fp32 and the pass rule's verdict. Rows are grouped by model. Every
-column of ``runtimes.csv`` is in ``runtimes_full.md``; the marks are explained under the table,
-with the rows behind each.
-"""
+"""``runtimes.md``: the headline view of the runtimes table, one row per model and runtime, and
+the notes that explain its columns and marks with the rows behind each."""
 
 from __future__ import annotations
 
@@ -16,10 +9,8 @@ from bench.measure.latency import VALIDITY
 from bench.measure.runtimes.peak import PEAK_SIZE
 from bench.measure.runtimes.timing import ALL_MODELS
 from bench.report import views as headline
-from bench.report.runtimes.accuracy import is_scored
-from bench.report.runtimes.table import NOISY_CV, bullets
+from bench.report.runtimes.table import FAILED, NOISY_CV, bullets, is_scored
 
-FAILED = "FAILED"
 LATENCY = "median ms (p10–p90)"
 VS_EAGER = "× eager fp32"
 EFFICIENCY = "efficiency %"
@@ -27,14 +18,9 @@ CHECK = "random-input check"
 PCKH, DELTA, VERDICT = "PCKh", "ΔPCKh", "accuracy"
 
 
-def vs_reference(reference: str) -> str:
-    return f"× {reference}"
-
-
 def short(df: pd.DataFrame) -> list[bool]:
-    """Timed rows that miss bench.measure.latency's validity rule (64 samples, 1 s). The runtimes
-    frame
-    keeps no timing window, so samples x median stands for the time timed."""
+    """Timed rows that miss bench.measure.latency's validity rule (64 samples, 1 s); samples x
+    median stands for the time timed (the runtimes frame keeps no timing window)."""
     return [
         pd.notna(ms) and bool(VALIDITY.check(int(n), n * ms / 1e3))
         for n, ms in zip(df.samples, df.median_ms)
@@ -50,13 +36,6 @@ def _grouped(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.loc[keys.sort_values(["model", "extra"], kind="stable").index]
 
 
-def _device_or_threads(rows: pd.DataFrame) -> dict[str, list[str]]:
-    threads = {"threads": [str(int(t)) for t in rows.threads]}
-    if rows.device.nunique() > 1:  # a GPU run's CPU rows for cpu_realtime.md
-        return {"device": list(rows.device), **threads}
-    return threads
-
-
 def runtimes_view(table: pd.DataFrame, reference: str) -> pd.DataFrame:
     """The compact view of :func:`bench.report.runtimes.table.runtimes_table`'s frame (or of
     ``runtimes.csv`` read back): runtimes not run at all are left to :func:`view_notes`."""
@@ -65,22 +44,19 @@ def runtimes_view(table: pd.DataFrame, reference: str) -> pd.DataFrame:
         return pd.DataFrame()
     rows = _grouped(rows)
     timed = rows.median_ms.notna()
+    cells = headline.latency_cells(
+        rows.median_ms, rows.p10_ms, rows.p90_ms, rows.cv > NOISY_CV, short(rows)
+    )
+    where = {"device": list(rows.device)} if rows.device.nunique() > 1 else {}  # cpu_realtime rows
     return pd.DataFrame(
         {
             "model": list(rows.model),
             "runtime": list(rows.runtime + " " + rows.precision),
-            **_device_or_threads(rows),
-            LATENCY: [
-                cell if t else headline.MISSING
-                for cell, t in zip(
-                    headline.latency_cells(
-                        rows.median_ms, rows.p10_ms, rows.p90_ms, rows.cv > NOISY_CV, short(rows)
-                    ),
-                    timed,
-                )
-            ],
+            **where,
+            "threads": [str(int(t)) for t in rows.threads],
+            LATENCY: [cell if t else headline.MISSING for cell, t in zip(cells, timed)],
             VS_EAGER: [headline.number(v, 2) for v in rows.vs_eager_fp32],
-            vs_reference(reference): [headline.number(v, 2) for v in rows.speedup],
+            f"× {reference}": [headline.number(v, 2) for v in rows.speedup],
             CHECK: [
                 FAILED if str(v).startswith(FAILED) else "ok" if ok else ""
                 for v, ok in zip(rows.validation, timed)
@@ -106,41 +82,42 @@ def _setup(row) -> str:
     return f"{row.model} {row.runtime} {row.precision} ({threads}, {row.device})"
 
 
+def _columns_note(reference: str) -> str:
+    return (
+        f"Columns: {LATENCY}: batch-1 latency in milliseconds, median of the timed samples with "
+        f"the 10th-90th percentile spread; {VS_EAGER}: speed-up, the same model's eager fp32 "
+        f"median (same threads and device) over the row's; × {reference}: speed-up, "
+        f"{reference}'s median in the same runtime, precision, threads and device over the row's "
+        f"({headline.MISSING} where {reference} was not measured that way); {CHECK}: the "
+        f"converted network against eager fp32 on one random input (rules below); {EFFICIENCY}: "
+        f"achieved FLOP rate as a percentage of the matmul peak measured in this run in the row's "
+        f"precision and threads (torch's {PEAK_SIZE}^3 matmul, not a datasheet figure: a runtime "
+        f"whose kernels beat torch's can pass 100 %). Every column, with the raw validation "
+        f"figures, FLOP rates and preparation times: runtimes_full.md and runtimes.csv."
+    )
+
+
 def view_notes(table: pd.DataFrame, reference: str) -> str:
     """What each column and mark of :func:`runtimes_view` means, with the rows behind each."""
     measured = table[table.model != ALL_MODELS]
     timed = measured[measured.median_ms.notna()]
-    noisy = timed[timed.cv > NOISY_CV]
+    noisy = ", ".join(
+        f"{_setup(r)} {100 * r.cv:.0f} %" for r in timed[timed.cv > NOISY_CV].itertuples()
+    )
     too_short = timed[short(timed)]
-    failed = measured[measured.validation.astype(str).str.startswith(FAILED)]
-    untimed = measured[measured.median_ms.isna()]
     verdicts = measured.get("accuracy", pd.Series("", index=measured.index)).astype(str)
-    lost = list(measured[verdicts.str.startswith(FAILED)].itertuples())
-    not_run = table[table.model == ALL_MODELS]
-    by_reason = not_run.groupby("reason", sort=False)
+
+    def failing(column: pd.Series) -> list[str]:
+        rows = measured[column.astype(str).str.startswith(FAILED)]
+        return [
+            f"{_setup(r)}: {str(v).removeprefix(FAILED + ': ')}"
+            for r, v in zip(rows.itertuples(), column[rows.index])
+        ]
+
+    not_run = table[table.model == ALL_MODELS].groupby("reason", sort=False)
     parts = [
-        (
-            f"Columns: {LATENCY}: batch-1 latency in milliseconds, median of the timed samples "
-            f"with the 10th-90th percentile spread; {VS_EAGER}: speed-up, the same model's eager "
-            f"fp32 median (same threads and device) over the row's; {vs_reference(reference)}: "
-            f"speed-up, {reference}'s median in the same runtime, precision, threads and device "
-            f"over the row's ({headline.MISSING} where {reference} was not measured that way); "
-            f"{CHECK}: the converted network against eager fp32 on one random input (rules "
-            f"below); "
-            f"{EFFICIENCY}: achieved FLOP rate as a percentage of the matmul peak measured in "
-            f"this run in the row's precision and threads (torch's {PEAK_SIZE}^3 matmul, not a "
-            f"datasheet figure: a runtime whose kernels beat torch's can pass 100 %). Every "
-            f"column, with the raw "
-            f"validation figures, FLOP rates and preparation times: runtimes_full.md and "
-            f"runtimes.csv."
-        ),
-        (
-            f"`{headline.NOISY_MARK}` CV above {100 * NOISY_CV:.0f} %: "
-            + ", ".join(f"{_setup(r)} {100 * r.cv:.0f} %" for r in noisy.itertuples())
-            + "."
-            if not noisy.empty
-            else ""
-        ),
+        _columns_note(reference),
+        f"`{headline.NOISY_MARK}` CV above {100 * NOISY_CV:.0f} %: {noisy}." if noisy else "",
         (
             f"`{headline.SHORT_MARK}` fewer than {VALIDITY.min_samples} samples or under "
             f"{VALIDITY.min_duration_s:g} s of timing (samples x median): the spread is "
@@ -150,22 +127,19 @@ def view_notes(table: pd.DataFrame, reference: str) -> str:
         ),
         bullets(
             f"`{FAILED}`: outside the precision's tolerance against eager fp32, kept and timed:",
-            [
-                f"{_setup(r)}: {r.validation.removeprefix(FAILED + ': ')}"
-                for r in failed.itertuples()
-            ],
+            failing(measured.validation),
         ),
         bullets(
             f"`{FAILED}` in {VERDICT}: PCKh below eager fp32's minus the tolerance, kept:",
-            [f"{_setup(r)}: {str(r.accuracy).removeprefix(FAILED + ': ')}" for r in lost],
+            failing(verdicts),
         ),
         bullets(
             f"`{headline.MISSING}` not timed:",
-            [f"{_setup(r)}: {r.reason}" for r in untimed.itertuples()],
+            [f"{_setup(r)}: {r.reason}" for r in measured[measured.median_ms.isna()].itertuples()],
         ),
         bullets(
             "Runtimes not run at all:",
-            [f"{', '.join(g.runtime + ' ' + g.precision)}: {reason}" for reason, g in by_reason],
+            [f"{', '.join(g.runtime + ' ' + g.precision)}: {reason}" for reason, g in not_run],
         ),
     ]
     return "\n\n".join(p for p in parts if p)

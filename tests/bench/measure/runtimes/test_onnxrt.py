@@ -12,7 +12,7 @@ import torch
 
 from bench.measure.runtimes.calibration import Calibration
 from bench.measure.runtimes.onnxrt import CPU, CUDA, TENSORRT
-from bench.measure.runtimes.validate import validate
+from bench.measure.runtimes.scoring import validate
 from tests.tiny_models import TinyPose
 
 ROOT = Path(__file__).resolve().parents[4]

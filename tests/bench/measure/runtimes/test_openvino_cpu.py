@@ -12,7 +12,7 @@ import torch
 
 from bench.measure.runtimes.calibration import Calibration
 from bench.measure.runtimes.openvino_cpu import OPENVINO, native_precision
-from bench.measure.runtimes.validate import validate
+from bench.measure.runtimes.scoring import validate
 from tests.tiny_models import TinyPose
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -53,9 +53,7 @@ def test_a_low_precision_this_cpu_lacks_is_a_reason_row():
     missing = {"fp32": "bf16", "bf16": "fp16", "fp16": "bf16"}[native_precision()]
     assert "is not native on this CPU" in OPENVINO.unavailable_reason(CPU, missing)
     assert "runs on the CPU" not in OPENVINO.unavailable_reason(CPU, "int8")
-    assert "this adapter runs OpenVINO on the CPU" in OPENVINO.unavailable_reason(
-        torch.device("cuda"), "fp32"
-    )
+    assert "openvino runs on the CPU" in OPENVINO.unavailable_reason(torch.device("cuda"), "fp32")
 
 
 def test_int8_reads_back_the_convolutions_that_ran_in_int8():

@@ -17,8 +17,8 @@ ONE = TimingConfig(warmup=0, iters=1)
 def test_the_matmul_peak_is_the_fastest_sample_not_the_median(monkeypatch):
     # One disturbed sample must not lower a peak: 2 * 64^3 FLOPs in the fastest 0.5 ms.
     monkeypatch.setattr(peak, "time_callable", lambda fn, device, config: [2.0, 0.5, 9.0])
-    assert peak.matmul_peak(CPU, "fp32", 1, size=64) == pytest.approx(2 * 64**3 / 0.5e-3 / 1e9)
-    assert peak.matmul_peak(CPU, "int8", 1, size=64) == pytest.approx(2 * 64**3 / 0.5e-3 / 1e9)
+    assert peak.matmul_peak(CPU, "fp32", 1, ONE, 64) == pytest.approx(2 * 64**3 / 0.5e-3 / 1e9)
+    assert peak.matmul_peak(CPU, "int8", 1, ONE, 64) == pytest.approx(2 * 64**3 / 0.5e-3 / 1e9)
 
 
 def test_the_int8_peak_times_onnxruntimes_integer_matmul(monkeypatch):
@@ -29,10 +29,10 @@ def test_the_int8_peak_times_onnxruntimes_integer_matmul(monkeypatch):
         return [1.0]
 
     monkeypatch.setattr(peak, "time_callable", fake_timer)
-    peak.int8_matmul_peak(CPU, 1, ONE, size=32)
+    peak.int8_samples(CPU, 1, ONE, 32)
     assert results[0][0].dtype.name == "int32" and results[0][0].shape == (32, 32)
     with pytest.raises(ValueError, match="measured on the CPU"):
-        peak.int8_matmul_peak(torch.device("cuda"), 1, ONE, size=32)
+        peak.int8_samples(torch.device("cuda"), 1, ONE, 32)
 
 
 def test_peaks_are_measured_for_ready_keys_and_every_key_is_a_step(monkeypatch):
