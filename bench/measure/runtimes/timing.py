@@ -204,15 +204,9 @@ def _prepare_model(
     return f"{shape[-2]}x{shape[-1]}"
 
 
-def _per_round(preset: RuntimePreset) -> TimingConfig:
-    t, n = preset.timing, preset.rounds
-    max_s = None if t.max_time_s is None else t.max_time_s / n
-    return TimingConfig(0, max(1, math.ceil(t.iters / n)), t.min_time_s / n, max_s)
-
-
 def _time_rounds(states: Sequence[_State], preset: RuntimePreset, on_step: Step) -> None:
     """Every state once per round; one step each, timed or not (the total is known ahead)."""
-    config = _per_round(preset)
+    config = preset.timing.per_round(preset.rounds)
     for _ in range(preset.rounds):
         for state in states:
             job = state.job
