@@ -1,29 +1,27 @@
 """Find the commit that changed a model's gated figure with ``git bisect run``.
 
-The two ends are measured first; then ``git bisect run`` checks commits out in a temporary
-worktree of the repository (the user's checkout is left alone) and runs this module's step at
-each: it measures that commit's models with this tree's measuring code and answers "bad" when
-the figure is closer, in log terms, to BAD's than to GOOD's, as TorchBench's bisection does.
-A commit whose models cannot be measured is skipped (exit 125).
+Both ends are measured first; each step then measures a commit's models (checked out in a
+temporary worktree) with this tree's code and answers "bad" when the figure is closer, in log
+terms, to BAD's than to GOOD's (as TorchBench bisects); a commit whose models fail is skipped.
 """
 
 from __future__ import annotations
 
-import argparse
+import json
 import math
 import statistics
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench.regression.measure import TOOL_ROOT, MeasureError, run_pass
-from bench.regression.model import GateConfig, GateError
+from bench.regression.measure import MeasureError, run_pass
+from bench.regression.model import TOOL_ROOT, GateConfig, GateError
 from bench.regression.repo import GitError, git, resolve, worktree
 
 GOOD, BAD, SKIP, ABORT = 0, 1, 125, 128  # git bisect run's exit codes
-STEP = "gate-step"  # prefix of the line a step prints: "gate-step COMMIT FIGURE"
+STEP = "gate-step"  # prefix of the lines a step prints: "gate-step COMMIT [FIGURE]"
 
 
 @dataclass
@@ -52,13 +50,10 @@ def expected_steps(root: Path, good: str, bad: str) -> int:
 
 
 def step_command(config: GateConfig, model: str, good: float, bad: float, tree: Path) -> list[str]:
-    """The command ``git bisect run`` runs: this module, started in this tree, on ``tree``.
-
-    ``cd`` first: ``python -m`` puts the working folder, the checked-out commit, on the path.
-    """
-    step = [sys.executable, "-m", "bench.regression.bisect", "--model", model, "--tree", str(tree)]
-    step += ["--reference", config.reference, "--size", *map(str, config.input_size)]
-    step += ["--repeats", str(config.repeats), "--good", repr(good), "--bad", repr(bad)]
+    """What ``git bisect run`` runs: this module, from this tree (``cd``: ``python -m`` puts the
+    working folder on the path), measuring ``tree``."""
+    job = {"config": asdict(config), "model": model, "tree": str(tree), "good": good, "bad": bad}
+    step = [sys.executable, "-m", "bench.regression.bisect", json.dumps(job)]
     return ["sh", "-c", 'cd "$0" && exec "$@"', str(TOOL_ROOT), *step]
 
 
@@ -82,7 +77,7 @@ def bisect(
         on_step(commit, None)
         with worktree(root, commit) as tree:
             ends.append((commit, figure_at(config, model, tree)))
-        on_step(commit, ends[-1][1])
+        on_step(*ends[-1])
     f_good, f_bad = ends[0][1], ends[1][1]
     if abs(f_bad / f_good - 1) <= config.tolerance:
         raise GateError(
@@ -90,58 +85,37 @@ def bisect(
             f"({f_bad:.6g}): within the {100 * config.tolerance:g} % tolerance, nothing to bisect"
         )
     with worktree(root, bad) as tree:
-        steps = _run(tree, good, bad, step_command(config, model, f_good, f_bad, tree), on_step)
+        git(tree, "bisect", "start", bad, good)
+        command = step_command(config, model, f_good, f_bad, tree)
+        proc = subprocess.Popen(
+            ["git", "bisect", "run", *command],
+            cwd=tree,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        steps, last = [], "no output"
+        for line in proc.stdout:
+            last, fields = line.rstrip(), line.split()
+            if fields[:1] == [STEP]:
+                figure = float(fields[2]) if len(fields) > 2 else None
+                steps += [(fields[1], figure)] if figure is not None else []
+                on_step(fields[1], figure)
+        if proc.wait() != 0:
+            raise GitError(f"git bisect run failed: {last}")
         first_bad = git(tree, "log", "-1", "--format=%h %s", "refs/bisect/bad")
         git(tree, "bisect", "reset")
     return BisectResult(f_good, f_bad, first_bad, ends + steps)
 
 
-def _run(
-    tree: Path, good: str, bad: str, command: list[str], on_step: Callable
-) -> list[tuple[str, float]]:
-    git(tree, "bisect", "start", bad, good)
-    steps = []
-    proc = subprocess.Popen(
-        ["git", "bisect", "run", *command],
-        cwd=tree,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines = []
-    for line in proc.stdout:
-        lines.append(line.rstrip())
-        fields = line.split()
-        if fields[:1] == [STEP] and len(fields) == 2:
-            on_step(fields[1], None)
-        elif fields[:1] == [STEP]:
-            steps.append((fields[1], float(fields[2])))
-            on_step(*steps[-1])
-    if proc.wait() != 0:
-        raise GitError(f"git bisect run failed: {(lines or ['no output'])[-1]}")
-    return steps
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m bench.regression.bisect", description=__doc__)
-    p.add_argument("--model", required=True)
-    p.add_argument("--tree", type=Path, required=True)
-    p.add_argument("--reference", required=True)
-    p.add_argument("--size", type=int, nargs=2, required=True)
-    p.add_argument("--repeats", type=int, required=True)
-    p.add_argument("--good", type=float, required=True)
-    p.add_argument("--bad", type=float, required=True)
-    return p
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """One bisect step: measure ``--tree``'s commit and tell git which end it sides with."""
-    args = _parser().parse_args(argv)
-    config = GateConfig(args.reference, tuple(args.size), args.repeats)
-    commit = git(args.tree, "rev-parse", "HEAD")
+    """One bisect step (``JOB_JSON`` from :func:`step_command`): git's answer as exit status."""
+    job = json.loads((sys.argv[1:] if argv is None else argv)[0])
+    tree = Path(job["tree"])
+    commit = git(tree, "rev-parse", "HEAD")
     print(STEP, commit, flush=True)
     try:
-        value = figure_at(config, args.model, args.tree)
+        value = figure_at(GateConfig(**job["config"]), job["model"], tree)
     except MeasureError as exc:  # this commit's models do not build: neither good nor bad
         print(exc, file=sys.stderr)
         return SKIP
@@ -149,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bisect step failed: {exc!r}", file=sys.stderr)
         return ABORT
     print(STEP, commit, value, flush=True)
-    return BAD if sides_with_bad(value, args.good, args.bad) else GOOD
+    return BAD if sides_with_bad(value, job["good"], job["bad"]) else GOOD
 
 
 if __name__ == "__main__":

@@ -1,8 +1,5 @@
-"""The gate's sub-commands; each returns the process exit status (see ``__main__``).
-
-Long ones (every pass takes minutes under valgrind) draw a progress bar on stderr: one step per
-model measured, the model (and the commit or pass) in its description.
-"""
+"""The gate's subcommands, named as on the command line; each returns the exit status. Every
+pass shows a progress bar on stderr: one step per model measured, named in its description."""
 
 from __future__ import annotations
 
@@ -17,11 +14,14 @@ import pandas as pd
 from tqdm import tqdm
 
 from architectures import list_models
+from bench.regression import bisect as bis
 from bench.regression import history as hist
-from bench.regression.bisect import bisect, expected_steps
 from bench.regression.gate import comparable, compare, missing_models, require_comparable
-from bench.regression.measure import TOOL_ROOT, OnModel, fingerprint_of, run_pass
+from bench.regression.measure import OnModel, fingerprint_of, run_pass
 from bench.regression.model import (
+    TOLERANCE,
+    TOOL_ROOT,
+    UPDATE,
     GateConfig,
     GateError,
     NoComparableBaseline,
@@ -65,7 +65,7 @@ def resolve_names(models: Sequence[str], reference: str) -> list[str]:
 
 def _remeasured_baseline(baseline: Pass, names: Sequence[str], source: Path, bar: tqdm) -> Pass:
     """The baseline's own commit measured on this machine, for a check on another fingerprint."""
-    redo = "re-baseline with `python -m bench.regression update`"
+    redo = f"re-baseline with {UPDATE}"
     if not baseline.commit:
         raise NoComparableBaseline(f"{source} records no commit to re-measure here; {redo}")
     if baseline.dirty:
@@ -83,7 +83,11 @@ def _remeasured_baseline(baseline: Pass, names: Sequence[str], source: Path, bar
         ) from None
 
 
-def _check_args(args: argparse.Namespace, names: list[str]) -> None:
+def check(args: argparse.Namespace) -> int:
+    started = time.time()
+    baseline = load_baseline(args.baseline)
+    config = replace(baseline.config, repeats=args.repeats or baseline.config.repeats)
+    names = resolve_names(args.models, config.reference)
     not_run = [n for n, _ in args.inject_slowdown if n not in names]
     if not_run:
         raise GateError(
@@ -92,14 +96,6 @@ def _check_args(args: argparse.Namespace, names: list[str]) -> None:
         )
     if args.report is not None:
         io.prepare_output(args.report.parent, "--report")
-
-
-def check(args: argparse.Namespace) -> int:
-    started = time.time()
-    baseline = load_baseline(args.baseline)
-    config = replace(baseline.config, repeats=args.repeats or baseline.config.repeats)
-    names = resolve_names(args.models, config.reference)
-    _check_args(args, names)
     here = fingerprint_of()
     reasons = comparable(baseline, config, here)
     if reasons and args.other_machine == "refuse":
@@ -184,44 +180,38 @@ def record(args: argparse.Namespace) -> int:
                 passes.append(hist.rows_of(done))
             rows = pd.concat(passes, ignore_index=True)
     frame = hist.append(args.history, rows)
-    print(
-        io.to_markdown(
-            rows[["commit", "model", "figure", "value", "samples"]],
-            f"Recorded into {args.history} ({len(frame)} rows)",
-        )
-    )
+    title = f"Recorded into {args.history} ({len(frame)} rows)"
+    print(io.to_markdown(rows[["commit", "model", "figure", "value", "samples"]], title))
     return EXIT_PASS
 
 
-def show_history(args: argparse.Namespace) -> int:
+def history(args: argparse.Namespace) -> int:
     frame = hist.read_history(args.history)
     per_model = hist.series(frame, args.fingerprint)
-    if args.models:
-        unknown = [m for m in args.models if m not in per_model]
-        if unknown:
-            raise GateError(
-                f"no history for {', '.join(unknown)}; recorded models: {', '.join(per_model)}"
-            )
-        per_model = {m: per_model[m] for m in args.models}
+    unknown = [m for m in args.models if m not in per_model]
+    if unknown:
+        raise GateError(
+            f"no history for {', '.join(unknown)}; recorded models: {', '.join(per_model)}"
+        )
+    per_model = {m: per_model[m] for m in args.models or per_model}
     if args.plot.is_dir():
         raise GateError(f"--plot {args.plot}: is a folder; give the PNG file to write")
     io.prepare_output(args.plot.parent, "--plot")
-    changes = hist.change_table(per_model, args.tolerance)
+    changes = hist.change_table(per_model, args.tolerance or TOLERANCE)
     hist.plot(per_model, changes, args.plot)
-    print(
-        io.to_markdown(changes.drop(columns="pass"), "Change points")
-        if len(changes)
-        else "no change points"
-    )
+    if len(changes):
+        print(io.to_markdown(changes.drop(columns="pass"), "Change points"))
+    else:
+        print("no change points")
     print(f"trend plot: {args.plot}")
     return EXIT_PASS
 
 
-def run_bisect(args: argparse.Namespace) -> int:
+def bisect(args: argparse.Namespace) -> int:
     config = _config_for(args, args.baseline)
     resolve_names([args.model], config.reference)
     require_repository(args.repo)
-    with progress(2 + expected_steps(args.repo, args.good, args.bad), unit="commit") as bar:
+    with progress(2 + bis.expected_steps(args.repo, args.good, args.bad), unit="commit") as bar:
 
         def on_step(commit: str, figure: float | None) -> None:
             if figure is None:
@@ -229,7 +219,7 @@ def run_bisect(args: argparse.Namespace) -> int:
             else:
                 bar.update()
 
-        result = bisect(args.repo, args.good, args.bad, config, args.model, on_step)
+        result = bis.bisect(args.repo, args.good, args.bad, config, args.model, on_step)
         bar.total = bar.n  # git's estimate of the steps, now the count
         bar.refresh()
     steps = pd.DataFrame([{"commit": c[:10], "figure": f} for c, f in result.steps])

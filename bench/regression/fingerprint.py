@@ -1,9 +1,5 @@
-"""Environment fingerprint: what makes two passes' figures comparable.
-
-Instruction counts depend on the kernels oneDNN picks (CPU model and ISA flags), on the torch
-and Python builds and on valgrind's CPU model; a baseline taken under another fingerprint is never
-compared silently (see ``check``).
-"""
+"""The environment facts an instruction count depends on (CPU, ISA flags, torch, Python, valgrind):
+a baseline under another fingerprint is never compared silently."""
 
 from __future__ import annotations
 
@@ -40,7 +36,6 @@ def valgrind_version() -> str:
 
 
 def fingerprint(isa_cap: dict[str, str], threads: int = 1) -> dict[str, object]:
-    """The facts an instruction count depends on."""
     cpu, isa = _cpuinfo()
     return {
         "cpu": cpu,
@@ -55,10 +50,7 @@ def fingerprint(isa_cap: dict[str, str], threads: int = 1) -> dict[str, object]:
 
 
 def differences(baseline: dict, current: dict) -> list[str]:
-    """``key: baseline -> now`` for every fact that differs (ISA flags as added / missing).
-
-    A list is a set of flags: the same flags in another order (a hand-edited baseline) agree.
-    """
+    """``key: baseline -> now`` per differing fact; a list (ISA flags) is compared as a set."""
     out = []
     for key in sorted(set(baseline) | set(current)):
         b, c = baseline.get(key), current.get(key)

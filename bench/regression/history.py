@@ -1,13 +1,5 @@
-"""Latency history across commits: one row per model and recorded pass, trend plot, change points.
-
-Passes are put in the order of their commits in git history (``git rev-list --date-order``:
-parents before children), not the order they were recorded in: ``record --commits`` adds older
-commits after newer ones. A commit git does not know (another clone's, a record outside git)
-keeps its place after the pass recorded before it.
-
-A change point is a pass whose figure differs from the previous pass's by more than the gate's
-tolerance: instruction counts repeat to about 0.1 %, so a step is a change, not noise.
-"""
+"""The gate's history across commits: one row per model and recorded pass, in commit order; a
+change point is a step above the tolerance between consecutive passes (docs/regression-gate.md)."""
 
 from __future__ import annotations
 
@@ -20,28 +12,14 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from bench.regression.measure import TOOL_ROOT
-from bench.regression.model import TOLERANCE, GateError, Pass
+from bench.regression.model import TOLERANCE, TOOL_ROOT, GateError, Pass
 from bench.regression.repo import GitError, git
 from bench.report import files as io
 from bench.report.plots import model_colors
 
-HISTORY = Path("results/regression_history.csv")
 COLUMNS = [
-    "recorded_at",
-    "commit",
-    "dirty",
-    "fingerprint_id",
-    "cpu",
-    "torch",
-    "signal",
-    "input",
-    "model",
-    "figure",
-    "value",
-    "samples",
-    "params",
-    "flops",
+    *("recorded_at", "commit", "dirty", "fingerprint_id", "cpu", "torch", "signal", "input"),
+    *("model", "figure", "value", "samples", "params", "flops"),
 ]
 
 
@@ -92,8 +70,8 @@ def read_history(path: Path) -> pd.DataFrame:
 
 
 def _require_whole_rows(path: Path, frame: pd.DataFrame) -> None:
-    """A file cut mid-row (a killed copy, a full disk) is refused, naming the line: pandas
-    would read the cut row with its last fields empty, or a number cut short, silently."""
+    """Refuse a file cut mid-row (a killed copy, a full disk), naming the line: pandas would
+    read it silently, its last fields empty or a number cut short."""
     if frame.empty:
         return
     with open(path, "rb") as handle:
@@ -113,8 +91,8 @@ def append(path: Path, rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def commit_positions(repo: Path) -> dict[str, int]:
-    """Every commit reachable from a ref of ``repo`` -> its place in history, oldest first
-    (parents before children, otherwise by commit date); empty outside a git repository."""
+    """Every commit reachable from a ref of ``repo`` -> its place, parents before children (then
+    by date); empty outside a git repository."""
     try:
         listed = git(repo, "rev-list", "--all", "--date-order", "--reverse")
     except GitError:
@@ -123,9 +101,8 @@ def commit_positions(repo: Path) -> dict[str, int]:
 
 
 def in_commit_order(frame: pd.DataFrame, positions: dict[str, int]) -> pd.DataFrame:
-    """``frame``'s rows by their commit's place in ``positions``, each pass numbered in that
-    order (column ``pass``). Rows of one commit keep their record order; a row whose commit is
-    not in ``positions`` inherits the place of the row recorded before it."""
+    """``frame`` by commit place, passes numbered in that order (column ``pass``); a commit not
+    in ``positions`` (another clone's) keeps its place after the row recorded before it."""
     place = frame.commit.astype(str).map(positions).ffill().fillna(-1)
     ordered = frame.loc[place.sort_values(kind="stable").index]
     passes = list(zip(ordered.commit.astype(str), ordered.recorded_at.astype(str)))
@@ -136,8 +113,7 @@ def in_commit_order(frame: pd.DataFrame, positions: dict[str, int]) -> pd.DataFr
 def series(
     frame: pd.DataFrame, fingerprint: str | None = None, repo: Path = TOOL_ROOT
 ) -> dict[str, pd.DataFrame]:
-    """Per model, the rows of one fingerprint and signal (default: the latest recorded row's),
-    in the order of their commits in ``repo``'s history (see :func:`in_commit_order`)."""
+    """Per model, the rows of one fingerprint (default: the latest row's), in commit order."""
     if frame.empty:
         raise GateError("the history is empty")
     last = frame.iloc[-1]
@@ -162,25 +138,15 @@ def change_table(per_model: dict[str, pd.DataFrame], tolerance: float = TOLERANC
         values = g.value.tolist()
         for start in change_points(values, tolerance):
             before, after = values[start - 1], values[start]
-            rows.append(
-                {
-                    "model": model,
-                    "pass": g["pass"][start],
-                    "from commit": str(g.commit[start - 1])[:10],
-                    "to commit": str(g.commit[start])[:10],
-                    "before": before,
-                    "after": after,
-                    "change (%)": 100 * (after / before - 1),
-                }
-            )
-    return pd.DataFrame(
-        rows, columns=["model", "pass", "from commit", "to commit", "before", "after", "change (%)"]
-    )
+            commits = [str(c)[:10] for c in g.commit[start - 1 : start + 1]]
+            change = 100 * (after / before - 1)
+            rows.append([model, g["pass"][start], *commits, before, after, change])
+    columns = ["model", "pass", "from commit", "to commit", "before", "after", "change (%)"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def plot(per_model: dict[str, pd.DataFrame], changes: pd.DataFrame, path: Path) -> Path:
-    """Each model's figure relative to its first value, pass by pass in commit order (the
-    ``pass`` column of :func:`series`)."""
+    """Each model's figure relative to its first value, pass by pass in commit order."""
     fig = Figure(figsize=(10, 5))
     ax = fig.add_subplot()
     colors = model_colors(list(per_model))  # the tables' colours; distinct past ten models

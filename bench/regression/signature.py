@@ -1,10 +1,5 @@
-"""Exact op signature of a forward: aten operators by type and bytes of tensors they write.
-
-Params and FLOPs miss FLOP-neutral changes (an extra ``.contiguous()``, ``cat`` or copy); the
-signature catches them with zero noise. It is recorded at the ``TorchDispatchMode`` level, below
-autograd, so it depends on the model and the torch version (part of the fingerprint), not on the
-CPU or the load.
-"""
+"""Exact op signature of a forward: aten operators by type and the bytes they write, recorded
+below autograd (``TorchDispatchMode``); catches FLOP-neutral changes (a copy, a ``cat``)."""
 
 from __future__ import annotations
 
@@ -41,7 +36,7 @@ def op_signature(model: nn.Module, x: torch.Tensor) -> dict[str, list[int]]:
 
 
 def signature_diff(base: dict[str, list[int]], cur: dict[str, list[int]]) -> list[str]:
-    """Human-readable differences, e.g. ``clone: calls 0 -> 1, bytes 0 -> 65536``."""
+    """Differences such as ``clone: calls 0 -> 1, bytes 0 -> 65536``."""
     diffs = []
     for op in sorted(set(base) | set(cur)):
         b, c = base.get(op, [0, 0]), cur.get(op, [0, 0])

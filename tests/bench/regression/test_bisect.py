@@ -4,6 +4,7 @@ and the step process's answers to git (good, bad, skip, abort)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -95,15 +96,16 @@ def test_a_figure_sides_with_the_end_it_is_closer_to_in_log_terms() -> None:
 def test_the_step_starts_in_this_tree_and_measures_the_checked_out_one(tmp_path) -> None:
     cmd = bis.step_command(CONFIG, "net", 1.0, 1.1, tmp_path)
     assert cmd[:3] == ["sh", "-c", 'cd "$0" && exec "$@"'] and cmd[3] == str(bis.TOOL_ROOT)
-    assert cmd[cmd.index("--tree") + 1] == str(tmp_path)
-    assert cmd[cmd.index("--good") + 1] == "1.0" and cmd[cmd.index("--bad") + 1] == "1.1"
+    job = json.loads(cmd[-1])
+    assert (job["tree"], job["good"], job["bad"]) == (str(tmp_path), 1.0, 1.1)
+    assert GateConfig(**job["config"]) == CONFIG
 
 
 def _step(repo, monkeypatch, figure) -> int:
     root, _ = repo
     monkeypatch.setattr(bis, "figure_at", figure)
-    argv = ["--model", "net", "--tree", str(root), "--reference", "ref", "--size", "64", "64"]
-    return bis.main([*argv, "--repeats", "1", "--good", "1.0", "--bad", "1.1"])
+    job = {"config": {"reference": "ref", "repeats": 1}, "model": "net", "tree": str(root)}
+    return bis.main([json.dumps({**job, "good": 1.0, "bad": 1.1})])
 
 
 def test_the_step_answers_good_bad_skip_or_abort(repo, monkeypatch, capsys) -> None:

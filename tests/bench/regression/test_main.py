@@ -3,6 +3,7 @@ prints and writes. Measuring passes are fabricated (``commands.run_pass`` replac
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -324,7 +325,18 @@ def test_help_texts_of_the_gate(capsys) -> None:
     with pytest.raises(SystemExit):
         gate_cli.main(["check", "--help"])
     check = capsys.readouterr().out
-    assert "NAME=+PCT%|NAME=LAYERS" in check and "%%" not in check
+    assert "NAME=+PCT%" in check and "%%" not in check
+
+
+@pytest.mark.parametrize("text", ["net=+10%", "net=10%", "net=+2.5%"])
+def test_a_slowdown_is_a_percentage(text: str) -> None:
+    assert gate_cli.parse_slowdown(text) == ("net", float(text.strip("net=+%")))
+
+
+@pytest.mark.parametrize("text", ["net=+10", "net=3", "net", "net=+0%", "net=+2000%", "net=x%"])
+def test_bad_slowdowns_name_the_option(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="--inject-slowdown"):
+        gate_cli.parse_slowdown(text)
 
 
 # ------------------------------------------------------------ history
@@ -391,8 +403,8 @@ def test_bisect_prints_its_steps_and_the_first_changed_commit(tmp_path, monkeypa
         on_step("a" * 40, 1.0)
         return BisectResult(1.0, 1.1, "abc1234 the change", [("a" * 40, 1.0), ("b" * 40, 1.1)])
 
-    monkeypatch.setattr(commands, "bisect", fake_bisect)
-    monkeypatch.setattr(commands, "expected_steps", lambda *a: 3)
+    monkeypatch.setattr(commands.bis, "bisect", fake_bisect)
+    monkeypatch.setattr(commands.bis, "expected_steps", lambda *a: 3)
     argv = ["--baseline", str(tmp_path / "none.json"), "bisect", "HEAD~2", "HEAD"]
     assert main([*argv, "--model", NET, "--tolerance", "0.05"]) == 0
     out = capsys.readouterr().out

@@ -11,7 +11,6 @@ import pytest
 
 from bench.regression import measure
 from bench.regression.model import GateConfig, GateError
-from bench.regression.slowdown import parse_slowdown
 
 CONFIG = GateConfig(reference="ref", repeats=2)
 FAKE = """
@@ -63,23 +62,23 @@ def test_a_crashed_worker_is_an_internal_error_with_its_output() -> None:
 
 def test_the_instruction_worker_runs_under_callgrind(monkeypatch, tmp_path) -> None:
     monkeypatch.setattr(measure.shutil, "which", lambda name: f"/opt/bin/{name}")
-    slowdowns = dict([parse_slowdown("net=+10%")])
     cmd = measure.worker_command(
-        "instructions", ["ref", "net"], CONFIG, tmp_path / "i.json", tmp_path / "tree", slowdowns
+        "instructions", ["ref", "net"], CONFIG, tmp_path / "i.json", tmp_path / "tree", {"net": 10}
     )
     assert cmd[:2] == ["/opt/bin/valgrind", "--tool=callgrind"]
     assert "--collect-atstart=no" in cmd and "-q" in cmd
     python = cmd.index(sys.executable)
-    assert cmd[python + 1 : python + 4] == ["-m", "bench.regression.worker", "instructions"]
-    assert cmd[cmd.index("--models-root") + 1] == str(tmp_path / "tree")
-    assert cmd[cmd.index("--slowdown") + 1] == "net=+10%"
-    assert cmd[cmd.index("--callgrind-out") + 1] == str(tmp_path / "i.callgrind")
+    assert cmd[python + 1 : python + 3] == ["-m", "bench.regression.worker"]
+    job = json.loads(cmd[python + 3])
+    assert len(cmd) == python + 4 and job["signal"] == "instructions"
+    assert job["models_root"] == str(tmp_path / "tree") and job["slowdowns"] == {"net": 10}
+    assert f"--callgrind-out-file={tmp_path / 'i.callgrind'}" in cmd
 
 
 def test_counts_run_natively(tmp_path) -> None:
     cmd = measure.worker_command("counts", ["ref"], CONFIG, tmp_path / "c.json")
-    assert cmd[0] == sys.executable and "--models-root" not in cmd
-    assert cmd[cmd.index("--size") + 1 : cmd.index("--size") + 3] == ["64", "64"]
+    job = json.loads(cmd[-1])
+    assert cmd[0] == sys.executable and job["models_root"] is None and job["size"] == [64, 64]
 
 
 def test_without_valgrind_the_gate_says_what_to_install(monkeypatch, tmp_path) -> None:

@@ -18,7 +18,6 @@ import torch
 from bench.regression import worker
 from bench.regression.measure import run_pass
 from bench.regression.model import GateConfig
-from bench.regression.slowdown import Burn, ExtraLayers, parse_slowdown
 from tests.tiny_models import register_tiny
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -75,7 +74,7 @@ def test_instruction_counts_are_repeatable_and_see_an_injected_ten_percent(tmp_p
         config,
         ["ref", "net", "twin"],
         models_root=write_tree(tmp_path / "a"),
-        slowdowns=dict([parse_slowdown("twin=+10%")]),
+        slowdowns={"twin": 10.0},
     )
     ref, net, twin = (result.models[n].raw for n in ("ref", "net", "twin"))
     assert min(ref) > 0 and abs(ref[0] / ref[1] - 1) < 0.002 and abs(net[0] / net[1] - 1) < 0.002
@@ -111,17 +110,13 @@ def test_each_model_is_measured_repeats_times_after_the_warm_up(tiny, capsys) ->
 
 def test_a_percentage_slowdown_is_calibrated_with_the_gates_own_measure(tiny) -> None:
     counter = Counter()
-    worker.measure_models([tiny], (64, 64), 2, counter, dict([parse_slowdown(f"{tiny}=+10%")]))
+    worker.measure_models([tiny], (64, 64), 2, counter, {tiny: 10.0})
     assert counter.calls == 2 + 2 + 2  # own forward twice, the burn unit twice, two repeats
     model, x = worker.build(tiny, (64, 64))
-    burn = worker._inject(model, x, parse_slowdown("x=+300%")[1], Counter())
-    assert isinstance(burn, Burn) and burn.units == 3  # 300 % of a forward that costs one unit
-
-
-def test_a_layers_slowdown_adds_convolutions(tiny) -> None:
-    model, x = worker.build(tiny, (64, 64))
-    extra = worker._inject(model, x, parse_slowdown("x=2")[1], Counter())
-    assert isinstance(extra, ExtraLayers) and len(extra.extra) == 2
+    burn = worker.inject(model, x, 300.0, Counter())
+    assert burn.units == 3  # 300 % of a forward that costs one unit
+    with torch.inference_mode():
+        assert torch.equal(burn(x)[0], model(x)[0])  # the burn's output is discarded
 
 
 def test_static_counts_are_params_flops_and_the_op_signature(tiny) -> None:
@@ -144,9 +139,10 @@ def test_a_tree_without_models_is_refused(tmp_path) -> None:
 @pytest.mark.slow
 def test_counts_come_from_another_trees_models(tmp_path) -> None:
     out = tmp_path / "counts.json"
-    argv = ["counts", "--models", "net", "--reference", "ref", "--size", "64", "64"]
-    argv += ["--models-root", str(write_tree(tmp_path / "a")), "--out", str(out)]
-    subprocess.run([sys.executable, "-m", "bench.regression.worker", *argv], cwd=ROOT, check=True)
+    job = {"signal": "counts", "names": ["ref", "net"], "size": [64, 64], "out": str(out)}
+    job["models_root"] = str(write_tree(tmp_path / "a"))
+    cmd = [sys.executable, "-m", "bench.regression.worker", json.dumps(job)]
+    subprocess.run(cmd, cwd=ROOT, check=True)
     counts = json.loads(out.read_text())
     assert counts["ref"]["params"] > counts["net"]["params"] > 0
     assert counts["ref"]["signature"]["conv2d"][0] == 5
