@@ -13,10 +13,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from architectures.errors import ArgumentParser, error_boundary, fail
-from bench.regression.model import BASELINE, HISTORY, TOOL_ROOT, NoComparableBaseline
+from bench.regression.model import BASELINE, HISTORY, PROG, TOOL_ROOT, NoComparableBaseline
 
 EXIT_NO_BASELINE = 4
-PROG = "python -m bench.regression"
 
 
 def _checked(kind: type, ok: Callable[[float], bool], wanted: str) -> Callable[[str], float]:

@@ -1,27 +1,21 @@
-"""Find the commit that changed a model's gated figure with ``git bisect run``.
+"""Find the commit that changed a model's gated figure with ``git bisect``.
 
-Both ends are measured first; each step then measures a commit's models (checked out in a
-temporary worktree) with this tree's code and answers "bad" when the figure is closer, in log
-terms, to BAD's than to GOOD's (as TorchBench bisects); a commit whose models fail is skipped.
+Both ends are measured first; each step then measures the commit git checks out (in a temporary
+worktree) with this tree's code and marks it bad when its figure is closer, in log terms, to
+BAD's than to GOOD's (as TorchBench bisects); a commit whose models fail to measure is skipped.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
-import subprocess
-import sys
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.regression.measure import MeasureError, run_pass
-from bench.regression.model import TOOL_ROOT, GateConfig, GateError
+from bench.regression.model import GateConfig, GateError
 from bench.regression.repo import GitError, git, resolve, worktree
-
-GOOD, BAD, SKIP, ABORT = 0, 1, 125, 128  # git bisect run's exit codes
-STEP = "gate-step"  # prefix of the lines a step prints: "gate-step COMMIT [FIGURE]"
 
 
 @dataclass
@@ -49,14 +43,6 @@ def expected_steps(root: Path, good: str, bad: str) -> int:
     return math.ceil(math.log2(count)) if count > 1 else 0
 
 
-def step_command(config: GateConfig, model: str, good: float, bad: float, tree: Path) -> list[str]:
-    """What ``git bisect run`` runs: this module, from this tree (``cd``: ``python -m`` puts the
-    working folder on the path), measuring ``tree``."""
-    job = {"config": asdict(config), "model": model, "tree": str(tree), "good": good, "bad": bad}
-    step = [sys.executable, "-m", "bench.regression.bisect", json.dumps(job)]
-    return ["sh", "-c", 'cd "$0" && exec "$@"', str(TOOL_ROOT), *step]
-
-
 def bisect(
     root: Path,
     good: str,
@@ -72,59 +58,33 @@ def bisect(
         raise GateError(f"{good[:10]} is both ends: nothing to bisect")
     if git(root, "merge-base", good, bad) != good:
         raise GitError(f"{good[:10]} is not an ancestor of {bad[:10]}")
-    ends = []
-    for commit in (good, bad):
+    steps: list[tuple[str, float]] = []
+
+    def measure(tree: Path) -> float:
+        commit = git(tree, "rev-parse", "HEAD")
         on_step(commit, None)
+        steps.append((commit, figure_at(config, model, tree)))
+        on_step(*steps[-1])
+        return steps[-1][1]
+
+    for commit in (good, bad):
         with worktree(root, commit) as tree:
-            ends.append((commit, figure_at(config, model, tree)))
-        on_step(*ends[-1])
-    f_good, f_bad = ends[0][1], ends[1][1]
+            measure(tree)
+    f_good, f_bad = steps[0][1], steps[1][1]
     if abs(f_bad / f_good - 1) <= config.tolerance:
         raise GateError(
             f"the figure hardly differs between {good[:10]} ({f_good:.6g}) and {bad[:10]} "
             f"({f_bad:.6g}): within the {100 * config.tolerance:g} % tolerance, nothing to bisect"
         )
     with worktree(root, bad) as tree:
-        git(tree, "bisect", "start", bad, good)
-        command = step_command(config, model, f_good, f_bad, tree)
-        proc = subprocess.Popen(
-            ["git", "bisect", "run", *command],
-            cwd=tree,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        steps, last = [], "no output"
-        for line in proc.stdout:
-            last, fields = line.rstrip(), line.split()
-            if fields[:1] == [STEP]:
-                figure = float(fields[2]) if len(fields) > 2 else None
-                steps += [(fields[1], figure)] if figure is not None else []
-                on_step(fields[1], figure)
-        if proc.wait() != 0:
-            raise GitError(f"git bisect run failed: {last}")
+        said = git(tree, "bisect", "start", bad, good)
+        while "is the first bad commit" not in said:
+            try:
+                value = measure(tree)
+            except MeasureError:  # this commit's models do not build: neither good nor bad
+                said = git(tree, "bisect", "skip")
+                continue
+            said = git(tree, "bisect", "bad" if sides_with_bad(value, f_good, f_bad) else "good")
         first_bad = git(tree, "log", "-1", "--format=%h %s", "refs/bisect/bad")
         git(tree, "bisect", "reset")
-    return BisectResult(f_good, f_bad, first_bad, ends + steps)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """One bisect step (``JOB_JSON`` from :func:`step_command`): git's answer as exit status."""
-    job = json.loads((sys.argv[1:] if argv is None else argv)[0])
-    tree = Path(job["tree"])
-    commit = git(tree, "rev-parse", "HEAD")
-    print(STEP, commit, flush=True)
-    try:
-        value = figure_at(GateConfig(**job["config"]), job["model"], tree)
-    except MeasureError as exc:  # this commit's models do not build: neither good nor bad
-        print(exc, file=sys.stderr)
-        return SKIP
-    except Exception as exc:  # noqa: BLE001 - stop the bisection rather than mislabel a commit
-        print(f"bisect step failed: {exc!r}", file=sys.stderr)
-        return ABORT
-    print(STEP, commit, value, flush=True)
-    return BAD if sides_with_bad(value, job["good"], job["bad"]) else GOOD
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return BisectResult(f_good, f_bad, first_bad, steps)

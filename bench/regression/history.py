@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from bench.regression.model import TOLERANCE, TOOL_ROOT, GateError, Pass
+from bench.regression.model import PROG, TOLERANCE, TOOL_ROOT, GateError, Pass
 from bench.regression.repo import GitError, git
 from bench.report import files as io
 from bench.report.plots import model_colors
@@ -30,36 +30,21 @@ def fingerprint_id(fingerprint: dict) -> str:
 def rows_of(result: Pass) -> pd.DataFrame:
     """One row per model of ``result``: the median of its gated figure."""
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    h, w = result.config.input_size
-    rows = [
-        {
-            "recorded_at": now,
-            "commit": result.commit,
-            "dirty": bool(result.dirty),
-            "fingerprint_id": fingerprint_id(result.fingerprint),
-            "cpu": result.fingerprint.get("cpu", ""),
-            "torch": result.fingerprint.get("torch", ""),
-            "signal": "instructions",
-            "input": f"{h}x{w}",
-            "model": name,
-            "figure": result.figure_of(name),
-            "value": statistics.median(m.samples),
-            "samples": len(m.samples),
-            "params": m.params,
-            "flops": m.flops,
-        }
-        for name, m in result.models.items()
+    (h, w), fp = result.config.input_size, result.fingerprint
+    run = [now, result.commit, bool(result.dirty), fingerprint_id(fp), fp.get("cpu", "")]
+    run += [fp.get("torch", ""), "instructions", f"{h}x{w}"]
+    models = [
+        (n, result.figure_of(n), statistics.median(m.samples), len(m.samples), m.params, m.flops)
+        for n, m in result.models.items()
     ]
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return pd.DataFrame([[*run, *m] for m in models], columns=COLUMNS)
 
 
 def read_history(path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path)
     except FileNotFoundError:
-        raise GateError(
-            f"no history at {path}; add a pass with `python -m bench.regression record`"
-        ) from None
+        raise GateError(f"no history at {path}; add a pass with `{PROG} record`") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise GateError(f"{path}: not a regression history CSV ({exc})") from None
     missing = [c for c in COLUMNS if c not in frame.columns]

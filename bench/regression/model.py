@@ -13,7 +13,8 @@ HISTORY = Path("results/regression_history.csv")
 TOOL_ROOT = Path(__file__).resolve().parents[2]  # the tree whose measuring code runs
 FORMAT_VERSION = 3
 TOLERANCE = 0.03
-UPDATE = "`python -m bench.regression update`"
+PROG = "python -m bench.regression"
+UPDATE = f"`{PROG} update`"
 
 
 class GateError(UsageError):
