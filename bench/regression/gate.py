@@ -10,7 +10,6 @@ import pandas as pd
 
 from bench.regression.fingerprint import differences
 from bench.regression.model import UPDATE, GateConfig, GateError, NoComparableBaseline, Pass
-from bench.regression.signature import signature_diff
 
 
 def comparable(baseline: Pass, config: GateConfig, fingerprint: dict) -> list[str]:
@@ -33,6 +32,16 @@ def require_comparable(baseline: Pass, config: GateConfig, fingerprint: dict, so
             f"{source}, or compare with the baseline's commit measured here: "
             f"`python -m bench.regression check --other-machine remeasure`"
         )
+
+
+def signature_diff(base: dict[str, list[int]], cur: dict[str, list[int]]) -> list[str]:
+    """Differences such as ``clone: calls 0 -> 1, bytes 0 -> 65536``."""
+    diffs = []
+    for op in sorted(set(base) | set(cur)):
+        b, c = base.get(op, [0, 0]), cur.get(op, [0, 0])
+        if list(b) != list(c):
+            diffs.append(f"{op}: calls {b[0]} -> {c[0]}, bytes {b[1]} -> {c[1]}")
+    return diffs
 
 
 def _counts_verdict(base, cur) -> str | None:

@@ -12,10 +12,10 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench.regression.callgrind import LATE_INSTRUMENTATION
 from bench.regression.fingerprint import fingerprint
 from bench.regression.model import TOOL_ROOT, GateConfig, GateError, ModelFigures, Pass
 from bench.regression.repo import head
+from bench.regression.worker import LATE_INSTRUMENTATION
 
 # Valgrind runs FMA instructions through slow helpers (a warm forward of gcpm-ushaped-2stage at
 # 64x64 took ~17 s of CPU under valgrind, 0.02 s natively; 0.55 s with this cap), so the

@@ -1,24 +1,99 @@
 """One measuring process of a gate pass: ``python -m bench.regression.worker JOB_JSON``.
 
-``counts`` (params, FLOPs, op signature; native) or ``instructions`` (one forward per repeat
-under callgrind, each framed by ``begin NAME`` / ``end NAME`` lines on stdout for the progress
-bar). The models may come from another commit's tree (``models_root``); the measuring code is
-always this tree's, so two commits are measured by the same ruler.
+``counts``: params, FLOPs and the op signature (aten operators by type and the bytes they write,
+recorded below autograd: it catches FLOP-neutral changes such as a copy or a ``cat``).
+``instructions``: one forward per repeat under callgrind, framed by ``begin NAME`` / ``end NAME``
+lines on stdout for the progress bar. On x86-64 a 28-byte stub issues valgrind's client request
+to start instrumenting after start-up and warm-up (``--instr-atstart=no`` saves ~75 s of CPU per
+pass). The models may come from another commit's tree; the measuring code is always this tree's.
 """
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import json
+import mmap
+import platform
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
 
-from bench.regression.callgrind import CallgrindCounter, start_instrumentation
+LATE_INSTRUMENTATION = platform.machine() in ("x86_64", "AMD64")
+_START_INSTRUMENTATION = 0x43540000 + 4  # callgrind.h: VG_USERREQ_TOOL_BASE('C','T') + 4
+# rax = rdi (args); rdx = 0 (default); the special preamble on rdi; xchg rbx,rbx; return rdx
+_AMD64_STUB = bytes.fromhex("4889f8 31d2 48c1c703 48c1c70d 48c1c73d 48c1c733 4887db 4889d0 c3")
+
+
+def client_request(code: int) -> int:
+    """Valgrind's client request ``code`` (valgrind.h); 0 outside valgrind. x86-64 only."""
+    page = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+    page.write(_AMD64_STUB)
+    call = ctypes.CFUNCTYPE(ctypes.c_ulong, ctypes.c_void_p)(
+        ctypes.addressof(ctypes.c_char.from_buffer(page))
+    )
+    args = (ctypes.c_ulong * 6)(code, 0, 0, 0, 0, 0)
+    return int(call(ctypes.cast(args, ctypes.c_void_p)))
+
+
+def start_instrumentation() -> None:
+    if LATE_INSTRUMENTATION:
+        client_request(_START_INSTRUMENTATION)
+
+
+class CallgrindCounter:
+    """Instructions of one call, read from the dump callgrind writes when collection stops."""
+
+    def __init__(self, out_file: Path) -> None:
+        self.out_file = out_file
+        self.dumps = 0
+
+    def __call__(self, fn: Callable[[], object]) -> int:
+        torch._C._valgrind_toggle()
+        fn()
+        torch._C._valgrind_toggle_and_dump_stats()
+        self.dumps += 1
+        return read_total(Path(f"{self.out_file}.{self.dumps}"))
+
+
+def read_total(dump: Path) -> int:
+    """The ``totals:`` (or ``summary:``) line of a callgrind dump: instructions (Ir)."""
+    for line in dump.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith(("totals:", "summary:")):
+            return int(line.split()[1])
+    raise ValueError(f"{dump}: no totals line (is this a callgrind dump?)")
+
+
+class _Recorder(TorchDispatchMode):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: Counter[str] = Counter()
+        self.bytes: Counter[str] = Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        name = str(func.overloadpacket.__name__)
+        self.calls[name] += 1
+        self.bytes[name] += sum(
+            t.numel() * t.element_size() for t in tree_leaves(out) if isinstance(t, torch.Tensor)
+        )
+        return out
+
+
+def op_signature(model: nn.Module, x: torch.Tensor) -> dict[str, list[int]]:
+    """``{op: [calls, bytes written]}`` of one inference forward, sorted by op name."""
+    recorder = _Recorder()
+    with torch.inference_mode(), recorder:
+        model(x)
+    return {op: [recorder.calls[op], recorder.bytes[op]] for op in sorted(recorder.calls)}
+
 
 Measure = Callable[[Callable[[], object]], int]
 
@@ -106,7 +181,6 @@ def measure_models(
 def static_counts(names: Sequence[str], size: tuple[int, int]) -> dict[str, dict]:
     """Params, fvcore FLOPs (1 MAC = 1 FLOP) and the op signature of each model."""
     from bench.measure.complexity import count_flops
-    from bench.regression.signature import op_signature
 
     out = {}
     for name in names:

@@ -8,9 +8,15 @@ import pytest
 import torch
 from torch import nn
 
-from bench.regression.gate import comparable, compare, missing_models, require_comparable
+from bench.regression.gate import (
+    comparable,
+    compare,
+    missing_models,
+    require_comparable,
+    signature_diff,
+)
 from bench.regression.model import GateConfig, GateError, ModelFigures, NoComparableBaseline, Pass
-from bench.regression.signature import op_signature
+from bench.regression.worker import op_signature
 
 REF, NET = "ref", "net"
 SIG = {"conv2d": [3, 4096]}
@@ -199,3 +205,8 @@ def test_missing_models_are_the_baselined_ones_no_longer_registered_in_baseline_
     assert missing_models(base, ["b", "x"]) == ["c", "a"]
     assert missing_models(base, ["a", "b", "c"]) == []
     assert missing_models(base, []) == ["c", "a", "b"]
+
+
+def test_no_difference_between_equal_signatures() -> None:
+    assert signature_diff({"a": [1, 2]}, {"a": [1, 2]}) == []
+    assert signature_diff({"a": [1, 2]}, {}) == ["a: calls 1 -> 0, bytes 2 -> 0"]

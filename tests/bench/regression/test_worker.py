@@ -1,5 +1,6 @@
 """The gate's measuring process: builds, warm-up, one measured forward per repeat and model
-(framed by ``begin`` / ``end`` lines), injected slowdowns, static counts, another tree's models.
+(framed by ``begin`` / ``end`` lines), injected slowdowns, static counts, another tree's models,
+callgrind's dumps and the op signature.
 A counting function stands in for callgrind in the default tests; the slow ones run the worker
 process for real (under valgrind where it is installed)."""
 
@@ -14,8 +15,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
 
-from bench.regression import worker
+from bench.regression import gate, worker
 from bench.regression.measure import run_pass
 from bench.regression.model import GateConfig
 from tests.tiny_models import register_tiny
@@ -146,3 +148,70 @@ def test_counts_come_from_another_trees_models(tmp_path) -> None:
     counts = json.loads(out.read_text())
     assert counts["ref"]["params"] > counts["net"]["params"] > 0
     assert counts["ref"]["signature"]["conv2d"][0] == 5
+
+
+DUMP = """# callgrind format
+version: 1
+creator: callgrind-3.22.0
+events: Ir
+fn=(1) main
+0 5
+summary: 123456
+totals: 123456
+"""
+
+
+def test_the_totals_line_is_the_instruction_count(tmp_path: Path) -> None:
+    dump = tmp_path / "out.1"
+    dump.write_text(DUMP)
+    assert worker.read_total(dump) == 123456
+    dump.write_text(DUMP.replace("summary: 123456\ntotals: 123456\n", "summary: 42\n"))
+    assert worker.read_total(dump) == 42
+
+
+def test_a_file_without_totals_is_no_dump(tmp_path: Path) -> None:
+    dump = tmp_path / "out.1"
+    dump.write_text("events: Ir\n")
+    with pytest.raises(ValueError, match="no totals line"):
+        worker.read_total(dump)
+
+
+def test_each_callgrind_call_reads_its_own_numbered_dump(tmp_path: Path, monkeypatch) -> None:
+    toggles = []
+    monkeypatch.setattr(worker.torch._C, "_valgrind_toggle", lambda: toggles.append("on"))
+    monkeypatch.setattr(
+        worker.torch._C, "_valgrind_toggle_and_dump_stats", lambda: toggles.append("dump")
+    )
+    for i, total in ((1, 10), (2, 20)):
+        (tmp_path / f"out.{i}").write_text(f"totals: {total}\n")
+    counter = worker.CallgrindCounter(tmp_path / "out")
+    calls = []
+    assert [counter(lambda: calls.append(1)) for _ in range(2)] == [10, 20]
+    assert toggles == ["on", "dump", "on", "dump"] and len(calls) == 2
+
+
+@pytest.mark.skipif(not worker.LATE_INSTRUMENTATION, reason="x86-64 only")
+def test_outside_valgrind_a_client_request_answers_zero() -> None:
+    assert worker.client_request(0x1001) == 0  # RUNNING_ON_VALGRIND
+    worker.start_instrumentation()  # a no-op outside valgrind
+
+
+class _Net(nn.Module):
+    def __init__(self, copy: bool = False) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.copy = copy
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        y = self.conv(x)
+        return [torch.relu(y.clone() if self.copy else y)]
+
+
+def test_the_signature_counts_calls_and_bytes_written() -> None:
+    x = torch.randn(1, 3, 16, 16)
+    plain = worker.op_signature(_Net(), x)
+    assert plain == worker.op_signature(_Net(), x)
+    assert plain["conv2d"] == [1, 8 * 16 * 16 * 4] and list(plain) == sorted(plain)
+    assert gate.signature_diff(plain, worker.op_signature(_Net(copy=True), x)) == [
+        f"clone: calls 0 -> 1, bytes 0 -> {8 * 16 * 16 * 4}"
+    ]
