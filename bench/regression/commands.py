@@ -17,7 +17,7 @@ from architectures import list_models
 from bench.regression import bisect as bis
 from bench.regression import history as hist
 from bench.regression.gate import comparable, compare, missing_models, require_comparable
-from bench.regression.measure import OnModel, fingerprint_of, run_pass
+from bench.regression.measure import OnModel, fingerprint, run_pass
 from bench.regression.model import (
     TOLERANCE,
     TOOL_ROOT,
@@ -90,7 +90,7 @@ def check(args: argparse.Namespace) -> int:
         raise GateError(f"--inject-slowdown {not_run}: this check does not run it (see --models)")
     if args.report is not None:
         io.prepare_output(args.report.parent, "--report")
-    here = fingerprint_of()
+    here = fingerprint()
     reasons = comparable(baseline, config, here)
     if reasons and args.other_machine == "refuse":
         require_comparable(baseline, config, here, str(args.baseline))

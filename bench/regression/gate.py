@@ -8,8 +8,21 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from bench.regression.fingerprint import differences
 from bench.regression.model import UPDATE, GateConfig, GateError, NoComparableBaseline, Pass
+
+
+def differences(baseline: dict, current: dict) -> list[str]:
+    """``key: baseline -> now`` per differing fact; a list (ISA flags) is compared as a set."""
+    out = []
+    for key in sorted(set(baseline) | set(current)):
+        b, c = baseline.get(key), current.get(key)
+        if isinstance(b, list) and isinstance(c, list):
+            gone, new = sorted(set(b) - set(c)), sorted(set(c) - set(b))
+            if gone or new:
+                out.append(f"{key}: missing {' '.join(gone) or '-'}, extra {' '.join(new) or '-'}")
+        elif b != c:
+            out.append(f"{key}: {b!r} -> {c!r}")
+    return out
 
 
 def comparable(baseline: Pass, config: GateConfig, fingerprint: dict) -> list[str]:

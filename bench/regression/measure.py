@@ -1,10 +1,12 @@
 """One gate pass: the static counts natively and the instruction counts under callgrind, two
-worker processes in parallel (see worker.py and docs/regression-gate.md)."""
+worker processes in parallel (see worker.py), and the fingerprint of the machine measuring."""
 
 from __future__ import annotations
 
 import json
 import os
+import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -12,7 +14,8 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench.regression.fingerprint import fingerprint
+import torch
+
 from bench.regression.model import TOOL_ROOT, GateConfig, GateError, ModelFigures, Pass
 from bench.regression.repo import head
 from bench.regression.worker import LATE_INSTRUMENTATION
@@ -26,6 +29,45 @@ ISA_CAP = {
     "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
     "ATEN_CPU_CAPABILITY": "default",
 }
+
+# Flags that change which kernels run; the rest of /proc/cpuinfo's list does not matter here.
+_ISA = re.compile(r"^(avx\w*|amx\w*|fma|f16c|sse4_[12]|ssse3|bmi[12]|vnni\w*|asimd\w*|sve\w*)$")
+
+
+def _cpuinfo(path: Path = Path("/proc/cpuinfo")) -> tuple[str, list[str]]:
+    """CPU model name and the kernel-relevant ISA flags of the first processor listed."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return platform.processor() or platform.machine(), []
+    model = re.search(r"^model name\s*:\s*(.+)$", text, re.MULTILINE)
+    flags = re.search(r"^(?:flags|Features)\s*:\s*(.+)$", text, re.MULTILINE)
+    isa = sorted({f for f in (flags.group(1).split() if flags else []) if _ISA.match(f)})
+    return (model.group(1).strip() if model else platform.machine()), isa
+
+
+def valgrind_version() -> str:
+    exe = shutil.which("valgrind")
+    if exe is None:
+        return "missing"
+    out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False)
+    return out.stdout.strip() or "unknown"
+
+
+def fingerprint(isa_cap: dict[str, str] = ISA_CAP, threads: int = 1) -> dict[str, object]:
+    """The facts an instruction count depends on: a baseline under others is never compared."""
+    cpu, isa = _cpuinfo()
+    return {
+        "cpu": cpu,
+        "isa": isa,
+        "machine": platform.machine(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "threads": threads,
+        "valgrind": valgrind_version(),
+        "isa_cap": dict(sorted(isa_cap.items())),
+    }
+
 
 OnModel = Callable[[str, bool], None]  # (model, finished): called as the worker begins / ends it
 
@@ -120,9 +162,4 @@ def run_pass(
         samples = raw if n == config.reference else [v / r for v, r in zip(raw, ref)]
         c = counts[n]
         models[n] = ModelFigures(c["params"], c["flops"], c["signature"], samples, raw)
-    return Pass(config, fingerprint_of(), commit, dirty, models)
-
-
-def fingerprint_of() -> dict[str, object]:
-    """This machine's fingerprint for a gate pass."""
-    return fingerprint(ISA_CAP)
+    return Pass(config, fingerprint(), commit, dirty, models)

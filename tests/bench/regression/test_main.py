@@ -14,7 +14,7 @@ import pytest
 from bench.regression import __main__ as gate_cli
 from bench.regression import commands
 from bench.regression.__main__ import main
-from bench.regression.measure import fingerprint_of
+from bench.regression.measure import fingerprint
 from bench.regression.model import GateConfig, ModelFigures, Pass
 from tests.helpers import history_frame
 
@@ -31,8 +31,7 @@ def _pass(
     models = {
         n: ModelFigures(params, 5000, dict(SIG), list(s), list(s)) for n, s in samples.items()
     }
-    fingerprint = fp if fp is not None else fingerprint_of()
-    return Pass(GateConfig(reference=REF), fingerprint, commit, [], models)
+    return Pass(GateConfig(reference=REF), fingerprint() if fp is None else fp, commit, [], models)
 
 
 BASE = _pass({REF: [1e9, 1e9, 1e9], NET: [0.5, 0.5, 0.5], "gcpm-ppm": [2.0, 2.0, 2.0]})
@@ -62,7 +61,7 @@ def _exit(
 
 
 def test_other_fingerprint_refuses_with_the_command(tmp_path, monkeypatch, capsys):
-    other = {**fingerprint_of(), "cpu": "AMD EPYC 9B14", "isa": ["avx2", "fma"]}
+    other = {**fingerprint(), "cpu": "AMD EPYC 9B14", "isa": ["avx2", "fma"]}
     path = _write(tmp_path / "b.json", _pass({REF: [1e9], NET: [0.5]}, fp=other))
     monkeypatch.setattr(commands, "run_pass", _no_pass)
     with pytest.raises(SystemExit) as exc:
@@ -74,7 +73,7 @@ def test_other_fingerprint_refuses_with_the_command(tmp_path, monkeypatch, capsy
 
 
 def test_other_fingerprint_remeasures_the_baseline_commit(tmp_path, monkeypatch, capsys):
-    other = {**fingerprint_of(), "torch": "0.0-other"}
+    other = {**fingerprint(), "torch": "0.0-other"}
     path = _write(tmp_path / "b.json", _pass({REF: [7e9], NET: [9.0]}, fp=other, commit="abc123"))
     calls = []
 
@@ -105,7 +104,7 @@ def test_other_fingerprint_remeasures_the_baseline_commit(tmp_path, monkeypatch,
 
 
 def test_remeasure_draws_one_step_per_model_and_pass(tmp_path, monkeypatch):
-    other = {**fingerprint_of(), "torch": "0.0-other"}
+    other = {**fingerprint(), "torch": "0.0-other"}
     path = _write(tmp_path / "b.json", _pass({REF: [1e9], NET: [0.5]}, fp=other, commit="abc123"))
     bars = []
 
