@@ -70,7 +70,7 @@ _SUBCOMMANDS = {
         ("--models", "--repeats", "--tolerance"),
     ),
     "update": ("measure unchanged passes and write the baseline", _PASS),
-    "record": ("append a pass to the history", (*_PASS, "--models", "--history", "--repo")),
+    "record": ("append this tree's pass to the history", (*_PASS, "--models", "--history")),
     "history": ("trend plot and change points", ("--history", "--models", "--tolerance")),
     "bisect": ("find the commit that changed a model's figure", (*_PASS, "--repo")),
 }
@@ -108,9 +108,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     s["check"].add_argument("--report", type=Path, help="also write the table (Markdown)")
     s["update"].add_argument("--passes", type=_OPTIONS["--repeats"]["type"], default=1)
-    s["record"].add_argument(
-        "--commits", nargs="+", default=[], metavar="REV", help="backfill these commits"
-    )
     s["history"].add_argument("--plot", type=Path, default=HISTORY.with_suffix(".png"))
     s["history"].add_argument("--fingerprint", help="fingerprint id (default: the latest row's)")
     s["bisect"].add_argument("good")

@@ -147,18 +147,8 @@ def record(args: argparse.Namespace) -> int:
     io.prepare_output(args.history.parent, "--history")
     if args.history.exists():
         hist.read_history(args.history)  # refuse a malformed file before measuring
-    if args.commits:
-        require_repository(args.repo)
-    with progress(max(1, len(args.commits)) * len(names)) as bar:
-        if not args.commits:
-            rows = hist.rows_of(run_pass(config, names, on_model=following(bar, "this tree")))
-        else:  # backfill: other commits' models, measured here by this tree's code
-            passes = []
-            for commit in args.commits:
-                with worktree(args.repo, commit) as tree:
-                    done = run_pass(config, names, tree, on_model=following(bar, commit))
-                passes.append(hist.rows_of(done))
-            rows = pd.concat(passes, ignore_index=True)
+    with progress(len(names)) as bar:
+        rows = hist.rows_of(run_pass(config, names, on_model=following(bar, "this tree")))
     frame = hist.append(args.history, rows)
     title = f"Recorded into {args.history} ({len(frame)} rows)"
     print(io.to_markdown(rows[["commit", "model", "figure", "value", "samples"]], title))

@@ -1,5 +1,5 @@
-"""The gate's history across commits: one row per model and recorded pass, in commit order; a
-change point is a step above the tolerance between consecutive passes (docs/regression-gate.md)."""
+"""The gate's history: one row per model and recorded pass, in record order; a change point is
+a step above the tolerance between consecutive passes (docs/regression-gate.md)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from bench.regression.model import PROG, TOLERANCE, TOOL_ROOT, GateError, Pass
-from bench.regression.repo import GitError, git
+from bench.regression.model import PROG, TOLERANCE, GateError, Pass
 from bench.report import files as io
 from bench.report.plots import model_colors
 
@@ -75,30 +74,8 @@ def append(path: Path, rows: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def commit_positions(repo: Path) -> dict[str, int]:
-    """Every commit reachable from a ref of ``repo`` -> its place, parents before children (then
-    by date); empty outside a git repository."""
-    try:
-        listed = git(repo, "rev-list", "--all", "--date-order", "--reverse")
-    except GitError:
-        return {}
-    return {commit: i for i, commit in enumerate(listed.split())}
-
-
-def in_commit_order(frame: pd.DataFrame, positions: dict[str, int]) -> pd.DataFrame:
-    """``frame`` by commit place, passes numbered in that order (column ``pass``); a commit not
-    in ``positions`` (another clone's) keeps its place after the row recorded before it."""
-    place = frame.commit.astype(str).map(positions).ffill().fillna(-1)
-    ordered = frame.loc[place.sort_values(kind="stable").index]
-    passes = list(zip(ordered.commit.astype(str), ordered.recorded_at.astype(str)))
-    number = {p: i for i, p in enumerate(dict.fromkeys(passes))}
-    return ordered.assign(**{"pass": [number[p] for p in passes]})
-
-
-def series(
-    frame: pd.DataFrame, fingerprint: str | None = None, repo: Path = TOOL_ROOT
-) -> dict[str, pd.DataFrame]:
-    """Per model, the rows of one fingerprint (default: the latest row's), in commit order."""
+def series(frame: pd.DataFrame, fingerprint: str | None = None) -> dict[str, pd.DataFrame]:
+    """Per model, the rows of one fingerprint (default: the latest row's), passes numbered."""
     if frame.empty:
         raise GateError("the history is empty")
     last = frame.iloc[-1]
@@ -108,7 +85,7 @@ def series(
     ]
     if keep.empty:
         raise GateError(f"no history rows with fingerprint {fp!r}")
-    keep = in_commit_order(keep, commit_positions(repo))
+    keep = keep.assign(**{"pass": keep.groupby(["commit", "recorded_at"], sort=False).ngroup()})
     return {m: g.reset_index(drop=True) for m, g in keep.groupby("model", sort=True)}
 
 
@@ -131,7 +108,7 @@ def change_table(per_model: dict[str, pd.DataFrame], tolerance: float = TOLERANC
 
 
 def plot(per_model: dict[str, pd.DataFrame], changes: pd.DataFrame, path: Path) -> Path:
-    """Each model's figure relative to its first value, pass by pass in commit order."""
+    """Each model's figure relative to its first value, pass by pass."""
     fig = Figure(figsize=(10, 5))
     ax = fig.add_subplot()
     colors = model_colors(list(per_model))  # the tables' colours; distinct past ten models
@@ -144,7 +121,7 @@ def plot(per_model: dict[str, pd.DataFrame], changes: pd.DataFrame, path: Path) 
     ax.set_xticks(
         list(passes["pass"]), [str(c)[:7] for c in passes.commit], rotation=60, fontsize=7
     )
-    ax.set_xlabel("recorded pass, in commit order (commit)")
+    ax.set_xlabel("recorded pass (commit)")
     ax.set_ylabel("gated figure / first recorded value")
     ax.ticklabel_format(axis="y", useOffset=False)  # 1.0004, not "+1" over 0.0004
     ax.set_title("Regression gate history (dotted: change points)")
