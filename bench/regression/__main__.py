@@ -1,7 +1,6 @@
 """``python -m bench.regression check|update|record|history|bisect``: the CI latency gate.
 
-Exit status: 0 passed, 1 regressed, 2 usage error, 3 internal error, 4 no comparable baseline
-(another fingerprint or settings: the line says what to run), 130 interrupted.
+Exit status: 0 passed, 1 regressed, 2 usage error, 3 internal error, 4 no comparable baseline.
 """
 
 from __future__ import annotations

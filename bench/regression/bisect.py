@@ -1,9 +1,5 @@
-"""Find the commit that changed a model's gated figure with ``git bisect``.
-
-Both ends are measured first; each step then measures the commit git checks out (in a temporary
-worktree) with this tree's code and marks it bad when its figure is closer, in log terms, to
-BAD's than to GOOD's (as TorchBench bisects); a commit whose models fail to measure is skipped.
-"""
+"""Find the commit that changed a model's gated figure with ``git bisect`` in a temporary
+worktree; a commit is bad when its figure is closer, in log terms, to BAD's (as TorchBench)."""
 
 from __future__ import annotations
 

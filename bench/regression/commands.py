@@ -41,14 +41,7 @@ def progress(total: int, unit: str = "model") -> tqdm:
 
 def following(bar: tqdm, label: str) -> OnModel:
     """A ``run_pass`` callback: the model in the description as it starts, a step as it ends."""
-
-    def on_model(name: str, finished: bool) -> None:
-        if finished:
-            bar.update()
-        else:
-            bar.set_description(f"{label}: {name}")
-
-    return on_model
+    return lambda name, done: bar.update() if done else bar.set_description(f"{label}: {name}")
 
 
 def resolve_names(models: Sequence[str], reference: str) -> list[str]:
@@ -177,13 +170,8 @@ def bisect(args: argparse.Namespace) -> int:
     resolve_names([args.model], config.reference)
     require_repository(args.repo)
     with progress(2 + bis.expected_steps(args.repo, args.good, args.bad), unit="commit") as bar:
-
-        def on_step(commit: str, figure: float | None) -> None:
-            if figure is None:
-                bar.set_description(f"bisect {args.model}: {commit[:10]}")
-            else:
-                bar.update()
-
+        step = following(bar, f"bisect {args.model}")
+        on_step = lambda commit, figure: step(commit[:10], figure is not None)
         result = bis.bisect(args.repo, args.good, args.bad, config, args.model, on_step)
         bar.total = bar.n  # git's estimate of the steps, now the count
         bar.refresh()

@@ -27,12 +27,12 @@ def differences(baseline: dict, current: dict) -> list[str]:
 
 def comparable(baseline: Pass, config: GateConfig, fingerprint: dict) -> list[str]:
     """Why ``baseline`` cannot be compared with a pass under ``config`` here ([] if it can)."""
-    keys = {"reference": "reference", "input size": "input_size"}
-    reasons = [
-        f"{label}: baseline {getattr(baseline.config, k)!r}, now {getattr(config, k)!r}"
-        for label, k in keys.items()
-        if getattr(baseline.config, k) != getattr(config, k)
-    ]
+    was, now = baseline.config, config
+    pairs = {
+        "reference": (was.reference, now.reference),
+        "input size": (was.input_size, now.input_size),
+    }
+    reasons = [f"{k}: baseline {b!r}, now {c!r}" for k, (b, c) in pairs.items() if b != c]
     return reasons + differences(baseline.fingerprint, fingerprint)
 
 

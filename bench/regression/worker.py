@@ -1,17 +1,13 @@
-"""One measuring process of a gate pass: ``python -m bench.regression.worker JOB_JSON``.
-
-``counts``: params, FLOPs and the op signature (aten operators by type and the bytes they write,
-recorded below autograd: it catches FLOP-neutral changes such as a copy or a ``cat``).
-``instructions``: one forward per repeat under callgrind, framed by ``begin NAME`` / ``end NAME``
-lines on stdout for the progress bar. On x86-64 a 28-byte stub issues valgrind's client request
-to start instrumenting after start-up and warm-up (``--instr-atstart=no`` saves ~75 s of CPU per
-pass). The models may come from another commit's tree; the measuring code is always this tree's.
+"""One measuring process of a gate pass (``python -m bench.regression.worker JOB_JSON``):
+``counts`` (params, FLOPs, op signature) or ``instructions`` under callgrind, one forward per
+repeat. Models may come from another commit's tree; the measuring code is always this tree's.
 """
 
 from __future__ import annotations
 
 import ctypes
 import importlib.util
+import itertools
 import json
 import mmap
 import platform
@@ -29,11 +25,13 @@ from torch.utils._pytree import tree_leaves
 LATE_INSTRUMENTATION = platform.machine() in ("x86_64", "AMD64")
 _START_INSTRUMENTATION = 0x43540000 + 4  # callgrind.h: VG_USERREQ_TOOL_BASE('C','T') + 4
 # rax = rdi (args); rdx = 0 (default); the special preamble on rdi; xchg rbx,rbx; return rdx
+Measure = Callable[[Callable[[], object]], int]  # instructions (or a stand-in) of one call
 _AMD64_STUB = bytes.fromhex("4889f8 31d2 48c1c703 48c1c70d 48c1c73d 48c1c733 4887db 4889d0 c3")
 
 
 def client_request(code: int) -> int:
-    """Valgrind's client request ``code`` (valgrind.h); 0 outside valgrind. x86-64 only."""
+    """Valgrind's client request ``code`` (valgrind.h), 0 outside valgrind; x86-64 only. Starting
+    instrumentation after start-up and warm-up (``--instr-atstart=no``) saves ~75 s of CPU."""
     page = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
     page.write(_AMD64_STUB)
     call = ctypes.CFUNCTYPE(ctypes.c_ulong, ctypes.c_void_p)(
@@ -48,19 +46,17 @@ def start_instrumentation() -> None:
         client_request(_START_INSTRUMENTATION)
 
 
-class CallgrindCounter:
+def callgrind_counter(out_file: Path) -> Measure:
     """Instructions of one call, read from the dump callgrind writes when collection stops."""
+    dumps = itertools.count(1)
 
-    def __init__(self, out_file: Path) -> None:
-        self.out_file = out_file
-        self.dumps = 0
-
-    def __call__(self, fn: Callable[[], object]) -> int:
+    def measure(fn: Callable[[], object]) -> int:
         torch._C._valgrind_toggle()
         fn()
         torch._C._valgrind_toggle_and_dump_stats()
-        self.dumps += 1
-        return read_total(Path(f"{self.out_file}.{self.dumps}"))
+        return read_total(Path(f"{out_file}.{next(dumps)}"))
+
+    return measure
 
 
 def read_total(dump: Path) -> int:
@@ -88,14 +84,12 @@ class _Recorder(TorchDispatchMode):
 
 
 def op_signature(model: nn.Module, x: torch.Tensor) -> dict[str, list[int]]:
-    """``{op: [calls, bytes written]}`` of one inference forward, sorted by op name."""
+    """``{op: [calls, bytes written]}`` of one inference forward, sorted by op name: recorded
+    below autograd, it catches FLOP-neutral changes (a copy, a ``cat``)."""
     recorder = _Recorder()
     with torch.inference_mode(), recorder:
         model(x)
     return {op: [recorder.calls[op], recorder.bytes[op]] for op in sorted(recorder.calls)}
-
-
-Measure = Callable[[Callable[[], object]], int]
 
 
 def load_models_from(root: Path) -> None:
@@ -162,7 +156,8 @@ def measure_models(
     slowdowns: dict[str, float],
     before: Callable[[], None] = lambda: None,
 ) -> dict[str, list[int]]:
-    """``repeats`` measurements of one forward per model; ``before`` runs after the warm-up."""
+    """``repeats`` measurements of one forward per model, framed by ``begin NAME`` / ``end NAME``
+    lines on stdout (the progress bar's); ``before`` runs after the warm-up."""
     built = {n: build(n, size) for n in names}
     with torch.inference_mode():
         for model, x in built.values():
@@ -206,10 +201,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if job["signal"] == "counts":
         result = static_counts(job["names"], size)
     else:
-        counter = CallgrindCounter(out.with_suffix(".callgrind"))
-        result = measure_models(
-            job["names"], size, job["repeats"], counter, job["slowdowns"], start_instrumentation
-        )
+        counter = callgrind_counter(out.with_suffix(".callgrind"))
+        names, repeats, slowdowns = job["names"], job["repeats"], job["slowdowns"]
+        result = measure_models(names, size, repeats, counter, slowdowns, start_instrumentation)
     out.write_text(json.dumps(result), encoding="utf-8")
     return 0
 

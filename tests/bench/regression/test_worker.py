@@ -184,7 +184,7 @@ def test_each_callgrind_call_reads_its_own_numbered_dump(tmp_path: Path, monkeyp
     )
     for i, total in ((1, 10), (2, 20)):
         (tmp_path / f"out.{i}").write_text(f"totals: {total}\n")
-    counter = worker.CallgrindCounter(tmp_path / "out")
+    counter = worker.callgrind_counter(tmp_path / "out")
     calls = []
     assert [counter(lambda: calls.append(1)) for _ in range(2)] == [10, 20]
     assert toggles == ["on", "dump", "on", "dump"] and len(calls) == 2
