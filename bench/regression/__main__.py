@@ -108,7 +108,6 @@ def _parser() -> argparse.ArgumentParser:
     s["check"].add_argument("--report", type=Path, help="also write the table (Markdown)")
     s["update"].add_argument("--passes", type=_OPTIONS["--repeats"]["type"], default=1)
     s["history"].add_argument("--plot", type=Path, default=HISTORY.with_suffix(".png"))
-    s["history"].add_argument("--fingerprint", help="fingerprint id (default: the latest row's)")
     s["bisect"].add_argument("good")
     s["bisect"].add_argument("bad")
     s["bisect"].add_argument("--model", required=True)

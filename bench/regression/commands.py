@@ -150,7 +150,7 @@ def record(args: argparse.Namespace) -> int:
 
 def history(args: argparse.Namespace) -> int:
     frame = hist.read_history(args.history)
-    per_model = hist.series(frame, args.fingerprint)
+    per_model = hist.series(frame)
     unknown = ", ".join(m for m in args.models if m not in per_model)
     if unknown:
         raise GateError(f"no history for {unknown}; recorded models: {', '.join(per_model)}")

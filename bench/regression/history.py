@@ -74,17 +74,13 @@ def append(path: Path, rows: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def series(frame: pd.DataFrame, fingerprint: str | None = None) -> dict[str, pd.DataFrame]:
-    """Per model, the rows of one fingerprint (default: the latest row's), passes numbered."""
+def series(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Per model, the rows comparable with the latest (its fingerprint, signal, input), passes
+    numbered."""
     if frame.empty:
         raise GateError("the history is empty")
-    last = frame.iloc[-1]
-    fp = fingerprint or last.fingerprint_id
-    keep = frame[
-        (frame.fingerprint_id == fp) & (frame.signal == last.signal) & (frame.input == last.input)
-    ]
-    if keep.empty:
-        raise GateError(f"no history rows with fingerprint {fp!r}")
+    same = ["fingerprint_id", "signal", "input"]
+    keep = frame[(frame[same] == frame[same].iloc[-1]).all(axis=1)]
     keep = keep.assign(**{"pass": keep.groupby(["commit", "recorded_at"], sort=False).ngroup()})
     return {m: g.reset_index(drop=True) for m, g in keep.groupby("model", sort=True)}
 
@@ -95,6 +91,7 @@ def change_points(values: list[float], tolerance: float = TOLERANCE) -> list[int
 
 
 def change_table(per_model: dict[str, pd.DataFrame], tolerance: float = TOLERANCE) -> pd.DataFrame:
+    """One row per change point: the commits and the values on each side."""
     rows = []
     for model, g in per_model.items():
         values = g.value.tolist()
@@ -116,15 +113,12 @@ def plot(per_model: dict[str, pd.DataFrame], changes: pd.DataFrame, path: Path) 
         ax.plot(g["pass"], g.value / g.value.iloc[0], marker="o", label=model, color=colors[model])
         for start in changes[changes.model == model]["pass"]:
             ax.axvline(start - 0.5, color="grey", linestyle=":")
-    passes = pd.concat(g[["pass", "commit"]] for g in per_model.values())
-    passes = passes.drop_duplicates("pass").sort_values("pass")
-    ax.set_xticks(
-        list(passes["pass"]), [str(c)[:7] for c in passes.commit], rotation=60, fontsize=7
-    )
-    ax.set_xlabel("recorded pass (commit)")
-    ax.set_ylabel("gated figure / first recorded value")
-    ax.ticklabel_format(axis="y", useOffset=False)  # 1.0004, not "+1" over 0.0004
+    passes = pd.concat(g[["pass", "commit"]] for g in per_model.values()).drop_duplicates("pass")
+    labels = [str(c)[:7] for c in passes.commit]
+    ax.set_xticks(list(passes["pass"]), labels, rotation=60, fontsize=7)
+    ax.set(xlabel="recorded pass (commit)", ylabel="gated figure / first recorded value")
     ax.set_title("Regression gate history (dotted: change points)")
+    ax.ticklabel_format(axis="y", useOffset=False)  # 1.0004, not "+1" over 0.0004
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     return io.write_figure(fig, path)
