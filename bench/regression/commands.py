@@ -76,7 +76,8 @@ def _remeasured_baseline(baseline: Pass, names: Sequence[str], source: Path, bar
 def check(args: argparse.Namespace) -> int:
     started = time.time()
     baseline = load_baseline(args.baseline)
-    config = replace(baseline.config, repeats=args.repeats or baseline.config.repeats)
+    given = {"repeats": args.repeats, "tolerance": args.tolerance}
+    config = replace(baseline.config, **{k: v for k, v in given.items() if v is not None})
     names = resolve_names(args.models, config.reference)
     not_run = ", ".join(n for n, _ in args.inject_slowdown if n not in names)
     if not_run:
@@ -95,7 +96,7 @@ def check(args: argparse.Namespace) -> int:
         slowdowns = dict(args.inject_slowdown)
         current = run_pass(config, names, slowdowns=slowdowns, on_model=following(bar, "now"))
     gone = [] if args.models else missing_models(baseline, list_models())
-    table = compare(baseline, current, [*names, *gone], args.tolerance)
+    table = compare(baseline, current, [*names, *gone], config.tolerance)
     failed = table.verdict.str.startswith("FAIL")
     h, w = config.input_size
     title = f"Latency regression gate (instructions, {h}x{w}, {config.repeats} repeats)"
@@ -120,6 +121,8 @@ def _config_for(args: argparse.Namespace, path: Path) -> GateConfig:
 
 def update(args: argparse.Namespace) -> int:
     config = _config_for(args, args.baseline)
+    if args.passes < 1:
+        raise GateError(f"--passes must be >= 1, got {args.passes}")
     names = resolve_names([], config.reference)
     io.prepare_output(args.baseline.parent, "--baseline")
     with progress(args.passes * len(names)) as bar:
@@ -158,7 +161,8 @@ def history(args: argparse.Namespace) -> int:
     if args.plot.is_dir():
         raise GateError(f"--plot {args.plot}: is a folder; give the PNG file to write")
     io.prepare_output(args.plot.parent, "--plot")
-    changes = hist.change_table(per_model, args.tolerance or TOLERANCE)
+    tolerance = GateConfig(tolerance=args.tolerance or TOLERANCE).tolerance  # checked as in check
+    changes = hist.change_table(per_model, tolerance)
     hist.plot(per_model, changes, args.plot)
     table = io.to_markdown(changes.drop(columns="pass"), "Change points")
     print(f"{table if len(changes) else 'no change points'}\ntrend plot: {args.plot}")

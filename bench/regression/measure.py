@@ -69,6 +69,8 @@ def fingerprint(isa_cap: dict[str, str] = ISA_CAP, threads: int = 1) -> dict[str
     }
 
 
+# collection only around each measured forward (the worker toggles it); no per-line dumps
+CALLGRIND = ["--tool=callgrind", "--collect-atstart=no", "--dump-line=no", "--dump-instr=no", "-q"]
 OnModel = Callable[[str, bool], None]  # (model, finished): called as the worker begins / ends it
 
 
@@ -94,17 +96,9 @@ def worker_command(
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         raise GateError("valgrind is not installed (the gate counts instructions under it)")
-    return [
-        valgrind,
-        "--tool=callgrind",
-        "--collect-atstart=no",
-        "--dump-line=no",
-        "--dump-instr=no",
-        f"--instr-atstart={'no' if LATE_INSTRUMENTATION else 'yes'}",
-        f"--callgrind-out-file={out.with_suffix('.callgrind')}",
-        "-q",
-        *cmd,
-    ]
+    late = f"--instr-atstart={'no' if LATE_INSTRUMENTATION else 'yes'}"
+    dump = f"--callgrind-out-file={out.with_suffix('.callgrind')}"
+    return [valgrind, *CALLGRIND, late, dump, *cmd]
 
 
 def _start(cmd: list[str], err: Path, followed: bool) -> subprocess.Popen:
@@ -146,11 +140,10 @@ def run_pass(
                     raise MeasureError(
                         f"the {s} measuring process exited with {proc.returncode}:\n{tail}"
                     )
-        finally:
+        finally:  # a crash or an interrupt leaves no worker behind
             for proc in procs.values():
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
+                proc.kill()  # a no-op on one that has exited
+                proc.wait()
                 if proc.stdout is not None:
                     proc.stdout.close()
         counts, instructions = (json.loads(outs[s].read_text(encoding="utf-8")) for s in signals)

@@ -41,7 +41,7 @@ class GateConfig:
         if not 0 < self.tolerance < 1:
             raise GateError(f"--tolerance must be in (0, 1), got {self.tolerance}")
         if any(s <= 0 or s % 64 for s in self.input_size):
-            raise GateError(f"input size must be positive multiples of 64, got {self.input_size}")
+            raise GateError(f"--size must be positive multiples of 64, got {self.input_size}")
 
 
 @dataclass
