@@ -39,10 +39,7 @@ _OPTIONS: dict[str, dict] = {
 }
 _PASS = ("--reference", "--size", "--repeats", "--tolerance")
 _SUBCOMMANDS = {
-    "check": (
-        "measure and compare with the committed baseline",
-        ("--models", "--repeats", "--tolerance"),
-    ),
+    "check": ("measure and compare with the baseline", ("--models", "--repeats", "--tolerance")),
     "update": ("measure unchanged passes and write the baseline", _PASS),
     "record": ("append this tree's pass to the history", (*_PASS, "--models", "--history")),
     "history": ("trend plot and change points", ("--history", "--models", "--tolerance")),
@@ -52,34 +49,19 @@ _SUBCOMMANDS = {
 
 def _parser() -> argparse.ArgumentParser:
     p = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
-    p.add_argument(
-        "--baseline",
-        type=Path,
-        default=BASELINE,
-        help=f"baseline JSON (default {BASELINE}); give it before the subcommand: "
-        f"`{PROG} --baseline FILE check`",
-    )
+    where = f"default {BASELINE}; give it before the subcommand: `{PROG} --baseline FILE check`"
+    p.add_argument("--baseline", type=Path, default=BASELINE, help=where)
     sub = p.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     s = {}
     for name, (text, options) in _SUBCOMMANDS.items():
         s[name] = sub.add_parser(name, help=text)
         for option in options:
             s[name].add_argument(option, **_OPTIONS[option])
-    s["check"].add_argument(
-        "--inject-slowdown",
-        type=parse_slowdown,
-        action="append",
-        default=[],
-        metavar="NAME=+PCT%",
-        help="demo: work added to one model's forward",
-    )
-    s["check"].add_argument(
-        "--other-machine",
-        choices=("refuse", "remeasure"),
-        default="refuse",
-        help="baseline from another fingerprint: refuse (exit 4) or measure the "
-        "baseline's commit here in a git worktree and compare with that",
-    )
+    slowdown = {"type": parse_slowdown, "action": "append", "default": [], "metavar": "NAME=+PCT%"}
+    s["check"].add_argument("--inject-slowdown", **slowdown, help="demo: slow one model down")
+    other = "a baseline of another fingerprint: refuse (exit 4) or measure its commit here"
+    ways = ("refuse", "remeasure")
+    s["check"].add_argument("--other-machine", choices=ways, default="refuse", help=other)
     s["check"].add_argument("--report", type=Path, help="also write the table (Markdown)")
     s["update"].add_argument("--passes", type=int, default=1, help="passes merged (>= 1)")
     s["history"].add_argument("--plot", type=Path, default=HISTORY.with_suffix(".png"))
