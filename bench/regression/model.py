@@ -94,9 +94,7 @@ def load_baseline(path: Path) -> Pass:
     try:
         return Pass.from_json(json.loads(path.read_text(encoding="utf-8")), str(path))
     except FileNotFoundError:
-        raise NoComparableBaseline(
-            f"no regression baseline at {path}; create it with {UPDATE}"
-        ) from None
+        raise NoComparableBaseline(f"no regression baseline at {path}; run {UPDATE}") from None
     except OSError as exc:
         raise GateError(f"{path}: cannot read ({exc.strerror})") from None
     except UnicodeDecodeError as exc:

@@ -193,8 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     job = json.loads((sys.argv[1:] if argv is None else argv)[0])
     torch.set_num_threads(1)
     if job.get("models_root"):
-        # the measuring modules first, bound to this tree; only the models come from the other
-        import bench.measure.complexity  # noqa: F401
+        import bench.measure.complexity  # noqa: F401 - bound to this tree before the models move
 
         load_models_from(Path(job["models_root"]))
     out, size = Path(job["out"]), tuple(job["size"])
