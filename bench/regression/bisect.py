@@ -1,29 +1,17 @@
-"""Find the commit that changed a model's gated figure with ``git bisect run``.
-
-The two ends are measured first; then ``git bisect run`` checks commits out in a temporary
-worktree of the repository (the user's checkout is left alone) and runs this module's step at
-each: it measures that commit's models with this tree's measuring code and answers "bad" when
-the figure is closer, in log terms, to BAD's than to GOOD's, as TorchBench's bisection does.
-A commit whose models cannot be measured is skipped (exit 125).
-"""
+"""Find the commit that changed a model's gated figure with ``git bisect`` in a temporary
+worktree; a commit is bad when its figure is closer, in log terms, to BAD's (as TorchBench)."""
 
 from __future__ import annotations
 
-import argparse
 import math
 import statistics
-import subprocess
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.regression.measure import TOOL_ROOT, MeasureError, run_pass
+from bench.regression.measure import MeasureError, run_pass
 from bench.regression.model import GateConfig, GateError
 from bench.regression.repo import GitError, git, resolve, worktree
-
-GOOD, BAD, SKIP, ABORT = 0, 1, 125, 128  # git bisect run's exit codes
-STEP = "gate-step"  # prefix of the line a step prints: "gate-step COMMIT FIGURE"
 
 
 @dataclass
@@ -51,17 +39,6 @@ def expected_steps(root: Path, good: str, bad: str) -> int:
     return math.ceil(math.log2(count)) if count > 1 else 0
 
 
-def step_command(config: GateConfig, model: str, good: float, bad: float, tree: Path) -> list[str]:
-    """The command ``git bisect run`` runs: this module, started in this tree, on ``tree``.
-
-    ``cd`` first: ``python -m`` puts the working folder, the checked-out commit, on the path.
-    """
-    step = [sys.executable, "-m", "bench.regression.bisect", "--model", model, "--tree", str(tree)]
-    step += ["--reference", config.reference, "--size", *map(str, config.input_size)]
-    step += ["--repeats", str(config.repeats), "--good", repr(good), "--bad", repr(bad)]
-    return ["sh", "-c", 'cd "$0" && exec "$@"', str(TOOL_ROOT), *step]
-
-
 def bisect(
     root: Path,
     good: str,
@@ -77,80 +54,33 @@ def bisect(
         raise GateError(f"{good[:10]} is both ends: nothing to bisect")
     if git(root, "merge-base", good, bad) != good:
         raise GitError(f"{good[:10]} is not an ancestor of {bad[:10]}")
-    ends = []
-    for commit in (good, bad):
+    steps: list[tuple[str, float]] = []
+
+    def measure(tree: Path) -> float:
+        commit = git(tree, "rev-parse", "HEAD")
         on_step(commit, None)
+        steps.append((commit, figure_at(config, model, tree)))
+        on_step(*steps[-1])
+        return steps[-1][1]
+
+    for commit in (good, bad):
         with worktree(root, commit) as tree:
-            ends.append((commit, figure_at(config, model, tree)))
-        on_step(commit, ends[-1][1])
-    f_good, f_bad = ends[0][1], ends[1][1]
+            measure(tree)
+    f_good, f_bad = steps[0][1], steps[1][1]
     if abs(f_bad / f_good - 1) <= config.tolerance:
         raise GateError(
             f"the figure hardly differs between {good[:10]} ({f_good:.6g}) and {bad[:10]} "
             f"({f_bad:.6g}): within the {100 * config.tolerance:g} % tolerance, nothing to bisect"
         )
     with worktree(root, bad) as tree:
-        steps = _run(tree, good, bad, step_command(config, model, f_good, f_bad, tree), on_step)
+        said = git(tree, "bisect", "start", bad, good)
+        while "is the first bad commit" not in said:
+            try:
+                value = measure(tree)
+            except MeasureError:  # this commit's models do not build: neither good nor bad
+                said = git(tree, "bisect", "skip")
+                continue
+            said = git(tree, "bisect", "bad" if sides_with_bad(value, f_good, f_bad) else "good")
         first_bad = git(tree, "log", "-1", "--format=%h %s", "refs/bisect/bad")
         git(tree, "bisect", "reset")
-    return BisectResult(f_good, f_bad, first_bad, ends + steps)
-
-
-def _run(
-    tree: Path, good: str, bad: str, command: list[str], on_step: Callable
-) -> list[tuple[str, float]]:
-    git(tree, "bisect", "start", bad, good)
-    steps = []
-    proc = subprocess.Popen(
-        ["git", "bisect", "run", *command],
-        cwd=tree,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines = []
-    for line in proc.stdout:
-        lines.append(line.rstrip())
-        fields = line.split()
-        if fields[:1] == [STEP] and len(fields) == 2:
-            on_step(fields[1], None)
-        elif fields[:1] == [STEP]:
-            steps.append((fields[1], float(fields[2])))
-            on_step(*steps[-1])
-    if proc.wait() != 0:
-        raise GitError(f"git bisect run failed: {(lines or ['no output'])[-1]}")
-    return steps
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m bench.regression.bisect", description=__doc__)
-    p.add_argument("--model", required=True)
-    p.add_argument("--tree", type=Path, required=True)
-    p.add_argument("--reference", required=True)
-    p.add_argument("--size", type=int, nargs=2, required=True)
-    p.add_argument("--repeats", type=int, required=True)
-    p.add_argument("--good", type=float, required=True)
-    p.add_argument("--bad", type=float, required=True)
-    return p
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """One bisect step: measure ``--tree``'s commit and tell git which end it sides with."""
-    args = _parser().parse_args(argv)
-    config = GateConfig(args.reference, tuple(args.size), args.repeats)
-    commit = git(args.tree, "rev-parse", "HEAD")
-    print(STEP, commit, flush=True)
-    try:
-        value = figure_at(config, args.model, args.tree)
-    except MeasureError as exc:  # this commit's models do not build: neither good nor bad
-        print(exc, file=sys.stderr)
-        return SKIP
-    except Exception as exc:  # noqa: BLE001 - stop the bisection rather than mislabel a commit
-        print(f"bisect step failed: {exc!r}", file=sys.stderr)
-        return ABORT
-    print(STEP, commit, value, flush=True)
-    return BAD if sides_with_bad(value, args.good, args.bad) else GOOD
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return BisectResult(f_good, f_bad, first_bad, steps)

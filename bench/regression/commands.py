@@ -1,8 +1,5 @@
-"""The gate's sub-commands; each returns the process exit status (see ``__main__``).
-
-Long ones (every pass takes minutes under valgrind) draw a progress bar on stderr: one step per
-model measured, the model (and the commit or pass) in its description.
-"""
+"""The gate's subcommands, named as on the command line; each returns the exit status. A pass
+shows a progress bar on stderr: one step per model, named in its description."""
 
 from __future__ import annotations
 
@@ -17,11 +14,14 @@ import pandas as pd
 from tqdm import tqdm
 
 from architectures import list_models
+from bench.regression import bisect as bis
 from bench.regression import history as hist
-from bench.regression.bisect import bisect, expected_steps
 from bench.regression.gate import comparable, compare, missing_models, require_comparable
-from bench.regression.measure import TOOL_ROOT, OnModel, fingerprint_of, run_pass
+from bench.regression.measure import OnModel, fingerprint, run_pass
 from bench.regression.model import (
+    TOLERANCE,
+    TOOL_ROOT,
+    UPDATE,
     GateConfig,
     GateError,
     NoComparableBaseline,
@@ -36,101 +36,75 @@ EXIT_PASS, EXIT_REGRESSED = 0, 1
 
 
 def progress(total: int, unit: str = "model") -> tqdm:
-    return tqdm(total=total, unit=unit, file=sys.stderr, disable=None, dynamic_ncols=True)
+    return tqdm(total=total, unit=unit, file=sys.stderr, disable=None)
 
 
 def following(bar: tqdm, label: str) -> OnModel:
     """A ``run_pass`` callback: the model in the description as it starts, a step as it ends."""
-
-    def on_model(name: str, finished: bool) -> None:
-        if finished:
-            bar.update()
-        else:
-            bar.set_description(f"{label}: {name}")
-
-    return on_model
+    return lambda name, done: bar.update() if done else bar.set_description(f"{label}: {name}")
 
 
 def resolve_names(models: Sequence[str], reference: str) -> list[str]:
     """Reference first, then ``models`` (default: every registered model); unknown ones refused."""
     known = list_models()
     names = list(models) or list(known)
-    unknown = [n for n in [*names, reference] if n not in known]
+    unknown = ", ".join(repr(n) for n in [*names, reference] if n not in known)
     if unknown:
-        raise GateError(
-            f"unknown model(s) {', '.join(map(repr, unknown))}; known models: {', '.join(known)}"
-        )
+        raise GateError(f"unknown model(s) {unknown}; known models: {', '.join(known)}")
     return [reference] + [n for n in dict.fromkeys(names) if n != reference]
 
 
 def _remeasured_baseline(baseline: Pass, names: Sequence[str], source: Path, bar: tqdm) -> Pass:
     """The baseline's own commit measured on this machine, for a check on another fingerprint."""
-    redo = "re-baseline with `python -m bench.regression update`"
-    if not baseline.commit:
+    commit, redo = baseline.commit[:10], f"re-baseline with {UPDATE}"
+    if not commit:
         raise NoComparableBaseline(f"{source} records no commit to re-measure here; {redo}")
     if baseline.dirty:
         raise NoComparableBaseline(
             f"{source} was measured with uncommitted changes in {', '.join(baseline.dirty)}, "
-            f"so its commit {baseline.commit[:10]} cannot reproduce it; {redo} on a clean tree"
+            f"so its commit {commit} cannot reproduce it; {redo} on a clean tree"
         )
-    label = f"baseline {baseline.commit[:10]}"
+    bar.write(f"note: measuring the baseline's commit {commit} here (git worktree)", sys.stdout)
     try:
         with worktree(TOOL_ROOT, baseline.commit) as tree:
-            return run_pass(baseline.config, names, tree, on_model=following(bar, label))
+            on_model = following(bar, f"baseline {commit}")
+            return run_pass(baseline.config, names, tree, on_model=on_model)
     except GitError as exc:
-        raise NoComparableBaseline(
-            f"cannot check out the baseline's commit {baseline.commit[:10]} ({exc}); {redo}"
-        ) from None
-
-
-def _check_args(args: argparse.Namespace, names: list[str]) -> None:
-    not_run = [n for n, _ in args.inject_slowdown if n not in names]
-    if not_run:
-        raise GateError(
-            f"--inject-slowdown names {', '.join(not_run)}, which this check does "
-            f"not run (--models {' '.join(names[1:])})"
-        )
-    if args.report is not None:
-        io.prepare_output(args.report.parent, "--report")
+        raise NoComparableBaseline(f"cannot check out {commit} ({exc}); {redo}") from None
 
 
 def check(args: argparse.Namespace) -> int:
     started = time.time()
     baseline = load_baseline(args.baseline)
-    config = replace(baseline.config, repeats=args.repeats or baseline.config.repeats)
+    given = {"repeats": args.repeats, "tolerance": args.tolerance}
+    config = replace(baseline.config, **{k: v for k, v in given.items() if v is not None})
     names = resolve_names(args.models, config.reference)
-    _check_args(args, names)
-    here = fingerprint_of()
+    not_run = ", ".join(n for n, _ in args.inject_slowdown if n not in names)
+    if not_run:
+        raise GateError(f"--inject-slowdown {not_run}: this check does not run it (see --models)")
+    if args.report is not None:
+        io.prepare_output(args.report.parent, "--report")
+    here = fingerprint()
     reasons = comparable(baseline, config, here)
     if reasons and args.other_machine == "refuse":
         require_comparable(baseline, config, here, str(args.baseline))
     again = [n for n in names if n in baseline.models] if reasons else []
     with progress(len(again) + len(names)) as bar:
         if reasons:
-            bar.write(
-                f"note: {args.baseline} was measured under another fingerprint "
-                f"({'; '.join(reasons)}); measuring its commit {baseline.commit[:10]} on this "
-                f"machine as the baseline (git worktree)",
-                file=sys.stdout,
-            )
+            bar.write(f"note: another fingerprint ({'; '.join(reasons)})", sys.stdout)
             baseline = _remeasured_baseline(baseline, again, args.baseline, bar)
         slowdowns = dict(args.inject_slowdown)
         current = run_pass(config, names, slowdowns=slowdowns, on_model=following(bar, "now"))
-    table = compare(baseline, current, names, args.tolerance)
-    if not args.models:
-        gone = missing_models(baseline, list_models())
-        missing = pd.DataFrame([{"model": n, "verdict": "FAIL: missing"} for n in gone])
-        table = pd.concat([table, missing], ignore_index=True)
+    gone = [] if args.models else missing_models(baseline, list_models())
+    table = compare(baseline, current, [*names, *gone], config.tolerance)
     failed = table.verdict.str.startswith("FAIL")
     h, w = config.input_size
     title = f"Latency regression gate (instructions, {h}x{w}, {config.repeats} repeats)"
     print(io.to_markdown(table, title))
     if args.report is not None:
         io.write_markdown(table, args.report, title)
-    print(
-        f"{'FAILED' if failed.any() else 'passed'}: {int(failed.sum())} of {len(table)} "
-        f"models regressed ({time.time() - started:.0f} s)"
-    )
+    verdict, took = "FAILED" if failed.any() else "passed", time.time() - started
+    print(f"{verdict}: {failed.sum()} of {len(table)} models regressed ({took:.0f} s)")
     return EXIT_REGRESSED if failed.any() else EXIT_PASS
 
 
@@ -147,6 +121,8 @@ def _config_for(args: argparse.Namespace, path: Path) -> GateConfig:
 
 def update(args: argparse.Namespace) -> int:
     config = _config_for(args, args.baseline)
+    if args.passes < 1:
+        raise GateError(f"--passes must be >= 1, got {args.passes}")
     names = resolve_names([], config.reference)
     io.prepare_output(args.baseline.parent, "--baseline")
     with progress(args.passes * len(names)) as bar:
@@ -155,12 +131,8 @@ def update(args: argparse.Namespace) -> int:
     io.write_json(baseline.to_json(), args.baseline)
     table = hist.rows_of(baseline)[["model", "figure", "value", "samples", "params", "flops"]]
     print(io.to_markdown(table, f"New regression baseline: {args.baseline}"))
-    if baseline.dirty:
-        print(
-            f"warning: measured with uncommitted changes in {', '.join(baseline.dirty)}; "
-            f"commit them, then re-run update, so that a check on another machine can "
-            f"re-measure the baseline's commit"
-        )
+    if baseline.dirty:  # a check on another machine could not re-measure its commit
+        print(f"warning: uncommitted changes in {', '.join(baseline.dirty)}: commit, then update")
     print(f"commit the baseline: git add {args.baseline}")
     return EXIT_PASS
 
@@ -171,65 +143,40 @@ def record(args: argparse.Namespace) -> int:
     io.prepare_output(args.history.parent, "--history")
     if args.history.exists():
         hist.read_history(args.history)  # refuse a malformed file before measuring
-    if args.commits:
-        require_repository(args.repo)
-    with progress(max(1, len(args.commits)) * len(names)) as bar:
-        if not args.commits:
-            rows = hist.rows_of(run_pass(config, names, on_model=following(bar, "this tree")))
-        else:  # backfill: other commits' models, measured here by this tree's code
-            passes = []
-            for commit in args.commits:
-                with worktree(args.repo, commit) as tree:
-                    done = run_pass(config, names, tree, on_model=following(bar, commit))
-                passes.append(hist.rows_of(done))
-            rows = pd.concat(passes, ignore_index=True)
+    with progress(len(names)) as bar:
+        rows = hist.rows_of(run_pass(config, names, on_model=following(bar, "this tree")))
     frame = hist.append(args.history, rows)
-    print(
-        io.to_markdown(
-            rows[["commit", "model", "figure", "value", "samples"]],
-            f"Recorded into {args.history} ({len(frame)} rows)",
-        )
-    )
+    title = f"Recorded into {args.history} ({len(frame)} rows)"
+    print(io.to_markdown(rows[["commit", "model", "figure", "value", "samples"]], title))
     return EXIT_PASS
 
 
-def show_history(args: argparse.Namespace) -> int:
+def history(args: argparse.Namespace) -> int:
     frame = hist.read_history(args.history)
-    per_model = hist.series(frame, args.fingerprint)
-    if args.models:
-        unknown = [m for m in args.models if m not in per_model]
-        if unknown:
-            raise GateError(
-                f"no history for {', '.join(unknown)}; recorded models: {', '.join(per_model)}"
-            )
-        per_model = {m: per_model[m] for m in args.models}
+    per_model = hist.series(frame)
+    unknown = ", ".join(m for m in args.models if m not in per_model)
+    if unknown:
+        raise GateError(f"no history for {unknown}; recorded models: {', '.join(per_model)}")
+    per_model = {m: per_model[m] for m in args.models or per_model}
     if args.plot.is_dir():
         raise GateError(f"--plot {args.plot}: is a folder; give the PNG file to write")
     io.prepare_output(args.plot.parent, "--plot")
-    changes = hist.change_table(per_model, args.tolerance)
+    tolerance = GateConfig(tolerance=args.tolerance or TOLERANCE).tolerance  # checked as in check
+    changes = hist.change_table(per_model, tolerance)
     hist.plot(per_model, changes, args.plot)
-    print(
-        io.to_markdown(changes.drop(columns="pass"), "Change points")
-        if len(changes)
-        else "no change points"
-    )
-    print(f"trend plot: {args.plot}")
+    table = io.to_markdown(changes.drop(columns="pass"), "Change points")
+    print(f"{table if len(changes) else 'no change points'}\ntrend plot: {args.plot}")
     return EXIT_PASS
 
 
-def run_bisect(args: argparse.Namespace) -> int:
+def bisect(args: argparse.Namespace) -> int:
     config = _config_for(args, args.baseline)
     resolve_names([args.model], config.reference)
     require_repository(args.repo)
-    with progress(2 + expected_steps(args.repo, args.good, args.bad), unit="commit") as bar:
-
-        def on_step(commit: str, figure: float | None) -> None:
-            if figure is None:
-                bar.set_description(f"bisect {args.model}: {commit[:10]}")
-            else:
-                bar.update()
-
-        result = bisect(args.repo, args.good, args.bad, config, args.model, on_step)
+    with progress(2 + bis.expected_steps(args.repo, args.good, args.bad), unit="commit") as bar:
+        step = following(bar, f"bisect {args.model}")
+        on_step = lambda commit, figure: step(commit[:10], figure is not None)
+        result = bis.bisect(args.repo, args.good, args.bad, config, args.model, on_step)
         bar.total = bar.n  # git's estimate of the steps, now the count
         bar.refresh()
     steps = pd.DataFrame([{"commit": c[:10], "figure": f} for c, f in result.steps])

@@ -1,13 +1,5 @@
-"""Latency history across commits: one row per model and recorded pass, trend plot, change points.
-
-Passes are put in the order of their commits in git history (``git rev-list --date-order``:
-parents before children), not the order they were recorded in: ``record --commits`` adds older
-commits after newer ones. A commit git does not know (another clone's, a record outside git)
-keeps its place after the pass recorded before it.
-
-A change point is a pass whose figure differs from the previous pass's by more than the gate's
-tolerance: instruction counts repeat to about 0.1 %, so a step is a change, not noise.
-"""
+"""The gate's history: one row per model and recorded pass, in record order; a change point is
+a step above the tolerance between consecutive passes (docs/regression-gate.md)."""
 
 from __future__ import annotations
 
@@ -20,28 +12,13 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from bench.regression.measure import TOOL_ROOT
-from bench.regression.model import TOLERANCE, GateError, Pass
-from bench.regression.repo import GitError, git
+from bench.regression.model import PROG, TOLERANCE, GateError, Pass
 from bench.report import files as io
 from bench.report.plots import model_colors
 
-HISTORY = Path("results/regression_history.csv")
 COLUMNS = [
-    "recorded_at",
-    "commit",
-    "dirty",
-    "fingerprint_id",
-    "cpu",
-    "torch",
-    "signal",
-    "input",
-    "model",
-    "figure",
-    "value",
-    "samples",
-    "params",
-    "flops",
+    *("recorded_at", "commit", "dirty", "fingerprint_id", "cpu", "torch", "signal", "input"),
+    *("model", "figure", "value", "samples", "params", "flops"),
 ]
 
 
@@ -52,36 +29,21 @@ def fingerprint_id(fingerprint: dict) -> str:
 def rows_of(result: Pass) -> pd.DataFrame:
     """One row per model of ``result``: the median of its gated figure."""
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    h, w = result.config.input_size
-    rows = [
-        {
-            "recorded_at": now,
-            "commit": result.commit,
-            "dirty": bool(result.dirty),
-            "fingerprint_id": fingerprint_id(result.fingerprint),
-            "cpu": result.fingerprint.get("cpu", ""),
-            "torch": result.fingerprint.get("torch", ""),
-            "signal": "instructions",
-            "input": f"{h}x{w}",
-            "model": name,
-            "figure": result.figure_of(name),
-            "value": statistics.median(m.samples),
-            "samples": len(m.samples),
-            "params": m.params,
-            "flops": m.flops,
-        }
-        for name, m in result.models.items()
+    (h, w), fp = result.config.input_size, result.fingerprint
+    run = [now, result.commit, bool(result.dirty), fingerprint_id(fp), fp.get("cpu", "")]
+    run += [fp.get("torch", ""), "instructions", f"{h}x{w}"]
+    models = [
+        (n, result.figure_of(n), statistics.median(m.samples), len(m.samples), m.params, m.flops)
+        for n, m in result.models.items()
     ]
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return pd.DataFrame([[*run, *m] for m in models], columns=COLUMNS)
 
 
 def read_history(path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path)
     except FileNotFoundError:
-        raise GateError(
-            f"no history at {path}; add a pass with `python -m bench.regression record`"
-        ) from None
+        raise GateError(f"no history at {path}; add a pass with `{PROG} record`") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise GateError(f"{path}: not a regression history CSV ({exc})") from None
     missing = [c for c in COLUMNS if c not in frame.columns]
@@ -92,8 +54,8 @@ def read_history(path: Path) -> pd.DataFrame:
 
 
 def _require_whole_rows(path: Path, frame: pd.DataFrame) -> None:
-    """A file cut mid-row (a killed copy, a full disk) is refused, naming the line: pandas
-    would read the cut row with its last fields empty, or a number cut short, silently."""
+    """Refuse a file cut mid-row (a killed copy, a full disk), naming the line: pandas would
+    read it silently, its last fields empty or a number cut short."""
     if frame.empty:
         return
     with open(path, "rb") as handle:
@@ -112,42 +74,14 @@ def append(path: Path, rows: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def commit_positions(repo: Path) -> dict[str, int]:
-    """Every commit reachable from a ref of ``repo`` -> its place in history, oldest first
-    (parents before children, otherwise by commit date); empty outside a git repository."""
-    try:
-        listed = git(repo, "rev-list", "--all", "--date-order", "--reverse")
-    except GitError:
-        return {}
-    return {commit: i for i, commit in enumerate(listed.split())}
-
-
-def in_commit_order(frame: pd.DataFrame, positions: dict[str, int]) -> pd.DataFrame:
-    """``frame``'s rows by their commit's place in ``positions``, each pass numbered in that
-    order (column ``pass``). Rows of one commit keep their record order; a row whose commit is
-    not in ``positions`` inherits the place of the row recorded before it."""
-    place = frame.commit.astype(str).map(positions).ffill().fillna(-1)
-    ordered = frame.loc[place.sort_values(kind="stable").index]
-    passes = list(zip(ordered.commit.astype(str), ordered.recorded_at.astype(str)))
-    number = {p: i for i, p in enumerate(dict.fromkeys(passes))}
-    return ordered.assign(**{"pass": [number[p] for p in passes]})
-
-
-def series(
-    frame: pd.DataFrame, fingerprint: str | None = None, repo: Path = TOOL_ROOT
-) -> dict[str, pd.DataFrame]:
-    """Per model, the rows of one fingerprint and signal (default: the latest recorded row's),
-    in the order of their commits in ``repo``'s history (see :func:`in_commit_order`)."""
+def series(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Per model, the rows comparable with the latest (its fingerprint, signal, input), passes
+    numbered."""
     if frame.empty:
         raise GateError("the history is empty")
-    last = frame.iloc[-1]
-    fp = fingerprint or last.fingerprint_id
-    keep = frame[
-        (frame.fingerprint_id == fp) & (frame.signal == last.signal) & (frame.input == last.input)
-    ]
-    if keep.empty:
-        raise GateError(f"no history rows with fingerprint {fp!r}")
-    keep = in_commit_order(keep, commit_positions(repo))
+    same = ["fingerprint_id", "signal", "input"]
+    keep = frame[(frame[same] == frame[same].iloc[-1]).all(axis=1)]
+    keep = keep.assign(**{"pass": keep.groupby(["commit", "recorded_at"], sort=False).ngroup()})
     return {m: g.reset_index(drop=True) for m, g in keep.groupby("model", sort=True)}
 
 
@@ -157,30 +91,21 @@ def change_points(values: list[float], tolerance: float = TOLERANCE) -> list[int
 
 
 def change_table(per_model: dict[str, pd.DataFrame], tolerance: float = TOLERANCE) -> pd.DataFrame:
+    """One row per change point: the commits and the values on each side."""
     rows = []
     for model, g in per_model.items():
         values = g.value.tolist()
         for start in change_points(values, tolerance):
             before, after = values[start - 1], values[start]
-            rows.append(
-                {
-                    "model": model,
-                    "pass": g["pass"][start],
-                    "from commit": str(g.commit[start - 1])[:10],
-                    "to commit": str(g.commit[start])[:10],
-                    "before": before,
-                    "after": after,
-                    "change (%)": 100 * (after / before - 1),
-                }
-            )
-    return pd.DataFrame(
-        rows, columns=["model", "pass", "from commit", "to commit", "before", "after", "change (%)"]
-    )
+            commits = [str(c)[:10] for c in g.commit[start - 1 : start + 1]]
+            change = 100 * (after / before - 1)
+            rows.append([model, g["pass"][start], *commits, before, after, change])
+    columns = ["model", "pass", "from commit", "to commit", "before", "after", "change (%)"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def plot(per_model: dict[str, pd.DataFrame], changes: pd.DataFrame, path: Path) -> Path:
-    """Each model's figure relative to its first value, pass by pass in commit order (the
-    ``pass`` column of :func:`series`)."""
+    """Each model's figure relative to its first value, pass by pass."""
     fig = Figure(figsize=(10, 5))
     ax = fig.add_subplot()
     colors = model_colors(list(per_model))  # the tables' colours; distinct past ten models
@@ -188,15 +113,12 @@ def plot(per_model: dict[str, pd.DataFrame], changes: pd.DataFrame, path: Path) 
         ax.plot(g["pass"], g.value / g.value.iloc[0], marker="o", label=model, color=colors[model])
         for start in changes[changes.model == model]["pass"]:
             ax.axvline(start - 0.5, color="grey", linestyle=":")
-    passes = pd.concat(g[["pass", "commit"]] for g in per_model.values())
-    passes = passes.drop_duplicates("pass").sort_values("pass")
-    ax.set_xticks(
-        list(passes["pass"]), [str(c)[:7] for c in passes.commit], rotation=60, fontsize=7
-    )
-    ax.set_xlabel("recorded pass, in commit order (commit)")
-    ax.set_ylabel("gated figure / first recorded value")
-    ax.ticklabel_format(axis="y", useOffset=False)  # 1.0004, not "+1" over 0.0004
+    passes = pd.concat(g[["pass", "commit"]] for g in per_model.values()).drop_duplicates("pass")
+    labels = [str(c)[:7] for c in passes.commit]
+    ax.set_xticks(list(passes["pass"]), labels, rotation=60, fontsize=7)
+    ax.set(xlabel="recorded pass (commit)", ylabel="gated figure / first recorded value")
     ax.set_title("Regression gate history (dotted: change points)")
+    ax.ticklabel_format(axis="y", useOffset=False)  # 1.0004, not "+1" over 0.0004
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     return io.write_figure(fig, path)

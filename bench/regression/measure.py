@@ -1,14 +1,12 @@
-"""One gate pass: static counts natively and instruction counts under callgrind, in parallel.
-
-The instruction worker runs under ``valgrind --tool=callgrind --collect-atstart=no``:
-collection is switched on only around each measured forward, so start-up, model building and
-warm-up cost translation time but add nothing to the counts.
-"""
+"""One gate pass: the static counts natively and the instruction counts under callgrind, two
+worker processes in parallel (see worker.py), and the fingerprint of the machine measuring."""
 
 from __future__ import annotations
 
 import json
 import os
+import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -16,25 +14,63 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench.regression.callgrind import ClientRequests
-from bench.regression.fingerprint import fingerprint
-from bench.regression.model import GateConfig, GateError, ModelFigures, Pass
-from bench.regression.repo import head
-from bench.regression.slowdown import Slowdown
+import torch
 
-TOOL_ROOT = Path(__file__).resolve().parents[2]  # the tree whose measuring code runs
+from bench.regression.model import TOOL_ROOT, GateConfig, GateError, ModelFigures, Pass
+from bench.regression.repo import head
+from bench.regression.worker import LATE_INSTRUMENTATION
 
 # Valgrind runs FMA instructions through slow helpers (a warm forward of gcpm-ushaped-2stage at
 # 64x64 took ~17 s of CPU under valgrind, 0.02 s natively; 0.55 s with this cap), so the
 # instruction pass caps the kernels' ISA below FMA: oneDNN at AVX, MKL at SSE4.2 (its floor),
-# ATen's own kernels at their default. A side effect we want: an AMX Xeon and an AVX2 EPYC then
-# run the same kernel family.
+# ATen's own kernels at their default. An AMX Xeon and an AVX2 EPYC then run the same kernels.
 ISA_CAP = {
     "ONEDNN_MAX_CPU_ISA": "AVX",
     "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
     "ATEN_CPU_CAPABILITY": "default",
 }
 
+# Flags that change which kernels run; the rest of /proc/cpuinfo's list does not matter here.
+_ISA = re.compile(r"^(avx\w*|amx\w*|fma|f16c|sse4_[12]|ssse3|bmi[12]|vnni\w*|asimd\w*|sve\w*)$")
+
+
+def _cpuinfo(path: Path = Path("/proc/cpuinfo")) -> tuple[str, list[str]]:
+    """CPU model name and the kernel-relevant ISA flags of the first processor listed."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return platform.processor() or platform.machine(), []
+    model = re.search(r"^model name\s*:\s*(.+)$", text, re.MULTILINE)
+    flags = re.search(r"^(?:flags|Features)\s*:\s*(.+)$", text, re.MULTILINE)
+    isa = sorted({f for f in (flags.group(1).split() if flags else []) if _ISA.match(f)})
+    return (model.group(1).strip() if model else platform.machine()), isa
+
+
+def valgrind_version() -> str:
+    exe = shutil.which("valgrind")
+    if exe is None:
+        return "missing"
+    out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False)
+    return out.stdout.strip() or "unknown"
+
+
+def fingerprint(isa_cap: dict[str, str] = ISA_CAP, threads: int = 1) -> dict[str, object]:
+    """The facts an instruction count depends on: a baseline under others is never compared."""
+    cpu, isa = _cpuinfo()
+    return {
+        "cpu": cpu,
+        "isa": isa,
+        "machine": platform.machine(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "threads": threads,
+        "valgrind": valgrind_version(),
+        "isa_cap": dict(sorted(isa_cap.items())),
+    }
+
+
+# collection only around each measured forward (the worker toggles it); no per-line dumps
+CALLGRIND = ["--tool=callgrind", "--collect-atstart=no", "--dump-line=no", "--dump-instr=no", "-q"]
 OnModel = Callable[[str, bool], None]  # (model, finished): called as the worker begins / ends it
 
 
@@ -48,37 +84,21 @@ def worker_command(
     config: GateConfig,
     out: Path,
     models_root: Path | None = None,
-    slowdowns: dict[str, Slowdown] | None = None,
+    slowdowns: dict[str, float] | None = None,
 ) -> list[str]:
     """The worker process of ``signal`` ("counts" or "instructions", the latter under valgrind)."""
-    cmd = [sys.executable, "-m", "bench.regression.worker", signal, "--models", *names]
-    cmd += ["--reference", config.reference, "--size", *map(str, config.input_size)]
-    cmd += ["--repeats", str(config.repeats), "--out", str(out)]
-    if models_root is not None:
-        cmd += ["--models-root", str(models_root)]
-    for name, slowdown in (slowdowns or {}).items():
-        cmd += ["--slowdown", f"{name}={slowdown.arg()}"]
+    job = {"signal": signal, "names": list(names), "size": config.input_size, "out": str(out)}
+    job |= {"repeats": config.repeats, "slowdowns": slowdowns or {}}
+    job["models_root"] = str(models_root) if models_root else None
+    cmd = [sys.executable, "-m", "bench.regression.worker", json.dumps(job)]
     if signal != "instructions":
         return cmd
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         raise GateError("valgrind is not installed (the gate counts instructions under it)")
-    dump = out.with_suffix(".callgrind")
-    late = ClientRequests.available  # start instrumenting after start-up and warm-up
-    return [
-        valgrind,
-        "--tool=callgrind",
-        "--collect-atstart=no",
-        "--dump-line=no",
-        "--dump-instr=no",
-        f"--instr-atstart={'no' if late else 'yes'}",
-        f"--callgrind-out-file={dump}",
-        "-q",
-        *cmd,
-        "--callgrind-out",
-        str(dump),
-        *(["--late-instrumentation"] if late else []),
-    ]
+    late = f"--instr-atstart={'no' if LATE_INSTRUMENTATION else 'yes'}"
+    dump = f"--callgrind-out-file={out.with_suffix('.callgrind')}"
+    return [valgrind, *CALLGRIND, late, dump, *cmd]
 
 
 def _start(cmd: list[str], err: Path, followed: bool) -> subprocess.Popen:
@@ -89,63 +109,50 @@ def _start(cmd: list[str], err: Path, followed: bool) -> subprocess.Popen:
         return subprocess.Popen(cmd, cwd=TOOL_ROOT, stdout=out, stderr=handle, text=True, env=env)
 
 
-def _finish(proc: subprocess.Popen, err: Path, what: str) -> None:
-    proc.wait()
-    if proc.returncode != 0:
-        tail = "\n".join(err.read_text(encoding="utf-8").strip().splitlines()[-15:])
-        raise MeasureError(f"the {what} process exited with {proc.returncode}:\n{tail}")
-
-
-def _follow(proc: subprocess.Popen, on_model: OnModel) -> None:
-    """Pass the worker's ``begin NAME`` / ``end NAME`` lines on as they come."""
-    for line in proc.stdout:
-        word, _, name = line.strip().partition(" ")
-        if word in ("begin", "end"):
-            on_model(name, word == "end")
-
-
 def run_pass(
     config: GateConfig,
     names: Sequence[str],
     models_root: Path | None = None,
-    slowdowns: dict[str, Slowdown] | None = None,
+    slowdowns: dict[str, float] | None = None,
     on_model: OnModel = lambda name, finished: None,
 ) -> Pass:
     """Measure ``names`` (reference first) in the tree ``models_root`` (default: this one)."""
     with tempfile.TemporaryDirectory(prefix="gate-pass-") as tmp:
-        outs = {s: Path(tmp) / f"{s}.json" for s in ("counts", "instructions")}
-        cmds = {
-            s: worker_command(s, names, config, out, models_root, slowdowns)
-            for s, out in outs.items()
-        }
+        signals = ("counts", "instructions")
+        outs = {s: Path(tmp) / f"{s}.json" for s in signals}
         procs = {
-            s: _start(cmd, Path(tmp) / f"{s}.err", s == "instructions") for s, cmd in cmds.items()
+            s: _start(
+                worker_command(s, names, config, outs[s], models_root, slowdowns),
+                Path(tmp) / f"{s}.err",
+                s == "instructions",
+            )
+            for s in signals
         }
         try:
-            _follow(procs["instructions"], on_model)
-            for signal, proc in procs.items():
-                _finish(proc, Path(tmp) / f"{signal}.err", f"{signal} measuring")
-        finally:
+            for line in procs["instructions"].stdout:
+                word, _, name = line.strip().partition(" ")
+                if word in ("begin", "end"):
+                    on_model(name, word == "end")
+            for s, proc in procs.items():
+                if proc.wait() != 0:
+                    err = (Path(tmp) / f"{s}.err").read_text(encoding="utf-8")
+                    tail = "\n".join(err.strip().splitlines()[-15:])
+                    raise MeasureError(
+                        f"the {s} measuring process exited with {proc.returncode}:\n{tail}"
+                    )
+        finally:  # a crash or an interrupt leaves no worker behind
             for proc in procs.values():
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
+                proc.kill()  # a no-op on one that has exited
+                proc.wait()
                 if proc.stdout is not None:
                     proc.stdout.close()
-        counts = json.loads(outs["counts"].read_text(encoding="utf-8"))
-        instructions = json.loads(outs["instructions"].read_text(encoding="utf-8"))
+        counts, instructions = (json.loads(outs[s].read_text(encoding="utf-8")) for s in signals)
     commit, dirty = head(models_root or TOOL_ROOT)
-    models = {n: _figures(n, config, counts[n], instructions) for n in names}
-    return Pass(config, fingerprint_of(), commit, dirty, models)
-
-
-def fingerprint_of() -> dict[str, object]:
-    """This machine's fingerprint for a gate pass."""
-    return fingerprint(ISA_CAP)
-
-
-def _figures(name: str, config: GateConfig, counts: dict, instructions: dict) -> ModelFigures:
-    raw = [float(v) for v in instructions[name]]
     ref = instructions[config.reference]
-    samples = raw if name == config.reference else [v / r for v, r in zip(raw, ref)]
-    return ModelFigures(counts["params"], counts["flops"], counts["signature"], samples, raw)
+    models = {}
+    for n in names:
+        raw = [float(v) for v in instructions[n]]
+        samples = raw if n == config.reference else [v / r for v, r in zip(raw, ref)]
+        c = counts[n]
+        models[n] = ModelFigures(c["params"], c["flops"], c["signature"], samples, raw)
+    return Pass(config, fingerprint(), commit, dirty, models)

@@ -10,8 +10,7 @@ from pathlib import Path
 
 from bench.regression.model import GateError
 
-# The only path of a measured commit that the gate uses: its models. The measuring code is
-# always the running tree's (see worker.py), so other paths cannot change a figure.
+# A measured commit's models; the measuring code is always the running tree's (see worker.py).
 CODE_PATHS = ("architectures",)
 
 
@@ -40,14 +39,14 @@ def head(root: Path) -> tuple[str, list[str]]:
     return commit, sorted(line[3:] for line in status.splitlines() if line.strip())
 
 
-def require_repository(root: Path, option: str = "--repo") -> None:
-    """Raise :class:`GitError` naming ``option`` unless ``root`` is (inside) a git work tree."""
+def require_repository(root: Path) -> None:
+    """Refuse a ``--repo`` that is not (inside) a git work tree."""
     if not root.is_dir():
-        raise GitError(f"{option} {root}: no such folder")
+        raise GitError(f"--repo {root}: no such folder")
     try:
         git(root, "rev-parse", "--git-dir")
     except GitError:
-        raise GitError(f"{option} {root}: not a git repository") from None
+        raise GitError(f"--repo {root}: not a git repository") from None
 
 
 def resolve(root: Path, rev: str) -> str:

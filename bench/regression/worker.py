@@ -1,33 +1,95 @@
-"""The measuring process of one gate pass: ``python -m bench.regression.worker ...``.
-
-It runs in its own process because the instruction signal needs the whole process under
-valgrind's callgrind. The models come from ``--models-root`` (a git worktree of another commit,
-for ``bisect`` and for a baseline measured on this machine) while the measuring code is always
-this tree's, so two commits are measured by the same ruler.
-
-Two kinds of figures, one JSON file out:
-
-* ``counts``: params, fvcore FLOPs and the aten op signature (native, deterministic);
-* ``instructions``: instructions executed by one forward per repeat, counted by callgrind with
-  collection switched on only around that forward (``torch._C._valgrind_toggle``), each
-  forward dumped to its own file. A line ``begin NAME`` / ``end NAME`` on stdout frames each
-  model, for the caller's progress bar.
+"""One measuring process of a gate pass (``python -m bench.regression.worker JOB_JSON``):
+``counts`` (params, FLOPs, op signature) or ``instructions`` under callgrind, one forward per
+repeat. Models may come from another commit's tree; the measuring code is always this tree's.
 """
 
 from __future__ import annotations
 
-import argparse
+import ctypes
 import importlib.util
+import itertools
 import json
+import mmap
+import platform
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
 
-from bench.regression.callgrind import CallgrindCounter, ClientRequests
-from bench.regression.slowdown import Burn, ExtraLayers, Slowdown, parse_slowdown
+LATE_INSTRUMENTATION = platform.machine() in ("x86_64", "AMD64")
+_START_INSTRUMENTATION = 0x43540000 + 4  # callgrind.h: VG_USERREQ_TOOL_BASE('C','T') + 4
+# rax = rdi (args); rdx = 0 (default); the special preamble on rdi; xchg rbx,rbx; return rdx
+Measure = Callable[[Callable[[], object]], int]  # instructions (or a stand-in) of one call
+_AMD64_STUB = bytes.fromhex("4889f8 31d2 48c1c703 48c1c70d 48c1c73d 48c1c733 4887db 4889d0 c3")
+
+
+def client_request(code: int) -> int:
+    """Valgrind's client request ``code`` (valgrind.h), 0 outside valgrind; x86-64 only. Starting
+    instrumentation after start-up and warm-up (``--instr-atstart=no``) saves ~75 s of CPU."""
+    page = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+    page.write(_AMD64_STUB)
+    call = ctypes.CFUNCTYPE(ctypes.c_ulong, ctypes.c_void_p)(
+        ctypes.addressof(ctypes.c_char.from_buffer(page))
+    )
+    args = (ctypes.c_ulong * 6)(code, 0, 0, 0, 0, 0)
+    return int(call(ctypes.cast(args, ctypes.c_void_p)))
+
+
+def start_instrumentation() -> None:
+    if LATE_INSTRUMENTATION:
+        client_request(_START_INSTRUMENTATION)
+
+
+def callgrind_counter(out_file: Path) -> Measure:
+    """Instructions of one call, read from the dump callgrind writes when collection stops."""
+    dumps = itertools.count(1)
+
+    def measure(fn: Callable[[], object]) -> int:
+        torch._C._valgrind_toggle()
+        fn()
+        torch._C._valgrind_toggle_and_dump_stats()
+        return read_total(Path(f"{out_file}.{next(dumps)}"))
+
+    return measure
+
+
+def read_total(dump: Path) -> int:
+    """The ``totals:`` (or ``summary:``) line of a callgrind dump: instructions (Ir)."""
+    for line in dump.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith(("totals:", "summary:")):
+            return int(line.split()[1])
+    raise ValueError(f"{dump}: no totals line (is this a callgrind dump?)")
+
+
+class _Recorder(TorchDispatchMode):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: Counter[str] = Counter()
+        self.bytes: Counter[str] = Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        name = str(func.overloadpacket.__name__)
+        self.calls[name] += 1
+        self.bytes[name] += sum(
+            t.numel() * t.element_size() for t in tree_leaves(out) if isinstance(t, torch.Tensor)
+        )
+        return out
+
+
+def op_signature(model: nn.Module, x: torch.Tensor) -> dict[str, list[int]]:
+    """``{op: [calls, bytes written]}`` of one inference forward, sorted by op name: recorded
+    below autograd, it catches FLOP-neutral changes (a copy, a ``cat``)."""
+    recorder = _Recorder()
+    with torch.inference_mode(), recorder:
+        model(x)
+    return {op: [recorder.calls[op], recorder.bytes[op]] for op in sorted(recorder.calls)}
 
 
 def load_models_from(root: Path) -> None:
@@ -47,7 +109,7 @@ def load_models_from(root: Path) -> None:
 
 def build(name: str, size: tuple[int, int]) -> tuple[nn.Module, torch.Tensor]:
     """A model of the chosen tree at ``size``, and a fixed input for it."""
-    import architectures  # looked up now: --models-root may have replaced this tree's
+    import architectures  # looked up now: load_models_from may have replaced this tree's
 
     try:
         model = architectures.create_model(name, input_size=tuple(size))
@@ -58,19 +120,31 @@ def build(name: str, size: tuple[int, int]) -> tuple[nn.Module, torch.Tensor]:
     return model.eval(), torch.randn(1, channels, *size, generator=generator)
 
 
-def _inject(
-    model: nn.Module,
-    x: torch.Tensor,
-    slowdown: Slowdown,
-    measure: Callable[[Callable[[], object]], int],
-) -> nn.Module:
-    """``model`` with extra work; a percentage is calibrated with the gate's own measure."""
-    if slowdown.layers is not None:
-        return ExtraLayers(model, slowdown.layers, x.shape[1]).eval()
+class Burn(nn.Module):
+    """``--inject-slowdown``: ``model`` preceded by ``units`` fixed convolutions (discarded)."""
+
+    def __init__(self, model: nn.Module, units: int = 0) -> None:
+        super().__init__()
+        self.model, self.units = model, units
+        generator = torch.Generator().manual_seed(0)
+        self.register_buffer("x", torch.randn(1, 16, 32, 32, generator=generator))
+        self.register_buffer("w", torch.randn(16, 16, 3, 3, generator=generator))
+
+    def unit(self) -> torch.Tensor:
+        return F.conv2d(self.x, self.w, padding=1)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        for _ in range(self.units):
+            self.unit()
+        return self.model(x)
+
+
+def inject(model: nn.Module, x: torch.Tensor, percent: float, measure: Measure) -> Burn:
+    """``model`` with work costing ``percent`` of its forward, as the gate's ``measure`` sees it."""
     burn = Burn(model)
     own = min(measure(lambda: model(x)) for _ in range(2))
     unit = min(measure(burn.unit) for _ in range(2))
-    burn.units = max(1, round(own * slowdown.percent / 100 / unit))
+    burn.units = max(1, round(own * percent / 100 / unit))
     return burn
 
 
@@ -78,24 +152,22 @@ def measure_models(
     names: Sequence[str],
     size: tuple[int, int],
     repeats: int,
-    measure: Callable[[Callable[[], object]], int],
-    slowdowns: dict[str, Slowdown],
+    measure: Measure,
+    slowdowns: dict[str, float],
     before: Callable[[], None] = lambda: None,
-    warmup: int = 1,
 ) -> dict[str, list[int]]:
-    """``repeats`` measurements of one forward per model; ``before`` runs after the warm-up."""
+    """``repeats`` measurements of one forward per model, framed by ``begin NAME`` / ``end NAME``
+    lines on stdout (the progress bar's); ``before`` runs after the warm-up."""
     built = {n: build(n, size) for n in names}
     with torch.inference_mode():
         for model, x in built.values():
-            for _ in range(warmup):
-                model(x)
+            model(x)
         before()
         samples: dict[str, list[int]] = {}
         for name, (model, x) in built.items():
             print(f"begin {name}", flush=True)
             if name in slowdowns:
-                model = _inject(model, x, slowdowns[name], measure)
-                model(x)  # new layers create their kernels outside the measured forwards
+                model = inject(model, x, slowdowns[name], measure)
             samples[name] = [measure(lambda m=model, x=x: m(x)) for _ in range(repeats)]
             print(f"end {name}", flush=True)
     return samples
@@ -104,7 +176,6 @@ def measure_models(
 def static_counts(names: Sequence[str], size: tuple[int, int]) -> dict[str, dict]:
     """Params, fvcore FLOPs (1 MAC = 1 FLOP) and the op signature of each model."""
     from bench.measure.complexity import count_flops
-    from bench.regression.signature import op_signature
 
     out = {}
     for name in names:
@@ -117,60 +188,22 @@ def static_counts(names: Sequence[str], size: tuple[int, int]) -> dict[str, dict
     return out
 
 
-def _instrumentation_starter(late: bool) -> Callable[[], None]:
-    if not late:
-        return lambda: None
-    requests = ClientRequests()
-    if not requests.running_on_valgrind():
-        raise RuntimeError("--late-instrumentation needs to run under valgrind")
-    return requests.start_instrumentation
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m bench.regression.worker",
-        description="one measuring process of the regression gate",
-    )
-    p.add_argument("signal", choices=("counts", "instructions"))
-    p.add_argument("--models", nargs="+", required=True)
-    p.add_argument("--reference", required=True)
-    p.add_argument("--size", type=int, nargs=2, required=True)
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--callgrind-out", type=Path, help="instructions: valgrind's out file")
-    p.add_argument(
-        "--late-instrumentation",
-        action="store_true",
-        help="instructions: valgrind runs with --instr-atstart=no; start it after "
-        "the warm-up (x86-64 only)",
-    )
-    p.add_argument("--models-root", type=Path, help="import architectures from this tree")
-    p.add_argument("--slowdown", action="append", default=[], type=parse_slowdown)
-    p.add_argument("--out", type=Path, required=True)
-    return p
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """``JOB_JSON``: signal, names, size, repeats, out, models_root, slowdowns (see measure)."""
+    job = json.loads((sys.argv[1:] if argv is None else argv)[0])
     torch.set_num_threads(1)
-    if args.models_root is not None:
-        # the measuring modules first, bound to this tree; only the models come from the other
-        import bench.measure.complexity  # noqa: F401
+    if job.get("models_root"):
+        import bench.measure.complexity  # noqa: F401 - bound to this tree before the models move
 
-        load_models_from(args.models_root)
-    size = tuple(args.size)
-    names = list(dict.fromkeys([args.reference, *args.models]))
-    if args.signal == "counts":
-        result = static_counts(names, size)
+        load_models_from(Path(job["models_root"]))
+    out, size = Path(job["out"]), tuple(job["size"])
+    if job["signal"] == "counts":
+        result = static_counts(job["names"], size)
     else:
-        result = measure_models(
-            names,
-            size,
-            args.repeats,
-            CallgrindCounter(args.callgrind_out),
-            dict(args.slowdown),
-            _instrumentation_starter(args.late_instrumentation),
-        )
-    args.out.write_text(json.dumps(result), encoding="utf-8")
+        counter = callgrind_counter(out.with_suffix(".callgrind"))
+        names, repeats, slowdowns = job["names"], job["repeats"], job["slowdowns"]
+        result = measure_models(names, size, repeats, counter, slowdowns, start_instrumentation)
+    out.write_text(json.dumps(result), encoding="utf-8")
     return 0
 
 

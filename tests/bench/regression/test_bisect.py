@@ -1,6 +1,6 @@
-"""Bisection with ``git bisect run`` on a tiny git repository whose "figure" is a number in a
-file: the ends measured first, the steps git chooses, the first changed commit, the refusals,
-and the step process's answers to git (good, bad, skip, abort)."""
+"""Bisection with ``git bisect`` on a tiny git repository whose "figure" is a number in a file:
+the ends measured first, the steps git chooses, the first changed commit, skipped commits and
+the refusals."""
 
 from __future__ import annotations
 
@@ -40,21 +40,13 @@ def _cost(config: GateConfig, model: str, tree: Path) -> float:
     return float((tree / "cost.txt").read_text().split()[0])
 
 
-# A step that reads the figure from the checked-out file, as the real one measures it.
-STEP = (
-    "v=$(head -n1 cost.txt); echo gate-step $(git rev-parse HEAD); "
-    'echo gate-step $(git rev-parse HEAD) $v; [ "$v" = "1.0" ]'
-)
-
-
 @pytest.fixture
 def file_figures(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bis, "figure_at", _cost)
-    monkeypatch.setattr(bis, "step_command", lambda *args: ["sh", "-c", STEP])
 
 
 @pytest.mark.usefixtures("file_figures")
-def test_git_bisect_run_finds_the_commit_in_log2_steps(repo) -> None:
+def test_git_bisect_finds_the_commit_in_log2_steps(repo) -> None:
     root, commits = repo
     seen = []
     result = bis.bisect(root, commits[0], commits[-1], CONFIG, "net", lambda *s: seen.append(s))
@@ -92,32 +84,18 @@ def test_a_figure_sides_with_the_end_it_is_closer_to_in_log_terms() -> None:
     assert not bis.sides_with_bad(1.0, good=1.0, bad=1.1)
 
 
-def test_the_step_starts_in_this_tree_and_measures_the_checked_out_one(tmp_path) -> None:
-    cmd = bis.step_command(CONFIG, "net", 1.0, 1.1, tmp_path)
-    assert cmd[:3] == ["sh", "-c", 'cd "$0" && exec "$@"'] and cmd[3] == str(bis.TOOL_ROOT)
-    assert cmd[cmd.index("--tree") + 1] == str(tmp_path)
-    assert cmd[cmd.index("--good") + 1] == "1.0" and cmd[cmd.index("--bad") + 1] == "1.1"
+def test_a_commit_whose_models_fail_is_skipped(repo, monkeypatch) -> None:
+    root, commits = repo
 
+    tried = []
 
-def _step(repo, monkeypatch, figure) -> int:
-    root, _ = repo
+    def figure(config: GateConfig, model: str, tree: Path) -> float:
+        tried.append(_git(tree, "rev-parse", "HEAD"))
+        if tried[-1] == commits[4]:
+            raise MeasureError("the model does not build at this commit")
+        return _cost(config, model, tree)
+
     monkeypatch.setattr(bis, "figure_at", figure)
-    argv = ["--model", "net", "--tree", str(root), "--reference", "ref", "--size", "64", "64"]
-    return bis.main([*argv, "--repeats", "1", "--good", "1.0", "--bad", "1.1"])
-
-
-def test_the_step_answers_good_bad_skip_or_abort(repo, monkeypatch, capsys) -> None:
-    assert _step(repo, monkeypatch, lambda *a: 1.02) == bis.GOOD
-    assert _step(repo, monkeypatch, lambda *a: 1.08) == bis.BAD
-    head = _git(repo[0], "rev-parse", "HEAD")
-    assert capsys.readouterr().out.splitlines()[-1] == f"gate-step {head} 1.08"
-
-    def broken(*args):
-        raise MeasureError("the model does not build at this commit")
-
-    assert _step(repo, monkeypatch, broken) == bis.SKIP
-
-    def bug(*args):
-        raise KeyError("net")
-
-    assert _step(repo, monkeypatch, bug) == bis.ABORT
+    result = bis.bisect(root, commits[0], commits[-1], CONFIG, "net")
+    assert result.first_bad.endswith("step 6")
+    assert commits[4] in tried and commits[4] not in [c for c, _ in result.steps]

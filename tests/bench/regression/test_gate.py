@@ -8,9 +8,16 @@ import pytest
 import torch
 from torch import nn
 
-from bench.regression.gate import comparable, compare, missing_models, require_comparable
+from bench.regression.gate import (
+    comparable,
+    compare,
+    differences,
+    missing_models,
+    require_comparable,
+    signature_diff,
+)
 from bench.regression.model import GateConfig, GateError, ModelFigures, NoComparableBaseline, Pass
-from bench.regression.signature import op_signature
+from bench.regression.worker import op_signature
 
 REF, NET = "ref", "net"
 SIG = {"conv2d": [3, 4096]}
@@ -199,3 +206,37 @@ def test_missing_models_are_the_baselined_ones_no_longer_registered_in_baseline_
     assert missing_models(base, ["b", "x"]) == ["c", "a"]
     assert missing_models(base, ["a", "b", "c"]) == []
     assert missing_models(base, []) == ["c", "a", "b"]
+
+
+def test_no_difference_between_equal_signatures() -> None:
+    assert signature_diff({"a": [1, 2]}, {"a": [1, 2]}) == []
+    assert signature_diff({"a": [1, 2]}, {}) == ["a: calls 1 -> 0, bytes 2 -> 0"]
+
+
+def test_differences_per_key_sorted_with_flags_as_missing_and_extra() -> None:
+    base = {"torch": "2.14.1", "isa": ["amx_bf16", "avx2", "avx512f"], "cpu": "Xeon", "threads": 1}
+    now = {"torch": "2.11.0", "isa": ["avx2", "fma", "avx_vnni"], "cpu": "Xeon", "extra": 1}
+    assert differences(base, now) == [
+        "extra: None -> 1",
+        "isa: missing amx_bf16 avx512f, extra avx_vnni fma",
+        "threads: 1 -> None",
+        "torch: '2.14.1' -> '2.11.0'",
+    ]
+
+
+def test_flags_only_added_or_only_removed_use_a_dash() -> None:
+    assert differences({"isa": ["avx2"]}, {"isa": ["avx2", "fma"]}) == ["isa: missing -, extra fma"]
+    assert differences({"isa": ["avx2", "fma"]}, {"isa": ["avx2"]}) == ["isa: missing fma, extra -"]
+
+
+def test_a_list_against_a_non_list_is_shown_whole() -> None:
+    assert differences({"isa": ["avx2"]}, {"isa": "avx2"}) == ["isa: ['avx2'] -> 'avx2'"]
+    assert differences({"isa": "avx2"}, {"isa": ["avx2"]}) == ["isa: 'avx2' -> ['avx2']"]
+
+
+def test_equal_records_and_reordered_flags_do_not_differ() -> None:
+    assert differences({"cpu": "Xeon", "isa": ["a"]}, {"isa": ["a"], "cpu": "Xeon"}) == []
+    # Flags are a set: a baseline whose list was reordered by hand is still comparable (it was
+    # refused as "isa: missing -, extra -" before).
+    assert differences({"isa": ["a", "b"]}, {"isa": ["b", "a"]}) == []
+    assert differences({}, {}) == []

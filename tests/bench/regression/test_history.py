@@ -1,13 +1,11 @@
 """The regression history: the fingerprint id, one row per model and pass, reading and appending
-the CSV (cut files refused), which rows form a series and in which commit order, where a change
+the CSV (cut files refused), which rows form a series (passes in record order), where a change
 point starts (a step beyond the tolerance) and the change table. Passes are fabricated."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -128,46 +126,6 @@ def test_append_creates_then_extends_the_file(tmp_path: Path) -> None:
     assert list(frame.index) == [0, 1]  # one label per row: .loc on it selects each row once
 
 
-def _commit(root: Path, message: str, date: str) -> str:
-    env = {**os.environ, "GIT_COMMITTER_DATE": date, "GIT_AUTHOR_DATE": date}
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
-    message_args = ["commit", "-q", "--allow-empty", "-m", message]
-    subprocess.run([*git, *message_args], cwd=root, check=True, capture_output=True, env=env)
-    head = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=root, check=True, capture_output=True, text=True
-    )
-    return head.stdout.strip()
-
-
-def test_a_parent_comes_before_a_branch_child_dated_before_it(tmp_path: Path) -> None:
-    # base (Jan 2) has two children on two branches: new (Jan 3) and skewed (Jan 1, a clock
-    # or rebase left it older than its parent). Git's default walk lists base before skewed.
-    root = tmp_path / "repo"
-    root.mkdir()
-    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
-    base = _commit(root, "base", "2030-01-02T00:00:00")
-    new = _commit(root, "new", "2030-01-03T00:00:00")
-    subprocess.run(["git", "checkout", "-q", "-b", "side", base], cwd=root, check=True)
-    skewed = _commit(root, "skewed", "2030-01-01T00:00:00")
-    positions = hist.commit_positions(root)
-    assert set(positions) == {base, new, skewed}
-    assert positions[base] == 0 and {positions[new], positions[skewed]} == {1, 2}
-    assert hist.commit_positions(tmp_path / "absent") == {}  # not a repository: record order
-
-
-def test_commit_order_is_stable_and_an_unknown_first_commit_stays_first() -> None:
-    # Recorded: an unknown commit, 30 passes of k2, k0, an unknown commit after k0, then k1.
-    # 30 ties: more than numpy's insertion-sort cut-off, so an unstable sort shows everywhere.
-    recorded = ["u", *["k2"] * 30, "k0", "x", "k1"]
-    frame = _frame([("fp", "time", "64x64", "a", 1.0)] * len(recorded))
-    frame["commit"] = recorded
-    frame["recorded_at"] = [f"2026-01-01T00:00:{i:02d}+00:00" for i in range(len(recorded))]
-    ordered = hist.in_commit_order(frame, {"k0": 0, "k1": 1, "k2": 2})
-    # u before every known commit, x right after k0 (recorded after it), ties in record order
-    assert list(ordered.index) == [0, 31, 32, 33, *range(1, 31)]
-    assert list(ordered["pass"]) == list(range(len(recorded)))
-
-
 def test_read_history_refusals_name_the_file(tmp_path: Path) -> None:
     absent = tmp_path / "absent.csv"
     with pytest.raises(GateError) as exc:
@@ -207,18 +165,13 @@ def test_a_series_is_the_latest_rows_fingerprint_signal_and_input_per_model() ->
     per_model = hist.series(_frame(MIXED))
     assert list(per_model) == ["a", "b"]
     assert list(per_model["a"].value) == [2.0, 3.0] and list(per_model["a"].index) == [0, 1]
-    assert list(per_model["a"].columns) == [*hist.COLUMNS, "pass"]  # numbered in commit order
+    assert list(per_model["a"].columns) == [*hist.COLUMNS, "pass"]  # passes numbered
     assert list(per_model["b"].value) == [1.0]
-    old = hist.series(_frame(MIXED), "old")  # the latest row's signal and input still apply
-    assert list(old) == ["a"] and list(old["a"].value) == [9.0, 6.0]
 
 
-def test_a_series_refuses_an_empty_history_or_an_unknown_fingerprint() -> None:
+def test_a_series_refuses_an_empty_history() -> None:
     with pytest.raises(GateError, match="^the history is empty$"):
         hist.series(_frame([]))
-    with pytest.raises(GateError) as exc:
-        hist.series(_frame(MIXED), "zzz")
-    assert str(exc.value) == "no history rows with fingerprint 'zzz'"
 
 
 def test_a_change_point_is_a_step_beyond_the_tolerance() -> None:
@@ -258,33 +211,7 @@ def test_no_change_gives_an_empty_table_with_its_columns() -> None:
     assert table.empty and list(table.columns) == CHANGE_COLUMNS
 
 
-# ---------------------------------------------------------------- commit order
-
-
-def _git_out(root: Path, *args: str) -> str:
-    out = subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True)
-    return out.stdout.strip()
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> tuple[Path, list[str]]:
-    """A linear history of three commits whose committer dates run backwards (a rebase can
-    leave that): parents must still come first."""
-    root = tmp_path / "repo"
-    root.mkdir()
-    _git_out(root, "init", "-q")
-    commits = []
-    for i, date in enumerate(("2030-01-03T00:00:00", "2030-01-02T00:00:00", "2030-01-01T00:00")):
-        env = {"GIT_COMMITTER_DATE": date, "GIT_AUTHOR_DATE": date}
-        subprocess.run(
-            ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q"]
-            + ["--allow-empty", "-m", f"step {i}"],
-            cwd=root,
-            check=True,
-            env={**os.environ, **env},
-        )
-        commits.append(_git_out(root, "rev-parse", "HEAD"))
-    return root, commits
+# ---------------------------------------------------------------- passes and the plot
 
 
 def _history(
@@ -305,44 +232,16 @@ def _history(
     )
 
 
-def test_git_positions_put_parents_first_whatever_the_dates(repo):
-    root, (c0, c1, c2) = repo
-    positions = hist.commit_positions(root)
-    assert positions[c0] < positions[c1] < positions[c2]
-
-
-def test_a_backfilled_older_commit_is_placed_before_the_newer_ones(repo, tmp_path):
-    root, (c0, c1, c2) = repo
-    # recorded: c2 at HEAD first, then `record --commits c0 c1`; the figure rose 20 % at c2
-    frame = _history([(c2, 1.2), (c0, 1.0), (c1, 1.0)])
-    g = hist.series(frame, repo=root)["net"]
-    assert list(g.commit) == [c0, c1, c2] and list(g["pass"]) == [0, 1, 2]
-    changes = hist.change_table({"net": g})
-    assert list(changes["to commit"]) == [c2[:10]] and list(changes["pass"]) == [2]
-    assert changes["change (%)"].iloc[0] == pytest.approx(20)
-    # in record order the same rows showed a fall at c0, not the rise at c2
-    plain = hist.series(frame, repo=tmp_path)["net"]  # not a git repository: record order
-    assert list(plain.commit) == [c2, c0, c1]
-    assert list(hist.change_table({"net": plain})["to commit"]) == [c0[:10]]
-
-
-def test_unknown_commits_stay_after_the_pass_recorded_before_them(repo):
-    root, (c0, c1, c2) = repo
-    other = "f" * 40  # measured in another clone (`record --repo`)
-    frame = _history([(c2, 1.0), (c0, 1.0), (other, 1.0), (c1, 1.0), (c0, 1.0)])
-    g = hist.series(frame, repo=root)["net"]
-    # c0's two passes keep their record order, the unknown one after the first c0 pass
-    assert list(g.commit) == [c0, other, c0, c1, c2]
-    assert [t[17:19] for t in g.recorded_at] == ["01", "02", "04", "03", "00"]
-
-
-def test_the_plot_puts_each_model_at_its_pass_and_labels_the_commits_in_order(repo, tmp_path):
-    root, (c0, c1, c2) = repo
+def test_passes_are_numbered_in_record_order_and_plotted(tmp_path):
+    c0, c1, c2 = C40[:3]
     frame = _history([(c2, 1.0), (c0, 1.0), (c1, 1.0)], models=("a", "b"))
     frame = pd.concat([frame, _history([(c1, 1.1)], models=("a",), start=3)], ignore_index=True)
-    per_model = hist.series(frame, repo=root)
-    assert list(per_model["a"]["pass"]) == [0, 1, 2, 3]  # c0, c1, c1 again, c2
-    assert list(per_model["b"]["pass"]) == [0, 1, 3]  # b was not in c1's second pass
+    per_model = hist.series(frame)
+    assert list(per_model["a"].commit) == [c2, c0, c1, c1]
+    assert list(per_model["a"]["pass"]) == [0, 1, 2, 3]
+    assert list(per_model["b"]["pass"]) == [0, 1, 2]  # b was not in c1's second pass
+    changes = hist.change_table(per_model)
+    assert list(changes["to commit"]) == [c1[:10]] and list(changes["pass"]) == [3]
     path = hist.plot(per_model, hist.change_table(per_model), tmp_path / "h.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -3,6 +3,7 @@ prints and writes. Measuring passes are fabricated (``commands.run_pass`` replac
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from bench.regression import __main__ as gate_cli
 from bench.regression import commands
 from bench.regression.__main__ import main
-from bench.regression.measure import fingerprint_of
+from bench.regression.measure import fingerprint
 from bench.regression.model import GateConfig, ModelFigures, Pass
 from tests.helpers import history_frame
 
@@ -30,8 +31,7 @@ def _pass(
     models = {
         n: ModelFigures(params, 5000, dict(SIG), list(s), list(s)) for n, s in samples.items()
     }
-    fingerprint = fp if fp is not None else fingerprint_of()
-    return Pass(GateConfig(reference=REF), fingerprint, commit, [], models)
+    return Pass(GateConfig(reference=REF), fingerprint() if fp is None else fp, commit, [], models)
 
 
 BASE = _pass({REF: [1e9, 1e9, 1e9], NET: [0.5, 0.5, 0.5], "gcpm-ppm": [2.0, 2.0, 2.0]})
@@ -61,7 +61,7 @@ def _exit(
 
 
 def test_other_fingerprint_refuses_with_the_command(tmp_path, monkeypatch, capsys):
-    other = {**fingerprint_of(), "cpu": "AMD EPYC 9B14", "isa": ["avx2", "fma"]}
+    other = {**fingerprint(), "cpu": "AMD EPYC 9B14", "isa": ["avx2", "fma"]}
     path = _write(tmp_path / "b.json", _pass({REF: [1e9], NET: [0.5]}, fp=other))
     monkeypatch.setattr(commands, "run_pass", _no_pass)
     with pytest.raises(SystemExit) as exc:
@@ -73,7 +73,7 @@ def test_other_fingerprint_refuses_with_the_command(tmp_path, monkeypatch, capsy
 
 
 def test_other_fingerprint_remeasures_the_baseline_commit(tmp_path, monkeypatch, capsys):
-    other = {**fingerprint_of(), "torch": "0.0-other"}
+    other = {**fingerprint(), "torch": "0.0-other"}
     path = _write(tmp_path / "b.json", _pass({REF: [7e9], NET: [9.0]}, fp=other, commit="abc123"))
     calls = []
 
@@ -104,7 +104,7 @@ def test_other_fingerprint_remeasures_the_baseline_commit(tmp_path, monkeypatch,
 
 
 def test_remeasure_draws_one_step_per_model_and_pass(tmp_path, monkeypatch):
-    other = {**fingerprint_of(), "torch": "0.0-other"}
+    other = {**fingerprint(), "torch": "0.0-other"}
     path = _write(tmp_path / "b.json", _pass({REF: [1e9], NET: [0.5]}, fp=other, commit="abc123"))
     bars = []
 
@@ -201,6 +201,8 @@ def test_a_full_check_fails_a_baselined_model_that_is_gone(tmp_path, monkeypatch
         (["check", "--inject-slowdown", f"{NET}=+10"], "--inject-slowdown"),  # not 10 layers
         (["check", "--models", NET, "--inject-slowdown", "gcpm-ppm=+10%"], "does not run"),
         (["update", "--reference", "no-such-net"], "no-such-net"),
+        (["update", "--passes", "0"], "--passes"),
+        (["update", "--tolerance", "1.5"], "--tolerance"),
         (["frobnicate"], "frobnicate"),
     ],
 )
@@ -312,7 +314,7 @@ def test_update_size_names_the_option(tmp_path, capsys, size) -> None:
     argv = ["--baseline", str(tmp_path / "bl.json"), "update", "--size", *size]
     code, err = _exit(gate_cli.main, argv, capsys)
     assert code == 2
-    assert "argument --size" in err and "multiple of 64" in err
+    assert "--size" in err and "multiples of 64" in err
     assert not (tmp_path / "bl.json").exists()
 
 
@@ -324,7 +326,18 @@ def test_help_texts_of_the_gate(capsys) -> None:
     with pytest.raises(SystemExit):
         gate_cli.main(["check", "--help"])
     check = capsys.readouterr().out
-    assert "NAME=+PCT%|NAME=LAYERS" in check and "%%" not in check
+    assert "NAME=+PCT%" in check and "%%" not in check
+
+
+@pytest.mark.parametrize("text", ["net=+10%", "net=10%", "net=+2.5%"])
+def test_a_slowdown_is_a_percentage(text: str) -> None:
+    assert gate_cli.parse_slowdown(text) == ("net", float(text.strip("net=+%")))
+
+
+@pytest.mark.parametrize("text", ["net=+10", "net=3", "net", "net=+0%", "net=+2000%", "net=x%"])
+def test_bad_slowdowns_name_the_option(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="--inject-slowdown"):
+        gate_cli.parse_slowdown(text)
 
 
 # ------------------------------------------------------------ history
@@ -391,8 +404,8 @@ def test_bisect_prints_its_steps_and_the_first_changed_commit(tmp_path, monkeypa
         on_step("a" * 40, 1.0)
         return BisectResult(1.0, 1.1, "abc1234 the change", [("a" * 40, 1.0), ("b" * 40, 1.1)])
 
-    monkeypatch.setattr(commands, "bisect", fake_bisect)
-    monkeypatch.setattr(commands, "expected_steps", lambda *a: 3)
+    monkeypatch.setattr(commands.bis, "bisect", fake_bisect)
+    monkeypatch.setattr(commands.bis, "expected_steps", lambda *a: 3)
     argv = ["--baseline", str(tmp_path / "none.json"), "bisect", "HEAD~2", "HEAD"]
     assert main([*argv, "--model", NET, "--tolerance", "0.05"]) == 0
     out = capsys.readouterr().out

@@ -47,7 +47,7 @@ def test_refusals_name_the_option_or_the_revision(repo: Path, tmp_path: Path) ->
     with pytest.raises(GitError, match="--repo .*: no such folder"):
         require_repository(tmp_path / "none")
     with pytest.raises(GitError, match="not a git repository"):
-        require_repository(tmp_path, "--repo")
+        require_repository(tmp_path)
     require_repository(repo)
     with pytest.raises(GitError, match="'nope' is not a commit"):
         resolve(repo, "nope")
