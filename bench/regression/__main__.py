@@ -55,8 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     s = {}
     for name, (text, options) in _SUBCOMMANDS.items():
         s[name] = sub.add_parser(name, help=text)
-        for option in options:
-            s[name].add_argument(option, **_OPTIONS[option])
+        for option in options:  # --floor: the tolerance's earlier name, still accepted
+            aliases = ("--floor",) if option == "--tolerance" else ()
+            s[name].add_argument(option, *aliases, **_OPTIONS[option])
     slowdown = {"type": parse_slowdown, "action": "append", "default": [], "metavar": "NAME=+PCT%"}
     s["check"].add_argument("--inject-slowdown", **slowdown, help="demo: slow one model down")
     other = "a baseline of another fingerprint: refuse (exit 4) or measure its commit here"
