@@ -94,7 +94,6 @@ def _watts(nvml_call, handle) -> float | None:
 
 
 def gpu_state(device: torch.device) -> GpuState:
-    """Sample clocks, temperature, power and throttle reasons of ``device`` (CUDA only)."""
     nvml, h, error = _open(device)
     if error:
         return GpuState(error=error)

@@ -57,7 +57,6 @@ _OP_RULES: tuple[tuple[str, re.Pattern], ...] = tuple(
 
 
 def classify_conv(conv: nn.modules.conv._ConvNd) -> str:
-    """Layer type of a convolution from its kernel, dilation and groups."""
     if not isinstance(conv, nn.Conv2d) or conv.groups not in (1, conv.in_channels):
         return "other conv"  # transposed, non-2-D and grouped ones are outside the paper's classes
     if conv.groups > 1:
@@ -89,7 +88,6 @@ def classify_op(op_name: str) -> str:
 
 
 def leaf_types(model: nn.Module) -> dict[str, str]:
-    """Qualified name -> layer type for every leaf module with a known type."""
     leaves = ((n, m) for n, m in model.named_modules() if next(m.children(), None) is None)
     return {name: t for name, m in leaves if (t := classify_module(m)) is not None}
 
