@@ -94,8 +94,7 @@ def complexity_row(name: str) -> dict[str, object]:
     """One row of :func:`complexity_table`: measured counts beside reference and paper figures."""
     info = model_info(name)
     model = create_model(name)
-    params_m = count_params(model) / 1e6
-    flops = count_flops(model, input_shape(info))
+    params_m, flops = count_params(model) / 1e6, count_flops(model, input_shape(info))
     ours, ref = (params_m, flops.gflops), info.reference
     # the first paper row that reports a complexity figure; accuracy rows live in other tables
     row = next((r for r in info.paper_rows if r.params_m is not None or r.gflops is not None), None)
@@ -103,8 +102,8 @@ def complexity_row(name: str) -> dict[str, object]:
         "model": name,
         "family": info.family,
         "dataset": info.dataset,
-        "input (HxW)": _size(info.input_size),
-        "heatmaps (HxW)": _size(info.heatmap_size),
+        "input (HxW)": "x".join(map(str, info.input_size)),
+        "heatmaps (HxW)": "x".join(map(str, info.heatmap_size)),
         "num heatmaps": info.num_heatmaps,
         "params": count_params(model),
         FLOPS_COLUMN: flops.total,
@@ -145,25 +144,15 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 2) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
-def _size(hw: tuple[int, int]) -> str:
-    return f"{hw[0]}x{hw[1]}"
-
-
-@dataclass(frozen=True)
-class Table3Row:
-    module: str  # the row label of the paper's table
-    model: str  # registered model whose refinement stages hold the module
-    paper: PaperFigures
-
-
-TABLE3_ROWS: tuple[Table3Row, ...] = tuple(
-    Table3Row(label, model, PaperFigures(3, label, params_m=params_m, gflops=gflops))
+# model whose refinement stages hold the module -> the paper's row of Table 3
+TABLE3_ROWS: dict[str, PaperFigures] = {
+    model: PaperFigures(3, label, params_m=params_m, gflops=gflops)
     for label, model, params_m, gflops in (
         ("ASPP", "gcpm-aspp", 9.52, 9.75),
         ("Pyramid pooling", "gcpm-ppm", 0.2, 0.07),
         ("U-shaped", "gcpm-ushaped", 6.44, 2.53),
     )
-)
+}
 
 
 def context_module(model_name: str) -> tuple[nn.Module, tuple[int, int, int, int]]:
@@ -178,24 +167,23 @@ def context_module(model_name: str) -> tuple[nn.Module, tuple[int, int, int, int
     return module, (1, module.in_channels, height, width)
 
 
-def table3_row(row: Table3Row) -> dict[str, object]:
-    module, shape = context_module(row.model)
-    params_m = count_params(module) / 1e6
-    flops = count_flops(module, shape)
+def table3_row(model: str, paper: PaperFigures) -> dict[str, object]:
+    module, shape = context_module(model)
+    params_m, flops = count_params(module) / 1e6, count_flops(module, shape)
     return {
-        "module": row.module,
-        "model": row.model,
-        "input shape": "x".join(str(d) for d in shape),
+        "module": paper.row,
+        "model": model,
+        "input shape": "x".join(map(str, shape)),
         "params (M)": round(params_m, 3),
-        "paper params (M)": row.paper.params_m,
-        "params vs paper (%)": round(deviation_pct(params_m, row.paper.params_m), 2),
+        "paper params (M)": paper.params_m,
+        "params vs paper (%)": round(deviation_pct(params_m, paper.params_m), 2),
         GFLOPS_COLUMN: round(flops.gflops, 3),
-        "paper GFLOPs": row.paper.gflops,
-        "GFLOPs vs paper (%)": round(deviation_pct(flops.gflops, row.paper.gflops), 2),
+        "paper GFLOPs": paper.gflops,
+        "GFLOPs vs paper (%)": round(deviation_pct(flops.gflops, paper.gflops), 2),
         "fvcore skipped ops": format_skipped(flops.skipped_ops),
     }
 
 
 def table3() -> pd.DataFrame:
     """GCPM Table 3: the context modules counted alone, beside the paper's figures."""
-    return pd.DataFrame([table3_row(row) for row in TABLE3_ROWS])
+    return pd.DataFrame([table3_row(*row) for row in TABLE3_ROWS.items()])

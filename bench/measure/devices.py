@@ -11,9 +11,8 @@ _SUPPORTED = ("cpu", "cuda", "mps", "xpu")
 
 
 def _available(kind: str) -> bool:
-    if kind == "cpu":
-        return True
-    return bool((torch.backends.mps if kind == "mps" else getattr(torch, kind)).is_available())
+    backend = torch.backends.mps if kind == "mps" else getattr(torch, kind, None)
+    return kind == "cpu" or bool(backend.is_available())
 
 
 def _count(kind: str) -> int:
@@ -26,8 +25,7 @@ def resolve_device(
 ) -> torch.device:
     """``auto`` (CUDA if present, else CPU), ``cpu``, ``cuda[:N]``, ``mps``, ``xpu``; else a
     DeviceError naming ``option``. A bare ``cuda`` is ``cuda:local_rank`` when that is given."""
-    refused = f"{option} {spec!r}:"
-    use = "use auto, cpu, cuda or cuda:N"
+    refused, use = f"{option} {spec!r}:", "use auto, cpu, cuda or cuda:N"
     text = str(spec).strip()
     if text == "auto":
         text = "cuda" if torch.cuda.is_available() else "cpu"

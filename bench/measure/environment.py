@@ -51,7 +51,6 @@ class GpuState:
 
 
 def decode_throttle_reasons(mask: int) -> list[str]:
-    """Names of the NVML clock-event reason bits set in ``mask``."""
     return [name for bit, name in enumerate(_REASONS) if mask & (1 << bit)]
 
 
@@ -82,10 +81,10 @@ def _open(device: torch.device) -> tuple[Any, Any, str]:
         return None, None, f"no NVML handle for {device}: {exc}"
 
 
-def _optional(fn, *args):
+def _optional(fn, *args):  # None: a query unsupported on this board (e.g. power)
     try:
         return fn(*args)
-    except Exception:  # noqa: BLE001 - a query unsupported on this board (e.g. power)
+    except Exception:  # noqa: BLE001
         return None
 
 
@@ -95,7 +94,6 @@ def _watts(nvml_call, handle) -> float | None:
 
 
 def gpu_state(device: torch.device) -> GpuState:
-    """Sample clocks, temperature, power and throttle reasons of ``device`` (CUDA only)."""
     nvml, h, error = _open(device)
     if error:
         return GpuState(error=error)
@@ -142,8 +140,9 @@ def read_counters(device: torch.device) -> GpuCounters:
     missing = [] if violations else ["violation status"]
     missing += [] if energy is not None else ["total energy"]
     error = f"NVML gave no {' or '.join(missing)}" if missing else ""
-    energy = None if energy is None else int(energy)
-    return GpuCounters(time.perf_counter(), violations, energy, error)
+    return GpuCounters(
+        time.perf_counter(), violations, None if energy is None else int(energy), error
+    )
 
 
 @dataclass

@@ -189,14 +189,6 @@ def time_callable(
             return samples
 
 
-@contextlib.contextmanager
-def _mode_context(mode: str, device: torch.device):
-    dtype = _AUTOCAST_DTYPES.get(mode)
-    autocast = torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
-    with precision(mode), autocast:
-        yield
-
-
 def prepare(
     model: nn.Module, input_shape: Sequence[int], device: torch.device, mode: str
 ) -> tuple[nn.Module, torch.Tensor]:
@@ -241,7 +233,9 @@ class _Job:
     result: LatencyResult
 
     def run(self, fn: Callable[[nn.Module, torch.Tensor], object], device: torch.device):
-        with _mode_context(self.result.mode, device):
+        mode, dtype = self.result.mode, _AUTOCAST_DTYPES.get(self.result.mode)
+        autocast = torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
+        with precision(mode), autocast:
             self.result.flags = numerics_flags()  # what this mode really ran with
             return fn(self.model, self.x)
 

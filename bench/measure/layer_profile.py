@@ -1,9 +1,5 @@
-"""Runtime by layer type with ``torch.profiler``, beside each type's FLOPs and bytes moved.
-
-The GCPM paper (Osokin 2019, Sec. 5.5) found 1x1 convolutions take most of an hourglass's time
-despite a small share of the FLOPs. Each classified leaf module runs in a ``record_function`` range
-of its type; an op outside any range goes to the type its outermost op's name says, so the shares
-add up to 100 %. Columns (coverage, fvcore MACs, bytes read/written): docs/gpu.md.
+"""Runtime by layer type with ``torch.profiler`` beside FLOPs and bytes moved (GCPM, Sec. 5.5:
+1x1 convolutions dominate an hourglass's time). Attribution and columns: docs/gpu.md.
 """
 
 from __future__ import annotations
@@ -61,7 +57,6 @@ _OP_RULES: tuple[tuple[str, re.Pattern], ...] = tuple(
 
 
 def classify_conv(conv: nn.modules.conv._ConvNd) -> str:
-    """Layer type of a convolution from its kernel, dilation and groups."""
     if not isinstance(conv, nn.Conv2d) or conv.groups not in (1, conv.in_channels):
         return "other conv"  # transposed, non-2-D and grouped ones are outside the paper's classes
     if conv.groups > 1:
@@ -93,22 +88,20 @@ def classify_op(op_name: str) -> str:
 
 
 def leaf_types(model: nn.Module) -> dict[str, str]:
-    """Qualified name -> layer type for every leaf module with a known type."""
     leaves = ((n, m) for n, m in model.named_modules() if next(m.children(), None) is None)
     return {name: t for name, m in leaves if (t := classify_module(m)) is not None}
 
 
 @contextlib.contextmanager
 def _leaf_hooks(model: nn.Module, enter: Callable[[str], None], leave: Callable) -> Iterator[None]:
-    """Call ``enter(layer_type)`` (returning None: a pre-hook's result replaces the input)
-    before and ``leave()`` after each classified leaf's forward."""
+    """``enter(layer_type)`` before and ``leave()`` after each classified leaf's forward."""
 
     def post_hook(module: nn.Module, args: tuple, output: object) -> None:
         leave()  # a hook that returns something would replace the module's output
 
     with contextlib.ExitStack() as hooks:  # a handle removes its hook on exit
         for name, layer_type in leaf_types(model).items():
-            module = model.get_submodule(name)
+            module = model.get_submodule(name)  # enter returns None: a result replaces the input
             hooks.enter_context(
                 module.register_forward_pre_hook(lambda m, a, t=layer_type: enter(t))
             )
@@ -209,7 +202,6 @@ _PROFILER_LOG_LINE = re.compile(rb"^[A-Z]+:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \d+:\d
 
 @contextlib.contextmanager
 def _without_profiler_chatter() -> Iterator[None]:
-    """Drop the profiler library's own log lines from stderr; every other line is passed on."""
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as sink:
@@ -258,7 +250,7 @@ _BOOKKEEPING = re.compile(
 
 
 @dataclass(frozen=True)
-class FlopCounts:
+class FlopCounts:  # fvcore MACs per layer type, and the ops of each type it counted nothing for
     macs: dict[str, float]
     uncounted: dict[str, Counter]
 
@@ -283,7 +275,6 @@ def _split_by_type(per_scope: Callable[[str], Counter], leaves: dict[str, str]) 
 
 
 def count_flops_by_type(model: nn.Module, x: torch.Tensor) -> FlopCounts:
-    """fvcore MACs per layer type, and the ops of each type it counted nothing for."""
     analysis = flop_analysis(model, x, every_op=True)
     leaves = leaf_types(model)
     macs = _split_by_type(analysis.by_operator, leaves)

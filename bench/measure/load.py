@@ -1,6 +1,5 @@
 """How busy the machine is around a timed block: load average and CPU time stolen by a hypervisor
-(from ``/proc/stat``; unknown off Linux). Latency rows and the environment record hold them.
-"""
+(from ``/proc/stat``; unknown off Linux), for latency rows and the environment record."""
 
 from __future__ import annotations
 

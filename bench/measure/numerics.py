@@ -1,8 +1,5 @@
 """Flags that change numerics or kernel choice: TF32, cudnn autotuning, determinism (docs/gpu.md).
-
-``fp32`` is strict IEEE fp32 (no TF32, which cuDNN uses by default on Ampere and later); ``tf32``
-is a mode of its own. Flags are set only inside :func:`precision` and restored on exit.
-"""
+``fp32`` is strict IEEE fp32 (cuDNN's default TF32 off); ``tf32`` is a mode of its own."""
 
 from __future__ import annotations
 
@@ -20,7 +17,7 @@ def _tf32_conv() -> bool:
 
 
 def _set_tf32(conv: bool, matmul_precision: str) -> None:
-    """Legacy setters change every backend alike, so torch never sees a mix its getters refuse."""
+    # legacy setters change every backend alike, so torch never sees a mix its getters refuse
     torch.backends.cudnn.allow_tf32 = conv
     torch.set_float32_matmul_precision(matmul_precision)
 
@@ -64,9 +61,8 @@ def tf32_unsupported(device: torch.device) -> str:
     if device.type != "cuda":
         return f"tf32 is a CUDA mode (tensor cores of compute capability >= 8.0); not on {device}"
     major, minor = torch.cuda.get_device_capability(device)
-    return (
-        f"tf32 needs compute capability >= 8.0; {device} has {major}.{minor}" if major < 8 else ""
-    )
+    too_old = f"tf32 needs compute capability >= 8.0; {device} has {major}.{minor}"
+    return too_old if major < 8 else ""
 
 
 def numerics_flags() -> dict[str, object]:

@@ -23,11 +23,10 @@ class Presets:
     rounds: int = 3  # models interleaved: a change in machine load hits them all alike
 
 
-# Quick, the default on a CPU: the headline fp32 column meets the validity rule (>= 64 samples per
-# model; about 2 minutes of the run for the table models on an idle 2-core CPU, a 60 s cap per
-# model marks slower machines' rows short instead of running on); the other modes and the runtimes
-# are indicative. No bf16 / fp16 (13-15x slower than fp32 on a 2-core AMD EPYC CPU without native
-# units) unless --modes names them; the probing forward warms the other modes up.
+# Quick, the default on a CPU: fp32 rows meet the validity rule (>= 64 samples, ~2 min on an idle
+# 2-core CPU; a 60 s cap per model marks a slower machine's rows short); the rest is indicative and
+# warmed up by the probing forward. No bf16 / fp16 (13-15x slower than fp32 on a 2-core AMD EPYC
+# CPU without native units) unless --modes names them.
 QUICK = Presets(
     TimingConfig(warmup=2, iters=66, max_time_s=60.0),
     TimingConfig(warmup=0, iters=4, max_time_s=3.0),

@@ -1,7 +1,5 @@
-"""Everything ``bench.tables`` measures, in order, behind one progress bar: latency, the layer
-profile, the deployment runtimes, complexity, the paper's Table 3 and checkpoints' val accuracy.
-Nothing is written here: :class:`Measurements` goes to :mod:`bench.report.tables_outputs`.
-"""
+"""Everything ``bench.tables`` measures, in order, behind one progress bar; nothing is written
+here: :class:`Measurements` goes to :mod:`bench.report.tables_outputs`."""
 
 from __future__ import annotations
 
@@ -87,13 +85,10 @@ def measure(
 ) -> Measurements:
     """Run every measurement; ``progress``: a bar on stderr, quiet when it is not a terminal."""
     deploy = wants_runtimes(runtimes)  # the progress total counts every on_step call below
-    total = len(names) * (len(presets.mode_names) * presets.rounds + profile) + 2 + len(checkpoints)
     scored = dict(checkpoints) or None  # runtimes rows scored on data_root with these weights
-    total += (
-        timing.count_steps(runtimes, presets.runtimes, names, device, scored, data_root)
-        if deploy
-        else 0
-    )
+    what = (runtimes, presets.runtimes, names, device)
+    total = len(names) * (len(presets.mode_names) * presets.rounds + profile) + 2 + len(checkpoints)
+    total += timing.count_steps(*what, scored, data_root) if deploy else 0
     with tqdm(total=total, unit="step", disable=None if progress else True, file=sys.stderr) as bar:
 
         def step(*label: str) -> None:
@@ -108,11 +103,7 @@ def measure(
             if modes
         ).reset_index(drop=True)
         layers = profile_models(names, device, presets.profile, on_step=step) if profile else None
-        deployed = (
-            timing.for_tables(runtimes, presets.runtimes, names, device, step, scored, data_root)
-            if deploy
-            else None
-        )
+        deployed = timing.for_tables(*what, step, scored, data_root) if deploy else None
         counts, complexity = model_counts(names)
         step("complexity")
         modules = table3()

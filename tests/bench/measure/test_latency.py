@@ -460,8 +460,9 @@ def test_each_mode_runs_with_its_autocast_dtype_and_tf32_policy() -> None:
         ("bf16", (True, torch.bfloat16), False),
         ("fp16", (True, torch.float16), False),
     ):
-        with latency._mode_context(mode, cpu):
-            state, flags = _autocast_state(), numerics_flags()
+        result = LatencyResult("m", mode, "cpu", (1, 1), 1)
+        job = latency._Job(nn.Identity(), torch.zeros(1), result)
+        state, flags = job.run(lambda m, x: (_autocast_state(), numerics_flags()), cpu)
         assert (state if autocast else state[0]) == (autocast or False), mode
         assert flags["tf32_conv"] is tf32 and flags["tf32_matmul"] is tf32, mode
     assert _autocast_state() == outside
