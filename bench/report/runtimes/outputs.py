@@ -85,7 +85,7 @@ def runtime_outputs(
             full, p, f"{TITLE} (every column)", report.notes, EMPTY
         ),
         "cpu_realtime.md": lambda p: io.write_markdown(
-            realtime, p, rt_title, realtime_notes(realtime, m.realtime_model)
+            realtime, p, rt_title, realtime_notes(realtime, m.realtime_model, env)
         ),
         **{name: lambda p, fig=fig: io.write_figure(fig, p) for name, fig in figures.items()},
     }
