@@ -10,25 +10,17 @@ from itertools import pairwise
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.axis import Axis
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator
 
-from bench.report.plots import Color, log_if_wide, model_colors
+from bench.report.plots import Color, log_if_wide, model_colors, new_figure
 from bench.report.runtimes.table import main_rows
 
 _MARKERS = "osD^v<>Xph*"
 
 
-def _figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
 def crowded(axis: Axis, gap: float = 0.5) -> bool:
-    """Whether two neighbouring tick labels in view come closer than ``gap`` times their font
-    size (``"50100"`` reads as one number even where the boxes only touch)."""
+    """Whether neighbouring tick labels in view come closer than ``gap`` x their font size."""
     fig = axis.axes.figure
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
@@ -42,8 +34,7 @@ def crowded(axis: Axis, gap: float = 0.5) -> bool:
 
 
 def uncrowd(axis: Axis) -> None:
-    """A 1-2-5 log axis (``log_if_wide``) over more decades than its width holds: labels at the
-    decades only, 2 and 5 kept as unlabelled ticks."""
+    """A crowded 1-2-5 log axis: labels at the decades only, 2 and 5 as unlabelled ticks."""
     if axis.get_scale() == "log" and crowded(axis):
         axis.set_major_locator(LogLocator(base=10, subs=(1.0,)))
         axis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
@@ -90,7 +81,7 @@ def latency_by_runtime(
     models = list(dict.fromkeys(rows.model))
     setups = list(dict.fromkeys(_label(r) for r in rows.itertuples()))
     colors = colors or model_colors(models)
-    fig = _figure(max(6.5, 1.2 * len(setups) + 3), 4.8)
+    fig = new_figure(max(6.5, 1.2 * len(setups) + 3), 4.8)
     ax = fig.add_subplot()
     width = 0.8 / max(1, len(models))
     for i, model in enumerate(models):
@@ -123,7 +114,7 @@ def pareto(
     rows = main_rows(df, device)
     setups = list(dict.fromkeys(_label(r) for r in rows.itertuples()))
     colors = colors or model_colors(rows.model)
-    fig = _figure(11.0, 4.8)
+    fig = new_figure(11.0, 4.8)
     for k, (table, dataset) in enumerate(((4, "LIP"), (5, "MPII"))):
         ax = fig.add_subplot(1, 2, k + 1)
         _points(ax, rows, [accuracy(r.model, table) for r in rows.itertuples()], setups, colors)
@@ -141,22 +132,16 @@ def pareto(
 def _pareto_front(points: pd.DataFrame) -> pd.DataFrame:
     """Rows no other row beats on both latency (lower) and PCKh (higher), fastest first."""
     ordered = points.sort_values(["median_ms", "pckh"], ascending=[True, False])
-    best, keep = -math.inf, []
-    for index, pckh in zip(ordered.index, ordered.pckh):
-        if pckh > best:
-            best = pckh
-            keep.append(index)
-    return ordered.loc[keep]
+    return ordered[ordered.pckh > ordered.pckh.cummax().shift(fill_value=-math.inf)]
 
 
 def accuracy_vs_latency(
     df: pd.DataFrame, device: str, colors: Mapping[str, Color] | None = None
 ) -> Figure:
-    """Our validation PCKh against our latency, one point per scored row (hollow: failed the
-    pass rule), with the Pareto front of the deployment choices."""
+    """Our validation PCKh against latency per scored row (hollow: failed), the Pareto front."""
     rows = main_rows(df, device)
     points = rows[pd.to_numeric(rows.reindex(columns=["pckh"]).pckh, errors="coerce").notna()]
-    fig = _figure(8.0, 4.8)
+    fig = new_figure(8.0, 4.8)
     ax = fig.add_subplot()
     if points.empty:
         text = "no row was scored in this run\n(give trained checkpoints and a data root)"

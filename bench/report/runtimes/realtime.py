@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from bench.report.runtimes.table import busy_note
+
 PAPER_FPS = 19.5
 PAPER_SETUP = (
     "paper (GCPM Sec. 5.4): OpenVINO on an Intel Core i7-6850K, 6 cores; "
@@ -48,13 +50,7 @@ def realtime_notes(table: pd.DataFrame, model: str, env: dict) -> str:
             f"{model} was not measured on the CPU in this run (it is measured when it is "
             f"among --models and a CPU runtime is selected)."
         )
-    load = env.get("load") or {}
-    busy = (
-        f"**Busy machine:** load {load.get('load_1m', '?')} on {load.get('cores', '?')} cores "
-        "when the run started; these frame rates are lower than on an idle machine. "
-        if load.get("busy")
-        else ""
-    )
+    busy = busy_note(env, "these frame rates are lower")
     slower = oversubscribed(ours)
     over = (
         f"**Oversubscription:** {'; '.join(slower)}: other work on the machine or more threads "
