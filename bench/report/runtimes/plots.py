@@ -40,12 +40,9 @@ def uncrowd(axis: Axis) -> None:
         axis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
 
 
-def _label(row) -> str:
-    return f"{row.runtime} {row.precision}"
-
-
-def _marker(setups: list[str], row) -> str:
-    return _MARKERS[setups.index(_label(row)) % len(_MARKERS)]
+def _setups(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    rows = rows.assign(setup=rows.runtime + " " + rows.precision)
+    return rows, list(dict.fromkeys(rows.setup))
 
 
 def _points(ax: Axes, rows: pd.DataFrame, pckh, setups: list[str], colors, hollow=None, size=40):
@@ -53,7 +50,7 @@ def _points(ax: Axes, rows: pd.DataFrame, pckh, setups: list[str], colors, hollo
     hollow = [False] * len(rows) if hollow is None else hollow
     for row, y, empty in zip(rows.itertuples(), pckh, hollow):
         if y is not None:
-            color, marker = colors[row.model], _marker(setups, row)
+            color, marker = colors[row.model], _MARKERS[setups.index(row.setup) % len(_MARKERS)]
             face = "none" if empty else color
             ax.scatter(row.median_ms, y, s=size, marker=marker, edgecolors=color, facecolors=face)
     log_if_wide(ax, "x", rows.median_ms)
@@ -77,9 +74,8 @@ def latency_by_runtime(
     df: pd.DataFrame, device: str, colors: Mapping[str, Color] | None = None
 ) -> Figure:
     """Grouped bars: median latency (p10-p90 whiskers) of each model in each runtime."""
-    rows = main_rows(df, device)
+    rows, setups = _setups(main_rows(df, device))
     models = list(dict.fromkeys(rows.model))
-    setups = list(dict.fromkeys(_label(r) for r in rows.itertuples()))
     colors = colors or model_colors(models)
     fig = new_figure(max(6.5, 1.2 * len(setups) + 3), 4.8)
     ax = fig.add_subplot()
@@ -87,7 +83,7 @@ def latency_by_runtime(
     for i, model in enumerate(models):
         mine = rows[rows.model == model]
         offset = (i - (len(models) - 1) / 2) * width
-        xs = [setups.index(_label(r)) + offset for r in mine.itertuples()]
+        xs = [setups.index(s) + offset for s in mine.setup]
         err = [mine.median_ms - mine.p10_ms, mine.p90_ms - mine.median_ms]
         ax.bar(xs, mine.median_ms, width, yerr=err, capsize=2, color=colors[model], label=model)
     ax.set_xticks(range(len(setups)), setups, rotation=20, ha="right")
@@ -111,8 +107,7 @@ def pareto(
     colors: Mapping[str, Color] | None = None,
 ) -> Figure:
     """The paper's PCKh (``accuracy(model, table)``, None without a row) against our latency."""
-    rows = main_rows(df, device)
-    setups = list(dict.fromkeys(_label(r) for r in rows.itertuples()))
+    rows, setups = _setups(main_rows(df, device))
     colors = colors or model_colors(rows.model)
     fig = new_figure(11.0, 4.8)
     for k, (table, dataset) in enumerate(((4, "LIP"), (5, "MPII"))):
@@ -149,7 +144,7 @@ def accuracy_vs_latency(
         ax.set_axis_off()
         return fig
     points = points.assign(pckh=points.pckh.astype(float))
-    setups = list(dict.fromkeys(_label(r) for r in points.itertuples()))
+    points, setups = _setups(points)
     colors = colors or model_colors(points.model)
     failed = points.accuracy.astype(str).str.startswith("FAILED")
     _points(ax, points, points.pckh, setups, colors, failed, size=45)

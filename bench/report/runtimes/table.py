@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from bench.measure.runtimes.scoring import PCKH_TOLERANCE, TOLERANCE_WHY
+from bench.measure.runtimes.scoring import FAILED, PCKH_TOLERANCE, TOLERANCE_WHY
 from bench.measure.runtimes.timing import ALL_MODELS, RuntimeMeasurements
 
 RATE = "gflops_per_s (1 MAC = 2 FLOP)"
@@ -20,7 +20,6 @@ COLUMNS = [
     *("scored_on", GMACS, RATE, PEAK, "efficiency", "prepare_s", "reason", "notes"),
 ]
 NOISY_CV = 0.2
-FAILED = "FAILED"
 
 
 def _ratio_to(df: pd.DataFrame, base: pd.DataFrame, keys: list[str]) -> pd.Series:
