@@ -1,9 +1,5 @@
 """pytest-benchmark suite of the model zoo (``pytest bench --benchmark-only``; docs/benchmarks.md).
-
-Options are checked once, before collection: a device this machine lacks, a size some model cannot
-take or an unknown runtime ends the run with one usage error. ``machine_info`` holds only what
-stays put on one machine, so ``--benchmark-compare`` there does not warn about clocks.
-"""
+Options are checked before collection; ``machine_info`` holds only what stays put on a machine."""
 
 from __future__ import annotations
 
@@ -19,6 +15,11 @@ from bench.measure.runtimes import get_runtime, parse_spec
 CPU_SIZE = 128  # hourglass needs a multiple of 64; 128 keeps ratios meaningful and the run short
 SIZE_MULTIPLE = 64  # the largest size_multiple of the registered models (hourglass, FPD)
 MAX_SIZE = 1024  # 4x the models' own 256: larger batch-1 inputs only measure memory pressure
+RUNTIME_HELP = (
+    "deployment runtime of bench.measure.runtimes (eager, onnxruntime, openvino, openvino:bf16, "
+    "openvino:int8, onnxruntime:int8, compile, ...); default eager fp32"
+)
+MODELS_FROM_HELP = "also benchmark the models these modules register (importable dotted names)"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -26,21 +27,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("--bench-device", default="auto", help="auto (cuda if available), cpu, cuda:N")
     size_help = f"input H=W, a multiple of {SIZE_MULTIPLE} up to {MAX_SIZE}; 0 = each model's own"
     add("--bench-size", type=int, help=f"{size_help}; default: own on CUDA, {CPU_SIZE} on CPU")
-    add(
-        "--bench-runtime",
-        default="eager",
-        metavar="NAME[:PRECISION]",
-        help="deployment runtime of bench.measure.runtimes (eager, onnxruntime, openvino, "
-        "openvino:bf16, openvino:int8, onnxruntime:int8, compile, ...); default eager fp32",
-    )
-    add(
-        "--models-from",
-        nargs="+",
-        default=[],
-        metavar="MODULE",
-        help="also benchmark the models these modules register (dotted names importable from "
-        "the current folder)",
-    )
+    add("--bench-runtime", default="eager", metavar="NAME[:PRECISION]", help=RUNTIME_HELP)
+    add("--models-from", nargs="+", default=[], metavar="MODULE", help=MODELS_FROM_HELP)
 
 
 def _device(config: pytest.Config) -> torch.device:

@@ -33,42 +33,32 @@ def test_inference(
     x = torch.randn(shape, device=device)  # created once, outside the timed function
     size = f"{shape[2]}x{shape[3]}"
     benchmark.group = f"batch-1 {runtime} {precision} inference, {device.type}, {size}"
-    benchmark.extra_info.update(
-        model=name,
-        device=str(device),
-        input=size,
-        reduced_input=bool(bench_size),
-        threads=torch.get_num_threads(),
-        runtime=runtime,
-        precision=precision,
-        params_m=round(count_params(model) / 1e6, 3),
-        gflops_1mac_1flop=round(count_flops(model, shape).gflops, 3),
-    )
+    info = benchmark.extra_info
+    info.update(model=name, device=str(device), input=size, reduced_input=bool(bench_size))
+    info.update(threads=torch.get_num_threads(), runtime=runtime, precision=precision)
+    info["params_m"] = round(count_params(model) / 1e6, 3)
+    info["gflops_1mac_1flop"] = round(count_flops(model, shape).gflops, 3)
 
     with torch.inference_mode(), timing_numerics("fp32", device):  # the latency timer's settings
         try:
             prepared = get_runtime(runtime).prepare(model, x, precision, torch.get_num_threads())
         except Exception as exc:  # noqa: BLE001 - an export / compile error is this case's reason
             pytest.skip(f"{runtime} {precision} prepare failed: {first_line(exc)}")
-        benchmark.extra_info.update(prepare_s=prepared.prepare_s, runtime_notes=prepared.notes)
+        info.update(prepare_s=prepared.prepare_s, runtime_notes=prepared.notes)
 
         def forward() -> None:
             prepared.run()
             synchronize(device)  # the timed call ends when the device is done, not when queued
 
         forward()  # warm-up: cudnn autotuning and allocator growth stay out of the samples
-        _volatile_info(benchmark.extra_info, device, "before")
+        _volatile_info(info, device, "before")
         counters = read_counters(device)
         benchmark(forward)
         window = WindowTotals()
         window.add(counters, read_counters(device), 0)
-        benchmark.extra_info.update(
-            numerics=numerics_flags(),
-            timed_s=window.duration_s,
-            throttled_pct=window.throttled_pct(),
-            violation_pct=window.violation_pct(),
-        )
-        _volatile_info(benchmark.extra_info, device, "after")
+        info.update(numerics=numerics_flags(), timed_s=window.duration_s)
+        info.update(throttled_pct=window.throttled_pct(), violation_pct=window.violation_pct())
+        _volatile_info(info, device, "after")
 
 
 def _volatile_info(extra_info: dict, device: torch.device, when: str) -> None:

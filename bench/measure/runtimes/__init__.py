@@ -1,8 +1,5 @@
-"""Deployment runtimes (docs/runtimes.md): a light registry of adapter names.
-
-A name maps to the ``"module:attribute"`` of its adapter, so listing and checking names imports
-no runtime library (onnx, onnxruntime, openvino, nncf); :func:`get_runtime` imports on use.
-"""
+"""Deployment runtimes (docs/runtimes.md): a light registry, name -> ``"module:attribute"`` of
+its adapter, so checking names imports no runtime library; :func:`get_runtime` imports on use."""
 
 from __future__ import annotations
 
@@ -44,7 +41,6 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
 
 
 def get_runtime(name: str):
-    """The adapter registered as ``name`` (its module is imported on first use)."""
     target = RUNTIMES[parse_spec(name)[0]]
     if not isinstance(target, str):
         return target

@@ -1,6 +1,5 @@
 """Runtime adapters (docs/runtimes.md): ``prepare`` converts a network once for a batch-1 input
-and returns a :class:`Prepared` whose ``run`` the harness times without knowing the runtime; the
-ONNX export that ONNX Runtime and OpenVINO share."""
+into a :class:`Prepared`; the ONNX export ONNX Runtime and OpenVINO share."""
 
 from __future__ import annotations
 
@@ -28,23 +27,17 @@ INPUT_NAME, OUTPUT_NAME = "image", "heatmaps"
 
 @dataclass
 class Prepared:
-    """``run()``: one batch-1 inference on the bound input (the timed call); ``heatmaps`` turns
-    its result into final heatmaps (N, K, h, w) and ``infer`` runs another NCHW float32 batch
-    (scoring), both outside the timing. ``prepare_s``: export / conversion / compilation cost;
-    ``notes``: what the runtime really ran (int8 kernels, calibration data)."""
-
-    run: Callable[[], Any]
-    heatmaps: Callable[[Any], np.ndarray]
-    infer: Callable[[np.ndarray], np.ndarray]
-    prepare_s: float = math.nan
-    notes: str = ""
+    run: Callable[[], Any]  # the timed call: one batch-1 inference on the bound input
+    heatmaps: Callable[[Any], np.ndarray]  # run()'s result as final heatmaps (N, K, h, w)
+    infer: Callable[[np.ndarray], np.ndarray]  # another NCHW float32 batch (scoring)
+    prepare_s: float = math.nan  # export / conversion / compilation cost
+    notes: str = ""  # what the runtime really ran (int8 kernels, calibration data)
 
 
 @dataclass(frozen=True)
 class Runtime:
-    """An adapter, ``name`` its key in ``RUNTIMES``. Subclasses define ``prepare(model, example,
-    precision, threads, calibration=None) -> Prepared``, which raises on failure (the row keeps
-    why); ``calibration`` says where int8 calibration images come from (generated when None)."""
+    """Subclasses define ``prepare(model, example, precision, threads, calibration=None) ->
+    Prepared``, which raises on failure (the row keeps why)."""
 
     name: str
     runs: tuple[str, ...] = ("fp32", "bf16", "fp16")  # precisions it can run
@@ -77,13 +70,11 @@ def num_threads(n: int) -> Iterator[None]:
 
 
 def quiet_cpp_extension() -> None:
-    """torch's C++ extension loader (imported by inductor and NNCF) warns on a CPU-only machine
-    that no CUDA runtime is found: expected there, not news for the user."""
+    """Silence the "no CUDA runtime" warning inductor and NNCF trigger on a CPU-only machine."""
     logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 
 
 def first_line(exc: BaseException) -> str:
-    """``Type: first line of the message`` (at most 200 characters) for a reason column."""
     text = str(exc).strip()
     line = text.splitlines()[0] if text else ""
     return f"{type(exc).__name__}: {line[:200]}".rstrip(": ")
@@ -110,15 +101,12 @@ class FinalHeatmaps(nn.Module):
 
 
 def as_numpy(value: np.ndarray | torch.Tensor) -> np.ndarray:
-    """A contiguous float32 array, as the ONNX-based runtimes take it and the checks compare."""
     if torch.is_tensor(value):
         value = value.detach().float().cpu().numpy()
     return np.ascontiguousarray(value, dtype=np.float32)
 
 
 def torch_infer(forward: Callable, device: torch.device) -> Callable[[np.ndarray], np.ndarray]:
-    """``infer`` of a runtime that takes tensors on ``device``."""
-
     def infer(images: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             return as_numpy(forward(torch.as_tensor(as_numpy(images), device=device)))
@@ -127,8 +115,7 @@ def torch_infer(forward: Callable, device: torch.device) -> Callable[[np.ndarray
 
 
 def autocast(device: torch.device, precision: str, cache: bool = True):
-    """torch autocast for bf16 / fp16; nothing for fp32. ``cache=False`` for CUDA graph capture,
-    which must not keep autocast's cast weights."""
+    """``cache=False`` for CUDA graph capture, which must not keep autocast's cast weights."""
     if precision == "fp32":
         return contextlib.nullcontext()
     return torch.autocast(device.type, TORCH_DTYPES[precision], cache_enabled=cache)
@@ -136,8 +123,8 @@ def autocast(device: torch.device, precision: str, cache: bool = True):
 
 @dataclass(frozen=True)
 class Exported:
-    """An .onnx file (OpenVINO reads a file ~10x faster than a converted buffer) in a folder of
-    its own, which also takes the int8 files derived from it; removed with the last reference."""
+    """An .onnx file (OpenVINO reads a file ~10x faster than a buffer) in its own folder (with
+    the int8 files derived from it), removed with the last reference."""
 
     path: Path
     export_s: float
@@ -150,26 +137,22 @@ _last: tuple[weakref.ref, tuple[int, ...], Exported] | None = None
 
 
 def export_onnx(model: nn.Module, example: torch.Tensor) -> Exported:
-    """The network (final heatmaps only) as an ONNX file, exported once per (model, shape): the
-    TorchScript exporter, opset 17, which matched eager fp32 within 3e-5 for the zoo. Its time is
-    charged to every runtime that uses it, as a deployment would pay it."""
+    """The final heatmaps as ONNX, once per (model, shape): TorchScript exporter, opset 17 (within
+    3e-5 of eager fp32 for the zoo); its time is charged to every runtime that uses it."""
     global _last
     key = tuple(example.shape)
     if _last is not None and _last[0]() is model and _last[1] == key:
         return _last[2]
     path = Path(tempfile.mkdtemp(prefix="gcpm-bench-onnx-")) / "model.onnx"
     started = time.perf_counter()
-    # The exporter traces with autograd state of its own; inference tensors cannot take part.
-    # Its deprecation warnings and the tracer's about constants (input sizes, fixed for a
-    # batch-1 deployment) would only be noise in every run's output.
+    # The exporter cannot trace inference tensors; its warnings (deprecations, constant input
+    # sizes, fixed in a batch-1 deployment) are noise.
     with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning, UserWarning))
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        names = {"input_names": [INPUT_NAME], "output_names": [OUTPUT_NAME]}
-        final = FinalHeatmaps(model).eval()
-        torch.onnx.export(
-            final, (example.clone(),), str(path), opset_version=17, dynamo=False, **names
-        )
+        names = {"input_names": [INPUT_NAME], "output_names": [OUTPUT_NAME], "dynamo": False}
+        final, args = FinalHeatmaps(model).eval(), (example.clone(),)
+        torch.onnx.export(final, args, str(path), opset_version=17, **names)
     exported = Exported(path, time.perf_counter() - started)
     _last = (weakref.ref(model), key, exported)
     return exported

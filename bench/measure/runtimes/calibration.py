@@ -21,8 +21,7 @@ _GENERATED_VAL_FRACTION = 0.25
 
 @functools.cache
 def _generated_root(dataset: str, count: int) -> Path:
-    """``count`` generated training images, made once per process (every int8 row of a run
-    calibrates on the same images) and removed when it ends."""
+    """``count`` generated training images, made once per process and removed when it ends."""
     root = Path(tempfile.mkdtemp(prefix="gcpm-bench-calibration-"))
     atexit.register(shutil.rmtree, root, ignore_errors=True)
     total = math.ceil(count / (1 - _GENERATED_VAL_FRACTION))
@@ -32,7 +31,7 @@ def _generated_root(dataset: str, count: int) -> Path:
 
 @dataclass(frozen=True)
 class Calibration:
-    """Where the images come from: ``root`` (a ``dataset`` layout: lip or mpii), else generated."""
+    """Images from ``root`` (a ``dataset`` layout: lip or mpii), else generated."""
 
     root: Path | None = None
     dataset: str = "lip"

@@ -36,6 +36,10 @@ def native_precision() -> str:
 
 @dataclass(frozen=True)
 class OpenVino(Runtime):
+    device_type: str = "cpu"
+    module: str = "openvino"
+    install: str = "pip install openvino"
+
     def precisions(self, device: torch.device) -> tuple[str, ...]:
         if missing_module(self.module, self.install):
             return ("fp32", "bf16", "int8")  # every row says why it is missing
@@ -119,10 +123,4 @@ def int8_kernels(compiled) -> str:
     )
 
 
-OPENVINO = OpenVino(
-    "openvino",
-    (*_OV_TYPES, "int8"),
-    device_type="cpu",
-    module="openvino",
-    install="pip install openvino",
-)
+OPENVINO = OpenVino("openvino", (*_OV_TYPES, "int8"))

@@ -22,7 +22,7 @@ PEAK_COLUMNS = ["device", "precision", "threads", "peak_gflops_per_s", "peak_rea
 def matmul_peak(
     device: torch.device, precision: str, threads: int, config: TimingConfig, size: int = PEAK_SIZE
 ) -> float:
-    """GFLOP/s (2 FLOPs per multiply-add) of a ``size``^3 matmul; the fastest sample counts."""
+    """GFLOP/s of a ``size``^3 matmul; the fastest sample counts."""
     if precision == "int8":
         samples = int8_samples(device, threads, config, size)
     else:
@@ -61,8 +61,7 @@ def int8_samples(device: torch.device, threads: int, config: TimingConfig, size:
 def measure_peaks(
     keys: Sequence[Key], ready: Collection[Key], config: TimingConfig, on_step=lambda *a: None
 ) -> pd.DataFrame:
-    """The peak of each key in ``ready`` (keys of rows that could be timed); a failure is the
-    row's reason. One step per key of ``keys``, measured or not."""
+    """The peak of each key in ``ready`` (a failure is its reason); one step per key of ``keys``."""
     rows = []
     for key in keys:
         device, precision, threads = key

@@ -95,7 +95,7 @@ FAILED = "FAILED"
 
 
 class _Predictor(nn.Module):
-    """A prepared runtime's ``infer`` as a model of the model contract (a list of stages)."""
+    """A prepared runtime's ``infer`` under the model contract (a list of stages)."""
 
     def __init__(self, infer: Callable[[np.ndarray], np.ndarray]) -> None:
         super().__init__()
@@ -106,7 +106,6 @@ class _Predictor(nn.Module):
 
 
 def verdict(pckh: float, eager_pckh: float, precision: str) -> str:
-    """``pass`` when ``pckh`` >= eager fp32's minus the precision's tolerance, else why not."""
     tolerance = PCKH_TOLERANCE[precision]
     if pckh >= eager_pckh - tolerance:  # NaN fails
         return "pass"
@@ -167,8 +166,7 @@ def score_runtime_rows(
     device: torch.device,
     on_step: Callable[..., None] = lambda *label: None,
 ) -> pd.DataFrame:
-    """``frame`` with PCKh, AUC, ΔPCKh against eager fp32 and the verdict of each row whose model
-    has a checkpoint; the other rows keep NaN / empty there."""
+    """``frame`` with PCKh, AUC, ΔPCKh and the verdict of each row of a model with a checkpoint."""
     scored = [
         row
         for model, checkpoint in checkpoints.items()

@@ -27,6 +27,7 @@ SEED = 0
 Step = Callable[..., None]
 REALTIME_MODEL = "gcpm-ushaped-2stage"  # the network of the paper's Sec. 5.4 CPU figure
 ALL_MODELS = "(all models)"  # model column of a row that says why a runtime was not run at all
+_PEAK = TimingConfig(warmup=3, iters=10)
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class RuntimePreset:
 
     timing: TimingConfig
     rounds: int
-    peak: TimingConfig
+    peak: TimingConfig = _PEAK
     left_out: tuple[tuple[str, str], ...] = ()
     description: str = ""
 
@@ -45,7 +46,6 @@ _INT8 = "int8 calibration runs a few hundred inferences per model and runtime"
 QUICK = RuntimePreset(
     TimingConfig(warmup=1, iters=6, max_time_s=4.0),
     rounds=3,
-    peak=TimingConfig(warmup=3, iters=10),
     left_out=tuple(
         (spec, _NOT_QUICK.format(why=why, spec=spec))
         for spec, why in (
@@ -61,7 +61,6 @@ QUICK = RuntimePreset(
 FULL = RuntimePreset(
     TimingConfig(warmup=10, iters=100, min_time_s=1.0),
     rounds=5,
-    peak=TimingConfig(warmup=3, iters=10),
     description="full preset: every table model in every runtime available on the device, about "
     "100 samples per row over 5 interleaved rounds",
 )
@@ -79,7 +78,7 @@ class Job:
 def selected(
     specs: Sequence[str], device: torch.device, preset: RuntimePreset
 ) -> tuple[list[tuple[str, str]], dict[tuple[str, str], str]]:
-    """(runtime, precision) pairs to run, and those left out of a default run with the reason."""
+    """(runtime, precision) pairs to run, and those a default run leaves out, with why."""
     left_out = dict(preset.left_out)
     names = [parse_spec(s) for s in specs] if specs else [(n, None) for n in list_runtimes()]
     pairs: list[tuple[str, str]] = []
@@ -118,13 +117,11 @@ def plan(
 
 
 def peak_keys(jobs: Sequence[Job]) -> list[tuple[torch.device, str, int]]:
-    """The (device, precision, threads) of every job, once each: one matmul peak per key."""
     return list(dict.fromkeys((j.device, j.precision, j.threads) for j in jobs))
 
 
 def scored_jobs(jobs: Sequence[Job], models: Sequence[str]) -> list[Job]:
-    """The jobs scored on a validation split: one per (model, runtime, precision, device) of a
-    model with a checkpoint (its other thread counts compute the same heatmaps)."""
+    """One job per (model, runtime, precision, device) of ``models``: threads score the same."""
     first: dict[tuple, Job] = {}
     for j in jobs:
         if j.model in models:
@@ -168,7 +165,6 @@ class RuntimeMeasurements:
 
 
 def _prepare(state: _State, model, example, reference, warmup: int, calibration) -> None:
-    """Prepare, check against eager fp32, warm up; any failure becomes the row's reason."""
     job = state.job
     try:
         runtime = get_runtime(job.runtime)
@@ -188,7 +184,7 @@ def _prepare(state: _State, model, example, reference, warmup: int, calibration)
 def _prepare_model(
     name: str, device: torch.device, states: Sequence[_State], warmup: int, data_root, on_step
 ) -> str:
-    """Build ``name`` once on ``device``, prepare every job of it; returns the input size."""
+    """Build ``name`` once, prepare every job of it; returns the input size."""
     model = build_at_size(name).eval().to(device)
     shape = input_shape(model.info)
     generator = torch.Generator().manual_seed(SEED)
@@ -205,7 +201,7 @@ def _prepare_model(
 
 
 def _time_rounds(states: Sequence[_State], preset: RuntimePreset, on_step: Step) -> None:
-    """Every state once per round; one step each, timed or not (the total is known ahead)."""
+    """Every state once per round; one step each, timed or not."""
     config = preset.timing.per_round(preset.rounds)
     for _ in range(preset.rounds):
         for state in states:
@@ -234,8 +230,7 @@ def measure_runtimes(
     checkpoints: Mapping[str, Path] | None = None,
     data_root: Path | None = None,
 ) -> RuntimeMeasurements:
-    """Prepare, check and time every (model, runtime, precision, threads); with ``checkpoints``
-    (model -> trained weights) and ``data_root`` also score those models' rows. Nothing written."""
+    """Prepare, check and time every job; with ``checkpoints`` and ``data_root`` also score."""
     step = on_step or (lambda *label: None)
     threads = torch.get_num_threads()
     pairs, skipped = selected(specs, device, preset)
@@ -256,13 +251,11 @@ def measure_runtimes(
     frame = pd.DataFrame(rows)
     if checkpoints and data_root is not None:
         frame = score_runtime_rows(frame, checkpoints, data_root, device, on_step=step)
-    return RuntimeMeasurements(
-        frame, peaks, preset, realtime_model, str(device), library_versions()
-    )
+    versions = library_versions()
+    return RuntimeMeasurements(frame, peaks, preset, realtime_model, str(device), versions)
 
 
 def library_versions() -> dict[str, str]:
-    """Installed versions of the runtime libraries (distribution names)."""
     out = {}
     for dist in ("onnx", "onnxruntime", "onnxruntime-gpu", "openvino", "nncf", "torch-tensorrt"):
         try:
@@ -273,8 +266,7 @@ def library_versions() -> dict[str, str]:
 
 
 def _named(specs: Sequence[str]) -> list[str] | None:
-    """The runtime specs to measure; ``None`` for ``none`` alone (no runtimes rows at all).
-    ``none`` beside runtime names means just those names."""
+    """The specs to measure; ``None`` for ``none`` alone (``none`` beside names is ignored)."""
     named = [s for s in specs if s != NONE]
     return None if specs and not named else named
 
@@ -288,13 +280,9 @@ def for_tables(
     checkpoints: Mapping[str, Path] | None = None,
     data_root: Path | None = None,
 ) -> RuntimeMeasurements | None:
-    """``bench.tables``' entry: its ``--runtimes`` specs and the preset it chose."""
     named = _named(specs)
-    if named is None:
-        return None
-    return measure_runtimes(
-        names, device, named, preset, on_step, checkpoints=checkpoints, data_root=data_root
-    )
+    kw = {"checkpoints": checkpoints, "data_root": data_root}
+    return None if named is None else measure_runtimes(names, device, named, preset, on_step, **kw)
 
 
 def count_steps(
@@ -306,9 +294,8 @@ def count_steps(
     data_root: Path | None = None,
     realtime_model: str = REALTIME_MODEL,
 ) -> int:
-    """Exactly how many times :func:`for_tables` calls ``on_step`` (a progress bar's total):
-    one preparation per job, one peak per (device, precision, threads), one timing per job and
-    round, and with checkpoints one eager fp32 score per model plus one per scored row."""
+    """Exactly how many times :func:`for_tables` calls ``on_step``: a prepare per job, a peak
+    per key, a timing per job and round, with checkpoints an eager score per model and row."""
     named = _named(specs)
     if named is None:
         return 0

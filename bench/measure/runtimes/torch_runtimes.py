@@ -101,16 +101,22 @@ class CudaGraphs(Runtime):
         return Prepared(run, as_numpy, torch_infer(forward, example.device), prepare_s)
 
 
+@dataclass(frozen=True)
 class TensorRT(Runtime):
+    runs: tuple[str, ...] = ("fp32", "fp16")
+    default: tuple[str, ...] = ("fp32", "fp16")
+    device_type: str = "cuda"
+    module: str = "torch_tensorrt"
+    install: str = "pip install 'gcpm-bench[gpu]' (torch-tensorrt)"
+
     def prepare(self, model, example, precision, threads, calibration=None) -> Prepared:
         import torch_tensorrt
 
         started = time.perf_counter()
+        dtypes = {TORCH_DTYPES[precision]}
+        final = FinalHeatmaps(model).eval()
         engine = torch_tensorrt.compile(
-            FinalHeatmaps(model).eval(),
-            ir="dynamo",
-            inputs=[example],
-            enabled_precisions={TORCH_DTYPES[precision]},
+            final, ir="dynamo", inputs=[example], enabled_precisions=dtypes
         )
         engine(example)
         torch.cuda.synchronize(example.device)
@@ -120,11 +126,4 @@ class TensorRT(Runtime):
 EAGER = Eager("eager")
 COMPILED = Compiled()
 CUDA_GRAPHS = CudaGraphs("cuda-graphs", default=("fp32", "fp16"), device_type="cuda")
-TENSORRT = TensorRT(
-    "tensorrt",
-    runs=("fp32", "fp16"),
-    default=("fp32", "fp16"),
-    device_type="cuda",
-    module="torch_tensorrt",
-    install="pip install 'gcpm-bench[gpu]' (torch-tensorrt)",
-)
+TENSORRT = TensorRT("tensorrt")

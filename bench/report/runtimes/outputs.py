@@ -1,5 +1,4 @@
-"""The runtimes outputs as writers for ``bench.tables`` (built before anything is written) and
-the index.html section."""
+"""The runtimes outputs as writers for ``bench.tables`` and the index.html section."""
 
 from __future__ import annotations
 
@@ -41,8 +40,7 @@ class RuntimesReport:
     view_notes: str
 
     def full_markdown(self) -> pd.DataFrame:
-        """Every column, one decimals setting per column; the diffs keep their exponent (1e-7
-        beside 0.5 would show as 0.000)."""
+        """Every column; the diffs keep their exponent (1e-7 beside 0.5 would show as 0.000)."""
         shown = headline.uniform(self.table)
         shown[["max_abs_diff", "rel_diff"]] = self.table[["max_abs_diff", "rel_diff"]]
         return shown
@@ -68,7 +66,6 @@ def runtime_outputs(
     reference: str,
     colors: Mapping[str, Color] | None = None,
 ) -> dict[str, Writer]:
-    """File name -> writer for every runtimes output of one run."""
     report = runtimes_report(m, counts, env, reference)
     table, full = report.table, report.full_markdown()
     realtime = realtime_table(table, m.realtime_model, env.get("cpu_model", "this CPU"))
@@ -85,7 +82,7 @@ def runtime_outputs(
             full, p, f"{TITLE} (every column)", report.notes, EMPTY
         ),
         "cpu_realtime.md": lambda p: io.write_markdown(
-            realtime, p, rt_title, realtime_notes(realtime, m.realtime_model)
+            realtime, p, rt_title, realtime_notes(realtime, m.realtime_model, env)
         ),
         **{name: lambda p, fig=fig: io.write_figure(fig, p) for name, fig in figures.items()},
     }

@@ -10,25 +10,17 @@ from itertools import pairwise
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.axis import Axis
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator
 
-from bench.report.plots import Color, log_if_wide, model_colors
+from bench.report.plots import Color, log_if_wide, model_colors, new_figure
 from bench.report.runtimes.table import main_rows
 
 _MARKERS = "osD^v<>Xph*"
 
 
-def _figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
 def crowded(axis: Axis, gap: float = 0.5) -> bool:
-    """Whether two neighbouring tick labels in view come closer than ``gap`` times their font
-    size (``"50100"`` reads as one number even where the boxes only touch)."""
+    """Whether neighbouring tick labels in view come closer than ``gap`` x their font size."""
     fig = axis.axes.figure
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
@@ -42,19 +34,15 @@ def crowded(axis: Axis, gap: float = 0.5) -> bool:
 
 
 def uncrowd(axis: Axis) -> None:
-    """A 1-2-5 log axis (``log_if_wide``) over more decades than its width holds: labels at the
-    decades only, 2 and 5 kept as unlabelled ticks."""
+    """A crowded 1-2-5 log axis: labels at the decades only, 2 and 5 as unlabelled ticks."""
     if axis.get_scale() == "log" and crowded(axis):
         axis.set_major_locator(LogLocator(base=10, subs=(1.0,)))
         axis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
 
 
-def _label(row) -> str:
-    return f"{row.runtime} {row.precision}"
-
-
-def _marker(setups: list[str], row) -> str:
-    return _MARKERS[setups.index(_label(row)) % len(_MARKERS)]
+def _setups(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    rows = rows.assign(setup=rows.runtime + " " + rows.precision)
+    return rows, list(dict.fromkeys(rows.setup))
 
 
 def _points(ax: Axes, rows: pd.DataFrame, pckh, setups: list[str], colors, hollow=None, size=40):
@@ -62,7 +50,7 @@ def _points(ax: Axes, rows: pd.DataFrame, pckh, setups: list[str], colors, hollo
     hollow = [False] * len(rows) if hollow is None else hollow
     for row, y, empty in zip(rows.itertuples(), pckh, hollow):
         if y is not None:
-            color, marker = colors[row.model], _marker(setups, row)
+            color, marker = colors[row.model], _MARKERS[setups.index(row.setup) % len(_MARKERS)]
             face = "none" if empty else color
             ax.scatter(row.median_ms, y, s=size, marker=marker, edgecolors=color, facecolors=face)
     log_if_wide(ax, "x", rows.median_ms)
@@ -86,17 +74,16 @@ def latency_by_runtime(
     df: pd.DataFrame, device: str, colors: Mapping[str, Color] | None = None
 ) -> Figure:
     """Grouped bars: median latency (p10-p90 whiskers) of each model in each runtime."""
-    rows = main_rows(df, device)
+    rows, setups = _setups(main_rows(df, device))
     models = list(dict.fromkeys(rows.model))
-    setups = list(dict.fromkeys(_label(r) for r in rows.itertuples()))
     colors = colors or model_colors(models)
-    fig = _figure(max(6.5, 1.2 * len(setups) + 3), 4.8)
+    fig = new_figure(max(6.5, 1.2 * len(setups) + 3), 4.8)
     ax = fig.add_subplot()
     width = 0.8 / max(1, len(models))
     for i, model in enumerate(models):
         mine = rows[rows.model == model]
         offset = (i - (len(models) - 1) / 2) * width
-        xs = [setups.index(_label(r)) + offset for r in mine.itertuples()]
+        xs = [setups.index(s) + offset for s in mine.setup]
         err = [mine.median_ms - mine.p10_ms, mine.p90_ms - mine.median_ms]
         ax.bar(xs, mine.median_ms, width, yerr=err, capsize=2, color=colors[model], label=model)
     ax.set_xticks(range(len(setups)), setups, rotation=20, ha="right")
@@ -120,10 +107,9 @@ def pareto(
     colors: Mapping[str, Color] | None = None,
 ) -> Figure:
     """The paper's PCKh (``accuracy(model, table)``, None without a row) against our latency."""
-    rows = main_rows(df, device)
-    setups = list(dict.fromkeys(_label(r) for r in rows.itertuples()))
+    rows, setups = _setups(main_rows(df, device))
     colors = colors or model_colors(rows.model)
-    fig = _figure(11.0, 4.8)
+    fig = new_figure(11.0, 4.8)
     for k, (table, dataset) in enumerate(((4, "LIP"), (5, "MPII"))):
         ax = fig.add_subplot(1, 2, k + 1)
         _points(ax, rows, [accuracy(r.model, table) for r in rows.itertuples()], setups, colors)
@@ -141,22 +127,16 @@ def pareto(
 def _pareto_front(points: pd.DataFrame) -> pd.DataFrame:
     """Rows no other row beats on both latency (lower) and PCKh (higher), fastest first."""
     ordered = points.sort_values(["median_ms", "pckh"], ascending=[True, False])
-    best, keep = -math.inf, []
-    for index, pckh in zip(ordered.index, ordered.pckh):
-        if pckh > best:
-            best = pckh
-            keep.append(index)
-    return ordered.loc[keep]
+    return ordered[ordered.pckh > ordered.pckh.cummax().shift(fill_value=-math.inf)]
 
 
 def accuracy_vs_latency(
     df: pd.DataFrame, device: str, colors: Mapping[str, Color] | None = None
 ) -> Figure:
-    """Our validation PCKh against our latency, one point per scored row (hollow: failed the
-    pass rule), with the Pareto front of the deployment choices."""
+    """Our validation PCKh against latency per scored row (hollow: failed), the Pareto front."""
     rows = main_rows(df, device)
     points = rows[pd.to_numeric(rows.reindex(columns=["pckh"]).pckh, errors="coerce").notna()]
-    fig = _figure(8.0, 4.8)
+    fig = new_figure(8.0, 4.8)
     ax = fig.add_subplot()
     if points.empty:
         text = "no row was scored in this run\n(give trained checkpoints and a data root)"
@@ -164,7 +144,7 @@ def accuracy_vs_latency(
         ax.set_axis_off()
         return fig
     points = points.assign(pckh=points.pckh.astype(float))
-    setups = list(dict.fromkeys(_label(r) for r in points.itertuples()))
+    points, setups = _setups(points)
     colors = colors or model_colors(points.model)
     failed = points.accuracy.astype(str).str.startswith("FAILED")
     _points(ax, points, points.pckh, setups, colors, failed, size=45)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from bench.measure.runtimes.scoring import PCKH_TOLERANCE, TOLERANCE_WHY
+from bench.measure.runtimes.scoring import FAILED, PCKH_TOLERANCE, TOLERANCE_WHY
 from bench.measure.runtimes.timing import ALL_MODELS, RuntimeMeasurements
 
 RATE = "gflops_per_s (1 MAC = 2 FLOP)"
@@ -20,11 +20,9 @@ COLUMNS = [
     *("scored_on", GMACS, RATE, PEAK, "efficiency", "prepare_s", "reason", "notes"),
 ]
 NOISY_CV = 0.2
-FAILED = "FAILED"
 
 
 def _ratio_to(df: pd.DataFrame, base: pd.DataFrame, keys: list[str]) -> pd.Series:
-    """``base``'s median (matched on ``keys``) over each row's median."""
     lookup = base.drop_duplicates(keys).set_index(keys).median_ms
     matched = lookup.reindex(pd.MultiIndex.from_frame(df[keys])).to_numpy()
     return pd.Series(matched, index=df.index) / df.median_ms
@@ -138,15 +136,18 @@ def _reference_speedups(df: pd.DataFrame, reference: str, models: Sequence[str])
     ]
 
 
+def busy_note(env: dict, effect: str) -> str:
+    """The busy-machine warning (``bench.measure.load``) ending in ``effect``, or nothing."""
+    load = env.get("load") or {}
+    if not load.get("busy"):
+        return ""
+    where = f"load {load.get('load_1m', '?')} on {load.get('cores', '?')} cores"
+    return f"**Busy machine:** {where} when the run started; {effect} than on an idle machine. "
+
+
 def _conditions(m: RuntimeMeasurements, env: dict) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in m.versions.items())
-    load = env.get("load") or {}
-    busy = (
-        f"**Busy machine:** load {load.get('load_1m', '?')} on {load.get('cores', '?')} cores "
-        "when the run started; latencies are slower and noisier than on an idle machine. "
-        if load.get("busy")
-        else ""
-    )
+    busy = busy_note(env, "latencies are slower and noisier")
     return busy + (
         f"Measured on {env.get('device', '?')} (CPU {env.get('cpu_model', '?')}), torch "
         f"{env.get('torch', '?')} ({versions}), batch 1, each model at its own input size; "
@@ -197,9 +198,7 @@ def _noisy(measured: pd.DataFrame) -> str:
 def runtimes_notes(
     df: pd.DataFrame, m: RuntimeMeasurements, env: dict, reference: str, full: bool = True
 ) -> str:
-    """Markdown notes: conditions, checks, best runtime per model, rankings; ``full`` (for
-    runtimes_full.md) adds the noisy rows and the column definitions, which runtimes.md's view
-    explains its own way."""
+    """Markdown notes; ``full`` (runtimes_full.md) adds the noisy rows and column definitions."""
     measured = df[df.model != ALL_MODELS]
     main = main_rows(df, m.device)
     threads = int(main.threads.max()) if not main.empty else 0

@@ -1,5 +1,4 @@
-"""``runtimes.md``: the headline view of the runtimes table, one row per model and runtime, and
-the notes that explain its columns and marks with the rows behind each."""
+"""``runtimes.md``: the headline view of the runtimes table and the notes on its columns/marks."""
 
 from __future__ import annotations
 
@@ -19,8 +18,7 @@ PCKH, DELTA, VERDICT = "PCKh", "ΔPCKh", "accuracy"
 
 
 def short(df: pd.DataFrame) -> list[bool]:
-    """Timed rows that miss bench.measure.latency's validity rule (64 samples, 1 s); samples x
-    median stands for the time timed (the runtimes frame keeps no timing window)."""
+    """Timed rows that miss bench.measure.latency's validity rule (samples x median as time)."""
     return [
         pd.notna(ms) and bool(VALIDITY.check(int(n), n * ms / 1e3))
         for n, ms in zip(df.samples, df.median_ms)
@@ -28,8 +26,7 @@ def short(df: pd.DataFrame) -> list[bool]:
 
 
 def _grouped(rows: pd.DataFrame) -> pd.DataFrame:
-    """Rows by model (in the run's order), the model's all-core rows on the run's device before
-    its extras (the 1-thread cpu_realtime rows), runtimes in the run's order."""
+    """Rows by model in run order, each model's all-core rows before its cpu_realtime extras."""
     order = {name: i for i, name in enumerate(dict.fromkeys(rows.model))}
     extra = (rows.threads != rows.threads.max()) | (rows.device != rows.device.mode().iloc[0])
     keys = pd.DataFrame({"model": rows.model.map(order), "extra": extra}, index=rows.index)
@@ -37,8 +34,7 @@ def _grouped(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def runtimes_view(table: pd.DataFrame, reference: str) -> pd.DataFrame:
-    """The compact view of :func:`bench.report.runtimes.table.runtimes_table`'s frame (or of
-    ``runtimes.csv`` read back): runtimes not run at all are left to :func:`view_notes`."""
+    """The compact view of :func:`runtimes_table`'s frame (or ``runtimes.csv`` read back)."""
     rows = table[table.model != ALL_MODELS]
     if rows.empty:  # every runtime asked for was unavailable: the notes say why
         return pd.DataFrame()
@@ -98,7 +94,6 @@ def _columns_note(reference: str) -> str:
 
 
 def view_notes(table: pd.DataFrame, reference: str) -> str:
-    """What each column and mark of :func:`runtimes_view` means, with the rows behind each."""
     measured = table[table.model != ALL_MODELS]
     timed = measured[measured.median_ms.notna()]
     noisy = ", ".join(
