@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -116,7 +117,14 @@ def quantize(onnx: Path, example: torch.Tensor, calibration: Calibration) -> tup
 
     out = onnx.with_name("model.int8.onnx")
     types = {"activation_type": ortq.QuantType.QUInt8, "weight_type": ortq.QuantType.QInt8}
-    ortq.quantize_static(prepared, out, Reader(), ortq.QuantFormat.QDQ, per_channel=True, **types)
+    root = logging.getLogger()  # ORT logs per-tensor axis notes for 1-D weights as root warnings
+    level, root.level = root.level, logging.ERROR
+    try:
+        ortq.quantize_static(
+            prepared, out, Reader(), ortq.QuantFormat.QDQ, per_channel=True, **types
+        )
+    finally:
+        root.setLevel(level)
     return out, source
 
 
