@@ -81,3 +81,23 @@ def test_models_from_a_module_that_is_not_there_is_one_usage_error() -> None:
     run = _collect("--models-from", "no_such_module_here")
     assert run.returncode == pytest.ExitCode.USAGE_ERROR
     assert "--models-from no_such_module_here" in run.stderr
+
+
+def test_pytest_as_typed_in_the_activated_venv_is_the_venvs_own() -> None:
+    # An activated venv puts its bin/ first on PATH: `pytest` must be its own, beside the Python
+    # that has torch, not a system pytest that has none.
+    venv_bin = Path(sys.executable).parent
+    if not (venv_bin / "pytest").is_file():
+        pytest.skip(f"no pytest in {venv_bin} (not the README's venv)")
+    env = {**os.environ, "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
+    run = subprocess.run(
+        ["pytest", "bench", "--benchmark-only", "--co", "-q", "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "test_inference.py::" in run.stdout
