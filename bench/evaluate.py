@@ -57,7 +57,7 @@ def check_args(args: argparse.Namespace) -> None:
     """Raise a user error naming the option that is wrong; cheap, so it runs before anything."""
     if args.dataset != "synthetic" and not args.root.is_dir():
         raise InputFileError(f"--root {args.root}: no such folder")
-    check_split(args.dataset, args.split)
+    check_split(f"--dataset {args.dataset}", args.split)
     bad = [s for s in args.scales if not (math.isfinite(s) and 0 < s <= 4)]
     if bad:
         raise UsageError(f"--scales must be numbers in (0, 4], got {' '.join(map(str, bad))}")

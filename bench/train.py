@@ -56,26 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Options whose value is the config field of the same name.
+SAME = ("model", "dataset", "root", "out", "epochs", "batch_size", "lr", "workers", "seed")
+SAME += ("device", "max_val_samples", "validate_every", "synthetic_images", "backbone_weights")
+SAME += ("resume", "trust_checkpoint")
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
-        model=args.model,
-        dataset=args.dataset,
-        root=args.root,
-        out=args.out,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        workers=args.workers,
-        seed=args.seed,
-        device=args.device,
+        **{name: getattr(args, name) for name in SAME},
         input_size=tuple(args.input_size) if args.input_size else None,
-        max_val_samples=args.max_val_samples,
-        validate_every=args.validate_every,
-        synthetic_images=args.synthetic_images,
-        backbone_weights=args.backbone_weights,
-        resume=args.resume,
         auto_resume=not args.restart,
-        trust_checkpoint=args.trust_checkpoint,
         augment=AugmentSwitches(not args.no_augment, args.body_masking, args.keypoint_masking),
         schedule=ScheduleConfig(patience=args.patience),
         progress=not args.no_progress,

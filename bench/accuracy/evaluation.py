@@ -1,6 +1,5 @@
-"""PCKh of a model in the paper's table columns (Osokin 2019), for training and ``bench.evaluate``:
-single scale or Table 4's scales + flip, decoded and scored in original image pixels with each
-dataset's own PCKh protocol (docs/accuracy.md)."""
+"""PCKh of a model in the paper's table columns (Osokin 2019), single scale or Table 4's scales +
+flip, scored in original image pixels (docs/accuracy.md)."""
 
 from __future__ import annotations
 

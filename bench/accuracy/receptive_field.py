@@ -1,8 +1,6 @@
-"""Empirical receptive field of a pose network (GCPM, Osokin 2019, Sec. 3.3, Figs. 6-8; Zhou et
-al., ICLR'15): a random window slides over the image, and each position's change of the keypoint's
-last-stage heatmap is measured (docs/accuracy.md). ``peak``: at the clean arg-max, the discrepancy
-of the unit that predicts the keypoint, meaningful for untrained networks too; ``l1``: over the
-whole channel, which for an untrained network is the local response at every window, not a field."""
+"""Empirical receptive field (GCPM, Osokin 2019, Sec. 3.3, Figs. 6-8; Zhou et al., ICLR'15): the
+change of a keypoint's last-stage heatmap as a random window slides over the image. Measures
+``peak`` (the clean arg-max unit) and ``l1`` (the whole channel) are in docs/accuracy.md."""
 
 from __future__ import annotations
 

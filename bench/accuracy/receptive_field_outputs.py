@@ -1,5 +1,4 @@
-"""One model's empirical receptive field on one image (GCPM, Osokin 2019, Figs. 6-8): a table row
-per keypoint and green overlays, handed to ``bench.receptive_field`` as writers of one set."""
+"""Receptive-field table rows and green overlays (GCPM Figs. 6-8) as writers of one set."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""Score anyone's predictions by the official MPII (or LIP) PCKh rules, or a named port's, behind
-``python -m bench.score`` (formats in docs/datasets.md). Coordinates are stated, never guessed.
-Files are checked before they are parsed (JSON nesting depth, ``.npy`` header vs file size), so a
-crafted file ends in one line naming it, not a RecursionError or MemoryError."""
+"""PCKh of anyone's predictions by the official MPII (or LIP) rules or a named port's, for
+``python -m bench.score`` (formats: docs/datasets.md). Files are checked before parsing."""
 
 from __future__ import annotations
 
@@ -16,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from architectures.errors import InputFileError, UsageError
+from bench.accuracy.training.config import LABELLED_SPLITS, check_split
 from datasets import AnnotationError, LipReader, MpiiReader
 from datasets.conventions import CONVENTIONS, get_convention, table_row
 from datasets.layouts import KeypointLayout
@@ -53,7 +52,8 @@ def read_ground_truth(
 ) -> SampleList:
     """Ground truth from a file or a dataset root; ``.layout`` says MPII or LIP."""
     path = Path(path)
-    _check_split(path, split)
+    bearpaw = path.name.lower().endswith((".json", ".json.gz"))
+    check_split(f"--ground-truth {path}", split, BEARPAW_SPLITS if bearpaw else LABELLED_SPLITS)
     if path.is_dir():
         if (path / "TrainVal_pose_annotations").is_dir():
             return LipReader(path, split)
@@ -64,18 +64,6 @@ def read_ground_truth(
         return _LipCsv(path)
     check_json_depth(path)
     return read_mpii_ground_truth(path, headboxes, split)
-
-
-def _check_split(ground_truth: Path, split: str) -> None:
-    """The splits a ground truth has labels for: a root's train and val, bearpaw's JSON's all."""
-    bearpaw = ground_truth.name.lower().endswith((".json", ".json.gz"))
-    known = BEARPAW_SPLITS if bearpaw else ("train", "val")
-    if split not in known:
-        reason = "has no public labels" if split == "test" else "is not one of this ground truth"
-        raise UsageError(
-            f"--split {split}: the {split!r} split {reason}; --ground-truth {ground_truth} "
-            f"has {', '.join(known)}"
-        )
 
 
 # Nesting the formats need: an object holding (N, K, 2) predictions, or records holding a list of

@@ -1,7 +1,4 @@
-"""Typed training configuration; its defaults are the GCPM paper's recipe (Osokin 2019, Sec. 3.2).
-
-Values are checked when built (a UsageError naming the option); :func:`config_changes` lets a
-resumed run prove it continues the same recipe."""
+"""Training configuration; its defaults are the GCPM recipe (Osokin 2019, Sec. 3.2)."""
 
 from __future__ import annotations
 
@@ -141,11 +138,10 @@ def _show(value: Any) -> str:
     return " ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
-def check_split(dataset: str, split: str) -> None:
-    """Only splits with ground truth can be scored or trained on."""
-    if split not in LABELLED_SPLITS:
+def check_split(source: str, split: str, known: tuple[str, ...] = LABELLED_SPLITS) -> None:
+    """Only splits with ground truth can be scored or trained on; ``source`` names the data."""
+    if split not in known:
         reason = "has no public labels" if split == "test" else "is not a split of this suite"
         raise UsageError(
-            f"--split {split}: the {dataset} {split!r} split {reason}; PCKh needs one of "
-            f"{', '.join(LABELLED_SPLITS)}"
+            f"--split {split}: the {split!r} split {reason}; {source} has {', '.join(known)}"
         )

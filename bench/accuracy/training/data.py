@@ -1,6 +1,5 @@
-"""Data of a training or evaluation run on top of ``datasets``: ``--dataset synthetic`` is the
-generated data of ``python -m datasets.synthetic`` in the layout of the model's own dataset,
-generated into an empty or absent ``--root``; heatmap targets follow the model's facts."""
+"""Data of a training or evaluation run; ``--dataset synthetic`` is generated (in the model's
+dataset layout) into an empty or absent ``--root``."""
 
 from __future__ import annotations
 

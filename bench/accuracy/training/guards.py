@@ -1,6 +1,4 @@
-"""Checks before a training run does any work: the model takes the input size, the input paths
-exist, and ``--out`` is created, locked for this run (one ``filelock`` per folder, which ends with
-its process however that ends) and proved writable."""
+"""Checks before a training run does any work; ``--out`` is locked (``filelock``) for the run."""
 
 from __future__ import annotations
 

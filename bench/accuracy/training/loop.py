@@ -1,9 +1,5 @@
-"""The epoch loop of ``python -m bench.train`` with GCPM's recipe (Osokin 2019, Sec. 3.2): its loss
-with intermediate supervision and its schedule (lr / 10 twice on plateaus of the validation PCKh, in
-percent); see docs/accuracy.md. The data order is a function of (seed, epoch) only, so a run killed
-mid-epoch and resumed from its last checkpoint repeats that epoch exactly. ``last.pt`` holds the
-whole training state, ``best.pt`` the best validated weights; both say which model, input size and
-recipe made them, and a run continues only with the same model and recipe.
+"""The epoch loop of ``python -m bench.train``: GCPM's loss and schedule (Osokin 2019, Sec. 3.2),
+resumable exactly from ``last.pt`` (the data order depends on (seed, epoch) only); docs/accuracy.md.
 """
 
 from __future__ import annotations
@@ -231,7 +227,7 @@ def _fit(cfg: TrainConfig, env: DistEnv, device: torch.device, on_epoch_end) -> 
             scheduler.step(pckh)
         record = {
             "epoch": epoch + 1,
-            "train_loss": dist_utils.mean_across_ranks(loss, device),
+            "train_loss": dist_utils.broadcast_float(loss, device, mean=True),
             "val_pckh": pckh,
             "lr": optimizer.param_groups[0]["lr"],
             "seconds": time.perf_counter() - started,
