@@ -1,9 +1,6 @@
 """Empirical receptive field of pose networks (GCPM, Osokin 2019, Sec. 3.3, Figs. 6-8).
 
-``python -m bench.receptive_field --model NAME [NAME ...] [--checkpoint PATH] --image PATH
-[--keypoint NAME ...] [--out DIR]`` publishes the maps and table into ``--out`` (default
-``runs/receptive_field``) as one set; see docs/accuracy.md.
-"""
+Publishes the maps and table into ``--out`` as one set; see docs/accuracy.md."""
 
 from __future__ import annotations
 
@@ -120,14 +117,9 @@ def run(args: argparse.Namespace):
     with tqdm(total=total, unit="batch", disable=None) as bar:
         for model in models:
             bar.set_description(f"receptive field {model.info.name}")
+            calibrate = not args.no_bn_calibration
             frame, overlays = measure_model(
-                model,
-                args.checkpoint,
-                args.image,
-                args.keypoint,
-                cfg,
-                calibrate_bn=not args.no_bn_calibration,
-                on_batch=bar.update,
+                model, args.checkpoint, args.image, args.keypoint, cfg, calibrate, bar.update
             )
             frames.append(frame)
             writers.update(overlays)

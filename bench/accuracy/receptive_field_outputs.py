@@ -126,8 +126,7 @@ def table_writers(frame: pd.DataFrame, name: str = "receptive_field") -> dict[st
 
 _TABLE_NOTE = """Measured by `python -m bench.receptive_field` in this run: a {window}x{window}
 window of uniform random pixels slides over `{image}` with stride {stride}; change measure
-`{measure}` (see the module docstring), seed {seed}. `area_90`: fraction of window positions holding
-90 % of the total change; `spread_px`: change-weighted RMS distance (input pixels) of the window
-centres from the keypoint's predicted location (`peak_x`, `peak_y`); `spread_rel` divides it by the
-input diagonal. `bn_calibrated`: an untrained model's BatchNorm statistics were set from the image
-(`calibrate_batchnorm`)."""
+`{measure}`, seed {seed}. `area_90`: fraction of window positions holding 90 % of the change;
+`spread_px`: change-weighted RMS distance (input pixels) of the window centres from the predicted
+keypoint (`peak_x`, `peak_y`), `spread_rel` over the input diagonal. `bn_calibrated`: an untrained
+model's BatchNorm statistics were set from the image (`calibrate_batchnorm`)."""

@@ -66,8 +66,7 @@ def read_ground_truth(
     return read_mpii_ground_truth(path, headboxes, split)
 
 
-# Nesting the formats need: an object holding (N, K, 2) predictions, or records holding a list of
-# joints of coordinates; the bound leaves room for metadata beside them.
+# Records > joints > coordinates need 4 levels; the bound leaves room for metadata.
 MAX_JSON_DEPTH = 8
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 

@@ -13,8 +13,7 @@ from architectures.errors import UsageError, check_range
 DATASETS = ("lip", "mpii", "synthetic")
 LABELLED_SPLITS = ("train", "val")  # LIP's and MPII's test labels are not public
 
-# Fields that may change when a run continues without changing what is trained (``root``: a data
-# set may move; ``epochs``: a finished run may be extended).
+# Fields that may change when a run continues (a data set may move, a run may be extended).
 RESUMABLE_CHANGES = frozenset(
     ("out", "root", "epochs", "resume", "auto_resume", "trust_checkpoint")  # files, length
     + ("workers", "device", "progress")  # speed and display

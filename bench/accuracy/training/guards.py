@@ -71,9 +71,8 @@ def preflight(cfg: TrainConfig) -> None:
 
 @contextmanager
 def claim_output(cfg: TrainConfig) -> Iterator[Path]:
-    """``--out`` created, locked and proved writable; ``--restart`` removes the previous run's
-    files. Stale temporaries go only under the lock (they could be a live run's); a folder this
-    run created goes again if the run fails before writing into it."""
+    """``--out`` created, locked, probed (stale temporaries only under the lock); ``--restart``
+    clears the last run's files; a folder this run created goes again if it fails empty."""
     out = Path(cfg.out)
     created = not out.is_dir()
     if created:  # a new folder holds no stale file: create and probe it before locking

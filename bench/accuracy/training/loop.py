@@ -126,8 +126,7 @@ def multi_stage_loss(outputs: Sequence[torch.Tensor], target: torch.Tensor) -> t
 
 
 def build_scheduler(optimizer: Optimizer, lr: float, cfg: ScheduleConfig) -> ReduceLROnPlateau:
-    """At most ``cfg.max_reductions`` reductions, through ``min_lr``: the state stays a plain
-    ``ReduceLROnPlateau`` state_dict that checkpoints can store."""
+    """At most ``cfg.max_reductions`` reductions (through ``min_lr``: a plain, storable state)."""
     min_lr = lr * cfg.factor**cfg.max_reductions
     # eps below the last step keeps float rounding at min_lr from counting as a third reduction
     return ReduceLROnPlateau(
