@@ -53,8 +53,7 @@ def check_numbers(args: argparse.Namespace) -> None:
 
 
 def check_args(args: argparse.Namespace):
-    """Every check before a model runs: models, keypoints, image, checkpoint, device, output
-    folder (refused when it holds another tool's files, else created and probed)."""
+    """Every check before a model runs, ``--out`` last; returns the device."""
     from architectures.registry import import_model_modules, require_models
     from bench.accuracy.receptive_field_outputs import check_models
     from bench.measure.devices import resolve_device

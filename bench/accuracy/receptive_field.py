@@ -68,8 +68,7 @@ def count_batches(image_hw: tuple[int, int], cfg: RFConfig) -> int:
 def _perturbed_batches(
     image: torch.Tensor, grid: list, cfg: RFConfig, fill_range: tuple[float, float]
 ) -> Iterator[tuple[int, torch.Tensor]]:
-    """(count, batch) of ``cfg.batch_size`` images, the last padded with clean copies: the clean
-    reference goes through the same kernels as the perturbed images."""
+    """(count, batch), padded with clean copies: the reference runs through the same kernels."""
     generator = torch.Generator().manual_seed(cfg.seed)
     low, high = fill_range
     for start in range(0, len(grid), cfg.batch_size):

@@ -81,8 +81,7 @@ def measure_model(
     calibrate_bn: bool = True,
     on_batch: Callable[[], None] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Writer]]:
-    """One row per keypoint and a PNG writer per keypoint's overlay (``<model>_<keypoint>.png``);
-    an untrained model's BatchNorm statistics are set from the image first if ``calibrate_bn``."""
+    """A row and an overlay writer (``<model>_<keypoint>.png``) per keypoint."""
     name = model.info.name
     image, rgb, fill = load_input(image_path, model.info.input_size)
     layout = get_layout(model.info.dataset)

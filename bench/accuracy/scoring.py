@@ -122,8 +122,7 @@ def score_predictions(
     split: str = "val",
     threshold: float = 0.5,
 ) -> Score:
-    """Score a predictions file against a ground truth; ``base`` is the predictions' pixel
-    convention (0 or 1), None only when the file states it."""
+    """``base``: the predictions' pixel convention (0 or 1), None only when the file states it."""
     rules = get_convention(convention)
     gt = read_ground_truth(ground_truth, headboxes, split)
     samples = list(gt)
@@ -183,14 +182,12 @@ def _by_name(found: PredictionFile, samples: Sequence[Sample]) -> np.ndarray:
     rows = {name: i for i, name in enumerate(found.names)}
     names = [s.image_path.name if s.image_path is not None else s.id for s in samples]
     missing = [n for n in names if n not in rows]
-    if missing or len(rows) != len(found.names):
-        twice = next((n for i, n in enumerate(found.names) if rows[n] != i), None)
-        what = (
-            f"no row for {len(missing)} ground-truth image(s), e.g. {missing[0]}"
-            if missing
-            else f"image {twice} has more than one row"
-        )
+    if missing:
+        what = f"no row for {len(missing)} ground-truth image(s), e.g. {missing[0]}"
         raise AnnotationError(f"{found.path}: {what}")
+    if len(rows) != len(found.names):
+        twice = next(n for i, n in enumerate(found.names) if rows[n] != i)
+        raise AnnotationError(f"{found.path}: image {twice} has more than one row")
     extra = len(rows) - len(set(names))
     if extra:
         raise AnnotationError(f"{found.path}: {extra} row(s) name images the ground truth has not")

@@ -100,8 +100,7 @@ def _option(name: str) -> str:
 
 
 def config_record(cfg: TrainConfig) -> dict[str, Any]:
-    """The config as plain values (strings, numbers, lists, dicts) that
-    ``torch.load(weights_only=True)`` reads back: Paths as strings, tuples as lists."""
+    """The config as plain values that ``torch.load(weights_only=True)`` reads back."""
     return json.loads(json.dumps(asdict(cfg), default=str))
 
 
@@ -116,8 +115,7 @@ def _flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def config_changes(saved: dict[str, Any], cfg: TrainConfig) -> list[str]:
-    """``--lr 0.001 (saved: 4e-05)`` for each field outside :data:`RESUMABLE_CHANGES` that
-    differs from a saved run's config; a field the saved config lacks was at its default."""
+    """``--lr 0.001 (saved: 4e-05)`` per changed field; a field ``saved`` lacks had its default."""
     plain = TrainConfig(model=cfg.model, dataset=cfg.dataset, root=cfg.root, out=cfg.out)
     now, before = _flatten(config_record(cfg)), _flatten(saved)
     defaults = _flatten(config_record(plain))

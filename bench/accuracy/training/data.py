@@ -26,8 +26,7 @@ def data_format(dataset: str, info: ModelInfo) -> str:
 
 
 def ensure_synthetic(root: Path, fmt: str, num_images: int, seed: int) -> None:
-    """Generate data into ``root`` unless it already holds annotations of ``fmt``; a root that
-    holds anything else is refused (the generator would write among someone's files)."""
+    """Generate data into an empty ``root``; one that holds other files is refused."""
     marker = root / ("TrainVal_pose_annotations" if fmt == "lip" else "annotations")
     if marker.is_dir():
         return

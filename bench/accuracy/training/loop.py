@@ -68,8 +68,7 @@ def identification(cfg: TrainConfig, model: nn.Module) -> dict[str, Any]:
 
 
 def load_resume_state(cfg: TrainConfig) -> tuple[Path | None, dict[str, Any] | None]:
-    """The checkpoint to continue from (``--resume``, else ``<out>/last.pt`` unless
-    ``--restart``), checked against ``cfg`` before anything is built."""
+    """``--resume``, else ``<out>/last.pt`` unless ``--restart``, checked against ``cfg``."""
     source = Path(cfg.resume) if cfg.resume is not None else Path(cfg.out) / ckpt.LAST
     if cfg.resume is None and not (cfg.auto_resume and source.is_file()):
         return None, None
@@ -181,8 +180,7 @@ def _write_log(out: Path, records: list[dict[str, Any]]) -> None:
 
 
 def fit(cfg: TrainConfig, on_epoch_end: Callable[[int, dict], None] | None = None) -> RunState:
-    """Train ``cfg.model`` on ``cfg.dataset``; device, ``--out`` (locked for the run) and the
-    checkpoint to continue from are checked before any work."""
+    """Train ``cfg.model``; inputs, device and ``--out`` (locked) are checked before any work."""
     preflight(cfg)
     env = dist_utils.env_from_environ()
     device = resolve_device(cfg.device, local_rank=env.local_rank)
@@ -287,7 +285,7 @@ def _report_sync(model: nn.Module, env: DistEnv, cfg: TrainConfig, run: RunState
     """Record every rank's parameter digest: DDP's claim that replicas stay equal, checked."""
     digests = dist_utils.gather_digests(model)
     if env.is_main:
-        sync = {"param_digests": digests, "in_sync": len(set(digests)) == 1}
-        _write_log(Path(cfg.out), run.history + [sync])
-        if len(set(digests)) != 1:
+        in_sync = len(set(digests)) == 1
+        _write_log(Path(cfg.out), run.history + [{"param_digests": digests, "in_sync": in_sync}])
+        if not in_sync:
             raise RuntimeError(f"DDP replicas diverged: parameter digests {digests}")

@@ -53,8 +53,7 @@ def load_model(
     seed: int = 0,
     trust: bool = False,
 ) -> nn.Module:
-    """A registered model in eval mode on ``device``: the weights of ``checkpoint``, else seeded
-    random ones; ``input_size`` None: the checkpoint's training size, else the registered one."""
+    """Eval mode; no ``checkpoint``: seeded weights; ``input_size`` None: the checkpoint's."""
     state = None
     if checkpoint is not None:
         state = load_checkpoint(checkpoint, trust=trust)
