@@ -1,9 +1,6 @@
 """PCKh evaluation of a (trained or untrained) model in the paper's table columns (Osokin 2019).
 
-``python -m bench.evaluate --model NAME [--checkpoint PATH] --dataset {lip,mpii,synthetic}
---root DIR [--flip --scales 0.75 1.0 1.25] [--out DIR]`` prints the row; ``--out`` publishes
-``eval_<model>.csv/.md`` with the rows earlier runs put there (docs/accuracy.md).
-"""
+Prints the row; ``--out`` publishes ``eval_<model>.csv/.md`` beside earlier models' rows."""
 
 from __future__ import annotations
 
@@ -32,8 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     opt("--model", required=True, help="registered model name")
     opt("--models-from", nargs="+", default=[], metavar="MODULE",
         help="import these modules first: their @register_model networks join the known models")
-    opt("--checkpoint", type=Path,
-        help="training checkpoint or state_dict; omitted: untrained (seeded) weights")
+    opt("--checkpoint", type=Path, help="checkpoint or state_dict; omitted: seeded weights")
     opt("--trust-checkpoint", action="store_true", help="load --checkpoint with full unpickling, "
         "which can run code stored in the file: only for a file from a source you trust")
     opt("--dataset", required=True, choices=DATASETS)
@@ -57,7 +53,7 @@ def check_args(args: argparse.Namespace) -> None:
     """Raise a user error naming the option that is wrong; cheap, so it runs before anything."""
     if args.dataset != "synthetic" and not args.root.is_dir():
         raise InputFileError(f"--root {args.root}: no such folder")
-    check_split(args.dataset, args.split)
+    check_split(f"--dataset {args.dataset}", args.split)
     bad = [s for s in args.scales if not (math.isfinite(s) and 0 < s <= 4)]
     if bad:
         raise UsageError(f"--scales must be numbers in (0, 4], got {' '.join(map(str, bad))}")

@@ -1,22 +1,13 @@
 """Empirical receptive field of pose networks (GCPM, Osokin 2019, Sec. 3.3, Figs. 6-8).
 
-``python -m bench.receptive_field --model NAME [NAME ...] [--checkpoint PATH] --image PATH
-[--keypoint NAME ...] [--out DIR]`` publishes the maps and table into ``--out`` (default
-``runs/receptive_field``) as one set; see docs/accuracy.md.
-"""
+Publishes the maps and table into ``--out`` as one set; see docs/accuracy.md."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from architectures.errors import (
-    ArgumentParser,
-    InputFileError,
-    UsageError,
-    check_range,
-    error_boundary,
-)
+from architectures.errors import ArgumentParser, UsageError, check_range, error_boundary
 
 # The set's tool, and the names it always writes (the maps' names depend on model and keypoint).
 PRODUCER = "bench.receptive_field"
@@ -62,24 +53,19 @@ def check_numbers(args: argparse.Namespace) -> None:
 
 
 def check_args(args: argparse.Namespace):
-    """Every check before a model runs: models, keypoints, image, checkpoint, device, output
-    folder (refused when it holds another tool's files, else created and probed)."""
+    """Every check before a model runs, ``--out`` last; returns the device."""
     from architectures.registry import import_model_modules, require_models
     from bench.accuracy.receptive_field_outputs import check_models
     from bench.measure.devices import resolve_device
     from bench.report import publish
     from bench.report.files import prepare_output, readable_file
-    from datasets import AnnotationError
     from datasets.images import decode_fully
 
     import_model_modules(args.models_from)
     args.model = require_models(args.model)
     check_models(args.model, args.keypoint, args.window)
     readable_file(args.image, f"--image {args.image}")
-    try:  # in full: OpenCV decodes a truncated JPEG (grey rows) without a word
-        decode_fully(args.image, "--image")
-    except AnnotationError as error:
-        raise InputFileError(str(error)) from None
+    decode_fully(args.image, "--image")  # in full: OpenCV reads a truncated JPEG without a word
     if args.checkpoint is not None:
         readable_file(args.checkpoint, f"--checkpoint {args.checkpoint}")
     device = resolve_device(args.device)
@@ -120,14 +106,9 @@ def run(args: argparse.Namespace):
     with tqdm(total=total, unit="batch", disable=None) as bar:
         for model in models:
             bar.set_description(f"receptive field {model.info.name}")
+            calibrate = not args.no_bn_calibration
             frame, overlays = measure_model(
-                model,
-                args.checkpoint,
-                args.image,
-                args.keypoint,
-                cfg,
-                calibrate_bn=not args.no_bn_calibration,
-                on_batch=bar.update,
+                model, args.checkpoint, args.image, args.keypoint, cfg, calibrate, bar.update
             )
             frames.append(frame)
             writers.update(overlays)

@@ -1,8 +1,6 @@
 """Score anyone's predictions by the official MPII (or LIP) PCKh rules, or a named port's.
 
-``python -m bench.score PREDICTIONS --ground-truth GT [--one-based | --zero-based] [--convention
-official|bearpaw|hrnet|mmpose] [--json]``; the formats it reads are in docs/datasets.md.
-"""
+The formats it reads are in docs/datasets.md."""
 
 from __future__ import annotations
 
@@ -24,15 +22,13 @@ def build_parser() -> argparse.ArgumentParser:
     opt("--ground-truth", required=True, type=Path, help="gt_valid.mat / "
         "detections_our_format.mat, mpii_annotations.json(.gz), mmpose JSON, an MPII or LIP root, "
         "or lip_val_set.csv")
-    opt("--headboxes", type=Path,
-        help="head boxes (.mat with headboxes_src) for a JSON ground truth")
+    opt("--headboxes", type=Path, help="head boxes (.mat, headboxes_src) for a JSON ground truth")
     opt("--split", default="val", help="split of a root (train, val) or bearpaw JSON (also all)")
     base.add_argument("--one-based", dest="base", action="store_const", const=1,
                       help="prediction pixels are MATLAB 1-based")
     base.add_argument("--zero-based", dest="base", action="store_const", const=0,
                       help="prediction pixels are 0-based (pixel centre of the top-left = 0)")
-    opt("--convention", default="official", choices=CONVENTION_NAMES,
-        help="official (default); or the table of bearpaw, HRNet or mmpose")
+    opt("--convention", default="official", choices=CONVENTION_NAMES, help="whose PCKh table")
     opt("--threshold", type=float, default=0.5, help="PCKh threshold")
     opt("--json", action="store_true", help="print one JSON object instead")
     # fmt: on

@@ -1,9 +1,6 @@
 """Train any registered pose model with the GCPM recipe (Osokin 2019, Sec. 3.2).
 
-``python -m bench.train --model NAME --dataset {lip,mpii,synthetic} --root DIR --out DIR``, or
-``torchrun --nproc-per-node N -m bench.train ...``: ``last.pt`` (resumed), ``best.pt`` and
-``log.jsonl`` go to ``--out``, one run at a time (docs/accuracy.md).
-"""
+Also under ``torchrun``; last.pt, best.pt and log.jsonl go to ``--out`` (docs/accuracy.md)."""
 
 from __future__ import annotations
 
@@ -33,9 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     opt("--seed", type=int, default=0)
     opt("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
     opt("--input-size", type=int, nargs=2, metavar=("H", "W"), help="override the model's input "
-        "size (e.g. 128 128 for quick runs); a multiple of the model's size_multiple")
-    opt("--backbone-weights", type=Path,
-        help="local ImageNet MobileNet-v1 weights for the feature extractor")
+        "size (e.g. 128 128 for quick runs)")
+    opt("--backbone-weights", type=Path, help="ImageNet MobileNet-v1 weights (local file)")
     opt("--resume", type=Path, help="checkpoint to resume from")
     opt("--restart", "--no-auto-resume", dest="restart", action="store_true",
         help="start afresh: ignore and replace --out's last.pt, best.pt and log.jsonl")
@@ -43,39 +39,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--backbone-weights with full unpickling, which can run code stored in the file: only "
         "for files from a source you trust")
     opt("--no-augment", action="store_true", help="train on the plain fit only")
-    masking = parser.add_mutually_exclusive_group()
-    masking.add_argument("--body-masking", action="store_true", help="Table 1: + body masking")
-    masking.add_argument("--keypoint-masking", action="store_true",
-                         help="Table 1: + keypoints masking")
+    mask = parser.add_mutually_exclusive_group().add_argument
+    mask("--body-masking", action="store_true", help="Table 1: + body masking")
+    mask("--keypoint-masking", action="store_true", help="Table 1: + keypoints masking")
     opt("--max-val-samples", type=int)
     opt("--validate-every", type=int, default=1, help="epochs between validations")
-    opt("--synthetic-images", type=int, default=400,
-        help="how many images --dataset synthetic generates when --root is empty")
+    opt("--synthetic-images", type=int, default=400, help="--dataset synthetic: images made")
     opt("--no-progress", action="store_true", help="no progress bars on stderr (logs, CI)")
     # fmt: on
     return parser
 
 
+# Options whose value is the config field of the same name.
+SAME = ("model", "dataset", "root", "out", "epochs", "batch_size", "lr", "workers", "seed")
+SAME += ("device", "max_val_samples", "validate_every", "synthetic_images", "backbone_weights")
+SAME += ("resume", "trust_checkpoint")
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
-        model=args.model,
-        dataset=args.dataset,
-        root=args.root,
-        out=args.out,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        workers=args.workers,
-        seed=args.seed,
-        device=args.device,
+        **{name: getattr(args, name) for name in SAME},
         input_size=tuple(args.input_size) if args.input_size else None,
-        max_val_samples=args.max_val_samples,
-        validate_every=args.validate_every,
-        synthetic_images=args.synthetic_images,
-        backbone_weights=args.backbone_weights,
-        resume=args.resume,
         auto_resume=not args.restart,
-        trust_checkpoint=args.trust_checkpoint,
         augment=AugmentSwitches(not args.no_augment, args.body_masking, args.keypoint_masking),
         schedule=ScheduleConfig(patience=args.patience),
         progress=not args.no_progress,

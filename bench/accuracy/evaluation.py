@@ -1,6 +1,5 @@
-"""PCKh of a model in the paper's table columns (Osokin 2019), for training and ``bench.evaluate``:
-single scale or Table 4's scales + flip, decoded and scored in original image pixels with each
-dataset's own PCKh protocol (docs/accuracy.md)."""
+"""PCKh of a model in the paper's table columns (Osokin 2019), single scale or Table 4's scales +
+flip, scored in original image pixels (docs/accuracy.md)."""
 
 from __future__ import annotations
 
@@ -51,8 +50,7 @@ def collect_predictions(
     workers: int = 0,
     on_batch: Callable[[], None] | None = None,
 ) -> Predictions:
-    """Run ``model`` on a ``datasets.PoseDataset`` (no augmentation); decode in original pixels;
-    ``on_batch()`` after each batch."""
+    """Run ``model`` on a ``PoseDataset``; ``on_batch()`` after each batch."""
     was_training = model.training
     model.eval()
     preds, indices = [], []
@@ -89,14 +87,12 @@ def score(predictions: Predictions, layout) -> dict[str, float]:
 
 
 def evaluate_model(model: nn.Module, dataset, **options: Any) -> dict[str, float]:
-    """Columns of :func:`score` for ``model`` on a ``PoseDataset``; options of
-    :func:`collect_predictions`."""
+    """:func:`score` of :func:`collect_predictions` (its options)."""
     return score(collect_predictions(model, dataset, **options), dataset.layout)
 
 
 def check_scorable(data: PoseDataset, dataset: str, split: str, root: Path) -> None:
-    """Refuse, before the model runs, data PCKh cannot be computed on: images missing, no
-    annotated joint, or no person with a head size (the scores would be 0 or NaN everywhere)."""
+    """Refuse, before the model runs, data whose PCKh would be 0 or NaN everywhere."""
     samples = list(data.source)
     missing = [s.image_path for s in samples if s.image_path is None or not s.image_path.is_file()]
     if missing:
@@ -139,11 +135,8 @@ def evaluate_checkpoint(
     on_start: Callable[[int], None] | None = None,
     on_batch: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    """One table row: identification columns, then Head .. Ank., PCKh (and AUC for MPII), in %.
-
-    ``checkpoint=None``: the untrained model (seeded weights); ``input_size`` None: the size the
-    checkpoint was trained at; ``on_start(batches)`` before the batches, ``on_batch()`` after each.
-    """
+    """One table row in %; ``checkpoint`` None: seeded weights; ``input_size`` None: the
+    checkpoint's; ``on_start(batches)`` before the batches, ``on_batch()`` after each."""
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     model = load_model(model_name, checkpoint, dev, input_size, trust=trust_checkpoint)
     data = eval_dataset(model.info, dataset, Path(root), split, max_samples)
@@ -172,8 +165,7 @@ def row_writers(row: dict[str, Any]) -> dict[str, Callable[[Path], Path]]:
 
 
 def publish_row(row: dict[str, Any], out: Path, producer: str) -> tuple[dict[str, Path], list[str]]:
-    """Publish ``row``'s CSV and Markdown into ``out`` as one set, with the rows of other models
-    earlier runs put there; returns the files written and the previous set's names replaced."""
+    """Publish ``row`` beside other models' earlier rows; returns (written, replaced names)."""
     writers = row_writers(row)
     mine = set(writers)
     previous = publish.read_manifest(out) if out.is_dir() else None

@@ -1,8 +1,6 @@
-"""Empirical receptive field of a pose network (GCPM, Osokin 2019, Sec. 3.3, Figs. 6-8; Zhou et
-al., ICLR'15): a random window slides over the image, and each position's change of the keypoint's
-last-stage heatmap is measured (docs/accuracy.md). ``peak``: at the clean arg-max, the discrepancy
-of the unit that predicts the keypoint, meaningful for untrained networks too; ``l1``: over the
-whole channel, which for an untrained network is the local response at every window, not a field."""
+"""Empirical receptive field (GCPM, Osokin 2019, Sec. 3.3, Figs. 6-8; Zhou et al., ICLR'15): the
+change of a keypoint's last-stage heatmap as a random window slides over the image. Measures
+``peak`` (the clean arg-max unit) and ``l1`` (the whole channel) are in docs/accuracy.md."""
 
 from __future__ import annotations
 
@@ -70,8 +68,7 @@ def count_batches(image_hw: tuple[int, int], cfg: RFConfig) -> int:
 def _perturbed_batches(
     image: torch.Tensor, grid: list, cfg: RFConfig, fill_range: tuple[float, float]
 ) -> Iterator[tuple[int, torch.Tensor]]:
-    """(count, batch) of ``cfg.batch_size`` images, the last padded with clean copies: the clean
-    reference goes through the same kernels as the perturbed images."""
+    """(count, batch), padded with clean copies: the reference runs through the same kernels."""
     generator = torch.Generator().manual_seed(cfg.seed)
     low, high = fill_range
     for start in range(0, len(grid), cfg.batch_size):
@@ -119,9 +116,8 @@ def receptive_field_maps(
     fill_range: tuple[float, float] = (0.0, 1.0),
     on_batch: Callable[[], None] | None = None,
 ) -> dict[int, RFResult]:
-    """Slide the random window over ``image`` (C, H, W, normalised like the model's input); one
-    sweep serves every keypoint. ``fill_range``: the normalised range of pixels, the window's
-    values; ``on_batch()`` after each of the :func:`count_batches` batches."""
+    """Slide the window over ``image`` (C, H, W, normalised), filled from ``fill_range``; one
+    sweep serves every keypoint; ``on_batch()`` after each of :func:`count_batches` batches."""
     if image.ndim != 3:
         raise ValueError(f"image must be (C, H, W), got shape {tuple(image.shape)}")
     model.eval()
@@ -152,9 +148,8 @@ def receptive_field_maps(
 
 @torch.no_grad()
 def calibrate_batchnorm(model: nn.Module, image: torch.Tensor) -> int:
-    """Set every BatchNorm's running statistics from one train-mode pass over ``image``; returns
-    how many layers were set. An untrained network's (0, 1) statistics fade the signal through the
-    depth, so its output would hardly depend on the input; no weight changes."""
+    """BatchNorm statistics from one pass over ``image`` (untrained (0, 1) ones fade the signal);
+    returns how many layers were set."""
     layers = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     for layer in layers:
         layer.reset_running_stats()
@@ -185,8 +180,7 @@ def weighted_spread(changes: np.ndarray, xs: np.ndarray, ys: np.ndarray, centre_
 
 
 def summarize(result: RFResult, mass: float = 0.9) -> dict[str, float]:
-    """``area_90``: fraction of window positions holding 90 % of the change (small: a local field);
-    ``spread_px``: change-weighted RMS distance of the window centres from the keypoint."""
+    """The table's columns (``area_90``, ``spread_px`` ...; see the table note)."""
     half = (result.window - 1) / 2  # the window centres in input pixels
     xs, ys = np.meshgrid(np.array(result.cols) + half, np.array(result.rows) + half)
     spread = weighted_spread(result.changes, xs, ys, result.peak_xy)

@@ -1,5 +1,4 @@
-"""One model's empirical receptive field on one image (GCPM, Osokin 2019, Figs. 6-8): a table row
-per keypoint and green overlays, handed to ``bench.receptive_field`` as writers of one set."""
+"""Receptive-field table rows and green overlays (GCPM Figs. 6-8) as writers of one set."""
 
 from __future__ import annotations
 
@@ -82,8 +81,7 @@ def measure_model(
     calibrate_bn: bool = True,
     on_batch: Callable[[], None] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Writer]]:
-    """One row per keypoint and a PNG writer per keypoint's overlay (``<model>_<keypoint>.png``);
-    an untrained model's BatchNorm statistics are set from the image first if ``calibrate_bn``."""
+    """A row and an overlay writer (``<model>_<keypoint>.png``) per keypoint."""
     name = model.info.name
     image, rgb, fill = load_input(image_path, model.info.input_size)
     layout = get_layout(model.info.dataset)
@@ -127,8 +125,7 @@ def table_writers(frame: pd.DataFrame, name: str = "receptive_field") -> dict[st
 
 _TABLE_NOTE = """Measured by `python -m bench.receptive_field` in this run: a {window}x{window}
 window of uniform random pixels slides over `{image}` with stride {stride}; change measure
-`{measure}` (see the module docstring), seed {seed}. `area_90`: fraction of window positions holding
-90 % of the total change; `spread_px`: change-weighted RMS distance (input pixels) of the window
-centres from the keypoint's predicted location (`peak_x`, `peak_y`); `spread_rel` divides it by the
-input diagonal. `bn_calibrated`: an untrained model's BatchNorm statistics were set from the image
-(`calibrate_batchnorm`)."""
+`{measure}`, seed {seed}. `area_90`: fraction of window positions holding 90 % of the change;
+`spread_px`: change-weighted RMS distance (input pixels) of the window centres from the predicted
+keypoint (`peak_x`, `peak_y`), `spread_rel` over the input diagonal. `bn_calibrated`: an untrained
+model's BatchNorm statistics were set from the image (`calibrate_batchnorm`)."""

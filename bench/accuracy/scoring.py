@@ -1,7 +1,5 @@
-"""Score anyone's predictions by the official MPII (or LIP) PCKh rules, or a named port's, behind
-``python -m bench.score`` (formats in docs/datasets.md). Coordinates are stated, never guessed.
-Files are checked before they are parsed (JSON nesting depth, ``.npy`` header vs file size), so a
-crafted file ends in one line naming it, not a RecursionError or MemoryError."""
+"""PCKh of anyone's predictions by the official MPII (or LIP) rules or a named port's, for
+``python -m bench.score`` (formats: docs/datasets.md). Files are checked before parsing."""
 
 from __future__ import annotations
 
@@ -16,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from architectures.errors import InputFileError, UsageError
+from bench.accuracy.training.config import LABELLED_SPLITS, check_split
 from datasets import AnnotationError, LipReader, MpiiReader
 from datasets.conventions import CONVENTIONS, get_convention, table_row
 from datasets.layouts import KeypointLayout
@@ -53,7 +52,8 @@ def read_ground_truth(
 ) -> SampleList:
     """Ground truth from a file or a dataset root; ``.layout`` says MPII or LIP."""
     path = Path(path)
-    _check_split(path, split)
+    bearpaw = path.name.lower().endswith((".json", ".json.gz"))
+    check_split(f"--ground-truth {path}", split, BEARPAW_SPLITS if bearpaw else LABELLED_SPLITS)
     if path.is_dir():
         if (path / "TrainVal_pose_annotations").is_dir():
             return LipReader(path, split)
@@ -66,20 +66,7 @@ def read_ground_truth(
     return read_mpii_ground_truth(path, headboxes, split)
 
 
-def _check_split(ground_truth: Path, split: str) -> None:
-    """The splits a ground truth has labels for: a root's train and val, bearpaw's JSON's all."""
-    bearpaw = ground_truth.name.lower().endswith((".json", ".json.gz"))
-    known = BEARPAW_SPLITS if bearpaw else ("train", "val")
-    if split not in known:
-        reason = "has no public labels" if split == "test" else "is not one of this ground truth"
-        raise UsageError(
-            f"--split {split}: the {split!r} split {reason}; --ground-truth {ground_truth} "
-            f"has {', '.join(known)}"
-        )
-
-
-# Nesting the formats need: an object holding (N, K, 2) predictions, or records holding a list of
-# joints of coordinates; the bound leaves room for metadata beside them.
+# Records > joints > coordinates need 4 levels; the bound leaves room for metadata.
 MAX_JSON_DEPTH = 8
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 
@@ -135,8 +122,7 @@ def score_predictions(
     split: str = "val",
     threshold: float = 0.5,
 ) -> Score:
-    """Score a predictions file against a ground truth; ``base`` is the predictions' pixel
-    convention (0 or 1), None only when the file states it."""
+    """``base``: the predictions' pixel convention (0 or 1), None only when the file states it."""
     rules = get_convention(convention)
     gt = read_ground_truth(ground_truth, headboxes, split)
     samples = list(gt)
@@ -196,14 +182,12 @@ def _by_name(found: PredictionFile, samples: Sequence[Sample]) -> np.ndarray:
     rows = {name: i for i, name in enumerate(found.names)}
     names = [s.image_path.name if s.image_path is not None else s.id for s in samples]
     missing = [n for n in names if n not in rows]
-    if missing or len(rows) != len(found.names):
-        twice = next((n for i, n in enumerate(found.names) if rows[n] != i), None)
-        what = (
-            f"no row for {len(missing)} ground-truth image(s), e.g. {missing[0]}"
-            if missing
-            else f"image {twice} has more than one row"
-        )
+    if missing:
+        what = f"no row for {len(missing)} ground-truth image(s), e.g. {missing[0]}"
         raise AnnotationError(f"{found.path}: {what}")
+    if len(rows) != len(found.names):
+        twice = next(n for i, n in enumerate(found.names) if rows[n] != i)
+        raise AnnotationError(f"{found.path}: image {twice} has more than one row")
     extra = len(rows) - len(set(names))
     if extra:
         raise AnnotationError(f"{found.path}: {extra} row(s) name images the ground truth has not")

@@ -1,7 +1,4 @@
-"""Typed training configuration; its defaults are the GCPM paper's recipe (Osokin 2019, Sec. 3.2).
-
-Values are checked when built (a UsageError naming the option); :func:`config_changes` lets a
-resumed run prove it continues the same recipe."""
+"""Training configuration; its defaults are the GCPM recipe (Osokin 2019, Sec. 3.2)."""
 
 from __future__ import annotations
 
@@ -16,8 +13,7 @@ from architectures.errors import UsageError, check_range
 DATASETS = ("lip", "mpii", "synthetic")
 LABELLED_SPLITS = ("train", "val")  # LIP's and MPII's test labels are not public
 
-# Fields that may change when a run continues without changing what is trained (``root``: a data
-# set may move; ``epochs``: a finished run may be extended).
+# Fields that may change when a run continues (a data set may move, a run may be extended).
 RESUMABLE_CHANGES = frozenset(
     ("out", "root", "epochs", "resume", "auto_resume", "trust_checkpoint")  # files, length
     + ("workers", "device", "progress")  # speed and display
@@ -104,8 +100,7 @@ def _option(name: str) -> str:
 
 
 def config_record(cfg: TrainConfig) -> dict[str, Any]:
-    """The config as plain values (strings, numbers, lists, dicts) that
-    ``torch.load(weights_only=True)`` reads back: Paths as strings, tuples as lists."""
+    """The config as plain values that ``torch.load(weights_only=True)`` reads back."""
     return json.loads(json.dumps(asdict(cfg), default=str))
 
 
@@ -120,8 +115,7 @@ def _flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def config_changes(saved: dict[str, Any], cfg: TrainConfig) -> list[str]:
-    """``--lr 0.001 (saved: 4e-05)`` for each field outside :data:`RESUMABLE_CHANGES` that
-    differs from a saved run's config; a field the saved config lacks was at its default."""
+    """``--lr 0.001 (saved: 4e-05)`` per changed field; a field ``saved`` lacks had its default."""
     plain = TrainConfig(model=cfg.model, dataset=cfg.dataset, root=cfg.root, out=cfg.out)
     now, before = _flatten(config_record(cfg)), _flatten(saved)
     defaults = _flatten(config_record(plain))
@@ -141,11 +135,10 @@ def _show(value: Any) -> str:
     return " ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
-def check_split(dataset: str, split: str) -> None:
-    """Only splits with ground truth can be scored or trained on."""
-    if split not in LABELLED_SPLITS:
+def check_split(source: str, split: str, known: tuple[str, ...] = LABELLED_SPLITS) -> None:
+    """Only splits with ground truth can be scored or trained on; ``source`` names the data."""
+    if split not in known:
         reason = "has no public labels" if split == "test" else "is not a split of this suite"
         raise UsageError(
-            f"--split {split}: the {dataset} {split!r} split {reason}; PCKh needs one of "
-            f"{', '.join(LABELLED_SPLITS)}"
+            f"--split {split}: the {split!r} split {reason}; {source} has {', '.join(known)}"
         )

@@ -1,6 +1,5 @@
-"""Data of a training or evaluation run on top of ``datasets``: ``--dataset synthetic`` is the
-generated data of ``python -m datasets.synthetic`` in the layout of the model's own dataset,
-generated into an empty or absent ``--root``; heatmap targets follow the model's facts."""
+"""Data of a training or evaluation run; ``--dataset synthetic`` is generated (in the model's
+dataset layout) into an empty or absent ``--root``."""
 
 from __future__ import annotations
 
@@ -27,8 +26,7 @@ def data_format(dataset: str, info: ModelInfo) -> str:
 
 
 def ensure_synthetic(root: Path, fmt: str, num_images: int, seed: int) -> None:
-    """Generate data into ``root`` unless it already holds annotations of ``fmt``; a root that
-    holds anything else is refused (the generator would write among someone's files)."""
+    """Generate data into an empty ``root``; one that holds other files is refused."""
     marker = root / ("TrainVal_pose_annotations" if fmt == "lip" else "annotations")
     if marker.is_dir():
         return

@@ -1,5 +1,4 @@
-"""torch.distributed plumbing for DDP started with ``torchrun`` (RANK / WORLD_SIZE / LOCAL_RANK);
-without those variables the run is a single process. NCCL for CUDA, gloo for CPU."""
+"""DDP plumbing for ``torchrun`` starts (RANK / WORLD_SIZE / LOCAL_RANK); else a single process."""
 
 from __future__ import annotations
 
@@ -48,21 +47,16 @@ def process_group(env: DistEnv, device: torch.device) -> Iterator[None]:
             dist.destroy_process_group()
 
 
-def broadcast_float(value: float, device: torch.device) -> float:
-    """Rank 0's value on every rank (e.g. the validation PCKh that drives the scheduler)."""
+def broadcast_float(value: float, device: torch.device, mean: bool = False) -> float:
+    """Rank 0's value on every rank (e.g. the validation PCKh), or with ``mean`` the ranks' mean."""
     if not dist.is_initialized():
         return value
     tensor = torch.tensor([value], dtype=torch.float64, device=device)
+    if mean:
+        dist.all_reduce(tensor)
+        return float(tensor.item()) / dist.get_world_size()
     dist.broadcast(tensor, src=0)
     return float(tensor.item())
-
-
-def mean_across_ranks(value: float, device: torch.device) -> float:
-    if not dist.is_initialized():
-        return value
-    tensor = torch.tensor([value], dtype=torch.float64, device=device)
-    dist.all_reduce(tensor)
-    return float(tensor.item()) / dist.get_world_size()
 
 
 def barrier() -> None:

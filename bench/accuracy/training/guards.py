@@ -1,6 +1,4 @@
-"""Checks before a training run does any work: the model takes the input size, the input paths
-exist, and ``--out`` is created, locked for this run (one ``filelock`` per folder, which ends with
-its process however that ends) and proved writable."""
+"""Checks before a training run does any work; ``--out`` is locked (``filelock``) for the run."""
 
 from __future__ import annotations
 
@@ -73,9 +71,8 @@ def preflight(cfg: TrainConfig) -> None:
 
 @contextmanager
 def claim_output(cfg: TrainConfig) -> Iterator[Path]:
-    """``--out`` created, locked and proved writable; ``--restart`` removes the previous run's
-    files. Stale temporaries go only under the lock (they could be a live run's); a folder this
-    run created goes again if the run fails before writing into it."""
+    """``--out`` created, locked, probed (stale temporaries only under the lock); ``--restart``
+    clears the last run's files; a folder this run created goes again if it fails empty."""
     out = Path(cfg.out)
     created = not out.is_dir()
     if created:  # a new folder holds no stale file: create and probe it before locking

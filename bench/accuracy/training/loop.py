@@ -1,9 +1,5 @@
-"""The epoch loop of ``python -m bench.train`` with GCPM's recipe (Osokin 2019, Sec. 3.2): its loss
-with intermediate supervision and its schedule (lr / 10 twice on plateaus of the validation PCKh, in
-percent); see docs/accuracy.md. The data order is a function of (seed, epoch) only, so a run killed
-mid-epoch and resumed from its last checkpoint repeats that epoch exactly. ``last.pt`` holds the
-whole training state, ``best.pt`` the best validated weights; both say which model, input size and
-recipe made them, and a run continues only with the same model and recipe.
+"""The epoch loop of ``python -m bench.train``: GCPM's loss and schedule (Osokin 2019, Sec. 3.2),
+resumable exactly from ``last.pt`` (the data order depends on (seed, epoch) only); docs/accuracy.md.
 """
 
 from __future__ import annotations
@@ -72,8 +68,7 @@ def identification(cfg: TrainConfig, model: nn.Module) -> dict[str, Any]:
 
 
 def load_resume_state(cfg: TrainConfig) -> tuple[Path | None, dict[str, Any] | None]:
-    """The checkpoint to continue from (``--resume``, else ``<out>/last.pt`` unless
-    ``--restart``), checked against ``cfg`` before anything is built."""
+    """``--resume``, else ``<out>/last.pt`` unless ``--restart``, checked against ``cfg``."""
     source = Path(cfg.resume) if cfg.resume is not None else Path(cfg.out) / ckpt.LAST
     if cfg.resume is None and not (cfg.auto_resume and source.is_file()):
         return None, None
@@ -130,8 +125,7 @@ def multi_stage_loss(outputs: Sequence[torch.Tensor], target: torch.Tensor) -> t
 
 
 def build_scheduler(optimizer: Optimizer, lr: float, cfg: ScheduleConfig) -> ReduceLROnPlateau:
-    """At most ``cfg.max_reductions`` reductions, through ``min_lr``: the state stays a plain
-    ``ReduceLROnPlateau`` state_dict that checkpoints can store."""
+    """At most ``cfg.max_reductions`` reductions (through ``min_lr``: a plain, storable state)."""
     min_lr = lr * cfg.factor**cfg.max_reductions
     # eps below the last step keeps float rounding at min_lr from counting as a third reduction
     return ReduceLROnPlateau(
@@ -186,8 +180,7 @@ def _write_log(out: Path, records: list[dict[str, Any]]) -> None:
 
 
 def fit(cfg: TrainConfig, on_epoch_end: Callable[[int, dict], None] | None = None) -> RunState:
-    """Train ``cfg.model`` on ``cfg.dataset``; device, ``--out`` (locked for the run) and the
-    checkpoint to continue from are checked before any work."""
+    """Train ``cfg.model``; inputs, device and ``--out`` (locked) are checked before any work."""
     preflight(cfg)
     env = dist_utils.env_from_environ()
     device = resolve_device(cfg.device, local_rank=env.local_rank)
@@ -231,7 +224,7 @@ def _fit(cfg: TrainConfig, env: DistEnv, device: torch.device, on_epoch_end) -> 
             scheduler.step(pckh)
         record = {
             "epoch": epoch + 1,
-            "train_loss": dist_utils.mean_across_ranks(loss, device),
+            "train_loss": dist_utils.broadcast_float(loss, device, mean=True),
             "val_pckh": pckh,
             "lr": optimizer.param_groups[0]["lr"],
             "seconds": time.perf_counter() - started,
@@ -292,7 +285,7 @@ def _report_sync(model: nn.Module, env: DistEnv, cfg: TrainConfig, run: RunState
     """Record every rank's parameter digest: DDP's claim that replicas stay equal, checked."""
     digests = dist_utils.gather_digests(model)
     if env.is_main:
-        sync = {"param_digests": digests, "in_sync": len(set(digests)) == 1}
-        _write_log(Path(cfg.out), run.history + [sync])
-        if len(set(digests)) != 1:
+        in_sync = len(set(digests)) == 1
+        _write_log(Path(cfg.out), run.history + [{"param_digests": digests, "in_sync": in_sync}])
+        if not in_sync:
             raise RuntimeError(f"DDP replicas diverged: parameter digests {digests}")

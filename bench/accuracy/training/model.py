@@ -1,8 +1,5 @@
-"""Building a registered model and loading its weights: the one place training, evaluation and the
-other commands get a model from. A ``bench.train`` checkpoint must be for the model and sets the
-input size; foreign state_dicts must match by tensor names and shapes. ImageNet weights of the
-MobileNet feature extractor (GCPM Sec. 3.1), whose layers public files name in many ways, are
-matched by name after stripping wrappers, then in order by shape, and reported."""
+"""A registered model with checkpoint weights (names and shapes must fit), and ImageNet weights for
+the MobileNet feature extractor (GCPM Sec. 3.1) matched by stripped name, then in order by shape."""
 
 from __future__ import annotations
 
@@ -56,8 +53,7 @@ def load_model(
     seed: int = 0,
     trust: bool = False,
 ) -> nn.Module:
-    """A registered model in eval mode on ``device``: the weights of ``checkpoint``, else seeded
-    random ones; ``input_size`` None: the checkpoint's training size, else the registered one."""
+    """Eval mode; no ``checkpoint``: seeded weights; ``input_size`` None: the checkpoint's."""
     state = None
     if checkpoint is not None:
         state = load_checkpoint(checkpoint, trust=trust)
