@@ -36,7 +36,6 @@ def _parser() -> ArgumentParser:
 
 
 def check_args(runs: Sequence[Path], names: Sequence[str]) -> None:
-    """Usage errors, before anything heavy is imported."""
     if len(runs) < 2:
         raise UsageError(f"give at least two RUN_DIRs to compare, got {len(runs)}")
     resolved = [p.resolve() for p in runs]
@@ -64,7 +63,6 @@ def check_unlisted(out: Path) -> None:
 
 
 def run(runs: Sequence[Path], out: Path, names: Sequence[str], reference: str) -> str:
-    """Load, join, publish into ``out`` (claimed by the caller); returns the summary."""
     from bench.report import files as io
     from bench.report import publish
     from bench.report.compare import load_sets

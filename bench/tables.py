@@ -1,6 +1,5 @@
-"""``python -m bench.tables``: the GCPM paper's Tables 3-5 (Osokin 2019, Sec. 5) beside latency,
-parameters and FLOPs measured on this machine (see docs/benchmarks.md). Only parses, checks and
-wires: measuring is :mod:`bench.measure.suite`, the files :mod:`bench.report.tables_outputs`."""
+"""``python -m bench.tables``: the GCPM paper's Tables 3-5 (Osokin 2019, Sec. 5) beside figures
+measured here (docs/benchmarks.md); wires :mod:`bench.measure.suite` to :mod:`bench.report`."""
 
 from __future__ import annotations
 
@@ -9,7 +8,7 @@ import functools
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 from architectures.errors import ArgumentParser, UsageError, check_range, error_boundary
@@ -89,14 +88,21 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> TablesConfig:
-    values = {f.name: getattr(args, f.name) for f in fields(TablesConfig)}
-    return TablesConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
-
-
-def default_models() -> list[str]:
-    from bench.report.paper_tables import default_models as models  # Tables 4/5, user models
-
-    return models()
+    return TablesConfig(
+        device=args.device,
+        models=tuple(args.models),
+        models_from=tuple(args.models_from),
+        reference=args.reference,
+        out=args.out,
+        speed=args.speed,
+        iters=args.iters,
+        modes=tuple(args.modes),
+        profile=args.profile,
+        checkpoints=tuple(args.checkpoints),
+        data_root=args.data_root,
+        progress=args.progress,
+        runtimes=tuple(args.runtimes),
+    )
 
 
 def check_config(config: TablesConfig):
@@ -108,6 +114,7 @@ def check_config(config: TablesConfig):
     from bench.measure.runtimes.timing import runtime_spec
     from bench.measure.suite import check_checkpoints
     from bench.report import publish
+    from bench.report.paper_tables import default_models
     from bench.report.tables_outputs import OUTPUT_NAMES
 
     check_range("--iters", config.iters, low=1, high=MAX_ITERS)
@@ -120,7 +127,7 @@ def check_config(config: TablesConfig):
             raise UsageError(f"--runtimes {spec}: {exc}") from None
     import_model_modules(config.models_from)
     device = resolve_device(config.device, "--device")
-    # Validated, unknown names listing the known ones; the speed-up reference first.
+    # The speed-up reference first.
     names = require_models([config.reference, *(config.models or default_models())])
     names = [config.reference] + [n for n in names if n != config.reference]
     check_checkpoints(config.checkpoints, config.data_root, names)
@@ -131,7 +138,6 @@ def check_config(config: TablesConfig):
 
 
 def run(config: TablesConfig) -> tuple[dict[str, Path], dict]:
-    """Check, measure, publish into ``config.out`` as one set; returns the paths and environment."""
     from bench.measure import suite
     from bench.report import publish
     from bench.report.tables_outputs import OUTPUT_NAMES, outputs

@@ -69,15 +69,13 @@ def _timed_runtimes(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _unique(df: pd.DataFrame, keys: list[str], path: Path) -> pd.DataFrame:
-    twice = df[df.duplicated(keys)]
-    if not twice.empty:
+    if not (twice := df[df.duplicated(keys)]).empty:
         row = ", ".join(str(v) for v in twice.iloc[0][keys])
         raise InputFileError(f"{path}: two timed rows for {row} (edited by hand?)")
     return df
 
 
 def load_set(folder: Path, label: str = "") -> ResultSet:
-    """The set in ``folder``; an :class:`InputFileError` naming the folder or file at fault."""
     folder = Path(folder)
     if not folder.is_dir():
         what = "is a file, not a result set folder" if folder.exists() else "no such folder"
@@ -120,7 +118,6 @@ def derive_labels(sets: Sequence[ResultSet]) -> list[str]:
 
 
 def load_sets(folders: Sequence[Path], names: Sequence[str] = ()) -> list[ResultSet]:
-    """Every set, labelled; each must share a model with the first (the others' reference)."""
     sets = [load_set(f) for f in folders]
     labels = list(names) or derive_labels(sets)
     sets = [replace(s, label=x) for s, x in zip(sets, labels)]
@@ -140,7 +137,7 @@ def column(label: str, value: str) -> str:
 
 
 def _ranked(df: pd.DataFrame, labels: Sequence[str], groups: Sequence[str]) -> pd.DataFrame:
-    """Each set's ``rank`` (1 = fastest in ``groups`` among rows every set with rows timed) and
+    """Each set's ``rank`` (1 = fastest in ``groups`` of the rows every set timed) and
     ``rank_change`` (places gained over the first set)."""
     medians = [column(x, "median_ms") for x in labels if df[column(x, "median_ms")].notna().any()]
     common = df[medians].notna().all(axis=1)
@@ -158,8 +155,8 @@ def _ranked(df: pd.DataFrame, labels: Sequence[str], groups: Sequence[str]) -> p
 def join(
     frames: Mapping[str, pd.DataFrame], keys: Sequence[str], groups: Sequence[str] = ()
 ) -> pd.DataFrame:
-    """Outer join on ``keys`` of label -> frame, the first set's rows first; per set its
-    figures, ``vs_first`` (first set's median over its own: above 1 = faster) and ranks."""
+    """Outer join on ``keys``, the first set's rows first; per set ``vs_first`` (first set's
+    median over its own: above 1 = faster) and ranks."""
     labels = list(frames)
     order = [f"_position {i}" for i in range(len(labels))]  # an outer merge sorts the keys
     joined = None
@@ -175,7 +172,6 @@ def join(
 
 
 def latency_frame(sets: Sequence[ResultSet], reference: str = REFERENCE) -> pd.DataFrame:
-    """fp32 latency per model; ``speedup``: the set's ``reference`` median over the row's."""
     frames = {}
     for s in sets:
         ref = s.latency.set_index("model")["median_ms"].get(reference, math.nan)
@@ -184,8 +180,7 @@ def latency_frame(sets: Sequence[ResultSet], reference: str = REFERENCE) -> pd.D
 
 
 def runtimes_frame(sets: Sequence[ResultSet]) -> pd.DataFrame | None:
-    """Runtime rows; ``speedup``: the set's eager fp32 of the same model, device and threads over
-    the row. ``None`` when no set timed runtimes."""
+    """``speedup``: the set's eager fp32 of the row's model, device, threads over the row."""
     if all(s.runtimes is None for s in sets):
         return None
     frames = {}

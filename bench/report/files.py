@@ -66,7 +66,6 @@ def removed_if_left_empty(folder: PathLike) -> Iterator[Path]:
 
 
 def readable_file(path: PathLike, what: str) -> Path:
-    """``path`` if it is a readable, non-empty file, else an InputFileError naming ``what``."""
     path = Path(path)
     if not path.is_file():
         raise InputFileError(f"{what}: {'is a folder' if path.is_dir() else 'no such file'}")
@@ -87,7 +86,6 @@ def write_csv(df: pd.DataFrame, path: PathLike) -> Path:
 def to_markdown(
     df: pd.DataFrame, title: str = "", notes: str = "", empty: str = "(no rows)"
 ) -> str:
-    """Optional ``# title``, the table (formatted by ``views.as_text``), optional notes."""
     from bench.report.views import as_text
 
     parts = [f"# {title}\n"] if title else []
@@ -98,7 +96,6 @@ def to_markdown(
 
 
 def write_markdown(df: pd.DataFrame, path: PathLike, *args: str, **kwargs: str) -> Path:
-    """:func:`to_markdown` (same arguments after ``path``) written to ``path``."""
     return write_text(path, to_markdown(df, *args, **kwargs))
 
 

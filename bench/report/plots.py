@@ -111,7 +111,6 @@ def place_labels(
 def latency_vs_gflops(
     latency: pd.DataFrame, counts: pd.DataFrame, colors: Mapping[str, Color] | None = None
 ) -> Figure:
-    """fp32 median latency (p10-p90 bars) against GFLOPs (1 MAC = 1 FLOP), one point per model."""
     fp32 = latency[latency["mode"] == "fp32"].merge(counts, on="model")
     colors = colors or model_colors(fp32.model)
     fig = new_figure(7.0, 4.8)
@@ -134,7 +133,6 @@ def latency_vs_gflops(
 
 
 def hbars(ax: Axes, y: Sequence[float], values: Sequence[float], height: float, **style) -> None:
-    """Horizontal bars, each labelled with its value to two decimals (none on a NaN or 0)."""
     bars = ax.barh(y, values, height, **style)
     text = ["" if math.isnan(v) or v == 0 else f"{v:.2f}" for v in map(float, values)]
     ax.bar_label(bars, text, padding=3, fontsize=7)
@@ -143,7 +141,6 @@ def hbars(ax: Axes, y: Sequence[float], values: Sequence[float], height: float, 
 def speedups(
     rows: pd.DataFrame, reference: str, colors: Mapping[str, Color] | None = None
 ) -> Figure:
-    """Our speed-up (solid) beside the paper's (hatched, NaN: none) per row of speedup_rows."""
     colors = colors or model_colors(rows.model)
     fig = new_figure(8.0, 0.55 * len(rows) + 1.6)
     ax = fig.add_subplot()
