@@ -137,8 +137,7 @@ def column(label: str, value: str) -> str:
 
 
 def _ranked(df: pd.DataFrame, labels: Sequence[str], groups: Sequence[str]) -> pd.DataFrame:
-    """Each set's ``rank`` (1 = fastest in ``groups`` of the rows every set timed) and
-    ``rank_change`` (places gained over the first set)."""
+    """Per set ``rank`` (1 = fastest in ``groups``, rows every set timed), ``rank_change``."""
     medians = [column(x, "median_ms") for x in labels if df[column(x, "median_ms")].notna().any()]
     common = df[medians].notna().all(axis=1)
     for x in labels:
@@ -155,8 +154,7 @@ def _ranked(df: pd.DataFrame, labels: Sequence[str], groups: Sequence[str]) -> p
 def join(
     frames: Mapping[str, pd.DataFrame], keys: Sequence[str], groups: Sequence[str] = ()
 ) -> pd.DataFrame:
-    """Outer join on ``keys``, the first set's rows first; per set ``vs_first`` (first set's
-    median over its own: above 1 = faster) and ranks."""
+    """Outer join on ``keys``, first set's rows first; ``vs_first``: its median over the set's."""
     labels = list(frames)
     order = [f"_position {i}" for i in range(len(labels))]  # an outer merge sorts the keys
     joined = None

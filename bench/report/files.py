@@ -1,6 +1,5 @@
-"""Atomic writers for every file the project writes, on :func:`datasets.atomic.atomic_write`
-(a temporary ``.<name>.<random>.tmp`` beside the target, then ``os.replace``), and the checks
-of an output folder before a run."""
+"""Atomic writers for every file the project writes (:func:`datasets.atomic.atomic_write`) and the
+checks of an output folder before a run."""
 
 from __future__ import annotations
 
@@ -30,8 +29,7 @@ def torch_save(obj: Any, path: PathLike) -> Path:
 
 
 def prepare_output(folder: PathLike, option: str = "--out") -> Path:
-    """Create ``folder`` and prove a file can be written there, before any work (an
-    :class:`OutputError` naming ``option`` if not); removes temporaries of a killed run."""
+    """Create ``folder``, prove a file can be written there; removes a killed run's temporaries."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise OutputError(errno.ENOTDIR, f"{option} {folder}: exists and is not a folder")

@@ -47,8 +47,7 @@ def _inline(text: str) -> str:
 
 
 def notes_html(notes: str, seen: dict[str, str], stem: str) -> str:
-    """Paragraphs and ``- item`` lists of a table's notes as HTML; a paragraph ``seen`` (-> the
-    section that showed it first) already becomes a link there: a page states a note once."""
+    """Notes' paragraphs and ``- item`` lists; a paragraph ``seen`` before becomes a link there."""
     parts, earlier = [], []
     for block in filter(None, (b.strip() for b in notes.split("\n\n"))):
         if block in seen:

@@ -1,6 +1,5 @@
-"""The notes under each table of ``bench.tables`` (where and how it was measured, what the marks
-mean, the paper's figures' source, warnings): paragraphs separated by blank lines, each about
-columns its table has."""
+"""The notes under each table of ``bench.tables`` (where and how it was measured, marks, sources,
+warnings): paragraphs separated by blank lines."""
 
 from __future__ import annotations
 

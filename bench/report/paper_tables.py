@@ -1,6 +1,5 @@
-"""The GCPM paper's Tables 4 and 5 (Osokin 2019, Sec. 5) rebuilt from this run's measurements:
-each registered model's latency, speed-up, params and GFLOPs beside the paper's figures (a model
-of the table's dataset the paper lacks joins with empty paper columns); the layer-share table."""
+"""The GCPM paper's Tables 4 and 5 (Osokin 2019, Sec. 5) rebuilt from this run's measurements
+beside the paper's figures; the layer-share table."""
 
 from __future__ import annotations
 

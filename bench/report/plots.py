@@ -54,7 +54,6 @@ def model_colors(names: Sequence[str]) -> dict[str, Color]:
 
 
 def log_if_wide(ax: Axes, axis: str, values: Sequence[float]) -> bool:
-    """Log scale on ``axis`` ("x" or "y") when the positive values span more than LOG_RANGE."""
     positive = [float(v) for v in values if not math.isnan(float(v)) and float(v) > 0]
     if len(positive) < 2 or max(positive) / min(positive) <= LOG_RANGE:
         return False
@@ -75,9 +74,8 @@ def _overlap(a: Bbox, b: Bbox) -> float:
 def place_labels(
     ax: Axes, points: Sequence[tuple[float, float, str, Color]], fontsize: float = 8
 ) -> None:
-    """Label each (x, y) point at the first offset of :data:`_OFFSETS` where the label overlaps
-    no label or point and stays inside the axes, else the least crowded one (greedy: enough for
-    a dozen points, and checkable)."""
+    """Each label at the first offset of :data:`_OFFSETS` clear of labels, points and the axes'
+    edge, else the least crowded (greedy: enough for a dozen points)."""
     fig = ax.figure
     fig.canvas.draw()  # the layout engine fixes the axes' position first; offsets use it
     renderer = fig.canvas.get_renderer()

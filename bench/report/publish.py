@@ -184,8 +184,7 @@ def sha256(path: Path) -> str:
 
 
 def verify(folder: Path, owned: Iterable[str] | None = None) -> list[str]:
-    """Why ``folder`` is not one consistent set; a present name of ``owned`` (default: the
-    manifest's ``outputs``) that it does not list is foreign."""
+    """Why ``folder`` is not one consistent set; ``owned`` default: the manifest's ``outputs``."""
     folder = Path(folder)
     manifest = read_manifest(folder)
     if manifest is None:

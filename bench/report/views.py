@@ -112,9 +112,8 @@ def _note(row: pd.Series) -> str:
 
 
 def as_text(df: pd.DataFrame, formats: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Every float column (and every column of ``formats``: column -> spec) as text, one format
-    per column (the paper's 60 ms and 6 ms read "60.00" and "6.00"); missing: :data:`MISSING`.
-    Without a spec: :func:`decimals_for`, or three significant digits for values below 0.001."""
+    """Float columns and those of ``formats`` as text, one spec per column (60 ms and 6 ms read
+    "60.00" and "6.00"); without a spec: :func:`decimals_for`, or ``.3g`` below 0.001."""
     formats = formats or {}
     shown = df.astype(object)
     for column in df.columns:
