@@ -137,43 +137,36 @@ def check_config(config: TablesConfig):
     return device, names, presets
 
 
-def run(config: TablesConfig) -> tuple[dict[str, Path], dict]:
-    from bench.measure import suite
-    from bench.report import publish
-    from bench.report.tables_outputs import OUTPUT_NAMES, outputs
-
-    device, names, presets = check_config(config)
-    run_id = publish.new_run_id()
-    started = time.time()
-    m = suite.measure(
-        names,
-        device,
-        presets,
-        runtimes=config.runtimes,
-        profile=config.profile,
-        checkpoints=config.checkpoints,
-        data_root=config.data_root,
-        progress=config.progress,
-    )
-    m.env.update(models=names, run_id=run_id, wall_time_s=round(time.time() - started, 1))
-    files = outputs(m, names, config.reference)
-    written = publish.publish(config.out, files, OUTPUT_NAMES, PRODUCER, run_id)
-    return written, m.env
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    from bench.report import publish
     from bench.report.files import prepare_output
-    from bench.report.publish import claim
 
     # claim: another tool's set is refused first; a failed run removes an --out it created.
-    with error_boundary(parser), claim(args.out, PRODUCER):
+    with error_boundary(parser), publish.claim(args.out, PRODUCER):
         prepare_output(args.out, "--out")
-        written, env = run(config_from_args(args))
+        config = config_from_args(args)
+        device, names, presets = check_config(config)
+        from bench.measure import suite
         from bench.report.notes import summary_line
+        from bench.report.tables_outputs import OUTPUT_NAMES, outputs
 
-        print(summary_line(len(written), str(args.out), env))
+        run_id, started = publish.new_run_id(), time.time()
+        m = suite.measure(
+            names,
+            device,
+            presets,
+            runtimes=config.runtimes,
+            profile=config.profile,
+            checkpoints=config.checkpoints,
+            data_root=config.data_root,
+            progress=config.progress,
+        )
+        m.env.update(models=names, run_id=run_id, wall_time_s=round(time.time() - started, 1))
+        files = outputs(m, names, config.reference)
+        written = publish.publish(config.out, files, OUTPUT_NAMES, PRODUCER, run_id)
+        print(summary_line(len(written), str(args.out), m.env))
     return 0
 
 

@@ -78,7 +78,7 @@ def summary_html(env: Mapping) -> str:
 
 def environment_html(env: Mapping) -> str:
     text = {
-        k: ", ".join(map(str, v)) if isinstance(v, list) else str(v)
+        k: ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
         for k, v in flatten(env).items()
     }
     cells = "".join(

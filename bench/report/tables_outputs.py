@@ -45,9 +45,8 @@ def outputs(m: Measurements, names: Sequence[str], reference: str) -> dict[str, 
         view = views.paper_table_view(df, reference, labels, 100 * notes.NOISY_CV)
         table(f"table{number}", df, paper_tables.TABLE_TITLES[number], text, view)
     title = "Table 3: complexity of the context modules"
-    table(
-        "table3", m.table3, title, notes.GFLOPS_NOTE, views.formatted(m.table3, views.TABLE3_VIEW)
-    )
+    view = views.formatted(m.table3, views.TABLE3_VIEW)
+    table("table3", m.table3, title, notes.GFLOPS_NOTE, view)
     complexity = paper_tables.complexity_frame(m.complexity)
     title = "Parameters and GFLOPs (1 MAC = 1 FLOP) at batch 1"
     view = views.formatted(complexity, views.COMPLEXITY_VIEW)
