@@ -1,5 +1,4 @@
-"""``python -m bench.compare RUN_DIR RUN_DIR [...]``: result sets of ``bench.tables`` from several
-machines side by side (see docs/compare.md); the joining is :mod:`bench.report.compare`."""
+"""``python -m bench.compare RUN_DIR RUN_DIR [...]``: result sets side by side (docs/compare.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""``python -m bench.tables``: the GCPM paper's Tables 3-5 (Osokin 2019, Sec. 5) beside figures
-measured here (docs/benchmarks.md); wires :mod:`bench.measure.suite` to :mod:`bench.report`."""
+"""``python -m bench.tables``: GCPM Tables 3-5 (Osokin 2019) beside ours (docs/benchmarks.md)."""
 
 from __future__ import annotations
 

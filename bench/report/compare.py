@@ -1,5 +1,4 @@
-"""Result sets of ``bench.tables`` from several machines joined row by row (fp32 latency per model,
-runtimes), speed-ups taken within each set: milliseconds differ by machine (docs/compare.md)."""
+"""Result sets of ``bench.tables`` joined row by row, speed-ups within a set (docs/compare.md)."""
 
 from __future__ import annotations
 

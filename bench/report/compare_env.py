@@ -1,5 +1,4 @@
-"""The ``env.json`` settings in which result sets differ, the telling ones first (CPU and ISA flags
-pick oneDNN's kernels), never those that differ on every run (run id, wall time, GPU state)."""
+"""The ``env.json`` settings in which result sets differ, telling ones (CPU, ISA flags) first."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The files of ``bench.compare``: raw ``compare_*.csv``, formatted views in ``compare.md``,
-``compare.html`` and the summary, ``compare_speedups.png``."""
+"""The files of ``bench.compare``: ``compare_*.csv``, ``compare.md``, ``.html``, ``.png``."""
 
 from __future__ import annotations
 

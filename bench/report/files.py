@@ -1,5 +1,4 @@
-"""Atomic writers for every file the project writes (:func:`datasets.atomic.atomic_write`) and the
-checks of an output folder before a run."""
+"""Atomic writers for every file the project writes, and the checks of an output folder."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""``index.html``: one self-contained front page for a result set (tables with their notes,
-figures embedded as ``data:`` URIs, inline styles, relative links; no network needed)."""
+"""``index.html``: a self-contained front page of a result set (``data:`` URIs, no network)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The notes under each table of ``bench.tables`` (where and how it was measured, marks, sources,
-warnings): paragraphs separated by blank lines."""
+"""The notes under each table of ``bench.tables``: paragraphs separated by blank lines."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The GCPM paper's Tables 4 and 5 (Osokin 2019, Sec. 5) rebuilt from this run's measurements
-beside the paper's figures; the layer-share table."""
+"""The GCPM paper's Tables 4 and 5 (Osokin 2019, Sec. 5) from our measurements; layer shares."""
 
 from __future__ import annotations
 

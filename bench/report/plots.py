@@ -1,5 +1,4 @@
-"""Figures: latency vs GFLOPs, our speed-ups beside the paper's, layer-type shares (GCPM Sec. 5.5);
-one colour per model in every figure, log axes for wide ranges, labels apart; no pyplot state."""
+"""Figures of GCPM Sec. 5.5 without pyplot state: one colour per model, log axes when wide."""
 
 from __future__ import annotations
 

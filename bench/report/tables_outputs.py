@@ -1,5 +1,4 @@
-"""Every file ``bench.tables`` writes, built before any is written: a table's headline view in
-``<stem>.md``, every column in ``<stem>.csv`` and ``<stem>_full.md``; ``index.html`` last."""
+"""Every file ``bench.tables`` writes: ``<stem>.md`` headline, ``.csv``, ``_full.md`` in full."""
 
 from __future__ import annotations
 

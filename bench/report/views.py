@@ -1,5 +1,4 @@
-"""Headline views of the result tables (the few columns a reader compares, every cell a string
-formatted once per column); the full frames go to the CSV and ``*_full.md`` files."""
+"""Headline views of the result tables: the columns a reader compares, formatted per column."""
 
 from __future__ import annotations
 
