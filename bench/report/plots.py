@@ -70,9 +70,7 @@ def _overlap(a: Bbox, b: Bbox) -> float:
     return both.width * both.height if both is not None else 0.0
 
 
-def place_labels(
-    ax: Axes, points: Sequence[tuple[float, float, str, Color]], fontsize: float = 8
-) -> None:
+def place_labels(ax: Axes, points: Sequence[tuple[float, float, str, Color]]) -> None:
     """Each label at the first offset of :data:`_OFFSETS` clear of labels, points and the axes'
     edge, else the least crowded (greedy: enough for a dozen points)."""
     fig = ax.figure
@@ -89,7 +87,7 @@ def place_labels(
         for dx, dy in _OFFSETS:
             align = {"ha": _SIDES[np.sign(dx)][0], "va": _SIDES[np.sign(dy)][1], "color": color}
             label = ax.annotate(text, (x, y), (dx, dy), textcoords="offset points", **align)
-            label.set_fontsize(fontsize)
+            label.set_fontsize(8)
             box = label.get_window_extent(renderer)
             outside = box.width * box.height - _overlap(box, frame)
             cost = sum(_overlap(box, other) for other in taken) + outside
@@ -135,10 +133,7 @@ def hbars(ax: Axes, y: Sequence[float], values: Sequence[float], height: float, 
     ax.bar_label(bars, text, padding=3, fontsize=7)
 
 
-def speedups(
-    rows: pd.DataFrame, reference: str, colors: Mapping[str, Color] | None = None
-) -> Figure:
-    colors = colors or model_colors(rows.model)
+def speedups(rows: pd.DataFrame, reference: str, colors: Mapping[str, Color]) -> Figure:
     fig = new_figure(8.0, 0.55 * len(rows) + 1.6)
     ax = fig.add_subplot()
     h, y = 0.38, np.arange(len(rows))
@@ -166,10 +161,9 @@ def speedups(
     return fig
 
 
-def layer_shares(layers: pd.DataFrame, colors: Mapping[str, Color] | None = None) -> Figure:
+def layer_shares(layers: pd.DataFrame, colors: Mapping[str, Color]) -> Figure:
     types = list(dict.fromkeys(layers.layer_type))
     models = list(dict.fromkeys(layers.model))
-    colors = colors or model_colors(models)
     fig = new_figure(max(6.0, 1.4 * len(models) + 3), 5.0)
     ax = fig.add_subplot()
     # Set3's pastels for layer types, so they are not mistaken for the models' tab10 colours.
