@@ -51,7 +51,6 @@ def check_args(runs: Sequence[Path], names: Sequence[str]) -> None:
 
 
 def check_unlisted(out: Path) -> None:
-    """An ``--out`` holding files but no manifest is someone else's folder: refused."""
     if out.is_dir() and not (out / "manifest.json").exists():
         found = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
         if found:

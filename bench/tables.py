@@ -16,8 +16,7 @@ PRODUCER = "bench.tables"
 DESCRIPTION = "The GCPM paper's Tables 3-5 beside latency measured on this machine."
 REFERENCE = "hourglass-8stack"
 DEFAULT_OUT = Path("runs/tables")
-# --iters has no time cap, so it is bounded: 10^4 fp32 forwards of the slowest model (CPM, 0.69 s
-# median on 2 CPU cores) take ~2 h for that model alone; on a GPU ~5 min.
+# --iters has no time cap: 10^4 fp32 forwards of CPM (0.69 s on 2 CPU cores) take ~2 h alone.
 MAX_ITERS = 10_000
 
 

@@ -17,8 +17,7 @@ from matplotlib.transforms import Bbox
 
 Color = tuple[float, float, float, float]
 LOG_RANGE = 10.0  # max / min above this: log axis, else small values crowd one corner
-# Label offsets from the point, in points: right, left, above, below, then the diagonals, at
-# growing distance. The first that fits wins, so labels sit as close to their point as they can.
+# Label offsets (points): sides, then diagonals, farther each round; the first that fits wins.
 _DIRECTIONS = ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, 1), (1, -1), (-1, -1))
 _OFFSETS = tuple((dx * r, dy * r) for r in (6, 14, 24) for dx, dy in _DIRECTIONS)
 _SIDES = {1: ("left", "bottom"), -1: ("right", "top"), 0: ("center", "center")}  # by sign

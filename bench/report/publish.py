@@ -137,8 +137,7 @@ def publish(
     run_id: str | None = None,
     say: Callable[[str], object] = print,
 ) -> dict[str, Path]:
-    """``writers`` (name -> ``writer(path)``) as the set replacing ``folder``'s; ``owned``: every
-    name ``producer`` may write. Returns name -> final path, the manifest included."""
+    """``writers`` (name -> ``writer(path)``) as the set replacing ``folder``'s; name -> path."""
     folder, owned, run_id = Path(folder), sorted(set(owned)), run_id or new_run_id()
     folder.mkdir(parents=True, exist_ok=True)
     with _lock(folder):

@@ -16,8 +16,7 @@ from bench.report.runtimes.outputs import runtime_outputs, runtimes_report
 
 EMPTY_TABLE = "(no measured model stands behind a row of this table)"
 _STEMS = ("table3", "table4", "table5", "complexity", "latency", "layer_profile")
-# Every name the tables may write: one of these that a run does not produce leaves with the
-# previous set; one present that no manifest lists is refused (bench.report.publish).
+# Names the tables may write: one not produced leaves with the old set; unlisted ones are refused.
 OUTPUT_NAMES = (
     tuple(f"{stem}{ext}" for stem in _STEMS for ext in (".csv", ".md", "_full.md"))
     + ("latency_vs_gflops.png", "speedups.png", "layer_profile.png", "env.json", "index.html")
