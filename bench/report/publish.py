@@ -66,12 +66,10 @@ def _schema_problem(manifest: Any, folder: Path) -> str:
         return f"files[{bad[0]!r}] must be an object with a sha256"
     # The swap moves folder / name: "../x", "/etc/x" or a link leading out must not get there.
     real = folder.resolve()
-    outside = [
-        n
-        for n in [*files, *outputs]
-        if n in (MANIFEST, LOCK) or "\\" in n or "\0" in n or (folder / n).resolve().parent != real
-    ]
-    return f"entry {outside[0]!r} is not a file inside {folder}" if outside else ""
+    for n in [*files, *outputs]:
+        if n in (MANIFEST, LOCK) or "\\" in n or "\0" in n or (folder / n).resolve().parent != real:
+            return f"entry {n!r} is not a file inside {folder}"
+    return ""
 
 
 def check_owner(folder: Path, producer: str, owned: Iterable[str] = ()) -> None:
