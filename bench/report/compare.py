@@ -79,8 +79,7 @@ def load_set(folder: Path, label: str = "") -> ResultSet:
     if not folder.is_dir():
         what = "is a file, not a result set folder" if folder.exists() else "no such folder"
         raise InputFileError(f"{folder}: {what}")
-    manifest = read_manifest(folder)
-    if manifest is None:
+    if (manifest := read_manifest(folder)) is None:
         raise InputFileError(
             f"{folder}: not a result set (no manifest.json; `python -m {PRODUCER} --out "
             f"{folder}` writes one)"
