@@ -1,5 +1,4 @@
-"""``python -m bench.compare RUN_DIR RUN_DIR [...]``: result sets of ``bench.tables`` from several
-machines side by side (see docs/compare.md); the joining is :mod:`bench.report.compare`."""
+"""``python -m bench.compare RUN_DIR RUN_DIR [...]``: result sets side by side (docs/compare.md)."""
 
 from __future__ import annotations
 
@@ -36,7 +35,6 @@ def _parser() -> ArgumentParser:
 
 
 def check_args(runs: Sequence[Path], names: Sequence[str]) -> None:
-    """Usage errors, before anything heavy is imported."""
     if len(runs) < 2:
         raise UsageError(f"give at least two RUN_DIRs to compare, got {len(runs)}")
     resolved = [p.resolve() for p in runs]
@@ -53,7 +51,6 @@ def check_args(runs: Sequence[Path], names: Sequence[str]) -> None:
 
 
 def check_unlisted(out: Path) -> None:
-    """An ``--out`` holding files but no manifest is someone else's folder: refused."""
     if out.is_dir() and not (out / "manifest.json").exists():
         found = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
         if found:
@@ -63,33 +60,24 @@ def check_unlisted(out: Path) -> None:
             )
 
 
-def run(runs: Sequence[Path], out: Path, names: Sequence[str], reference: str) -> str:
-    """Load, join, publish into ``out`` (claimed by the caller); returns the summary."""
-    from bench.report import files as io
-    from bench.report import publish
-    from bench.report.compare import load_sets
-    from bench.report.compare_outputs import OUTPUT_NAMES, compare, writers
-
-    check_unlisted(out)
-    comparison = compare(load_sets(runs, names), reference)
-    io.prepare_output(out, "--out")
-    # publish says in one line which set it replaced
-    written = publish.publish(out, writers(comparison), owned=OUTPUT_NAMES, producer=PRODUCER)
-    listed = "".join(f"\n  {p}" for p in written.values())
-    return f"{comparison.summary()}\n\nwrote {len(written)} files to {out}:{listed}"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     with error_boundary(parser):
         check_args(args.runs, args.names)
-        from bench.report.compare_outputs import OUTPUT_NAMES
-        from bench.report.publish import claim
+        from bench.report import files as io
+        from bench.report import publish
+        from bench.report.compare import load_sets
+        from bench.report.compare_outputs import OUTPUT_NAMES, compare, writers
 
-        with claim(args.out, PRODUCER, OUTPUT_NAMES):
-            summary = run(args.runs, args.out, args.names, args.reference)
-    print(summary)
+        with publish.claim(args.out, PRODUCER, OUTPUT_NAMES):
+            check_unlisted(args.out)
+            comparison = compare(load_sets(args.runs, args.names), args.reference)
+            io.prepare_output(args.out, "--out")
+            # publish says in one line which set it replaced
+            written = publish.publish(args.out, writers(comparison), OUTPUT_NAMES, PRODUCER)
+    listed = "".join(f"\n  {p}" for p in written.values())
+    print(f"{comparison.summary()}\n\nwrote {len(written)} files to {args.out}:{listed}")
     return 0
 
 

@@ -1,6 +1,4 @@
-"""``python -m bench.tables``: the GCPM paper's Tables 3-5 (Osokin 2019, Sec. 5) beside latency,
-parameters and FLOPs measured on this machine (see docs/benchmarks.md). Only parses, checks and
-wires: measuring is :mod:`bench.measure.suite`, the files :mod:`bench.report.tables_outputs`."""
+"""``python -m bench.tables``: GCPM Tables 3-5 (Osokin 2019) beside ours (docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -9,7 +7,7 @@ import functools
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 from architectures.errors import ArgumentParser, UsageError, check_range, error_boundary
@@ -18,8 +16,7 @@ PRODUCER = "bench.tables"
 DESCRIPTION = "The GCPM paper's Tables 3-5 beside latency measured on this machine."
 REFERENCE = "hourglass-8stack"
 DEFAULT_OUT = Path("runs/tables")
-# --iters has no time cap, so it is bounded: 10^4 fp32 forwards of the slowest model (CPM, 0.69 s
-# median on 2 CPU cores) take ~2 h for that model alone; on a GPU ~5 min.
+# --iters has no time cap: 10^4 fp32 forwards of CPM (0.69 s on 2 CPU cores) take ~2 h alone.
 MAX_ITERS = 10_000
 
 
@@ -89,14 +86,21 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> TablesConfig:
-    values = {f.name: getattr(args, f.name) for f in fields(TablesConfig)}
-    return TablesConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
-
-
-def default_models() -> list[str]:
-    from bench.report.paper_tables import default_models as models  # Tables 4/5, user models
-
-    return models()
+    return TablesConfig(
+        device=args.device,
+        models=tuple(args.models),
+        models_from=tuple(args.models_from),
+        reference=args.reference,
+        out=args.out,
+        speed=args.speed,
+        iters=args.iters,
+        modes=tuple(args.modes),
+        profile=args.profile,
+        checkpoints=tuple(args.checkpoints),
+        data_root=args.data_root,
+        progress=args.progress,
+        runtimes=tuple(args.runtimes),
+    )
 
 
 def check_config(config: TablesConfig):
@@ -108,6 +112,7 @@ def check_config(config: TablesConfig):
     from bench.measure.runtimes.timing import runtime_spec
     from bench.measure.suite import check_checkpoints
     from bench.report import publish
+    from bench.report.paper_tables import default_models
     from bench.report.tables_outputs import OUTPUT_NAMES
 
     check_range("--iters", config.iters, low=1, high=MAX_ITERS)
@@ -120,7 +125,7 @@ def check_config(config: TablesConfig):
             raise UsageError(f"--runtimes {spec}: {exc}") from None
     import_model_modules(config.models_from)
     device = resolve_device(config.device, "--device")
-    # Validated, unknown names listing the known ones; the speed-up reference first.
+    # The speed-up reference first.
     names = require_models([config.reference, *(config.models or default_models())])
     names = [config.reference] + [n for n in names if n != config.reference]
     check_checkpoints(config.checkpoints, config.data_root, names)
@@ -130,44 +135,36 @@ def check_config(config: TablesConfig):
     return device, names, presets
 
 
-def run(config: TablesConfig) -> tuple[dict[str, Path], dict]:
-    """Check, measure, publish into ``config.out`` as one set; returns the paths and environment."""
-    from bench.measure import suite
-    from bench.report import publish
-    from bench.report.tables_outputs import OUTPUT_NAMES, outputs
-
-    device, names, presets = check_config(config)
-    run_id = publish.new_run_id()
-    started = time.time()
-    m = suite.measure(
-        names,
-        device,
-        presets,
-        runtimes=config.runtimes,
-        profile=config.profile,
-        checkpoints=config.checkpoints,
-        data_root=config.data_root,
-        progress=config.progress,
-    )
-    m.env.update(models=names, run_id=run_id, wall_time_s=round(time.time() - started, 1))
-    files = outputs(m, names, config.reference)
-    written = publish.publish(config.out, files, OUTPUT_NAMES, PRODUCER, run_id)
-    return written, m.env
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    from bench.report import publish
     from bench.report.files import prepare_output
-    from bench.report.publish import claim
 
     # claim: another tool's set is refused first; a failed run removes an --out it created.
-    with error_boundary(parser), claim(args.out, PRODUCER):
+    with error_boundary(parser), publish.claim(args.out, PRODUCER):
         prepare_output(args.out, "--out")
-        written, env = run(config_from_args(args))
+        config = config_from_args(args)
+        device, names, presets = check_config(config)
+        from bench.measure import suite
         from bench.report.notes import summary_line
+        from bench.report.tables_outputs import OUTPUT_NAMES, outputs
 
-        print(summary_line(len(written), str(args.out), env))
+        run_id, started = publish.new_run_id(), time.time()
+        m = suite.measure(
+            names,
+            device,
+            presets,
+            runtimes=config.runtimes,
+            profile=config.profile,
+            checkpoints=config.checkpoints,
+            data_root=config.data_root,
+            progress=config.progress,
+        )
+        m.env.update(models=names, run_id=run_id, wall_time_s=round(time.time() - started, 1))
+        files = outputs(m, names, config.reference)
+        written = publish.publish(config.out, files, OUTPUT_NAMES, PRODUCER, run_id)
+        print(summary_line(len(written), str(args.out), m.env))
     return 0
 
 

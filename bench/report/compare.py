@@ -1,5 +1,4 @@
-"""Result sets of ``bench.tables`` from several machines joined row by row (fp32 latency per model,
-runtimes), speed-ups taken within each set: milliseconds differ by machine (docs/compare.md)."""
+"""Result sets of ``bench.tables`` joined row by row, speed-ups within a set (docs/compare.md)."""
 
 from __future__ import annotations
 
@@ -69,21 +68,18 @@ def _timed_runtimes(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _unique(df: pd.DataFrame, keys: list[str], path: Path) -> pd.DataFrame:
-    twice = df[df.duplicated(keys)]
-    if not twice.empty:
+    if not (twice := df[df.duplicated(keys)]).empty:
         row = ", ".join(str(v) for v in twice.iloc[0][keys])
         raise InputFileError(f"{path}: two timed rows for {row} (edited by hand?)")
     return df
 
 
 def load_set(folder: Path, label: str = "") -> ResultSet:
-    """The set in ``folder``; an :class:`InputFileError` naming the folder or file at fault."""
     folder = Path(folder)
     if not folder.is_dir():
         what = "is a file, not a result set folder" if folder.exists() else "no such folder"
         raise InputFileError(f"{folder}: {what}")
-    manifest = read_manifest(folder)
-    if manifest is None:
+    if (manifest := read_manifest(folder)) is None:
         raise InputFileError(
             f"{folder}: not a result set (no manifest.json; `python -m {PRODUCER} --out "
             f"{folder}` writes one)"
@@ -120,7 +116,6 @@ def derive_labels(sets: Sequence[ResultSet]) -> list[str]:
 
 
 def load_sets(folders: Sequence[Path], names: Sequence[str] = ()) -> list[ResultSet]:
-    """Every set, labelled; each must share a model with the first (the others' reference)."""
     sets = [load_set(f) for f in folders]
     labels = list(names) or derive_labels(sets)
     sets = [replace(s, label=x) for s, x in zip(sets, labels)]
@@ -140,8 +135,7 @@ def column(label: str, value: str) -> str:
 
 
 def _ranked(df: pd.DataFrame, labels: Sequence[str], groups: Sequence[str]) -> pd.DataFrame:
-    """Each set's ``rank`` (1 = fastest in ``groups`` among rows every set with rows timed) and
-    ``rank_change`` (places gained over the first set)."""
+    """Per set ``rank`` (1 = fastest in ``groups``, rows every set timed), ``rank_change``."""
     medians = [column(x, "median_ms") for x in labels if df[column(x, "median_ms")].notna().any()]
     common = df[medians].notna().all(axis=1)
     for x in labels:
@@ -158,8 +152,7 @@ def _ranked(df: pd.DataFrame, labels: Sequence[str], groups: Sequence[str]) -> p
 def join(
     frames: Mapping[str, pd.DataFrame], keys: Sequence[str], groups: Sequence[str] = ()
 ) -> pd.DataFrame:
-    """Outer join on ``keys`` of label -> frame, the first set's rows first; per set its
-    figures, ``vs_first`` (first set's median over its own: above 1 = faster) and ranks."""
+    """Outer join on ``keys``, first set's rows first; ``vs_first``: its median over the set's."""
     labels = list(frames)
     order = [f"_position {i}" for i in range(len(labels))]  # an outer merge sorts the keys
     joined = None
@@ -175,7 +168,6 @@ def join(
 
 
 def latency_frame(sets: Sequence[ResultSet], reference: str = REFERENCE) -> pd.DataFrame:
-    """fp32 latency per model; ``speedup``: the set's ``reference`` median over the row's."""
     frames = {}
     for s in sets:
         ref = s.latency.set_index("model")["median_ms"].get(reference, math.nan)
@@ -184,8 +176,7 @@ def latency_frame(sets: Sequence[ResultSet], reference: str = REFERENCE) -> pd.D
 
 
 def runtimes_frame(sets: Sequence[ResultSet]) -> pd.DataFrame | None:
-    """Runtime rows; ``speedup``: the set's eager fp32 of the same model, device and threads over
-    the row. ``None`` when no set timed runtimes."""
+    """``speedup``: the set's eager fp32 of the row's model, device, threads over the row."""
     if all(s.runtimes is None for s in sets):
         return None
     frames = {}

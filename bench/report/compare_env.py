@@ -1,6 +1,4 @@
-"""The settings in which the machines of several result sets differ (their ``env.json``): the
-telling ones first (CPU and its ISA flags, which pick oneDNN's kernels; cores, device, torch,
-load), never the figures that differ on every run (run id, wall time, a GPU's momentary state)."""
+"""The ``env.json`` settings in which result sets differ, telling ones (CPU, ISA flags) first."""
 
 from __future__ import annotations
 
@@ -37,7 +35,6 @@ def _flags(values: Sequence[object]) -> list[str]:
 
 
 def differences(envs: Mapping[str, Mapping]) -> pd.DataFrame:
-    """``setting`` and a column per set label: a row per setting that differs between them."""
     flat = {label: flatten(env) for label, env in envs.items()}
     ignored = [k for f in flat.values() for k in f for i in IGNORED if f"{k}.".startswith(f"{i}.")]
     keys = {k for f in flat.values() for k in f} - set(ignored)

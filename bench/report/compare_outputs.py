@@ -1,5 +1,4 @@
-"""The files of ``bench.compare``: joined frames raw in ``compare_*.csv``, one formatted view per
-table in ``compare.md``, ``compare.html`` and the summary; ``compare_speedups.png``."""
+"""The files of ``bench.compare``: ``compare_*.csv``, ``compare.md``, ``.html``, ``.png``."""
 
 from __future__ import annotations
 
@@ -45,7 +44,6 @@ def cell(median: object, speedup: object, rank: object, change: object, places: 
 
 
 def view(df: pd.DataFrame, keys: Sequence[str], labels: Sequence[str]) -> pd.DataFrame:
-    """Keys, a :func:`cell` per set, then each set's ratio to the first set."""
     shown = df[list(keys)].astype(str).copy()
     places = decimals_for([v for x in labels for v in df[column(x, "median_ms")]])
     for x in labels:
@@ -97,20 +95,17 @@ class Comparison:
     sections: list[report_html.Section]
     reference: str = REFERENCE
 
-    def overview(self) -> pd.DataFrame:
+    def markdown(self) -> str:
         rows = [
             (s.label, str(s.folder), str(s.env.get("run_id", MISSING)), len(s.latency))
             for s in self.sets
         ]
-        return pd.DataFrame(rows, columns=["set", "folder", "run", "models"])
-
-    def markdown(self) -> str:
-        parts = [f"# {TITLE}\n", io.to_markdown(self.overview())]
+        overview = pd.DataFrame(rows, columns=["set", "folder", "run", "models"])
+        parts = [f"# {TITLE}\n", io.to_markdown(overview)]
         parts += [f"## {s.title}\n\n" + io.to_markdown(s.table, "", s.notes) for s in self.sections]
         return "\n".join(parts)
 
     def summary(self) -> str:
-        """What ``bench.compare`` prints: the sets, the latency view, what else differs."""
         first = self.sets[0].label
         lines = [f"{len(self.sets)} result sets (ratios and rank marks against {first}):"]
         lines += [f"  {s.label}: {s.folder}" for s in self.sets]
@@ -134,10 +129,10 @@ def compare(sets: Sequence[ResultSet], reference: str = REFERENCE) -> Comparison
     sections = [Section("compare_latency", title, shown, latency_notes(sets, reference))]
     if runtimes is not None:
         shown = view(runtimes, ["model", "runtime", "precision", "device", "threads"], labels)
-        sections.append(
+        sections += [
             Section("compare_runtimes", "Deployment runtimes", shown, runtimes_notes(sets))
-        )
-    sections.append(Section("compare_env", "Environment differences", env, ENV_NOTES))
+        ]
+    sections += [Section("compare_env", "Environment differences", env, ENV_NOTES)]
     return Comparison(sets, latency, runtimes, env, sections, reference)
 
 
@@ -158,13 +153,7 @@ def speedup_figure(latency: pd.DataFrame, labels: Sequence[str], reference: str)
     return fig
 
 
-def _page_env(sets: Sequence[ResultSet]) -> dict:
-    keep = ("device", "cpu_model", "cpu_count", "torch", "run_id")
-    return {s.label: {"folder": str(s.folder), **{k: s.env.get(k) for k in keep}} for s in sets}
-
-
 def writers(c: Comparison) -> dict[str, Writer]:
-    """File name -> writer, ``compare.html`` last (it links the others)."""
     files: dict[str, Writer] = {
         "compare.md": lambda p: io.write_text(p, c.markdown()),
         "compare_latency.csv": lambda p: io.write_csv(c.latency, p),
@@ -176,8 +165,9 @@ def writers(c: Comparison) -> dict[str, Writer]:
     if c.latency[[column(x, "speedup") for x in labels]].notna().any(axis=None):
         figure = speedup_figure(c.latency, labels, c.reference)
         files["compare_speedups.png"] = lambda p: io.write_figure(figure, p)
-    names = [*files]
+    names, keep = [*files], ("device", "cpu_model", "cpu_count", "torch", "run_id")
+    env = {s.label: {"folder": str(s.folder), **{k: s.env.get(k) for k in keep}} for s in c.sets}
     files["compare.html"] = lambda p: io.write_text(
-        p, report_html.render(Path(p).parent, _page_env(c.sets), c.sections, names, TITLE)
+        p, report_html.render(Path(p).parent, env, c.sections, names, TITLE)
     )
     return files

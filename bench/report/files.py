@@ -1,6 +1,4 @@
-"""Atomic writers for every file the project writes, on :func:`datasets.atomic.atomic_write`
-(a temporary ``.<name>.<random>.tmp`` beside the target, then ``os.replace``), and the checks
-of an output folder before a run."""
+"""Atomic writers for every file the project writes, and the checks of an output folder."""
 
 from __future__ import annotations
 
@@ -30,8 +28,7 @@ def torch_save(obj: Any, path: PathLike) -> Path:
 
 
 def prepare_output(folder: PathLike, option: str = "--out") -> Path:
-    """Create ``folder`` and prove a file can be written there, before any work (an
-    :class:`OutputError` naming ``option`` if not); removes temporaries of a killed run."""
+    """Create ``folder``, prove a file can be written there; removes a killed run's temporaries."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise OutputError(errno.ENOTDIR, f"{option} {folder}: exists and is not a folder")
@@ -66,7 +63,6 @@ def removed_if_left_empty(folder: PathLike) -> Iterator[Path]:
 
 
 def readable_file(path: PathLike, what: str) -> Path:
-    """``path`` if it is a readable, non-empty file, else an InputFileError naming ``what``."""
     path = Path(path)
     if not path.is_file():
         raise InputFileError(f"{what}: {'is a folder' if path.is_dir() else 'no such file'}")
@@ -87,7 +83,6 @@ def write_csv(df: pd.DataFrame, path: PathLike) -> Path:
 def to_markdown(
     df: pd.DataFrame, title: str = "", notes: str = "", empty: str = "(no rows)"
 ) -> str:
-    """Optional ``# title``, the table (formatted by ``views.as_text``), optional notes."""
     from bench.report.views import as_text
 
     parts = [f"# {title}\n"] if title else []
@@ -98,7 +93,6 @@ def to_markdown(
 
 
 def write_markdown(df: pd.DataFrame, path: PathLike, *args: str, **kwargs: str) -> Path:
-    """:func:`to_markdown` (same arguments after ``path``) written to ``path``."""
     return write_text(path, to_markdown(df, *args, **kwargs))
 
 

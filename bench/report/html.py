@@ -1,5 +1,4 @@
-"""``index.html``: one self-contained front page for a result set (tables with their notes,
-figures embedded as ``data:`` URIs, inline styles, relative links; no network needed)."""
+"""``index.html``: a self-contained front page of a result set (``data:`` URIs, no network)."""
 
 from __future__ import annotations
 
@@ -47,8 +46,7 @@ def _inline(text: str) -> str:
 
 
 def notes_html(notes: str, seen: dict[str, str], stem: str) -> str:
-    """Paragraphs and ``- item`` lists of a table's notes as HTML; a paragraph ``seen`` (-> the
-    section that showed it first) already becomes a link there: a page states a note once."""
+    """Notes' paragraphs and ``- item`` lists; a paragraph ``seen`` before becomes a link there."""
     parts, earlier = [], []
     for block in filter(None, (b.strip() for b in notes.split("\n\n"))):
         if block in seen:
@@ -69,7 +67,6 @@ def notes_html(notes: str, seen: dict[str, str], stem: str) -> str:
 
 
 def summary_html(env: Mapping) -> str:
-    """One line: where and when the set was measured (the full record is at the bottom)."""
     flat = flatten(env)
     keys = {"device": "device", "gpu.name": "GPU", "cpu_model": "CPU", "torch": "torch"}
     keys |= {"run_id": "run", "wall_time_s": "wall time (s)"}
@@ -79,15 +76,15 @@ def summary_html(env: Mapping) -> str:
 
 
 def environment_html(env: Mapping) -> str:
+    text = {
+        k: ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+        for k, v in flatten(env).items()
+    }
     cells = "".join(
-        f"<tr><th>{html.escape(k)}</th><td>{html.escape(_text(v))}</td></tr>"
-        for k, v in sorted(flatten(env).items())
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+        for k, v in sorted(text.items())
     )
     return f'<table class="env">{cells}</table>'
-
-
-def _text(value: object) -> str:
-    return ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
 
 
 def _link(target: str, text: str = "") -> str:
@@ -106,9 +103,7 @@ def table_html(section: Section, files: Sequence[str], seen: dict[str, str]) -> 
 
 
 def image_html(folder: Path, name: str) -> str:
-    """The PNG embedded as a data URI when it is in ``folder`` already, else linked beside."""
-    path = folder / name
-    src = html.escape(name)
+    src, path = html.escape(name), folder / name
     if path.is_file():
         src = f"data:image/png;base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
     caption = f"<figcaption>{_link(name)}</figcaption>"
@@ -116,7 +111,6 @@ def image_html(folder: Path, name: str) -> str:
 
 
 def text_html(folder: Path, name: str) -> str:
-    """A Markdown file of the set that has no section of its own, shown as written, folded."""
     path = folder / name
     if not path.is_file():
         return ""
@@ -132,10 +126,7 @@ def render(
     files: Sequence[str],
     title: str = "gcpm-bench results",
 ) -> str:
-    stems = {s.stem for s in sections}
-    own = {
-        n for n in files if n.removesuffix(".md") in stems or n.removesuffix("_full.md") in stems
-    }
+    own = {f"{s.stem}{ext}" for s in sections for ext in (".md", "_full.md")}
     texts = [n for n in files if n.endswith(".md") and n not in own]
     seen: dict[str, str] = {}
     more = ["more"] if texts else []

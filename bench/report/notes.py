@@ -1,6 +1,4 @@
-"""The notes under each table of ``bench.tables`` (where and how it was measured, what the marks
-mean, the paper's figures' source, warnings): paragraphs separated by blank lines, each about
-columns its table has."""
+"""The notes under each table of ``bench.tables``: paragraphs separated by blank lines."""
 
 from __future__ import annotations
 
@@ -39,7 +37,6 @@ def busy_warning(env: Mapping) -> str:
 
 
 def noise_warning(latency: pd.DataFrame) -> str:
-    """The fp32 rows whose CV is above :data:`NOISY_CV`, in %."""
     noisy = latency[(latency["mode"] == "fp32") & (latency.cv > NOISY_CV)]
     if noisy.empty:
         return ""
@@ -71,7 +68,6 @@ def latency_notes(env: Mapping, latency: pd.DataFrame) -> str:
 def paper_table_notes(
     env: Mapping, latency: pd.DataFrame, table: int, names: Sequence[str], reference: str
 ) -> str:
-    """Notes of Table 4 or 5 (``latency``: the rows of its models), with each row's source."""
     comparison = (
         f"Speed-up = latency of {reference} / latency of the row, both measured in this run. "
         f"Columns marked (paper) are copied from the GCPM paper ({PAPER_DEVICE}); compare "
@@ -88,7 +84,6 @@ def paper_table_notes(
 
 
 def layer_notes(env: Mapping, layers: pd.DataFrame) -> str:
-    """Shares, profile coverage per model, and layer types whose FLOPs fvcore counts not fully."""
     lines = ["Shares add up to 100 % per model (time over profiled op time)."]
     if "coverage_pct" in layers:
         coverage = layers.groupby("model", sort=False).coverage_pct.first()
@@ -107,6 +102,5 @@ def layer_notes(env: Mapping, layers: pd.DataFrame) -> str:
 
 
 def summary_line(count: int, out: str, env: Mapping) -> str:
-    """The command's last line: where the results are, and whether the machine was busy."""
     warning = " The machine was busy while timing: latencies are slower and noisier."
     return f"wrote {count} files to {out}; open {out}/index.html.{warning * busy(env)}"

@@ -1,6 +1,4 @@
-"""The GCPM paper's Tables 4 and 5 (Osokin 2019, Sec. 5) rebuilt from this run's measurements:
-each registered model's latency, speed-up, params and GFLOPs beside the paper's figures (a model
-of the table's dataset the paper lacks joins with empty paper columns); the layer-share table."""
+"""The GCPM paper's Tables 4 and 5 (Osokin 2019, Sec. 5) from our measurements; layer shares."""
 
 from __future__ import annotations
 
@@ -71,7 +69,6 @@ def _latency_columns(latency: pd.DataFrame, name: str) -> dict:
 def _paper_columns(
     figures: PaperFigures | None, metrics: Sequence[str], reference: PaperFigures | None
 ) -> dict:
-    """The paper's figures of the row; NaN throughout for a model the paper does not list."""
     value = {a: getattr(figures, a, None) for a in (*metrics, "time_ms", "gflops")}
     value = {a: math.nan if v is None else v for a, v in value.items()}
     ref_time = getattr(reference, "time_ms", None) or math.nan
@@ -83,7 +80,6 @@ def _paper_columns(
 
 
 def paper_table(table: int, m: Measurements, names: Sequence[str], reference: str) -> pd.DataFrame:
-    """GCPM Table ``table``'s measured rows, then models of its dataset the paper lacks."""
     fp32 = m.latency[m.latency["mode"] == "fp32"].set_index("model")
     ref_ms = fp32.median_ms.get(reference, math.nan)
     ref_fig = paper_row(reference, table)
@@ -118,7 +114,6 @@ def complexity_frame(complexity: pd.DataFrame) -> pd.DataFrame:
 
 
 def layer_share_table(layers: pd.DataFrame) -> pd.DataFrame:
-    """Wide view: one row per layer type, time and FLOP shares (%) per model side by side."""
     time_pct = layers.pivot(index="layer_type", columns="model", values="time_share_pct")
     flop_pct = layers.pivot(index="layer_type", columns="model", values="flops_share_pct")
     wide = pd.concat({"time %": time_pct, "FLOPs %": flop_pct}, axis=1).swaplevel(axis=1)
@@ -129,7 +124,6 @@ def layer_share_table(layers: pd.DataFrame) -> pd.DataFrame:
 
 
 def speedup_rows(tables: Mapping[int, pd.DataFrame], reference: str) -> pd.DataFrame:
-    """(label, model, ours, paper) of every Table 4 / 5 row but the reference's own."""
     ours, paper = f"speed-up vs {reference}", "speed-up (paper)"
     rows = [
         (f"Table {table}: {r['method (paper row)']}", r["model"], r[ours], r[paper])

@@ -1,5 +1,4 @@
-"""Figures: latency vs GFLOPs, our speed-ups beside the paper's, layer-type shares (GCPM Sec. 5.5);
-one colour per model in every figure, log axes for wide ranges, labels apart; no pyplot state."""
+"""Figures of GCPM Sec. 5.5 without pyplot state: one colour per model, log axes when wide."""
 
 from __future__ import annotations
 
@@ -18,8 +17,7 @@ from matplotlib.transforms import Bbox
 
 Color = tuple[float, float, float, float]
 LOG_RANGE = 10.0  # max / min above this: log axis, else small values crowd one corner
-# Label offsets from the point, in points: right, left, above, below, then the diagonals, at
-# growing distance. The first that fits wins, so labels sit as close to their point as they can.
+# Label offsets (points): sides, then diagonals, farther each round; the first that fits wins.
 _DIRECTIONS = ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, 1), (1, -1), (-1, -1))
 _OFFSETS = tuple((dx * r, dy * r) for r in (6, 14, 24) for dx, dy in _DIRECTIONS)
 _SIDES = {1: ("left", "bottom"), -1: ("right", "top"), 0: ("center", "center")}  # by sign
@@ -54,7 +52,6 @@ def model_colors(names: Sequence[str]) -> dict[str, Color]:
 
 
 def log_if_wide(ax: Axes, axis: str, values: Sequence[float]) -> bool:
-    """Log scale on ``axis`` ("x" or "y") when the positive values span more than LOG_RANGE."""
     positive = [float(v) for v in values if not math.isnan(float(v)) and float(v) > 0]
     if len(positive) < 2 or max(positive) / min(positive) <= LOG_RANGE:
         return False
@@ -72,12 +69,9 @@ def _overlap(a: Bbox, b: Bbox) -> float:
     return both.width * both.height if both is not None else 0.0
 
 
-def place_labels(
-    ax: Axes, points: Sequence[tuple[float, float, str, Color]], fontsize: float = 8
-) -> None:
-    """Label each (x, y) point at the first offset of :data:`_OFFSETS` where the label overlaps
-    no label or point and stays inside the axes, else the least crowded one (greedy: enough for
-    a dozen points, and checkable)."""
+def place_labels(ax: Axes, points: Sequence[tuple[float, float, str, Color]]) -> None:
+    """Each label at the first offset of :data:`_OFFSETS` clear of labels, points and the axes'
+    edge, else the least crowded (greedy: enough for a dozen points)."""
     fig = ax.figure
     fig.canvas.draw()  # the layout engine fixes the axes' position first; offsets use it
     renderer = fig.canvas.get_renderer()
@@ -92,7 +86,7 @@ def place_labels(
         for dx, dy in _OFFSETS:
             align = {"ha": _SIDES[np.sign(dx)][0], "va": _SIDES[np.sign(dy)][1], "color": color}
             label = ax.annotate(text, (x, y), (dx, dy), textcoords="offset points", **align)
-            label.set_fontsize(fontsize)
+            label.set_fontsize(8)
             box = label.get_window_extent(renderer)
             outside = box.width * box.height - _overlap(box, frame)
             cost = sum(_overlap(box, other) for other in taken) + outside
@@ -111,7 +105,6 @@ def place_labels(
 def latency_vs_gflops(
     latency: pd.DataFrame, counts: pd.DataFrame, colors: Mapping[str, Color] | None = None
 ) -> Figure:
-    """fp32 median latency (p10-p90 bars) against GFLOPs (1 MAC = 1 FLOP), one point per model."""
     fp32 = latency[latency["mode"] == "fp32"].merge(counts, on="model")
     colors = colors or model_colors(fp32.model)
     fig = new_figure(7.0, 4.8)
@@ -134,17 +127,12 @@ def latency_vs_gflops(
 
 
 def hbars(ax: Axes, y: Sequence[float], values: Sequence[float], height: float, **style) -> None:
-    """Horizontal bars, each labelled with its value to two decimals (none on a NaN or 0)."""
     bars = ax.barh(y, values, height, **style)
     text = ["" if math.isnan(v) or v == 0 else f"{v:.2f}" for v in map(float, values)]
     ax.bar_label(bars, text, padding=3, fontsize=7)
 
 
-def speedups(
-    rows: pd.DataFrame, reference: str, colors: Mapping[str, Color] | None = None
-) -> Figure:
-    """Our speed-up (solid) beside the paper's (hatched, NaN: none) per row of speedup_rows."""
-    colors = colors or model_colors(rows.model)
+def speedups(rows: pd.DataFrame, reference: str, colors: Mapping[str, Color]) -> Figure:
     fig = new_figure(8.0, 0.55 * len(rows) + 1.6)
     ax = fig.add_subplot()
     h, y = 0.38, np.arange(len(rows))
@@ -172,10 +160,9 @@ def speedups(
     return fig
 
 
-def layer_shares(layers: pd.DataFrame, colors: Mapping[str, Color] | None = None) -> Figure:
+def layer_shares(layers: pd.DataFrame, colors: Mapping[str, Color]) -> Figure:
     types = list(dict.fromkeys(layers.layer_type))
     models = list(dict.fromkeys(layers.model))
-    colors = colors or model_colors(models)
     fig = new_figure(max(6.0, 1.4 * len(models) + 3), 5.0)
     ax = fig.add_subplot()
     # Set3's pastels for layer types, so they are not mistaken for the models' tab10 colours.

@@ -1,6 +1,5 @@
-"""A run's files as one set: staged, swapped in by renames under the folder's lock, listed last
-in ``manifest.json`` (run id, producer, sha256 per file); a half-done swap is undone by
-:func:`recover`. Files no manifest lists are never touched; another tool's set is refused."""
+"""A run's files as one set: staged, swapped in by renames under the folder's lock, listed last in
+``manifest.json`` (run id, producer, sha256 per file); :func:`recover` undoes a half-done swap."""
 
 from __future__ import annotations
 
@@ -33,17 +32,12 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def _lock(folder: Path) -> FileLock:
     return FileLock(Path(folder) / LOCK)
 
 
 def read_manifest(folder: Path) -> dict | None:
-    """The manifest in ``folder`` or ``None``; an InputFileError naming the field when it is
-    malformed or names a file outside ``folder``."""
+    """The manifest in ``folder`` or ``None``; an InputFileError naming what is malformed."""
     path = Path(folder) / MANIFEST
     if not os.path.lexists(path):
         return None
@@ -72,16 +66,13 @@ def _schema_problem(manifest: Any, folder: Path) -> str:
         return f"files[{bad[0]!r}] must be an object with a sha256"
     # The swap moves folder / name: "../x", "/etc/x" or a link leading out must not get there.
     real = folder.resolve()
-    outside = [
-        n
-        for n in [*files, *outputs]
-        if n in (MANIFEST, LOCK) or "\\" in n or "\0" in n or (folder / n).resolve().parent != real
-    ]
-    return f"entry {outside[0]!r} is not a file inside {folder}" if outside else ""
+    for n in [*files, *outputs]:
+        if n in (MANIFEST, LOCK) or "\\" in n or "\0" in n or (folder / n).resolve().parent != real:
+            return f"entry {n!r} is not a file inside {folder}"
+    return ""
 
 
 def check_owner(folder: Path, producer: str, owned: Iterable[str] = ()) -> None:
-    """A UsageError when ``folder`` holds another tool's set or unlisted ``owned`` names."""
     folder = Path(folder)
     manifest = read_manifest(folder) or {"files": {}}
     holder = manifest.get("producer", "an unnamed tool")
@@ -99,7 +90,6 @@ def check_owner(folder: Path, producer: str, owned: Iterable[str] = ()) -> None:
 
 @contextmanager
 def claim(folder: Path, producer: str, owned: Iterable[str] = ()) -> Iterator[Path]:
-    """:func:`check_owner`, then the run; a folder the failed run created goes again."""
     if Path(folder).is_dir():
         check_owner(folder, producer, owned)
     with io.removed_if_left_empty(folder):
@@ -107,7 +97,6 @@ def claim(folder: Path, producer: str, owned: Iterable[str] = ()) -> Iterator[Pa
 
 
 def recover(folder: Path) -> list[str]:
-    """Undo a swap a killed run left half done and delete its staging folder; says what it did."""
     folder = Path(folder)
     if not any(folder.glob(f"{STAGING}*")) and not any(folder.glob(f"{PREVIOUS}*")):
         return []  # nothing to do, and no lock file left in a folder a failed run may remove
@@ -146,9 +135,7 @@ def publish(
     run_id: str | None = None,
     say: Callable[[str], object] = print,
 ) -> dict[str, Path]:
-    """Write ``writers`` (name -> ``writer(path)``) as the set replacing the previous one in
-    ``folder``; ``say`` gets a line naming the set replaced. ``owned``: every name ``producer``
-    may write. Returns name -> final path, the manifest included."""
+    """``writers`` (name -> ``writer(path)``) as the set replacing ``folder``'s; name -> path."""
     folder, owned, run_id = Path(folder), sorted(set(owned)), run_id or new_run_id()
     folder.mkdir(parents=True, exist_ok=True)
     with _lock(folder):
@@ -158,7 +145,14 @@ def publish(
         staging.mkdir()
         try:
             for name, write in writers.items():
-                _write(write, staging / name, folder / name)
+                try:
+                    write(staging / name)
+                except OSError as exc:  # a full disk: named, the previous set stays
+                    if exc.errno is None or isinstance(exc, OutputError):
+                        raise
+                    unchanged = "nothing was replaced: the previous results are unchanged"
+                    msg = f"{folder / name}: {exc.strerror} ({unchanged})"
+                    raise OutputError(exc.errno, msg) from exc
             files = {n: {"sha256": sha256(staging / n)} for n in writers}
             written = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             manifest = {"run_id": run_id, "producer": producer, "written_utc": written}
@@ -182,20 +176,12 @@ def publish(
     return {name: folder / name for name in [*writers, MANIFEST]}
 
 
-def _write(write: Writer, staged: Path, final: Path) -> None:
-    """``write(staged)``; an OSError (a full disk) names ``final``."""
-    try:
-        write(staged)
-    except OSError as exc:
-        if exc.errno is None or isinstance(exc, OutputError):
-            raise
-        unchanged = "nothing was replaced: the previous results are unchanged"
-        raise OutputError(exc.errno, f"{final}: {exc.strerror} ({unchanged})") from exc
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def verify(folder: Path, owned: Iterable[str] | None = None) -> list[str]:
-    """Why ``folder`` is not one consistent set (none: it is); a name of ``owned`` (default: the
-    manifest's ``outputs``) present but not listed is foreign, other files are ignored."""
+    """Why ``folder`` is not one consistent set; ``owned`` default: the manifest's ``outputs``."""
     folder = Path(folder)
     manifest = read_manifest(folder)
     if manifest is None:

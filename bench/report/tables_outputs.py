@@ -1,5 +1,4 @@
-"""Every file ``bench.tables`` writes, built before any is written: a table's headline view in
-``<stem>.md``, every column in ``<stem>.csv`` and ``<stem>_full.md``; ``index.html`` last."""
+"""Every file ``bench.tables`` writes: ``<stem>.md`` headline, ``.csv``, ``_full.md`` in full."""
 
 from __future__ import annotations
 
@@ -17,8 +16,7 @@ from bench.report.runtimes.outputs import runtime_outputs, runtimes_report
 
 EMPTY_TABLE = "(no measured model stands behind a row of this table)"
 _STEMS = ("table3", "table4", "table5", "complexity", "latency", "layer_profile")
-# Every name the tables may write: one of these that a run does not produce leaves with the
-# previous set; one present that no manifest lists is refused (bench.report.publish).
+# Names the tables may write: one not produced leaves with the old set; unlisted ones are refused.
 OUTPUT_NAMES = (
     tuple(f"{stem}{ext}" for stem in _STEMS for ext in (".csv", ".md", "_full.md"))
     + ("latency_vs_gflops.png", "speedups.png", "layer_profile.png", "env.json", "index.html")
@@ -45,9 +43,8 @@ def outputs(m: Measurements, names: Sequence[str], reference: str) -> dict[str, 
         view = views.paper_table_view(df, reference, labels, 100 * notes.NOISY_CV)
         table(f"table{number}", df, paper_tables.TABLE_TITLES[number], text, view)
     title = "Table 3: complexity of the context modules"
-    table(
-        "table3", m.table3, title, notes.GFLOPS_NOTE, views.formatted(m.table3, views.TABLE3_VIEW)
-    )
+    view = views.formatted(m.table3, views.TABLE3_VIEW)
+    table("table3", m.table3, title, notes.GFLOPS_NOTE, view)
     complexity = paper_tables.complexity_frame(m.complexity)
     title = "Parameters and GFLOPs (1 MAC = 1 FLOP) at batch 1"
     view = views.formatted(complexity, views.COMPLEXITY_VIEW)

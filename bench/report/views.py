@@ -1,5 +1,4 @@
-"""Headline views of the result tables (the few columns a reader compares, every cell a string
-formatted once per column); the full frames go to the CSV and ``*_full.md`` files."""
+"""Headline views of the result tables: the columns a reader compares, formatted per column."""
 
 from __future__ import annotations
 
@@ -56,14 +55,12 @@ def latency_cells(
 
 
 def invalid(df: pd.DataFrame) -> list[bool]:
-    """Rows the timer marked not valid (``valid`` False); no column or no figure: not marked."""
     return df["valid"].eq(False).tolist() if "valid" in df else [False] * len(df)
 
 
 def paper_table_view(
     full: pd.DataFrame, reference: str, metrics: Sequence[str], noisy_cv_pct: float
 ) -> pd.DataFrame:
-    """Headline view of a Table 4 / 5 frame; ``metrics``: its accuracy labels ("PCKh", "Hip")."""
     if full.empty:
         return full
     flagged = (full["CV (%)"] > noisy_cv_pct) | full["throttled"].astype(bool)
@@ -89,14 +86,12 @@ def paper_table_view(
 
 
 def formatted(df: pd.DataFrame, columns: Mapping[str, tuple[str, str]]) -> pd.DataFrame:
-    """header -> (column of ``df``, format spec or ""); columns ``df`` lacks are left out."""
     present = {header: column for header, (column, _) in columns.items() if column in df}
     view = pd.DataFrame({header: df[column] for header, column in present.items()})
     return as_text(view, {h: spec for h, (_, spec) in columns.items() if h in present and spec})
 
 
 def latency_view(latency: pd.DataFrame, noisy_cv: float) -> pd.DataFrame:
-    """Every model and mode: median (p10-p90), CV, samples, and why a mode has no figure."""
     if latency.empty:
         return latency
     flagged = (latency["cv"] > noisy_cv) | latency["throttled"].astype(bool)
@@ -116,9 +111,8 @@ def _note(row: pd.Series) -> str:
 
 
 def as_text(df: pd.DataFrame, formats: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Every float column (and every column of ``formats``: column -> spec) as text, one format
-    per column (the paper's 60 ms and 6 ms read "60.00" and "6.00"); missing: :data:`MISSING`.
-    Without a spec: :func:`decimals_for`, or three significant digits for values below 0.001."""
+    """Float columns and those of ``formats`` as text, one spec per column (60 ms and 6 ms read
+    "60.00" and "6.00"); without a spec: :func:`decimals_for`, or ``.3g`` below 0.001."""
     formats = formats or {}
     shown = df.astype(object)
     for column in df.columns:
@@ -131,6 +125,5 @@ def as_text(df: pd.DataFrame, formats: Mapping[str, str] | None = None) -> pd.Da
 
 
 def uniform(df: pd.DataFrame, places: int | None = None) -> pd.DataFrame:
-    """:func:`as_text` with ``places`` decimals in every float column (``None``: per column)."""
     floats = [c for c in df.columns if pd.api.types.is_float_dtype(df[c])]
     return as_text(df, None if places is None else dict.fromkeys(floats, f".{places}f"))
