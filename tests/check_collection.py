@@ -1,5 +1,5 @@
 """Check test isolation at collection: every test module collects the same cases alone as in
-the full run (issue 14). A module whose parametrisation depends on what other modules did at
+the full run. A module whose parametrisation depends on what other modules did at
 import (e.g. registered a model) collects a different set alone.
 
     python tests/check_collection.py    # a table; exit 1 if a module differs or fails to collect
