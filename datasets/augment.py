@@ -80,22 +80,14 @@ def augment(
         out = T.permute_channels(out, rng)
     if rng.random() < config.body_masking_prob:
         out, _ = T.body_mask(out, rng, config.body_mask_max_side, config.fill)
-    if rng.random() < config.keypoint_masking_prob:
-        out = _mask_keypoints(out, points, config, rng)
-    return Augmented(out, points, visible, matrix, flipped)
-
-
-def _mask_keypoints(
-    image: np.ndarray, points: np.ndarray, config: AugmentConfig, rng: np.random.Generator
-) -> np.ndarray:
     present = np.flatnonzero(np.isfinite(points).all(axis=1))
-    if present.size == 0:
-        return image
-    low, high = config.keypoints_masked
-    count = min(present.size, int(rng.integers(low, high + 1)))
-    chosen = rng.choice(present, size=count, replace=False)
-    patch = max(1, round(config.keypoint_patch * image.shape[1]))
-    return T.keypoint_mask(image, points, chosen, patch, config.fill)
+    if rng.random() < config.keypoint_masking_prob and present.size:
+        low, high = config.keypoints_masked
+        count = min(present.size, int(rng.integers(low, high + 1)))
+        chosen = rng.choice(present, size=count, replace=False)
+        patch = max(1, round(config.keypoint_patch * out.shape[1]))
+        out = T.keypoint_mask(out, points, chosen, patch, config.fill)
+    return Augmented(out, points, visible, matrix, flipped)
 
 
 def fit(
@@ -104,9 +96,8 @@ def fit(
     visible: np.ndarray,
     box: tuple[float, ...],
     input_size: tuple[int, int],
-    fill: int = T.FILL,
 ) -> Augmented:
     """Evaluation pre-processing: the fit only, no randomness."""
     matrix = T.fit_matrix(box, input_size)
-    out, points = T.warp(image, keypoints, matrix, input_size, fill)
+    out, points = T.warp(image, keypoints, matrix, input_size)
     return Augmented(out, points, visible.copy(), matrix, False)

@@ -150,7 +150,12 @@ def _run(args: argparse.Namespace) -> int:
     else:
         reader = MpiiReader(args.root, args.split, headboxes=args.headboxes)
     if args.draw:  # before the long read, so that a bad --out does not waste it
-        _make_folder(args.out)
+        if args.out.exists() and not args.out.is_dir():
+            raise OutputError(errno.ENOTDIR, f"--out {args.out}: exists and is not a folder")
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise OutputError(error.errno, f"--out {args.out}: {error.strerror}") from None
     report = check_samples(
         reader, not args.no_images, getattr(reader, "path", None), scored=args.split != "train"
     )
@@ -158,15 +163,6 @@ def _run(args: argparse.Namespace) -> int:
     if args.draw:
         print(_draw(list(reader)[: args.draw], args.out))
     return 1 if report.problems else 0
-
-
-def _make_folder(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise OutputError(errno.ENOTDIR, f"--out {out}: exists and is not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OutputError(error.errno, f"--out {out}: {error.strerror}") from None
 
 
 def _draw(samples: Sequence[Sample], out: Path) -> str:

@@ -41,10 +41,6 @@ class KeypointLayout:
     def num_keypoints(self) -> int:
         return len(self.joint_names)
 
-    def flip_permutation(self) -> np.ndarray:
-        """Index array p such that ``flipped[:, j] = original[:, p[j]]`` swaps left and right."""
-        return np.array(flip_index(self.num_keypoints, self.flip_pairs))
-
     def index(self, joint_name: str) -> int:
         try:
             return self.joint_names.index(joint_name)

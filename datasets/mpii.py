@@ -41,12 +41,11 @@ class MpiiReader(SampleList):
         samples = [
             parse_mpii_record(r, i, self.json_path, image_dir) for i, r in enumerate(records)
         ]
-        default_mat = self.root / "annotations" / f"mpii_gt_{split}.mat"
+        default_mat = self.root / "annotations" / f"mpii_gt_{split}.mat"  # a folder is named
         self.headbox_path = Path(headboxes) if headboxes is not None else default_mat
-        if headboxes is None and not default_mat.exists():  # a folder there is named
+        if headboxes is None and not default_mat.exists():
             self.headbox_path = None
-        # no records: nothing to give a size
-        self.samples = with_head_sizes(samples, self.headbox_path if samples else None)
+        self.samples = with_head_sizes(samples, self.headbox_path) if samples else samples
 
 
 def load_json_records(path: Path) -> list:

@@ -119,28 +119,20 @@ def _h5_arrays(path: Path) -> dict[str, np.ndarray]:
         raise AnnotationError(f"{path}: not a readable HDF5 file ({error})") from None
 
 
-def _check_magic(path: Path, magic: bytes, kind: str) -> None:
-    # numpy reads any other header as a pickle and would call random bytes "pickled data"
-    with open(path, "rb") as handle:
+def _read_numpy(path: Path) -> dict[str, np.ndarray]:
+    npy = path.suffix.lower() == ".npy"
+    magic, kind = (b"\x93NUMPY", ".npy") if npy else (b"PK", ".npz (zip)")
+    with open(path, "rb") as handle:  # numpy would call any other header "pickled data"
         if handle.read(len(magic)) != magic:
             raise AnnotationError(f"{path}: not a {kind} file (it does not start as one)")
-
-
-def _read_npy(path: Path) -> dict[str, np.ndarray]:
-    _check_magic(path, b"\x93NUMPY", ".npy")
     try:
-        return {"preds": np.load(path, allow_pickle=False)}
-    except ValueError as error:
-        raise AnnotationError(f"{path}: not a readable .npy array ({error})") from None
-
-
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    _check_magic(path, b"PK", ".npz (zip)")
-    try:
+        if npy:
+            return {"preds": np.load(path, allow_pickle=False)}
         with np.load(path, allow_pickle=False) as content:
             return {k: content[k] for k in content.files}
     except (ValueError, OSError) as error:
-        raise AnnotationError(f"{path}: not a readable .npz file ({error})") from None
+        what = ".npy array" if npy else ".npz file"
+        raise AnnotationError(f"{path}: not a readable {what} ({error})") from None
 
 
 def _read_json(path: Path) -> dict[str, object]:
@@ -189,8 +181,8 @@ _READERS = {
     ".mat": _read_mat,
     ".h5": _h5_arrays,
     ".hdf5": _h5_arrays,
-    ".npy": _read_npy,
-    ".npz": _read_npz,
+    ".npy": _read_numpy,
+    ".npz": _read_numpy,
     ".json": _read_json,
     ".csv": _read_lip_csv,
 }

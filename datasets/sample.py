@@ -17,7 +17,7 @@ import numpy as np
 from architectures.errors import InputFileError
 
 # Joints this far outside the image border (pixels) are reported, not taken for rounding noise.
-OUT_OF_IMAGE_TOLERANCE = 1.0
+OUTSIDE_TOLERANCE = 1.0
 
 
 class AnnotationError(InputFileError):
@@ -64,13 +64,12 @@ class Sample:
             raise AnnotationError(f"{self.source}: cannot decode image {self.image_path}")
         return image
 
-    def outside_image(
-        self, image_hw: tuple[int, int], tolerance: float = OUT_OF_IMAGE_TOLERANCE
-    ) -> np.ndarray:
-        """(K,) bool: annotated joints more than ``tolerance`` px outside the image."""
-        high = np.array(image_hw[::-1]) - 0.5 + tolerance  # (x, y)
+    def outside_image(self, image_hw: tuple[int, int]) -> np.ndarray:
+        """(K,) bool: annotated joints more than :data:`OUTSIDE_TOLERANCE` px outside the image."""
+        high = np.array(image_hw[::-1]) - 0.5 + OUTSIDE_TOLERANCE  # (x, y)
+        low = -0.5 - OUTSIDE_TOLERANCE
         with np.errstate(invalid="ignore"):
-            out = ((self.keypoints < -0.5 - tolerance) | (self.keypoints > high)).any(axis=1)
+            out = ((self.keypoints < low) | (self.keypoints > high)).any(axis=1)
         return out & self.valid
 
     def person_box(self, image_hw: tuple[int, int], box_scale: float = 1.25) -> tuple[float, ...]:

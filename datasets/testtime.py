@@ -14,31 +14,15 @@ from torch import nn
 
 from .layouts import flip_index
 
+SIZE_DIVISOR = 64  # a scaled input is a multiple of this (the hourglass halves it 6 times)
 
-def scaled_size(size: tuple[int, int], scale: float, size_divisor: int) -> tuple[int, int]:
-    """(h, w) times ``scale``, rounded to a positive multiple of ``size_divisor``; scale 1 keeps
-    the size as it is (e.g. CPM's 368, not a multiple of 64)."""
+
+def scaled_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
+    """(h, w) times ``scale``, rounded to a positive multiple of :data:`SIZE_DIVISOR`; scale 1
+    keeps the size as it is (e.g. CPM's 368, not a multiple of 64)."""
     if scale == 1.0:
         return (int(size[0]), int(size[1]))
-    return tuple(max(size_divisor, round(s * scale / size_divisor) * size_divisor) for s in size)
-
-
-def _forward(
-    model: nn.Module,
-    images: torch.Tensor,
-    size: tuple[int, int],
-    mirrored: bool,
-    flip_pairs: Sequence[tuple[int, int]],
-) -> torch.Tensor:
-    x = images
-    if tuple(images.shape[-2:]) != size:
-        x = F.interpolate(images, size=size, mode="bilinear", align_corners=False)
-    if mirrored:
-        x = torch.flip(x, dims=[3])
-    maps = model(x)[-1]
-    if mirrored:
-        maps = torch.flip(maps, dims=[3])[:, flip_index(maps.shape[1], flip_pairs)]
-    return maps
+    return tuple(max(SIZE_DIVISOR, round(s * scale / SIZE_DIVISOR) * SIZE_DIVISOR) for s in size)
 
 
 @torch.no_grad()
@@ -48,7 +32,6 @@ def predict_heatmaps(
     scales: Sequence[float] = (0.75, 1.0, 1.25),
     flip: bool = True,
     flip_pairs: Sequence[tuple[int, int]] = (),
-    size_divisor: int = 64,
 ) -> torch.Tensor:
     """Average heatmaps (N, C, h, w) at the heatmap size of the unscaled input; ``flip`` needs
     the channels' ``flip_pairs``. Put the model in ``eval()`` mode first."""
@@ -61,9 +44,14 @@ def predict_heatmaps(
     height, width = images.shape[-2:]
     total, base = None, None
     for scale in scales:
-        size = scaled_size((height, width), scale, size_divisor)
+        size = scaled_size((height, width), scale)
+        x = images
+        if size != (height, width):
+            x = F.interpolate(images, size=size, mode="bilinear", align_corners=False)
         for mirrored in (False, True) if flip else (False,):
-            maps = _forward(model, images, size, mirrored, flip_pairs)
+            maps = model(torch.flip(x, dims=[3]) if mirrored else x)[-1]
+            if mirrored:
+                maps = torch.flip(maps, dims=[3])[:, flip_index(maps.shape[1], flip_pairs)]
             if base is None:  # the heatmap size the unscaled input would give
                 base = tuple(
                     round(n * m / s) for n, m, s in zip((height, width), maps.shape[2:], size)

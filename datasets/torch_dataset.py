@@ -47,21 +47,16 @@ class PoseDataset(Dataset):
         background: bool = True,
         augment: AugmentConfig | None = None,
         seed: int = 0,
-        layout: KeypointLayout | None = None,
-        box_scale: float = 1.25,
         joint_map: JointMap | None = None,
     ) -> None:
-        self.layout = layout if layout is not None else getattr(source, "layout", None)
+        self.layout: KeypointLayout | None = getattr(source, "layout", None)
         if augment is not None and self.layout is None:
-            raise ValueError(
-                "augmentation flips need flip pairs: pass layout= or a reader's .layout"
-            )
+            raise ValueError("augmentation flips need flip pairs: give a reader (its .layout)")
         if sigma <= 0:
             raise ValueError(f"sigma must be positive (input pixels), got {sigma}")
         self.source, self.augment, self.seed, self.epoch = source, augment, seed, 0
         self.input_size, self.heatmap_size = _hw(input_size), _hw(heatmap_size)
-        self.sigma, self.background, self.box_scale = sigma, background, box_scale
-        self.joint_map = joint_map
+        self.sigma, self.background, self.joint_map = sigma, background, joint_map
 
     def __len__(self) -> int:
         return len(self.source)
@@ -72,7 +67,7 @@ class PoseDataset(Dataset):
     def __getitem__(self, index: int) -> dict:
         sample = self.source[index]
         image = sample.load_image()
-        box = sample.person_box(image.shape[:2], self.box_scale)
+        box = sample.person_box(image.shape[:2])
         args = (image, sample.keypoints, sample.visible, box, self.input_size)
         if self.augment is None:
             out = fit(*args)
