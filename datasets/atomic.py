@@ -1,6 +1,5 @@
-"""Atomic writers: a temporary file (or folder) beside the target, then a rename, so a reader or an
-interrupted run never sees a half-written file. Temporary names are ``.<name>.<random>.tmp``. It
-lives in the lowest layer that writes files; :mod:`bench.report.files` builds on it.
+"""Atomic writers: a temporary ``.<name>.<random>.tmp`` beside the target, then a rename, so no
+reader sees a half-written file; :mod:`bench.report.files` builds on them.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """Check that a local LIP or MPII copy is read right: counts, bad records, a left/right sanity test.
 
-``python -m datasets.check`` decodes every image in full; problems exit 1, a user error exits 2 in
-one line (docs/datasets.md).
+Every image is decoded in full; problems exit 1, a user error exits 2 (docs/datasets.md).
 """
 
 from __future__ import annotations

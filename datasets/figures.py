@@ -1,7 +1,5 @@
-"""Random stick figures in the 16-joint LIP / MPII order, for the generated data sets.
-
-Figures face the camera (right side on the image's left), so geometry tells left from right and
-stays true under a flip; limb colours (left red-ish, right blue-ish) are only an extra cue.
+"""Random front-facing stick figures (right side on the image's left) in the 16-joint order:
+geometry tells left from right, also under a flip; limb colours are only an extra cue.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
-"""Keypoint layouts of LIP and MPII as data: joint names, left/right pairs, PCKh table columns.
-
-Both use one 16-joint order (LIP's B_Spine, B_Neck, B_Head are MPII's thorax, upper_neck,
-head_top). A table column averages its left and right joint; the total pools the 14 joints the
-official protocols score (Osokin 2019, Tables 2 and 4).
+"""Keypoint layouts of LIP and MPII as data (Osokin 2019, Tables 2 and 4): one 16-joint order
+(LIP's B_Spine, B_Neck, B_Head are MPII's thorax, upper_neck, head_top), left/right pairs, table
+columns (left/right means) and the 14 joints the total pools.
 """
 
 from __future__ import annotations

@@ -1,7 +1,5 @@
-"""Reader for MPII Human Pose (Andriluka et al. 2014) in the mmpose JSON layout (docs/datasets.md).
-
-``root/annotations/mpii_{split}.json`` holds MATLAB 1-based coordinates (made 0-based here);
-``joints_vis = 0`` marks an unannotated joint (NaN). Head size = 0.6 x the head-box diagonal
+"""MPII Human Pose (Andriluka et al. 2014) in the mmpose JSON layout (docs/datasets.md): 1-based
+coordinates made 0-based, ``joints_vis = 0`` unannotated (NaN); head size 0.6 x head-box diagonal
 (``util_get_head_size.m``) from ``mpii_gt_{split}.mat`` or ``headboxes=``, else NaN.
 """
 

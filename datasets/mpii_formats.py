@@ -1,12 +1,7 @@
-"""The other MPII ground-truth files users have, read into the same :class:`Sample` as
-:class:`datasets.MpiiReader` (docs/datasets.md has the table):
-
-* ``gt_valid.mat`` (``pos_gt_src``, ``jnt_missing``, ``headboxes_src``; no image names), read as
-  it is: 13 labelled joints of the real file hold a 0 coordinate, and the official code scores them;
-* bearpaw's ``mpii_annotations.json(.gz)`` (``joint_self``, unlabelled ``[0, 0, 0]``, no head box);
-* the mmpose / HRNet JSON by file path.
-
-Every source stores MATLAB 1-based pixels; samples are 0-based.
+"""The other MPII ground-truth files (table in docs/datasets.md): a gt_valid-style ``.mat`` read as
+it is (13 labelled joints of the real file hold a 0 coordinate; the official code scores them),
+bearpaw's ``mpii_annotations.json(.gz)`` and the mmpose JSON by path. Files are 1-based, samples
+0-based.
 """
 
 from __future__ import annotations

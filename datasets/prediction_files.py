@@ -1,9 +1,6 @@
-"""Prediction files as people publish them, read into one (N, K, 2) array (docs/datasets.md).
-
-``.mat`` (``preds`` or gt_valid's ``pos_pred_src``; v7.3 through h5py), ``.h5`` / ``.hdf5``,
-``.npy``, ``.npz``, ``.json`` and LIP's prediction CSV; a (2, K, N) array (column-major writers) is
-transposed. A file may state its pixel base (``coordinate_base`` 0 / 1; JSON also ``"coordinates":
-"zero-based" / "one-based"``); else :attr:`PredictionFile.base` is None and the caller must say.
+"""Prediction files as people publish them (docs/datasets.md) read into one (N, K, 2) array; a
+(2, K, N) array (column-major writers) is transposed. ``base``: the pixel base the file states
+(``coordinate_base`` 0 / 1, JSON ``"coordinates": "zero-based"``), else None: the caller says.
 """
 
 from __future__ import annotations

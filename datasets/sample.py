@@ -1,8 +1,5 @@
-"""The sample every reader yields, and the error raised for bad annotations.
-
-0-based pixel-centre coordinates (the top-left pixel's centre is (0, 0)), NaN for a missing joint.
-``valid`` (annotated) is what PCKh counts, less a protocol's own exclusions (``scored``). Joints
-outside the image are real (MPII head tops) and kept; :meth:`Sample.outside_image` reports them.
+"""The sample every reader yields and the error for bad annotations: 0-based pixel-centre
+coordinates, NaN for a missing joint; joints outside the image are real (MPII head tops) and kept.
 """
 
 from __future__ import annotations
@@ -48,10 +45,6 @@ class Sample:
     def scored(self) -> np.ndarray:
         """(K,) bool: the joint counts in PCKh under the dataset's protocol."""
         return self.valid if self.scored_mask is None else self.valid & self.scored_mask
-
-    @property
-    def num_keypoints(self) -> int:
-        return self.keypoints.shape[0]
 
     def load_image(self) -> np.ndarray:
         """Read the image (BGR uint8); raises naming the file and the annotation row."""

@@ -1,7 +1,5 @@
-"""Test-time protocol of Osokin 2019, Table 4: heatmaps averaged over input scales and a flip.
-
-Each scale's output is resized (bilinear, ``align_corners=False``) to the heatmap size of the
-unscaled input; the flipped pass mirrors back and swaps the ``flip_pairs`` channels.
+"""Test-time protocol of Osokin 2019, Table 4: heatmaps averaged over input scales and a flip, each
+resized (bilinear) to the unscaled input's heatmap size; the flipped pass swaps channel pairs.
 """
 
 from __future__ import annotations

@@ -1,11 +1,9 @@
-"""Torch ``Dataset`` over reader samples: pre-processing, augmentation and heatmap targets.
-
-An item is a dict: ``image`` float32 (3, H, W) **BGR, (pixel - 128) / 256** (GCPM's convention;
-models hold no normalisation, use :func:`normalize_image`); ``heatmaps`` (K [+1], h, w) from
-:func:`datasets.heatmaps.encode`, in a ``joint_map``'s channel order if one is given; ``keypoints``
-(K, 2) input pixels; ``valid`` (annotated and inside the input); ``visible``; ``head_size`` in input
-pixels; ``matrix`` original -> input pixels (:func:`to_original` inverts it); ``flipped``;
-``index``; ``id``. Randomness is ``default_rng((seed, epoch, index))``, independent of workers.
+"""Torch ``Dataset`` over reader samples: pre-processing, augmentation and heatmap targets. An item
+holds ``image`` float32 (3, H, W) **BGR, (pixel - 128) / 256** (models hold no normalisation),
+``heatmaps`` (K [+1], h, w) in a ``joint_map``'s channel order if given, ``keypoints`` (K, 2) and
+``head_size`` in input pixels, ``valid`` (annotated, inside the input), ``visible``, ``matrix``
+(original -> input; :func:`to_original`), ``flipped``, ``index``, ``id``. Randomness is
+``default_rng((seed, epoch, index))``, independent of workers.
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
 """Generated pose data in the official LIP and MPII layouts, read back by the real readers.
 
-``python -m datasets.synthetic --format {lip,mpii} --out DIR --num-images N [--seed S]`` draws
-front-facing stick figures (:mod:`datasets.figures`); the same seed gives the same files. A set is
-built in a hidden folder and renamed into place; ``.synthetic_files.json`` lists its files, and a
-folder holding anything else is refused (docs/datasets.md).
+The same seed gives the same files; a set is swapped in whole and listed in
+``.synthetic_files.json``; a folder holding anything else is refused (docs/datasets.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
-"""The drawn people and the files of one generated set, in the official LIP and MPII layouts
-(LIP: person crops, sometimes cut off at the bottom; MPII: scenes with 1-based mmpose JSON and the
-head boxes of ``mpii_gt_val.mat``). Writers write into ``config.out`` as given.
+"""The files of one generated set (LIP: person crops, some cut off at the bottom; MPII: scenes with
+1-based mmpose JSON and the head boxes of ``mpii_gt_val.mat``), written into ``config.out``.
 """
 
 from __future__ import annotations
