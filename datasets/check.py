@@ -53,10 +53,8 @@ def check_samples(
     both = [s.keypoints[12, 0] < s.keypoints[13, 0] for s in samples if s.valid[12] and s.valid[13]]
     if both:
         report.right_shoulder_left = 100.0 * np.mean(both)
-    empty = [s.source for s in samples if not s.valid.any()]
-    report.problems += [
-        f"{where}: no annotated joint (every coordinate missing)" for where in empty
-    ]
+    empty = "no annotated joint (every coordinate missing)"
+    report.problems += [f"{s.source}: {empty}" for s in samples if not s.valid.any()]
     if scored and not any(s.head_size > 0 and s.scored.any() for s in samples):
         report.problems.append(
             f"none of the {len(samples)} records can be scored by PCKh (each lacks a head size or "
@@ -97,11 +95,9 @@ def draw_overlay(sample: Sample) -> np.ndarray:
 
 
 def format_report(report: CheckReport, joint_names: Sequence[str]) -> str:
+    counts = f"samples: {report.samples}, images read: {report.images_checked}"
     lines = [
-        (
-            f"samples: {report.samples}, images read: {report.images_checked}, "
-            f"problems: {len(report.problems)}"
-        ),
+        f"{counts}, problems: {len(report.problems)}",
         f"zero / missing head size (excluded from PCKh): {report.zero_head_size}",
         f"R_Shoulder left of L_Shoulder: {report.right_shoulder_left:.1f} % of persons",
         "joint: annotated / occluded",

@@ -160,18 +160,18 @@ def _read_lip_csv(path: Path) -> PredictionFile:
     return PredictionFile(path, np.stack(rows), 0, tuple(lines))
 
 
-def _lip_csv_row(fields: list[str], source: str, num_joints: int = 16) -> np.ndarray:
-    per_joint = {2 * num_joints: 2, 3 * num_joints: 3}.get(len(fields))
+def _lip_csv_row(fields: list[str], source: str) -> np.ndarray:
+    per_joint = {32: 2, 48: 3}.get(len(fields))  # 16 joints: x, y or x, y, v
     if per_joint is None:
-        expected = f"{2 * num_joints} (x, y) or {3 * num_joints} (x, y, v) fields"
-        raise AnnotationError(f"{source}: expected a name and {expected}, got {len(fields)}")
+        message = f"expected a name and 32 (x, y) or 48 (x, y, v) fields, got {len(fields)}"
+        raise AnnotationError(f"{source}: {message}")
     try:
         values = [float(f) for f in fields]
     except ValueError:
         raise AnnotationError(f"{source}: a field is not a number or nan") from None
     if any(math.isinf(v) for v in values):
         raise AnnotationError(f"{source}: an infinite coordinate")
-    return np.array(values).reshape(num_joints, per_joint)[:, :2]
+    return np.array(values).reshape(16, per_joint)[:, :2]
 
 
 _READERS = {

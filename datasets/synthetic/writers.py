@@ -41,10 +41,7 @@ Written = dict[str, list[tuple[str, Drawn]]]  # split -> (image name, what was d
 
 
 def write_jpeg(path: Path, image: np.ndarray) -> None:
-    ok, buffer = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])
-    if not ok:
-        raise RuntimeError(f"could not encode {path}")
-    write_bytes(path, buffer.tobytes())
+    write_bytes(path, cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes())
 
 
 def draw_person(
