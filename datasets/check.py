@@ -61,24 +61,19 @@ def check_samples(
             "an annotated joint); give the head boxes (--headboxes) or fix the annotations"
         )
     for sample in samples if load_images else ():
-        _check_image(sample, report)
+        try:
+            if sample.image_path is None:
+                raise FileNotFoundError(f"{sample.source}: the annotation names no image file")
+            height, width = decode_fully(sample.image_path, sample.source)  # a cut JPEG: refused
+        except (FileNotFoundError, AnnotationError) as error:
+            report.problems.append(str(error))
+            continue
+        report.images_checked += 1
+        for joint in np.flatnonzero(sample.outside_image((height, width))):
+            x, y = sample.keypoints[joint]
+            where = f"at ({x:.1f}, {y:.1f}) outside the {width}x{height} image"
+            report.outside.append(f"{sample.source}: joint {joint} {where}")
     return report
-
-
-def _check_image(sample: Sample, report: CheckReport) -> None:
-    try:
-        if sample.image_path is None:
-            raise FileNotFoundError(f"{sample.source}: the annotation names no image file")
-        height, width = decode_fully(sample.image_path, sample.source)  # a cut JPEG is refused
-    except (FileNotFoundError, AnnotationError) as error:
-        report.problems.append(str(error))
-        return
-    report.images_checked += 1
-    outside = sample.outside_image((height, width))
-    for joint in np.flatnonzero(outside):
-        x, y = sample.keypoints[joint]
-        where = f"at ({x:.1f}, {y:.1f}) outside the {width}x{height} image"
-        report.outside.append(f"{sample.source}: joint {joint} {where}")
 
 
 def draw_overlay(sample: Sample) -> np.ndarray:

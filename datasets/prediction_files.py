@@ -47,12 +47,7 @@ def load_predictions(path: str | Path) -> PredictionFile:
     coords = result.coords
     if coords.ndim == 3 and coords.shape[0] == 2 and coords.shape[2] != 2:
         # (2, K, N): an (N, K, 2) array stored column-major (Torch7 / MATLAB hdf5 writers)
-        result = replace(result, coords=coords.transpose(2, 1, 0))
-    _check_array(result.coords, path)
-    return result
-
-
-def _check_array(coords: np.ndarray, path: Path) -> None:
+        coords = coords.transpose(2, 1, 0)
     if coords.ndim != 3 or coords.shape[2] != 2:
         hint = " (a third column of scores? keep x, y only)" if coords.shape[-1:] == (3,) else ""
         raise AnnotationError(
@@ -61,6 +56,7 @@ def _check_array(coords: np.ndarray, path: Path) -> None:
         )
     if np.isinf(coords).any():
         raise AnnotationError(f"{path}: predictions hold an infinite coordinate")
+    return replace(result, coords=coords)
 
 
 def _pick(arrays: dict[str, np.ndarray], path: Path) -> PredictionFile:

@@ -15,14 +15,6 @@ from .layouts import flip_index
 SIZE_DIVISOR = 64  # a scaled input is a multiple of this (the hourglass halves it 6 times)
 
 
-def scaled_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
-    """(h, w) times ``scale``, rounded to a positive multiple of :data:`SIZE_DIVISOR`; scale 1
-    keeps the size as it is (e.g. CPM's 368, not a multiple of 64)."""
-    if scale == 1.0:
-        return (int(size[0]), int(size[1]))
-    return tuple(max(SIZE_DIVISOR, round(s * scale / SIZE_DIVISOR) * SIZE_DIVISOR) for s in size)
-
-
 @torch.no_grad()
 def predict_heatmaps(
     model: nn.Module,
@@ -42,7 +34,9 @@ def predict_heatmaps(
     height, width = images.shape[-2:]
     total, base = None, None
     for scale in scales:
-        size = scaled_size((height, width), scale)
+        size, step = (height, width), SIZE_DIVISOR
+        if scale != 1.0:  # scale 1 keeps the size as it is (CPM's 368 is no multiple of 64)
+            size = tuple(max(step, round(s * scale / step) * step) for s in size)
         x = images
         if size != (height, width):
             x = F.interpolate(images, size=size, mode="bilinear", align_corners=False)

@@ -72,7 +72,9 @@ class PoseDataset(Dataset):
         else:
             rng = np.random.default_rng((self.seed, self.epoch, index))
             out = augment(*args, self.augment, rng, self.layout.flip_pairs)
-        valid = self._inside(out.keypoints)
+        high = np.array(self.input_size[::-1]) - 0.5  # (x, y) of the last pixel edge
+        with np.errstate(invalid="ignore"):  # NaN compares False: a missing joint is not inside
+            valid = ((out.keypoints >= -0.5) & (out.keypoints <= high)).all(axis=1)
         points = out.keypoints if self.joint_map is None else self.joint_map.to_model(out.keypoints)
         present = np.isfinite(points).all(axis=1)
         targets = encode(
@@ -103,8 +105,3 @@ class PoseDataset(Dataset):
             return decode(heatmaps[:, :num], self.input_size)[0]
         coords, _ = decode(heatmaps[:, : len(self.joint_map.index)], self.input_size)
         return self.joint_map.to_data(coords, num)
-
-    def _inside(self, keypoints: np.ndarray) -> np.ndarray:
-        high = np.array(self.input_size[::-1]) - 0.5  # (x, y) of the last pixel edge
-        with np.errstate(invalid="ignore"):  # NaN compares False: a missing joint is not inside
-            return ((keypoints >= -0.5) & (keypoints <= high)).all(axis=1)
