@@ -84,7 +84,13 @@ def read_gt_mat(path: Path) -> list[Sample]:
             f"{path}: jnt_missing has shape {missing.shape}, "
             f"expected (16, {count}) to match pos_gt_src"
         )
-    _check_joint_names(content, path)
+    stored = np.asarray(content.get("dataset_joints", MAT_JOINT_NAMES)).ravel()
+    names = tuple(str(np.asarray(n).ravel()[0]) for n in stored)
+    if names != MAT_JOINT_NAMES:
+        raise AnnotationError(
+            f"{path}: dataset_joints is {' '.join(names)}; this reader expects "
+            f"the MPII order {' '.join(MAT_JOINT_NAMES)}"
+        )
     sizes = read_head_sizes(path, count)
     labelled = missing.T == 0
     keypoints = np.where(labelled[..., None], np.moveaxis(gt, 2, 0) - 1.0, np.nan)
@@ -139,13 +145,3 @@ def parse_bearpaw_record(record: dict, index: int, path: Path) -> Sample:
         center=numeric_field(record, "objpos", (2,), source) - 1.0,
         scale=scale,
     )
-
-
-def _check_joint_names(content: dict, path: Path) -> None:
-    stored = np.asarray(content.get("dataset_joints", MAT_JOINT_NAMES)).ravel()
-    names = tuple(str(np.asarray(n).ravel()[0]) for n in stored)
-    if names != MAT_JOINT_NAMES:
-        raise AnnotationError(
-            f"{path}: dataset_joints is {' '.join(names)}; this reader expects "
-            f"the MPII order {' '.join(MAT_JOINT_NAMES)}"
-        )

@@ -65,8 +65,7 @@ def _pick(arrays: dict[str, np.ndarray], path: Path) -> PredictionFile:
     if "preds" in arrays:
         return PredictionFile(path, _numeric(arrays["preds"], path), base)
     if "pos_pred_src" in arrays:  # gt_valid.mat layout: (K, 2, N)
-        coords = np.moveaxis(_numeric(arrays["pos_pred_src"], path), 2, 0)
-        return PredictionFile(path, coords, base)
+        return PredictionFile(path, np.moveaxis(_numeric(arrays["pos_pred_src"], path), 2, 0), base)
     if len(arrays) == 1:
         return PredictionFile(path, _numeric(next(iter(arrays.values())), path), base)
     raise AnnotationError(

@@ -25,7 +25,16 @@ MANIFEST = ".synthetic_files.json"  # the files of the set, relative to ``out``
 def generate(config: SyntheticConfig) -> Written:
     """Write the set (replacing an earlier one, :func:`earlier_set`); returns per split the image
     names and the drawn figures (0-based)."""
-    _check_config(config)
+    if config.format not in FORMATS:
+        raise UsageError(f"unknown format {config.format!r}; expected one of {FORMATS}")
+    check_range("num_images", config.num_images, 2)  # one for train, one for val
+    check_range("seed", config.seed, 0)  # numpy's own message would not name the seed
+    check_range("val_fraction", config.val_fraction, 0, 1)
+    if num_val(config) >= config.num_images:
+        raise UsageError(
+            f"val_fraction {config.val_fraction} leaves no image of {config.num_images} for the "
+            "train split; give a smaller fraction or more images"
+        )
     earlier_set(config.out)  # refuses a folder of other files before any work
     staging = staging_folder(config.out)
     try:
@@ -37,19 +46,6 @@ def generate(config: SyntheticConfig) -> Written:
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # gone already once swapped in
     return written
-
-
-def _check_config(config: SyntheticConfig) -> None:
-    if config.format not in FORMATS:
-        raise UsageError(f"unknown format {config.format!r}; expected one of {FORMATS}")
-    check_range("num_images", config.num_images, 2)  # one for train, one for val
-    check_range("seed", config.seed, 0)  # numpy's own message would not name the seed
-    check_range("val_fraction", config.val_fraction, 0, 1)
-    if num_val(config) >= config.num_images:
-        raise UsageError(
-            f"val_fraction {config.val_fraction} leaves no image of {config.num_images} for the "
-            "train split; give a smaller fraction or more images"
-        )
 
 
 def earlier_set(out: Path) -> int | None:
