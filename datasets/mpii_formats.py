@@ -64,8 +64,7 @@ def read_mpii_ground_truth(
     if records and isinstance(records[0], dict) and "joint_self" in records[0]:
         samples, kind = read_bearpaw_records(records, path, split), "bearpaw json"
     else:
-        image_dir = path.parent.parent / "images"
-        samples = [parse_mpii_record(r, i, path, image_dir) for i, r in enumerate(records)]
+        samples = [parse_mpii_record(r, i, path) for i, r in enumerate(records)]
         kind = "mmpose json"
     headboxes = Path(headboxes) if headboxes is not None else None
     return MpiiGroundTruth(path, with_head_sizes(samples, headboxes), kind)

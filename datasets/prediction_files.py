@@ -61,7 +61,14 @@ def load_predictions(path: str | Path) -> PredictionFile:
 
 def _pick(arrays: dict[str, np.ndarray], path: Path) -> PredictionFile:
     """The prediction array among a file's named arrays, with its stated coordinate base."""
-    base = _stated_base(arrays.pop("coordinate_base", None), path)
+    base = value = arrays.pop("coordinate_base", None)
+    if isinstance(value, str) and value in _BASE_WORDS:
+        base = _BASE_WORDS[value]
+    elif value is not None:
+        number = np.asarray(value).ravel()
+        if number.size != 1 or number.dtype.kind not in "iuf" or float(number[0]) not in (0, 1):
+            raise AnnotationError(f"{path}: coordinate_base must be 0 or 1, got {value!r}")
+        base = int(number[0])
     if "preds" in arrays:
         return PredictionFile(path, _numeric(arrays["preds"], path), base)
     if "pos_pred_src" in arrays:  # gt_valid.mat layout: (K, 2, N)
@@ -78,17 +85,6 @@ def _numeric(value: object, path: Path) -> np.ndarray:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise AnnotationError(f"{path}: the prediction array is not numeric") from None
-
-
-def _stated_base(value: object, path: Path) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, str) and value in _BASE_WORDS:
-        return _BASE_WORDS[value]
-    number = np.asarray(value).ravel()
-    if number.size == 1 and number.dtype.kind in "iuf" and float(number[0]) in (0.0, 1.0):
-        return int(number[0])
-    raise AnnotationError(f"{path}: coordinate_base must be 0 or 1, got {value!r}")
 
 
 def _read_mat(path: Path) -> dict[str, np.ndarray]:
