@@ -56,8 +56,7 @@ def write_bytes(path: PathLike, data: bytes) -> Path:
 
 
 def staging_folder(target: PathLike) -> Path:
-    """A new empty hidden folder beside ``target`` to build a set in for :func:`swap_folder`;
-    such folders a killed run left behind are removed first."""
+    """A new hidden folder beside ``target`` for :func:`swap_folder` (stale ones removed first)."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     for stale in target.parent.glob(f".{glob.escape(target.name)}.*"):

@@ -150,23 +150,19 @@ def _run(args: argparse.Namespace) -> int:
         reader, not args.no_images, getattr(reader, "path", None), scored=args.split != "train"
     )
     print(format_report(report, reader.layout.joint_names))
-    if args.draw:
-        print(_draw(list(reader)[: args.draw], args.out))
-    return 1 if report.problems else 0
-
-
-def _draw(samples: Sequence[Sample], out: Path) -> str:
     written = 0
-    for sample in samples:
+    for sample in list(reader)[: args.draw]:
         try:
             overlay = draw_overlay(sample)
         except (FileNotFoundError, AnnotationError):
             continue  # already listed as a problem
-        path = out / f"{sample.id.replace('#', '_')}.jpg"
+        path = args.out / f"{sample.id.replace('#', '_')}.jpg"
         if not cv2.imwrite(str(path), overlay):
-            raise OutputError(errno.EIO, f"--out {out}: cannot write the overlay {path.name}")
+            raise OutputError(errno.EIO, f"--out {args.out}: cannot write the overlay {path.name}")
         written += 1
-    return f"wrote {written} overlays to {out}"
+    if args.draw:
+        print(f"wrote {written} overlays to {args.out}")
+    return 1 if report.problems else 0
 
 
 if __name__ == "__main__":

@@ -63,8 +63,7 @@ def table_row(
     threshold: float = 0.5,
     auc: bool = True,
 ) -> dict[str, float]:
-    """Head, Sho., Elb., Wri., Hip, Knee, Ank., PCKh (the total) and, if ``auc``, AUC, in %;
-    arrays as :func:`datasets.pckh`."""
+    """Paper columns, PCKh and (if ``auc``) AUC in %; arrays as :func:`datasets.pckh`."""
     result = pckh(pred, gt, valid, head_size, threshold, convention.strict)
     row = paper_columns(result, layout)
     if convention.head_top_only:

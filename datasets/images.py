@@ -13,8 +13,7 @@ from .sample import AnnotationError
 
 
 def decode_fully(path: Path, source: str = "") -> tuple[int, int]:
-    """(height, width) after decoding every byte of ``path``; the error names ``source`` (an
-    annotation row, an argument) before the file."""
+    """(height, width) after decoding every byte of ``path``; errors name ``source`` first."""
     prefix = f"{source}: " if source else ""
     require_file(path, f"{prefix}image file", "an image file")
     if path.stat().st_size == 0:

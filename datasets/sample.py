@@ -66,9 +66,8 @@ class Sample:
         return out & self.valid
 
     def person_box(self, image_hw: tuple[int, int], box_scale: float = 1.25) -> tuple[float, ...]:
-        """(x_min, y_min, width, height) in pixel edges of the region the network sees: for MPII
-        a square of side ``box_scale * scale * 200`` around the centre moved down ``15 * scale``
-        (Newell's and mmpose's convention), else the whole image (LIP images are person crops)."""
+        """(x_min, y_min, width, height), pixel edges: for MPII a square of side ``box_scale *
+        scale * 200`` about the centre moved down ``15 * scale`` (Newell, mmpose), else the image."""
         if self.center is None or self.scale is None:
             height, width = image_hw
             return (-0.5, -0.5, float(width), float(height))

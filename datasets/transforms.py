@@ -13,8 +13,7 @@ FILL = 128  # the fixed padding / masking colour of the GCPM code
 
 
 def fit_matrix(box: tuple[float, ...], input_size: tuple[int, int]) -> np.ndarray:
-    """Scale ``box`` (x_min, y_min, width, height; pixel edges) by its bigger side into the input
-    (height, width) and centre it."""
+    """Fit ``box`` (x_min, y_min, width, height; pixel edges) into the input, centred."""
     x0, y0, bw, bh = box
     in_h, in_w = input_size
     s = min(in_w / bw, in_h / bh)

@@ -23,8 +23,7 @@ MANIFEST = ".synthetic_files.json"  # the files of the set, relative to ``out``
 
 
 def generate(config: SyntheticConfig) -> Written:
-    """Write the set (replacing an earlier one, :func:`earlier_set`); returns per split the image
-    names and the drawn figures (0-based)."""
+    """Write the set, replacing our earlier one; returns per split the names and drawn figures."""
     if config.format not in FORMATS:
         raise UsageError(f"unknown format {config.format!r}; expected one of {FORMATS}")
     check_range("num_images", config.num_images, 2)  # one for train, one for val
