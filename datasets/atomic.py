@@ -68,8 +68,7 @@ def staging_folder(target: PathLike) -> Path:
 
 
 def swap_folder(staging: PathLike, target: PathLike) -> None:
-    """Put ``staging`` at ``target`` by renames; the old folder is renamed aside first, so a killed
-    run leaves the old set whole, the new one whole, or nothing, never a mix."""
+    """Rename ``staging`` to ``target``, the old set aside first: a kill leaves one whole set."""
     staging, target = Path(staging), Path(target)
     aside = None
     if target.exists():

@@ -110,12 +110,9 @@ def format_report(report: CheckReport, joint_names: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-PROG = "python -m datasets.check"
-
-
 def main(argv: list[str] | None = None) -> int:
     """0: no problem found; 1: problems (listed); a user error exits 2 in one line."""
-    parser = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(prog="python -m datasets.check", description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", required=True, choices=("lip", "mpii"))
     parser.add_argument("--root", required=True, type=Path)
     parser.add_argument("--split", default="val")

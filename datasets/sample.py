@@ -67,7 +67,7 @@ class Sample:
 
     def person_box(self, image_hw: tuple[int, int], box_scale: float = 1.25) -> tuple[float, ...]:
         """(x_min, y_min, width, height), pixel edges: for MPII a square of side ``box_scale *
-        scale * 200`` about the centre moved down ``15 * scale`` (Newell, mmpose), else the image."""
+        scale * 200`` about the centre, 15 * scale lower (Newell, mmpose); else the whole image."""
         if self.center is None or self.scale is None:
             height, width = image_hw
             return (-0.5, -0.5, float(width), float(height))

@@ -23,8 +23,7 @@ def predict_heatmaps(
     flip: bool = True,
     flip_pairs: Sequence[tuple[int, int]] = (),
 ) -> torch.Tensor:
-    """Average heatmaps (N, C, h, w) at the heatmap size of the unscaled input; ``flip`` needs
-    the channels' ``flip_pairs``. Put the model in ``eval()`` mode first."""
+    """Mean heatmaps (N, C, h, w) at the unscaled input's heatmap size; the model in ``eval()``."""
     if images.ndim != 4:
         raise ValueError(f"images must be a float NCHW batch, got shape {tuple(images.shape)}")
     if not scales:

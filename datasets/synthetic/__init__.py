@@ -48,8 +48,7 @@ def generate(config: SyntheticConfig) -> Written:
 
 
 def earlier_set(out: Path) -> int | None:
-    """How many files our earlier set in ``out`` holds (``None``: absent or empty); anything else
-    (a file, files no :data:`MANIFEST` lists) is an :class:`InputFileError` naming it."""
+    """Files of our earlier set in ``out`` (None: absent or empty); other content is refused."""
     if not out.exists():
         return None
     if not out.is_dir():
