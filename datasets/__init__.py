@@ -1,7 +1,5 @@
-"""Data and metrics: LIP and MPII readers, the GCPM augmentations (Osokin 2019, Sec. 3.2.2),
-heatmap encode/decode, PCKh and AUC per the official protocols, the test-time protocol of Table 4
-and generated data (docs/datasets.md). Names load on first use (PEP 562): ``datasets.metrics``
-needs numpy but not torch.
+"""LIP / MPII readers, GCPM augmentations, heatmaps, PCKh and generated data (docs/datasets.md).
+Names load on first use (PEP 562): ``datasets.metrics`` needs numpy but not torch.
 """
 
 from __future__ import annotations
@@ -18,8 +16,7 @@ _EXPORTS = {  # the function ``augment`` is not here: ``datasets.augment`` is th
     "layouts": "CPM_JOINT_MAP LAYOUTS LIP_LAYOUT MPII_LAYOUT JointMap KeypointLayout flip_index "
     "get_layout joint_map_for",
     "lip": "LipReader",
-    "metrics": "AUC_THRESHOLDS PCKhResult lip_head_size mpii_head_size paper_columns pckh pckh_auc "
-    "pckh_curve",
+    "metrics": "AUC_THRESHOLDS PCKhResult lip_head_size mpii_head_size paper_columns pckh pckh_auc",
     "mpii": "MpiiReader",
     "mpii_formats": "read_mpii_ground_truth",
     "sample": "AnnotationError Sample",

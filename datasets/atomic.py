@@ -1,6 +1,5 @@
-"""Atomic writers: a temporary file (or folder) beside the target, then a rename, so a reader or an
-interrupted run never sees a half-written file. Temporary names are ``.<name>.<random>.tmp``. It
-lives in the lowest layer that writes files; :mod:`bench.report.files` builds on it.
+"""Atomic writers: a temporary ``.<name>.<random>.tmp`` beside the target, then a rename, so no
+reader sees a half-written file; :mod:`bench.report.files` builds on them.
 """
 
 from __future__ import annotations
@@ -57,8 +56,7 @@ def write_bytes(path: PathLike, data: bytes) -> Path:
 
 
 def staging_folder(target: PathLike) -> Path:
-    """A new empty hidden folder beside ``target`` to build a set in for :func:`swap_folder`;
-    such folders a killed run left behind are removed first."""
+    """A new hidden folder beside ``target`` for :func:`swap_folder` (stale ones removed first)."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     for stale in target.parent.glob(f".{glob.escape(target.name)}.*"):
@@ -70,8 +68,7 @@ def staging_folder(target: PathLike) -> Path:
 
 
 def swap_folder(staging: PathLike, target: PathLike) -> None:
-    """Put ``staging`` at ``target`` by renames; the old folder is renamed aside first, so a killed
-    run leaves the old set whole, the new one whole, or nothing, never a mix."""
+    """Rename ``staging`` to ``target``, the old set aside first: a kill leaves one whole set."""
     staging, target = Path(staging), Path(target)
     aside = None
     if target.exists():

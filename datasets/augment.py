@@ -1,8 +1,6 @@
-"""Training pre-processing and augmentation of Osokin 2019, Sec. 3.2.2, switchable per Table 1.
-
-The person's box is fitted into the input (centred on colour 128); a random scale, rotation and
-flip are composed into one matrix and warped once; channel permutation and masking follow on the
-input-sized image (so the 30 % limit is of the input). Randomness comes only from ``rng``.
+"""Training augmentation of Osokin 2019, Sec. 3.2.2 (Table 1 rows): the box fit, one warp for
+scale, rotation and flip, then channel permutation and masking on the input-sized image (the 30 %
+limit is of the input). Randomness comes only from ``rng``.
 """
 
 from __future__ import annotations
@@ -12,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import transforms as T
+from .layouts import flip_index
 
 
 @dataclass(frozen=True)
@@ -70,32 +69,25 @@ def augment(
     degrees = rng.uniform(-config.max_rotation, config.max_rotation)
     matrix = T.scale_rotate_matrix(scale, degrees, input_size)  # about the input centre
     flipped = bool(rng.random() < config.flip_prob)
-    if flipped:
-        matrix = T.hflip_matrix(input_size) @ matrix
+    if flipped:  # x -> W - 1 - x about the input's centre line
+        matrix = np.array([[-1.0, 0, input_size[1] - 1.0], [0, 1, 0], [0, 0, 1]]) @ matrix
     matrix = matrix @ T.fit_matrix(box, input_size)
     out, points = T.warp(image, keypoints, matrix, input_size, config.fill)
-    if flipped:
-        points, visible = (T.swap_left_right(a, flip_pairs) for a in (points, visible))
+    if flipped:  # the left joints are now the right ones
+        swap = flip_index(len(points), flip_pairs)
+        points, visible = points[swap], visible[swap]
     if rng.random() < config.channel_permutation_prob:
         out = T.permute_channels(out, rng)
     if rng.random() < config.body_masking_prob:
         out, _ = T.body_mask(out, rng, config.body_mask_max_side, config.fill)
-    if rng.random() < config.keypoint_masking_prob:
-        out = _mask_keypoints(out, points, config, rng)
-    return Augmented(out, points, visible, matrix, flipped)
-
-
-def _mask_keypoints(
-    image: np.ndarray, points: np.ndarray, config: AugmentConfig, rng: np.random.Generator
-) -> np.ndarray:
     present = np.flatnonzero(np.isfinite(points).all(axis=1))
-    if present.size == 0:
-        return image
-    low, high = config.keypoints_masked
-    count = min(present.size, int(rng.integers(low, high + 1)))
-    chosen = rng.choice(present, size=count, replace=False)
-    patch = max(1, round(config.keypoint_patch * image.shape[1]))
-    return T.keypoint_mask(image, points, chosen, patch, config.fill)
+    if rng.random() < config.keypoint_masking_prob and present.size:
+        low, high = config.keypoints_masked
+        count = min(present.size, int(rng.integers(low, high + 1)))
+        chosen = rng.choice(present, size=count, replace=False)
+        patch = max(1, round(config.keypoint_patch * out.shape[1]))
+        out = T.keypoint_mask(out, points, chosen, patch, config.fill)
+    return Augmented(out, points, visible, matrix, flipped)
 
 
 def fit(
@@ -104,9 +96,8 @@ def fit(
     visible: np.ndarray,
     box: tuple[float, ...],
     input_size: tuple[int, int],
-    fill: int = T.FILL,
 ) -> Augmented:
     """Evaluation pre-processing: the fit only, no randomness."""
     matrix = T.fit_matrix(box, input_size)
-    out, points = T.warp(image, keypoints, matrix, input_size, fill)
+    out, points = T.warp(image, keypoints, matrix, input_size)
     return Augmented(out, points, visible.copy(), matrix, False)

@@ -1,7 +1,6 @@
 """Check that a local LIP or MPII copy is read right: counts, bad records, a left/right sanity test.
 
-``python -m datasets.check`` decodes every image in full; problems exit 1, a user error exits 2 in
-one line (docs/datasets.md).
+Every image is decoded in full; problems exit 1, a user error exits 2 (docs/datasets.md).
 """
 
 from __future__ import annotations
@@ -54,34 +53,27 @@ def check_samples(
     both = [s.keypoints[12, 0] < s.keypoints[13, 0] for s in samples if s.valid[12] and s.valid[13]]
     if both:
         report.right_shoulder_left = 100.0 * np.mean(both)
-    empty = [s.source for s in samples if not s.valid.any()]
-    report.problems += [
-        f"{where}: no annotated joint (every coordinate missing)" for where in empty
-    ]
+    empty = "no annotated joint (every coordinate missing)"
+    report.problems += [f"{s.source}: {empty}" for s in samples if not s.valid.any()]
     if scored and not any(s.head_size > 0 and s.scored.any() for s in samples):
         report.problems.append(
             f"none of the {len(samples)} records can be scored by PCKh (each lacks a head size or "
             "an annotated joint); give the head boxes (--headboxes) or fix the annotations"
         )
     for sample in samples if load_images else ():
-        _check_image(sample, report)
+        try:
+            if sample.image_path is None:
+                raise FileNotFoundError(f"{sample.source}: the annotation names no image file")
+            height, width = decode_fully(sample.image_path, sample.source)  # a cut JPEG: refused
+        except (FileNotFoundError, AnnotationError) as error:
+            report.problems.append(str(error))
+            continue
+        report.images_checked += 1
+        for joint in np.flatnonzero(sample.outside_image((height, width))):
+            x, y = sample.keypoints[joint]
+            where = f"at ({x:.1f}, {y:.1f}) outside the {width}x{height} image"
+            report.outside.append(f"{sample.source}: joint {joint} {where}")
     return report
-
-
-def _check_image(sample: Sample, report: CheckReport) -> None:
-    try:
-        if sample.image_path is None:
-            raise FileNotFoundError(f"{sample.source}: the annotation names no image file")
-        height, width = decode_fully(sample.image_path, sample.source)  # a cut JPEG is refused
-    except (FileNotFoundError, AnnotationError) as error:
-        report.problems.append(str(error))
-        return
-    report.images_checked += 1
-    outside = sample.outside_image((height, width))
-    for joint in np.flatnonzero(outside):
-        x, y = sample.keypoints[joint]
-        where = f"at ({x:.1f}, {y:.1f}) outside the {width}x{height} image"
-        report.outside.append(f"{sample.source}: joint {joint} {where}")
 
 
 def draw_overlay(sample: Sample) -> np.ndarray:
@@ -98,11 +90,9 @@ def draw_overlay(sample: Sample) -> np.ndarray:
 
 
 def format_report(report: CheckReport, joint_names: Sequence[str]) -> str:
+    counts = f"samples: {report.samples}, images read: {report.images_checked}"
     lines = [
-        (
-            f"samples: {report.samples}, images read: {report.images_checked}, "
-            f"problems: {len(report.problems)}"
-        ),
+        f"{counts}, problems: {len(report.problems)}",
         f"zero / missing head size (excluded from PCKh): {report.zero_head_size}",
         f"R_Shoulder left of L_Shoulder: {report.right_shoulder_left:.1f} % of persons",
         "joint: annotated / occluded",
@@ -120,12 +110,9 @@ def format_report(report: CheckReport, joint_names: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-PROG = "python -m datasets.check"
-
-
 def main(argv: list[str] | None = None) -> int:
     """0: no problem found; 1: problems (listed); a user error exits 2 in one line."""
-    parser = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(prog="python -m datasets.check", description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", required=True, choices=("lip", "mpii"))
     parser.add_argument("--root", required=True, type=Path)
     parser.add_argument("--split", default="val")
@@ -150,37 +137,29 @@ def _run(args: argparse.Namespace) -> int:
     else:
         reader = MpiiReader(args.root, args.split, headboxes=args.headboxes)
     if args.draw:  # before the long read, so that a bad --out does not waste it
-        _make_folder(args.out)
+        if args.out.exists() and not args.out.is_dir():
+            raise OutputError(errno.ENOTDIR, f"--out {args.out}: exists and is not a folder")
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise OutputError(error.errno, f"--out {args.out}: {error.strerror}") from None
     report = check_samples(
         reader, not args.no_images, getattr(reader, "path", None), scored=args.split != "train"
     )
     print(format_report(report, reader.layout.joint_names))
-    if args.draw:
-        print(_draw(list(reader)[: args.draw], args.out))
-    return 1 if report.problems else 0
-
-
-def _make_folder(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise OutputError(errno.ENOTDIR, f"--out {out}: exists and is not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OutputError(error.errno, f"--out {out}: {error.strerror}") from None
-
-
-def _draw(samples: Sequence[Sample], out: Path) -> str:
     written = 0
-    for sample in samples:
+    for sample in list(reader)[: args.draw]:
         try:
             overlay = draw_overlay(sample)
         except (FileNotFoundError, AnnotationError):
             continue  # already listed as a problem
-        path = out / f"{sample.id.replace('#', '_')}.jpg"
+        path = args.out / f"{sample.id.replace('#', '_')}.jpg"
         if not cv2.imwrite(str(path), overlay):
-            raise OutputError(errno.EIO, f"--out {out}: cannot write the overlay {path.name}")
+            raise OutputError(errno.EIO, f"--out {args.out}: cannot write the overlay {path.name}")
         written += 1
-    return f"wrote {written} overlays to {out}"
+    if args.draw:
+        print(f"wrote {written} overlays to {args.out}")
+    return 1 if report.problems else 0
 
 
 if __name__ == "__main__":

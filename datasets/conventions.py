@@ -1,8 +1,5 @@
-"""PCKh tables under the official rules and under the conventions other codebases print.
-
-The official MPII evaluation (``evaluatePCKh.m``, ``genTablePCK.m``; LIP's ``calc_pckh`` alike)
-and three ports differ in the Head column, ``<`` or ``<=``, and how the total pools the 14 joints
-(the table is in docs/datasets.md). AUC is taken over the convention's own total.
+"""PCKh tables under the official rules and the conventions of bearpaw, HRNet and mmpose: they
+differ in the Head column, ``<`` or ``<=`` and how the total pools (table in docs/datasets.md).
 """
 
 from __future__ import annotations
@@ -66,8 +63,7 @@ def table_row(
     threshold: float = 0.5,
     auc: bool = True,
 ) -> dict[str, float]:
-    """Head, Sho., Elb., Wri., Hip, Knee, Ank., PCKh (the total) and, if ``auc``, AUC, in %;
-    arrays as :func:`datasets.pckh`."""
+    """Paper columns, PCKh and (if ``auc``) AUC in %; arrays as :func:`datasets.pckh`."""
     result = pckh(pred, gt, valid, head_size, threshold, convention.strict)
     row = paper_columns(result, layout)
     if convention.head_top_only:

@@ -1,7 +1,5 @@
-"""Random stick figures in the 16-joint LIP / MPII order, for the generated data sets.
-
-Figures face the camera (right side on the image's left), so geometry tells left from right and
-stays true under a flip; limb colours (left red-ish, right blue-ish) are only an extra cue.
+"""Random front-facing stick figures (right side on the image's left) in the 16-joint order:
+geometry tells left from right, also under a flip; limb colours are only an extra cue.
 """
 
 from __future__ import annotations
@@ -61,19 +59,14 @@ def random_pose(rng: np.random.Generator) -> np.ndarray:
     return joints
 
 
-def _side_colours(rng: np.random.Generator) -> dict[int, tuple[int, int, int]]:
-    jitter = rng.integers(-30, 31, size=3)
-    right = np.clip(np.array([210, 90, 40]) + jitter, 0, 255)  # BGR blue-ish
-    left = np.clip(np.array([40, 70, 210]) + jitter[::-1], 0, 255)  # BGR red-ish
-    centre = np.clip(np.array([60, 170, 60]) + jitter, 0, 255)
-    return {-1: tuple(map(int, right)), 1: tuple(map(int, left)), 0: tuple(map(int, centre))}
-
-
 def draw_figure(image: np.ndarray, joints: np.ndarray, rng: np.random.Generator) -> None:
     """Draw torso, limbs, joints and a face in place; ``joints`` are pixel coordinates."""
     head_len = float(np.linalg.norm(joints[HEAD_TOP] - joints[NECK]))
     width = max(2, round(0.28 * head_len))
-    colours = _side_colours(rng)
+    jitter = rng.integers(-30, 31, size=3)
+    right, left, middle = (210, 90, 40), (40, 70, 210), (60, 170, 60)  # BGR: blue-ish, red-ish
+    shades = {-1: np.add(right, jitter), 1: np.add(left, jitter[::-1]), 0: np.add(middle, jitter)}
+    colours = {side: tuple(int(v) for v in np.clip(c, 0, 255)) for side, c in shades.items()}
     torso = np.round(joints[[12, 13, 3, 2]]).astype(np.int32)
     cv2.fillConvexPoly(image, torso, colours[0], lineType=cv2.LINE_AA)
     for parent, child, side in LIMBS:
@@ -83,10 +76,6 @@ def draw_figure(image: np.ndarray, joints: np.ndarray, rng: np.random.Generator)
         if joint != HEAD_TOP:
             dot = max(1, width // 2 + 1)
             cv2.circle(image, pixel(joints[joint]), dot, (30, 30, 30), -1, lineType=cv2.LINE_AA)
-    _draw_head(image, joints, head_len)
-
-
-def _draw_head(image: np.ndarray, joints: np.ndarray, head_len: float) -> None:
     centre = (joints[HEAD_TOP] + joints[NECK]) / 2
     radius = max(2, round(head_len / 2))
     cv2.circle(image, pixel(centre), radius, (150, 190, 230), -1, lineType=cv2.LINE_AA)

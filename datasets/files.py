@@ -12,8 +12,7 @@ from .sample import AnnotationError
 
 
 def require_file(path: Path, what: str, kind: str = "a file") -> Path:
-    """``path`` when it is a file; a folder raises :class:`AnnotationError` and a missing path
-    :class:`FileNotFoundError`, each as ``"{what} {path} ..."`` (``kind`` says what was wanted)."""
+    """``path`` if a file, else an error naming ``what`` and ``path``; ``kind``: what is wanted."""
     if path.is_dir():
         raise AnnotationError(f"{what} {path} is a folder, not {kind}")
     if not path.is_file():

@@ -1,10 +1,6 @@
-"""Gaussian heatmap targets and their decoding: one pure encode / decode pair.
-
-Heatmap cell i covers input pixels [i * stride, (i + 1) * stride), its centre at i * stride +
-(stride - 1) / 2 (0-based pixel centres, as the GCPM code evaluates its Gaussians). Encoding follows
-GCPM's LIP loader: a Gaussian (``sigma`` in input pixels) at cell centres, 0 below 0.01, optional
-background ``1 - max``. Decoding moves the arg-max a quarter cell toward the higher neighbour
-(Newell et al.); a border cell has none to compare and is not shifted.
+"""Gaussian heatmap targets and their decoding, one pure pair (GCPM's LIP loader; Newell et al.).
+Cell i covers input pixels [i * stride, (i + 1) * stride), centre i * stride + (stride - 1) / 2;
+targets are 0 below 0.01, with an optional background ``1 - max``.
 """
 
 from __future__ import annotations
@@ -56,11 +52,8 @@ def encode(
 
 
 def decode(heatmaps: np.ndarray | torch.Tensor, input_size: Size) -> tuple[np.ndarray, np.ndarray]:
-    """(N, K, h, w) maps -> ((N, K, 2) input-pixel coordinates, (N, K) maximum values).
-
-    A channel without a finite peak decodes to NaN coordinates (a miss), by design: a diverged
-    model scores 0 rather than stopping the evaluation.
-    """
+    """(N, K, h, w) maps -> ((N, K, 2) input-pixel coordinates, (N, K) maxima); a channel without
+    a finite peak gives NaN coordinates (a miss: a diverged model scores 0, not a crash)."""
     if hasattr(heatmaps, "detach"):  # a torch tensor, perhaps on a GPU or requiring grad
         maps = heatmaps.detach().float().cpu().numpy()
     else:
@@ -77,7 +70,7 @@ def decode(heatmaps: np.ndarray | torch.Tensor, input_size: Size) -> tuple[np.nd
     with np.errstate(invalid="ignore"):  # inf - inf in a map without a finite peak (NaN later)
         dx = maps[nn, kk, iy, np.minimum(ix + 1, w - 1)] - maps[nn, kk, iy, np.maximum(ix - 1, 0)]
         dy = maps[nn, kk, np.minimum(iy + 1, h - 1), ix] - maps[nn, kk, np.maximum(iy - 1, 0), ix]
-    # a quarter cell toward the higher neighbour; a border cell has no outer one to compare
+    # a quarter cell toward the higher neighbour (Newell et al.); a border cell has no outer one
     fx = ix + 0.25 * np.where((ix > 0) & (ix < w - 1), np.sign(dx), 0.0)
     fy = iy + 0.25 * np.where((iy > 0) & (iy < h - 1), np.sign(dy), 0.0)
     xs, ys = cell_centres(input_size, (h, w))

@@ -1,8 +1,5 @@
-"""Decode an image file in full, or say exactly why it cannot be: missing, a folder, empty, not an
-image, or truncated / corrupt.
-
-OpenCV decodes a truncated JPEG without an error (grey rows at the bottom); Pillow's full ``load``
-refuses it, which is what a check of user input needs.
+"""Decode an image file in full (Pillow's ``load``: OpenCV silently greys a truncated JPEG), or say
+why not: missing, a folder, empty, not an image, truncated / corrupt.
 """
 
 from __future__ import annotations
@@ -16,8 +13,7 @@ from .sample import AnnotationError
 
 
 def decode_fully(path: Path, source: str = "") -> tuple[int, int]:
-    """(height, width) after decoding every byte of ``path``; the error names ``source`` (an
-    annotation row, an argument) before the file."""
+    """(height, width) after decoding every byte of ``path``; errors name ``source`` first."""
     prefix = f"{source}: " if source else ""
     require_file(path, f"{prefix}image file", "an image file")
     if path.stat().st_size == 0:

@@ -1,8 +1,6 @@
-"""Keypoint layouts of LIP and MPII as data: joint names, left/right pairs, PCKh table columns.
-
-Both use one 16-joint order (LIP's B_Spine, B_Neck, B_Head are MPII's thorax, upper_neck,
-head_top). A table column averages its left and right joint; the total pools the 14 joints the
-official protocols score (Osokin 2019, Tables 2 and 4).
+"""Keypoint layouts of LIP and MPII as data (Osokin 2019, Tables 2 and 4): one 16-joint order
+(LIP's B_Spine, B_Neck, B_Head are MPII's thorax, upper_neck, head_top), left/right pairs, table
+columns (left/right means) and the 14 joints the total pools.
 """
 
 from __future__ import annotations
@@ -40,10 +38,6 @@ class KeypointLayout:
     @property
     def num_keypoints(self) -> int:
         return len(self.joint_names)
-
-    def flip_permutation(self) -> np.ndarray:
-        """Index array p such that ``flipped[:, j] = original[:, p[j]]`` swaps left and right."""
-        return np.array(flip_index(self.num_keypoints, self.flip_pairs))
 
     def index(self, joint_name: str) -> int:
         try:

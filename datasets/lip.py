@@ -1,8 +1,6 @@
-"""Reader for the LIP single-person pose annotations (Gong et al. 2017), as docs/datasets.md shows.
-
-CSV rows ``name.jpg, x1,y1,v1, ..., x16,y16,v16``, ``nan`` for a missing joint; **v = 1 means
-occluded**. Head size = ||head - neck|| (``calc_pckh``), 0.0 when either is missing; a joint with a
-negative coordinate is kept but, as ``calc_pckh`` does, not scored (``Sample.scored``).
+"""LIP single-person pose CSV (Gong et al. 2017; docs/datasets.md): ``name.jpg, x1,y1,v1, ...``,
+``nan`` when missing, **v = 1 means occluded**. Head size ||head - neck|| (``calc_pckh``), 0.0 if
+either is missing; a joint with a negative coordinate is kept but, as in ``calc_pckh``, not scored.
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
-"""PCKh and its AUC as the official MPII MATLAB evaluation and the LIP evaluation compute them.
-
-A joint counts when ``valid`` (annotated, occluded ones too) and is correct when ``distance /
-head_size <= threshold`` (``computePCK.m``, LIP's ``calc_pckh``); a NaN prediction is a miss. Images
-with a head size of 0 or NaN are excluded and counted. Columns average left and right (Head = upper
-neck and head top, ``genTablePCK.m``); the total pools the 14 scored joints. AUC: the total over
-thresholds 0:0.01:0.5, trapezoid rule, x rescaled to [0, 1] (``area_under_curve.m``).
+"""PCKh and its AUC as the official MPII MATLAB evaluation (``computePCK.m``, ``genTablePCK.m``,
+``area_under_curve.m``) and LIP's ``calc_pckh`` compute them (docs/datasets.md). A NaN prediction
+is a miss; an image with a zero / NaN head size is excluded and counted.
 """
 
 from __future__ import annotations
@@ -48,7 +44,14 @@ def normalized_distances(
     """(N, K) distance / head size, the (N, K) mask of joints that count, and the excluded count."""
     pred, gt = np.asarray(pred, dtype=np.float64), np.asarray(gt, dtype=np.float64)
     valid, head_size = np.asarray(valid, dtype=bool), np.asarray(head_size, dtype=np.float64)
-    _check_shapes(pred, gt, valid, head_size)
+    if gt.ndim != 3 or gt.shape[2] != 2:
+        raise ValueError(f"gt must have shape (N, K, 2), got {gt.shape}")
+    if pred.shape != gt.shape:
+        raise ValueError(f"pred has shape {pred.shape} but gt has {gt.shape}")
+    expected = {"valid": (valid, gt.shape[:2]), "head_size": (head_size, gt.shape[:1])}
+    for name, (array, shape) in expected.items():
+        if array.shape != shape:
+            raise ValueError(f"{name} must have shape {shape}, got {array.shape}")
     usable = np.isfinite(head_size) & (head_size > 0)
     counts = valid & usable[:, None]
     bad = counts & ~np.isfinite(gt).all(axis=2)
@@ -62,21 +65,6 @@ def normalized_distances(
         dist = np.linalg.norm(pred - gt, axis=2) / np.where(usable, head_size, np.nan)[:, None]
     dist = np.where(np.isnan(dist) & counts, np.inf, dist)  # a NaN prediction is a miss
     return dist, counts, int((~usable).sum())
-
-
-def _check_shapes(
-    pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, head_size: np.ndarray
-) -> None:
-    if gt.ndim != 3 or gt.shape[2] != 2:
-        raise ValueError(f"gt must have shape (N, K, 2), got {gt.shape}")
-    if pred.shape != gt.shape:
-        raise ValueError(f"pred has shape {pred.shape} but gt has {gt.shape}")
-    for name, array, shape in (
-        ("valid", valid, gt.shape[:2]),
-        ("head_size", head_size, gt.shape[:1]),
-    ):
-        if array.shape != shape:
-            raise ValueError(f"{name} must have shape {shape}, got {array.shape}")
 
 
 def pckh(
@@ -101,25 +89,6 @@ def pckh(
     return PCKhResult(correct, counts.sum(axis=0), excluded, float(threshold))
 
 
-def pckh_curve(
-    pred: np.ndarray,
-    gt: np.ndarray,
-    valid: np.ndarray,
-    head_size: np.ndarray,
-    layout: KeypointLayout,
-    thresholds: np.ndarray = AUC_THRESHOLDS,
-) -> np.ndarray:
-    """Total (pooled) PCKh in % at each threshold."""
-    for threshold in np.asarray(thresholds, dtype=np.float64):
-        check_range("PCKh threshold", float(threshold), low=0)
-    dist, counts, _ = normalized_distances(pred, gt, valid, head_size)
-    scored = counts[:, list(layout.total_joints)]
-    if not scored.any():
-        raise ValueError("no scored joint counts: cannot compute a PCKh curve")
-    near = dist[:, list(layout.total_joints)]
-    return np.array([100.0 * (scored & (near <= t)).sum() / scored.sum() for t in thresholds])
-
-
 def pckh_auc(
     pred: np.ndarray,
     gt: np.ndarray,
@@ -128,8 +97,12 @@ def pckh_auc(
     layout: KeypointLayout,
     thresholds: np.ndarray = AUC_THRESHOLDS,
 ) -> float:
-    """Area under the total PCKh curve in %, thresholds rescaled to [0, 1] (official MPII AUC)."""
-    return area_under_curve(pckh_curve(pred, gt, valid, head_size, layout, thresholds), thresholds)
+    """Area under the total (pooled) PCKh curve in %, thresholds rescaled to [0, 1] (official)."""
+    total = layout.total_joints
+    curve = np.array([pckh(pred, gt, valid, head_size, t).pooled(total) for t in thresholds])
+    if np.isnan(curve).any():
+        raise ValueError("no scored joint counts: cannot compute a PCKh curve")
+    return area_under_curve(curve, np.asarray(thresholds, dtype=np.float64))
 
 
 def area_under_curve(curve: np.ndarray, thresholds: np.ndarray = AUC_THRESHOLDS) -> float:

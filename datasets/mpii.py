@@ -1,7 +1,5 @@
-"""Reader for MPII Human Pose (Andriluka et al. 2014) in the mmpose JSON layout (docs/datasets.md).
-
-``root/annotations/mpii_{split}.json`` holds MATLAB 1-based coordinates (made 0-based here);
-``joints_vis = 0`` marks an unannotated joint (NaN). Head size = 0.6 x the head-box diagonal
+"""MPII Human Pose (Andriluka et al. 2014) in the mmpose JSON layout (docs/datasets.md): 1-based
+coordinates made 0-based, ``joints_vis = 0`` unannotated (NaN); head size 0.6 x head-box diagonal
 (``util_get_head_size.m``) from ``mpii_gt_{split}.mat`` or ``headboxes=``, else NaN.
 """
 
@@ -37,16 +35,12 @@ class MpiiReader(SampleList):
         self.json_path = self.path = self.root / "annotations" / f"mpii_{split}.json"
         require_file(self.json_path, "MPII annotation file")
         records = load_json_records(self.json_path)
-        image_dir = self.root / "images"
-        samples = [
-            parse_mpii_record(r, i, self.json_path, image_dir) for i, r in enumerate(records)
-        ]
-        default_mat = self.root / "annotations" / f"mpii_gt_{split}.mat"
+        samples = [parse_mpii_record(r, i, self.json_path) for i, r in enumerate(records)]
+        default_mat = self.root / "annotations" / f"mpii_gt_{split}.mat"  # a folder is named
         self.headbox_path = Path(headboxes) if headboxes is not None else default_mat
-        if headboxes is None and not default_mat.exists():  # a folder there is named
+        if headboxes is None and not default_mat.exists():
             self.headbox_path = None
-        # no records: nothing to give a size
-        self.samples = with_head_sizes(samples, self.headbox_path if samples else None)
+        self.samples = with_head_sizes(samples, self.headbox_path) if samples else samples
 
 
 def load_json_records(path: Path) -> list:
@@ -62,7 +56,8 @@ def load_json_records(path: Path) -> list:
     return records
 
 
-def parse_mpii_record(record: object, index: int, json_path: Path, image_dir: Path) -> Sample:
+def parse_mpii_record(record: object, index: int, json_path: Path) -> Sample:
+    """A person of ``root/annotations/*.json``; its image is in ``root/images``."""
     source = f"{json_path}:record {index}"
     keys = ("image", "center", "scale", "joints", "joints_vis")
     name = check_record(record, keys, source)["image"]
@@ -81,7 +76,7 @@ def parse_mpii_record(record: object, index: int, json_path: Path, image_dir: Pa
         raise AnnotationError(f"{source}: an annotated joint has a NaN/inf coordinate")
     return Sample(
         id=f"{Path(name).stem}#{index}",
-        image_path=image_dir / name,
+        image_path=json_path.parent.parent / "images" / name,
         keypoints=np.where(annotated[:, None], joints - 1.0, np.nan),  # 1-based -> 0-based
         visible=annotated,
         head_size=float("nan"),

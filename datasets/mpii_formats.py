@@ -1,12 +1,7 @@
-"""The other MPII ground-truth files users have, read into the same :class:`Sample` as
-:class:`datasets.MpiiReader` (docs/datasets.md has the table):
-
-* ``gt_valid.mat`` (``pos_gt_src``, ``jnt_missing``, ``headboxes_src``; no image names), read as
-  it is: 13 labelled joints of the real file hold a 0 coordinate, and the official code scores them;
-* bearpaw's ``mpii_annotations.json(.gz)`` (``joint_self``, unlabelled ``[0, 0, 0]``, no head box);
-* the mmpose / HRNet JSON by file path.
-
-Every source stores MATLAB 1-based pixels; samples are 0-based.
+"""The other MPII ground-truth files (table in docs/datasets.md): a gt_valid-style ``.mat`` read as
+it is (13 labelled joints of the real file hold a 0 coordinate; the official code scores them),
+bearpaw's ``mpii_annotations.json(.gz)`` and the mmpose JSON by path. Files are 1-based, samples
+0-based.
 """
 
 from __future__ import annotations
@@ -69,8 +64,7 @@ def read_mpii_ground_truth(
     if records and isinstance(records[0], dict) and "joint_self" in records[0]:
         samples, kind = read_bearpaw_records(records, path, split), "bearpaw json"
     else:
-        image_dir = path.parent.parent / "images"
-        samples = [parse_mpii_record(r, i, path, image_dir) for i, r in enumerate(records)]
+        samples = [parse_mpii_record(r, i, path) for i, r in enumerate(records)]
         kind = "mmpose json"
     headboxes = Path(headboxes) if headboxes is not None else None
     return MpiiGroundTruth(path, with_head_sizes(samples, headboxes), kind)
@@ -89,7 +83,13 @@ def read_gt_mat(path: Path) -> list[Sample]:
             f"{path}: jnt_missing has shape {missing.shape}, "
             f"expected (16, {count}) to match pos_gt_src"
         )
-    _check_joint_names(content, path)
+    stored = np.asarray(content.get("dataset_joints", MAT_JOINT_NAMES)).ravel()
+    names = tuple(str(np.asarray(n).ravel()[0]) for n in stored)
+    if names != MAT_JOINT_NAMES:
+        raise AnnotationError(
+            f"{path}: dataset_joints is {' '.join(names)}; this reader expects "
+            f"the MPII order {' '.join(MAT_JOINT_NAMES)}"
+        )
     sizes = read_head_sizes(path, count)
     labelled = missing.T == 0
     keypoints = np.where(labelled[..., None], np.moveaxis(gt, 2, 0) - 1.0, np.nan)
@@ -144,13 +144,3 @@ def parse_bearpaw_record(record: dict, index: int, path: Path) -> Sample:
         center=numeric_field(record, "objpos", (2,), source) - 1.0,
         scale=scale,
     )
-
-
-def _check_joint_names(content: dict, path: Path) -> None:
-    stored = np.asarray(content.get("dataset_joints", MAT_JOINT_NAMES)).ravel()
-    names = tuple(str(np.asarray(n).ravel()[0]) for n in stored)
-    if names != MAT_JOINT_NAMES:
-        raise AnnotationError(
-            f"{path}: dataset_joints is {' '.join(names)}; this reader expects "
-            f"the MPII order {' '.join(MAT_JOINT_NAMES)}"
-        )

@@ -1,9 +1,6 @@
-"""Prediction files as people publish them, read into one (N, K, 2) array (docs/datasets.md).
-
-``.mat`` (``preds`` or gt_valid's ``pos_pred_src``; v7.3 through h5py), ``.h5`` / ``.hdf5``,
-``.npy``, ``.npz``, ``.json`` and LIP's prediction CSV; a (2, K, N) array (column-major writers) is
-transposed. A file may state its pixel base (``coordinate_base`` 0 / 1; JSON also ``"coordinates":
-"zero-based" / "one-based"``); else :attr:`PredictionFile.base` is None and the caller must say.
+"""Prediction files as people publish them (docs/datasets.md) read into one (N, K, 2) array; a
+(2, K, N) array (column-major writers) is transposed. ``base``: the pixel base the file states
+(``coordinate_base`` 0 / 1, JSON ``"coordinates": "zero-based"``), else None: the caller says.
 """
 
 from __future__ import annotations
@@ -50,12 +47,7 @@ def load_predictions(path: str | Path) -> PredictionFile:
     coords = result.coords
     if coords.ndim == 3 and coords.shape[0] == 2 and coords.shape[2] != 2:
         # (2, K, N): an (N, K, 2) array stored column-major (Torch7 / MATLAB hdf5 writers)
-        result = replace(result, coords=coords.transpose(2, 1, 0))
-    _check_array(result.coords, path)
-    return result
-
-
-def _check_array(coords: np.ndarray, path: Path) -> None:
+        coords = coords.transpose(2, 1, 0)
     if coords.ndim != 3 or coords.shape[2] != 2:
         hint = " (a third column of scores? keep x, y only)" if coords.shape[-1:] == (3,) else ""
         raise AnnotationError(
@@ -64,16 +56,23 @@ def _check_array(coords: np.ndarray, path: Path) -> None:
         )
     if np.isinf(coords).any():
         raise AnnotationError(f"{path}: predictions hold an infinite coordinate")
+    return replace(result, coords=coords)
 
 
 def _pick(arrays: dict[str, np.ndarray], path: Path) -> PredictionFile:
     """The prediction array among a file's named arrays, with its stated coordinate base."""
-    base = _stated_base(arrays.pop("coordinate_base", None), path)
+    base = value = arrays.pop("coordinate_base", None)
+    if isinstance(value, str) and value in _BASE_WORDS:
+        base = _BASE_WORDS[value]
+    elif value is not None:
+        number = np.asarray(value).ravel()
+        if number.size != 1 or number.dtype.kind not in "iuf" or float(number[0]) not in (0, 1):
+            raise AnnotationError(f"{path}: coordinate_base must be 0 or 1, got {value!r}")
+        base = int(number[0])
     if "preds" in arrays:
         return PredictionFile(path, _numeric(arrays["preds"], path), base)
     if "pos_pred_src" in arrays:  # gt_valid.mat layout: (K, 2, N)
-        coords = np.moveaxis(_numeric(arrays["pos_pred_src"], path), 2, 0)
-        return PredictionFile(path, coords, base)
+        return PredictionFile(path, np.moveaxis(_numeric(arrays["pos_pred_src"], path), 2, 0), base)
     if len(arrays) == 1:
         return PredictionFile(path, _numeric(next(iter(arrays.values())), path), base)
     raise AnnotationError(
@@ -86,17 +85,6 @@ def _numeric(value: object, path: Path) -> np.ndarray:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise AnnotationError(f"{path}: the prediction array is not numeric") from None
-
-
-def _stated_base(value: object, path: Path) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, str) and value in _BASE_WORDS:
-        return _BASE_WORDS[value]
-    number = np.asarray(value).ravel()
-    if number.size == 1 and number.dtype.kind in "iuf" and float(number[0]) in (0.0, 1.0):
-        return int(number[0])
-    raise AnnotationError(f"{path}: coordinate_base must be 0 or 1, got {value!r}")
 
 
 def _read_mat(path: Path) -> dict[str, np.ndarray]:
@@ -119,28 +107,20 @@ def _h5_arrays(path: Path) -> dict[str, np.ndarray]:
         raise AnnotationError(f"{path}: not a readable HDF5 file ({error})") from None
 
 
-def _check_magic(path: Path, magic: bytes, kind: str) -> None:
-    # numpy reads any other header as a pickle and would call random bytes "pickled data"
-    with open(path, "rb") as handle:
+def _read_numpy(path: Path) -> dict[str, np.ndarray]:
+    npy = path.suffix.lower() == ".npy"
+    magic, kind = (b"\x93NUMPY", ".npy") if npy else (b"PK", ".npz (zip)")
+    with open(path, "rb") as handle:  # numpy would call any other header "pickled data"
         if handle.read(len(magic)) != magic:
             raise AnnotationError(f"{path}: not a {kind} file (it does not start as one)")
-
-
-def _read_npy(path: Path) -> dict[str, np.ndarray]:
-    _check_magic(path, b"\x93NUMPY", ".npy")
     try:
-        return {"preds": np.load(path, allow_pickle=False)}
-    except ValueError as error:
-        raise AnnotationError(f"{path}: not a readable .npy array ({error})") from None
-
-
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    _check_magic(path, b"PK", ".npz (zip)")
-    try:
+        if npy:
+            return {"preds": np.load(path, allow_pickle=False)}
         with np.load(path, allow_pickle=False) as content:
             return {k: content[k] for k in content.files}
     except (ValueError, OSError) as error:
-        raise AnnotationError(f"{path}: not a readable .npz file ({error})") from None
+        what = ".npy array" if npy else ".npz file"
+        raise AnnotationError(f"{path}: not a readable {what} ({error})") from None
 
 
 def _read_json(path: Path) -> dict[str, object]:
@@ -171,26 +151,26 @@ def _read_lip_csv(path: Path) -> PredictionFile:
     return PredictionFile(path, np.stack(rows), 0, tuple(lines))
 
 
-def _lip_csv_row(fields: list[str], source: str, num_joints: int = 16) -> np.ndarray:
-    per_joint = {2 * num_joints: 2, 3 * num_joints: 3}.get(len(fields))
+def _lip_csv_row(fields: list[str], source: str) -> np.ndarray:
+    per_joint = {32: 2, 48: 3}.get(len(fields))  # 16 joints: x, y or x, y, v
     if per_joint is None:
-        expected = f"{2 * num_joints} (x, y) or {3 * num_joints} (x, y, v) fields"
-        raise AnnotationError(f"{source}: expected a name and {expected}, got {len(fields)}")
+        message = f"expected a name and 32 (x, y) or 48 (x, y, v) fields, got {len(fields)}"
+        raise AnnotationError(f"{source}: {message}")
     try:
         values = [float(f) for f in fields]
     except ValueError:
         raise AnnotationError(f"{source}: a field is not a number or nan") from None
     if any(math.isinf(v) for v in values):
         raise AnnotationError(f"{source}: an infinite coordinate")
-    return np.array(values).reshape(num_joints, per_joint)[:, :2]
+    return np.array(values).reshape(16, per_joint)[:, :2]
 
 
 _READERS = {
     ".mat": _read_mat,
     ".h5": _h5_arrays,
     ".hdf5": _h5_arrays,
-    ".npy": _read_npy,
-    ".npz": _read_npz,
+    ".npy": _read_numpy,
+    ".npz": _read_numpy,
     ".json": _read_json,
     ".csv": _read_lip_csv,
 }

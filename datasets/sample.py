@@ -1,8 +1,5 @@
-"""The sample every reader yields, and the error raised for bad annotations.
-
-0-based pixel-centre coordinates (the top-left pixel's centre is (0, 0)), NaN for a missing joint.
-``valid`` (annotated) is what PCKh counts, less a protocol's own exclusions (``scored``). Joints
-outside the image are real (MPII head tops) and kept; :meth:`Sample.outside_image` reports them.
+"""The sample every reader yields and the error for bad annotations: 0-based pixel-centre
+coordinates, NaN for a missing joint; joints outside the image are real (MPII head tops) and kept.
 """
 
 from __future__ import annotations
@@ -17,7 +14,7 @@ import numpy as np
 from architectures.errors import InputFileError
 
 # Joints this far outside the image border (pixels) are reported, not taken for rounding noise.
-OUT_OF_IMAGE_TOLERANCE = 1.0
+OUTSIDE_TOLERANCE = 1.0
 
 
 class AnnotationError(InputFileError):
@@ -49,10 +46,6 @@ class Sample:
         """(K,) bool: the joint counts in PCKh under the dataset's protocol."""
         return self.valid if self.scored_mask is None else self.valid & self.scored_mask
 
-    @property
-    def num_keypoints(self) -> int:
-        return self.keypoints.shape[0]
-
     def load_image(self) -> np.ndarray:
         """Read the image (BGR uint8); raises naming the file and the annotation row."""
         if self.image_path is None:
@@ -64,19 +57,17 @@ class Sample:
             raise AnnotationError(f"{self.source}: cannot decode image {self.image_path}")
         return image
 
-    def outside_image(
-        self, image_hw: tuple[int, int], tolerance: float = OUT_OF_IMAGE_TOLERANCE
-    ) -> np.ndarray:
-        """(K,) bool: annotated joints more than ``tolerance`` px outside the image."""
-        high = np.array(image_hw[::-1]) - 0.5 + tolerance  # (x, y)
+    def outside_image(self, image_hw: tuple[int, int]) -> np.ndarray:
+        """(K,) bool: annotated joints more than :data:`OUTSIDE_TOLERANCE` px outside the image."""
+        high = np.array(image_hw[::-1]) - 0.5 + OUTSIDE_TOLERANCE  # (x, y)
+        low = -0.5 - OUTSIDE_TOLERANCE
         with np.errstate(invalid="ignore"):
-            out = ((self.keypoints < -0.5 - tolerance) | (self.keypoints > high)).any(axis=1)
+            out = ((self.keypoints < low) | (self.keypoints > high)).any(axis=1)
         return out & self.valid
 
     def person_box(self, image_hw: tuple[int, int], box_scale: float = 1.25) -> tuple[float, ...]:
-        """(x_min, y_min, width, height) in pixel edges of the region the network sees: for MPII
-        a square of side ``box_scale * scale * 200`` around the centre moved down ``15 * scale``
-        (Newell's and mmpose's convention), else the whole image (LIP images are person crops)."""
+        """(x_min, y_min, width, height), pixel edges: for MPII a square of side ``box_scale *
+        scale * 200`` about the centre, 15 * scale lower (Newell, mmpose); else the whole image."""
         if self.center is None or self.scale is None:
             height, width = image_hw
             return (-0.5, -0.5, float(width), float(height))

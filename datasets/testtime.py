@@ -1,7 +1,5 @@
-"""Test-time protocol of Osokin 2019, Table 4: heatmaps averaged over input scales and a flip.
-
-Each scale's output is resized (bilinear, ``align_corners=False``) to the heatmap size of the
-unscaled input; the flipped pass mirrors back and swaps the ``flip_pairs`` channels.
+"""Test-time protocol of Osokin 2019, Table 4: heatmaps averaged over input scales and a flip, each
+resized (bilinear) to the unscaled input's heatmap size; the flipped pass swaps channel pairs.
 """
 
 from __future__ import annotations
@@ -14,31 +12,7 @@ from torch import nn
 
 from .layouts import flip_index
 
-
-def scaled_size(size: tuple[int, int], scale: float, size_divisor: int) -> tuple[int, int]:
-    """(h, w) times ``scale``, rounded to a positive multiple of ``size_divisor``; scale 1 keeps
-    the size as it is (e.g. CPM's 368, not a multiple of 64)."""
-    if scale == 1.0:
-        return (int(size[0]), int(size[1]))
-    return tuple(max(size_divisor, round(s * scale / size_divisor) * size_divisor) for s in size)
-
-
-def _forward(
-    model: nn.Module,
-    images: torch.Tensor,
-    size: tuple[int, int],
-    mirrored: bool,
-    flip_pairs: Sequence[tuple[int, int]],
-) -> torch.Tensor:
-    x = images
-    if tuple(images.shape[-2:]) != size:
-        x = F.interpolate(images, size=size, mode="bilinear", align_corners=False)
-    if mirrored:
-        x = torch.flip(x, dims=[3])
-    maps = model(x)[-1]
-    if mirrored:
-        maps = torch.flip(maps, dims=[3])[:, flip_index(maps.shape[1], flip_pairs)]
-    return maps
+SIZE_DIVISOR = 64  # a scaled input is a multiple of this (the hourglass halves it 6 times)
 
 
 @torch.no_grad()
@@ -48,10 +22,8 @@ def predict_heatmaps(
     scales: Sequence[float] = (0.75, 1.0, 1.25),
     flip: bool = True,
     flip_pairs: Sequence[tuple[int, int]] = (),
-    size_divisor: int = 64,
 ) -> torch.Tensor:
-    """Average heatmaps (N, C, h, w) at the heatmap size of the unscaled input; ``flip`` needs
-    the channels' ``flip_pairs``. Put the model in ``eval()`` mode first."""
+    """Mean heatmaps (N, C, h, w) at the unscaled input's heatmap size; the model in ``eval()``."""
     if images.ndim != 4:
         raise ValueError(f"images must be a float NCHW batch, got shape {tuple(images.shape)}")
     if not scales:
@@ -61,9 +33,16 @@ def predict_heatmaps(
     height, width = images.shape[-2:]
     total, base = None, None
     for scale in scales:
-        size = scaled_size((height, width), scale, size_divisor)
+        size, step = (height, width), SIZE_DIVISOR
+        if scale != 1.0:  # scale 1 keeps the size as it is (CPM's 368 is no multiple of 64)
+            size = tuple(max(step, round(s * scale / step) * step) for s in size)
+        x = images
+        if size != (height, width):
+            x = F.interpolate(images, size=size, mode="bilinear", align_corners=False)
         for mirrored in (False, True) if flip else (False,):
-            maps = _forward(model, images, size, mirrored, flip_pairs)
+            maps = model(torch.flip(x, dims=[3]) if mirrored else x)[-1]
+            if mirrored:
+                maps = torch.flip(maps, dims=[3])[:, flip_index(maps.shape[1], flip_pairs)]
             if base is None:  # the heatmap size the unscaled input would give
                 base = tuple(
                     round(n * m / s) for n, m, s in zip((height, width), maps.shape[2:], size)

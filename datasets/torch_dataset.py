@@ -1,11 +1,9 @@
-"""Torch ``Dataset`` over reader samples: pre-processing, augmentation and heatmap targets.
-
-An item is a dict: ``image`` float32 (3, H, W) **BGR, (pixel - 128) / 256** (GCPM's convention;
-models hold no normalisation, use :func:`normalize_image`); ``heatmaps`` (K [+1], h, w) from
-:func:`datasets.heatmaps.encode`, in a ``joint_map``'s channel order if one is given; ``keypoints``
-(K, 2) input pixels; ``valid`` (annotated and inside the input); ``visible``; ``head_size`` in input
-pixels; ``matrix`` original -> input pixels (:func:`to_original` inverts it); ``flipped``;
-``index``; ``id``. Randomness is ``default_rng((seed, epoch, index))``, independent of workers.
+"""Torch ``Dataset`` over reader samples: pre-processing, augmentation and heatmap targets. An item
+holds ``image`` float32 (3, H, W) **BGR, (pixel - 128) / 256** (models hold no normalisation),
+``heatmaps`` (K [+1], h, w) in a ``joint_map``'s channel order if given, ``keypoints`` (K, 2) and
+``head_size`` in input pixels, ``valid`` (annotated, inside the input), ``visible``, ``matrix``
+(original -> input; :func:`to_original`), ``flipped``, ``index``, ``id``. Randomness is
+``default_rng((seed, epoch, index))``, independent of workers.
 """
 
 from __future__ import annotations
@@ -47,21 +45,16 @@ class PoseDataset(Dataset):
         background: bool = True,
         augment: AugmentConfig | None = None,
         seed: int = 0,
-        layout: KeypointLayout | None = None,
-        box_scale: float = 1.25,
         joint_map: JointMap | None = None,
     ) -> None:
-        self.layout = layout if layout is not None else getattr(source, "layout", None)
+        self.layout: KeypointLayout | None = getattr(source, "layout", None)
         if augment is not None and self.layout is None:
-            raise ValueError(
-                "augmentation flips need flip pairs: pass layout= or a reader's .layout"
-            )
+            raise ValueError("augmentation flips need flip pairs: give a reader (its .layout)")
         if sigma <= 0:
             raise ValueError(f"sigma must be positive (input pixels), got {sigma}")
         self.source, self.augment, self.seed, self.epoch = source, augment, seed, 0
         self.input_size, self.heatmap_size = _hw(input_size), _hw(heatmap_size)
-        self.sigma, self.background, self.box_scale = sigma, background, box_scale
-        self.joint_map = joint_map
+        self.sigma, self.background, self.joint_map = sigma, background, joint_map
 
     def __len__(self) -> int:
         return len(self.source)
@@ -72,14 +65,16 @@ class PoseDataset(Dataset):
     def __getitem__(self, index: int) -> dict:
         sample = self.source[index]
         image = sample.load_image()
-        box = sample.person_box(image.shape[:2], self.box_scale)
+        box = sample.person_box(image.shape[:2])
         args = (image, sample.keypoints, sample.visible, box, self.input_size)
         if self.augment is None:
             out = fit(*args)
         else:
             rng = np.random.default_rng((self.seed, self.epoch, index))
             out = augment(*args, self.augment, rng, self.layout.flip_pairs)
-        valid = self._inside(out.keypoints)
+        high = np.array(self.input_size[::-1]) - 0.5  # (x, y) of the last pixel edge
+        with np.errstate(invalid="ignore"):  # NaN compares False: a missing joint is not inside
+            valid = ((out.keypoints >= -0.5) & (out.keypoints <= high)).all(axis=1)
         points = out.keypoints if self.joint_map is None else self.joint_map.to_model(out.keypoints)
         present = np.isfinite(points).all(axis=1)
         targets = encode(
@@ -110,8 +105,3 @@ class PoseDataset(Dataset):
             return decode(heatmaps[:, :num], self.input_size)[0]
         coords, _ = decode(heatmaps[:, : len(self.joint_map.index)], self.input_size)
         return self.joint_map.to_data(coords, num)
-
-    def _inside(self, keypoints: np.ndarray) -> np.ndarray:
-        high = np.array(self.input_size[::-1]) - 0.5  # (x, y) of the last pixel edge
-        with np.errstate(invalid="ignore"):  # NaN compares False: a missing joint is not inside
-            return ((keypoints >= -0.5) & (keypoints <= high)).all(axis=1)

@@ -9,14 +9,11 @@ import math
 import cv2
 import numpy as np
 
-from .layouts import flip_index
-
 FILL = 128  # the fixed padding / masking colour of the GCPM code
 
 
 def fit_matrix(box: tuple[float, ...], input_size: tuple[int, int]) -> np.ndarray:
-    """Scale ``box`` (x_min, y_min, width, height; pixel edges) by its bigger side into the input
-    (height, width) and centre it."""
+    """Fit ``box`` (x_min, y_min, width, height; pixel edges) into the input, centred."""
     x0, y0, bw, bh = box
     in_h, in_w = input_size
     s = min(in_w / bw, in_h / bh)
@@ -31,11 +28,6 @@ def scale_rotate_matrix(scale: float, degrees: float, input_size: tuple[int, int
     cx, cy = (input_size[1] - 1) / 2, (input_size[0] - 1) / 2
     top = cv2.getRotationMatrix2D((cx, cy), degrees, scale)
     return np.vstack([top, [0.0, 0.0, 1.0]])
-
-
-def hflip_matrix(input_size: tuple[int, int]) -> np.ndarray:
-    """Mirror x about the input's vertical centre line (x -> W - 1 - x)."""
-    return np.array([[-1.0, 0.0, input_size[1] - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
 
 
 def apply_matrix(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -61,11 +53,6 @@ def warp(
         image, matrix[:2], size, borderMode=cv2.BORDER_CONSTANT, borderValue=border
     )
     return out, apply_matrix(keypoints, matrix)
-
-
-def swap_left_right(array: np.ndarray, flip_pairs: tuple[tuple[int, int], ...]) -> np.ndarray:
-    """Swap left/right joints along axis 0 (keypoints, visibility) after a mirror (a copy)."""
-    return array[flip_index(len(array), flip_pairs)]
 
 
 def permute_channels(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -1,9 +1,7 @@
 """Generated pose data in the official LIP and MPII layouts, read back by the real readers.
 
-``python -m datasets.synthetic --format {lip,mpii} --out DIR --num-images N [--seed S]`` draws
-front-facing stick figures (:mod:`datasets.figures`); the same seed gives the same files. A set is
-built in a hidden folder and renamed into place; ``.synthetic_files.json`` lists its files, and a
-folder holding anything else is refused (docs/datasets.md).
+The same seed gives the same files; a set is swapped in whole and listed in
+``.synthetic_files.json``; a folder holding anything else is refused (docs/datasets.md).
 """
 
 from __future__ import annotations
@@ -25,9 +23,17 @@ MANIFEST = ".synthetic_files.json"  # the files of the set, relative to ``out``
 
 
 def generate(config: SyntheticConfig) -> Written:
-    """Write the set (replacing an earlier one, :func:`earlier_set`); returns per split the image
-    names and the drawn figures (0-based)."""
-    _check_config(config)
+    """Write the set, replacing our earlier one; returns per split the names and drawn figures."""
+    if config.format not in FORMATS:
+        raise UsageError(f"unknown format {config.format!r}; expected one of {FORMATS}")
+    check_range("num_images", config.num_images, 2)  # one for train, one for val
+    check_range("seed", config.seed, 0)  # numpy's own message would not name the seed
+    check_range("val_fraction", config.val_fraction, 0, 1)
+    if num_val(config) >= config.num_images:
+        raise UsageError(
+            f"val_fraction {config.val_fraction} leaves no image of {config.num_images} for the "
+            "train split; give a smaller fraction or more images"
+        )
     earlier_set(config.out)  # refuses a folder of other files before any work
     staging = staging_folder(config.out)
     try:
@@ -41,22 +47,8 @@ def generate(config: SyntheticConfig) -> Written:
     return written
 
 
-def _check_config(config: SyntheticConfig) -> None:
-    if config.format not in FORMATS:
-        raise UsageError(f"unknown format {config.format!r}; expected one of {FORMATS}")
-    check_range("num_images", config.num_images, 2)  # one for train, one for val
-    check_range("seed", config.seed, 0)  # numpy's own message would not name the seed
-    check_range("val_fraction", config.val_fraction, 0, 1)
-    if num_val(config) >= config.num_images:
-        raise UsageError(
-            f"val_fraction {config.val_fraction} leaves no image of {config.num_images} for the "
-            "train split; give a smaller fraction or more images"
-        )
-
-
 def earlier_set(out: Path) -> int | None:
-    """How many files our earlier set in ``out`` holds (``None``: absent or empty); anything else
-    (a file, files no :data:`MANIFEST` lists) is an :class:`InputFileError` naming it."""
+    """Files of our earlier set in ``out`` (None: absent or empty); other content is refused."""
     if not out.exists():
         return None
     if not out.is_dir():

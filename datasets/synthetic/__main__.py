@@ -8,11 +8,11 @@ from architectures.errors import ArgumentParser, error_boundary
 from datasets import synthetic
 from datasets.synthetic import FORMATS, SyntheticConfig, earlier_set, generate
 
-PROG = "python -m datasets.synthetic"
-
 
 def main(argv: list[str] | None = None) -> None:
-    parser = ArgumentParser(prog=PROG, description=synthetic.__doc__.split("\n\n")[0])
+    parser = ArgumentParser(
+        prog="python -m datasets.synthetic", description=synthetic.__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--format", required=True, choices=FORMATS)
     parser.add_argument("--out", required=True, type=Path, help="dataset root to create")
     parser.add_argument("--num-images", required=True, type=int)

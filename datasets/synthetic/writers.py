@@ -1,6 +1,5 @@
-"""The drawn people and the files of one generated set, in the official LIP and MPII layouts
-(LIP: person crops, sometimes cut off at the bottom; MPII: scenes with 1-based mmpose JSON and the
-head boxes of ``mpii_gt_val.mat``). Writers write into ``config.out`` as given.
+"""The files of one generated set (LIP: person crops, some cut off at the bottom; MPII: scenes with
+1-based mmpose JSON and the head boxes of ``mpii_gt_val.mat``), written into ``config.out``.
 """
 
 from __future__ import annotations
@@ -42,10 +41,7 @@ Written = dict[str, list[tuple[str, Drawn]]]  # split -> (image name, what was d
 
 
 def write_jpeg(path: Path, image: np.ndarray) -> None:
-    ok, buffer = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])
-    if not ok:
-        raise RuntimeError(f"could not encode {path}")
-    write_bytes(path, buffer.tobytes())
+    write_bytes(path, cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes())
 
 
 def draw_person(
@@ -59,25 +55,21 @@ def draw_person(
     height, width = size
     image = figures.background(rng, height, width)
     joints = figures.place(figures.random_pose(rng), rng, person_height, centre)
-    if keep_inside:
-        joints = _fit_inside(joints, height, width, margin=0.1 * person_height)
+    if keep_inside:  # shrink about the centre and shift: every joint 10 % of the height inside
+        margin = 0.1 * person_height
+        low, high = joints.min(axis=0), joints.max(axis=0)
+        room = np.array([width, height]) - 1 - 2 * margin
+        shrink = min(1.0, float(np.min(room / np.maximum(high - low, 1e-6))))
+        mid = (low + high) / 2
+        joints = mid + (joints - mid) * shrink
+        low, high = joints.min(axis=0), joints.max(axis=0)
+        limit = np.array([width, height]) - 1 - margin
+        joints = joints + np.maximum(margin - low, 0) - np.maximum(high - limit, 0)
     figures.draw_figure(image, joints, rng)
     occluded = np.zeros(16, dtype=bool)
     if rng.random() < occluder_prob:
         occluded = figures.add_occluder(image, joints, rng)
     return Drawn(image, joints, occluded)
-
-
-def _fit_inside(joints: np.ndarray, height: int, width: int, margin: float) -> np.ndarray:
-    """Shrink about the centre and shift so that every joint is ``margin`` inside the image."""
-    low, high = joints.min(axis=0), joints.max(axis=0)
-    room = np.array([width, height]) - 1 - 2 * margin
-    shrink = min(1.0, float(np.min(room / np.maximum(high - low, 1e-6))))
-    mid = (low + high) / 2
-    joints = mid + (joints - mid) * shrink
-    low, high = joints.min(axis=0), joints.max(axis=0)
-    limit = np.array([width, height]) - 1 - margin
-    return joints + np.maximum(margin - low, 0) - np.maximum(high - limit, 0)
 
 
 def num_val(config: SyntheticConfig) -> int:

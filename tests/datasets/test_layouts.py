@@ -6,12 +6,19 @@ import numpy as np
 import pytest
 
 from architectures.errors import UnknownNameError
-from datasets.layouts import CPM_JOINT_MAP, LIP_LAYOUT, MPII_LAYOUT, get_layout, joint_map_for
+from datasets.layouts import (
+    CPM_JOINT_MAP,
+    LIP_LAYOUT,
+    MPII_LAYOUT,
+    flip_index,
+    get_layout,
+    joint_map_for,
+)
 
 
 @pytest.mark.parametrize("layout", [LIP_LAYOUT, MPII_LAYOUT], ids=["lip", "mpii"])
 def test_a_mirror_swaps_left_and_right_and_twice_is_the_identity(layout) -> None:
-    flip = layout.flip_permutation()
+    flip = np.array(flip_index(layout.num_keypoints, layout.flip_pairs))
     assert (flip[flip] == np.arange(layout.num_keypoints)).all()
     assert flip[12] == 13 and flip[13] == 12  # right and left shoulder in both layouts
     assert flip[layout.head_joint] == layout.head_joint

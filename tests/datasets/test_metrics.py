@@ -18,7 +18,7 @@ from datasets import (
     pckh,
     pckh_auc,
 )
-from datasets.metrics import PCKhResult, normalized_distances, pckh_curve
+from datasets.metrics import PCKhResult, normalized_distances
 
 K = 16
 
@@ -121,8 +121,6 @@ def test_paper_columns_pool_the_total_by_joint_count():
 def test_auc_trapezoid_over_0_to_0_5():
     gt, pred, valid, head = setup(n=1)
     pred[0, :, 0] += 2.5  # every joint at normalised distance 0.25
-    curve = pckh_curve(pred, gt, valid, head, MPII_LAYOUT)
-    assert curve.size == 51 and (curve[:25] == 0).all() and (curve[25:] == 100).all()
     # One rising segment (0 -> 100, width 1/50) and 25 segments at 100, each of width 1/50.
     assert pckh_auc(pred, gt, valid, head, MPII_LAYOUT) == pytest.approx((50 + 25 * 100) / 50)
 
@@ -204,9 +202,6 @@ def test_auc_rescales_thresholds_that_do_not_start_at_zero() -> None:
     pred, gt, valid, head = _case(n=1)
     pred[0, :, 0] += 3.0  # every joint 0.3 head sizes away
     thresholds = np.array([0.2, 0.3, 0.4])  # x = 0, 0.5, 1
-    np.testing.assert_array_equal(
-        pckh_curve(pred, gt, valid, head, MPII_LAYOUT, thresholds), [0.0, 100.0, 100.0]
-    )
     # trapezoids: (0 + 100) / 2 * 0.5 + 100 * 0.5
     assert pckh_auc(pred, gt, valid, head, MPII_LAYOUT, thresholds) == pytest.approx(75.0)
 
@@ -230,7 +225,7 @@ def test_error_messages_name_the_argument_and_its_shape() -> None:
     scored = list(MPII_LAYOUT.total_joints)
     valid[:, scored] = False
     with pytest.raises(ValueError, match="^no scored joint counts: cannot compute a PCKh curve$"):
-        pckh_curve(pred, gt, valid, head, MPII_LAYOUT)
+        pckh_auc(pred, gt, valid, head, MPII_LAYOUT)
 
 
 def test_mpii_head_size_of_one_box_and_of_a_grid_of_boxes() -> None:

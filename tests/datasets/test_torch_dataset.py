@@ -16,6 +16,7 @@ from datasets import (
     normalize_image,
     to_original,
 )
+from datasets.layouts import flip_index
 from tests.helpers import generated_root
 
 
@@ -59,7 +60,7 @@ def test_targets_decode_back_to_original_annotations(lip_root, augment):
             np.testing.assert_array_equal(valid, sample.valid)
         decoded = _decoded_in_original(item, 256)
         # Index through the flip: the item's joint j is the sample's joint perm[j].
-        perm = reader.layout.flip_permutation() if item["flipped"] else np.arange(16)
+        perm = flip_index(16, reader.layout.flip_pairs) if item["flipped"] else np.arange(16)
         half_cell = 4.0 / np.sqrt(abs(np.linalg.det(item["matrix"].numpy()[:2, :2])))
         error = np.abs(decoded[valid] - sample.keypoints[perm][valid])
         assert error.max() <= half_cell + 1e-6  # border cells can be off by half a cell
@@ -137,7 +138,7 @@ def test_cpm_joint_map_targets_decode_back_in_the_data_order(mpii_root, augment)
         coords = data.decode(item["heatmaps"][None])
         assert coords.shape == (1, 16, 2) and np.isnan(coords[0, [6, 7]]).all()
         sample = reader[index]
-        perm = reader.layout.flip_permutation() if item["flipped"] else np.arange(16)
+        perm = flip_index(16, reader.layout.flip_pairs) if item["flipped"] else np.arange(16)
         back = to_original(coords[0], item["matrix"].numpy())
         mapped = list(CPM_JOINT_MAP.index)
         truth = sample.keypoints[perm][mapped]
