@@ -109,14 +109,17 @@ def test_pipeline_takes_joints_outside_the_image(tmp_path, records, everyone, au
         path = tmp_path / sample.image_path.name
         cv2.imwrite(str(path), np.full((h, w, 3), 90, np.uint8))
         samples.append(replace(sample, image_path=path))
+
+    class Samples(list):  # the real records as a reader: samples plus the layout's flip pairs
+        layout = MPII_LAYOUT
+
     data = PoseDataset(
-        samples,
+        Samples(samples),
         input_size=256,
         heatmap_size=64,
         sigma=8.0,
         background=False,
         augment=AugmentConfig.paper("mpii") if augment else None,
-        layout=MPII_LAYOUT,
     )
     for index in range(len(data)):
         item = data[index]
