@@ -89,15 +89,11 @@ def _verdict(name: str, base: Pass, cur: Pass, tolerance: float) -> dict:
     return {**row, "tolerance (%)": 100 * tolerance, "verdict": verdict}
 
 
-def compare(
-    baseline: Pass, current: Pass, names: Sequence[str], tolerance: float | None = None
-) -> pd.DataFrame:
-    """One row per model in ``names`` (the models this check ran); ``tolerance`` defaults to
-    the baseline's."""
+def compare(baseline: Pass, current: Pass, names: Sequence[str], tolerance=None) -> pd.DataFrame:
+    """One row per model in ``names``; ``tolerance`` defaults to the baseline's."""
     tol = baseline.config.tolerance if tolerance is None else tolerance
     return pd.DataFrame([_verdict(n, baseline, current, tol) for n in names])
 
 
 def missing_models(baseline: Pass, known: Sequence[str]) -> list[str]:
-    """Baselined models that are no longer registered."""
     return [n for n in baseline.models if n not in known]

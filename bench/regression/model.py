@@ -106,14 +106,9 @@ def load_baseline(path: Path) -> Pass:
 def merge(passes: list[Pass]) -> Pass:
     """A baseline from unchanged passes: every repeat of every pass is one sample."""
     first = passes[0]
-    models = {
-        name: ModelFigures(
-            fig.params,
-            fig.flops,
-            fig.signature,
-            [s for p in passes for s in p.models[name].samples],
-            [r for p in passes for r in p.models[name].raw],
-        )
-        for name, fig in first.models.items()
-    }
+    models = {}
+    for name, fig in first.models.items():
+        samples = [s for p in passes for s in p.models[name].samples]
+        raw = [r for p in passes for r in p.models[name].raw]
+        models[name] = ModelFigures(fig.params, fig.flops, fig.signature, samples, raw)
     return Pass(first.config, first.fingerprint, first.commit, first.dirty, models)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from bench.regression.model import GateError
@@ -66,9 +66,5 @@ def worktree(root: Path, commit: str) -> Iterator[Path]:
         try:
             yield path
         finally:
-            subprocess.run(
-                ["git", "worktree", "remove", "--force", str(path)],
-                cwd=root,
-                capture_output=True,
-                check=False,
-            )
+            with suppress(GitError):
+                git(root, "worktree", "remove", "--force", str(path))
