@@ -83,9 +83,8 @@ class Pass:
         try:
             models = {n: ModelFigures(**m) for n, m in data["models"].items()}
             config = GateConfig(**data["config"])
-            return cls(
-                config, dict(data["fingerprint"]), str(data["commit"]), data["dirty"], models
-            )
+            fingerprint = dict(data["fingerprint"])
+            return cls(config, fingerprint, str(data["commit"]), data["dirty"], models)
         except (KeyError, TypeError) as exc:
             raise GateError(f"{source}: malformed regression baseline ({exc!r})") from None
 
