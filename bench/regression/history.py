@@ -92,8 +92,9 @@ def change_table(per_model: dict[str, pd.DataFrame], tolerance: float = TOLERANC
         for start in change_points(values, tolerance):
             before, after = values[start - 1], values[start]
             commits = [str(c)[:10] for c in g.commit[start - 1 : start + 1]]
-            change = 100 * (after / before - 1)
-            rows.append([model, g["pass"][start], *commits, before, after, change])
+            rows.append(
+                [model, g["pass"][start], *commits, before, after, 100 * (after / before - 1)]
+            )
     columns = ["model", "pass", "from commit", "to commit", "before", "after", "change (%)"]
     return pd.DataFrame(rows, columns=columns)
 

@@ -140,6 +140,5 @@ def run_pass(
     for n in names:
         raw = [float(v) for v in instructions[n]]
         samples = raw if n == config.reference else [v / r for v, r in zip(raw, ref)]
-        c = counts[n]
-        models[n] = ModelFigures(c["params"], c["flops"], c["signature"], samples, raw)
+        models[n] = ModelFigures(**counts[n], samples=samples, raw=raw)
     return Pass(config, fingerprint(), commit, dirty, models)

@@ -40,7 +40,6 @@ def head(root: Path) -> tuple[str, list[str]]:
 
 
 def require_repository(root: Path) -> None:
-    """Refuse a ``--repo`` that is not (inside) a git work tree."""
     if not root.is_dir():
         raise GitError(f"--repo {root}: no such folder")
     try:
