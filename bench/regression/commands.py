@@ -67,9 +67,8 @@ def _remeasured_baseline(baseline: Pass, names: Sequence[str], source: Path, bar
     bar.write(f"note: measuring the baseline's commit {commit} here (git worktree)", sys.stdout)
     try:
         with worktree(TOOL_ROOT, baseline.commit) as tree:
-            return run_pass(
-                baseline.config, names, tree, on_model=following(bar, f"baseline {commit}")
-            )
+            on_model = following(bar, f"baseline {commit}")
+            return run_pass(baseline.config, names, tree, on_model=on_model)
     except GitError as exc:
         raise NoComparableBaseline(f"cannot check out {commit} ({exc}); {redo}") from None
 

@@ -52,9 +52,7 @@ def read_history(path: Path) -> pd.DataFrame:
     if frame.empty:
         return frame
     # a file cut mid-row (a killed copy, a full disk): pandas reads it silently
-    with open(path, "rb") as handle:
-        handle.seek(-1, 2)
-        cut_at_end = handle.read(1) != b"\n"
+    cut_at_end = not path.read_bytes().endswith(b"\n")
     short = frame[["value", "samples", "params", "flops"]].isna().any(axis=1)
     if short.any() or cut_at_end:
         line = (short.idxmax() if short.any() else len(frame) - 1) + 2  # 1-based, after header
@@ -92,9 +90,8 @@ def change_table(per_model: dict[str, pd.DataFrame], tolerance: float = TOLERANC
         for start in change_points(values, tolerance):
             before, after = values[start - 1], values[start]
             commits = [str(c)[:10] for c in g.commit[start - 1 : start + 1]]
-            rows.append(
-                [model, g["pass"][start], *commits, before, after, 100 * (after / before - 1)]
-            )
+            change = 100 * (after / before - 1)
+            rows.append([model, g["pass"][start], *commits, before, after, change])
     columns = ["model", "pass", "from commit", "to commit", "before", "after", "change (%)"]
     return pd.DataFrame(rows, columns=columns)
 
