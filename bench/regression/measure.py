@@ -108,9 +108,8 @@ def run_pass(
         procs = {}
         for s in signals:  # the instruction worker runs under the ISA cap, its stdout piped
             cmd = worker_command(s, names, config, outs[s], models_root, slowdowns)
-            followed = s == "instructions"
-            env = {**os.environ, **ISA_CAP} if followed else None
-            out = subprocess.PIPE if followed else subprocess.DEVNULL
+            env = {**os.environ, **ISA_CAP} if s == "instructions" else None
+            out = subprocess.PIPE if s == "instructions" else subprocess.DEVNULL
             with open(Path(tmp) / f"{s}.err", "w", encoding="utf-8") as err:  # a full pipe stalls
                 procs[s] = subprocess.Popen(
                     cmd, cwd=TOOL_ROOT, stdout=out, stderr=err, text=True, env=env
