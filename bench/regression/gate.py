@@ -57,18 +57,6 @@ def signature_diff(base: dict[str, list[int]], cur: dict[str, list[int]]) -> lis
     return diffs
 
 
-def _counts_verdict(base, cur) -> str | None:
-    """The first exact count that changed, as a FAIL verdict; None when all agree."""
-    if cur.params != base.params:
-        return f"FAIL: params {base.params} -> {cur.params}"
-    if cur.flops != base.flops:
-        return f"FAIL: FLOPs {base.flops} -> {cur.flops}"
-    ops = signature_diff(base.signature, cur.signature)
-    if ops:
-        return f"FAIL: ops changed ({'; '.join(ops[:3])}{'; ...' if len(ops) > 3 else ''})"
-    return None
-
-
 def _verdict(name: str, base: Pass, cur: Pass, tolerance: float) -> dict:
     b, c = base.models.get(name), cur.models.get(name)
     row: dict = {"model": name, "figure": (cur if c else base).figure_of(name)}
@@ -81,23 +69,25 @@ def _verdict(name: str, base: Pass, cur: Pass, tolerance: float) -> dict:
     before, now = statistics.median(b.samples), statistics.median(c.samples)
     change = now / before - 1
     row |= {"baseline": before, "now": now, "change (%)": 100 * change}
-    verdict = _counts_verdict(b, c)
-    if verdict is None and change > tolerance:
+    ops = signature_diff(b.signature, c.signature)  # exact counts first, then the figure
+    if c.params != b.params:
+        verdict = f"FAIL: params {b.params} -> {c.params}"
+    elif c.flops != b.flops:
+        verdict = f"FAIL: FLOPs {b.flops} -> {c.flops}"
+    elif ops:
+        verdict = f"FAIL: ops changed ({'; '.join(ops[:3])}{'; ...' if len(ops) > 3 else ''})"
+    elif change > tolerance:
         verdict = "FAIL: slower"
-    elif verdict is None:
+    else:
         verdict = "ok (faster: consider update)" if change < -tolerance else "ok"
     return {**row, "tolerance (%)": 100 * tolerance, "verdict": verdict}
 
 
-def compare(
-    baseline: Pass, current: Pass, names: Sequence[str], tolerance: float | None = None
-) -> pd.DataFrame:
-    """One row per model in ``names`` (the models this check ran); ``tolerance`` defaults to
-    the baseline's."""
+def compare(baseline: Pass, current: Pass, names: Sequence[str], tolerance=None) -> pd.DataFrame:
+    """One row per model in ``names``; ``tolerance`` defaults to the baseline's."""
     tol = baseline.config.tolerance if tolerance is None else tolerance
     return pd.DataFrame([_verdict(n, baseline, current, tol) for n in names])
 
 
 def missing_models(baseline: Pass, known: Sequence[str]) -> list[str]:
-    """Baselined models that are no longer registered."""
     return [n for n in baseline.models if n not in known]

@@ -49,22 +49,15 @@ def read_history(path: Path) -> pd.DataFrame:
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         raise GateError(f"{path}: not a regression history (missing columns {missing})")
-    _require_whole_rows(path, frame)
-    return frame
-
-
-def _require_whole_rows(path: Path, frame: pd.DataFrame) -> None:
-    """Refuse a file cut mid-row (a killed copy, a full disk), naming the line: pandas would
-    read it silently, its last fields empty or a number cut short."""
     if frame.empty:
-        return
-    with open(path, "rb") as handle:
-        handle.seek(-1, 2)
-        cut_at_end = handle.read(1) != b"\n"
+        return frame
+    # a file cut mid-row (a killed copy, a full disk): pandas reads it silently
+    cut_at_end = not path.read_bytes().endswith(b"\n")
     short = frame[["value", "samples", "params", "flops"]].isna().any(axis=1)
     if short.any() or cut_at_end:
         line = (short.idxmax() if short.any() else len(frame) - 1) + 2  # 1-based, after header
         raise GateError(f"{path}: line {line} is cut short (a truncated history file)")
+    return frame
 
 
 def append(path: Path, rows: pd.DataFrame) -> pd.DataFrame:
@@ -75,8 +68,7 @@ def append(path: Path, rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def series(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Per model, the rows comparable with the latest (its fingerprint, signal, input), passes
-    numbered."""
+    """Per model, the rows comparable with the latest (fingerprint, signal, input), numbered."""
     if frame.empty:
         raise GateError("the history is empty")
     same = ["fingerprint_id", "signal", "input"]

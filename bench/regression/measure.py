@@ -78,14 +78,7 @@ class MeasureError(RuntimeError):
     """A measuring process crashed: an internal error, reported with its output."""
 
 
-def worker_command(
-    signal: str,
-    names: Sequence[str],
-    config: GateConfig,
-    out: Path,
-    models_root: Path | None = None,
-    slowdowns: dict[str, float] | None = None,
-) -> list[str]:
+def worker_command(signal, names, config: GateConfig, out: Path, models_root=None, slowdowns=None):
     """The worker process of ``signal`` ("counts" or "instructions", the latter under valgrind)."""
     job = {"signal": signal, "names": list(names), "size": config.input_size, "out": str(out)}
     job |= {"repeats": config.repeats, "slowdowns": slowdowns or {}}
@@ -101,14 +94,6 @@ def worker_command(
     return [valgrind, *CALLGRIND, late, dump, *cmd]
 
 
-def _start(cmd: list[str], err: Path, followed: bool) -> subprocess.Popen:
-    """A worker; ``followed``: the instruction worker, under the ISA cap, its stdout piped."""
-    env = {**os.environ, **ISA_CAP} if followed else None
-    out = subprocess.PIPE if followed else subprocess.DEVNULL
-    with open(err, "w", encoding="utf-8") as handle:  # a file: a full pipe would stall the worker
-        return subprocess.Popen(cmd, cwd=TOOL_ROOT, stdout=out, stderr=handle, text=True, env=env)
-
-
 def run_pass(
     config: GateConfig,
     names: Sequence[str],
@@ -120,14 +105,15 @@ def run_pass(
     with tempfile.TemporaryDirectory(prefix="gate-pass-") as tmp:
         signals = ("counts", "instructions")
         outs = {s: Path(tmp) / f"{s}.json" for s in signals}
-        procs = {
-            s: _start(
-                worker_command(s, names, config, outs[s], models_root, slowdowns),
-                Path(tmp) / f"{s}.err",
-                s == "instructions",
-            )
-            for s in signals
-        }
+        procs = {}
+        for s in signals:  # the instruction worker runs under the ISA cap, its stdout piped
+            cmd = worker_command(s, names, config, outs[s], models_root, slowdowns)
+            env = {**os.environ, **ISA_CAP} if s == "instructions" else None
+            out = subprocess.PIPE if s == "instructions" else subprocess.DEVNULL
+            with open(Path(tmp) / f"{s}.err", "w", encoding="utf-8") as err:  # a full pipe stalls
+                procs[s] = subprocess.Popen(
+                    cmd, cwd=TOOL_ROOT, stdout=out, stderr=err, text=True, env=env
+                )
         try:
             for line in procs["instructions"].stdout:
                 word, _, name = line.strip().partition(" ")
@@ -153,6 +139,5 @@ def run_pass(
     for n in names:
         raw = [float(v) for v in instructions[n]]
         samples = raw if n == config.reference else [v / r for v, r in zip(raw, ref)]
-        c = counts[n]
-        models[n] = ModelFigures(c["params"], c["flops"], c["signature"], samples, raw)
+        models[n] = ModelFigures(**counts[n], samples=samples, raw=raw)
     return Pass(config, fingerprint(), commit, dirty, models)

@@ -83,9 +83,8 @@ class Pass:
         try:
             models = {n: ModelFigures(**m) for n, m in data["models"].items()}
             config = GateConfig(**data["config"])
-            return cls(
-                config, dict(data["fingerprint"]), str(data["commit"]), data["dirty"], models
-            )
+            fingerprint = dict(data["fingerprint"])
+            return cls(config, fingerprint, str(data["commit"]), data["dirty"], models)
         except (KeyError, TypeError) as exc:
             raise GateError(f"{source}: malformed regression baseline ({exc!r})") from None
 
@@ -106,14 +105,9 @@ def load_baseline(path: Path) -> Pass:
 def merge(passes: list[Pass]) -> Pass:
     """A baseline from unchanged passes: every repeat of every pass is one sample."""
     first = passes[0]
-    models = {
-        name: ModelFigures(
-            fig.params,
-            fig.flops,
-            fig.signature,
-            [s for p in passes for s in p.models[name].samples],
-            [r for p in passes for r in p.models[name].raw],
-        )
-        for name, fig in first.models.items()
-    }
+    models = {}
+    for name, fig in first.models.items():
+        samples = [s for p in passes for s in p.models[name].samples]
+        raw = [r for p in passes for r in p.models[name].raw]
+        models[name] = ModelFigures(fig.params, fig.flops, fig.signature, samples, raw)
     return Pass(first.config, first.fingerprint, first.commit, first.dirty, models)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from bench.regression.model import GateError
@@ -40,7 +40,6 @@ def head(root: Path) -> tuple[str, list[str]]:
 
 
 def require_repository(root: Path) -> None:
-    """Refuse a ``--repo`` that is not (inside) a git work tree."""
     if not root.is_dir():
         raise GitError(f"--repo {root}: no such folder")
     try:
@@ -66,9 +65,5 @@ def worktree(root: Path, commit: str) -> Iterator[Path]:
         try:
             yield path
         finally:
-            subprocess.run(
-                ["git", "worktree", "remove", "--force", str(path)],
-                cwd=root,
-                capture_output=True,
-                check=False,
-            )
+            with suppress(GitError):
+                git(root, "worktree", "remove", "--force", str(path))

@@ -34,9 +34,8 @@ def client_request(code: int) -> int:
     instrumentation after start-up and warm-up (``--instr-atstart=no``) saves ~75 s of CPU."""
     page = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
     page.write(_AMD64_STUB)
-    call = ctypes.CFUNCTYPE(ctypes.c_ulong, ctypes.c_void_p)(
-        ctypes.addressof(ctypes.c_char.from_buffer(page))
-    )
+    address = ctypes.addressof(ctypes.c_char.from_buffer(page))
+    call = ctypes.CFUNCTYPE(ctypes.c_ulong, ctypes.c_void_p)(address)
     args = (ctypes.c_ulong * 6)(code, 0, 0, 0, 0, 0)
     return int(call(ctypes.cast(args, ctypes.c_void_p)))
 
