@@ -41,7 +41,6 @@ class FlopReport:
 
 
 def count_params(module: nn.Module, recurse: bool = True) -> int:
-    """Number of parameter elements (every parameter, trainable or not)."""
     return sum(p.numel() for p in module.parameters(recurse=recurse))
 
 

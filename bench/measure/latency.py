@@ -73,8 +73,6 @@ VALIDITY = ValidityRule()
 
 @dataclass(frozen=True)
 class LatencyStats:
-    """Summary of per-iteration latencies in milliseconds."""
-
     median_ms: float
     mean_ms: float
     p10_ms: float
@@ -226,8 +224,6 @@ def _unsupported_reason(model: nn.Module, x: torch.Tensor, mode: str) -> str:
 
 @dataclass
 class _Job:
-    """One (model, mode) of a benchmark: the prepared model and input, and its result so far."""
-
     model: nn.Module
     x: torch.Tensor
     result: LatencyResult

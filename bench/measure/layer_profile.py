@@ -187,8 +187,6 @@ def attribute_events(events: Sequence, on_cuda: bool) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class ProfileConfig:
-    """Untimed warm-up forwards, then ``iters`` profiled ones (times are per forward)."""
-
     warmup: int = 3
     iters: int = 10
 

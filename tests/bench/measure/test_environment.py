@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from bench.measure import environment, latency, load
+from bench.measure import environment, latency
 from bench.measure.environment import (
     MIN_ENERGY_WINDOW_S,
     GpuCounters,
@@ -184,7 +184,7 @@ def test_stable_record_leaves_out_volatile_state_and_keeps_flags():
 @pytest.mark.parametrize(("load_1m", "busy"), [(0.9, False), (1.1, True), (None, False)])
 def test_the_record_says_how_busy_the_machine_is(monkeypatch, load_1m, busy) -> None:
     reading = {"load_1m": load_1m, "cores": 2, "ticks_total": None, "ticks_steal": None}
-    monkeypatch.setattr(load, "machine_load", lambda: reading)
+    monkeypatch.setattr(environment, "machine_load", lambda: reading)
     assert environment_record(CPU)["load"] == {"load_1m": load_1m, "cores": 2, "busy": busy}
 
 
