@@ -1,7 +1,6 @@
 """Environment of a latency run (as GCPM, Osokin 2019, Sec. 5.1 names its GPU, PyTorch, CUDA and
 cuDNN) and NVML's GPU state and counters. Every NVML query is guarded: what is missing (GPU, driver,
-``nvidia-ml-py``) is written into the record, never raised. Manual: docs/gpu.md.
-"""
+``nvidia-ml-py``) is written into the record, never raised. Manual: docs/gpu.md."""
 
 from __future__ import annotations
 

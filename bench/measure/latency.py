@@ -1,8 +1,7 @@
 """Batch-1 latency of registered pose networks with spread statistics (GCPM paper, Sec. 5.1).
 
 One input made outside the timed region, ``torch.inference_mode``, CUDA events after a synchronize;
-models timed in interleaved rounds, NVML counters and load read around each block (docs/gpu.md).
-"""
+models timed in interleaved rounds, NVML counters and load read around each block (docs/gpu.md)."""
 
 from __future__ import annotations
 

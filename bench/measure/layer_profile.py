@@ -1,6 +1,5 @@
 """Runtime by layer type with ``torch.profiler`` beside FLOPs and bytes moved (GCPM, Sec. 5.5:
-1x1 convolutions dominate an hourglass's time). Attribution and columns: docs/gpu.md.
-"""
+1x1 convolutions dominate an hourglass's time). Attribution and columns: docs/gpu.md."""
 
 from __future__ import annotations
 
