@@ -235,18 +235,15 @@ class _Job:
             return fn(self.model, self.x)
 
 
-def _job(name: str, mode: str, model: nn.Module, shape: Sequence[int], device) -> _Job:
-    model, x = prepare(model, shape, device, mode)
-    size, threads = tuple(shape[-2:]), torch.get_num_threads()
-    return _Job(model, x, LatencyResult(name, mode, str(device), size, threads))
-
-
 def _jobs(names: Sequence[str], device, modes: Sequence[str], input_size) -> list[_Job]:
     jobs = []
     for name in names:
         model = build_at_size(name, input_size).eval().to(device)
         shape = input_shape(model.info, input_size)
-        jobs += [_job(name, mode, model, shape, device) for mode in modes]
+        size, threads = tuple(shape[-2:]), torch.get_num_threads()
+        for mode in modes:
+            result = LatencyResult(name, mode, str(device), size, threads)
+            jobs.append(_Job(*prepare(model, shape, device, mode), result))
     return jobs
 
 

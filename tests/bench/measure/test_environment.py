@@ -24,6 +24,12 @@ from bench.measure.latency import TimingConfig
 CPU = torch.device("cpu")
 
 
+def _make_job(name, mode, model, shape, device) -> latency._Job:
+    size, threads = tuple(shape[-2:]), torch.get_num_threads()
+    result = latency.LatencyResult(name, mode, str(device), size, threads)
+    return latency._Job(*latency.prepare(model, shape, device, mode), result)
+
+
 class FakeNvml:
     """The pynvml calls we use, answering from fixed cumulative counters."""
 
@@ -153,7 +159,7 @@ def test_timer_brackets_each_window_with_the_counters(monkeypatch):
 
     monkeypatch.setattr(latency, "read_counters", fake_read)
     model = nn.Conv2d(3, 3, 1)
-    job = latency._job("m", "fp32", model, (1, 3, 8, 8), CPU)
+    job = _make_job("m", "fp32", model, (1, 3, 8, 8), CPU)
     with torch.inference_mode():
         for r in range(3):
             latency._time_round(job, CPU, TimingConfig(warmup=0, iters=4), r == 0, r == 2)
@@ -165,7 +171,7 @@ def test_timer_brackets_each_window_with_the_counters(monkeypatch):
 
 
 def test_cpu_rows_say_why_there_is_no_energy():
-    job = latency._job("m", "fp32", nn.Conv2d(3, 3, 1), (1, 3, 8, 8), CPU)
+    job = _make_job("m", "fp32", nn.Conv2d(3, 3, 1), (1, 3, 8, 8), CPU)
     latency._run([job], CPU, TimingConfig(warmup=0, iters=3), 1, lambda *step: None)
     row = job.result.as_row()
     assert math.isnan(row["energy_per_inference_mj"]) and "not a CUDA device" in row["energy_note"]
