@@ -1,8 +1,6 @@
 """Parameter and fvcore FLOP counts of the model zoo and of the context modules (GCPM Tables 3-5).
-
 fvcore counts a multiply-add as one FLOP, as the paper does (its 21.3 "GFLOPs" is fvcore's 21.335
-G): columns say "1 MAC = 1 FLOP". What fvcore cannot count is returned with the count, not dropped.
-"""
+G): columns say "1 MAC = 1 FLOP". What fvcore cannot count comes with the count."""
 
 from __future__ import annotations
 
@@ -41,7 +39,6 @@ class FlopReport:
 
 
 def count_params(module: nn.Module, recurse: bool = True) -> int:
-    """Number of parameter elements (every parameter, trainable or not)."""
     return sum(p.numel() for p in module.parameters(recurse=recurse))
 
 

@@ -1,7 +1,6 @@
 """Environment of a latency run (as GCPM, Osokin 2019, Sec. 5.1 names its GPU, PyTorch, CUDA and
 cuDNN) and NVML's GPU state and counters. Every NVML query is guarded: what is missing (GPU, driver,
-``nvidia-ml-py``) is written into the record, never raised. Manual: docs/gpu.md.
-"""
+``nvidia-ml-py``) is written into the record, never raised. Manual: docs/gpu.md."""
 
 from __future__ import annotations
 
@@ -17,7 +16,7 @@ from typing import Any
 
 import torch
 
-from bench.measure.load import load_record
+from bench.measure.load import is_busy, machine_load
 from bench.measure.numerics import flags_during_timing, numerics_flags
 
 # NVML clock-event reasons of bits 0x1, 0x2, 0x4, ... in order (nvml.h, nvmlClocksEventReason*).
@@ -258,5 +257,11 @@ def environment_record(device: torch.device, volatile: bool = True) -> dict[str,
         "numerics": numerics_flags(),
         "numerics_during_timing": flags_during_timing(device),
         "gpu": _gpu_record(device, volatile),
-        **({"load": load_record()} if volatile else {}),  # {"load_1m", "cores", "busy"}
+        **({"load": _load_now()} if volatile else {}),
     }
+
+
+def _load_now() -> dict[str, object]:
+    reading = machine_load()
+    load_1m, cores = reading["load_1m"], int(reading["cores"])
+    return {"load_1m": load_1m, "cores": cores, "busy": is_busy(load_1m, cores)}

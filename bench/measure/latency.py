@@ -1,8 +1,7 @@
 """Batch-1 latency of registered pose networks with spread statistics (GCPM paper, Sec. 5.1).
 
 One input made outside the timed region, ``torch.inference_mode``, CUDA events after a synchronize;
-models timed in interleaved rounds, NVML counters and load read around each block (docs/gpu.md).
-"""
+models timed in interleaved rounds, NVML counters and load read around each block (docs/gpu.md)."""
 
 from __future__ import annotations
 
@@ -73,8 +72,6 @@ VALIDITY = ValidityRule()
 
 @dataclass(frozen=True)
 class LatencyStats:
-    """Summary of per-iteration latencies in milliseconds."""
-
     median_ms: float
     mean_ms: float
     p10_ms: float
@@ -226,8 +223,6 @@ def _unsupported_reason(model: nn.Module, x: torch.Tensor, mode: str) -> str:
 
 @dataclass
 class _Job:
-    """One (model, mode) of a benchmark: the prepared model and input, and its result so far."""
-
     model: nn.Module
     x: torch.Tensor
     result: LatencyResult
@@ -240,18 +235,15 @@ class _Job:
             return fn(self.model, self.x)
 
 
-def _job(name: str, mode: str, model: nn.Module, shape: Sequence[int], device) -> _Job:
-    model, x = prepare(model, shape, device, mode)
-    size, threads = tuple(shape[-2:]), torch.get_num_threads()
-    return _Job(model, x, LatencyResult(name, mode, str(device), size, threads))
-
-
 def _jobs(names: Sequence[str], device, modes: Sequence[str], input_size) -> list[_Job]:
     jobs = []
     for name in names:
         model = build_at_size(name, input_size).eval().to(device)
         shape = input_shape(model.info, input_size)
-        jobs += [_job(name, mode, model, shape, device) for mode in modes]
+        size, threads = tuple(shape[-2:]), torch.get_num_threads()
+        for mode in modes:
+            result = LatencyResult(name, mode, str(device), size, threads)
+            jobs.append(_Job(*prepare(model, shape, device, mode), result))
     return jobs
 
 

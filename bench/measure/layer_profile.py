@@ -1,6 +1,5 @@
 """Runtime by layer type with ``torch.profiler`` beside FLOPs and bytes moved (GCPM, Sec. 5.5:
-1x1 convolutions dominate an hourglass's time). Attribution and columns: docs/gpu.md.
-"""
+1x1 convolutions dominate an hourglass's time). Attribution and columns: docs/gpu.md."""
 
 from __future__ import annotations
 
@@ -187,8 +186,6 @@ def attribute_events(events: Sequence, on_cuda: bool) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class ProfileConfig:
-    """Untimed warm-up forwards, then ``iters`` profiled ones (times are per forward)."""
-
     warmup: int = 3
     iters: int = 10
 

@@ -12,7 +12,6 @@ BUSY_FRACTION = 0.5  # load average per core above which a timed block is called
 
 
 def machine_load(stat: Path = Path("/proc/stat")) -> dict[str, float | None]:
-    """The 1-minute load average, the core count, and the cumulative CPU ticks (for steal)."""
     try:
         load_1m = os.getloadavg()[0]
     except OSError:
@@ -36,15 +35,7 @@ def steal_percent(before: dict, after: dict) -> float | None:
 
 
 def is_busy(load_1m: float | None, cores: int) -> bool:
-    """A load average above :data:`BUSY_FRACTION` per core: other work competed for the cores."""
     return load_1m is not None and load_1m > BUSY_FRACTION * cores
-
-
-def load_record() -> dict[str, object]:
-    """The load now, as the environment record keeps it: load average, cores, and whether busy."""
-    reading = machine_load()
-    load_1m, cores = reading["load_1m"], int(reading["cores"])
-    return {"load_1m": load_1m, "cores": cores, "busy": is_busy(load_1m, cores)}
 
 
 @dataclass

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from bench.measure import environment, latency, load
+from bench.measure import environment, latency
 from bench.measure.environment import (
     MIN_ENERGY_WINDOW_S,
     GpuCounters,
@@ -22,6 +22,12 @@ from bench.measure.environment import (
 from bench.measure.latency import TimingConfig
 
 CPU = torch.device("cpu")
+
+
+def _make_job(name, mode, model, shape, device) -> latency._Job:
+    size, threads = tuple(shape[-2:]), torch.get_num_threads()
+    result = latency.LatencyResult(name, mode, str(device), size, threads)
+    return latency._Job(*latency.prepare(model, shape, device, mode), result)
 
 
 class FakeNvml:
@@ -153,7 +159,7 @@ def test_timer_brackets_each_window_with_the_counters(monkeypatch):
 
     monkeypatch.setattr(latency, "read_counters", fake_read)
     model = nn.Conv2d(3, 3, 1)
-    job = latency._job("m", "fp32", model, (1, 3, 8, 8), CPU)
+    job = _make_job("m", "fp32", model, (1, 3, 8, 8), CPU)
     with torch.inference_mode():
         for r in range(3):
             latency._time_round(job, CPU, TimingConfig(warmup=0, iters=4), r == 0, r == 2)
@@ -165,7 +171,7 @@ def test_timer_brackets_each_window_with_the_counters(monkeypatch):
 
 
 def test_cpu_rows_say_why_there_is_no_energy():
-    job = latency._job("m", "fp32", nn.Conv2d(3, 3, 1), (1, 3, 8, 8), CPU)
+    job = _make_job("m", "fp32", nn.Conv2d(3, 3, 1), (1, 3, 8, 8), CPU)
     latency._run([job], CPU, TimingConfig(warmup=0, iters=3), 1, lambda *step: None)
     row = job.result.as_row()
     assert math.isnan(row["energy_per_inference_mj"]) and "not a CUDA device" in row["energy_note"]
@@ -184,7 +190,7 @@ def test_stable_record_leaves_out_volatile_state_and_keeps_flags():
 @pytest.mark.parametrize(("load_1m", "busy"), [(0.9, False), (1.1, True), (None, False)])
 def test_the_record_says_how_busy_the_machine_is(monkeypatch, load_1m, busy) -> None:
     reading = {"load_1m": load_1m, "cores": 2, "ticks_total": None, "ticks_steal": None}
-    monkeypatch.setattr(load, "machine_load", lambda: reading)
+    monkeypatch.setattr(environment, "machine_load", lambda: reading)
     assert environment_record(CPU)["load"] == {"load_1m": load_1m, "cores": 2, "busy": busy}
 
 

@@ -37,9 +37,15 @@ CPU = torch.device("cpu")
 FAST = TimingConfig(warmup=1, iters=5)
 
 
+def _make_job(name, mode, model, shape, device) -> latency._Job:
+    size, threads = tuple(shape[-2:]), torch.get_num_threads()
+    result = latency.LatencyResult(name, mode, str(device), size, threads)
+    return latency._Job(*latency.prepare(model, shape, device, mode), result)
+
+
 def measure_latency(model, shape, device=CPU, mode="fp32", config=FAST, name=""):
     """One model timed in one round, as ``benchmark_models`` times each (model, mode)."""
-    job = latency._job(name or type(model).__name__, mode, model, shape, device)
+    job = _make_job(name or type(model).__name__, mode, model, shape, device)
     latency._run([job], device, config, 1, lambda *step: None)
     return job.result
 

@@ -64,12 +64,6 @@ def test_busy_above_half_a_job_per_core(load_1m, cores, busy) -> None:
     assert is_busy(load_1m, cores) is busy
 
 
-def test_the_record_of_the_load_now(monkeypatch) -> None:
-    reading = {"load_1m": 5.0, "cores": 4, "ticks_total": 1, "ticks_steal": 0}
-    monkeypatch.setattr(load, "machine_load", lambda: reading)
-    assert load.load_record() == {"load_1m": 5.0, "cores": 4, "busy": True}
-
-
 def _reading(load_1m: float, total: int | None, steal: int | None) -> dict:
     return {"load_1m": load_1m, "cores": 2, "ticks_total": total, "ticks_steal": steal}
 
