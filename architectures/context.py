@@ -1,27 +1,6 @@
-"""Global context modules compared in GCPM (Osokin 2019, Sec. 4, Table 3).
-
-Each sits at every refinement stage input (backbone 128 + heatmaps 17 = 145 channels at 32x32).
-
-**U-shaped** (Fig. 9), as the author's gccpm ``UShapedContextBlock``: two stride-2 encoders, two
-decoders concatenating the skip and the upsampled deeper map; 3x3 conv + BN + ReLU with bias.
-At 1x145x32x32: 6,440,175 params, 2.522 GMAC (paper: 6.44 M, 2.53 G).
-
-**ASPP** (paper: "original ASPP, 1024 intermediate channels, rates [3, 6, 9, 12]", 9.52 M /
-9.75 G; code never published), read as DeepLab-v2's: per rate 3x3 dilated (in -> 1024) + ReLU,
-1x1 (1024 -> 1024) + ReLU, 1x1 (1024 -> out), branches *summed*, no BN. At 32x32, in -> out:
-128 -> 145 gives 9.516 M / 9.735 G (-0.04 % / -0.15 %), 145 -> 17 9.617 M / 9.840 G (+1.0 % /
-+0.9 %), 145 -> 145 10.142 M / 10.377 G (+6.5 % / +6.4 %). We use 145 -> 17: the paper puts the
-module at the stage input because "it works better if it sees refined heatmaps", which 128 -> 145
-would never see, and DeepLab's ASPP ends in per-class maps (one per heatmap channel, 17).
-
-**Pyramid pooling** (paper: pools w/2 .. w/16, 32-channel convs; 0.2 M / 0.07 G), PSPNet layout
-(Zhao et al. 2017): adaptive average pools to 2, 4, 8, 16 bins, conv (in -> 32) + BN + ReLU per
-branch, bilinear upsampling, concat with the input and a fusion conv. At 145x32x32 (branch /
-fusion): 3x3 / 1x1 -> 145 0.207 M 0.056 G (chosen); 3x3 / 1x1 -> 128 0.203 M 0.051 G; 1x1 / 3x3
--> 32 0.098 M 0.083 G; 3x3 / 3x3 -> 32 0.246 M 0.095 G; 1x1 / none 0.019 M 0.002 G. None hits
-both figures; the chosen one rounds to 0.2 M, keeps the stage width (145 in and out) and is the
-closest on GFLOPs of those that round to 0.2 M (-20 % against +36 %).
-"""
+"""Global context modules compared in GCPM (Osokin 2019, Sec. 4, Table 3), each at every
+refinement stage input (backbone 128 + heatmaps 17 = 145 channels at 32x32). How the unpublished
+ASPP and pyramid-pooling designs were chosen, with their counts: docs/models.md."""
 
 from __future__ import annotations
 

@@ -59,7 +59,7 @@ def check_args(args: argparse.Namespace):
     from bench.measure.devices import resolve_device
     from bench.report import publish
     from bench.report.files import prepare_output, readable_file
-    from datasets.images import decode_fully
+    from datasets.files import decode_fully
 
     import_model_modules(args.models_from)
     args.model = require_models(args.model)

@@ -18,7 +18,7 @@ from architectures.errors import ArgumentParser, OutputError, UsageError, error_
 
 from . import open_reader
 from .figures import LIMBS, pixel
-from .images import decode_fully
+from .files import decode_fully
 from .mpii import MpiiReader
 from .sample import AnnotationError, Sample
 

@@ -19,7 +19,7 @@ from datasets import AnnotationError, LipReader, MpiiReader
 from datasets.conventions import CONVENTIONS, get_convention, table_row
 from datasets.layouts import KeypointLayout
 from datasets.lip import read_lip_csv
-from datasets.mpii_formats import BEARPAW_SPLITS, read_mpii_ground_truth
+from datasets.mpii import BEARPAW_SPLITS, read_mpii_ground_truth
 from datasets.prediction_files import PredictionFile, load_predictions
 from datasets.sample import Sample, SampleList
 

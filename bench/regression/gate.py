@@ -83,7 +83,9 @@ def _verdict(name: str, base: Pass, cur: Pass, tolerance: float) -> dict:
     return {**row, "tolerance (%)": 100 * tolerance, "verdict": verdict}
 
 
-def compare(baseline: Pass, current: Pass, names: Sequence[str], tolerance=None) -> pd.DataFrame:
+def compare(
+    baseline: Pass, current: Pass, names: Sequence[str], tolerance: float | None = None
+) -> pd.DataFrame:
     """One row per model in ``names``; ``tolerance`` defaults to the baseline's."""
     tol = baseline.config.tolerance if tolerance is None else tolerance
     return pd.DataFrame([_verdict(n, baseline, current, tol) for n in names])

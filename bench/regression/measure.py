@@ -78,7 +78,14 @@ class MeasureError(RuntimeError):
     """A measuring process crashed: an internal error, reported with its output."""
 
 
-def worker_command(signal, names, config: GateConfig, out: Path, models_root=None, slowdowns=None):
+def worker_command(
+    signal: str,
+    names: Sequence[str],
+    config: GateConfig,
+    out: Path,
+    models_root: Path | None = None,
+    slowdowns: dict[str, float] | None = None,
+) -> list[str]:
     """The worker process of ``signal`` ("counts" or "instructions", the latter under valgrind)."""
     job = {"signal": signal, "names": list(names), "size": config.input_size, "out": str(out)}
     job |= {"repeats": config.repeats, "slowdowns": slowdowns or {}}

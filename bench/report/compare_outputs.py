@@ -11,8 +11,14 @@ from matplotlib.figure import Figure
 
 from bench.report import files as io
 from bench.report import html as report_html
-from bench.report.compare import REFERENCE, ResultSet, column, latency_frame, runtimes_frame
-from bench.report.compare_env import differences
+from bench.report.compare import (
+    REFERENCE,
+    ResultSet,
+    column,
+    differences,
+    latency_frame,
+    runtimes_frame,
+)
 from bench.report.plots import hbars, new_figure
 from bench.report.publish import Writer
 from bench.report.views import MISSING, decimals_for, number

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.report.compare_env import flatten
+from bench.report.compare import flatten
 
 
 @dataclass(frozen=True)

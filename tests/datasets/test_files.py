@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import pytest
 
 from datasets import AnnotationError
-from datasets.files import read_csv_rows, require_file
+from datasets.files import decode_fully, read_csv_rows, require_file
 
 
 def test_a_file_passes_a_folder_and_a_missing_path_are_named(tmp_path) -> None:
@@ -38,3 +40,31 @@ def test_binary_data_is_named_with_its_line(tmp_path, data: bytes, line: int, wh
 def test_a_folder_is_named(tmp_path) -> None:
     with pytest.raises(AnnotationError, match="is a folder, not a file"):
         read_csv_rows(tmp_path)
+
+
+@pytest.fixture
+def jpeg(tmp_path):
+    path = tmp_path / "image.jpg"
+    noise = np.random.default_rng(0).integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    cv2.imwrite(str(path), noise)
+    return path
+
+
+def test_truncated_jpeg_is_refused(tmp_path, jpeg) -> None:
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(jpeg.read_bytes()[:2000])
+    assert decode_fully(jpeg) == (60, 80)
+    with pytest.raises(AnnotationError, match=f"cannot decode {cut} in full"):
+        decode_fully(cut)
+
+
+def test_empty_missing_and_not_an_image_name_the_file_and_the_source(tmp_path) -> None:
+    empty, text = tmp_path / "empty.jpg", tmp_path / "text.jpg"
+    empty.write_bytes(b"")
+    text.write_text("not an image")
+    with pytest.raises(AnnotationError, match="row 3: image file .*empty.jpg is empty"):
+        decode_fully(empty, "row 3")
+    with pytest.raises(AnnotationError, match="text.jpg is not an image"):
+        decode_fully(text)
+    with pytest.raises(FileNotFoundError, match="gone.jpg does not exist"):
+        decode_fully(tmp_path / "gone.jpg")

@@ -17,7 +17,7 @@ import pytest
 from bench import score as score_cli
 from bench.accuracy.scoring import score_predictions
 from datasets import MPII_LAYOUT, PoseDataset, pckh
-from datasets.mpii_formats import load_json_records, read_bearpaw_records, read_mpii_ground_truth
+from datasets.mpii import load_json_records, read_bearpaw_records, read_mpii_ground_truth
 
 MPII = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "mpii"
 pytestmark = pytest.mark.skipif(

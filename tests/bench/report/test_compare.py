@@ -11,6 +11,7 @@ import pytest
 
 from architectures.errors import InputFileError, UsageError
 from bench.report import compare
+from bench.report.compare import differences, flatten
 from bench.report.publish import MANIFEST, sha256
 
 LATENCY_A = {
@@ -279,3 +280,41 @@ def test_sets_without_a_model_in_common_are_refused_naming_both(tmp_path):
     b = write_set(tmp_path / "b", ENV_B, {"gcpm-ushaped": 1.0})
     with pytest.raises(UsageError, match=f"{b} and {a} have no model in common"):
         compare.load_sets([a, b])
+
+
+def test_flatten_names_nested_settings_by_path_and_keeps_lists():
+    assert flatten({"gpu": {"name": "H200", "clocks": {"sm": 1}}, "isa": ["avx2"]}) == {
+        "gpu.name": "H200",
+        "gpu.clocks.sm": 1,
+        "isa": ["avx2"],
+    }
+
+
+def test_only_differing_settings_are_listed_telling_ones_first():
+    df = differences({"a": ENV_A, "b": ENV_B}).set_index("setting")
+    assert list(df.index) == [
+        "cpu_model",
+        "isa",
+        "cpu_count",
+        "torch_threads",
+        "device",
+        "gpu.name",
+        "load.load_1m",
+        "load.cores",
+        "load.busy",
+        "gpu.available",
+    ]  # torch is the same; run ids and a GPU's momentary state never count
+    assert df.loc["cpu_count"].to_dict() == {"a": "8", "b": "32"}
+    assert df.loc["gpu.name"].to_dict() == {"a": "–", "b": "NVIDIA H200"}
+
+
+def test_flags_show_what_not_every_set_has():
+    df = differences({"a": ENV_A, "b": ENV_B}).set_index("setting")
+    assert df.loc["isa"].to_dict() == {"a": "+amx_tile +avx512f", "b": "(shared only)"}
+    lacking = differences({"a": ENV_A, "b": {"cpu_model": "x"}}).set_index("setting")
+    assert lacking.loc["isa"].to_dict() == {"a": "+amx_tile +avx2 +avx512f", "b": "–"}
+
+
+def test_the_same_flags_in_another_order_agree():
+    same = differences({"a": {"isa": ["avx2", "fma"]}, "b": {"isa": ["fma", "avx2"]}})
+    assert same.empty and list(same.columns) == ["setting", "a", "b"]
