@@ -119,3 +119,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"replaced {', '.join(replaced)} of the previous set in {args.out}")
             print(f"wrote {', '.join(sorted(written))} to {args.out}")
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

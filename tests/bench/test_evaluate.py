@@ -227,3 +227,18 @@ def test_progress_total_is_the_number_of_batches(lip_root, monkeypatch, capsys) 
     assert evaluate.main(_argv(lip_root, "--batch-size", "1", "--max-samples", "2")) == 0
     (bar,) = made
     assert bar.disable is None and bar.total == bar.updates == 2 and TINY in bar.desc
+
+
+def test_python_dash_m_runs_the_command() -> None:
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.evaluate", "--model", "no-such-net", "--dataset", "lip"]
+        + ["--root", "."],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert run.returncode == 2 and "no-such-net" in run.stderr
