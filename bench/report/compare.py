@@ -52,6 +52,8 @@ def _read(
         data = pd.read_csv(path) if columns else json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise InputFileError(f"{path}: not {what} ({' '.join(str(exc).split())})") from None
+    if columns and "cv_pct" in data and "cv" not in data:  # latency.csv gives the CV in %
+        data["cv"] = data["cv_pct"] / 100
     if not columns and not isinstance(data, dict):
         raise InputFileError(f"{path}: not a JSON object")
     if lacking := [c for c in columns if c not in data]:

@@ -318,3 +318,12 @@ def test_flags_show_what_not_every_set_has():
 def test_the_same_flags_in_another_order_agree():
     same = differences({"a": {"isa": ["avx2", "fma"]}, "b": {"isa": ["fma", "avx2"]}})
     assert same.empty and list(same.columns) == ["setting", "a", "b"]
+
+
+def test_a_latency_csv_with_its_cv_in_percent_reads_as_a_fraction(tmp_path):
+    folder = write_set(tmp_path / "pct", ENV_A, {"hourglass-8stack": 100.0})
+    latency = pd.read_csv(folder / "latency.csv")
+    latency.assign(cv_pct=latency.cv * 100).drop(columns="cv").to_csv(folder / "latency.csv")
+    loaded = compare.load_set(folder)
+    fp32 = latency[latency["mode"] == "fp32"]
+    assert loaded.latency.cv.tolist() == pytest.approx(fp32.cv.tolist())
