@@ -239,7 +239,9 @@ def measure_runtimes(
     inputs = {}
     for name, dev in dict.fromkeys((j.model, j.device) for j in jobs):
         group = [s for s in states if (s.job.model, s.job.device) == (name, dev)]
-        inputs[name] = _prepare_model(name, dev, group, preset.timing.warmup, data_root, step)
+        # --data-root holds the checkpointed models' dataset: the others calibrate on generated data
+        root = data_root if name in (checkpoints or {}) else None
+        inputs[name] = _prepare_model(name, dev, group, preset.timing.warmup, root, step)
     ready = set(peak_keys([s.job for s in states if s.prepared is not None]))
     peaks = measure_peaks(peak_keys(jobs), ready, preset.peak, step)
     _time_rounds(states, preset, step)

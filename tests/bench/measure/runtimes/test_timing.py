@@ -15,7 +15,7 @@ import torch
 
 from bench.measure import runtimes
 from bench.measure.latency import TimingConfig
-from bench.measure.runtimes import base, get_runtime
+from bench.measure.runtimes import base, get_runtime, timing
 from bench.measure.runtimes.base import INPUT_NAME, OUTPUT_NAME, export_onnx
 from bench.measure.runtimes.timing import (
     ALL_MODELS,
@@ -221,3 +221,24 @@ def test_one_peak_per_key_and_one_score_per_model_runtime_precision_device():
     ]
     assert peak_keys(jobs) == [(CPU, "fp32", 4), (CPU, "fp32", 1), (CPU, "int8", 4)]
     assert scored_jobs(jobs, ["a"]) == [jobs[0]]
+
+
+def test_only_checkpointed_models_calibrate_on_the_data_root(fakes, monkeypatch, tmp_path):
+    # --data-root holds the dataset of the --checkpoint models; a model of another dataset (the
+    # reference) calibrates on generated images of its own instead of failing to read the root
+    roots = {}
+
+    @dataclass(frozen=True)
+    class Calibrated(FakeRuntime):
+        name: str = "calibrated"
+
+        def prepare(self, model, example, precision, threads, calibration=None):
+            roots[model.info.name] = calibration.root
+            return super().prepare(model, example, precision, threads)
+
+    fakes(Calibrated())
+    monkeypatch.setattr(timing, "score_runtime_rows", lambda frame, *args, **kwargs: frame)
+    trained, other = register_tiny("tiny-trained"), register_tiny("tiny-other")
+    checkpoints = {trained: tmp_path / "best.pt"}
+    measure_runtimes([other, trained], CPU, ["calibrated"], FAST, None, "", checkpoints, tmp_path)
+    assert roots == {trained: tmp_path, other: None}
