@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
+from typing import ClassVar
 
 import pytest
 import torch
@@ -276,3 +278,58 @@ def test_a_test_adding_or_removing_models_leaves_the_next_one_untouched(suite) -
     result = suite.runpytest_inprocess("-p", "no:randomly", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
     assert zoo.list_models() == _OWN
+
+
+def test_build_at_size_lets_a_builders_own_type_error_through():
+    from architectures import ModelInfo, register_model, unregister_model
+    from architectures.registry import build_at_size
+
+    info = ModelInfo(
+        name="tiny-broken",
+        family="test",
+        dataset="lip",
+        input_size=(16, 16),
+        output_stride=1,
+        num_heatmaps=3,
+    )
+
+    def broken(**overrides):
+        raise TypeError("bug inside the builder")
+
+    register_model(info)(broken)
+    try:
+        with pytest.raises(TypeError, match="bug inside the builder"):
+            build_at_size("tiny-broken", (32, 32))
+    finally:
+        unregister_model("tiny-broken")
+
+
+def test_input_shape_from_the_registry_facts_or_the_size_given() -> None:
+    from architectures.registry import input_shape
+
+    info = SimpleNamespace(input_size=(16, 12), in_channels=1)
+    assert input_shape(info) == (1, 1, 16, 12)
+    assert input_shape(info, (8, 4)) == (1, 1, 8, 4)
+    assert input_shape(info, (8, 4), batch=3) == (3, 1, 8, 4)
+
+
+class _Sized(nn.Module):
+    built: ClassVar[list] = []
+
+    def __init__(self, input_size: tuple[int, int] = (16, 16)) -> None:
+        super().__init__()
+        _Sized.built.append(input_size)
+
+
+def test_build_at_size_rebuilds_only_for_another_size() -> None:
+    from architectures import ModelInfo, register_model
+    from architectures.registry import build_at_size
+
+    info = ModelInfo("tiny-sized", "test", "lip", (16, 16), 1, 3)
+    register_model(info)(lambda **overrides: _Sized(**overrides))
+    _Sized.built = []
+    assert build_at_size("tiny-sized").info.input_size == (16, 16)
+    assert build_at_size("tiny-sized", [16, 16]).info.input_size == (16, 16)
+    assert _Sized.built == [(16, 16), (16, 16)]  # the registered size: built once each
+    assert tuple(build_at_size("tiny-sized", [32, 24]).info.input_size) == (32, 24)
+    assert _Sized.built[2:] == [(16, 16), (32, 24)]
