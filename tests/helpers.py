@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import errno
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -83,3 +85,17 @@ def history_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
         "flops": 1,
     }
     return pd.DataFrame([{**fixed, **row} for row in rows], columns=hist.COLUMNS)
+
+
+def fresh_python(cwd: Path, path: list[Path], *args: str) -> subprocess.CompletedProcess:
+    """Python in a fresh process, in ``cwd`` with ``PYTHONPATH`` = ``path``."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, path))}
+    return subprocess.run(
+        [sys.executable, *args],
+        check=False,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

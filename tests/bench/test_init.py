@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.helpers import fresh_python
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _python(cwd: Path, path: list[Path], *args: str) -> subprocess.CompletedProcess:
-    """Python in a fresh process, in ``cwd`` with ``PYTHONPATH`` = ``path``."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, path))}
-    return subprocess.run(
-        [sys.executable, *args],
-        check=False,
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_a_shadowing_datasets_package_is_named_with_the_fix(tmp_path):
     fake = tmp_path / "datasets"
     fake.mkdir()
     (fake / "__init__.py").write_text('"""stands in for Hugging Face datasets"""\n')
-    run = _python(
+    run = fresh_python(
         tmp_path, [tmp_path, REPO], "-m", "bench.score", "p.npy", "--ground-truth", "g.mat"
     )
     assert run.returncode == 2
@@ -39,5 +24,5 @@ def test_a_shadowing_datasets_package_is_named_with_the_fix(tmp_path):
 
 
 def test_our_own_package_passes(tmp_path):
-    run = _python(tmp_path, [REPO], "-c", "import bench, datasets; print(datasets.__file__)")
+    run = fresh_python(tmp_path, [REPO], "-c", "import bench, datasets; print(datasets.__file__)")
     assert run.returncode == 0 and run.stdout.strip() == str(REPO / "datasets" / "__init__.py")

@@ -3,31 +3,15 @@ and ``import datasets`` resolving to another package (Hugging Face's) stops in o
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from datasets import LipReader, MpiiReader, open_reader
 from datasets.synthetic import SyntheticConfig, generate
+from tests.helpers import fresh_python
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _python(cwd: Path, path: list[Path], *args: str) -> subprocess.CompletedProcess:
-    """Python in a fresh process, in ``cwd`` with ``PYTHONPATH`` = ``path``."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, path))}
-    return subprocess.run(
-        [sys.executable, *args],
-        check=False,
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.mark.parametrize(
@@ -41,7 +25,7 @@ def _python(cwd: Path, path: list[Path], *args: str) -> subprocess.CompletedProc
 )
 def test_a_light_module_does_not_import_what_it_does_not_need(tmp_path, module, absent) -> None:
     code = f"import sys, {module}; print(sorted(m for m in {absent!r} if m in sys.modules))"
-    run = _python(tmp_path, [REPO], "-c", code)
+    run = fresh_python(tmp_path, [REPO], "-c", code)
     assert run.returncode == 0 and run.stdout.strip() == "[]", run.stderr
 
 
