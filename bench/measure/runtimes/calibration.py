@@ -45,5 +45,8 @@ class Calibration:
         n = min(self.count, len(data))
         images = np.stack([data[i]["image"].numpy() for i in range(n)]).astype(np.float32)
         if self.root is None:
-            return images, f"calibrated on {n} generated {self.dataset} images (no data root given)"
+            return (
+                images,
+                f"calibrated on {n} generated {self.dataset} images (no data root of this dataset)",
+            )
         return images, f"calibrated on {n} images of the {self.dataset} training split"
