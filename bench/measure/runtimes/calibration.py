@@ -44,9 +44,6 @@ class Calibration:
         data = PoseDataset(reader, input_size=size, heatmap_size=(size[0] // 4, size[1] // 4))
         n = min(self.count, len(data))
         images = np.stack([data[i]["image"].numpy() for i in range(n)]).astype(np.float32)
-        if self.root is None:
-            return (
-                images,
-                f"calibrated on {n} generated {self.dataset} images (no data root of this dataset)",
-            )
+        if self.root is None:  # no data root of this model's dataset was given
+            return images, f"calibrated on {n} generated {self.dataset} images (no data root)"
         return images, f"calibrated on {n} images of the {self.dataset} training split"

@@ -29,7 +29,7 @@ def test_a_small_split_gives_what_it_has(lip_root):
 def test_without_a_root_images_are_generated_and_the_source_says_so():
     images, source = Calibration(None, "mpii", count=4).images((64, 64))
     assert images.shape == (4, 3, 64, 64) and np.isfinite(images).all()
-    assert source == "calibrated on 4 generated mpii images (no data root of this dataset)"
+    assert source == "calibrated on 4 generated mpii images (no data root)"
 
 
 def test_generated_images_are_made_once_per_run_and_reused():

@@ -43,7 +43,7 @@ def test_int8_runs_int8_convolutions_and_says_so(tmp_path):
         prepared = CPU.prepare(model, x, "int8", 1, Calibration(count=8))
         out = prepared.heatmaps(prepared.run())
     assert "onnxruntime ran 5 of 5 convolutions as int8 kernels" in prepared.notes
-    assert "calibrated on 8 generated lip images (no data root of this dataset)" in prepared.notes
+    assert "calibrated on 8 generated lip images (no data root)" in prepared.notes
     assert 0 < np.abs(out - reference).max()  # quantized, not the float graph
 
 
