@@ -29,6 +29,12 @@ def parse_slowdown(text: str) -> tuple[str, float]:
 
 _OPTIONS: dict[str, dict] = {
     "--models": {"nargs": "+", "default": [], "help": "default: every registered model"},
+    "--models-from": {
+        "nargs": "+",
+        "default": [],
+        "metavar": "MODULE",
+        "help": "import these modules first: models they register join the gate",
+    },
     "--reference": {"help": "unset: the baseline's"},
     # values are checked by GateConfig, which also refuses a hand-edited baseline's
     "--size": {"type": int, "nargs": 2, "metavar": ("H", "W"), "help": "multiples of 64"},
@@ -39,9 +45,12 @@ _OPTIONS: dict[str, dict] = {
 }
 _PASS = ("--reference", "--size", "--repeats", "--tolerance")
 _SUBCOMMANDS = {
-    "check": ("measure and compare with the baseline", ("--models", "--repeats", "--tolerance")),
-    "update": ("measure unchanged passes and write the baseline", _PASS),
-    "record": ("append this tree's pass to the history", (*_PASS, "--models", "--history")),
+    "check": ("measure and compare with the baseline", ("--models", "--models-from", *_PASS[2:])),
+    "update": ("measure unchanged passes and write the baseline", (*_PASS, "--models-from")),
+    "record": (
+        "append this tree's pass to the history",
+        (*_PASS, "--models", "--models-from", "--history"),
+    ),
     "history": ("trend plot and change points", ("--history", "--models", "--tolerance")),
     "bisect": ("find the commit that changed a model's figure", (*_PASS, "--repo")),
 }

@@ -14,6 +14,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from architectures import list_models
+from architectures.registry import import_model_modules
 from bench.regression import bisect as bis
 from bench.regression import history as hist
 from bench.regression.gate import comparable, compare, missing_models, require_comparable
@@ -44,8 +45,12 @@ def following(bar: tqdm, label: str) -> OnModel:
     return lambda name, done: bar.update() if done else bar.set_description(f"{label}: {name}")
 
 
-def resolve_names(models: Sequence[str], reference: str) -> list[str]:
-    """Reference first, then ``models`` (default: every registered model); unknown ones refused."""
+def resolve_names(
+    models: Sequence[str], reference: str, models_from: Sequence[str] = ()
+) -> list[str]:
+    """Reference first, then ``models`` (default: every registered model, those of the modules
+    ``models_from`` included); unknown ones refused."""
+    import_model_modules(models_from)
     known = list_models()
     names = list(models) or list(known)
     unknown = ", ".join(repr(n) for n in [*names, reference] if n not in known)
@@ -78,7 +83,7 @@ def check(args: argparse.Namespace) -> int:
     baseline = load_baseline(args.baseline)
     given = {"repeats": args.repeats, "tolerance": args.tolerance}
     config = replace(baseline.config, **{k: v for k, v in given.items() if v is not None})
-    names = resolve_names(args.models, config.reference)
+    names = resolve_names(args.models, config.reference, args.models_from)
     not_run = ", ".join(n for n, _ in args.inject_slowdown if n not in names)
     if not_run:
         raise GateError(f"--inject-slowdown {not_run}: this check does not run it (see --models)")
@@ -94,7 +99,10 @@ def check(args: argparse.Namespace) -> int:
             bar.write(f"note: another fingerprint ({'; '.join(reasons)})", sys.stdout)
             baseline = _remeasured_baseline(baseline, again, args.baseline, bar)
         slowdowns = dict(args.inject_slowdown)
-        current = run_pass(config, names, slowdowns=slowdowns, on_model=following(bar, "now"))
+        now = following(bar, "now")
+        current = run_pass(
+            config, names, slowdowns=slowdowns, on_model=now, models_from=args.models_from
+        )
     gone = [] if args.models else missing_models(baseline, list_models())
     table = compare(baseline, current, [*names, *gone], config.tolerance)
     failed = table.verdict.str.startswith("FAIL")
@@ -123,11 +131,12 @@ def update(args: argparse.Namespace) -> int:
     config = _config_for(args, args.baseline)
     if args.passes < 1:
         raise GateError(f"--passes must be >= 1, got {args.passes}")
-    names = resolve_names([], config.reference)
+    names = resolve_names([], config.reference, args.models_from)
     io.prepare_output(args.baseline.parent, "--baseline")
     with progress(args.passes * len(names)) as bar:
         runs = [following(bar, f"pass {i + 1}/{args.passes}") for i in range(args.passes)]
-        baseline = merge([run_pass(config, names, on_model=run) for run in runs])
+        passes = [run_pass(config, names, on_model=r, models_from=args.models_from) for r in runs]
+        baseline = merge(passes)
     io.write_json(baseline.to_json(), args.baseline)
     table = hist.rows_of(baseline)[["model", "figure", "value", "samples", "params", "flops"]]
     print(io.to_markdown(table, f"New regression baseline: {args.baseline}"))
@@ -139,12 +148,15 @@ def update(args: argparse.Namespace) -> int:
 
 def record(args: argparse.Namespace) -> int:
     config = _config_for(args, args.baseline)
-    names = resolve_names(args.models, config.reference)
+    names = resolve_names(args.models, config.reference, args.models_from)
     io.prepare_output(args.history.parent, "--history")
     if args.history.exists():
         hist.read_history(args.history)  # refuse a malformed file before measuring
     with progress(len(names)) as bar:
-        rows = hist.rows_of(run_pass(config, names, on_model=following(bar, "this tree")))
+        on_model = following(bar, "this tree")
+        rows = hist.rows_of(
+            run_pass(config, names, on_model=on_model, models_from=args.models_from)
+        )
     frame = hist.append(args.history, rows)
     title = f"Recorded into {args.history} ({len(frame)} rows)"
     print(io.to_markdown(rows[["commit", "model", "figure", "value", "samples"]], title))

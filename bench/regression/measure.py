@@ -85,11 +85,13 @@ def worker_command(
     out: Path,
     models_root: Path | None = None,
     slowdowns: dict[str, float] | None = None,
+    models_from: Sequence[str] = (),
 ) -> list[str]:
     """The worker process of ``signal`` ("counts" or "instructions", the latter under valgrind)."""
     job = {"signal": signal, "names": list(names), "size": config.input_size, "out": str(out)}
     job |= {"repeats": config.repeats, "slowdowns": slowdowns or {}}
     job["models_root"] = str(models_root) if models_root else None
+    job["models_from"] = list(models_from)  # the user's modules, imported in the worker too
     cmd = [sys.executable, "-m", "bench.regression.worker", json.dumps(job)]
     if signal != "instructions":
         return cmd
@@ -107,15 +109,19 @@ def run_pass(
     models_root: Path | None = None,
     slowdowns: dict[str, float] | None = None,
     on_model: OnModel = lambda name, finished: None,
+    models_from: Sequence[str] = (),
 ) -> Pass:
     """Measure ``names`` (reference first) in the tree ``models_root`` (default: this one)."""
     with tempfile.TemporaryDirectory(prefix="gate-pass-") as tmp:
         signals = ("counts", "instructions")
         outs = {s: Path(tmp) / f"{s}.json" for s in signals}
         procs = {}
+        # the workers run in the tool's folder: the user's modules import from the caller's
+        path = os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")]))
+        caller = {**os.environ, "PYTHONPATH": path}
         for s in signals:  # the instruction worker runs under the ISA cap, its stdout piped
-            cmd = worker_command(s, names, config, outs[s], models_root, slowdowns)
-            env = {**os.environ, **ISA_CAP} if s == "instructions" else None
+            cmd = worker_command(s, names, config, outs[s], models_root, slowdowns, models_from)
+            env = {**caller, **ISA_CAP} if s == "instructions" else caller
             out = subprocess.PIPE if s == "instructions" else subprocess.DEVNULL
             with open(Path(tmp) / f"{s}.err", "w", encoding="utf-8") as err:  # a full pipe stalls
                 procs[s] = subprocess.Popen(

@@ -195,6 +195,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         import bench.measure.complexity  # noqa: F401 - bound to this tree before the models move
 
         load_models_from(Path(job["models_root"]))
+    from architectures.registry import import_model_modules  # the tree's, maybe just replaced
+
+    import_model_modules(job.get("models_from", []))
     out, size = Path(job["out"]), tuple(job["size"])
     if job["signal"] == "counts":
         result = static_counts(job["names"], size)

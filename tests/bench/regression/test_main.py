@@ -77,7 +77,7 @@ def test_other_fingerprint_remeasures_the_baseline_commit(tmp_path, monkeypatch,
     path = _write(tmp_path / "b.json", _pass({REF: [7e9], NET: [9.0]}, fp=other, commit="abc123"))
     calls = []
 
-    def fake_pass(config, names, models_root=None, slowdowns=None, on_model=None):
+    def fake_pass(config, names, models_root=None, slowdowns=None, on_model=None, models_from=()):
         calls.append((models_root, list(names)))
         for name in names:
             on_model(name, False)
@@ -128,7 +128,7 @@ def test_remeasure_draws_one_step_per_model_and_pass(tmp_path, monkeypatch):
         def write(self, text, file=None):
             pass
 
-    def fake_pass(config, names, models_root=None, slowdowns=None, on_model=None):
+    def fake_pass(config, names, models_root=None, slowdowns=None, on_model=None, models_from=()):
         for name in names:
             on_model(name, False)
             on_model(name, True)
@@ -197,11 +197,14 @@ def test_a_full_check_fails_a_baselined_model_that_is_gone(tmp_path, monkeypatch
         (["check", "--tolerance", "5"], "--tolerance"),
         (["check", "--repeats", "0"], "--repeats"),
         (["check", "--models", "no-such-net"], "no-such-net"),
+        (["check", "--models-from", "no_such_users_module"], "no_such_users_module"),
         (["check", "--inject-slowdown", f"{NET}=+x%"], "--inject-slowdown"),
         (["check", "--inject-slowdown", f"{NET}=+10"], "--inject-slowdown"),  # not 10 layers
         (["check", "--models", NET, "--inject-slowdown", "gcpm-ppm=+10%"], "does not run"),
         (["update", "--reference", "no-such-net"], "no-such-net"),
         (["update", "--passes", "0"], "--passes"),
+        (["update", "--models-from", "no_such_users_module"], "no_such_users_module"),
+        (["record", "--models-from", "no_such_users_module"], "no_such_users_module"),
         (["update", "--tolerance", "1.5"], "--tolerance"),
         (["frobnicate"], "frobnicate"),
     ],
@@ -246,7 +249,7 @@ def test_a_crash_is_not_a_regression(tmp_path, monkeypatch, capsys):
 def test_update_merges_its_passes_and_keeps_the_given_settings(tmp_path, monkeypatch, capsys):
     seen = []
 
-    def fake_pass(config, names, models_root=None, slowdowns=None, on_model=None):
+    def fake_pass(config, names, models_root=None, slowdowns=None, on_model=None, models_from=()):
         seen.append(config)
         return _pass({n: [1.0] for n in names})
 

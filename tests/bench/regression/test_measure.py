@@ -37,7 +37,7 @@ json.dump(result, open(out, "w"))
 
 @pytest.fixture
 def fake_worker(monkeypatch: pytest.MonkeyPatch) -> None:
-    def command(signal, names, config, out, models_root=None, slowdowns=None):
+    def command(signal, names, config, out, models_root=None, slowdowns=None, models_from=()):
         return [sys.executable, "-c", FAKE, signal, str(out), *names]
 
     monkeypatch.setattr(measure, "worker_command", command)

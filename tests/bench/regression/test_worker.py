@@ -7,6 +7,7 @@ process for real (under valgrind where it is installed)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -215,3 +216,25 @@ def test_the_signature_counts_calls_and_bytes_written() -> None:
     assert gate.signature_diff(plain, worker.op_signature(_Net(copy=True), x)) == [
         f"clone: calls 0 -> 1, bytes 0 -> {8 * 16 * 16 * 4}"
     ]
+
+
+USER_MODULE = """
+from torch import nn
+from architectures import ModelInfo, register_model
+
+@register_model(ModelInfo(name="users-net", family="user", dataset="lip", input_size=(64, 64),
+                          output_stride=4, num_heatmaps=16))
+def users_net(**overrides):
+    return nn.Sequential(nn.Conv2d(3, 16, 3, padding=1))
+"""
+
+
+@pytest.mark.slow
+def test_a_users_module_registers_its_models_in_the_worker(tmp_path) -> None:
+    (tmp_path / "users_models.py").write_text(USER_MODULE)
+    out = tmp_path / "counts.json"
+    job = {"signal": "counts", "names": ["users-net"], "size": [64, 64], "out": str(out)}
+    job["models_from"] = ["users_models"]
+    cmd = [sys.executable, "-m", "bench.regression.worker", json.dumps(job)]
+    subprocess.run(cmd, cwd=ROOT, check=True, env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert json.loads(out.read_text())["users-net"]["params"] == 3 * 16 * 9 + 16
