@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lint tables reference test test-slow bench regression regression-update mutation \
+.PHONY: setup lint tables reference scored test test-slow bench regression regression-update mutation \
 	wheelhouse gpu clean
 
 setup: $(STAMP)
@@ -30,6 +30,27 @@ tables: $(STAMP)
 # The committed reference set in results/ (the command says what it replaces).
 reference: $(STAMP)
 	$(PY) -m bench.tables --out results $(ARGS)
+
+# The scored runtime x precision matrix (docs/runtimes.md): generated LIP and MPII sets, the two
+# real-time models trained on them at 128x128 (~10 min each on 2 idle cores; a rerun resumes),
+# every row scored. `make scored SCORED_OUT=results/runtimes_scored` refreshes the committed set.
+SCORED := gcpm-ushaped-2stage:lip fpd-4stack:mpii
+SCORED_OUT ?= runs/scored
+TRAIN := --input-size 128 128 --batch-size 4 --lr 2e-3 --no-augment --epochs 25 --workers 1
+
+scored: $(STAMP)
+	for set in lip mpii; do \
+	  test -d data/synthetic-$$set || \
+	  $(PY) -m datasets.synthetic --format $$set --out data/synthetic-$$set --num-images 160 || exit 1; \
+	done
+	for spec in $(SCORED); do model=$${spec%:*}; set=$${spec#*:}; \
+	  $(PY) -m bench.train --model $$model --dataset $$set --root data/synthetic-$$set \
+	    --out runs/train/$$model $(TRAIN) || exit 1; \
+	done
+	$(PY) -m bench.tables --models $(foreach s,$(SCORED),$(firstword $(subst :, ,$(s)))) \
+	  --runtimes eager onnxruntime openvino openvino:bf16 openvino:int8 onnxruntime:int8 \
+	  $(foreach s,$(SCORED),--checkpoint $(firstword $(subst :, ,$(s)))=runs/train/$(firstword $(subst :, ,$(s)))/best.pt) \
+	  --data-root data/synthetic-lip data/synthetic-mpii --no-profile --out $(SCORED_OUT) $(ARGS)
 
 # The default test run: hermetic (no network) and without the tests marked slow.
 test: $(STAMP)

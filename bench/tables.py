@@ -32,7 +32,7 @@ class TablesConfig:
     modes: tuple[str, ...] = ()  # empty: the preset's (quick on a CPU skips bf16 / fp16)
     profile: bool = True
     checkpoints: tuple[tuple[str, Path], ...] = ()  # (model, weights) pairs
-    data_root: Path | None = None
+    data_roots: tuple[Path, ...] = ()  # one per dataset of the checkpoints
     progress: bool = True
     runtimes: tuple[str, ...] = ()  # runtime specs; empty: every one available; ("none",): none
 
@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     p = ArgumentParser(prog="python -m bench.tables", description=DESCRIPTION)
     # Options whose default the help states in words (argparse would print None or []).
     p.set_defaults(models=[], models_from=[], iters=None, modes=[], runtimes=[], speed="auto")
-    p.set_defaults(checkpoints=[], data_root=None, profile=True, progress=True)
+    p.set_defaults(checkpoints=[], data_roots=[], profile=True, progress=True)
     opt = functools.partial(p.add_argument, default=argparse.SUPPRESS)
     speed = p.add_mutually_exclusive_group()
     # fmt: off
@@ -69,13 +69,15 @@ def _parser() -> argparse.ArgumentParser:
                        default=argparse.SUPPRESS, help="long run (default on a GPU): 200 fp32 "
                        "iterations, 2 s minimum")
     opt("--modes", nargs="+", metavar="MODE", help="latency modes besides fp32, which is always "
-        "measured (default: all; only channels_last in a quick run)")
+        "measured (default: all in a full run, none in a quick run)")
     opt("--no-profile", dest="profile", action="store_false", help="skip the runtime-by-layer-"
         "type profile (default: profiled)")
     opt("--checkpoint", dest="checkpoints", type=_checkpoint, action="append", metavar="NAME=PATH",
         help="trained weights whose val accuracy to show beside the paper's; once per model "
         "(default: none)")
-    opt("--data-root", type=Path, help="dataset root for --checkpoint (default: none)")
+    opt("--data-root", dest="data_roots", type=Path, nargs="+", metavar="ROOT", help="dataset "
+        "roots for --checkpoint, one per dataset (LIP, MPII): each model is scored on the first "
+        "that holds its dataset (default: none)")
     opt("--runtimes", nargs="+", metavar="NAME[:PRECISION]", help="deployment runtimes for "
         "runtimes.* and cpu_realtime.md; 'none' skips them (default: every one available; a "
         "quick run leaves out compile)")
@@ -97,14 +99,15 @@ def config_from_args(args: argparse.Namespace) -> TablesConfig:
         modes=tuple(args.modes),
         profile=args.profile,
         checkpoints=tuple(args.checkpoints),
-        data_root=args.data_root,
+        data_roots=tuple(args.data_roots),
         progress=args.progress,
         runtimes=tuple(args.runtimes),
     )
 
 
 def check_config(config: TablesConfig):
-    """Every check that can fail, before anything slow; returns (device, names, presets)."""
+    """Every check that can fail, before anything slow; returns (device, names, presets,
+    each checkpointed dataset's root)."""
     from architectures.registry import import_model_modules, require_models
     from bench.measure.devices import resolve_device
     from bench.measure.latency import MODES
@@ -128,11 +131,11 @@ def check_config(config: TablesConfig):
     # The speed-up reference first.
     names = require_models([config.reference, *(config.models or default_models())])
     names = [config.reference] + [n for n in names if n != config.reference]
-    check_checkpoints(config.checkpoints, config.data_root, names)
+    roots = check_checkpoints(config.checkpoints, config.data_roots, names)
     publish.check_owner(config.out, PRODUCER, OUTPUT_NAMES)
     publish.recover(config.out)
     presets = presets_for(config.speed, device.type, config.iters, config.modes)
-    return device, names, presets
+    return device, names, presets, roots
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -145,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with error_boundary(parser), publish.claim(args.out, PRODUCER):
         prepare_output(args.out, "--out")
         config = config_from_args(args)
-        device, names, presets = check_config(config)
+        device, names, presets, roots = check_config(config)
         from bench.measure import suite
         from bench.report.notes import summary_line
         from bench.report.tables_outputs import OUTPUT_NAMES, outputs
@@ -158,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             runtimes=config.runtimes,
             profile=config.profile,
             checkpoints=config.checkpoints,
-            data_root=config.data_root,
+            data_roots=roots,
             progress=config.progress,
         )
         m.env.update(models=names, run_id=run_id, wall_time_s=round(time.time() - started, 1))

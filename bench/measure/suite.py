@@ -4,7 +4,7 @@ here: :class:`Measurements` goes to :mod:`bench.report.tables_outputs`."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +25,7 @@ from bench.measure.presets import Presets
 from bench.measure.runtimes import timing
 from bench.report.files import readable_file
 from datasets import AnnotationError, open_reader
+from datasets.synthetic import is_generated
 
 if TYPE_CHECKING:
     from bench.measure.runtimes.timing import RuntimeMeasurements
@@ -56,7 +57,7 @@ def model_counts(names: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def measured_accuracy(
     checkpoints: Sequence[tuple[str, Path]],
-    data_root: Path | None,
+    data_roots: Mapping[str, Path],
     device: torch.device,
     on_step: Callable[..., None],
 ) -> pd.DataFrame:
@@ -65,8 +66,10 @@ def measured_accuracy(
     rows = []
     for name, path in checkpoints:
         dataset = model_info(name).dataset
-        result = evaluate_checkpoint(name, path, dataset, data_root, "val", device=str(device))
-        ours = {f"{c} (ours, val)": result[c] for c in ("PCKh", "Hip", "AUC") if c in result}
+        root = data_roots[dataset]
+        result = evaluate_checkpoint(name, path, dataset, root, "val", device=str(device))
+        which = "ours, generated val" if is_generated(root) else "ours, val"
+        ours = {f"{c} ({which})": result[c] for c in ("PCKh", "Hip", "AUC") if c in result}
         rows.append({"model": name, **ours})
         on_step("accuracy", name)
     return pd.DataFrame(rows)
@@ -80,15 +83,16 @@ def measure(
     runtimes: Sequence[str] = (),
     profile: bool = True,
     checkpoints: Sequence[tuple[str, Path]] = (),
-    data_root: Path | None = None,
+    data_roots: Mapping[str, Path] | None = None,
     progress: bool = True,
 ) -> Measurements:
     """Run every measurement; ``progress``: a bar on stderr, quiet when it is not a terminal."""
     deploy = wants_runtimes(runtimes)  # the progress total counts every on_step call below
-    scored = dict(checkpoints) or None  # runtimes rows scored on data_root with these weights
+    scored = dict(checkpoints) or None  # runtimes rows scored with these weights
+    data_roots = data_roots or {}  # dataset -> root: scoring and int8 calibration
     what = (runtimes, presets.runtimes, names, device)
     total = len(names) * (len(presets.mode_names) * presets.rounds + profile) + 2 + len(checkpoints)
-    total += timing.count_steps(*what, scored, data_root) if deploy else 0
+    total += timing.count_steps(*what, scored, data_roots) if deploy else 0
     with tqdm(total=total, unit="step", disable=None if progress else True, file=sys.stderr) as bar:
 
         def step(*label: str) -> None:
@@ -103,12 +107,12 @@ def measure(
             if modes
         ).reset_index(drop=True)
         layers = profile_models(names, device, presets.profile, on_step=step) if profile else None
-        deployed = timing.for_tables(*what, step, scored, data_root) if deploy else None
+        deployed = timing.for_tables(*what, step, scored, data_roots) if deploy else None
         counts, complexity = model_counts(names)
         step("complexity")
         modules = table3()
         step("table 3")
-        accuracy = measured_accuracy(checkpoints, data_root, device, step) if checkpoints else None
+        accuracy = measured_accuracy(checkpoints, data_roots, device, step) if checkpoints else None
     env["timing"] = {
         "fp32": asdict(presets.fp32),
         "other_modes": asdict(presets.modes),
@@ -120,11 +124,12 @@ def measure(
 
 
 def check_checkpoints(
-    checkpoints: Sequence[tuple[str, Path]], data_root: Path | None, names: Sequence[str]
-) -> None:
+    checkpoints: Sequence[tuple[str, Path]], data_roots: Sequence[Path], names: Sequence[str]
+) -> dict[str, Path]:
     """Fail before the long measurements, not after them: one readable checkpoint per measured
-    model that fits it, and each model's data set found under ``data_root``."""
-    if checkpoints and data_root is None:
+    model that fits it, and each model's val split found under one of ``data_roots``; returns
+    each dataset's root (the first that holds it)."""
+    if checkpoints and not data_roots:
         raise UsageError("--checkpoint needs --data-root (the dataset to evaluate on)")
     given = [name for name, _ in checkpoints]
     twice = sorted({name for name in given if given.count(name) > 1})
@@ -138,11 +143,22 @@ def check_checkpoints(
             )
         readable_file(path, f"--checkpoint {name}={path}")
         load_model(name, path, "cpu")  # weights_only; a CheckpointError names the file
-    if checkpoints and not data_root.is_dir():
-        raise InputFileError(f"--data-root {data_root}: no such folder")
-    for dataset in dict.fromkeys(model_info(name).dataset for name, _ in checkpoints):
-        try:  # the val annotations open (files named on failure)
-            open_reader(dataset, data_root, "val")
+    if not checkpoints:
+        return {}
+    if missing := [root for root in data_roots if not root.is_dir()]:
+        raise InputFileError(f"--data-root {missing[0]}: no such folder")
+    datasets = dict.fromkeys(model_info(name).dataset for name, _ in checkpoints)
+    return {dataset: _root_of(dataset, data_roots) for dataset in datasets}
+
+
+def _root_of(dataset: str, data_roots: Sequence[Path]) -> Path:
+    """The first root whose ``dataset`` val annotations open; else why the first one failed."""
+    why = []
+    for root in data_roots:
+        try:
+            open_reader(dataset, root, "val")
+            return root
         except (OSError, AnnotationError, KeyError, ValueError) as exc:
             message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-            raise InputFileError(f"--data-root {data_root} ({dataset} val): {message}") from None
+            why.append(f"--data-root {root} ({dataset} val): {message}")
+    raise InputFileError(why[0] + (f" (nor in {len(why) - 1} other roots)" if why[1:] else ""))

@@ -16,7 +16,16 @@ from architectures.errors import InputFileError, UsageError, check_range
 from ..atomic import staging_folder, swap_folder, write_bytes
 from .writers import WRITERS, Drawn, SyntheticConfig, Written, num_val
 
-__all__ = ["FORMATS", "MANIFEST", "Drawn", "SyntheticConfig", "Written", "earlier_set", "generate"]
+__all__ = [
+    "FORMATS",
+    "MANIFEST",
+    "Drawn",
+    "SyntheticConfig",
+    "Written",
+    "earlier_set",
+    "generate",
+    "is_generated",
+]
 
 FORMATS = tuple(WRITERS)
 MANIFEST = ".synthetic_files.json"  # the files of the set, relative to ``out``
@@ -45,6 +54,11 @@ def generate(config: SyntheticConfig) -> Written:
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # gone already once swapped in
     return written
+
+
+def is_generated(root: Path) -> bool:
+    """Whether ``root`` is a set of this generator: results from it are labelled as such."""
+    return (Path(root) / MANIFEST).is_file()
 
 
 def earlier_set(out: Path) -> int | None:

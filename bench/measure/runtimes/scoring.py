@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from architectures import model_info
 from bench.accuracy.evaluation import collect_predictions, score
 from bench.accuracy.training.data import eval_dataset
 from bench.accuracy.training.model import load_model
@@ -21,6 +22,7 @@ from bench.measure.runtimes import get_runtime
 from bench.measure.runtimes.base import first_line
 from bench.measure.runtimes.calibration import Calibration
 from datasets.heatmaps import decode
+from datasets.synthetic import is_generated
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,9 @@ def score_model(
     """The key and score columns of each (runtime, precision, device) of ``model`` in ``frame``."""
     trained = load_model(model, checkpoint, device)
     data = eval_dataset(trained.info, trained.info.dataset, data_root, "val")
+    h, w = trained.info.input_size  # the checkpoint's: it may differ from the timed rows'
+    origin = "generated " if is_generated(data_root) else ""
+    scored_on = f"{origin}{trained.info.dataset} val, {len(data)} persons at {h}x{w}"
     eager = _score(trained, data, device)
     on_step(model, "eager", "fp32", "score")
     calibration = Calibration(data_root, trained.info.dataset)
@@ -153,7 +158,7 @@ def score_model(
         if "pckh" in scores:
             scores["delta_pckh"] = scores["pckh"] - eager["pckh"]
             scores["accuracy"] = verdict(scores["pckh"], eager["pckh"], row.precision)
-        scores["scored_on"] = f"{trained.info.dataset} val, {len(data)} persons"
+        scores["scored_on"] = scored_on
         out.append({**{key: getattr(row, key) for key in KEYS}, **scores})
         on_step(model, row.runtime, row.precision, "score")
     return out
@@ -162,16 +167,19 @@ def score_model(
 def score_runtime_rows(
     frame: pd.DataFrame,
     checkpoints: Mapping[str, Path],
-    data_root: Path,
+    data_roots: Mapping[str, Path],
     device: torch.device,
     on_step: Callable[..., None] = lambda *label: None,
 ) -> pd.DataFrame:
-    """``frame`` with PCKh, AUC, ΔPCKh and the verdict of each row of a model with a checkpoint."""
+    """``frame`` with PCKh, AUC, ΔPCKh and the verdict of each row of a model with a checkpoint,
+    scored on its dataset's root in ``data_roots``."""
     scored = [
         row
         for model, checkpoint in checkpoints.items()
         if (frame.model == model).any()
-        for row in score_model(frame, model, Path(checkpoint), data_root, device, on_step)
+        for row in score_model(
+            frame, model, Path(checkpoint), data_roots[model_info(model).dataset], device, on_step
+        )
     ]
     scores = pd.DataFrame(scored, columns=KEYS + SCORE_COLUMNS)
     scores = scores.astype({"pckh": float, "auc": float, "delta_pckh": float})

@@ -228,9 +228,10 @@ def measure_runtimes(
     on_step: Step | None = None,
     realtime_model: str = REALTIME_MODEL,
     checkpoints: Mapping[str, Path] | None = None,
-    data_root: Path | None = None,
+    data_roots: Mapping[str, Path] | None = None,
 ) -> RuntimeMeasurements:
-    """Prepare, check and time every job; with ``checkpoints`` and ``data_root`` also score."""
+    """Prepare, check and time every job; with ``checkpoints`` and ``data_roots`` (dataset ->
+    root) also score."""
     step = on_step or (lambda *label: None)
     threads = torch.get_num_threads()
     pairs, skipped = selected(specs, device, preset)
@@ -239,8 +240,8 @@ def measure_runtimes(
     inputs = {}
     for name, dev in dict.fromkeys((j.model, j.device) for j in jobs):
         group = [s for s in states if (s.job.model, s.job.device) == (name, dev)]
-        # --data-root holds the checkpointed models' dataset: the others calibrate on generated data
-        root = data_root if name in (checkpoints or {}) else None
+        # a model whose dataset has no root calibrates int8 on generated images of its own
+        root = (data_roots or {}).get(model_info(name).dataset)
         inputs[name] = _prepare_model(name, dev, group, preset.timing.warmup, root, step)
     ready = set(peak_keys([s.job for s in states if s.prepared is not None]))
     peaks = measure_peaks(peak_keys(jobs), ready, preset.peak, step)
@@ -251,8 +252,8 @@ def measure_runtimes(
             _State(Job(ALL_MODELS, runtime, precision, threads, device), reason=why).row("")
         )
     frame = pd.DataFrame(rows)
-    if checkpoints and data_root is not None:
-        frame = score_runtime_rows(frame, checkpoints, data_root, device, on_step=step)
+    if checkpoints and data_roots:
+        frame = score_runtime_rows(frame, checkpoints, data_roots, device, on_step=step)
     versions = library_versions()
     return RuntimeMeasurements(frame, peaks, preset, realtime_model, str(device), versions)
 
@@ -280,10 +281,10 @@ def for_tables(
     device: torch.device,
     on_step: Step | None = None,
     checkpoints: Mapping[str, Path] | None = None,
-    data_root: Path | None = None,
+    data_roots: Mapping[str, Path] | None = None,
 ) -> RuntimeMeasurements | None:
     named = _named(specs)
-    kw = {"checkpoints": checkpoints, "data_root": data_root}
+    kw = {"checkpoints": checkpoints, "data_roots": data_roots}
     return None if named is None else measure_runtimes(names, device, named, preset, on_step, **kw)
 
 
@@ -293,7 +294,7 @@ def count_steps(
     names: Sequence[str],
     device: torch.device,
     checkpoints: Mapping[str, Path] | None = None,
-    data_root: Path | None = None,
+    data_roots: Mapping[str, Path] | None = None,
     realtime_model: str = REALTIME_MODEL,
 ) -> int:
     """Exactly how many times :func:`for_tables` calls ``on_step``: a prepare per job, a peak
@@ -304,7 +305,7 @@ def count_steps(
     pairs, _ = selected(named, device, preset)
     jobs, _ = plan(names, device, pairs, torch.get_num_threads(), realtime_model)
     total = len(jobs) * (1 + preset.rounds) + len(peak_keys(jobs))
-    if checkpoints and data_root is not None:
+    if checkpoints and data_roots:
         models = [n for n in dict.fromkeys(j.model for j in jobs) if n in checkpoints]
         total += len(models) + len(scored_jobs(jobs, models))
     return total

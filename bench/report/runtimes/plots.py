@@ -40,6 +40,12 @@ def uncrowd(axis: Axis) -> None:
         axis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
 
 
+def _scored_on(points: pd.DataFrame) -> str:
+    """ "generated validation data" when every point was scored on a generated set."""
+    generated = points.get("scored_on", pd.Series([""])).astype(str).str.startswith("generated")
+    return "generated validation data" if generated.all() else "validation split"
+
+
 def _setups(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     rows = rows.assign(setup=rows.runtime + " " + rows.precision)
     return rows, list(dict.fromkeys(rows.setup))
@@ -153,7 +159,7 @@ def accuracy_vs_latency(
     uncrowd(ax.xaxis)
     ax.set(
         xlabel="batch-1 latency, median (ms)",
-        ylabel="PCKh (ours, validation split)",
+        ylabel=f"PCKh (ours, {_scored_on(points)})",
         title=f"Accuracy vs latency per runtime on {device} (hollow: failed the pass rule)",
     )
     _legend(fig, ax, setups, colors, points.model, ax.get_lines())

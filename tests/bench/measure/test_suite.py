@@ -8,11 +8,12 @@ from typing import ClassVar, Self
 import pytest
 import torch
 
-from architectures.errors import UsageError
+from architectures.errors import InputFileError, UsageError
 from bench.measure import suite
 from bench.measure.presets import QUICK, presets_for
+from datasets.synthetic import SyntheticConfig, generate
 from tests.helpers import stub_table3
-from tests.tiny_models import register_tiny
+from tests.tiny_models import TinyPose, register_tiny
 
 TINY = "tiny-suite"
 
@@ -62,15 +63,28 @@ def test_counts_are_the_raw_counts(monkeypatch):
 
 def test_checkpoints_need_a_data_root_and_one_per_model(tmp_path):
     with pytest.raises(UsageError, match="--data-root"):
-        suite.check_checkpoints([("a", tmp_path / "a.pt")], None, ["a"])
+        suite.check_checkpoints([("a", tmp_path / "a.pt")], [], ["a"])
     twice = [("a", tmp_path / "a.pt"), ("a", tmp_path / "b.pt")]
     with pytest.raises(UsageError, match="given twice"):
-        suite.check_checkpoints(twice, tmp_path, ["a"])
+        suite.check_checkpoints(twice, [tmp_path], ["a"])
     with pytest.raises(UsageError, match="not among the measured"):
-        suite.check_checkpoints([("b", tmp_path / "b.pt")], tmp_path, ["a"])
+        suite.check_checkpoints([("b", tmp_path / "b.pt")], [tmp_path], ["a"])
 
 
 def test_none_alone_skips_the_runtimes():
     assert not suite.wants_runtimes(["none"])
     assert suite.wants_runtimes([]) and suite.wants_runtimes(["none", "eager"])
     assert QUICK.runtimes is not None
+
+
+def test_each_checkpointed_dataset_is_scored_on_the_first_root_that_holds_it(tmp_path):
+    name = register_tiny(TINY)
+    checkpoint = tmp_path / "tiny.pt"
+    torch.save({"model": TinyPose().state_dict()}, checkpoint)
+    lip = tmp_path / "lip"
+    generate(SyntheticConfig("lip", lip, num_images=4))
+    (tmp_path / "mpii").mkdir()
+    roots = [tmp_path / "mpii", lip]
+    assert suite.check_checkpoints([(name, checkpoint)], roots, [name]) == {"lip": lip}
+    with pytest.raises(InputFileError, match=r"mpii \(lip val\).*nor in 1 other"):
+        suite.check_checkpoints([(name, checkpoint)], roots[:1] * 2, [name])

@@ -57,11 +57,11 @@ def test_the_eager_score_is_bench_evaluates_score(lip_root, checkpoint):
     name = register_tiny("tiny-scored")
     row = {"model": name, "runtime": "eager", "precision": "fp32", "device": "cpu", "reason": ""}
     frame = pd.DataFrame([row])
-    scored = score_runtime_rows(frame, {name: checkpoint}, lip_root, CPU).iloc[0]
+    scored = score_runtime_rows(frame, {name: checkpoint}, {"lip": lip_root}, CPU).iloc[0]
     trained = load_model(name, checkpoint, CPU)
     expected = evaluate_model(trained, eval_dataset(trained.info, "lip", lip_root, "val"))
     assert scored.pckh == expected["PCKh"] and scored.delta_pckh == 0.0
-    assert (scored.accuracy, scored.scored_on) == ("pass", "lip val, 4 persons")
+    assert (scored.accuracy, scored.scored_on) == ("pass", "generated lip val, 4 persons at 64x64")
 
 
 def _nan_scales(real_quantize):
@@ -95,7 +95,14 @@ def test_a_broken_int8_conversion_is_a_failed_row_not_a_missing_one(
     specs = ["eager", "onnxruntime:fp32", "onnxruntime:int8"]
     steps = []
     m = measure_runtimes(
-        [name], CPU, specs, ONE_ROUND, lambda *s: steps.append(s), "", {name: checkpoint}, lip_root
+        [name],
+        CPU,
+        specs,
+        ONE_ROUND,
+        lambda *s: steps.append(s),
+        "",
+        {name: checkpoint},
+        {"lip": lip_root},
     )
     rows = m.frame.set_index(["runtime", "precision"])
     assert len(rows) == 3
@@ -103,7 +110,7 @@ def test_a_broken_int8_conversion_is_a_failed_row_not_a_missing_one(
     broken = rows.loc[("onnxruntime", "int8")]
     assert broken.accuracy.startswith("FAILED: PCKh 0.00 < eager fp32 100.00 - 1")
     assert broken.delta_pckh == -100.0 and broken.median_ms > 0  # still timed and shown
-    total = count_steps(specs, ONE_ROUND, [name], CPU, {name: checkpoint}, lip_root, "")
+    total = count_steps(specs, ONE_ROUND, [name], CPU, {name: checkpoint}, {"lip": lip_root}, "")
     assert len(steps) == total
 
 

@@ -31,7 +31,7 @@ from bench.measure.runtimes.timing import (
     scored_jobs,
     selected,
 )
-from tests.tiny_models import register_tiny
+from tests.tiny_models import TinyPose, register_test_model, register_tiny
 
 CPU = torch.device("cpu")
 FAST = RuntimePreset(
@@ -223,9 +223,9 @@ def test_one_peak_per_key_and_one_score_per_model_runtime_precision_device():
     assert scored_jobs(jobs, ["a"]) == [jobs[0]]
 
 
-def test_only_checkpointed_models_calibrate_on_the_data_root(fakes, monkeypatch, tmp_path):
-    # --data-root holds the dataset of the --checkpoint models; a model of another dataset (the
-    # reference) calibrates on generated images of its own instead of failing to read the root
+def test_each_model_calibrates_on_its_own_datasets_root(fakes, monkeypatch, tmp_path):
+    # --data-root may hold one dataset only: a model of another dataset (the reference)
+    # calibrates on generated images of its own instead of failing to read the root
     roots = {}
 
     @dataclass(frozen=True)
@@ -238,7 +238,8 @@ def test_only_checkpointed_models_calibrate_on_the_data_root(fakes, monkeypatch,
 
     fakes(Calibrated())
     monkeypatch.setattr(timing, "score_runtime_rows", lambda frame, *args, **kwargs: frame)
-    trained, other = register_tiny("tiny-trained"), register_tiny("tiny-other")
-    checkpoints = {trained: tmp_path / "best.pt"}
-    measure_runtimes([other, trained], CPU, ["calibrated"], FAST, None, "", checkpoints, tmp_path)
+    trained = register_tiny("tiny-trained")
+    other = register_test_model("tiny-other-dataset", TinyPose, dataset="mpii")
+    checkpoints, data_roots = {trained: tmp_path / "best.pt"}, {"lip": tmp_path}
+    measure_runtimes([other, trained], CPU, ["calibrated"], FAST, None, "", checkpoints, data_roots)
     assert roots == {trained: tmp_path, other: None}

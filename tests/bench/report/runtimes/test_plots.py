@@ -58,6 +58,16 @@ def test_the_accuracy_figure_has_one_point_per_scored_row_and_the_front():
     assert scattered == 4  # one point per row (the legend's handles are empty)
     front = ax.get_lines()[0]
     assert list(front.get_xdata()) == [10.0, 20.0, 50.0]
+    assert ax.get_ylabel() == "PCKh (ours, validation split)"
+
+
+def test_accuracy_scored_on_generated_data_says_so_on_its_axis():
+    scored_on = "generated lip val, 40 persons at 128x128"
+    rows = pd.DataFrame(
+        [row("a", "eager", "fp32", 2, 5.0, pckh=80.0, accuracy="pass", scored_on=scored_on)]
+    )
+    ax = accuracy_vs_latency(rows, "cpu").axes[0]
+    assert ax.get_ylabel() == "PCKh (ours, generated validation data)"
 
 
 def test_an_unscored_run_says_so_in_the_accuracy_figure():
