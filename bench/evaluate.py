@@ -32,18 +32,18 @@ def build_parser() -> argparse.ArgumentParser:
     opt("--checkpoint", type=Path, help="checkpoint or state_dict; omitted: seeded weights")
     opt("--trust-checkpoint", action="store_true", help="load --checkpoint with full unpickling, "
         "which can run code stored in the file: only for a file from a source you trust")
-    opt("--dataset", required=True, choices=DATASETS)
-    opt("--root", required=True, type=Path)
+    opt("--dataset", required=True, choices=DATASETS, help="the data set's format")
+    opt("--root", required=True, type=Path, help="dataset root (official layout)")
     opt("--split", default="val", help="train or val (test labels are not public)")
     opt("--scales", type=float, nargs="+", default=[1.0],
         help=f"input scales to average; the paper's: {' '.join(map(str, PAPER_SCALES))}")
     opt("--flip", action="store_true", help="also average the flipped image")
     opt("--input-size", type=int, nargs=2, metavar=("H", "W"),
         help="default: the checkpoint's training size, else the model's registered size")
-    opt("--batch-size", type=int, default=16)
-    opt("--workers", type=int, default=0)
-    opt("--max-samples", type=int)
-    opt("--device", default="auto")
+    opt("--batch-size", type=int, default=16, help="images per forward")
+    opt("--workers", type=int, default=0, help="data-loading processes (0: in this one)")
+    opt("--max-samples", type=int, help="the first N persons (unset: all)")
+    opt("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
     opt("--out", type=Path, help="publish eval_<model>.csv/.md here (default: print only)")
     # fmt: on
     return parser

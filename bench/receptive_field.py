@@ -26,15 +26,15 @@ def build_parser() -> argparse.ArgumentParser:
     opt("--models-from", nargs="+", default=[], metavar="MODULE",
         help="import these modules first: their @register_model networks join the known models")
     opt("--checkpoint", type=Path, help="weights (one model only)")
-    opt("--image", required=True, type=Path)
+    opt("--image", required=True, type=Path, help="a JPEG or PNG with one person")
     opt("--keypoint", nargs="+", default=["R_Hip"],
         help="joint names of the model's layout (LIP: R_Hip, L_Elbow, ...)")
     opt("--out", type=Path, default=Path("runs/receptive_field"),
         help="folder for the maps and table (the committed ones: results/receptive_field)")
-    opt("--window", type=int, default=WINDOW)
+    opt("--window", type=int, default=WINDOW, help="occluder side in pixels")
     opt("--stride", type=int, default=WINDOW, help="default: the window")
-    opt("--batch-size", type=int, default=16)
-    opt("--measure", choices=MEASURES, default=MEASURES[0])
+    opt("--batch-size", type=int, default=16, help="occluded images per forward")
+    opt("--measure", choices=MEASURES, default=MEASURES[0], help="how a heatmap change is counted")
     opt("--seed", type=int, default=0, help="weights of untrained models and the noise")
     opt("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     opt("--no-bn-calibration", action="store_true",

@@ -19,15 +19,15 @@ def build_parser() -> argparse.ArgumentParser:
         "`python -c 'import architectures; print(*architectures.list_models())'`")
     opt("--models-from", nargs="+", default=[], metavar="MODULE",
         help="import these modules first: their @register_model networks join the known models")
-    opt("--dataset", required=True, choices=DATASETS)
+    opt("--dataset", required=True, choices=DATASETS, help="the data set's format")
     opt("--root", required=True, type=Path, help="dataset root (official layout)")
     opt("--out", required=True, type=Path, help="checkpoints and log go here")
-    opt("--epochs", type=int, default=100)
+    opt("--epochs", type=int, default=100, help="epochs in all (a resumed run counts on)")
     opt("--batch-size", type=int, default=16, help="per process")
     opt("--lr", type=float, default=4e-5, help="initial Adam learning rate")
     opt("--patience", type=int, default=5, help="epochs without PCKh gain before lr/10")
-    opt("--workers", type=int, default=2)
-    opt("--seed", type=int, default=0)
+    opt("--workers", type=int, default=2, help="data-loading processes (0: in this one)")
+    opt("--seed", type=int, default=0, help="weights, shuffling and augmentation")
     opt("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
     opt("--input-size", type=int, nargs=2, metavar=("H", "W"), help="override the model's input "
         "size (e.g. 128 128 for quick runs)")
@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     mask = parser.add_mutually_exclusive_group().add_argument
     mask("--body-masking", action="store_true", help="Table 1: + body masking")
     mask("--keypoint-masking", action="store_true", help="Table 1: + keypoints masking")
-    opt("--max-val-samples", type=int)
+    opt("--max-val-samples", type=int, help="validate on the first N persons (unset: all)")
     opt("--validate-every", type=int, default=1, help="epochs between validations")
     opt("--synthetic-images", type=int, default=400, help="--dataset synthetic: images made")
     opt("--no-progress", action="store_true", help="no progress bars on stderr (logs, CI)")

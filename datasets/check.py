@@ -113,9 +113,9 @@ def format_report(report: CheckReport, joint_names: Sequence[str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """0: no problem found; 1: problems (listed); a user error exits 2 in one line."""
     parser = ArgumentParser(prog="python -m datasets.check", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", required=True, choices=("lip", "mpii"))
-    parser.add_argument("--root", required=True, type=Path)
-    parser.add_argument("--split", default="val")
+    parser.add_argument("--dataset", required=True, choices=("lip", "mpii"), help="the format")
+    parser.add_argument("--root", required=True, type=Path, help="dataset root")
+    parser.add_argument("--split", default="val", help="train or val")
     parser.add_argument("--no-images", action="store_true", help="annotations only (fast)")
     parser.add_argument("--draw", type=int, default=0, help="write this many overlays to --out")
     parser.add_argument("--out", type=Path, help="folder for the --draw overlays")

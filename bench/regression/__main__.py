@@ -40,7 +40,7 @@ _OPTIONS: dict[str, dict] = {
     "--size": {"type": int, "nargs": 2, "metavar": ("H", "W"), "help": "multiples of 64"},
     "--repeats": {"type": int, "help": "counted forwards per model (unset: the baseline's)"},
     "--tolerance": {"type": float, "help": "relative change that fails (0.03: 3 %%)"},
-    "--history": {"type": Path, "default": HISTORY},
+    "--history": {"type": Path, "default": HISTORY, "help": "the history CSV"},
     "--repo": {"type": Path, "default": TOOL_ROOT, "help": "git repository (default: this one)"},
 }
 _PASS = ("--reference", "--size", "--repeats", "--tolerance")
@@ -74,10 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     s["check"].add_argument("--other-machine", choices=ways, default="refuse", help=other)
     s["check"].add_argument("--report", type=Path, help="also write the table (Markdown)")
     s["update"].add_argument("--passes", type=int, default=1, help="passes merged (>= 1)")
-    s["history"].add_argument("--plot", type=Path, default=HISTORY.with_suffix(".png"))
+    s["history"].add_argument("--plot", type=Path, default=HISTORY.with_suffix(".png"), help="PNG")
     s["bisect"].add_argument("good")
     s["bisect"].add_argument("bad")
-    s["bisect"].add_argument("--model", required=True)
+    s["bisect"].add_argument("--model", required=True, help="the model whose figure changed")
     return p
 
 

@@ -13,11 +13,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = ArgumentParser(
         prog="python -m datasets.synthetic", description=synthetic.__doc__.split("\n\n")[0]
     )
-    parser.add_argument("--format", required=True, choices=FORMATS)
+    parser.add_argument("--format", required=True, choices=FORMATS, help="the official layout")
     parser.add_argument("--out", required=True, type=Path, help="dataset root to create")
-    parser.add_argument("--num-images", required=True, type=int)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--val-fraction", type=float, default=0.25)
+    parser.add_argument("--num-images", required=True, type=int, help="train and val together")
+    parser.add_argument("--seed", type=int, default=0, help="the same seed writes the same files")
+    parser.add_argument("--val-fraction", type=float, default=0.25, help="share for val")
     args = parser.parse_args(argv)
     config = SyntheticConfig(args.format, args.out, args.num_images, args.seed, args.val_fraction)
     with error_boundary(parser):

@@ -93,3 +93,35 @@ def test_unknown_name_error_prints_its_message_unquoted() -> None:
 
     error = UnknownNameError("unknown layout 'x'; known: lip, mpii")
     assert isinstance(error, KeyError) and str(error) == "unknown layout 'x'; known: lip, mpii"
+
+
+# ---------------------------------------------------------------- --help of every command
+
+COMMANDS = [
+    ("bench.tables", []),
+    ("bench.train", []),
+    ("bench.evaluate", []),
+    ("bench.score", []),
+    ("bench.receptive_field", []),
+    ("bench.compare", []),
+    ("bench.result_set", []),
+    ("datasets.synthetic.__main__", []),
+    ("datasets.check", []),
+    *[
+        ("bench.regression.__main__", [sub])
+        for sub in ("check", "update", "record", "history", "bisect")
+    ],
+]
+
+
+@pytest.mark.parametrize(("module", "sub"), COMMANDS, ids=[" ".join([m, *s]) for m, s in COMMANDS])
+def test_help_states_every_options_default(module, sub, capsys) -> None:
+    import importlib
+    import re
+
+    with pytest.raises(SystemExit):
+        importlib.import_module(module).main([*sub, "--help"])
+    options = capsys.readouterr().out.split("options:")[-1]
+    blocks = re.split(r"\n(?=  -)", options)
+    silent = [b.split()[0] for b in blocks if b.strip().startswith("--") and "default" not in b]
+    assert not silent, f"{module} {' '.join(sub)}: no default in the help of {silent}"
