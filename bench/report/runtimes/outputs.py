@@ -15,7 +15,7 @@ from bench.report import html as report_html
 from bench.report import views as headline
 from bench.report.plots import Color
 from bench.report.runtimes.plots import accuracy_vs_latency, latency_by_runtime, pareto
-from bench.report.runtimes.realtime import realtime_notes, realtime_table
+from bench.report.runtimes.realtime import realtime_notes, realtime_table, realtime_view
 from bench.report.runtimes.table import runtimes_notes, runtimes_table
 from bench.report.runtimes.view import runtimes_view, view_notes
 
@@ -82,7 +82,7 @@ def runtime_outputs(
             full, p, f"{TITLE} (every column)", report.notes, EMPTY
         ),
         "cpu_realtime.md": lambda p: io.write_markdown(
-            realtime, p, rt_title, realtime_notes(realtime, m.realtime_model, env)
+            realtime_view(realtime), p, rt_title, realtime_notes(realtime, m.realtime_model, env)
         ),
         **{name: lambda p, fig=fig: io.write_figure(fig, p) for name, fig in figures.items()},
     }

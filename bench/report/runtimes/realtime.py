@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from bench.measure.latency import VALIDITY
 from bench.report.runtimes.table import busy_note
+from bench.report.runtimes.view import short
+from bench.report.views import MISSING, SHORT_MARK, as_text
 
 PAPER_FPS = 19.5
 PAPER_SETUP = (
@@ -17,6 +20,9 @@ COLUMNS = [
     *("source", "runtime", "precision", "threads", "input", "fps", "median_ms", "p10_ms"),
     *("p90_ms", CV, "samples", "validation", "reason"),
 ]
+# One unit and precision per quantity, as in the other tables.
+FORMATS = {"threads": ".0f", "fps": ".1f", CV: ".0f", "samples": ".0f"}
+FORMATS |= dict.fromkeys(("median_ms", "p10_ms", "p90_ms"), ".1f")
 
 
 def realtime_table(runtimes: pd.DataFrame, model: str, cpu_model: str) -> pd.DataFrame:
@@ -27,6 +33,14 @@ def realtime_table(runtimes: pd.DataFrame, model: str, cpu_model: str) -> pd.Dat
     paper = {"source": PAPER_SETUP, "runtime": "openvino", "precision": "", "threads": 6}
     paper = pd.DataFrame([{**paper, "fps": PAPER_FPS}])
     return pd.concat([ours, paper], ignore_index=True).reindex(columns=COLUMNS)
+
+
+def realtime_view(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as text; fps of a row short of the validity rule marked, "–" for no value."""
+    view = as_text(table, FORMATS).fillna(MISSING)
+    marked = [bool(s) for s in short(table.fillna({"samples": 0}))]
+    view["fps"] = [f"{fps}{SHORT_MARK * m}" for fps, m in zip(view.fps, marked)]
+    return view
 
 
 def oversubscribed(ours: pd.DataFrame) -> list[str]:
@@ -59,10 +73,17 @@ def realtime_notes(table: pd.DataFrame, model: str, env: dict) -> str:
         else ""
     )
     best = ours.loc[ours.fps.idxmax()]
+    too_short = (
+        f"`{SHORT_MARK}` fewer than {VALIDITY.min_samples} samples or under "
+        f"{VALIDITY.min_duration_s:g} s timed: indicative only (the full preset times enough). "
+        if any(short(ours))
+        else ""
+    )
     size = table.input.dropna().iloc[0] if table.input.notna().any() else "?"
     return (
         busy
         + over
+        + too_short
         + (
             f"{model}, batch 1, {size}, frames per second = 1000 / median latency, measured in "
             f"this run (interleaved with the runtimes table). Fastest here: {best.runtime} "

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from bench.report.runtimes.realtime import CV, PAPER_FPS, realtime_notes, realtime_table
+from bench.report.runtimes.realtime import (
+    CV,
+    PAPER_FPS,
+    realtime_notes,
+    realtime_table,
+    realtime_view,
+)
 from bench.report.runtimes.table import runtimes_table
+from bench.report.views import MISSING
 from tests.bench.report.runtimes.fabricated import COUNTS, ENV, fabricated, row
 
 BUSY = {**ENV, "load": {"load_1m": 5.0, "cores": 2, "busy": True}}
@@ -48,3 +55,12 @@ def test_a_busy_machine_is_said():
 def test_a_run_without_the_realtime_model_says_how_to_get_it():
     rt = _realtime(model="absent")
     assert realtime_notes(rt, "absent", ENV).startswith("absent was not measured on the CPU")
+
+
+def test_the_view_formats_each_quantity_once_and_marks_short_rows():
+    view = realtime_view(_realtime())
+    ours, paper = view.iloc[0], view.iloc[-1]
+    assert (ours.samples, ours.fps, ours.threads) == ("3", "31.2†", "1")  # 3 samples < 64
+    assert (paper.fps, paper.input, paper.samples) == ("19.5", MISSING, MISSING)
+    notes = realtime_notes(_realtime(), "net", ENV)
+    assert "`†` fewer than 64 samples" in notes
