@@ -13,9 +13,10 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from architectures import model_info
+from architectures import ModelInfo, model_info
 from architectures.errors import InputFileError, UsageError
-from bench.accuracy.evaluation import evaluate_checkpoint
+from bench.accuracy.evaluation import check_scorable, evaluate_checkpoint
+from bench.accuracy.training.data import eval_dataset
 from bench.accuracy.training.model import load_model
 from bench.measure.complexity import FLOPS_COLUMN, complexity_table, table3
 from bench.measure.environment import environment_record
@@ -23,8 +24,9 @@ from bench.measure.latency import benchmark_models
 from bench.measure.layer_profile import profile_models
 from bench.measure.presets import Presets
 from bench.measure.runtimes import timing
+from bench.measure.runtimes.calibration import Calibration
 from bench.report.files import readable_file
-from datasets import AnnotationError, open_reader
+from datasets import AnnotationError
 
 if TYPE_CHECKING:
     from bench.measure.runtimes.timing import RuntimeMeasurements
@@ -119,11 +121,22 @@ def measure(
     return Measurements(env, latency, counts, complexity, modules, layers, accuracy, deployed)
 
 
+def calibrates(specs: Sequence[str], presets: Presets, device: torch.device) -> bool:
+    """Whether the runtimes rows include int8, which calibrates on the training split."""
+    named = [s for s in specs if s != timing.NONE] if wants_runtimes(specs) else None
+    pairs = timing.selected(named, device, presets.runtimes)[0] if named is not None else []
+    return any(precision == "int8" for _, precision in pairs)
+
+
 def check_checkpoints(
-    checkpoints: Sequence[tuple[str, Path]], data_root: Path | None, names: Sequence[str]
+    checkpoints: Sequence[tuple[str, Path]],
+    data_root: Path | None,
+    names: Sequence[str],
+    calibrate: bool = False,
 ) -> None:
     """Fail before the long measurements, not after them: one readable checkpoint per measured
-    model that fits it, and each model's data set found under ``data_root``."""
+    model that fits it, and each model's val split (and, for int8 rows, training split) under
+    ``data_root`` scorable, its first image decoded."""
     if checkpoints and data_root is None:
         raise UsageError("--checkpoint needs --data-root (the dataset to evaluate on)")
     given = [name for name, _ in checkpoints]
@@ -140,9 +153,20 @@ def check_checkpoints(
         load_model(name, path, "cpu")  # weights_only; a CheckpointError names the file
     if checkpoints and not data_root.is_dir():
         raise InputFileError(f"--data-root {data_root}: no such folder")
-    for dataset in dict.fromkeys(model_info(name).dataset for name, _ in checkpoints):
-        try:  # the val annotations open (files named on failure)
-            open_reader(dataset, data_root, "val")
-        except (OSError, AnnotationError, KeyError, ValueError) as exc:
-            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-            raise InputFileError(f"--data-root {data_root} ({dataset} val): {message}") from None
+    for name, _ in checkpoints:
+        _check_splits(model_info(name), data_root, calibrate)
+
+
+def _check_splits(info: ModelInfo, root: Path, calibrate: bool) -> None:
+    split = "val"
+    try:
+        data = eval_dataset(info, info.dataset, root, split)
+        check_scorable(data, info.dataset, split, root)
+        data[0]  # decodes one image: a folder of broken images fails now, not hours later
+        if calibrate:
+            split = "train"
+            Calibration(root, info.dataset, count=1).images(info.input_size)
+    except (OSError, AnnotationError, KeyError, ValueError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        message = str(message).removeprefix(f"--root {root}: ")  # tables calls it --data-root
+        raise InputFileError(f"--data-root {root} ({info.dataset} {split}): {message}") from None
