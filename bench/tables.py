@@ -113,7 +113,7 @@ def check_config(config: TablesConfig):
     from bench.measure.latency import MODES
     from bench.measure.presets import presets_for
     from bench.measure.runtimes.timing import runtime_spec
-    from bench.measure.suite import check_checkpoints
+    from bench.measure.suite import calibrates, check_checkpoints
     from bench.report import publish
     from bench.report.paper_tables import default_models
     from bench.report.tables_outputs import OUTPUT_NAMES
@@ -131,10 +131,11 @@ def check_config(config: TablesConfig):
     # The speed-up reference first.
     names = require_models([config.reference, *(config.models or default_models())])
     names = [config.reference] + [n for n in names if n != config.reference]
-    roots = check_checkpoints(config.checkpoints, config.data_roots, names)
+    presets = presets_for(config.speed, device.type, config.iters, config.modes)
+    calibrate = bool(config.checkpoints) and calibrates(config.runtimes, presets, device)
+    roots = check_checkpoints(config.checkpoints, config.data_roots, names, calibrate)
     publish.check_owner(config.out, PRODUCER, OUTPUT_NAMES)
     publish.recover(config.out)
-    presets = presets_for(config.speed, device.type, config.iters, config.modes)
     return device, names, presets, roots
 
 

@@ -13,9 +13,10 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from architectures import model_info
+from architectures import ModelInfo, model_info
 from architectures.errors import InputFileError, UsageError
-from bench.accuracy.evaluation import evaluate_checkpoint
+from bench.accuracy.evaluation import check_scorable, evaluate_checkpoint
+from bench.accuracy.training.data import eval_dataset
 from bench.accuracy.training.model import load_model
 from bench.measure.complexity import FLOPS_COLUMN, complexity_table, table3
 from bench.measure.environment import environment_record
@@ -23,6 +24,7 @@ from bench.measure.latency import benchmark_models
 from bench.measure.layer_profile import profile_models
 from bench.measure.presets import Presets
 from bench.measure.runtimes import timing
+from bench.measure.runtimes.calibration import Calibration
 from bench.report.files import readable_file
 from datasets import AnnotationError, open_reader
 from datasets.synthetic import is_generated
@@ -123,12 +125,23 @@ def measure(
     return Measurements(env, latency, counts, complexity, modules, layers, accuracy, deployed)
 
 
+def calibrates(specs: Sequence[str], presets: Presets, device: torch.device) -> bool:
+    """Whether the runtimes rows include int8, which calibrates on the training split."""
+    named = [s for s in specs if s != timing.NONE] if wants_runtimes(specs) else None
+    pairs = timing.selected(named, device, presets.runtimes)[0] if named is not None else []
+    return any(precision == "int8" for _, precision in pairs)
+
+
 def check_checkpoints(
-    checkpoints: Sequence[tuple[str, Path]], data_roots: Sequence[Path], names: Sequence[str]
+    checkpoints: Sequence[tuple[str, Path]],
+    data_roots: Sequence[Path],
+    names: Sequence[str],
+    calibrate: bool = False,
 ) -> dict[str, Path]:
     """Fail before the long measurements, not after them: one readable checkpoint per measured
-    model that fits it, and each model's val split found under one of ``data_roots``; returns
-    each dataset's root (the first that holds it)."""
+    model that fits it, each model's val split (and, for int8 rows, training split) scorable
+    under one of ``data_roots``, its first image decoded; returns each dataset's root (the first
+    whose val annotations open)."""
     if checkpoints and not data_roots:
         raise UsageError("--checkpoint needs --data-root (the dataset to evaluate on)")
     given = [name for name, _ in checkpoints]
@@ -148,7 +161,10 @@ def check_checkpoints(
     if missing := [root for root in data_roots if not root.is_dir()]:
         raise InputFileError(f"--data-root {missing[0]}: no such folder")
     datasets = dict.fromkeys(model_info(name).dataset for name, _ in checkpoints)
-    return {dataset: _root_of(dataset, data_roots) for dataset in datasets}
+    roots = {dataset: _root_of(dataset, data_roots) for dataset in datasets}
+    for name, _ in checkpoints:
+        _check_splits(model_info(name), roots[model_info(name).dataset], calibrate)
+    return roots
 
 
 def _root_of(dataset: str, data_roots: Sequence[Path]) -> Path:
@@ -162,3 +178,18 @@ def _root_of(dataset: str, data_roots: Sequence[Path]) -> Path:
             message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
             why.append(f"--data-root {root} ({dataset} val): {message}")
     raise InputFileError(why[0] + (f" (nor in {len(why) - 1} other roots)" if why[1:] else ""))
+
+
+def _check_splits(info: ModelInfo, root: Path, calibrate: bool) -> None:
+    split = "val"
+    try:
+        data = eval_dataset(info, info.dataset, root, split)
+        check_scorable(data, info.dataset, split, root)
+        data[0]  # decodes one image: a folder of broken images fails now, not hours later
+        if calibrate:
+            split = "train"
+            Calibration(root, info.dataset, count=1).images(info.input_size)
+    except (OSError, AnnotationError, KeyError, ValueError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        message = str(message).removeprefix(f"--root {root}: ")  # tables calls it --data-root
+        raise InputFileError(f"--data-root {root} ({info.dataset} {split}): {message}") from None

@@ -52,6 +52,9 @@ def _read(
         data = pd.read_csv(path) if columns else json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise InputFileError(f"{path}: not {what} ({' '.join(str(exc).split())})") from None
+    numbers = [c for c in (*STATS, "cv_pct", "threads") if columns and c in data]
+    if text := [c for c in numbers if not pd.api.types.is_numeric_dtype(data[c])]:
+        raise InputFileError(f"{path}: column {text[0]} holds text, not numbers (edited by hand?)")
     if columns and "cv_pct" in data and "cv" not in data:  # latency.csv gives the CV in %
         data["cv"] = data["cv_pct"] / 100
     if not columns and not isinstance(data, dict):

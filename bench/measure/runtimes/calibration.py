@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from architectures.errors import InputFileError
 from datasets import PoseDataset, open_reader
 from datasets.synthetic import SyntheticConfig, generate
 
@@ -42,7 +43,8 @@ class Calibration:
         root = self.root or _generated_root(self.dataset, self.count)
         reader = open_reader(self.dataset, root, "train")
         data = PoseDataset(reader, input_size=size, heatmap_size=(size[0] // 4, size[1] // 4))
-        n = min(self.count, len(data))
+        if not (n := min(self.count, len(data))):
+            raise InputFileError(f"the {self.dataset} training split of {root} has no persons")
         images = np.stack([data[i]["image"].numpy() for i in range(n)]).astype(np.float32)
         if self.root is None:  # no data root of this model's dataset was given
             return images, f"calibrated on {n} generated {self.dataset} images (no data root)"

@@ -12,7 +12,7 @@ from architectures.errors import InputFileError, UsageError
 from bench.measure import suite
 from bench.measure.presets import QUICK, presets_for
 from datasets.synthetic import SyntheticConfig, generate
-from tests.helpers import stub_table3
+from tests.helpers import generated_root, stub_table3
 from tests.tiny_models import TinyPose, register_tiny
 
 TINY = "tiny-suite"
@@ -69,6 +69,50 @@ def test_checkpoints_need_a_data_root_and_one_per_model(tmp_path):
         suite.check_checkpoints(twice, [tmp_path], ["a"])
     with pytest.raises(UsageError, match="not among the measured"):
         suite.check_checkpoints([("b", tmp_path / "b.pt")], [tmp_path], ["a"])
+
+
+def _damage(root, split: str, how: str) -> None:
+    """Break one split of a generated LIP root the way a careless copy would."""
+    csv = root / "TrainVal_pose_annotations" / f"lip_{split}_set.csv"
+    images = sorted((root / "TrainVal_images" / f"{split}_images").iterdir())
+    if how == "no annotations":
+        csv.unlink()
+    elif how == "no persons":
+        csv.write_text("")
+    elif how == "no images":
+        for image in images:
+            image.unlink()
+    else:  # "broken images"
+        for image in images:
+            image.write_bytes(b"not a jpeg")
+
+
+@pytest.mark.parametrize("how", ["no annotations", "no persons", "no images", "broken images"])
+@pytest.mark.parametrize("split", ["val", "train"])
+def test_a_data_root_that_cannot_be_scored_or_calibrated_on_is_refused_first(
+    tmp_path_factory, tmp_path, split, how
+):
+    # The val split is scored, the train split calibrates int8: both only after the long run.
+    register_tiny(TINY)
+    weights = tmp_path / "tiny.pt"
+    torch.save({"model": TinyPose().state_dict()}, weights)
+    root = generated_root(tmp_path_factory, "lip", 12, seed=1)
+    suite.check_checkpoints([(TINY, weights)], [root], [TINY], calibrate=True)
+    _damage(root, split, how)
+    if split == "train":  # without int8 rows the training split is not read
+        suite.check_checkpoints([(TINY, weights)], [root], [TINY], calibrate=False)
+    with pytest.raises(InputFileError, match=rf"^--data-root {root} \(lip {split}\): ") as info:
+        suite.check_checkpoints([(TINY, weights)], [root], [TINY], calibrate=True)
+    assert "--root" not in str(info.value)
+
+
+def test_int8_rows_are_what_needs_the_training_split():
+    cpu, quick = torch.device("cpu"), presets_for("quick", "cpu", None, ())
+    assert suite.calibrates(["openvino:int8"], quick, cpu)
+    assert suite.calibrates(["onnxruntime"], quick, cpu)  # a runtime named alone: every precision
+    assert not suite.calibrates([], quick, cpu)  # the quick preset leaves int8 out
+    assert not suite.calibrates(["none"], quick, cpu)
+    assert not suite.calibrates(["openvino:fp32", "eager"], quick, cpu)
 
 
 def test_none_alone_skips_the_runtimes():

@@ -242,6 +242,16 @@ def test_runtimes_of_a_set_without_them_are_empty_cells(tmp_path):
     assert compare.runtimes_frame([loaded[0], loaded[0]]) is None
 
 
+def _text_in(path: Path, column: str) -> None:
+    """A hand edit: one cell of a number column holds a word."""
+    df = pd.read_csv(path)
+    if column not in df:  # a table written with the CV as a fraction
+        df[column] = 1.0
+    df[column] = df[column].astype(object)
+    df.loc[0, column] = "fast"
+    df.to_csv(path, index=False)
+
+
 @pytest.mark.parametrize(
     ("damage", "named"),
     [
@@ -255,6 +265,9 @@ def test_runtimes_of_a_set_without_them_are_empty_cells(tmp_path):
             lambda f: pd.concat([pd.read_csv(f / "latency.csv")] * 2).to_csv(f / "latency.csv"),
             "{f}/latency.csv: two timed rows for hourglass-8stack, 256x256",
         ),
+        (lambda f: _text_in(f / "latency.csv", "median_ms"), "{f}/latency.csv: column median_ms"),
+        (lambda f: _text_in(f / "latency.csv", "cv_pct"), "{f}/latency.csv: column cv_pct"),
+        (lambda f: _text_in(f / "runtimes.csv", "threads"), "{f}/runtimes.csv: column threads"),
     ],
 )
 def test_a_broken_set_is_refused_naming_the_folder_or_file(tmp_path, damage, named):

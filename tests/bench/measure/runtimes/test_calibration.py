@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from architectures.errors import InputFileError
 from bench.measure.runtimes import calibration
 from bench.measure.runtimes.calibration import Calibration
 from tests.helpers import generated_root
@@ -37,3 +38,10 @@ def test_generated_images_are_made_once_per_run_and_reused():
     again, _ = Calibration(None, "mpii", count=4).images((64, 64))
     assert calibration._generated_root("mpii", 4) == calibration._generated_root("mpii", 4)
     assert np.array_equal(first, again)
+
+
+def test_a_training_split_without_persons_is_named_not_a_stacking_error(tmp_path):
+    (tmp_path / "TrainVal_pose_annotations").mkdir()
+    (tmp_path / "TrainVal_pose_annotations" / "lip_train_set.csv").write_text("")
+    with pytest.raises(InputFileError, match="lip training split .*has no persons"):
+        Calibration(tmp_path, "lip").images((64, 64))
