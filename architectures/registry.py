@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import sys
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
+from pathlib import PurePath
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from architectures.errors import UnknownNameError, UsageError
+from architectures.errors import UnknownNameError, UsageError, one_line
 
 if TYPE_CHECKING:  # the registry itself needs no torch: listing names stays fast
     from torch import nn
@@ -265,21 +267,42 @@ def build_at_size(name: str, input_size: tuple[int, int] | None = None) -> nn.Mo
     return model
 
 
+def _import_error(module: str, error: Exception) -> UsageError:
+    if isinstance(error, ModuleNotFoundError) and error.name and module.startswith(error.name):
+        return UsageError(
+            f"--models-from {module}: no module named {error.name!r} on the Python path "
+            "(give a dotted module name importable from the current folder)"
+        )
+    if isinstance(error, UsageError):  # e.g. a model name that is taken
+        return UsageError(f"--models-from {module}: {error}")
+    return UsageError(
+        f"--models-from {module}: importing it raised {type(error).__name__}: {one_line(error)} "
+        f"(python -c 'import {module}' shows the traceback)"
+    )
+
+
 def import_model_modules(modules: Iterable[str]) -> list[str]:
     """``--models-from``: import each module so its builders register; returns the new names.
 
-    A module that cannot be found is a :class:`UsageError` naming it; its own errors propagate.
+    Whatever goes wrong in the user's module (it is missing, raises, registers a taken name, or
+    registers nothing on its first import) is a :class:`UsageError` naming it.
     """
     _load_builtins()
     before = set(_REGISTRY)
     for module in modules:
+        if module.endswith(".py") or "/" in module:
+            raise UsageError(
+                f"--models-from {module}: a file path; give the module's name "
+                f"({PurePath(module).stem}), run from the folder that holds it"
+            )
+        first, known = module not in sys.modules, set(_REGISTRY)
         try:
             importlib.import_module(module)
-        except ModuleNotFoundError as error:
-            if error.name is None or not module.startswith(error.name):
-                raise
+        except Exception as error:  # noqa: BLE001 - the user's module: its faults are theirs
+            raise _import_error(module, error) from None
+        if first and set(_REGISTRY) == known:
             raise UsageError(
-                f"--models-from {module}: no module named {error.name!r} on the Python path "
-                "(give a dotted module name importable from the current folder)"
-            ) from None
+                f"--models-from {module}: it registers no model (decorate each builder with "
+                "@register_model(ModelInfo(...)))"
+            )
     return [name for name in _REGISTRY if name not in before]

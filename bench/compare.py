@@ -72,7 +72,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         with publish.claim(args.out, PRODUCER, OUTPUT_NAMES):
             check_unlisted(args.out)
-            comparison = compare(load_sets(args.runs, args.names), args.reference)
+            sets = load_sets(args.runs, args.names)
+            timed = sorted({m for one in sets for m in one.latency.model})
+            if args.reference != REFERENCE and args.reference not in timed:  # a typo, likely
+                named = ", ".join(timed)
+                raise UsageError(f"--reference {args.reference}: no set timed it; timed: {named}")
+            comparison = compare(sets, args.reference)
             io.prepare_output(args.out, "--out")
             # publish says in one line which set it replaced
             written = publish.publish(args.out, writers(comparison), OUTPUT_NAMES, PRODUCER)

@@ -10,11 +10,19 @@ from pathlib import Path
 
 from architectures.errors import ArgumentParser, UsageError, error_boundary
 
+ANONYMOUS = (
+    "An array file (.mat, .h5, .npy, .npz, .json) names neither its dataset nor its images: LIP "
+    "and MPII share one 16-joint order, so it is scored as whatever --ground-truth is when the "
+    "person counts match (the printed table's first line names that dataset); a LIP CSV is "
+    "matched by image name."
+)
 CONVENTION_NAMES = ("official", "bearpaw", "hrnet", "mmpose")  # datasets.conventions.CONVENTIONS
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(prog="python -m bench.score", description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(
+        prog="python -m bench.score", description=__doc__.split("\n\n")[0], epilog=ANONYMOUS
+    )
     opt = parser.add_argument
     base = parser.add_mutually_exclusive_group()
     # fmt: off

@@ -12,7 +12,7 @@ from torch import nn
 
 import architectures as zoo
 from architectures.errors import UsageError
-from architectures.registry import ModelInfo
+from architectures.registry import ModelInfo, import_model_modules
 from tests.tiny_models import OneConv
 
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
@@ -333,3 +333,38 @@ def test_build_at_size_rebuilds_only_for_another_size() -> None:
     assert _Sized.built == [(16, 16), (16, 16)]  # the registered size: built once each
     assert tuple(build_at_size("tiny-sized", [32, 24]).info.input_size) == (32, 24)
     assert _Sized.built[2:] == [(16, 16), (32, 24)]
+
+
+_USER_MODULES = {
+    "cl_raises": ('raise RuntimeError("boom at import")', "raised RuntimeError: boom at import"),
+    "cl_syntax": ("def (:", "raised SyntaxError"),
+    "cl_needs": ("import cl_no_such_dependency", "No module named 'cl_no_such_dependency'"),
+    "cl_taken": (
+        (
+            "from architectures import ModelInfo, register_model\n"
+            "register_model(ModelInfo('gcpm-ushaped', 'mine', 'lip', (64, 64), 8, 17))(print)"
+        ),
+        "'gcpm-ushaped' is already registered",
+    ),
+    "cl_nothing": ("X = 1", "registers no model"),
+}
+
+
+@pytest.mark.parametrize("module", sorted(_USER_MODULES))
+def test_a_users_module_that_fails_is_a_usage_error_naming_it(module, tmp_path, monkeypatch):
+    # The user's module, not this suite, is at fault: one line (exit 2), never "internal error".
+    source, named = _USER_MODULES[module]
+    (tmp_path / f"{module}.py").write_text(source + "\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(UsageError, match=rf"^--models-from {module}: .*{named}"):
+        import_model_modules([module])
+
+
+@pytest.mark.parametrize("given", ["my_models.py", "nets/my_models.py", "/abs/my_models"])
+def test_a_file_path_instead_of_a_module_name_says_which_name_to_give(given):
+    with pytest.raises(UsageError, match=r"a file path; give the module's name \(my_models\)"):
+        import_model_modules([given])
+
+
+def test_a_module_imported_before_is_not_asked_to_register_again():
+    assert import_model_modules(["architectures.gcpm", "architectures.gcpm"]) == []

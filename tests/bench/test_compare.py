@@ -64,6 +64,7 @@ def test_the_default_output_is_under_runs_and_a_rerun_replaces_it(tmp_path, monk
         (["{a}", "{b}", "--names", "x", "model"], "--names model"),
         (["{a}", "{missing}"], "{missing}: no such folder"),
         (["{a}", "{tmp}"], "{tmp}: not a result set"),
+        (["{a}", "{b}", "--reference", "hourglas-8stack"], "--reference hourglas-8stack: no set"),
     ],
 )
 def test_usage_errors_are_one_line_naming_the_fault_exit_2(tmp_path, capsys, argv, named):

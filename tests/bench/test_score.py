@@ -253,6 +253,19 @@ def test_lip_predictions_against_mpii_ground_truth_are_refused(lip_root, mpii_ro
     assert code == 2 and "is a LIP prediction CSV" in err and "MPII ground truth" in err
 
 
+def test_an_array_is_scored_as_whatever_ground_truth_has_as_many_persons(tmp_path, mpii_gt):
+    # The documented limit: an array names no dataset, so the same file scores against both.
+    gt_path, gt = mpii_gt
+    lip_csv = tmp_path / "lip_val_set.csv"
+    rows = [",".join([f"{i}.jpg"] + [f"{x:g},{y:g},0" for x, y in p]) for i, p in enumerate(gt)]
+    lip_csv.write_text("\n".join(rows) + "\n")  # LIP ground truth of the same persons
+    predictions = _write(tmp_path / "pred.npy", gt)
+    as_mpii = score_predictions(predictions, gt_path, base=0)
+    as_lip = score_predictions(predictions, lip_csv, base=0)
+    assert (as_mpii.dataset, as_lip.dataset) == ("mpii", "lip")
+    assert score_cli.ANONYMOUS.startswith("An array file") and "as whatever" in score_cli.ANONYMOUS
+
+
 def test_a_threshold_out_of_range_is_refused(tmp_path, mpii_gt, capsys):
     gt_path, gt = mpii_gt
     ok = _write(tmp_path / "ok.npy", gt)
