@@ -11,6 +11,7 @@ import errno
 import math
 import sys
 import traceback
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NoReturn
@@ -94,7 +95,16 @@ def fail(prog: Prog, message: str, code: int = EXIT_USAGE) -> NoReturn:
 @contextmanager
 def error_boundary(prog: Prog) -> Iterator[None]:
     """A user error escaping the block exits 2 in one line, Ctrl-C 130, a bug 3 with its
-    traceback; ``SystemExit`` passes through."""
+    traceback; ``SystemExit`` passes through. Warnings read ``prog: warning: message``."""
+    with warnings.catch_warnings():
+        # one line, like the errors: the source line of the warn() call tells a user nothing
+        warnings.showwarning = lambda message, *args, **kwargs: print(
+            f"{_prog(prog)}: warning: {' '.join(str(message).split())}", file=sys.stderr
+        )
+        yield from _boundary(prog)
+
+
+def _boundary(prog: Prog) -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt:

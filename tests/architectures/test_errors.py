@@ -125,3 +125,15 @@ def test_help_states_every_options_default(module, sub, capsys) -> None:
     blocks = re.split(r"\n(?=  -)", options)
     silent = [b.split()[0] for b in blocks if b.strip().startswith("--") and "default" not in b]
     assert not silent, f"{module} {' '.join(sub)}: no default in the help of {silent}"
+
+
+def test_a_warning_in_a_command_is_one_line_naming_the_command(capsys) -> None:
+    import warnings
+
+    from architectures.errors import error_boundary
+
+    with error_boundary("prog"):
+        warnings.warn("gcpm is registered for lip,\n used here on mpii", stacklevel=1)
+    assert (
+        capsys.readouterr().err == "prog: warning: gcpm is registered for lip, used here on mpii\n"
+    )

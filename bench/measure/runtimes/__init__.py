@@ -29,10 +29,10 @@ def list_runtimes() -> list[str]:
 
 def parse_spec(spec: str) -> tuple[str, str | None]:
     """``"openvino"`` -> ("openvino", None); ``"openvino:int8"`` -> ("openvino", "int8")."""
-    name, _, precision = spec.partition(":")
+    name, colon, precision = spec.partition(":")
     if name not in RUNTIMES:
         raise UnknownNameError(f"unknown runtime {name!r}; known runtimes: {', '.join(RUNTIMES)}")
-    if precision and precision not in PRECISIONS:
+    if (colon and not precision) or (precision and precision not in PRECISIONS):
         raise UnknownNameError(
             f"runtime {spec!r}: unknown precision {precision!r}; "
             f"known precisions: {', '.join(PRECISIONS)}"

@@ -51,6 +51,8 @@ def test_runtime_spec_is_the_argparse_type_of_runtime_options():
     assert runtime_spec("openvino:int8") == "openvino:int8" and runtime_spec("none") == "none"
     with pytest.raises(argparse.ArgumentTypeError, match="unknown precision 'int4'"):
         runtime_spec("openvino:int4")
+    with pytest.raises(argparse.ArgumentTypeError, match="unknown precision ''"):
+        runtime_spec("openvino:")  # a colon without a precision is a typo, not "every one"
 
 
 def test_an_adapter_object_can_stand_in_the_registry(monkeypatch):
