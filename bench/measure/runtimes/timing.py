@@ -54,9 +54,10 @@ QUICK = RuntimePreset(
             ("onnxruntime:int8", _INT8),
         )
     ),
-    description="quick preset (the default on a CPU): every table model at all cores in each "
-    "runtime available on this CPU except torch.compile and int8, plus gcpm-ushaped-2stage at 1 "
-    "thread for cpu_realtime.md; about 6 samples per row over 3 interleaved rounds",
+    description="quick preset (the default on a CPU): about 6 samples per row over 3 interleaved "
+    "rounds; every table model at all cores in the runtimes named with --runtimes (default: each "
+    "one available on this CPU except torch.compile and int8), plus gcpm-ushaped-2stage at 1 "
+    "thread for cpu_realtime.md",
 )
 FULL = RuntimePreset(
     TimingConfig(warmup=10, iters=100, min_time_s=1.0),

@@ -47,6 +47,15 @@ def test_notes_name_the_best_runtime_and_how_the_ranking_moves():
     assert "- openvino bf16: ref < net (order differs from eager fp32)" in notes
 
 
+def test_the_best_row_of_a_scored_model_is_judged_on_its_score_not_the_random_input():
+    m = fabricated()
+    frame = m.frame.assign(accuracy="pass")
+    frame.loc[frame.runtime == "openvino", "validation"] = "FAILED: max diff"  # scored: passes
+    m.frame = frame
+    notes = runtimes_notes(runtimes_table(m, COUNTS, reference="ref"), m, ENV, "ref")
+    assert "- net: openvino bf16 16.0 ms" in notes
+
+
 def test_efficiency_counts_two_flops_per_multiply_add():
     rate, share = efficiency(gmacs=10.0, median_ms=100.0, peak_gflops_per_s=400.0)
     assert rate == pytest.approx(200.0) and share == pytest.approx(0.5)
@@ -55,7 +64,7 @@ def test_efficiency_counts_two_flops_per_multiply_add():
 def test_a_busy_machine_is_said_in_the_notes():
     m = fabricated()
     t = runtimes_table(m, COUNTS, "ref")
-    busy = {**ENV, "load": {"load_1m": 6.5, "cores": 2, "busy": True}}
+    busy = {**ENV, "load": {"load_1m": 6.51953125, "cores": 2, "busy": True}}
     assert "**Busy machine:** load 6.5 on 2 cores" in runtimes_notes(t, m, busy, "ref")
     assert "Busy machine" not in runtimes_notes(t, m, ENV, "ref")
 
