@@ -195,9 +195,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         import bench.measure.complexity  # noqa: F401 - bound to this tree before the models move
 
         load_models_from(Path(job["models_root"]))
-    from architectures.registry import import_model_modules  # the tree's, maybe just replaced
+    if job.get("models_from"):  # only then: another commit's tree may predate the option
+        from architectures.registry import import_model_modules
 
-    import_model_modules(job.get("models_from", []))
+        import_model_modules(job["models_from"])
     out, size = Path(job["out"]), tuple(job["size"])
     if job["signal"] == "counts":
         result = static_counts(job["names"], size)
