@@ -99,3 +99,9 @@ def fresh_python(cwd: Path, path: list[Path], *args: str) -> subprocess.Complete
         text=True,
         timeout=120,
     )
+
+
+def without_warnings(err: str) -> str:
+    """A command's stderr less its ``prog: warning:`` lines (a model registered for the other
+    dataset is warned about before the error that follows)."""
+    return "".join(line for line in err.splitlines(True) if ": warning: " not in line)

@@ -12,7 +12,7 @@ import torch
 
 from bench import evaluate
 from bench.report import publish
-from tests.helpers import generated_root
+from tests.helpers import generated_root, without_warnings
 from tests.tiny_models import register_tiny
 
 TINY = "test-tiny-evaluate"
@@ -40,11 +40,7 @@ def _argv(root: Path, *extra: str, dataset: str = "lip") -> list[str]:
 def _one_line_exit_2(argv: list[str], capsys) -> str:
     with pytest.raises(SystemExit) as exit_info:
         evaluate.main(argv)
-    # one error line; a warning line before it (a model registered for the other dataset)
-    # says what the run was about to do
-    err = "".join(
-        line for line in capsys.readouterr().err.splitlines(True) if ": warning: " not in line
-    )
+    err = without_warnings(capsys.readouterr().err)
     assert exit_info.value.code == 2, err
     assert err.count("\n") == 1 and "Traceback" not in err, err
     return err

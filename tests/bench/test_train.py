@@ -15,7 +15,7 @@ from architectures.errors import OutputError
 from bench import train
 from bench.accuracy.training import checkpoint as ckpt
 from bench.accuracy.training.guards import LOCK_NAME, output_lock
-from tests.helpers import generated_root
+from tests.helpers import generated_root, without_warnings
 from tests.tiny_models import register_tiny
 
 TINY = "test-tiny-guards"
@@ -62,11 +62,7 @@ def _train_argv(root: Path, out: Path, *extra: str) -> list[str]:
 def _one_line_exit_2(main, argv: list[str], capsys) -> str:
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
-    # one error line; a warning line before it (a model registered for the other dataset)
-    # says what the run was about to do
-    err = "".join(
-        line for line in capsys.readouterr().err.splitlines(True) if ": warning: " not in line
-    )
+    err = without_warnings(capsys.readouterr().err)
     assert exit_info.value.code == 2, err
     assert err.count("\n") == 1 and "Traceback" not in err, err
     return err
