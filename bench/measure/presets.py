@@ -23,11 +23,11 @@ class Presets:
     rounds: int = 3  # models interleaved: a change in machine load hits them all alike
 
 
-# Quick, the default on a CPU: fp32 rows meet the validity rule (>= 64 samples: 2-4 min on an idle
-# 2-core CPU; the cap of 110 s per model, 66 samples of CPM at 1.5 s on a 2-core AMD EPYC, marks a
-# slower machine's rows short); the rest is indicative and
-# warmed up by the probing forward. fp32 only: channels_last (~25 s) and bf16 / fp16 (13-15x slower
-# than fp32 on a 2-core AMD EPYC without native units) are measured when --modes names them.
+# Quick, the default on a CPU: fp32 rows meet the validity rule (>= 64 samples: 4.4 min on an idle
+# 2-core AMD EPYC; the cap of 110 s per model, 66 samples of CPM at 1.5 s there, marks a slower
+# machine's rows short); the rest is indicative and warmed up by the probing forward. fp32 only:
+# channels_last (~25 s) and bf16 / fp16 (13-15x slower than fp32 on a 2-core AMD EPYC without
+# native units) are measured when --modes names them.
 QUICK = Presets(
     TimingConfig(warmup=2, iters=66, max_time_s=110.0),
     TimingConfig(warmup=0, iters=4, max_time_s=3.0),

@@ -127,7 +127,7 @@ def measure(
 
 def calibrates(specs: Sequence[str], presets: Presets, device: torch.device) -> bool:
     """Whether the runtimes rows include int8, which calibrates on the training split."""
-    named = [s for s in specs if s != timing.NONE] if wants_runtimes(specs) else None
+    named = timing.named_specs(specs)
     pairs = timing.selected(named, device, presets.runtimes)[0] if named is not None else []
     return any(precision == "int8" for _, precision in pairs)
 

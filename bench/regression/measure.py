@@ -118,7 +118,7 @@ def run_pass(
         procs = {}
         # the workers run in the tool's folder: the user's modules import from the caller's
         path = os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")]))
-        caller = {**os.environ, "PYTHONPATH": path}
+        caller = {**os.environ, "PYTHONPATH": path} if models_from else dict(os.environ)
         for s in signals:  # the instruction worker runs under the ISA cap, its stdout piped
             cmd = worker_command(s, names, config, outs[s], models_root, slowdowns, models_from)
             env = {**caller, **ISA_CAP} if s == "instructions" else caller

@@ -269,7 +269,7 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def _named(specs: Sequence[str]) -> list[str] | None:
+def named_specs(specs: Sequence[str]) -> list[str] | None:
     """The specs to measure; ``None`` for ``none`` alone (``none`` beside names is ignored)."""
     named = [s for s in specs if s != NONE]
     return None if specs and not named else named
@@ -284,7 +284,7 @@ def for_tables(
     checkpoints: Mapping[str, Path] | None = None,
     data_roots: Mapping[str, Path] | None = None,
 ) -> RuntimeMeasurements | None:
-    named = _named(specs)
+    named = named_specs(specs)
     kw = {"checkpoints": checkpoints, "data_roots": data_roots}
     return None if named is None else measure_runtimes(names, device, named, preset, on_step, **kw)
 
@@ -300,7 +300,7 @@ def count_steps(
 ) -> int:
     """Exactly how many times :func:`for_tables` calls ``on_step``: a prepare per job, a peak
     per key, a timing per job and round, with checkpoints an eager score per model and row."""
-    named = _named(specs)
+    named = named_specs(specs)
     if named is None:
         return 0
     pairs, _ = selected(named, device, preset)
