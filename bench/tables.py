@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
                    "replaces the committed reference set")
     speed.add_argument("--quick", dest="speed", action="store_const", const="quick",
                        default=argparse.SUPPRESS, help="short run (default without a GPU): fp32 "
-                       "rows valid, 64+ samples; about 8 min on 2 CPU cores")
+                       "rows valid, 64+ samples; about 7 min on 2 CPU cores")
     speed.add_argument("--full", dest="speed", action="store_const", const="full",
                        default=argparse.SUPPRESS, help="long run (default on a GPU): 200 fp32 "
                        "iterations, 2 s minimum")
@@ -79,8 +79,9 @@ def _parser() -> argparse.ArgumentParser:
         "roots for --checkpoint, one per dataset (LIP, MPII): each model is scored on the first "
         "that holds its dataset (default: none)")
     opt("--runtimes", nargs="+", metavar="NAME[:PRECISION]", help="deployment runtimes for "
-        "runtimes.* and cpu_realtime.md; 'none' skips them (default: every one available; a "
-        "quick run leaves out compile)")
+        "runtimes.* and cpu_realtime.md, for every model when named; 'none' skips them (default: "
+        "every one available; a quick run leaves out compile and int8 and times the real-time "
+        "networks only)")
     opt("--no-progress", dest="progress", action="store_false", help="no progress bar on stderr "
         "(default: a bar when stderr is a terminal)")
     # fmt: on
@@ -131,7 +132,9 @@ def check_config(config: TablesConfig):
     # The speed-up reference first.
     names = require_models([config.reference, *(config.models or default_models())])
     names = [config.reference] + [n for n in names if n != config.reference]
-    presets = presets_for(config.speed, device.type, config.iters, config.modes)
+    presets = presets_for(
+        config.speed, device.type, config.iters, config.modes, models_named=bool(config.models)
+    )
     calibrate = bool(config.checkpoints) and calibrates(config.runtimes, presets, device)
     roots = check_checkpoints(config.checkpoints, config.data_roots, names, calibrate)
     publish.check_owner(config.out, PRODUCER, OUTPUT_NAMES)

@@ -11,7 +11,7 @@ import statistics
 import sys
 import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -287,18 +287,23 @@ def _ops_text(ops: Counter) -> str:
 
 
 def layer_profile(
-    model: nn.Module, x: torch.Tensor, name: str = "", config: ProfileConfig = ProfileConfig()
+    model: nn.Module,
+    x: torch.Tensor,
+    name: str = "",
+    config: ProfileConfig = ProfileConfig(),
+    latency_ms: float | None = None,
 ) -> pd.DataFrame:
-    """One row per layer type: time per forward (ms) and share, FLOPs, bytes and coverage."""
+    """One row per layer type: time per forward (ms) and share, FLOPs, bytes and coverage;
+    ``latency_ms``: the model's latency timed already (coverage's divisor), else timed here."""
     model = model.eval()
     label = name or type(model).__name__
+    moved = bytes_by_type(model, x)  # first: a whole forward, it warms the kernels up too
     times = layer_times(model, x, config)
     if sum(times.values()) <= 0:
         raise RuntimeError(f"profiler recorded no op time for model {label}")
-    latency = timed_latency_ms(model, x, config)
+    latency = timed_latency_ms(model, x, config) if latency_ms is None else latency_ms
     with torch.inference_mode():
         flops = count_flops_by_type(model, x)
-    moved = bytes_by_type(model, x)
     shape = f"{x.shape[-2]}x{x.shape[-1]}"
     rows = pd.DataFrame(
         {"model": label, "device": str(x.device), "input": shape, "layer_type": LAYER_TYPES},
@@ -325,12 +330,15 @@ def profile_models(
     config: ProfileConfig = ProfileConfig(),
     input_size: tuple[int, int] | None = None,
     on_step: Callable[[str], None] = lambda name: None,
+    latencies: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
-    """``layer_profile`` of registered models (at ``input_size`` or their own), stacked."""
+    """``layer_profile`` of registered models (at ``input_size`` or their own), stacked;
+    ``latencies``: model -> fp32 median ms timed already in this run (the rest are timed)."""
     frames = []
     for name in names:
         model = build_at_size(name, input_size).eval().to(device)
         x = torch.randn(*input_shape(model.info, input_size), device=device)
-        frames.append(layer_profile(model, x, name, config))
+        latency = (latencies or {}).get(name)
+        frames.append(layer_profile(model, x, name, config, latency))
         on_step(name)
     return pd.concat(frames, ignore_index=True)

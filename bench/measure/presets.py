@@ -23,17 +23,20 @@ class Presets:
     rounds: int = 3  # models interleaved: a change in machine load hits them all alike
 
 
-# Quick, the default on a CPU: fp32 rows meet the validity rule (>= 64 samples: 4.4 min on an idle
-# 2-core AMD EPYC; the cap of 110 s per model, 66 samples of CPM at 1.5 s there, marks a slower
-# machine's rows short); the rest is indicative and warmed up by the probing forward. fp32 only:
-# channels_last (~25 s) and bf16 / fp16 (13-15x slower than fp32 on a 2-core AMD EPYC without
-# native units) are measured when --modes names them.
+# Quick, the default on a CPU: fp32 rows meet the validity rule (64 samples in 4 interleaved
+# rounds: 4.3-5.2 min of a 6.8 min run on an idle 2-core AMD EPYC, whose speed varied that much
+# within a day; CPM takes 1.6-1.7 s a forward there, and the cap of 120 s per model marks a
+# slower machine's rows short); the runtimes time the real-time networks only (timing.QUICK). The
+# probing forward is each model's warm-up (the other models run before its first round anyway),
+# the byte count's forward the profile's. fp32 only: channels_last (~25 s) and bf16 / fp16
+# (13-15x slower than fp32 on a 2-core AMD EPYC without native units) when --modes names them.
 QUICK = Presets(
-    TimingConfig(warmup=2, iters=66, max_time_s=110.0),
+    TimingConfig(warmup=0, iters=64, max_time_s=120.0),
     TimingConfig(warmup=0, iters=4, max_time_s=3.0),
-    ProfileConfig(warmup=1, iters=1),
+    ProfileConfig(warmup=0, iters=1),
     timing.QUICK,
     ("fp32",),
+    rounds=4,
 )
 # Full: the other modes get 1 s too, the minimum for a valid row (latency.ValidityRule).
 FULL = Presets(
@@ -46,11 +49,17 @@ FULL = Presets(
 
 
 def presets_for(
-    speed: str, device_type: str, iters: int | None = None, modes: Sequence[str] = ()
+    speed: str,
+    device_type: str,
+    iters: int | None = None,
+    modes: Sequence[str] = (),
+    models_named: bool = False,
 ) -> Presets:
     """``speed`` "quick", "full" or "auto" (full on a GPU, quick elsewhere); ``iters``: exactly
-    that many fp32 samples, no time cap; ``modes``: these besides fp32 instead of the preset's."""
+    that many fp32 samples, no time cap; ``modes``: these besides fp32 instead of the preset's;
+    ``models_named``: the user chose the models, so the runtimes time each of them."""
     base = QUICK if speed == "quick" or (speed == "auto" and device_type != "cuda") else FULL
     chosen = tuple(dict.fromkeys(("fp32", *modes))) if modes else base.mode_names
     fp32 = base.fp32 if iters is None else TimingConfig(base.fp32.warmup, iters)
-    return replace(base, fp32=fp32, mode_names=chosen)
+    runtimes = replace(base.runtimes, models=()) if models_named else base.runtimes
+    return replace(base, fp32=fp32, mode_names=chosen, runtimes=runtimes)

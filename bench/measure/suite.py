@@ -108,7 +108,14 @@ def measure(
             for modes, config in ((["fp32"], presets.fp32), (extra, presets.modes))
             if modes
         ).reset_index(drop=True)
-        layers = profile_models(names, device, presets.profile, on_step=step) if profile else None
+        # coverage's divisor: the fp32 medians just timed, not a few more forwards per model
+        fp32 = latency[(latency["mode"] == "fp32") & latency.median_ms.notna()]
+        timed = dict(zip(fp32.model, fp32.median_ms))
+        layers = (
+            profile_models(names, device, presets.profile, on_step=step, latencies=timed)
+            if profile
+            else None
+        )
         deployed = timing.for_tables(*what, step, scored, data_roots) if deploy else None
         counts, complexity = model_counts(names)
         step("complexity")

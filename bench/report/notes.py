@@ -88,7 +88,7 @@ def layer_notes(env: Mapping, layers: pd.DataFrame) -> str:
     if "coverage_pct" in layers:
         coverage = layers.groupby("model", sort=False).coverage_pct.first()
         shares = ", ".join(f"{n} {v:.0f} %" for n, v in coverage.items())
-        lines.append(f"Profiled op time as a share of the latency timed just before: {shares}.")
+        lines.append(f"Profiled op time as a share of the fp32 median latency: {shares}.")
     if "flops_counted" in layers:
         partial = layers[layers.flops_counted.isin(["no", "partly"])]
         groups = partial.groupby(["layer_type", "flops_counted"], sort=False).model

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import importlib.metadata
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import torch
 
-from architectures import model_info
+from architectures import list_models, model_info
 from architectures.registry import build_at_size, input_shape
 from bench.measure.latency import LatencyStats, TimingConfig, time_callable
 from bench.measure.numerics import timing_numerics
@@ -32,20 +32,26 @@ _PEAK = TimingConfig(warmup=3, iters=10)
 
 @dataclass(frozen=True)
 class RuntimePreset:
-    """Timing of the runtime rows; ``left_out``: (spec, reason) a default run skips."""
+    """Timing of the runtime rows; ``left_out``: (spec, reason) a default run skips; ``models``:
+    the registry's models a default run times (empty: every one; a user's model always)."""
 
     timing: TimingConfig
     rounds: int
     peak: TimingConfig = _PEAK
     left_out: tuple[tuple[str, str], ...] = ()
+    models: tuple[str, ...] = ()
     description: str = ""
 
 
 _NOT_QUICK = "left out of the quick preset: {why}; run with --runtimes {spec} (or the full preset)"
 _INT8 = "int8 calibration runs a few hundred inferences per model and runtime"
+# The real-time networks of Tables 4 and 5 (LIP, MPII): the ones a CPU deployment would pick. The
+# others' exports and 6 samples each took 2.2 min of a quick run on an idle 2-core AMD EPYC.
+QUICK_MODELS = (REALTIME_MODEL, "fpd-4stack")
 QUICK = RuntimePreset(
     TimingConfig(warmup=1, iters=6, max_time_s=4.0),
     rounds=3,
+    peak=TimingConfig(warmup=1, iters=5),
     left_out=tuple(
         (spec, _NOT_QUICK.format(why=why, spec=spec))
         for spec, why in (
@@ -54,10 +60,11 @@ QUICK = RuntimePreset(
             ("onnxruntime:int8", _INT8),
         )
     ),
+    models=QUICK_MODELS,
     description="quick preset (the default on a CPU): about 6 samples per row over 3 interleaved "
-    "rounds; every table model at all cores in the runtimes named with --runtimes (default: each "
-    "one available on this CPU except torch.compile and int8), plus gcpm-ushaped-2stage at 1 "
-    "thread for cpu_realtime.md",
+    "rounds; at all cores in the runtimes named with --runtimes (default: each one available on "
+    f"this CPU except torch.compile and int8), plus {REALTIME_MODEL} at 1 thread for "
+    "cpu_realtime.md",
 )
 FULL = RuntimePreset(
     TimingConfig(warmup=10, iters=100, min_time_s=1.0),
@@ -92,6 +99,19 @@ def selected(
             elif (name, p) not in pairs:
                 pairs.append((name, p))
     return pairs, skipped
+
+
+def timed_models(
+    names: Sequence[str], specs: Sequence[str], preset: RuntimePreset, scored: Iterable[str] = ()
+) -> tuple[list[str], list[str]]:
+    """(models to time, models left out): a run that names no runtime keeps the preset's models,
+    the user's and those with a checkpoint; one that names runtimes times every model, as it
+    does every runtime."""
+    if specs or not preset.models:
+        return list(names), []
+    keep = {*preset.models, *scored} | (set(names) - set(list_models(module="architectures")))
+    kept = [n for n in names if n in keep]
+    return kept, [n for n in names if n not in kept]
 
 
 def plan(
@@ -163,6 +183,7 @@ class RuntimeMeasurements:
     realtime_model: str = REALTIME_MODEL
     device: str = "cpu"  # the run's device; cpu_realtime rows may add CPU rows beside it
     versions: dict = field(default_factory=dict)  # runtime libraries, "not installed" if absent
+    left_out_models: tuple[str, ...] = ()  # models of the run the preset did not time here
 
 
 def _prepare(state: _State, model, example, reference, warmup: int, calibration) -> None:
@@ -236,6 +257,7 @@ def measure_runtimes(
     step = on_step or (lambda *label: None)
     threads = torch.get_num_threads()
     pairs, skipped = selected(specs, device, preset)
+    names, left_out = timed_models(names, specs, preset, checkpoints or {})
     jobs, unavailable = plan(names, device, pairs, threads, realtime_model)
     states = [_State(job) for job in jobs]
     inputs = {}
@@ -256,7 +278,9 @@ def measure_runtimes(
     if checkpoints and data_roots:
         frame = score_runtime_rows(frame, checkpoints, data_roots, device, on_step=step)
     versions = library_versions()
-    return RuntimeMeasurements(frame, peaks, preset, realtime_model, str(device), versions)
+    return RuntimeMeasurements(
+        frame, peaks, preset, realtime_model, str(device), versions, tuple(left_out)
+    )
 
 
 def library_versions() -> dict[str, str]:
@@ -304,6 +328,7 @@ def count_steps(
     if named is None:
         return 0
     pairs, _ = selected(named, device, preset)
+    names = timed_models(names, named, preset, checkpoints or {})[0]
     jobs, _ = plan(names, device, pairs, torch.get_num_threads(), realtime_model)
     total = len(jobs) * (1 + preset.rounds) + len(peak_keys(jobs))
     if checkpoints and data_roots:

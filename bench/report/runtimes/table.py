@@ -98,7 +98,7 @@ def int8_notes(df: pd.DataFrame) -> list[str]:
 def _best_rows(df: pd.DataFrame) -> list[str]:
     """Per model, the fastest row that passed its checks (the accuracy rule where scored)."""
     # a scored row is judged on the data; the random-input check only stands in where none was
-    verdict = df.accuracy.fillna("").astype(str)
+    verdict = df.accuracy.astype(object).fillna("").astype(str)
     ok = df[verdict.eq("pass") | (verdict.eq("") & df.validation.eq("ok"))]
     lines = []
     for model, rows in ok.groupby("model", sort=False):
@@ -147,6 +147,16 @@ def busy_note(env: dict, effect: str) -> str:
     figure = f"{figure:.1f}" if isinstance(figure, (int, float)) else "?"
     where = f"load {figure} on {load.get('cores', '?')} cores"
     return f"**Busy machine:** {where} when the run started; {effect} than on an idle machine. "
+
+
+def _left_out_models(m: RuntimeMeasurements) -> str:
+    if not m.left_out_models:
+        return ""
+    return (
+        f"Not timed in these runtimes: {', '.join(m.left_out_models)}. The quick preset times "
+        "the real-time networks, models with a checkpoint and models of --models-from; name the "
+        "runtimes (--runtimes) or the models (--models) to time every model."
+    )
 
 
 def _conditions(m: RuntimeMeasurements, env: dict) -> str:
@@ -212,6 +222,7 @@ def runtimes_notes(
     parts = [
         _noisy(measured) if full else "",
         _conditions(m, env),
+        _left_out_models(m),
         _VALIDATION_RULES.format(failed=failed),
         scoring_notes(measured),
         bullets("What the int8 rows ran:", int8_notes(measured)),

@@ -52,7 +52,11 @@ def runtimes_view(table: pd.DataFrame, reference: str) -> pd.DataFrame:
             "threads": [str(int(t)) for t in rows.threads],
             LATENCY: [cell if t else headline.MISSING for cell, t in zip(cells, timed)],
             VS_EAGER: [headline.number(v, 2) for v in rows.vs_eager_fp32],
-            f"× {reference}": [headline.number(v, 2) for v in rows.speedup],
+            **(
+                {f"× {reference}": [headline.number(v, 2) for v in rows.speedup]}
+                if rows.speedup.notna().any()  # the reference timed in some runtime
+                else {}
+            ),
             CHECK: [
                 FAILED if str(v).startswith(FAILED) else "ok" if ok else ""
                 for v, ok in zip(rows.validation, timed)
@@ -65,7 +69,7 @@ def runtimes_view(table: pd.DataFrame, reference: str) -> pd.DataFrame:
 
 def _scored_columns(rows: pd.DataFrame) -> dict[str, list[str]]:
     """PCKh, ΔPCKh (signed) and the verdict of scored rows; blank for models not scored."""
-    verdicts = rows.accuracy.fillna("").astype(str)
+    verdicts = rows.accuracy.astype(object).fillna("").astype(str)
     return {
         PCKH: [headline.number(v, 1) for v in rows.pckh],
         DELTA: [headline.MISSING if pd.isna(v) else f"{float(v):+.2f}" for v in rows.delta_pckh],
@@ -78,13 +82,17 @@ def _setup(row) -> str:
     return f"{row.model} {row.runtime} {row.precision} ({threads}, {row.device})"
 
 
-def _columns_note(reference: str) -> str:
+def _columns_note(reference: str, with_reference: bool) -> str:
+    versus = (
+        f"× {reference}: speed-up, {reference}'s median in the same runtime, precision, threads "
+        f"and device over the row's ({headline.MISSING} where {reference} was not measured that "
+        "way); "
+    )
     return (
         f"Columns: {LATENCY}: batch-1 latency in milliseconds, median of the timed samples with "
         f"the 10th-90th percentile spread; {VS_EAGER}: speed-up, the same model's eager fp32 "
-        f"median (same threads and device) over the row's; × {reference}: speed-up, "
-        f"{reference}'s median in the same runtime, precision, threads and device over the row's "
-        f"({headline.MISSING} where {reference} was not measured that way); {CHECK}: the "
+        f"median (same threads and device) over the row's; {versus if with_reference else ''}"
+        f"{CHECK}: the "
         f"converted network against eager fp32 on one random input (rules below); {EFFICIENCY}: "
         f"achieved FLOP rate as a percentage of the matmul peak measured in this run in the row's "
         f"precision and threads (torch's {PEAK_SIZE}^3 matmul, not a datasheet figure: a runtime "
@@ -111,7 +119,7 @@ def view_notes(table: pd.DataFrame, reference: str) -> str:
 
     not_run = table[table.model == ALL_MODELS].groupby("reason", sort=False)
     parts = [
-        _columns_note(reference),
+        _columns_note(reference, measured.speedup.notna().any()),
         f"`{headline.NOISY_MARK}` CV above {100 * NOISY_CV:.0f} %: {noisy}." if noisy else "",
         (
             f"`{headline.SHORT_MARK}` fewer than {VALIDITY.min_samples} samples or under "

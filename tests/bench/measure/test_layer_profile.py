@@ -319,10 +319,10 @@ def test_every_column_of_a_profile_row_from_known_measurements(monkeypatch) -> N
     config = ProfileConfig(warmup=2, iters=5)
     df = lp.layer_profile(model, torch.zeros(1, 3, 4, 6), "", config)
     assert seen == [
+        ("bytes", (1, 3, 4, 6)),  # first: its forward warms the kernels up for the profiler
         ("times", False, config),
         ("latency", False, config),
         ("flops", True),
-        ("bytes", (1, 3, 4, 6)),
     ]
     assert list(df.columns) == [
         "model", "device", "input", "layer_type", "time_ms", "time_share_pct", "gmacs",
@@ -346,6 +346,13 @@ def test_every_column_of_a_profile_row_from_known_measurements(monkeypatch) -> N
     assert one.macs_per_byte == 3e9 / 4e6 and act.macs_per_byte == 0.0
     assert math.isnan(three.macs_per_byte)  # no traffic: no intensity, not a division by zero
     assert set(df.latency_ms) == {8.0} and set(df.coverage_pct) == {50.0}
+
+
+def test_a_latency_timed_already_is_the_divisor_and_nothing_more_is_timed(monkeypatch) -> None:
+    seen = _fake_measurements(monkeypatch, {"1x1 conv": 3.0, "activation": 1.0}, 8.0)
+    df = lp.layer_profile(nn.Conv2d(3, 3, 1), torch.zeros(1, 3, 4, 6), "", latency_ms=16.0)
+    assert not [s for s in seen if s[0] == "latency"]
+    assert set(df.latency_ms) == {16.0} and set(df.coverage_pct) == {25.0}
 
 
 def test_coverage_of_a_latency_of_zero_is_nan_and_of_a_tiny_one_is_large(monkeypatch) -> None:
@@ -502,24 +509,28 @@ def test_profile_models_builds_each_at_the_size_asked_and_stacks_the_rows(monkey
     names = [register_tiny("tiny-profile-a", (32, 32)), "tiny-profile-sized"]
     calls, steps = [], []
 
-    def fake_profile(model, x, name, config):
+    def fake_profile(model, x, name, config, latency_ms):
         where = {x.device.type, next(model.parameters()).device.type}
-        calls.append((name, tuple(x.shape), where, model.training, config))
+        calls.append((name, tuple(x.shape), where, model.training, config, latency_ms))
         calls.append(tuple(model.info.input_size))
         return pd.DataFrame({"model": [name, name]})
 
     monkeypatch.setattr(lp, "layer_profile", fake_profile)
     config = ProfileConfig(1, 2)
     meta = torch.device("meta")  # a device other than the default one, without memory
-    df = lp.profile_models(names, meta, config, (16, 24), steps.append)
-    assert calls[0] == (names[0], (1, 3, 16, 24), {"meta"}, False, config)
+    timed = {names[1]: 7.5}  # the other model has no latency yet: layer_profile times it
+    df = lp.profile_models(names, meta, config, (16, 24), steps.append, timed)
+    assert calls[0] == (names[0], (1, 3, 16, 24), {"meta"}, False, config, None)
     assert calls[1] == (16, 24)  # TinyPose runs at any size as built; its info says the size
-    assert calls[2] == (names[1], (1, 3, 16, 24), {"meta"}, False, config)
+    assert calls[2] == (names[1], (1, 3, 16, 24), {"meta"}, False, config, 7.5)
     assert calls[3] == (16, 24)  # rebuilt for the size asked
     assert steps == names and list(df.model) == [names[0]] * 2 + [names[1]] * 2
     assert list(df.index) == [0, 1, 2, 3]
     default = lp.profile_models(names[1:], torch.device("cpu"))
-    assert calls[-2:] == [(names[1], (1, 3, 32, 32), {"cpu"}, False, ProfileConfig()), (32, 32)]
+    assert calls[-2:] == [
+        (names[1], (1, 3, 32, 32), {"cpu"}, False, ProfileConfig(), None),
+        (32, 32),
+    ]
     assert len(default) == 2
 
 

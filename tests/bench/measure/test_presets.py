@@ -18,3 +18,8 @@ def test_iters_and_modes_override_the_preset():
     assert chosen.fp32.iters == 7 and chosen.fp32.max_time_s is None
     assert chosen.mode_names == ("fp32", "bf16")  # fp32 first, always measured
     assert chosen.modes == presets.QUICK.modes and chosen.rounds == presets.QUICK.rounds
+
+
+def test_models_named_by_the_user_are_each_timed_in_the_runtimes():
+    assert presets.presets_for("quick", "cpu").runtimes.models == timing.QUICK_MODELS
+    assert presets.presets_for("quick", "cpu", models_named=True).runtimes.models == ()

@@ -30,6 +30,7 @@ from bench.measure.runtimes.timing import (
     plan,
     scored_jobs,
     selected,
+    timed_models,
 )
 from tests.tiny_models import TinyPose, register_test_model, register_tiny
 
@@ -200,6 +201,27 @@ def test_default_quick_run_leaves_compile_and_int8_out_with_a_reason_but_naming_
     assert ("eager", "fp32") in pairs and ("onnxruntime", "fp32") in pairs
     pairs, skipped = selected(("compile", "openvino:int8"), CPU, QUICK)
     assert pairs == [("compile", "fp32"), ("openvino", "int8")] and not skipped
+
+
+def test_a_default_quick_run_times_the_real_time_models_the_users_and_the_scored_ones():
+    own = ["hourglass-8stack", "cpm-original", "fpd-4stack", "gcpm-ushaped-2stage", "gcpm-ushaped"]
+    names = [*own, register_tiny("tiny-users-model")]  # registered outside architectures
+    kept, left_out = timed_models(names, (), QUICK, scored=["gcpm-ushaped"])
+    assert kept == ["fpd-4stack", "gcpm-ushaped-2stage", "gcpm-ushaped", "tiny-users-model"]
+    assert left_out == ["hourglass-8stack", "cpm-original"]
+    assert timed_models(names, ("eager",), QUICK) == (names, [])  # runtimes named: every model
+    assert timed_models(names, (), FULL) == (names, [])
+
+
+def test_models_a_default_run_leaves_out_are_recorded_and_not_counted(monkeypatch):
+    monkeypatch.setattr(runtimes, "RUNTIMES", {"fake": FakeRuntime()})
+    names = [register_tiny("tiny-kept"), register_tiny("tiny-left-out")]
+    monkeypatch.setattr(timing, "list_models", lambda module=None: names)  # both "built in"
+    preset = RuntimePreset(FAST.timing, FAST.rounds, FAST.peak, models=("tiny-kept",))
+    steps = []
+    m = measure_runtimes(names, CPU, [], preset, lambda *s: steps.append(s), realtime_model="")
+    assert set(m.frame.model) == {"tiny-kept"} and m.left_out_models == ("tiny-left-out",)
+    assert len(steps) == count_steps([], preset, names, CPU, realtime_model="")
 
 
 def test_the_full_preset_runs_int8():

@@ -97,3 +97,13 @@ def test_scored_notes_state_every_tolerance_and_count_failed_rows():
 
 def test_each_int8_row_says_what_it_ran_once_per_model_and_runtime():
     assert int8_notes(_frame()) == ["a openvino int8: openvino ran 3 of 4 in int8"]
+
+
+def test_models_the_preset_left_out_of_the_runtimes_are_named_with_how_to_time_them():
+    m = fabricated()
+    assert "Not timed in these runtimes" not in runtimes_notes(
+        runtimes_table(m, COUNTS, "ref"), m, ENV, "ref"
+    )
+    m.left_out_models = ("big", "bigger")
+    notes = runtimes_notes(runtimes_table(m, COUNTS, "ref"), m, ENV, "ref", full=False)
+    assert "Not timed in these runtimes: big, bigger." in notes and "(--runtimes)" in notes

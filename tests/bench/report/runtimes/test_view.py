@@ -99,3 +99,11 @@ def test_scored_rows_show_pckh_its_difference_and_the_verdict():
 def test_an_unscored_view_has_no_accuracy_columns():
     view = runtimes_view(runtimes_table(fabricated(), COUNTS, "ref"), "ref")
     assert PCKH not in view.columns and CHECK in view.columns
+
+
+def test_without_the_reference_in_any_runtime_its_column_and_note_are_left_out():
+    m = fabricated()
+    m.frame = m.frame[m.frame.model != "ref"]
+    t = runtimes_table(m, COUNTS, "ref")
+    assert "× ref" not in runtimes_view(t, "ref").columns
+    assert "× ref" not in view_notes(t, "ref")
