@@ -298,6 +298,11 @@ def import_model_modules(modules: Iterable[str]) -> list[str]:
         first, known = module not in sys.modules, set(_REGISTRY)
         try:
             importlib.import_module(module)
+        except SystemExit as exit_:  # a script's sys.exit() at import would end the command
+            raise UsageError(
+                f"--models-from {module}: it called sys.exit({exit_.code!r}) while importing "
+                "(guard script code with if __name__ == '__main__':)"
+            ) from None
         except Exception as error:  # noqa: BLE001 - the user's module: its faults are theirs
             raise _import_error(module, error) from None
         if first and set(_REGISTRY) == known:

@@ -35,9 +35,11 @@ class Score:
     columns: dict[str, float]
 
     def as_json(self) -> dict:
-        """The documented ``--json`` object: convention, persons, columns (NaN as null)."""
+        """The documented ``--json`` object: dataset, convention, persons, persons left out,
+        columns (NaN as null)."""
         columns = {k: (None if math.isnan(v) else v) for k, v in self.columns.items()}
-        return {"convention": self.convention, "persons": self.persons, "columns": columns}
+        counts = {"persons": self.persons, "excluded": self.excluded}
+        return {"dataset": self.dataset, "convention": self.convention, **counts, "columns": columns}
 
 
 class _LipCsv(SampleList):

@@ -347,6 +347,7 @@ _USER_MODULES = {
         "'gcpm-ushaped' is already registered",
     ),
     "cl_nothing": ("X = 1", "registers no model"),
+    "cl_exits": ("import sys\nsys.exit(3)", r"called sys.exit\(3\) while importing"),
 }
 
 

@@ -203,6 +203,14 @@ def test_text_output_names_the_convention(tmp_path, mpii_gt, capsys):
     assert "hrnet: Head = head top" in out and "|   Head |" in out and "100.00" in out
 
 
+def test_json_output_names_the_dataset_and_the_persons_left_out(tmp_path, lip_root, capsys):
+    gt = lip_root / "TrainVal_pose_annotations" / "lip_val_set.csv"
+    assert score_cli.main([str(gt), "--ground-truth", str(lip_root), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["dataset"], out["columns"]["PCKh"]) == ("lip", 100.0)
+    assert out["persons"] > 0 and out["excluded"] >= 0
+
+
 def test_the_conventions_offered_are_the_known_ones() -> None:
     assert score_cli.CONVENTION_NAMES == tuple(CONVENTIONS)
 

@@ -194,8 +194,9 @@ def test_cli_json_and_coordinate_base(capsys):
         == 0
     )
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"convention", "persons", "columns"}
+    assert set(out) == {"dataset", "convention", "persons", "excluded", "columns"}
     assert out["convention"] == "bearpaw" and out["persons"] == 2958
+    assert out["dataset"] == "mpii" and out["excluded"] >= 0
     assert list(out["columns"]) == [*COLUMNS, "AUC"]
     assert round(out["columns"]["PCKh"], 2) == 86.76
     with pytest.raises(SystemExit) as stop:
