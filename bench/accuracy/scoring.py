@@ -39,7 +39,12 @@ class Score:
         columns (NaN as null)."""
         columns = {k: (None if math.isnan(v) else v) for k, v in self.columns.items()}
         counts = {"persons": self.persons, "excluded": self.excluded}
-        return {"dataset": self.dataset, "convention": self.convention, **counts, "columns": columns}
+        return {
+            "dataset": self.dataset,
+            "convention": self.convention,
+            **counts,
+            "columns": columns,
+        }
 
 
 class _LipCsv(SampleList):
