@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from architectures import model_info
+from bench.measure.suite import NOT_SCORED
 from bench.report import views
 from bench.report.paper_tables import joins_table, method_label, paper_row
 
@@ -81,6 +82,15 @@ def paper_table_notes(
     ]
     sources = "Rows, as the registry records them:\n" + "\n".join(rows) if rows else ""
     return _joined(latency_notes(env, latency), comparison, sources)
+
+
+def unscored_note(table: pd.DataFrame) -> str:
+    """The checkpoints of ``table``'s rows that a fault in the data left without figures."""
+    if NOT_SCORED not in table:
+        return ""
+    why = table.dropna(subset=[NOT_SCORED])
+    listed = "\n".join(f"- {r.model}: {r[NOT_SCORED]}" for _, r in why.iterrows())
+    return f"\n\nNot scored (timed all the same):\n{listed}" if listed else ""
 
 
 def layer_notes(env: Mapping, layers: pd.DataFrame) -> str:

@@ -40,6 +40,7 @@ def outputs(m: Measurements, names: Sequence[str], reference: str) -> dict[str, 
         rows = m.latency[m.latency.model.isin([reference, *df.get("model", [])])]
         labels = [paper_tables.METRIC_LABELS[k] for k in paper_tables.PAPER_METRICS[number]]
         text = notes.paper_table_notes(m.env, rows, number, names, reference)
+        text += notes.unscored_note(df)
         view = views.paper_table_view(df, reference, labels, 100 * notes.NOISY_CV)
         table(f"table{number}", df, paper_tables.TABLE_TITLES[number], text, view)
     title = "Table 3: complexity of the context modules"

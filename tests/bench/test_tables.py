@@ -25,7 +25,7 @@ from bench.measure import suite
 from bench.report import files as io
 from bench.report import publish
 from bench.report.tables_outputs import OUTPUT_NAMES
-from tests.helpers import half_written_figures, quick_tables_argv, stub_table3
+from tests.helpers import generated_root, half_written_figures, quick_tables_argv, stub_table3
 from tests.tiny_models import TinyPose, register_test_model, register_tiny
 
 TINY = "tiny-test-net"
@@ -423,3 +423,22 @@ def test_a_result_set_of_another_tool_is_refused(tiny, tmp_path, monkeypatch, ca
     assert code == 2 and len(err) == 1 and str(out) in err[0] and "bench.rf" in err[0]
     assert _snapshot(out) == before
     shutil.rmtree(out)
+
+
+def test_an_image_broken_past_the_first_keeps_the_run_and_says_what_was_not_scored(
+    tmp_path_factory, tmp_path, capsys, monkeypatch
+):
+    stub_table3(monkeypatch)
+    register_tiny("tiny-pose", (32, 32))
+    weights = tmp_path / "tiny.pt"
+    torch.save({"model": TinyPose().state_dict()}, weights)
+    root = generated_root(tmp_path_factory, "lip", 8, seed=3)
+    last = max((root / "TrainVal_images" / "val_images").iterdir())
+    last.write_bytes(b"not a jpeg")
+    out = tmp_path / "out"
+    extra = ("--no-profile", "--checkpoint", f"tiny-pose={weights}", "--data-root", str(root))
+    assert tables.main(quick_tables_argv("tiny-pose", out, "--runtimes", "none", *extra)) == 0
+    warning = [line for line in capsys.readouterr().err.splitlines() if "not scored" in line]
+    assert len(warning) == 1 and warning[0].startswith("python -m bench.tables: warning: ")
+    assert "- tiny-pose: " in (out / "table4.md").read_text() and last.name in warning[0]
+    assert pd.read_csv(out / "latency.csv").median_ms.notna().all()  # the timing is kept

@@ -16,6 +16,7 @@ from tests.helpers import generated_root, stub_table3
 from tests.tiny_models import TinyPose, register_tiny
 
 TINY = "tiny-suite"
+CPU = torch.device("cpu")
 
 
 class _Bar:
@@ -132,3 +133,22 @@ def test_each_checkpointed_dataset_is_scored_on_the_first_root_that_holds_it(tmp
     assert suite.check_checkpoints([(name, checkpoint)], roots, [name]) == {"lip": lip}
     with pytest.raises(InputFileError, match=r"mpii \(lip val\).*nor in 1 other"):
         suite.check_checkpoints([(name, checkpoint)], roots[:1] * 2, [name])
+
+
+def test_an_image_that_breaks_while_scoring_leaves_the_model_unscored_not_the_run_lost(
+    tmp_path_factory, tmp_path
+):
+    register_tiny(TINY)
+    weights = tmp_path / "tiny.pt"
+    torch.save({"model": TinyPose().state_dict()}, weights)
+    root = generated_root(tmp_path_factory, "lip", 12, seed=2)
+    last = max((root / "TrainVal_images" / "val_images").iterdir())
+    last.write_bytes(b"not a jpeg")  # the checks before timing open the first image only
+    steps = []
+    with pytest.warns(UserWarning, match=rf"^{TINY} not scored: .*{last.name}"):
+        frame = suite.measured_accuracy(
+            [(TINY, weights)], {"lip": root}, CPU, lambda *s: steps.append(s)
+        )
+    row = frame.set_index("model").loc[TINY]
+    assert last.name in row[suite.NOT_SCORED] and len(steps) == 1
+    assert not any(c.startswith("PCKh") for c in frame.columns)
