@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from bench.measure.load import is_busy, machine_load
+from bench.measure.load import is_busy, machine_load, others_cores
 from bench.measure.numerics import flags_during_timing, numerics_flags
 
 # NVML clock-event reasons of bits 0x1, 0x2, 0x4, ... in order (nvml.h, nvmlClocksEventReason*).
@@ -262,6 +262,8 @@ def environment_record(device: torch.device, volatile: bool = True) -> dict[str,
 
 
 def _load_now() -> dict[str, object]:
-    reading = machine_load()
+    reading, others = machine_load(), others_cores()
     load_1m, cores = reading["load_1m"], int(reading["cores"])
-    return {"load_1m": load_1m, "cores": cores, "busy": is_busy(load_1m, cores)}
+    others = None if others is None else round(others, 2)
+    busy = is_busy(load_1m, cores, others)
+    return {"load_1m": load_1m, "cores": cores, "others_cores": others, "busy": busy}

@@ -196,7 +196,7 @@ def runtimes_frame(sets: Sequence[ResultSet]) -> pd.DataFrame | None:
 
 
 FIRST = ("cpu_model", "isa", "cpu_flags", "cpu_count", "torch_threads", "device", "gpu.name")
-FIRST += ("torch", "load.load_1m", "load.cores", "load.busy")
+FIRST += ("torch", "load.others_cores", "load.load_1m", "load.cores", "load.busy")
 IGNORED = ("run_id", "wall_time_s", "models", "gpu.state_at_start")
 
 

@@ -143,10 +143,17 @@ def busy_note(env: dict, effect: str) -> str:
     load = env.get("load") or {}
     if not load.get("busy"):
         return ""
-    figure = load.get("load_1m")
-    figure = f"{figure:.1f}" if isinstance(figure, (int, float)) else "?"
-    where = f"load {figure} on {load.get('cores', '?')} cores"
+    where = load_phrase(load)
     return f"**Busy machine:** {where} when the run started; {effect} than on an idle machine. "
+
+
+def load_phrase(load: dict) -> str:
+    """``env.json``'s load record in words: other processes' cores, else the load average."""
+    cores, others, load_1m = load.get("cores", "?"), load.get("others_cores"), load.get("load_1m")
+    average = f"{load_1m:.1f}" if isinstance(load_1m, (int, float)) else "?"
+    if isinstance(others, (int, float)):
+        return f"other processes kept {others:.1f} of {cores} cores busy (load average {average})"
+    return f"load {average} on {cores} cores"
 
 
 def _left_out_models(m: RuntimeMeasurements) -> str:

@@ -187,11 +187,23 @@ def test_stable_record_leaves_out_volatile_state_and_keeps_flags():
     assert "load" not in stable
 
 
-@pytest.mark.parametrize(("load_1m", "busy"), [(0.9, False), (1.1, True), (None, False)])
-def test_the_record_says_how_busy_the_machine_is(monkeypatch, load_1m, busy) -> None:
+@pytest.mark.parametrize(
+    ("load_1m", "others", "busy"),
+    [
+        (0.9, None, False),
+        (1.1, None, True),
+        (None, None, False),
+        (1.9, 0.02, False),
+        (0.1, 0.8, True),
+    ],
+)
+def test_the_record_says_how_busy_the_machine_is(monkeypatch, load_1m, others, busy) -> None:
+    # what other processes use now decides; the lagging load average only without /proc/stat
     reading = {"load_1m": load_1m, "cores": 2, "ticks_total": None, "ticks_steal": None}
     monkeypatch.setattr(environment, "machine_load", lambda: reading)
-    assert environment_record(CPU)["load"] == {"load_1m": load_1m, "cores": 2, "busy": busy}
+    monkeypatch.setattr(environment, "others_cores", lambda: others)
+    expected = {"load_1m": load_1m, "cores": 2, "others_cores": others, "busy": busy}
+    assert environment_record(CPU)["load"] == expected
 
 
 class _Config:

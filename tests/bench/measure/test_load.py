@@ -64,6 +64,27 @@ def test_busy_above_half_a_job_per_core(load_1m, cores, busy) -> None:
     assert is_busy(load_1m, cores) is busy
 
 
+@pytest.mark.parametrize(("others", "busy"), [(0.5, False), (0.51, True), (0.0, False)])
+def test_what_other_processes_use_now_decides_over_the_load_average(others, busy) -> None:
+    assert is_busy(8.0, 2, others) is busy  # a quarter of the cores; the tests just run ignored
+
+
+def test_others_cores_are_the_busy_share_of_the_ticks_while_this_process_sleeps(
+    tmp_path: Path, monkeypatch
+) -> None:
+    stat = tmp_path / "stat"
+    stat.write_text(STAT)  # 1000 ticks, 810 idle + iowait
+    monkeypatch.setattr(load.time, "sleep", lambda s: stat.write_text(STAT.replace("800", "1100")))
+    cores = os.cpu_count() or 1  # 300 more ticks, all idle: nothing else ran
+    assert load.others_cores(0.1, stat) == 0.0
+    stat.write_text(STAT)
+    monkeypatch.setattr(
+        load.time, "sleep", lambda s: stat.write_text(STAT.replace("100 20", "400 20"))
+    )
+    assert load.others_cores(0.1, stat) == pytest.approx(cores * 1.0)  # 300 more, all busy
+    assert load.others_cores(0.1, tmp_path / "missing") is None
+
+
 def _reading(load_1m: float, total: int | None, steal: int | None) -> dict:
     return {"load_1m": load_1m, "cores": 2, "ticks_total": total, "ticks_steal": steal}
 

@@ -67,6 +67,9 @@ def test_a_busy_machine_is_said_in_the_notes():
     busy = {**ENV, "load": {"load_1m": 6.51953125, "cores": 2, "busy": True}}
     assert "**Busy machine:** load 6.5 on 2 cores" in runtimes_notes(t, m, busy, "ref")
     assert "Busy machine" not in runtimes_notes(t, m, ENV, "ref")
+    busy["load"] |= {"others_cores": 1.234}  # what other processes used, where it was measured
+    expected = "**Busy machine:** other processes kept 1.2 of 2 cores busy (load average 6.5)"
+    assert expected in runtimes_notes(t, m, busy, "ref")
 
 
 def _frame(**scores) -> pd.DataFrame:
