@@ -10,7 +10,6 @@ from architectures import model_info
 from bench.measure.suite import NOT_SCORED
 from bench.report import views
 from bench.report.paper_tables import joins_table, method_label, paper_row
-from bench.report.runtimes.table import load_phrase
 
 NOISY_CV = 0.2  # above this, the median of a short run says little; the notes warn
 PAPER_DEVICE = "GTX 1080 Ti, PyTorch 1.0, batch 1"
@@ -31,8 +30,8 @@ def busy_warning(env: Mapping) -> str:
     if not busy(env):
         return ""
     return (
-        f"**Busy machine:** {load_phrase(env['load'])} when timing began; latencies are slower "
-        "and noisier than on an idle machine. Rerun when it is idle."
+        f"**Busy machine:** {views.load_phrase(env['load'])} when timing began; latencies are "
+        "slower and noisier than on an idle machine. Rerun when it is idle."
     )
 
 

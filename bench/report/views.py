@@ -127,3 +127,12 @@ def as_text(df: pd.DataFrame, formats: Mapping[str, str] | None = None) -> pd.Da
 def uniform(df: pd.DataFrame, places: int | None = None) -> pd.DataFrame:
     floats = [c for c in df.columns if pd.api.types.is_float_dtype(df[c])]
     return as_text(df, None if places is None else dict.fromkeys(floats, f".{places}f"))
+
+
+def load_phrase(load: dict) -> str:
+    """``env.json``'s load record in words: other processes' cores, else the load average."""
+    cores, others, load_1m = load.get("cores", "?"), load.get("others_cores"), load.get("load_1m")
+    average = f"{load_1m:.1f}" if isinstance(load_1m, (int, float)) else "?"
+    if isinstance(others, (int, float)):
+        return f"other processes kept {others:.1f} of {cores} cores busy (load average {average})"
+    return f"load {average} on {cores} cores"

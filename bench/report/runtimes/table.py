@@ -9,6 +9,7 @@ import pandas as pd
 
 from bench.measure.runtimes.scoring import FAILED, PCKH_TOLERANCE, TOLERANCE_WHY
 from bench.measure.runtimes.timing import ALL_MODELS, RuntimeMeasurements
+from bench.report.views import load_phrase
 
 RATE = "gflops_per_s (1 MAC = 2 FLOP)"
 PEAK = "peak_gflops_per_s (1 MAC = 2 FLOP)"
@@ -145,15 +146,6 @@ def busy_note(env: dict, effect: str) -> str:
         return ""
     where = load_phrase(load)
     return f"**Busy machine:** {where} when the run started; {effect} than on an idle machine. "
-
-
-def load_phrase(load: dict) -> str:
-    """``env.json``'s load record in words: other processes' cores, else the load average."""
-    cores, others, load_1m = load.get("cores", "?"), load.get("others_cores"), load.get("load_1m")
-    average = f"{load_1m:.1f}" if isinstance(load_1m, (int, float)) else "?"
-    if isinstance(others, (int, float)):
-        return f"other processes kept {others:.1f} of {cores} cores busy (load average {average})"
-    return f"load {average} on {cores} cores"
 
 
 def _left_out_models(m: RuntimeMeasurements) -> str:
