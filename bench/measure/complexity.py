@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -61,23 +61,44 @@ def flop_analysis(module: nn.Module, x: torch.Tensor, every_op: bool = False) ->
     return analysis
 
 
+@dataclass(frozen=True)
+class Traced:
+    """A model built once for a run and fvcore's analysis of its forward, every op kept: the
+    complexity table and the layer profile both read it, and that forward was its first."""
+
+    model: nn.Module
+    analysis: FlopCountAnalysis
+
+
+def trace(model: nn.Module, x: torch.Tensor) -> Traced:
+    return Traced(model, flop_analysis(model, x, every_op=True))
+
+
+def flop_report(module: nn.Module, analysis: FlopCountAnalysis, scope: str = "") -> FlopReport:
+    """The count of ``analysis`` (of ``module``) in ``scope``; its skipped ops are those fvcore
+    would list by default, also when the analysis kept every op."""
+    from fvcore.nn.jit_analysis import _IGNORED_OPS  # its default list, skipped silently
+
+    names = dict(module.named_modules())
+    uncalled = tuple(sorted(analysis.uncalled_modules()))
+    skipped = Counter(analysis.unsupported_ops(scope))
+    return FlopReport(
+        int(analysis.total(scope)),
+        {op: n for op, n in skipped.items() if op not in _IGNORED_OPS},
+        uncalled,
+        sum(count_params(names[n], recurse=False) for n in uncalled),
+    )
+
+
 def count_flops(
     module: nn.Module, input_shape: Sequence[int], submodule: str | None = None
 ) -> FlopReport:
     """fvcore FLOPs of ``module`` (or of its ``submodule``, by qualified name) on a zero input."""
-    names = dict(module.named_modules())
-    if submodule is not None and submodule not in names:
+    if submodule is not None and submodule not in dict(module.named_modules()):
         raise KeyError(f"{type(module).__name__} has no submodule {submodule!r}")
     device = next(module.parameters(), torch.zeros(0)).device
     analysis = flop_analysis(module, torch.zeros(tuple(input_shape), device=device))
-    scope = submodule or ""  # fvcore names the whole module ""
-    uncalled = tuple(sorted(analysis.uncalled_modules()))
-    return FlopReport(
-        int(analysis.total(scope)),
-        dict(Counter(analysis.unsupported_ops(scope))),
-        uncalled,
-        sum(count_params(names[n], recurse=False) for n in uncalled),
-    )
+    return flop_report(module, analysis, submodule or "")  # fvcore names the whole module ""
 
 
 def deviation_pct(measured: float | None, reference: float | None) -> float | None:
@@ -87,11 +108,16 @@ def deviation_pct(measured: float | None, reference: float | None) -> float | No
     return 100.0 * (measured - reference) / reference
 
 
-def complexity_row(name: str) -> dict[str, object]:
-    """One row of :func:`complexity_table`: measured counts beside reference and paper figures."""
+def complexity_row(name: str, traced: Traced | None = None) -> dict[str, object]:
+    """One row of :func:`complexity_table`: measured counts beside reference and paper figures;
+    from ``traced`` (the model at its own input size) when given, else built and traced here."""
     info = model_info(name)
-    model = create_model(name)
-    params_m, flops = count_params(model) / 1e6, count_flops(model, input_shape(info))
+    if traced is None:
+        model = create_model(name)
+        flops = count_flops(model, input_shape(info))
+    else:
+        model, flops = traced.model, flop_report(traced.model, traced.analysis)
+    params_m = count_params(model) / 1e6
     ours, ref = (params_m, flops.gflops), info.reference
     # the first paper row that reports a complexity figure; accuracy rows live in other tables
     row = next((r for r in info.paper_rows if r.params_m is not None or r.gflops is not None), None)
@@ -115,9 +141,13 @@ def complexity_row(name: str) -> dict[str, object]:
     }
 
 
-def complexity_table(names: Sequence[str] | None = None) -> pd.DataFrame:
-    """Params and GFLOPs of every registered model (or ``names``), counted now, at batch 1."""
-    return pd.DataFrame([complexity_row(n) for n in (list_models() if names is None else names)])
+def complexity_table(
+    names: Sequence[str] | None = None, traced: Mapping[str, Traced] | None = None
+) -> pd.DataFrame:
+    """Params and GFLOPs of every registered model (or ``names``) at batch 1, counted now or read
+    from ``traced``."""
+    names = list_models() if names is None else names
+    return pd.DataFrame([complexity_row(n, (traced or {}).get(n)) for n in names])
 
 
 def format_skipped(skipped: dict[str, int]) -> str:

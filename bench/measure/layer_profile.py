@@ -13,6 +13,7 @@ import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import torch
@@ -23,9 +24,12 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
 from architectures.registry import build_at_size, input_shape
-from bench.measure.complexity import flop_analysis
+from bench.measure.complexity import Traced, flop_analysis
 from bench.measure.latency import TimingConfig, synchronize, time_callable
 from bench.measure.numerics import timing_numerics
+
+if TYPE_CHECKING:
+    from fvcore.nn import FlopCountAnalysis
 
 LAYER_TYPES: tuple[str, ...] = (
     "1x1 conv", "3x3 conv", "dilated 3x3 conv", "depthwise conv", "other conv", "batch norm",
@@ -271,8 +275,12 @@ def _split_by_type(per_scope: Callable[[str], Counter], leaves: dict[str, str]) 
     return by_type
 
 
-def count_flops_by_type(model: nn.Module, x: torch.Tensor) -> FlopCounts:
-    analysis = flop_analysis(model, x, every_op=True)
+def count_flops_by_type(
+    model: nn.Module, x: torch.Tensor, analysis: FlopCountAnalysis | None = None
+) -> FlopCounts:
+    """``analysis``: fvcore's of ``model(x)`` with every op kept, made already (else made here)."""
+    if analysis is None:
+        analysis = flop_analysis(model, x, every_op=True)
     leaves = leaf_types(model)
     macs = _split_by_type(analysis.by_operator, leaves)
     uncounted = _split_by_type(analysis.unsupported_ops, leaves)
@@ -292,9 +300,11 @@ def layer_profile(
     name: str = "",
     config: ProfileConfig = ProfileConfig(),
     latency_ms: float | None = None,
+    analysis: FlopCountAnalysis | None = None,
 ) -> pd.DataFrame:
     """One row per layer type: time per forward (ms) and share, FLOPs, bytes and coverage;
-    ``latency_ms``: the model's latency timed already (coverage's divisor), else timed here."""
+    ``latency_ms``: the model's latency timed already (coverage's divisor), else timed here;
+    ``analysis``: fvcore's of ``model(x)``, every op kept, made already (else made here)."""
     model = model.eval()
     label = name or type(model).__name__
     moved = bytes_by_type(model, x)  # first: a whole forward, it warms the kernels up too
@@ -303,7 +313,7 @@ def layer_profile(
         raise RuntimeError(f"profiler recorded no op time for model {label}")
     latency = timed_latency_ms(model, x, config) if latency_ms is None else latency_ms
     with torch.inference_mode():
-        flops = count_flops_by_type(model, x)
+        flops = count_flops_by_type(model, x, analysis)
     shape = f"{x.shape[-2]}x{x.shape[-1]}"
     rows = pd.DataFrame(
         {"model": label, "device": str(x.device), "input": shape, "layer_type": LAYER_TYPES},
@@ -331,14 +341,18 @@ def profile_models(
     input_size: tuple[int, int] | None = None,
     on_step: Callable[[str], None] = lambda name: None,
     latencies: Mapping[str, float] | None = None,
+    traced: Mapping[str, Traced] | None = None,
 ) -> pd.DataFrame:
     """``layer_profile`` of registered models (at ``input_size`` or their own), stacked;
-    ``latencies``: model -> fp32 median ms timed already in this run (the rest are timed)."""
+    ``latencies``: model -> fp32 median ms timed already in this run (the rest are timed);
+    ``traced``: model -> its build on ``device`` at that size and fvcore's analysis (else both
+    made here)."""
     frames = []
     for name in names:
-        model = build_at_size(name, input_size).eval().to(device)
+        done = (traced or {}).get(name)
+        model = done.model if done else build_at_size(name, input_size).eval().to(device)
         x = torch.randn(*input_shape(model.info, input_size), device=device)
-        latency = (latencies or {}).get(name)
-        frames.append(layer_profile(model, x, name, config, latency))
+        latency, analysis = (latencies or {}).get(name), done.analysis if done else None
+        frames.append(layer_profile(model, x, name, config, latency, analysis))
         on_step(name)
     return pd.concat(frames, ignore_index=True)

@@ -24,14 +24,15 @@ class Presets:
 
 
 # Quick, the default on a CPU: fp32 rows meet the validity rule (64 samples in 4 interleaved
-# rounds: 4.3-5.2 min of a 6.8 min run on an idle 2-core AMD EPYC, whose speed varied that much
-# within a day; CPM takes 1.6-1.7 s a forward there, and the cap of 120 s per model marks a
-# slower machine's rows short); the runtimes time the real-time networks only (timing.QUICK). The
-# probing forward is each model's warm-up (the other models run before its first round anyway),
-# the byte count's forward the profile's. fp32 only: channels_last (~25 s) and bf16 / fp16
-# (13-15x slower than fp32 on a 2-core AMD EPYC without native units) when --modes names them.
+# rounds: 4.1-5.1 min of a 6.2 min run on an idle 2-core AMD EPYC, whose speed varied that much
+# between days; CPM takes 1.6-1.8 s a forward there, and the cap of 150 s per model marks only a
+# much slower machine's rows short); the runtimes time the real-time networks only
+# (timing.QUICK). The fvcore trace is each model's warm-up forward (the other models run before
+# its first round anyway); the profile follows the timing. fp32 only: channels_last (~25 s) and
+# bf16 / fp16 (13-15x slower than fp32 on a 2-core AMD EPYC without native units) when --modes
+# names them.
 QUICK = Presets(
-    TimingConfig(warmup=0, iters=64, max_time_s=120.0),
+    TimingConfig(warmup=0, iters=64, max_time_s=150.0),
     TimingConfig(warmup=0, iters=4, max_time_s=3.0),
     ProfileConfig(warmup=0, iters=1),
     timing.QUICK,

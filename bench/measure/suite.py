@@ -14,17 +14,19 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from architectures import ModelInfo, model_info
+from architectures import ModelInfo, list_models, model_info
 from architectures.errors import InputFileError, UsageError
+from architectures.registry import build_at_size, input_shape
 from bench.accuracy.evaluation import check_scorable, evaluate_checkpoint
 from bench.accuracy.training.data import eval_dataset
 from bench.accuracy.training.model import load_model
-from bench.measure.complexity import FLOPS_COLUMN, complexity_table, table3
+from bench.measure.complexity import FLOPS_COLUMN, Traced, complexity_table, table3, trace
 from bench.measure.environment import environment_record
 from bench.measure.latency import benchmark_models
 from bench.measure.layer_profile import profile_models
 from bench.measure.presets import Presets
 from bench.measure.runtimes import timing
+from bench.measure.runtimes.base import first_line
 from bench.measure.runtimes.calibration import Calibration
 from bench.report.files import readable_file
 from datasets import AnnotationError, open_reader
@@ -54,9 +56,31 @@ def wants_runtimes(specs: Sequence[str]) -> bool:
     return not specs or any(s != timing.NONE for s in specs)
 
 
-def model_counts(names: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def traced_models(
+    names: Sequence[str], device: torch.device, on_step: Callable[..., None]
+) -> dict[str, Traced]:
+    """Each model built once on ``device`` at its own input size and traced by fvcore, which is
+    its first forward: a user's model that fails there stops the run before any timing."""
+    traced = {}
+    for name in names:
+        model = build_at_size(name).eval().to(device)
+        x = torch.randn(*input_shape(model.info), device=device)
+        try:
+            traced[name] = trace(model, x)
+        except (RuntimeError, ValueError, TypeError, NotImplementedError) as exc:
+            if name in list_models(module="architectures"):
+                raise  # one of ours: a bug, with its traceback
+            shape, why = "x".join(map(str, x.shape)), first_line(exc)
+            raise UsageError(f"model {name}: forward on a {shape} input failed: {why}") from exc
+        on_step(name, "fvcore")
+    return traced
+
+
+def model_counts(
+    names: Sequence[str], traced: Mapping[str, Traced] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(model, params_m, gmacs) from the raw counts, and the full complexity table."""
-    table = complexity_table(list(names))
+    table = complexity_table(list(names), traced)
     raw = {"params_m": table["params"] / 1e6, "gmacs": table[FLOPS_COLUMN] / 1e9}
     return pd.DataFrame({"model": table["model"], **raw}), table
 
@@ -105,7 +129,8 @@ def measure(
     scored = dict(checkpoints) or None  # runtimes rows scored with these weights
     data_roots = data_roots or {}  # dataset -> root: scoring and int8 calibration
     what = (runtimes, presets.runtimes, names, device)
-    total = len(names) * (len(presets.mode_names) * presets.rounds + profile) + 2 + len(checkpoints)
+    per_model = len(presets.mode_names) * presets.rounds + profile + 1  # + 1: its fvcore trace
+    total = len(names) * per_model + 1 + len(checkpoints)
     total += timing.count_steps(*what, scored, data_roots) if deploy else 0
     with tqdm(total=total, unit="step", disable=None if progress else True, file=sys.stderr) as bar:
 
@@ -114,9 +139,12 @@ def measure(
             bar.update()
 
         env = environment_record(device)
+        # One build per model: counted, timed and profiled; the trace is its warm-up forward.
+        traced = traced_models(names, device, step)
+        built = {name: done.model for name, done in traced.items()}
         extra = [m for m in presets.mode_names if m != "fp32"]
         latency = pd.concat(
-            benchmark_models(names, device, modes, config, on_step=step, rounds=presets.rounds)
+            benchmark_models(names, device, modes, config, None, step, presets.rounds, built)
             for modes, config in ((["fp32"], presets.fp32), (extra, presets.modes))
             if modes
         ).reset_index(drop=True)
@@ -124,13 +152,12 @@ def measure(
         fp32 = latency[(latency["mode"] == "fp32") & latency.median_ms.notna()]
         timed = dict(zip(fp32.model, fp32.median_ms))
         layers = (
-            profile_models(names, device, presets.profile, on_step=step, latencies=timed)
+            profile_models(names, device, presets.profile, None, step, timed, traced)
             if profile
             else None
         )
         deployed = timing.for_tables(*what, step, scored, data_roots) if deploy else None
-        counts, complexity = model_counts(names)
-        step("complexity")
+        counts, complexity = model_counts(names, traced)
         modules = table3()
         step("table 3")
         accuracy = measured_accuracy(checkpoints, data_roots, device, step) if checkpoints else None

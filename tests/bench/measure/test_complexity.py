@@ -14,11 +14,12 @@ import torch
 from torch import nn
 
 import architectures as zoo
-from architectures.registry import PaperFigures
+from architectures.registry import PaperFigures, input_shape
 from bench.measure.complexity import (
     FLOPS_COLUMN,
     GFLOPS_COLUMN,
     TABLE3_ROWS,
+    complexity_row,
     complexity_table,
     context_module,
     count_flops,
@@ -26,6 +27,7 @@ from bench.measure.complexity import (
     flop_analysis,
     table3,
     table3_row,
+    trace,
 )
 from tests.tiny_models import OneConv, register_test_model
 
@@ -234,3 +236,12 @@ def test_a_row_sets_the_measured_counts_beside_the_papers() -> None:
     assert row["paper params (M)"] == 0.2 and row["paper GFLOPs"] == 0.07
     assert row[GFLOPS_COLUMN] == 0.056  # no design faithful to the text reaches 0.07 G
     assert row["GFLOPs vs paper (%)"] == pytest.approx(-20.0, abs=0.5)  # of the unrounded count
+
+
+def test_a_row_from_the_run_s_trace_equals_one_counted_alone() -> None:
+    # bench.tables traces each model once, every op kept, for this table and the layer profile
+    name = "gcpm-ushaped-2stage"
+    model = zoo.create_model(name).eval()
+    traced = trace(model, torch.randn(input_shape(zoo.model_info(name))))
+    assert complexity_row(name, traced) == complexity_row(name)
+    assert "aten::cat" in traced.analysis.unsupported_ops()  # listed by the trace, not the row

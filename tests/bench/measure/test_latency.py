@@ -12,6 +12,7 @@ import pytest
 import torch
 from torch import nn
 
+from architectures import model_info
 from bench.measure import latency
 from bench.measure.environment import (
     GpuCounters,
@@ -633,7 +634,7 @@ def test_rounds_share_the_warm_up_and_the_budget_and_snapshot_first_and_last(mon
     models = {"a": _Calls(), "b": _Calls()}
     seen, steps = [], []
 
-    def fake_jobs(names, device, modes, input_size):
+    def fake_jobs(names, device, modes, input_size, built):
         seen.append((tuple(names), device, tuple(modes), input_size))
         return [
             latency._Job(models[n], torch.zeros(1, 3, 4, 4), LatencyResult(n, m, "cpu", (4, 4), 1))
@@ -681,7 +682,7 @@ def test_jobs_build_each_model_once_for_all_its_modes(monkeypatch) -> None:
     )
     name = register_tiny("tiny-latency-jobs", (32, 32))
     meta = torch.device("meta")  # a device other than the default one, without memory
-    jobs = latency._jobs([name], meta, ("fp32", "channels_last"), (16, 24))
+    jobs = latency._jobs([name], meta, ("fp32", "channels_last"), (16, 24), {})
     assert built == [(name, (16, 24))]
     assert [(j.result.model, j.result.mode, tuple(j.x.shape), j.x.device) for j in jobs] == [
         (name, "fp32", (1, 3, 16, 24), meta),
@@ -690,8 +691,27 @@ def test_jobs_build_each_model_once_for_all_its_modes(monkeypatch) -> None:
     assert {p.device for j in jobs for p in j.model.parameters()} == {meta}
     assert not jobs[0].model.training and jobs[0].x.is_contiguous()
     assert jobs[1].x.is_contiguous(memory_format=torch.channels_last)
-    default = latency._jobs([name], torch.device("cpu"), ("fp32",), None)
+    default = latency._jobs([name], torch.device("cpu"), ("fp32",), None, {})
     assert tuple(default[0].x.shape) == (1, 3, 32, 32)
+    assert not any(j.ran for j in [*jobs, *default])  # built here: each is probed
+
+
+def test_a_model_built_and_run_already_is_not_rebuilt_nor_probed_on_a_cpu(monkeypatch) -> None:
+    from tests.tiny_models import register_tiny
+
+    name = register_tiny("tiny-latency-built", (32, 32))
+    model = _Calls()
+    model.info = model_info(name)
+    monkeypatch.setattr(latency, "build_at_size", lambda *a: pytest.fail("rebuilt a given model"))
+    config, built = TimingConfig(1, 2), {name: model}
+    df = benchmark_models([name], CPU, ("fp32", "channels_last"), config, built=built)
+    assert list(df.iters) == [2, 2]
+    # fp32: warm-up and samples only (its traced forward was the probe); channels_last runs on
+    # a copy, probed first
+    assert model.calls == 1 + 2
+    monkeypatch.setattr(latency, "prepare", lambda m, shape, d, mode: (m, torch.zeros(shape)))
+    jobs = latency._jobs([name], CUDA1, ("fp32",), None, built)
+    assert not jobs[0].ran  # cudnn chooses its algorithms on the probe: a GPU probes anyway
 
 
 def test_zero_rounds_are_refused_before_any_model_is_built(monkeypatch) -> None:

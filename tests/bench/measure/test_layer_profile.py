@@ -296,7 +296,7 @@ def _fake_measurements(monkeypatch: pytest.MonkeyPatch, times: dict, latency_ms:
         seen.append(("latency", model.training, config))
         return latency_ms
 
-    def fake_flops(model, x):
+    def fake_flops(model, x, analysis):
         seen.append(("flops", torch.is_inference_mode_enabled()))
         return FlopCounts(macs, uncounted)
 
@@ -509,7 +509,7 @@ def test_profile_models_builds_each_at_the_size_asked_and_stacks_the_rows(monkey
     names = [register_tiny("tiny-profile-a", (32, 32)), "tiny-profile-sized"]
     calls, steps = [], []
 
-    def fake_profile(model, x, name, config, latency_ms):
+    def fake_profile(model, x, name, config, latency_ms, analysis):
         where = {x.device.type, next(model.parameters()).device.type}
         calls.append((name, tuple(x.shape), where, model.training, config, latency_ms))
         calls.append(tuple(model.info.input_size))
@@ -532,6 +532,29 @@ def test_profile_models_builds_each_at_the_size_asked_and_stacks_the_rows(monkey
         (32, 32),
     ]
     assert len(default) == 2
+
+
+def test_profile_models_reads_a_traced_model_and_its_analysis_instead_of_building(
+    monkeypatch,
+) -> None:
+    from architectures.registry import build_at_size
+    from bench.measure.complexity import trace
+    from tests.tiny_models import register_tiny
+
+    name = register_tiny("tiny-profile-traced", (32, 32))
+    done = trace(build_at_size(name).eval(), torch.randn(1, 3, 32, 32))
+    seen = []
+    monkeypatch.setattr(lp, "build_at_size", lambda *a: pytest.fail("rebuilt a traced model"))
+
+    def fake_profile(model, x, name, config, latency_ms, analysis):
+        seen.append((model, analysis))
+        return pd.DataFrame({"model": [name]})
+
+    monkeypatch.setattr(lp, "layer_profile", fake_profile)
+    lp.profile_models([name], torch.device("cpu"), traced={name: done})
+    assert seen == [(done.model, done.analysis)]
+    macs = count_flops_by_type(done.model, torch.zeros(1, 3, 32, 32), done.analysis).macs
+    assert macs == count_flops_by_type(done.model, torch.zeros(1, 3, 32, 32)).macs
 
 
 class _LeafAndFunctionalRelu(nn.Module):

@@ -49,9 +49,9 @@ def test_the_progress_total_counts_every_step(monkeypatch, profile):
     presets = presets_for("quick", "cpu", iters=2, modes=("channels_last",))
     m = suite.measure([TINY], torch.device("cpu"), presets, runtimes=("none",), profile=profile)
     bar = _Bar.made[-1]
-    assert bar.done == bar.total == 2 * presets.rounds + profile + 2
+    assert bar.done == bar.total == 1 + 2 * presets.rounds + profile + 1  # trace ... table 3
     assert bar.kwargs["disable"] is None  # quiet when stderr is not a terminal
-    assert "complexity" in bar.names and m.runtimes is None
+    assert bar.names[0] == f"{TINY} fvcore" and m.runtimes is None
     assert set(m.latency["mode"]) == {"fp32", "channels_last"} and (m.layers is not None) == profile
     assert m.env["timing"]["modes"] == ("fp32", "channels_last")
 
@@ -60,6 +60,38 @@ def test_counts_are_the_raw_counts(monkeypatch):
     register_tiny(TINY, (32, 32))
     counts, table = suite.model_counts([TINY])
     assert counts.params_m.iloc[0] == table["params"].iloc[0] / 1e6
+
+
+def test_each_model_is_built_once_for_counts_timing_and_profile(monkeypatch):
+    from architectures import registry
+
+    stub_table3(monkeypatch)
+    register_tiny(TINY, (32, 32))
+    built = []
+    real = registry.create_model
+    monkeypatch.setattr(registry, "create_model", lambda *a, **k: built.append(a) or real(*a, **k))
+    presets = presets_for("quick", "cpu", iters=2)
+    m = suite.measure([TINY], CPU, presets, runtimes=("none",), progress=False)
+    assert built == [(TINY,)]
+    assert m.counts.gmacs.iloc[0] > 0 and set(m.layers.model) == {TINY}
+
+
+class _Broken(torch.nn.Module):
+    def forward(self, x):
+        raise RuntimeError("mat1 and mat2 shapes cannot be multiplied\n(more lines)")
+
+
+def test_a_user_model_whose_forward_fails_stops_the_run_before_timing(monkeypatch):
+    from tests.tiny_models import register_test_model
+
+    register_test_model("user-broken", _Broken, family="user", dataset="lip")
+    monkeypatch.setattr(suite, "benchmark_models", lambda *a: pytest.fail("timed"))
+    with pytest.raises(
+        UsageError,
+        match=r"^model user-broken: forward on a 1x3x\d+x\d+ input "
+        "failed: RuntimeError: mat1 and mat2 shapes cannot be multiplied$",
+    ):
+        suite.measure(["user-broken"], CPU, QUICK, runtimes=("none",), progress=False)
 
 
 def test_checkpoints_need_a_data_root_and_one_per_model(tmp_path):
