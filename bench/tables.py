@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
                    "replaces the committed reference set")
     speed.add_argument("--quick", dest="speed", action="store_const", const="quick",
                        default=argparse.SUPPRESS, help="short run (default without a GPU): fp32 "
-                       "rows valid, 64 samples; about 7 min on 2 CPU cores")
+                       "rows valid, 64 samples; about 6 min on 2 CPU cores")
     speed.add_argument("--full", dest="speed", action="store_const", const="full",
                        default=argparse.SUPPRESS, help="long run (default on a GPU): 200 fp32 "
                        "iterations, 2 s minimum")
