@@ -144,7 +144,9 @@ def measure(
         built = {name: done.model for name, done in traced.items()}
         extra = [m for m in presets.mode_names if m != "fp32"]
         latency = pd.concat(
-            benchmark_models(names, device, modes, config, None, step, presets.rounds, built)
+            benchmark_models(
+                names, device, modes, config, on_step=step, rounds=presets.rounds, built=built
+            )
             for modes, config in ((["fp32"], presets.fp32), (extra, presets.modes))
             if modes
         ).reset_index(drop=True)
@@ -152,12 +154,15 @@ def measure(
         fp32 = latency[(latency["mode"] == "fp32") & latency.median_ms.notna()]
         timed = dict(zip(fp32.model, fp32.median_ms))
         layers = (
-            profile_models(names, device, presets.profile, None, step, timed, traced)
+            profile_models(
+                names, device, presets.profile, on_step=step, latencies=timed, traced=traced
+            )
             if profile
             else None
         )
-        deployed = timing.for_tables(*what, step, scored, data_roots) if deploy else None
         counts, complexity = model_counts(names, traced)
+        del traced, built  # the runtimes build their own: free the device's memory for them
+        deployed = timing.for_tables(*what, step, scored, data_roots) if deploy else None
         modules = table3()
         step("table 3")
         accuracy = measured_accuracy(checkpoints, data_roots, device, step) if checkpoints else None
