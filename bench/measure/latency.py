@@ -241,7 +241,8 @@ def _jobs(
 ) -> list[_Job]:
     jobs = []
     for name in names:
-        model = built.get(name) or build_at_size(name, input_size).eval().to(device)
+        model = built[name] if name in built else build_at_size(name, input_size)
+        model = model.eval().to(device)
         shape = input_shape(model.info, input_size)
         size, threads = tuple(shape[-2:]), torch.get_num_threads()
         for mode in modes:
